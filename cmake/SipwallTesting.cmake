@@ -1,0 +1,19 @@
+# Helpers for declaring tests with the labels scripts/test.sh selects on:
+#   unit        GoogleTest binaries, no root, no DPDK EAL   (run in release and ASan)
+#   corpus      external SIP corpora through the parser     (run in release and ASan)
+#   integration the real binaries on DPDK vdevs              (release only)
+#   e2e         network namespaces + SIPp, needs root        (release only)
+#   fuzz        short bounded libFuzzer runs                 (fuzz preset only)
+include(GoogleTest)
+
+# sipwall_unit_test(NAME src... LIBS lib...)
+function(sipwall_unit_test name)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main sipwall_warnings)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS unit
+               ENVIRONMENT "SIPWALL_TESTDATA=${SIPWALL_TESTDATA};SIPWALL_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()

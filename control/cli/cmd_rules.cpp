@@ -1,0 +1,232 @@
+// sipwallctl rules check|compile|diff|explain — what ops run before a rule
+// change goes live. (reload, rollback and history talk to sipwall-control;
+// they are in cmd_rules_live.cpp.)
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "classify/explain.h"
+#include "cli/commands.h"
+#include "common/sip_input.h"
+#include "rules/compiled/artifact.h"
+#include "rules/compiler/compiler.h"
+#include "rules/diff/diff.h"
+#include "rules/loader/loader.h"
+#include "sip/sip_message.h"
+
+namespace sipwall::cli {
+namespace {
+
+void print_diagnostics(const std::vector<rules::Diagnostic>& ds) {
+  for (const auto& d : ds) std::cerr << rules::format(d) << '\n';
+}
+
+// Loads and compiles a YAML rule set, printing every diagnostic. Null on error.
+std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path, bool print_stats,
+                                                         std::ostream& out) {
+  auto t0 = std::chrono::steady_clock::now();
+  rules::LoadResult lr = rules::load_rule_set(path);
+  double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  print_diagnostics(lr.diagnostics);
+  if (!lr.ok()) {
+    std::cerr << path << ": " << rules::count_errors(lr.diagnostics) << " error(s), "
+              << rules::count_warnings(lr.diagnostics) << " warning(s); nothing compiled\n";
+    return nullptr;
+  }
+  rules::CompileResult cr = rules::compile(*lr.rule_set);
+  print_diagnostics(cr.diagnostics);
+  if (!cr.ok()) {
+    std::cerr << path << ": " << rules::count_errors(cr.diagnostics) << " error(s) while compiling\n";
+    return nullptr;
+  }
+  if (print_stats) {
+    out << path << ": OK — rule set '" << cr.set->name() << "' version " << cr.set->version() << "\n";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", load_s);
+    out << "  load (YAML + list files): " << buf << " s\n";
+    out << rules::format_stats(cr.stats);
+    std::size_t warnings = rules::count_warnings(lr.diagnostics) + rules::count_warnings(cr.diagnostics);
+    if (warnings) out << "  " << warnings << " warning(s), see above\n";
+  }
+  return std::move(cr.set);
+}
+
+bool is_artifact(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[8] = {};
+  f.read(magic, 8);
+  return f && std::equal(magic, magic + 8, rules::kArtifactMagic);
+}
+
+// A rule set for explain: an artifact as it is, or a YAML file compiled now.
+std::unique_ptr<rules::CompiledRuleSet> open_rule_set(const std::string& path) {
+  if (!is_artifact(path)) return load_and_compile(path, false, std::cout);
+  rules::ArtifactLoadResult r = rules::load_artifact(path);
+  if (!r.ok()) {
+    std::cerr << r.message << '\n';
+    return nullptr;
+  }
+  return std::move(r.set);
+}
+
+int run_check(const std::string& path) { return load_and_compile(path, true, std::cout) ? 0 : 1; }
+
+int run_compile(const std::string& path, const std::string& output) {
+  auto set = load_and_compile(path, true, std::cout);
+  if (!set) return 1;
+  rules::ArtifactSaveResult s = rules::save_artifact(*set, output);
+  if (!s.ok) {
+    std::cerr << s.error << '\n';
+    return 1;
+  }
+  std::cout << "wrote " << output << " (" << s.bytes << " bytes)\n";
+  return 0;
+}
+
+int run_diff(const std::string& old_path, const std::string& new_path, std::size_t sample) {
+  rules::LoadOptions lo;
+  lo.analyze = false;
+  rules::LoadResult a = rules::load_rule_set(old_path, lo);
+  rules::LoadResult b = rules::load_rule_set(new_path, lo);
+  print_diagnostics(a.diagnostics);
+  print_diagnostics(b.diagnostics);
+  if (!a.ok() || !b.ok()) {
+    std::cerr << "diff needs two rule sets that load without errors\n";
+    return 1;
+  }
+  rules::DiffOptions o;
+  o.sample = sample;
+  rules::print_diff(std::cout, rules::diff(*a.rule_set, *b.rule_set, o));
+  return 0;
+}
+
+struct ExplainOptions {
+  std::string rules;
+  std::vector<std::string> inputs;
+  std::string source;   // for raw message files: where the message "came from"
+  int vlan = -1;
+  std::uint16_t dst_port = 5060;
+  bool all = false;     // also messages that are not INVITEs
+};
+
+int run_explain(const ExplainOptions& o) {
+  auto set = open_rule_set(o.rules);
+  if (!set) return 1;
+  classify::Scratch scratch;
+  std::string why;
+  if (!scratch.prepare(*set, &why)) {
+    std::cerr << "cannot prepare Hyperscan scratch: " << why << '\n';
+    return 1;
+  }
+  classify::PacketSource raw_src;
+  if (!o.source.empty()) {
+    std::string ip = o.source;
+    std::uint16_t port = 5060;
+    std::size_t colon = ip.rfind(':');
+    if (colon != std::string::npos && ip.find(':') == colon) {  // a.b.c.d:port
+      port = static_cast<std::uint16_t>(std::stoi(ip.substr(colon + 1)));
+      ip.resize(colon);
+    }
+    if (!classify::PacketSource::parse_ip(ip, raw_src.src_ip, raw_src.family)) {
+      std::cerr << "--source: '" << o.source << "' is not an IP address\n";
+      return 2;
+    }
+    raw_src.src_port = port;
+  }
+  raw_src.vlan = o.vlan;
+  raw_src.dst_port = o.dst_port;
+
+  static sip::Message msg;
+  std::size_t invites = 0;
+  int rc = 0;
+  for (const std::string& path : o.inputs) {
+    control::InputStats stats;
+    std::string err;
+    bool ok = control::read_sip_input(path, {}, stats, [&](const control::SipPayload& p) {
+      classify::PacketSource src = raw_src;
+      if (p.from_pcap) {
+        const net::DecodedPacket& d = p.packet;
+        src.src_ip = d.src;
+        src.dst_ip = d.dst;
+        src.family = d.ip_version == 6 ? classify::IpFamily::ipv6 : classify::IpFamily::ipv4;
+        src.src_port = d.src_port;
+        src.dst_port = d.dst_port;
+        src.vlan = d.vlan_count ? d.outer_vlan : classify::kNoVlan;
+        src.transport = p.stream ? classify::Transport::tcp : classify::Transport::udp;
+      }
+      std::string_view rest = p.bytes;
+      do {
+        sip::ParseError e = sip::parse_message(rest, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+        if (e != sip::ParseError::none) {
+          std::cout << "== " << p.origin << ": malformed SIP (" << sip::to_string(e) << ": " << sip::describe(e)
+                    << ") -> " << (set->malformed_policy() == rules::MalformedPolicy::fail_closed ? "dropped (fail_closed)" : "forwarded (fail_open)")
+                    << "\n\n";
+          break;
+        }
+        bool invite = msg.is_request && msg.method == sip::Method::invite;
+        if (invite) {
+          ++invites;
+          std::cout << "== " << p.origin << ": INVITE " << msg.request_uri_text << "  Call-ID " << msg.call_id << "\n";
+          classify::Explanation ex = classify::explain(*set, msg, src, scratch);
+          std::cout << classify::to_text(ex, *set) << "\n";
+        } else if (o.all) {
+          std::cout << "== " << p.origin << ": "
+                    << (msg.is_request ? std::string(msg.method_text) : std::to_string(msg.status_code) + " response")
+                    << " -> not an INVITE, forwarded untouched\n\n";
+        }
+        if (!p.stream || msg.length == 0 || msg.length >= rest.size()) break;
+        rest.remove_prefix(msg.length);
+      } while (!rest.empty());
+    }, err);
+    if (!ok) {
+      std::cerr << err << '\n';
+      rc = 1;
+    }
+  }
+  if (invites == 0 && rc == 0) std::cerr << "no INVITE found in the input\n";
+  return rc;
+}
+
+}  // namespace
+
+void add_rules_command(CLI::App& app, int& rc) {
+  CLI::App* rules = app.add_subcommand("rules", "Rule sets: check, compile, diff, explain (and reload/rollback/history)");
+  rules->require_subcommand(1);
+
+  auto check_file = std::make_shared<std::string>();
+  CLI::App* check = rules->add_subcommand("check", "Validate and compile a rule set; print a summary or every error");
+  check->add_option("FILE", *check_file, "YAML rule set")->required()->check(CLI::ExistingFile);
+  check->callback([check_file, &rc] { rc = run_check(*check_file); });
+
+  auto comp = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* compile = rules->add_subcommand("compile", "Compile a rule set into an artifact the data plane loads");
+  compile->add_option("FILE", comp->first, "YAML rule set")->required()->check(CLI::ExistingFile);
+  compile->add_option("-o,--output", comp->second, "Artifact file to write")->required();
+  compile->callback([comp, &rc] { rc = run_compile(comp->first, comp->second); });
+
+  struct DiffArgs {
+    std::string old_file, new_file;
+    std::size_t sample = 10;
+  };
+  auto da = std::make_shared<DiffArgs>();
+  CLI::App* df = rules->add_subcommand("diff", "What changes between two rule sets (rules, lists, numbers)");
+  df->add_option("OLD", da->old_file, "Rule set now in force")->required()->check(CLI::ExistingFile);
+  df->add_option("NEW", da->new_file, "Rule set to compare")->required()->check(CLI::ExistingFile);
+  df->add_option("--sample", da->sample, "Numbers shown per list and direction (default 10)");
+  df->callback([da, &rc] { rc = run_diff(da->old_file, da->new_file, da->sample); });
+
+  auto eo = std::make_shared<ExplainOptions>();
+  CLI::App* ex = rules->add_subcommand("explain", "For each INVITE: fields, numbers, trunk, matching rules, verdict");
+  ex->add_option("--rules", eo->rules, "YAML rule set or compiled artifact")->required()->check(CLI::ExistingFile);
+  ex->add_option("INPUT", eo->inputs, "pcap files or raw SIP message files")->required()->check(CLI::ExistingFile);
+  ex->add_option("--source", eo->source, "For raw files: source IP[:port] the message came from (trunk lookup)");
+  ex->add_option("--vlan", eo->vlan, "For raw files: VLAN id it came on");
+  ex->add_option("--dst-port", eo->dst_port, "For raw files: local port it arrived on (default 5060)");
+  ex->add_flag("--all", eo->all, "Also list messages that are not INVITEs");
+  ex->callback([eo, &rc] { rc = run_explain(*eo); });
+}
+
+}  // namespace sipwall::cli

@@ -1,0 +1,14 @@
+// Each sipwallctl command registers itself on the CLI11 app; the callback
+// stores its exit status in `rc`.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace sipwall::cli {
+
+void add_parse_command(CLI::App& app, int& rc);
+void add_rules_command(CLI::App& app, int& rc);
+
+}  // namespace sipwall::cli

@@ -1,0 +1,27 @@
+// The dial-plan flags shared by the commands that normalise numbers.
+#pragma once
+
+#include <string>
+
+#include "number/dial_plan.h"
+
+namespace CLI {
+class App;
+}
+
+namespace sipwall::cli {
+
+struct DialPlanOptions {
+  std::string preset;                 // china | north_america (default china)
+  std::string country_code;
+  std::string international_prefix;
+  std::string national_prefix;
+  bool national_prefix_set = false;
+};
+
+void add_dial_plan_options(CLI::App& cmd, DialPlanOptions& o);
+// Starts from the preset that matches the country code (86 → China, 1 → North
+// America, otherwise a generic plan) and applies the flags.
+bool build_dial_plan(const DialPlanOptions& o, number::DialPlan& out, std::string& why);
+
+}  // namespace sipwall::cli

@@ -1,0 +1,330 @@
+// Control-socket commands (docs/control-protocol.md). Protocol version 1:
+// a request is one JSON object per line, {"v":1,"cmd":"status"}; the reply is
+// one JSON object per line with "ok". For people at a shell, a line that is
+// not JSON is read as "cmd [arg]" (e.g. `load /var/lib/sipwall/x.swr`).
+#include <rte_ethdev.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "app/main_state.h"
+#include "net/packet_decode.h"
+#include "rules/model/rule_model.h"
+
+namespace sipwall::dataplane {
+namespace {
+
+using nlohmann::json;
+constexpr int kProtocolVersion = 1;
+constexpr const char* kActionNames[kActionCount] = {"pass", "drop", "reject", "tag", "trace"};
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+json ruleset_json(const RuntimeSet* rs) {
+  if (!rs) return nullptr;
+  const rules::CompiledRuleSet& s = rs->set();
+  return json{{"name", std::string(s.name())},
+              {"version", std::string(s.version())},
+              {"checksum", hex64(s.checksum())},
+              {"artifact", rs->artifact_path()},
+              {"loaded_at", iso8601(rs->loaded_at())},
+              {"load_ms", rs->load_ms()},
+              {"rules", s.rule_count()},
+              {"trunks", s.trunk_count()},
+              {"lists", s.named_list_count()},
+              {"malformed_policy", s.malformed_policy() == rules::MalformedPolicy::fail_closed ? "fail_closed" : "fail_open"}};
+}
+
+json status(MainState& st) {
+  Dataplane& dp = st.dp;
+  json ports = json::array();
+  for (const PortState& p : dp.ports) {
+    rte_eth_link link{};
+    rte_eth_link_get_nowait(p.port_id, &link);
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof mac, &p.mac);
+    ports.push_back(json{{"name", p.cfg.name},
+                         {"device", p.cfg.device},
+                         {"role", p.cfg.role == PortRole::trunk ? "trunk" : "core"},
+                         {"peer", p.peer == kNoPort ? json(nullptr) : json(dp.ports[p.peer].cfg.name)},
+                         {"link", link.link_status ? "up" : "down"},
+                         {"speed_mbps", link.link_speed},
+                         {"mac", mac},
+                         {"queues", p.queues},
+                         {"mtu", p.cfg.mtu}});
+  }
+  json workers = json::array();
+  for (const auto& w : dp.workers) workers.push_back(json{{"index", w->index}, {"lcore", w->lcore}});
+  double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.started).count();
+  return json{{"ok", true},
+              {"v", kProtocolVersion},
+              {"version", SIPWALL_VERSION},
+              {"started_at", iso8601(st.started_wall)},
+              {"uptime_s", uptime},
+              {"ruleset", ruleset_json(dp.current.load(std::memory_order_acquire))},
+              {"previous_artifact", st.previous_artifact},
+              {"reloads", json{{"ok", st.reloads_ok}, {"failed", st.reloads_failed},
+                               {"last_error", st.last_reload_error}, {"last_ms", st.last_reload_ms}}},
+              {"malformed_policy_without_ruleset", dp.cfg.fail_closed ? "fail_closed" : "fail_open"},
+              {"workers", workers},
+              {"ports", ports}};
+}
+
+json stats(MainState& st) {
+  Dataplane& dp = st.dp;
+  WorkerCounters sum;
+  sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
+  json counters = json::object();
+#define SIPWALL_X(name, help) counters[#name] = sum.name;
+  SIPWALL_DATAPLANE_COUNTERS(SIPWALL_X)
+#undef SIPWALL_X
+  std::uint64_t rx = 0;
+  json ports = json::array();
+  for (std::size_t i = 0; i < dp.ports.size(); ++i) {
+    rte_eth_stats es{};
+    rte_eth_stats_get(dp.ports[i].port_id, &es);
+    rx += sum.rx_packets[i];
+    ports.push_back(json{{"name", dp.ports[i].cfg.name},
+                         {"rx_packets", sum.rx_packets[i]},
+                         {"rx_bytes", sum.rx_bytes[i]},
+                         {"tx_packets", sum.tx_packets[i]},
+                         {"tx_bytes", sum.tx_bytes[i]},
+                         {"nic_imissed", es.imissed},
+                         {"nic_ierrors", es.ierrors},
+                         {"nic_oerrors", es.oerrors},
+                         {"nic_rx_nombuf", es.rx_nombuf}});
+  }
+  counters["rx_packets"] = rx;
+  json verdicts = json::object();
+  for (unsigned a = 0; a < kActionCount; ++a) verdicts[kActionNames[a]] = sum.verdicts[a];
+  json parse_errors = json::object();
+  for (unsigned e = 1; e < static_cast<unsigned>(sip::ParseError::count_); ++e)
+    parse_errors[std::string(sip::to_string(static_cast<sip::ParseError>(e)))] = sum.parse_errors[e];
+  json decode_errors = json::object();
+  for (unsigned e = 1; e < static_cast<unsigned>(net::DecodeResult::count_); ++e)
+    decode_errors[std::string(net::to_string(static_cast<net::DecodeResult>(e)))] = sum.decode_errors[e];
+
+  // Hits by rule id and calls by trunk: retired sets plus the current one.
+  std::map<std::string, std::uint64_t> rule_hits = st.retired.rule_hits;
+  std::map<std::string, std::uint64_t> trunk_calls = st.retired.trunk_calls;
+  RuntimeSet* rs = dp.current.load(std::memory_order_acquire);
+  if (rs) {
+    const rules::CompiledRuleSet& s = rs->set();
+    for (std::size_t i = 0; i < s.rule_count(); ++i) rule_hits[std::string(s.rule_id(i))] += rs->rule_hits_total(i);
+    rule_hits["(default)"] += rs->rule_hits_total(s.rule_count());
+    for (std::size_t t = 0; t < s.trunk_count(); ++t) trunk_calls[std::string(s.trunk_name(t))] += rs->trunk_calls_total(t);
+    trunk_calls[""] += rs->no_trunk_calls_total();
+  } else {
+    rule_hits.erase("(default)");
+  }
+  json rules = json::array();
+  for (auto& [id, n] : rule_hits) rules.push_back(json{{"id", id}, {"hits", n}});
+  json trunks = json::array();
+  for (auto& [name, n] : trunk_calls)
+    trunks.push_back(json{{"name", name.empty() ? "(none)" : name}, {"invites", n}});
+  return json{{"ok", true},
+              {"v", kProtocolVersion},
+              {"workers", dp.workers.size()},
+              {"ruleset_version", rs ? json(std::string(rs->set().version())) : json(nullptr)},
+              {"reloads", json{{"ok", st.reloads_ok}, {"failed", st.reloads_failed}, {"last_ms", st.last_reload_ms}}},
+              {"counters", counters},
+              {"ports", ports},
+              {"verdicts", verdicts},
+              {"parse_errors", parse_errors},
+              {"decode_errors", decode_errors},
+              {"rules", rules},
+              {"trunks", trunks},
+              {"trace_buffered", st.traces.size()},
+              {"trace_overflow", st.traces_overflow}};
+}
+
+json trace_json(const TraceRecord& r) {
+  char src[64], dst[64];
+  std::array<std::uint8_t, 16> a{}, b{};
+  std::memcpy(a.data(), r.src, 16);
+  std::memcpy(b.data(), r.dst, 16);
+  net::format_address(a, src, sizeof src);
+  net::format_address(b, dst, sizeof dst);
+  json j{{"time_ns", r.time_ns},
+         {"action", r.action < kActionCount ? kActionNames[r.action] : "?"},
+         {"in_port", r.in_port},
+         {"transport", r.transport == 6 ? "tcp" : "udp"},
+         {"src_ip", src},
+         {"src_port", r.src_port},
+         {"dst_ip", dst},
+         {"dst_port", r.dst_port},
+         {"trunk", r.trunk[0] ? json(std::string(r.trunk)) : json(nullptr)},
+         {"rule_id", std::string(r.rule_id)},
+         {"ruleset_version", std::string(r.ruleset_version)},
+         {"call_id", std::string(r.call_id)},
+         {"caller", r.caller[0] ? json(std::string(r.caller)) : json(nullptr)},
+         {"callee", r.callee[0] ? json(std::string(r.callee)) : json(nullptr)}};
+  if (r.reject_code) j["reject_code"] = r.reject_code;
+  if (r.vlan != 0xFFFF) j["vlan"] = r.vlan;
+  return j;
+}
+
+json error(const std::string& msg) { return json{{"ok", false}, {"v", kProtocolVersion}, {"error", msg}}; }
+
+}  // namespace
+
+std::string load_ruleset(MainState& st, const std::string& path) {
+  Dataplane& dp = st.dp;
+  auto t0 = std::chrono::steady_clock::now();
+  std::string err;
+  std::unique_ptr<RuntimeSet> fresh = RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err);
+  if (!fresh) {
+    st.reloads_failed++;
+    st.last_reload_error = err;
+    return err;
+  }
+  RuntimeSet* old = dp.current.exchange(fresh.release(), std::memory_order_acq_rel);
+  // Grace period: every worker passes a quiescent point after the store, so
+  // none can still be reading `old` when this returns.
+  rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
+  if (old) {
+    st.previous_artifact = old->artifact_path();
+    st.retired.absorb(*old);
+    delete old;
+  }
+  st.reloads_ok++;
+  st.last_reload_error.clear();
+  st.last_reload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // Remember it as the last good set (copy + rename: never half a file).
+  std::error_code ec;
+  std::filesystem::create_directories(dp.cfg.state_dir, ec);
+  std::string last = st.last_good_path();
+  if (!std::filesystem::equivalent(path, last, ec)) {
+    std::string tmp = last + ".tmp";
+    std::filesystem::copy_file(path, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+    if (!ec) std::filesystem::rename(tmp, last, ec);
+    if (ec) std::fprintf(stderr, "sipwall-dataplane: cannot remember %s as last good: %s\n", path.c_str(), ec.message().c_str());
+  }
+  return "";
+}
+
+void drain_trace_rings(MainState& st) {
+  TraceRecord batch[64];
+  for (auto& w : st.dp.workers) {
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(w->trace_ring, batch, sizeof(TraceRecord), 64, nullptr)) > 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        if (st.traces.size() >= st.dp.cfg.trace_buffer) {
+          st.traces.pop_front();
+          st.traces_overflow++;
+        }
+        st.traces.push_back(batch[i]);
+      }
+    }
+  }
+}
+
+std::string handle_request(MainState& st, const std::string& line) {
+  json req;
+  if (!line.empty() && line[0] == '{') {
+    try {
+      req = json::parse(line);
+    } catch (const json::exception& e) {
+      return error(std::string("request is not valid JSON: ") + e.what()).dump();
+    }
+    if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
+      return error("request needs \"cmd\"").dump();
+    int v = req.value("v", kProtocolVersion);
+    if (v != kProtocolVersion)
+      return error("protocol version " + std::to_string(v) + " not supported (this data plane speaks " +
+                   std::to_string(kProtocolVersion) + ")").dump();
+  } else {
+    std::istringstream in(line);
+    std::string cmd, arg;
+    in >> cmd >> arg;
+    req = json{{"cmd", cmd}};
+    if (!arg.empty()) req["artifact"] = arg, req["max"] = std::atoi(arg.c_str());
+  }
+  const std::string cmd = req["cmd"];
+  if (cmd == "status") return status(st).dump();
+  if (cmd == "stats") return stats(st).dump();
+  if (cmd == "load") {
+    if (!req.contains("artifact") || !req["artifact"].is_string()) return error("load needs \"artifact\"").dump();
+    std::string path = req["artifact"];
+    RuntimeSet* before = st.dp.current.load();
+    std::string previous = before ? std::string(before->set().version()) : "";
+    std::string err = load_ruleset(st, path);
+    if (!err.empty()) {
+      json e = error(err);
+      e["running_version"] = previous.empty() ? json(nullptr) : json(previous);
+      return e.dump();
+    }
+    RuntimeSet* now = st.dp.current.load();
+    return json{{"ok", true},
+                {"v", kProtocolVersion},
+                {"version", std::string(now->set().version())},
+                {"checksum", hex64(now->set().checksum())},
+                {"previous_version", previous.empty() ? json(nullptr) : json(previous)},
+                {"load_ms", st.last_reload_ms}}
+        .dump();
+  }
+  if (cmd == "trace-drain") {
+    drain_trace_rings(st);
+    std::size_t max = st.traces.size();
+    if (req.contains("max") && req["max"].is_number_unsigned() && req["max"].get<std::size_t>() > 0)
+      max = std::min(max, req["max"].get<std::size_t>());
+    json recs = json::array();
+    for (std::size_t i = 0; i < max; ++i) {
+      recs.push_back(trace_json(st.traces.front()));
+      st.traces.pop_front();
+    }
+    return json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs}, {"remaining", st.traces.size()},
+                {"overflow", st.traces_overflow}}
+        .dump();
+  }
+  return error("unknown command '" + cmd + "' (commands: status, stats, load, trace-drain)").dump();
+}
+
+std::string stats_json(MainState& st) { return stats(st).dump(2); }
+
+std::string stats_text(MainState& st) {
+  json s = stats(st);
+  std::ostringstream out;
+  out << "ports:\n";
+  for (const auto& p : s["ports"])
+    out << "  " << p["name"].get<std::string>() << ": rx " << p["rx_packets"] << " pkts / " << p["rx_bytes"]
+        << " bytes, tx " << p["tx_packets"] << " pkts / " << p["tx_bytes"] << " bytes\n";
+  out << "verdicts (INVITEs):";
+  for (auto& [k, v] : s["verdicts"].items()) out << " " << k << "=" << v;
+  out << "\ncounters:\n";
+  for (auto& [k, v] : s["counters"].items())
+    if (v.get<std::uint64_t>() != 0) out << "  " << k << " " << v << "\n";
+  bool any = false;
+  for (auto& [k, v] : s["parse_errors"].items()) {
+    if (v.get<std::uint64_t>() == 0) continue;
+    if (!any) out << "parse errors:\n";
+    any = true;
+    out << "  " << k << " " << v << "\n";
+  }
+  out << "rule hits:\n";
+  for (const auto& r : s["rules"])
+    if (r["hits"].get<std::uint64_t>() != 0) out << "  " << r["id"].get<std::string>() << " " << r["hits"] << "\n";
+  out << "INVITEs by trunk:\n";
+  for (const auto& t : s["trunks"])
+    if (t["invites"].get<std::uint64_t>() != 0) out << "  " << t["name"].get<std::string>() << " " << t["invites"] << "\n";
+  return out.str();
+}
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,83 @@
+// sipwall-dataplane configuration (deploy/examples/sipwall.yaml, documented in
+// docs/operations.md). Loaded once at start; errors name file:line:col.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sipwall::dataplane {
+
+enum class PortRole : std::uint8_t {
+  trunk,  // faces the trunks: INVITEs entering here are classified
+  core,   // faces the core: everything entering here is forwarded untouched
+};
+
+struct PortConfig {
+  std::string name;     // operator's name ("trunk-a")
+  std::string device;   // DPDK device name: vdev name (net_pcap0) or PCI address
+  PortRole role = PortRole::trunk;
+  std::uint16_t mtu = 1500;  // IP MTU of the link: tag refuses to exceed it, fragments use it
+};
+
+struct DataplaneConfig {
+  std::string source_file;
+
+  // EAL.
+  std::string eal_lcores = "0-1";
+  unsigned main_lcore = 0;
+  unsigned memory_mb = 512;
+  bool no_huge = true;
+  bool no_pci = true;
+  std::vector<std::string> vdevs;
+  std::vector<std::string> allow;        // PCI addresses (-a)
+  std::vector<std::string> eal_extra;
+  std::string file_prefix;               // --file-prefix, lets several instances coexist
+
+  // Ports and workers.
+  std::vector<PortConfig> ports;
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> pairs;  // indexes into `ports`
+  std::vector<unsigned> worker_lcores;
+  std::uint16_t rx_ring_size = 1024;
+  std::uint16_t tx_ring_size = 1024;
+  std::uint32_t mbufs = 16383;
+
+  // SIP.
+  std::vector<std::uint16_t> sip_udp_ports{5060};
+  std::vector<std::uint16_t> sip_tcp_ports{5060};
+  bool fail_closed = false;              // until a rule set says otherwise
+
+  // Rule set.
+  std::string artifact;                  // loaded at start (may be empty)
+  std::string state_dir = "/var/lib/sipwall";  // last-good artifact lives here
+
+  // Control socket.
+  std::string control_socket = "/run/sipwall/dataplane.sock";
+  std::uint32_t control_socket_mode = 0660;
+  std::string control_socket_group;      // chgrp if set
+
+  // IP reassembly.
+  std::uint32_t frag_max_flows = 4096;
+  std::uint32_t frag_timeout_ms = 2000;
+
+  // TCP.
+  std::uint32_t tcp_max_flows = 65536;
+
+  // Verdict trace.
+  std::uint32_t trace_ring_size = 16384;   // per worker
+  std::uint32_t trace_buffer = 65536;      // records held by the main lcore until drained
+
+  // Running from pcaps: exit when no packet arrived for this long (0 = never).
+  std::uint32_t stop_when_idle_ms = 0;
+  std::string stats_json;                  // write final counters here on exit
+};
+
+// Parses `path`. On failure returns nullopt and appends "file:line:col: message"
+// lines to `errors` (all of them, not just the first).
+std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<std::string>& errors);
+
+// The EAL argv the config stands for (argv[0] included).
+std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::string& prog);
+
+}  // namespace sipwall::dataplane

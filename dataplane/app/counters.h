@@ -1,0 +1,82 @@
+// Per-lcore counters: one cache-aligned block per worker, written only by that
+// worker with plain increments, summed by readers on the main lcore (a torn
+// read is impossible for aligned 64-bit words on x86-64; a reader may see a
+// value one burst old, which is fine for statistics).
+//
+// The scalar counters are declared once in an X-list that generates the
+// struct, the names used in the stats reply and the help text
+// (docs/operations.md lists them).
+#pragma once
+
+#include <cstdint>
+
+#include "net/packet_decode.h"
+#include "sip/sip_errors.h"
+
+namespace sipwall::dataplane {
+
+inline constexpr unsigned kMaxPorts = 8;
+inline constexpr unsigned kMaxWorkers = 32;
+inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop reject tag trace
+
+// Every received frame ends in exactly one of: forwarded, dropped, rejected
+// (answered with a SIP response instead of forwarded) or absorbed (an IP
+// fragment taken into reassembly; the datagram it belongs to is then counted
+// in reassembled_* below). So: rx = forwarded + dropped + rejected + absorbed.
+#define SIPWALL_DATAPLANE_COUNTERS(X)                                                           \
+  X(forwarded, "frames forwarded to the paired port (unchanged or tagged)")                      \
+  X(dropped, "frames freed (drop verdicts, fail-closed malformed SIP, no paired port)")          \
+  X(rejected, "INVITE frames answered with 603/608 instead of being forwarded")                   \
+  X(absorbed, "IP fragments taken into reassembly")                                             \
+  X(non_sip, "frames forwarded untouched: not IP/UDP/TCP, or not on a SIP port")                  \
+  X(from_core, "frames entering a core-facing port (forwarded untouched)")                       \
+  X(sip_udp, "SIP datagrams inspected")                                                           \
+  X(sip_tcp, "TCP segments with payload on a SIP port inspected")                                 \
+  X(sip_requests, "SIP requests parsed")                                                          \
+  X(sip_responses, "SIP responses parsed (forwarded untouched)")                                  \
+  X(invites, "INVITE requests classified")                                                        \
+  X(non_invite, "SIP requests other than INVITE (forwarded untouched)")                          \
+  X(malformed, "SIP messages the parser rejected (see parse_errors)")                            \
+  X(malformed_forwarded, "malformed SIP forwarded (fail-open)")                                  \
+  X(malformed_dropped, "malformed SIP dropped (fail-closed)")                                    \
+  X(guard_rail, "INVITEs passed by a guard rail (emergency number or allow list)")                \
+  X(default_verdict, "INVITEs that matched no rule (default action applied)")                    \
+  X(no_ruleset, "INVITEs forwarded while no rule set was loaded")                                 \
+  X(replies_sent, "603/608 responses sent back out of the ingress port")                          \
+  X(reply_failed, "reject verdicts that could not build a response (mbuf or size); INVITE dropped") \
+  X(tagged, "INVITEs forwarded with the risk header inserted")                                    \
+  X(tag_skipped_mtu, "tag verdicts forwarded untagged: the header would exceed the port MTU")     \
+  X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")  \
+  X(tag_skipped_tcp, "tag verdicts forwarded untagged: TCP stream could not be adjusted")        \
+  X(tag_failed, "tag verdicts forwarded untagged for another reason (see logs/docs)")            \
+  X(traced, "trace records produced")                                                            \
+  X(trace_ring_full, "trace records lost because the worker's trace ring was full")              \
+  X(fragments_in, "IP fragments received")                                                       \
+  X(reassembled, "datagrams reassembled from fragments")                                         \
+  X(reassembled_forwarded, "reassembled datagrams forwarded (re-fragmented at the port MTU)")     \
+  X(reassembled_dropped, "reassembled datagrams dropped or rejected")                              \
+  X(reassembly_failed, "fragments freed by the reassembler (timeout, overlap, table full, too many)") \
+  X(refragment_failed, "reassembled datagrams that could not be re-fragmented (dropped)")         \
+  X(tcp_multi_message, "TCP segments that carried more than one SIP message")                    \
+  X(tcp_partial, "TCP segments not starting/ending on a SIP message boundary (malformed policy)") \
+  X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                      \
+  X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)") \
+  X(tx_dropped, "frames the TX queue refused (freed)")
+
+struct alignas(64) WorkerCounters {
+#define SIPWALL_X(name, help) std::uint64_t name;
+  SIPWALL_DATAPLANE_COUNTERS(SIPWALL_X)
+#undef SIPWALL_X
+  std::uint64_t rx_packets[kMaxPorts];
+  std::uint64_t rx_bytes[kMaxPorts];
+  std::uint64_t tx_packets[kMaxPorts];
+  std::uint64_t tx_bytes[kMaxPorts];
+  std::uint64_t verdicts[kActionCount];  // by rules::ActionKind, INVITEs only
+  std::uint64_t parse_errors[static_cast<unsigned>(sip::ParseError::count_)];
+  std::uint64_t decode_errors[static_cast<unsigned>(net::DecodeResult::count_)];
+};
+
+// Sum of all workers (the main lcore builds one for every stats request).
+void sum_counters(const WorkerCounters* per_worker, unsigned workers, WorkerCounters& out) noexcept;
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,94 @@
+// State shared between the main lcore and the workers. The workers only read
+// it (the rule-set pointer through RCU); every field a worker writes lives in
+// its own WorkerContext.
+#pragma once
+
+#include <rte_ip_frag.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ethdev.h>
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "app/config.h"
+#include "app/counters.h"
+#include "app/ruleset_runtime.h"
+#include "app/trace_record.h"
+#include "net/tcp_seqadj.h"
+#include "sip/sip_message.h"
+
+namespace sipwall::dataplane {
+
+inline constexpr std::uint16_t kBurst = 32;
+inline constexpr std::uint16_t kNoPort = 0xFFFF;
+inline constexpr std::size_t kLinearBytes = 65536 + 256;  // a reassembled datagram, linearised
+inline constexpr unsigned kMaxTcpEdits = 4;        // blocked/tagged INVITEs edited per TCP segment
+inline constexpr std::size_t kMaxResponse = 2048;  // bytes of one 603/608 text
+
+struct PortState {
+  PortConfig cfg;
+  std::uint16_t port_id = 0;       // DPDK port id
+  std::uint16_t peer = kNoPort;    // index (into Dataplane::ports) of the paired port
+  std::uint16_t queues = 1;        // RX and TX queues configured
+  rte_ether_addr mac{};
+};
+
+// Everything one worker lcore owns. Cache-aligned; nothing here is written by
+// another lcore (the trace ring is single-producer: this worker).
+struct alignas(64) WorkerContext {
+  unsigned index = 0;   // 0..workers-1: RCU thread id, counter row, queue number
+  unsigned lcore = 0;
+  struct RxQueue {
+    std::uint16_t port;  // index into Dataplane::ports
+    std::uint16_t queue;
+  };
+  std::vector<RxQueue> rx;
+  rte_eth_dev_tx_buffer* tx[kMaxPorts] = {};
+  std::uint16_t txq = 0;         // this worker's TX queue on every port
+  WorkerCounters* counters = nullptr;
+  rte_ring* trace_ring = nullptr;
+  rte_ip_frag_tbl* frag_table = nullptr;
+  rte_ip_frag_death_row death_row{};
+  std::unique_ptr<net::SeqAdjTable> tcp;
+  std::uint16_t ip_id = 0;
+  sip::Message msg;              // reused for every message; views die with the packet
+  char tcp_reply[kMaxTcpEdits][kMaxResponse];  // responses built before the next parse
+  std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
+};
+
+struct Dataplane {
+  DataplaneConfig cfg;
+  std::vector<PortState> ports;
+  std::vector<std::unique_ptr<WorkerContext>> workers;
+  WorkerCounters* counters = nullptr;   // [workers], rte_zmalloc'ed, cache-aligned
+  rte_mempool* pool = nullptr;          // packets and built replies
+  rte_mempool* indirect_pool = nullptr; // re-fragmentation
+  rte_rcu_qsbr* qsbr = nullptr;
+  std::atomic<RuntimeSet*> current{nullptr};
+  std::atomic<bool> quit{false};
+  std::uint64_t tsc_hz = 0;
+  std::uint16_t port_index_of[RTE_MAX_ETHPORTS] = {};  // DPDK port id -> index
+
+  std::bitset<65536> sip_udp;  // UDP ports carrying SIP (either end of the datagram)
+  std::bitset<65536> sip_tcp;
+};
+
+// The worker lcore entry point (rte_eal_remote_launch).
+int worker_main(void* worker_context);
+
+// Processes one burst received on ports[port_index]; the workhorse of
+// worker_main, exposed for the in-process benchmark.
+void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index,
+                   rte_mbuf** pkts, std::uint16_t n) noexcept;
+
+// Pushes every buffered TX packet of this worker out.
+void flush_tx(Dataplane& dp, WorkerContext& w) noexcept;
+
+extern Dataplane* g_dataplane;
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,182 @@
+// sipwall-dataplane: the DPDK primary process. Reads its YAML config, brings
+// up EAL, ports and workers, loads the rule-set artifact (or the last good
+// one), then serves the control socket on the main lcore until SIGINT/SIGTERM.
+//
+//   sipwall-dataplane -c deploy/examples/sipwall.yaml [--artifact FILE]
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#ifdef SIPWALL_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "app/config.h"
+#include "app/control_server.h"
+#include "app/main_state.h"
+#include "app/setup.h"
+
+namespace {
+
+using namespace sipwall::dataplane;
+
+void on_signal(int) {
+  if (g_dataplane) g_dataplane->quit.store(true);
+}
+
+void log(const std::string& msg) { std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str()); }
+
+// The trace records nobody collected, as a table (pcap runs, the demo).
+void print_traces(MainState& st) {
+  drain_trace_rings(st);
+  if (st.traces.empty()) return;
+  std::printf("verdict trace (%zu records):\n", st.traces.size());
+  std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", "action", "code", "call-id", "caller", "callee", "trunk",
+              "rule");
+  static const char* names[] = {"pass", "drop", "reject", "tag", "trace"};
+  for (const TraceRecord& r : st.traces) {
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", r.action < 5 ? names[r.action] : "?",
+                r.reject_code ? std::to_string(r.reject_code).c_str() : "-", r.call_id, r.caller[0] ? r.caller : "-",
+                r.callee[0] ? r.callee : "-", r.trunk[0] ? r.trunk : "-", r.rule_id);
+  }
+}
+
+// Start-up rule set: the configured artifact, else the last good one.
+void load_initial(MainState& st, const std::string& artifact) {
+  std::string last = st.last_good_path();
+  if (!artifact.empty()) {
+    std::string err = load_ruleset(st, artifact);
+    if (err.empty()) {
+      log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + artifact);
+      return;
+    }
+    log("cannot load " + err + "; trying the last good rule set");
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(last, ec)) {
+    std::string err = load_ruleset(st, last);
+    if (err.empty()) {
+      log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + last + " (last good)");
+      return;
+    }
+    log("cannot load the last good rule set: " + err);
+  }
+  log("WARNING: running without a rule set: every INVITE is forwarded (counted as no_ruleset)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipwall-dataplane - DPDK SIP INVITE filter (bump in the wire)"};
+  std::string config_path, artifact, stats_file, socket_path;
+  std::uint32_t idle_ms = 0;
+  bool print_trace = false, check_only = false;
+  app.add_option("-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml)")->required();
+  app.add_option("--artifact", artifact, "Rule-set artifact to load at start (overrides ruleset.artifact)");
+  app.add_option("--control-socket", socket_path, "Control socket path (overrides control.socket)");
+  app.add_option("--stop-when-idle-ms", idle_ms, "Exit when no packet arrived for this long (pcap runs)");
+  app.add_option("--stats-json", stats_file, "Write the final counters as JSON to this file on exit");
+  app.add_flag("--print-trace", print_trace, "On exit, print the verdict trace records nobody collected");
+  app.add_flag("--check-config", check_only, "Validate the configuration, print the EAL arguments, exit");
+  app.set_version_flag("--version", std::string("sipwall-dataplane ") + SIPWALL_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  std::vector<std::string> errors;
+  auto cfg = load_config(config_path, errors);
+  if (!cfg) {
+    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    return 2;
+  }
+  if (!artifact.empty()) cfg->artifact = artifact;
+  if (!socket_path.empty()) cfg->control_socket = socket_path;
+  if (idle_ms) cfg->stop_when_idle_ms = idle_ms;
+  if (!stats_file.empty()) cfg->stats_json = stats_file;
+
+  std::vector<std::string> eal = eal_arguments(*cfg, argv[0]);
+  if (check_only) {
+    std::printf("%s: OK\nEAL:", config_path.c_str());
+    for (const auto& a : eal) std::printf(" %s", a.c_str());
+    std::printf("\n");
+    return 0;
+  }
+  std::vector<char*> eal_argv;
+  for (auto& a : eal) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr, "sipwall-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+
+  static Dataplane dp;
+  dp.cfg = *cfg;
+  g_dataplane = &dp;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  std::string err;
+  if (!setup_dataplane(dp, err)) {
+    std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+    rte_eal_cleanup();
+    return 1;
+  }
+  MainState st(dp);
+  ControlServer server;
+  if (!server.open(dp.cfg.control_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, err)) {
+    std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+    teardown_dataplane(dp);
+    rte_eal_cleanup();
+    return 1;
+  }
+  load_initial(st, dp.cfg.artifact);
+
+  for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
+  std::fprintf(stderr, "sipwall-dataplane: %zu workers on %zu ports; control socket %s\n", dp.workers.size(),
+               dp.ports.size(), dp.cfg.control_socket.c_str());
+#ifdef SIPWALL_HAVE_SYSTEMD
+  sd_notify(0, "READY=1");
+#endif
+
+  // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
+  auto handler = [&st](const std::string& line) { return handle_request(st, line); };
+  std::uint64_t last_rx = 0;
+  auto last_change = std::chrono::steady_clock::now();
+  while (!dp.quit.load()) {
+    server.poll(5, handler);
+    drain_trace_rings(st);
+    if (dp.cfg.stop_when_idle_ms) {
+      WorkerCounters sum;
+      sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
+      std::uint64_t rx = 0;
+      for (unsigned p = 0; p < kMaxPorts; ++p) rx += sum.rx_packets[p];
+      auto now = std::chrono::steady_clock::now();
+      if (rx != last_rx) {
+        last_rx = rx;
+        last_change = now;
+      } else if (now - last_change > std::chrono::milliseconds(dp.cfg.stop_when_idle_ms)) {
+        std::fprintf(stderr, "sipwall-dataplane: idle for %u ms, stopping\n", dp.cfg.stop_when_idle_ms);
+        dp.quit.store(true);
+      }
+    }
+  }
+#ifdef SIPWALL_HAVE_SYSTEMD
+  sd_notify(0, "STOPPING=1");
+#endif
+  rte_eal_mp_wait_lcore();
+  if (print_trace) print_traces(st);
+  std::printf("%s", stats_text(st).c_str());
+  if (!dp.cfg.stats_json.empty()) {
+    std::ofstream out(dp.cfg.stats_json);
+    out << stats_json(st) << "\n";
+  }
+  std::fflush(stdout);
+  server.close();
+  teardown_dataplane(dp);
+  rte_eal_cleanup();
+  return 0;
+}

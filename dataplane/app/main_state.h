@@ -1,0 +1,51 @@
+// What the main lcore keeps besides the shared Dataplane: reload history,
+// the counters of retired rule sets, and verdict trace records drained from
+// the workers until sipwall-control collects them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "app/dataplane.h"
+#include "app/ruleset_runtime.h"
+#include "app/trace_record.h"
+
+namespace sipwall::dataplane {
+
+struct MainState {
+  explicit MainState(Dataplane& d) : dp(d) {}
+  Dataplane& dp;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
+
+  RetiredCounters retired;
+  std::uint64_t reloads_ok = 0;
+  std::uint64_t reloads_failed = 0;
+  std::string last_reload_error;
+  double last_reload_ms = 0;
+  std::string previous_artifact;  // for status: what was loaded before the current one
+
+  std::deque<TraceRecord> traces;
+  std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them
+
+  std::string last_good_path() const { return dp.cfg.state_dir + "/last-good.swr"; }
+};
+
+// Loads `path`, publishes it with an RCU grace period, retires the old set.
+// Returns "" on success, else the error (the running set stays).
+std::string load_ruleset(MainState& st, const std::string& path);
+
+// Moves records from the workers' rings into st.traces (bounded).
+void drain_trace_rings(MainState& st);
+
+// Answers one control-socket request line (JSON, or "cmd arg" text).
+std::string handle_request(MainState& st, const std::string& line);
+
+// JSON of all counters (also written to run.stats_json at exit).
+std::string stats_json(MainState& st);
+// A readable table of the counters that are not zero.
+std::string stats_text(MainState& st);
+
+}  // namespace sipwall::dataplane

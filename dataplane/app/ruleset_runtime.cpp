@@ -1,0 +1,65 @@
+#include "app/ruleset_runtime.h"
+
+#include "rules/compiled/artifact.h"
+
+namespace sipwall::dataplane {
+namespace {
+constexpr std::size_t kWordsPerLine = 64 / sizeof(std::uint64_t);
+std::size_t padded(std::size_t n) { return (n + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine; }
+}  // namespace
+
+std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers,
+                                             std::string& error) {
+  auto t0 = std::chrono::steady_clock::now();
+  rules::ArtifactLoadResult r = rules::load_artifact(artifact);
+  if (!r.ok()) {
+    error = r.message;
+    return nullptr;
+  }
+  std::unique_ptr<RuntimeSet> rs(new RuntimeSet());
+  rs->set_ = std::move(r.set);
+  rs->workers_ = workers;
+  rs->scratch_.resize(workers);
+  for (unsigned w = 0; w < workers; ++w) {
+    std::string why;
+    if (!rs->scratch_[w].prepare(*rs->set_, &why)) {
+      error = artifact + ": cannot prepare Hyperscan scratch: " + why;
+      return nullptr;
+    }
+  }
+  rs->rule_stride_ = padded(rs->set_->rule_count() + 1);
+  rs->trunk_stride_ = padded(rs->set_->trunk_count() + 1);
+  rs->rule_hits_.assign(rs->rule_stride_ * workers, 0);
+  rs->trunk_calls_.assign(rs->trunk_stride_ * workers, 0);
+  rs->artifact_ = artifact;
+  rs->loaded_at_ = std::chrono::system_clock::now();
+  rs->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return rs;
+}
+
+std::uint64_t RuntimeSet::rule_hits_total(std::size_t rule) const noexcept {
+  std::uint64_t s = 0;
+  for (unsigned w = 0; w < workers_; ++w) s += rule_hits_[w * rule_stride_ + rule];
+  return s;
+}
+
+std::uint64_t RuntimeSet::trunk_calls_total(std::size_t trunk) const noexcept {
+  std::uint64_t s = 0;
+  for (unsigned w = 0; w < workers_; ++w) s += trunk_calls_[w * trunk_stride_ + trunk];
+  return s;
+}
+
+std::uint64_t RuntimeSet::no_trunk_calls_total() const noexcept {
+  return trunk_calls_total(set_->trunk_count());
+}
+
+void RetiredCounters::absorb(const RuntimeSet& old) {
+  const rules::CompiledRuleSet& s = old.set();
+  for (std::size_t i = 0; i < s.rule_count(); ++i)
+    rule_hits[std::string(s.rule_id(i))] += old.rule_hits_total(i);
+  for (std::size_t t = 0; t < s.trunk_count(); ++t)
+    trunk_calls[std::string(s.trunk_name(t))] += old.trunk_calls_total(t);
+  trunk_calls[""] += old.no_trunk_calls_total();
+}
+
+}  // namespace sipwall::dataplane

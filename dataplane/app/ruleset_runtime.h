@@ -1,0 +1,68 @@
+// A loaded rule set as the workers use it: the immutable CompiledRuleSet, one
+// prepared classify::Scratch per worker (Hyperscan scratch can't be grown
+// while a worker scans with it, so each set brings fresh ones), and per-worker
+// hit counters indexed by this set's rule and trunk numbers.
+//
+// Lifetime (DESIGN.md "Hot reload"): the main lcore builds a RuntimeSet off
+// the packet path, publishes it with one atomic store, waits for an RCU grace
+// period (every worker has passed a quiescent point, so none still reads the
+// old one), folds the old set's counters into totals kept by rule id and
+// trunk name, and only then frees it. Counters therefore survive reloads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "classify/scratch.h"
+#include "rules/compiled/compiled_rule_set.h"
+
+namespace sipwall::dataplane {
+
+class RuntimeSet {
+ public:
+  // Loads and verifies `artifact`, prepares `workers` scratches. On failure
+  // returns null and sets `error` ("path: checksum mismatch ...").
+  static std::unique_ptr<RuntimeSet> load(const std::string& artifact, unsigned workers,
+                                          std::string& error);
+
+  const rules::CompiledRuleSet& set() const noexcept { return *set_; }
+  classify::Scratch& scratch(unsigned worker) noexcept { return scratch_[worker]; }
+
+  // Hit counters, written by worker `w` only. Rows are padded to a cache line.
+  std::uint64_t* rule_hits(unsigned w) noexcept { return &rule_hits_[w * rule_stride_]; }
+  std::uint64_t* trunk_calls(unsigned w) noexcept { return &trunk_calls_[w * trunk_stride_]; }
+  // Sums over workers (main lcore).
+  std::uint64_t rule_hits_total(std::size_t rule) const noexcept;
+  std::uint64_t trunk_calls_total(std::size_t trunk) const noexcept;
+  std::uint64_t no_trunk_calls_total() const noexcept;  // calls from no known trunk
+
+  const std::string& artifact_path() const noexcept { return artifact_; }
+  std::chrono::system_clock::time_point loaded_at() const noexcept { return loaded_at_; }
+  double load_ms() const noexcept { return load_ms_; }
+
+ private:
+  RuntimeSet() = default;
+  std::unique_ptr<rules::CompiledRuleSet> set_;
+  std::vector<classify::Scratch> scratch_;
+  std::vector<std::uint64_t> rule_hits_;
+  std::vector<std::uint64_t> trunk_calls_;  // [trunks] = calls from no trunk
+  std::size_t rule_stride_ = 0;
+  std::size_t trunk_stride_ = 0;
+  unsigned workers_ = 0;
+  std::string artifact_;
+  std::chrono::system_clock::time_point loaded_at_;
+  double load_ms_ = 0;
+};
+
+// Counts of rule sets that were replaced, kept by name so they outlive them.
+struct RetiredCounters {
+  std::map<std::string, std::uint64_t> rule_hits;    // by rule id
+  std::map<std::string, std::uint64_t> trunk_calls;  // by trunk name ("" = no trunk)
+  void absorb(const RuntimeSet& old);
+};
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,205 @@
+#include "app/setup.h"
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <algorithm>
+
+namespace sipwall::dataplane {
+namespace {
+
+// A symmetric Toeplitz key (0x6d5a repeated): both directions of a flow hash
+// to the same queue, so a TCP flow's two directions meet in one worker's
+// sequence-adjust table, and fragments of a datagram in one reassembly table.
+std::uint8_t g_symmetric_rss_key[40] = {
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+
+std::string available_ports() {
+  std::string s;
+  std::uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) {
+    char name[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(pid, name) == 0) s += (s.empty() ? "" : ", ") + std::string(name);
+  }
+  return s.empty() ? "none: add --vdev/vdevs or bind a NIC to DPDK" : s;
+}
+
+bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& error) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(p.port_id, &info) != 0) {
+    error = "port " + p.cfg.name + ": cannot read device info";
+    return false;
+  }
+  if (info.max_rx_queues < queues || info.max_tx_queues < queues) {
+    error = "port " + p.cfg.name + " (" + p.cfg.device + ") has " + std::to_string(info.max_rx_queues) + " RX / " +
+            std::to_string(info.max_tx_queues) + " TX queues; " + std::to_string(queues) +
+            " workers need one of each per worker (use fewer workers, or e.g. qpairs= on net_af_packet)";
+    return false;
+  }
+  rte_eth_conf conf{};
+  if (queues > 1) {
+    std::uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    if (hf != 0) {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      conf.rx_adv_conf.rss_conf.rss_key = g_symmetric_rss_key;
+      conf.rx_adv_conf.rss_conf.rss_key_len = sizeof g_symmetric_rss_key;
+      conf.rx_adv_conf.rss_conf.rss_hf = hf;
+    } else {
+      std::fprintf(stderr, "sipwall-dataplane: port %s: device has no RSS; queues are filled by the device's own policy\n",
+                   p.cfg.name.c_str());
+    }
+  }
+  int rc = rte_eth_dev_configure(p.port_id, queues, queues, &conf);
+  if (rc != 0) {
+    error = "port " + p.cfg.name + ": configure failed: " + rte_strerror(-rc);
+    return false;
+  }
+  std::uint16_t nb_rxd = dp.cfg.rx_ring_size, nb_txd = dp.cfg.tx_ring_size;
+  rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id, &nb_rxd, &nb_txd);
+  int socket = rte_eth_dev_socket_id(p.port_id);
+  if (socket < 0) socket = 0;
+  for (std::uint16_t q = 0; q < queues; ++q) {
+    if ((rc = rte_eth_rx_queue_setup(p.port_id, q, nb_rxd, static_cast<unsigned>(socket), nullptr, dp.pool)) != 0 ||
+        (rc = rte_eth_tx_queue_setup(p.port_id, q, nb_txd, static_cast<unsigned>(socket), nullptr)) != 0) {
+      error = "port " + p.cfg.name + ": queue setup failed: " + rte_strerror(-rc);
+      return false;
+    }
+  }
+  // A bump in the wire forwards frames addressed to the far end, not to us.
+  rte_eth_promiscuous_enable(p.port_id);
+  rte_eth_macaddr_get(p.port_id, &p.mac);
+  if ((rc = rte_eth_dev_start(p.port_id)) != 0) {
+    error = "port " + p.cfg.name + ": start failed: " + rte_strerror(-rc);
+    return false;
+  }
+  p.queues = queues;
+  return true;
+}
+
+}  // namespace
+
+bool setup_dataplane(Dataplane& dp, std::string& error) {
+  const DataplaneConfig& cfg = dp.cfg;
+  dp.tsc_hz = rte_get_tsc_hz();
+  for (std::uint16_t p : cfg.sip_udp_ports) dp.sip_udp.set(p);
+  for (std::uint16_t p : cfg.sip_tcp_ports) dp.sip_tcp.set(p);
+
+  const auto workers = static_cast<std::uint16_t>(cfg.worker_lcores.size());
+  if (workers > kMaxWorkers) {
+    error = "at most " + std::to_string(kMaxWorkers) + " workers";
+    return false;
+  }
+  for (unsigned l : cfg.worker_lcores) {
+    if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore()) {
+      error = "worker lcore " + std::to_string(l) + " is not an enabled worker lcore (eal.lcores is " + cfg.eal_lcores + ")";
+      return false;
+    }
+  }
+  if (cfg.ports.size() > kMaxPorts) {
+    error = "at most " + std::to_string(kMaxPorts) + " ports";
+    return false;
+  }
+
+  // Ports by device name.
+  dp.ports.resize(cfg.ports.size());
+  for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+    dp.ports[i].cfg = cfg.ports[i];
+    if (rte_eth_dev_get_port_by_name(cfg.ports[i].device.c_str(), &dp.ports[i].port_id) != 0) {
+      error = "port " + cfg.ports[i].name + ": no DPDK device named '" + cfg.ports[i].device +
+              "' (available: " + available_ports() + ")";
+      return false;
+    }
+    dp.port_index_of[dp.ports[i].port_id] = static_cast<std::uint16_t>(i);
+  }
+  for (auto [a, b] : cfg.pairs) {
+    dp.ports[a].peer = b;
+    dp.ports[b].peer = a;
+  }
+
+  // Enough mbufs for every RX/TX ring, the per-lcore caches, in-flight bursts,
+  // reassembly tables and replies.
+  std::uint32_t need = static_cast<std::uint32_t>(cfg.ports.size()) * workers * (cfg.rx_ring_size + cfg.tx_ring_size) +
+                       workers * (kBurst * 4 + 512) + 4096;
+  std::uint32_t n_mbufs = std::max(cfg.mbufs, need);
+  dp.pool = rte_pktmbuf_pool_create("sipwall_pkts", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    static_cast<int>(rte_socket_id()));
+  dp.indirect_pool = rte_pktmbuf_pool_create("sipwall_indirect", 8191, 256, 0, 0, static_cast<int>(rte_socket_id()));
+  if (!dp.pool || !dp.indirect_pool) {
+    error = std::string("cannot create the mbuf pool (") + std::to_string(n_mbufs) +
+            " mbufs): " + rte_strerror(rte_errno) + " — raise eal.memory_mb";
+    return false;
+  }
+  for (PortState& p : dp.ports)
+    if (!setup_port(dp, p, workers, error)) return false;
+
+  dp.counters = static_cast<WorkerCounters*>(rte_zmalloc("sipwall_counters", sizeof(WorkerCounters) * workers, 64));
+  std::size_t qsbr_size = rte_rcu_qsbr_get_memsize(workers);
+  dp.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("sipwall_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  if (!dp.counters || !dp.qsbr || rte_rcu_qsbr_init(dp.qsbr, workers) != 0) {
+    error = "cannot allocate counters / RCU state";
+    return false;
+  }
+
+  std::uint32_t ring = 64;
+  while (ring < cfg.trace_ring_size) ring <<= 1;
+  for (std::uint16_t i = 0; i < workers; ++i) {
+    auto w = std::make_unique<WorkerContext>();
+    w->index = i;
+    w->lcore = cfg.worker_lcores[i];
+    w->txq = i;
+    w->counters = &dp.counters[i];
+    for (std::uint16_t p = 0; p < dp.ports.size(); ++p) {
+      w->rx.push_back({p, i});
+      w->tx[p] = static_cast<rte_eth_dev_tx_buffer*>(
+          rte_zmalloc_socket("sipwall_txbuf", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, static_cast<int>(rte_socket_id())));
+      if (!w->tx[p]) {
+        error = "cannot allocate TX buffers";
+        return false;
+      }
+      rte_eth_tx_buffer_init(w->tx[p], kBurst);
+      rte_eth_tx_buffer_set_err_callback(w->tx[p], rte_eth_tx_buffer_count_callback, &w->counters->tx_dropped);
+    }
+    char name[RTE_RING_NAMESIZE];
+    std::snprintf(name, sizeof name, "sipwall_trace_%u", i);
+    w->trace_ring = rte_ring_create_elem(name, sizeof(TraceRecord), ring, static_cast<int>(rte_socket_id()),
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
+    std::uint32_t buckets = std::max<std::uint32_t>(cfg.frag_max_flows / 16, 1);
+    std::uint64_t frag_cycles = dp.tsc_hz * cfg.frag_timeout_ms / 1000;
+    w->frag_table = rte_ip_frag_table_create(buckets, 16, buckets * 16, frag_cycles, static_cast<int>(rte_socket_id()));
+    if (!w->trace_ring || !w->frag_table) {
+      error = "cannot create trace ring / reassembly table: " + std::string(rte_strerror(rte_errno));
+      return false;
+    }
+    net::SeqAdjConfig tc;
+    tc.capacity = cfg.tcp_max_flows;
+    tc.idle_timeout = dp.tsc_hz * 600;   // SIP over TCP keepalives are typically well under 10 min
+    tc.closed_timeout = dp.tsc_hz * 10;
+    w->tcp = std::make_unique<net::SeqAdjTable>(tc);
+    w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
+    dp.workers.push_back(std::move(w));
+  }
+  return true;
+}
+
+void teardown_dataplane(Dataplane& dp) {
+  for (PortState& p : dp.ports) {
+    rte_eth_dev_stop(p.port_id);
+    rte_eth_dev_close(p.port_id);  // net_pcap writes out its tx_pcap here
+  }
+  for (auto& w : dp.workers) {
+    for (auto* b : w->tx) rte_free(b);
+    if (w->frag_table) rte_ip_frag_table_destroy(w->frag_table);
+    if (w->trace_ring) rte_ring_free(w->trace_ring);
+  }
+  dp.workers.clear();
+  delete dp.current.exchange(nullptr);
+  rte_free(dp.counters);
+  rte_free(dp.qsbr);
+  dp.counters = nullptr;
+  dp.qsbr = nullptr;
+}
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,15 @@
+// Bringing the data plane up and down: mbuf pools, ports and queues, worker
+// contexts, RCU, trace rings, reassembly and TCP tables. Runs on the main
+// lcore before the workers start and after they stop.
+#pragma once
+
+#include <string>
+
+#include "app/dataplane.h"
+
+namespace sipwall::dataplane {
+
+bool setup_dataplane(Dataplane& dp, std::string& error);
+void teardown_dataplane(Dataplane& dp);
+
+}  // namespace sipwall::dataplane

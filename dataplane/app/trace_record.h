@@ -1,0 +1,43 @@
+// One verdict trace record: what the control plane writes to the trace log so
+// that a blocked call can be traced back to its trunk and rule. Fixed size,
+// no pointers: it is copied by value through a per-worker ring (worker =
+// single producer, main lcore = single consumer), so a rule set that is
+// replaced later can't leave a record pointing at freed strings.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace sipwall::dataplane {
+
+struct TraceRecord {
+  std::uint64_t time_ns;        // CLOCK_REALTIME when the worker decided
+  std::uint8_t action;          // rules::ActionKind
+  std::uint8_t in_port;         // port index the INVITE arrived on
+  std::uint8_t ip_version;      // 4 or 6
+  std::uint8_t transport;       // 17 UDP, 6 TCP
+  std::uint16_t src_port;
+  std::uint16_t dst_port;
+  std::uint16_t reject_code;    // 603/608, 0 otherwise
+  std::uint16_t vlan;           // 0xFFFF = none
+  std::uint8_t src[16];         // IPv4 mapped into IPv6
+  std::uint8_t dst[16];
+  char trunk[32];
+  char rule_id[64];
+  char ruleset_version[32];
+  char call_id[96];
+  char caller[20];              // E.164 with '+', or the raw user part cut to size
+  char callee[20];
+};
+static_assert(sizeof(TraceRecord) % 8 == 0, "ring elements must be a multiple of 4 bytes");
+
+// Copies `s` into a fixed field, cutting it to fit, always NUL-terminated.
+template <std::size_t N>
+inline void copy_field(char (&dst)[N], std::string_view s) noexcept {
+  std::size_t n = s.size() < N - 1 ? s.size() : N - 1;
+  std::memcpy(dst, s.data(), n);
+  dst[n] = '\0';
+}
+
+}  // namespace sipwall::dataplane

@@ -1,0 +1,680 @@
+// The packet path: RX burst -> decode L2-L4 -> (reassemble) -> SIP parse ->
+// classify -> act -> TX burst, run to completion on each worker lcore.
+// Plain and flat on purpose: no virtual calls, no allocation (mbufs come from
+// the pool), no exceptions, no locks. Rare branches are marked unlikely.
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "app/dataplane.h"
+#include "classify/classify.h"
+#include "net/reply_frame.h"
+#include "net/sip_response.h"
+#include "net/tag_insert.h"
+
+namespace sipwall::dataplane {
+
+Dataplane* g_dataplane = nullptr;
+
+namespace {
+
+using rules::ActionKind;
+
+inline WorkerCounters& ctr(WorkerContext& w) { return *w.counters; }
+
+inline void free_pkt(rte_mbuf* m) { rte_pktmbuf_free(m); }
+
+// Queue `m` on port index `out` (this worker's TX queue).
+inline void transmit(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out) {
+  WorkerCounters& c = ctr(w);
+  c.tx_packets[out]++;
+  c.tx_bytes[out] += rte_pktmbuf_pkt_len(m);
+  rte_eth_tx_buffer(dp.ports[out].port_id, w.txq, w.tx[out], m);
+}
+
+inline void forward(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in) {
+  std::uint16_t out = dp.ports[in].peer;
+  if (unlikely(out == kNoPort)) {
+    ctr(w).dropped++;
+    free_pkt(m);
+    return;
+  }
+  ctr(w).forwarded++;
+  transmit(dp, w, m, out);
+}
+
+// The MTU of the port a frame entering `in` leaves by.
+inline std::size_t egress_mtu(const Dataplane& dp, std::uint16_t in) {
+  std::uint16_t out = dp.ports[in].peer;
+  return dp.ports[out == kNoPort ? in : out].cfg.mtu;
+}
+
+// After an in-place edit of a single-segment mbuf, make its length say so.
+inline void set_frame_length(rte_mbuf* m, std::size_t len) {
+  std::size_t cur = rte_pktmbuf_data_len(m);
+  if (len > cur) rte_pktmbuf_append(m, static_cast<std::uint16_t>(len - cur));
+  else if (len < cur) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(cur - len));
+}
+
+inline void drop(WorkerContext& w, rte_mbuf* m) {
+  ctr(w).dropped++;
+  free_pkt(m);
+}
+
+inline classify::PacketSource packet_source(const net::DecodedPacket& d) {
+  classify::PacketSource s;
+  s.src_ip = d.src;
+  s.dst_ip = d.dst;
+  s.family = d.ip_version == 6 ? classify::IpFamily::ipv6 : classify::IpFamily::ipv4;
+  s.src_port = d.src_port;
+  s.dst_port = d.dst_port;
+  s.vlan = d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : classify::kNoVlan;
+  s.transport = d.l4_proto == 6 ? classify::Transport::tcp : classify::Transport::udp;
+  return s;
+}
+
+// The policy for SIP the parser rejected: the loaded set's, else the config's.
+inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
+  return rs ? rs->set().malformed_policy() == rules::MalformedPolicy::fail_closed : dp.cfg.fail_closed;
+}
+
+void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
+                const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in) {
+  TraceRecord r;
+  std::memset(&r, 0, sizeof r);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r.time_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+  bool only_traced = v.action == ActionKind::pass;
+  r.action = static_cast<std::uint8_t>(only_traced ? ActionKind::trace : v.action);
+  r.in_port = static_cast<std::uint8_t>(in);
+  r.ip_version = d.ip_version;
+  r.transport = d.l4_proto;
+  r.src_port = d.src_port;
+  r.dst_port = d.dst_port;
+  r.reject_code = v.action == ActionKind::reject ? v.reject_code : 0;
+  r.vlan = d.vlan_count ? d.outer_vlan : 0xFFFF;
+  std::memcpy(r.src, d.src.data(), 16);
+  std::memcpy(r.dst, d.dst.data(), 16);
+  const rules::CompiledRuleSet& set = rs->set();
+  if (v.trunk != classify::kNoTrunk) copy_field(r.trunk, set.trunk_name(v.trunk));
+  std::string_view rule = only_traced ? v.trace_rule_id : v.rule_id;
+  if (rule.empty()) rule = v.decided_by == classify::DecidedBy::default_action ? "(default)" : "";
+  copy_field(r.rule_id, rule);
+  copy_field(r.ruleset_version, set.version());
+  copy_field(r.call_id, msg.call_id);
+  copy_field(r.caller, v.caller.kind == number::NumberKind::absent ? std::string_view() : v.caller.text());
+  copy_field(r.callee, v.callee.kind == number::NumberKind::absent ? std::string_view() : v.callee.text());
+  if (rte_ring_sp_enqueue_elem(w.trace_ring, &r, sizeof r) == 0) ctr(w).traced++;
+  else ctr(w).trace_ring_full++;
+  (void)dp;
+}
+
+// Counts, classifies and traces one parsed message. True if it is an INVITE
+// that got a verdict the caller must apply; false means "forward untouched".
+bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
+  WorkerCounters& c = ctr(w);
+  if (!msg.is_request) {
+    c.sip_responses++;
+    return false;
+  }
+  c.sip_requests++;
+  if (msg.method != sip::Method::invite) {
+    c.non_invite++;
+    return false;
+  }
+  c.invites++;
+  if (unlikely(rs == nullptr)) {
+    c.no_ruleset++;
+    return false;
+  }
+  const rules::CompiledRuleSet& set = rs->set();
+  v = classify::classify(set, msg, packet_source(d), rs->scratch(w.index));
+  c.verdicts[static_cast<unsigned>(v.action)]++;
+  if (v.trace_rule != classify::kNoRule) c.verdicts[static_cast<unsigned>(ActionKind::trace)]++;
+  switch (v.decided_by) {
+    case classify::DecidedBy::rule: rs->rule_hits(w.index)[v.rule]++; break;
+    case classify::DecidedBy::default_action:
+      c.default_verdict++;
+      rs->rule_hits(w.index)[set.rule_count()]++;
+      break;
+    default: c.guard_rail++; break;
+  }
+  if (v.trace_rule != classify::kNoRule && v.trace_rule != v.rule) rs->rule_hits(w.index)[v.trace_rule]++;
+  rs->trunk_calls(w.index)[v.trunk != classify::kNoTrunk ? v.trunk : set.trunk_count()]++;
+  if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule) emit_trace(dp, w, rs, v, msg, d, in);
+  return true;
+}
+
+// The response options for a reject verdict.
+net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,
+                                         const net::DecodedPacket& d, char* received, std::size_t cap) {
+  const rules::CompiledRuleSet& set = rs.set();
+  const rules::ActionInfo& a = v.rule != classify::kNoRule ? set.rule_action(v.rule) : set.default_action();
+  net::SipResponseOptions o;
+  o.code = v.reject_code;
+  o.reason_text = set.str(a.reason_text);
+  // The compiled action carries the rendered Call-Info line; the URI is what is between < >.
+  std::string_view ci = v.call_info_line;
+  std::size_t lt = ci.find('<'), gt = ci.rfind('>');
+  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) o.call_info_uri = ci.substr(lt + 1, gt - lt - 1);
+  o.server = "sipwall";
+  std::size_t n = net::format_address(d.src, received, cap);
+  o.received = std::string_view(received, n);
+  o.rport = d.src_port;
+  return o;
+}
+
+// Builds the 603/608 for a UDP INVITE in a fresh mbuf and sends it back out of
+// the ingress port. `frame` holds the request (the original mbuf, or the
+// linearised reassembled datagram).
+bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
+                const sip::Message& msg, const std::uint8_t* frame, const net::DecodedPacket& d,
+                std::uint16_t in) {
+  rte_mbuf* r = rte_pktmbuf_alloc(dp.pool);
+  if (unlikely(r == nullptr)) return false;
+  auto* out = rte_pktmbuf_mtod(r, std::uint8_t*);
+  std::size_t cap = rte_pktmbuf_tailroom(r);
+  net::ReplyOptions ro;
+  ro.ip_id = w.ip_id++;
+  ro.mtu = dp.ports[in].cfg.mtu;
+  net::ReplyLayout lay = net::begin_udp_reply(frame, d, out, cap, ro);
+  if (unlikely(lay.result != net::ReplyResult::ok)) {
+    free_pkt(r);
+    return false;
+  }
+  char received[64];
+  net::SipResponseOptions so = response_options(*rs, v, d, received, sizeof received);
+  std::size_t n = net::build_sip_response(msg, so, reinterpret_cast<char*>(out) + lay.payload_offset,
+                                          cap - lay.payload_offset);
+  if (unlikely(n == 0)) {
+    free_pkt(r);
+    return false;
+  }
+  lay = net::finish_reply(out, lay, n, cap, ro);
+  if (unlikely(lay.result != net::ReplyResult::ok)) {
+    free_pkt(r);
+    return false;
+  }
+  rte_pktmbuf_append(r, static_cast<std::uint16_t>(lay.length));
+  ctr(w).replies_sent++;
+  transmit(dp, w, r, in);
+  return true;
+}
+
+void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+               sip::ParseError e) {
+  WorkerCounters& c = ctr(w);
+  c.malformed++;
+  c.parse_errors[static_cast<unsigned>(e)]++;
+  if (fail_closed(dp, rs)) {
+    c.malformed_dropped++;
+    drop(w, m);
+  } else {
+    c.malformed_forwarded++;
+    forward(dp, w, m, in);
+  }
+}
+
+void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+             std::uint8_t* frame, net::DecodedPacket& d) {
+  WorkerCounters& c = ctr(w);
+  c.sip_udp++;
+  sip::Message& msg = w.msg;
+  sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram);
+  if (unlikely(e != sip::ParseError::none)) {
+    malformed(dp, w, rs, m, in, e);
+    return;
+  }
+  classify::Verdict v;
+  if (!decide(dp, w, rs, msg, d, in, v)) {
+    forward(dp, w, m, in);
+    return;
+  }
+  switch (v.action) {
+    case ActionKind::drop:
+      drop(w, m);
+      return;
+    case ActionKind::reject:
+      if (reject_udp(dp, w, rs, v, msg, frame, d, in)) {
+        c.rejected++;
+        free_pkt(m);
+      } else {
+        c.reply_failed++;
+        drop(w, m);
+      }
+      return;
+    case ActionKind::tag: {
+      std::size_t len = rte_pktmbuf_data_len(m);
+      std::size_t cap = len + rte_pktmbuf_tailroom(m);
+      net::TagResult t = net::insert_header_line(frame, len, cap, d, msg, v.tag_line, egress_mtu(dp, in));
+      if (t == net::TagResult::ok) {
+        set_frame_length(m, len);
+        c.tagged++;
+      } else if (t == net::TagResult::exceeds_mtu || t == net::TagResult::no_tailroom) {
+        c.tag_skipped_mtu++;
+      } else {
+        c.tag_failed++;
+      }
+      forward(dp, w, m, in);
+      return;
+    }
+    case ActionKind::pass:
+    case ActionKind::trace:
+      forward(dp, w, m, in);
+      return;
+  }
+}
+
+
+// One SIP message inside a TCP segment whose verdict changes the stream.
+struct TcpEdit {
+  std::size_t offset;        // payload offset of the message
+  std::size_t length;        // bytes of the message
+  std::size_t headers_end;   // payload offset of its empty line (tag)
+  ActionKind action;
+  std::string_view tag_line;
+  std::size_t reply_len;     // reject: bytes of the response text in w.tcp_reply[i]
+};
+
+// SIP over TCP (docs/packet-handling.md): every segment on a SIP port goes
+// through the per-flow sequence-adjust table, so that once an INVITE was
+// removed or grown, later segments in both directions carry numbers their
+// receiver expects. A segment must start on a message boundary and hold whole
+// messages; anything else (a message split across segments) is counted as
+// tcp_partial and handled by the malformed policy.
+void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+             std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
+  WorkerCounters& c = ctr(w);
+  const std::uint64_t now = rte_rdtsc();
+  if (!trunk_side || d.payload_length == 0) {
+    // Core side, and pure ACK/SYN/FIN: not inspected, but their numbers are
+    // mapped when the flow carries edits.
+    net::SeqAdjResult r = w.tcp->forward(frame, d, now, false);
+    if (unlikely(r == net::SeqAdjResult::retransmit_removed)) {
+      drop(w, m);
+      return;
+    }
+    forward(dp, w, m, in);
+    return;
+  }
+  c.sip_tcp++;
+  sip::Message& msg = w.msg;
+  std::string_view payload = d.payload(frame);
+  TcpEdit edits[kMaxTcpEdits];
+  unsigned n_edits = 0, n_msgs = 0;
+  bool partial = false;
+  std::size_t off = 0;
+  while (off < payload.size()) {
+    sip::ParseError e = sip::parse_message(payload.substr(off), msg, sip::Transport::stream);
+    if (e != sip::ParseError::none) {
+      // Not a whole message at this point of the segment.
+      partial = true;
+      c.parse_errors[static_cast<unsigned>(e)]++;
+      break;
+    }
+    ++n_msgs;
+    classify::Verdict v;
+    if (decide(dp, w, rs, msg, d, in, v) &&
+        (v.action == ActionKind::drop || v.action == ActionKind::reject || v.action == ActionKind::tag)) {
+      if (n_edits == kMaxTcpEdits) {
+        c.tcp_flow_table_full++;  // more blocked INVITEs in one segment than we edit: forwarded
+      } else {
+        TcpEdit& t = edits[n_edits];
+        t = TcpEdit{off, msg.length, off + msg.headers_end, v.action, v.tag_line, 0};
+        if (v.action == ActionKind::reject) {
+          char received[64];
+          net::SipResponseOptions so = response_options(*rs, v, d, received, sizeof received);
+          t.reply_len = net::build_sip_response(msg, so, w.tcp_reply[n_edits], sizeof w.tcp_reply[n_edits]);
+          if (t.reply_len == 0) {
+            c.reply_failed++;
+            t.action = ActionKind::drop;  // cannot answer: remove it silently
+          }
+        }
+        ++n_edits;
+      }
+    }
+    if (msg.length == 0) break;
+    off += msg.length;
+  }
+  if (n_msgs > 1) c.tcp_multi_message++;
+  if (partial) {
+    c.tcp_partial++;
+    c.malformed++;
+    if (fail_closed(dp, rs)) {
+      c.malformed_dropped++;
+      drop(w, m);
+      return;
+    }
+    c.malformed_forwarded++;
+    // fail-open: forward the segment unchanged (edits found before the partial
+    // message are not applied: the segment goes through as it is).
+    n_edits = 0;
+  }
+  if (n_edits == 0) {
+    net::SeqAdjResult r = w.tcp->forward(frame, d, now, true);
+    if (unlikely(r == net::SeqAdjResult::retransmit_removed)) {
+      drop(w, m);
+      return;
+    }
+    if (r == net::SeqAdjResult::table_full) c.tcp_flow_table_full++;
+    forward(dp, w, m, in);
+    return;
+  }
+  // Apply the edits front to back; each shifts the ones after it.
+  std::size_t len = rte_pktmbuf_data_len(m);
+  const std::size_t cap = len + rte_pktmbuf_tailroom(m);
+  std::ptrdiff_t shift = 0;
+  bool keep = true, answered = false;
+  for (unsigned i = 0; i < n_edits; ++i) {
+    const TcpEdit& t = edits[i];
+    net::TcpEditOutcome out;
+    net::SeqAdjResult r;
+    if (t.action == ActionKind::tag) {
+      char line[512];
+      std::size_t ln = t.tag_line.size();
+      if (ln + 2 > sizeof line) {
+        c.tag_failed++;
+        continue;
+      }
+      std::memcpy(line, t.tag_line.data(), ln);
+      line[ln++] = '\r';
+      line[ln++] = '\n';
+      r = w.tcp->edit(frame, len, cap, d, static_cast<std::size_t>(static_cast<std::ptrdiff_t>(t.headers_end) + shift), 0,
+                      std::string_view(line, ln), now, egress_mtu(dp, in), out);
+      if (r == net::SeqAdjResult::ok) {
+        c.tagged++;
+        shift += static_cast<std::ptrdiff_t>(ln);
+      } else {
+        c.tag_skipped_tcp++;
+      }
+    } else {
+      std::uint32_t reply_len = t.action == ActionKind::reject ? static_cast<std::uint32_t>(t.reply_len) : 0;
+      r = w.tcp->remove(frame, len, cap, d, static_cast<std::size_t>(static_cast<std::ptrdiff_t>(t.offset) + shift),
+                        t.length, reply_len, now, out);
+      if (r == net::SeqAdjResult::ok) {
+        shift -= static_cast<std::ptrdiff_t>(t.length);
+        // Answer the client: the response (reject) or a bare ACK (drop).
+        rte_mbuf* rep = rte_pktmbuf_alloc(dp.pool);
+        if (rep) {
+          net::ReplyOptions ro;
+          ro.ip_id = w.ip_id++;
+          std::string_view text = reply_len ? std::string_view(w.tcp_reply[i], reply_len) : std::string_view();
+          net::ReplyLayout lay = net::build_tcp_reply(frame, d, out.reply.spec, out.reply.send_payload ? text : std::string_view(),
+                                                      rte_pktmbuf_mtod(rep, std::uint8_t*), rte_pktmbuf_tailroom(rep), ro);
+          if (lay.result == net::ReplyResult::ok) {
+            rte_pktmbuf_append(rep, static_cast<std::uint16_t>(lay.length));
+            if (reply_len) c.replies_sent++;
+            transmit(dp, w, rep, in);
+            answered = answered || reply_len != 0;
+          } else {
+            free_pkt(rep);
+            if (reply_len) c.reply_failed++;
+          }
+        } else if (reply_len) {
+          c.reply_failed++;
+        }
+        keep = out.forward_segment;
+      } else if (r == net::SeqAdjResult::table_full) {
+        c.tcp_flow_table_full++;
+      }
+    }
+    if (r == net::SeqAdjResult::ok) c.tcp_adjusted++;
+  }
+  set_frame_length(m, len);
+  if (keep) {
+    forward(dp, w, m, in);
+  } else if (answered) {
+    c.rejected++;
+    free_pkt(m);
+  } else {
+    drop(w, m);
+  }
+}
+
+// What to do with a datagram put back together from fragments. `m` is the
+// reassembled (multi-segment) mbuf; its bytes are copied into w.linear to
+// parse. Passed datagrams leave re-fragmented at the egress MTU.
+void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in,
+                          const net::DecodedPacket& d) {
+  WorkerCounters& c = ctr(w);
+  std::uint16_t out = dp.ports[in].peer;
+  if (out == kNoPort) {
+    c.reassembled_dropped++;
+    free_pkt(m);
+    return;
+  }
+  const std::uint16_t l2 = d.l3_offset;
+  std::uint8_t l2hdr[32];
+  std::memcpy(l2hdr, rte_pktmbuf_mtod(m, std::uint8_t*), l2);
+  rte_pktmbuf_adj(m, l2);
+  rte_mbuf* frags[RTE_LIBRTE_IP_FRAG_MAX_FRAG * 2];
+  const std::uint16_t mtu = static_cast<std::uint16_t>(dp.ports[out].cfg.mtu);
+  int n = d.ip_version == 4
+              ? rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool)
+              : rte_ipv6_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool);
+  free_pkt(m);  // the fragments hold their own references to its data
+  if (n <= 0) {
+    c.refragment_failed++;
+    return;
+  }
+  c.reassembled_forwarded++;
+  for (int i = 0; i < n; ++i) {
+    rte_mbuf* f = frags[i];
+    char* p = rte_pktmbuf_prepend(f, l2);
+    if (unlikely(p == nullptr)) {
+      free_pkt(f);
+      c.tx_dropped++;
+      continue;
+    }
+    std::memcpy(p, l2hdr, l2);
+    if (d.ip_version == 4) {
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+    }
+    transmit(dp, w, f, out);
+  }
+}
+
+void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
+  WorkerCounters& c = ctr(w);
+  c.reassembled++;
+  std::uint32_t len = rte_pktmbuf_pkt_len(m);
+  if (len > kLinearBytes) {
+    c.reassembly_failed++;
+    free_pkt(m);
+    return;
+  }
+  const std::uint8_t* frame = static_cast<const std::uint8_t*>(rte_pktmbuf_read(m, 0, len, w.linear.get()));
+  net::DecodedPacket d;
+  if (net::decode_frame(frame, len, d) != net::DecodeResult::ok) {
+    c.reassembly_failed++;  // the reassembler produced something we can't read: count, free
+    free_pkt(m);
+    return;
+  }
+  if (!(d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port]))) {
+    c.non_sip++;
+    forward_refragmented(dp, w, m, in, d);
+    return;
+  }
+  c.sip_udp++;
+  sip::Message& msg = w.msg;
+  sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram);
+  if (e != sip::ParseError::none) {
+    c.malformed++;
+    c.parse_errors[static_cast<unsigned>(e)]++;
+    if (fail_closed(dp, rs)) {
+      c.malformed_dropped++;
+      c.reassembled_dropped++;
+      free_pkt(m);
+    } else {
+      c.malformed_forwarded++;
+      forward_refragmented(dp, w, m, in, d);
+    }
+    return;
+  }
+  classify::Verdict v;
+  if (!decide(dp, w, rs, msg, d, in, v)) {
+    forward_refragmented(dp, w, m, in, d);
+    return;
+  }
+  switch (v.action) {
+    case ActionKind::drop:
+      c.reassembled_dropped++;
+      free_pkt(m);
+      return;
+    case ActionKind::reject:
+      if (!reject_udp(dp, w, rs, v, msg, frame, d, in)) c.reply_failed++;
+      c.reassembled_dropped++;
+      free_pkt(m);
+      return;
+    case ActionKind::tag:
+      c.tag_skipped_fragmented++;
+      forward_refragmented(dp, w, m, in, d);
+      return;
+    case ActionKind::pass:
+    case ActionKind::trace:
+      forward_refragmented(dp, w, m, in, d);
+      return;
+  }
+}
+
+// An IP fragment entering a trunk port: into the worker's reassembly table.
+// What cannot be reassembled (IPv6 whose Fragment header is not the first
+// extension header, which DPDK's reassembler requires) goes to the malformed
+// policy.
+void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+              std::uint8_t* frame, const net::DecodedPacket& d) {
+  WorkerCounters& c = ctr(w);
+  c.fragments_in++;
+  m->l2_len = d.l3_offset;
+  rte_mbuf* whole = nullptr;
+  const std::uint64_t now = rte_rdtsc();
+  if (d.ip_version == 4) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + d.l3_offset);
+    m->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 0x0F) * 4);
+    c.absorbed++;
+    whole = rte_ipv4_frag_reassemble_packet(w.frag_table, &w.death_row, m, now, ip);
+  } else {
+    auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(frame + d.l3_offset);
+    rte_ipv6_fragment_ext* fh = rte_ipv6_frag_get_ipv6_fragment_header(ip6);
+    if (fh == nullptr) {
+      c.reassembly_failed++;
+      c.malformed++;
+      if (fail_closed(dp, rs)) {
+        c.malformed_dropped++;
+        drop(w, m);
+      } else {
+        c.malformed_forwarded++;
+        forward(dp, w, m, in);
+      }
+      return;
+    }
+    m->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
+    c.absorbed++;
+    whole = rte_ipv6_frag_reassemble_packet(w.frag_table, &w.death_row, m, now, ip6, fh);
+  }
+  if (whole != nullptr) reassembled(dp, w, rs, whole, in);
+}
+
+void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
+  WorkerCounters& c = ctr(w);
+  c.rx_packets[in]++;
+  c.rx_bytes[in] += rte_pktmbuf_pkt_len(m);
+  const bool trunk_side = dp.ports[in].cfg.role == PortRole::trunk;
+  if (!trunk_side) c.from_core++;
+  if (unlikely(m->nb_segs > 1)) {  // jumbo frame in a chain: not inspected
+    c.non_sip++;
+    forward(dp, w, m, in);
+    return;
+  }
+  auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+  net::DecodedPacket d;
+  net::DecodeResult r = net::decode_frame(frame, rte_pktmbuf_data_len(m), d);
+  if (r != net::DecodeResult::ok) {
+    c.decode_errors[static_cast<unsigned>(r)]++;
+    c.non_sip++;
+    forward(dp, w, m, in);
+    return;
+  }
+  if (unlikely(d.is_fragment)) {
+    if (trunk_side) fragment(dp, w, rs, m, in, frame, d);
+    else forward(dp, w, m, in);
+    return;
+  }
+  if (d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port])) {
+    if (trunk_side) sip_udp(dp, w, rs, m, in, frame, d);
+    else forward(dp, w, m, in);
+    return;
+  }
+  if (d.l4_proto == 6 && (dp.sip_tcp[d.dst_port] || dp.sip_tcp[d.src_port])) {
+    sip_tcp(dp, w, rs, m, in, frame, d, trunk_side);
+    return;
+  }
+  if (trunk_side) c.non_sip++;
+  forward(dp, w, m, in);
+}
+
+}  // namespace
+
+void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index,
+                   rte_mbuf** pkts, std::uint16_t n) noexcept {
+  for (std::uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    handle(dp, w, rs, pkts[i], port_index);
+  }
+  if (w.death_row.cnt) {
+    ctr(w).reassembly_failed += w.death_row.cnt;
+    rte_ip_frag_free_death_row(&w.death_row, 3);
+  }
+}
+
+void flush_tx(Dataplane& dp, WorkerContext& w) noexcept {
+  for (std::size_t p = 0; p < dp.ports.size(); ++p)
+    rte_eth_tx_buffer_flush(dp.ports[p].port_id, w.txq, w.tx[p]);
+}
+
+int worker_main(void* arg) {
+  auto& w = *static_cast<WorkerContext*>(arg);
+  Dataplane& dp = *g_dataplane;
+  rte_rcu_qsbr_thread_register(dp.qsbr, w.index);
+  rte_rcu_qsbr_thread_online(dp.qsbr, w.index);
+  rte_mbuf* pkts[kBurst];
+  const std::uint64_t expire_every = dp.tsc_hz / 10;
+  std::uint64_t next_expire = rte_rdtsc() + expire_every;
+  while (!dp.quit.load(std::memory_order_relaxed)) {
+    // One rule-set pointer per loop: every packet of the loop sees the same
+    // set, and the quiescent report below says we hold none afterwards.
+    RuntimeSet* rs = dp.current.load(std::memory_order_acquire);
+    for (const WorkerContext::RxQueue& q : w.rx) {
+      std::uint16_t n = rte_eth_rx_burst(dp.ports[q.port].port_id, q.queue, pkts, kBurst);
+      if (n) process_burst(dp, w, rs, q.port, pkts, n);
+    }
+    flush_tx(dp, w);
+    std::uint64_t now = rte_rdtsc();
+    if (unlikely(now > next_expire)) {
+      // Fragments that never completed: freed through the death row.
+      rte_ip_frag_table_del_expired_entries(w.frag_table, &w.death_row, now);
+      if (w.death_row.cnt) {
+        w.counters->reassembly_failed += w.death_row.cnt;
+        rte_ip_frag_free_death_row(&w.death_row, 3);
+      }
+      next_expire = now + expire_every;
+    }
+    rte_rcu_qsbr_quiescent(dp.qsbr, w.index);
+  }
+  rte_rcu_qsbr_thread_offline(dp.qsbr, w.index);
+  rte_rcu_qsbr_thread_unregister(dp.qsbr, w.index);
+  flush_tx(dp, w);
+  return 0;
+}
+
+}  // namespace sipwall::dataplane

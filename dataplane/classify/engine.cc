@@ -1,0 +1,455 @@
+#include "classify/engine.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+
+#include "number/e164_key.h"
+#include "rules/compiled/digit_order.h"
+
+namespace sipwall::classify::detail {
+
+using rules::AtomKind;
+using rules::Field;
+using rules::NumberSpace;
+
+namespace {
+
+bool is_number(const number::Number& n) noexcept {
+  return n.kind == number::NumberKind::e164 || n.kind == number::NumberKind::short_code;
+}
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& h,
+                    std::string_view name) noexcept {
+  if (h.compact != 0 && name.size() == 1 && lower(name[0]) == h.compact) return true;
+  return iequals(name, set.str(h.name));
+}
+
+// Hyperscan match callback: one bit per slot (pattern id).
+int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int,
+             void* ctx) noexcept {
+  auto* bits = static_cast<std::uint64_t*>(ctx);
+  bits[id / 64] |= std::uint64_t{1} << (id % 64);
+  return 0;
+}
+
+// What a regex on a number field sees: "+<E.164>", a short code's digits, or
+// the user part as written when it is not a number.
+std::string_view number_scan_text(const NumberSlot& s) noexcept {
+  if (s.uri == nullptr) return {};
+  if (is_number(s.num)) return s.num.text();
+  return s.uri->number_text();
+}
+
+}  // namespace
+
+Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+               Scratch& scratch) noexcept
+    : set_(set), msg_(msg), src_(src), scratch_(scratch) {
+  const std::uint32_t slots = set.regex_slots();
+  const std::size_t targets = set.scan_targets().size();
+  regex_ok_ = targets == 0 || (scratch.hs_ != nullptr && scratch.regex_bits_.size() * 64 >= slots &&
+                               scratch.target_epoch_.size() >= targets);
+  if (!regex_ok_) {
+    flags_ |= kScratchTooSmall;
+  } else if (targets != 0 && ++scratch.epoch_ == 0) {
+    // 2^32 messages later: forget every stale "scanned" mark once.
+    std::fill(scratch.target_epoch_.begin(), scratch.target_epoch_.end(), 0);
+    scratch.epoch_ = 1;
+  }
+}
+
+void Engine::lookup(NumberSlot& s) noexcept {
+  if (s.looked_up) return;
+  s.looked_up = true;
+  if (!is_number(s.num)) return;
+  s.set[0] = set_.exact_table().find(s.num.key);
+  // Short codes are not E.164: a prefix "1" (NANP) must not catch "110".
+  if (s.num.kind == number::NumberKind::e164) {
+    s.set[1] = set_.prefix_map().find(rules::order_key(s.num.digits.view()));
+    s.set[2] = set_.range_map().find(s.num.key);
+  }
+}
+
+void Engine::resolve(bool all) noexcept {
+  const number::DialPlan& plan = set_.dial_plan();
+  auto norm = [&](NumberSlot& s, const sip::Uri* uri) {
+    s.uri = uri;
+    if (uri != nullptr) s.num = number::normalize(uri->number_text(), uri->phone_context(), plan);
+  };
+  norm(slots_[kFrom], msg_.from.present ? &msg_.from.uri : nullptr);
+  norm(slots_[kTo], msg_.to.present ? &msg_.to.uri : nullptr);
+  norm(slots_[kRuri], msg_.is_request ? &msg_.request_uri : nullptr);
+  pai_n_ = static_cast<std::uint8_t>(std::min<std::size_t>(msg_.pai_count, sip::kMaxIdentities));
+  for (std::uint8_t i = 0; i < pai_n_; ++i) {
+    norm(slots_[kPai0 + i], msg_.pai[i].present ? &msg_.pai[i].uri : nullptr);
+  }
+  // caller: the first P-Asserted-Identity that is a number, else From.
+  caller_ = kFrom;
+  for (std::uint8_t i = 0; i < pai_n_; ++i) {
+    if (is_number(slots_[kPai0 + i].num)) {
+      caller_ = static_cast<std::uint8_t>(kPai0 + i);
+      break;
+    }
+  }
+  // callee: the Request-URI (what the call is routed on); To only when the
+  // R-URI holds no number. To is free text to the sender, so it never
+  // overrides a numbered R-URI (or `To: 110` would unlock the guard rail).
+  callee_ = is_number(slots_[kRuri].num) ? kRuri : kTo;
+
+  const rules::FieldMask used = set_.number_fields_used();
+  const bool want_div = all || (used & rules::field_bit(Field::diversion)) != 0;
+  if (want_div) {
+    div_n_ = static_cast<std::uint8_t>(std::min<std::size_t>(msg_.diversion_count, sip::kMaxDiversions));
+    for (std::uint8_t i = 0; i < div_n_; ++i) {
+      norm(slots_[kDiv0 + i], msg_.diversion[i].present ? &msg_.diversion[i].uri : nullptr);
+    }
+  }
+
+  // Which slots need table lookups.
+  bool need[kSlotCount] = {};
+  if (all) {
+    std::fill(std::begin(need), std::end(need), true);
+  } else {
+    if (used & rules::field_bit(Field::caller) || !set_.allow_callers().empty()) need[caller_] = true;
+    if (!set_.allow_callees().empty()) need[callee_] = true;
+    if (used & rules::field_bit(Field::from)) need[kFrom] = true;
+    if (used & rules::field_bit(Field::to)) need[kTo] = true;
+    if (used & rules::field_bit(Field::ruri)) need[kRuri] = true;
+    if (used & rules::field_bit(Field::pai)) std::fill(need + kPai0, need + kPai0 + pai_n_, true);
+    if (want_div) std::fill(need + kDiv0, need + kDiv0 + div_n_, true);
+  }
+  // Start every exact-table line load before waiting on any of them: the
+  // misses of different numbers then overlap.
+  for (std::size_t i = 0; i < kSlotCount; ++i) {
+    if (need[i] && is_number(slots_[i].num)) set_.exact_table().prefetch(slots_[i].num.key);
+  }
+  for (std::size_t i = 0; i < kSlotCount; ++i) {
+    if (!need[i]) continue;
+    // The same number in several headers (From = PAI, To = R-URI): one lookup.
+    bool copied = false;
+    for (std::size_t j = 0; j < i && !copied; ++j) {
+      if (slots_[j].looked_up && is_number(slots_[j].num) &&
+          slots_[j].num.key == slots_[i].num.key && slots_[j].num.kind == slots_[i].num.kind) {
+        std::copy(std::begin(slots_[j].set), std::end(slots_[j].set), std::begin(slots_[i].set));
+        slots_[i].looked_up = true;
+        copied = true;
+      }
+    }
+    if (!copied) lookup(slots_[i]);
+  }
+
+  trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
+}
+
+void Engine::describe(Verdict& v) const noexcept {
+  v.trunk = trunk_;
+  v.caller = slots_[caller_].num;
+  v.callee = slots_[callee_].num;
+  v.flags = flags_;
+}
+
+bool Engine::emergency() const noexcept {
+  const NumberSlot& c = slots_[callee_];
+  if (is_number(c.num) && set_.is_emergency(c.num.key)) return true;
+  // RFC 5031 emergency service URN in the Request-URI.
+  const sip::Uri& r = msg_.request_uri;
+  if (msg_.is_request && r.text.size() >= 15 && iequals(r.text.substr(0, 15), "urn:service:sos")) {
+    return true;
+  }
+  // The digits as dialled, in case the plan does not map them.
+  if (c.uri != nullptr && !set_.emergency_keys().empty()) {
+    std::string_view t = c.uri->number_text();
+    if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+    const number::E164Key k = number::pack(t);
+    if (k != number::kNoNumber && set_.is_emergency(k)) return true;
+  }
+  return false;
+}
+
+bool Engine::in_set(const NumberSlot& s, NumberSpace space, std::uint32_t bit) const noexcept {
+  const std::uint32_t id = s.set[static_cast<std::size_t>(space)];
+  return id != 0 && set_.sets(space).test(id, bit);
+}
+
+bool Engine::in_any_list(const NumberSlot& s, std::span<const rules::ListRef> refs) const noexcept {
+  for (const rules::ListRef& r : refs) {
+    if (in_set(s, r.space, r.bit)) return true;
+  }
+  return false;
+}
+
+bool Engine::allow_caller() const noexcept {
+  return in_any_list(slots_[caller_], set_.allow_callers());
+}
+
+bool Engine::allow_callee() const noexcept {
+  return in_any_list(slots_[callee_], set_.allow_callees());
+}
+
+bool Engine::guard(Verdict& v) const noexcept {
+  DecidedBy by;
+  if (emergency()) {
+    by = DecidedBy::emergency;
+  } else if (allow_caller()) {
+    by = DecidedBy::allow_caller;
+  } else if (allow_callee()) {
+    by = DecidedBy::allow_callee;
+  } else {
+    return false;
+  }
+  v.action = rules::ActionKind::pass;
+  v.decided_by = by;
+  return true;
+}
+
+std::string_view Engine::caller_display_name() const noexcept {
+  if (caller_ >= kPai0 && caller_ < kPai0 + pai_n_) return msg_.pai[caller_ - kPai0].display_name;
+  return msg_.from.present ? msg_.from.display_name : std::string_view{};
+}
+
+template <class F>
+bool Engine::any_number(Field f, F&& pred) const noexcept {
+  switch (f) {
+    case Field::caller: return pred(slots_[caller_]);
+    case Field::from: return pred(slots_[kFrom]);
+    case Field::to: return pred(slots_[kTo]);
+    case Field::ruri: return pred(slots_[kRuri]);
+    case Field::pai:
+      for (std::uint8_t i = 0; i < pai_n_; ++i) {
+        if (pred(slots_[kPai0 + i])) return true;
+      }
+      return false;
+    case Field::diversion:
+      for (std::uint8_t i = 0; i < div_n_; ++i) {
+        if (pred(slots_[kDiv0 + i])) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+bool Engine::scan(std::uint32_t t) noexcept {
+  if (!regex_ok_) return false;
+  if (scratch_.target_epoch_[t] == scratch_.epoch_) return true;
+  scratch_.target_epoch_[t] = scratch_.epoch_;
+  const rules::ScanTarget& target = set_.scan_targets()[t];
+  std::uint64_t* bits = scratch_.regex_bits_.data();
+  for (std::uint32_t s = target.slot_begin; s < target.slot_end; ++s) {
+    bits[s / 64] &= ~(std::uint64_t{1} << (s % 64));
+  }
+  const hs_database_t* db = set_.database(t);
+  auto run = [&](std::string_view text) {
+    if (text.empty()) return;  // nothing to match (patterns never match empty)
+    if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match,
+                bits) != HS_SUCCESS) {
+      flags_ |= kScanError;
+    }
+  };
+  switch (target.field) {
+    case Field::user_agent:
+      run(msg_.user_agent);
+      break;
+    case Field::display_name:
+      run(caller_display_name());
+      break;
+    case Field::header: {
+      const rules::HeaderName& h = set_.headers()[target.header];
+      for (std::uint16_t i = 0; i < msg_.header_count && i < sip::kMaxHeaders; ++i) {
+        if (header_matches(set_, h, msg_.headers[i].name)) run(msg_.headers[i].value);
+      }
+      break;
+    }
+    default:
+      any_number(target.field, [&](const NumberSlot& s) {
+        run(number_scan_text(s));
+        return false;  // scan every value
+      });
+      break;
+  }
+  return true;
+}
+
+bool Engine::regex_bit(std::uint32_t slot) const noexcept {
+  return (scratch_.regex_bits_[slot / 64] >> (slot % 64)) & 1U;
+}
+
+bool Engine::atom(std::uint32_t id) noexcept {
+  const rules::Atom& a = set_.atoms()[id];
+  switch (a.kind) {
+    case AtomKind::number_in_set: {
+      const auto space = static_cast<NumberSpace>(a.a);
+      return any_number(a.field, [&](const NumberSlot& s) { return in_set(s, space, a.b); });
+    }
+    case AtomKind::number_present:
+      return any_number(a.field, [](const NumberSlot& s) {
+        return s.uri != nullptr && !s.uri->number_text().empty();
+      });
+    case AtomKind::number_regex:
+    case AtomKind::text_regex:
+      return scan(a.b) && regex_bit(a.a);
+    case AtomKind::text_equals:
+    case AtomKind::text_present: {
+      auto test = [&](std::string_view text) {
+        if (a.kind == AtomKind::text_present) return !text.empty();
+        for (std::uint32_t i = 0; i < a.b; ++i) {
+          if (text == set_.str(set_.text_values()[a.a + i])) return true;
+        }
+        return false;
+      };
+      switch (a.field) {
+        case Field::user_agent: return test(msg_.user_agent);
+        case Field::display_name: return test(caller_display_name());
+        case Field::header: {
+          const rules::HeaderName& h = set_.headers()[a.header];
+          for (std::uint16_t i = 0; i < msg_.header_count && i < sip::kMaxHeaders; ++i) {
+            if (header_matches(set_, h, msg_.headers[i].name) && test(msg_.headers[i].value)) {
+              return true;
+            }
+          }
+          return false;
+        }
+        default: return false;
+      }
+    }
+    case AtomKind::trunk_in:
+    case AtomKind::trunk_class_in: {
+      if (trunk_ == kNoTrunk) return false;
+      const std::uint32_t v =
+          a.kind == AtomKind::trunk_in ? trunk_ : set_.trunk(trunk_).class_id;
+      const auto pool = set_.id_pool();
+      for (std::uint32_t i = 0; i < a.b; ++i) {
+        if (pool[a.a + i] == v) return true;
+      }
+      return false;
+    }
+    case AtomKind::trunk_present:
+      return trunk_ != kNoTrunk;
+    case AtomKind::caller_in_trunk_ranges: {
+      // No trunk, or a trunk without caller ranges: nothing to check against.
+      if (trunk_ == kNoTrunk) return false;
+      const rules::TrunkInfo& t = set_.trunk(trunk_);
+      if (!t.has_caller_ranges()) return false;
+      // A caller that is not an E.164 number counts as outside the ranges.
+      const NumberSlot& c = slots_[caller_];
+      const bool inside =
+          c.num.kind == number::NumberKind::e164 &&
+          ((t.caller_prefix_bit != rules::kNone && in_set(c, NumberSpace::prefix, t.caller_prefix_bit)) ||
+           (t.caller_range_bit != rules::kNone && in_set(c, NumberSpace::range, t.caller_range_bit)));
+      return inside == (a.a != 0);
+    }
+  }
+  return false;
+}
+
+bool Engine::run_rule(std::size_t i, Witness& w) noexcept {
+  const auto code = set_.code();
+  std::uint32_t pc = set_.rule(i).code;
+  bool acc = false;
+  // Saved witnesses of the enclosing all/any; left uninitialised on purpose
+  // (each entry is written by PUSHW before POPW reads it).
+  struct Saved {
+    std::uint32_t list_atom, any_atom;
+  } stack[rules::kMaxMatchDepth + 1];
+  std::uint32_t depth = 0;
+  w = Witness{};
+  for (;;) {
+    const std::uint32_t ins = code[pc++];
+    const std::uint32_t x = rules::op::operand_of(ins);
+    switch (rules::op::code_of(ins)) {
+      case rules::op::atom: {
+        const std::uint32_t id = x & rules::op::kAtomMask;
+        acc = atom(id);
+        if (acc && (x & rules::op::kPositive)) {
+          if (w.any_atom == rules::kNone) w.any_atom = id;
+          if (w.list_atom == rules::kNone && set_.atoms()[id].kind == AtomKind::number_in_set) {
+            w.list_atom = id;
+          }
+        }
+        break;
+      }
+      case rules::op::not_: acc = !acc; break;
+      case rules::op::jf: if (!acc) pc = x; break;
+      case rules::op::jt: if (acc) pc = x; break;
+      case rules::op::pushw:
+        if (depth <= rules::kMaxMatchDepth) stack[depth] = {w.list_atom, w.any_atom};
+        ++depth;
+        break;
+      case rules::op::popw:
+        if (depth > 0) {
+          --depth;
+          // A sub-expression that failed explains nothing.
+          if (!acc && depth <= rules::kMaxMatchDepth) {
+            w.list_atom = stack[depth].list_atom;
+            w.any_atom = stack[depth].any_atom;
+          }
+        }
+        break;
+      case rules::op::true_: acc = true; break;
+      case rules::op::false_: acc = false; break;
+      case rules::op::end: return acc;
+      default: return false;  // validate() makes this unreachable
+    }
+  }
+}
+
+void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& header,
+                      std::uint32_t& list, std::uint32_t& atom_id) const noexcept {
+  const std::uint32_t id = w.list_atom != rules::kNone ? w.list_atom : w.any_atom;
+  has = id != rules::kNone;
+  if (!has) return;
+  const rules::Atom& a = set_.atoms()[id];
+  atom_id = id;
+  field = a.kind == AtomKind::trunk_class_in ? Field::trunk_class : a.field;
+  header = a.header;
+  list = a.list;
+  if (a.kind == AtomKind::caller_in_trunk_ranges && trunk_ != kNoTrunk) {
+    // Report the trunk's caller list that decided (the range list if the
+    // caller is inside it, else the prefix list, else whichever exists).
+    const rules::TrunkInfo& t = set_.trunk(trunk_);
+    const NumberSlot& c = slots_[caller_];
+    const bool in_range = t.caller_range_bit != rules::kNone &&
+                          in_set(c, NumberSpace::range, t.caller_range_bit);
+    list = in_range || t.caller_prefix_list == rules::kNone ? t.caller_range_list
+                                                             : t.caller_prefix_list;
+  }
+}
+
+namespace {
+
+void fill_action(Verdict& v, const rules::CompiledRuleSet& set, const rules::ActionInfo& a) noexcept {
+  v.action = a.kind;
+  v.reject_code = a.reject_code;
+  v.reject_phrase = set.str(a.phrase);
+  v.reason_line = set.str(a.reason_line);
+  v.call_info_line = set.str(a.call_info_line);
+  v.tag_line = set.str(a.tag_line);
+}
+
+}  // namespace
+
+void Engine::decide_rule(Verdict& v, std::size_t i, const Witness& w) const noexcept {
+  v.decided_by = DecidedBy::rule;
+  v.rule = static_cast<std::uint32_t>(i);
+  v.rule_id = set_.rule_id(i);
+  fill_action(v, set_, set_.rule_action(i));
+  match_of(w, v.has_match, v.match_field, v.match_header, v.match_list, v.match_atom);
+}
+
+void Engine::decide_default(Verdict& v) const noexcept {
+  v.decided_by = DecidedBy::default_action;
+  fill_action(v, set_, set_.default_action());
+}
+
+}  // namespace sipwall::classify::detail

@@ -1,0 +1,101 @@
+// The evaluation machinery shared by classify() and explain(). Internal to
+// dataplane/classify. Everything here runs per INVITE: no allocation, no
+// exceptions, no virtual calls; all state lives on the stack or in Scratch.
+#pragma once
+
+#include <hs/hs_runtime.h>
+
+#include <cstdint>
+
+#include "classify/packet_source.h"
+#include "classify/scratch.h"
+#include "classify/verdict.h"
+#include "rules/compiled/compiled_rule_set.h"
+#include "sip/sip_message.h"
+
+namespace sipwall::classify::detail {
+
+// Number slots of one message: each identity header value that holds a URI.
+enum SlotIndex : std::uint8_t {
+  kFrom = 0,
+  kTo = 1,
+  kRuri = 2,
+  kPai0 = 3,
+  kDiv0 = kPai0 + sip::kMaxIdentities,
+  kSlotCount = kDiv0 + sip::kMaxDiversions,
+};
+
+struct NumberSlot {
+  const sip::Uri* uri = nullptr;  // null: no such header value
+  number::Number num;
+  // List-set id per NumberSpace (exact, prefix, range); 0 = in no list.
+  std::uint32_t set[rules::kNumberSpaces] = {};
+  bool looked_up = false;
+};
+
+// Why a rule matched: the first true predicate in a positive position,
+// preferring predicates over lists.
+struct Witness {
+  std::uint32_t list_atom = rules::kNone;
+  std::uint32_t any_atom = rules::kNone;
+};
+
+class Engine {
+ public:
+  Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+         Scratch& scratch) noexcept;
+
+  // Normalises the identity fields and looks up the numbers the rule set
+  // reads (every slot when `all` is set, for explain).
+  void resolve(bool all) noexcept;
+
+  // Fills trunk, caller and callee.
+  void describe(Verdict& v) const noexcept;
+  // Guard rails; true (and v filled) if one decided.
+  bool guard(Verdict& v) const noexcept;
+  bool emergency() const noexcept;
+  bool allow_caller() const noexcept;
+  bool allow_callee() const noexcept;
+
+  // Runs rule i's code.
+  bool run_rule(std::size_t i, Witness& w) noexcept;
+  void decide_rule(Verdict& v, std::size_t i, const Witness& w) const noexcept;
+  void decide_default(Verdict& v) const noexcept;
+  // Match details of a witness.
+  void match_of(const Witness& w, bool& has, rules::Field& field, std::uint16_t& header,
+                std::uint32_t& list, std::uint32_t& atom) const noexcept;
+
+  const NumberSlot& slot(std::size_t i) const noexcept { return slots_[i]; }
+  std::uint8_t pai_count() const noexcept { return pai_n_; }
+  std::uint8_t diversion_count() const noexcept { return div_n_; }
+  std::uint8_t caller_slot() const noexcept { return caller_; }
+  std::uint8_t callee_slot() const noexcept { return callee_; }
+  std::uint32_t trunk() const noexcept { return trunk_; }
+  std::string_view caller_display_name() const noexcept;
+  std::uint8_t flags() const noexcept { return flags_; }
+
+ private:
+  bool atom(std::uint32_t id) noexcept;
+  bool in_set(const NumberSlot& s, rules::NumberSpace space, std::uint32_t bit) const noexcept;
+  bool in_any_list(const NumberSlot& s, std::span<const rules::ListRef> refs) const noexcept;
+  bool scan(std::uint32_t target) noexcept;  // false if regexes are unusable
+  bool regex_bit(std::uint32_t slot) const noexcept;
+  void lookup(NumberSlot& s) noexcept;
+  template <class F>
+  bool any_number(rules::Field f, F&& pred) const noexcept;
+
+  const rules::CompiledRuleSet& set_;
+  const sip::Message& msg_;
+  const PacketSource& src_;
+  Scratch& scratch_;
+  NumberSlot slots_[kSlotCount];
+  std::uint8_t pai_n_ = 0;
+  std::uint8_t div_n_ = 0;
+  std::uint8_t caller_ = kFrom;
+  std::uint8_t callee_ = kRuri;
+  std::uint8_t flags_ = 0;
+  bool regex_ok_ = false;
+  std::uint32_t trunk_ = kNoTrunk;
+};
+
+}  // namespace sipwall::classify::detail

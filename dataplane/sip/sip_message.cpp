@@ -1,0 +1,553 @@
+// parse_message(): framing, start line and the header loop. One forward pass:
+// find_ctl() walks the header section once (line ends and control bytes in
+// the same SIMD scan), each header name is dispatched by length and first
+// byte, and only the fields the filter needs are parsed further. The body is
+// never scanned: Content-Length (or the end of the datagram) frames it.
+#include "sip/sip_message.h"
+
+#include <cstring>
+
+#include "sip/sip_chars.h"
+#include "sip/sip_fields.h"
+
+namespace sipwall::sip {
+namespace {
+
+using namespace detail;
+
+// Resets what a previous parse may have left, without touching the big
+// arrays: headers[], pai[] and diversion[] are valid only below their counts.
+void reset(Message& m) noexcept {
+  m.is_request = false;
+  m.method = Method::unknown;
+  m.method_text = {};
+  m.request_uri_text = {};
+  m.request_uri = Uri{};
+  m.status_code = 0;
+  m.reason_phrase = {};
+  m.start_line = {};
+  m.header_count = 0;
+  m.from = NameAddr{};
+  m.to = NameAddr{};
+  m.contact = NameAddr{};
+  m.pai_count = 0;
+  m.remote_party_id = NameAddr{};
+  m.diversion_count = 0;
+  m.call_id = {};
+  m.cseq = CSeq{};
+  m.via = Via{};
+  m.user_agent = {};
+  m.identity = {};
+  m.content_type = {};
+  m.max_forwards = 0;
+  m.has_max_forwards = false;
+  m.content_length = 0;
+  m.has_content_length = false;
+  m.pai_overflow = false;
+  m.diversion_overflow = false;
+  m.diversion_from_history_info = false;
+  m.headers_end = 0;
+  m.body_offset = 0;
+  m.body = {};
+  m.length = 0;
+  m.error_offset = 0;
+}
+
+// A control byte other than HT/CR/LF is legal in a header only as a
+// quoted-pair inside a quoted-string (RFC 3261 §25.1: quoted-pair = "\"
+// (%x00-09 / %x0B-0C / %x0E-7F); RFC 4475 §3.1.1.2 has NUL, BEL and DEL in
+// a display name). Rare, so this re-walks the header from its start.
+bool is_quoted_pair(const char* header_start, const char* ctl) noexcept {
+  bool in_quote = false;
+  for (const char* p = header_start; p < ctl; ++p) {
+    if (in_quote) {
+      if (*p == '\\') {
+        if (p + 1 == ctl) return true;
+        ++p;
+      } else if (*p == '"') {
+        in_quote = false;
+      }
+    } else if (*p == '"') {
+      in_quote = true;
+    }
+  }
+  return false;
+}
+
+// Finds the end of the physical line that starts at p: `eol` is its CR (or
+// bare LF), `next` the first byte of the following line. `header_start` is
+// null for the start line (no quoted-pairs there).
+ParseError scan_line(const char* p, const char* limit, const char* header_start, const char*& eol,
+                     const char*& next, const char*& bad) noexcept {
+  for (;;) {
+    const char* q = find_ctl(p, limit);
+    if (q == limit) return ParseError::headers_unterminated;
+    const char c = *q;
+    if (c == '\n') {  // bare LF: accepted as a line end (docs/sip-parser.md)
+      eol = q;
+      next = q + 1;
+      return ParseError::none;
+    }
+    if (c == '\r') {
+      if (q + 1 == limit) return ParseError::headers_unterminated;
+      if (q[1] == '\n') {
+        eol = q;
+        next = q + 2;
+        return ParseError::none;
+      }
+      bad = q;
+      return ParseError::bare_cr;
+    }
+    if (c == '\t' || (header_start != nullptr && is_quoted_pair(header_start, q))) {
+      p = q + 1;
+      continue;
+    }
+    bad = q;
+    return ParseError::control_character;
+  }
+}
+
+struct LineScan {
+  ParseError err = ParseError::none;
+  const char* bad = nullptr;    // where the error was found
+  const char* eol = nullptr;    // CR (or bare LF) ending the logical line
+  const char* next = nullptr;   // first byte of the next line
+  const char* ne = nullptr;     // end of the header name
+  const char* colon = nullptr;  // the ':' after it
+};
+
+// The careful path for one header line: HT, bare LF, folding, quoted-pair
+// controls, and the exact reason when the line is bad. Kept out of line so
+// the fast path in parse_message() stays small.
+[[gnu::noinline]] LineScan slow_line(const char* ls, const char* limit) noexcept {
+  LineScan r;
+  r.bad = ls;
+  const char* eol = nullptr;
+  const char* next = nullptr;
+  const char* bad = ls;
+  // The logical line: physical lines joined while the next one starts with
+  // SP/HT (folding, RFC 3261 §7.3.1).
+  ParseError e = scan_line(ls, limit, ls, eol, next, bad);
+  while (e == ParseError::none && next < limit && is_wsp(*next)) {
+    e = scan_line(next, limit, ls, eol, next, bad);
+  }
+  if (e != ParseError::none) {
+    r.err = e;
+    r.bad = e == ParseError::headers_unterminated ? ls : bad;
+    return r;
+  }
+  r.eol = eol;
+  r.next = next;
+  if (static_cast<std::size_t>(eol - ls) > kMaxLineLength) {
+    r.err = ParseError::line_too_long;
+    return r;
+  }
+  // header-name *(SP/HT) ":" value
+  const char* ne = skip_run(ls, eol, limit, kToken);
+  if (ne == ls) {
+    r.err = ParseError::bad_header_name;
+    return r;
+  }
+  const char* c = ne;
+  while (c < eol && is_wsp(*c)) ++c;
+  if (c == eol || *c != ':') {
+    r.err = (c == ne && c < eol) ? ParseError::bad_header_name : ParseError::missing_colon;
+    return r;
+  }
+  r.ne = ne;
+  r.colon = c;
+  return r;
+}
+
+// "SIP/" 1*DIGIT "." 1*DIGIT; ABNF literals are case-insensitive.
+ParseError check_version(std::string_view v) noexcept {
+  if (v.size() < 7 || !iequals_lower(v.substr(0, 4), "sip/")) return ParseError::bad_version;
+  std::size_t i = 4;
+  const std::size_t major = i;
+  while (i < v.size() && is(v[i], kDigit)) ++i;
+  if (i == major || i == v.size() || v[i] != '.') return ParseError::bad_version;
+  const std::size_t minor = ++i;
+  while (i < v.size() && is(v[i], kDigit)) ++i;
+  if (i == minor || i != v.size()) return ParseError::bad_version;
+  return v.substr(4) == "2.0" ? ParseError::none : ParseError::unsupported_version;
+}
+
+// Request-Line / Status-Line over [b, e). Sets `bad` to the offending byte.
+ParseError parse_start_line(const char* b, const char* e, const char* limit, Message& m,
+                            const char*& bad) noexcept {
+  m.start_line = view(b, e);
+  bad = b;
+  if (e - b >= 4 && iequals_lower(view(b, b + 4), "sip/")) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    const char* v = b;
+    const char* p = b;
+    while (p < e && *p != ' ') ++p;
+    if (ParseError err = check_version(view(v, p)); err != ParseError::none) return err;
+    while (p < e && *p == ' ') ++p;  // liberal: several SP
+    bad = p;
+    const char* d = p;
+    std::uint32_t code = 0;
+    p = skip_class(p, e, kDigit);
+    if (p - d != 3 || (p < e && *p != ' ') || !parse_decimal(d, p, 699, code) || code < 100) {
+      return ParseError::bad_status_code;
+    }
+    m.status_code = static_cast<std::uint16_t>(code);
+    while (p < e && *p == ' ') ++p;
+    const char* re = e;
+    while (re > p && is_wsp(re[-1])) --re;
+    m.reason_phrase = view(p, re);
+    m.is_request = false;
+    return ParseError::none;
+  }
+  // Request-Line = Method SP Request-URI SP SIP-Version
+  const char* p = skip_class(b, e, kToken);
+  if (p == b || (p < e && *p != ' ')) return ParseError::bad_method;
+  if (p == e) return ParseError::bad_start_line;
+  m.method_text = view(b, p);
+  m.method = method_from_text(m.method_text);
+  m.is_request = true;
+  // Liberal (RFC 4475 §3.1.2.9, §3.1.2.10): several SP between the elements
+  // and trailing SP are tolerated; the version is what follows the last SP.
+  const char* us = p;
+  while (us < e && *us == ' ') ++us;
+  const char* le = e;
+  while (le > us && le[-1] == ' ') --le;
+  const char* vs = le;
+  while (vs > us && vs[-1] != ' ') --vs;
+  if (vs == us) {
+    bad = us;
+    return ParseError::bad_start_line;  // fewer than three elements
+  }
+  bad = vs;
+  if (ParseError err = check_version(view(vs, le)); err != ParseError::none) return err;
+  const char* ue = vs;
+  while (ue > us && ue[-1] == ' ') --ue;
+  bad = us;
+  m.request_uri_text = view(us, ue);
+  // Embedded SP (RFC 4475 §3.1.2.8) is left in the URI text and rejected
+  // like any other byte outside the URI alphabet; so is "<uri>".
+  const char* stop = us;
+  ParseError err = parse_uri_at(us, ue, limit, UriCtx::angle, m.request_uri, stop);
+  if (err == ParseError::none && stop != ue) err = ParseError::bad_request_uri;
+  if (err != ParseError::none) {
+    bad = err == ParseError::bad_escape ? stop : us;
+    return err == ParseError::bad_escape ? err : ParseError::bad_request_uri;
+  }
+  return ParseError::none;
+}
+
+// Appends the name-addr list in [p, e) to `arr`, keeping at most `max`.
+ParseError parse_list(const char* p, const char* e, const char* limit, NameAddr* arr,
+                      std::size_t max, std::uint8_t& count, bool& overflow,
+                      const char*& bad) noexcept {
+  for (;;) {
+    const char* next = e;
+    bad = p;
+    ParseError err;
+    if (count < max) {
+      arr[count] = NameAddr{};
+      err = parse_name_addr(p, e, limit, true, ParseError::bad_identity_header, arr[count], next);
+      if (err == ParseError::none) ++count;
+    } else {
+      // Values past the limit are still validated (and the overflow flagged),
+      // but not kept.
+      NameAddr scratch;
+      err = parse_name_addr(p, e, limit, true, ParseError::bad_identity_header, scratch, next);
+      overflow = true;
+    }
+    if (err != ParseError::none) return err;
+    if (next == e) return ParseError::none;
+    p = next + 1;  // past ','
+  }
+}
+
+struct State {
+  bool seen_from = false, seen_to = false, seen_call_id = false, seen_cseq = false;
+};
+
+// Parses the value of a header the filter needs. [v, ve) is the trimmed value.
+ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const char* ve,
+                     const char* limit, const char*& bad) noexcept {
+  bad = v;
+  const char* next = ve;
+  switch (id) {
+    case HeaderId::via:
+      if (m.via.present) return ParseError::none;  // only the top-most value is parsed
+      return parse_via(v, ve, limit, m.via);
+    case HeaderId::from:
+      if (st.seen_from) return ParseError::duplicate_single_header;
+      st.seen_from = true;
+      return parse_name_addr(v, ve, limit, false, ParseError::bad_from, m.from, next);
+    case HeaderId::to:
+      if (st.seen_to) return ParseError::duplicate_single_header;
+      st.seen_to = true;
+      return parse_name_addr(v, ve, limit, false, ParseError::bad_to, m.to, next);
+    case HeaderId::call_id: {
+      if (st.seen_call_id) return ParseError::duplicate_single_header;
+      st.seen_call_id = true;
+      // callid = word [ "@" word ]; liberal: any run of word characters and
+      // '@' (bytes >= 0x80 too), but no LWS, control or empty value.
+      const char* q = skip_run(v, ve, limit, kCallId);
+      if (q != ve || v == ve) {
+        bad = q;
+        return ParseError::bad_call_id;
+      }
+      m.call_id = view(v, ve);
+      return ParseError::none;
+    }
+    case HeaderId::cseq:
+      if (st.seen_cseq) return ParseError::duplicate_single_header;
+      st.seen_cseq = true;
+      return parse_cseq(v, ve, limit, m.cseq);
+    case HeaderId::max_forwards:
+      if (m.has_max_forwards) return ParseError::duplicate_single_header;
+      // RFC 3261 §20.22: 0-255; leading zeros are fine (RFC 4475 §3.1.1.1).
+      if (!parse_decimal(v, ve, 255, m.max_forwards)) return ParseError::bad_max_forwards;
+      m.has_max_forwards = true;
+      return ParseError::none;
+    case HeaderId::content_length:
+      if (m.has_content_length) return ParseError::duplicate_single_header;
+      if (!parse_decimal(v, ve, 0xffffffffu, m.content_length)) {
+        return ParseError::bad_content_length;
+      }
+      m.has_content_length = true;
+      return ParseError::none;
+    case HeaderId::contact: {
+      if (m.contact.present) return ParseError::none;  // first value only
+      const char* q = skip_lws(v, ve);
+      if (q < ve && *q == '*') {
+        const char* r = skip_lws(q + 1, ve);
+        if (r == ve) {
+          m.contact.uri_text = view(q, q + 1);
+          m.contact.present = true;
+          return ParseError::none;
+        }
+      }
+      return parse_name_addr(v, ve, limit, true, ParseError::bad_contact, m.contact, next);
+    }
+    case HeaderId::p_asserted_identity:
+      return parse_list(v, ve, limit, m.pai, kMaxIdentities, m.pai_count, m.pai_overflow, bad);
+    case HeaderId::remote_party_id:
+      if (m.remote_party_id.present) return ParseError::none;
+      return parse_name_addr(v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id,
+                             next);
+    case HeaderId::diversion:
+      // Diversion wins over History-Info wherever the two appear.
+      if (m.diversion_from_history_info) {
+        m.diversion_count = 0;
+        m.diversion_overflow = false;
+        m.diversion_from_history_info = false;
+      }
+      return parse_list(v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
+                        m.diversion_overflow, bad);
+    case HeaderId::history_info:
+      if (m.diversion_count != 0 && !m.diversion_from_history_info) return ParseError::none;
+      m.diversion_from_history_info = true;
+      return parse_list(v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
+                        m.diversion_overflow, bad);
+    case HeaderId::user_agent:
+      if (m.user_agent.empty()) m.user_agent = view(v, ve);
+      return ParseError::none;
+    case HeaderId::identity:
+      if (m.identity.empty()) m.identity = view(v, ve);
+      return ParseError::none;
+    case HeaderId::content_type:
+      if (m.content_type.empty()) m.content_type = view(v, ve);
+      return ParseError::none;
+    default:
+      return ParseError::none;
+  }
+}
+
+inline ParseError fail(Message& m, ParseError e, const char* base, const char* where) noexcept {
+  m.error_offset = static_cast<std::size_t>(where - base);
+  return e;
+}
+
+}  // namespace
+
+ParseError parse_message(std::string_view buf, Message& m, Transport transport) noexcept {
+  reset(m);
+  const char* const b = buf.data();
+  const std::size_t n = buf.size();
+  const char* const end = b + n;
+  if (n == 0) return ParseError::empty;
+  if (transport == Transport::datagram && n > kMaxMessageSize) {
+    return ParseError::message_too_large;
+  }
+  // RFC 3261 §7.5: CRLFs before the start line are ignored (stream keep-alives).
+  const char* msg = b;
+  while (msg < end && (*msg == '\r' || *msg == '\n')) ++msg;
+  if (msg == end) {
+    m.length = n;
+    return ParseError::empty;
+  }
+  // Nothing beyond the size limit is ever scanned.
+  const bool capped = static_cast<std::size_t>(end - msg) > kMaxMessageSize;
+  const char* const limit = capped ? msg + kMaxMessageSize : end;
+  const ParseError unterminated =
+      capped ? ParseError::message_too_large : ParseError::headers_unterminated;
+
+  const char* next = nullptr;
+  const char* bad = msg;
+  {
+    const char* sl_end = nullptr;
+    if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad); e != ParseError::none) {
+      return e == ParseError::headers_unterminated ? fail(m, unterminated, b, msg)
+                                                   : fail(m, e, b, bad);
+    }
+    if (static_cast<std::size_t>(sl_end - msg) > kMaxLineLength) {
+      return fail(m, ParseError::line_too_long, b, msg);
+    }
+    if (sl_end == msg) return fail(m, ParseError::bad_start_line, b, msg);
+    if (ParseError e = parse_start_line(msg, sl_end, end, m, bad); e != ParseError::none) {
+      return fail(m, e, b, bad);
+    }
+  }
+
+  State st;
+  const char* p = next;
+  const char* body;
+  for (;;) {
+    const char* ls = p;
+    if (p >= limit) return fail(m, unterminated, b, p);
+    // One compare keeps ordinary lines off the rare paths below.
+    if (static_cast<unsigned char>(*p) <= ' ') {
+      if (*p == '\n' || *p == '\r') {  // empty line ends the headers
+        if (*p == '\n') {
+          body = p + 1;
+        } else if (p + 1 == limit) {
+          return fail(m, unterminated, b, p);
+        } else if (p[1] == '\n') {
+          body = p + 2;
+        } else {
+          return fail(m, ParseError::bare_cr, b, p);
+        }
+        m.headers_end = static_cast<std::size_t>(p - b);
+        break;
+      }
+      // Continuation lines are absorbed below, so a line that starts with
+      // whitespace here has no header to continue.
+      if (is_wsp(*p)) return fail(m, ParseError::fold_without_header, b, p);
+    }
+    if (m.header_count == kMaxHeaders) return fail(m, ParseError::too_many_headers, b, ls);
+
+    // Fast path for the usual line, "Name: value CRLF" with no HT, control
+    // byte or folding: the name is scanned once as a token, the value once
+    // for its line end. Anything else is redone by slow_line(), which also
+    // finds the exact error.
+    const char* ne = skip_run(ls, limit, limit, kToken);
+    const char* c = ne;
+    while (c < limit && *c == ' ') ++c;
+    const char* eol = nullptr;
+    if (ne != ls && c < limit && *c == ':') {
+      const char* q = find_ctl(c + 1, limit);
+      if (limit - q > 2 && q[0] == '\r' && q[1] == '\n' && !is_wsp(q[2])) {
+        eol = q;
+        next = q + 2;
+      }
+    }
+    if (eol == nullptr) {
+      const LineScan r = slow_line(ls, limit);
+      if (r.err != ParseError::none) {
+        return fail(m, r.err == ParseError::headers_unterminated ? unterminated : r.err, b, r.bad);
+      }
+      eol = r.eol;
+      next = r.next;
+      ne = r.ne;
+      c = r.colon;
+    }
+    p = next;
+    if (static_cast<std::size_t>(eol - ls) > kMaxLineLength) {
+      return fail(m, ParseError::line_too_long, b, ls);
+    }
+    const char* v = c + 1;
+    if (v < eol && *v == ' ') ++v;  // the usual single SP after the colon
+    v = skip_lws(v, eol);
+    const char* ve = trim_lws_back(v, eol);
+    Header& h = m.headers[m.header_count++];
+    h.name = view(ls, ne);
+    h.value = view(v, ve);
+    h.id = header_id_token(ls, static_cast<std::size_t>(ne - ls), end);
+    if (h.id != HeaderId::other) {
+      if (ParseError e = on_header(m, st, h.id, v, ve, end, bad); e != ParseError::none) {
+        return fail(m, e, b, bad);
+      }
+    }
+  }
+  m.body_offset = static_cast<std::size_t>(body - b);
+
+  // Framing.
+  const char* msg_end;
+  if (m.has_content_length) {
+    const std::size_t cl = m.content_length;
+    const bool too_large = static_cast<std::size_t>(body - msg) + cl > kMaxMessageSize;
+    if (static_cast<std::size_t>(end - body) < cl) {
+      // On a stream a message that can never fit is refused now rather than
+      // waited for; otherwise the data is simply short.
+      return fail(m,
+                  transport == Transport::stream && too_large ? ParseError::message_too_large
+                                                              : ParseError::body_truncated,
+                  b, body);
+    }
+    if (too_large) return fail(m, ParseError::message_too_large, b, body);
+    msg_end = body + cl;  // datagram: trailing bytes are ignored (RFC 3261 §18.3)
+  } else if (transport == Transport::datagram) {
+    msg_end = end;  // no Content-Length on UDP: the body runs to the end of the datagram
+  } else {
+    return fail(m, ParseError::missing_content_length, b, body);
+  }
+  m.body = view(body, msg_end);
+  m.length = static_cast<std::size_t>(msg_end - b);
+
+  // What every message must carry (RFC 3261 §8.1.1; responses copy them).
+  if (!m.from.present) return fail(m, ParseError::missing_from, b, msg);
+  if (!m.to.present) return fail(m, ParseError::missing_to, b, msg);
+  if (m.call_id.empty()) return fail(m, ParseError::missing_call_id, b, msg);
+  if (!m.cseq.present) return fail(m, ParseError::missing_cseq, b, msg);
+  if (!m.via.present) return fail(m, ParseError::missing_via, b, msg);
+  // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method.
+  if (m.is_request && m.cseq.method != m.method_text) {
+    return fail(m, ParseError::cseq_method_mismatch, b, msg);
+  }
+  return ParseError::none;
+}
+
+const Header* Message::find(HeaderId id) const noexcept {
+  for (std::uint16_t i = 0; i < header_count; ++i) {
+    if (headers[i].id == id) return &headers[i];
+  }
+  return nullptr;
+}
+
+const Header* Message::find_next(HeaderId id, const Header* after) const noexcept {
+  if (after < headers || after >= headers + header_count) return nullptr;
+  for (const Header* h = after + 1; h < headers + header_count; ++h) {
+    if (h->id == id) return h;
+  }
+  return nullptr;
+}
+
+std::string_view Message::header(std::string_view name) const noexcept {
+  const HeaderId id = header_id(name);
+  if (id != HeaderId::other) {
+    const Header* h = find(id);
+    return h ? h->value : std::string_view();
+  }
+  for (std::uint16_t i = 0; i < header_count; ++i) {
+    if (headers[i].id == HeaderId::other && iequals(headers[i].name, name)) {
+      return headers[i].value;
+    }
+  }
+  return {};
+}
+
+ParseError parse_name_addr(std::string_view value, NameAddr& out) noexcept {
+  const char* next = nullptr;
+  const char* p = value.data();
+  out = NameAddr{};
+  return detail::parse_name_addr(p, p + value.size(), p + value.size(), false, ParseError::bad_uri,
+                                 out, next);
+}
+
+}  // namespace sipwall::sip

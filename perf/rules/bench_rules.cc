@@ -1,0 +1,122 @@
+// Google Benchmark: the matching side of rule sets.
+//   BM_ExactFind/<numbers>/<hit%>   the exact-number table alone
+//   BM_Classify/<regexes>           classify() per INVITE on pre-parsed
+//                                   messages, 1M numbers + 100k DNC + 1k
+//                                   prefixes + 100 ranges + 64 trunks, 10% hits
+//   BM_Parse                        sip::parse_message on the same INVITEs
+//   BM_ArtifactLoad                 load_artifact() of the 1M-number set
+// Commands and figures: docs/matching.md.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "classify/classify.h"
+#include "number/e164_key.h"
+#include "rules/compiled/artifact.h"
+#include "rules/compiled/exact_table.h"
+#include "rules/compiler/compiler.h"
+#include "synthetic.h"
+
+using namespace sipwall;
+
+namespace {
+
+const rules::CompiledRuleSet& set_with(std::uint64_t regexes) {
+  static std::map<std::uint64_t, std::unique_ptr<rules::CompiledRuleSet>> sets;
+  auto& s = sets[regexes];
+  if (!s) {
+    perf::SyntheticSpec spec;
+    spec.regexes = regexes;
+    rules::CompileResult r = rules::compile(perf::make_rule_set(spec));
+    if (!r.ok()) std::abort();
+    s = std::move(r.set);
+  }
+  return *s;
+}
+
+const std::vector<std::unique_ptr<perf::Call>>& calls() {
+  static const auto c = perf::make_calls(perf::SyntheticSpec{}, 16384, 10, 99);
+  return c;
+}
+
+void BM_ExactFind(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  const auto hit_percent = static_cast<std::uint64_t>(state.range(1));
+  perf::SyntheticSpec spec;
+  spec.numbers = n;
+  std::vector<number::E164Key> keys;
+  keys.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) keys.push_back(number::pack(perf::block_number(spec, i)));
+  std::sort(keys.begin(), keys.end());
+  const std::vector<std::uint32_t> values(keys.size(), 1);
+  const rules::ExactTable t = rules::ExactTable::build(keys, values);
+  std::mt19937_64 rng(3);
+  std::vector<number::E164Key> probes(1 << 16);
+  for (auto& p : probes) {
+    p = rng() % 100 < hit_percent ? keys[rng() % keys.size()]
+                                  : number::pack(std::to_string(8610000000000ULL + rng() % 1000000000000ULL));
+  }
+  std::size_t i = 0;
+  std::uint64_t found = 0;
+  for (auto _ : state) {
+    found += t.find(probes[i++ & (probes.size() - 1)]);
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["bytes_per_number"] = static_cast<double>(t.bytes()) / static_cast<double>(n);
+}
+BENCHMARK(BM_ExactFind)->Args({1'000'000, 0})->Args({1'000'000, 10})->Args({10'000'000, 0});
+
+void BM_Classify(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(static_cast<std::uint64_t>(state.range(0)));
+  const auto& c = calls();
+  classify::Scratch scratch;
+  if (!scratch.prepare(set)) std::abort();
+  std::size_t i = 0;
+  std::size_t non_pass = 0;
+  for (auto _ : state) {
+    const perf::Call& call = *c[i++ % c.size()];
+    const classify::Verdict v = classify::classify(set, call.msg, call.src, scratch);
+    non_pass += v.action != rules::ActionKind::pass;
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["non_pass_pct"] =
+      100.0 * static_cast<double>(non_pass) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Classify)->Arg(0)->Arg(1000);
+
+void BM_Parse(benchmark::State& state) {
+  const auto& c = calls();
+  std::size_t i = 0;
+  sip::Message m;
+  for (auto _ : state) {
+    const perf::Call& call = *c[i++ % c.size()];
+    benchmark::DoNotOptimize(sip::parse_message(call.text, m));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Parse);
+
+void BM_ArtifactLoad(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(0);
+  const std::string path = "/tmp/sipwall-bench-" + std::to_string(::getpid()) + ".swr";
+  const auto saved = rules::save_artifact(set, path);
+  if (!saved.ok) std::abort();
+  for (auto _ : state) {
+    rules::ArtifactLoadResult l = rules::load_artifact(path);
+    if (!l.ok()) std::abort();
+    benchmark::DoNotOptimize(l.set);
+  }
+  ::unlink(path.c_str());
+  state.counters["artifact_MB"] = static_cast<double>(saved.bytes) / 1e6;
+}
+BENCHMARK(BM_ArtifactLoad)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,190 @@
+// The immutable, compiled rule set: the one object that crosses from the
+// control side to the data plane. Built by rules::compile() (rules/compiler)
+// or load_artifact() (rules/compiled/artifact.h); never modified afterwards,
+// so any number of workers may read it at once without locks.
+//
+// Everything is flat vectors of plain structs plus one string pool, so the
+// artifact writer dumps them as they are. Rules are stored in precedence
+// order (priority descending, then file order; rules/model/precedence.h):
+// rule index i is evaluated before i + 1. Guard rails are checked before any
+// rule and are not rules.
+#pragma once
+
+#include <hs/hs_common.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "number/dial_plan.h"
+#include "number/normalize.h"
+#include "rules/compiled/exact_table.h"
+#include "rules/compiled/interval_map.h"
+#include "rules/compiled/list_sets.h"
+#include "rules/compiled/program.h"
+#include "rules/compiled/trunk_table.h"
+#include "rules/model/rule_model.h"
+
+namespace sipwall::rules {
+
+struct HsDatabaseDeleter {
+  void operator()(hs_database_t* db) const noexcept;
+};
+using HsDatabasePtr = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
+
+// Bit (1 << Field) set = some atom reads that field.
+using FieldMask = std::uint32_t;
+constexpr FieldMask field_bit(Field f) noexcept {
+  return FieldMask{1} << static_cast<unsigned>(f);
+}
+
+// One regex as written, and the slot (pattern id) it reports.
+struct PatternSource {
+  StrRef expression;
+  std::uint32_t slot = 0;
+  std::uint32_t flags = 0;  // Hyperscan compile flags
+  StrRef where;
+};
+
+// The members of a CompiledRuleSet. Only the compiler and the artifact loader
+// write them (through CompiledRuleSetAccess, rules/compiled/access.h).
+struct CompiledRuleSetData {
+  std::string strings;  // pool every StrRef points into
+  StrRef name, version, source_file;
+  std::uint64_t checksum = 0;
+  number::DialPlan dial_plan{};
+  MalformedPolicy malformed = MalformedPolicy::fail_open;
+  std::uint32_t default_action = 0;
+  std::uint32_t named_lists = 0;
+  FieldMask number_fields = 0;
+  FieldMask text_fields = 0;
+  std::uint32_t regex_slots = 0;
+
+  std::vector<RuleInfo> rules;      // precedence order
+  std::vector<ActionInfo> actions;  // per rule, plus the default action
+  std::vector<ListInfo> lists;
+  std::array<std::vector<std::uint32_t>, kNumberSpaces> bit_list;  // per space: bit -> list index
+  std::vector<TrunkInfo> trunks;
+  std::vector<StrRef> classes;
+  std::vector<number::E164Key> emergency;  // sorted, unique
+  std::vector<ListRef> allow_callers;
+  std::vector<ListRef> allow_callees;
+
+  ExactTable exact;
+  IntervalMap prefix_map;  // digit order keys
+  IntervalMap range_map;   // E.164 keys
+  std::array<ListSets, kNumberSpaces> sets;  // per NumberSpace
+  TrunkTable trunk_table;
+
+  std::vector<Atom> atoms;
+  std::vector<AtomInfo> atom_info;
+  std::vector<std::uint32_t> code;
+  std::vector<ScanTarget> targets;
+  std::vector<HsDatabasePtr> dbs;  // per target
+  std::vector<PatternSource> patterns;
+  std::vector<HeaderName> headers;
+  std::vector<StrRef> text_values;
+  std::vector<std::uint32_t> id_pool;
+};
+
+class CompiledRuleSet {
+ public:
+  CompiledRuleSet();
+  ~CompiledRuleSet();
+  CompiledRuleSet(CompiledRuleSet&&) noexcept;
+  CompiledRuleSet& operator=(CompiledRuleSet&&) noexcept;
+  CompiledRuleSet(const CompiledRuleSet&) = delete;
+  CompiledRuleSet& operator=(const CompiledRuleSet&) = delete;
+
+  // --- identity -------------------------------------------------------------
+  std::string_view name() const noexcept { return str(d_.name); }
+  std::string_view version() const noexcept { return str(d_.version); }
+  std::string_view source_file() const noexcept { return str(d_.source_file); }
+  // xxh3-64 of the compiled content (tables, rules, actions, pattern sources).
+  // The same rule set compiles to the same checksum on any machine (unlike the
+  // artifact's Hyperscan bytes, which depend on the CPU).
+  std::uint64_t checksum() const noexcept { return d_.checksum; }
+  const number::DialPlan& dial_plan() const noexcept { return d_.dial_plan; }
+  MalformedPolicy malformed_policy() const noexcept { return d_.malformed; }
+
+  // --- rules and actions (rules in precedence order) -------------------------
+  std::size_t rule_count() const noexcept { return d_.rules.size(); }
+  const RuleInfo& rule(std::size_t i) const noexcept { return d_.rules[i]; }
+  std::string_view rule_id(std::size_t i) const noexcept { return str(d_.rules[i].id); }
+  const ActionInfo& rule_action(std::size_t i) const noexcept {
+    return d_.actions[d_.rules[i].action];
+  }
+  const ActionInfo& default_action() const noexcept { return d_.actions[d_.default_action]; }
+  std::size_t action_count() const noexcept { return d_.actions.size(); }
+  const ActionInfo& action(std::size_t i) const noexcept { return d_.actions[i]; }
+  std::optional<std::uint32_t> find_rule(std::string_view id) const noexcept;
+
+  // --- lists: named lists first (file order), then generated ones ------------
+  std::size_t list_count() const noexcept { return d_.lists.size(); }
+  std::size_t named_list_count() const noexcept { return d_.named_lists; }
+  const ListInfo& list(std::size_t i) const noexcept { return d_.lists[i]; }
+  std::string_view list_name(std::size_t i) const noexcept { return str(d_.lists[i].name); }
+  std::optional<std::uint32_t> find_list(std::string_view name) const noexcept;
+  // List index of a bit in a space (kNone if none).
+  std::uint32_t list_of_bit(NumberSpace space, std::uint32_t bit) const noexcept;
+
+  // --- trunks ---------------------------------------------------------------
+  std::size_t trunk_count() const noexcept { return d_.trunks.size(); }
+  const TrunkInfo& trunk(std::size_t i) const noexcept { return d_.trunks[i]; }
+  std::string_view trunk_name(std::size_t i) const noexcept { return str(d_.trunks[i].name); }
+  std::string_view trunk_class_name(std::size_t i) const noexcept;
+  std::size_t class_count() const noexcept { return d_.classes.size(); }
+  std::string_view class_name(std::size_t id) const noexcept { return str(d_.classes[id]); }
+  std::optional<std::uint32_t> find_trunk(std::string_view name) const noexcept;
+
+  // --- guard rails ------------------------------------------------------------
+  // Callee keys (E.164 or short code, and the digits as written) that always pass.
+  std::span<const number::E164Key> emergency_keys() const noexcept { return d_.emergency; }
+  bool is_emergency(number::E164Key key) const noexcept;
+  std::span<const ListRef> allow_callers() const noexcept { return d_.allow_callers; }
+  std::span<const ListRef> allow_callees() const noexcept { return d_.allow_callees; }
+
+  // --- matching structures (dataplane/classify reads these) -----------------
+  const ExactTable& exact_table() const noexcept { return d_.exact; }
+  const IntervalMap& prefix_map() const noexcept { return d_.prefix_map; }
+  const IntervalMap& range_map() const noexcept { return d_.range_map; }
+  const ListSets& sets(NumberSpace s) const noexcept {
+    return d_.sets[static_cast<std::size_t>(s)];
+  }
+  const TrunkTable& trunk_table() const noexcept { return d_.trunk_table; }
+  std::span<const Atom> atoms() const noexcept { return d_.atoms; }
+  const AtomInfo& atom_info(std::size_t i) const noexcept { return d_.atom_info[i]; }
+  std::span<const std::uint32_t> code() const noexcept { return d_.code; }
+  std::span<const ScanTarget> scan_targets() const noexcept { return d_.targets; }
+  const hs_database_t* database(std::size_t target) const noexcept {
+    return d_.dbs[target].get();
+  }
+  std::span<const PatternSource> patterns() const noexcept { return d_.patterns; }
+  std::span<const HeaderName> headers() const noexcept { return d_.headers; }
+  std::span<const StrRef> text_values() const noexcept { return d_.text_values; }
+  std::span<const std::uint32_t> id_pool() const noexcept { return d_.id_pool; }
+  // Number fields some atom reads; text fields likewise.
+  FieldMask number_fields_used() const noexcept { return d_.number_fields; }
+  FieldMask text_fields_used() const noexcept { return d_.text_fields; }
+  std::uint32_t regex_slots() const noexcept { return d_.regex_slots; }
+
+  std::string_view str(StrRef r) const noexcept {
+    if (r.off > d_.strings.size()) return {};
+    return std::string_view(d_.strings).substr(r.off, r.len);
+  }
+
+  // Bytes held by the tables, the pool and the Hyperscan databases.
+  std::size_t memory_bytes() const noexcept;
+  std::size_t database_bytes() const noexcept;
+
+ private:
+  friend struct CompiledRuleSetAccess;
+  CompiledRuleSetData d_;
+};
+
+}  // namespace sipwall::rules

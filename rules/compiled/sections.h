@@ -1,0 +1,119 @@
+// The canonical byte form of a CompiledRuleSet: a list of tagged sections,
+// each a flat array of plain structs. The artifact writes exactly these
+// sections (plus the Hyperscan databases) and the content checksum hashes
+// exactly these bytes, so the two can never drift apart. Internal to
+// rules/compiled and rules/compiler.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "rules/compiled/access.h"
+
+namespace sipwall::rules::sections {
+
+enum Tag : std::uint32_t {
+  meta = 1, dial_plan, strings, rules, actions, lists, exact_bit_list, prefix_bit_list,
+  range_bit_list, trunks, classes, emergency, allow_callers, allow_callees, exact_keys,
+  exact_values, prefix_starts, prefix_values, range_starts, range_values, exact_sets,
+  prefix_sets, range_sets, trunk_segments,
+  trunk_candidates, atoms, atom_info, code, targets, patterns, headers, text_values,
+  id_pool,
+  content_end,           // first tag that is not content
+  hs_database = 0x1000,  // + target index
+};
+
+// Scalars of CompiledRuleSetData and of its tables, as one POD.
+struct Meta {
+  std::uint64_t checksum = 0;  // 0 while the checksum itself is computed
+  std::uint64_t exact_home_buckets = 0;
+  std::uint64_t exact_size = 0;
+  StrRef name, version, source_file;
+  std::uint32_t default_action = 0;
+  std::uint32_t named_lists = 0;
+  std::uint32_t number_fields = 0;
+  std::uint32_t text_fields = 0;
+  std::uint32_t regex_slots = 0;
+  std::uint32_t exact_set_bits = 0;
+  std::uint32_t prefix_set_bits = 0;
+  std::uint32_t range_set_bits = 0;
+  std::uint8_t malformed = 0;
+  std::uint8_t pad[7] = {};
+};
+
+// Every type written raw must have no padding, or its bytes (and so the
+// checksum) would depend on garbage.
+template <class T>
+inline constexpr bool kFlat =
+    std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>;
+
+static_assert(kFlat<Meta> && kFlat<StrRef> && kFlat<Atom> && kFlat<ScanTarget> &&
+              kFlat<HeaderName> && kFlat<ActionInfo> && kFlat<RuleInfo> && kFlat<ListInfo> &&
+              kFlat<TrunkInfo> && kFlat<AtomInfo> && kFlat<ListRef> && kFlat<PatternSource> &&
+              kFlat<TrunkSegment> && kFlat<TrunkCandidate>);
+
+Meta make_meta(const CompiledRuleSetData& d, bool with_checksum) noexcept;
+// The dial plan field by field (it has padding and grows with the number
+// library, so it is not written raw). decode_plan is false on malformed bytes.
+// A field added to number::DialPlan must be added to both.
+std::string encode_plan(const number::DialPlan& p);
+bool decode_plan(std::string_view bytes, number::DialPlan& out) noexcept;
+
+template <class T>
+std::span<const std::uint8_t> bytes_of(const T* p, std::size_t n) noexcept {
+  static_assert(kFlat<T>);
+  return {reinterpret_cast<const std::uint8_t*>(p), n * sizeof(T)};
+}
+template <class V>
+std::span<const std::uint8_t> bytes_of(const V& v) noexcept {
+  return bytes_of(v.data(), v.size());
+}
+
+// Calls f(tag, bytes) for every content section, in tag order.
+template <class F>
+void for_each_content(const CompiledRuleSetData& d, bool with_checksum, F&& f) {
+  const Meta m = make_meta(d, with_checksum);
+  const std::string plan = encode_plan(d.dial_plan);
+  f(meta, bytes_of(&m, 1));
+  f(dial_plan, bytes_of(plan));
+  f(strings, std::span<const std::uint8_t>(
+                 reinterpret_cast<const std::uint8_t*>(d.strings.data()), d.strings.size()));
+  f(rules, bytes_of(d.rules));
+  f(actions, bytes_of(d.actions));
+  f(lists, bytes_of(d.lists));
+  f(exact_bit_list, bytes_of(d.bit_list[0]));
+  f(prefix_bit_list, bytes_of(d.bit_list[1]));
+  f(range_bit_list, bytes_of(d.bit_list[2]));
+  f(trunks, bytes_of(d.trunks));
+  f(classes, bytes_of(d.classes));
+  f(emergency, bytes_of(d.emergency));
+  f(allow_callers, bytes_of(d.allow_callers));
+  f(allow_callees, bytes_of(d.allow_callees));
+  f(exact_keys, bytes_of(d.exact.raw_keys()));
+  f(exact_values, bytes_of(d.exact.raw_values()));
+  const std::vector<std::uint64_t> pstarts = d.prefix_map.starts();
+  f(prefix_starts, bytes_of(pstarts));
+  f(prefix_values, bytes_of(d.prefix_map.raw_values()));
+  const std::vector<std::uint64_t> rstarts = d.range_map.starts();
+  f(range_starts, bytes_of(rstarts));
+  f(range_values, bytes_of(d.range_map.raw_values()));
+  f(exact_sets, bytes_of(d.sets[0].raw()));
+  f(prefix_sets, bytes_of(d.sets[1].raw()));
+  f(range_sets, bytes_of(d.sets[2].raw()));
+  f(trunk_segments, bytes_of(d.trunk_table.raw_segments()));
+  f(trunk_candidates, bytes_of(d.trunk_table.raw_candidates()));
+  f(atoms, bytes_of(d.atoms));
+  f(atom_info, bytes_of(d.atom_info));
+  f(code, bytes_of(d.code));
+  f(targets, bytes_of(d.targets));
+  f(patterns, bytes_of(d.patterns));
+  f(headers, bytes_of(d.headers));
+  f(text_values, bytes_of(d.text_values));
+  f(id_pool, bytes_of(d.id_pool));
+}
+
+}  // namespace sipwall::rules::sections

@@ -1,0 +1,101 @@
+// Shared state of one compile() run. Internal to rules/compiler.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "rules/compiled/access.h"
+#include "rules/compiled/interval_map.h"
+#include "rules/compiler/compiler.h"
+#include "rules/model/model_text.h"
+
+namespace sipwall::rules::compiler {
+
+struct ExactSource {
+  std::uint32_t bit = 0;
+  const std::vector<number::E164Key>* keys = nullptr;  // sorted, unique, non-zero
+  std::vector<number::E164Key> owned;                  // when `keys` points here
+};
+
+struct PendingRegex {
+  std::uint32_t atom = 0;
+  std::uint32_t target = 0;
+  std::vector<std::string> patterns;
+  std::vector<SourceLocation> where;  // per pattern
+  SourceLocation predicate_where;
+};
+
+struct Builder {
+  Builder(const RuleSet& r, const CompileOptions& o, CompiledRuleSetData& data,
+          std::vector<Diagnostic>& ds, CompileStats& st)
+      : rs(r), options(o), d(data), diags(ds), stats(st) {}
+
+  const RuleSet& rs;
+  CompileOptions options;
+  CompiledRuleSetData& d;
+  std::vector<Diagnostic>& diags;
+  CompileStats& stats;
+
+  // Lists.
+  std::unordered_map<std::string, std::uint32_t> named_list;   // name -> list index
+  std::unordered_map<std::string, std::uint32_t> generated;    // content key -> list index
+  std::array<std::uint32_t, kNumberSpaces> bits{};  // bits used per NumberSpace
+  std::vector<ExactSource> exact_sources;
+  std::vector<IntervalMap::Interval> prefix_intervals;  // digit-order keys
+  std::vector<IntervalMap::Interval> range_intervals;   // E.164 keys
+
+  // Atoms and patterns.
+  std::unordered_map<std::string, std::uint32_t> atom_by_key;
+  std::vector<PendingRegex> regexes;
+  std::map<std::pair<Field, std::uint16_t>, std::uint32_t> target_by_key;
+  std::unordered_map<std::string, std::uint16_t> header_by_name;
+
+  // Trunks.
+  std::unordered_map<std::string, std::uint32_t> trunk_by_name;
+  std::unordered_map<std::string, std::uint32_t> class_by_name;
+
+  std::size_t errors = 0;
+
+  void error(const SourceLocation& where, std::string message) {
+    diags.push_back({Severity::error, where, std::move(message)});
+    ++errors;
+  }
+  void warning(const SourceLocation& where, std::string message) {
+    diags.push_back({Severity::warning, where, std::move(message)});
+  }
+  StrRef str(std::string_view s) { return intern_string(d, s); }
+  StrRef where(const SourceLocation& loc) { return str(to_string(loc)); }
+};
+
+// compile_lists.cc
+void add_named_lists(Builder& b);
+// A list made of a predicate's inline values (prefix / range / equals);
+// kNone after reporting an error.
+std::uint32_t inline_list(Builder& b, const Predicate& p);
+// A trunk's caller prefixes and ranges as generated lists (into `ti`).
+void trunk_caller_lists(Builder& b, const Trunk& t, TrunkInfo& ti);
+void build_number_tables(Builder& b);
+// "+8613..." / "8613..." -> digits; empty if not 1..15 digits.
+std::string digits_of(std::string_view written);
+
+// compile_trunks.cc
+void compile_trunks(Builder& b);
+
+// compile_actions.cc
+std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_id);
+void compile_guard_rails(Builder& b);
+
+// compile_match.cc
+// Appends the rule's code to d.code; returns its first instruction.
+std::uint32_t compile_match(Builder& b, const Rule& r);
+
+// compile_patterns.cc
+void compile_patterns(Builder& b);
+
+}  // namespace sipwall::rules::compiler

@@ -1,0 +1,191 @@
+// Checking the shape of YAML nodes (map / list / scalar, known keys, types)
+// with messages that name the key, what was expected and what was found.
+#include <algorithm>
+#include <charconv>
+
+#include "rules/loader/loader_internal.h"
+#include "rules/loader/suggest.h"
+#include "rules/model/model_text.h"
+
+namespace sipwall::rules::loader {
+
+void Loader::error(const SourceLocation& where, std::string message) {
+  ++errors_;
+  diags_.push_back({Severity::error, where, std::move(message)});
+}
+
+void Loader::warning(const SourceLocation& where, std::string message) {
+  diags_.push_back({Severity::warning, where, std::move(message)});
+}
+
+SourceLocation Loader::at(const YAML::Mark& m) const {
+  if (m.is_null() || m.line < 0 || m.column < 0) return SourceLocation{file_, 0, 0};
+  return SourceLocation{file_, static_cast<std::uint32_t>(m.line) + 1,
+                        static_cast<std::uint32_t>(m.column) + 1};
+}
+
+SourceLocation Loader::at(const YAML::Node& n, const SourceLocation& fallback) const {
+  // yaml-cpp marks an empty value at the start of the next token, often the
+  // next line; the key is the better place to point at.
+  if (!n.IsDefined() || n.IsNull() || n.Mark().is_null()) return fallback;
+  return at(n.Mark());
+}
+
+std::string Loader::describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "nothing";
+  }
+}
+
+std::optional<std::vector<Entry>> Loader::map_entries(const YAML::Node& node,
+                                                      const SourceLocation& where,
+                                                      std::string_view what,
+                                                      std::span<const std::string_view> allowed,
+                                                      std::string_view dup_noun) {
+  if (!node.IsMap()) {
+    error(at(node, where), std::string(what) + " must be a map, got " + describe(node));
+    return std::nullopt;
+  }
+  std::vector<Entry> out;
+  std::map<std::string, SourceLocation> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    // Copies: it-> yields a temporary pair, references into it would dangle.
+    const YAML::Node k = it->first;
+    const YAML::Node v = it->second;
+    const SourceLocation key_at = at(k, where);
+    if (!k.IsScalar()) {
+      error(key_at, "a key in " + std::string(what) + " must be a plain name, got " + describe(k));
+      continue;
+    }
+    const std::string& key = k.Scalar();
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
+      std::string msg = "unknown key '" + key + "' in " + std::string(what);
+      if (const std::string near = closest(key, allowed); !near.empty()) {
+        msg += "; did you mean '" + near + "'?";
+      }
+      msg += " (allowed: " + join_names(allowed, 64) + ")";
+      error(key_at, std::move(msg));
+      continue;
+    }
+    if (auto [pos, fresh] = seen.emplace(key, key_at); !fresh) {
+      error(key_at, "duplicate " + std::string(dup_noun) + " '" + key + "' (first at " +
+                        to_string(pos->second) + ")");
+      continue;
+    }
+    out.push_back(Entry{key, v, key_at, at(v, key_at)});
+  }
+  return out;
+}
+
+const Entry* Loader::find(const std::vector<Entry>& entries, std::string_view key) {
+  for (const Entry& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+const Entry* Loader::require(const std::vector<Entry>& entries, std::string_view key,
+                             const SourceLocation& map_at, std::string_view what) {
+  const Entry* e = find(entries, key);
+  if (e == nullptr) error(map_at, "missing required key '" + std::string(key) + "' in " + std::string(what));
+  return e;
+}
+
+std::optional<std::string> Loader::scalar(const Entry& e, std::string_view what) {
+  if (e.value.IsScalar()) return e.value.Scalar();
+  if (!e.value.IsDefined() || e.value.IsNull()) {
+    error(e.value_at, "'" + e.key + "' needs a value (" + std::string(what) + ")");
+  } else {
+    error(e.value_at, "'" + e.key + "' must be " + std::string(what) + ", got " + describe(e.value));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Loader::integer(const YAML::Node& n, const SourceLocation& where,
+                                            std::string_view what, std::int64_t min,
+                                            std::int64_t max) {
+  if (!n.IsScalar()) {
+    error(where, "'" + std::string(what) + "' must be an integer, got " + describe(n));
+    return std::nullopt;
+  }
+  const std::string& s = n.Scalar();
+  std::int64_t v = 0;
+  const char* first = s.data();
+  if (!s.empty() && s[0] == '+') ++first;
+  const auto r = std::from_chars(first, s.data() + s.size(), v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+    error(where, "'" + std::string(what) + "' must be an integer, got '" + s + "'");
+    return std::nullopt;
+  }
+  if (v < min || v > max) {
+    error(where, "'" + std::string(what) + "' must be between " + std::to_string(min) + " and " +
+                     std::to_string(max) + ", got " + s);
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::int64_t> Loader::integer(const Entry& e, std::int64_t min, std::int64_t max) {
+  return integer(e.value, e.value_at, e.key, min, max);
+}
+
+std::optional<bool> Loader::boolean(const Entry& e) {
+  if (e.value.IsScalar()) {
+    const std::string& s = e.value.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  error(e.value_at, "'" + e.key + "' must be true or false, got " + describe(e.value));
+  return std::nullopt;
+}
+
+std::optional<std::vector<Item>> Loader::scalar_list(const Entry& e, std::string_view what) {
+  std::vector<Item> out;
+  if (e.value.IsScalar()) {
+    out.push_back({e.value.Scalar(), e.value_at});
+    return out;
+  }
+  if (!e.value.IsSequence()) {
+    error(e.value_at, "'" + e.key + "' must be " + std::string(what) + " or a list of them, got " +
+                          describe(e.value));
+    return std::nullopt;
+  }
+  if (e.value.size() == 0) {
+    error(e.value_at, "'" + e.key + "' needs at least one value");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const YAML::Node& item : e.value) {
+    const SourceLocation item_at = at(item, e.value_at);
+    if (!item.IsScalar()) {
+      error(item_at, "each entry of '" + e.key + "' must be " + std::string(what) + ", got " +
+                         describe(item));
+      ok = false;
+      continue;
+    }
+    out.push_back({item.Scalar(), item_at});
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+bool Loader::check_name(const std::string& name, const SourceLocation& where, std::string_view what) {
+  constexpr std::size_t kMaxName = 64;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= kMaxName && alnum(name[0]);
+  for (char c : name) ok = ok && (alnum(c) || c == '_' || c == '-' || c == '.');
+  if (!ok) {
+    error(where, "invalid " + std::string(what) + " '" + name +
+                     "': use letters, digits, '_', '-' and '.', starting with a letter or digit, "
+                     "at most 64");
+  }
+  return ok;
+}
+
+}  // namespace sipwall::rules::loader

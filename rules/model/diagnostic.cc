@@ -1,0 +1,29 @@
+#include "rules/model/diagnostic.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include "rules/model/model_text.h"
+
+namespace sipwall::rules {
+
+std::string format(const Diagnostic& d) {
+  std::string out = to_string(d.where);
+  out += ": ";
+  if (d.severity == Severity::warning) out += "warning: ";
+  out += d.message;
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const Diagnostic& d) { return os << format(d); }
+
+std::size_t count_errors(const std::vector<Diagnostic>& ds) noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      ds.begin(), ds.end(), [](const Diagnostic& d) { return d.severity == Severity::error; }));
+}
+
+std::size_t count_warnings(const std::vector<Diagnostic>& ds) noexcept {
+  return ds.size() - count_errors(ds);
+}
+
+}  // namespace sipwall::rules

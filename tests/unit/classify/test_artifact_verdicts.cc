@@ -1,0 +1,78 @@
+// compile -> save -> load -> the same verdicts on the same messages.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "classify/classify.h"
+#include "rule_builders.h"
+#include "rules/compiled/artifact.h"
+#include "rules/compiler/compiler.h"
+#include "sip_fixtures.h"
+
+using namespace sipwall;
+using namespace sipwall::classify;
+using namespace sipwall::classify::test;
+using namespace sipwall::rules::test;
+using rules::ActionKind;
+using rules::Field;
+
+TEST(ArtifactVerdicts, LoadedSetDecidesExactlyLikeTheCompiledOne) {
+  SetBuilder b;
+  std::vector<number::E164Key> complaints;
+  for (std::uint64_t i = 0; i < 5000; ++i) complaints.push_back(number::pack(std::to_string(8613900000000ULL + i * 3)));
+  b.exact_keys("complaints", complaints)
+      .prefixes("premium", {"86168", "86169"})
+      .ranges("dnc", {{"8613800000000", "8613800004999"}})
+      .trunk("intl", "international", {SetBuilder::source("10.1.0.0/16")}, {"44"})
+      .trunk("cc", "call_center", {SetBuilder::source("10.2.0.0/16")})
+      .rule("trace", equals(Field::trunk, {"intl"}), act(ActionKind::trace), 100)
+      .rule("complaint", in_list(Field::caller, "complaints"), reject(608, "Reported"), 50)
+      .rule("dnc", all({equals(Field::trunk_class, {"call_center"}), in_list(Field::ruri, "dnc")}), reject(603, "DNC"), 40)
+      .rule("spoof", all({equals(Field::trunk_class, {"international"}), trunk_ranges(false)}), act(ActionKind::drop), 30)
+      .rule("ua", regex(Field::user_agent, {"(?i)scanner"}), act(ActionKind::drop), 20)
+      .rule("premium", in_list(Field::ruri, "premium"), tag("X-Risk", "{rule}/{score}", 60));
+  b.rs.guard_rails.emergency = {"110"};
+  rules::CompileResult r = rules::compile(b.rs);
+  ASSERT_TRUE(r.ok());
+  const auto dir = std::filesystem::temp_directory_path() / ("sipwall-av-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "set.swr").string();
+  ASSERT_TRUE(rules::save_artifact(*r.set, path).ok);
+  rules::ArtifactLoadResult l = rules::load_artifact(path);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(l.ok()) << l.message;
+
+  Scratch s1, s2;
+  ASSERT_TRUE(s1.prepare(*r.set));
+  ASSERT_TRUE(s2.prepare(*l.set));
+  std::mt19937_64 rng(1);
+  const char* sources[] = {"10.1.0.7", "10.2.3.4", "192.0.2.55"};
+  const char* uas[] = {"", "friendly-scanner", "Yealink SIP-T46"};
+  std::size_t decided_by_rule = 0;
+  for (int n = 0; n < 600; ++n) {
+    Invite i;
+    const std::uint64_t c = 8613900000000ULL + rng() % 20000;
+    i.from = "<sip:+" + std::to_string(c) + "@x>;tag=1";
+    if (rng() % 5 == 0) i.from = "<sip:+44207946" + std::to_string(1000 + rng() % 9000) + "@x>;tag=1";
+    const std::uint64_t callee = rng() % 4 == 0 ? 8616800000000ULL + rng() % 1000 : 8613800000000ULL + rng() % 10000;
+    i.ruri = rng() % 50 == 0 ? "sip:110@core" : "sip:+" + std::to_string(callee) + "@core";
+    i.user_agent = uas[rng() % 3];
+    Parsed p(i);
+    const PacketSource src = from_ip(sources[rng() % 3]);
+    const Verdict a = classify::classify(*r.set, p.msg(), src, s1);
+    const Verdict v = classify::classify(*l.set, p.msg(), src, s2);
+    ASSERT_EQ(a.action, v.action) << n;
+    ASSERT_EQ(a.decided_by, v.decided_by) << n;
+    ASSERT_EQ(a.rule, v.rule) << n;
+    ASSERT_EQ(a.rule_id, v.rule_id) << n;
+    ASSERT_EQ(a.trace_rule, v.trace_rule) << n;
+    ASSERT_EQ(a.match_list, v.match_list) << n;
+    ASSERT_EQ(a.trunk, v.trunk) << n;
+    ASSERT_EQ(a.tag_line, v.tag_line) << n;
+    ASSERT_EQ(a.reason_line, v.reason_line) << n;
+    decided_by_rule += a.decided_by == DecidedBy::rule;
+  }
+  EXPECT_GT(decided_by_rule, 100U);  // the mix exercises the rules, not just the default
+}
