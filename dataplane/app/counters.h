@@ -48,7 +48,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(tag_skipped_mtu, "tag verdicts forwarded untagged: the header would exceed the port MTU")     \
   X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")  \
   X(tag_skipped_tcp, "tag verdicts forwarded untagged: TCP stream could not be adjusted")        \
-  X(tag_failed, "tag verdicts forwarded untagged for another reason (see logs/docs)")            \
+  X(tag_failed, "tag verdicts forwarded untagged: the header line or the message layout was refused") \
   X(traced, "trace records produced")                                                            \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")              \
   X(fragments_in, "IP fragments received")                                                       \
@@ -61,6 +61,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(tcp_partial, "TCP segments not starting/ending on a SIP message boundary (malformed policy)") \
   X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                      \
   X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)") \
+  X(tcp_verdict_not_applied, "TCP drop/reject verdicts not applied for another reason (forwarded, see docs)") \
   X(tx_dropped, "frames the TX queue refused (freed)")
 
 struct alignas(64) WorkerCounters {

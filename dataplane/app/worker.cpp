@@ -325,7 +325,7 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
     if (decide(dp, w, rs, msg, d, in, v) &&
         (v.action == ActionKind::drop || v.action == ActionKind::reject || v.action == ActionKind::tag)) {
       if (n_edits == kMaxTcpEdits) {
-        c.tcp_flow_table_full++;  // more blocked INVITEs in one segment than we edit: forwarded
+        c.tcp_verdict_not_applied++;  // more blocked INVITEs in one segment than we edit: forwarded
       } else {
         TcpEdit& t = edits[n_edits];
         t = TcpEdit{off, msg.length, off + msg.headers_end, v.action, v.tag_line, 0};
@@ -424,6 +424,8 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
         keep = out.forward_segment;
       } else if (r == net::SeqAdjResult::table_full) {
         c.tcp_flow_table_full++;
+      } else {
+        c.tcp_verdict_not_applied++;  // spans an earlier edit, too many edits, no room: forwarded as is
       }
     }
     if (r == net::SeqAdjResult::ok) c.tcp_adjusted++;
@@ -442,8 +444,12 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
 // What to do with a datagram put back together from fragments. `m` is the
 // reassembled (multi-segment) mbuf; its bytes are copied into w.linear to
 // parse. Passed datagrams leave re-fragmented at the egress MTU.
+// `ipv6_frag_id` (network order) is the Identification of the fragments the
+// datagram came in: rte_ipv6_fragment_packet() writes 0 into every fragment,
+// and a receiver would then mix up concurrent datagrams of one source and
+// destination (RFC 8200 §4.5); we keep the sender's value instead.
 void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in,
-                          const net::DecodedPacket& d) {
+                          const net::DecodedPacket& d, std::uint32_t ipv6_frag_id) {
   WorkerCounters& c = ctr(w);
   std::uint16_t out = dp.ports[in].peer;
   if (out == kNoPort) {
@@ -479,12 +485,16 @@ void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uin
       auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
       ip->hdr_checksum = 0;
       ip->hdr_checksum = rte_ipv4_cksum(ip);
+    } else {
+      // rte_ipv6_fragment_packet puts the Fragment header right after the fixed header.
+      reinterpret_cast<rte_ipv6_fragment_ext*>(p + l2 + sizeof(rte_ipv6_hdr))->id = ipv6_frag_id;
     }
     transmit(dp, w, f, out);
   }
 }
 
-void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
+void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+                 std::uint32_t ipv6_frag_id) {
   WorkerCounters& c = ctr(w);
   c.reassembled++;
   std::uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -502,7 +512,7 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
   }
   if (!(d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port]))) {
     c.non_sip++;
-    forward_refragmented(dp, w, m, in, d);
+    forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
     return;
   }
   c.sip_udp++;
@@ -517,13 +527,13 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
       free_pkt(m);
     } else {
       c.malformed_forwarded++;
-      forward_refragmented(dp, w, m, in, d);
+      forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
     }
     return;
   }
   classify::Verdict v;
   if (!decide(dp, w, rs, msg, d, in, v)) {
-    forward_refragmented(dp, w, m, in, d);
+    forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
     return;
   }
   switch (v.action) {
@@ -538,11 +548,11 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
       return;
     case ActionKind::tag:
       c.tag_skipped_fragmented++;
-      forward_refragmented(dp, w, m, in, d);
+      forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
       return;
     case ActionKind::pass:
     case ActionKind::trace:
-      forward_refragmented(dp, w, m, in, d);
+      forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
       return;
   }
 }
@@ -557,6 +567,7 @@ void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std:
   c.fragments_in++;
   m->l2_len = d.l3_offset;
   rte_mbuf* whole = nullptr;
+  std::uint32_t ipv6_frag_id = 0;
   const std::uint64_t now = rte_rdtsc();
   if (d.ip_version == 4) {
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + d.l3_offset);
@@ -579,10 +590,11 @@ void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std:
       return;
     }
     m->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
+    ipv6_frag_id = fh->id;  // read before the reassembler takes the mbuf
     c.absorbed++;
     whole = rte_ipv6_frag_reassemble_packet(w.frag_table, &w.death_row, m, now, ip6, fh);
   }
-  if (whole != nullptr) reassembled(dp, w, rs, whole, in);
+  if (whole != nullptr) reassembled(dp, w, rs, whole, in, ipv6_frag_id);
 }
 
 void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
