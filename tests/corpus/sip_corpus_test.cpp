@@ -38,13 +38,15 @@ fs::path testdata() {
   return env ? fs::path(env) : fs::path();
 }
 
-#define REQUIRE_DIR(dir)                                                                       \
-  ASSERT_TRUE(!(dir).empty() && fs::is_directory(dir))                                         \
-      << "corpus directory '" << (dir).string()                                                \
+#define REQUIRE_DIR(dir)                                                                     \
+  ASSERT_TRUE(!(dir).empty() && fs::is_directory(dir))                                       \
+      << "corpus directory '" << (dir).string()                                              \
       << "' not found: set SIPWALL_TESTDATA to the external SIP corpora (shared/testdata); " \
          "the corpus tests cannot run without them"
 
-std::string name(ParseError e) { return std::string(to_string(e)); }
+std::string name(ParseError e) {
+  return std::string(to_string(e));
+}
 
 // Parses a heap copy of exactly the file's bytes, so ASan sees any overread.
 // The copy is freed on return: callers read only the scalar results.
@@ -95,8 +97,8 @@ const Expect kRfc4475[] = {
     {"escruri.dat", ParseError::none},   // liberal: headers in the Request-URI are reported
     {"baddate.dat", ParseError::none},   // liberal: Date is not interpreted
     {"regbadct.dat", ParseError::bad_contact},
-    {"badaspec.dat", ParseError::none},  // liberal: LWS inside <...> dropped
-    {"baddn.dat", ParseError::headers_unterminated},  // archive bytes: no empty line
+    {"badaspec.dat", ParseError::none},                       // liberal: LWS inside <...> dropped
+    {"baddn.dat", ParseError::headers_unterminated},          // archive bytes: no empty line
     {"baddn.with-final-crlf.dat.variant", ParseError::none},  // liberal display name
     {"badvers.dat", ParseError::unsupported_version},
     {"mismatch01.dat", ParseError::cseq_method_mismatch},
@@ -352,8 +354,7 @@ TEST(Protos, AllCasesDatagramAndStream) {
     const std::string both = inv + tdn;
     std::size_t off = 0;
     for (int k = 0; k < 2 && off < both.size(); ++k) {
-      const ParseError s =
-          parse_exact(both.substr(off), *m, Transport::stream);
+      const ParseError s = parse_exact(both.substr(off), *m, Transport::stream);
       ASSERT_TRUE(named(s)) << cases[i] << " stream message " << k;
       if (k == 0) ++stream[s];
       if (s != ParseError::none) break;

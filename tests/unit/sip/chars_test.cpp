@@ -6,7 +6,9 @@
 namespace sipwall::sip::detail {
 namespace {
 
-TEST(ByteClasses, SimdMatchesTable) { EXPECT_TRUE(verify_byte_classes()); }
+TEST(ByteClasses, SimdMatchesTable) {
+  EXPECT_TRUE(verify_byte_classes());
+}
 
 TEST(ByteClasses, SpotChecks) {
   EXPECT_TRUE(is('a', kToken));

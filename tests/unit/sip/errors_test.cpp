@@ -30,7 +30,9 @@ TEST(Errors, NamesAndDescriptions) {
   EXPECT_EQ(to_string(static_cast<ParseError>(250)), "unknown");
 }
 
-std::string with_header(const char* n, const char* v) { return MsgBuilder{}.set(n, v).str(); }
+std::string with_header(const char* n, const char* v) {
+  return MsgBuilder{}.set(n, v).str();
+}
 
 TEST(Errors, EveryReasonIsProduced) {
   const std::string valid = MsgBuilder{}.str();
@@ -56,10 +58,12 @@ TEST(Errors, EveryReasonIsProduced) {
       {ParseError::bad_method, MsgBuilder{}.line("IN\"VITE sip:b@example.com SIP/2.0").str()},
       {ParseError::bad_request_uri, MsgBuilder{}.line("INVITE <sip:b@example.com> SIP/2.0").str()},
       {ParseError::bad_version, MsgBuilder{}.line("INVITE sip:b@example.com SIP/x").str()},
-      {ParseError::unsupported_version, MsgBuilder{}.line("INVITE sip:b@example.com SIP/7.0").str()},
+      {ParseError::unsupported_version,
+       MsgBuilder{}.line("INVITE sip:b@example.com SIP/7.0").str()},
       {ParseError::bad_status_code, MsgBuilder{}.line("SIP/2.0 20 OK").str()},
       {ParseError::bad_header_name, with_header("Ba(d", "x")},
-      {ParseError::missing_colon, MsgBuilder{}.line("INVITE sip:b@example.com SIP/2.0\r\nFoo bar").str()},
+      {ParseError::missing_colon,
+       MsgBuilder{}.line("INVITE sip:b@example.com SIP/2.0\r\nFoo bar").str()},
       {ParseError::fold_without_header, fold},
       {ParseError::headers_unterminated, no_blank},
       {ParseError::bare_cr, bare_cr},

@@ -9,8 +9,9 @@ namespace {
 
 TEST(Via, TopValueFields) {
   MsgBuilder b;
-  b.set("Via", "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9, "
-               "SIP/2.0/TCP 203.0.113.9;branch=z9hG4bK8e2a")
+  b.set("Via",
+        "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9, "
+        "SIP/2.0/TCP 203.0.113.9;branch=z9hG4bK8e2a")
       .add("Via", "SIP/2.0/TLS third.example.com;branch=z9hG4bK3");
   Parsed p(b.str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
@@ -20,7 +21,8 @@ TEST(Via, TopValueFields) {
   EXPECT_EQ(p->via.port, 5060);
   EXPECT_EQ(p->via.branch, "z9hG4bK-524287-1");
   EXPECT_EQ(p->via.params, "branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
-  EXPECT_EQ(p->via.text, "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
+  EXPECT_EQ(p->via.text,
+            "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
 }
 
 TEST(Via, Forms) {
@@ -57,10 +59,11 @@ TEST(Via, Forms) {
 }
 
 TEST(Via, Errors) {
-  for (const char* v : {"", "SIP/2.0/UDP", "SIP/2.0/UDP ", "SIP/2.0 UDP host", "SIP//UDP host",
-                        "/2.0/UDP host", "SIP/2.0/UDP host;;branch=1", "SIP/2.0/UDP 192.0.2.15;;,;,,",
-                        "SIP/2.0/UDP host:", "SIP/2.0/UDP host:99999", "SIP/2.0/UDP [::1",
-                        "SIP/2.0/UDP host junk", "SIP/2.0/UDP host;branch=", "// ;0=;", "/"}) {
+  for (const char* v :
+       {"", "SIP/2.0/UDP", "SIP/2.0/UDP ", "SIP/2.0 UDP host", "SIP//UDP host", "/2.0/UDP host",
+        "SIP/2.0/UDP host;;branch=1", "SIP/2.0/UDP 192.0.2.15;;,;,,",
+        "SIP/2.0/UDP host:", "SIP/2.0/UDP host:99999", "SIP/2.0/UDP [::1", "SIP/2.0/UDP host junk",
+        "SIP/2.0/UDP host;branch=", "// ;0=;", "/"}) {
     Parsed p(MsgBuilder{}.set("Via", v).str());
     EXPECT_EQ(p.err, ParseError::bad_via) << "'" << v << "' -> " << name(p.err);
   }
@@ -124,8 +127,10 @@ TEST(CallId, Values) {
 
 TEST(RawFields, FirstValueKept) {
   MsgBuilder b;
-  b.add("User-Agent", "Phone/1.0 (x)").add("User-Agent", "Second")
-      .add("Identity", "abc;info=<https://x/y>").add("Content-Type", "application/sdp");
+  b.add("User-Agent", "Phone/1.0 (x)")
+      .add("User-Agent", "Second")
+      .add("Identity", "abc;info=<https://x/y>")
+      .add("Content-Type", "application/sdp");
   Parsed p(b.str());
   ASSERT_EQ(p.err, ParseError::none);
   EXPECT_EQ(p->user_agent, "Phone/1.0 (x)");
@@ -134,10 +139,11 @@ TEST(RawFields, FirstValueKept) {
 }
 
 TEST(Required, EachMissingHeaderHasItsReason) {
-  const std::pair<const char*, ParseError> required[] = {
-      {"From", ParseError::missing_from},       {"To", ParseError::missing_to},
-      {"Call-ID", ParseError::missing_call_id}, {"CSeq", ParseError::missing_cseq},
-      {"Via", ParseError::missing_via}};
+  const std::pair<const char*, ParseError> required[] = {{"From", ParseError::missing_from},
+                                                         {"To", ParseError::missing_to},
+                                                         {"Call-ID", ParseError::missing_call_id},
+                                                         {"CSeq", ParseError::missing_cseq},
+                                                         {"Via", ParseError::missing_via}};
   for (const auto& [h, e] : required) {
     Parsed p(MsgBuilder{}.del(h).str());
     EXPECT_EQ(p.err, e) << h;
@@ -159,7 +165,8 @@ TEST(Message, ReuseResetsFields) {
                                .add("User-Agent", "UA")
                                .str("body");
   ASSERT_EQ(parse_message(full, *m), ParseError::none);
-  const std::string bare = MsgBuilder{}.del("Contact").del("Max-Forwards").line("SIP/2.0 200 OK").str();
+  const std::string bare =
+      MsgBuilder{}.del("Contact").del("Max-Forwards").line("SIP/2.0 200 OK").str();
   ASSERT_EQ(parse_message(bare, *m), ParseError::none);
   EXPECT_FALSE(m->is_request);
   EXPECT_EQ(m->method, Method::unknown);

@@ -125,7 +125,8 @@ TEST(Framing, HeadersUnterminated) {
     EXPECT_TRUE(e == ParseError::headers_unterminated || e == ParseError::body_truncated)
         << n << ": " << name(e);
   }
-  EXPECT_EQ(parse_message("INVITE sip:bob@example.com SIP/2.0\r", *m), ParseError::headers_unterminated);
+  EXPECT_EQ(parse_message("INVITE sip:bob@example.com SIP/2.0\r", *m),
+            ParseError::headers_unterminated);
 }
 
 TEST(Framing, MessageTooLarge) {
@@ -134,7 +135,8 @@ TEST(Framing, MessageTooLarge) {
   EXPECT_EQ(Parsed(big).err, ParseError::message_too_large);
   // Exactly at the limit is fine (the Content-Length digits move with the body).
   std::size_t n = kMaxMessageSize - MsgBuilder{}.str().size();
-  for (int i = 0; i < 3; ++i) n = n + kMaxMessageSize - MsgBuilder{}.str(std::string(n, 'x')).size();
+  for (int i = 0; i < 3; ++i)
+    n = n + kMaxMessageSize - MsgBuilder{}.str(std::string(n, 'x')).size();
   const std::string at = MsgBuilder{}.str(std::string(n, 'x'));
   ASSERT_EQ(at.size(), kMaxMessageSize);
   Parsed ok(at);

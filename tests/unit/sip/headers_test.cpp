@@ -2,6 +2,8 @@
 // repeated headers, lookup, and the line-level errors.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "sip_test_util.h"
 
 namespace sipwall::sip::test {
@@ -12,15 +14,24 @@ using namespace std::string_literals;
 TEST(Headers, EveryCompactForm) {
   // RFC 3261 §7.3.3 (f t i v m l c s k e o r u b x y) plus RFC 3841 (a j d).
   const std::pair<char, HeaderId> forms[] = {
-      {'f', HeaderId::from},           {'t', HeaderId::to},
-      {'i', HeaderId::call_id},        {'v', HeaderId::via},
-      {'m', HeaderId::contact},        {'l', HeaderId::content_length},
-      {'c', HeaderId::content_type},   {'s', HeaderId::subject},
-      {'k', HeaderId::supported},      {'e', HeaderId::content_encoding},
-      {'o', HeaderId::event},          {'r', HeaderId::refer_to},
-      {'u', HeaderId::allow_events},   {'b', HeaderId::referred_by},
-      {'x', HeaderId::session_expires}, {'y', HeaderId::identity},
-      {'a', HeaderId::accept_contact}, {'j', HeaderId::reject_contact},
+      {'f', HeaderId::from},
+      {'t', HeaderId::to},
+      {'i', HeaderId::call_id},
+      {'v', HeaderId::via},
+      {'m', HeaderId::contact},
+      {'l', HeaderId::content_length},
+      {'c', HeaderId::content_type},
+      {'s', HeaderId::subject},
+      {'k', HeaderId::supported},
+      {'e', HeaderId::content_encoding},
+      {'o', HeaderId::event},
+      {'r', HeaderId::refer_to},
+      {'u', HeaderId::allow_events},
+      {'b', HeaderId::referred_by},
+      {'x', HeaderId::session_expires},
+      {'y', HeaderId::identity},
+      {'a', HeaderId::accept_contact},
+      {'j', HeaderId::reject_contact},
       {'d', HeaderId::request_disposition},
   };
   for (const auto& [c, id] : forms) {
@@ -116,7 +127,8 @@ TEST(Headers, LwsAroundColonAndFolding) {
   const std::string text =
       "INVITE sip:bob@example.com SIP/2.0\r\n"
       "TO :\r\n sip:bob@example.com ;   tag    = 1918181833n\r\n"
-      "from   : \"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8\r\n"
+      "from   : \"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = "
+      "98asjd8\r\n"
       "Call-ID\t:\tx@y\r\n"
       "cseq: 0009\r\n  INVITE\r\n"
       "Via  : SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw\r\n"

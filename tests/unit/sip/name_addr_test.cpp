@@ -26,9 +26,7 @@ TEST(NameAddr, QuotedDisplayName) {
 
 TEST(NameAddr, QuotedDisplayNameWithEscapesAndSpecials) {
   // Escapes are left as written; ',' ';' '<' inside quotes do not split.
-  Parsed p(MsgBuilder{}
-               .set("From", R"("Doe, \"JD\" <x>; y" <sip:jd@example.org>;tag=9)")
-               .str());
+  Parsed p(MsgBuilder{}.set("From", R"("Doe, \"JD\" <x>; y" <sip:jd@example.org>;tag=9)").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->from.display_name, R"(Doe, \"JD\" <x>; y)");
   EXPECT_EQ(p->from.uri.user, "jd");
@@ -55,7 +53,10 @@ TEST(NameAddr, UnquotedDisplayName) {
 }
 
 TEST(NameAddr, AddrSpecForm) {
-  Parsed p(MsgBuilder{}.set("From", "sip:caller@example.net;tag=93942939o2").set("To", "tel:+15551234567").str());
+  Parsed p(MsgBuilder{}
+               .set("From", "sip:caller@example.net;tag=93942939o2")
+               .set("To", "tel:+15551234567")
+               .str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   // In an addr-spec, ';' starts header parameters, not uri-parameters.
   EXPECT_EQ(p->from.uri_text, "sip:caller@example.net");
@@ -67,9 +68,8 @@ TEST(NameAddr, AddrSpecForm) {
 }
 
 TEST(NameAddr, UriParamsInsideAngleBrackets) {
-  Parsed p(MsgBuilder{}
-               .set("To", "<sip:+15551230000@example.com;user=phone>;tag=abc;x-extra")
-               .str());
+  Parsed p(
+      MsgBuilder{}.set("To", "<sip:+15551230000@example.com;user=phone>;tag=abc;x-extra").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->to.uri.params, "user=phone");
   EXPECT_TRUE(p->to.uri.user_is_phone());
@@ -78,9 +78,8 @@ TEST(NameAddr, UriParamsInsideAngleBrackets) {
 }
 
 TEST(NameAddr, HeaderParamsWithLwsAndQuotedValues) {
-  Parsed p(MsgBuilder{}
-               .set("From", "<sip:a@example.org> ; tag = 77 ; note=\"a;b,c\" ; flag")
-               .str());
+  Parsed p(
+      MsgBuilder{}.set("From", "<sip:a@example.org> ; tag = 77 ; note=\"a;b,c\" ; flag").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->from.tag, "77");
   EXPECT_EQ(p->from.params, "tag = 77 ; note=\"a;b,c\" ; flag");
@@ -201,7 +200,8 @@ TEST(NameAddr, DiversionValues) {
 
 TEST(NameAddr, HistoryInfoWhenNoDiversion) {
   MsgBuilder b;
-  b.add("History-Info", "<sip:bob@example.com>;index=1, <sip:bob@192.0.2.5?Reason=SIP%3Bcause%3D302>;index=1.1");
+  b.add("History-Info",
+        "<sip:bob@example.com>;index=1, <sip:bob@192.0.2.5?Reason=SIP%3Bcause%3D302>;index=1.1");
   Parsed p(b.str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   ASSERT_EQ(p->diversion_count, 2);
@@ -262,8 +262,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"To", "<sip:j.user@example.com", ParseError::unbalanced_angle},
         BadValue{"To", "sip:j.user@example.com>", ParseError::unbalanced_angle},
         BadValue{"From", "Bob > <sip:b@example.org>", ParseError::unbalanced_angle},
-        BadValue{"To", "", ParseError::bad_to},
-        BadValue{"To", "<>", ParseError::bad_to},
+        BadValue{"To", "", ParseError::bad_to}, BadValue{"To", "<>", ParseError::bad_to},
         BadValue{"To", "<sip:>", ParseError::bad_to},
         BadValue{"To", "\"Joe\" sip:joe@example.org", ParseError::bad_to},
         BadValue{"To", "Joe \"x\" <sip:joe@example.org>", ParseError::bad_to},

@@ -83,6 +83,8 @@ struct Parsed {
   const Message* operator->() const { return msg.get(); }
 };
 
-inline std::string name(ParseError e) { return std::string(to_string(e)); }
+inline std::string name(ParseError e) {
+  return std::string(to_string(e));
+}
 
 }  // namespace sipwall::sip::test

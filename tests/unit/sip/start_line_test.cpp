@@ -22,17 +22,18 @@ TEST(StartLine, RequestLineFields) {
 
 TEST(StartLine, EveryKnownMethod) {
   const std::pair<const char*, Method> methods[] = {
-      {"INVITE", Method::invite},       {"ACK", Method::ack},
-      {"BYE", Method::bye},             {"CANCEL", Method::cancel},
-      {"OPTIONS", Method::options},     {"REGISTER", Method::register_},
-      {"PRACK", Method::prack},         {"SUBSCRIBE", Method::subscribe},
-      {"NOTIFY", Method::notify},       {"PUBLISH", Method::publish},
-      {"INFO", Method::info},           {"REFER", Method::refer},
-      {"MESSAGE", Method::message},     {"UPDATE", Method::update},
+      {"INVITE", Method::invite},   {"ACK", Method::ack},
+      {"BYE", Method::bye},         {"CANCEL", Method::cancel},
+      {"OPTIONS", Method::options}, {"REGISTER", Method::register_},
+      {"PRACK", Method::prack},     {"SUBSCRIBE", Method::subscribe},
+      {"NOTIFY", Method::notify},   {"PUBLISH", Method::publish},
+      {"INFO", Method::info},       {"REFER", Method::refer},
+      {"MESSAGE", Method::message}, {"UPDATE", Method::update},
   };
   for (const auto& [text, m] : methods) {
     MsgBuilder b;
-    b.line(std::string(text) + " sip:bob@example.com SIP/2.0").set("CSeq", std::string("1 ") + text);
+    b.line(std::string(text) + " sip:bob@example.com SIP/2.0")
+        .set("CSeq", std::string("1 ") + text);
     Parsed p(b.str());
     ASSERT_EQ(p.err, ParseError::none) << text << ": " << name(p.err);
     EXPECT_EQ(p->method, m) << text;

@@ -14,7 +14,8 @@ Uri must_parse(std::string_view text) {
 }
 
 TEST(Uri, SipFullForm) {
-  const Uri u = must_parse("sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
+  const Uri u = must_parse(
+      "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
   EXPECT_EQ(u.scheme, UriScheme::sip);
   EXPECT_EQ(u.scheme_name, "sip");
   EXPECT_EQ(u.user, "alice");
@@ -23,7 +24,9 @@ TEST(Uri, SipFullForm) {
   EXPECT_EQ(u.port, 5061);
   EXPECT_EQ(u.params, "transport=tcp;lr");
   EXPECT_EQ(u.headers, "subject=project%20x&priority=urgent");
-  EXPECT_EQ(u.text, "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
+  EXPECT_EQ(
+      u.text,
+      "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
   std::string_view v;
   EXPECT_TRUE(u.param("transport", v));
   EXPECT_EQ(v, "tcp");
@@ -61,7 +64,8 @@ TEST(Uri, HostForms) {
 TEST(Uri, UserPartOddButLegal) {
   // RFC 4475 §3.1.1.2 and §3.1.1.9.
   const Uri u = must_parse(
-      "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
+      "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/"
+      ";;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
   EXPECT_EQ(u.user, "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
   EXPECT_EQ(u.password, "&it+has=1,weird!*pas$wo~d_too.(doesn't-it)");
   EXPECT_EQ(u.host, "example.com");
@@ -145,34 +149,25 @@ TEST_P(UriErrors, Rejected) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, UriErrors,
-    ::testing::Values(BadUri{"", ParseError::bad_uri}, BadUri{"sip:", ParseError::bad_uri},
-                      BadUri{"sip:@example.com", ParseError::bad_uri},
-                      BadUri{"sip:alice@", ParseError::bad_uri},
-                      BadUri{"sip:alice@exa mple.com", ParseError::bad_uri},
-                      BadUri{"sip:2001:db8::10", ParseError::bad_uri},
-                      BadUri{"sip:host:", ParseError::bad_uri},
-                      BadUri{"sip:host:65536", ParseError::bad_uri},
-                      BadUri{"sip:host:12a", ParseError::bad_uri},
-                      BadUri{"sip:[2001:db8::1", ParseError::bad_uri},
-                      BadUri{"sip:[]", ParseError::bad_uri},
-                      BadUri{"sip:[zz::1]", ParseError::bad_uri},
-                      BadUri{"sip:a@b>", ParseError::bad_uri},
-                      BadUri{"<sip:a@b>", ParseError::bad_uri},
-                      BadUri{"1sip:a@b", ParseError::bad_uri},
-                      BadUri{"alice@example.com", ParseError::bad_uri},
-                      BadUri{"tel:", ParseError::bad_uri},
-                      BadUri{"tel:+1 555", ParseError::bad_uri},
-                      BadUri{"tel:+1555?x=y", ParseError::bad_uri},
-                      BadUri{"foo:", ParseError::bad_uri},
-                      BadUri{"foo:a b", ParseError::bad_uri},
-                      BadUri{"sip:us%zzer@example.com", ParseError::bad_escape},
-                      BadUri{"sip:user%4@example.com", ParseError::bad_escape},
-                      BadUri{"sip:user%", ParseError::bad_escape},
-                      BadUri{"sip:user:pa%g1@example.com", ParseError::bad_escape},
-                      BadUri{"sip:a@b;x=%zz", ParseError::bad_escape},
-                      BadUri{"sip:a@b?h=%", ParseError::bad_escape},
-                      BadUri{"tel:+1%x", ParseError::bad_escape},
-                      BadUri{"tel:+1;p=%1", ParseError::bad_escape}));
+    ::testing::Values(
+        BadUri{"", ParseError::bad_uri}, BadUri{"sip:", ParseError::bad_uri},
+        BadUri{"sip:@example.com", ParseError::bad_uri}, BadUri{"sip:alice@", ParseError::bad_uri},
+        BadUri{"sip:alice@exa mple.com", ParseError::bad_uri},
+        BadUri{"sip:2001:db8::10", ParseError::bad_uri}, BadUri{"sip:host:", ParseError::bad_uri},
+        BadUri{"sip:host:65536", ParseError::bad_uri}, BadUri{"sip:host:12a", ParseError::bad_uri},
+        BadUri{"sip:[2001:db8::1", ParseError::bad_uri}, BadUri{"sip:[]", ParseError::bad_uri},
+        BadUri{"sip:[zz::1]", ParseError::bad_uri}, BadUri{"sip:a@b>", ParseError::bad_uri},
+        BadUri{"<sip:a@b>", ParseError::bad_uri}, BadUri{"1sip:a@b", ParseError::bad_uri},
+        BadUri{"alice@example.com", ParseError::bad_uri}, BadUri{"tel:", ParseError::bad_uri},
+        BadUri{"tel:+1 555", ParseError::bad_uri}, BadUri{"tel:+1555?x=y", ParseError::bad_uri},
+        BadUri{"foo:", ParseError::bad_uri}, BadUri{"foo:a b", ParseError::bad_uri},
+        BadUri{"sip:us%zzer@example.com", ParseError::bad_escape},
+        BadUri{"sip:user%4@example.com", ParseError::bad_escape},
+        BadUri{"sip:user%", ParseError::bad_escape},
+        BadUri{"sip:user:pa%g1@example.com", ParseError::bad_escape},
+        BadUri{"sip:a@b;x=%zz", ParseError::bad_escape},
+        BadUri{"sip:a@b?h=%", ParseError::bad_escape}, BadUri{"tel:+1%x", ParseError::bad_escape},
+        BadUri{"tel:+1;p=%1", ParseError::bad_escape}));
 
 TEST(Uri, OutputIsResetOnEachCall) {
   Uri u;
