@@ -39,6 +39,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(malformed, "SIP messages the parser rejected (see parse_errors)")                            \
   X(malformed_forwarded, "malformed SIP forwarded (fail-open)")                                  \
   X(malformed_dropped, "malformed SIP dropped (fail-closed)")                                    \
+  X(keepalives, "CRLF keep-alives (RFC 5626) and empty payloads on SIP ports, forwarded untouched") \
   X(guard_rail, "INVITEs passed by a guard rail (emergency number or allow list)")                \
   X(default_verdict, "INVITEs that matched no rule (default action applied)")                    \
   X(no_ruleset, "INVITEs forwarded while no rule set was loaded")                                 \
@@ -58,7 +59,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(reassembly_failed, "fragments freed by the reassembler (timeout, overlap, table full, too many)") \
   X(refragment_failed, "reassembled datagrams that could not be re-fragmented (dropped)")         \
   X(tcp_multi_message, "TCP segments that carried more than one SIP message")                    \
-  X(tcp_partial, "TCP segments not starting/ending on a SIP message boundary (malformed policy)") \
+  X(tcp_partial, "TCP segments with bytes that are not a whole SIP message (forwarded uninspected)") \
   X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                      \
   X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)") \
   X(tcp_verdict_not_applied, "TCP drop/reject verdicts not applied for another reason (forwarded, see docs)") \

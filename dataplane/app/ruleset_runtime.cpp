@@ -57,6 +57,9 @@ void RetiredCounters::absorb(const RuntimeSet& old) {
   const rules::CompiledRuleSet& s = old.set();
   for (std::size_t i = 0; i < s.rule_count(); ++i)
     rule_hits[std::string(s.rule_id(i))] += old.rule_hits_total(i);
+  // Slot rule_count() holds the INVITEs the default action decided; stats()
+  // reports it as "(default)", so it must survive the reload like the rules.
+  rule_hits["(default)"] += old.rule_hits_total(s.rule_count());
   for (std::size_t t = 0; t < s.trunk_count(); ++t)
     trunk_calls[std::string(s.trunk_name(t))] += old.trunk_calls_total(t);
   trunk_calls[""] += old.no_trunk_calls_total();

@@ -230,6 +230,13 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   sip::Message& msg = w.msg;
   sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram);
   if (unlikely(e != sip::ParseError::none)) {
+    if (e == sip::ParseError::empty) {
+      // Only CRLFs (or nothing): a keep-alive (RFC 5626 §3.5.1), not a broken
+      // message. Dropping it under fail_closed would break the caller's NAT binding.
+      c.keepalives++;
+      forward(dp, w, m, in);
+      return;
+    }
     malformed(dp, w, rs, m, in, e);
     return;
   }
@@ -287,9 +294,9 @@ struct TcpEdit {
 // SIP over TCP (docs/packet-handling.md): every segment on a SIP port goes
 // through the per-flow sequence-adjust table, so that once an INVITE was
 // removed or grown, later segments in both directions carry numbers their
-// receiver expects. A segment must start on a message boundary and hold whole
-// messages; anything else (a message split across segments) is counted as
-// tcp_partial and handled by the malformed policy.
+// receiver expects. Whole messages in a segment are classified and acted on;
+// bytes that are not a whole message (a message split across segments) are
+// counted as tcp_partial and forwarded.
 void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
              std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
   WorkerCounters& c = ctr(w);
@@ -314,6 +321,13 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   std::size_t off = 0;
   while (off < payload.size()) {
     sip::ParseError e = sip::parse_message(payload.substr(off), msg, sip::Transport::stream);
+    if (e == sip::ParseError::empty) {
+      // The rest is CRLFs: a keep-alive ping (RFC 5626 §3.5.1), alone or after
+      // the messages. Not a partial message: the verdicts found so far apply,
+      // and the CRLFs travel on (fail_closed must not cut a hole in the stream).
+      c.keepalives++;
+      break;
+    }
     if (e != sip::ParseError::none) {
       // Not a whole message at this point of the segment.
       partial = true;
@@ -346,17 +360,13 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   }
   if (n_msgs > 1) c.tcp_multi_message++;
   if (partial) {
+    // The bytes from `off` on are not a whole message (the start of one that
+    // continues in the next segment, or the continuation of one). The
+    // verdicts of the whole messages before them still apply (below); the
+    // rest travels on unchanged: cutting bytes out of a stream without
+    // framing cannot remove a message, it only stalls the connection, so
+    // this is fail-open whatever the policy says (docs/packet-handling.md).
     c.tcp_partial++;
-    c.malformed++;
-    if (fail_closed(dp, rs)) {
-      c.malformed_dropped++;
-      drop(w, m);
-      return;
-    }
-    c.malformed_forwarded++;
-    // fail-open: forward the segment unchanged (edits found before the partial
-    // message are not applied: the segment goes through as it is).
-    n_edits = 0;
   }
   if (n_edits == 0) {
     net::SeqAdjResult r = w.tcp->forward(frame, d, now, true);
