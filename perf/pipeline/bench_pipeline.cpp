@@ -1,0 +1,449 @@
+// Whole-pipeline benchmark: the product's worker (worker_main, unmodified)
+// fed from memory through net_ring ports; see harness.h for the plumbing and
+// docs/performance.md for the figures and how to read them.
+//
+//   sudo build/bin/bench_pipeline [--artifact SET.swr --label NAME] [--hits DIR]
+//        [--phases io,saturation,latency] [--seconds 3] [--latency-load 0.5]
+//        [--workers 1] [--json FILE|-]
+//
+// Phases:
+//   io          harness baseline: a bare rx_burst->tx_burst loop on the worker
+//               lcore instead of the pipeline (what generator + sink can carry)
+//   saturation  the generator keeps the RX rings full: INVITEs/s, cycles and ns
+//               per INVITE, and proof that the worker was the bottleneck
+//   latency     paced at a fraction of the saturation rate: RX->TX p50/p99/p99.9
+#include <hs/hs.h>
+#include <rte_version.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "harness.h"
+
+namespace {
+
+using namespace sipwall;
+using namespace sipwall::perf;
+using nlohmann::json;
+
+std::string first_line_of(const std::string& path, const std::string& key) {
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind(key, 0) == 0) {
+      auto c = line.find(':');
+      return c == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", c + 1));
+    }
+  }
+  return "";
+}
+
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  f >> a >> b >> c;
+  char s[64];
+  std::snprintf(s, sizeof s, "%.2f %.2f %.2f", a, b, c);
+  return s;
+}
+double loadavg1() {
+  std::ifstream f("/proc/loadavg");
+  double a = 0;
+  f >> a;
+  return a;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  }
+  return out;
+}
+
+bool write_pcap(const std::string& path, const std::vector<InviteTemplate>& templates) {
+  std::ofstream f(path, std::ios::binary);
+  const std::uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};  // v2.4, Ethernet
+  f.write(reinterpret_cast<const char*>(hdr), sizeof hdr);
+  std::uint32_t i = 0;
+  for (const auto& t : templates) {
+    const auto len = static_cast<std::uint32_t>(t.frame.size());
+    const std::uint32_t rec[4] = {1700000000U + i / 1000, (i % 1000) * 1000, len, len};
+    f.write(reinterpret_cast<const char*>(rec), sizeof rec);
+    f.write(reinterpret_cast<const char*>(t.frame.data()), len);
+    ++i;
+  }
+  return static_cast<bool>(f);
+}
+
+struct Options {
+  std::string artifact, label, hits, json_out, phases = "saturation,latency", eal, lcores, write_pcap;
+  unsigned workers = 1, templates = 2048, ring_size = 4096, memory_mb = 512;
+  double seconds = 3, warmup = 0.5, latency_load = 0.5, latency_rate = 0;
+  std::uint64_t seed = 1;
+};
+
+double sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
+  const double hz = static_cast<double>(tsc_hz);
+  const double cpu = sum(r.worker_cpu_s);
+  const bool io = r.spec.mode == PhaseMode::io;
+  const double units = static_cast<double>(io ? r.packets : r.invites);
+  const double cyc = r.busy_packets ? static_cast<double>(r.busy_cycles) / static_cast<double>(r.busy_packets) : 0;
+  const double loop_cycles = static_cast<double>(r.busy_cycles + r.idle_cycles + r.preempted_cycles);
+  const double run_cycles = static_cast<double>(r.busy_cycles + r.idle_cycles);  // not preempted
+  json j = {
+      {"phase", r.spec.name},
+      {"mode", io ? "io" : "pipeline"},
+      {"workers", r.worker_cpu_s.size()},
+      {"seconds", r.wall_s},
+      {"offered_pps_target", r.spec.rate_pps},
+      {"offered_pps", static_cast<double>(r.offered) / r.wall_s},
+      {"packets", r.packets},
+      {"invites", r.invites},
+      {"mpps_wall", units / r.wall_s / 1e6},
+      {"cycles_per_invite", cyc},
+      {"ns_per_invite", cyc / hz * 1e9},
+      {"mpps_per_core", cyc > 0 ? hz / cyc / 1e6 : 0},
+      {"worker_loops",
+       {{"busy", r.busy_loops},
+        {"busy_packets", r.busy_packets},
+        {"busy_cycles", r.busy_cycles},
+        {"packets_per_busy_loop", r.busy_loops ? static_cast<double>(r.busy_packets) / static_cast<double>(r.busy_loops) : 0},
+        {"idle", r.idle_loops},
+        {"idle_cycles", r.idle_cycles},
+        {"idle_share", run_cycles > 0 ? static_cast<double>(r.idle_cycles) / run_cycles : 0},
+        {"preempted", r.preempted_loops},
+        {"preempted_packets", r.preempted_packets},
+        {"preempted_cycles", r.preempted_cycles},
+        {"preempted_share", loop_cycles > 0 ? static_cast<double>(r.preempted_cycles) / loop_cycles : 0}}},
+      {"cpu_time",
+       {{"worker_cpu_s", r.worker_cpu_s},
+        {"mpps_per_cpu_second", cpu > 0 ? units / cpu / 1e6 : 0},
+        {"ns_per_invite", units > 0 ? cpu * 1e9 / units : 0},
+        {"tsc_cycles_wall_per_invite",
+         units > 0 ? static_cast<double>(r.tsc_cycles) * static_cast<double>(r.worker_cpu_s.size()) / units : 0},
+        {"involuntary_context_switches", r.invol_ctx_switches}}},
+      {"worker_packets", r.worker_packets},
+      {"latency_us",
+       {{"samples", r.latency.count()},
+        {"p50", r.latency.percentile_us(0.50)},
+        {"p99", r.latency.percentile_us(0.99)},
+        {"p99_9", r.latency.percentile_us(0.999)},
+        {"max", r.latency.max_us()}}},
+      {"rx_ring_seen_by_generator",
+       {{"samples", r.depth_samples},
+        {"empty", r.depth_empty},
+        {"below_one_burst", r.depth_below_burst},
+        {"min_depth", r.depth_min}}},
+      {"worker_counters",
+       {{"forwarded", r.forwarded},
+        {"dropped", r.dropped},
+        {"rejected", r.rejected},
+        {"tagged", r.tagged},
+        {"malformed", r.malformed},
+        {"no_ruleset", r.no_ruleset},
+        {"replies_sent", r.replies_sent},
+        {"tx_dropped", r.tx_dropped},
+        {"traced", r.traced},
+        {"trace_ring_full", r.trace_ring_full},
+        {"verdicts", {{"pass", r.verdicts[0]}, {"drop", r.verdicts[1]}, {"reject", r.verdicts[2]}, {"tag", r.verdicts[3]}, {"trace", r.verdicts[4]}}}}},
+      {"sink",
+       {{"forwarded", r.sink_forwarded}, {"replies_603", r.sink_603}, {"replies_608", r.sink_608}, {"other", r.sink_other}}},
+      {"generator", {{"ring_full", r.gen_ring_full}, {"alloc_failed", r.gen_alloc_failed}}},
+  };
+  return j;
+}
+
+std::string pct(std::uint64_t part, std::uint64_t whole) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  return s;
+}
+
+#define SIPWALL_ROW_FORMAT "%-10s %-12s %2s %8s %6s %7s %6s %6s %7s %7s %7s %6s %6s  %s\n"
+
+void print_header() {
+  std::printf(SIPWALL_ROW_FORMAT, "ruleset", "phase", "W", "INVITEs", "Mpps", "cyc/INV", "ns/INV", "Mpps/c", "p50us", "p99us",
+              "p99.9us", "idle", "preem", "verdicts");
+}
+
+void print_row(const std::string& label, const PhaseResult& r, std::uint64_t tsc_hz) {
+  json j = phase_json(r, tsc_hz);
+  const bool paced = r.spec.rate_pps > 0;
+  const bool io = r.spec.mode == PhaseMode::io;
+  char c[14][48];
+  std::snprintf(c[0], 48, "%.2fM", static_cast<double>(io ? r.packets : r.invites) / 1e6);
+  std::snprintf(c[1], 48, "%.3f", j["mpps_wall"].get<double>());
+  std::snprintf(c[2], 48, "%.0f", j["cycles_per_invite"].get<double>());
+  std::snprintf(c[3], 48, "%.0f", j["ns_per_invite"].get<double>());
+  std::snprintf(c[4], 48, "%.2f", j["mpps_per_core"].get<double>());
+  if (paced) {
+    std::snprintf(c[5], 48, "%.1f", j["latency_us"]["p50"].get<double>());
+    std::snprintf(c[6], 48, "%.1f", j["latency_us"]["p99"].get<double>());
+    std::snprintf(c[7], 48, "%.1f", j["latency_us"]["p99_9"].get<double>());
+    // Paced: the worker waits for packets by design; its busy loops are small bursts.
+    std::snprintf(c[8], 48, "-");
+  } else {
+    std::snprintf(c[5], 48, "-");
+    std::snprintf(c[6], 48, "-");
+    std::snprintf(c[7], 48, "-");
+    std::snprintf(c[8], 48, "%.1f%%", 100 * j["worker_loops"]["idle_share"].get<double>());
+  }
+  std::snprintf(c[9], 48, "%.1f%%", 100 * j["worker_loops"]["preempted_share"].get<double>());
+  std::string verdicts = io ? "(bare rx->tx loop, not the pipeline)"
+                            : "pass " + pct(r.verdicts[0], r.invites) + " drop " + pct(r.verdicts[1], r.invites) +
+                                  " reject " + pct(r.verdicts[2], r.invites) + " tag " + pct(r.verdicts[3], r.invites);
+  if (!io && r.no_ruleset) verdicts = "no rule set: " + pct(r.no_ruleset, r.invites) + " forwarded unclassified";
+  std::printf(SIPWALL_ROW_FORMAT, label.c_str(), r.spec.name.c_str(), std::to_string(r.worker_cpu_s.size()).c_str(), c[0], c[1],
+              c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], verdicts.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipwall whole-pipeline benchmark (net_ring ports, the product's worker_main)"};
+  Options o;
+  app.add_option("--artifact", o.artifact, "Rule-set artifact to load (none: run without a rule set)");
+  app.add_option("--label", o.label, "Name of the rule set in the table (default: file name, or 'none')");
+  app.add_option("--hits", o.hits, "Directory with hit-callers.txt, hit-callees.txt, hit-agents.txt, hit-names.txt");
+  app.add_option("--phases", o.phases, "Comma-separated: io, saturation, latency")->capture_default_str();
+  app.add_option("--seconds", o.seconds, "Measured seconds per phase")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "Warm-up seconds before each phase")->capture_default_str();
+  app.add_option("--latency-load", o.latency_load, "Latency phase offered load, fraction of the saturation rate")
+      ->capture_default_str();
+  app.add_option("--latency-rate", o.latency_rate, "Latency phase offered load in INVITEs/s (overrides --latency-load)");
+  app.add_option("--workers", o.workers, "Worker lcores (each gets its own ring pair per port)")->capture_default_str();
+  app.add_option("--lcores", o.lcores, "EAL --lcores map (default: main on CPU 0, worker k on CPU k mod CPUs)");
+  app.add_option("--templates", o.templates, "Distinct INVITE templates in the mix")->capture_default_str();
+  app.add_option("--ring-size", o.ring_size, "Entries per RX/TX ring")->capture_default_str();
+  app.add_option("--memory-mb", o.memory_mb, "EAL -m (no hugepages)")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of the INVITE mix")->capture_default_str();
+  app.add_option("--eal", o.eal, "Extra EAL arguments (space-separated)");
+  app.add_option("--json", o.json_out, "Also write the results as JSON to this file ('-' = stdout, instead of the table)");
+  app.add_option("--write-pcap", o.write_pcap,
+                 "Write the INVITE mix as a pcap (one frame per template, as the generator sends it) and exit; "
+                 "look at it with tshark or 'sipwallctl rules explain'");
+  CLI11_PARSE(app, argc, argv);
+
+  if (o.write_pcap.empty() && geteuid() != 0) {
+    std::fprintf(stderr, "bench_pipeline: DPDK's EAL needs root here (even with --no-huge); run it with sudo\n");
+    return 1;
+  }
+  if (o.label.empty()) {
+    o.label = o.artifact.empty() ? "none" : o.artifact.substr(o.artifact.find_last_of('/') + 1);
+    if (auto dot = o.label.rfind('.'); dot != std::string::npos && dot > 0) o.label.resize(dot);
+  }
+  std::vector<std::string> phases;
+  {
+    std::stringstream ss(o.phases);
+    std::string p;
+    while (std::getline(ss, p, ','))
+      if (!p.empty()) phases.push_back(p);
+  }
+
+  // The mix.
+  MixSpec ms;
+  ms.templates = o.templates;
+  ms.seed = o.seed;
+  std::vector<National> hit_callers;
+  if (!o.hits.empty()) {
+    for (const std::string& s : read_lines(o.hits + "/hit-callers.txt")) {
+      National n;
+      if (national_of(s, n)) hit_callers.push_back(n);
+    }
+    ms.hit_callees = read_lines(o.hits + "/hit-callees.txt");
+    ms.hit_agents = read_lines(o.hits + "/hit-agents.txt");
+    ms.hit_names = read_lines(o.hits + "/hit-names.txt");
+    if (hit_callers.empty() || ms.hit_callees.empty() || ms.hit_agents.empty() || ms.hit_names.empty())
+      std::fprintf(stderr, "bench_pipeline: warning: some hit files in %s are missing or empty; those INVITEs hit nothing\n",
+                   o.hits.c_str());
+  }
+  MixSummary summary;
+  std::vector<InviteTemplate> templates = build_mix(ms, summary);
+  if (!o.write_pcap.empty()) {
+    std::size_t hit = 0;
+    for (auto& t : templates)  // as the generator would send them
+      if (t.kind == MixKind::caller_hit && !hit_callers.empty()) {
+        put_number(t.frame.data(), t.caller_digits, hit_callers[hit++ % hit_callers.size()]);
+        if (t.ipv6) fix_ipv6_udp_checksum(t.frame.data(), t.l3_offset);
+      }
+    if (!write_pcap(o.write_pcap, templates)) {
+      std::fprintf(stderr, "bench_pipeline: cannot write %s\n", o.write_pcap.c_str());
+      return 1;
+    }
+    std::printf("wrote %zu frames to %s\n", templates.size(), o.write_pcap.c_str());
+    return 0;
+  }
+
+  const std::string load_start = loadavg();
+  const double load1_start = loadavg1();
+  Harness h;
+  HarnessConfig hc;
+  hc.workers = o.workers;
+  hc.ring_size = o.ring_size;
+  hc.memory_mb = o.memory_mb;
+  hc.lcores = o.lcores;
+  hc.artifact = o.artifact;
+  {
+    std::stringstream ss(o.eal);
+    std::string a;
+    while (ss >> a) hc.eal_extra.push_back(a);
+  }
+  std::string err;
+  if (!h.init(hc, argv[0], err)) {
+    std::fprintf(stderr, "bench_pipeline: %s\n", err.c_str());
+    h.shutdown();
+    return 1;
+  }
+  h.set_mix(std::move(templates), std::move(hit_callers));
+
+  // Run the phases.
+  std::vector<PhaseResult> results;
+  double saturation_pps = 0;
+  for (const std::string& p : phases) {
+    PhaseSpec s;
+    s.name = p;
+    s.seconds = o.seconds;
+    s.warmup = o.warmup;
+    if (p == "io") {
+      s.mode = PhaseMode::io;
+    } else if (p == "saturation") {
+    } else if (p == "latency") {
+      s.rate_pps = o.latency_rate > 0 ? o.latency_rate : o.latency_load * saturation_pps;
+      if (s.rate_pps <= 0) {
+        std::fprintf(stderr, "bench_pipeline: latency phase needs a saturation phase before it or --latency-rate\n");
+        continue;
+      }
+      s.name = "latency@" + std::to_string(static_cast<int>(s.rate_pps / 1000)) + "k";
+    } else {
+      std::fprintf(stderr, "bench_pipeline: unknown phase '%s'\n", p.c_str());
+      h.shutdown();
+      return 2;
+    }
+    results.push_back(h.run(s));
+    const PhaseResult& r = results.back();
+    // The latency phase is paced at a fraction of what one worker core does
+    // (from its cycles per INVITE), not of the wall rate, which other load
+    // on the machine depresses.
+    if (p == "saturation" && r.busy_packets)
+      saturation_pps = static_cast<double>(h.tsc_hz()) * static_cast<double>(r.busy_packets) /
+                       static_cast<double>(r.busy_cycles) * static_cast<double>(o.workers);
+  }
+  const std::string load_end = loadavg();
+
+  // Report.
+  const auto& dp = h.dataplane();
+  const dataplane::RuntimeSet* rs = dp.current.load();
+  json set = {{"label", o.label}, {"artifact", o.artifact.empty() ? json(nullptr) : json(o.artifact)}};
+  if (rs) {
+    set["version"] = std::string(rs->set().version());
+    set["rules"] = rs->set().rule_count();
+    set["lists"] = rs->set().named_list_count();
+    set["patterns"] = rs->set().patterns().size();
+    set["trunks"] = rs->set().trunk_count();
+    set["memory_bytes"] = rs->set().memory_bytes();
+    set["load_ms"] = h.ruleset_load_ms();
+  }
+  json mix = {{"templates", summary.frames},
+              {"frame_bytes", {{"avg", summary.avg_len}, {"min", summary.min_len}, {"max", summary.max_len}}},
+              {"sip_bytes_avg", summary.avg_sip},
+              {"ipv6", summary.ipv6},
+              {"vlan", summary.vlan},
+              {"pai", summary.pai},
+              {"compact", summary.compact},
+              {"ruri_tel", summary.ruri_tel}};
+  for (unsigned k = 0; k < kMixKinds; ++k) mix["kinds"][to_string(static_cast<MixKind>(k))] = summary.by_kind[k];
+  for (unsigned f = 0; f < 7; ++f) mix["caller_formats"][kCallerFormatNames[f]] = summary.caller_formats[f];
+  json machine = {{"cpu", first_line_of("/proc/cpuinfo", "model name")},
+                  {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+                  {"tsc_hz", h.tsc_hz()},
+                  {"dpdk", rte_version()},
+                  {"hyperscan", hs_version()},
+                  {"eal", "--no-huge -m " + std::to_string(o.memory_mb) + " --no-pci --no-shconf --lcores " + h.lcores()},
+                  {"loadavg_start", load_start},
+                  {"loadavg_end", load_end},
+                  {"under_load", load1_start > 1.0 || loadavg1() > 1.0}};
+  json out = {{"machine", machine}, {"ruleset", set}, {"mix", mix}, {"phases", json::array()}};
+  for (const auto& r : results) out["phases"].push_back(phase_json(r, h.tsc_hz()));
+
+  if (o.json_out != "-") {
+    std::printf("machine: %s, %ld CPUs, TSC %.0f MHz, %s, Hyperscan %s; EAL %s\n",
+                machine["cpu"].get<std::string>().c_str(), sysconf(_SC_NPROCESSORS_ONLN),
+                static_cast<double>(h.tsc_hz()) / 1e6, rte_version(), hs_version(),
+                machine["eal"].get<std::string>().c_str());
+    std::printf("load average: %s at start, %s at end%s\n", load_start.c_str(), load_end.c_str(),
+                machine["under_load"].get<bool>() ? "  ** UNDER LOAD: other work shared these CPUs **" : "");
+    if (rs)
+      std::printf("rule set %s: %zu rules, %zu lists, %zu patterns, %zu trunks, %.1f MB in memory, loaded in %.0f ms\n",
+                  o.label.c_str(), rs->set().rule_count(), rs->set().named_list_count(), rs->set().patterns().size(),
+                  rs->set().trunk_count(), static_cast<double>(rs->set().memory_bytes()) / 1e6, h.ruleset_load_ms());
+    else
+      std::printf("rule set %s: none loaded (INVITEs are parsed, counted as no_ruleset and forwarded)\n", o.label.c_str());
+    std::printf("mix: %zu INVITE frames, %.0f B average (%zu..%zu), SIP %.0f B; ", summary.frames, summary.avg_len,
+                summary.min_len, summary.max_len, summary.avg_sip);
+    for (unsigned k = 0; k < kMixKinds; ++k)
+      std::printf("%s %s, ", to_string(static_cast<MixKind>(k)), pct(summary.by_kind[k], summary.frames).c_str());
+    std::printf("IPv6 %s, VLAN %s, PAI %s, compact %s, tel: R-URI %s\n", pct(summary.ipv6, summary.frames).c_str(),
+                pct(summary.vlan, summary.frames).c_str(), pct(summary.pai, summary.frames).c_str(),
+                pct(summary.compact, summary.frames).c_str(), pct(summary.ruri_tel, summary.frames).c_str());
+    std::printf("caller formats:");
+    for (unsigned f = 0; f < 7; ++f) std::printf(" %s %zu,", kCallerFormatNames[f], summary.caller_formats[f]);
+    std::printf(" anonymous From (caller in PAI) %zu\n\n", summary.frames - [&] {
+      std::size_t s = 0;
+      for (auto c : summary.caller_formats) s += c;
+      return s;
+    }());
+    print_header();
+    for (const auto& r : results) print_row(o.label, r, h.tsc_hz());
+    std::printf("\nMpps = INVITEs through the workers per wall second (all workers).\n"
+                "cyc/INV, ns/INV = worker TSC cycles per INVITE over the loops that got packets (full worker_main\n"
+                "  loop: RX, decode, parse, classify, act, TX flush, RCU report); Mpps/c = what one core does at that cost.\n"
+                "idle = share of the worker's (not preempted) time in loops that found the trunk RX ring empty (saturation: must be ~0, else the\n"
+                "  generator, not the worker, set the pace); preem = time in loops over 1 ms (the worker thread was\n"
+                "  preempted; left out of cyc/INV). Latency = RX ring enqueue -> core TX ring dequeue, forwarded INVITEs.\n");
+    for (const auto& r : results) {
+      if (r.malformed) std::printf("WARNING: %s: %lu INVITEs did not parse\n", r.spec.name.c_str(), static_cast<unsigned long>(r.malformed));
+      if (r.tx_dropped) std::printf("WARNING: %s: %lu TX drops\n", r.spec.name.c_str(), static_cast<unsigned long>(r.tx_dropped));
+      if (r.gen_ring_full) std::printf("note: %s: %lu paced INVITEs found the RX ring full\n", r.spec.name.c_str(), static_cast<unsigned long>(r.gen_ring_full));
+      if (r.spec.mode == PhaseMode::pipeline && r.spec.rate_pps == 0 && r.idle_cycles * 100 > r.busy_cycles + r.idle_cycles)
+        std::printf("WARNING: %s: the worker found its RX ring empty %s of its time: the wall rate is partly the generator's "
+                    "(cyc/INV is not affected)\n",
+                    r.spec.name.c_str(), pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
+      if (r.spec.mode == PhaseMode::io)
+        std::printf("io: the bare loop waits for the generator (idle %s): its Mpps is what the generator and sink deliver\n",
+                    pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
+      if (r.spec.rate_pps > 0)
+        std::printf("%s: offered %.0f INVITEs/s of %.0f asked\n", r.spec.name.c_str(),
+                    static_cast<double>(r.offered) / r.wall_s, r.spec.rate_pps);
+      if (r.spec.mode == PhaseMode::pipeline)
+        std::printf("%s: replies seen 603=%lu 608=%lu, forwarded seen %lu, worker involuntary context switches %lu\n",
+                    r.spec.name.c_str(), static_cast<unsigned long>(r.sink_603), static_cast<unsigned long>(r.sink_608),
+                    static_cast<unsigned long>(r.sink_forwarded), static_cast<unsigned long>(r.invol_ctx_switches));
+    }
+  }
+  if (!o.json_out.empty()) {
+    if (o.json_out == "-") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::ofstream f(o.json_out);
+      f << out.dump(2) << "\n";
+    }
+  }
+  h.shutdown();
+  return 0;
+}

@@ -1,0 +1,124 @@
+// The whole-pipeline harness: the product's Dataplane (setup_dataplane) on
+// two net_ring ports made with rte_eth_from_rings(), the product's
+// worker_main() on the worker lcores, and on the main lcore a generator that
+// fills the trunk port's RX rings from INVITE templates and a sink that
+// drains both ports' TX rings (RX->TX latency from a TSC stamp in an mbuf
+// dynamic field, replies checked for 603/608).
+//
+//   trunk port  RX ring[q] <- generator          TX ring[q] -> sink (603/608 replies)
+//   core port   RX ring[q]    (stays empty)      TX ring[q] -> sink (forwarded INVITEs)
+//
+// One ring pair per worker and port: net_ring has no RSS, so the generator
+// plays RSS and picks the queue by a hash of the source address and port.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/dataplane.h"
+#include "invite_mix.h"
+#include "latency_histogram.h"
+
+namespace sipwall::perf {
+
+struct HarnessConfig {
+  unsigned workers = 1;
+  unsigned ring_size = 4096;       // entries per RX/TX ring (like NIC descriptors)
+  unsigned memory_mb = 512;
+  std::string lcores;              // EAL --lcores; default: main on CPU 0, workers on 1, then shared
+  std::vector<std::string> eal_extra;
+  std::string artifact;            // empty: no rule set loaded
+};
+
+enum class PhaseMode { pipeline, io };
+
+struct PhaseSpec {
+  std::string name;
+  PhaseMode mode = PhaseMode::pipeline;
+  double seconds = 3;
+  double warmup = 0.5;
+  double rate_pps = 0;             // 0: saturate (keep the RX rings full)
+};
+
+struct PhaseResult {
+  PhaseSpec spec;
+  double wall_s = 0;
+  std::uint64_t tsc_cycles = 0;    // TSC ticks of the measured interval
+  std::uint64_t packets = 0;       // frames the workers took from the trunk RX rings
+  std::uint64_t invites = 0;       // INVITEs the pipeline classified (or counted as no_ruleset)
+  std::vector<std::uint64_t> worker_packets;
+  std::vector<double> worker_cpu_s; // CPU time the worker threads actually got
+  // Verdicts and outputs (worker counters, differences over the interval).
+  std::uint64_t forwarded = 0, dropped = 0, rejected = 0, tagged = 0, malformed = 0, no_ruleset = 0;
+  std::uint64_t tx_dropped = 0, traced = 0, trace_ring_full = 0, replies_sent = 0;
+  std::uint64_t verdicts[5] = {};
+  // What the sink saw.
+  std::uint64_t sink_forwarded = 0, sink_603 = 0, sink_608 = 0, sink_other = 0;
+  std::uint64_t offered = 0;       // packets the generator enqueued in the interval
+  std::uint64_t gen_ring_full = 0; // paced packets not sent: RX ring full
+  std::uint64_t gen_alloc_failed = 0;
+  // Was the generator keeping up? Sampled before every refill.
+  std::uint64_t depth_samples = 0, depth_empty = 0, depth_below_burst = 0;
+  unsigned depth_min = 0;
+  LatencyHistogram latency;
+  std::uint64_t invol_ctx_switches = 0;  // of the worker threads during the interval
+  // The workers' own view, from an RX callback on their trunk queues (see
+  // LoopProbe in harness.cpp): one "loop" is the time from one trunk RX poll
+  // to the next, so a busy loop holds the processing of the burst it got plus
+  // the rest of worker_main's loop (core-port poll, TX flush, RCU report).
+  std::uint64_t busy_loops = 0, busy_packets = 0, busy_cycles = 0;
+  std::uint64_t idle_loops = 0, idle_cycles = 0;          // the poll found the trunk RX ring empty
+  std::uint64_t preempted_loops = 0, preempted_packets = 0, preempted_cycles = 0;  // loops > 1 ms, left out
+};
+
+class Harness {
+ public:
+  // EAL, rings, ports, setup_dataplane(), the rule set. argv0 names the process.
+  bool init(const HarnessConfig& cfg, const char* argv0, std::string& error);
+  void set_mix(std::vector<InviteTemplate> templates, std::vector<National> hit_callers);
+  PhaseResult run(const PhaseSpec& spec);
+  void shutdown();
+
+  const dataplane::Dataplane& dataplane() const { return dp_; }
+  std::uint64_t tsc_hz() const { return tsc_hz_; }
+  double ruleset_load_ms() const { return load_ms_; }
+  std::string lcores() const { return lcores_; }
+
+ private:
+  struct Snapshot;
+  void pump(PhaseResult& r, std::uint64_t until, bool record);
+  void generate_saturated(PhaseResult& r, bool record);
+  void generate_paced(PhaseResult& r, std::uint64_t now, bool record);
+  void fill(rte_mbuf* m, unsigned queue, std::uint64_t stamp);
+  void sink(PhaseResult& r, bool record);
+  void drain_all();
+  Snapshot snapshot();
+
+  HarnessConfig cfg_;
+  dataplane::Dataplane dp_;
+  std::vector<rte_ring*> trunk_rx_, trunk_tx_, core_rx_, core_tx_;
+  std::vector<InviteTemplate> templates_;
+  std::vector<std::vector<std::uint32_t>> queue_templates_;  // per queue, indexes into templates_
+  std::vector<std::size_t> cursor_;
+  std::vector<National> hit_callers_;
+  std::vector<pthread_t> worker_threads_;
+  std::vector<void*> probes_;  // LoopProbe per worker
+  std::vector<int> worker_tids_;
+  std::uint64_t rng_ = 0x2545F4914F6CDD1DULL;
+  int stamp_offset_ = -1;
+  std::uint64_t tsc_hz_ = 0;
+  double ns_per_cycle_ = 0;
+  double load_ms_ = 0;
+  std::string lcores_;
+  // Paced mode.
+  std::uint64_t pace_start_ = 0, pace_sent_ = 0;
+  double pace_per_cycle_ = 0;
+  unsigned pace_queue_ = 0;
+  bool eal_up_ = false;
+};
+
+}  // namespace sipwall::perf
