@@ -1,5 +1,8 @@
 #include "classify/classify.h"
 
+#include <new>
+#include <type_traits>
+
 #include "classify/engine.h"
 
 namespace sipwall::classify {
@@ -15,10 +18,10 @@ std::string_view to_string(DecidedBy d) noexcept {
   return "?";
 }
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                 const PacketSource& src, Scratch& scratch) noexcept {
-  detail::Engine e(set, msg, src, scratch);
-  e.resolve(false);
+namespace {
+
+// Everything after the numbers are resolved: guard rails, rules, default.
+Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
   Verdict v;
   e.describe(v);
   if (!e.guard(v)) {
@@ -41,6 +44,38 @@ Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
   }
   v.flags = e.flags();
   return v;
+}
+
+}  // namespace
+
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
+                 const PacketSource& src, Scratch& scratch) noexcept {
+  detail::Engine e(set, msg, src, scratch);
+  e.resolve(false);
+  return decide(set, e);
+}
+
+void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
+                    const PacketSource* srcs, std::size_t n, Scratch& scratch,
+                    Verdict* out) noexcept {
+  // Engines live in raw storage: they are built in place per group and are
+  // trivially destructible. Each takes its own scan epoch, and they are
+  // evaluated one after the other, so sharing the Scratch is safe.
+  static_assert(std::is_trivially_destructible_v<detail::Engine>);
+  alignas(detail::Engine) unsigned char storage[sizeof(detail::Engine) * kBurstGroup];
+  detail::Engine* engines[kBurstGroup];
+  for (std::size_t base = 0; base < n; base += kBurstGroup) {
+    const std::size_t m = n - base < kBurstGroup ? n - base : kBurstGroup;
+    for (std::size_t i = 0; i < m; ++i) {
+      engines[i] = ::new (storage + i * sizeof(detail::Engine))
+          detail::Engine(set, *msgs[base + i], srcs[base + i], scratch);
+      engines[i]->begin(false);
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      engines[i]->finish(false);
+      out[base + i] = decide(set, *engines[i]);
+    }
+  }
 }
 
 }  // namespace sipwall::classify

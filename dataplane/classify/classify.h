@@ -19,4 +19,13 @@ namespace sipwall::classify {
 Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
                  const PacketSource& src, Scratch& scratch) noexcept;
 
+// A receive burst: out[i] is exactly classify(set, *msgs[i], srcs[i], scratch),
+// but the exact-number table loads of up to kBurstGroup messages are started
+// before any of them is waited for, so their cache misses overlap instead of
+// adding up. Same guarantees as classify(): no allocation, lock or throw.
+inline constexpr std::size_t kBurstGroup = 16;
+void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
+                    const PacketSource* srcs, std::size_t n, Scratch& scratch,
+                    Verdict* out) noexcept;
+
 }  // namespace sipwall::classify

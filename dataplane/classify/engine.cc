@@ -15,6 +15,11 @@ using rules::NumberSpace;
 
 namespace {
 
+// Predicates that name a list are the better answer to "why did it match".
+bool names_a_list(AtomKind k) noexcept {
+  return k == AtomKind::number_in_set || k == AtomKind::caller_in_trunk_ranges;
+}
+
 bool is_number(const number::Number& n) noexcept {
   return n.kind == number::NumberKind::e164 || n.kind == number::NumberKind::short_code;
 }
@@ -35,11 +40,20 @@ bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& 
   return iequals(name, set.str(h.name));
 }
 
-// Hyperscan match callback: one bit per slot (pattern id).
+// Hyperscan match callback: pattern id -> its predicate's result bit.
+struct MatchContext {
+  std::uint64_t* bits;
+  const rules::PatternSource* patterns;
+  std::size_t pattern_count;
+};
+
 int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int,
              void* ctx) noexcept {
-  auto* bits = static_cast<std::uint64_t*>(ctx);
-  bits[id / 64] |= std::uint64_t{1} << (id % 64);
+  auto* m = static_cast<MatchContext*>(ctx);
+  if (id < m->pattern_count) {  // always, unless the database is not this set's
+    const std::uint32_t slot = m->patterns[id].slot;
+    m->bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
+  }
   return 0;
 }
 
@@ -62,91 +76,163 @@ Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const
                                scratch.target_epoch_.size() >= targets);
   if (!regex_ok_) {
     flags_ |= kScratchTooSmall;
-  } else if (targets != 0 && ++scratch.epoch_ == 0) {
-    // 2^32 messages later: forget every stale "scanned" mark once.
-    std::fill(scratch.target_epoch_.begin(), scratch.target_epoch_.end(), 0);
-    scratch.epoch_ = 1;
+  } else if (targets != 0) {
+    if (++scratch.epoch_ == 0) {
+      // 2^32 messages later: forget every stale "scanned" mark once.
+      std::fill(scratch.target_epoch_.begin(), scratch.target_epoch_.end(), 0);
+      scratch.epoch_ = 1;
+    }
+    epoch_ = scratch.epoch_;
   }
 }
 
-void Engine::lookup(NumberSlot& s) noexcept {
-  if (s.looked_up) return;
-  s.looked_up = true;
-  if (!is_number(s.num)) return;
-  s.set[0] = set_.exact_table().find(s.num.key);
-  // Short codes are not E.164: a prefix "1" (NANP) must not catch "110".
-  if (s.num.kind == number::NumberKind::e164) {
-    s.set[1] = set_.prefix_map().find(rules::order_key(s.num.digits.view()));
-    s.set[2] = set_.range_map().find(s.num.key);
+std::uint32_t Engine::set_id(const NumberSlot& s, NumberSpace space) const noexcept {
+  const auto sp = static_cast<std::size_t>(space);
+  const auto bit = static_cast<std::uint8_t>(1U << sp);
+  if (s.have & bit) return s.set[sp];
+  s.have |= bit;
+  std::uint32_t id = 0;
+  if (space == NumberSpace::exact) {
+    if (is_number(s.num)) id = set_.exact_table().find(s.num.key);
+  } else if (s.num.kind == number::NumberKind::e164) {
+    // Short codes are not E.164: a prefix "1" (NANP) must not catch "110".
+    id = space == NumberSpace::prefix ? set_.prefix_map().find(rules::order_key(s.num.digits.view()))
+                                      : set_.range_map().find(s.num.key);
   }
+  s.set[sp] = id;
+  return id;
 }
 
-void Engine::resolve(bool all) noexcept {
-  const number::DialPlan& plan = set_.dial_plan();
-  auto norm = [&](NumberSlot& s, const sip::Uri* uri) {
-    s.uri = uri;
-    if (uri != nullptr) s.num = number::normalize(uri->number_text(), uri->phone_context(), plan);
+void Engine::normalise(std::size_t i) noexcept {
+  NumberSlot& s = slots_.v[i];
+  if (s.normalised) return;
+  s.normalised = true;
+  if (s.uri == nullptr) return;
+  s.text = s.uri->number_text();
+  // The same number text in several headers (PAI = From, To = R-URI is the
+  // common case): normalise once. Only global numbers are shared, whose
+  // phone-context cannot matter.
+  const bool global = !s.text.empty() && s.text.front() == '+';
+  if (global) {
+    for (std::uint8_t k = 0; k < global_n_; ++k) {
+      const NumberSlot& o = slots_.v[global_[k]];
+      if (o.text == s.text) {
+        s.num = o.num;
+        global_[global_n_++] = static_cast<std::uint8_t>(i);
+        return;
+      }
+    }
+    // RFC 3966: a global number has no phone-context (the normaliser ignores
+    // one), so do not spend a parameter scan on it.
+    s.num = number::normalize(s.text, {}, set_.dial_plan());
+    global_[global_n_++] = static_cast<std::uint8_t>(i);
+    return;
+  }
+  s.num = number::normalize(s.text, s.uri->phone_context(), set_.dial_plan());
+}
+
+void Engine::begin(bool all) noexcept {
+  const rules::FieldMask used = set_.number_fields_used();
+  auto init = [&](std::size_t i, const sip::NameAddr* na) {
+    NumberSlot* s = ::new (&slots_.v[i]) NumberSlot;
+    s->uri = na != nullptr && na->present ? &na->uri : nullptr;
   };
-  norm(slots_[kFrom], msg_.from.present ? &msg_.from.uri : nullptr);
-  norm(slots_[kTo], msg_.to.present ? &msg_.to.uri : nullptr);
-  norm(slots_[kRuri], msg_.is_request ? &msg_.request_uri : nullptr);
+  init(kFrom, &msg_.from);
+  init(kTo, &msg_.to);
+  ::new (&slots_.v[kRuri]) NumberSlot;
+  slots_.v[kRuri].uri = msg_.is_request ? &msg_.request_uri : nullptr;
   pai_n_ = static_cast<std::uint8_t>(std::min<std::size_t>(msg_.pai_count, sip::kMaxIdentities));
-  for (std::uint8_t i = 0; i < pai_n_; ++i) {
-    norm(slots_[kPai0 + i], msg_.pai[i].present ? &msg_.pai[i].uri : nullptr);
+  for (std::uint8_t i = 0; i < pai_n_; ++i) init(kPai0 + i, &msg_.pai[i]);
+  div_n_ = 0;
+  if (all || (used & rules::field_bit(Field::diversion)) != 0) {
+    div_n_ = static_cast<std::uint8_t>(std::min<std::size_t>(msg_.diversion_count, sip::kMaxDiversions));
+    for (std::uint8_t i = 0; i < div_n_; ++i) init(kDiv0 + i, &msg_.diversion[i]);
   }
+
   // caller: the first P-Asserted-Identity that is a number, else From.
+  // Numbers are normalised only when something needs them.
   caller_ = kFrom;
   for (std::uint8_t i = 0; i < pai_n_; ++i) {
-    if (is_number(slots_[kPai0 + i].num)) {
+    normalise(kPai0 + i);
+    if (is_number(slots_.v[kPai0 + i].num)) {
       caller_ = static_cast<std::uint8_t>(kPai0 + i);
       break;
     }
   }
+  normalise(caller_);
   // callee: the Request-URI (what the call is routed on); To only when the
   // R-URI holds no number. To is free text to the sender, so it never
   // overrides a numbered R-URI (or `To: 110` would unlock the guard rail).
-  callee_ = is_number(slots_[kRuri].num) ? kRuri : kTo;
+  normalise(kRuri);
+  callee_ = is_number(slots_.v[kRuri].num) ? kRuri : kTo;
+  normalise(callee_);
 
-  const rules::FieldMask used = set_.number_fields_used();
-  const bool want_div = all || (used & rules::field_bit(Field::diversion)) != 0;
-  if (want_div) {
-    div_n_ = static_cast<std::uint8_t>(std::min<std::size_t>(msg_.diversion_count, sip::kMaxDiversions));
-    for (std::uint8_t i = 0; i < div_n_; ++i) {
-      norm(slots_[kDiv0 + i], msg_.diversion[i].present ? &msg_.diversion[i].uri : nullptr);
+  if (all || (used & rules::field_bit(Field::from))) normalise(kFrom);
+  if (all || (used & rules::field_bit(Field::to))) normalise(kTo);
+  if (all || (used & rules::field_bit(Field::pai))) {
+    for (std::uint8_t i = 0; i < pai_n_; ++i) normalise(kPai0 + i);
+  }
+  for (std::uint8_t i = 0; i < div_n_; ++i) normalise(kDiv0 + i);
+
+  // Exact-table lookups for the numbers rules read, all issued before any
+  // is waited for: the misses of different numbers overlap. (The prefix and
+  // range maps are small and looked up lazily, by set_id().)
+  std::uint8_t* need = need_;
+  std::size_t n = 0;
+  auto want = [&](std::size_t i) {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (need[k] == i) return;
+    }
+    need[n++] = static_cast<std::uint8_t>(i);
+  };
+  const bool caller_used = (used & rules::field_bit(Field::caller)) != 0;
+  if (all || caller_used || !set_.allow_callers().empty()) want(caller_);
+  if (all || !set_.allow_callees().empty()) want(callee_);
+  if (all || (used & rules::field_bit(Field::from))) want(kFrom);
+  if (all || (used & rules::field_bit(Field::to))) want(kTo);
+  if (all || (used & rules::field_bit(Field::ruri))) want(kRuri);
+  if (all || (used & rules::field_bit(Field::pai))) {
+    for (std::uint8_t i = 0; i < pai_n_; ++i) want(kPai0 + i);
+  }
+  for (std::uint8_t i = 0; i < div_n_; ++i) want(kDiv0 + i);
+  need_n_ = static_cast<std::uint8_t>(n);
+
+  // Start the exact-table line loads now; finish() waits on them, after the
+  // caller has started other messages' loads too.
+  const rules::ExactTable& exact = set_.exact_table();
+  if (exact.size() != 0) {
+    for (std::size_t k = 0; k < n; ++k) {
+      const NumberSlot& s = slots_.v[need[k]];
+      if (is_number(s.num)) exact.prefetch(s.num.key);
     }
   }
+}
 
-  // Which slots need table lookups.
-  bool need[kSlotCount] = {};
-  if (all) {
-    std::fill(std::begin(need), std::end(need), true);
-  } else {
-    if (used & rules::field_bit(Field::caller) || !set_.allow_callers().empty()) need[caller_] = true;
-    if (!set_.allow_callees().empty()) need[callee_] = true;
-    if (used & rules::field_bit(Field::from)) need[kFrom] = true;
-    if (used & rules::field_bit(Field::to)) need[kTo] = true;
-    if (used & rules::field_bit(Field::ruri)) need[kRuri] = true;
-    if (used & rules::field_bit(Field::pai)) std::fill(need + kPai0, need + kPai0 + pai_n_, true);
-    if (want_div) std::fill(need + kDiv0, need + kDiv0 + div_n_, true);
-  }
-  // Start every exact-table line load before waiting on any of them: the
-  // misses of different numbers then overlap.
-  for (std::size_t i = 0; i < kSlotCount; ++i) {
-    if (need[i] && is_number(slots_[i].num)) set_.exact_table().prefetch(slots_[i].num.key);
-  }
-  for (std::size_t i = 0; i < kSlotCount; ++i) {
-    if (!need[i]) continue;
-    // The same number in several headers (From = PAI, To = R-URI): one lookup.
-    bool copied = false;
-    for (std::size_t j = 0; j < i && !copied; ++j) {
-      if (slots_[j].looked_up && is_number(slots_[j].num) &&
-          slots_[j].num.key == slots_[i].num.key && slots_[j].num.kind == slots_[i].num.kind) {
-        std::copy(std::begin(slots_[j].set), std::end(slots_[j].set), std::begin(slots_[i].set));
-        slots_[i].looked_up = true;
-        copied = true;
+void Engine::finish(bool all) noexcept {
+  const rules::ExactTable& exact = set_.exact_table();
+  const std::uint8_t* need = need_;
+  const std::size_t n = need_n_;
+  if (exact.size() != 0) {
+    for (std::size_t k = 0; k < n; ++k) {
+      NumberSlot& s = slots_.v[need[k]];
+      // The same number in several headers (From = PAI, To = R-URI): one lookup.
+      bool copied = false;
+      for (std::size_t j = 0; j < k && !copied; ++j) {
+        const NumberSlot& o = slots_.v[need[j]];
+        if (o.num.key == s.num.key && o.num.kind == s.num.kind) {
+          s.set[0] = o.set[0];
+          s.have |= 1U;
+          copied = true;
+        }
       }
+      if (!copied) set_id(s, NumberSpace::exact);
     }
-    if (!copied) lookup(slots_[i]);
+  }
+  if (all) {
+    for (std::size_t k = 0; k < n; ++k) {
+      set_id(slots_.v[need[k]], NumberSpace::prefix);
+      set_id(slots_.v[need[k]], NumberSpace::range);
+    }
   }
 
   trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
@@ -154,32 +240,27 @@ void Engine::resolve(bool all) noexcept {
 
 void Engine::describe(Verdict& v) const noexcept {
   v.trunk = trunk_;
-  v.caller = slots_[caller_].num;
-  v.callee = slots_[callee_].num;
+  v.caller = slots_.v[caller_].num;
+  v.callee = slots_.v[callee_].num;
   v.flags = flags_;
 }
 
 bool Engine::emergency() const noexcept {
-  const NumberSlot& c = slots_[callee_];
-  if (is_number(c.num) && set_.is_emergency(c.num.key)) return true;
-  // RFC 5031 emergency service URN in the Request-URI.
-  const sip::Uri& r = msg_.request_uri;
-  if (msg_.is_request && r.text.size() >= 15 && iequals(r.text.substr(0, 15), "urn:service:sos")) {
-    return true;
-  }
-  // The digits as dialled, in case the plan does not map them.
-  if (c.uri != nullptr && !set_.emergency_keys().empty()) {
-    std::string_view t = c.uri->number_text();
+  const NumberSlot& c = slots_.v[callee_];
+  if (is_number(c.num)) {
+    if (set_.is_emergency(c.num.key)) return true;
+  } else if (c.uri != nullptr && !set_.emergency_keys().empty()) {
+    // The digits as dialled, in case the plan does not map them. (A callee
+    // that normalised is covered above: the rail holds both forms.)
+    std::string_view t = c.text;
     if (!t.empty() && t.front() == '+') t.remove_prefix(1);
     const number::E164Key k = number::pack(t);
     if (k != number::kNoNumber && set_.is_emergency(k)) return true;
   }
-  return false;
-}
-
-bool Engine::in_set(const NumberSlot& s, NumberSpace space, std::uint32_t bit) const noexcept {
-  const std::uint32_t id = s.set[static_cast<std::size_t>(space)];
-  return id != 0 && set_.sets(space).test(id, bit);
+  // RFC 5031 emergency service URN in the Request-URI.
+  const sip::Uri& r = msg_.request_uri;
+  return msg_.is_request && r.scheme == sip::UriScheme::other && r.text.size() >= 15 &&
+         iequals(r.text.substr(0, 15), "urn:service:sos");
 }
 
 bool Engine::in_any_list(const NumberSlot& s, std::span<const rules::ListRef> refs) const noexcept {
@@ -190,11 +271,13 @@ bool Engine::in_any_list(const NumberSlot& s, std::span<const rules::ListRef> re
 }
 
 bool Engine::allow_caller() const noexcept {
-  return in_any_list(slots_[caller_], set_.allow_callers());
+  const auto refs = set_.allow_callers();
+  return !refs.empty() && in_any_list(slots_.v[caller_], refs);
 }
 
 bool Engine::allow_callee() const noexcept {
-  return in_any_list(slots_[callee_], set_.allow_callees());
+  const auto refs = set_.allow_callees();
+  return !refs.empty() && in_any_list(slots_.v[callee_], refs);
 }
 
 bool Engine::guard(Verdict& v) const noexcept {
@@ -221,18 +304,18 @@ std::string_view Engine::caller_display_name() const noexcept {
 template <class F>
 bool Engine::any_number(Field f, F&& pred) const noexcept {
   switch (f) {
-    case Field::caller: return pred(slots_[caller_]);
-    case Field::from: return pred(slots_[kFrom]);
-    case Field::to: return pred(slots_[kTo]);
-    case Field::ruri: return pred(slots_[kRuri]);
+    case Field::caller: return pred(slots_.v[caller_]);
+    case Field::from: return pred(slots_.v[kFrom]);
+    case Field::to: return pred(slots_.v[kTo]);
+    case Field::ruri: return pred(slots_.v[kRuri]);
     case Field::pai:
       for (std::uint8_t i = 0; i < pai_n_; ++i) {
-        if (pred(slots_[kPai0 + i])) return true;
+        if (pred(slots_.v[kPai0 + i])) return true;
       }
       return false;
     case Field::diversion:
       for (std::uint8_t i = 0; i < div_n_; ++i) {
-        if (pred(slots_[kDiv0 + i])) return true;
+        if (pred(slots_.v[kDiv0 + i])) return true;
       }
       return false;
     default:
@@ -242,18 +325,19 @@ bool Engine::any_number(Field f, F&& pred) const noexcept {
 
 bool Engine::scan(std::uint32_t t) noexcept {
   if (!regex_ok_) return false;
-  if (scratch_.target_epoch_[t] == scratch_.epoch_) return true;
-  scratch_.target_epoch_[t] = scratch_.epoch_;
+  if (scratch_.target_epoch_[t] == epoch_) return true;
+  scratch_.target_epoch_[t] = epoch_;
   const rules::ScanTarget& target = set_.scan_targets()[t];
   std::uint64_t* bits = scratch_.regex_bits_.data();
   for (std::uint32_t s = target.slot_begin; s < target.slot_end; ++s) {
     bits[s / 64] &= ~(std::uint64_t{1} << (s % 64));
   }
   const hs_database_t* db = set_.database(t);
+  MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size()};
   auto run = [&](std::string_view text) {
     if (text.empty()) return;  // nothing to match (patterns never match empty)
     if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match,
-                bits) != HS_SUCCESS) {
+                &ctx) != HS_SUCCESS) {
       flags_ |= kScanError;
     }
   };
@@ -285,11 +369,11 @@ bool Engine::regex_bit(std::uint32_t slot) const noexcept {
   return (scratch_.regex_bits_[slot / 64] >> (slot % 64)) & 1U;
 }
 
-bool Engine::atom(std::uint32_t id) noexcept {
-  const rules::Atom& a = set_.atoms()[id];
+bool Engine::atom(const rules::Atom& a) noexcept {
   switch (a.kind) {
     case AtomKind::number_in_set: {
       const auto space = static_cast<NumberSpace>(a.a);
+      if (a.field == Field::caller) return in_set(slots_.v[caller_], space, a.b);  // the common case
       return any_number(a.field, [&](const NumberSlot& s) { return in_set(s, space, a.b); });
     }
     case AtomKind::number_present:
@@ -342,7 +426,7 @@ bool Engine::atom(std::uint32_t id) noexcept {
       const rules::TrunkInfo& t = set_.trunk(trunk_);
       if (!t.has_caller_ranges()) return false;
       // A caller that is not an E.164 number counts as outside the ranges.
-      const NumberSlot& c = slots_[caller_];
+      const NumberSlot& c = slots_.v[caller_];
       const bool inside =
           c.num.kind == number::NumberKind::e164 &&
           ((t.caller_prefix_bit != rules::kNone && in_set(c, NumberSpace::prefix, t.caller_prefix_bit)) ||
@@ -354,8 +438,20 @@ bool Engine::atom(std::uint32_t id) noexcept {
 }
 
 bool Engine::run_rule(std::size_t i, Witness& w) noexcept {
-  const auto code = set_.code();
+  const std::uint32_t* code = set_.code().data();
+  const rules::Atom* atoms = set_.atoms().data();
   std::uint32_t pc = set_.rule(i).code;
+  w = Witness{};
+  // Most rules are one predicate: ATOM, END.
+  if (rules::op::code_of(code[pc + 1]) == rules::op::end &&
+      rules::op::code_of(code[pc]) == rules::op::atom) {
+    const std::uint32_t x = rules::op::operand_of(code[pc]);
+    const std::uint32_t id = x & rules::op::kAtomMask;
+    if (!atom(atoms[id])) return false;
+    w.any_atom = id;
+    if (names_a_list(atoms[id].kind)) w.list_atom = id;
+    return true;
+  }
   bool acc = false;
   // Saved witnesses of the enclosing all/any; left uninitialised on purpose
   // (each entry is written by PUSHW before POPW reads it).
@@ -363,19 +459,17 @@ bool Engine::run_rule(std::size_t i, Witness& w) noexcept {
     std::uint32_t list_atom, any_atom;
   } stack[rules::kMaxMatchDepth + 1];
   std::uint32_t depth = 0;
-  w = Witness{};
   for (;;) {
     const std::uint32_t ins = code[pc++];
     const std::uint32_t x = rules::op::operand_of(ins);
     switch (rules::op::code_of(ins)) {
       case rules::op::atom: {
         const std::uint32_t id = x & rules::op::kAtomMask;
-        acc = atom(id);
+        const rules::Atom& a = atoms[id];
+        acc = atom(a);
         if (acc && (x & rules::op::kPositive)) {
           if (w.any_atom == rules::kNone) w.any_atom = id;
-          if (w.list_atom == rules::kNone && set_.atoms()[id].kind == AtomKind::number_in_set) {
-            w.list_atom = id;
-          }
+          if (w.list_atom == rules::kNone && names_a_list(a.kind)) w.list_atom = id;
         }
         break;
       }
@@ -418,7 +512,7 @@ void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& 
     // Report the trunk's caller list that decided (the range list if the
     // caller is inside it, else the prefix list, else whichever exists).
     const rules::TrunkInfo& t = set_.trunk(trunk_);
-    const NumberSlot& c = slots_[caller_];
+    const NumberSlot& c = slots_.v[caller_];
     const bool in_range = t.caller_range_bit != rules::kNone &&
                           in_set(c, NumberSpace::range, t.caller_range_bit);
     list = in_range || t.caller_prefix_list == rules::kNone ? t.caller_range_list

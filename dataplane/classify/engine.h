@@ -27,14 +27,19 @@ enum SlotIndex : std::uint8_t {
 
 struct NumberSlot {
   const sip::Uri* uri = nullptr;  // null: no such header value
+  std::string_view text;          // uri->number_text(), once normalised
+  bool normalised = false;
   number::Number num;
   // List-set id per NumberSpace (exact, prefix, range); 0 = in no list.
-  std::uint32_t set[rules::kNumberSpaces] = {};
-  bool looked_up = false;
+  // Computed on first use (Engine::set_id): the exact table eagerly for the
+  // fields rules read, the small prefix/range maps only when a predicate
+  // asks. Mutable: a cache inside an otherwise read-only view.
+  mutable std::uint32_t set[rules::kNumberSpaces] = {};
+  mutable std::uint8_t have = 0;  // bit s: set[s] is valid
 };
 
 // Why a rule matched: the first true predicate in a positive position,
-// preferring predicates over lists.
+// preferring predicates that name a list (list membership, caller ranges).
 struct Witness {
   std::uint32_t list_atom = rules::kNone;
   std::uint32_t any_atom = rules::kNone;
@@ -46,8 +51,15 @@ class Engine {
          Scratch& scratch) noexcept;
 
   // Normalises the identity fields and looks up the numbers the rule set
-  // reads (every slot when `all` is set, for explain).
-  void resolve(bool all) noexcept;
+  // reads (every slot when `all` is set, for explain). In two halves so a
+  // burst can start every message's table loads before waiting on any:
+  // begin() normalises and prefetches, finish() looks up.
+  void resolve(bool all) noexcept {
+    begin(all);
+    finish(all);
+  }
+  void begin(bool all) noexcept;
+  void finish(bool all) noexcept;
 
   // Fills trunk, caller and callee.
   void describe(Verdict& v) const noexcept;
@@ -65,7 +77,9 @@ class Engine {
   void match_of(const Witness& w, bool& has, rules::Field& field, std::uint16_t& header,
                 std::uint32_t& list, std::uint32_t& atom) const noexcept;
 
-  const NumberSlot& slot(std::size_t i) const noexcept { return slots_[i]; }
+  // Slots that exist for this message: kFrom, kTo, kRuri, kPai0 + i for
+  // i < pai_count(), kDiv0 + i for i < diversion_count() (after resolve(true)).
+  const NumberSlot& slot(std::size_t i) const noexcept { return slots_.v[i]; }
   std::uint8_t pai_count() const noexcept { return pai_n_; }
   std::uint8_t diversion_count() const noexcept { return div_n_; }
   std::uint8_t caller_slot() const noexcept { return caller_; }
@@ -75,12 +89,20 @@ class Engine {
   std::uint8_t flags() const noexcept { return flags_; }
 
  private:
-  bool atom(std::uint32_t id) noexcept;
-  bool in_set(const NumberSlot& s, rules::NumberSpace space, std::uint32_t bit) const noexcept;
+  bool atom(const rules::Atom& a) noexcept;
+  bool in_set(const NumberSlot& s, rules::NumberSpace space, std::uint32_t bit) const noexcept {
+    const auto i = static_cast<std::size_t>(space);
+    const std::uint32_t id = (s.have >> i) & 1U ? s.set[i] : set_id(s, space);
+    return id != 0 && set_.sets(space).test(id, bit);
+  }
+ public:
+  std::uint32_t set_id(const NumberSlot& s, rules::NumberSpace space) const noexcept;
+
+ private:
   bool in_any_list(const NumberSlot& s, std::span<const rules::ListRef> refs) const noexcept;
   bool scan(std::uint32_t target) noexcept;  // false if regexes are unusable
   bool regex_bit(std::uint32_t slot) const noexcept;
-  void lookup(NumberSlot& s) noexcept;
+  void normalise(std::size_t i) noexcept;
   template <class F>
   bool any_number(rules::Field f, F&& pred) const noexcept;
 
@@ -88,13 +110,23 @@ class Engine {
   const sip::Message& msg_;
   const PacketSource& src_;
   Scratch& scratch_;
-  NumberSlot slots_[kSlotCount];
+  // Only the slots this message has are constructed (resolve() does it):
+  // zeroing all eleven per INVITE would cost more than the lookups.
+  union Slots {
+    Slots() noexcept {}
+    NumberSlot v[kSlotCount];
+  } slots_;
+  std::uint8_t global_[kSlotCount];  // normalised slots holding a '+' number, for sharing
+  std::uint8_t global_n_ = 0;
+  std::uint8_t need_[kSlotCount];    // slots whose exact-table facts rules read
+  std::uint8_t need_n_ = 0;
   std::uint8_t pai_n_ = 0;
   std::uint8_t div_n_ = 0;
   std::uint8_t caller_ = kFrom;
   std::uint8_t callee_ = kRuri;
   std::uint8_t flags_ = 0;
   bool regex_ok_ = false;
+  std::uint32_t epoch_ = 0;  // this message's scan epoch (several engines may share a Scratch)
   std::uint32_t trunk_ = kNoTrunk;
 };
 

@@ -24,7 +24,7 @@ void add_number(Explanation& x, const rules::CompiledRuleSet& set, const detail:
   n.number = s.num;
   for (std::size_t sp = 0; sp < rules::kNumberSpaces; ++sp) {
     const auto space = static_cast<rules::NumberSpace>(sp);
-    for (std::uint32_t bit : set.sets(space).bits_of(s.set[sp])) {
+    for (std::uint32_t bit : set.sets(space).bits_of(e.set_id(s, space))) {
       n.lists.push_back(set.list_of_bit(space, bit));
     }
   }
@@ -55,6 +55,11 @@ std::string field_text(const rules::CompiledRuleSet& set, rules::Field f, std::u
 std::string because(const rules::CompiledRuleSet& set, bool has, rules::Field f, std::uint16_t header,
                     std::uint32_t list, std::uint32_t atom) {
   if (!has) return {};
+  if (atom != rules::kNone && set.atoms()[atom].kind == rules::AtomKind::caller_in_trunk_ranges) {
+    std::string s = fmt::format(" because {}", set.str(set.atom_info(atom).text));
+    if (list != kNoList) s += fmt::format(" (list '{}')", set.list_name(list));
+    return s;
+  }
   std::string s = " because " + field_text(set, f, header);
   if (list != kNoList) {
     s += fmt::format(" in list '{}'", set.list_name(list));

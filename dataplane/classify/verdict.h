@@ -40,8 +40,8 @@ struct Verdict {
   std::uint32_t trace_rule = kNoRule;  // first `trace` rule that matched before the decision
   std::string_view trace_rule_id;
 
-  // Why the deciding rule matched: the first predicate that held (list
-  // predicates preferred over others). match_list is the list it tested
+  // Why the deciding rule matched: the first predicate that held (those
+  // naming a list — membership, trunk caller ranges — preferred). match_list is the list it tested
   // (named, or generated for inline values / trunk caller ranges).
   bool has_match = false;
   rules::Field match_field = rules::Field::caller;

@@ -1,9 +1,17 @@
 // Google Benchmark: the matching side of rule sets.
 //   BM_ExactFind/<numbers>/<hit%>   the exact-number table alone
-//   BM_Classify/<regexes>           classify() per INVITE on pre-parsed
-//                                   messages, 1M numbers + 100k DNC + 1k
-//                                   prefixes + 100 ranges + 64 trunks, 10% hits
+//   <regexes>: -1 = the two-rule "numbers + trunk" set (1M caller numbers,
+//   caller rule + trunk-class rule); 0 = the full synthetic set below;
+//   1000 = that set plus 1000 User-Agent / display-name patterns.
+//   BM_Classify/<regexes>           classify() per INVITE on 16384 pre-parsed
+//                                   messages (each ~5 KB: the message struct
+//                                   itself is cold), 1M numbers + 100k DNC +
+//                                   1k prefixes + 100 ranges + 64 trunks,
+//                                   10% caller hits
+//   BM_ClassifyBurst/<regexes>      the same through classify_burst(), 32 at a time
+//   BM_ClassifyHot/<regexes>        the same, cycling over 256 messages (all cached)
 //   BM_Parse                        sip::parse_message on the same INVITEs
+//   BM_ParseClassify/<regexes>      parse + classify (classify = this - BM_Parse)
 //   BM_ArtifactLoad                 load_artifact() of the 1M-number set
 // Commands and figures: docs/matching.md.
 #include <benchmark/benchmark.h>
@@ -13,6 +21,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "classify/classify.h"
 #include "number/e164_key.h"
@@ -25,12 +34,16 @@ using namespace sipwall;
 
 namespace {
 
-const rules::CompiledRuleSet& set_with(std::uint64_t regexes) {
-  static std::map<std::uint64_t, std::unique_ptr<rules::CompiledRuleSet>> sets;
+// regexes == kMinimal: the two-rule "numbers + trunk" set.
+constexpr std::int64_t kMinimal = -1;
+
+const rules::CompiledRuleSet& set_with(std::int64_t regexes) {
+  static std::map<std::int64_t, std::unique_ptr<rules::CompiledRuleSet>> sets;
   auto& s = sets[regexes];
   if (!s) {
     perf::SyntheticSpec spec;
-    spec.regexes = regexes;
+    spec.minimal = regexes == kMinimal;
+    spec.regexes = regexes > 0 ? static_cast<std::uint64_t>(regexes) : 0;
     rules::CompileResult r = rules::compile(perf::make_rule_set(spec));
     if (!r.ok()) std::abort();
     s = std::move(r.set);
@@ -72,7 +85,7 @@ void BM_ExactFind(benchmark::State& state) {
 BENCHMARK(BM_ExactFind)->Args({1'000'000, 0})->Args({1'000'000, 10})->Args({10'000'000, 0});
 
 void BM_Classify(benchmark::State& state) {
-  const rules::CompiledRuleSet& set = set_with(static_cast<std::uint64_t>(state.range(0)));
+  const rules::CompiledRuleSet& set = set_with(state.range(0));
   const auto& c = calls();
   classify::Scratch scratch;
   if (!scratch.prepare(set)) std::abort();
@@ -88,7 +101,7 @@ void BM_Classify(benchmark::State& state) {
   state.counters["non_pass_pct"] =
       100.0 * static_cast<double>(non_pass) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_Classify)->Arg(0)->Arg(1000);
+BENCHMARK(BM_Classify)->Arg(kMinimal)->Arg(0)->Arg(1000);
 
 void BM_Parse(benchmark::State& state) {
   const auto& c = calls();
@@ -101,6 +114,68 @@ void BM_Parse(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_Parse);
+
+// As BM_Classify (cold messages, cold tables), in bursts of 32 through
+// classify_burst(): the table and message misses of a group overlap.
+void BM_ClassifyBurst(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(state.range(0));
+  const auto& c = calls();
+  classify::Scratch scratch;
+  if (!scratch.prepare(set)) std::abort();
+  constexpr std::size_t kBurst = 32;
+  std::vector<const sip::Message*> msgs(c.size());
+  std::vector<classify::PacketSource> srcs(c.size());
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    msgs[k] = &c[k]->msg;
+    srcs[k] = c[k]->src;
+  }
+  classify::Verdict out[kBurst];
+  std::size_t i = 0;
+  for (auto _ : state) {
+    classify::classify_burst(set, msgs.data() + i, srcs.data() + i, kBurst, scratch, out);
+    benchmark::DoNotOptimize(out);
+    i = (i + kBurst) % (c.size() - kBurst);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBurst));
+}
+BENCHMARK(BM_ClassifyBurst)->Arg(kMinimal)->Arg(0)->Arg(1000);
+
+// The data-plane order: parse the packet into one (hot) Message, classify
+// it. Classify cost = this minus BM_Parse: unlike BM_Classify, the message
+// struct is in L1 as it is right after the parser wrote it, and only the
+// rule tables are cold.
+void BM_ParseClassify(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(state.range(0));
+  const auto& c = calls();
+  classify::Scratch scratch;
+  if (!scratch.prepare(set)) std::abort();
+  std::size_t i = 0;
+  sip::Message m;
+  for (auto _ : state) {
+    const perf::Call& call = *c[i++ % c.size()];
+    if (sip::parse_message(call.text, m) != sip::ParseError::none) std::abort();
+    benchmark::DoNotOptimize(classify::classify(set, m, call.src, scratch));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ParseClassify)->Arg(kMinimal)->Arg(0)->Arg(1000);
+
+// Classify cycling over 256 messages (~1.3 MB, hot in L2): the same 256
+// numbers repeat, so the table lines they touch are cached too. A lower
+// bound: the instructions alone, no cache misses.
+void BM_ClassifyHot(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(state.range(0));
+  const auto& c = calls();
+  classify::Scratch scratch;
+  if (!scratch.prepare(set)) std::abort();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const perf::Call& call = *c[i++ & 255];
+    benchmark::DoNotOptimize(classify::classify(set, call.msg, call.src, scratch));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ClassifyHot)->Arg(kMinimal)->Arg(0)->Arg(1000);
 
 void BM_ArtifactLoad(benchmark::State& state) {
   const rules::CompiledRuleSet& set = set_with(0);

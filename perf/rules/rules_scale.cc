@@ -6,6 +6,7 @@
 //   rules_scale --numbers 10000000
 //   rules_scale --numbers 0 --prefixes 100000
 //   rules_scale --numbers 0 --regexes 1000
+//   rules_scale --numbers 1000000 --load-factor 0.7   (exact-table trade-off)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   spec.ranges = 0;
   std::string out = "/tmp/sipwall-scale-" + std::to_string(::getpid()) + ".swr";
   bool keep = false;
+  double load = 0;  // exact-table load factor, 0 = the layout's default
   for (int i = 1; i + 1 < argc || (i < argc && std::strcmp(argv[i], "--keep") == 0); ++i) {
     const std::string a = argv[i];
     if (a == "--keep") { keep = true; continue; }
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
     else if (a == "--lists") spec.exact_lists = static_cast<std::uint32_t>(v);
     else if (a == "--trunks") spec.trunks = static_cast<std::uint32_t>(v);
     else if (a == "--out") out = argv[i + 1];
+    else if (a == "--load-factor") load = std::strtod(argv[i + 1], nullptr);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -66,7 +69,9 @@ int main(int argc, char** argv) {
   const double gen_s = now_s() - t0;
   const double rss_model = rss_mb();
 
-  rules::CompileResult r = rules::compile(rs);
+  rules::CompileOptions options;
+  options.exact_load_factor = load;
+  rules::CompileResult r = rules::compile(rs, options);
   if (!r.ok()) {
     for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", rules::format(d).c_str());
     return 1;

@@ -157,6 +157,15 @@ rules::RuleSet make_rule_set(const SyntheticSpec& spec) {
   std::uint32_t order = 0;
   using rules::ActionKind;
   using rules::Field;
+  if (spec.minimal) {
+    for (std::uint32_t l = 0; l < k; ++l) {
+      rs.rules.push_back(rule("complaints-" + std::to_string(l),
+                              in_list(Field::caller, "complaints-" + std::to_string(l)),
+                              ActionKind::reject, 50, order++));
+    }
+    rs.rules.push_back(rule("cc-tag", named(Field::trunk_class, "call_center"), ActionKind::tag, 0, order++));
+    return rs;
+  }
   rs.rules.push_back(rule("trace-trunk-3", named(Field::trunk, "trunk-3"), ActionKind::trace, 100, order++));
   for (std::uint32_t l = 0; l < k; ++l) {
     rs.rules.push_back(rule("complaints-" + std::to_string(l), in_list(Field::caller, "complaints-" + std::to_string(l)),

@@ -24,11 +24,15 @@ struct SyntheticSpec {
   std::uint32_t trunks = 64;
   std::uint32_t exact_lists = 1;      // the caller numbers split over this many lists
   std::uint64_t seed = 1;
+  // Only two rules: caller in the block list, and a trunk-class rule (the
+  // "numbers + trunk" case); no DNC/prefix/range/spoofing rules.
+  bool minimal = false;
 };
 
 // The rule set: complaints (caller), dnc (callee on call-centre trunks),
 // premium prefixes, number-block ranges, spoofing guard on international
 // trunks, a trace rule, optional regex rules; guard rails 110/119/120.
+// (`minimal`: complaints + one trunk-class rule only.)
 rules::RuleSet make_rule_set(const SyntheticSpec& spec);
 
 // One parsed INVITE and where it came from. Not movable: the message views

@@ -432,9 +432,9 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
       !ListSets::from_raw(m.range_set_bits, std::move(range_sets), d.sets[2]) ||
       !ExactTable::from_raw(std::move(exact_keys), std::move(exact_values), m.exact_home_buckets,
                             m.exact_size, d.exact) ||
-      !IntervalMap::from_segments(prefix_starts, std::move(prefix_values), d.sets[1].count(),
+      !IntervalMap::from_segments(std::move(prefix_starts), std::move(prefix_values), d.sets[1].count(),
                                   d.prefix_map) ||
-      !IntervalMap::from_segments(range_starts, std::move(range_values), d.sets[2].count(),
+      !IntervalMap::from_segments(std::move(range_starts), std::move(range_values), d.sets[2].count(),
                                   d.range_map) ||
       !TrunkTable::from_raw(std::move(segs), std::move(cands),
                             static_cast<std::uint32_t>(d.trunks.size()), d.trunk_table)) {

@@ -51,8 +51,7 @@ std::optional<std::uint32_t> CompiledRuleSet::find_trunk(std::string_view name) 
   return std::nullopt;
 }
 
-bool CompiledRuleSet::is_emergency(number::E164Key key) const noexcept {
-  if (key == number::kNoNumber) return false;
+bool CompiledRuleSet::emergency_search(number::E164Key key) const noexcept {
   return std::binary_search(d_.emergency.begin(), d_.emergency.end(), key);
 }
 

@@ -43,7 +43,8 @@ constexpr FieldMask field_bit(Field f) noexcept {
   return FieldMask{1} << static_cast<unsigned>(f);
 }
 
-// One regex as written, and the slot (pattern id) it reports.
+// One regex as written. Its index in CompiledRuleSet::patterns() is its
+// Hyperscan id; a match sets the result bit of its slot (one per predicate).
 struct PatternSource {
   StrRef expression;
   std::uint32_t slot = 0;
@@ -145,7 +146,16 @@ class CompiledRuleSet {
   // --- guard rails ------------------------------------------------------------
   // Callee keys (E.164 or short code, and the digits as written) that always pass.
   std::span<const number::E164Key> emergency_keys() const noexcept { return d_.emergency; }
-  bool is_emergency(number::E164Key key) const noexcept;
+  bool is_emergency(number::E164Key key) const noexcept {
+    if (key == number::kNoNumber) return false;
+    if (d_.emergency.size() <= 16) {  // the usual handful: a scan beats a search
+      for (number::E164Key k : d_.emergency) {
+        if (k == key) return true;
+      }
+      return false;
+    }
+    return emergency_search(key);
+  }
   std::span<const ListRef> allow_callers() const noexcept { return d_.allow_callers; }
   std::span<const ListRef> allow_callees() const noexcept { return d_.allow_callees; }
 
@@ -184,6 +194,7 @@ class CompiledRuleSet {
 
  private:
   friend struct CompiledRuleSetAccess;
+  bool emergency_search(number::E164Key key) const noexcept;
   CompiledRuleSetData d_;
 };
 

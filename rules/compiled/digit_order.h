@@ -55,12 +55,13 @@ struct OrderInterval {
 
 // `digits` must be 1..15 ASCII digits (checked by is_digit_string). Hot path.
 inline std::uint64_t order_key(std::string_view digits) noexcept {
+  // Horner over the digits, then shift the string to the left end.
   std::uint64_t k = 0;
   const std::size_t n = digits.size() < kOrderDigits ? digits.size() : kOrderDigits;
   for (std::size_t i = 0; i < n; ++i) {
-    k += static_cast<std::uint64_t>(digits[i] - '0' + 1) * kPow11[kOrderDigits - 1 - i];
+    k = k * 11 + static_cast<std::uint64_t>(digits[i] - '0' + 1);
   }
-  return k;
+  return k * kPow11[kOrderDigits - n];
 }
 
 bool is_digit_string(std::string_view s) noexcept;  // 1..15 ASCII digits

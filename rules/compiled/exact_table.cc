@@ -10,7 +10,9 @@ ExactTable ExactTable::build(std::span<const number::E164Key> keys,
   ExactTable t;
   const std::size_t n = keys.size();
   if (n == 0) return t;
-  if (!(load_factor > 0.05 && load_factor <= 0.95)) load_factor = kDefaultLoad;
+  const bool narrow =
+      std::all_of(values.begin(), values.end(), [](std::uint32_t v) { return v <= kMaxNarrowValue; });
+  if (!(load_factor > 0.05 && load_factor <= 0.95)) load_factor = narrow ? kNarrowLoad : kWideLoad;
   const auto home_buckets = static_cast<std::uint64_t>(
       std::ceil(static_cast<double>(n) / (load_factor * static_cast<double>(kSlots))));
   t.home_buckets_ = std::max<std::uint64_t>(home_buckets, 1);
@@ -30,7 +32,6 @@ ExactTable ExactTable::build(std::span<const number::E164Key> keys,
     std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
     for (std::size_t i = 0; i < n; ++i) order[fill[homes[i]]++] = static_cast<std::uint32_t>(i);
   }
-
   homes.clear();
   homes.shrink_to_fit();
 
@@ -38,7 +39,7 @@ ExactTable ExactTable::build(std::span<const number::E164Key> keys,
   // keys never move left of home. Spills past the last home bucket grow the
   // table by whole buckets (there is no wrap-around).
   t.keys_.assign(t.home_buckets_ * kSlots, 0);
-  t.values_.assign(t.home_buckets_ * kSlots, 0);
+  if (!narrow) t.values_.assign(t.home_buckets_ * kSlots, 0);
   std::uint64_t next = 0;
   std::uint64_t marked_upto = 0;  // spill bits are set below this bucket
   for (std::uint64_t b = 0; b < t.home_buckets_; ++b) {
@@ -48,10 +49,14 @@ ExactTable ExactTable::build(std::span<const number::E164Key> keys,
       if (next < first_slot) next = first_slot;
       if (next >= t.keys_.size()) {
         t.keys_.resize(t.keys_.size() + kSlots, 0);
-        t.values_.resize(t.values_.size() + kSlots, 0);
+        if (!narrow) t.values_.resize(t.values_.size() + kSlots, 0);
       }
-      t.keys_[next] = keys[i];
-      t.values_[next] = values[i];
+      if (narrow) {
+        t.keys_[next] = keys[i] | (static_cast<std::uint64_t>(values[i]) << kValueShift);
+      } else {
+        t.keys_[next] = keys[i];
+        t.values_[next] = values[i];
+      }
       // Every bucket from home up to the one it landed in was full when this
       // key passed it: a lookup that misses there must read on.
       const std::uint64_t landed = next / kSlots;
@@ -73,9 +78,10 @@ std::size_t ExactTable::spilled_buckets() const noexcept {
 
 bool ExactTable::from_raw(AlignedVector<std::uint64_t> keys, std::vector<std::uint32_t> values,
                           std::uint64_t home_buckets, std::uint64_t size, ExactTable& out) {
-  if (keys.size() != values.size() || keys.size() % kSlots != 0) return false;
+  if (keys.size() % kSlots != 0) return false;
+  if (!values.empty() && values.size() != keys.size()) return false;
   if (size == 0) {
-    if (!keys.empty()) return false;
+    if (!keys.empty() || !values.empty()) return false;
   } else {
     if (home_buckets == 0 || home_buckets > keys.size() / kSlots) return false;
     // The last bucket must stop every probe sequence (no spill bit) or a

@@ -1,13 +1,9 @@
 #include "rules/compiled/interval_map.h"
 
 #include <algorithm>
-#include <limits>
+#include <bit>
 
 namespace sipwall::rules {
-
-namespace {
-constexpr std::uint64_t kPad = std::numeric_limits<std::uint64_t>::max();
-}
 
 IntervalMap IntervalMap::build(std::vector<Interval> intervals, ListSets& sets) {
   IntervalMap m;
@@ -54,55 +50,48 @@ IntervalMap IntervalMap::build(std::vector<Interval> intervals, ListSets& sets) 
       values.push_back(id);
     }
   }
+  m.starts_ = std::move(starts);
   m.values_ = std::move(values);
-  m.build_tree(starts);
+  m.build_index();
   return m;
 }
 
-void IntervalMap::build_tree(const std::vector<std::uint64_t>& starts) {
-  // Levels bottom-up: level 0 = the starts padded to a whole node; each level
-  // above holds the first key of every node of the level below.
-  std::vector<std::vector<std::uint64_t>> levels;
-  levels.push_back(starts);
-  for (;;) {
-    auto& lv = levels.back();
-    lv.resize((lv.size() + kFanout - 1) / kFanout * kFanout, kPad);
-    if (lv.size() <= kFanout) break;
-    std::vector<std::uint64_t> up;
-    up.reserve(lv.size() / kFanout);
-    for (std::size_t i = 0; i < lv.size(); i += kFanout) up.push_back(lv[i]);
-    levels.push_back(std::move(up));
-  }
-  keys_.clear();
-  level_offsets_.clear();
-  for (std::size_t i = levels.size(); i-- > 0;) {
-    level_offsets_.push_back(static_cast<std::uint32_t>(keys_.size()));
-    keys_.insert(keys_.end(), levels[i].begin(), levels[i].end());
+void IntervalMap::build_index() {
+  index_.clear();
+  if (starts_.size() < kIndexFrom) return;
+  // Spread the used key range over the buckets: the last start lands in the
+  // last bucket or just below.
+  const unsigned width = static_cast<unsigned>(std::bit_width(starts_.back()));
+  index_shift_ = width > 10 ? width - 10 : 0;
+  index_.resize(kIndexSize + 1);
+  std::size_t seg = 0;
+  for (std::size_t b = 0; b <= kIndexSize; ++b) {
+    // Last segment whose start <= first key of bucket b (the last bucket
+    // also holds every larger key: its bound is the last segment).
+    const std::uint64_t first = b < kIndexSize ? static_cast<std::uint64_t>(b) << index_shift_
+                                               : ~std::uint64_t{0};
+    while (seg + 1 < starts_.size() && starts_[seg + 1] <= first) ++seg;
+    index_[b] = static_cast<std::uint32_t>(seg);
   }
 }
 
-std::vector<std::uint64_t> IntervalMap::starts() const {
-  if (values_.empty()) return {};
-  const auto* first = keys_.data() + level_offsets_.back();
-  return std::vector<std::uint64_t>(first, first + values_.size());
-}
-
-bool IntervalMap::from_segments(const std::vector<std::uint64_t>& starts,
+bool IntervalMap::from_segments(std::vector<std::uint64_t> starts,
                                 std::vector<std::uint32_t> values, std::uint32_t set_count,
                                 IntervalMap& out) {
   if (starts.size() != values.size()) return false;
   if (!starts.empty()) {
     if (starts[0] != 0) return false;
     for (std::size_t i = 1; i < starts.size(); ++i) {
-      if (starts[i] <= starts[i - 1] || starts[i] == kPad) return false;
+      if (starts[i] <= starts[i - 1]) return false;
     }
     for (std::uint32_t v : values) {
       if (v >= set_count) return false;
     }
   }
   out = IntervalMap();
+  out.starts_ = std::move(starts);
   out.values_ = std::move(values);
-  if (!out.values_.empty()) out.build_tree(starts);
+  out.build_index();
   return true;
 }
 

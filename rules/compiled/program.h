@@ -86,7 +86,7 @@ inline constexpr std::uint32_t operand_of(std::uint32_t ins) noexcept { return i
 inline constexpr std::uint32_t kMaxMatchDepth = 32;
 
 // One Hyperscan database: the patterns over one field (or one named header).
-// Pattern ids are regex slots, contiguous per target: [slot_begin, slot_end).
+// Its predicates' result slots are contiguous: [slot_begin, slot_end).
 struct ScanTarget {
   Field field = Field::user_agent;
   std::uint8_t pad = 0;

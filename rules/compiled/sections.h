@@ -95,10 +95,10 @@ void for_each_content(const CompiledRuleSetData& d, bool with_checksum, F&& f) {
   f(allow_callees, bytes_of(d.allow_callees));
   f(exact_keys, bytes_of(d.exact.raw_keys()));
   f(exact_values, bytes_of(d.exact.raw_values()));
-  const std::vector<std::uint64_t> pstarts = d.prefix_map.starts();
+  const std::vector<std::uint64_t>& pstarts = d.prefix_map.starts();
   f(prefix_starts, bytes_of(pstarts));
   f(prefix_values, bytes_of(d.prefix_map.raw_values()));
-  const std::vector<std::uint64_t> rstarts = d.range_map.starts();
+  const std::vector<std::uint64_t>& rstarts = d.range_map.starts();
   f(range_starts, bytes_of(rstarts));
   f(range_values, bytes_of(d.range_map.raw_values()));
   f(exact_sets, bytes_of(d.sets[0].raw()));

@@ -1,6 +1,8 @@
 #include "rules/compiled/trunk_table.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <tuple>
 
 namespace sipwall::rules {
@@ -16,11 +18,16 @@ struct U128 {
   friend bool operator==(const U128& a, const U128& b) noexcept = default;
 };
 
-U128 load(const std::uint8_t* a) noexcept {
-  U128 v;
-  for (int i = 0; i < 8; ++i) v.hi = (v.hi << 8) | a[i];
-  for (int i = 8; i < 16; ++i) v.lo = (v.lo << 8) | a[i];
-  return v;
+U128 load(const std::uint8_t* a) noexcept {  // network order -> two integers
+  std::uint64_t hi;
+  std::uint64_t lo;
+  std::memcpy(&hi, a, 8);
+  std::memcpy(&lo, a + 8, 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+  }
+  return {hi, lo};
 }
 
 // First and last address of addr/len.

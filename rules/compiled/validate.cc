@@ -50,7 +50,9 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
   const std::size_t ncode = d.code.size();
   for (const RuleInfo& r : d.rules) {
     if (r.action >= d.actions.size()) return fail(why, "rule action out of range");
-    if (r.code >= ncode) return fail(why, "rule code out of range");
+    // Every rule has at least one instruction before its END (the matcher
+    // reads code[pc + 1] to spot one-predicate rules).
+    if (r.code + 1 >= ncode) return fail(why, "rule code out of range");
     for (StrRef s : {r.id, r.where, r.match_text, r.description}) {
       if (!str_ok(d, s)) return fail(why, "rule string out of range");
     }
@@ -59,7 +61,8 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
   if (ncode > 0 && op::code_of(d.code[ncode - 1]) != op::end) {
     return fail(why, "code does not end with END");
   }
-  for (std::uint32_t ins : d.code) {
+  for (std::size_t pc = 0; pc < ncode; ++pc) {
+    const std::uint32_t ins = d.code[pc];
     const auto c = op::code_of(ins);
     const std::uint32_t x = op::operand_of(ins);
     switch (c) {
@@ -68,7 +71,8 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
         break;
       case op::jf:
       case op::jt:
-        if (x >= ncode) return fail(why, "code jumps outside the program");
+        // Forward only: evaluation always reaches an END, whatever the file says.
+        if (x >= ncode || x <= pc) return fail(why, "code jumps backwards or outside the program");
         break;
       case op::not_: case op::pushw: case op::popw: case op::true_: case op::false_:
       case op::end:
@@ -185,9 +189,11 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
   }
   // Table values are list-set ids (the interval maps check theirs on load).
   const std::uint32_t exact_sets = d.sets[0].count();
-  for (std::uint32_t v : d.exact.raw_values()) {
-    if (v >= exact_sets) return fail(why, "exact table value is not a list set");
-  }
+  bool values_ok = true;
+  d.exact.for_each([&](number::E164Key k, std::uint32_t v) {
+    values_ok = values_ok && v != 0 && v < exact_sets && number::key_valid(k);
+  });
+  if (!values_ok) return fail(why, "exact table holds a bad key or a value that is not a list set");
   return true;
 }
 

@@ -43,7 +43,11 @@ std::string check_one(const std::string& pattern) {
 void compile_patterns(Builder& b) {
   CompiledRuleSetData& d = b.d;
   // Slots: contiguous per target, in target order, so a worker clears one
-  // target's result bits with one range before scanning it.
+  // target's result bits with one range before scanning it. Every pattern
+  // gets its own Hyperscan id (its index in d.patterns) and the match
+  // callback maps it to its slot: giving all patterns of one predicate the
+  // same id makes Hyperscan merge them and compile ~20x slower (measured:
+  // 750 patterns, 1.2 s with distinct ids, 27 s with one).
   std::uint32_t slot = 0;
   for (std::uint32_t t = 0; t < d.targets.size(); ++t) {
     ScanTarget& target = d.targets[t];
@@ -56,7 +60,7 @@ void compile_patterns(Builder& b) {
       d.atoms[r.atom].a = slot;
       for (std::size_t i = 0; i < r.patterns.size(); ++i) {
         exprs.push_back(r.patterns[i]);
-        ids.push_back(slot);
+        ids.push_back(static_cast<unsigned>(d.patterns.size()));
         wheres.push_back(&r.where[i]);
         PatternSource ps;
         ps.expression = b.str(r.patterns[i]);

@@ -27,9 +27,9 @@
 namespace sipwall::rules {
 
 struct CompileOptions {
-  // Exact-number table load factor: 0.80 is ~15 bytes per number and a miss
-  // reads a second cache line in ~1 of 7 buckets (docs/matching.md).
-  double exact_load_factor = ExactTable::kDefaultLoad;
+  // Exact-number table load factor; 0 picks ExactTable's default for the
+  // layout (docs/matching.md has the memory / second-line trade-off).
+  double exact_load_factor = 0;
 };
 
 struct ListStats {

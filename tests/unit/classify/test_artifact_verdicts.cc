@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
+#include <vector>
 
 #include "classify/classify.h"
 #include "rule_builders.h"
@@ -75,4 +77,50 @@ TEST(ArtifactVerdicts, LoadedSetDecidesExactlyLikeTheCompiledOne) {
     decided_by_rule += a.decided_by == DecidedBy::rule;
   }
   EXPECT_GT(decided_by_rule, 100U);  // the mix exercises the rules, not just the default
+}
+
+TEST(Burst, SameVerdictsAsOneByOne) {
+  SetBuilder b;
+  b.exact("l", {"+8613900139000", "+8613900139001"})
+      .prefixes("p", {"86168"})
+      .trunk("cc", "call_center", {SetBuilder::source("10.2.0.0/16")}, {"86139"})
+      .rule("ua", regex(Field::user_agent, {"(?i)dialer"}), act(ActionKind::drop), 9)
+      .rule("dn", regex(Field::display_name, {"^Bank"}), reject(603), 8)
+      .rule("caller", in_list(Field::caller, "l"), reject(608), 7)
+      .rule("spoof", trunk_ranges(false), act(ActionKind::drop), 6)
+      .rule("prem", in_list(Field::ruri, "p"), tag("X-R", "{rule}", 1));
+  rules::CompileResult r = rules::compile(b.rs);
+  ASSERT_TRUE(r.ok());
+  Scratch one, burst;
+  ASSERT_TRUE(one.prepare(*r.set));
+  ASSERT_TRUE(burst.prepare(*r.set));
+  std::vector<std::unique_ptr<Parsed>> parsed;
+  std::vector<const sip::Message*> msgs;
+  std::vector<PacketSource> srcs;
+  std::mt19937_64 rng(5);
+  const char* uas[] = {"", "AutoDialer 2", "Yealink"};
+  const char* names[] = {"Bank of X", "Alice", ""};
+  for (int n = 0; n < 37; ++n) {  // more than two groups, the last one partial
+    Invite i;
+    i.from = std::string("\"") + names[rng() % 3] + "\" <sip:+861390013900" + std::to_string(rng() % 3) + "@x>;tag=1";
+    i.ruri = rng() % 2 ? "sip:+8616812345678@core" : "sip:+8613812345678@core";
+    i.user_agent = uas[rng() % 3];
+    parsed.push_back(std::make_unique<Parsed>(i));
+    msgs.push_back(&parsed.back()->msg());
+    srcs.push_back(from_ip(rng() % 2 ? "10.2.0.9" : "192.0.2.4"));
+  }
+  std::vector<Verdict> out(msgs.size());
+  classify::classify_burst(*r.set, msgs.data(), srcs.data(), msgs.size(), burst, out.data());
+  std::set<std::string> seen;
+  for (std::size_t k = 0; k < msgs.size(); ++k) {
+    const Verdict v = classify::classify(*r.set, *msgs[k], srcs[k], one);
+    ASSERT_EQ(out[k].rule_id, v.rule_id) << k;
+    ASSERT_EQ(out[k].action, v.action) << k;
+    ASSERT_EQ(out[k].decided_by, v.decided_by) << k;
+    ASSERT_EQ(out[k].match_list, v.match_list) << k;
+    ASSERT_EQ(out[k].caller.key, v.caller.key) << k;
+    ASSERT_EQ(out[k].flags, 0) << k;
+    seen.insert(std::string(v.rule_id));
+  }
+  EXPECT_GE(seen.size(), 5U);  // the mix reaches most rules, the regex ones included
 }

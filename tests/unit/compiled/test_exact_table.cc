@@ -37,7 +37,7 @@ TEST(ExactTable, EmptyTableMissesEverything) {
 }
 
 TEST(ExactTable, RandomKeysAgainstReference) {
-  for (const double load : {0.5, 0.8, 0.95}) {
+  for (const double load : {0.0, 0.5, 0.8, 0.95}) {
     const auto keys = random_keys(150000, 42);
     std::vector<std::uint32_t> values(keys.size());
     std::unordered_map<number::E164Key, std::uint32_t> ref;
@@ -68,8 +68,9 @@ TEST(ExactTable, RandomKeysAgainstReference) {
     }
     EXPECT_EQ(t.find(0), 0U);
     // Memory: the aim is <= 16 bytes per number at the default load.
-    if (load == 0.8) {
-      EXPECT_LE(static_cast<double>(t.bytes()) / static_cast<double>(keys.size()), 16.0);
+    if (load == 0.0) {
+      EXPECT_TRUE(t.narrow());
+      EXPECT_LE(static_cast<double>(t.bytes()) / static_cast<double>(keys.size()), 13.0);
     }
   }
 }
@@ -86,14 +87,30 @@ TEST(ExactTable, SpillChainsAreFollowedAndMarked) {
   // and every bucket between home and slot is flagged.
   const auto& raw = t.raw_keys();
   for (std::size_t s = 0; s < raw.size(); ++s) {
-    const std::uint64_t k = raw[s] & ~ExactTable::kSpillBit;
+    const std::uint64_t k = raw[s] & ExactTable::kKeyMask;
     if (k == 0) continue;
-    __extension__ using u128 = unsigned __int128;
-    const std::size_t home =
-        static_cast<std::size_t>((static_cast<u128>(ExactTable::hash(k)) * t.home_buckets()) >> 64);
+    const std::size_t home = t.home(k);
     ASSERT_LE(home, s / 8);
     for (std::size_t b = home; b < s / 8; ++b) ASSERT_TRUE(raw[b * 8] & ExactTable::kSpillBit);
   }
+}
+
+TEST(ExactTable, WideValuesWhenIdsDoNotFitTheSlot) {
+  const auto keys = random_keys(20000, 13);
+  std::vector<std::uint32_t> values(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) values[i] = static_cast<std::uint32_t>(1 + i);  // up to 20000
+  const ExactTable t = ExactTable::build(keys, values);
+  EXPECT_FALSE(t.narrow());
+  EXPECT_LE(static_cast<double>(t.bytes()) / static_cast<double>(keys.size()), 16.0);
+  for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(t.find(keys[i]), values[i]);
+  std::size_t n = 0;
+  t.for_each([&](number::E164Key, std::uint32_t v) { n += v != 0; });
+  EXPECT_EQ(n, keys.size());
+  // Narrow holds ids up to 511 in the slot itself.
+  std::vector<std::uint32_t> small(keys.size(), ExactTable::kMaxNarrowValue);
+  const ExactTable u = ExactTable::build(keys, small);
+  EXPECT_TRUE(u.narrow());
+  for (std::size_t i = 0; i < keys.size(); i += 7) ASSERT_EQ(u.find(keys[i]), ExactTable::kMaxNarrowValue);
 }
 
 TEST(ExactTable, FromRawRoundTripAndRejects) {
@@ -104,8 +121,7 @@ TEST(ExactTable, FromRawRoundTripAndRejects) {
   ASSERT_TRUE(ExactTable::from_raw(t.raw_keys(), t.raw_values(), t.home_buckets(), t.size(), u));
   for (const auto k : keys) ASSERT_EQ(u.find(k), 9U);
   ExactTable bad;
-  auto vals = t.raw_values();
-  vals.pop_back();
+  std::vector<std::uint32_t> vals(t.raw_keys().size() - 1, 1);  // wide values of the wrong length
   EXPECT_FALSE(ExactTable::from_raw(t.raw_keys(), vals, t.home_buckets(), t.size(), bad));
   EXPECT_FALSE(ExactTable::from_raw(t.raw_keys(), t.raw_values(), 0, t.size(), bad));
   auto ks = t.raw_keys();
