@@ -10,5 +10,8 @@ namespace sipwall::cli {
 
 void add_parse_command(CLI::App& app, int& rc);
 void add_rules_command(CLI::App& app, int& rc);
+// status, stats, trace, and rules reload|rollback|history (cmd_live.cpp);
+// call after add_rules_command.
+void add_live_commands(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli

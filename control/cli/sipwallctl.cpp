@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   sipwall::cli::add_parse_command(app, rc);
   sipwall::cli::add_rules_command(app, rc);
+  sipwall::cli::add_live_commands(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,598 @@
+// sipwallctl commands that talk to the running system:
+//   status                      data plane + sipwall-control
+//   stats [--json]              the data plane's counters
+//   rules reload|rollback|history   through sipwall-control
+//   trace --caller N ...        searches the trace log sipwall-control writes
+// Exit status (docs/control.md): 0 ok, 1 the operation failed or found
+// nothing, 2 bad arguments, 3 a socket could not be reached.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/dial_plan_options.h"
+#include "daemon/dial_plan_json.h"
+#include "daemon/time_util.h"
+#include "daemon/trace_log.h"
+#include "daemon/unix_client.h"
+#include "rules/compiled/artifact.h"
+#include "rules/loader/loader.h"
+
+namespace sipwall::cli {
+namespace {
+
+using nlohmann::json;
+namespace ctl = sipwall::control;
+
+constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
+constexpr const char* kDefaultDataplaneSocket = "/run/sipwall/dataplane.sock";
+constexpr const char* kDefaultControlSocket = "/run/sipwall/control.sock";
+constexpr const char* kDefaultTraceDir = "/var/log/sipwall";
+
+struct Sockets {
+  std::string dataplane = kDefaultDataplaneSocket;
+  std::string control = kDefaultControlSocket;
+  double timeout_s = 5;
+};
+
+void add_dataplane_socket(CLI::App* c, Sockets& s) {
+  c->add_option("--dataplane-socket", s.dataplane, "sipwall-dataplane's control socket")
+      ->envname("SIPWALL_DATAPLANE_SOCKET")
+      ->capture_default_str();
+}
+void add_control_socket(CLI::App* c, Sockets& s) {
+  c->add_option("--control-socket", s.control, "sipwall-control's socket")
+      ->envname("SIPWALL_CONTROL_SOCKET")
+      ->capture_default_str();
+}
+void add_timeout(CLI::App* c, Sockets& s, const char* what) {
+  c->add_option("--timeout", s.timeout_s, what)->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+int ms(double s) { return static_cast<int>(s * 1000); }
+
+bool call(const std::string& path, const json& req, json& reply, double timeout_s, std::string& error) {
+  return ctl::unix_json_call(path, req, reply, ms(timeout_s), error);
+}
+
+std::string s_of(const json& j, const char* key, const char* dflt = "-") {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+std::string duration_text(double s) {
+  long t = static_cast<long>(s);
+  char buf[64];
+  if (t >= 86400) std::snprintf(buf, sizeof buf, "%ldd%02ldh%02ldm", t / 86400, t % 86400 / 3600, t % 3600 / 60);
+  else if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, t % 3600 / 60, t % 60);
+  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%.1fs", s);
+  return buf;
+}
+
+std::string fixed(double v, int digits = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::uint64_t u64(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0 ? it->get<std::uint64_t>() : 0;
+}
+
+// --------------------------------------------------------------------------
+// status
+
+void print_dataplane_status(const json& s, const std::string& socket) {
+  std::cout << "sipwall-dataplane " << s_of(s, "version") << "  up " << duration_text(s.value("uptime_s", 0.0))
+            << " (since " << s_of(s, "started_at") << ")  " << socket << "\n";
+  const json& rs = s.contains("ruleset") ? s["ruleset"] : json();
+  if (rs.is_object()) {
+    std::cout << "  rule set      " << s_of(rs, "name") << " " << s_of(rs, "version") << "  checksum "
+              << s_of(rs, "checksum") << "  (" << s_of(rs, "rules") << " rules, " << s_of(rs, "trunks") << " trunks, "
+              << s_of(rs, "lists") << " lists, malformed SIP " << s_of(rs, "malformed_policy") << ")\n";
+    std::cout << "  loaded at     " << s_of(rs, "loaded_at") << " in " << fixed(rs.value("load_ms", 0.0), 2)
+              << " ms from " << s_of(rs, "artifact") << "\n";
+  } else {
+    std::cout << "  rule set      NONE: every INVITE is forwarded (malformed SIP "
+              << s_of(s, "malformed_policy_without_ruleset") << ")\n";
+  }
+  const json& rl = s.value("reloads", json::object());
+  std::cout << "  reloads       ok " << u64(rl, "ok") << ", failed " << u64(rl, "failed");
+  if (!s_of(rl, "last_error", "").empty()) std::cout << "; last error: " << s_of(rl, "last_error");
+  std::cout << "\n";
+  std::string lcores;
+  std::size_t workers = 0;
+  for (const json& w : s.value("workers", json::array())) {
+    lcores += (lcores.empty() ? "" : ",") + s_of(w, "lcore");
+    ++workers;
+  }
+  std::cout << "  workers       " << workers << " (lcores " << (lcores.empty() ? "-" : lcores) << ")\n";
+  for (const json& p : s.value("ports", json::array())) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  port %-8s %-14s %-5s -> %-8s link %-4s %6s Mb/s  %s  mtu %s  queues %s\n",
+                  s_of(p, "name").c_str(), s_of(p, "device").c_str(), s_of(p, "role").c_str(),
+                  s_of(p, "peer").c_str(), s_of(p, "link").c_str(), s_of(p, "speed_mbps").c_str(),
+                  s_of(p, "mac").c_str(), s_of(p, "mtu").c_str(), s_of(p, "queues").c_str());
+    std::cout << line;
+  }
+}
+
+void print_reload_entry(const json& e, const char* indent) {
+  std::cout << s_of(e, "time") << " " << s_of(e, "op") << " (" << s_of(e, "trigger") << "): ";
+  std::string result = s_of(e, "result");
+  if (result == "failed") {
+    std::cout << "FAILED at " << s_of(e, "stage") << ": " << s_of(e, "error") << "\n";
+    for (const json& d : e.value("diagnostics", json::array())) std::cout << indent << d.get<std::string>() << "\n";
+    if (e.contains("diagnostics_omitted"))
+      std::cout << indent << "... " << e["diagnostics_omitted"] << " more (see the sipwall-control log)\n";
+  } else {
+    std::cout << result << ", " << s_of(e, "version") << " " << s_of(e, "checksum") << " in "
+              << fixed(e.value("duration_ms", 0.0)) << " ms\n";
+  }
+}
+
+void print_control_status(const json& s, const std::string& socket) {
+  std::cout << "sipwall-control " << s_of(s, "version") << "  up " << duration_text(s.value("uptime_s", 0.0))
+            << " (since " << s_of(s, "started_at") << ", pid " << s_of(s, "pid") << ")  " << socket << "\n";
+  const json& rs = s.contains("ruleset") ? s["ruleset"] : json();
+  if (rs.is_object()) {
+    std::cout << "  published     " << s_of(rs, "name") << " " << s_of(rs, "version") << "  checksum "
+              << s_of(rs, "checksum") << "  compiled " << s_of(rs, "compiled_at") << " in "
+              << fixed(rs.value("compile_ms", 0.0)) << " ms (" << s_of(rs, "rules") << " rules, "
+              << s_of(rs, "warnings") << " warnings)" << (rs.value("pending", false) ? "  NOT RUNNING YET" : "")
+              << "\n";
+    std::cout << "  artifact      " << s_of(rs, "artifact") << "\n";
+  } else {
+    std::cout << "  published     nothing yet\n";
+  }
+  std::cout << "  rules file    " << s_of(s, "rules_file") << "\n";
+  if (s.contains("last_reload") && s["last_reload"].is_object()) {
+    std::cout << "  last reload   ";
+    print_reload_entry(s["last_reload"], "                  ");
+  }
+  const json& rl = s.value("reloads", json::object());
+  std::cout << "  reloads       ok " << u64(rl, "ok") << ", failed " << u64(rl, "failed");
+  if (!s_of(s, "busy", "").empty()) std::cout << "; " << s_of(s, "busy") << " in progress";
+  std::cout << "\n";
+  const json& dp = s.value("dataplane", json::object());
+  std::cout << "  data plane    " << (dp.value("up", false) ? "up" : "DOWN: " + s_of(dp, "error")) << " (last poll "
+            << s_of(dp, "last_poll") << ")\n";
+  std::cout << "  metrics       " << (s_of(s, "metrics", "").empty() ? "off" : "http://" + s_of(s, "metrics") + "/metrics")
+            << "\n";
+  std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
+            << " records written since start)\n";
+  std::cout << "  store         " << s_of(s, "store") << "\n";
+}
+
+int run_status(const Sockets& so, bool as_json) {
+  json dp, ctl;
+  std::string dp_err, ctl_err;
+  bool dp_ok = call(so.dataplane, {{"v", 1}, {"cmd", "status"}}, dp, so.timeout_s, dp_err);
+  bool ctl_ok = call(so.control, {{"v", 1}, {"cmd", "status"}}, ctl, so.timeout_s, ctl_err);
+  if (as_json) {
+    json out{{"dataplane", dp_ok ? dp : json(nullptr)}, {"control", ctl_ok ? ctl : json(nullptr)}};
+    if (!dp_ok) out["dataplane_error"] = dp_err;
+    if (!ctl_ok) out["control_error"] = ctl_err;
+    std::cout << out.dump(2) << "\n";
+  } else {
+    if (dp_ok) print_dataplane_status(dp, so.dataplane);
+    else std::cout << "sipwall-dataplane NOT REACHABLE: " << dp_err << "\n";
+    if (ctl_ok) print_control_status(ctl, so.control);
+    else std::cout << "sipwall-control NOT REACHABLE: " << ctl_err << "\n";
+  }
+  if (!dp_ok) return kUnreachable;
+  return kOk;
+}
+
+// --------------------------------------------------------------------------
+// stats
+
+void print_stats(const json& s, bool all) {
+  std::cout << "rule set " << s_of(s, "ruleset_version", "(none)") << ", " << s_of(s, "workers") << " worker(s)\n\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-10s %14s %16s %14s %16s %10s %10s\n", "port", "rx packets", "rx bytes",
+                "tx packets", "tx bytes", "nic missed", "nic errors");
+  std::cout << line;
+  for (const json& p : s.value("ports", json::array())) {
+    std::snprintf(line, sizeof line, "%-10s %14llu %16llu %14llu %16llu %10llu %10llu\n", s_of(p, "name").c_str(),
+                  static_cast<unsigned long long>(u64(p, "rx_packets")),
+                  static_cast<unsigned long long>(u64(p, "rx_bytes")),
+                  static_cast<unsigned long long>(u64(p, "tx_packets")),
+                  static_cast<unsigned long long>(u64(p, "tx_bytes")),
+                  static_cast<unsigned long long>(u64(p, "nic_imissed")),
+                  static_cast<unsigned long long>(u64(p, "nic_ierrors") + u64(p, "nic_oerrors")));
+    std::cout << line;
+  }
+  std::cout << "\nINVITE verdicts:";
+  const json verdicts = s.value("verdicts", json::object());
+  for (auto& [k, v] : verdicts.items()) std::cout << "  " << k << " " << v;
+  std::cout << "\n\n";
+  auto section = [&](const char* title, const json& obj) {
+    bool any = false;
+    for (auto& [k, v] : obj.items()) {
+      if (!all && v.is_number() && v.get<double>() == 0) continue;
+      if (!any) std::cout << title << ":\n";
+      any = true;
+      std::snprintf(line, sizeof line, "  %-26s %s\n", k.c_str(), v.dump().c_str());
+      std::cout << line;
+    }
+    if (any) std::cout << "\n";
+  };
+  section("counters", s.value("counters", json::object()));
+  section("SIP parse errors", s.value("parse_errors", json::object()));
+  section("L2-L4 decode errors", s.value("decode_errors", json::object()));
+  auto list = [&](const char* title, const json& arr, const char* key, const char* value) {
+    bool any = false;
+    for (const json& e : arr) {
+      if (!all && u64(e, value) == 0) continue;
+      if (!any) std::cout << title << ":\n";
+      any = true;
+      std::snprintf(line, sizeof line, "  %-26s %llu\n", s_of(e, key).c_str(),
+                    static_cast<unsigned long long>(u64(e, value)));
+      std::cout << line;
+    }
+    if (any) std::cout << "\n";
+  };
+  list("rule hits", s.value("rules", json::array()), "id", "hits");
+  list("INVITEs by trunk", s.value("trunks", json::array()), "name", "invites");
+  const json& rl = s.value("reloads", json::object());
+  std::cout << "reloads ok " << u64(rl, "ok") << ", failed " << u64(rl, "failed") << "; trace records buffered "
+            << u64(s, "trace_buffered") << ", overflowed " << u64(s, "trace_overflow") << "\n";
+}
+
+int run_stats(const Sockets& so, bool as_json, bool all) {
+  json s;
+  std::string err;
+  if (!call(so.dataplane, {{"v", 1}, {"cmd", "stats"}}, s, so.timeout_s, err)) {
+    std::cerr << "sipwallctl stats: " << err << "\n";
+    return kUnreachable;
+  }
+  if (!s.value("ok", false)) {
+    std::cerr << "sipwallctl stats: " << s_of(s, "error") << "\n";
+    return kFailed;
+  }
+  if (as_json) std::cout << s.dump(2) << "\n";
+  else print_stats(s, all);
+  return kOk;
+}
+
+// --------------------------------------------------------------------------
+// rules reload | rollback | history
+
+int print_op_reply(const char* what, const json& r, bool as_json) {
+  if (as_json) std::cout << r.dump(2) << "\n";
+  if (!r.value("ok", false)) {
+    if (!as_json) {
+      std::cerr << what << " failed";
+      if (r.contains("stage")) std::cerr << " (" << s_of(r, "stage") << ")";
+      std::cerr << ": " << s_of(r, "error") << "\n";
+      for (const json& d : r.value("diagnostics", json::array())) std::cerr << "  " << d.get<std::string>() << "\n";
+      if (r.contains("running_version"))
+        std::cerr << "the data plane still runs " << s_of(r, "running_version", "no rule set") << "\n";
+    }
+    return kFailed;
+  }
+  if (!as_json) {
+    if (s_of(r, "result") == "unchanged") {
+      std::cout << "unchanged: " << s_of(r, "version") << " " << s_of(r, "checksum") << " is already running\n";
+    } else {
+      std::cout << what << ": now running " << s_of(r, "version") << " " << s_of(r, "checksum") << " (was "
+                << s_of(r, "previous_version", "no rule set") << "), " << fixed(r.value("duration_ms", 0.0))
+                << " ms, data plane load " << fixed(r.value("load_ms", 0.0), 2) << " ms\n";
+    }
+    if (r.value("warnings", 0) > 0) std::cout << r["warnings"] << " warning(s): see `sipwallctl rules check`\n";
+  }
+  return kOk;
+}
+
+int run_control_op(const Sockets& so, const json& req, const char* what, bool as_json) {
+  json r;
+  std::string err;
+  if (!call(so.control, req, r, so.timeout_s, err)) {
+    std::cerr << "sipwallctl: " << err << "\n";
+    return kUnreachable;
+  }
+  return print_op_reply(what, r, as_json);
+}
+
+int run_history(const Sockets& so, std::size_t limit, bool as_json) {
+  json r;
+  std::string err;
+  if (!call(so.control, {{"v", 1}, {"cmd", "history"}, {"limit", limit}}, r, so.timeout_s, err)) {
+    std::cerr << "sipwallctl rules history: " << err << "\n";
+    return kUnreachable;
+  }
+  if (!r.value("ok", false)) {
+    std::cerr << "sipwallctl rules history: " << s_of(r, "error") << "\n";
+    return kFailed;
+  }
+  if (as_json) {
+    std::cout << r["entries"].dump(2) << "\n";
+    return kOk;
+  }
+  char line[512];
+  std::snprintf(line, sizeof line, "%-24s %-8s %-15s %-9s %-20s %-16s %9s  %s\n", "time", "op", "trigger", "result",
+                "version", "checksum", "ms", "error");
+  std::cout << line;
+  for (const json& e : r["entries"]) {
+    std::snprintf(line, sizeof line, "%-24s %-8s %-15s %-9s %-20s %-16s %9s  %s\n", s_of(e, "time").c_str(),
+                  s_of(e, "op").c_str(), s_of(e, "trigger").c_str(), s_of(e, "result").c_str(),
+                  s_of(e, "version").c_str(), s_of(e, "checksum").c_str(),
+                  fixed(e.value("duration_ms", 0.0)).c_str(), s_of(e, "error", "").c_str());
+    std::cout << line;
+  }
+  return kOk;
+}
+
+// --------------------------------------------------------------------------
+// trace
+
+struct TraceArgs {
+  std::string caller, callee, call_id, rule, since, until;
+  std::size_t limit = 100;
+  bool as_json = false;
+  std::string trace_dir;
+  std::string rules;  // YAML or artifact: its dial plan
+  DialPlanOptions plan;
+  Sockets sockets;
+};
+
+bool plan_flags_given(const DialPlanOptions& p) {
+  return !p.preset.empty() || !p.country_code.empty() || !p.international_prefix.empty() || p.national_prefix_set;
+}
+
+// The dial plan to normalise the numbers with: the flags, else --rules,
+// else the one of the rule set sipwall-control published.
+std::optional<number::DialPlan> dial_plan_for(const TraceArgs& a, const json* control_status, std::string& why) {
+  number::DialPlan plan;
+  if (plan_flags_given(a.plan)) {
+    if (!build_dial_plan(a.plan, plan, why)) return std::nullopt;
+    return plan;
+  }
+  if (!a.rules.empty()) {
+    std::ifstream f(a.rules, std::ios::binary);
+    char magic[8] = {};
+    f.read(magic, 8);
+    if (f && std::equal(magic, magic + 8, rules::kArtifactMagic)) {
+      rules::ArtifactLoadResult r = rules::load_artifact(a.rules);
+      if (!r.ok()) {
+        why = r.message;
+        return std::nullopt;
+      }
+      return r.set->dial_plan();
+    }
+    rules::LoadOptions lo;
+    lo.analyze = false;
+    rules::LoadResult lr = rules::load_rule_set(a.rules, lo);
+    if (!lr.ok()) {
+      why = a.rules + " does not load: " + (lr.diagnostics.empty() ? "" : rules::format(lr.diagnostics.front()));
+      return std::nullopt;
+    }
+    return lr.rule_set->dial_plan;
+  }
+  if (control_status && control_status->contains("ruleset") && (*control_status)["ruleset"].is_object()) {
+    const json& rs = (*control_status)["ruleset"];
+    if (rs.contains("dial_plan") && ctl::dial_plan_from_json(rs["dial_plan"], plan, &why)) return plan;
+  }
+  why = "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
+        "pass --country-code (or --dial-plan, --rules FILE)";
+  return std::nullopt;
+}
+
+bool normalise(const std::string& flag, const std::string& text, const number::DialPlan& plan, std::string& out) {
+  std::string why;
+  auto n = ctl::normalise_number_query(text, plan, &why);
+  if (!n) {
+    std::cerr << "sipwallctl trace: " << flag << " " << why << "\n";
+    return false;
+  }
+  out = *n;
+  return true;
+}
+
+void print_trace_row(const json& r) {
+  std::string action = s_of(r, "action");
+  if (r.contains("reject_code") && r["reject_code"].is_number()) action += " " + r["reject_code"].dump();
+  std::string src = s_of(r, "src_ip");
+  if (src.find(':') != std::string::npos) src = "[" + src + "]";
+  src += ":" + s_of(r, "src_port");
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-24s %-10s %-10s %-22s %-16s %-16s %-22s %s\n", s_of(r, "time").c_str(),
+                action.c_str(), s_of(r, "trunk").c_str(), src.c_str(), s_of(r, "caller").c_str(),
+                s_of(r, "callee").c_str(), s_of(r, "rule_id").c_str(), s_of(r, "call_id").c_str());
+  std::cout << line;
+}
+
+int run_trace(const TraceArgs& a) {
+  if (a.caller.empty() && a.callee.empty() && a.call_id.empty() && a.rule.empty() && a.since.empty() &&
+      a.until.empty()) {
+    std::cerr << "sipwallctl trace: give at least one of --caller, --callee, --call-id, --rule, --since, --until\n";
+    return kUsage;
+  }
+  ctl::TraceQuery q;
+  std::int64_t now = ctl::now_ns();
+  std::string why;
+  if (!a.since.empty()) {
+    q.since_ns = ctl::parse_time_arg(a.since, now, &why);
+    if (!q.since_ns) {
+      std::cerr << "sipwallctl trace: --since " << why << "\n";
+      return kUsage;
+    }
+  }
+  if (!a.until.empty()) {
+    q.until_ns = ctl::parse_time_arg(a.until, now, &why);
+    if (!q.until_ns) {
+      std::cerr << "sipwallctl trace: --until " << why << "\n";
+      return kUsage;
+    }
+  }
+  // sipwall-control knows the trace directory and the dial plan; ask it
+  // unless both are given.
+  json status;
+  std::string ctl_err;
+  bool need_plan = (!a.caller.empty() || !a.callee.empty()) && !plan_flags_given(a.plan) && a.rules.empty();
+  bool have_status = false;
+  if (a.trace_dir.empty() || need_plan) {
+    have_status = call(a.sockets.control, {{"v", 1}, {"cmd", "status"}}, status, a.sockets.timeout_s, ctl_err) &&
+                  status.value("ok", false);
+  }
+  if (!a.caller.empty() || !a.callee.empty()) {
+    auto plan = dial_plan_for(a, have_status ? &status : nullptr, why);
+    if (!plan) {
+      std::cerr << "sipwallctl trace: " << why << (ctl_err.empty() ? "" : " (" + ctl_err + ")") << "\n";
+      return have_status || !need_plan ? kUsage : kUnreachable;
+    }
+    std::string n;
+    if (!a.caller.empty()) {
+      if (!normalise("--caller", a.caller, *plan, n)) return kUsage;
+      q.caller = n;
+    }
+    if (!a.callee.empty()) {
+      if (!normalise("--callee", a.callee, *plan, n)) return kUsage;
+      q.callee = n;
+    }
+  }
+  if (!a.call_id.empty()) q.call_id = a.call_id;
+  if (!a.rule.empty()) q.rule_id = a.rule;
+  std::string dir = !a.trace_dir.empty() ? a.trace_dir
+                    : have_status && status.contains("trace_dir") ? status["trace_dir"].get<std::string>()
+                                                                  : std::string(kDefaultTraceDir);
+  auto files = ctl::trace_files(dir);
+  if (files.empty()) {
+    std::cerr << "sipwallctl trace: no trace log in " << dir
+              << (a.trace_dir.empty() && !have_status ? " (sipwall-control not reachable: " + ctl_err +
+                                                            "; pass --trace-dir)"
+                                                      : "")
+              << "\n";
+    return kFailed;
+  }
+  // Keep the newest `limit` matches; print them oldest first.
+  std::deque<std::pair<json, std::string>> hits;
+  std::uint64_t dropped = 0;
+  ctl::TraceSearchStats st = ctl::search_trace(files, q, [&](const json& r, const std::string& raw) {
+    hits.emplace_back(r, raw);
+    if (a.limit && hits.size() > a.limit) {
+      hits.pop_front();
+      ++dropped;
+    }
+    return true;
+  });
+  if (!a.as_json && !hits.empty()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-24s %-10s %-10s %-22s %-16s %-16s %-22s %s\n", "time", "action", "trunk",
+                  "source", "caller", "callee", "rule", "call-id");
+    std::cout << line;
+  }
+  for (const auto& [r, raw] : hits) {
+    if (a.as_json) std::cout << raw << "\n";
+    else print_trace_row(r);
+  }
+  if (dropped) std::cerr << dropped << " earlier match(es) not shown (--limit " << a.limit << ")\n";
+  if (st.bad_lines) std::cerr << st.bad_lines << " unreadable line(s) skipped\n";
+  if (hits.empty()) {
+    std::cerr << "no matching trace records (" << st.lines << " records in " << st.files << " file(s) of " << dir
+              << ")\n";
+    return kFailed;
+  }
+  return kOk;
+}
+
+}  // namespace
+
+void add_live_commands(CLI::App& app, int& rc) {
+  // status
+  auto st = std::make_shared<std::pair<Sockets, bool>>();
+  CLI::App* status = app.add_subcommand(
+      "status", "Data plane and sipwall-control: versions, uptime, rule set, last reload, workers, ports");
+  add_dataplane_socket(status, st->first);
+  add_control_socket(status, st->first);
+  add_timeout(status, st->first, "Seconds to wait for each socket");
+  status->add_flag("--json", st->second, "Both status replies as one JSON object");
+  status->callback([st, &rc] { rc = run_status(st->first, st->second); });
+
+  // stats
+  struct StatsArgs {
+    Sockets so;
+    bool json = false, all = false;
+  };
+  auto sa = std::make_shared<StatsArgs>();
+  CLI::App* stats = app.add_subcommand("stats", "The data plane's counters as a table (--json for tools)");
+  add_dataplane_socket(stats, sa->so);
+  add_timeout(stats, sa->so, "Seconds to wait for the data plane");
+  stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON");
+  stats->add_flag("--all", sa->all, "Also counters that are zero");
+  stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json, sa->all); });
+
+  // rules reload | rollback | history: added to the `rules` command.
+  CLI::App* rules = app.get_subcommand("rules");
+  struct OpArgs {
+    Sockets so;
+    bool json = false;
+    std::string version;
+    std::size_t limit = 20;
+  };
+  auto ra = std::make_shared<OpArgs>();
+  ra->so.timeout_s = 900;
+  CLI::App* reload = rules->add_subcommand(
+      "reload", "Ask sipwall-control to reload the rule files now; prints the result or every error");
+  add_control_socket(reload, ra->so);
+  add_timeout(reload, ra->so, "Seconds to wait for the reload (compile included)");
+  reload->add_flag("--json", ra->json, "The reply as JSON");
+  reload->callback([ra, &rc] {
+    rc = run_control_op(ra->so, {{"v", 1}, {"cmd", "reload"}}, "reload", ra->json);
+  });
+
+  auto rb = std::make_shared<OpArgs>();
+  rb->so.timeout_s = 300;
+  CLI::App* rollback = rules->add_subcommand(
+      "rollback", "Load an earlier artifact from the store (default: the one that ran before the current one)");
+  rollback->add_option("VERSION", rb->version,
+                       "Rule-set version, checksum prefix or artifact file name (see `rules history`)");
+  add_control_socket(rollback, rb->so);
+  add_timeout(rollback, rb->so, "Seconds to wait for the data plane to load it");
+  rollback->add_flag("--json", rb->json, "The reply as JSON");
+  rollback->callback([rb, &rc] {
+    json req{{"v", 1}, {"cmd", "rollback"}};
+    if (!rb->version.empty()) req["target"] = rb->version;
+    rc = run_control_op(rb->so, req, "rollback", rb->json);
+  });
+
+  auto rh = std::make_shared<OpArgs>();
+  CLI::App* history = rules->add_subcommand("history", "Reloads and rollbacks, oldest first, with their results");
+  history->add_option("--limit", rh->limit, "Newest entries shown (default 20; 0: all)");
+  add_control_socket(history, rh->so);
+  add_timeout(history, rh->so, "Seconds to wait for sipwall-control");
+  history->add_flag("--json", rh->json, "The entries as a JSON array");
+  history->callback([rh, &rc] { rc = run_history(rh->so, rh->limit, rh->json); });
+
+  // trace
+  auto ta = std::make_shared<TraceArgs>();
+  CLI::App* trace = app.add_subcommand(
+      "trace", "Search the verdict trace log (current and rotated files): who sent a call, which rule hit it");
+  trace->add_option("--caller", ta->caller, "Caller number, in any format the dial plan understands");
+  trace->add_option("--callee", ta->callee, "Callee number, in any format the dial plan understands");
+  trace->add_option("--call-id", ta->call_id, "Call-ID, exactly");
+  trace->add_option("--rule", ta->rule, "Rule id, exactly");
+  trace->add_option("--since", ta->since, "From this time on: ISO 8601 (UTC unless a zone is given) or 10m, 2h, 1d");
+  trace->add_option("--until", ta->until, "Up to this time: ISO 8601 or a duration before now");
+  trace->add_option("--limit", ta->limit, "Newest matches shown (default 100; 0: all)");
+  trace->add_flag("--json", ta->as_json, "The matching log lines as they are (JSON lines)");
+  trace->add_option("--trace-dir", ta->trace_dir, "Trace log directory (default: ask sipwall-control, else "
+                                                  "/var/log/sipwall)");
+  trace->add_option("--rules", ta->rules, "Take the dial plan from this rule set (YAML or artifact)")
+      ->check(CLI::ExistingFile);
+  add_dial_plan_options(*trace, ta->plan);
+  add_control_socket(trace, ta->sockets);
+  trace->callback([ta, &rc] { rc = run_trace(*ta); });
+}
+
+}  // namespace sipwall::cli

@@ -1,0 +1,68 @@
+// sipwall-control's own configuration (deploy/examples/control.yaml; every
+// key is in docs/control.md). Errors are "file:line:col: message", one per
+// mistake, like the rule sets and the data plane's config; unknown keys are
+// errors. Relative paths are relative to the working directory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sipwall::control {
+
+struct ControlConfig {
+  std::string source_file;
+
+  // rules:
+  std::string rules_file;                 // the YAML rule set (required)
+  std::uint32_t debounce_ms = 300;        // quiet time after the last change before reloading
+
+  // store:
+  std::string store_dir = "/var/lib/sipwall/store";
+  std::uint32_t keep = 10;                // artifacts kept in the store
+  std::uint32_t history_max = 1000;       // lines kept in history.jsonl
+  std::string current_link;               // optional: symlink updated to the loaded artifact
+
+  // compile:
+  bool compile_isolated = true;           // compile in a child process
+  std::uint32_t compile_timeout_s = 600;
+  std::uint32_t compile_memory_mb = 0;    // RLIMIT_AS for the child; 0 = none
+
+  // dataplane:
+  std::string dataplane_socket = "/run/sipwall/dataplane.sock";
+  std::uint32_t poll_interval_ms = 1000;
+  std::uint32_t request_timeout_ms = 5000;  // status, stats, trace-drain
+  std::uint32_t load_timeout_ms = 120000;   // load (big sets: artifact read + Hyperscan scratch)
+
+  // control: (sipwall-control's own socket, for sipwallctl)
+  std::string control_socket = "/run/sipwall/control.sock";
+  std::uint32_t control_socket_mode = 0660;
+  std::string control_socket_group;
+
+  // metrics:
+  std::string metrics_listen = "127.0.0.1:9464";  // "" disables /metrics
+  std::string metrics_host = "127.0.0.1";         // parsed from metrics_listen
+  std::uint16_t metrics_port = 9464;
+
+  // trace:
+  std::string trace_dir = "/var/log/sipwall";
+  std::uint64_t trace_max_bytes = 100ull << 20;
+  std::uint32_t trace_keep = 10;
+  std::uint32_t trace_drain_max = 5000;   // records per trace-drain request
+
+  // log:
+  std::string log_level = "info";         // trace debug info warn error critical off
+};
+
+// Loads `path`. On errors returns nullopt and appends every error to `errors`.
+std::optional<ControlConfig> load_control_config(const std::string& path, std::vector<std::string>& errors);
+std::optional<ControlConfig> load_control_config_from_string(const std::string& yaml, const std::string& name,
+                                                             std::vector<std::string>& errors);
+
+// "127.0.0.1:9464", "[::1]:9464", "localhost:9464" -> host and port. False with *why on error.
+bool parse_listen_address(const std::string& text, std::string& host, std::uint16_t& port, std::string* why);
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+}  // namespace sipwall::control

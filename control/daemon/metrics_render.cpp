@@ -1,0 +1,199 @@
+#include "daemon/metrics_render.h"
+
+#include "app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
+#include "daemon/prometheus.h"
+#include "daemon/time_util.h"
+
+namespace sipwall::control {
+namespace {
+
+using nlohmann::json;
+
+// Counters as the JSON parser hands them over (unsigned), or built by hand (signed).
+std::uint64_t as_u64(const json& v) {
+  return v.is_number_integer() && v.get<std::int64_t>() >= 0 ? v.get<std::uint64_t>() : 0;
+}
+
+std::uint64_t u64(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0 ? it->get<std::uint64_t>() : 0;
+}
+
+double num(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const char* counter_help(const std::string& name) {
+#define SIPWALL_X(n, help) \
+  if (name == #n) return help;
+  SIPWALL_DATAPLANE_COUNTERS(SIPWALL_X)
+#undef SIPWALL_X
+  if (name == "rx_packets") return "frames received on all ports (= forwarded + dropped + rejected + absorbed)";
+  return nullptr;
+}
+
+void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
+  const json& st = dp.status;
+  const json& s = dp.stats;
+
+  m.family("sipwall_dataplane_uptime_seconds", MetricType::gauge, "Seconds since sipwall-dataplane started");
+  m.sample(num(st, "uptime_s"));
+
+  if (auto rs = st.find("ruleset"); rs != st.end() && rs->is_object()) {
+    m.family("sipwall_ruleset_info", MetricType::gauge, "The rule set the data plane runs (value always 1)");
+    m.sample({{"name", str(*rs, "name")}, {"version", str(*rs, "version")}, {"checksum", str(*rs, "checksum")}}, 1);
+    if (auto t = parse_iso8601(str(*rs, "loaded_at"))) {
+      m.family("sipwall_ruleset_loaded_timestamp_seconds", MetricType::gauge,
+               "Unix time the running rule set was loaded by the data plane");
+      m.sample(static_cast<double>(*t / 1'000'000'000));
+    }
+    m.family("sipwall_ruleset_rules", MetricType::gauge, "Rules in the running rule set");
+    m.sample(num(*rs, "rules"));
+  }
+
+  const json& reloads = s.contains("reloads") ? s["reloads"] : json::object();
+  m.family("sipwall_dataplane_reloads_total", MetricType::counter,
+           "Rule-set loads the data plane performed, by result (since it started)");
+  m.sample_u64({{"result", "success"}}, u64(reloads, "ok"));
+  m.sample_u64({{"result", "failure"}}, u64(reloads, "failed"));
+  m.family("sipwall_dataplane_last_reload_duration_seconds", MetricType::gauge,
+           "Duration of the data plane's last successful load (read, verify, publish, grace period)");
+  m.sample(num(reloads, "last_ms") / 1000.0);
+
+  m.family("sipwall_workers", MetricType::gauge, "Worker lcores of the data plane");
+  m.sample(num(s, "workers"));
+
+  // Scalar counters: the data plane's X-list. A few entries of that list
+  // are levels, not totals (their help text says "gauge", e.g. `held`): they
+  // become gauges without _total, or rate() would read every drop as a reset.
+  if (auto c = s.find("counters"); c != s.end() && c->is_object()) {
+    for (auto& [name, value] : c->items()) {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0) continue;
+      const char* help = counter_help(name);
+      std::string h = help ? help : "data plane counter " + name;
+      bool gauge = h.find("gauge") != std::string::npos;
+      m.family("sipwall_" + sanitize_metric_name(name) + (gauge ? "" : "_total"),
+               gauge ? MetricType::gauge : MetricType::counter, h);
+      m.sample_u64({}, value.get<std::uint64_t>());
+    }
+  }
+
+  if (auto ports = st.find("ports"); ports != st.end() && ports->is_array()) {
+    m.family("sipwall_port_link_up", MetricType::gauge, "1 if the port's link is up");
+    for (const json& p : *ports) m.sample({{"port", str(p, "name")}}, str(p, "link") == "up" ? 1 : 0);
+  }
+  if (auto ports = s.find("ports"); ports != s.end() && ports->is_array()) {
+    struct PortCounter {
+      const char* key;
+      const char* metric;
+      const char* help;
+    };
+    static constexpr PortCounter kPort[] = {
+        {"rx_packets", "sipwall_port_rx_packets_total", "Frames received on the port (counted by the workers)"},
+        {"rx_bytes", "sipwall_port_rx_bytes_total", "Bytes received on the port (counted by the workers)"},
+        {"tx_packets", "sipwall_port_tx_packets_total", "Frames sent on the port (counted by the workers)"},
+        {"tx_bytes", "sipwall_port_tx_bytes_total", "Bytes sent on the port (counted by the workers)"},
+        {"nic_imissed", "sipwall_port_nic_rx_missed_total", "Frames the NIC dropped because the RX queue was full"},
+        {"nic_ierrors", "sipwall_port_nic_rx_errors_total", "Erroneous frames the NIC received"},
+        {"nic_oerrors", "sipwall_port_nic_tx_errors_total", "Frames the NIC failed to send"},
+        {"nic_rx_nombuf", "sipwall_port_nic_rx_nombuf_total", "RX mbuf allocation failures"},
+    };
+    for (const PortCounter& pc : kPort) {
+      m.family(pc.metric, MetricType::counter, pc.help);
+      for (const json& p : *ports) m.sample_u64({{"port", str(p, "name")}}, u64(p, pc.key));
+    }
+  }
+
+  if (auto v = s.find("verdicts"); v != s.end() && v->is_object()) {
+    m.family("sipwall_invite_verdicts_total", MetricType::counter,
+             "INVITEs by final action (trace: INVITEs a trace rule recorded, whatever the final action)");
+    for (auto& [action, n] : v->items()) m.sample_u64({{"action", action}}, as_u64(n));
+  }
+  if (auto pe = s.find("parse_errors"); pe != s.end() && pe->is_object()) {
+    m.family("sipwall_parse_errors_total", MetricType::counter, "SIP messages the parser rejected, by reason");
+    for (auto& [reason, n] : pe->items()) m.sample_u64({{"reason", reason}}, as_u64(n));
+  }
+  if (auto de = s.find("decode_errors"); de != s.end() && de->is_object()) {
+    m.family("sipwall_decode_errors_total", MetricType::counter, "Frames whose L2-L4 decoding failed, by reason");
+    for (auto& [reason, n] : de->items()) m.sample_u64({{"reason", reason}}, as_u64(n));
+  }
+  if (auto r = s.find("rules"); r != s.end() && r->is_array()) {
+    m.family("sipwall_rule_hits_total", MetricType::counter,
+             "INVITEs decided by each rule id (kept across reloads; (default): no rule matched)");
+    for (const json& e : *r) m.sample_u64({{"rule_id", str(e, "id")}}, u64(e, "hits"));
+  }
+  if (auto t = s.find("trunks"); t != s.end() && t->is_array()) {
+    m.family("sipwall_trunk_invites_total", MetricType::counter,
+             "INVITEs by source trunk ((none): from no configured trunk)");
+    for (const json& e : *t) m.sample_u64({{"trunk", str(e, "name")}}, u64(e, "invites"));
+  }
+  m.family("sipwall_dataplane_trace_buffered", MetricType::gauge,
+           "Trace records the data plane holds that sipwall-control has not collected yet");
+  m.sample(num(s, "trace_buffered"));
+  m.family("sipwall_dataplane_trace_overflow_total", MetricType::counter,
+           "Trace records the data plane discarded because its buffer was full");
+  m.sample_u64({}, u64(s, "trace_overflow"));
+}
+
+void control_metrics(MetricsText& m, const ControlMetrics& c) {
+  m.family("sipwall_control_start_time_seconds", MetricType::gauge, "Unix time sipwall-control started");
+  m.sample(c.start_time_s);
+  m.family("sipwall_control_reloads_total", MetricType::counter,
+           "Reloads and rollbacks sipwall-control performed, by result (failure: the running set stayed)");
+  m.sample_u64({{"result", "success"}}, c.reloads_ok);
+  m.sample_u64({{"result", "failure"}}, c.reloads_failed);
+  m.family("sipwall_control_reload_failures_total", MetricType::counter,
+           "Failed reloads by stage: compile (rule files invalid), store (artifact not written), "
+           "dataplane (unreachable or refused the artifact)");
+  for (const char* stage : {"compile", "store", "dataplane"}) {
+    auto it = c.failures_by_stage.find(stage);
+    m.sample_u64({{"stage", stage}}, it == c.failures_by_stage.end() ? 0 : it->second);
+  }
+  if (c.have_reload) {
+    m.family("sipwall_control_last_reload_success", MetricType::gauge, "1 if the last reload or rollback succeeded");
+    m.sample(c.last_reload_ok ? 1 : 0);
+    m.family("sipwall_control_last_reload_timestamp_seconds", MetricType::gauge,
+             "Unix time the last reload or rollback finished");
+    m.sample(c.last_reload_time_s);
+    m.family("sipwall_control_last_reload_duration_seconds", MetricType::gauge,
+             "Duration of the last reload: compile, store and data-plane load");
+    m.sample(c.last_reload_seconds);
+    m.family("sipwall_control_last_compile_duration_seconds", MetricType::gauge,
+             "Duration of the last rule-set compile (load + validate + compile + write)");
+    m.sample(c.last_compile_seconds);
+  }
+  m.family("sipwall_control_dataplane_polls_total", MetricType::counter,
+           "Polls of the data plane (status, stats, trace-drain) by result");
+  m.sample_u64({{"result", "success"}}, c.polls_ok);
+  m.sample_u64({{"result", "failure"}}, c.polls_failed);
+  m.family("sipwall_trace_records_written_total", MetricType::counter, "Trace records written to the trace log");
+  m.sample_u64({}, c.trace_records);
+  m.family("sipwall_trace_write_errors_total", MetricType::counter,
+           "Failed writes or rotations of the trace log (records may be lost)");
+  m.sample_u64({}, c.trace_write_errors);
+  m.family("sipwall_trace_rotations_total", MetricType::counter, "Rotations of the trace log");
+  m.sample_u64({}, c.trace_rotations);
+}
+
+}  // namespace
+
+std::string render_metrics(const ControlMetrics& c, const DataplaneSnapshot& dp) {
+  MetricsText m;
+  m.family("sipwall_dataplane_up", MetricType::gauge,
+           "1 if sipwall-control reached the data plane's control socket at its last poll");
+  m.sample(dp.up ? 1 : 0);
+  m.family("sipwall_build_info", MetricType::gauge, "Version of each sipwall component (value always 1)");
+  m.sample({{"component", "control"}, {"version", c.version}}, 1);
+  if (dp.up) m.sample({{"component", "dataplane"}, {"version", str(dp.status, "version")}}, 1);
+  control_metrics(m, c);
+  if (dp.up) dataplane_metrics(m, dp);
+  return m.take();
+}
+
+}  // namespace sipwall::control
