@@ -1,6 +1,6 @@
 // sipwallctl rules check|compile|diff|explain — what ops run before a rule
 // change goes live. (reload, rollback and history talk to sipwall-control;
-// they are in cmd_rules_live.cpp.)
+// they are in cmd_live.cpp.)
 #include <CLI/CLI.hpp>
 
 #include <chrono>
