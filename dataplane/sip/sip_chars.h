@@ -146,8 +146,10 @@ static inline bool is_wsp(char c) noexcept {
   return c == ' ' || c == '\t';
 }
 // LWS inside a header value: folded lines keep their CRLF in the view.
+// One compare for the usual byte (> ' '), a bit test for the rest.
 static inline bool is_lws(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+  const auto u = static_cast<unsigned char>(c);
+  return u <= ' ' && ((1ull << u) & (1ull << ' ' | 1ull << '\t' | 1ull << '\r' | 1ull << '\n')) != 0;
 }
 static inline char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;

@@ -13,7 +13,7 @@ namespace sipwall::sip::detail {
 Method method_from_text(std::string_view t) noexcept;
 
 // header_id() for a name that is a validated token inside a buffer ending at
-// `limit`: compares whole 8-byte words instead of bytes.
+// `limit`: the perfect hash of sip_header_hash.h (whole 8-byte words).
 HeaderId header_id_token(const char* name, std::size_t len, const char* limit) noexcept;
 
 // Where a URI appears decides what may end it.

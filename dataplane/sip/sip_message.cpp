@@ -8,7 +8,10 @@
 #include <cstring>
 
 #include "sip/sip_chars.h"
+#include "sip/sip_fast.h"
 #include "sip/sip_fields.h"
+#include "sip/sip_header_hash.h"
+#include "sip/sip_window.h"
 
 namespace sipwall::sip {
 namespace {
@@ -17,6 +20,7 @@ using namespace detail;
 
 // Resets what a previous parse may have left, without touching the big
 // arrays: headers[], pai[] and diversion[] are valid only below their counts.
+// Used when a parse fails; a parse that succeeds resets less (begin()).
 void reset(Message& m) noexcept {
   m.is_request = false;
   m.method = Method::unknown;
@@ -36,6 +40,70 @@ void reset(Message& m) noexcept {
   m.call_id = {};
   m.cseq = CSeq{};
   m.via = Via{};
+  m.user_agent = {};
+  m.identity = {};
+  m.content_type = {};
+  m.max_forwards = 0;
+  m.has_max_forwards = false;
+  m.content_length = 0;
+  m.has_content_length = false;
+  m.pai_overflow = false;
+  m.diversion_overflow = false;
+  m.diversion_from_history_info = false;
+  m.headers_end = 0;
+  m.body_offset = 0;
+  m.body = {};
+  m.length = 0;
+  m.error_offset = 0;
+}
+
+// NameAddr{} field by field: the compiler turns `x = NameAddr{}` into a
+// byte-wise `rep stosb` of 200 bytes, slower than these stores.
+inline void clear(Uri& u) noexcept {
+  u.scheme = UriScheme::none;
+  u.text = {};
+  u.scheme_name = {};
+  u.user = {};
+  u.password = {};
+  u.host = {};
+  u.port = 0;
+  u.params = {};
+  u.headers = {};
+}
+inline void clear(NameAddr& n) noexcept {
+  n.display_name = {};
+  n.display_quoted = false;
+  n.uri_text = {};
+  clear(n.uri);
+  n.params = {};
+  n.tag = {};
+  n.present = false;
+}
+
+// What a parse must clear before it starts: the scalars, and the `present`
+// flags that steer it. The parsed structs are written whole when their header
+// is parsed (the fast paths write every field, the reference parsers start
+// from a cleared struct), and the end of parse_message() clears the ones that
+// stayed absent, so a message does not pay for clearing six structs that are
+// usually overwritten anyway.
+inline void begin(Message& m) noexcept {
+  m.is_request = false;
+  m.method = Method::unknown;
+  m.method_text = {};
+  m.request_uri_text = {};
+  m.status_code = 0;
+  m.reason_phrase = {};
+  m.start_line = {};
+  m.header_count = 0;
+  m.from.present = false;
+  m.to.present = false;
+  m.contact.present = false;
+  m.pai_count = 0;
+  m.remote_party_id.present = false;
+  m.diversion_count = 0;
+  m.call_id = {};
+  m.cseq.present = false;
+  m.via.present = false;
   m.user_agent = {};
   m.identity = {};
   m.content_type = {};
@@ -172,9 +240,18 @@ ParseError check_version(std::string_view v) noexcept {
   return v.substr(4) == "2.0" ? ParseError::none : ParseError::unsupported_version;
 }
 
+// "SIP/2.0" (case-insensitive letters): the version nearly every message has.
+inline bool is_sip20(const char* v) noexcept {
+  std::uint32_t w;
+  std::memcpy(&w, v, 4);
+  return (w | 0x00202020u) == 0x2f706973u && v[4] == '2' && v[5] == '.' && v[6] == '0';
+}
+
 // Request-Line / Status-Line over [b, e). Sets `bad` to the offending byte.
-ParseError parse_start_line(const char* b, const char* e, const char* limit, Message& m,
-                            const char*& bad) noexcept {
+// `w` holds the special bytes of the line when it is short enough (else
+// w.base is null).
+ParseError parse_start_line(const char* b, const char* e, const char* limit, const Window& w,
+                            Message& m, const char*& bad) noexcept {
   m.start_line = view(b, e);
   bad = b;
   if (e - b >= 4 && iequals_lower(view(b, b + 4), "sip/")) {
@@ -197,10 +274,12 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, Mes
     while (re > p && is_wsp(re[-1])) --re;
     m.reason_phrase = view(p, re);
     m.is_request = false;
+    m.request_uri = Uri{};
     return ParseError::none;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version
-  const char* p = skip_class(b, e, kToken);
+  const bool win = w.covers(e);
+  const char* p = win ? w.run<kToken>(b, e) : skip_class(b, e, kToken);
   if (p == b || (p < e && *p != ' ')) return ParseError::bad_method;
   if (p == e) return ParseError::bad_start_line;
   m.method_text = view(b, p);
@@ -212,14 +291,19 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, Mes
   while (us < e && *us == ' ') ++us;
   const char* le = e;
   while (le > us && le[-1] == ' ') --le;
-  const char* vs = le;
-  while (vs > us && vs[-1] != ' ') --vs;
-  if (vs == us) {
-    bad = us;
-    return ParseError::bad_start_line;  // fewer than three elements
+  const char* vs;
+  if (le - us >= 8 && le[-8] == ' ' && is_sip20(le - 7)) {
+    vs = le - 7;  // " SIP/2.0" ends the line: what the general steps below find
+  } else {
+    vs = le;
+    while (vs > us && vs[-1] != ' ') --vs;
+    if (vs == us) {
+      bad = us;
+      return ParseError::bad_start_line;  // fewer than three elements
+    }
+    bad = vs;
+    if (ParseError err = check_version(view(vs, le)); err != ParseError::none) return err;
   }
-  bad = vs;
-  if (ParseError err = check_version(view(vs, le)); err != ParseError::none) return err;
   const char* ue = vs;
   while (ue > us && ue[-1] == ' ') --ue;
   bad = us;
@@ -227,6 +311,9 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, Mes
   // Embedded SP (RFC 4475 §3.1.2.8) is left in the URI text and rejected
   // like any other byte outside the URI alphabet; so is "<uri>".
   const char* stop = us;
+  if (win && fast_uri(w, us, ue, m.request_uri, stop) && stop == ue) return ParseError::none;
+  m.request_uri = Uri{};  // the fast path may have written part of it
+  stop = us;
   ParseError err = parse_uri_at(us, ue, limit, UriCtx::angle, m.request_uri, stop);
   if (err == ParseError::none && stop != ue) err = ParseError::bad_request_uri;
   if (err != ParseError::none) {
@@ -236,23 +323,31 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, Mes
   return ParseError::none;
 }
 
+// One name-addr: the fast path when the value is in the window, else (or
+// when the fast path gives up) the reference parser on a cleared `out`.
+inline ParseError name_addr(const Window& w, const char* p, const char* e, const char* limit,
+                            bool list, ParseError bad, NameAddr& out, const char*& next) noexcept {
+  if (w.covers(e) && fast_name_addr(w, p, e, list, out, next)) return ParseError::none;
+  out = NameAddr{};
+  return parse_name_addr(p, e, limit, list, bad, out, next);
+}
+
 // Appends the name-addr list in [p, e) to `arr`, keeping at most `max`.
-ParseError parse_list(const char* p, const char* e, const char* limit, NameAddr* arr,
-                      std::size_t max, std::uint8_t& count, bool& overflow,
+ParseError parse_list(const Window& w, const char* p, const char* e, const char* limit,
+                      NameAddr* arr, std::size_t max, std::uint8_t& count, bool& overflow,
                       const char*& bad) noexcept {
   for (;;) {
     const char* next = e;
     bad = p;
     ParseError err;
     if (count < max) {
-      arr[count] = NameAddr{};
-      err = parse_name_addr(p, e, limit, true, ParseError::bad_identity_header, arr[count], next);
+      err = name_addr(w, p, e, limit, true, ParseError::bad_identity_header, arr[count], next);
       if (err == ParseError::none) ++count;
     } else {
       // Values past the limit are still validated (and the overflow flagged),
       // but not kept.
       NameAddr scratch;
-      err = parse_name_addr(p, e, limit, true, ParseError::bad_identity_header, scratch, next);
+      err = name_addr(w, p, e, limit, true, ParseError::bad_identity_header, scratch, next);
       overflow = true;
     }
     if (err != ParseError::none) return err;
@@ -265,29 +360,62 @@ struct State {
   bool seen_from = false, seen_to = false, seen_call_id = false, seen_cseq = false;
 };
 
-// Parses the value of a header the filter needs. [v, ve) is the trimmed value.
-ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const char* ve,
-                     const char* limit, const char*& bad) noexcept {
+// Headers whose values are parsed through a Window (sip_window.h), taken
+// from the message masks.
+constexpr std::uint64_t kWindowed =
+    1ull << static_cast<unsigned>(HeaderId::via) | 1ull << static_cast<unsigned>(HeaderId::from) |
+    1ull << static_cast<unsigned>(HeaderId::to) | 1ull << static_cast<unsigned>(HeaderId::call_id) |
+    1ull << static_cast<unsigned>(HeaderId::contact) |
+    1ull << static_cast<unsigned>(HeaderId::p_asserted_identity) |
+    1ull << static_cast<unsigned>(HeaderId::remote_party_id) |
+    1ull << static_cast<unsigned>(HeaderId::diversion) |
+    1ull << static_cast<unsigned>(HeaderId::history_info);
+static_assert(static_cast<unsigned>(HeaderId::count_) <= 64);
+
+// parse_decimal() inline: 1*DIGIT <= max.
+inline bool decimal(const char* p, const char* end, std::uint32_t max, std::uint32_t& out) noexcept {
+  if (p == end) return false;
+  std::uint64_t v = 0;
+  do {
+    const unsigned d = static_cast<unsigned char>(*p) - static_cast<unsigned>('0');
+    if (d > 9) return false;
+    v = v * 10 + d;
+    if (v > max) return false;
+  } while (++p < end);
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+// Parses the value of a header the filter needs. [v, ve) is the trimmed value;
+// w holds its special bytes if w.covers(ve).
+// Inlined into the fast line path (the dispatch is then one jump in the
+// loop); the general path calls the out-of-line copy below.
+inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st, HeaderId id,
+                                                           const char* v, const char* ve,
+                                                           const char* limit, const Window& w,
+                                                           const char*& bad) noexcept {
   bad = v;
   const char* next = ve;
   switch (id) {
     case HeaderId::via:
       if (m.via.present) return ParseError::none;  // only the top-most value is parsed
+      if (w.covers(ve) && fast_via(w, v, ve, m.via)) return ParseError::none;
+      m.via = Via{};
       return parse_via(v, ve, limit, m.via);
     case HeaderId::from:
       if (st.seen_from) return ParseError::duplicate_single_header;
       st.seen_from = true;
-      return parse_name_addr(v, ve, limit, false, ParseError::bad_from, m.from, next);
+      return name_addr(w, v, ve, limit, false, ParseError::bad_from, m.from, next);
     case HeaderId::to:
       if (st.seen_to) return ParseError::duplicate_single_header;
       st.seen_to = true;
-      return parse_name_addr(v, ve, limit, false, ParseError::bad_to, m.to, next);
+      return name_addr(w, v, ve, limit, false, ParseError::bad_to, m.to, next);
     case HeaderId::call_id: {
       if (st.seen_call_id) return ParseError::duplicate_single_header;
       st.seen_call_id = true;
       // callid = word [ "@" word ]; liberal: any run of word characters and
       // '@' (bytes >= 0x80 too), but no LWS, control or empty value.
-      const char* q = skip_run(v, ve, limit, kCallId);
+      const char* q = w.covers(ve) ? w.run<kCallId>(v, ve) : skip_run(v, ve, limit, kCallId);
       if (q != ve || v == ve) {
         bad = q;
         return ParseError::bad_call_id;
@@ -298,16 +426,37 @@ ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const ch
     case HeaderId::cseq:
       if (st.seen_cseq) return ParseError::duplicate_single_header;
       st.seen_cseq = true;
+      if (m.is_request) {
+        // The usual "number SP method" with the request's own method: the
+        // method bytes are then a token already (parse_cseq() would accept
+        // them) and the end-of-parse method check passes.
+        const char* d = v;
+        std::uint64_t n = 0;
+        while (d < ve && d - v < 10 && static_cast<unsigned char>(*d - '0') <= 9) {
+          n = n * 10 + static_cast<unsigned>(*d - '0');
+          ++d;
+        }
+        const std::size_t ml = m.method_text.size();
+        if (d != v && n <= 0x7fffffffu && d < ve && *d == ' ' &&
+            static_cast<std::size_t>(ve - d - 1) == ml &&
+            std::memcmp(d + 1, m.method_text.data(), ml) == 0) {
+          m.cseq.number = static_cast<std::uint32_t>(n);
+          m.cseq.method = view(d + 1, ve);
+          m.cseq.present = true;
+          return ParseError::none;
+        }
+      }
+      m.cseq = CSeq{};
       return parse_cseq(v, ve, limit, m.cseq);
     case HeaderId::max_forwards:
       if (m.has_max_forwards) return ParseError::duplicate_single_header;
       // RFC 3261 §20.22: 0-255; leading zeros are fine (RFC 4475 §3.1.1.1).
-      if (!parse_decimal(v, ve, 255, m.max_forwards)) return ParseError::bad_max_forwards;
+      if (!decimal(v, ve, 255, m.max_forwards)) return ParseError::bad_max_forwards;
       m.has_max_forwards = true;
       return ParseError::none;
     case HeaderId::content_length:
       if (m.has_content_length) return ParseError::duplicate_single_header;
-      if (!parse_decimal(v, ve, 0xffffffffu, m.content_length)) {
+      if (!decimal(v, ve, 0xffffffffu, m.content_length)) {
         return ParseError::bad_content_length;
       }
       m.has_content_length = true;
@@ -318,19 +467,20 @@ ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const ch
       if (q < ve && *q == '*') {
         const char* r = skip_lws(q + 1, ve);
         if (r == ve) {
+          m.contact = NameAddr{};
           m.contact.uri_text = view(q, q + 1);
           m.contact.present = true;
           return ParseError::none;
         }
       }
-      return parse_name_addr(v, ve, limit, true, ParseError::bad_contact, m.contact, next);
+      return name_addr(w, v, ve, limit, true, ParseError::bad_contact, m.contact, next);
     }
     case HeaderId::p_asserted_identity:
-      return parse_list(v, ve, limit, m.pai, kMaxIdentities, m.pai_count, m.pai_overflow, bad);
+      return parse_list(w, v, ve, limit, m.pai, kMaxIdentities, m.pai_count, m.pai_overflow, bad);
     case HeaderId::remote_party_id:
       if (m.remote_party_id.present) return ParseError::none;
-      return parse_name_addr(v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id,
-                             next);
+      return name_addr(w, v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id,
+                       next);
     case HeaderId::diversion:
       // Diversion wins over History-Info wherever the two appear.
       if (m.diversion_from_history_info) {
@@ -338,12 +488,12 @@ ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const ch
         m.diversion_overflow = false;
         m.diversion_from_history_info = false;
       }
-      return parse_list(v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
+      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
                         m.diversion_overflow, bad);
     case HeaderId::history_info:
       if (m.diversion_count != 0 && !m.diversion_from_history_info) return ParseError::none;
       m.diversion_from_history_info = true;
-      return parse_list(v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
+      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
                         m.diversion_overflow, bad);
     case HeaderId::user_agent:
       if (m.user_agent.empty()) m.user_agent = view(v, ve);
@@ -359,7 +509,19 @@ ParseError on_header(Message& m, State& st, HeaderId id, const char* v, const ch
   }
 }
 
-inline ParseError fail(Message& m, ParseError e, const char* base, const char* where) noexcept {
+[[gnu::noinline]] ParseError on_header_general(Message& m, State& st, HeaderId id, const char* v,
+                                             const char* ve, const char* limit, const Window& w,
+                                             const char*& bad) noexcept {
+  return on_header(m, st, id, v, ve, limit, w, bad);
+}
+
+// On failure nothing but error_offset (and length, where set) is meaningful;
+// everything else is cleared so no view of an earlier buffer survives.
+[[gnu::noinline]] ParseError fail(Message& m, ParseError e, const char* base,
+                                  const char* where) noexcept {
+  const std::size_t length = m.length;
+  reset(m);
+  m.length = length;
   m.error_offset = static_cast<std::size_t>(where - base);
   return e;
 }
@@ -367,20 +529,20 @@ inline ParseError fail(Message& m, ParseError e, const char* base, const char* w
 }  // namespace
 
 ParseError parse_message(std::string_view buf, Message& m, Transport transport) noexcept {
-  reset(m);
+  begin(m);
   const char* const b = buf.data();
   const std::size_t n = buf.size();
   const char* const end = b + n;
-  if (n == 0) return ParseError::empty;
+  if (n == 0) return fail(m, ParseError::empty, b, b);
   if (transport == Transport::datagram && n > kMaxMessageSize) {
-    return ParseError::message_too_large;
+    return fail(m, ParseError::message_too_large, b, b);
   }
   // RFC 3261 §7.5: CRLFs before the start line are ignored (stream keep-alives).
   const char* msg = b;
   while (msg < end && (*msg == '\r' || *msg == '\n')) ++msg;
   if (msg == end) {
     m.length = n;
-    return ParseError::empty;
+    return fail(m, ParseError::empty, b, b);
   }
   // Nothing beyond the size limit is ever scanned.
   const bool capped = static_cast<std::size_t>(end - msg) > kMaxMessageSize;
@@ -390,9 +552,25 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
 
   const char* next = nullptr;
   const char* bad = msg;
+  MessageMasks mm(msg, limit);
   {
     const char* sl_end = nullptr;
-    if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad); e != ParseError::none) {
+    // The usual start line ends in CRLF within 128 bytes with no control
+    // byte before it; its special bytes are kept for the Request-URI.
+    // Anything else: scan_line().
+    Window w;
+    mm.need(MessageMasks::kLookahead);
+    const std::uint64_t c0 = mm.ctl64(0);
+    const std::uint64_t c1 = mm.ctl64(64);
+    const char* q = c0 != 0   ? msg + __builtin_ctzll(c0)
+                    : c1 != 0 ? msg + 64 + __builtin_ctzll(c1)
+                              : limit;
+    if (limit - q >= 2 && q[0] == '\r' && q[1] == '\n') {
+      sl_end = q;
+      next = q + 2;
+      mm.window(0, w);
+    } else if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad);
+               e != ParseError::none) {
       return e == ParseError::headers_unterminated ? fail(m, unterminated, b, msg)
                                                    : fail(m, e, b, bad);
     }
@@ -400,7 +578,7 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
       return fail(m, ParseError::line_too_long, b, msg);
     }
     if (sl_end == msg) return fail(m, ParseError::bad_start_line, b, msg);
-    if (ParseError e = parse_start_line(msg, sl_end, end, m, bad); e != ParseError::none) {
+    if (ParseError e = parse_start_line(msg, sl_end, end, w, m, bad); e != ParseError::none) {
       return fail(m, e, b, bad);
     }
   }
@@ -410,6 +588,63 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
   const char* body;
   for (;;) {
     const char* ls = p;
+    // The usual line, "Name: value CRLF" with a name of 1-19 host characters
+    // right before the colon and no HT, control byte or folding, in one
+    // straight pass over the message masks: the name ends at the first
+    // special byte, its id is one hash probe, the line ends at the first
+    // control byte, and the value's Window is two shifts. Anything else, the
+    // empty line included, goes through the general steps below, which redo
+    // the line from its start and find every error.
+    if (limit - ls >= 32 && m.header_count < kMaxHeaders) {
+      const std::size_t off = static_cast<std::size_t>(ls - msg);
+      // special64/ctl64 at `off` read blocks off/64 and off/64 + 1; a
+      // value's Window and the long-line case read up to off/64 + 3.
+      mm.need((off >> 6) + 1);
+      const std::size_t nl =
+          static_cast<std::size_t>(__builtin_ctzll(mm.special64(off) | 1ull << 63));
+      const char* ne = ls + nl;
+      if (nl - 1 < 19 && *ne == ':') {
+        const HeaderId id = nl == 1 ? header_id(std::string_view(ls, 1)) : header_id_hashed(ls, nl);
+        // The line end: the first control byte from the line start (the name
+        // and the colon hold none). Computed from `ls` rather than from the
+        // colon so that the chain from one line start to the next is short:
+        // the name, its id and the value hang off it and run in parallel.
+        const std::size_t voff = off + nl + 1;
+        const std::uint64_t c0 = mm.ctl64(off);
+        const char* q;
+        if (__builtin_expect(c0 != 0, 1)) {
+          q = ls + __builtin_ctzll(c0);
+        } else {
+          mm.need((off >> 6) + 2);
+          const std::uint64_t c1 = mm.ctl64(off + 64);
+          q = c1 != 0 ? ls + 64 + __builtin_ctzll(c1) : find_ctl(ls + 128, limit);
+        }
+        if (limit - q > 2 && std::memcmp(q, "\r\n", 2) == 0 && !is_wsp(q[2]) &&
+            static_cast<std::size_t>(q - ls) <= kMaxLineLength) {
+          const char* v = ne + 1;
+          if (*v == ' ') ++v;  // v <= q: q is a control byte
+          if (is_lws(*v)) v = skip_lws(v, q);
+          const char* ve = q;
+          if (is_lws(ve[-1])) ve = trim_lws_back(v, q);
+          Header& h = m.headers[m.header_count++];
+          h.name = view(ls, ne);
+          h.value = view(v, ve);
+          h.id = id;
+          p = q + 2;
+          if (id != HeaderId::other) {
+            Window w;
+            if ((kWindowed >> static_cast<unsigned>(id)) & 1) {
+              mm.need((voff >> 6) + 2);
+              mm.window(voff, w);
+            }
+            if (ParseError e = on_header(m, st, id, v, ve, end, w, bad); e != ParseError::none) {
+              return fail(m, e, b, bad);
+            }
+          }
+          continue;
+        }
+      }
+    }
     if (p >= limit) return fail(m, unterminated, b, p);
     // One compare keeps ordinary lines off the rare paths below.
     if (static_cast<unsigned char>(*p) <= ' ') {
@@ -432,10 +667,10 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
     }
     if (m.header_count == kMaxHeaders) return fail(m, ParseError::too_many_headers, b, ls);
 
-    // Fast path for the usual line, "Name: value CRLF" with no HT, control
-    // byte or folding: the name is scanned once as a token, the value once
-    // for its line end. Anything else is redone by slow_line(), which also
-    // finds the exact error.
+    // The general steps. A line without HT, control byte or folding is
+    // scanned once: the name as a token, the value for its line end.
+    // Anything else is redone by slow_line(), which also finds the exact
+    // error.
     const char* ne = skip_run(ls, limit, limit, kToken);
     const char* c = ne;
     while (c < limit && *c == ' ') ++c;
@@ -468,9 +703,12 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
     Header& h = m.headers[m.header_count++];
     h.name = view(ls, ne);
     h.value = view(v, ve);
-    h.id = header_id_token(ls, static_cast<std::size_t>(ne - ls), end);
-    if (h.id != HeaderId::other) {
-      if (ParseError e = on_header(m, st, h.id, v, ve, end, bad); e != ParseError::none) {
+    const HeaderId id = header_id_token(ls, static_cast<std::size_t>(ne - ls), end);
+    h.id = id;
+    if (id != HeaderId::other) {
+      // No Window here: these values go to the reference parsers.
+      if (ParseError e = on_header_general(m, st, id, v, ve, end, Window{}, bad);
+          e != ParseError::none) {
         return fail(m, e, b, bad);
       }
     }
@@ -510,6 +748,9 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
   if (m.is_request && m.cseq.method != m.method_text) {
     return fail(m, ParseError::cseq_method_mismatch, b, msg);
   }
+  // begin() left these to be written by their parsers; clear the absent ones.
+  if (!m.contact.present) clear(m.contact);
+  if (!m.remote_party_id.present) clear(m.remote_party_id);
   return ParseError::none;
 }
 

@@ -1,18 +1,20 @@
-// Header-name and method dispatch. Called once per header line and once per
-// request, so it switches on length, then on the first (lower-cased) byte, and
-// only then compares the rest: most names are decided by two branches and one
-// short compare.
+// Header-name and method dispatch. header_id() (any string) switches on
+// length, then on the first (lower-cased) byte, and only then compares the
+// rest; names the parser has validated as tokens go through the perfect hash
+// of sip_header_hash.h instead (one table probe, word compares).
 #include <array>
 #include <cstdint>
 #include <cstring>
 
 #include "sip/sip_chars.h"
 #include "sip/sip_fields.h"
+#include "sip/sip_header_hash.h"
 #include "sip/sip_message.h"
 
 namespace sipwall::sip {
 namespace {
 
+using detail::kHeaderNames;
 using detail::lower;
 
 // Case-insensitive compare of name[1..] against a lower-case literal (the
@@ -23,92 +25,6 @@ inline bool eq_rest(std::string_view name, const char* lit) noexcept {
   }
   return true;
 }
-
-// --- word-at-a-time lookup for names already validated as tokens ---------
-// A token byte ORed with 0x20 equals a lower-case letter only if it was that
-// letter in either case, and equals '-' only if it was '-' (0x0D is no token
-// byte), so `word | 0x2020...` compares a token case-insensitively against
-// the lower-case literals below in one instruction per 8 bytes.
-inline std::uint64_t load8(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v | 0x2020202020202020ull;
-}
-constexpr std::uint64_t key8(const char* s, std::size_t off, std::size_t len) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[off + i]) | 0x20u) << (8 * i);
-  }
-  return v;
-}
-// A header-name literal as a template argument, so that its word keys are
-// computed at compile time.
-template <std::size_t N>
-struct Lit {
-  char s[N];
-  constexpr Lit(const char (&a)[N]) {  // NOLINT: implicit on purpose
-    for (std::size_t i = 0; i < N; ++i) s[i] = a[i];
-  }
-};
-// Name of length L <= 8 vs literal: the first L bytes of an 8-byte load.
-template <Lit L>
-inline bool eq_short(std::uint64_t w) noexcept {
-  constexpr std::size_t len = sizeof(L.s) - 1;
-  constexpr std::uint64_t mask = len >= 8 ? ~0ull : ((1ull << (8 * len)) - 1);
-  constexpr std::uint64_t key = key8(L.s, 0, len);
-  return (w & mask) == key;
-}
-// Name of length 8 < L <= 16: first and last 8 bytes.
-template <Lit L>
-inline bool eq_mid(std::uint64_t w0, std::uint64_t w1) noexcept {
-  constexpr std::size_t len = sizeof(L.s) - 1;
-  constexpr std::uint64_t k0 = key8(L.s, 0, 8);
-  constexpr std::uint64_t k1 = key8(L.s, len - 8, 8);
-  return w0 == k0 && w1 == k1;
-}
-// Name of length 19: bytes 0-7, 8-15 and 11-18.
-template <Lit L>
-inline bool eq_19(std::uint64_t w0, std::uint64_t wm, std::uint64_t w1) noexcept {
-  constexpr std::uint64_t k0 = key8(L.s, 0, 8);
-  constexpr std::uint64_t km = key8(L.s, 8, 8);
-  constexpr std::uint64_t k1 = key8(L.s, 11, 8);
-  return w0 == k0 && wm == km && w1 == k1;
-}
-
-constexpr std::array<std::string_view, static_cast<std::size_t>(HeaderId::count_)> kHeaderNames = {
-    "",
-    "Via",
-    "From",
-    "To",
-    "Call-ID",
-    "CSeq",
-    "Contact",
-    "Max-Forwards",
-    "Content-Length",
-    "Content-Type",
-    "Content-Encoding",
-    "Subject",
-    "Supported",
-    "Event",
-    "Refer-To",
-    "Allow-Events",
-    "Referred-By",
-    "Session-Expires",
-    "Identity",
-    "Accept-Contact",
-    "Reject-Contact",
-    "Request-Disposition",
-    "P-Asserted-Identity",
-    "Remote-Party-ID",
-    "Diversion",
-    "History-Info",
-    "User-Agent",
-    "Route",
-    "Record-Route",
-    "Require",
-    "Proxy-Require",
-    "Expires",
-};
 
 constexpr std::array<std::string_view, 15> kMethodNames = {
     "",          "INVITE", "ACK",     "BYE",  "CANCEL", "OPTIONS", "REGISTER", "PRACK",
@@ -262,86 +178,9 @@ HeaderId header_id(std::string_view n) noexcept {
 }
 
 HeaderId detail::header_id_token(const char* n, std::size_t len, const char* limit) noexcept {
-  // Word loads need 8 readable bytes from the name (or from its last 8).
+  // Word loads need 8 readable bytes from the name. Compact forms go by byte.
   if (len == 1 || len > 19 || limit - n < 8) return header_id(std::string_view(n, len));
-  if (len <= 8) {
-    const std::uint64_t w = load8(n);
-    switch (len) {
-      case 2:
-        if (eq_short<"to">(w)) return HeaderId::to;
-        break;
-      case 3:
-        if (eq_short<"via">(w)) return HeaderId::via;
-        break;
-      case 4:
-        if (eq_short<"from">(w)) return HeaderId::from;
-        if (eq_short<"cseq">(w)) return HeaderId::cseq;
-        break;
-      case 5:
-        if (eq_short<"route">(w)) return HeaderId::route;
-        if (eq_short<"event">(w)) return HeaderId::event;
-        break;
-      case 7:
-        if (eq_short<"call-id">(w)) return HeaderId::call_id;
-        if (eq_short<"contact">(w)) return HeaderId::contact;
-        if (eq_short<"subject">(w)) return HeaderId::subject;
-        if (eq_short<"require">(w)) return HeaderId::require;
-        if (eq_short<"expires">(w)) return HeaderId::expires;
-        break;
-      case 8:
-        if (eq_short<"refer-to">(w)) return HeaderId::refer_to;
-        if (eq_short<"identity">(w)) return HeaderId::identity;
-        break;
-      default:
-        break;
-    }
-    return HeaderId::other;
-  }
-  const std::uint64_t w0 = load8(n);
-  const std::uint64_t w1 = load8(n + len - 8);
-  switch (len) {
-    case 9:
-      if (eq_mid<"diversion">(w0, w1)) return HeaderId::diversion;
-      if (eq_mid<"supported">(w0, w1)) return HeaderId::supported;
-      break;
-    case 10:
-      if (eq_mid<"user-agent">(w0, w1)) return HeaderId::user_agent;
-      break;
-    case 11:
-      if (eq_mid<"referred-by">(w0, w1)) return HeaderId::referred_by;
-      break;
-    case 12:
-      if (eq_mid<"max-forwards">(w0, w1)) return HeaderId::max_forwards;
-      if (eq_mid<"content-type">(w0, w1)) return HeaderId::content_type;
-      if (eq_mid<"allow-events">(w0, w1)) return HeaderId::allow_events;
-      if (eq_mid<"history-info">(w0, w1)) return HeaderId::history_info;
-      if (eq_mid<"record-route">(w0, w1)) return HeaderId::record_route;
-      break;
-    case 13:
-      if (eq_mid<"proxy-require">(w0, w1)) return HeaderId::proxy_require;
-      break;
-    case 14:
-      if (eq_mid<"content-length">(w0, w1)) return HeaderId::content_length;
-      if (eq_mid<"accept-contact">(w0, w1)) return HeaderId::accept_contact;
-      if (eq_mid<"reject-contact">(w0, w1)) return HeaderId::reject_contact;
-      break;
-    case 15:
-      if (eq_mid<"remote-party-id">(w0, w1)) return HeaderId::remote_party_id;
-      if (eq_mid<"session-expires">(w0, w1)) return HeaderId::session_expires;
-      break;
-    case 16:
-      if (eq_mid<"content-encoding">(w0, w1)) return HeaderId::content_encoding;
-      break;
-    case 19: {
-      const std::uint64_t wm = load8(n + 8);
-      if (eq_19<"p-asserted-identity">(w0, wm, w1)) return HeaderId::p_asserted_identity;
-      if (eq_19<"request-disposition">(w0, wm, w1)) return HeaderId::request_disposition;
-      break;
-    }
-    default:
-      break;
-  }
-  return HeaderId::other;
+  return header_id_hashed(n, len);
 }
 
 std::string_view to_string(HeaderId id) noexcept {
