@@ -12,7 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # peers and tools the tests drive
-  tshark sip-tester tcpreplay iproute2 prometheus python3 procps
+  tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps
 )
 
 missing=()
