@@ -263,7 +263,16 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
     }
   }
   if (YAML::Node s = root["tcp"]) {
-    if (r.mapping(s, "tcp", {"max_flows"})) r.unsigned_in(s, "max_flows", c.tcp_max_flows, 16, 1u << 24);
+    if (r.mapping(s, "tcp", {"max_flows", "reassembly_flows", "reassembly_bytes", "reassembly_segments",
+                             "reassembly_mbufs", "reassembly_timeout_ms"})) {
+      r.unsigned_in(s, "max_flows", c.tcp_max_flows, 16, 1u << 24);
+      r.unsigned_in(s, "reassembly_flows", c.tcp_reassembly_flows, 16, 1u << 20);
+      // At least one whole SIP message of the parser's maximum size (64 KiB).
+      r.unsigned_in(s, "reassembly_bytes", c.tcp_reassembly_bytes, 65536, 1u << 20);
+      r.unsigned_in(s, "reassembly_segments", c.tcp_reassembly_segments, 2, 1024);
+      r.unsigned_in(s, "reassembly_mbufs", c.tcp_reassembly_mbufs, 16, 1u << 20);
+      r.unsigned_in(s, "reassembly_timeout_ms", c.tcp_reassembly_timeout_ms, 10, 60000);
+    }
   }
   if (YAML::Node s = root["trace"]) {
     if (r.mapping(s, "trace", {"ring_size", "buffer"})) {

@@ -63,6 +63,12 @@ struct DataplaneConfig {
 
   // TCP.
   std::uint32_t tcp_max_flows = 65536;
+  // SIP messages split across segments (docs/packet-handling.md §6.7), per worker.
+  std::uint32_t tcp_reassembly_flows = 1024;      // flows holding segments at once
+  std::uint32_t tcp_reassembly_bytes = 65536;     // payload bytes held per flow
+  std::uint32_t tcp_reassembly_segments = 64;     // segments held per flow
+  std::uint32_t tcp_reassembly_mbufs = 4096;      // segments held by one worker in all
+  std::uint32_t tcp_reassembly_timeout_ms = 2000; // then released (fail-open) or reset (fail-closed)
 
   // Verdict trace.
   std::uint32_t trace_ring_size = 16384;   // per worker

@@ -22,12 +22,19 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
 // Every received frame ends in exactly one of: forwarded, dropped, rejected
 // (answered with a SIP response instead of forwarded) or absorbed (an IP
 // fragment taken into reassembly; the datagram it belongs to is then counted
-// in reassembled_* below). So: rx = forwarded + dropped + rejected + absorbed.
+// in reassembled_* below) -- or is, at this instant, held: a TCP segment
+// waiting for the rest of a SIP message (`held` is a gauge; the segment is
+// counted in one of the four when it leaves the hold). So, at any moment:
+//   rx = forwarded + dropped + rejected + absorbed + held.
+// A received TCP segment cut into several (tcp_split counts the extra ones)
+// is counted once, by the fate of its first piece; the extra pieces and the
+// frames we make ourselves (responses, ACKs, RSTs) are in the port TX counters.
 #define SIPWALL_DATAPLANE_COUNTERS(X)                                                           \
   X(forwarded, "frames forwarded to the paired port (unchanged or tagged)")                      \
   X(dropped, "frames freed (drop verdicts, fail-closed malformed SIP, no paired port)")          \
   X(rejected, "INVITE frames answered with 603/608 instead of being forwarded")                   \
   X(absorbed, "IP fragments taken into reassembly")                                             \
+  X(held, "TCP segments held right now for the rest of a SIP message (a gauge, not a total)")     \
   X(non_sip, "frames forwarded untouched: not IP/UDP/TCP, or not on a SIP port")                  \
   X(from_core, "frames entering a core-facing port (forwarded untouched)")                       \
   X(sip_udp, "SIP datagrams inspected")                                                           \
@@ -59,7 +66,17 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(reassembly_failed, "fragments freed by the reassembler (timeout, overlap, table full, too many)") \
   X(refragment_failed, "reassembled datagrams that could not be re-fragmented (dropped)")         \
   X(tcp_multi_message, "TCP segments that carried more than one SIP message")                    \
-  X(tcp_partial, "TCP segments with bytes that are not a whole SIP message (forwarded uninspected)") \
+  X(tcp_partial, "TCP segments forwarded uninspected: they continue a message whose start was not seen") \
+  X(tcp_held, "TCP segments put on hold until the rest of their SIP message arrives")           \
+  X(tcp_reassembled_messages, "SIP messages put together from more than one TCP segment")       \
+  X(tcp_reassembly_released_unchanged, "held TCP segments released uninspected (fail-open: timeout, overflow, FIN/RST)") \
+  X(tcp_reassembly_timeout, "flows whose held segments waited longer than tcp.reassembly_timeout_ms") \
+  X(tcp_reassembly_overflow, "flows over tcp.reassembly_bytes / _segments / _mbufs")            \
+  X(tcp_reassembly_table_full, "TCP messages not held because tcp.reassembly_flows flows hold already") \
+  X(tcp_out_of_order_dropped, "TCP segments after a gap in a holding flow (dropped; the client resends)") \
+  X(tcp_retransmit_dropped, "TCP retransmissions of bytes being held (dropped; the originals are held)") \
+  X(tcp_reset_fail_closed, "TCP flows reset both ways (fail-closed: a message that could not be inspected)") \
+  X(tcp_split, "extra TCP segments made by cutting one at a SIP message boundary")             \
   X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                      \
   X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)") \
   X(tcp_verdict_not_applied, "TCP drop/reject verdicts not applied for another reason (forwarded, see docs)") \

@@ -19,6 +19,7 @@
 #include "app/counters.h"
 #include "app/ruleset_runtime.h"
 #include "app/trace_record.h"
+#include "net/tcp_reassembly.h"
 #include "net/tcp_seqadj.h"
 #include "sip/sip_message.h"
 
@@ -27,8 +28,14 @@ namespace sipwall::dataplane {
 inline constexpr std::uint16_t kBurst = 32;
 inline constexpr std::uint16_t kNoPort = 0xFFFF;
 inline constexpr std::size_t kLinearBytes = 65536 + 256;  // a reassembled datagram, linearised
-inline constexpr unsigned kMaxTcpEdits = 4;        // blocked/tagged INVITEs edited per TCP segment
+// Edits (drop/reject/tag verdicts, fail-closed removals of malformed
+// messages) applied per TCP unit: one segment, or held segments plus the one
+// that completes their message. More are counted (tcp_verdict_not_applied).
+inline constexpr unsigned kMaxTcpEdits = 8;
 inline constexpr std::size_t kMaxResponse = 2048;  // bytes of one 603/608 text
+// A SIP message that arrived in several TCP segments is presented to the
+// sequence-adjust table as one segment built here: headers + the message.
+inline constexpr std::size_t kTcpVirtualBytes = 65536 + 512;
 
 struct PortState {
   PortConfig cfg;
@@ -55,6 +62,16 @@ struct alignas(64) WorkerContext {
   rte_ip_frag_tbl* frag_table = nullptr;
   rte_ip_frag_death_row death_row{};
   std::unique_ptr<net::SeqAdjTable> tcp;
+  // SIP over TCP reassembly (docs/packet-handling.md §6.7): flows holding
+  // segments, the stream of a unit copied out (held bytes + one segment),
+  // the one-segment view of a message that spans segments, and per-unit
+  // scratch sized for tcp.reassembly_segments + 1 segments.
+  std::unique_ptr<net::TcpHoldTable> hold;
+  std::unique_ptr<std::uint8_t[]> tcp_stream;
+  std::size_t tcp_stream_cap = 0;
+  std::unique_ptr<std::uint8_t[]> tcp_virtual;  // kTcpVirtualBytes
+  struct TcpUnitScratch;                        // worker_tcp.cpp
+  std::unique_ptr<TcpUnitScratch, void (*)(TcpUnitScratch*)> tcp_unit{nullptr, nullptr};
   std::uint16_t ip_id = 0;
   sip::Message msg;              // reused for every message; views die with the packet
   char tcp_reply[kMaxTcpEdits][kMaxResponse];  // responses built before the next parse
@@ -72,6 +89,7 @@ struct Dataplane {
   std::atomic<RuntimeSet*> current{nullptr};
   std::atomic<bool> quit{false};
   std::uint64_t tsc_hz = 0;
+  std::uint64_t tcp_hold_timeout = 0;   // TSC cycles (tcp.reassembly_timeout_ms)
   std::uint16_t port_index_of[RTE_MAX_ETHPORTS] = {};  // DPDK port id -> index
 
   std::bitset<65536> sip_udp;  // UDP ports carrying SIP (either end of the datagram)
@@ -88,6 +106,10 @@ void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_
 
 // Pushes every buffered TX packet of this worker out.
 void flush_tx(Dataplane& dp, WorkerContext& w) noexcept;
+
+// Allocates the worker's TCP reassembly scratch for `max_segments` held
+// segments per flow (worker_tcp.cpp; called once by setup_dataplane).
+void init_tcp_unit_scratch(WorkerContext& w, std::uint32_t max_segments);
 
 extern Dataplane* g_dataplane;
 

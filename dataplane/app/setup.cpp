@@ -84,6 +84,7 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
 bool setup_dataplane(Dataplane& dp, std::string& error) {
   const DataplaneConfig& cfg = dp.cfg;
   dp.tsc_hz = rte_get_tsc_hz();
+  dp.tcp_hold_timeout = dp.tsc_hz / 1000 * cfg.tcp_reassembly_timeout_ms;
   for (std::uint16_t p : cfg.sip_udp_ports) dp.sip_udp.set(p);
   for (std::uint16_t p : cfg.sip_tcp_ports) dp.sip_tcp.set(p);
 
@@ -121,8 +122,10 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
 
   // Enough mbufs for every RX/TX ring, the per-lcore caches, in-flight bursts,
   // reassembly tables and replies.
+  // Held TCP segments (tcp.reassembly_mbufs per worker) stay out of the
+  // pool while held: they are budgeted on top, so holding never starves RX.
   std::uint32_t need = static_cast<std::uint32_t>(cfg.ports.size()) * workers * (cfg.rx_ring_size + cfg.tx_ring_size) +
-                       workers * (kBurst * 4 + 512) + 4096;
+                       workers * (kBurst * 4 + 512 + cfg.tcp_reassembly_mbufs) + 4096;
   std::uint32_t n_mbufs = std::max(cfg.mbufs, need);
   dp.pool = rte_pktmbuf_pool_create("sipwall_pkts", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     static_cast<int>(rte_socket_id()));
@@ -178,6 +181,17 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     tc.idle_timeout = dp.tsc_hz * 600;   // SIP over TCP keepalives are typically well under 10 min
     tc.closed_timeout = dp.tsc_hz * 10;
     w->tcp = std::make_unique<net::SeqAdjTable>(tc);
+    net::TcpHoldConfig hc;
+    hc.flows = cfg.tcp_reassembly_flows;
+    hc.max_bytes = cfg.tcp_reassembly_bytes;
+    hc.max_segments = cfg.tcp_reassembly_segments;
+    hc.total_segments = cfg.tcp_reassembly_mbufs;
+    w->hold = std::make_unique<net::TcpHoldTable>(hc);
+    // A unit's stream: everything held plus one more segment (<= 64 KiB).
+    w->tcp_stream_cap = std::size_t{cfg.tcp_reassembly_bytes} + 65536;
+    w->tcp_stream = std::make_unique<std::uint8_t[]>(w->tcp_stream_cap);
+    w->tcp_virtual = std::make_unique<std::uint8_t[]>(kTcpVirtualBytes);
+    init_tcp_unit_scratch(*w, cfg.tcp_reassembly_segments);
     w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
     dp.workers.push_back(std::move(w));
   }

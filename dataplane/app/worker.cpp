@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "app/dataplane.h"
+#include "app/worker_path.h"
 #include "classify/classify.h"
 #include "net/reply_frame.h"
 #include "net/sip_response.h"
@@ -22,50 +23,10 @@ namespace sipwall::dataplane {
 
 Dataplane* g_dataplane = nullptr;
 
+namespace path {
 namespace {
 
 using rules::ActionKind;
-
-inline WorkerCounters& ctr(WorkerContext& w) { return *w.counters; }
-
-inline void free_pkt(rte_mbuf* m) { rte_pktmbuf_free(m); }
-
-// Queue `m` on port index `out` (this worker's TX queue).
-inline void transmit(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out) {
-  WorkerCounters& c = ctr(w);
-  c.tx_packets[out]++;
-  c.tx_bytes[out] += rte_pktmbuf_pkt_len(m);
-  rte_eth_tx_buffer(dp.ports[out].port_id, w.txq, w.tx[out], m);
-}
-
-inline void forward(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in) {
-  std::uint16_t out = dp.ports[in].peer;
-  if (unlikely(out == kNoPort)) {
-    ctr(w).dropped++;
-    free_pkt(m);
-    return;
-  }
-  ctr(w).forwarded++;
-  transmit(dp, w, m, out);
-}
-
-// The MTU of the port a frame entering `in` leaves by.
-inline std::size_t egress_mtu(const Dataplane& dp, std::uint16_t in) {
-  std::uint16_t out = dp.ports[in].peer;
-  return dp.ports[out == kNoPort ? in : out].cfg.mtu;
-}
-
-// After an in-place edit of a single-segment mbuf, make its length say so.
-inline void set_frame_length(rte_mbuf* m, std::size_t len) {
-  std::size_t cur = rte_pktmbuf_data_len(m);
-  if (len > cur) rte_pktmbuf_append(m, static_cast<std::uint16_t>(len - cur));
-  else if (len < cur) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(cur - len));
-}
-
-inline void drop(WorkerContext& w, rte_mbuf* m) {
-  ctr(w).dropped++;
-  free_pkt(m);
-}
 
 inline classify::PacketSource packet_source(const net::DecodedPacket& d) {
   classify::PacketSource s;
@@ -77,11 +38,6 @@ inline classify::PacketSource packet_source(const net::DecodedPacket& d) {
   s.vlan = d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : classify::kNoVlan;
   s.transport = d.l4_proto == 6 ? classify::Transport::tcp : classify::Transport::udp;
   return s;
-}
-
-// The policy for SIP the parser rejected: the loaded set's, else the config's.
-inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
-  return rs ? rs->set().malformed_policy() == rules::MalformedPolicy::fail_closed : dp.cfg.fail_closed;
 }
 
 void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
@@ -116,10 +72,13 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   (void)dp;
 }
 
+}  // namespace
+
 // Counts, classifies and traces one parsed message. True if it is an INVITE
 // that got a verdict the caller must apply; false means "forward untouched".
 bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
             const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
+  using rules::ActionKind;
   WorkerCounters& c = ctr(w);
   if (!msg.is_request) {
     c.sip_responses++;
@@ -171,6 +130,13 @@ net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::V
   o.rport = d.src_port;
   return o;
 }
+
+}  // namespace path
+
+namespace {
+
+using namespace path;
+using rules::ActionKind;
 
 // Builds the 603/608 for a UDP INVITE in a fresh mbuf and sends it back out of
 // the ingress port. `frame` holds the request (the original mbuf, or the
@@ -280,176 +246,6 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   }
 }
 
-
-// One SIP message inside a TCP segment whose verdict changes the stream.
-struct TcpEdit {
-  std::size_t offset;        // payload offset of the message
-  std::size_t length;        // bytes of the message
-  std::size_t headers_end;   // payload offset of its empty line (tag)
-  ActionKind action;
-  std::string_view tag_line;
-  std::size_t reply_len;     // reject: bytes of the response text in w.tcp_reply[i]
-};
-
-// SIP over TCP (docs/packet-handling.md): every segment on a SIP port goes
-// through the per-flow sequence-adjust table, so that once an INVITE was
-// removed or grown, later segments in both directions carry numbers their
-// receiver expects. Whole messages in a segment are classified and acted on;
-// bytes that are not a whole message (a message split across segments) are
-// counted as tcp_partial and forwarded.
-void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-             std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
-  WorkerCounters& c = ctr(w);
-  const std::uint64_t now = rte_rdtsc();
-  if (!trunk_side || d.payload_length == 0) {
-    // Core side, and pure ACK/SYN/FIN: not inspected, but their numbers are
-    // mapped when the flow carries edits.
-    net::SeqAdjResult r = w.tcp->forward(frame, d, now, false);
-    if (unlikely(r == net::SeqAdjResult::retransmit_removed)) {
-      drop(w, m);
-      return;
-    }
-    forward(dp, w, m, in);
-    return;
-  }
-  c.sip_tcp++;
-  sip::Message& msg = w.msg;
-  std::string_view payload = d.payload(frame);
-  TcpEdit edits[kMaxTcpEdits];
-  unsigned n_edits = 0, n_msgs = 0;
-  bool partial = false;
-  std::size_t off = 0;
-  while (off < payload.size()) {
-    sip::ParseError e = sip::parse_message(payload.substr(off), msg, sip::Transport::stream);
-    if (e == sip::ParseError::empty) {
-      // The rest is CRLFs: a keep-alive ping (RFC 5626 §3.5.1), alone or after
-      // the messages. Not a partial message: the verdicts found so far apply,
-      // and the CRLFs travel on (fail_closed must not cut a hole in the stream).
-      c.keepalives++;
-      break;
-    }
-    if (e != sip::ParseError::none) {
-      // Not a whole message at this point of the segment.
-      partial = true;
-      c.parse_errors[static_cast<unsigned>(e)]++;
-      break;
-    }
-    ++n_msgs;
-    classify::Verdict v;
-    if (decide(dp, w, rs, msg, d, in, v) &&
-        (v.action == ActionKind::drop || v.action == ActionKind::reject || v.action == ActionKind::tag)) {
-      if (n_edits == kMaxTcpEdits) {
-        c.tcp_verdict_not_applied++;  // more blocked INVITEs in one segment than we edit: forwarded
-      } else {
-        TcpEdit& t = edits[n_edits];
-        t = TcpEdit{off, msg.length, off + msg.headers_end, v.action, v.tag_line, 0};
-        if (v.action == ActionKind::reject) {
-          char received[64];
-          net::SipResponseOptions so = response_options(*rs, v, d, received, sizeof received);
-          t.reply_len = net::build_sip_response(msg, so, w.tcp_reply[n_edits], sizeof w.tcp_reply[n_edits]);
-          if (t.reply_len == 0) {
-            c.reply_failed++;
-            t.action = ActionKind::drop;  // cannot answer: remove it silently
-          }
-        }
-        ++n_edits;
-      }
-    }
-    if (msg.length == 0) break;
-    off += msg.length;
-  }
-  if (n_msgs > 1) c.tcp_multi_message++;
-  if (partial) {
-    // The bytes from `off` on are not a whole message (the start of one that
-    // continues in the next segment, or the continuation of one). The
-    // verdicts of the whole messages before them still apply (below); the
-    // rest travels on unchanged: cutting bytes out of a stream without
-    // framing cannot remove a message, it only stalls the connection, so
-    // this is fail-open whatever the policy says (docs/packet-handling.md).
-    c.tcp_partial++;
-  }
-  if (n_edits == 0) {
-    net::SeqAdjResult r = w.tcp->forward(frame, d, now, true);
-    if (unlikely(r == net::SeqAdjResult::retransmit_removed)) {
-      drop(w, m);
-      return;
-    }
-    if (r == net::SeqAdjResult::table_full) c.tcp_flow_table_full++;
-    forward(dp, w, m, in);
-    return;
-  }
-  // Apply the edits front to back; each shifts the ones after it.
-  std::size_t len = rte_pktmbuf_data_len(m);
-  const std::size_t cap = len + rte_pktmbuf_tailroom(m);
-  std::ptrdiff_t shift = 0;
-  bool keep = true, answered = false;
-  for (unsigned i = 0; i < n_edits; ++i) {
-    const TcpEdit& t = edits[i];
-    net::TcpEditOutcome out;
-    net::SeqAdjResult r;
-    if (t.action == ActionKind::tag) {
-      char line[512];
-      std::size_t ln = t.tag_line.size();
-      if (ln + 2 > sizeof line) {
-        c.tag_failed++;
-        continue;
-      }
-      std::memcpy(line, t.tag_line.data(), ln);
-      line[ln++] = '\r';
-      line[ln++] = '\n';
-      r = w.tcp->edit(frame, len, cap, d, static_cast<std::size_t>(static_cast<std::ptrdiff_t>(t.headers_end) + shift), 0,
-                      std::string_view(line, ln), now, egress_mtu(dp, in), out);
-      if (r == net::SeqAdjResult::ok) {
-        c.tagged++;
-        shift += static_cast<std::ptrdiff_t>(ln);
-      } else {
-        c.tag_skipped_tcp++;
-      }
-    } else {
-      std::uint32_t reply_len = t.action == ActionKind::reject ? static_cast<std::uint32_t>(t.reply_len) : 0;
-      r = w.tcp->remove(frame, len, cap, d, static_cast<std::size_t>(static_cast<std::ptrdiff_t>(t.offset) + shift),
-                        t.length, reply_len, now, out);
-      if (r == net::SeqAdjResult::ok) {
-        shift -= static_cast<std::ptrdiff_t>(t.length);
-        // Answer the client: the response (reject) or a bare ACK (drop).
-        rte_mbuf* rep = rte_pktmbuf_alloc(dp.pool);
-        if (rep) {
-          net::ReplyOptions ro;
-          ro.ip_id = w.ip_id++;
-          std::string_view text = reply_len ? std::string_view(w.tcp_reply[i], reply_len) : std::string_view();
-          net::ReplyLayout lay = net::build_tcp_reply(frame, d, out.reply.spec, out.reply.send_payload ? text : std::string_view(),
-                                                      rte_pktmbuf_mtod(rep, std::uint8_t*), rte_pktmbuf_tailroom(rep), ro);
-          if (lay.result == net::ReplyResult::ok) {
-            rte_pktmbuf_append(rep, static_cast<std::uint16_t>(lay.length));
-            if (reply_len) c.replies_sent++;
-            transmit(dp, w, rep, in);
-            answered = answered || reply_len != 0;
-          } else {
-            free_pkt(rep);
-            if (reply_len) c.reply_failed++;
-          }
-        } else if (reply_len) {
-          c.reply_failed++;
-        }
-        keep = out.forward_segment;
-      } else if (r == net::SeqAdjResult::table_full) {
-        c.tcp_flow_table_full++;
-      } else {
-        c.tcp_verdict_not_applied++;  // spans an earlier edit, too many edits, no room: forwarded as is
-      }
-    }
-    if (r == net::SeqAdjResult::ok) c.tcp_adjusted++;
-  }
-  set_frame_length(m, len);
-  if (keep) {
-    forward(dp, w, m, in);
-  } else if (answered) {
-    c.rejected++;
-    free_pkt(m);
-  } else {
-    drop(w, m);
-  }
-}
 
 // What to do with a datagram put back together from fragments. `m` is the
 // reassembled (multi-segment) mbuf; its bytes are copied into w.linear to
@@ -638,7 +434,7 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
     return;
   }
   if (d.l4_proto == 6 && (dp.sip_tcp[d.dst_port] || dp.sip_tcp[d.src_port])) {
-    sip_tcp(dp, w, rs, m, in, frame, d, trunk_side);
+    path::sip_tcp(dp, w, rs, m, in, frame, d, trunk_side);
     return;
   }
   if (trunk_side) c.non_sip++;
@@ -654,7 +450,7 @@ void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_
     handle(dp, w, rs, pkts[i], port_index);
   }
   if (w.death_row.cnt) {
-    ctr(w).reassembly_failed += w.death_row.cnt;
+    path::ctr(w).reassembly_failed += w.death_row.cnt;
     rte_ip_frag_free_death_row(&w.death_row, 3);
   }
 }
@@ -689,10 +485,16 @@ int worker_main(void* arg) {
         w.counters->reassembly_failed += w.death_row.cnt;
         rte_ip_frag_free_death_row(&w.death_row, 3);
       }
+      // TCP segments held for a message whose end never came.
+      if (w.hold->size()) path::tcp_expire_held(dp, w, rs, now);
       next_expire = now + expire_every;
     }
     rte_rcu_qsbr_quiescent(dp.qsbr, w.index);
   }
+  // Still online (the rule set is safe to read): what is still held leaves
+  // now, by the same policy as a timeout.
+  path::tcp_drain_held(dp, w, dp.current.load(std::memory_order_acquire));
+  flush_tx(dp, w);
   rte_rcu_qsbr_thread_offline(dp.qsbr, w.index);
   rte_rcu_qsbr_thread_unregister(dp.qsbr, w.index);
   flush_tx(dp, w);

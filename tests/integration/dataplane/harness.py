@@ -332,18 +332,23 @@ control:
             return json.load(f)
 
 
-def run_pcap(t, tag, frames, artifact, *, core_mtu=None, state_dir=None, extra_args=()):
+def run_pcap(t, tag, frames, artifact, *, core_mtu=None, state_dir=None, extra_args=(), extra_yaml="",
+             settle_s=0.0):
     """The usual run: `frames` are replayed on the trunk port; returns
-    (trunk-out frames, core-out frames, final stats, Dataplane)."""
+    (trunk-out frames, core-out frames, final stats, Dataplane). `extra_yaml`
+    is appended to the config; `settle_s` is how long to let it run after the
+    last frame arrived (timeouts) before stopping it."""
     sp = sippcap()
     rx = t.path(tag + "-in.pcap")
     sp.write_pcap(rx, frames)
     trunk_out, core_out = t.path(tag + "-trunk-out.pcap"), t.path(tag + "-core-out.pcap")
     core = ("core", f"net_pcap1,tx_pcap={core_out}", "core") + ((core_mtu,) if core_mtu else ())
     with Dataplane(t, tag, [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"), core],
-                   artifact=artifact, state_dir=state_dir) as dp:
+                   artifact=artifact, state_dir=state_dir, extra_yaml=extra_yaml) as dp:
         dp.start(*extra_args)
         dp.wait_rx(len(frames))
+        if settle_s:
+            time.sleep(settle_s)
         rc = dp.stop()
         t.eq(rc, 0, f"{tag}: exit code after SIGTERM")
         stats = dp.final_stats()
@@ -364,14 +369,17 @@ def tshark_count(t, path):
 
 
 def check_counters(t, tag, stats, *, sent, trunk_out, core_out, core_sent=0):
-    """What every run must satisfy: every frame received is accounted for once,
-    the receive counter equals what was sent, and the port TX counters equal
-    the frames tshark finds in each output pcap."""
+    """What every run must satisfy: every frame received is accounted for once
+    (rx = forwarded + dropped + rejected + absorbed + held, where `held`, the
+    TCP segments waiting for the rest of a message, is 0 once stopped), the
+    receive counter equals what was sent, and the port TX counters equal the
+    frames tshark finds in each output pcap."""
     c = stats["counters"]
     t.eq(c["rx_packets"], sent + core_sent, f"{tag}: rx_packets = frames sent")
-    t.eq(c["forwarded"] + c["dropped"] + c["rejected"] + c["absorbed"], c["rx_packets"],
+    t.eq(c["forwarded"] + c["dropped"] + c["rejected"] + c["absorbed"] + c["held"], c["rx_packets"],
          f"{tag}: forwarded {c['forwarded']} + dropped {c['dropped']} + rejected {c['rejected']} "
-         f"+ absorbed {c['absorbed']} = rx_packets")
+         f"+ absorbed {c['absorbed']} + held {c['held']} = rx_packets")
+    t.eq(c["held"], 0, f"{tag}: nothing held after a clean stop")
     ports = {p["name"]: p for p in stats["ports"]}
     t.eq(ports["trunk"]["rx_packets"], sent, f"{tag}: trunk port rx_packets")
     n_trunk, n_core = tshark_count(t, trunk_out), tshark_count(t, core_out)

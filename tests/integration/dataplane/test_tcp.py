@@ -26,7 +26,7 @@ numbers follow docs/packet-handling.md §6 exactly:
 import harness as h
 import traffic as tr
 
-SYN, ACK, PSH_ACK = 0x02, 0x10, 0x18
+SYN, ACK, PSH_ACK, FIN_ACK, FIN_PSH_ACK, RST_ACK = 0x02, 0x10, 0x18, 0x11, 0x19, 0x14
 
 with h.Test("tcp", __doc__) as t:
     s = h.sippcap()
@@ -91,6 +91,75 @@ with h.Test("tcp", __doc__) as t:
     seg("I invite 608 + CRLF keep-alive", 40009, i_inv + b"\r\n\r\n", 30000, 31001, code=608, invite=i_inv)
     # J: a keep-alive segment alone.
     seg("J keep-alive", 40010, b"\r\n\r\n", 32000, 33001)
+
+    # --- Messages split across segments (docs/packet-handling.md §6.7) ----------
+    def cut_in_body(payload, back=20):
+        return len(payload) - back  # inside the SDP: the headers are in the first part
+
+    # K: a clean INVITE in two segments (cut in the headers) -> both forwarded
+    # byte-identical, the first held until the second came.
+    k_inv = inv(h.CALLER_CLEAN)
+    k_cut = len(k_inv) // 3
+    seg("K part 1", 40011, k_inv[:k_cut], 41000, 42001)
+    seg("K part 2", 40011, k_inv[k_cut:], 41000 + k_cut, 42001)
+    # L: a 608 INVITE in two segments -> answered once; both halves removed;
+    # the client's next segment (acking the response) mapped like B's.
+    l_inv = inv(h.CALLER_608)
+    l_cut = cut_in_body(l_inv)
+    seg("L part 1", 40012, l_inv[:l_cut], 43000, 44001, code=608, invite=l_inv)
+    seg("L part 2", 40012, l_inv[l_cut:], 43000 + l_cut, 44001, code=608, invite=l_inv)
+    l_opt = options(3)
+    R_l = len(tr.expected_response(l_inv, 608, h.PEER4, 40012))
+    seg("L options acking the response", 40012, l_opt, 43000 + len(l_inv), 44001 + R_l)
+    # M: a 603 INVITE in three segments; the third also carries a whole
+    # OPTIONS and the start of a clean INVITE, which a fourth completes.
+    m_inv, m_opt, m_inv2 = inv(h.CALLER_603), options(4), inv(h.CALLER_CLEAN, cseq=5)
+    m_a, m_b, m_c = 300, 700, 200
+    m3 = m_inv[m_b:] + m_opt + m_inv2[:m_c]
+    seg("M part 1", 40013, m_inv[:m_a], 45000, 46001)
+    seg("M part 2", 40013, m_inv[m_a:m_b], 45000 + m_a, 46001)
+    seg("M part 3 + options + start of a clean invite", 40013, m3, 45000 + m_b, 46001)
+    seg("M rest of the clean invite", 40013, m_inv2[m_c:], 45000 + m_b + len(m3), 46001)
+    # N: a busy trunk -- one segment with a dropped INVITE, a 608 INVITE and an
+    # OPTIONS: both INVITEs removed (the segment is cut in two), one pure ACK,
+    # one response, the OPTIONS forwarded.
+    n_drop, n_608, n_opt = inv(h.CALLER_DROP), inv(h.CALLER_608, cseq=2), options(6)
+    seg("N drop + 608 + options", 40014, n_drop + n_608 + n_opt, 47000, 48001)
+    # O: a tagged INVITE in two segments: the header goes into the first (it
+    # holds the end of the headers); the second follows shifted by its length.
+    o_inv = inv(h.CALLER_TAG)
+    o_cut = cut_in_body(o_inv, 30)
+    seg("O part 1", 40015, o_inv[:o_cut], 49000, 50001)
+    seg("O part 2", 40015, o_inv[o_cut:], 49000 + o_cut, 50001)
+    # P: while the first half of a 608 INVITE is held, its retransmission and a
+    # segment after a gap come in (both dropped); then the second half; then
+    # the segment after the gap again.
+    p_inv, p_opt = inv(h.CALLER_608), options(8)
+    p_cut = len(p_inv) // 2
+    seg("P part 1", 40016, p_inv[:p_cut], 51000, 52001)
+    seg("P part 1 again (retransmission)", 40016, p_inv[:p_cut], 51000, 52001)
+    seg("P options after a gap", 40016, p_opt, 51000 + len(p_inv), 52001)
+    seg("P part 2", 40016, p_inv[p_cut:], 51000 + p_cut, 52001)
+    seg("P options again", 40016, p_opt, 51000 + len(p_inv), 52001)
+    # Q: a whole clean INVITE and the start of a 608 INVITE in one segment:
+    # the clean one goes on at once (the segment is cut), the start is held;
+    # the rest completes it: answered, nothing of it reaches the core.
+    q_clean, q_608 = inv(h.CALLER_CLEAN), inv(h.CALLER_608, cseq=2)
+    q_cut = 400
+    seg("Q clean invite + start of a 608", 40017, q_clean + q_608[:q_cut], 53000, 54001)
+    seg("Q rest of the 608", 40017, q_608[q_cut:], 53000 + len(q_clean) + q_cut, 54001)
+    # R: IPv6 + VLAN, a 603 INVITE in two segments.
+    r_inv = inv(h.CALLER_603, src=h.PEER6)
+    r_cut = len(r_inv) // 2
+    seg("R part 1", 40018, r_inv[:r_cut], 55000, 56001, src=h.PEER6, vlans=(130,))
+    seg("R part 2", 40018, r_inv[r_cut:], 55000 + r_cut, 56001, src=h.PEER6, vlans=(130,))
+    # S: a 608 INVITE in two segments, the second with FIN: the emptied
+    # segment carries the FIN on.
+    s_inv = inv(h.CALLER_608)
+    s_cut = len(s_inv) // 2
+    seg("S part 1", 40019, s_inv[:s_cut], 57000, 58001)
+    seg("S part 2 + FIN", 40019, s_inv[s_cut:], 57000 + s_cut, 58001, FIN_PSH_ACK)
+
     # The client acknowledges our response (R bytes, its documented format) and goes on.
     art = t.compile_rules("rules", h.packet_rules())
     R_b = len(tr.expected_response(b_inv, 608, h.PEER4, 40002))
@@ -201,16 +270,148 @@ with h.Test("tcp", __doc__) as t:
     # J
     same(40010, 0, 0, "J keep-alive")
 
+    # K
+    same(40011, 0, 0, "K part 1 (held, then forwarded)")
+    same(40011, 1, 1, "K part 2")
+    t.eq(len(core_by.get(40011, [])), 2, "K: core-out segments")
+    t.eq(trunk_by.get(40011, []), [], "K: nothing sent back")
+    # L
+    reply(40012, 0, 608, flows[40012][0], "L reply", l_inv, 44001, 43000 + len(l_inv))
+    numbers(40012, 0, 43000, 44001, b"", "L emptied segment (the second half's, new ack)", flags=ACK)
+    numbers(40012, 1, 43000, 44001, l_opt, "L options after the response")
+    t.eq(len(core_by.get(40012, [])), 2, "L: core-out segments (nothing of the INVITE)")
+    t.eq(len(trunk_by.get(40012, [])), 1, "L: one response")
+    # M
+    reply(40013, 0, 603, flows[40013][0], "M reply", m_inv, 46001, 45000 + len(m_inv))
+    numbers(40013, 0, 45000, 46001, m_opt, "M options (cut out of the third segment)", flags=PSH_ACK)
+    numbers(40013, 1, 45000 + len(m_opt), 46001, m_inv2[:m_c], "M start of the clean invite (held, then sent)")
+    numbers(40013, 2, 45000 + len(m_opt) + m_c, 46001, m_inv2[m_c:], "M rest of the clean invite")
+    t.eq(len(core_by.get(40013, [])), 3, "M: core-out segments")
+    # N
+    n_ack_drop = 47000 + len(n_drop)
+    reply(40014, 0, None, flows[40014][0], "N pure ACK for the drop", n_drop, 48001, n_ack_drop, flags=ACK)
+    reply(40014, 1, 608, flows[40014][0], "N reply", n_608, 48001, n_ack_drop + len(n_608))
+    numbers(40014, 0, 47000, 48001, b"", "N emptied first piece (new ack)", flags=ACK)
+    numbers(40014, 1, 47000, 48001, n_opt, "N options (second piece, seq mapped)", flags=PSH_ACK)
+    t.eq(len(core_by.get(40014, [])), 2, "N: core-out segments")
+    # O
+    i = o_inv.index(b"\r\n\r\n") + 2
+    tag_line = h.TAG_LINE.encode() + b"\r\n"
+    numbers(40015, 0, 49000, 50001, o_inv[:i] + tag_line + o_inv[i:o_cut], "O part 1 tagged")
+    numbers(40015, 1, 49000 + o_cut + len(tag_line), 50001, o_inv[o_cut:], "O part 2 (seq + tag length)")
+    t.eq(trunk_by.get(40015, []), [], "O: nothing sent back")
+    # P
+    reply(40016, 0, 608, flows[40016][0], "P reply", p_inv, 52001, 51000 + len(p_inv))
+    numbers(40016, 0, 51000, 52001, b"", "P emptied segment", flags=ACK)
+    numbers(40016, 1, 51000, 52001, p_opt, "P options (the copy after the gap was filled)")
+    t.eq(len(core_by.get(40016, [])), 2, "P: core-out segments (retransmission and early copy dropped)")
+    # Q
+    numbers(40017, 0, 53000, 54001, q_clean, "Q clean invite (cut off the held start)", flags=PSH_ACK)
+    reply(40017, 0, 608, flows[40017][0], "Q reply", q_608, 54001, 53000 + len(q_clean) + len(q_608))
+    t.eq(len(core_by.get(40017, [])), 1, "Q: only the clean invite reaches the core")
+    # R
+    reply(40018, 0, 603, flows[40018][0], "R reply (IPv6, VLAN 130)", r_inv, 56001, 55000 + len(r_inv))
+    numbers(40018, 0, 55000, 56001, b"", "R emptied segment", flags=ACK)
+    if trunk_by.get(40018):
+        t.eq(trunk_by[40018][0][0].vlans, [130], "R reply keeps the VLAN")
+    # S
+    reply(40019, 0, 608, flows[40019][0], "S reply", s_inv, 58001, 57000 + len(s_inv))
+    numbers(40019, 0, 57000, 58001, b"", "S emptied segment keeps the FIN", flags=FIN_ACK)
+
     c = st["counters"]
     t.eq(c["keepalives"], 2, "keepalives (I, J)")
     t.eq(c["malformed"], 0, "malformed")
-    t.eq(c["replies_sent"], 6, "replies_sent (B E F G H I)")
-    t.eq(c["rejected"], 1, "rejected (H: answered and not forwarded)")
-    t.eq(c["dropped"], 0, "dropped (C's emptied segment carried a new ack)")
-    t.eq(c["tagged"], 1, "tagged")
-    t.eq(c["tcp_multi_message"], 1, "tcp_multi_message (F)")
+    t.eq(c["replies_sent"], 13, "replies_sent (B E F G H I L M N P Q R S)")
+    rejected = 8  # H's emptied segment; the first parts of L, M (2), P, R, S; Q's second segment
+    t.eq(c["rejected"], rejected, "rejected (frames whose bytes all belonged to an answered INVITE)")
+    t.eq(c["dropped"], 2, "dropped (P's retransmission and its segment after the gap)")
+    t.eq(c["tagged"], 2, "tagged (D, O)")
+    t.eq(c["tcp_multi_message"], 3, "tcp_multi_message (F, M's third segment, N)")
     t.eq(c["tcp_partial"], 0, "tcp_partial")
-    t.eq(c["invites"], 12, "invites")
+    t.eq(c["invites"], 24, "invites")
     t.eq(c["sip_tcp"], len([x for f in flows.values() for x in f if x["payload"]]), "sip_tcp (segments with payload)")
-    t.eq(c["forwarded"], len(frames) - 1, "forwarded (all but H's emptied segment)")
-    t.eq(st["ports"][0]["tx_packets"], 7, "trunk tx: 6 responses + 1 pure ACK")
+    t.eq(c["forwarded"], len(frames) - rejected - 2, "forwarded (everything else)")
+    t.eq(c["held"], 0, "held (gauge) after the stop")
+    t.eq(c["tcp_held"], 10, "tcp_held (K L M M M-tail O P Q-tail R S)")
+    t.eq(c["tcp_reassembled_messages"], 9, "tcp_reassembled_messages (K L M M' O P Q R S)")
+    t.eq(c["tcp_split"], 3, "tcp_split (M's held tail, N's second INVITE, Q's held tail)")
+    t.eq(c["tcp_retransmit_dropped"], 1, "tcp_retransmit_dropped (P)")
+    t.eq(c["tcp_out_of_order_dropped"], 1, "tcp_out_of_order_dropped (P)")
+    t.eq(c["tcp_reassembly_released_unchanged"], 0, "tcp_reassembly_released_unchanged")
+    t.eq(c["tcp_reset_fail_closed"], 0, "tcp_reset_fail_closed")
+    t.eq(c["tcp_verdict_not_applied"], 0, "tcp_verdict_not_applied")
+    t.eq(st["ports"][0]["tx_packets"], 15, "trunk tx: 13 responses + 2 pure ACKs")
+
+    # --- Limits: timeout and overflow, under both policies (§6.7) --------------
+    # tcp.reassembly_timeout_ms 200 and tcp.reassembly_segments 3:
+    #   T1  the first half of a 608 INVITE, and nothing after it -> times out
+    #   T2  a 608 INVITE in five segments -> the fourth finds three held (overflow);
+    #       the fifth starts in the middle of the message (no hold any more): it
+    #       cannot be framed and goes on uninspected (tcp_partial) under both policies
+    # fail_open: everything is released byte-identical (counted);
+    # fail_closed: the flow is reset toward both ends (RST|ACK), the held bytes freed.
+    limits_yaml = "tcp:\n  reassembly_timeout_ms: 200\n  reassembly_segments: 3\n"
+    t1_inv, t2_inv = inv(h.CALLER_608), inv(h.CALLER_608, cseq=2)
+    t2_last = t2_inv.rindex(b"\r\na=") + 2  # the fifth part starts at an SDP line
+    t2_cuts = [0, 200, 400, 600, t2_last, len(t2_inv)]
+    lim_frames, lim_segs = [], []
+    for port, payload, seq, ack in [(40031, t1_inv[:len(t1_inv) // 2], 60000, 61001)] + [
+            (40032, t2_inv[a:b], 62000 + a, 63001) for a, b in zip(t2_cuts, t2_cuts[1:])]:
+        fr = tr.tcp_builder(h.PEER4, h.CORE4, port, 5060, seq=seq, ack=ack)(payload)[0]
+        lim_frames.append(fr)
+        lim_segs.append(dict(port=port, seq=seq, ack=ack, frame=fr))
+
+    for policy in ("fail_open", "fail_closed"):
+        tag = f"limits-{policy}"
+        art_p = t.compile_rules(f"rules-{policy}", h.packet_rules(version=f"it-{policy}", malformed=policy))
+        out_t, out_c, st, _ = h.run_pcap(t, tag, lim_frames, art_p, extra_yaml=limits_yaml, settle_s=1.0)
+        for p in (t.path(f"{tag}-trunk-out.pcap"), t.path(f"{tag}-core-out.pcap")):
+            t.eq(h.tshark_malformed(t, p), [], f"{tag}: tshark finds no malformed frame or error in {p}")
+        rows_c = h.tshark_fields(t, t.path(f"{tag}-core-out.pcap"), [])
+        rows_t = h.tshark_fields(t, t.path(f"{tag}-trunk-out.pcap"), [])
+        core = {}
+        for i, raw in enumerate(out_c):
+            f = h.decode(raw)
+            core.setdefault(f.sport, []).append(f)
+            t.eq(rows_c[i]["tcp.checksum.status"], "1", f"{tag}: core-out frame {i + 1} tshark tcp checksum")
+        back = {}
+        for i, raw in enumerate(out_t):
+            f = h.decode(raw)
+            back.setdefault(f.dport, []).append(f)
+            t.eq(rows_t[i]["tcp.checksum.status"], "1", f"{tag}: trunk-out frame {i + 1} tshark tcp checksum")
+        c = st["counters"]
+        t.eq(c["tcp_reassembly_timeout"], 1, f"{tag}: tcp_reassembly_timeout (T1)")
+        t.eq(c["tcp_reassembly_overflow"], 1, f"{tag}: tcp_reassembly_overflow (T2)")
+        t.eq(c["invites"], 0, f"{tag}: nothing was classified")
+        t.eq(c["held"], 0, f"{tag}: held")
+        if policy == "fail_open":
+            t.eq([f.raw for f in core.get(40032, [])], lim_frames[1:], f"{tag}: T2's five segments byte-identical, in order")
+            t.eq([f.raw for f in core.get(40031, [])], lim_frames[:1], f"{tag}: T1 released byte-identical after the timeout")
+            t.eq(len(out_t), 0, f"{tag}: nothing sent back")
+            t.eq(c["tcp_held"], 4, f"{tag}: tcp_held (T1, T2 x3)")
+            t.eq(c["tcp_reassembly_released_unchanged"], 4, f"{tag}: released unchanged (T1, T2's three)")
+            t.eq(c["tcp_partial"], 2, f"{tag}: tcp_partial (T2's fourth and fifth)")
+            t.eq(c["tcp_reset_fail_closed"], 0, f"{tag}: no reset")
+            t.eq(c["forwarded"], 6, f"{tag}: forwarded")
+            t.eq(c["dropped"], 0, f"{tag}: dropped")
+        else:
+            def rst(f, seq, ack, what):
+                t.eq((f.tcp_flags, f.seq, f.ack, f.payload), (RST_ACK, seq, ack, b""), f"{what}: RST|ACK seq/ack")
+                t.check(f.l4_checksum_ok(), f"{what}: TCP checksum (Python)")
+            for port, first, last, what in ((40031, lim_segs[0], lim_segs[0], "T1 (timeout)"),
+                                            (40032, lim_segs[1], lim_segs[4], "T2 (overflow)")):
+                to_client = back.get(port, [])
+                if t.eq(len(to_client), 1, f"{tag}: {what}: one RST toward the client"):
+                    f = to_client[0]
+                    t.eq((f.src, f.dst, f.sport, f.dport), (h.CORE4, h.PEER4, 5060, port), f"{what}: RST to client addressing")
+                    rst(f, last["ack"], first["seq"], f"{tag}: {what} RST to client (seq = the client's ack)")
+                to_core = [f for f in core.get(port, []) if f.tcp_flags & 0x04]
+                if t.eq(len(to_core), 1, f"{tag}: {what}: one RST toward the core"):
+                    rst(to_core[0], first["seq"], first["ack"], f"{tag}: {what} RST to core (seq = first byte it lacks)")
+            t.eq([f.raw for f in core.get(40032, []) if not f.tcp_flags & 0x04], lim_frames[5:],
+                 f"{tag}: only T2's fifth segment (unframeable, tcp_partial) reaches the core")
+            t.eq(c["tcp_reset_fail_closed"], 2, f"{tag}: tcp_reset_fail_closed (T1, T2)")
+            t.eq(c["tcp_reassembly_released_unchanged"], 0, f"{tag}: nothing released")
+            t.eq(c["tcp_partial"], 1, f"{tag}: tcp_partial (T2's fifth)")
+            t.eq(c["dropped"], 5, f"{tag}: dropped (T1, T2's first four)")
+            t.eq(c["forwarded"], 1, f"{tag}: forwarded")

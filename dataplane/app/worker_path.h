@@ -1,0 +1,89 @@
+// Internal to the worker: helpers shared by worker.cpp (RX/TX, UDP, IP
+// fragments) and worker_tcp.cpp (SIP over TCP). Packet-path code: no
+// allocation, no exceptions, no locks.
+#pragma once
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "app/dataplane.h"
+#include "classify/classify.h"
+#include "net/packet_decode.h"
+#include "net/sip_response.h"
+#include "sip/sip_message.h"
+
+namespace sipwall::dataplane::path {
+
+inline WorkerCounters& ctr(WorkerContext& w) { return *w.counters; }
+
+inline void free_pkt(rte_mbuf* m) { rte_pktmbuf_free(m); }
+
+// Queue `m` on port index `out` (this worker's TX queue).
+inline void transmit(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out) {
+  WorkerCounters& c = ctr(w);
+  c.tx_packets[out]++;
+  c.tx_bytes[out] += rte_pktmbuf_pkt_len(m);
+  rte_eth_tx_buffer(dp.ports[out].port_id, w.txq, w.tx[out], m);
+}
+
+inline void forward(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in) {
+  std::uint16_t out = dp.ports[in].peer;
+  if (unlikely(out == kNoPort)) {
+    ctr(w).dropped++;
+    free_pkt(m);
+    return;
+  }
+  ctr(w).forwarded++;
+  transmit(dp, w, m, out);
+}
+
+inline void drop(WorkerContext& w, rte_mbuf* m) {
+  ctr(w).dropped++;
+  free_pkt(m);
+}
+
+// The MTU of the port a frame entering `in` leaves by.
+inline std::size_t egress_mtu(const Dataplane& dp, std::uint16_t in) {
+  std::uint16_t out = dp.ports[in].peer;
+  return dp.ports[out == kNoPort ? in : out].cfg.mtu;
+}
+
+// After an in-place edit of a single-segment mbuf, make its length say so.
+inline void set_frame_length(rte_mbuf* m, std::size_t len) {
+  std::size_t cur = rte_pktmbuf_data_len(m);
+  if (len > cur) rte_pktmbuf_append(m, static_cast<std::uint16_t>(len - cur));
+  else if (len < cur) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(cur - len));
+}
+
+// The policy for SIP the parser rejects (and for what cannot be inspected on
+// TCP): the loaded set's, else the config's.
+inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
+  return rs ? rs->set().malformed_policy() == rules::MalformedPolicy::fail_closed : dp.cfg.fail_closed;
+}
+
+// Counts, classifies and traces one parsed message. True if it is an INVITE
+// that got a verdict the caller must apply; false means "forward untouched".
+bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v);
+
+// The response options for a reject verdict (`received` is scratch for the
+// source address text).
+net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,
+                                         const net::DecodedPacket& d, char* received, std::size_t cap);
+
+// SIP over TCP (worker_tcp.cpp): every TCP segment on a SIP port, either side.
+void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+             std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side);
+
+// Flows whose held segments waited longer than tcp.reassembly_timeout_ms:
+// released (fail-open) or reset (fail-closed). Called from the worker's
+// periodic housekeeping.
+void tcp_expire_held(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint64_t now);
+
+// Every held flow, at shutdown, the same way.
+void tcp_drain_held(Dataplane& dp, WorkerContext& w, RuntimeSet* rs);
+
+}  // namespace sipwall::dataplane::path
