@@ -34,7 +34,7 @@ const char* counter_help(const std::string& name) {
   if (name == #n) return help;
   SIPWALL_DATAPLANE_COUNTERS(SIPWALL_X)
 #undef SIPWALL_X
-  if (name == "rx_packets") return "frames received on all ports (= forwarded + dropped + rejected + absorbed)";
+  if (name == "rx_packets") return "frames received on all ports (= forwarded + dropped + rejected + absorbed + held)";
   return nullptr;
 }
 
