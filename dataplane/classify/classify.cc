@@ -26,7 +26,17 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
   e.describe(v);
   if (!e.guard(v)) {
     bool decided = false;
-    for (std::size_t i = 0; i < set.rule_count() && !decided; ++i) {
+    const std::size_t n = set.rule_count();
+    const auto gates = set.rule_gates();
+    const bool gated = gates.size() == n;
+    for (std::size_t i = 0; i < n && !decided; ++i) {
+      // A gated rule whose regex target matched nothing cannot match, nor can
+      // the rules after it with the same gate: skip them all (rules [i,
+      // skip_to)). The scan is the one the rule's first predicate would run.
+      if (gated && gates[i].target != rules::kNone && !e.target_hit(gates[i].target)) {
+        i = gates[i].skip_to - 1;
+        continue;
+      }
       detail::Witness w;
       if (!e.run_rule(i, w)) continue;
       if (set.rule_action(i).kind == rules::ActionKind::trace) {

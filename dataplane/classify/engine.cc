@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "number/e164_key.h"
 #include "rules/compiled/digit_order.h"
@@ -14,11 +15,6 @@ using rules::Field;
 using rules::NumberSpace;
 
 namespace {
-
-// Predicates that name a list are the better answer to "why did it match".
-bool names_a_list(AtomKind k) noexcept {
-  return k == AtomKind::number_in_set || k == AtomKind::caller_in_trunk_ranges;
-}
 
 bool is_number(const number::Number& n) noexcept {
   return n.kind == number::NumberKind::e164 || n.kind == number::NumberKind::short_code;
@@ -57,6 +53,33 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
   return 0;
 }
 
+// a == b for the short texts of user parts: two overlapping 8-byte loads
+// from each instead of a call to memcmp.
+bool same_text(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8 || n > 16) return a == b;
+  std::uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&a1, a.data() + n - 8, 8);
+  std::memcpy(&b1, b.data() + n - 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+// Calls f(word index, mask) for the 64-bit words covering bits [begin, end).
+template <class F>
+void for_bit_words(std::uint32_t begin, std::uint32_t end, F&& f) noexcept {
+  while (begin < end) {
+    const std::uint32_t w = begin / 64;
+    const std::uint32_t lo = begin % 64;
+    const std::uint32_t hi = end - w * 64 < 64 ? end - w * 64 : 64;  // exclusive, in this word
+    const std::uint64_t upto = hi == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << hi) - 1;
+    f(w, upto & (~std::uint64_t{0} << lo));
+    begin = (w + 1) * 64;
+  }
+}
+
 // What a regex on a number field sees: "+<E.164>", a short code's digits, or
 // the user part as written when it is not a number.
 std::string_view number_scan_text(const NumberSlot& s) noexcept {
@@ -73,7 +96,8 @@ Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const
   const std::uint32_t slots = set.regex_slots();
   const std::size_t targets = set.scan_targets().size();
   regex_ok_ = targets == 0 || (scratch.hs_ != nullptr && scratch.regex_bits_.size() * 64 >= slots &&
-                               scratch.target_epoch_.size() >= targets);
+                               scratch.target_epoch_.size() >= targets &&
+                               scratch.target_hit_.size() >= targets);
   if (!regex_ok_) {
     flags_ |= kScratchTooSmall;
   } else if (targets != 0) {
@@ -108,7 +132,8 @@ void Engine::normalise(std::size_t i) noexcept {
   if (s.normalised) return;
   s.normalised = true;
   if (s.uri == nullptr) return;
-  s.text = s.uri->number_text();
+  std::string_view context;
+  s.uri->number_parts(s.text, context);  // one scan of the user part for both
   // The same number text in several headers (PAI = From, To = R-URI is the
   // common case): normalise once. Only global numbers are shared, whose
   // phone-context cannot matter.
@@ -116,7 +141,7 @@ void Engine::normalise(std::size_t i) noexcept {
   if (global) {
     for (std::uint8_t k = 0; k < global_n_; ++k) {
       const NumberSlot& o = slots_.v[global_[k]];
-      if (o.text == s.text) {
+      if (same_text(o.text, s.text)) {
         s.num = o.num;
         global_[global_n_++] = static_cast<std::uint8_t>(i);
         return;
@@ -128,7 +153,7 @@ void Engine::normalise(std::size_t i) noexcept {
     global_[global_n_++] = static_cast<std::uint8_t>(i);
     return;
   }
-  s.num = number::normalize(s.text, s.uri->phone_context(), set_.dial_plan());
+  s.num = number::normalize(s.text, context, set_.dial_plan());
 }
 
 void Engine::begin(bool all) noexcept {
@@ -185,16 +210,21 @@ void Engine::begin(bool all) noexcept {
     }
     need[n++] = static_cast<std::uint8_t>(i);
   };
-  const bool caller_used = (used & rules::field_bit(Field::caller)) != 0;
-  if (all || caller_used || !set_.allow_callers().empty()) want(caller_);
+  // Only fields whose exact-table ids some atom reads (a rule set whose
+  // callee rules are all prefix lists costs no exact lookup of the callee);
+  // any other id is still found on demand by set_id().
+  const rules::FieldMask exact_fields = all ? ~rules::FieldMask{0} : set_.exact_fields_used();
+  if ((exact_fields & rules::field_bit(Field::caller)) || !set_.allow_callers().empty()) want(caller_);
   if (all || !set_.allow_callees().empty()) want(callee_);
-  if (all || (used & rules::field_bit(Field::from))) want(kFrom);
-  if (all || (used & rules::field_bit(Field::to))) want(kTo);
-  if (all || (used & rules::field_bit(Field::ruri))) want(kRuri);
-  if (all || (used & rules::field_bit(Field::pai))) {
+  if (exact_fields & rules::field_bit(Field::from)) want(kFrom);
+  if (exact_fields & rules::field_bit(Field::to)) want(kTo);
+  if (exact_fields & rules::field_bit(Field::ruri)) want(kRuri);
+  if (exact_fields & rules::field_bit(Field::pai)) {
     for (std::uint8_t i = 0; i < pai_n_; ++i) want(kPai0 + i);
   }
-  for (std::uint8_t i = 0; i < div_n_; ++i) want(kDiv0 + i);
+  if (exact_fields & rules::field_bit(Field::diversion)) {
+    for (std::uint8_t i = 0; i < div_n_; ++i) want(kDiv0 + i);
+  }
   need_n_ = static_cast<std::uint8_t>(n);
 
   // Start the exact-table line loads now; finish() waits on them, after the
@@ -329,9 +359,8 @@ bool Engine::scan(std::uint32_t t) noexcept {
   scratch_.target_epoch_[t] = epoch_;
   const rules::ScanTarget& target = set_.scan_targets()[t];
   std::uint64_t* bits = scratch_.regex_bits_.data();
-  for (std::uint32_t s = target.slot_begin; s < target.slot_end; ++s) {
-    bits[s / 64] &= ~(std::uint64_t{1} << (s % 64));
-  }
+  for_bit_words(target.slot_begin, target.slot_end,
+                [&](std::uint32_t w, std::uint64_t m) { bits[w] &= ~m; });
   const hs_database_t* db = set_.database(t);
   MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size()};
   auto run = [&](std::string_view text) {
@@ -362,6 +391,11 @@ bool Engine::scan(std::uint32_t t) noexcept {
       });
       break;
   }
+  // Whether any predicate of the target holds, for rule gates.
+  std::uint64_t any = 0;
+  for_bit_words(target.slot_begin, target.slot_end,
+                [&](std::uint32_t w, std::uint64_t m) { any |= bits[w] & m; });
+  scratch_.target_hit_[t] = any != 0;
   return true;
 }
 
@@ -437,21 +471,10 @@ bool Engine::atom(const rules::Atom& a) noexcept {
   return false;
 }
 
-bool Engine::run_rule(std::size_t i, Witness& w) noexcept {
+bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
   const std::uint32_t* code = set_.code().data();
   const rules::Atom* atoms = set_.atoms().data();
-  std::uint32_t pc = set_.rule(i).code;
   w = Witness{};
-  // Most rules are one predicate: ATOM, END.
-  if (rules::op::code_of(code[pc + 1]) == rules::op::end &&
-      rules::op::code_of(code[pc]) == rules::op::atom) {
-    const std::uint32_t x = rules::op::operand_of(code[pc]);
-    const std::uint32_t id = x & rules::op::kAtomMask;
-    if (!atom(atoms[id])) return false;
-    w.any_atom = id;
-    if (names_a_list(atoms[id].kind)) w.list_atom = id;
-    return true;
-  }
   bool acc = false;
   // Saved witnesses of the enclosing all/any; left uninitialised on purpose
   // (each entry is written by PUSHW before POPW reads it).

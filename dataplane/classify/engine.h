@@ -69,8 +69,29 @@ class Engine {
   bool allow_caller() const noexcept;
   bool allow_callee() const noexcept;
 
-  // Runs rule i's code.
-  bool run_rule(std::size_t i, Witness& w) noexcept;
+  // Runs rule i's code. Inline for the usual one-predicate rule (ATOM, END);
+  // anything longer goes through the interpreter (run_program).
+  bool run_rule(std::size_t i, Witness& w) noexcept {
+    const std::uint32_t* code = set_.code().data();
+    const std::uint32_t pc = set_.rule(i).code;
+    const std::uint32_t first = code[pc];
+    if (rules::op::code_of(code[pc + 1]) != rules::op::end ||
+        rules::op::code_of(first) != rules::op::atom) {
+      return run_program(pc, w);
+    }
+    const std::uint32_t id = rules::op::operand_of(first) & rules::op::kAtomMask;
+    const rules::Atom& a = set_.atoms()[id];
+    if (!atom(a)) return false;
+    w.any_atom = id;
+    w.list_atom = names_a_list(a.kind) ? id : rules::kNone;
+    return true;
+  }
+  // Scans target t (once per message) and says whether any of its patterns
+  // matched: a rule gated on t (CompiledRuleSet::rule_gate) cannot match
+  // otherwise. False when regexes are unusable (then every regex atom is).
+  bool target_hit(std::uint32_t t) noexcept {
+    return scan(t) && scratch_.target_hit_[t] != 0;
+  }
   void decide_rule(Verdict& v, std::size_t i, const Witness& w) const noexcept;
   void decide_default(Verdict& v) const noexcept;
   // Match details of a witness.
@@ -89,7 +110,12 @@ class Engine {
   std::uint8_t flags() const noexcept { return flags_; }
 
  private:
+  bool run_program(std::uint32_t pc, Witness& w) noexcept;
   bool atom(const rules::Atom& a) noexcept;
+  // Predicates that name a list are the better answer to "why did it match".
+  static bool names_a_list(rules::AtomKind k) noexcept {
+    return k == rules::AtomKind::number_in_set || k == rules::AtomKind::caller_in_trunk_ranges;
+  }
   bool in_set(const NumberSlot& s, rules::NumberSpace space, std::uint32_t bit) const noexcept {
     const auto i = static_cast<std::size_t>(space);
     const std::uint32_t id = (s.have >> i) & 1U ? s.set[i] : set_id(s, space);

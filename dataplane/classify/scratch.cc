@@ -17,6 +17,7 @@ Scratch::Scratch(Scratch&& other) noexcept
     : hs_(std::exchange(other.hs_, nullptr)),
       regex_bits_(std::move(other.regex_bits_)),
       target_epoch_(std::move(other.target_epoch_)),
+      target_hit_(std::move(other.target_hit_)),
       epoch_(other.epoch_) {}
 
 Scratch& Scratch::operator=(Scratch&& other) noexcept {
@@ -25,6 +26,7 @@ Scratch& Scratch::operator=(Scratch&& other) noexcept {
     hs_ = std::exchange(other.hs_, nullptr);
     regex_bits_ = std::move(other.regex_bits_);
     target_epoch_ = std::move(other.target_epoch_);
+    target_hit_ = std::move(other.target_hit_);
     epoch_ = other.epoch_;
   }
   return *this;
@@ -47,6 +49,7 @@ bool Scratch::prepare(const rules::CompiledRuleSet& set, std::string* error) {
   const std::size_t words = (set.regex_slots() + 63) / 64;
   if (regex_bits_.size() < words) regex_bits_.resize(words, 0);
   if (target_epoch_.size() < targets.size()) target_epoch_.resize(targets.size(), 0);
+  if (target_hit_.size() < targets.size()) target_hit_.resize(targets.size(), 0);
   // Old marks may name targets of another set: start a fresh epoch range.
   std::fill(target_epoch_.begin(), target_epoch_.end(), 0);
   epoch_ = 0;
@@ -57,7 +60,7 @@ bool Scratch::ready_for(const rules::CompiledRuleSet& set) const noexcept {
   const std::size_t targets = set.scan_targets().size();
   if (targets == 0) return true;
   return hs_ != nullptr && regex_bits_.size() * 64 >= set.regex_slots() &&
-         target_epoch_.size() >= targets;
+         target_epoch_.size() >= targets && target_hit_.size() >= targets;
 }
 
 }  // namespace sipwall::classify

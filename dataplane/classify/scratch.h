@@ -47,6 +47,7 @@ class Scratch {
   hs_scratch* hs_ = nullptr;
   std::vector<std::uint64_t> regex_bits_;    // one bit per regex slot
   std::vector<std::uint32_t> target_epoch_;  // target scanned in message `epoch_`
+  std::vector<std::uint8_t> target_hit_;     // that scan set some result bit of the target
   std::uint32_t epoch_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "number/digits16.h"
+#include "number/fast_path.h"
 #include "number/scan.h"
 
 namespace sipwall::number {
@@ -195,10 +196,9 @@ bool is_domain(std::string_view s) noexcept {
   return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
 
-}  // namespace
-
-Number normalize(std::string_view number_text, std::string_view phone_context,
-                 const DialPlan& plan) noexcept {
+// The full path; inlined into both normalize() and normalize_full().
+SIPWALL_INLINE Number full(std::string_view number_text, std::string_view phone_context,
+                           const DialPlan& plan) noexcept {
   if (number_text.empty() || number_text[0] == ';') return failed(NumberKind::absent, Reason::empty);
 
   Scanned num;
@@ -236,6 +236,26 @@ Number normalize(std::string_view number_text, std::string_view phone_context,
   // simply prefix the local number (RFC 3966 section 5.1.5 warns this is a
   // convention, not a guarantee).
   return international(plan, context, digits);
+}
+
+}  // namespace
+
+Number detail::normalize_full(std::string_view number_text, std::string_view phone_context,
+                              const DialPlan& plan) noexcept {
+  return full(number_text, phone_context, plan);
+}
+
+// The two fast paths first, then the full one, all inlined into one
+// function: calling out to the full path (or from an inline "+digits" path
+// in the header) cost more in call overhead and register saves than it
+// saved. See fast_path.h.
+Number normalize(std::string_view number_text, std::string_view phone_context,
+                 const DialPlan& plan) noexcept {
+  detail::fast::Result r;
+  if (detail::normalize_fast_global(number_text, plan, r) ||
+      detail::normalize_fast_dialled(number_text, phone_context, plan, r))
+    return detail::fast::to_number(r);
+  return full(number_text, phone_context, plan);
 }
 
 std::string_view to_string(NumberKind k) noexcept {

@@ -323,13 +323,25 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, con
   return ParseError::none;
 }
 
-// One name-addr: the fast path when the value is in the window, else (or
-// when the fast path gives up) the reference parser on a cleared `out`.
-inline ParseError name_addr(const Window& w, const char* p, const char* e, const char* limit,
-                            bool list, ParseError bad, NameAddr& out, const char*& next) noexcept {
-  if (w.covers(e) && fast_name_addr(w, p, e, list, out, next)) return ParseError::none;
+// The reference parser on a cleared `out`: what name_addr() falls back to.
+[[gnu::noinline]] ParseError name_addr_slow(const char* p, const char* e, const char* limit,
+                                            bool list, ParseError bad, NameAddr& out,
+                                            const char*& next) noexcept {
   out = NameAddr{};
   return parse_name_addr(p, e, limit, list, bad, out, next);
+}
+
+// One name-addr: the fast path when the value is in the window, else (or
+// when the fast path gives up) the reference parser. Forced inline, with the
+// fallback out of line: as a function of its own it cost a second call and
+// a frame big enough for the clearing of a NameAddr on every From/To/Contact.
+inline __attribute__((always_inline)) ParseError name_addr(const Window& w, const char* p,
+                                                           const char* e, const char* limit,
+                                                           bool list, ParseError bad,
+                                                           NameAddr& out,
+                                                           const char*& next) noexcept {
+  if (w.covers(e) && fast_name_addr(w, p, e, list, out, next)) return ParseError::none;
+  return name_addr_slow(p, e, limit, list, bad, out, next);
 }
 
 // Appends the name-addr list in [p, e) to `arr`, keeping at most `max`.
@@ -612,15 +624,19 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
         const std::size_t voff = off + nl + 1;
         const std::uint64_t c0 = mm.ctl64(off);
         const char* q;
+        // Only a line that runs past its first 64 bytes can be too long, so
+        // the usual line skips that test.
+        bool short_enough = true;
         if (__builtin_expect(c0 != 0, 1)) {
           q = ls + __builtin_ctzll(c0);
         } else {
           mm.need((off >> 6) + 2);
           const std::uint64_t c1 = mm.ctl64(off + 64);
           q = c1 != 0 ? ls + 64 + __builtin_ctzll(c1) : find_ctl(ls + 128, limit);
+          short_enough = static_cast<std::size_t>(q - ls) <= kMaxLineLength;
         }
-        if (limit - q > 2 && std::memcmp(q, "\r\n", 2) == 0 && !is_wsp(q[2]) &&
-            static_cast<std::size_t>(q - ls) <= kMaxLineLength) {
+        static_assert(kMaxLineLength >= 64);
+        if (short_enough && limit - q > 2 && std::memcmp(q, "\r\n", 2) == 0 && !is_wsp(q[2])) {
           const char* v = ne + 1;
           if (*v == ' ') ++v;  // v <= q: q is a control byte
           if (is_lws(*v)) v = skip_lws(v, q);

@@ -233,22 +233,9 @@ bool Uri::param(std::string_view name, std::string_view& value) const noexcept {
   return find_param(params, name, value);
 }
 
-std::string_view Uri::number_text() const noexcept {
-  if (scheme == UriScheme::tel) return user;
-  if (scheme != UriScheme::sip && scheme != UriScheme::sips) return {};
-  const std::size_t semi = user.find(';');
-  return semi == std::string_view::npos ? user : user.substr(0, semi);
-}
-
-std::string_view Uri::phone_context() const noexcept {
+std::string_view detail::find_phone_context(std::string_view params) noexcept {
   std::string_view v;
-  if (scheme == UriScheme::tel) {
-    return param("phone-context", v) ? v : std::string_view();
-  }
-  if (scheme != UriScheme::sip && scheme != UriScheme::sips) return {};
-  const std::size_t semi = user.find(';');
-  if (semi == std::string_view::npos) return {};
-  return find_param(user.substr(semi + 1), "phone-context", v) ? v : std::string_view();
+  return find_param(params, "phone-context", v) ? v : std::string_view();
 }
 
 bool Uri::user_is_phone() const noexcept {

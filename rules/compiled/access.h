@@ -22,6 +22,10 @@ inline StrRef intern_string(CompiledRuleSetData& d, std::string_view s) {
 // xxh3-64 over the content (everything but the Hyperscan bytes).
 std::uint64_t content_checksum(const CompiledRuleSetData& d);
 
+// Fills d.index from the programs. `d` must have passed validate(); both
+// builders (compiler, artifact loader) call it right after.
+void derive_match_index(CompiledRuleSetData& d);
+
 }  // namespace sipwall::rules
 
 namespace sipwall::rules {

@@ -53,11 +53,53 @@ struct OrderInterval {
   std::uint64_t hi = 0;  // inclusive
 };
 
-// `digits` must be 1..15 ASCII digits (checked by is_digit_string). Hot path.
+namespace detail {
+
+// Eight base-11 values b0..b7 (0..10, b0 in the lowest byte) to
+// sum bi * 11^(7 - i), in three multiply-add steps over lanes of 8, 16 and
+// 32 bits (D. Lemire's SWAR digit parsing, base 11). No lane overflows:
+// 10 * 11 + 10 = 120 < 2^8, 120 * 121 + 120 < 2^16, 14640 * 14641 + 14640
+// < 2^32.
+inline std::uint64_t base11_8(std::uint64_t v) noexcept {
+  v = ((v * 11) + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+  v = ((v * 121) + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+  return ((v * 14641) + (v >> 32)) & 0xFFFFFFFFULL;
+}
+
+inline std::uint64_t load_le8(const char* p) noexcept {
+  std::uint64_t x;
+  __builtin_memcpy(&x, p, 8);
+  return x;
+}
+
+}  // namespace detail
+
+// `digits` must be 1..15 ASCII digits (checked by is_digit_string); more
+// than 15 count as their first 15. Hot path (one per INVITE for the prefix
+// lookup): 8 or more digits, the usual case, go two words at a time, which
+// is a third of the instructions of the Horner loop below and gives the
+// same key (tests/unit/compiled/test_digit_order.cc checks it).
 inline std::uint64_t order_key(std::string_view digits) noexcept {
+  const std::size_t n = digits.size() < kOrderDigits ? digits.size() : kOrderDigits;
+  const char* p = digits.data();
+  if (n >= 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+    constexpr std::uint64_t kLow = 0x0F0F0F0F0F0F0F0FULL;
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    // Digits 0-7, each as digit + 1.
+    const std::uint64_t hi = detail::base11_8((detail::load_le8(p) & kLow) + kOnes);
+    // Digits 8..n-1 (0-7 of them) in the low bytes, zeros after: the last
+    // n - 8 bytes of the word that ends the string. Position 15 is always
+    // zero (n <= 15), so that word's value is 11 times theirs.
+    const unsigned m = static_cast<unsigned>(n - 8);
+    std::uint64_t lo = 0;
+    if (m != 0) {
+      const std::uint64_t w = detail::load_le8(p + n - 8) >> (8 * (8 - m));
+      lo = detail::base11_8((w & kLow) + (kOnes >> (8 * (8 - m)))) / 11;
+    }
+    return hi * kPow11[7] + lo;
+  }
   // Horner over the digits, then shift the string to the left end.
   std::uint64_t k = 0;
-  const std::size_t n = digits.size() < kOrderDigits ? digits.size() : kOrderDigits;
   for (std::size_t i = 0; i < n; ++i) {
     k = k * 11 + static_cast<std::uint64_t>(digits[i] - '0' + 1);
   }

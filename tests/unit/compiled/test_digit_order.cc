@@ -61,3 +61,34 @@ TEST(DigitOrder, DigitStrings) {
   EXPECT_FALSE(is_digit_string("+86"));
   EXPECT_FALSE(is_digit_string("86a"));
 }
+
+// order_key() takes a two-words-at-a-time path for 8 or more digits; it must
+// give exactly the Horner key of the definition (digit_order.h), at every
+// length, for every digit in every position.
+TEST(DigitOrder, KeyEqualsTheDefinitionAtEveryLength) {
+  auto reference = [](const std::string& d) {
+    const std::size_t n = d.size() < 15 ? d.size() : 15;
+    std::uint64_t k = 0;
+    for (std::size_t i = 0; i < 15; ++i) {
+      k = k * 11 + (i < n ? static_cast<std::uint64_t>(d[i] - '0' + 1) : 0);
+    }
+    return k;
+  };
+  std::mt19937_64 rng(7);
+  for (std::size_t len = 1; len <= 17; ++len) {
+    for (int digit = 0; digit <= 9; ++digit) {
+      EXPECT_EQ(order_key(std::string(len, static_cast<char>('0' + digit))),
+                reference(std::string(len, static_cast<char>('0' + digit))))
+          << len << " x " << digit;
+    }
+    for (int i = 0; i < 2000; ++i) {
+      std::string d(len, '0');
+      for (char& c : d) c = static_cast<char>('0' + rng() % 10);
+      ASSERT_EQ(order_key(d), reference(d)) << d;
+    }
+  }
+  // A view into a longer buffer reads nothing past its end that matters.
+  const std::string buf = "86138001380009999";
+  EXPECT_EQ(order_key(std::string_view(buf).substr(0, 11)), reference(buf.substr(0, 11)));
+  EXPECT_EQ(order_key("999999999999999"), kOrderKeyEnd - 1);
+}

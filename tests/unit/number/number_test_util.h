@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
+#include "number/fast_path.h"
 #include "number/normalize.h"
 
 namespace sipwall::number::testing {
@@ -60,6 +62,16 @@ inline void expect_consistent(const Number& n, const DialPlan& plan) {
   }
 }
 
+// normalize() (fast paths first) must return, byte for byte, what the full
+// path alone returns: every table row below is also a differential test of
+// number/fast_path.h.
+inline void expect_same_as_full(const Number& n, std::string_view input, std::string_view context,
+                                const DialPlan& plan) {
+  const Number full = detail::normalize_full(input, context, plan);
+  EXPECT_EQ(describe(n), describe(full)) << "fast path differs from the full path";
+  EXPECT_EQ(std::memcmp(&n, &full, sizeof n), 0) << "fast path differs from the full path";
+}
+
 struct Case {
   std::string_view input;
   std::string_view context;
@@ -73,6 +85,7 @@ inline void run_cases(const DialPlan& plan, std::initializer_list<Case> cases) {
     const Number n = normalize(c.input, c.context, plan);
     EXPECT_EQ(describe(n), c.expect);
     expect_consistent(n, plan);
+    expect_same_as_full(n, c.input, c.context, plan);
   }
 }
 

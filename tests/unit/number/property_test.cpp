@@ -48,6 +48,7 @@ TEST(NumberProperty, RandomInputsKeepInvariants) {
     const Number n = normalize(text, context, plan);
     SCOPED_TRACE(::testing::Message() << "input \"" << text << "\" context \"" << context << "\"");
     expect_consistent(n, plan);
+    expect_same_as_full(n, text, context, plan);
     switch (n.kind) {
       case NumberKind::e164: {
         ++e164;

@@ -1,6 +1,9 @@
 // URIs: sip, sips, tel, other schemes (RFC 3261 §19.1, RFC 3966).
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
 #include "sip_test_util.h"
 
 namespace sipwall::sip::test {
@@ -118,6 +121,53 @@ TEST(Uri, SipNumberHelpers) {
   EXPECT_EQ(o.number_text(), "");
   EXPECT_EQ(o.phone_context(), "");
   EXPECT_FALSE(o.user_is_phone());
+}
+
+// number_text()/phone_context() find the user part's first ';' a word at a
+// time: every length around the word size, every position, never a byte
+// outside the view (the buffers are exactly the view, for ASan).
+TEST(Uri, FindSemicolonEveryLengthAndPosition) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    for (std::size_t at = 0; at <= n; ++at) {  // at == n: no ';'
+      for (int second = 0; second < 2; ++second) {
+        std::unique_ptr<char[]> buf(new char[n == 0 ? 1 : n]);
+        for (std::size_t i = 0; i < n; ++i) buf[i] = static_cast<char>('0' + i % 10);
+        if (at < n) buf[at] = ';';
+        if (second && at + 3 < n) buf[at + 3] = ';';
+        // Bytes that differ from ';' by one bit or a borrow, around it.
+        if (at > 0 && at < n) buf[at - 1] = ':';
+        if (at + 1 < n) buf[at + 1] = '<';
+        const std::string_view v(buf.get(), n);
+        const std::size_t want = v.find(';') == std::string_view::npos ? n : v.find(';');
+        EXPECT_EQ(detail::find_semicolon(v), want) << "n " << n << " at " << at;
+      }
+    }
+  }
+  // High bytes and NULs do not confuse it.
+  const std::string odd("\xff\x80\x00\x3a\x3c\xbb\x7b;\x00\xff", 10);
+  EXPECT_EQ(detail::find_semicolon(odd), 7u);
+}
+
+TEST(Uri, NumberPartsMatchTheHelpers) {
+  for (const char* text :
+       {"sip:+8613800138000@example.com;user=phone", "sip:013800138000;phone-context=+86@x.com",
+        "sip:1234;isub=5;phone-context=example.com@x.com", "sip:1234;@x.com",
+        "sip:12345678901234567;PHONE-CONTEXT=%2B86-10@x.com", "sips:alice@example.com",
+        "tel:7042;phone-context=example.com", "tel:+1-201-555-0123;ext=1234", "tel:7042",
+        "sip:example.com", "mailto:watson@bell-telephone.com"}) {
+    const Uri u = must_parse(text);
+    std::string_view number, context;
+    u.number_parts(number, context);
+    EXPECT_EQ(number, u.number_text()) << text;
+    EXPECT_EQ(context, u.phone_context()) << text;
+  }
+  std::string_view number, context;
+  must_parse("sip:12345678901234567;PHONE-CONTEXT=%2B86-10@x.com").number_parts(number, context);
+  EXPECT_EQ(number, "12345678901234567");
+  EXPECT_EQ(context, "%2B86-10");
+  must_parse("sip:1234;isub=5;phone-context=example.com@x.com").number_parts(number, context);
+  EXPECT_EQ(number, "1234");
+  EXPECT_EQ(context, "example.com");
 }
 
 TEST(Uri, EmptyParamsTolerated) {
