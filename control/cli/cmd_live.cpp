@@ -91,6 +91,33 @@ std::uint64_t u64(const json& j, const char* key) {
 // --------------------------------------------------------------------------
 // status
 
+// One port's rte_flow state (docs/hardware.md): what the NIC took, and why
+// it refused the rest (those rules run in software with the same result).
+void print_offload(const json& p) {
+  const json& o = p.contains("offload") ? p["offload"] : json();
+  if (!o.is_object()) return;
+  const json& st = o.value("steering", json::object());
+  const json& dn = o.value("deny", json::object());
+  std::cout << "       offload  driver " << s_of(o, "driver") << ", rte_flow "
+            << (o.value("rte_flow", false) ? "supported" : "NOT supported") << "; steering "
+            << u64(st, "offloaded") << "/" << u64(st, "total") << " in hardware";
+  if (dn.value("applies", false)) {
+    std::cout << "; deny " << u64(dn, "offloaded") << "/" << u64(dn, "total") << " in hardware";
+    const json& ents = dn.value("entries_offloaded", json::array());
+    if (!ents.empty()) {
+      std::cout << " (entries:";
+      for (const json& e : ents) std::cout << " " << e.get<std::string>();
+      std::cout << ")";
+    }
+  } else {
+    std::cout << "; deny n/a (core-facing)";
+  }
+  const std::uint64_t refused = u64(st, "total") - u64(st, "offloaded") + u64(dn, "total") - u64(dn, "offloaded");
+  std::cout << (refused ? "; the rest runs in software" : "") << "\n";
+  for (const json& r : o.value("refusals", json::array()))
+    std::cout << "         not offloaded (" << u64(r, "rules") << " rules): " << s_of(r, "reason") << "\n";
+}
+
 void print_dataplane_status(const json& s, const std::string& socket) {
   std::cout << "sipwall-dataplane " << s_of(s, "version") << "  up " << duration_text(s.value("uptime_s", 0.0))
             << " (since " << s_of(s, "started_at") << ")  " << socket << "\n";
@@ -123,6 +150,7 @@ void print_dataplane_status(const json& s, const std::string& socket) {
                   s_of(p, "peer").c_str(), s_of(p, "link").c_str(), s_of(p, "speed_mbps").c_str(),
                   s_of(p, "mac").c_str(), s_of(p, "mtu").c_str(), s_of(p, "queues").c_str());
     std::cout << line;
+    print_offload(p);
   }
 }
 
@@ -244,6 +272,20 @@ void print_stats(const json& s, bool all) {
   };
   list("rule hits", s.value("rules", json::array()), "id", "hits");
   list("INVITEs by trunk", s.value("trunks", json::array()), "name", "invites");
+  {
+    bool any = false;
+    for (const json& e : s.value("deny_sources", json::array())) {
+      if (!all && u64(e, "software") == 0 && u64(e, "hardware") == 0) continue;
+      if (!any) std::cout << "denied sources (frames dropped):\n";
+      any = true;
+      std::snprintf(line, sizeof line, "  %-26s software %llu  hardware %llu%s\n", s_of(e, "id").c_str(),
+                    static_cast<unsigned long long>(u64(e, "software")),
+                    static_cast<unsigned long long>(u64(e, "hardware")),
+                    e.value("in_ruleset", true) ? "" : "  (no longer in the rule set)");
+      std::cout << line;
+    }
+    if (any) std::cout << "\n";
+  }
   const json& rl = s.value("reloads", json::object());
   std::cout << "reloads ok " << u64(rl, "ok") << ", failed " << u64(rl, "failed") << "; trace records buffered "
             << u64(s, "trace_buffered") << ", overflowed " << u64(s, "trace_overflow") << "\n";

@@ -75,6 +75,10 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   if (auto c = s.find("counters"); c != s.end() && c->is_object()) {
     for (auto& [name, value] : c->items()) {
       if (!value.is_number_integer() || value.get<std::int64_t>() < 0) continue;
+      // source_denied is the software part of the labelled family below.
+      // (With no entries it stays a plain 0, so the name always exists.)
+      if (name == "source_denied" && s.contains("deny_sources") && s["deny_sources"].is_array() &&
+          !s["deny_sources"].empty()) continue;
       const char* help = counter_help(name);
       std::string h = help ? help : "data plane counter " + name;
       bool gauge = h.find("gauge") != std::string::npos;
@@ -127,6 +131,42 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
     m.family("sipwall_rule_hits_total", MetricType::counter,
              "INVITEs decided by each rule id (kept across reloads; (default): no rule matched)");
     for (const json& e : *r) m.sample_u64({{"rule_id", str(e, "id")}}, u64(e, "hits"));
+  }
+  if (auto ds = s.find("deny_sources"); ds != s.end() && ds->is_array() && !ds->empty()) {
+    // One family for both places a denied source's frame can die: the NIC
+    // (rte_flow COUNT) or the worker's first stage. Their sum is what the
+    // entry denied; docs/hardware.md.
+    m.family("sipwall_source_denied_total", MetricType::counter,
+             "Frames dropped by a deny_sources entry, where=hardware (rte_flow) or software (first worker stage)");
+    for (const json& e : *ds) {
+      m.sample_u64({{"entry", str(e, "id")}, {"where", "software"}}, u64(e, "software"));
+      m.sample_u64({{"entry", str(e, "id")}, {"where", "hardware"}}, u64(e, "hardware"));
+    }
+    m.family("sipwall_source_denied_offloaded_ports", MetricType::gauge,
+             "Trunk ports holding every rte_flow rule of a deny_sources entry (0: software only)");
+    for (const json& e : *ds) {
+      if (e.value("in_ruleset", false)) m.sample_u64({{"entry", str(e, "id")}}, u64(e, "offloaded_ports"));
+    }
+  }
+  if (auto ports = st.find("ports"); ports != st.end() && ports->is_array()) {
+    m.family("sipwall_port_rte_flow_supported", MetricType::gauge,
+             "1 if the port's driver accepts rte_flow rules (docs/hardware.md)");
+    for (const json& p : *ports) {
+      const json& o = p.contains("offload") ? p["offload"] : json();
+      m.sample({{"port", str(p, "name")}}, o.is_object() && o.value("rte_flow", false) ? 1 : 0);
+    }
+    m.family("sipwall_port_flow_rules", MetricType::gauge,
+             "rte_flow rules per port by kind (steering, deny) and state (hardware: installed; software: refused by the NIC)");
+    for (const json& p : *ports) {
+      const json& o = p.contains("offload") ? p["offload"] : json();
+      if (!o.is_object()) continue;
+      for (const char* kind : {"steering", "deny"}) {
+        const json& k = o.contains(kind) ? o[kind] : json::object();
+        const std::uint64_t ok = u64(k, "offloaded"), total = u64(k, "total");
+        m.sample_u64({{"port", str(p, "name")}, {"kind", kind}, {"state", "hardware"}}, ok);
+        m.sample_u64({{"port", str(p, "name")}, {"kind", kind}, {"state", "software"}}, total - ok);
+      }
+    }
   }
   if (auto t = s.find("trunks"); t != s.end() && t->is_array()) {
     m.family("sipwall_trunk_invites_total", MetricType::counter,

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "app/main_state.h"
@@ -49,13 +50,35 @@ json ruleset_json(const RuntimeSet* rs) {
               {"rules", s.rule_count()},
               {"trunks", s.trunk_count()},
               {"lists", s.named_list_count()},
+              {"deny_sources", s.deny_count()},
               {"malformed_policy", s.malformed_policy() == rules::MalformedPolicy::fail_closed ? "fail_closed" : "fail_open"}};
+}
+
+// What rte_flow took on one port (docs/hardware.md, docs/control-protocol.md).
+json offload_json(const Dataplane& dp, std::size_t port, const RuntimeSet* rs) {
+  if (port >= dp.flows.size() || !dp.flows[port]) return nullptr;
+  const offload::PortFlowInstaller& f = *dp.flows[port];
+  const offload::PortOffloadStatus& s = f.status();
+  json refusals = json::array();
+  for (const auto& [reason, n] : s.refusals) refusals.push_back(json{{"rules", n}, {"reason", reason}});
+  json entries = json::array();
+  if (rs && f.deny_side()) {
+    for (std::uint32_t e : f.offloaded_entries()) entries.push_back(std::string(rs->set().deny_id(e)));
+  }
+  return json{{"driver", s.driver},
+              {"rte_flow", s.supported},
+              {"steering", json{{"offloaded", s.steer_offloaded}, {"total", s.steer_total}}},
+              {"deny", json{{"offloaded", s.deny_offloaded}, {"total", s.deny_total},
+                            {"applies", f.deny_side()}, {"entries_offloaded", entries}}},
+              {"refusals", refusals}};
 }
 
 json status(MainState& st) {
   Dataplane& dp = st.dp;
+  RuntimeSet* cur = dp.current.load(std::memory_order_acquire);
   json ports = json::array();
-  for (const PortState& p : dp.ports) {
+  for (std::size_t pi = 0; pi < dp.ports.size(); ++pi) {
+    const PortState& p = dp.ports[pi];
     rte_eth_link link{};
     rte_eth_link_get_nowait(p.port_id, &link);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
@@ -68,7 +91,8 @@ json status(MainState& st) {
                          {"speed_mbps", link.link_speed},
                          {"mac", mac},
                          {"queues", p.queues},
-                         {"mtu", p.cfg.mtu}});
+                         {"mtu", p.cfg.mtu},
+                         {"offload", offload_json(dp, pi, cur)}});
   }
   json workers = json::array();
   for (const auto& w : dp.workers) workers.push_back(json{{"index", w->index}, {"lcore", w->lcore}});
@@ -78,7 +102,7 @@ json status(MainState& st) {
               {"version", SIPWALL_VERSION},
               {"started_at", iso8601(st.started_wall)},
               {"uptime_s", uptime},
-              {"ruleset", ruleset_json(dp.current.load(std::memory_order_acquire))},
+              {"ruleset", ruleset_json(cur)},
               {"previous_artifact", st.previous_artifact},
               {"reloads", json{{"ok", st.reloads_ok}, {"failed", st.reloads_failed},
                                {"last_error", st.last_reload_error}, {"last_ms", st.last_reload_ms}}},
@@ -136,6 +160,33 @@ json stats(MainState& st) {
   }
   json rules = json::array();
   for (auto& [id, n] : rule_hits) rules.push_back(json{{"id", id}, {"hits", n}});
+
+  // deny_sources: software drops (the workers' first stage) and hardware
+  // drops (rte_flow COUNT), by entry id, retired sets and rules included.
+  std::map<std::string, std::uint64_t> deny_sw = st.retired.deny_hits;
+  std::map<std::string, std::uint64_t> deny_hw = dp.deny_hw_retired;
+  std::map<std::string, unsigned> deny_offloaded;  // id -> trunk ports holding all its rules
+  std::set<std::string> live;                      // ids in the running set
+  if (rs) {
+    const rules::CompiledRuleSet& s = rs->set();
+    for (std::size_t i = 0; i < s.deny_count(); ++i) {
+      live.insert(std::string(s.deny_id(i)));
+      deny_sw[std::string(s.deny_id(i))] += rs->deny_hits_total(i);
+    }
+    for (auto& f : dp.flows) {
+      if (!f->deny_side()) continue;
+      for (std::uint32_t e : f->offloaded_entries()) deny_offloaded[std::string(s.deny_id(e))]++;
+    }
+  }
+  for (auto& f : dp.flows) f->query_deny(deny_hw);
+  std::set<std::string> ids = live;
+  for (auto& [id, n] : deny_sw) ids.insert(id);
+  for (auto& [id, n] : deny_hw) ids.insert(id);
+  json deny = json::array();
+  for (const std::string& id : ids) {
+    deny.push_back(json{{"id", id}, {"software", deny_sw[id]}, {"hardware", deny_hw[id]},
+                        {"offloaded_ports", deny_offloaded[id]}, {"in_ruleset", live.count(id) != 0}});
+  }
   json trunks = json::array();
   for (auto& [name, n] : trunk_calls)
     trunks.push_back(json{{"name", name.empty() ? "(none)" : name}, {"invites", n}});
@@ -150,6 +201,7 @@ json stats(MainState& st) {
               {"parse_errors", parse_errors},
               {"decode_errors", decode_errors},
               {"rules", rules},
+              {"deny_sources", deny},
               {"trunks", trunks},
               {"trace_buffered", st.traces.size()},
               {"trace_overflow", st.traces_overflow}};
@@ -204,6 +256,9 @@ std::string load_ruleset(MainState& st, const std::string& path) {
     st.retired.absorb(*old);
     delete old;
   }
+  // The new set's deny rules into the NICs that take them (the software
+  // stage already has them: it is the set just published).
+  install_deny_flows(dp, dp.current.load(std::memory_order_acquire));
   st.reloads_ok++;
   st.last_reload_error.clear();
   st.last_reload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -321,6 +376,13 @@ std::string stats_text(MainState& st) {
   out << "rule hits:\n";
   for (const auto& r : s["rules"])
     if (r["hits"].get<std::uint64_t>() != 0) out << "  " << r["id"].get<std::string>() << " " << r["hits"] << "\n";
+  bool any_deny = false;
+  for (const auto& d : s["deny_sources"]) {
+    if (d["software"].get<std::uint64_t>() == 0 && d["hardware"].get<std::uint64_t>() == 0) continue;
+    if (!any_deny) out << "denied sources (software / hardware):\n";
+    any_deny = true;
+    out << "  " << d["id"].get<std::string>() << " " << d["software"] << " / " << d["hardware"] << "\n";
+  }
   out << "INVITEs by trunk:\n";
   for (const auto& t : s["trunks"])
     if (t["invites"].get<std::uint64_t>() != 0) out << "  " << t["name"].get<std::string>() << " " << t["invites"] << "\n";

@@ -32,6 +32,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
 #define SIPWALL_DATAPLANE_COUNTERS(X)                                                           \
   X(forwarded, "frames forwarded to the paired port (unchanged or tagged)")                      \
   X(dropped, "frames freed (drop verdicts, fail-closed malformed SIP, no paired port)")          \
+  X(source_denied, "frames from a deny_sources entry dropped before SIP parsing (also in dropped)")  \
   X(rejected, "INVITE frames answered with 603/608 instead of being forwarded")                   \
   X(absorbed, "IP fragments taken into reassembly")                                             \
   X(held, "TCP segments held right now for the rest of a SIP message (a gauge, not a total)")     \

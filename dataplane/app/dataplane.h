@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <bitset>
+#include <map>
+#include <string>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "app/trace_record.h"
 #include "net/tcp_reassembly.h"
 #include "net/tcp_seqadj.h"
+#include "offload/installer.h"
 #include "sip/sip_message.h"
 
 namespace sipwall::dataplane {
@@ -92,6 +95,12 @@ struct Dataplane {
   std::uint64_t tcp_hold_timeout = 0;   // TSC cycles (tcp.reassembly_timeout_ms)
   std::uint16_t port_index_of[RTE_MAX_ETHPORTS] = {};  // DPDK port id -> index
 
+  // rte_flow per port (same index as `ports`; docs/hardware.md): steering
+  // installed at start, deny rules at every rule-set load. Main lcore only.
+  std::vector<std::unique_ptr<offload::PortFlowInstaller>> flows;
+  // Hardware hit counts of deny rules already destroyed, by entry id.
+  std::map<std::string, std::uint64_t> deny_hw_retired;
+
   std::bitset<65536> sip_udp;  // UDP ports carrying SIP (either end of the datagram)
   std::bitset<65536> sip_tcp;
 };
@@ -112,5 +121,9 @@ void flush_tx(Dataplane& dp, WorkerContext& w) noexcept;
 void init_tcp_unit_scratch(WorkerContext& w, std::uint32_t max_segments);
 
 extern Dataplane* g_dataplane;
+
+// Installs the deny rules of `rs` (null: none) on every trunk-facing port
+// that takes rte_flow rules (setup.cpp; called after each rule-set swap).
+void install_deny_flows(Dataplane& dp, const RuntimeSet* rs);
 
 }  // namespace sipwall::dataplane

@@ -31,6 +31,8 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
   rs->trunk_stride_ = padded(rs->set_->trunk_count() + 1);
   rs->rule_hits_.assign(rs->rule_stride_ * workers, 0);
   rs->trunk_calls_.assign(rs->trunk_stride_ * workers, 0);
+  rs->deny_stride_ = padded(rs->set_->deny_count() + 1);
+  rs->deny_hits_.assign(rs->deny_stride_ * workers, 0);
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
   rs->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -49,6 +51,12 @@ std::uint64_t RuntimeSet::trunk_calls_total(std::size_t trunk) const noexcept {
   return s;
 }
 
+std::uint64_t RuntimeSet::deny_hits_total(std::size_t entry) const noexcept {
+  std::uint64_t s = 0;
+  for (unsigned w = 0; w < workers_; ++w) s += deny_hits_[w * deny_stride_ + entry];
+  return s;
+}
+
 std::uint64_t RuntimeSet::no_trunk_calls_total() const noexcept {
   return trunk_calls_total(set_->trunk_count());
 }
@@ -63,6 +71,8 @@ void RetiredCounters::absorb(const RuntimeSet& old) {
   for (std::size_t t = 0; t < s.trunk_count(); ++t)
     trunk_calls[std::string(s.trunk_name(t))] += old.trunk_calls_total(t);
   trunk_calls[""] += old.no_trunk_calls_total();
+  for (std::size_t i = 0; i < s.deny_count(); ++i)
+    deny_hits[std::string(s.deny_id(i))] += old.deny_hits_total(i);
 }
 
 }  // namespace sipwall::dataplane

@@ -35,6 +35,9 @@ class RuntimeSet {
   // Hit counters, written by worker `w` only. Rows are padded to a cache line.
   std::uint64_t* rule_hits(unsigned w) noexcept { return &rule_hits_[w * rule_stride_]; }
   std::uint64_t* trunk_calls(unsigned w) noexcept { return &trunk_calls_[w * trunk_stride_]; }
+  // Frames dropped by deny_sources entry i (the worker's first stage).
+  std::uint64_t* deny_hits(unsigned w) noexcept { return &deny_hits_[w * deny_stride_]; }
+  std::uint64_t deny_hits_total(std::size_t entry) const noexcept;
   // Sums over workers (main lcore).
   std::uint64_t rule_hits_total(std::size_t rule) const noexcept;
   std::uint64_t trunk_calls_total(std::size_t trunk) const noexcept;
@@ -50,6 +53,8 @@ class RuntimeSet {
   std::vector<classify::Scratch> scratch_;
   std::vector<std::uint64_t> rule_hits_;
   std::vector<std::uint64_t> trunk_calls_;  // [trunks] = calls from no trunk
+  std::vector<std::uint64_t> deny_hits_;
+  std::size_t deny_stride_ = 0;
   std::size_t rule_stride_ = 0;
   std::size_t trunk_stride_ = 0;
   unsigned workers_ = 0;
@@ -62,6 +67,7 @@ class RuntimeSet {
 struct RetiredCounters {
   std::map<std::string, std::uint64_t> rule_hits;    // by rule id
   std::map<std::string, std::uint64_t> trunk_calls;  // by trunk name ("" = no trunk)
+  std::map<std::string, std::uint64_t> deny_hits;    // software drops by deny_sources id
   void absorb(const RuntimeSet& old);
 };
 

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include "offload/flow_translate.h"
+#include "offload/rule_set_input.h"
+
 namespace sipwall::dataplane {
 namespace {
 
@@ -137,6 +140,21 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   }
   for (PortState& p : dp.ports)
     if (!setup_port(dp, p, workers, error)) return false;
+  // Hardware steering of SIP to the worker queues, where the NIC takes it
+  // (never a reason to fail: docs/hardware.md).
+  for (PortState& p : dp.ports) {
+    auto inst = std::make_unique<offload::PortFlowInstaller>(p.port_id, p.cfg.name, p.cfg.role == PortRole::trunk);
+    offload::SteeringInput in;
+    in.udp_ports = cfg.sip_udp_ports;
+    in.tcp_ports = cfg.sip_tcp_ports;
+    in.queues = p.queues;
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(p.port_id, &info) == 0)
+      in.rss_types = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    in.rss_key.assign(std::begin(g_symmetric_rss_key), std::end(g_symmetric_rss_key));
+    inst->install_steering(offload::steering_flows(in));
+    dp.flows.push_back(std::move(inst));
+  }
 
   dp.counters = static_cast<WorkerCounters*>(rte_zmalloc("sipwall_counters", sizeof(WorkerCounters) * workers, 64));
   std::size_t qsbr_size = rte_rcu_qsbr_get_memsize(workers);
@@ -198,7 +216,18 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   return true;
 }
 
+void install_deny_flows(Dataplane& dp, const RuntimeSet* rs) {
+  std::vector<offload::DenyInput> entries;
+  if (rs) entries = offload::deny_inputs(rs->set());
+  for (auto& f : dp.flows) {
+    if (!f->deny_side()) continue;
+    f->replace_deny(offload::deny_flows(entries), dp.deny_hw_retired);
+  }
+}
+
 void teardown_dataplane(Dataplane& dp) {
+  for (auto& f : dp.flows) f->destroy_all(dp.deny_hw_retired);
+  dp.flows.clear();
   for (PortState& p : dp.ports) {
     rte_eth_dev_stop(p.port_id);
     rte_eth_dev_close(p.port_id);  // net_pcap writes out its tx_pcap here

@@ -417,6 +417,23 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
   auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
   net::DecodedPacket d;
   net::DecodeResult r = net::decode_frame(frame, rte_pktmbuf_data_len(m), d);
+  // First stage: deny_sources (docs/packet-handling.md §0). Any frame whose
+  // IP header decoded, before reassembly and before SIP: a fragment carries
+  // the source address too, so a denied source's fragments never take a
+  // reassembly slot. Only a frame with an L4 header (not a non-first
+  // fragment) has a port, so entries with a port match it only then -- the
+  // same as the hardware rules (offload/flow_translate.h).
+  if (trunk_side && rs != nullptr && d.ip_version != 0 && rs->set().deny_count() != 0) {
+    const bool has_l4 = r == net::DecodeResult::ok && (d.l4_proto == 17 || d.l4_proto == 6);
+    const std::uint32_t e = rs->set().find_deny(d.src.data(), d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : -1,
+                                                has_l4 ? d.dst_port : 0);
+    if (e != rules::kNoDeny) {
+      c.source_denied++;
+      rs->deny_hits(w.index)[e]++;
+      drop(w, m);
+      return;
+    }
+  }
   if (r != net::DecodeResult::ok) {
     c.decode_errors[static_cast<unsigned>(r)]++;
     c.non_sip++;

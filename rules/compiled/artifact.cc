@@ -308,6 +308,21 @@ bool take(const std::map<std::uint32_t, std::string_view>& secs, std::uint32_t t
   return true;
 }
 
+// deny_sources sections are optional (absent: no entries); when present all
+// three must be, and the table may only name existing entries.
+bool load_deny_sections(const std::map<std::uint32_t, std::string_view>& secs, CompiledRuleSetData& d) {
+  const bool any = secs.count(sections::deny_entries) || secs.count(sections::deny_segments) ||
+                   secs.count(sections::deny_candidates);
+  if (!any) return true;
+  std::vector<TrunkSegment> segs;
+  std::vector<TrunkCandidate> cands;
+  return take<DenyEntry>(secs, sections::deny_entries, d.deny) &&
+         take<TrunkSegment>(secs, sections::deny_segments, segs) &&
+         take<TrunkCandidate>(secs, sections::deny_candidates, cands) &&
+         TrunkTable::from_raw(std::move(segs), std::move(cands), static_cast<std::uint32_t>(d.deny.size()),
+                              d.deny_table);
+}
+
 }  // namespace
 
 ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view name) {
@@ -466,8 +481,12 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
     }
     d.dbs.emplace_back(db);
   }
+  if (!load_deny_sections(secs, d)) {
+    return failure(std::move(r), ArtifactError::malformed, name, "inconsistent deny_sources sections");
+  }
   std::string why;
   if (!validate(d, why)) return failure(std::move(r), ArtifactError::malformed, name, why);
+  derive_match_index(d);
   r.set = std::move(set);
   return r;
 }

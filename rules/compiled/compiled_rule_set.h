@@ -23,6 +23,7 @@
 
 #include "number/dial_plan.h"
 #include "number/normalize.h"
+#include "rules/compiled/deny_sources.h"
 #include "rules/compiled/exact_table.h"
 #include "rules/compiled/interval_map.h"
 #include "rules/compiled/list_sets.h"
@@ -50,6 +51,25 @@ struct PatternSource {
   std::uint32_t slot = 0;
   std::uint32_t flags = 0;  // Hyperscan compile flags
   StrRef where;
+};
+
+// A rule's gate: the rule can only match if some pattern of scan target
+// `target` matched the message, and its first predicate is a regex on that
+// target (so its evaluation scans it first anyway). Rules [i, skip_to) all
+// have this gate: when the target matched nothing, the classifier skips them
+// together. target == kNone: no gate.
+struct RuleGate {
+  std::uint32_t target = kNone;
+  std::uint32_t skip_to = 0;
+};
+
+// Facts that follow from a set's programs, for the classifier to skip work.
+// Derived when a set is compiled or loaded (derive_match_index(),
+// rules/compiled/match_index.cc); never serialised, not in the checksum, so
+// the artifact format does not change with them.
+struct MatchIndex {
+  std::vector<RuleGate> gates;  // per rule, precedence order; empty: no gates
+  FieldMask exact_fields = 0;   // number fields whose exact-table list ids some atom reads
 };
 
 // The members of a CompiledRuleSet. Only the compiler and the artifact loader
@@ -91,6 +111,13 @@ struct CompiledRuleSetData {
   std::vector<HeaderName> headers;
   std::vector<StrRef> text_values;
   std::vector<std::uint32_t> id_pool;
+
+  MatchIndex index;  // derived, see MatchIndex
+
+  // deny_sources (rules/compiled/deny_sources.h): entries in file order and
+  // their lookup table (candidate "trunk" = entry index).
+  std::vector<DenyEntry> deny;
+  TrunkTable deny_table;
 };
 
 class CompiledRuleSet {
@@ -182,6 +209,25 @@ class CompiledRuleSet {
   FieldMask number_fields_used() const noexcept { return d_.number_fields; }
   FieldMask text_fields_used() const noexcept { return d_.text_fields; }
   std::uint32_t regex_slots() const noexcept { return d_.regex_slots; }
+  // Derived facts (MatchIndex): rule i's gate (no gate if the index was not
+  // derived), and the number fields whose exact-table ids atoms read.
+  RuleGate rule_gate(std::size_t i) const noexcept {
+    return i < d_.index.gates.size() ? d_.index.gates[i] : RuleGate{kNone, static_cast<std::uint32_t>(i + 1)};
+  }
+  std::span<const RuleGate> rule_gates() const noexcept { return d_.index.gates; }
+  FieldMask exact_fields_used() const noexcept { return d_.index.exact_fields; }
+
+  // --- deny_sources (the data plane's first stage) -----------------------------
+  std::size_t deny_count() const noexcept { return d_.deny.size(); }
+  const DenyEntry& deny_entry(std::size_t i) const noexcept { return d_.deny[i]; }
+  std::string_view deny_id(std::size_t i) const noexcept { return str(d_.deny[i].id); }
+  // The most specific entry denying a frame from `addr` (16 bytes, network
+  // order, IPv4 mapped) with outer VLAN `vlan` (< 0: untagged) to local port
+  // `port` (0: the frame has no L4 header, so only entries without a port
+  // can match); kNoDeny if none.
+  std::uint32_t find_deny(const std::uint8_t* addr, std::int32_t vlan, std::uint16_t port) const noexcept {
+    return d_.deny_table.find(addr, vlan, port);
+  }
 
   std::string_view str(StrRef r) const noexcept {
     if (r.off > d_.strings.size()) return {};

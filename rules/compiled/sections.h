@@ -23,7 +23,12 @@ enum Tag : std::uint32_t {
   prefix_sets, range_sets, trunk_segments,
   trunk_candidates, atoms, atom_info, code, targets, patterns, headers, text_values,
   id_pool,
-  content_end,           // first tag that is not content
+  content_end,           // first tag after the required content
+  // Optional content (after content_end so the tags above keep their values;
+  // an artifact written before they existed has none, and loads as a set
+  // with no such entries).
+  deny_entries = 0x100, deny_segments, deny_candidates,
+  optional_end,           // first tag that is not content
   hs_database = 0x1000,  // + target index
 };
 
@@ -54,7 +59,7 @@ inline constexpr bool kFlat =
 static_assert(kFlat<Meta> && kFlat<StrRef> && kFlat<Atom> && kFlat<ScanTarget> &&
               kFlat<HeaderName> && kFlat<ActionInfo> && kFlat<RuleInfo> && kFlat<ListInfo> &&
               kFlat<TrunkInfo> && kFlat<AtomInfo> && kFlat<ListRef> && kFlat<PatternSource> &&
-              kFlat<TrunkSegment> && kFlat<TrunkCandidate>);
+              kFlat<TrunkSegment> && kFlat<TrunkCandidate> && kFlat<DenyEntry>);
 
 Meta make_meta(const CompiledRuleSetData& d, bool with_checksum) noexcept;
 // The dial plan field by field (it has padding and grows with the number
@@ -114,6 +119,13 @@ void for_each_content(const CompiledRuleSetData& d, bool with_checksum, F&& f) {
   f(headers, bytes_of(d.headers));
   f(text_values, bytes_of(d.text_values));
   f(id_pool, bytes_of(d.id_pool));
+  // Written only when there are entries, so a set without deny_sources has
+  // the same bytes (and checksum) as before the sections existed.
+  if (!d.deny.empty()) {
+    f(deny_entries, bytes_of(d.deny));
+    f(deny_segments, bytes_of(d.deny_table.raw_segments()));
+    f(deny_candidates, bytes_of(d.deny_table.raw_candidates()));
+  }
 }
 
 }  // namespace sipwall::rules::sections

@@ -194,6 +194,15 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
     values_ok = values_ok && v != 0 && v < exact_sets && number::key_valid(k);
   });
   if (!values_ok) return fail(why, "exact table holds a bad key or a value that is not a list set");
+  for (const DenyEntry& e : d.deny) {
+    if (e.prefix_len > 128) return fail(why, "deny_sources prefix length above 128");
+    for (StrRef r : {e.id, e.text, e.where, e.description}) {
+      if (!str_ok(d, r)) return fail(why, "deny_sources string out of range");
+    }
+  }
+  for (const TrunkCandidate& c : d.deny_table.raw_candidates()) {
+    if (c.trunk >= d.deny.size()) return fail(why, "deny_sources table names a missing entry");
+  }
   return true;
 }
 

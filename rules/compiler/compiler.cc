@@ -33,6 +33,7 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
 
   compiler::add_named_lists(b);
   compiler::compile_trunks(b);
+  compiler::compile_deny_sources(b);
   compiler::compile_guard_rails(b);
 
   // Rules, in the order they are evaluated.
@@ -76,7 +77,11 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
     res.stats.table_seconds = seconds_since(tt);
     d.checksum = content_checksum(d);
     std::string why;
-    if (!validate(d, why)) b.error(SourceLocation{rs.source_file, 0, 0}, "internal: compiled set is inconsistent: " + why);
+    if (!validate(d, why)) {
+      b.error(SourceLocation{rs.source_file, 0, 0}, "internal: compiled set is inconsistent: " + why);
+    } else {
+      derive_match_index(d);
+    }
   }
 
   CompileStats& s = res.stats;

@@ -86,6 +86,8 @@ std::string digits_of(std::string_view written);
 
 // compile_trunks.cc
 void compile_trunks(Builder& b);
+// deny_sources -> d.deny and d.deny_table (compile_deny.cc).
+void compile_deny_sources(Builder& b);
 
 // compile_actions.cc
 std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_id);

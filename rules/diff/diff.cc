@@ -118,6 +118,7 @@ bool RuleSetDiff::empty() const noexcept {
   return rules_added.empty() && rules_removed.empty() && rules_changed.empty() && !order_changed &&
          lists_added.empty() && lists_removed.empty() && lists_changed.empty() &&
          trunks_added.empty() && trunks_removed.empty() && trunks_changed.empty() &&
+         deny_added.empty() && deny_removed.empty() && deny_changed.empty() &&
          !dial_plan_changed && !defaults_changed && !guard_rails_changed;
 }
 
@@ -248,6 +249,32 @@ RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options)
     if (!new_trunks.count(t.name)) d.trunks_removed.push_back(t.name);
   }
 
+  // deny_sources, by id.
+  {
+    auto match_text = [](const DenySource& x) {
+      std::string t = x.source.text;
+      if (x.source.vlan) t += " vlan " + std::to_string(*x.source.vlan);
+      if (x.source.port) t += " port " + std::to_string(*x.source.port);
+      return t;
+    };
+    std::map<std::string, const DenySource*> old_deny, new_deny;
+    for (const DenySource& x : o.deny_sources) old_deny.emplace(x.id, &x);
+    for (const DenySource& x : n.deny_sources) new_deny.emplace(x.id, &x);
+    for (const DenySource& x : n.deny_sources) {
+      auto it = old_deny.find(x.id);
+      if (it == old_deny.end()) {
+        d.deny_added.push_back(x.id + ": " + match_text(x));
+      } else if (!same(it->second->source, x.source)) {
+        d.deny_changed.push_back(x.id + ": " + match_text(*it->second) + " -> " + match_text(x));
+      } else if (it->second->description != x.description) {
+        d.deny_changed.push_back(x.id + ": description changed");
+      }
+    }
+    for (const DenySource& x : o.deny_sources) {
+      if (!new_deny.count(x.id)) d.deny_removed.push_back(x.id + ": " + match_text(x));
+    }
+  }
+
   d.dial_plan_changed = !(o.dial_plan == n.dial_plan);
   if (!same(o.defaults, n.defaults)) {
     d.defaults_changed = true;
@@ -330,6 +357,12 @@ void print_diff(std::ostream& os, const RuleSetDiff& d) {
       if (c.caller_ranges) os << " caller_ranges changed;";
       os << "\n";
     }
+  }
+  if (!d.deny_added.empty() || !d.deny_removed.empty() || !d.deny_changed.empty()) {
+    os << "deny_sources:\n";
+    for (const auto& x : d.deny_added) os << "  + " << x << "\n";
+    for (const auto& x : d.deny_removed) os << "  - " << x << "\n";
+    for (const auto& x : d.deny_changed) os << "  ~ " << x << "\n";
   }
   if (d.dial_plan_changed) os << "dial plan changed (numbers may normalise differently)\n";
   if (d.defaults_changed) os << "defaults: " << d.old_defaults << " -> " << d.new_defaults << "\n";

@@ -52,6 +52,9 @@ struct RuleSetDiff {
   std::vector<ListChange> lists_added, lists_removed, lists_changed;
   std::vector<std::string> trunks_added, trunks_removed;
   std::vector<TrunkChange> trunks_changed;
+  // deny_sources by id, each as "id: prefix[ vlan N][ port N]" (changed:
+  // "id: old -> new", or "id: description changed").
+  std::vector<std::string> deny_added, deny_removed, deny_changed;
   bool dial_plan_changed = false;
   bool defaults_changed = false;
   std::string old_defaults, new_defaults;              // text forms when changed

@@ -22,8 +22,9 @@ namespace sipwall::rules {
 namespace loader {
 namespace {
 
-constexpr std::array<std::string_view, 9> kTopKeys = {
-    "version", "name", "description", "dial_plan", "trunks", "lists", "guard_rails", "defaults", "rules"};
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "version", "name", "description", "dial_plan", "trunks", "deny_sources", "lists", "guard_rails",
+    "defaults", "rules"};
 constexpr std::array<std::string_view, 5> kRuleKeys = {"id", "priority", "description", "match", "action"};
 
 // Main file first, then other files in order of first mention; within a file
@@ -169,6 +170,7 @@ LoadResult Loader::run(std::string_view yaml_text) {
         if (const Entry* d = find(*entries, "description")) scalar(*d, "a string");
         if (const Entry* dp = require(*entries, "dial_plan", top, "the rule set")) read_dial_plan(*dp);
         if (const Entry* t = find(*entries, "trunks")) read_trunks(*t);
+        if (const Entry* ds = find(*entries, "deny_sources")) read_deny_sources(*ds);
         if (const Entry* l = find(*entries, "lists")) read_lists(*l);
         read_guard_rails(find(*entries, "guard_rails"), top);
         if (const Entry* d = find(*entries, "defaults")) read_defaults(*d);

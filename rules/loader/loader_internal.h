@@ -72,6 +72,7 @@ class Loader {
   // --- sections ---
   void read_dial_plan(const Entry& e);                      // dial_plan_yaml.cc
   void read_trunks(const Entry& e);                         // trunks_yaml.cc
+  void read_deny_sources(const Entry& e);                   // deny_yaml.cc
   void read_lists(const Entry& e);                          // lists_yaml.cc
   void read_guard_rails(const Entry* e, const SourceLocation& top);  // lists_yaml.cc
   void read_defaults(const Entry& e);                       // action_yaml.cc

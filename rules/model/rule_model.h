@@ -137,6 +137,20 @@ struct Trunk {
   SourceLocation where;
 };
 
+// A source whose traffic is dropped before SIP parsing (top-level
+// `deny_sources`, docs/rules.md "Denied sources"). Every frame entering a
+// trunk-facing port from `source.addr/prefix_len` (and, when given, tagged
+// with `source.vlan` as its outer VLAN, and/or sent to local UDP/TCP port
+// `source.port`) is dropped, whatever it carries. Overlapping entries are
+// allowed: a frame that several match is counted on the most specific one
+// (the trunk-table order, rules/compiled/trunk_table.h).
+struct DenySource {
+  std::string id;           // counter label: as written, else the prefix text + qualifiers
+  TrunkSource source;       // prefix, optional VLAN, optional local port
+  std::string description;
+  SourceLocation where;
+};
+
 enum class MalformedPolicy : std::uint8_t { fail_open, fail_closed };
 
 struct Defaults {
@@ -161,6 +175,7 @@ struct RuleSet {
   std::string source_file;            // path of the YAML file
   number::DialPlan dial_plan;
   std::vector<Trunk> trunks;
+  std::vector<DenySource> deny_sources;  // file order
   std::vector<NumberList> lists;
   std::vector<Rule> rules;            // in file order
   Defaults defaults;

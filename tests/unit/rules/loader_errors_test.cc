@@ -48,7 +48,7 @@ TEST_F(LoaderErrors, UnreadableRuleSetFile) {
 TEST_F(LoaderErrors, UnknownKeySuggestsClosestAndListsAllowed) {
   EXPECT_EQ(errors(kHead + "verison: 2\n"),
             Lines{"r.yaml:3:1: unknown key 'verison' in the rule set; did you mean 'version'? "
-                  "(allowed: version, name, description, dial_plan, trunks, lists, guard_rails, "
+                  "(allowed: version, name, description, dial_plan, trunks, deny_sources, lists, guard_rails, "
                   "defaults, rules)"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    prioirty: 3\n    match: {caller: {prefix: \"+86\"}}\n"
                            "    action: drop\n"),
