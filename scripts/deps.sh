@@ -13,6 +13,8 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # peers and tools the tests drive
   tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps
+  # the package test (tests/package): lintian on the .deb
+  lintian
 )
 
 missing=()

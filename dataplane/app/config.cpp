@@ -1,9 +1,14 @@
 #include "app/config.h"
 
+#include "app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <set>
+#include <sstream>
 
 namespace sipwall::dataplane {
 namespace {
@@ -192,7 +197,194 @@ void read_pairs(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
   }
 }
 
+
+// "2-5,8" -> "2-5,8": consecutive cores folded into ranges (the form EAL -l takes).
+std::string core_list_text(const std::vector<unsigned>& cores) {
+  std::vector<unsigned> v = cores;
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (std::size_t i = 0; i < v.size();) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(v[i]);
+    if (j > i) out += '-' + std::to_string(v[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+// cpu: {main_core, corelist_workers} — VPP's `cpu { main-core N corelist-workers L }`.
+// It stands for eal.lcores, eal.main_lcore and workers.lcores together, so
+// giving any of those as well is an error at both places.
+void read_cpu(Reader& r, const YAML::Node& root, DataplaneConfig& c) {
+  const YAML::Node n = root["cpu"];
+  if (!r.mapping(n, "cpu", {"main_core", "corelist_workers"})) return;
+  bool conflict = false;
+  auto clash = [&](const YAML::Node& other, const char* key) {
+    if (!other) return;
+    r.error(other, std::string(key) + " and cpu: both give the cores; keep one (cpu: sets eal.lcores, "
+                   "eal.main_lcore and workers.lcores)");
+    conflict = true;
+  };
+  if (const YAML::Node e = root["eal"]; e && e.IsMap()) {
+    clash(e["lcores"], "eal.lcores");
+    clash(e["main_lcore"], "eal.main_lcore");
+  }
+  if (const YAML::Node w = root["workers"]; w && w.IsMap()) clash(w["lcores"], "workers.lcores");
+  if (conflict) r.error(n, "cpu: given together with eal/workers core settings (see the other errors)");
+
+  unsigned main_core = 0;
+  r.unsigned_in(n, "main_core", main_core, 0, 1023);
+  const YAML::Node list = n["corelist_workers"];
+  if (!list) {
+    r.error(n, "cpu needs corelist_workers (the worker cores, e.g. \"2-5\")");
+    return;
+  }
+  if (!list.IsScalar()) {
+    r.error(list, "corelist_workers must be a core list such as \"2-5,8\"");
+    return;
+  }
+  std::string why;
+  auto cores = parse_core_list(list.Scalar(), why);
+  if (!cores) {
+    r.error(list, "corelist_workers: " + why);
+    return;
+  }
+  if (std::find(cores->begin(), cores->end(), main_core) != cores->end()) {
+    r.error(list, "corelist_workers contains core " + std::to_string(main_core) + ", the main_core");
+    return;
+  }
+  if (conflict) return;
+  c.main_lcore = main_core;
+  c.worker_lcores = *cores;
+  std::vector<unsigned> all = *cores;
+  all.push_back(main_core);
+  c.eal_lcores = core_list_text(all);
+}
+
+// Without cpu:, eal.lcores must contain the main lcore and every worker
+// lcore, or EAL refuses to start (or the worker is never launched). Only
+// plain lists are checked; DPDK's lcore@cpu / (set)@cpu mappings are left
+// to EAL.
+void check_lcores(Reader& r, const YAML::Node& root, const DataplaneConfig& c) {
+  std::string why;
+  auto enabled = parse_core_list(c.eal_lcores, why);
+  if (!enabled) {
+    if (c.eal_lcores.find_first_of("@()") != std::string::npos) return;
+    const YAML::Node e = root["eal"];
+    r.error(e && e.IsMap() && e["lcores"] ? e["lcores"] : root, "lcores: " + why);
+    return;
+  }
+  auto in = [&](unsigned l) { return std::find(enabled->begin(), enabled->end(), l) != enabled->end(); };
+  const YAML::Node e = root["eal"];
+  if (!in(c.main_lcore))
+    r.error(e && e.IsMap() && e["main_lcore"] ? e["main_lcore"] : (e ? e : root),
+            "main lcore " + std::to_string(c.main_lcore) + " is not in eal.lcores \"" + c.eal_lcores + "\"");
+  const YAML::Node w = root["workers"];
+  for (unsigned l : c.worker_lcores)
+    if (l != c.main_lcore && !in(l))
+      r.error(w && w.IsMap() && w["lcores"] ? w["lcores"] : (w ? w : root),
+              "worker lcore " + std::to_string(l) + " is not in eal.lcores \"" + c.eal_lcores + "\"");
+}
+
+bool is_pci_address(const std::string& s) {
+  // [domain:]bus:device.function, hex: 0000:3b:00.0 or 3b:00.0
+  unsigned a, b, d, f;
+  char end;
+  return std::sscanf(s.c_str(), "%x:%x:%x.%x%c", &a, &b, &d, &f, &end) == 4 ||
+         std::sscanf(s.c_str(), "%x:%x.%x%c", &b, &d, &f, &end) == 3;
+}
+
+// Each port's device must be one EAL will create: a vdev listed in
+// eal.vdevs (or passed in eal.extra), or a PCI address EAL may probe.
+void check_devices(Reader& r, const YAML::Node& root, const DataplaneConfig& c) {
+  const YAML::Node ports = root["ports"];
+  if (!ports || !ports.IsSequence()) return;
+  std::set<std::string> vdev_names;
+  for (const auto& v : c.vdevs) vdev_names.insert(v.substr(0, v.find(',')));
+  std::string extra;
+  for (const auto& e : c.eal_extra) extra += e + ' ';
+  std::size_t i = 0;
+  for (const auto& p : ports) {
+    if (i >= c.ports.size()) break;
+    const PortConfig& pc = c.ports[i++];
+    if (pc.device.empty() || !p.IsMap() || !p["device"]) continue;
+    if (is_pci_address(pc.device)) {
+      if (c.no_pci)
+        r.error(p["device"], "device " + pc.device + " is a PCI address but eal.no_pci is true");
+      else if (!c.allow.empty() && std::find(c.allow.begin(), c.allow.end(), pc.device) == c.allow.end())
+        r.error(p["device"], "device " + pc.device + " is not in eal.allow (EAL probes only those)");
+    } else if (!vdev_names.count(pc.device) && extra.find(pc.device) == std::string::npos) {
+      r.error(p["device"], "device '" + pc.device + "' is neither a PCI address nor a vdev in eal.vdevs");
+    }
+  }
+}
+
 }  // namespace
+
+std::optional<std::vector<unsigned>> parse_core_list(const std::string& text, std::string& why) {
+  std::vector<unsigned> out;
+  std::set<unsigned> seen;
+  std::size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  auto number = [&](unsigned& v) {
+    skip_space();
+    if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+    v = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      v = v * 10 + static_cast<unsigned>(text[i] - '0');
+      if (v > 1023) return false;
+      ++i;
+    }
+    skip_space();
+    return true;
+  };
+  if (text.find_first_not_of(" \t") == std::string::npos) {
+    why = "empty core list";
+    return std::nullopt;
+  }
+  while (i < text.size()) {
+    unsigned lo = 0, hi = 0;
+    if (!number(lo)) {
+      why = "'" + text + "' is not a core list such as \"2-5,8\" (cores 0 to 1023)";
+      return std::nullopt;
+    }
+    hi = lo;
+    if (i < text.size() && text[i] == '-') {
+      ++i;
+      if (!number(hi)) {
+        why = "'" + text + "' is not a core list such as \"2-5,8\" (cores 0 to 1023)";
+        return std::nullopt;
+      }
+      if (hi < lo) {
+        why = "range " + std::to_string(lo) + "-" + std::to_string(hi) + " goes down";
+        return std::nullopt;
+      }
+    }
+    for (unsigned v = lo; v <= hi; ++v) {
+      if (!seen.insert(v).second) {
+        why = "core " + std::to_string(v) + " listed twice";
+        return std::nullopt;
+      }
+      out.push_back(v);
+    }
+    if (i < text.size()) {
+      if (text[i] != ',') {
+        why = "'" + text + "' is not a core list such as \"2-5,8\" (unexpected '" + text.substr(i, 1) + "')";
+        return std::nullopt;
+      }
+      ++i;
+      if (i >= text.size()) {
+        why = "'" + text + "' ends with ','";
+        return std::nullopt;
+      }
+    }
+  }
+  return out;
+}
 
 std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<std::string>& errors) {
   Reader r(path, errors);
@@ -210,8 +402,8 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   DataplaneConfig c;
   c.source_file = path;
   if (!r.mapping(root, "the configuration",
-                 {"eal", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments", "tcp",
-                  "trace", "run"}))
+                 {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments",
+                  "tcp", "trace", "run"}))
     return std::nullopt;
   if (root["eal"]) read_eal(r, root["eal"], c);
   if (root["ports"]) read_ports(r, root["ports"], c);
@@ -286,10 +478,24 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
       r.scalar(s, "stats_json", c.stats_json, "a path");
     }
   }
+  if (root["cpu"]) read_cpu(r, root, c);
   if (c.worker_lcores.empty()) c.worker_lcores.push_back(c.main_lcore + 1);
   for (unsigned l : c.worker_lcores)
     if (l == c.main_lcore)
       r.error(root["workers"] ? root["workers"] : root, "worker lcore " + std::to_string(l) + " is the main lcore");
+  {
+    std::set<unsigned> seen;
+    for (unsigned l : c.worker_lcores)
+      if (!seen.insert(l).second)
+        r.error(root["workers"] ? root["workers"] : root, "worker lcore " + std::to_string(l) + " listed twice");
+  }
+  if (!root["cpu"]) check_lcores(r, root, c);
+  check_devices(r, root, c);
+  if (c.ports.size() > kMaxPorts)
+    r.error(root["ports"], "at most " + std::to_string(kMaxPorts) + " ports");
+  if (c.worker_lcores.size() > kMaxWorkers)
+    r.error(root["cpu"] ? root["cpu"] : (root["workers"] ? root["workers"] : root),
+            "at most " + std::to_string(kMaxWorkers) + " workers");
   if (errors.size() > first_error) return std::nullopt;
   return c;
 }
@@ -303,6 +509,102 @@ std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::stri
   if (!c.file_prefix.empty()) a.insert(a.end(), {"--file-prefix", c.file_prefix});
   a.insert(a.end(), c.eal_extra.begin(), c.eal_extra.end());
   return a;
+}
+
+namespace {
+std::uint64_t mbuf_need(const DataplaneConfig& c, unsigned burst) {
+  // Same budget as setup_dataplane: every RX/TX ring of every port and
+  // worker, in-flight bursts, replies and reassembly per worker, held TCP
+  // segments on top (holding must never starve RX), and slack.
+  const auto workers = static_cast<std::uint64_t>(c.worker_lcores.size());
+  std::uint64_t need = c.ports.size() * workers * (std::uint64_t{c.rx_ring_size} + c.tx_ring_size) +
+                       workers * (std::uint64_t{burst} * 4 + 512 + c.tcp_reassembly_mbufs) + 4096;
+  return need;
+}
+}  // namespace
+
+std::uint32_t mbuf_pool_size(const DataplaneConfig& c, unsigned burst) {
+  return static_cast<std::uint32_t>(std::max<std::uint64_t>(c.mbufs, mbuf_need(c, burst)));
+}
+
+std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
+  std::ostringstream o;
+  auto join = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+    return s.empty() ? std::string("-") : s;
+  };
+  const std::size_t workers = c.worker_lcores.size();
+
+  o << "cores:\n";
+  o << "  main lcore     " << c.main_lcore << "  (control socket, stats, reloads, trace drain; never forwards)\n";
+  o << "  worker lcores  " << join(c.worker_lcores) << "  (" << workers << " worker" << (workers == 1 ? "" : "s")
+    << ", busy-polling at 100 %)\n";
+  o << "  EAL lcores     " << c.eal_lcores << "\n";
+
+  o << "memory:\n";
+  if (c.no_huge)
+    o << "  " << c.memory_mb << " MB of ordinary memory (--no-huge): lab/test only\n";
+  else
+    o << "  hugepages (reserve them before start: /etc/dpdk/dpdk.conf NR_2M_PAGES/NR_1G_PAGES, dpdk.service)\n";
+  const std::uint32_t pool = mbuf_pool_size(c, burst);
+  // An mbuf of the default data room (2048 + 128 headroom) plus its header
+  // and mempool object overhead: ~2.5 KiB.
+  const std::uint64_t pool_mb = (std::uint64_t{pool} * 2560 + 8191 * 256) >> 20;
+  o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst) << "), ~" << pool_mb << " MB with the indirect pool\n";
+  if (c.no_huge && pool_mb + 64 > c.memory_mb)
+    o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
+      << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
+
+  o << "ports:\n";
+  for (std::size_t i = 0; i < c.ports.size(); ++i) {
+    const PortConfig& p = c.ports[i];
+    std::string peer = "-";
+    for (auto [a, b] : c.pairs) {
+      if (a == i) peer = c.ports[b].name;
+      if (b == i) peer = c.ports[a].name;
+    }
+    o << "  " << p.name << "  device " << p.device << "  role " << (p.role == PortRole::trunk ? "trunk" : "core")
+      << "  mtu " << p.mtu << "  pair " << peer << "\n";
+    if (peer == "-") o << "  WARNING: port " << p.name << " is in no pair: what it receives is dropped\n";
+  }
+  o << "queues (every port):\n";
+  o << "  " << workers << " RX + " << workers << " TX queue" << (workers == 1 ? "" : "s")
+    << " per port; worker k polls RX queue k of every port and sends on TX queue k\n";
+  o << "  ring sizes     rx " << c.rx_ring_size << ", tx " << c.tx_ring_size
+    << " descriptors (the driver may round them at start)\n";
+  for (std::size_t k = 0; k < workers; ++k) {
+    o << "  worker " << k << " (lcore " << c.worker_lcores[k] << "):";
+    for (const PortConfig& p : c.ports) o << " " << p.name << " rxq " << k << "/txq " << k << ";";
+    o << "\n";
+  }
+  o << "offloads requested:\n";
+  if (workers > 1)
+    o << "  RSS            ip, udp, tcp with a symmetric Toeplitz key (both directions of a flow on one worker),\n"
+         "                 masked by what each device supports (a device without RSS is logged at start)\n";
+  else
+    o << "  RSS            none (one queue per port)\n";
+  o << "  rte_flow       SIP steering and source-prefix deny are probed per device at start with "
+       "rte_flow_validate (see `sipwallctl status`)\n";
+  o << "SIP:\n";
+  o << "  udp ports      " << join(c.sip_udp_ports) << "\n";
+  o << "  tcp ports      " << join(c.sip_tcp_ports) << "\n";
+  o << "  malformed      " << (c.fail_closed ? "fail_closed" : "fail_open") << " until a rule set says otherwise\n";
+  o << "rule set:\n";
+  o << "  artifact       " << (c.artifact.empty() ? "(none)" : c.artifact) << "; else " << c.state_dir
+    << "/last-good.swr; else none (every INVITE forwarded)\n";
+  o << "control socket:\n";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(c.control_socket_mode));
+  o << "  " << c.control_socket << "  mode " << mode << "  group "
+    << (c.control_socket_group.empty() ? "(process group)" : c.control_socket_group) << "\n";
+  o << "per worker:\n";
+  o << "  ip fragments   " << c.frag_max_flows << " datagrams, " << c.frag_timeout_ms << " ms\n";
+  o << "  tcp            " << c.tcp_max_flows << " flows; reassembly " << c.tcp_reassembly_flows << " flows x "
+    << c.tcp_reassembly_bytes << " B, " << c.tcp_reassembly_mbufs << " mbufs, " << c.tcp_reassembly_timeout_ms
+    << " ms\n";
+  o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
+  return o.str();
 }
 
 }  // namespace sipwall::dataplane

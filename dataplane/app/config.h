@@ -24,7 +24,9 @@ struct PortConfig {
 struct DataplaneConfig {
   std::string source_file;
 
-  // EAL.
+  // EAL. The cores come either from eal.lcores + eal.main_lcore +
+  // workers.lcores, or from the VPP-style cpu: {main_core, corelist_workers}
+  // section, which fills the same three fields (never both).
   std::string eal_lcores = "0-1";
   unsigned main_lcore = 0;
   unsigned memory_mb = 512;
@@ -79,11 +81,27 @@ struct DataplaneConfig {
   std::string stats_json;                  // write final counters here on exit
 };
 
+// A core list such as "2-5,8,10-11" (VPP's corelist-workers, DPDK's -l
+// without the @/() mapping forms). Returns the cores in the order written,
+// or nullopt with `why` set (syntax, a range going down, a core twice, a core
+// above 1023).
+std::optional<std::vector<unsigned>> parse_core_list(const std::string& text, std::string& why);
+
 // Parses `path`. On failure returns nullopt and appends "file:line:col: message"
 // lines to `errors` (all of them, not just the first).
 std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<std::string>& errors);
 
 // The EAL argv the config stands for (argv[0] included).
 std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::string& prog);
+
+// Mbufs the packet pool gets: the configured workers.mbufs or, if larger,
+// what every RX/TX ring, the per-worker bursts, held TCP segments and
+// replies need (`burst` is the worker's RX burst size).
+std::uint32_t mbuf_pool_size(const DataplaneConfig& c, unsigned burst);
+
+// What the data plane would do with this config, for `--check`: EAL argv,
+// ports, cores, queues, pool, SIP ports, offloads requested. Plain text, one
+// fact per line; computed from the config only (no EAL, no NIC).
+std::string describe_plan(const DataplaneConfig& c, unsigned burst);
 
 }  // namespace sipwall::dataplane

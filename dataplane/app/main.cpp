@@ -3,11 +3,13 @@
 // one), then serves the control socket on the main lcore until SIGINT/SIGTERM.
 //
 //   sipwall-dataplane -c deploy/examples/sipwall.yaml [--artifact FILE]
+//   sipwall-dataplane --check /etc/sipwall/sipwall.yaml   (validate, print the plan, no EAL)
 #include <rte_eal.h>
 #include <rte_lcore.h>
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -78,13 +80,16 @@ int main(int argc, char** argv) {
   std::string config_path, artifact, stats_file, socket_path;
   std::uint32_t idle_ms = 0;
   bool print_trace = false, check_only = false;
-  app.add_option("-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml)")->required();
+  app.add_option("config,-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml)")
+      ->required();
   app.add_option("--artifact", artifact, "Rule-set artifact to load at start (overrides ruleset.artifact)");
   app.add_option("--control-socket", socket_path, "Control socket path (overrides control.socket)");
   app.add_option("--stop-when-idle-ms", idle_ms, "Exit when no packet arrived for this long (pcap runs)");
   app.add_option("--stats-json", stats_file, "Write the final counters as JSON to this file on exit");
   app.add_flag("--print-trace", print_trace, "On exit, print the verdict trace records nobody collected");
-  app.add_flag("--check-config", check_only, "Validate the configuration, print the EAL arguments, exit");
+  app.add_flag("--check,--check-config", check_only,
+               "Validate the configuration and print what it would do (EAL arguments, cores, ports, queues, "
+               "pool, offloads) without starting EAL or touching a NIC; exit 0 if valid, 2 if not");
   app.set_version_flag("--version", std::string("sipwall-dataplane ") + SIPWALL_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
   if (check_only) {
     std::printf("%s: OK\nEAL:", config_path.c_str());
     for (const auto& a : eal) std::printf(" %s", a.c_str());
-    std::printf("\n");
+    std::printf("\n%s", describe_plan(*cfg, kBurst).c_str());
     return 0;
   }
   std::vector<char*> eal_argv;
@@ -140,6 +145,13 @@ int main(int argc, char** argv) {
                dp.ports.size(), dp.cfg.control_socket.c_str());
 #ifdef SIPWALL_HAVE_SYSTEMD
   sd_notify(0, "READY=1");
+  // WatchdogSec= in the unit: prove the main lcore loop still turns, at
+  // half the interval systemd allows. Only when systemd asked for it.
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  auto last_watchdog = std::chrono::steady_clock::now();
+  const auto watchdog_every = std::chrono::microseconds(watchdog_usec / 2);
+  if (watchdog_usec) sd_notify(0, "WATCHDOG=1");
 #endif
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
@@ -149,6 +161,15 @@ int main(int argc, char** argv) {
   while (!dp.quit.load()) {
     server.poll(5, handler);
     drain_trace_rings(st);
+#ifdef SIPWALL_HAVE_SYSTEMD
+    if (watchdog_usec) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_watchdog >= watchdog_every) {
+        sd_notify(0, "WATCHDOG=1");
+        last_watchdog = now;
+      }
+    }
+#endif
     if (dp.cfg.stop_when_idle_ms) {
       WorkerCounters sum;
       sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
