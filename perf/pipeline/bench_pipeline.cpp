@@ -12,6 +12,14 @@
 //   saturation  the generator keeps the RX rings full: INVITEs/s, cycles and ns
 //               per INVITE, and proof that the worker was the bottleneck
 //   latency     paced at a fraction of the saturation rate: RX->TX p50/p99/p99.9
+//   reload      paced at each of --reload-loads x the saturation rate, --swaps
+//               artifact swaps between --reload-artifacts during it; then every
+//               INVITE sent is accounted for: lost, duplicated, misclassified
+//               (expected verdicts of the full set of gen_ruleset.py, the same
+//               in every artifact swapped in), swap latency
+//
+// Mix knobs (growth runs): --caller-hit/--prefix-hit/--agent-hit/--name-hit
+// shares, --sip-bytes size aim.
 #include <hs/hs.h>
 #include <rte_version.h>
 #include <unistd.h>
@@ -19,6 +27,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -90,7 +99,26 @@ struct Options {
   unsigned workers = 1, templates = 2048, ring_size = 4096, memory_mb = 512;
   double seconds = 3, warmup = 0.5, latency_load = 0.5, latency_rate = 0;
   std::uint64_t seed = 1;
+  double caller_hit = 0.10, prefix_hit = 0.03, agent_hit = 0.01, name_hit = 0.01;
+  unsigned sip_bytes = 0;
+  std::string reload_artifacts, reload_loads = "0.5,0.9";
+  unsigned swaps = 100;
 };
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string p;
+  while (std::getline(ss, p, sep))
+    if (!p.empty()) out.push_back(p);
+  return out;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
 
 double sum(const std::vector<double>& v) {
   double s = 0;
@@ -166,6 +194,47 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
        {{"forwarded", r.sink_forwarded}, {"replies_603", r.sink_603}, {"replies_608", r.sink_608}, {"other", r.sink_other}}},
       {"generator", {{"ring_full", r.gen_ring_full}, {"alloc_failed", r.gen_alloc_failed}}},
   };
+  if (r.latency.count()) {  // CDF points for plots: [latency us, fraction below]
+    json cdf = json::array();
+    std::vector<double> qs = {0.001, 0.005};
+    for (int k = 1; k < 100; ++k) qs.push_back(k / 100.0);
+    for (double q : {0.995, 0.998, 0.999, 0.9995, 0.9999, 1.0}) qs.push_back(q);
+    for (double q : qs) cdf.push_back({r.latency.percentile_us(q), q});
+    j["latency_us"]["cdf"] = cdf;
+  }
+  for (unsigned k = 0; k < kMixKinds; ++k) {
+    j["offered_kind"][to_string(static_cast<MixKind>(k))] = r.offered_kind[k];
+    j["sink"]["forwarded_kind"][to_string(static_cast<MixKind>(k))] = r.sink_forwarded_kind[k];
+  }
+  if (!r.spec.reload_artifacts.empty()) {
+    // Expected verdicts of the full set (gen_ruleset.py) by kind.
+    const std::uint64_t* o = r.offered_kind;
+    const std::uint64_t exp[4] = {o[0], o[2] + o[3], o[1], o[4]};  // pass, drop, reject, tag
+    std::uint64_t got_total = r.malformed, diff = 0;
+    for (unsigned v = 0; v < 4; ++v) {
+      got_total += r.verdicts[v];
+      diff += r.verdicts[v] > exp[v] ? r.verdicts[v] - exp[v] : exp[v] - r.verdicts[v];
+    }
+    const std::uint64_t fwd_expected = r.verdicts[0] + r.verdicts[3] - std::min(r.tx_dropped, r.verdicts[0] + r.verdicts[3]);
+    const std::uint64_t fwd_wrong = r.sink_forwarded_kind[1] + r.sink_forwarded_kind[2] + r.sink_forwarded_kind[3];
+    auto pos = [](std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; };
+    const std::uint64_t lost = pos(r.offered, got_total) + pos(fwd_expected, r.sink_forwarded) + pos(r.verdicts[2], r.sink_608);
+    const std::uint64_t dup = pos(got_total, r.offered) + pos(r.sink_forwarded, fwd_expected) + pos(r.sink_608, r.verdicts[2]);
+    j["reload"] = {{"swaps", r.swap_grace_ms.size()},
+                   {"swaps_asked", r.spec.swaps},
+                   {"swaps_failed", r.swaps_failed},
+                   {"artifacts", r.spec.reload_artifacts},
+                   {"drained", r.drained},
+                   {"not_sent_rx_ring_full", r.gen_ring_full},
+                   {"lost", lost},
+                   {"duplicated", dup},
+                   {"misclassified", std::max<std::uint64_t>(diff / 2, fwd_wrong)},
+                   {"forwarded_wrong_kind", fwd_wrong},
+                   {"expected", {{"pass", exp[0]}, {"drop", exp[1]}, {"reject", exp[2]}, {"tag", exp[3]}}},
+                   {"swap_load_ms", {{"p50", percentile(r.swap_load_ms, 0.5)}, {"max", percentile(r.swap_load_ms, 1.0)}}},
+                   {"swap_grace_ms", {{"p50", percentile(r.swap_grace_ms, 0.5)}, {"max", percentile(r.swap_grace_ms, 1.0)}}},
+                   {"swap_total_ms_p50", percentile(r.swap_load_ms, 0.5) + percentile(r.swap_grace_ms, 0.5)}};
+  }
   return j;
 }
 
@@ -233,6 +302,15 @@ int main(int argc, char** argv) {
   app.add_option("--ring-size", o.ring_size, "Entries per RX/TX ring")->capture_default_str();
   app.add_option("--memory-mb", o.memory_mb, "EAL -m (no hugepages)")->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the INVITE mix")->capture_default_str();
+  app.add_option("--caller-hit", o.caller_hit, "Share of INVITEs whose caller is on the list")->capture_default_str();
+  app.add_option("--prefix-hit", o.prefix_hit, "Share whose callee is in a premium prefix")->capture_default_str();
+  app.add_option("--agent-hit", o.agent_hit, "Share whose User-Agent matches a pattern")->capture_default_str();
+  app.add_option("--name-hit", o.name_hit, "Share whose display name matches a pattern")->capture_default_str();
+  app.add_option("--sip-bytes", o.sip_bytes, "SIP message size aim in bytes (0: natural ~1 KB)")->capture_default_str();
+  app.add_option("--reload-artifacts", o.reload_artifacts, "reload phase: comma-separated artifacts to swap between");
+  app.add_option("--reload-loads", o.reload_loads, "reload phase: offered loads, fractions of the saturation rate")
+      ->capture_default_str();
+  app.add_option("--swaps", o.swaps, "reload phase: artifact swaps per load")->capture_default_str();
   app.add_option("--eal", o.eal, "Extra EAL arguments (space-separated)");
   app.add_option("--json", o.json_out, "Also write the results as JSON to this file ('-' = stdout, instead of the table)");
   app.add_option("--write-pcap", o.write_pcap,
@@ -260,6 +338,11 @@ int main(int argc, char** argv) {
   MixSpec ms;
   ms.templates = o.templates;
   ms.seed = o.seed;
+  ms.caller_hit = o.caller_hit;
+  ms.prefix_hit = o.prefix_hit;
+  ms.agent_hit = o.agent_hit;
+  ms.name_hit = o.name_hit;
+  ms.sip_bytes = o.sip_bytes;
   std::vector<National> hit_callers;
   if (!o.hits.empty()) {
     for (const std::string& s : read_lines(o.hits + "/hit-callers.txt")) {
@@ -330,6 +413,20 @@ int main(int argc, char** argv) {
         continue;
       }
       s.name = "latency@" + std::to_string(static_cast<int>(s.rate_pps / 1000)) + "k";
+    } else if (p == "reload") {
+      if (saturation_pps <= 0 || o.reload_artifacts.empty()) {
+        std::fprintf(stderr, "bench_pipeline: reload phase needs a saturation phase before it and --reload-artifacts\n");
+        continue;
+      }
+      for (const std::string& l : split(o.reload_loads, ',')) {
+        PhaseSpec rs = s;
+        rs.rate_pps = std::stod(l) * saturation_pps;
+        rs.reload_artifacts = split(o.reload_artifacts, ',');
+        rs.swaps = o.swaps;
+        rs.name = "reload@" + std::to_string(static_cast<int>(std::stod(l) * 100 + 0.5)) + "%";
+        results.push_back(h.run(rs));
+      }
+      continue;
     } else {
       std::fprintf(stderr, "bench_pipeline: unknown phase '%s'\n", p.c_str());
       h.shutdown();
@@ -430,6 +527,16 @@ int main(int argc, char** argv) {
       if (r.spec.rate_pps > 0)
         std::printf("%s: offered %.0f INVITEs/s of %.0f asked\n", r.spec.name.c_str(),
                     static_cast<double>(r.offered) / r.wall_s, r.spec.rate_pps);
+      if (!r.spec.reload_artifacts.empty()) {
+        const json rj = phase_json(r, h.tsc_hz())["reload"];
+        std::printf("%s: %s swaps (%u failed), lost %s, duplicated %s, misclassified %s%s; swap load p50 %.1f ms max %.1f ms, "
+                    "publish->grace p50 %.3f ms max %.3f ms\n",
+                    r.spec.name.c_str(), rj["swaps"].dump().c_str(), r.swaps_failed, rj["lost"].dump().c_str(),
+                    rj["duplicated"].dump().c_str(), rj["misclassified"].dump().c_str(),
+                    r.drained ? "" : " (NOT drained within 2 s)", rj["swap_load_ms"]["p50"].get<double>(),
+                    rj["swap_load_ms"]["max"].get<double>(), rj["swap_grace_ms"]["p50"].get<double>(),
+                    rj["swap_grace_ms"]["max"].get<double>());
+      }
       if (r.spec.mode == PhaseMode::pipeline)
         std::printf("%s: replies seen 603=%lu 608=%lu, forwarded seen %lu, worker involuntary context switches %lu\n",
                     r.spec.name.c_str(), static_cast<unsigned long>(r.sink_603), static_cast<unsigned long>(r.sink_608),

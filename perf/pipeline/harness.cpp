@@ -6,14 +6,18 @@
 #include <rte_eth_ring.h>
 #include <rte_lcore.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <ctime>
 #include <fstream>
 
+#include "app/ruleset_runtime.h"
 #include "app/setup.h"
 #include "net/packet_decode.h"
 
@@ -209,6 +213,12 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
     error = "cannot register the mbuf timestamp field";
     return false;
   }
+  static const rte_mbuf_dynfield kind_desc = {"sipwall_bench_kind", sizeof(std::uint8_t), alignof(std::uint8_t), 0};
+  kind_offset_ = rte_mbuf_dynfield_register(&kind_desc);
+  if (kind_offset_ < 0) {
+    error = "cannot register the mbuf kind field";
+    return false;
+  }
 
   if (!cfg.artifact.empty()) {
     auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error);
@@ -266,6 +276,7 @@ inline void Harness::fill(rte_mbuf* m, unsigned queue, std::uint64_t stamp) {
   if (!t.callee_digits.empty()) put_number(d, t.callee_digits, random_mobile(rng_));
   if (t.ipv6) fix_ipv6_udp_checksum(d, t.l3_offset);
   *RTE_MBUF_DYNFIELD(m, stamp_offset_, std::uint64_t*) = stamp;
+  *RTE_MBUF_DYNFIELD(m, kind_offset_, std::uint8_t*) = static_cast<std::uint8_t>(t.kind);
 }
 
 void Harness::generate_saturated(PhaseResult& r, bool record) {
@@ -292,7 +303,10 @@ void Harness::generate_saturated(PhaseResult& r, bool record) {
     const std::uint64_t stamp = rte_rdtsc();
     for (unsigned i = 0; i < n; ++i) fill(ms[i], q, stamp);
     const unsigned done = rte_ring_sp_enqueue_burst(ring, reinterpret_cast<void**>(ms), n, nullptr);
-    if (record) r.offered += done;
+    if (record) {
+      r.offered += done;
+      for (unsigned i = 0; i < done; ++i) r.offered_kind[*RTE_MBUF_DYNFIELD(ms[i], kind_offset_, std::uint8_t*) % kMixKinds]++;
+    }
     if (done < n) rte_pktmbuf_free_bulk(ms + done, n - done);
   }
 }
@@ -319,8 +333,9 @@ void Harness::generate_paced(PhaseResult& r, std::uint64_t now, bool record) {
     if (rte_ring_sp_enqueue(trunk_rx_[q], ms[i]) != 0) {
       rte_pktmbuf_free(ms[i]);
       r.gen_ring_full += record;
-    } else {
-      r.offered += record;
+    } else if (record) {
+      r.offered++;
+      r.offered_kind[*RTE_MBUF_DYNFIELD(ms[i], kind_offset_, std::uint8_t*) % kMixKinds]++;
     }
   }
   pace_sent_ += n;
@@ -336,6 +351,7 @@ void Harness::sink(PhaseResult& r, bool record) {
         for (unsigned i = 0; i < n; ++i) {
           const std::uint64_t s = *RTE_MBUF_DYNFIELD(b[i], stamp_offset_, std::uint64_t*);
           if (s && s < now) r.latency.add(static_cast<std::uint64_t>(static_cast<double>(now - s) * ns_per_cycle_));
+          r.sink_forwarded_kind[*RTE_MBUF_DYNFIELD(b[i], kind_offset_, std::uint8_t*) % kMixKinds]++;
         }
         r.sink_forwarded += n;
       }
@@ -415,10 +431,76 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
     if (spec.mode == PhaseMode::pipeline) rte_eal_remote_launch(dataplane::worker_main, &w, w.lcore);
     else rte_eal_remote_launch(io_forward, &g_io[i], w.lcore);
   }
-  pump(r, rte_rdtsc() + static_cast<std::uint64_t>(spec.warmup * static_cast<double>(tsc_hz_)), false);
-  const Snapshot a = snapshot();
-  pump(r, a.tsc + static_cast<std::uint64_t>(spec.seconds * static_cast<double>(tsc_hz_)), true);
-  const Snapshot b = snapshot();
+  const bool reload = !spec.reload_artifacts.empty() && spec.swaps > 0 && spec.rate_pps > 0;
+  Snapshot a, b;
+  if (!reload) {
+    pump(r, rte_rdtsc() + static_cast<std::uint64_t>(spec.warmup * static_cast<double>(tsc_hz_)), false);
+    a = snapshot();
+    pump(r, a.tsc + static_cast<std::uint64_t>(spec.seconds * static_cast<double>(tsc_hz_)), true);
+    b = snapshot();
+  } else {
+    // No warm-up: the rings are empty, so everything sent after this
+    // snapshot is counted, and everything counted was sent after it.
+    a = snapshot();
+    std::atomic<bool> swapping{true}, swaps_done{false};
+    std::thread swapper([&] {
+      const auto gap = std::chrono::duration<double>(spec.seconds / spec.swaps);
+      auto next = std::chrono::steady_clock::now();
+      for (unsigned k = 0; k < spec.swaps && swapping.load(); ++k) {
+        next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(gap);
+        std::this_thread::sleep_until(next);
+        const auto t0 = std::chrono::steady_clock::now();
+        std::string err;
+        auto fresh = dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers, err);
+        if (!fresh) {
+          r.swaps_failed++;
+          continue;
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        dataplane::RuntimeSet* old = dp_.current.exchange(fresh.release(), std::memory_order_acq_rel);
+        rte_rcu_qsbr_synchronize(dp_.qsbr, RTE_QSBR_THRID_INVALID);
+        const auto t2 = std::chrono::steady_clock::now();
+        delete old;
+        r.swap_load_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        r.swap_grace_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+      }
+      swaps_done.store(true);
+    });
+    // At least `seconds`, and until every swap is done (loads slower than the
+    // gap run back to back); bounded at 4x + 30 s.
+    const auto hz = static_cast<double>(tsc_hz_);
+    const std::uint64_t end_min = a.tsc + static_cast<std::uint64_t>(spec.seconds * hz);
+    const std::uint64_t end_max = a.tsc + static_cast<std::uint64_t>((spec.seconds * 4 + 30) * hz);
+    for (;;) {
+      pump(r, std::min(rte_rdtsc() + tsc_hz_ / 100, end_max), true);
+      const std::uint64_t now = rte_rdtsc();
+      if ((now >= end_min && swaps_done.load()) || now >= end_max) break;
+    }
+    swapping.store(false);
+    // Stop sending; sink until the workers have taken everything and their
+    // counters stand still (bounded: 2 s).
+    const std::uint64_t limit = rte_rdtsc() + 2 * tsc_hz_;
+    std::uint64_t last = ~0ULL;
+    unsigned still = 0;
+    r.drained = false;
+    while (rte_rdtsc() < limit) {
+      sink(r, true);
+      bool empty = true;
+      for (unsigned q = 0; q < cfg_.workers; ++q) empty &= rte_ring_count(trunk_rx_[q]) == 0;
+      std::uint64_t seen = 0;
+      for (unsigned i = 0; i < cfg_.workers; ++i) seen += dp_.counters[i].invites + dp_.counters[i].malformed;
+      seen += r.sink_forwarded + r.sink_603 + r.sink_608 + r.sink_other;
+      still = (empty && seen == last) ? still + 1 : 0;
+      last = seen;
+      if (still > 1000) {
+        r.drained = true;
+        break;
+      }
+      rte_delay_us_block(10);
+    }
+    swapper.join();
+    b = snapshot();
+  }
   dp_.quit.store(true);
   rte_eal_mp_wait_lcore();
   drain_all();

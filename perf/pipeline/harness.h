@@ -42,6 +42,13 @@ struct PhaseSpec {
   double seconds = 3;
   double warmup = 0.5;
   double rate_pps = 0;             // 0: saturate (keep the RX rings full)
+  // Reload under load (paced phases only): swap between these artifacts
+  // `swaps` times, evenly over the measured seconds, from a thread beside the
+  // main lcore (load, publish, RCU grace period, free: what the product's
+  // load_ruleset does). Then stop sending and wait until every INVITE sent is
+  // accounted for, so lost / duplicated / misclassified can be counted exactly.
+  std::vector<std::string> reload_artifacts;
+  unsigned swaps = 0;
 };
 
 struct PhaseResult {
@@ -73,6 +80,15 @@ struct PhaseResult {
   std::uint64_t busy_loops = 0, busy_packets = 0, busy_cycles = 0;
   std::uint64_t idle_loops = 0, idle_cycles = 0;          // the poll found the trunk RX ring empty
   std::uint64_t preempted_loops = 0, preempted_packets = 0, preempted_cycles = 0;  // loops > 1 ms, left out
+  // Per packet kind (MixKind): what the generator sent, and what came out of
+  // the core port (forwarded INVITEs carry their kind in an mbuf field).
+  std::uint64_t offered_kind[kMixKinds] = {};
+  std::uint64_t sink_forwarded_kind[kMixKinds] = {};
+  // Reload phases: per swap, load (read + verify + scratch) and publish ->
+  // end of grace period, in ms; swaps that failed to load.
+  std::vector<double> swap_load_ms, swap_grace_ms;
+  unsigned swaps_failed = 0;
+  bool drained = true;             // reload phases: every offered INVITE accounted for
 };
 
 class Harness {
@@ -110,6 +126,7 @@ class Harness {
   std::vector<int> worker_tids_;
   std::uint64_t rng_ = 0x2545F4914F6CDD1DULL;
   int stamp_offset_ = -1;
+  int kind_offset_ = -1;
   std::uint64_t tsc_hz_ = 0;
   double ns_per_cycle_ = 0;
   double load_ms_ = 0;

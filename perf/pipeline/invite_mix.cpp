@@ -28,10 +28,13 @@ National random_mobile(std::uint64_t& rng) noexcept {
   n[0] = '1';
   n[1] = static_cast<char>('3' + r % 7);
   r /= 7;
-  for (int i = 2; i < 11; ++i) {
+  for (int i = 2; i < 10; ++i) {
     n[static_cast<std::size_t>(i)] = static_cast<char>('0' + r % 10);
     r /= 10;
   }
+  // Odd last digit: gen_ruleset.py lists only numbers ending in an even one,
+  // so a random caller is never on the list by chance.
+  n[10] = static_cast<char>('1' + 2 * (r % 5));
   return n;
 }
 
@@ -290,10 +293,13 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
     const char* n_clen = compact ? "l" : "Content-Length";
 
     std::string body = sdp(r, e);
+    // Lean: small size aims leave the optional headers out (the rng is still
+    // drawn, so the rest of the template stays as it would be).
+    const bool lean = spec.sip_bytes > 0 && spec.sip_bytes < 800;
     std::string s = "INVITE " + ruri + " SIP/2.0\r\n";
     s += std::string(n_via) + ": SIP/2.0/UDP " + e.host + ":" + std::to_string(e.sport) + ";branch=z9hG4bK" +
          r.hex(16) + ";rport\r\n";
-    if (r.unit() < 0.3) s += "Record-Route: <sip:" + e.core + ";lr;ftag=" + r.hex(8) + ">\r\n";
+    if (r.unit() < 0.3 && !lean) s += "Record-Route: <sip:" + e.core + ";lr;ftag=" + r.hex(8) + ">\r\n";
     s += "Max-Forwards: " + std::to_string(60 + r.below(10)) + "\r\n";
     s += std::string(n_from) + ": " + from + ";tag=" + r.hex(10) + "\r\n";
     s += std::string(n_to) + ": " + to + "\r\n";
@@ -306,16 +312,26 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
       if (r.unit() < 0.5) s += "P-Asserted-Identity: <tel:+86" + kCaller11 + ">\r\n";
       if (anonymous_from) s += "Privacy: id\r\n";
     }
-    if (r.unit() < 0.5)
+    if (r.unit() < 0.5 && !lean)
       s += "P-Charging-Vector: icid-value=" + r.hex(32) + ";icid-generated-at=" +
            (e.v6 ? e.host.substr(1, e.host.size() - 2) : e.host) + "\r\n";
-    s += "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, INFO\r\n";
-    s += "Supported: 100rel, timer, replaces\r\n";
-    s += "Session-Expires: 1800;refresher=uac\r\nMin-SE: 90\r\n";
+    if (!lean) {
+      s += "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, INFO\r\n";
+      s += "Supported: 100rel, timer, replaces\r\n";
+      s += "Session-Expires: 1800;refresher=uac\r\nMin-SE: 90\r\n";
+    }
     s += "User-Agent: " + agent + "\r\n";
-    if (r.unit() < 0.2) s += "Accept: application/sdp\r\n";
-    s += std::string(n_ctype) + ": application/sdp\r\n";
-    s += std::string(n_clen) + ": " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (r.unit() < 0.2 && !lean) s += "Accept: application/sdp\r\n";
+    std::string ctype = std::string(n_ctype) + ": application/sdp\r\n";
+    auto clen = [&](std::size_t n) { return std::string(n_clen) + ": " + std::to_string(n) + "\r\n\r\n"; };
+    if (spec.sip_bytes > 0 && s.size() + ctype.size() + clen(body.size()).size() + body.size() > spec.sip_bytes) {
+      body.clear();  // still too big: an INVITE without an offer (late SDP)
+      ctype.clear();
+    }
+    const std::size_t natural = s.size() + ctype.size() + clen(body.size()).size() + body.size();
+    if (spec.sip_bytes > natural + 9)  // "X-Pad: " + CRLF = 9 bytes around the filler
+      s += "X-Pad: " + std::string(spec.sip_bytes - natural - 9, 'p') + "\r\n";
+    s += ctype + clen(body.size()) + body;
 
     tp.ipv6 = e.v6;
     tp.frame = frame_of(e, s, static_cast<std::uint16_t>(r.next()), tp.l3_offset);

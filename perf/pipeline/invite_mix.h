@@ -51,6 +51,10 @@ struct MixSpec {
   double vlan = 0.10;  // of the IPv4 frames: 802.1Q VLAN 100
   double pai = 0.40;   // P-Asserted-Identity present
   double compact = 0.05;
+  // SIP message size aim in bytes (0: natural, ~1 KB with SDP). Smaller than
+  // natural: optional headers and then the SDP body are left out; larger: an
+  // X-Pad header fills up to it. MixSummary::avg_sip says what came out.
+  unsigned sip_bytes = 0;
   std::uint64_t seed = 1;
   // What hits (from the rule-set generator); empty: the kind renders as clean text.
   std::vector<std::string> hit_callees;  // E.164 "+86..." inside premium prefixes
@@ -74,7 +78,8 @@ extern const char* const kCallerFormatNames[7];
 // them). Deterministic for a given spec.
 std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& summary);
 
-// A random China mobile in national form.
+// A random China mobile in national form, last digit odd (gen_ruleset.py
+// lists only numbers ending in an even digit).
 National random_mobile(std::uint64_t& rng) noexcept;
 // National form of an E.164 China mobile ("+8613800138000" -> "13800138000");
 // false if it is not one.

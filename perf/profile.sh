@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Where the worker's cycles go: valgrind --tool=callgrind on bench_pipeline
+# (the product's worker_main on net_ring, the full rule set, the perf/run mix)
+# and the top functions by instruction count (Ir), inclusive and exclusive,
+# per INVITE. Instruction counts do not depend on the machine's load, so this
+# is the stable view on a shared VM.
+#
+#   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
+#                        [--regexes N] [--top K] [--work DIR]
+#
+# Defaults: build/ (release), 20 s of saturation under callgrind (~20-40k
+# INVITEs: valgrind runs the worker ~50x slower), 1M numbers + 100k prefixes
+# + 1k regexes, top 25. Writes WORK/callgrind.out and WORK/profile.txt and
+# prints the tables. Bounded: about 3-5 minutes.
+#
+# Hyperscan databases are built for the CPU they are compiled on; valgrind's
+# virtual CPU has no AVX-512, so the artifact is compiled under valgrind too
+# (valgrind --tool=none sipwallctl rules compile).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build
+SECS=20
+NUMBERS=1000000
+PREFIXES=100000
+REGEXES=1000
+TOP=25
+WORK=/tmp/sipwall-profile-$(date -u +%Y%m%dT%H%M%SZ)
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) BUILD=$2; shift 2 ;;
+    --seconds) SECS=$2; shift 2 ;;
+    --numbers) NUMBERS=$2; shift 2 ;;
+    --prefixes) PREFIXES=$2; shift 2 ;;
+    --regexes) REGEXES=$2; shift 2 ;;
+    --top) TOP=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+BIN=$BUILD/bin
+[[ $EUID -eq 0 ]] || { echo "profile.sh: needs root (DPDK EAL)" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "profile.sh: valgrind not installed (perf/install-perf-deps.sh)" >&2; exit 1; }
+for t in bench_pipeline sipwallctl; do
+  [[ -x $BIN/$t ]] || { echo "profile.sh: $BIN/$t not built (cmake --build $BUILD --target bench_pipeline sipwallctl)" >&2; exit 1; }
+done
+mkdir -p "$WORK"
+echo "profile.sh: work dir $WORK"
+python3 "$ROOT/perf/pipeline/gen_ruleset.py" "$WORK/set" --numbers "$NUMBERS" --prefixes "$PREFIXES" --regexes "$REGEXES" >/dev/null
+valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$WORK/set/full.yaml" -o "$WORK/set/full-vg.swr" >/dev/null
+# Only the worker's packet processing is counted (--toggle-collect): every
+# Ir below is inside process_burst (decode, parse, classify, act, TX), so
+# total / INVITEs = instructions per INVITE. No warm-up, so (almost) every
+# INVITE the worker took is in the measured phase's count.
+timeout $((SECS * 4 + 600)) valgrind --tool=callgrind --toggle-collect='*process_burst*' \
+  --callgrind-out-file="$WORK/callgrind.out" \
+  "$BIN/bench_pipeline" --artifact "$WORK/set/full-vg.swr" --hits "$WORK/set" --phases saturation \
+  --seconds "$SECS" --warmup 0 --json "$WORK/pipeline.json" >"$WORK/bench.log" 2>&1 || {
+  echo "profile.sh: bench_pipeline under callgrind failed, see $WORK/bench.log" >&2; exit 1; }
+
+python3 - "$WORK" "$TOP" "$NUMBERS" "$PREFIXES" "$REGEXES" <<'EOF' | tee "$WORK/profile.txt"
+import json, re, subprocess, sys
+work, top = sys.argv[1], int(sys.argv[2])
+n, p, r = sys.argv[3:6]
+ph = json.load(open(f"{work}/pipeline.json"))["phases"][0]
+invites = ph["invites"] or 1
+
+def rows(inclusive):
+    out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=99.9",
+                          f"{work}/callgrind.out"], capture_output=True, text=True).stdout
+    res, total = [], 0
+    for line in out.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(\S.*)$", line)
+        if not m:
+            continue
+        ir, f = int(m.group(1).replace(",", "")), m.group(2)
+        if "PROGRAM TOTALS" in f:
+            total = ir
+        elif not f.startswith("Ir") and ":" in f:
+            res.append((ir, f))
+    return total, res
+
+def short(f):
+    f = re.sub(r"\s*\[[^\]]*\]\s*$", "", f)                 # [binary]
+    f = re.sub(r"^(\?\?\?|/[^:]*|[\w.+-]+\.(?:c|cc|cpp|h|S|s)):", "", f)  # file:
+    f = f.replace("(anonymous namespace)", "{anon}")
+    f = re.sub(r"\(.*$", "()", f)                            # argument lists
+    if f.startswith("0x"):
+        f += " (no symbol: inside Hyperscan)"
+    return f[:90]
+
+total, exc = rows(False)
+_, inc = rows(True)
+print(f"callgrind, perf/profile.sh: bench_pipeline (worker_main on net_ring), {n} numbers + {p} prefixes + {r} regexes,")
+print(f"the perf/run INVITE mix; counted inside process_burst only; {invites:,} INVITEs")
+print(f"\nprocess_burst: {total / invites:,.0f} instructions (Ir) per INVITE\n")
+print(f"Top {top} by inclusive Ir (the function and what it calls):")
+print(f"{'Ir/INVITE':>10} {'share':>6}  function")
+seen = set()
+k = 0
+for ir, f in inc:
+    s = short(f)
+    if s in seen or re.search(r"clone|start_thread|worker_main|eal_thread", s) or (ir == total and "process_burst" not in s):
+        continue
+    seen.add(s)
+    print(f"{ir / invites:10,.0f} {ir / total:6.1%}  {s}")
+    k += 1
+    if k >= top:
+        break
+print(f"\nTop {top} by exclusive (self) Ir:")
+print(f"{'Ir/INVITE':>10} {'share':>6}  function")
+for ir, f in exc[:top]:
+    print(f"{ir / invites:10,.0f} {ir / total:6.1%}  {short(f)}")
+EOF
+echo "profile.sh: full data: callgrind_annotate --inclusive=yes --tree=calling $WORK/callgrind.out | less"
