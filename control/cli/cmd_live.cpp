@@ -99,7 +99,7 @@ void print_offload(const json& p) {
   const json& st = o.value("steering", json::object());
   const json& dn = o.value("deny", json::object());
   std::cout << "       offload  driver " << s_of(o, "driver") << ", rte_flow "
-            << (o.value("rte_flow", false) ? "supported" : "NOT supported") << "; steering "
+            << (o.value("rte_flow", false) ? "supported" : !o.value("probed", true) ? "not probed" : "NOT supported") << "; steering "
             << u64(st, "offloaded") << "/" << u64(st, "total") << " in hardware";
   if (dn.value("applies", false)) {
     std::cout << "; deny " << u64(dn, "offloaded") << "/" << u64(dn, "total") << " in hardware";

@@ -67,6 +67,7 @@ json offload_json(const Dataplane& dp, std::size_t port, const RuntimeSet* rs) {
   }
   return json{{"driver", s.driver},
               {"rte_flow", s.supported},
+              {"probed", s.probed},
               {"steering", json{{"offloaded", s.steer_offloaded}, {"total", s.steer_total}}},
               {"deny", json{{"offloaded", s.deny_offloaded}, {"total", s.deny_total},
                             {"applies", f.deny_side()}, {"entries_offloaded", entries}}},

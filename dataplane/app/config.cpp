@@ -403,7 +403,7 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   c.source_file = path;
   if (!r.mapping(root, "the configuration",
                  {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments",
-                  "tcp", "trace", "run"}))
+                  "tcp", "trace", "run", "offload"}))
     return std::nullopt;
   if (root["eal"]) read_eal(r, root["eal"], c);
   if (root["ports"]) read_ports(r, root["ports"], c);
@@ -464,6 +464,12 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
       r.unsigned_in(s, "reassembly_segments", c.tcp_reassembly_segments, 2, 1024);
       r.unsigned_in(s, "reassembly_mbufs", c.tcp_reassembly_mbufs, 16, 1u << 20);
       r.unsigned_in(s, "reassembly_timeout_ms", c.tcp_reassembly_timeout_ms, 10, 60000);
+    }
+  }
+  if (YAML::Node s = root["offload"]) {
+    if (r.mapping(s, "offload", {"steering", "deny"})) {
+      r.scalar(s, "steering", c.offload_steering, "true or false");
+      r.scalar(s, "deny", c.offload_deny, "true or false");
     }
   }
   if (YAML::Node s = root["trace"]) {
@@ -584,8 +590,14 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
          "                 masked by what each device supports (a device without RSS is logged at start)\n";
   else
     o << "  RSS            none (one queue per port)\n";
-  o << "  rte_flow       SIP steering and source-prefix deny are probed per device at start with "
-       "rte_flow_validate (see `sipwallctl status`)\n";
+  if (c.offload_steering || c.offload_deny)
+    o << "  rte_flow       " << (c.offload_steering && c.offload_deny ? "SIP steering and source-prefix deny are"
+                                  : c.offload_steering ? "SIP steering is" : "source-prefix deny is")
+      << " probed per device at start with rte_flow_validate (see `sipwallctl status`)\n";
+  if (!c.offload_steering || !c.offload_deny)
+    o << "  rte_flow off   " << (!c.offload_steering && !c.offload_deny ? "steering and deny"
+                                 : !c.offload_steering ? "steering" : "deny")
+      << " (offload: in the config): those rules stay in software\n";
   o << "SIP:\n";
   o << "  udp ports      " << join(c.sip_udp_ports) << "\n";
   o << "  tcp ports      " << join(c.sip_tcp_ports) << "\n";

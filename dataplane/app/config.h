@@ -50,6 +50,11 @@ struct DataplaneConfig {
   std::vector<std::uint16_t> sip_tcp_ports{5060};
   bool fail_closed = false;              // until a rule set says otherwise
 
+  // rte_flow (docs/hardware.md): SIP steering and deny_sources drop rules are
+  // put into NICs that take them; either kind can be turned off.
+  bool offload_steering = true;
+  bool offload_deny = true;
+
   // Rule set.
   std::string artifact;                  // loaded at start (may be empty)
   std::string state_dir = "/var/lib/sipwall";  // last-good artifact lives here

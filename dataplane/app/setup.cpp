@@ -152,6 +152,8 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     if (rte_eth_dev_info_get(p.port_id, &info) == 0)
       in.rss_types = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
     in.rss_key.assign(std::begin(g_symmetric_rss_key), std::end(g_symmetric_rss_key));
+    if (!cfg.offload_steering) inst->disable_steering("disabled by configuration (offload.steering: false)");
+    if (!cfg.offload_deny) inst->disable_deny("disabled by configuration (offload.deny: false)");
     inst->install_steering(offload::steering_flows(in));
     dp.flows.push_back(std::move(inst));
   }

@@ -68,7 +68,8 @@ void PortFlowInstaller::recount() {
 
 void PortFlowInstaller::log_summary(const char* what) const {
   std::fprintf(stderr, "sipwall-dataplane: port %s (%s): %s: rte_flow %s; steering %u/%u, deny %u/%u rules in hardware\n",
-               name_.c_str(), status_.driver.c_str(), what, status_.supported ? "supported" : "not supported",
+               name_.c_str(), status_.driver.c_str(), what,
+               !status_.probed ? "not probed" : status_.supported ? "supported" : "not supported",
                status_.steer_offloaded, status_.steer_total, status_.deny_offloaded, status_.deny_total);
   for (const auto& [reason, n] : status_.refusals)
     std::fprintf(stderr, "sipwall-dataplane: port %s: %u rule(s) kept in software: %s\n", name_.c_str(), n, reason.c_str());
@@ -84,7 +85,8 @@ void PortFlowInstaller::install_steering(std::vector<FlowSpec> specs) {
   steer_.clear();
   for (FlowSpec& s : specs) {
     Installed i;
-    i.flow = try_create(s, i.reason);
+    if (steer_off_.empty()) i.flow = try_create(s, i.reason);
+    else i.reason = steer_off_;
     i.spec = std::move(s);
     steer_.push_back(std::move(i));
   }
@@ -97,7 +99,8 @@ void PortFlowInstaller::replace_deny(std::vector<FlowSpec> specs, std::map<std::
   std::vector<Installed> fresh;
   for (FlowSpec& s : specs) {
     Installed i;
-    i.flow = try_create(s, i.reason);
+    if (deny_off_.empty()) i.flow = try_create(s, i.reason);
+    else i.reason = deny_off_;
     i.spec = std::move(s);
     fresh.push_back(std::move(i));
   }

@@ -42,6 +42,11 @@ class PortFlowInstaller {
   PortFlowInstaller(const PortFlowInstaller&) = delete;
   PortFlowInstaller& operator=(const PortFlowInstaller&) = delete;
 
+  // Turns a kind of rule off (the config's offload.steering / offload.deny):
+  // its rules are then kept in software with `why` as the reason, without
+  // asking the driver. For a NIC whose flow engine misbehaves.
+  void disable_steering(std::string why) { steer_off_ = std::move(why); }
+  void disable_deny(std::string why) { deny_off_ = std::move(why); }
   void install_steering(std::vector<FlowSpec> specs);
   // Replaces the deny rules (no-op on a port that is not a deny side: only
   // trunk-facing ports get them). Final counts of destroyed rules are added
@@ -73,6 +78,7 @@ class PortFlowInstaller {
   std::uint16_t port_id_;
   std::string name_;
   bool deny_side_;
+  std::string steer_off_, deny_off_;  // non-empty: that kind is disabled, and why
   std::vector<Installed> steer_;
   std::vector<Installed> deny_;
   PortOffloadStatus status_;

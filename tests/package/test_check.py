@@ -38,6 +38,14 @@ SHAPES = {
 
 BAD = [
     # (yaml, [(line, col, text)])
+    ("""eal:
+  vdevs: ["net_null0", "net_null1"]
+ports: [{name: a, device: net_null0}, {name: b, device: net_null1, role: core}]
+pairs: [[a, b]]
+offload:
+  steering: maybe
+  rss: true
+""", [(6, 13, "true or false"), (7, 3, "unknown key 'rss' in offload")]),
     ("""cpu:
   main_core: 1
   corelist_workers: "2-3"
@@ -160,6 +168,24 @@ def test(args, tmp):
         check(f["rss"] and (("ip, udp, tcp" in f["rss"].group(1)) == (n > 1)), "%s: RSS line fits %d worker(s)" % (name, n))
         check(f["rte_flow"], "%s: rte_flow line points at sipwallctl status" % name)
         check(f["udp"] and "5060" in f["udp"], "%s: SIP UDP ports %s" % (name, f["udp"]))
+
+    print("== offload: switched off per kind")
+    base = """eal:
+  vdevs: ["net_null0", "net_null1"]
+ports: [{name: a, device: net_null0}, {name: b, device: net_null1, role: core}]
+pairs: [[a, b]]
+"""
+    for body, probed, off in [("offload: {steering: false}\n", "source-prefix deny is probed", "steering"),
+                              ("offload: {deny: false}\n", "SIP steering is probed", "deny"),
+                              ("offload: {steering: false, deny: false}\n", None, "steering and deny")]:
+        path = os.path.join(tmp, "offload.yaml")
+        open(path, "w").write(base + body)
+        r = run([dp, "--check", path])
+        check(r.returncode == 0, "offload %s: exit 0 (%s)" % (off, r.stderr.strip()[:200]))
+        flow = re.findall(r"^  rte_flow.*$", r.stdout, re.M)
+        want = ([] if probed is None else [probed]) + ["rte_flow off   %s (offload: in the config)" % off]
+        check(len(flow) == len(want) and all(w in line for w, line in zip(want, flow)),
+              "offload %s: rte_flow lines %s" % (off, flow))
 
     print("== mistakes: exit 2, file:line:col")
     for i, (yaml_text, expected) in enumerate(BAD):

@@ -123,6 +123,28 @@ with h.Test("deny_sources", __doc__) as t:
 
     out_t, out_c = s.read_pcap(trunk_out), s.read_pcap(core_out)
     h.check_counters(t, "deny", final, sent=len(frames), trunk_out=trunk_out, core_out=core_out)
+
+    # offload.steering/deny: false keep every rule in software without asking
+    # the driver, and say so; the software stage drops the same frames.
+    off_out = t.path("deny-off-trunk-out.pcap")
+    with h.Dataplane(t, "deny-off", [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={off_out}", "trunk"),
+                                     ("core", f"net_pcap1,tx_pcap={t.path('deny-off-core-out.pcap')}", "core")],
+                     artifact=art, extra_yaml="offload:\n  steering: false\n  deny: false\n") as dp:
+        dp.start()
+        dp.wait_rx(len(frames))
+        st = dp.request({"v": 1, "cmd": "status"})
+        trunk = [p for p in st["ports"] if p["name"] == "trunk"][0]
+        reasons = sorted(r["reason"] for r in trunk["offload"].get("refusals", []))
+        t.eq(reasons, ["disabled by configuration (offload.deny: false)",
+                       "disabled by configuration (offload.steering: false)"],
+             "offload off: the reasons say the configuration turned them off")
+        t.eq(trunk["offload"]["steering"]["offloaded"] + trunk["offload"]["deny"]["offloaded"], 0,
+             "offload off: nothing in hardware")
+        t.check("rte_flow not supported" not in dp.log(), "offload off: the driver was not asked")
+        t.eq(dp.stop(), 0, "offload off: exit code after SIGTERM")
+        off_final = dp.final_stats()
+    t.eq(off_final["counters"]["source_denied"], final["counters"]["source_denied"],
+         "offload off: the software stage denies the same frames")
     tr.check_outputs(t, "deny", C, out_t, out_c, trunk_out, core_out)
 
     c = final["counters"]
