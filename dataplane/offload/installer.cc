@@ -75,6 +75,19 @@ void PortFlowInstaller::log_summary(const char* what) const {
     std::fprintf(stderr, "sipwall-dataplane: port %s: %u rule(s) kept in software: %s\n", name_.c_str(), n, reason.c_str());
 }
 
+std::vector<PortFlowInstaller::Installed> PortFlowInstaller::offer(std::vector<FlowSpec> specs,
+                                                                   const std::string& off) {
+  std::vector<Installed> out;
+  for (FlowSpec& s : specs) {
+    Installed i;
+    if (off.empty()) i.flow = try_create(s, i.reason);
+    else i.reason = off;  // turned off by the config: the driver is not asked
+    i.spec = std::move(s);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
 void PortFlowInstaller::install_steering(std::vector<FlowSpec> specs) {
   for (Installed& i : steer_) {
     if (i.flow) {
@@ -82,28 +95,14 @@ void PortFlowInstaller::install_steering(std::vector<FlowSpec> specs) {
       rte_flow_destroy(port_id_, i.flow, &err);
     }
   }
-  steer_.clear();
-  for (FlowSpec& s : specs) {
-    Installed i;
-    if (steer_off_.empty()) i.flow = try_create(s, i.reason);
-    else i.reason = steer_off_;
-    i.spec = std::move(s);
-    steer_.push_back(std::move(i));
-  }
+  steer_ = offer(std::move(specs), steer_off_);
   recount();
   log_summary("steering installed");
 }
 
 void PortFlowInstaller::replace_deny(std::vector<FlowSpec> specs, std::map<std::string, std::uint64_t>& retired_hw) {
   if (!deny_side_) return;
-  std::vector<Installed> fresh;
-  for (FlowSpec& s : specs) {
-    Installed i;
-    if (deny_off_.empty()) i.flow = try_create(s, i.reason);
-    else i.reason = deny_off_;
-    i.spec = std::move(s);
-    fresh.push_back(std::move(i));
-  }
+  std::vector<Installed> fresh = offer(std::move(specs), deny_off_);
   // Only now the old ones go (see the header for why in this order).
   for (Installed& i : deny_) {
     if (!i.flow) continue;

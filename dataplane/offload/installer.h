@@ -71,6 +71,8 @@ class PortFlowInstaller {
   };
   // Validates and creates `spec`; fills `reason` when refused.
   rte_flow* try_create(const FlowSpec& spec, std::string& reason);
+  // try_create for each spec, or none with `off` as the reason when non-empty.
+  std::vector<Installed> offer(std::vector<FlowSpec> specs, const std::string& off);
   std::uint64_t query_count(rte_flow* f);
   void recount();
   void log_summary(const char* what) const;

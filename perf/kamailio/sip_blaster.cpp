@@ -60,17 +60,6 @@ struct Msg {
   std::size_t branch = 0;               // offset of the 16 hex digits after "branch=z9hG4bK" (0: none)
 };
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream f(path);
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty() && line[0] != '#') out.push_back(line);
-  }
-  return out;
-}
-
 std::string_view header_value(std::string_view m, std::string_view name, std::string_view compact) {
   std::size_t pos = 0;
   while (pos < m.size()) {
@@ -171,15 +160,7 @@ int main(int argc, char** argv) {
   ms.templates = templates;
   ms.seed = seed;
   std::vector<National> hit_callers;
-  if (!hits.empty()) {
-    for (const std::string& s : read_lines(hits + "/hit-callers.txt")) {
-      National n;
-      if (national_of(s, n)) hit_callers.push_back(n);
-    }
-    ms.hit_callees = read_lines(hits + "/hit-callees.txt");
-    ms.hit_agents = read_lines(hits + "/hit-agents.txt");
-    ms.hit_names = read_lines(hits + "/hit-names.txt");
-  }
+  if (!hits.empty()) load_hits(hits, ms, hit_callers);  // missing files: checked below
   MixSummary summary;
   std::vector<InviteTemplate> tps = build_mix(ms, summary);
   std::vector<Msg> msgs;

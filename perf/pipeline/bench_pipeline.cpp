@@ -68,17 +68,6 @@ double loadavg1() {
   return a;
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream f(path);
-  std::string line;
-  while (std::getline(f, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty() && line[0] != '#') out.push_back(line);
-  }
-  return out;
-}
-
 bool write_pcap(const std::string& path, const std::vector<InviteTemplate>& templates) {
   std::ofstream f(path, std::ios::binary);
   const std::uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};  // v2.4, Ethernet
@@ -345,14 +334,7 @@ int main(int argc, char** argv) {
   ms.sip_bytes = o.sip_bytes;
   std::vector<National> hit_callers;
   if (!o.hits.empty()) {
-    for (const std::string& s : read_lines(o.hits + "/hit-callers.txt")) {
-      National n;
-      if (national_of(s, n)) hit_callers.push_back(n);
-    }
-    ms.hit_callees = read_lines(o.hits + "/hit-callees.txt");
-    ms.hit_agents = read_lines(o.hits + "/hit-agents.txt");
-    ms.hit_names = read_lines(o.hits + "/hit-names.txt");
-    if (hit_callers.empty() || ms.hit_callees.empty() || ms.hit_agents.empty() || ms.hit_names.empty())
+    if (!load_hits(o.hits, ms, hit_callers))
       std::fprintf(stderr, "bench_pipeline: warning: some hit files in %s are missing or empty; those INVITEs hit nothing\n",
                    o.hits.c_str());
   }

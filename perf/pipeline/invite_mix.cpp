@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include "net/checksum.h"
 
@@ -370,6 +371,28 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
     sum.avg_sip /= static_cast<double>(out.size());
   }
   return out;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  }
+  return out;
+}
+
+bool load_hits(const std::string& dir, MixSpec& spec, std::vector<National>& callers) {
+  for (const std::string& s : read_lines(dir + "/hit-callers.txt")) {
+    National n;
+    if (national_of(s, n)) callers.push_back(n);
+  }
+  spec.hit_callees = read_lines(dir + "/hit-callees.txt");
+  spec.hit_agents = read_lines(dir + "/hit-agents.txt");
+  spec.hit_names = read_lines(dir + "/hit-names.txt");
+  return !callers.empty() && !spec.hit_callees.empty() && !spec.hit_agents.empty() && !spec.hit_names.empty();
 }
 
 }  // namespace sipwall::perf

@@ -74,6 +74,14 @@ struct MixSummary {
 };
 extern const char* const kCallerFormatNames[7];
 
+// Non-empty, non-comment lines of a text file (CR stripped); empty if unreadable.
+std::vector<std::string> read_lines(const std::string& path);
+
+// The hit files gen_ruleset.py writes into DIR (hit-callers/-callees/-agents/
+// -names.txt): callees, agents and names go into `spec`, the listed callers
+// (national form) into `callers`. False if any of them is missing or empty.
+bool load_hits(const std::string& dir, MixSpec& spec, std::vector<National>& callers);
+
 // Builds the templates in a shuffled kind order (the generator cycles through
 // them). Deterministic for a given spec.
 std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& summary);
