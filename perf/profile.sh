@@ -63,7 +63,27 @@ import json, re, subprocess, sys
 work, top = sys.argv[1], int(sys.argv[2])
 n, p, r = sys.argv[3:6]
 ph = json.load(open(f"{work}/pipeline.json"))["phases"][0]
-invites = ph["invites"] or 1
+
+# The denominator: calls of classify::classify (one per INVITE the worker
+# classified) counted by callgrind itself, inside the same collection window
+# as the instructions. The phase's own INVITE count covers a different window
+# and, on a loaded machine, only part of what the worker processed.
+def classify_calls(path):
+    names, cur, calls = {}, None, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                m = re.match(r"^c?fn=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+                if m:
+                    if m.group(2):
+                        names[m.group(1)] = m.group(2)
+                    cur = m.group(1) if line.startswith("cfn=") else cur
+            elif line.startswith("calls=") and cur is not None:
+                calls[cur] = calls.get(cur, 0) + int(line.split("=", 1)[1].split()[0])
+                cur = None
+    return sum(n for i, n in calls.items() if names.get(i, "").startswith("sipwall::classify::classify("))
+
+invites = classify_calls(f"{work}/callgrind.out") or ph["invites"] or 1
 
 def rows(inclusive):
     out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=99.9",
@@ -92,7 +112,8 @@ def short(f):
 total, exc = rows(False)
 _, inc = rows(True)
 print(f"callgrind, perf/profile.sh: bench_pipeline (worker_main on net_ring), {n} numbers + {p} prefixes + {r} regexes,")
-print(f"the perf/run INVITE mix; counted inside process_burst only; {invites:,} INVITEs")
+print(f"the perf/run INVITE mix; counted inside process_burst only; {invites:,} INVITEs "
+      f"(calls of classify::classify; the phase counted {ph['invites']:,})")
 print(f"\nprocess_burst: {total / invites:,.0f} instructions (Ir) per INVITE\n")
 print(f"Top {top} by inclusive Ir (the function and what it calls):")
 print(f"{'Ir/INVITE':>10} {'share':>6}  function")

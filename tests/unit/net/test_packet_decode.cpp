@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <cstring>
+#include <random>
+#include <string_view>
 
 #include "frames.h"
 #include "net/packet_decode.h"
@@ -327,6 +331,46 @@ TEST(PacketDecode, FormatAddress) {
   n = sipwall::net::format_address(a, buf, sizeof buf);
   EXPECT_EQ(std::string_view(buf, n), "1:0:0:2::3");  // the longer zero run is compressed
   EXPECT_EQ(sipwall::net::to_string(DecodeResult::bad_l4_length), "bad_l4_length");
+}
+
+// Against the C library's inet_ntop on many addresses with zero runs in
+// every place: the same text (RFC 5952), except that an IPv4-mapped address
+// is shown as a plain dotted quad, and the ::/96 "IPv4-compatible" form,
+// which glibc prints with a dotted tail, is left out. Every truncation of
+// the text is checked too.
+TEST(PacketDecode, FormatAddressMatchesInetNtop) {
+  std::mt19937 rng(7);
+  for (int k = 0; k < 20000; ++k) {
+    std::array<std::uint8_t, 16> a{};
+    const bool mapped = k % 5 == 0;
+    for (int i = 0; i < 8; ++i) {
+      const unsigned r = rng();
+      const std::uint16_t v = (r & 1) ? 0 : static_cast<std::uint16_t>(r >> 8 >> ((r >> 1) % 13));
+      a[static_cast<std::size_t>(2 * i)] = static_cast<std::uint8_t>(v >> 8);
+      a[static_cast<std::size_t>(2 * i + 1)] = static_cast<std::uint8_t>(v);
+    }
+    char want[INET6_ADDRSTRLEN];
+    if (mapped) {
+      for (int i = 0; i < 10; ++i) a[static_cast<std::size_t>(i)] = 0;
+      a[10] = a[11] = 0xFF;
+      ASSERT_NE(inet_ntop(AF_INET, a.data() + 12, want, sizeof want), nullptr);
+    } else {
+      bool compat = true;
+      for (int i = 0; i < 12; ++i) compat = compat && a[static_cast<std::size_t>(i)] == 0;
+      if (compat) continue;
+      ASSERT_NE(inet_ntop(AF_INET6, a.data(), want, sizeof want), nullptr);
+    }
+    char got[64];
+    const std::size_t n = sipwall::net::format_address(a, got, sizeof got);
+    ASSERT_EQ(std::string_view(got, n), want);
+    ASSERT_EQ(got[n], '\0');
+    for (std::size_t cap = 1; cap <= n; ++cap) {
+      char small[64];
+      const std::size_t m = sipwall::net::format_address(a, small, cap);
+      ASSERT_EQ(m, cap - 1);
+      ASSERT_EQ(std::string_view(small), std::string_view(want, cap - 1));
+    }
+  }
 }
 
 }  // namespace
