@@ -1,18 +1,11 @@
 #include "net/tcp_reassembly.h"
 
+#include "net/flow_hash.h"
+
 #include <cstring>
 
 namespace sipwall::net {
 namespace {
-
-std::uint64_t mix64(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 bool same_key(const TcpHoldFlow& f, const std::array<std::uint8_t, 16>& src,
               const std::array<std::uint8_t, 16>& dst, std::uint16_t sport,
@@ -47,15 +40,7 @@ TcpHoldTable::~TcpHoldTable() = default;
 std::size_t TcpHoldTable::slot_of(const std::array<std::uint8_t, 16>& src,
                                   const std::array<std::uint8_t, 16>& dst, std::uint16_t sport,
                                   std::uint16_t dport) const noexcept {
-  std::uint64_t w[4];
-  std::memcpy(w, src.data(), 16);
-  std::memcpy(w + 2, dst.data(), 16);
-  std::uint64_t h = mix64(w[0] ^ 0x9E3779B97F4A7C15ull);
-  h = mix64(h ^ w[1]);
-  h = mix64(h ^ w[2]);
-  h = mix64(h ^ w[3]);
-  h = mix64(h ^ ((std::uint64_t{sport} << 16) | dport));
-  return static_cast<std::size_t>(h) & index_mask_;
+  return static_cast<std::size_t>(flow_hash(src, dst, sport, dport)) & index_mask_;
 }
 
 TcpHoldFlow* TcpHoldTable::find(const DecodedPacket& pkt) noexcept {

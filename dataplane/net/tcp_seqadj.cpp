@@ -5,6 +5,7 @@
 
 #include "net/bytes.h"
 #include "net/checksum.h"
+#include "net/flow_hash.h"
 #include "net/splice.h"
 #include "net/tcp_options.h"
 
@@ -194,15 +195,6 @@ void rewrite_numbers(std::uint8_t* frame, const DecodedPacket& pkt, const Entry&
   wr16(tcp + 16, check);
 }
 
-std::uint64_t mix64(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 }  // namespace
 
 std::string_view to_string(SeqAdjResult r) noexcept {
@@ -243,14 +235,7 @@ SeqAdjTable::Entry* SeqAdjTable::find_or_create(const DecodedPacket& pkt, std::u
   const std::uint16_t p0 = dir == 0 ? pkt.src_port : pkt.dst_port;
   const std::uint16_t p1 = dir == 0 ? pkt.dst_port : pkt.src_port;
 
-  std::uint64_t w[4];
-  std::memcpy(w, a0.data(), 16);
-  std::memcpy(w + 2, a1.data(), 16);
-  std::uint64_t h = mix64(w[0] ^ 0x9E3779B97F4A7C15ull);
-  h = mix64(h ^ w[1]);
-  h = mix64(h ^ w[2]);
-  h = mix64(h ^ w[3]);
-  h = mix64(h ^ ((std::uint64_t{p0} << 16) | p1));
+  const std::uint64_t h = flow_hash(a0, a1, p0, p1);
   const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32) | 1u;
   const std::size_t start = static_cast<std::size_t>(h) & mask_;
 
