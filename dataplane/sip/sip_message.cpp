@@ -18,28 +18,20 @@ namespace {
 
 using namespace detail;
 
-// Resets what a previous parse may have left, without touching the big
-// arrays: headers[], pai[] and diversion[] are valid only below their counts.
-// Used when a parse fails; a parse that succeeds resets less (begin()).
-void reset(Message& m) noexcept {
+// The scalars and views every parse starts from, whether it then clears the
+// parsed structs (reset) or only their `present` flags (begin).
+inline void reset_scalars(Message& m) noexcept {
   m.is_request = false;
   m.method = Method::unknown;
   m.method_text = {};
   m.request_uri_text = {};
-  m.request_uri = Uri{};
   m.status_code = 0;
   m.reason_phrase = {};
   m.start_line = {};
   m.header_count = 0;
-  m.from = NameAddr{};
-  m.to = NameAddr{};
-  m.contact = NameAddr{};
   m.pai_count = 0;
-  m.remote_party_id = NameAddr{};
   m.diversion_count = 0;
   m.call_id = {};
-  m.cseq = CSeq{};
-  m.via = Via{};
   m.user_agent = {};
   m.identity = {};
   m.content_type = {};
@@ -55,6 +47,20 @@ void reset(Message& m) noexcept {
   m.body = {};
   m.length = 0;
   m.error_offset = 0;
+}
+
+// Resets what a previous parse may have left, without touching the big
+// arrays: headers[], pai[] and diversion[] are valid only below their counts.
+// Used when a parse fails; a parse that succeeds resets less (begin()).
+void reset(Message& m) noexcept {
+  reset_scalars(m);
+  m.request_uri = Uri{};
+  m.from = NameAddr{};
+  m.to = NameAddr{};
+  m.contact = NameAddr{};
+  m.remote_party_id = NameAddr{};
+  m.cseq = CSeq{};
+  m.via = Via{};
 }
 
 // NameAddr{} field by field: the compiler turns `x = NameAddr{}` into a
@@ -87,38 +93,13 @@ inline void clear(NameAddr& n) noexcept {
 // stayed absent, so a message does not pay for clearing six structs that are
 // usually overwritten anyway.
 inline void begin(Message& m) noexcept {
-  m.is_request = false;
-  m.method = Method::unknown;
-  m.method_text = {};
-  m.request_uri_text = {};
-  m.status_code = 0;
-  m.reason_phrase = {};
-  m.start_line = {};
-  m.header_count = 0;
+  reset_scalars(m);
   m.from.present = false;
   m.to.present = false;
   m.contact.present = false;
-  m.pai_count = 0;
   m.remote_party_id.present = false;
-  m.diversion_count = 0;
-  m.call_id = {};
   m.cseq.present = false;
   m.via.present = false;
-  m.user_agent = {};
-  m.identity = {};
-  m.content_type = {};
-  m.max_forwards = 0;
-  m.has_max_forwards = false;
-  m.content_length = 0;
-  m.has_content_length = false;
-  m.pai_overflow = false;
-  m.diversion_overflow = false;
-  m.diversion_from_history_info = false;
-  m.headers_end = 0;
-  m.body_offset = 0;
-  m.body = {};
-  m.length = 0;
-  m.error_offset = 0;
 }
 
 // A control byte other than HT/CR/LF is legal in a header only as a
