@@ -16,20 +16,6 @@ namespace {
 // which matters more here than code size (a call costs as much as a step).
 #define SIPWALL_INLINE inline __attribute__((always_inline))
 
-// 4 bytes with bytes 0..2 folded by |0x20 (exact against the letters of
-// "sip"/"tel"), byte 3 as is: the same test as parse_uri_at().
-inline std::uint32_t scheme4(const char* p) noexcept {
-  std::uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w | 0x00202020u;
-}
-constexpr std::uint32_t lit4(const char (&s)[5]) {
-  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[2])) << 16 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[3])) << 24;
-}
-
 // skip_quoted(): p at the opening quote; on success p is past the closing one.
 SIPWALL_INLINE bool quoted(const Window& w, const char*& p, const char* end) noexcept {
   const char* q = p + 1;

@@ -15,20 +15,6 @@ namespace sipwall::sip {
 namespace detail {
 namespace {
 
-// Reads 4 bytes; bytes 0..2 are folded to lower case with |0x20, which is exact
-// for comparing against "sip"/"tel" letters (only 'A'-'Z' and 'a'-'z' fold
-// onto them); byte 3 is compared as is.
-inline std::uint32_t scheme4(const char* p) noexcept {
-  std::uint32_t w;
-  std::memcpy(&w, p, 4);
-  return w | 0x00202020u;
-}
-constexpr std::uint32_t lit4(const char (&s)[5]) {
-  return static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[2])) << 16 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[3])) << 24;
-}
 
 ParseError parse_port(const char*& p, const char* end, std::uint16_t& port) noexcept {
   const char* d = p;
