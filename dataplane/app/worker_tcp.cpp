@@ -818,7 +818,9 @@ void held_flow_segment(Ctx& x, net::TcpHoldFlow* f, rte_mbuf* m, std::uint8_t* f
   }
   const std::string_view stream(reinterpret_cast<const char*>(st), total);
   const sip::ParseError e0 = sip::parse_message(stream, w.msg, sip::Transport::stream);
-  if ((e0 == sip::ParseError::headers_unterminated || e0 == sip::ParseError::body_truncated) && !fin) {
+  const bool incomplete =
+      (e0 == sip::ParseError::headers_unterminated || e0 == sip::ParseError::body_truncated) && !fin;
+  if (incomplete) {
     // Still incomplete: hold this one too, if the bounds allow.
     if (w.hold->can_append(*f, d.payload_length) == net::HoldAppend::ok) {
       w.hold->append(*f, seq, net::HeldSegment{m, d.payload_offset, d.payload_length, true});
@@ -827,17 +829,8 @@ void held_flow_segment(Ctx& x, net::TcpHoldFlow* f, rte_mbuf* m, std::uint8_t* f
       return;
     }
     c.tcp_reassembly_overflow++;
-    std::size_t n = load_held(x, *f, u.segs.get());
-    w.hold->erase(f);
-    tcpu::Seg& s = u.segs[n++];
-    s = tcpu::Seg{};
-    s.m = m;
-    s.frame = frame;
-    s.d = d;
-    s.owes = true;
-    give_up(x, u.segs.get(), n);
-    return;
   }
+  // The held segments and this one leave the hold as one unit.
   std::size_t n = load_held(x, *f, u.segs.get());
   w.hold->erase(f);
   tcpu::Seg& s = u.segs[n++];
@@ -845,9 +838,13 @@ void held_flow_segment(Ctx& x, net::TcpHoldFlow* f, rte_mbuf* m, std::uint8_t* f
   s.m = m;
   s.frame = frame;
   s.d = d;
+  s.owes = true;
+  if (incomplete) {  // over the bounds: given up whole (policy)
+    give_up(x, u.segs.get(), n);
+    return;
+  }
   s.begin = held_bytes;
   s.end = static_cast<std::uint32_t>(total);
-  s.owes = true;
   process_unit(x, u.segs.get(), n, stream, true, &e0);
 }
 
