@@ -16,6 +16,20 @@ namespace {
 // which matters more here than code size (a call costs as much as a step).
 #define SIPWALL_INLINE inline __attribute__((always_inline))
 
+// A port: 1+ digits, at most 65535 (parse_port()); p ends after the digits.
+SIPWALL_INLINE bool port_digits(const char*& p, const char* end, std::uint16_t& port) noexcept {
+  const char* d = p;
+  std::uint32_t v = 0;
+  while (p < end && is(*p, kDigit)) {
+    v = v * 10 + static_cast<std::uint32_t>(*p - '0');
+    if (v > 65535) return false;
+    ++p;
+  }
+  if (p == d) return false;
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
 // skip_quoted(): p at the opening quote; on success p is past the closing one.
 SIPWALL_INLINE bool quoted(const Window& w, const char*& p, const char* end) noexcept {
   const char* q = p + 1;
@@ -111,17 +125,8 @@ SIPWALL_INLINE bool sip_rest(const Window& w, const char* p, const char* end, Ur
   out.host = view(host, p);
   out.port = 0;
   if (p < end && *p == ':') {
-    // parse_port()
     ++p;
-    const char* d = p;
-    std::uint32_t v = 0;
-    while (p < end && is(*p, kDigit)) {
-      v = v * 10 + static_cast<std::uint32_t>(*p - '0');
-      if (v > 65535) return false;
-      ++p;
-    }
-    if (p == d) return false;
-    out.port = static_cast<std::uint16_t>(v);
+    if (!port_digits(p, end, out.port)) return false;
   }
   out.params = {};
   if (p < end && *p == ';') {
@@ -277,15 +282,7 @@ bool fast_via(const Window& w, const char* p, const char* end, Via& out) noexcep
   const char* q = skip_lws(p, end);
   if (q < end && *q == ':') {
     q = skip_lws(q + 1, end);
-    const char* d = q;
-    std::uint32_t port = 0;
-    while (q < end && is(*q, kDigit)) {
-      port = port * 10 + static_cast<std::uint32_t>(*q - '0');
-      if (port > 65535) return false;
-      ++q;
-    }
-    if (q == d) return false;
-    out.port = static_cast<std::uint16_t>(port);
+    if (!port_digits(q, end, out.port)) return false;
     text_end = q;
     p = skip_lws(q, end);
   } else {
