@@ -8,6 +8,21 @@ constexpr std::size_t kWordsPerLine = 64 / sizeof(std::uint64_t);
 std::size_t padded(std::size_t n) { return (n + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine; }
 }  // namespace
 
+net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set,
+                                       const rules::ActionInfo& a) noexcept {
+  net::SipResponseOptions o;
+  o.code = a.reject_code;
+  o.reason_text = set.str(a.reason_text);
+  // The compiled action carries the rendered Call-Info line; the URI is what is between < >.
+  const std::string_view ci = set.str(a.call_info_line);
+  const std::size_t lt = ci.find('<'), gt = ci.rfind('>');
+  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) {
+    o.call_info_uri = ci.substr(lt + 1, gt - lt - 1);
+  }
+  o.server = "sipwall";
+  return o;
+}
+
 std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers,
                                              std::string& error) {
   auto t0 = std::chrono::steady_clock::now();
@@ -33,6 +48,29 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
   rs->trunk_calls_.assign(rs->trunk_stride_ * workers, 0);
   rs->deny_stride_ = padded(rs->set_->deny_count() + 1);
   rs->deny_hits_.assign(rs->deny_stride_ * workers, 0);
+  // The reject actions' fixed lines, rendered once here rather than for every
+  // rejected INVITE (two passes: sizes, then views into one buffer).
+  const rules::CompiledRuleSet& set = *rs->set_;
+  const std::size_t actions = set.rule_count() + 1;
+  auto action = [&](std::size_t i) -> const rules::ActionInfo& {
+    return i < set.rule_count() ? set.rule_action(i) : set.default_action();
+  };
+  constexpr std::size_t kPartsCap = 2048;  // reason <= 256, Call-Info URI <= 1024
+  rs->reply_parts_.assign(actions, net::ResponseParts{});
+  std::size_t rejects = 0;
+  for (std::size_t i = 0; i < actions; ++i) rejects += action(i).kind == rules::ActionKind::reject;
+  rs->reply_text_.assign(rejects * kPartsCap, '\0');
+  char* at = rs->reply_text_.data();
+  for (std::size_t i = 0; i < actions; ++i) {
+    if (action(i).kind != rules::ActionKind::reject) continue;
+    net::ResponseParts parts;
+    if (!net::render_response_parts(reject_options(set, action(i)), at, kPartsCap, parts)) {
+      error = artifact + ": cannot render the response of reject action " + std::to_string(i);
+      return nullptr;
+    }
+    rs->reply_parts_[i] = parts;
+    at += kPartsCap;
+  }
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
   rs->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -18,9 +18,16 @@
 #include <vector>
 
 #include "classify/scratch.h"
+#include "net/sip_response.h"
 #include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::dataplane {
+
+// The response options of a reject action that do not depend on the request:
+// code, reason text, Call-Info URI and Server. The worker adds the request's
+// source (received/rport) and the parts RuntimeSet rendered from these.
+net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set,
+                                       const rules::ActionInfo& a) noexcept;
 
 class RuntimeSet {
  public:
@@ -43,6 +50,14 @@ class RuntimeSet {
   std::uint64_t trunk_calls_total(std::size_t trunk) const noexcept;
   std::uint64_t no_trunk_calls_total() const noexcept;  // calls from no known trunk
 
+  // The status line and tail of the 603/608 that action `rule` sends
+  // (rule_count(): the default action), rendered from reject_options() when
+  // the set is loaded; null if that action is not a reject.
+  const net::ResponseParts* reply_parts(std::size_t rule) const noexcept {
+    return rule < reply_parts_.size() && !reply_parts_[rule].status_line.empty() ? &reply_parts_[rule]
+                                                                                 : nullptr;
+  }
+
   const std::string& artifact_path() const noexcept { return artifact_; }
   std::chrono::system_clock::time_point loaded_at() const noexcept { return loaded_at_; }
   double load_ms() const noexcept { return load_ms_; }
@@ -54,6 +69,8 @@ class RuntimeSet {
   std::vector<std::uint64_t> rule_hits_;
   std::vector<std::uint64_t> trunk_calls_;  // [trunks] = calls from no trunk
   std::vector<std::uint64_t> deny_hits_;
+  std::vector<char> reply_text_;                  // what reply_parts_ point into
+  std::vector<net::ResponseParts> reply_parts_;  // [rules] = default action
   std::size_t deny_stride_ = 0;
   std::size_t rule_stride_ = 0;
   std::size_t trunk_stride_ = 0;

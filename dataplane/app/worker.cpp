@@ -116,15 +116,10 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
 net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,
                                          const net::DecodedPacket& d, char* received, std::size_t cap) {
   const rules::CompiledRuleSet& set = rs.set();
-  const rules::ActionInfo& a = v.rule != classify::kNoRule ? set.rule_action(v.rule) : set.default_action();
-  net::SipResponseOptions o;
-  o.code = v.reject_code;
-  o.reason_text = set.str(a.reason_text);
-  // The compiled action carries the rendered Call-Info line; the URI is what is between < >.
-  std::string_view ci = v.call_info_line;
-  std::size_t lt = ci.find('<'), gt = ci.rfind('>');
-  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) o.call_info_uri = ci.substr(lt + 1, gt - lt - 1);
-  o.server = "sipwall";
+  const std::size_t slot = v.rule != classify::kNoRule ? v.rule : set.rule_count();
+  net::SipResponseOptions o =
+      reject_options(set, v.rule != classify::kNoRule ? set.rule_action(v.rule) : set.default_action());
+  o.parts = rs.reply_parts(slot);
   std::size_t n = net::format_address(d.src, received, cap);
   o.received = std::string_view(received, n);
   o.rport = d.src_port;

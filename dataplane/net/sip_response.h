@@ -23,6 +23,8 @@ struct Message;
 
 namespace sipwall::net {
 
+struct ResponseParts;
+
 struct SipResponseOptions {
   std::uint16_t code = 603;           // 603 Decline, 608 Rejected (also 403/480/486/603/607)
   std::string_view reason_text;       // Reason text= (quotes/backslashes escaped); empty: the reason phrase
@@ -35,7 +37,28 @@ struct SipResponseOptions {
   // ;rport gets the value `rport` (the source port). Empty: Via copied verbatim.
   std::string_view received;
   std::uint16_t rport = 0;
+  // The options' own lines, rendered once (render_response_parts) from the
+  // same code, reason_text, call_info_uri and server: when set, the response
+  // copies them instead of validating and escaping those texts again for
+  // every request. Null: rendered on each call (same bytes).
+  const ResponseParts* parts = nullptr;
 };
+
+// The bytes of a response that depend on the options only, not on the
+// request: the status line ("SIP/2.0 603 Decline\r\n") and the tail (Reason,
+// Call-Info, Server and "Content-Length: 0" lines and the empty line). Views
+// into the buffer given to render_response_parts().
+struct ResponseParts {
+  std::string_view status_line;
+  std::string_view tail;
+};
+
+// Renders the parts of `o` into out[0, cap) (status line, then tail, back to
+// back). False if the code is unknown or cap is too small. Texts are
+// sanitised as build_sip_response() does. Call it where the options are
+// fixed (a rule set's reject actions are rendered when the set is loaded).
+bool render_response_parts(const SipResponseOptions& o, char* out, std::size_t cap,
+                           ResponseParts& parts) noexcept;
 
 // Reason phrase for the codes above ("Decline", "Rejected", ...), empty if unknown.
 std::string_view reason_phrase(std::uint16_t code) noexcept;

@@ -26,6 +26,17 @@ TEST(Checksum, PartialMatchesNaiveSum) {
   // All-0xFF data exercises the carries.
   Bytes ff(1501, 0xFF);
   EXPECT_EQ(net::csum_fold(net::csum_partial(ff.data(), ff.size())), ref_sum(ff));
+  // Every tail after the 32-byte steps with every carry set, up to a jumbo
+  // frame's worth, and a sum carried in.
+  for (std::size_t n : {31u, 32u, 33u, 39u, 40u, 41u, 63u, 64u, 65u, 70u, 9000u, 65535u}) {
+    Bytes f(n, 0xFF);
+    EXPECT_EQ(net::csum_fold(net::csum_partial(f.data(), f.size())), ref_sum(f)) << n;
+    Bytes half(n, 0x80);
+    EXPECT_EQ(net::csum_fold(net::csum_partial(half.data(), half.size())), ref_sum(half)) << n;
+  }
+  Bytes b = random_bytes(rng, 777);
+  const std::uint32_t carried = net::csum_partial(b.data(), 100);
+  EXPECT_EQ(net::csum_fold(net::csum_partial(b.data() + 100, b.size() - 100, carried)), ref_sum(b));
 }
 
 TEST(Checksum, ChainingAndOddOffsets) {

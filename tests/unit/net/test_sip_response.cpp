@@ -219,6 +219,52 @@ TEST(SipResponse, OptionsValidation) {
   EXPECT_EQ(net::reason_phrase(603), "Decline");
 }
 
+// Parts rendered once (as a rule set's reject actions are at load) give the
+// same bytes as rendering the options on every call, for every kind of
+// option, and the same refusal when the buffer is short.
+TEST(SipResponse, RenderedPartsGiveTheSameBytes) {
+  Parsed req(kInvite);
+  std::vector<net::SipResponseOptions> cases(6);
+  cases[1].reason_text = "Blocked: \"spam\" list \\ v2";
+  cases[2].code = 608;
+  cases[2].call_info_uri = "https://jwscard.example.net/blocked";
+  cases[2].server = "sipwall";
+  cases[3].code = 608;
+  cases[3].call_info_uri = "https://x/ <evil>";  // omitted either way
+  cases[4].server = "x\r\nEvil: 1";             // sanitised either way
+  cases[4].reason_text = "a\tb\x01c";
+  cases[5].received = "198.51.100.7";
+  cases[5].rport = 40000;
+  cases[5].tag_seed = 99;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    net::SipResponseOptions o = cases[i];
+    const std::string plain = build(req.msg, o);
+    ASSERT_FALSE(plain.empty()) << i;
+    char text[2048];
+    net::ResponseParts parts;
+    ASSERT_TRUE(net::render_response_parts(o, text, sizeof text, parts)) << i;
+    EXPECT_EQ(plain.substr(0, parts.status_line.size()), parts.status_line) << i;
+    EXPECT_EQ(plain.substr(plain.size() - parts.tail.size()), parts.tail) << i;
+    o.parts = &parts;
+    EXPECT_EQ(build(req.msg, o), plain) << i;
+    for (std::size_t cap = 0; cap < plain.size(); cap += 7) {
+      std::vector<char> buf(cap + 16, '#');
+      EXPECT_EQ(net::build_sip_response(req.msg, o, buf.data(), cap), 0u) << i << " " << cap;
+      for (std::size_t k = cap; k < buf.size(); ++k) ASSERT_EQ(buf[k], '#') << cap;
+    }
+  }
+  net::SipResponseOptions bad;
+  bad.code = 600;
+  char text[2048];
+  net::ResponseParts parts;
+  EXPECT_FALSE(net::render_response_parts(bad, text, sizeof text, parts));
+  net::SipResponseOptions ok;
+  EXPECT_FALSE(net::render_response_parts(ok, text, 20, parts));  // too small
+  ASSERT_TRUE(net::render_response_parts(ok, text, sizeof text, parts));
+  EXPECT_EQ(parts.status_line, "SIP/2.0 603 Decline\r\n");
+  EXPECT_EQ(parts.tail, "Reason: SIP;cause=603;text=\"Decline\"\r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST(SipResponse, ViaResponsePort) {
   Parsed req(kInvite);  // top Via has rport
   EXPECT_EQ(net::via_response_port(req.msg, 40000), 40000);
