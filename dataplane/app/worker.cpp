@@ -117,9 +117,13 @@ net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::V
                                          const net::DecodedPacket& d, char* received, std::size_t cap) {
   const rules::CompiledRuleSet& set = rs.set();
   const std::size_t slot = v.rule != classify::kNoRule ? v.rule : set.rule_count();
-  net::SipResponseOptions o =
-      reject_options(set, v.rule != classify::kNoRule ? set.rule_action(v.rule) : set.default_action());
+  net::SipResponseOptions o;
   o.parts = rs.reply_parts(slot);
+  if (o.parts != nullptr) {
+    o.code = v.reject_code;  // the rest of the action's options are in the parts
+  } else {
+    o = reject_options(set, slot < set.rule_count() ? set.rule_action(slot) : set.default_action());
+  }
   std::size_t n = net::format_address(d.src, received, cap);
   o.received = std::string_view(received, n);
   o.rport = d.src_port;

@@ -31,13 +31,16 @@ struct Writer {
   }
   // Header values may contain folded line breaks (CRLF + WSP); each CR or LF
   // becomes a space, which keeps the value's meaning (LWS) on one line.
-  // Folding is rare: copy, then patch only if memchr (SIMD in libc) finds a break.
+  // Folding is rare: copy, then patch only if memchr (SIMD in libc) finds a
+  // LF. One search is enough: the parser refuses a CR that is not followed
+  // by LF (bare_cr), and a quoted-pair cannot escape CR or LF, so a value
+  // without LF has no CR either.
   void put_unfolded(std::string_view s) noexcept {
     const std::size_t at = len;
     put(s);
     if (overflow || s.empty()) return;
     char* p = out + at;
-    if (std::memchr(p, '\n', s.size()) == nullptr && std::memchr(p, '\r', s.size()) == nullptr) return;
+    if (std::memchr(p, '\n', s.size()) == nullptr) return;
     for (std::size_t i = 0; i < s.size(); ++i) {
       if (p[i] == '\r' || p[i] == '\n') p[i] = ' ';
     }
@@ -201,8 +204,24 @@ std::uint64_t hash_field(std::uint64_t h, std::string_view s) noexcept {
     p += 8;
     n -= 8;
   }
+  // The last 0-7 bytes as memcpy(&w, p, n) would load them, without a
+  // variable-length memcpy (a libc call): on little-endian, two overlapping
+  // 4-byte loads, or bytes 0, n/2 and n-1 for 1-3 bytes.
   std::uint64_t w = 0;
-  std::memcpy(&w, p, n);
+  if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+    if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      w = a | std::uint64_t{b} << (8 * (n - 4));
+    } else if (n != 0) {
+      w = std::uint64_t{static_cast<unsigned char>(p[0])} |
+          std::uint64_t{static_cast<unsigned char>(p[n / 2])} << (8 * (n / 2)) |
+          std::uint64_t{static_cast<unsigned char>(p[n - 1])} << (8 * (n - 1));
+    }
+  } else {
+    std::memcpy(&w, p, n);
+  }
   return mix(h ^ w);
 }
 
@@ -324,6 +343,7 @@ std::size_t build_sip_response(const sip::Message& req, const SipResponseOptions
   const sip::Header* call_id = nullptr;
   const sip::Header* cseq = nullptr;
   const sip::Header* top_via = nullptr;
+  const sip::Header* last_via = nullptr;
   for (std::uint16_t i = 0; i < req.header_count; ++i) {
     const sip::Header& h = req.headers[i];
     const sip::Header** slot;
@@ -332,7 +352,10 @@ std::size_t build_sip_response(const sip::Message& req, const SipResponseOptions
       case sip::HeaderId::to: slot = &to; break;
       case sip::HeaderId::call_id: slot = &call_id; break;
       case sip::HeaderId::cseq: slot = &cseq; break;
-      case sip::HeaderId::via: slot = &top_via; break;
+      case sip::HeaderId::via:
+        slot = &top_via;
+        last_via = &h;
+        break;
       default: continue;
     }
     if (*slot == nullptr) *slot = &h;
@@ -348,7 +371,7 @@ std::size_t build_sip_response(const sip::Message& req, const SipResponseOptions
 
   // Every Via value, in order (RFC 3261 §8.2.6.2); a line may hold several
   // comma-separated values and is copied whole.
-  for (const sip::Header* h = top_via; h < req.headers + req.header_count; ++h) {
+  for (const sip::Header* h = top_via; h <= last_via; ++h) {
     if (h->id != sip::HeaderId::via) continue;
     w.put("Via: ");
     if (h == top_via) {

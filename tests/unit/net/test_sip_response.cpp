@@ -145,6 +145,30 @@ TEST(SipResponse, ToTagDeterministicAndKept) {
   EXPECT_EQ(r.find(";tag=abc;tag="), std::string::npos);
 }
 
+// The To-tag of a given request does not change between releases: a UAC
+// that retransmits an INVITE across an upgrade gets the same answer. Values
+// from the byte-wise implementation, for Call-IDs and From-tags of every
+// tail length (0-7 bytes past a multiple of 8).
+TEST(SipResponse, ToTagValuesAreStable) {
+  std::string got;
+  for (std::size_t n = 1; n <= 17; ++n) {
+    std::string inv = kInvite;
+    inv.replace(inv.find("8f3e2a@203.0.113.5"), 18, std::string(n, 'c') + "@h");
+    inv.replace(inv.find("from-77"), 7, std::string(n % 9 + 1, 't'));
+    Parsed p(inv);
+    char t[16];
+    net::derive_to_tag(p.msg, n, t);
+    got += std::string(t, 16) + (n % 4 == 0 ? "\n" : " ");
+  }
+  const std::string kGolden =
+      "5cd1329a63aca087 d5121c7978972cd3 8ecba52a31b565e0 1fe190ecd7198d08\n"
+      "81d47efe9e88e247 c2655a43b94fd3ac ae62993cffdecf85 c91dbcf86435e49b\n"
+      "e620b7f143980060 63fdfb571f14ac9c 376a11ea9d82efe0 2d3eea0e1119c7b3\n"
+      "bb96b385aed415b8 5ee5d9ec4765f2e6 e22077772ac13fbb 03d1162c36181d09\n"
+      "37b0771cbc3cc689 ";
+  EXPECT_EQ(got, kGolden);
+}
+
 TEST(SipResponse, ReceivedAndRport) {
   Parsed req(kInvite);
   net::SipResponseOptions o;
