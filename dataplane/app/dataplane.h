@@ -21,6 +21,8 @@
 #include "app/counters.h"
 #include "app/ruleset_runtime.h"
 #include "app/trace_record.h"
+#include "classify/classify.h"
+#include "net/packet_decode.h"
 #include "net/tcp_reassembly.h"
 #include "net/tcp_seqadj.h"
 #include "offload/installer.h"
@@ -76,7 +78,26 @@ struct alignas(64) WorkerContext {
   struct TcpUnitScratch;                        // worker_tcp.cpp
   std::unique_ptr<TcpUnitScratch, void (*)(TcpUnitScratch*)> tcp_unit{nullptr, nullptr};
   std::uint16_t ip_id = 0;
-  sip::Message msg;              // reused for every message; views die with the packet
+  sip::Message msg;              // reused for every TCP and reassembled message
+  // UDP SIP datagrams are parsed into these two, in turn: while one holds an
+  // INVITE whose verdict is in flight (its number-table loads outstanding),
+  // the next datagram of the burst is decoded and parsed into the other, so
+  // the cache misses overlap with that work instead of stalling the worker.
+  // The INVITE in flight is settled (verdict taken and applied) before any
+  // later packet is acted on and at the end of every burst: packets leave in
+  // the order they came, and nothing is in flight across a quiescent point.
+  struct UdpInvite {
+    sip::Message msg;
+    rte_mbuf* m = nullptr;
+    std::uint8_t* frame = nullptr;
+    net::DecodedPacket d;
+    classify::PacketSource src;
+    classify::InFlight verdict;
+    std::uint16_t in = 0;
+  };
+  UdpInvite udp[2];
+  static constexpr unsigned kNoneInFlight = 2;
+  unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
   char tcp_reply[kMaxTcpEdits][kMaxResponse];  // responses built before the next parse
   std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
 };

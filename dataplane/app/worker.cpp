@@ -74,11 +74,8 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
 
 }  // namespace
 
-// Counts, classifies and traces one parsed message. True if it is an INVITE
-// that got a verdict the caller must apply; false means "forward untouched".
-bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
-  using rules::ActionKind;
+bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+                  const classify::PacketSource& src, classify::InFlight& f) {
   WorkerCounters& c = ctr(w);
   if (!msg.is_request) {
     c.sip_responses++;
@@ -94,8 +91,17 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
     c.no_ruleset++;
     return false;
   }
+  f.start(rs->set(), msg, src, rs->scratch(w.index));
+  return true;
+}
+
+void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f,
+                   classify::Verdict& v) {
+  using rules::ActionKind;
+  WorkerCounters& c = ctr(w);
   const rules::CompiledRuleSet& set = rs->set();
-  v = classify::classify(set, msg, packet_source(d), rs->scratch(w.index));
+  v = f.verdict();
   c.verdicts[static_cast<unsigned>(v.action)]++;
   if (v.trace_rule != classify::kNoRule) c.verdicts[static_cast<unsigned>(ActionKind::trace)]++;
   switch (v.decided_by) {
@@ -109,6 +115,14 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
   if (v.trace_rule != classify::kNoRule && v.trace_rule != v.rule) rs->rule_hits(w.index)[v.trace_rule]++;
   rs->trunk_calls(w.index)[v.trunk != classify::kNoTrunk ? v.trunk : set.trunk_count()]++;
   if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule) emit_trace(dp, w, rs, v, msg, d, in);
+}
+
+bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
+  const classify::PacketSource src = packet_source(d);
+  classify::InFlight f;
+  if (!decide_start(w, rs, msg, src, f)) return false;
+  decide_finish(dp, w, rs, msg, d, in, f, v);
   return true;
 }
 
@@ -188,28 +202,11 @@ void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std
   }
 }
 
-void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-             std::uint8_t* frame, net::DecodedPacket& d) {
+// Applies verdict v to the UDP INVITE in m (frame, d: its bytes, decoded).
+void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
+             const sip::Message& msg, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
+             net::DecodedPacket& d) {
   WorkerCounters& c = ctr(w);
-  c.sip_udp++;
-  sip::Message& msg = w.msg;
-  sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram);
-  if (unlikely(e != sip::ParseError::none)) {
-    if (e == sip::ParseError::empty) {
-      // Only CRLFs (or nothing): a keep-alive (RFC 5626 §3.5.1), not a broken
-      // message. Dropping it under fail_closed would break the caller's NAT binding.
-      c.keepalives++;
-      forward(dp, w, m, in);
-      return;
-    }
-    malformed(dp, w, rs, m, in, e);
-    return;
-  }
-  classify::Verdict v;
-  if (!decide(dp, w, rs, msg, d, in, v)) {
-    forward(dp, w, m, in);
-    return;
-  }
   switch (v.action) {
     case ActionKind::drop:
       drop(w, m);
@@ -245,6 +242,52 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   }
 }
 
+// The UDP INVITE in flight, if any: its verdict taken and applied.
+void settle_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs) {
+  const unsigned k = w.udp_in_flight;
+  if (k == WorkerContext::kNoneInFlight) return;
+  w.udp_in_flight = WorkerContext::kNoneInFlight;
+  WorkerContext::UdpInvite& u = w.udp[k];
+  classify::Verdict v;
+  decide_finish(dp, w, rs, u.msg, u.d, u.in, u.verdict, v);
+  act_udp(dp, w, rs, v, u.msg, u.m, u.in, u.frame, u.d);
+}
+
+// A SIP datagram from a trunk. An INVITE is started here and left in flight
+// (WorkerContext::udp) after the one before it is settled; anything else
+// settles the one in flight and is acted on at once.
+void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
+             std::uint8_t* frame, const net::DecodedPacket& d) {
+  WorkerCounters& c = ctr(w);
+  c.sip_udp++;
+  const unsigned mine = w.udp_in_flight == 0 ? 1 : 0;  // the slot not in flight
+  WorkerContext::UdpInvite& u = w.udp[mine];
+  sip::ParseError e = sip::parse_message(d.payload(frame), u.msg, sip::Transport::datagram);
+  if (unlikely(e != sip::ParseError::none)) {
+    settle_udp(dp, w, rs);
+    if (e == sip::ParseError::empty) {
+      // Only CRLFs (or nothing): a keep-alive (RFC 5626 §3.5.1), not a broken
+      // message. Dropping it under fail_closed would break the caller's NAT binding.
+      c.keepalives++;
+      forward(dp, w, m, in);
+      return;
+    }
+    malformed(dp, w, rs, m, in, e);
+    return;
+  }
+  u.src = packet_source(d);
+  if (!decide_start(w, rs, u.msg, u.src, u.verdict)) {
+    settle_udp(dp, w, rs);
+    forward(dp, w, m, in);
+    return;
+  }
+  u.m = m;
+  u.frame = frame;
+  u.d = d;
+  u.in = in;
+  settle_udp(dp, w, rs);  // the INVITE before this one leaves first
+  w.udp_in_flight = mine;
+}
 
 // What to do with a datagram put back together from fragments. `m` is the
 // reassembled (multi-segment) mbuf; its bytes are copied into w.linear to
@@ -409,6 +452,7 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
   const bool trunk_side = dp.ports[in].cfg.role == PortRole::trunk;
   if (!trunk_side) c.from_core++;
   if (unlikely(m->nb_segs > 1)) {  // jumbo frame in a chain: not inspected
+    settle_udp(dp, w, rs);
     c.non_sip++;
     forward(dp, w, m, in);
     return;
@@ -421,7 +465,8 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
   // the source address too, so a denied source's fragments never take a
   // reassembly slot. Only a frame with an L4 header (not a non-first
   // fragment) has a port, so entries with a port match it only then -- the
-  // same as the hardware rules (offload/flow_translate.h).
+  // same as the hardware rules (offload/flow_translate.h). A drop sends
+  // nothing, so it needs no ordering against the INVITE in flight.
   if (trunk_side && rs != nullptr && d.ip_version != 0 && rs->set().deny_count() != 0) {
     const bool has_l4 = r == net::DecodeResult::ok && (d.l4_proto == 17 || d.l4_proto == 6);
     const std::uint32_t e = rs->set().find_deny(d.src.data(), d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : -1,
@@ -433,6 +478,13 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
       return;
     }
   }
+  const bool sip_udp_port = d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port]);
+  if (r == net::DecodeResult::ok && !d.is_fragment && sip_udp_port && trunk_side) {
+    sip_udp(dp, w, rs, m, in, frame, d);
+    return;
+  }
+  // Everything else is acted on now: the INVITE in flight leaves first.
+  settle_udp(dp, w, rs);
   if (r != net::DecodeResult::ok) {
     c.decode_errors[static_cast<unsigned>(r)]++;
     c.non_sip++;
@@ -444,9 +496,8 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
     else forward(dp, w, m, in);
     return;
   }
-  if (d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port])) {
-    if (trunk_side) sip_udp(dp, w, rs, m, in, frame, d);
-    else forward(dp, w, m, in);
+  if (sip_udp_port) {  // from the core side: not inspected
+    forward(dp, w, m, in);
     return;
   }
   if (d.l4_proto == 6 && (dp.sip_tcp[d.dst_port] || dp.sip_tcp[d.src_port])) {
@@ -465,6 +516,7 @@ void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     handle(dp, w, rs, pkts[i], port_index);
   }
+  settle_udp(dp, w, rs);
   if (w.death_row.cnt) {
     path::ctr(w).reassembly_failed += w.death_row.cnt;
     rte_ip_frag_free_death_row(&w.death_row, 3);

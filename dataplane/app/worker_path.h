@@ -69,6 +69,16 @@ inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
 bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
             const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v);
 
+// decide() in two halves, for an INVITE whose verdict is taken later
+// (WorkerContext::udp): decide_start() counts the message and, if it is an
+// INVITE with a rule set to judge it, starts `f` and returns true;
+// decide_finish() takes the verdict, counts it and traces it.
+bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+                  const classify::PacketSource& src, classify::InFlight& f);
+void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
+                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f,
+                   classify::Verdict& v);
+
 // The response options for a reject verdict (`received` is scratch for the
 // source address text).
 net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,

@@ -65,6 +65,23 @@ Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
   return decide(set, e);
 }
 
+static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes &&
+                  alignof(detail::Engine) <= 16 && std::is_trivially_destructible_v<detail::Engine>,
+              "InFlight's storage must hold an Engine (raise kEngineBytes)");
+
+void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg,
+                     const PacketSource& src, Scratch& scratch) noexcept {
+  set_ = &set;
+  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch);
+  e->begin(false);
+}
+
+Verdict InFlight::verdict() noexcept {
+  auto* e = std::launder(reinterpret_cast<detail::Engine*>(engine_));
+  e->finish(false);
+  return decide(*set_, *e);
+}
+
 void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
                     const PacketSource* srcs, std::size_t n, Scratch& scratch,
                     Verdict* out) noexcept {

@@ -8,6 +8,8 @@
 // set's malformed-SIP policy to messages that did not parse) before calling.
 #pragma once
 
+#include <cstddef>
+
 #include "classify/packet_source.h"
 #include "classify/scratch.h"
 #include "classify/verdict.h"
@@ -27,5 +29,30 @@ inline constexpr std::size_t kBurstGroup = 16;
 void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
                     const PacketSource* srcs, std::size_t n, Scratch& scratch,
                     Verdict* out) noexcept;
+
+// classify() in two halves, for a worker that parses the next message while
+// this one's table loads are in flight: start() normalises the numbers and
+// starts their exact-table loads; verdict() waits on them, runs the rules and
+// returns exactly what classify() would. The set, message, source and
+// scratch must stay put from start() to verdict(). Several may be started on
+// one Scratch as long as their verdicts are taken one at a time (each has its
+// own scan epoch, as in classify_burst()).
+class InFlight {
+ public:
+  InFlight() noexcept = default;
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+  void start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+             Scratch& scratch) noexcept;
+  Verdict verdict() noexcept;
+
+  // The engine's size, checked against the real one in classify.cc.
+  static constexpr std::size_t kEngineBytes = 1152;
+
+ private:
+  alignas(16) unsigned char engine_[kEngineBytes];
+  const rules::CompiledRuleSet* set_ = nullptr;
+};
 
 }  // namespace sipwall::classify

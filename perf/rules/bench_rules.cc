@@ -12,6 +12,9 @@
 //   BM_ClassifyHot/<regexes>        the same, cycling over 256 messages (all cached)
 //   BM_Parse                        sip::parse_message on the same INVITEs
 //   BM_ParseClassify/<regexes>      parse + classify (classify = this - BM_Parse)
+//   BM_ParseClassifyOverlapped/<regexes>  the worker's UDP order: message i's
+//                                   verdict is taken after message i+1 is
+//                                   parsed and started (classify::InFlight)
 //   BM_ArtifactLoad                 load_artifact() of the 1M-number set
 // Commands and figures: docs/matching.md.
 #include <benchmark/benchmark.h>
@@ -159,6 +162,37 @@ void BM_ParseClassify(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_ParseClassify)->Arg(kMinimal)->Arg(0)->Arg(1000);
+
+// BM_ParseClassify in the data plane's UDP order (WorkerContext::udp): two
+// Messages in turn; message i is parsed and its classification started
+// (numbers normalised, exact-table loads issued) before message i-1's
+// verdict is taken, so those loads have a whole parse to arrive in.
+void BM_ParseClassifyOverlapped(benchmark::State& state) {
+  const rules::CompiledRuleSet& set = set_with(state.range(0));
+  const auto& c = calls();
+  classify::Scratch scratch;
+  if (!scratch.prepare(set)) std::abort();
+  struct Slot {
+    sip::Message msg;
+    classify::InFlight verdict;
+  };
+  auto slots = std::make_unique<Slot[]>(2);
+  std::size_t i = 0;
+  unsigned k = 0;
+  bool in_flight = false;
+  for (auto _ : state) {
+    const perf::Call& call = *c[i++ % c.size()];
+    Slot& s = slots[k];
+    if (sip::parse_message(call.text, s.msg) != sip::ParseError::none) std::abort();
+    s.verdict.start(set, s.msg, call.src, scratch);
+    if (in_flight) benchmark::DoNotOptimize(slots[k ^ 1].verdict.verdict());
+    in_flight = true;
+    k ^= 1;
+  }
+  if (in_flight) benchmark::DoNotOptimize(slots[k ^ 1].verdict.verdict());
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ParseClassifyOverlapped)->Arg(kMinimal)->Arg(0)->Arg(1000);
 
 // Classify cycling over 256 messages (~1.3 MB, hot in L2): the same 256
 // numbers repeat, so the table lines they touch are cached too. A lower

@@ -123,4 +123,22 @@ TEST(Burst, SameVerdictsAsOneByOne) {
     seen.insert(std::string(v.rule_id));
   }
   EXPECT_GE(seen.size(), 5U);  // the mix reaches most rules, the regex ones included
+
+  // The data plane's UDP order (WorkerContext::udp): message k is started
+  // before message k-1's verdict is taken, on one shared Scratch, so two
+  // engines with their own scan epochs are alive at once.
+  Scratch overlapped;
+  ASSERT_TRUE(overlapped.prepare(*r.set));
+  classify::InFlight slot[2];
+  for (std::size_t k = 0; k <= msgs.size(); ++k) {
+    if (k < msgs.size()) slot[k & 1].start(*r.set, *msgs[k], srcs[k], overlapped);
+    if (k == 0) continue;
+    const Verdict v = slot[(k - 1) & 1].verdict();
+    ASSERT_EQ(v.rule_id, out[k - 1].rule_id) << k - 1;
+    ASSERT_EQ(v.action, out[k - 1].action) << k - 1;
+    ASSERT_EQ(v.decided_by, out[k - 1].decided_by) << k - 1;
+    ASSERT_EQ(v.match_list, out[k - 1].match_list) << k - 1;
+    ASSERT_EQ(v.caller.key, out[k - 1].caller.key) << k - 1;
+    ASSERT_EQ(v.flags, 0) << k - 1;
+  }
 }
