@@ -6,8 +6,10 @@
 # is the stable view on a shared VM.
 #
 #   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
-#                        [--regexes N] [--top K] [--work DIR]
+#                        [--regexes N] [--top K] [--work DIR] [--flood]
 #
+# --flood: every INVITE from a listed caller (all rejected with 603/608):
+# where the cycles go when a robocall flood hits the block list.
 # Defaults: build/ (release), 20 s of saturation under callgrind (~20-40k
 # INVITEs: valgrind runs the worker ~50x slower), 1M numbers + 100k prefixes
 # + 1k regexes, top 25. Writes WORK/callgrind.out and WORK/profile.txt and
@@ -25,6 +27,8 @@ PREFIXES=100000
 REGEXES=1000
 TOP=25
 WORK=/tmp/sipwall-profile-$(date -u +%Y%m%dT%H%M%SZ)
+MIX=()
+MIXNAME="the perf/run INVITE mix"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -34,7 +38,9 @@ while [[ $# -gt 0 ]]; do
     --regexes) REGEXES=$2; shift 2 ;;
     --top) TOP=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --flood) MIX=(--caller-hit 1.0 --prefix-hit 0 --agent-hit 0 --name-hit 0)
+             MIXNAME="the perf/run INVITE mix with every caller listed (--flood)"; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,17 +61,18 @@ valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$WORK/set/full.yaml" -o
 timeout $((SECS * 4 + 600)) valgrind --tool=callgrind --toggle-collect='*process_burst*' \
   --callgrind-out-file="$WORK/callgrind.out" \
   "$BIN/bench_pipeline" --artifact "$WORK/set/full-vg.swr" --hits "$WORK/set" --phases saturation \
-  --seconds "$SECS" --warmup 0 --json "$WORK/pipeline.json" >"$WORK/bench.log" 2>&1 || {
+  --seconds "$SECS" --warmup 0 --json "$WORK/pipeline.json" "${MIX[@]}" >"$WORK/bench.log" 2>&1 || {
   echo "profile.sh: bench_pipeline under callgrind failed, see $WORK/bench.log" >&2; exit 1; }
 
-python3 - "$WORK" "$TOP" "$NUMBERS" "$PREFIXES" "$REGEXES" <<'EOF' | tee "$WORK/profile.txt"
+python3 - "$WORK" "$TOP" "$NUMBERS" "$PREFIXES" "$REGEXES" "$MIXNAME" <<'EOF' | tee "$WORK/profile.txt"
 import json, re, subprocess, sys
 work, top = sys.argv[1], int(sys.argv[2])
 n, p, r = sys.argv[3:6]
 ph = json.load(open(f"{work}/pipeline.json"))["phases"][0]
 
-# The denominator: calls of classify::classify (one per INVITE the worker
-# classified) counted by callgrind itself, inside the same collection window
+# The denominator: calls of classify::InFlight::verdict (the worker takes
+# one verdict per INVITE through it; classify::classify is counted too, for
+# trees from before InFlight) counted by callgrind itself, inside the same collection window
 # as the instructions. The phase's own INVITE count covers a different window
 # and, on a loaded machine, only part of what the worker processed.
 def classify_calls(path):
@@ -81,9 +88,11 @@ def classify_calls(path):
             elif line.startswith("calls=") and cur is not None:
                 calls[cur] = calls.get(cur, 0) + int(line.split("=", 1)[1].split()[0])
                 cur = None
-    return sum(n for i, n in calls.items() if names.get(i, "").startswith("sipwall::classify::classify("))
+    return sum(n for i, n in calls.items()
+               if names.get(i, "").startswith(("sipwall::classify::classify(", "sipwall::classify::InFlight::verdict(")))
 
-invites = classify_calls(f"{work}/callgrind.out") or ph["invites"] or 1
+counted = classify_calls(f"{work}/callgrind.out")
+invites = counted or ph["invites"] or 1
 
 def rows(inclusive):
     out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=99.9",
@@ -112,8 +121,9 @@ def short(f):
 total, exc = rows(False)
 _, inc = rows(True)
 print(f"callgrind, perf/profile.sh: bench_pipeline (worker_main on net_ring), {n} numbers + {p} prefixes + {r} regexes,")
-print(f"the perf/run INVITE mix; counted inside process_burst only; {invites:,} INVITEs "
-      f"(calls of classify::classify; the phase counted {ph['invites']:,})")
+print(f"{sys.argv[6]}; counted inside process_burst only; {invites:,} INVITEs "
+      + (f"(verdicts callgrind counted; the phase counted {ph['invites']:,})" if counted
+         else "(the phase's count: callgrind counted no verdict call)"))
 print(f"\nprocess_burst: {total / invites:,.0f} instructions (Ir) per INVITE\n")
 print(f"Top {top} by inclusive Ir (the function and what it calls):")
 print(f"{'Ir/INVITE':>10} {'share':>6}  function")
