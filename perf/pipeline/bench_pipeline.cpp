@@ -12,6 +12,9 @@
 //   saturation  the generator keeps the RX rings full: INVITEs/s, cycles and ns
 //               per INVITE, and proof that the worker was the bottleneck
 //   latency     paced at a fraction of the saturation rate: RX->TX p50/p99/p99.9
+//   harness-latency  the latency phase's pacing through the bare io loop: the
+//               latency the generator, rings, sink and machine add on their
+//               own, the floor to read the latency phase against
 //   reload      paced at each of --reload-loads x the saturation rate, --swaps
 //               artifact swaps between --reload-artifacts during it; then every
 //               INVITE sent is accounted for: lost, duplicated, misclassified
@@ -395,6 +398,14 @@ int main(int argc, char** argv) {
         continue;
       }
       s.name = "latency@" + std::to_string(static_cast<int>(s.rate_pps / 1000)) + "k";
+    } else if (p == "harness-latency") {
+      s.mode = PhaseMode::io;
+      s.rate_pps = o.latency_rate > 0 ? o.latency_rate : o.latency_load * saturation_pps;
+      if (s.rate_pps <= 0) {
+        std::fprintf(stderr, "bench_pipeline: harness-latency phase needs a saturation phase before it or --latency-rate\n");
+        continue;
+      }
+      s.name = "harness-latency@" + std::to_string(static_cast<int>(s.rate_pps / 1000)) + "k";
     } else if (p == "reload") {
       if (saturation_pps <= 0 || o.reload_artifacts.empty()) {
         std::fprintf(stderr, "bench_pipeline: reload phase needs a saturation phase before it and --reload-artifacts\n");
