@@ -20,19 +20,6 @@ bool detect_avx2() noexcept {
 
 bool g_use_avx2 = detect_avx2();
 
-namespace {
-// AVX-512BW, on CPUs that also have AVX-512 VBMI: that is Ice Lake and later
-// Intel cores and AMD Zen 4, where 512-bit shuffles and logic run without a
-// frequency drop. Skylake-SP and Cascade Lake have AVX-512BW but not VBMI,
-// and may lower the core clock for 512-bit code: they keep AVX2.
-bool detect_avx512() noexcept {
-  return g_use_avx2 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-         std::getenv("SIPWALL_SIP_NO_AVX512") == nullptr;
-}
-}  // namespace
-
-bool g_use_avx512 = detect_avx512();
-
 // Only these two functions are compiled for AVX2 (a function attribute, not
 // a compiler flag): everything else stays at the library's baseline, so no
 // inline function shared with another translation unit can pick up AVX2
@@ -67,49 +54,8 @@ __attribute__((target("avx2"))) static void classify_blocks_avx2(const char* p, 
     ctl[i] = c0 | static_cast<std::uint64_t>(c1) << 32;
   }
 }
-
-struct LaneTables {
-  std::uint8_t lo[64];
-  std::uint8_t hi[64];
-};
-constexpr LaneTables make_lane_tables() {
-  LaneTables t{};
-  for (int i = 0; i < 64; ++i) {
-    t.lo[i] = kWindowTables.lo[i & 15];
-    t.hi[i] = kWindowTables.hi[i & 15];
-  }
-  return t;
-}
-alignas(64) constexpr LaneTables kLanes = make_lane_tables();
-
-// AVX-512BW: one 64-byte block per step, and vptestmb writes each 64-bit
-// mask straight into a mask register (no movemask, no shift-and-or of two
-// halves): 13 instructions a block where the AVX2 loop takes 37. Only
-// shuffles, logic and tests; see detect_avx512() for which CPUs use it.
-// SIPWALL_SIP_NO_AVX512 keeps the AVX2 path.
-__attribute__((target("avx512bw"))) static void classify_blocks_avx512(const char* p,
-                                                                       std::size_t n,
-                                                                       std::uint64_t* special,
-                                                                       std::uint64_t* ctl) noexcept {
-  // The nibble tables repeated in each 128-bit lane (vpshufb looks up
-  // within a lane). A plain load: GCC 12 warns on _mm512_broadcast_i32x4.
-  const __m512i lo_t = _mm512_loadu_si512(kLanes.lo);
-  const __m512i hi_t = _mm512_loadu_si512(kLanes.hi);
-  const __m512i k0f = _mm512_set1_epi8(0x0f);
-  const __m512i kctl = _mm512_set1_epi8(static_cast<char>(0xc0));  // bit 7: C0, bit 6: DEL
-  const __m512i khost = _mm512_set1_epi8(0x1f);
-  for (std::size_t i = 0; i < n; ++i, p += 64) {
-    const __m512i v = _mm512_loadu_si512(p);
-    const __m512i r =
-        _mm512_and_si512(_mm512_shuffle_epi8(lo_t, _mm512_and_si512(v, k0f)),
-                         _mm512_shuffle_epi8(hi_t, _mm512_and_si512(_mm512_srli_epi16(v, 4), k0f)));
-    ctl[i] = _mm512_test_epi8_mask(r, kctl);
-    special[i] = _mm512_testn_epi8_mask(r, khost);
-  }
-}
 #else
 bool g_use_avx2 = false;
-bool g_use_avx512 = false;
 #endif
 
 #if defined(__SSSE3__)
@@ -138,10 +84,6 @@ inline void classify16(const char* p, std::uint64_t& special, std::uint64_t& ctl
 void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
                      std::uint64_t* ctl) noexcept {
 #if defined(__x86_64__)
-  if (g_use_avx512) {
-    classify_blocks_avx512(p, n, special, ctl);
-    return;
-  }
   if (g_use_avx2) {
     classify_blocks_avx2(p, n, special, ctl);
     return;

@@ -161,9 +161,8 @@ struct BlockMasks {
 };
 
 // Classifies n whole blocks of 64 readable bytes from p into special[i] and
-// ctl[i] (sip_chars.cpp): with AVX-512BW when g_use_avx512, a block per step;
-// with AVX2 when g_use_avx2, 32 bytes per step; else SSSE3 16 bytes per step
-// (or byte by byte without SIMD).
+// ctl[i] (sip_chars.cpp): with AVX2 when g_use_avx2, 32 bytes per step, else
+// SSSE3 16 bytes per step (or byte by byte without SIMD).
 void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
                      std::uint64_t* ctl) noexcept;
 
@@ -171,9 +170,6 @@ void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
 // in the environment (which forces the SSSE3 path, for tests). Tests may
 // flip it; nothing else writes it.
 extern bool g_use_avx2;
-// The same for AVX-512BW (64 bytes per step), when g_use_avx2 is also set
-// and SIPWALL_SIP_NO_AVX512 is not; it takes precedence over AVX2.
-extern bool g_use_avx512;
 
 // The control-byte and special-byte masks of a whole message, classified
 // 64 bytes at a time as the line loop reaches them. Why: with the masks, the
