@@ -1,5 +1,8 @@
 // The packet path: RX burst -> decode L2-L4 -> (reassemble) -> SIP parse ->
-// classify -> act -> TX burst, run to completion on each worker lcore.
+// classify -> act -> TX burst, run to completion on each worker lcore. One
+// overlap: a UDP INVITE's verdict is taken after the next datagram of the
+// burst is parsed, so its number-table loads arrive meanwhile (sip_udp,
+// WorkerContext::udp); packets are still acted on in arrival order.
 // Plain and flat on purpose: no virtual calls, no allocation (mbufs come from
 // the pool), no exceptions, no locks. Rare branches are marked unlikely.
 #include <rte_branch_prediction.h>
