@@ -49,27 +49,36 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
   rs->deny_stride_ = padded(rs->set_->deny_count() + 1);
   rs->deny_hits_.assign(rs->deny_stride_ * workers, 0);
   // The reject actions' fixed lines, rendered once here rather than for every
-  // rejected INVITE (two passes: sizes, then views into one buffer).
+  // rejected INVITE: each into a scratch buffer and appended to one text, the
+  // views made once the text has stopped growing.
   const rules::CompiledRuleSet& set = *rs->set_;
   const std::size_t actions = set.rule_count() + 1;
   auto action = [&](std::size_t i) -> const rules::ActionInfo& {
     return i < set.rule_count() ? set.rule_action(i) : set.default_action();
   };
-  constexpr std::size_t kPartsCap = 2048;  // reason <= 256, Call-Info URI <= 1024
-  rs->reply_parts_.assign(actions, net::ResponseParts{});
-  std::size_t rejects = 0;
-  for (std::size_t i = 0; i < actions; ++i) rejects += action(i).kind == rules::ActionKind::reject;
-  rs->reply_text_.assign(rejects * kPartsCap, '\0');
-  char* at = rs->reply_text_.data();
+  struct Span {
+    std::size_t at = 0, status = 0, tail = 0;  // offset in reply_text_, part lengths
+  };
+  std::vector<Span> spans(actions);
+  std::vector<char> scratch(2048);  // reason <= 256, Call-Info URI <= 1024
+  rs->reply_text_.clear();
   for (std::size_t i = 0; i < actions; ++i) {
     if (action(i).kind != rules::ActionKind::reject) continue;
     net::ResponseParts parts;
-    if (!net::render_response_parts(reject_options(set, action(i)), at, kPartsCap, parts)) {
+    if (!net::render_response_parts(reject_options(set, action(i)), scratch.data(), scratch.size(), parts)) {
       error = artifact + ": cannot render the response of reject action " + std::to_string(i);
       return nullptr;
     }
-    rs->reply_parts_[i] = parts;
-    at += kPartsCap;
+    spans[i] = Span{rs->reply_text_.size(), parts.status_line.size(), parts.tail.size()};
+    rs->reply_text_.insert(rs->reply_text_.end(), scratch.data(),
+                           scratch.data() + parts.status_line.size() + parts.tail.size());
+  }
+  rs->reply_parts_.assign(actions, net::ResponseParts{});
+  for (std::size_t i = 0; i < actions; ++i) {
+    if (spans[i].status == 0) continue;
+    const char* p = rs->reply_text_.data() + spans[i].at;
+    rs->reply_parts_[i] = net::ResponseParts{std::string_view(p, spans[i].status),
+                                             std::string_view(p + spans[i].status, spans[i].tail)};
   }
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
