@@ -43,9 +43,9 @@ fi
 if [ "${SIPWALL_SKIP_FUZZ:-0}" != 1 ]; then
   stage "fuzz build (build/fuzz)"
   cmake --preset fuzz -DSIPWALL_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
-  cmake --build --preset fuzz -j"$JOBS" --target fuzz_sip_parser fuzz_number_normalize
+  cmake --build --preset fuzz -j"$JOBS" --target fuzzers
   stage "fuzzers, ${FUZZ_SECONDS}s each"
-  ctest --test-dir build/fuzz -L fuzz --output-on-failure
+  ctest --test-dir build/fuzz -L fuzz -j"$JOBS" --output-on-failure
 fi
 
 stage "all tests passed"
