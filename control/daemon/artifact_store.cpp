@@ -1,6 +1,7 @@
 #include "daemon/artifact_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,12 +89,32 @@ std::string safe_version(const std::string& version) {
   return out;
 }
 
+ArtifactStore::~ArtifactStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
 bool ArtifactStore::init(std::string& error) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) {
     error = dir_.string() + ": " + ec.message();
     return false;
+  }
+  if (lock_fd_ < 0) {
+    fs::path lock = dir_ / ".lock";
+    lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (lock_fd_ < 0) {
+      error = lock.string() + ": " + std::strerror(errno);
+      return false;
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      error = e == EWOULDBLOCK ? "the store " + dir_.string() + " is in use by another sipwall-control"
+                               : lock.string() + ": " + std::strerror(e);
+      return false;
+    }
   }
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     std::string name = e.path().filename().string();

@@ -33,8 +33,13 @@ std::string safe_version(const std::string& version);
 class ArtifactStore {
  public:
   explicit ArtifactStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  ~ArtifactStore();
+  ArtifactStore(const ArtifactStore&) = delete;
+  ArtifactStore& operator=(const ArtifactStore&) = delete;
 
-  // Creates the directory; removes staging files a crash left behind.
+  // Creates the directory, takes the store's lock (one sipwall-control per
+  // store: a second one would delete the first one's staging files and race
+  // its commits) and removes staging files a crash left behind.
   bool init(std::string& error);
   const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -63,6 +68,7 @@ class ArtifactStore {
  private:
   std::filesystem::path dir_;
   std::uint64_t staging_seq_ = 0;
+  int lock_fd_ = -1;  // <store>/.lock, flock()ed while this process lives
 };
 
 // history.jsonl: one JSON object per reload attempt, oldest first. Trimmed to

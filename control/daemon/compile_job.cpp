@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,19 +55,53 @@ std::string first_error(const std::vector<rules::Diagnostic>& ds) {
 
 }  // namespace
 
+std::int64_t wall_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::optional<std::string> changed_between(const std::vector<std::string>& files, std::int64_t from_ns,
+                                           std::int64_t to_ns) {
+  for (const std::string& f : files) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) continue;
+    const std::int64_t c = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+    if (c > from_ns && c <= to_ns) return f;
+  }
+  return std::nullopt;
+}
+
+bool address_space_limit_supported() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
 json to_json(const CompileOutput& o) {
-  return json{{"ok", o.ok},           {"failure", o.failure}, {"diagnostics", o.diagnostics},
+  return json{{"ok", o.ok},           {"failure", o.failure}, {"stage", o.stage}, {"diagnostics", o.diagnostics},
               {"errors", o.errors},   {"warnings", o.warnings}, {"name", o.name},
               {"version", o.version}, {"checksum", o.checksum}, {"files", o.files},
               {"dial_plan", o.dial_plan}, {"rules", o.rules}, {"lists", o.lists},
               {"bytes", o.bytes},     {"load_s", o.load_s},   {"compile_s", o.compile_s},
-              {"save_s", o.save_s},   {"stats_text", o.stats_text}};
+              {"save_s", o.save_s},   {"stats_text", o.stats_text},
+              {"rules_written_empty", o.rules_written_empty}, {"list_entries", o.list_entries},
+              {"empty_list_files", o.empty_list_files}};
 }
 
 CompileOutput compile_output_from_json(const json& j) {
   CompileOutput o;
   o.ok = j.value("ok", false);
   o.failure = j.value("failure", std::string());
+  o.stage = j.contains("stage") && j["stage"].is_string() ? j["stage"].get<std::string>() : std::string();
   if (j.contains("diagnostics") && j["diagnostics"].is_array())
     for (const auto& d : j["diagnostics"])
       if (d.is_string()) o.diagnostics.push_back(d.get<std::string>());
@@ -84,6 +121,14 @@ CompileOutput compile_output_from_json(const json& j) {
   o.compile_s = j.value("compile_s", 0.0);
   o.save_s = j.value("save_s", 0.0);
   o.stats_text = j.value("stats_text", std::string());
+  o.rules_written_empty = j.contains("rules_written_empty") && j["rules_written_empty"].is_boolean() &&
+                          j["rules_written_empty"].get<bool>();
+  if (j.contains("list_entries") && j["list_entries"].is_object())
+    for (const auto& [name, n] : j["list_entries"].items())
+      if (n.is_number_unsigned()) o.list_entries[name] = n.get<std::uint64_t>();
+  if (j.contains("empty_list_files") && j["empty_list_files"].is_array())
+    for (const auto& f : j["empty_list_files"])
+      if (f.is_string()) o.empty_list_files.push_back(f.get<std::string>());
   return o;
 }
 
@@ -91,18 +136,35 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   CompileOutput o;
   o.files.push_back(rules_file);
   auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t read_from_ns = wall_ns();
   rules::LoadResult lr = rules::load_rule_set(rules_file);
   o.load_s = seconds_since(t0);
   add_diagnostics(o, lr.diagnostics);
   if (!lr.ok()) {
     o.failure = std::to_string(rules::count_errors(lr.diagnostics)) + " error(s) in the rule files; first: " +
                 first_error(lr.diagnostics);
+    o.stage = "compile";
     return o;
   }
   std::set<std::string> seen{rules_file};
   for (const auto& l : lr.rule_set->lists)
     for (const auto& f : l.files)
       if (seen.insert(f).second) o.files.push_back(f);
+  // A file written to while it was read may have been read half-written:
+  // fail; the watcher has seen that write, and a reload follows it.
+  if (std::optional<std::string> f = changed_between(o.files, read_from_ns, wall_ns())) {
+    o.failure = *f + " changed while it was being read (a save in progress?); the next reload reads it again";
+    o.stage = "compile";
+    return o;
+  }
+  o.rules_written_empty = lr.rule_set->rules_written_empty;
+  for (const auto& l : lr.rule_set->lists) {
+    o.list_entries[l.name] = l.numbers.size() + l.prefixes.size() + l.ranges.size();
+    for (const auto& f : l.files) {
+      struct stat st {};
+      if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) o.empty_list_files.push_back(l.name + "\t" + f);
+    }
+  }
   auto t1 = std::chrono::steady_clock::now();
   rules::CompileResult cr = rules::compile(*lr.rule_set);
   o.compile_s = seconds_since(t1);
@@ -110,6 +172,7 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   if (!cr.ok()) {
     o.failure = std::to_string(rules::count_errors(cr.diagnostics)) + " error(s) while compiling; first: " +
                 first_error(cr.diagnostics);
+    o.stage = "compile";
     return o;
   }
   const rules::CompiledRuleSet& set = *cr.set;
@@ -125,6 +188,7 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   o.save_s = seconds_since(t2);
   if (!s.ok) {
     o.failure = "cannot write the artifact: " + s.error;
+    o.stage = "store";  // a full or read-only disk: nothing wrong with the rules
     return o;
   }
   o.bytes = s.bytes;
@@ -132,7 +196,18 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   return o;
 }
 
-int compile_worker_main(const std::string& rules_file, const std::string& artifact_path, std::uint32_t memory_mb) {
+int compile_worker_main(const std::string& rules_file, const std::string& artifact_path, std::uint32_t memory_mb,
+                        pid_t parent) {
+  if (parent > 0) {
+    // Die with the control process. The parent may have died between the
+    // spawn and this call: then getppid() is no longer it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) return 3;
+  }
+  if (memory_mb && !address_space_limit_supported()) {
+    std::fprintf(stderr, "sipwall-control compile worker: no memory limit in a sanitizer build\n");
+    memory_mb = 0;
+  }
   if (memory_mb) {
     rlimit lim{};
     lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
@@ -146,9 +221,11 @@ int compile_worker_main(const std::string& rules_file, const std::string& artifa
     o = CompileOutput{};
     o.failure = "out of memory while compiling" +
                 (memory_mb ? " (compile.memory_limit_mb is " + std::to_string(memory_mb) + ")" : std::string());
+    o.stage = "compile";
   } catch (const std::exception& e) {
     o = CompileOutput{};
     o.failure = std::string("compiler error: ") + e.what();
+    o.stage = "compile";
   }
   std::string line = to_json(o).dump(-1, ' ', false, json::error_handler_t::replace);
   std::fwrite(line.data(), 1, line.size(), stdout);
@@ -184,7 +261,8 @@ bool CompileChild::start(const std::string& exe, const std::string& rules_file, 
   posix_spawnattr_setsigmask(&attr, &none);      // the parent blocks signals for its signalfd
   posix_spawnattr_setsigdefault(&attr, &deflt);  // and ignores SIGPIPE
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args{exe, "--compile-worker", rules_file, "--output", artifact_path};
+  std::vector<std::string> args{exe, "--compile-worker", rules_file, "--output", artifact_path,
+                                "--parent-pid", std::to_string(::getpid())};
   if (memory_mb) args.insert(args.end(), {"--memory-limit-mb", std::to_string(memory_mb)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -134,8 +134,11 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
       r.boolean(n, "isolate", c.compile_isolated);
       r.number(n, "timeout_s", c.compile_timeout_s, 1, 86400);
       r.number(n, "memory_limit_mb", c.compile_memory_mb, 0, 1u << 22);
-      if (c.compile_memory_mb && !c.compile_isolated)
-        r.error(n["memory_limit_mb"], "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
+      if (!c.compile_isolated) {
+        if (n["memory_limit_mb"] && c.compile_memory_mb)
+          r.error(n["memory_limit_mb"], "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
+        c.compile_memory_mb = 0;  // compiling in this process: nothing to limit apart from the daemon itself
+      }
     }
   }
   if (YAML::Node n = root["dataplane"]) {

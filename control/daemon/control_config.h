@@ -27,7 +27,10 @@ struct ControlConfig {
   // compile:
   bool compile_isolated = true;           // compile in a child process
   std::uint32_t compile_timeout_s = 600;
-  std::uint32_t compile_memory_mb = 0;    // RLIMIT_AS for the child; 0 = none
+  // RLIMIT_AS for the child; 0 = none. On by default: a rule file is
+  // outside input, and a YAML alias bomb or a pathological regex must end
+  // in a failed reload, not in the OOM killer choosing a victim.
+  std::uint32_t compile_memory_mb = 4096;
 
   // dataplane:
   std::string dataplane_socket = "/run/sipwall/dataplane.sock";

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <set>
 
+#include "daemon/incomplete_guard.h"
 #include "daemon/sd_notify.h"
 #include "daemon/time_util.h"
 #include "daemon/unix_client.h"
@@ -304,11 +305,19 @@ void Daemon::finish_compile(CompileOutput out) {
     std::vector<std::string> errors_only;
     for (const auto& d : out.diagnostics)
       if (d.find(": warning: ") == std::string::npos) errors_only.push_back(d);
-    fail(entry, "compile", out.failure, errors_only);
+    fail(entry, out.stage.empty() ? "compile" : out.stage, out.failure, errors_only);
     return;
   }
   rewatch(out.files);
   for (const auto& d : out.diagnostics) spdlog::warn("{}", d);
+  if (wanted_) {
+    if (std::optional<std::string> why = incomplete_save(out, wanted_->meta)) {
+      fs::remove(staging_, ec);
+      staging_.clear();
+      fail(entry, "incomplete", *why, {});
+      return;
+    }
+  }
   entry["version"] = out.version;
   entry["checksum"] = out.checksum;
   json meta{{"name", out.name},
@@ -323,6 +332,7 @@ void Daemon::finish_compile(CompileOutput out) {
             {"bytes", out.bytes},
             {"warnings", out.warnings},
             {"dial_plan", out.dial_plan},
+            {"list_entries", out.list_entries},
             {"stats", out.stats_text}};
   fs::path final_path;
   std::string err;

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sipwall-control - publishes rule sets to sipwall-dataplane, serves /metrics, writes the trace log"};
   std::string config_path, log_level, worker_rules, worker_output;
   std::uint32_t worker_memory_mb = 0;
+  pid_t worker_parent = 0;
   bool check_only = false;
   app.add_option("-c,--config", config_path, "YAML configuration (see deploy/examples/control.yaml)");
   app.add_flag("--check-config", check_only, "Validate the configuration and exit (0 = OK)");
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--compile-worker", worker_rules)->group("");  // internal
   app.add_option("--output", worker_output)->group("");
   app.add_option("--memory-limit-mb", worker_memory_mb)->group("");
+  app.add_option("--parent-pid", worker_parent)->group("");
   app.set_version_flag("--version", std::string("sipwall-control ") + SIPWALL_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sipwall-control: --compile-worker needs --output\n");
       return 2;
     }
-    return compile_worker_main(worker_rules, worker_output, worker_memory_mb);
+    return compile_worker_main(worker_rules, worker_output, worker_memory_mb, worker_parent);
   }
   if (config_path.empty()) {
     std::fprintf(stderr, "sipwall-control: -c CONFIG is required (see deploy/examples/control.yaml)\n");

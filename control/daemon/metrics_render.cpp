@@ -189,9 +189,9 @@ void control_metrics(MetricsText& m, const ControlMetrics& c) {
   m.sample_u64({{"result", "success"}}, c.reloads_ok);
   m.sample_u64({{"result", "failure"}}, c.reloads_failed);
   m.family("sipwall_control_reload_failures_total", MetricType::counter,
-           "Failed reloads by stage: compile (rule files invalid), store (artifact not written), "
-           "dataplane (unreachable or refused the artifact)");
-  for (const char* stage : {"compile", "store", "dataplane"}) {
+           "Failed reloads by stage: compile (rule files invalid), incomplete (looks like a save in progress), "
+           "store (artifact not written), dataplane (unreachable or refused the artifact)");
+  for (const char* stage : {"compile", "incomplete", "store", "dataplane"}) {
     auto it = c.failures_by_stage.find(stage);
     m.sample_u64({{"stage", stage}}, it == c.failures_by_stage.end() ? 0 : it->second);
   }

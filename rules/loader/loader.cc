@@ -67,6 +67,7 @@ void Loader::read_rules(const Entry& e) {
     error(e.value_at, "'rules' must be a list of rules, got " + describe(e.value));
     return;
   }
+  rs_.rules_written_empty = e.value.size() == 0;
   std::unordered_map<std::string, SourceLocation> ids;
   std::uint32_t order = 0;
   for (const YAML::Node& node : e.value) {

@@ -178,6 +178,10 @@ struct RuleSet {
   std::vector<DenySource> deny_sources;  // file order
   std::vector<NumberList> lists;
   std::vector<Rule> rules;            // in file order
+  // `rules: []` written out: no rules on purpose. A file that merely lacks
+  // rules (cut short by a save in progress) leaves this false, and
+  // sipwall-control refuses to replace a running set's rules with it.
+  bool rules_written_empty = false;
   Defaults defaults;
   GuardRails guard_rails;
 };

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "daemon/compile_job.h"
@@ -63,6 +65,84 @@ TEST(CompileRules, ReportsErrorsWithFileLineColumn) {
   std::string where = rules.string() + ":" + std::to_string(line) + ":";
   EXPECT_EQ(o.diagnostics[0].rfind(where, 0), 0u) << o.diagnostics[0];
   EXPECT_NE(o.failure.find(where), std::string::npos) << o.failure;
+}
+
+TEST(CompileRules, ErrorsInTheRulesAreStageCompile) {
+  test::TempDir dir;
+  fs::path rules = copy_demo(dir);
+  fs::remove(dir / "lists" / "dnc.txt");
+  EXPECT_EQ(compile_rules(rules.string(), (dir / "out.swr").string()).stage, "compile");
+}
+
+// A disk that cannot take the artifact (full, read-only, gone) is the
+// appliance's problem, not the rule file's: the reload fails at "store".
+TEST(CompileRules, AnArtifactThatCannotBeWrittenIsStageStore) {
+  test::TempDir dir;
+  fs::path rules = copy_demo(dir);
+  test::write_file(dir / "not-a-dir", "x");
+  CompileOutput o = compile_rules(rules.string(), (dir / "not-a-dir" / "out.swr").string());
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.stage, "store") << o.failure;
+  EXPECT_NE(o.failure.find("cannot write the artifact"), std::string::npos) << o.failure;
+  CompileOutput b = compile_output_from_json(nlohmann::json::parse(to_json(o).dump()));
+  EXPECT_EQ(b.stage, "store");
+}
+
+// The worker refuses to start when the process that spawned it is already
+// gone (its parent is then someone else): no orphaned compiler.
+TEST(CompileWorker, ExitsWhenItsParentIsNotThereAnyMore) {
+  test::TempDir dir;
+  fs::path rules = copy_demo(dir);
+  pid_t pid = ::fork();  // in a child: the worker sets its parent-death signal
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(compile_worker_main(rules.string(), (dir / "out.swr").string(), 0, ::getppid() + 100000));
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_FALSE(fs::exists(dir / "out.swr"));
+}
+
+// What the incomplete-save guard reads: entries per list, empty list files,
+// whether 'rules: []' was written.
+TEST(CompileRules, ReportsListEntriesAndEmptyListFiles) {
+  test::TempDir dir;
+  fs::path rules = copy_demo(dir);
+  test::write_file(dir / "lists" / "dnc.txt", "");
+  CompileOutput o = compile_rules(rules.string(), (dir / "out.swr").string());
+  ASSERT_TRUE(o.ok) << o.failure;
+  EXPECT_EQ(o.list_entries.at("dnc"), 0u);
+  EXPECT_GT(o.list_entries.at("harassment"), 0u);
+  ASSERT_EQ(o.empty_list_files.size(), 1u);
+  EXPECT_EQ(o.empty_list_files[0], "dnc\t" + (dir / "lists" / "dnc.txt").string());
+  EXPECT_FALSE(o.rules_written_empty);
+  CompileOutput b = compile_output_from_json(nlohmann::json::parse(to_json(o).dump()));
+  EXPECT_EQ(b.list_entries, o.list_entries);
+  EXPECT_EQ(b.empty_list_files, o.empty_list_files);
+
+  test::write_file(rules, "version: '1'\ndial_plan: {preset: china}\nrules: []\n");
+  CompileOutput e = compile_rules(rules.string(), (dir / "empty.swr").string());
+  ASSERT_TRUE(e.ok) << e.failure;
+  EXPECT_EQ(e.rules, 0u);
+  EXPECT_TRUE(e.rules_written_empty);
+  test::write_file(rules, "version: '1'\ndial_plan: {preset: china}\n");
+  EXPECT_FALSE(compile_rules(rules.string(), (dir / "cut.swr").string()).rules_written_empty);
+}
+
+// A file whose inode changed while it was being read is named; one changed
+// before or (clock stepped back) "after" the window is not.
+TEST(ChangedBetween, NamesAFileChangedInTheWindow) {
+  test::TempDir dir;
+  std::int64_t before = wall_ns();
+  test::write_file(dir / "a.txt", "1");
+  test::write_file(dir / "b.txt", "2");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "b.txt").c_str(), &st), 0);
+  std::int64_t c = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  std::vector<std::string> files{(dir / "missing").string(), (dir / "b.txt").string()};
+  EXPECT_EQ(changed_between(files, c - 1, c).value_or(""), (dir / "b.txt").string());
+  EXPECT_FALSE(changed_between(files, c, c + 1'000'000'000));      // changed before the read began
+  EXPECT_FALSE(changed_between(files, before - 2'000'000'000, c - 1));  // "after" the read ended
 }
 
 TEST(CompileRules, MissingListFileIsAnError) {

@@ -69,6 +69,24 @@ TEST(ArtifactStore, InitRemovesStagingLeftovers) {
   EXPECT_TRUE(fs::exists(dir / "store" / "1-00000000000000aa.swr"));
 }
 
+// One sipwall-control per store: a second one would remove the first one's
+// staging files (init) while it compiles.
+TEST(ArtifactStore, ASecondUserOfTheSameStoreIsRefused) {
+  test::TempDir dir;
+  std::string err;
+  {
+    ArtifactStore first(dir / "store");
+    ASSERT_TRUE(first.init(err)) << err;
+    test::write_file(dir / "store" / ".staging-1-1.swr", "being written");
+    ArtifactStore second(dir / "store");
+    EXPECT_FALSE(second.init(err));
+    EXPECT_NE(err.find("in use by another sipwall-control"), std::string::npos) << err;
+    EXPECT_TRUE(fs::exists(dir / "store" / ".staging-1-1.swr"));
+  }
+  ArtifactStore after(dir / "store");  // the first one is gone: free again
+  EXPECT_TRUE(after.init(err)) << err;
+}
+
 TEST(ArtifactStore, PruneKeepsTheNewestAndTheProtected) {
   test::TempDir dir;
   ArtifactStore s(dir.path());
