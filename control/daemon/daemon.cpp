@@ -636,7 +636,7 @@ void Daemon::update_systemd_status() {
 // ---------------------------------------------------------------------------
 // The control socket (docs/control.md, "Control socket").
 
-// What the control socket's limits did (docs/control.md, "Limits").
+// What the control socket's limits did (docs/control-protocol.md, "Limits").
 json Daemon::socket_json() const {
   const protocol::LineServerCounters& c = server_.counters();
   return json{{"clients", server_.clients()},         {"accepted", c.accepted},

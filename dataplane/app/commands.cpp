@@ -333,8 +333,10 @@ std::string handle_request(MainState& st, std::string_view line) {
     std::string previous = before ? std::string(before->set().version()) : "";
     std::string err = load_ruleset(st, path);
     if (!err.empty()) {
-      // The message quotes the path the client sent: escaped and capped.
-      json e = error(protocol::printable(err, protocol::kMessageMax));
+      // The message quotes the path the client sent: escaped and capped,
+      // here and where `status` shows it again.
+      st.last_reload_error = protocol::printable(err, protocol::kMessageMax);
+      json e = error(st.last_reload_error);
       e["running_version"] = previous.empty() ? json(nullptr) : json(previous);
       return protocol::dump_line(e);
     }

@@ -340,6 +340,10 @@ def hostile_lines(run, dp, ctl):
             if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in err):
                 raise Failure("%s: %r: a control character in the error %r" % (name, data, err))
         check(True, "%s: %d hostile lines, each an escaped error reply" % (name, len(common) + len(per_socket[path])))
+        if path == run.dp_sock:
+            last = unix_request(path, {"v": 1, "cmd": "status"})["reloads"]["last_error"]
+            check("\\xff\\x1b" in last and not any(ord(ch) < 0x20 for ch in last),
+                  "data plane status: the last load error is escaped too (%r)" % last[:80])
         # A 50 MB line: the server answers it (or drops it) and lives.
         t0 = time.monotonic()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
