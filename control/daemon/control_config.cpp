@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 
+#include "protocol/socket_path.h"
 #include "rules/loader/suggest.h"
 
 namespace sipwall::control {
@@ -54,6 +55,14 @@ class Reader {
       return;
     }
     out = n.Scalar();
+  }
+
+  // A Unix socket path that bind()/connect() take (sun_path is 108 bytes).
+  void socket_path(const YAML::Node& parent, const char* key, std::string& out) {
+    std::size_t before = errors_.size();
+    string(parent, key, out);
+    if (errors_.size() != before || !parent[key]) return;
+    if (auto why = protocol::socket_path_problem(out)) error(parent[key], std::string(key) + ": " + *why);
   }
 
   void boolean(const YAML::Node& parent, const char* key, bool& out) {
@@ -144,7 +153,7 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
   if (YAML::Node n = root["dataplane"]) {
     static constexpr std::string_view k[] = {"socket", "poll_interval_ms", "request_timeout_ms", "load_timeout_ms"};
     if (r.mapping(n, "dataplane", keys(k))) {
-      r.string(n, "socket", c.dataplane_socket);
+      r.socket_path(n, "socket", c.dataplane_socket);
       r.number(n, "poll_interval_ms", c.poll_interval_ms, 50, 3600000);
       r.number(n, "request_timeout_ms", c.request_timeout_ms, 100, 600000);
       r.number(n, "load_timeout_ms", c.load_timeout_ms, 100, 3600000);
@@ -153,7 +162,7 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
   if (YAML::Node n = root["control"]) {
     static constexpr std::string_view k[] = {"socket", "mode", "group"};
     if (r.mapping(n, "control", keys(k))) {
-      r.string(n, "socket", c.control_socket);
+      r.socket_path(n, "socket", c.control_socket);
       std::string mode;
       r.string(n, "mode", mode);
       if (!mode.empty()) {

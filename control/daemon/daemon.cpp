@@ -12,10 +12,12 @@
 #include <cstring>
 #include <set>
 
+#include "daemon/control_requests.h"
 #include "daemon/incomplete_guard.h"
 #include "daemon/sd_notify.h"
 #include "daemon/time_util.h"
 #include "daemon/unix_client.h"
+#include "protocol/echo.h"
 
 namespace sipwall::control {
 namespace fs = std::filesystem;
@@ -33,10 +35,6 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::string jstr(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-json error_reply(const std::string& msg) {
-  return json{{"ok", false}, {"v", kControlProtocolVersion}, {"error", msg}};
 }
 
 const char* op_name(int kind) {
@@ -80,7 +78,7 @@ bool Daemon::open_all(std::string& error) {
   if (!watcher_.init(error)) return false;
   if (!server_.open(
           cfg_.control_socket, cfg_.control_socket_mode, cfg_.control_socket_group,
-          [this](LineServer::ClientId id, const std::string& line) { return handle_request(id, line); }, error))
+          [this](LineServer::ClientId id, std::string_view line) { return handle_request(id, line); }, error))
     return false;
   if (!cfg_.metrics_listen.empty()) {
     if (!metrics_.start(cfg_.metrics_host, cfg_.metrics_port, error)) return false;
@@ -132,10 +130,10 @@ int Daemon::run() {
   spdlog::info("stopping");
   if (child_.running()) child_.kill_timed_out();
   if (current_) {
-    for (auto id : current_->waiters) server_.reply(id, error_reply("sipwall-control is stopping").dump());
+    for (auto id : current_->waiters) server_.reply(id, protocol::error_line("sipwall-control is stopping"));
   }
   for (const Op& op : queue_)
-    for (auto id : op.waiters) server_.reply(id, error_reply("sipwall-control is stopping").dump());
+    for (auto id : op.waiters) server_.reply(id, protocol::error_line("sipwall-control is stopping"));
   if (!staging_.empty()) {
     std::error_code ec;
     fs::remove(staging_, ec);
@@ -153,6 +151,7 @@ void Daemon::loop() {
     if (debounce_deadline_) wake = std::min(wake, *debounce_deadline_);
     if (child_.running()) wake = std::min(wake, child_.deadline());
     if (watchdog_usec_) wake = std::min(wake, next_watchdog_);
+    if (auto w = server_.wake_at()) wake = std::min(wake, *w);
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
 
@@ -177,8 +176,8 @@ void Daemon::loop() {
       }
       if (child_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) && child_.on_readable())
         finish_compile(child_.finish());
-      server_.process(fds);
     }
+    server_.process(fds);  // also without events: its idle and slow-client timeouts
     now = Clock::now();
     if (child_.running() && now >= child_.deadline()) finish_compile(child_.kill_timed_out());
     if (debounce_deadline_ && now >= *debounce_deadline_) {
@@ -370,6 +369,7 @@ void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
   if (!c.connect(cfg_.dataplane_socket, static_cast<int>(cfg_.request_timeout_ms))) {
     // It will be loaded when the data plane is back (see poll_dataplane).
     wanted_ = w;
+    retry_load_ = true;
     fail(entry, "dataplane",
          "data plane unreachable (" + c.error() + "); " + artifact.string() + " will be loaded when it is back", {});
     return;
@@ -378,9 +378,16 @@ void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
   auto t0 = Clock::now();
   if (!c.request(json{{"v", 1}, {"cmd", "load"}, {"artifact", fs::absolute(artifact).string()}}, reply,
                  static_cast<int>(cfg_.load_timeout_ms))) {
-    fail(entry, "dataplane", "no answer to load: " + c.error(), {});
+    // Busy, gone or still loading: the next poll that reaches the data plane
+    // loads it if it does not run it by then (see poll_dataplane).
+    wanted_ = w;
+    retry_load_ = true;
+    fail(entry, "dataplane",
+         "no answer to load: " + c.error() + "; " + artifact.string() + " will be loaded when the data plane answers",
+         {});
     return;
   }
+  retry_load_ = false;  // it answered: loaded or refused, either way not retried
   entry["load_ms"] = reply.contains("load_ms") && reply["load_ms"].is_number() ? reply["load_ms"].get<double>()
                                                                                  : ms_since(t0);
   if (!reply.value("ok", false)) {
@@ -524,9 +531,15 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   UnixJsonClient c;
   int timeout = static_cast<int>(cfg_.request_timeout_ms);
   json status, stats;
-  bool ok = c.connect(cfg_.dataplane_socket, timeout) &&
-            c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) && status.value("ok", false) &&
-            c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) && stats.value("ok", false);
+  bool ok = false;
+  // A connection the data plane closed under us (its socket evicts the
+  // longest-idle client when full) gets one more try on a fresh one.
+  for (int attempt = 0; attempt < 2 && !ok && (attempt == 0 || c.closed_by_peer()); ++attempt) {
+    status = stats = json();
+    ok = c.connect(cfg_.dataplane_socket, timeout) &&
+         c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) && status.value("ok", false) &&
+         c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) && stats.value("ok", false);
+  }
   last_poll_ns_ = now_ns();
   bool was_up = dp_.up;
   if (!ok) {
@@ -588,18 +601,22 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   bool new_instance = started != dp_started_at_ || uptime < dp_uptime_s_;
   dp_started_at_ = started;
   dp_uptime_s_ = uptime;
-  if (new_instance && wanted_ && running_checksum() != wanted_->checksum) {
+  // Likewise when the last load never reached it (busy socket, no answer).
+  if (retry_load_ && wanted_ && running_checksum() == wanted_->checksum) retry_load_ = false;
+  if ((new_instance || retry_load_) && wanted_ && running_checksum() != wanted_->checksum) {
     bool busy = current_ && current_->kind != OpKind::rollback;
     for (const Op& op : queue_) busy = busy || op.kind != OpKind::rollback;
     if (!busy) {
-      spdlog::info("the data plane (started {}) runs {}, but {} {} was published last: loading it", started,
+      spdlog::info("the data plane ({} {}) runs {}, but {} {} was published last: loading it",
+                   new_instance ? "started" : "reachable again, started", started,
                    running_checksum().empty() ? "no rule set" : running_checksum(), wanted_->version,
                    wanted_->checksum);
       Op op;
       op.kind = OpKind::resync;
-      op.trigger = "dataplane-start";
+      op.trigger = new_instance ? "dataplane-start" : "dataplane-retry";
       op.target = wanted_->artifact;
       queue_.push_back(std::move(op));
+      retry_load_ = false;  // set again if this attempt cannot reach it either
     }
   }
   render_metrics_now();
@@ -628,6 +645,16 @@ void Daemon::update_systemd_status() {
 
 // ---------------------------------------------------------------------------
 // The control socket (docs/control.md, "Control socket").
+
+// What the control socket's limits did (docs/control-protocol.md, "Limits").
+json Daemon::socket_json() const {
+  const protocol::LineServerCounters& c = server_.counters();
+  return json{{"clients", server_.clients()},         {"accepted", c.accepted},
+              {"requests", c.requests},               {"bad_requests", bad_requests_},
+              {"evicted", c.evicted},                 {"idle_timeouts", c.idle_timeouts},
+              {"line_timeouts", c.line_timeouts},     {"send_timeouts", c.send_timeouts},
+              {"oversized_lines", c.oversized_lines}, {"handler_errors", c.handler_errors}};
+}
 
 json Daemon::status_json() const {
   json ruleset = nullptr;
@@ -668,43 +695,33 @@ json Daemon::status_json() const {
               {"ruleset", ruleset},
               {"last_reload", last_reload_.is_null() ? json(nullptr) : last_reload_},
               {"reloads", json{{"ok", m_.reloads_ok}, {"failed", m_.reloads_failed}}},
-              {"dataplane", dp}};
+              {"dataplane", dp},
+              {"control_socket", socket_json()}};
 }
 
-std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, const std::string& line) {
-  json req;
-  if (!line.empty() && line[0] == '{') {
-    req = json::parse(line, nullptr, false);
-    if (req.is_discarded() || !req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
-      return error_reply("a request is a JSON object with \"cmd\"").dump();
-    int v = req.value("v", kControlProtocolVersion);
-    if (v != kControlProtocolVersion)
-      return error_reply("protocol version " + std::to_string(v) + " not supported (sipwall-control speaks " +
-                         std::to_string(kControlProtocolVersion) + ")")
-          .dump();
-  } else {  // "cmd [arg]" for people with socat
-    std::string cmd = line.substr(0, line.find(' '));
-    std::string arg = line.size() > cmd.size() ? line.substr(cmd.size() + 1) : "";
-    req = json{{"cmd", cmd}};
-    if (!arg.empty()) req["target"] = arg, req["limit"] = std::atoi(arg.c_str());
+std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, std::string_view line) {
+  // Every field is checked against the command table (control_requests.cpp)
+  // before anything runs; replies never throw whatever bytes they carry.
+  protocol::ParsedRequest parsed = protocol::parse_request(line, control_protocol());
+  if (!parsed.request) {
+    bad_requests_++;
+    return protocol::error_line(parsed.error);
   }
-  const std::string cmd = req["cmd"];
-  if (cmd == "status") return status_json().dump(-1, ' ', false, json::error_handler_t::replace);
-  if (cmd == "history") {
-    std::size_t limit = 20;
-    if (req.contains("limit") && req["limit"].is_number_integer() && req["limit"].get<std::int64_t>() >= 0)
-      limit = req["limit"].get<std::size_t>();
+  const protocol::Request& req = *parsed.request;
+  if (req.cmd == "status") return protocol::dump_line(status_json());
+  if (req.cmd == "history") {
+    // Absent: the newest 20; 0: all of them.
+    std::size_t limit = static_cast<std::size_t>(req.count("limit").value_or(20));
     json entries = json::array();
     for (auto& e : history_.read(limit)) entries.push_back(std::move(e));
-    return json{{"ok", true}, {"v", kControlProtocolVersion}, {"entries", entries}}.dump(
-        -1, ' ', false, json::error_handler_t::replace);
+    return protocol::dump_line(json{{"ok", true}, {"v", kControlProtocolVersion}, {"entries", entries}});
   }
-  if (cmd == "reload") {
+  if (req.cmd == "reload") {
     enqueue_reload("request", id);
     return std::nullopt;
   }
-  if (cmd == "rollback") {
-    std::string target = req.contains("target") && req["target"].is_string() ? req["target"].get<std::string>() : "";
+  if (req.cmd == "rollback") {
+    std::string target = req.text("target").value_or("");
     std::string why;
     std::optional<fs::path> artifact;
     if (target.empty()) {
@@ -712,7 +729,8 @@ std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, const
     } else if (auto a = store_.find(target, &why)) {
       artifact = a->path;
     }
-    if (!artifact) return error_reply(why).dump();
+    // `why` may quote the target the client sent: escaped and capped.
+    if (!artifact) return protocol::error_line(protocol::printable(why, protocol::kMessageMax));
     Op op;
     op.kind = OpKind::rollback;
     op.trigger = "request";
@@ -721,7 +739,9 @@ std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, const
     queue_.push_back(std::move(op));
     return std::nullopt;
   }
-  return error_reply("unknown command '" + cmd + "' (commands: status, reload, rollback, history)").dump();
+  // The command table and this function name the same commands.
+  bad_requests_++;
+  return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
 }
 
 }  // namespace sipwall::control

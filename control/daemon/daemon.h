@@ -17,20 +17,23 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/artifact_store.h"
 #include "daemon/compile_job.h"
 #include "daemon/control_config.h"
 #include "daemon/file_watcher.h"
-#include "daemon/line_server.h"
 #include "daemon/metrics_render.h"
 #include "daemon/metrics_server.h"
 #include "daemon/trace_log.h"
+#include "protocol/line_server.h"
+#include "protocol/reply.h"
 
 namespace sipwall::control {
 
-inline constexpr int kControlProtocolVersion = 1;
+inline constexpr int kControlProtocolVersion = protocol::kVersion;
+using LineServer = protocol::LineServer;
 
 class Daemon {
  public:
@@ -57,7 +60,7 @@ class Daemon {
   bool open_all(std::string& error);
   void loop();
   void handle_signals();
-  std::optional<std::string> handle_request(LineServer::ClientId id, const std::string& line);
+  std::optional<std::string> handle_request(LineServer::ClientId id, std::string_view line);
 
   void enqueue_reload(const std::string& trigger, std::optional<LineServer::ClientId> waiter);
   void start_next_op();
@@ -78,6 +81,7 @@ class Daemon {
   void render_metrics_now();
   void update_systemd_status();
   nlohmann::json status_json() const;
+  nlohmann::json socket_json() const;
   std::string running_checksum() const;
 
   ControlConfig cfg_;
@@ -103,6 +107,10 @@ class Daemon {
   bool dp_ever_polled_ = false;
 
   std::optional<Wanted> wanted_;
+  // The last load of wanted_ never reached the data plane (unreachable, busy,
+  // no answer): the next poll that reaches it tries again.
+  bool retry_load_ = false;
+  std::uint64_t bad_requests_ = 0;  // control-socket requests answered with an error before running
   nlohmann::json last_reload_;  // history entry of the last finished operation (+ diagnostics)
   ControlMetrics m_;
 

@@ -7,8 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace sipwall::control {
 namespace {
@@ -34,6 +36,7 @@ void UnixJsonClient::close() {
 
 bool UnixJsonClient::connect(const std::string& path, int timeout_ms) {
   close();
+  closed_by_peer_ = false;
   path_ = path;
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) {
@@ -47,21 +50,26 @@ bool UnixJsonClient::connect(const std::string& path, int timeout_ms) {
     error_ = path + ": socket: " + std::strerror(errno);
     return false;
   }
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    // A Unix socket connects at once or fails at once, except when the
-    // listener's backlog is full (EAGAIN): wait for it once.
-    if (errno == EAGAIN || errno == EINPROGRESS) {
-      pollfd p{fd_, POLLOUT, 0};
-      int soerr = 0;
-      socklen_t len = sizeof soerr;
-      if (::poll(&p, 1, timeout_ms) == 1 && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
-        return true;
-      error_ = path + ": connect: " + (soerr ? std::strerror(soerr) : "timed out");
-    } else {
+  // A Unix socket connects at once or fails at once, except when the
+  // listener's backlog is full (EAGAIN: the server is busy, e.g. its loop is
+  // in a long load). That is not a connection in progress that poll() could
+  // wait for: try again, a little later each time, until the timeout.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto pause = std::chrono::milliseconds(1);
+  while (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
       error_ = path + ": " + std::strerror(errno);
+      close();
+      return false;
     }
-    close();
-    return false;
+    if (std::chrono::steady_clock::now() + pause > deadline) {
+      error_ = path + ": connect: the server's backlog stayed full for " + std::to_string(timeout_ms) + " ms";
+      close();
+      return false;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
   return true;
 }
@@ -72,7 +80,8 @@ bool UnixJsonClient::request(const nlohmann::json& req, nlohmann::json& reply, i
     return false;
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::string out = req.dump() + "\n";
+  closed_by_peer_ = false;
+  std::string out = req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::size_t sent = 0;
   while (sent < out.size()) {
     ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
@@ -87,13 +96,16 @@ bool UnixJsonClient::request(const nlohmann::json& req, nlohmann::json& reply, i
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
+      closed_by_peer_ = errno == EPIPE || errno == ECONNRESET;
       error_ = path_ + ": send: " + std::strerror(errno);
     }
     close();
     return false;
   }
   std::size_t nl;
-  while ((nl = in_.find('\n')) == std::string::npos) {
+  std::size_t scanned = 0;  // in_[0, scanned) holds no newline: a big reply is scanned once
+  while ((nl = in_.find('\n', scanned)) == std::string::npos) {
+    scanned = in_.size();
     pollfd p{fd_, POLLIN, 0};
     int r = ::poll(&p, 1, remaining_ms(deadline));
     if (r < 0 && errno == EINTR) continue;
@@ -114,6 +126,7 @@ bool UnixJsonClient::request(const nlohmann::json& req, nlohmann::json& reply, i
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+    closed_by_peer_ = n == 0 || errno == ECONNRESET;
     error_ = path_ + (n == 0 ? ": connection closed before the reply" : ": read: " + std::string(std::strerror(errno)));
     close();
     return false;

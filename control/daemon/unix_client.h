@@ -26,12 +26,16 @@ class UnixJsonClient {
   void close();
   bool connected() const noexcept { return fd_ >= 0; }
   const std::string& error() const noexcept { return error_; }
+  // The last failure was the server closing the connection (EOF, EPIPE,
+  // ECONNRESET), e.g. a busy server evicting it: worth one more try.
+  bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
  private:
   int fd_ = -1;
   std::string path_;
   std::string in_;
   std::string error_;
+  bool closed_by_peer_ = false;
 };
 
 // One request on a fresh connection (what sipwallctl does).

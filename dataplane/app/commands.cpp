@@ -14,13 +14,17 @@
 
 #include "app/main_state.h"
 #include "net/packet_decode.h"
+#include "protocol/dataplane_commands.h"
+#include "protocol/echo.h"
+#include "protocol/line_server.h"
+#include "protocol/reply.h"
 #include "rules/model/rule_model.h"
 
 namespace sipwall::dataplane {
 namespace {
 
 using nlohmann::json;
-constexpr int kProtocolVersion = 1;
+constexpr int kProtocolVersion = protocol::kVersion;
 constexpr const char* kActionNames[kActionCount] = {"pass", "drop", "reject", "tag", "trace"};
 
 std::string iso8601(std::chrono::system_clock::time_point t) {
@@ -74,6 +78,24 @@ json offload_json(const Dataplane& dp, std::size_t port, const RuntimeSet* rs) {
               {"refusals", refusals}};
 }
 
+// The control socket's own health: what its limits did (docs/control-protocol.md, "Limits").
+json control_socket_json(const MainState& st) {
+  json j{{"bad_requests", st.bad_requests}};
+  if (const protocol::LineServer* s = st.control_server) {
+    const protocol::LineServerCounters& c = s->counters();
+    j.update(json{{"clients", s->clients()},
+                  {"accepted", c.accepted},
+                  {"requests", c.requests},
+                  {"evicted", c.evicted},
+                  {"idle_timeouts", c.idle_timeouts},
+                  {"line_timeouts", c.line_timeouts},
+                  {"send_timeouts", c.send_timeouts},
+                  {"oversized_lines", c.oversized_lines},
+                  {"handler_errors", c.handler_errors}});
+  }
+  return j;
+}
+
 json status(MainState& st) {
   Dataplane& dp = st.dp;
   RuntimeSet* cur = dp.current.load(std::memory_order_acquire);
@@ -109,7 +131,8 @@ json status(MainState& st) {
                                {"last_error", st.last_reload_error}, {"last_ms", st.last_reload_ms}}},
               {"malformed_policy_without_ruleset", dp.cfg.fail_closed ? "fail_closed" : "fail_open"},
               {"workers", workers},
-              {"ports", ports}};
+              {"ports", ports},
+              {"control_socket", control_socket_json(st)}};
 }
 
 json stats(MainState& st) {
@@ -234,7 +257,7 @@ json trace_json(const TraceRecord& r) {
   return j;
 }
 
-json error(const std::string& msg) { return json{{"ok", false}, {"v", kProtocolVersion}, {"error", msg}}; }
+json error(const std::string& msg) { return protocol::error_json(msg); }
 
 }  // namespace
 
@@ -292,68 +315,57 @@ void drain_trace_rings(MainState& st) {
   }
 }
 
-std::string handle_request(MainState& st, const std::string& line) {
-  json req;
-  if (!line.empty() && line[0] == '{') {
-    try {
-      req = json::parse(line);
-    } catch (const json::exception& e) {
-      return error(std::string("request is not valid JSON: ") + e.what()).dump();
-    }
-    if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string())
-      return error("request needs \"cmd\"").dump();
-    int v = req.value("v", kProtocolVersion);
-    if (v != kProtocolVersion)
-      return error("protocol version " + std::to_string(v) + " not supported (this data plane speaks " +
-                   std::to_string(kProtocolVersion) + ")").dump();
-  } else {
-    std::istringstream in(line);
-    std::string cmd, arg;
-    in >> cmd >> arg;
-    req = json{{"cmd", cmd}};
-    if (!arg.empty()) req["artifact"] = arg, req["max"] = std::atoi(arg.c_str());
+std::string handle_request(MainState& st, std::string_view line) {
+  // Every field is checked against the command table before anything runs
+  // (dataplane/protocol/dataplane_commands.cpp); the reply is serialised
+  // without ever throwing, whatever bytes a path or a name holds.
+  protocol::ParsedRequest parsed = protocol::parse_request(line, protocol::dataplane_protocol());
+  if (!parsed.request) {
+    st.bad_requests++;
+    return protocol::error_line(parsed.error);
   }
-  const std::string cmd = req["cmd"];
-  if (cmd == "status") return status(st).dump();
-  if (cmd == "stats") return stats(st).dump();
-  if (cmd == "load") {
-    if (!req.contains("artifact") || !req["artifact"].is_string()) return error("load needs \"artifact\"").dump();
-    std::string path = req["artifact"];
+  const protocol::Request& req = *parsed.request;
+  if (req.cmd == "status") return protocol::dump_line(status(st));
+  if (req.cmd == "stats") return protocol::dump_line(stats(st));
+  if (req.cmd == "load") {
+    const std::string path = req.text("artifact").value_or("");
     RuntimeSet* before = st.dp.current.load();
     std::string previous = before ? std::string(before->set().version()) : "";
     std::string err = load_ruleset(st, path);
     if (!err.empty()) {
-      json e = error(err);
+      // The message quotes the path the client sent: escaped and capped,
+      // here and where `status` shows it again.
+      st.last_reload_error = protocol::printable(err, protocol::kMessageMax);
+      json e = error(st.last_reload_error);
       e["running_version"] = previous.empty() ? json(nullptr) : json(previous);
-      return e.dump();
+      return protocol::dump_line(e);
     }
     RuntimeSet* now = st.dp.current.load();
-    return json{{"ok", true},
-                {"v", kProtocolVersion},
-                {"version", std::string(now->set().version())},
-                {"checksum", hex64(now->set().checksum())},
-                {"previous_version", previous.empty() ? json(nullptr) : json(previous)},
-                {"load_ms", st.last_reload_ms}}
-        .dump();
+    return protocol::dump_line(json{{"ok", true},
+                                    {"v", kProtocolVersion},
+                                    {"version", std::string(now->set().version())},
+                                    {"checksum", hex64(now->set().checksum())},
+                                    {"previous_version", previous.empty() ? json(nullptr) : json(previous)},
+                                    {"load_ms", st.last_reload_ms}});
   }
-  if (cmd == "trace-drain") {
+  if (req.cmd == "trace-drain") {
     drain_trace_rings(st);
     std::size_t max = st.traces.size();
-    if (req.contains("max") && req["max"].is_number_unsigned() && req["max"].get<std::size_t>() > 0)
-      max = std::min(max, req["max"].get<std::size_t>());
+    if (std::uint64_t m = req.count("max").value_or(0); m > 0 && m < max) max = static_cast<std::size_t>(m);
     json recs = json::array();
     for (std::size_t i = 0; i < max; ++i) {
       recs.push_back(trace_json(st.traces.front()));
       st.traces.pop_front();
     }
-    return json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs}, {"remaining", st.traces.size()},
-                {"overflow", st.traces_overflow}}
-        .dump();
+    return protocol::dump_line(json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs},
+                                    {"remaining", st.traces.size()}, {"overflow", st.traces_overflow}});
   }
-  return error("unknown command '" + cmd + "' (commands: status, stats, load, trace-drain)").dump();
+  // The command table and this function name the same commands.
+  st.bad_requests++;
+  return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
 }
 
-std::string stats_json(MainState& st) { return stats(st).dump(2); }
+std::string stats_json(MainState& st) { return stats(st).dump(2, ' ', false, json::error_handler_t::replace); }
 
 std::string stats_text(MainState& st) {
   json s = stats(st);

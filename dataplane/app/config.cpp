@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include "app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
+#include "protocol/socket_path.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -437,6 +438,9 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   if (YAML::Node s = root["control"]) {
     if (r.mapping(s, "control", {"socket", "mode", "group"})) {
       r.scalar(s, "socket", c.control_socket, "a path");
+      // Checked here, so --check fails on a path bind() would refuse at start.
+      if (auto why = protocol::socket_path_problem(c.control_socket); why && s["socket"])
+        r.error(s["socket"], "socket: " + *why);
       std::string mode;
       r.scalar(s, "mode", mode, "an octal mode such as \"0660\"");
       if (!mode.empty()) {

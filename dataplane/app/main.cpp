@@ -21,9 +21,10 @@
 #endif
 
 #include "app/config.h"
-#include "app/control_server.h"
 #include "app/main_state.h"
 #include "app/setup.h"
+#include "protocol/line_server.h"
+#include "protocol/socket_path.h"
 
 namespace {
 
@@ -100,7 +101,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!artifact.empty()) cfg->artifact = artifact;
-  if (!socket_path.empty()) cfg->control_socket = socket_path;
+  if (!socket_path.empty()) {
+    if (auto why = sipwall::protocol::socket_path_problem(socket_path)) {
+      std::fprintf(stderr, "sipwall-dataplane: --control-socket: %s\n", why->c_str());
+      return 2;
+    }
+    cfg->control_socket = socket_path;
+  }
   if (idle_ms) cfg->stop_when_idle_ms = idle_ms;
   if (!stats_file.empty()) cfg->stats_json = stats_file;
 
@@ -131,13 +138,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   MainState st(dp);
-  ControlServer server;
-  if (!server.open(dp.cfg.control_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, err)) {
+  // Served from this (main lcore) loop, no threads; limits in line_server.h.
+  sipwall::protocol::LineServer server;
+  auto handler = [&st](sipwall::protocol::LineServer::ClientId,
+                       std::string_view line) -> std::optional<std::string> { return handle_request(st, line); };
+  if (!server.open(dp.cfg.control_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, handler, err)) {
     std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
     teardown_dataplane(dp);
     rte_eal_cleanup();
     return 1;
   }
+  st.control_server = &server;
   load_initial(st, dp.cfg.artifact);
 
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
@@ -155,11 +166,10 @@ int main(int argc, char** argv) {
 #endif
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
-  auto handler = [&st](const std::string& line) { return handle_request(st, line); };
   std::uint64_t last_rx = 0;
   auto last_change = std::chrono::steady_clock::now();
   while (!dp.quit.load()) {
-    server.poll(5, handler);
+    server.poll(5);
     drain_trace_rings(st);
 #ifdef SIPWALL_HAVE_SYSTEMD
     if (watchdog_usec) {

@@ -7,10 +7,15 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 
 #include "app/dataplane.h"
 #include "app/ruleset_runtime.h"
 #include "app/trace_record.h"
+
+namespace sipwall::protocol {
+class LineServer;
+}
 
 namespace sipwall::dataplane {
 
@@ -27,6 +32,11 @@ struct MainState {
   double last_reload_ms = 0;
   std::string previous_artifact;  // for status: what was loaded before the current one
 
+  // The control socket, for its counters in `status`; bad_requests counts
+  // requests answered with an error before any command ran.
+  const protocol::LineServer* control_server = nullptr;
+  std::uint64_t bad_requests = 0;
+
   std::deque<TraceRecord> traces;
   std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them
 
@@ -40,8 +50,9 @@ std::string load_ruleset(MainState& st, const std::string& path);
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);
 
-// Answers one control-socket request line (JSON, or "cmd arg" text).
-std::string handle_request(MainState& st, const std::string& line);
+// Answers one control-socket request line (JSON, or "cmd arg" text) with one
+// reply line. Any line gives a reply; a bad one an error reply.
+std::string handle_request(MainState& st, std::string_view line);
 
 // JSON of all counters (also written to run.stats_json at exit).
 std::string stats_json(MainState& st);

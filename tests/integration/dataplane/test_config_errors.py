@@ -5,7 +5,10 @@
 exact line and column (one pass reports all) and exit 2; the same file
 without --check-config must also exit 2 before EAL starts; a YAML syntax
 error and a missing file are reported the same way; a valid file exits 0 and
-prints the EAL arguments it stands for. No DPDK here: runs without root.
+prints the EAL arguments it stands for; a control socket path longer than
+a Unix socket path can be (sun_path, 107 bytes) fails --check-config with
+file:line:col, and so does `--control-socket` with one. No DPDK here: runs
+without root.
 """
 import re
 import subprocess
@@ -103,3 +106,14 @@ with h.Test("config_errors", __doc__, needs_root=False) as t:
     for seq in (["--no-huge", "-m", "256"], ["--no-pci"], ["--vdev", "net_null0"], ["--vdev", "net_null1"],
                 ["--file-prefix", "it-check"], ["--no-shconf"]):
         t.check(any(eal[i:i + len(seq)] == seq for i in range(len(eal))), f"EAL arguments contain {seq}: {eal}")
+
+    # A socket path bind() cannot take (before: --check said OK, the start failed).
+    long_path = "/run/sipwall/" + "s" * 117 + ".sock"  # 135 bytes
+    longsock = t.write("longsock.yaml", GOOD + "control:\n  socket: " + long_path + "\n")
+    r = run("-c", longsock, "--check-config")
+    t.eq(r.returncode, 2, f"130+ character control.socket: --check-config exit code ({r.stdout})")
+    t.check(re.search(re.escape(longsock) + r":13:11: socket: the socket path is 135 bytes long; a Unix socket "
+                      r"path has at most 107", r.stderr), f"long control.socket reported at 13:11: {r.stderr!r}")
+    r = run("-c", good, "--check-config", "--control-socket", long_path)
+    t.eq(r.returncode, 2, f"--control-socket with a 135-byte path: exit code ({r.stdout})")
+    t.check("--control-socket: the socket path is 135 bytes long" in r.stderr, f"--control-socket says why: {r.stderr!r}")

@@ -92,6 +92,25 @@ nonsense: 1
                     }));
 }
 
+// Before: a 130-character path passed --check-config and failed at start.
+TEST(ControlConfig, SocketPathsMustFitAUnixSocketAddress) {
+  std::vector<std::string> errors;
+  std::string long_path = "/run/sipwall/" + std::string(117, 's') + ".sock";  // 135 bytes
+  std::string ok_path = "/" + std::string(106, 's');                          // 107: the most there is
+  EXPECT_FALSE(load("rules: {file: r.yaml}\ndataplane:\n  socket: " + long_path + "\ncontrol:\n  socket: " +
+                        long_path + "\n",
+                    errors));
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].rfind("control.yaml:3:11: socket: the socket path is 135 bytes long; a Unix socket path has "
+                            "at most 107 (sockaddr_un): /run/sipwall/sss",
+                            0),
+            0u)
+      << errors[0];
+  EXPECT_EQ(errors[1].rfind("control.yaml:5:11: socket: the socket path is 135 bytes long", 0), 0u) << errors[1];
+  errors.clear();
+  EXPECT_TRUE(load("rules: {file: r.yaml}\ncontrol: {socket: " + ok_path + "}\n", errors)) << errors[0];
+}
+
 TEST(ControlConfig, RulesFileIsRequired) {
   std::vector<std::string> errors;
   EXPECT_FALSE(load("store: {dir: /x}\n", errors));

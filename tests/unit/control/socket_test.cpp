@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "daemon/line_server.h"
+#include "protocol/line_server.h"
 #include "daemon/unix_client.h"
 #include "test_util.h"
 
@@ -12,6 +12,7 @@ namespace sipwall::control {
 namespace {
 
 using nlohmann::json;
+using protocol::LineServer;
 
 class SocketTest : public ::testing::Test {
  protected:
@@ -20,7 +21,7 @@ class SocketTest : public ::testing::Test {
     std::string err;
     ASSERT_TRUE(server.open(
         path, 0600, "",
-        [this](LineServer::ClientId id, const std::string& line) -> std::optional<std::string> {
+        [this](LineServer::ClientId id, std::string_view line) -> std::optional<std::string> {
           json req = json::parse(line);
           if (req["cmd"] == "later") {
             deferred.push_back(id);
@@ -83,7 +84,7 @@ TEST_F(SocketTest, DeferredReplyKeepsRequestOrder) {
 TEST_F(SocketTest, SecondServerOnTheSameSocketIsRefused) {
   LineServer other;
   std::string err;
-  EXPECT_FALSE(other.open(path, 0600, "", [](LineServer::ClientId, const std::string&) { return std::string(); }, err));
+  EXPECT_FALSE(other.open(path, 0600, "", [](LineServer::ClientId, std::string_view) { return std::string(); }, err));
   EXPECT_NE(err.find("another process is serving"), std::string::npos) << err;
 }
 

@@ -1,0 +1,13 @@
+// sipwall-control's socket commands and their fields (docs/control.md,
+// "sipwall-control's socket"), as a table protocol::parse_request() checks
+// requests against. Plain C++: the fuzz build parses with it too.
+#pragma once
+
+#include "protocol/request.h"
+
+namespace sipwall::control {
+
+// status, reload, rollback {target: text}, history {limit: count}.
+const protocol::ProtocolSpec& control_protocol();
+
+}  // namespace sipwall::control
