@@ -14,6 +14,7 @@
 
 #include "daemon/control_requests.h"
 #include "daemon/incomplete_guard.h"
+#include "daemon/json_fields.h"
 #include "daemon/sd_notify.h"
 #include "daemon/time_util.h"
 #include "daemon/unix_client.h"
@@ -30,11 +31,6 @@ constexpr int kTraceDrainRounds = 50;             // per poll: bounded even if r
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string jstr(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 const char* op_name(int kind) {
@@ -92,10 +88,10 @@ bool Daemon::open_all(std::string& error) {
          std::reverse(h.begin(), h.end());
          return h;
        }()) {
-    std::string r = jstr(e, "result");
+    std::string r = json_str(e, "result");
     if (r != "ok" && r != "unchanged") continue;
     std::error_code ec;
-    fs::path a = jstr(e, "artifact");
+    fs::path a = json_str(e, "artifact");
     if (a.empty() || !fs::exists(a, ec)) continue;
     wanted_ = wanted_from_artifact(a);
     if (wanted_) break;
@@ -145,6 +141,20 @@ int Daemon::run() {
 
 void Daemon::loop() {
   while (!quit_) {
+    // Nothing from outside may end this loop: an exception that escaped a
+    // handler (a bug, or input nobody foresaw) is logged and counted, and the
+    // daemon goes on with its next turn.
+    try {
+      loop_once();
+    } catch (const std::exception& e) {
+      m_.internal_errors++;
+      spdlog::error("internal error, carrying on: {}", e.what());
+    }
+  }
+}
+
+void Daemon::loop_once() {
+  {
     start_next_op();
     auto now = Clock::now();
     auto wake = std::min(next_poll_, now + std::chrono::seconds(1));
@@ -165,7 +175,7 @@ void Daemon::loop() {
     if (n < 0 && errno != EINTR) {
       spdlog::critical("poll: {}", std::strerror(errno));
       quit_ = true;
-      break;
+      return;
     }
     if (n > 0) {
       if (fds[0].revents & POLLIN) handle_signals();
@@ -349,9 +359,9 @@ void Daemon::finish_compile(CompileOutput out) {
 void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
   Wanted w;
   w.artifact = artifact;
-  w.name = jstr(meta, "name");
-  w.version = jstr(meta, "version");
-  w.checksum = jstr(meta, "checksum");
+  w.name = json_str(meta, "name");
+  w.version = json_str(meta, "version");
+  w.checksum = json_str(meta, "checksum");
   w.meta = meta;
   entry["version"] = w.version;
   entry["checksum"] = w.checksum;
@@ -359,7 +369,7 @@ void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
 
   // What runs now (fresh: the last poll may be a second old).
   poll_dataplane(false);
-  std::string previous = dp_.up ? jstr(dp_.status.value("ruleset", json::object()), "version") : "";
+  std::string previous = dp_.up ? json_str(json_object(dp_.status, "ruleset"), "version") : "";
   entry["previous_version"] = previous.empty() ? json(nullptr) : json(previous);
   if (dp_.up && running_checksum() == w.checksum && current_->kind == OpKind::reload) {
     succeed(entry, w, "unchanged");
@@ -390,8 +400,8 @@ void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
   retry_load_ = false;  // it answered: loaded or refused, either way not retried
   entry["load_ms"] = reply.contains("load_ms") && reply["load_ms"].is_number() ? reply["load_ms"].get<double>()
                                                                                  : ms_since(t0);
-  if (!reply.value("ok", false)) {
-    fail(entry, "dataplane", "the data plane refused the artifact: " + jstr(reply, "error"), {});
+  if (!json_bool(reply, "ok")) {
+    fail(entry, "dataplane", "the data plane refused the artifact: " + json_str(reply, "error"), {});
     return;
   }
   succeed(entry, w, "ok");
@@ -406,7 +416,7 @@ void Daemon::succeed(json entry, const Wanted& w, const std::string& result) {
   update_current_link(w.artifact);
   std::set<fs::path> protect{w.artifact};
   if (dp_.up) {
-    std::string running = jstr(dp_.status.value("ruleset", json::object()), "artifact");
+    std::string running = json_str(json_object(dp_.status, "ruleset"), "artifact");
     if (!running.empty()) protect.insert(fs::path(running));
   }
   for (const fs::path& p : store_.prune(cfg_.keep, protect)) spdlog::info("store: pruned {}", p.string());
@@ -419,11 +429,11 @@ void Daemon::succeed(json entry, const Wanted& w, const std::string& result) {
   m_.last_reload_time_s = static_cast<double>(now_ns()) / 1e9;
   last_reload_ = entry;
   if (result == "unchanged")
-    spdlog::info("{} ({}): rule set {} {} is already running", jstr(entry, "op"), jstr(entry, "trigger"), w.version,
+    spdlog::info("{} ({}): rule set {} {} is already running", json_str(entry, "op"), json_str(entry, "trigger"), w.version,
                  w.checksum);
   else
-    spdlog::info("{} ({}): rule set {} {} loaded in {:.1f} ms (data plane {:.1f} ms), was {}", jstr(entry, "op"),
-                 jstr(entry, "trigger"), w.version, w.checksum, total_ms, entry.value("load_ms", 0.0),
+    spdlog::info("{} ({}): rule set {} {} loaded in {:.1f} ms (data plane {:.1f} ms), was {}", json_str(entry, "op"),
+                 json_str(entry, "trigger"), w.version, w.checksum, total_ms, json_num(entry, "load_ms"),
                  entry["previous_version"].is_string() ? entry["previous_version"].get<std::string>() : "none");
   json reply = entry;
   reply["ok"] = true;
@@ -448,7 +458,7 @@ void Daemon::fail(json entry, const std::string& stage, const std::string& messa
   m_.last_reload_ok = false;
   m_.last_reload_seconds = total_ms / 1000.0;
   m_.last_reload_time_s = static_cast<double>(now_ns()) / 1e9;
-  spdlog::error("{} ({}) failed, the running rule set stays: {}", jstr(entry, "op"), jstr(entry, "trigger"), message);
+  spdlog::error("{} ({}) failed, the running rule set stays: {}", json_str(entry, "op"), json_str(entry, "trigger"), message);
   for (const auto& d : diagnostics) spdlog::error("  {}", d);
   json kept = json::array();
   for (std::size_t i = 0; i < diagnostics.size() && i < kMaxDiagnosticsKept; ++i) kept.push_back(diagnostics[i]);
@@ -459,7 +469,7 @@ void Daemon::fail(json entry, const std::string& stage, const std::string& messa
   reply["ok"] = false;
   reply["v"] = kControlProtocolVersion;
   reply["running_version"] =
-      dp_.up ? json(jstr(dp_.status.value("ruleset", json::object()), "version")) : json(nullptr);
+      dp_.up ? json(json_str(json_object(dp_.status, "ruleset"), "version")) : json(nullptr);
   end_op(reply);
 }
 
@@ -482,9 +492,9 @@ std::optional<Daemon::Wanted> Daemon::wanted_from_artifact(const fs::path& artif
   Wanted w;
   w.artifact = artifact;
   w.meta = *meta;
-  w.name = jstr(*meta, "name");
-  w.version = jstr(*meta, "version");
-  w.checksum = jstr(*meta, "checksum");
+  w.name = json_str(*meta, "name");
+  w.version = json_str(*meta, "version");
+  w.checksum = json_str(*meta, "checksum");
   return w;
 }
 
@@ -494,10 +504,10 @@ std::optional<fs::path> Daemon::previous_artifact(std::string* why) const {
   std::string current = dp_.up ? running_checksum() : (wanted_ ? wanted_->checksum : "");
   auto h = history_.read();
   for (auto it = h.rbegin(); it != h.rend(); ++it) {
-    std::string r = jstr(*it, "result");
+    std::string r = json_str(*it, "result");
     if (r != "ok" && r != "unchanged") continue;
-    if (jstr(*it, "checksum") == current) continue;
-    fs::path a = jstr(*it, "artifact");
+    if (json_str(*it, "checksum") == current) continue;
+    fs::path a = json_str(*it, "artifact");
     std::error_code ec;
     if (!a.empty() && fs::exists(a, ec) && store_.meta(a)) return a;
   }
@@ -524,7 +534,7 @@ std::string Daemon::running_checksum() const {
   if (!dp_.up) return "";
   auto rs = dp_.status.find("ruleset");
   if (rs == dp_.status.end() || !rs->is_object()) return "";
-  return jstr(*rs, "checksum");
+  return json_str(*rs, "checksum");
 }
 
 bool Daemon::poll_dataplane(bool drain_trace) {
@@ -537,16 +547,16 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   for (int attempt = 0; attempt < 2 && !ok && (attempt == 0 || c.closed_by_peer()); ++attempt) {
     status = stats = json();
     ok = c.connect(cfg_.dataplane_socket, timeout) &&
-         c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) && status.value("ok", false) &&
-         c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) && stats.value("ok", false);
+         c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) && json_bool(status, "ok") &&
+         c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) && json_bool(stats, "ok");
   }
   last_poll_ns_ = now_ns();
   bool was_up = dp_.up;
   if (!ok) {
     m_.polls_failed++;
     std::string why = !c.error().empty() ? c.error()
-                      : !status.value("ok", false) ? "status: " + jstr(status, "error")
-                                                   : "stats: " + jstr(stats, "error");
+                      : !json_bool(status, "ok") ? "status: " + json_str(status, "error")
+                                                   : "stats: " + json_str(stats, "error");
     if (was_up || !dp_ever_polled_ || why != dp_error_)
       spdlog::warn("data plane not reachable: {}", why);
     dp_error_ = why;
@@ -562,20 +572,20 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   dp_.status = std::move(status);
   dp_.stats = std::move(stats);
   dp_ever_polled_ = true;
-  if (!was_up) spdlog::info("data plane up: {} (version {})", cfg_.dataplane_socket, jstr(dp_.status, "version"));
+  if (!was_up) spdlog::info("data plane up: {} (version {})", cfg_.dataplane_socket, json_str(dp_.status, "version"));
   port_names_.clear();
   if (auto p = dp_.status.find("ports"); p != dp_.status.end() && p->is_array())
-    for (const json& port : *p) port_names_.push_back(jstr(port, "name"));
+    for (const json& port : *p) port_names_.push_back(json_str(port, "name"));
 
   if (drain_trace) {
     for (int round = 0; round < kTraceDrainRounds; ++round) {
       json reply;
       if (!c.request(json{{"v", 1}, {"cmd", "trace-drain"}, {"max", cfg_.trace_drain_max}}, reply, timeout) ||
-          !reply.value("ok", false)) {
-        spdlog::warn("trace-drain: {}", c.error().empty() ? jstr(reply, "error") : c.error());
+          !json_bool(reply, "ok")) {
+        spdlog::warn("trace-drain: {}", c.error().empty() ? json_str(reply, "error") : c.error());
         break;
       }
-      const json& recs = reply.value("records", json::array());
+      const json& recs = json_array(reply, "records");
       if (!recs.empty()) {
         std::vector<std::string> lines;
         lines.reserve(recs.size());
@@ -589,15 +599,15 @@ bool Daemon::poll_dataplane(bool drain_trace) {
         m_.trace_rotations += trace_.rotations() - rot0;
         m_.trace_records = trace_.lines_written();
       }
-      if (reply.value("remaining", 0) == 0) break;
+      if (json_u64(reply, "remaining") == 0) break;
     }
   }
 
   // A data plane that (re)started runs whatever it found on disk; if that is
   // not what was published last (e.g. it was down during a reload), load it.
   // Not while a reload is queued or running: that one loads the newest set.
-  std::string started = jstr(dp_.status, "started_at");
-  double uptime = dp_.status.value("uptime_s", 0.0);
+  std::string started = json_str(dp_.status, "started_at");
+  double uptime = json_num(dp_.status, "uptime_s");
   bool new_instance = started != dp_started_at_ || uptime < dp_uptime_s_;
   dp_started_at_ = started;
   dp_uptime_s_ = uptime;
@@ -667,10 +677,10 @@ json Daemon::status_json() const {
   if (wanted_ && dp_.up) ruleset["pending"] = running_checksum() != wanted_->checksum;
   json dp{{"socket", cfg_.dataplane_socket}, {"up", dp_.up}, {"last_poll", iso8601_ms(last_poll_ns_)}};
   if (dp_.up) {
-    dp["version"] = jstr(dp_.status, "version");
+    dp["version"] = json_str(dp_.status, "version");
     auto rs = dp_.status.find("ruleset");
-    dp["ruleset_version"] = rs != dp_.status.end() && rs->is_object() ? json(jstr(*rs, "version")) : json(nullptr);
-    dp["ruleset_checksum"] = rs != dp_.status.end() && rs->is_object() ? json(jstr(*rs, "checksum")) : json(nullptr);
+    dp["ruleset_version"] = rs != dp_.status.end() && rs->is_object() ? json(json_str(*rs, "version")) : json(nullptr);
+    dp["ruleset_checksum"] = rs != dp_.status.end() && rs->is_object() ? json(json_str(*rs, "checksum")) : json(nullptr);
   } else {
     dp["error"] = dp_error_;
   }

@@ -59,6 +59,7 @@ class Daemon {
 
   bool open_all(std::string& error);
   void loop();
+  void loop_once();
   void handle_signals();
   std::optional<std::string> handle_request(LineServer::ClientId id, std::string_view line);
 

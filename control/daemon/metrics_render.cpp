@@ -219,6 +219,9 @@ void control_metrics(MetricsText& m, const ControlMetrics& c) {
   m.sample_u64({}, c.trace_write_errors);
   m.family("sipwall_trace_rotations_total", MetricType::counter, "Rotations of the trace log");
   m.sample_u64({}, c.trace_rotations);
+  m.family("sipwall_control_internal_errors_total", MetricType::counter,
+           "Exceptions caught at the top of sipwall-control's main loop (logged; the daemon carries on)");
+  m.sample_u64({}, c.internal_errors);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct ControlMetrics {
   std::uint64_t trace_records = 0;       // lines written to the trace log
   std::uint64_t trace_write_errors = 0;
   std::uint64_t trace_rotations = 0;
+  std::uint64_t internal_errors = 0;     // exceptions caught at the top of the main loop
 };
 
 struct DataplaneSnapshot {
