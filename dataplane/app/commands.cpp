@@ -15,6 +15,7 @@
 #include "app/main_state.h"
 #include "net/packet_decode.h"
 #include "rules/model/rule_model.h"
+#include "text/json_text.h"
 
 namespace sipwall::dataplane {
 namespace {
@@ -346,9 +347,11 @@ std::string handle_request(MainState& st, const std::string& line) {
       recs.push_back(trace_json(st.traces.front()));
       st.traces.pop_front();
     }
-    return json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs}, {"remaining", st.traces.size()},
-                {"overflow", st.traces_overflow}}
-        .dump();
+    // Records carry bytes from packets (Call-ID) and from the rule set, cut
+    // to fixed fields: dump_json() replaces whatever is not UTF-8 instead of
+    // throwing type_error 316 (issue 12: one INVITE took the process down).
+    return text::dump_json(json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs},
+                                {"remaining", st.traces.size()}, {"overflow", st.traces_overflow}});
   }
   return error("unknown command '" + cmd + "' (commands: status, stats, load, trace-drain)").dump();
 }
