@@ -473,7 +473,10 @@ bool denied(WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, const net::DecodedPac
   return true;
 }
 
-void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in);
+// Inlined into the per-packet loop, as when it was all one function; the
+// rare chain path (cold) gets its own copy.
+inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                        std::uint16_t in);
 
 // A frame in several mbufs. Every stage after this one -- SIP parsing,
 // in-place tagging, TCP cutting and holding, replies built from the request
@@ -482,7 +485,8 @@ void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, 
 // as if it had arrived that way. Never passed as non-SIP: a chain that
 // cannot be made one (larger than a jumbo mbuf, or none free) is counted
 // and, from a trunk, gets the deny check and then the malformed policy.
-void handle_chain(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
+__attribute__((noinline, cold)) void handle_chain(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                   std::uint16_t in) {
   WorkerCounters& c = ctr(w);
   const std::uint32_t len = rte_pktmbuf_pkt_len(m);
   rte_mbuf* one = len <= kJumboFrameBytes ? rte_pktmbuf_alloc(dp.jumbo_pool) : nullptr;
@@ -534,7 +538,8 @@ void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::u
 }
 
 // One single-segment frame, received as such or linearised by handle_chain.
-void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
+inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                        std::uint16_t in) {
   WorkerCounters& c = ctr(w);
   const bool trunk_side = dp.ports[in].cfg.role == PortRole::trunk;
   auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
