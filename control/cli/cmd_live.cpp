@@ -22,6 +22,7 @@
 #include "daemon/unix_client.h"
 #include "rules/compiled/artifact.h"
 #include "rules/loader/loader.h"
+#include "text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {
@@ -441,17 +442,21 @@ bool normalise(const std::string& flag, const std::string& text, const number::D
   return true;
 }
 
+// One record as a table row. The log is a file anyone with write access (or
+// a Call-ID from the network) may have put anything into: every cell goes
+// through text::printable, so no record drives the terminal.
 void print_trace_row(const json& r) {
-  std::string action = s_of(r, "action");
+  auto cell = [&](const char* key) { return text::printable(s_of(r, key)); };
+  std::string action = cell("action");
   if (r.contains("reject_code") && r["reject_code"].is_number()) action += " " + r["reject_code"].dump();
-  std::string src = s_of(r, "src_ip");
+  std::string src = cell("src_ip");
   if (src.find(':') != std::string::npos) src = "[" + src + "]";
-  src += ":" + s_of(r, "src_port");
-  char line[1024];
-  std::snprintf(line, sizeof line, "%-24s %-10s %-10s %-22s %-16s %-16s %-22s %s\n", s_of(r, "time").c_str(),
-                action.c_str(), s_of(r, "trunk").c_str(), src.c_str(), s_of(r, "caller").c_str(),
-                s_of(r, "callee").c_str(), s_of(r, "rule_id").c_str(), s_of(r, "call_id").c_str());
-  std::cout << line;
+  src += ":" + cell("src_port");
+  char line[512];  // the columns; the Call-ID (any length) follows
+  std::snprintf(line, sizeof line, "%-24s %-10s %-10s %-22s %-16s %-16s %-22s ", cell("time").c_str(), action.c_str(),
+                cell("trunk").c_str(), src.c_str(), cell("caller").c_str(), cell("callee").c_str(),
+                cell("rule_id").c_str());
+  std::cout << line << cell("call_id") << "\n";
 }
 
 int run_trace(const TraceArgs& a) {
@@ -535,8 +540,16 @@ int run_trace(const TraceArgs& a) {
     std::cout << line;
   }
   for (const auto& [r, raw] : hits) {
-    if (a.as_json) std::cout << raw << "\n";
-    else print_trace_row(r);
+    if (a.as_json) {
+      // As written by sipwall-control (text::dump_json: nothing to change);
+      // a line put there by anyone else gets the same escaping.
+      std::string line = raw;
+      text::escape_hidden_controls_in_json(line);
+      std::cout << line << "\n";
+    }
+    else {
+      print_trace_row(r);
+    }
   }
   if (dropped) std::cerr << dropped << " earlier match(es) not shown (--limit " << a.limit << ")\n";
   if (st.bad_lines) std::cerr << st.bad_lines << " unreadable line(s) skipped\n";

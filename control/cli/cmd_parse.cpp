@@ -1,5 +1,8 @@
 // sipwallctl parse: shows what the filter sees in each SIP message of a pcap
-// or raw message file, one JSON object per message and line.
+// or raw message file, one JSON object per message and line. Every string
+// here is bytes from the message: JSON goes out through text::dump_json and
+// table cells through text::printable (dataplane/text/safe_text.h), so no
+// message can end the output or drive the terminal.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +15,8 @@
 #include "common/sip_input.h"
 #include "number/normalize.h"
 #include "sip/sip_message.h"
+#include "text/json_text.h"
+#include "text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {
@@ -152,10 +157,12 @@ void print_row(const json& j) {
                                                    j["reason"].get<std::string>()
                                              : j["method"].get<std::string>();
   std::string src = j.contains("src") ? j["src"].get<std::string>() : std::string("-");
+  const std::string& source = j["source"].get_ref<const std::string&>();
   std::printf("%-26s %-24s %-18s from %-15s pai %-15s to %-15s ruri %-15s\n",
-              j["source"].get<std::string>().substr(j["source"].get<std::string>().rfind('/') + 1).c_str(),
-              src.c_str(), what.substr(0, 18).c_str(), num("from").c_str(), num("pai").c_str(),
-              num("to").c_str(), num("ruri").c_str());
+              text::printable(source.substr(source.rfind('/') + 1)).c_str(), text::printable(src).c_str(),
+              text::printable(std::string_view(what).substr(0, text::utf8_cut(what, 18))).c_str(),
+              text::printable(num("from")).c_str(), text::printable(num("pai")).c_str(),
+              text::printable(num("to")).c_str(), text::printable(num("ruri")).c_str());
 }
 
 struct ParseOptions {
@@ -193,7 +200,7 @@ int run_parse(const ParseOptions& o) {
         ++messages;
         if (e == sip::ParseError::none) ++parsed; else ++errors[std::string(sip::to_string(e))];
         json j = describe(p, m, e, p.stream ? idx : 0, plan);
-        if (o.format == "table") print_row(j); else std::cout << j.dump() << '\n';
+        if (o.format == "table") print_row(j); else std::cout << text::dump_json(j) << '\n';
         if (e != sip::ParseError::none || !p.stream || m.length == 0) break;
         rest.remove_prefix(std::min(m.length, rest.size()));
         ++idx;

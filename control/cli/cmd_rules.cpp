@@ -16,6 +16,7 @@
 #include "rules/diff/diff.h"
 #include "rules/loader/loader.h"
 #include "sip/sip_message.h"
+#include "text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {
@@ -161,7 +162,7 @@ int run_explain(const ExplainOptions& o) {
       do {
         sip::ParseError e = sip::parse_message(rest, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
         if (e != sip::ParseError::none) {
-          std::cout << "== " << p.origin << ": malformed SIP (" << sip::to_string(e) << ": " << sip::describe(e)
+          std::cout << "== " << text::printable(p.origin) << ": malformed SIP (" << sip::to_string(e) << ": " << sip::describe(e)
                     << ") -> " << (set->malformed_policy() == rules::MalformedPolicy::fail_closed ? "dropped (fail_closed)" : "forwarded (fail_open)")
                     << "\n\n";
           break;
@@ -169,12 +170,13 @@ int run_explain(const ExplainOptions& o) {
         bool invite = msg.is_request && msg.method == sip::Method::invite;
         if (invite) {
           ++invites;
-          std::cout << "== " << p.origin << ": INVITE " << msg.request_uri_text << "  Call-ID " << msg.call_id << "\n";
+          std::cout << "== " << text::printable(p.origin) << ": INVITE " << text::printable(msg.request_uri_text)
+                    << "  Call-ID " << text::printable(msg.call_id) << "\n";
           classify::Explanation ex = classify::explain(*set, msg, src, scratch);
           std::cout << classify::to_text(ex, *set) << "\n";
         } else if (o.all) {
-          std::cout << "== " << p.origin << ": "
-                    << (msg.is_request ? std::string(msg.method_text) : std::to_string(msg.status_code) + " response")
+          std::cout << "== " << text::printable(p.origin) << ": "
+                    << (msg.is_request ? text::printable(msg.method_text) : std::to_string(msg.status_code) + " response")
                     << " -> not an INVITE, forwarded untouched\n\n";
         }
         if (!p.stream || msg.length == 0 || msg.length >= rest.size()) break;

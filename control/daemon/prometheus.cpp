@@ -5,12 +5,17 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "text/safe_text.h"
+
 namespace sipwall::control {
 
 std::string escape_label_value(std::string_view v) {
+  // The format wants UTF-8: ids from an artifact are bytes from outside, so
+  // invalid sequences become U+FFFD (text/safe_text.h) before escaping.
+  const std::string utf8 = text::to_valid_utf8(v);
   std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
+  out.reserve(utf8.size());
+  for (char c : utf8) {
     switch (c) {
       case '\\': out += "\\\\"; break;
       case '"': out += "\\\""; break;

@@ -11,6 +11,7 @@
 
 #include "daemon/time_util.h"
 #include "number/normalize.h"
+#include "text/json_text.h"
 
 namespace sipwall::control {
 namespace fs = std::filesystem;
@@ -79,8 +80,8 @@ std::string trace_line(const json& r, const std::vector<std::string>& port_names
   line["action"] = field_or_null<ordered_json>(r, "action");
   line["reject_code"] = field_or_null<ordered_json>(r, "reject_code");
   // A Call-ID is whatever bytes the peer sent: never let one invalid UTF-8
-  // byte cost the whole record.
-  return line.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  // byte cost the whole record (U+FFFD, the rule of text/safe_text.h).
+  return text::dump_json(line);
 }
 
 TraceWriter::~TraceWriter() {

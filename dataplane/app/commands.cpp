@@ -19,6 +19,7 @@
 #include "protocol/line_server.h"
 #include "protocol/reply.h"
 #include "rules/model/rule_model.h"
+#include "text/json_text.h"
 
 namespace sipwall::dataplane {
 namespace {
@@ -357,8 +358,11 @@ std::string handle_request(MainState& st, std::string_view line) {
       recs.push_back(trace_json(st.traces.front()));
       st.traces.pop_front();
     }
-    return protocol::dump_line(json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs},
-                                    {"remaining", st.traces.size()}, {"overflow", st.traces_overflow}});
+    // Records carry bytes from packets (Call-ID) and from the rule set, cut
+    // to fixed fields: dump_json() replaces whatever is not UTF-8 instead of
+    // throwing type_error 316 (issue 12: one INVITE took the process down).
+    return text::dump_json(json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs},
+                                {"remaining", st.traces.size()}, {"overflow", st.traces_overflow}});
   }
   // The command table and this function name the same commands.
   st.bad_requests++;

@@ -560,8 +560,10 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   const std::uint32_t pool = mbuf_pool_size(c, burst);
   // An mbuf of the default data room (2048 + 128 headroom) plus its header
   // and mempool object overhead: ~2.5 KiB.
-  const std::uint64_t pool_mb = (std::uint64_t{pool} * 2560 + 8191 * 256) >> 20;
-  o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst) << "), ~" << pool_mb << " MB with the indirect pool\n";
+  // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
+  const std::uint64_t pool_mb =
+      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512)) >> 20;
+  o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst) << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";

@@ -99,6 +99,10 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
 // The EAL argv the config stands for (argv[0] included).
 std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::string& prog);
 
+// Mbufs of 64 KiB per worker for frames that arrive in several mbufs
+// (docs/packet-handling.md §0; the jumbo pool, setup.cpp).
+inline constexpr unsigned kJumboMbufsPerWorker = 64;
+
 // Mbufs the packet pool gets: the configured workers.mbufs or, if larger,
 // what every RX/TX ring, the per-worker bursts, held TCP segments and
 // replies need (`burst` is the worker's RX burst size).

@@ -37,6 +37,9 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(absorbed, "IP fragments taken into reassembly")                                             \
   X(held, "TCP segments held right now for the rest of a SIP message (a gauge, not a total)")     \
   X(non_sip, "frames forwarded untouched: not IP/UDP/TCP, or not on a SIP port")                  \
+  X(multiseg_linearised, "frames received in several mbufs, copied into one jumbo mbuf and inspected like any other") \
+  X(multiseg_too_large, "frames in several mbufs too large for one mbuf (> 65407 bytes): malformed policy, not inspected") \
+  X(multiseg_no_mbuf, "frames in several mbufs with no jumbo mbuf free: malformed policy, not inspected") \
   X(from_core, "frames entering a core-facing port (forwarded untouched)")                       \
   X(sip_udp, "SIP datagrams inspected")                                                           \
   X(sip_tcp, "TCP segments with payload on a SIP port inspected")                                 \
@@ -44,7 +47,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(sip_responses, "SIP responses parsed (forwarded untouched)")                                  \
   X(invites, "INVITE requests classified")                                                        \
   X(non_invite, "SIP requests other than INVITE (forwarded untouched)")                          \
-  X(malformed, "SIP messages the parser rejected (see parse_errors)")                            \
+  X(malformed, "SIP messages the parser rejected (see parse_errors), and frames that could not be inspected (multiseg_too_large/_no_mbuf, IPv6 fragments DPDK cannot reassemble)") \
   X(malformed_forwarded, "malformed SIP forwarded (fail-open)")                                  \
   X(malformed_dropped, "malformed SIP dropped (fail-closed)")                                    \
   X(keepalives, "CRLF keep-alives (RFC 5626) and empty payloads on SIP ports, forwarded untouched") \

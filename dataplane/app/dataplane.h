@@ -33,6 +33,13 @@ namespace sipwall::dataplane {
 inline constexpr std::uint16_t kBurst = 32;
 inline constexpr std::uint16_t kNoPort = 0xFFFF;
 inline constexpr std::size_t kLinearBytes = 65536 + 256;  // a reassembled datagram, linearised
+// A frame that arrives in several mbufs (net_pcap and scatter RX chain frames
+// over one pool mbuf's 2 KB) is copied into one mbuf of the jumbo pool, so
+// every later stage sees a single-segment frame (docs/packet-handling.md §0).
+// mbuf data rooms are 16-bit: the largest frame that fits one is 65535 bytes
+// minus the headroom.
+inline constexpr std::uint16_t kJumboDataRoom = 0xFFFF;
+inline constexpr std::size_t kJumboFrameBytes = kJumboDataRoom - RTE_PKTMBUF_HEADROOM;  // 65,407
 // Edits (drop/reject/tag verdicts, fail-closed removals of malformed
 // messages) applied per TCP unit: one segment, or held segments plus the one
 // that completes their message. More are counted (tcp_verdict_not_applied).
@@ -109,6 +116,7 @@ struct Dataplane {
   WorkerCounters* counters = nullptr;   // [workers], rte_zmalloc'ed, cache-aligned
   rte_mempool* pool = nullptr;          // packets and built replies
   rte_mempool* indirect_pool = nullptr; // re-fragmentation
+  rte_mempool* jumbo_pool = nullptr;    // single-segment copies of chained frames (kJumboFrameBytes)
   rte_rcu_qsbr* qsbr = nullptr;
   std::atomic<RuntimeSet*> current{nullptr};
   std::atomic<bool> quit{false};

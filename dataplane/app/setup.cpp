@@ -133,9 +133,14 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   dp.pool = rte_pktmbuf_pool_create("sipwall_pkts", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                     static_cast<int>(rte_socket_id()));
   dp.indirect_pool = rte_pktmbuf_pool_create("sipwall_indirect", 8191, 256, 0, 0, static_cast<int>(rte_socket_id()));
-  if (!dp.pool || !dp.indirect_pool) {
-    error = std::string("cannot create the mbuf pool (") + std::to_string(n_mbufs) +
-            " mbufs): " + rte_strerror(rte_errno) + " — raise eal.memory_mb";
+  // Chained frames are rare (net_pcap over 2 KB, scatter RX): a few 64 KiB
+  // mbufs per worker, no per-lcore cache (none would stay parked in one).
+  dp.jumbo_pool = rte_pktmbuf_pool_create("sipwall_jumbo", kJumboMbufsPerWorker * workers, 0, 0, kJumboDataRoom,
+                                          static_cast<int>(rte_socket_id()));
+  if (!dp.pool || !dp.indirect_pool || !dp.jumbo_pool) {
+    error = std::string("cannot create the mbuf pools (") + std::to_string(n_mbufs) + " mbufs of 2 KB, " +
+            std::to_string(kJumboMbufsPerWorker * workers) + " of 64 KB): " + rte_strerror(rte_errno) +
+            " — raise eal.memory_mb";
     return false;
   }
   for (PortState& p : dp.ports)

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "text/safe_text.h"
+
 namespace sipwall::dataplane {
 
 struct TraceRecord {
@@ -32,10 +34,13 @@ struct TraceRecord {
 };
 static_assert(sizeof(TraceRecord) % 8 == 0, "ring elements must be a multiple of 4 bytes");
 
-// Copies `s` into a fixed field, cutting it to fit, always NUL-terminated.
+// Copies `s` into a fixed field, cutting it to fit (never inside a UTF-8
+// sequence, so a valid Call-ID stays valid), always NUL-terminated. The bytes
+// are copied as they are: whatever is not UTF-8 is replaced when the record
+// is serialised (commands.cpp, text::dump_json), on the main lcore.
 template <std::size_t N>
 inline void copy_field(char (&dst)[N], std::string_view s) noexcept {
-  std::size_t n = s.size() < N - 1 ? s.size() : N - 1;
+  const std::size_t n = text::utf8_cut(s, N - 1);
   std::memcpy(dst, s.data(), n);
   dst[n] = '\0';
 }

@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -156,39 +157,43 @@ using rules::ActionKind;
 
 // Builds the 603/608 for a UDP INVITE in a fresh mbuf and sends it back out of
 // the ingress port. `frame` holds the request (the original mbuf, or the
-// linearised reassembled datagram).
+// linearised reassembled datagram). The response copies every Via of the
+// request, so one to a large request (possible once a chained frame has
+// been linearised, with a port MTU over 2 KB) may not fit a 2 KB pool mbuf:
+// then it is built again in a jumbo mbuf. The MTU bound stays.
 bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
                 const sip::Message& msg, const std::uint8_t* frame, const net::DecodedPacket& d,
                 std::uint16_t in) {
-  rte_mbuf* r = rte_pktmbuf_alloc(dp.pool);
-  if (unlikely(r == nullptr)) return false;
-  auto* out = rte_pktmbuf_mtod(r, std::uint8_t*);
-  std::size_t cap = rte_pktmbuf_tailroom(r);
   net::ReplyOptions ro;
   ro.ip_id = w.ip_id++;
   ro.mtu = dp.ports[in].cfg.mtu;
-  net::ReplyLayout lay = net::begin_udp_reply(frame, d, out, cap, ro);
-  if (unlikely(lay.result != net::ReplyResult::ok)) {
-    free_pkt(r);
-    return false;
-  }
   char received[64];
-  net::SipResponseOptions so = response_options(*rs, v, d, received, sizeof received);
-  std::size_t n = net::build_sip_response(msg, so, reinterpret_cast<char*>(out) + lay.payload_offset,
-                                          cap - lay.payload_offset);
-  if (unlikely(n == 0)) {
+  const net::SipResponseOptions so = response_options(*rs, v, d, received, sizeof received);
+  for (rte_mempool* pool : {dp.pool, dp.jumbo_pool}) {
+    rte_mbuf* r = rte_pktmbuf_alloc(pool);
+    if (unlikely(r == nullptr)) return false;
+    auto* out = rte_pktmbuf_mtod(r, std::uint8_t*);
+    const std::size_t cap = rte_pktmbuf_tailroom(r);
+    net::ReplyLayout lay = net::begin_udp_reply(frame, d, out, cap, ro);
+    std::size_t n = 0;
+    if (likely(lay.result == net::ReplyResult::ok)) {
+      n = net::build_sip_response(msg, so, reinterpret_cast<char*>(out) + lay.payload_offset, cap - lay.payload_offset);
+      if (likely(n != 0)) lay = net::finish_reply(out, lay, n, cap, ro);
+    }
+    if (likely(n != 0 && lay.result == net::ReplyResult::ok)) {
+      rte_pktmbuf_append(r, static_cast<std::uint16_t>(lay.length));
+      ctr(w).replies_sent++;
+      transmit(dp, w, r, in);
+      return true;
+    }
     free_pkt(r);
-    return false;
+    // Only a lack of room is worth a larger mbuf; an MTU refusal is final.
+    // (build_sip_response returns 0 only when the text does not fit: the
+    // parser made sure Via, From, To, Call-ID and CSeq are there.)
+    const bool no_room = lay.result == net::ReplyResult::no_room || (lay.result == net::ReplyResult::ok && n == 0);
+    if (!no_room) return false;
   }
-  lay = net::finish_reply(out, lay, n, cap, ro);
-  if (unlikely(lay.result != net::ReplyResult::ok)) {
-    free_pkt(r);
-    return false;
-  }
-  rte_pktmbuf_append(r, static_cast<std::uint16_t>(lay.length));
-  ctr(w).replies_sent++;
-  transmit(dp, w, r, in);
-  return true;
+  return false;
 }
 
 void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
@@ -448,39 +453,99 @@ void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std:
   if (whole != nullptr) reassembled(dp, w, rs, whole, in, ipv6_frag_id);
 }
 
+// First stage: deny_sources (docs/packet-handling.md §0). Any frame from a
+// trunk whose IP header decoded, before reassembly and before SIP: a fragment
+// carries the source address too, so a denied source's fragments never take
+// a reassembly slot. Only a frame with an L4 header (not a non-first
+// fragment) has a port, so entries with a port match it only then -- the
+// same as the hardware rules (offload/flow_translate.h). A drop sends
+// nothing, so it needs no ordering against the INVITE in flight. True if
+// the frame was dropped.
+bool denied(WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, const net::DecodedPacket& d, net::DecodeResult r) {
+  if (rs == nullptr || d.ip_version == 0 || rs->set().deny_count() == 0) return false;
+  const bool has_l4 = r == net::DecodeResult::ok && (d.l4_proto == 17 || d.l4_proto == 6);
+  const std::uint32_t e = rs->set().find_deny(d.src.data(), d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : -1,
+                                              has_l4 ? d.dst_port : 0);
+  if (e == rules::kNoDeny) return false;
+  ctr(w).source_denied++;
+  rs->deny_hits(w.index)[e]++;
+  drop(w, m);
+  return true;
+}
+
+// Inlined into the per-packet loop, as when it was all one function; the
+// rare chain path (cold) gets its own copy.
+inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                        std::uint16_t in);
+
+// A frame in several mbufs. Every stage after this one -- SIP parsing,
+// in-place tagging, TCP cutting and holding, replies built from the request
+// -- works on one contiguous frame, so the chain is copied into one mbuf of
+// the jumbo pool (no allocation: a pool mbuf, like any RX buffer) and goes on
+// as if it had arrived that way. Never passed as non-SIP: a chain that
+// cannot be made one (larger than a jumbo mbuf, or none free) is counted
+// and, from a trunk, gets the deny check and then the malformed policy.
+__attribute__((noinline, cold)) void handle_chain(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                   std::uint16_t in) {
+  WorkerCounters& c = ctr(w);
+  const std::uint32_t len = rte_pktmbuf_pkt_len(m);
+  rte_mbuf* one = len <= kJumboFrameBytes ? rte_pktmbuf_alloc(dp.jumbo_pool) : nullptr;
+  if (likely(one != nullptr)) {
+    auto* dst = rte_pktmbuf_mtod(one, std::uint8_t*);
+    const void* src = rte_pktmbuf_read(m, 0, len, dst);  // copies unless it is all in the first segment
+    if (src != dst) std::memcpy(dst, src, len);
+    rte_pktmbuf_append(one, static_cast<std::uint16_t>(len));
+    one->port = m->port;
+    free_pkt(m);
+    c.multiseg_linearised++;
+    handle_frame(dp, w, rs, one, in);
+    return;
+  }
+  if (len > kJumboFrameBytes) c.multiseg_too_large++;
+  else c.multiseg_no_mbuf++;
+  settle_udp(dp, w, rs);  // acted on now: the INVITE in flight leaves first
+  if (dp.ports[in].cfg.role != PortRole::trunk) {
+    forward(dp, w, m, in);  // core side: never inspected anyway
+    return;
+  }
+  // The headers, for the deny check: an IP datagram and its L2 header fit
+  // kLinearBytes, so a prefix that long decodes whatever the chain holds.
+  const std::uint32_t n = std::min<std::uint32_t>(len, kLinearBytes);
+  const auto* frame = static_cast<const std::uint8_t*>(rte_pktmbuf_read(m, 0, n, w.linear.get()));
+  net::DecodedPacket d;
+  const net::DecodeResult r = net::decode_frame(frame, n, d);
+  if (denied(w, rs, m, d, r)) return;
+  c.malformed++;
+  if (fail_closed(dp, rs)) {
+    c.malformed_dropped++;
+    drop(w, m);
+  } else {
+    c.malformed_forwarded++;
+    forward(dp, w, m, in);
+  }
+}
+
 void handle(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in) {
   WorkerCounters& c = ctr(w);
   c.rx_packets[in]++;
   c.rx_bytes[in] += rte_pktmbuf_pkt_len(m);
-  const bool trunk_side = dp.ports[in].cfg.role == PortRole::trunk;
-  if (!trunk_side) c.from_core++;
-  if (unlikely(m->nb_segs > 1)) {  // jumbo frame in a chain: not inspected
-    settle_udp(dp, w, rs);
-    c.non_sip++;
-    forward(dp, w, m, in);
+  if (dp.ports[in].cfg.role != PortRole::trunk) c.from_core++;
+  if (unlikely(m->nb_segs > 1)) {
+    handle_chain(dp, w, rs, m, in);
     return;
   }
+  handle_frame(dp, w, rs, m, in);
+}
+
+// One single-segment frame, received as such or linearised by handle_chain.
+inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
+                                                        std::uint16_t in) {
+  WorkerCounters& c = ctr(w);
+  const bool trunk_side = dp.ports[in].cfg.role == PortRole::trunk;
   auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
   net::DecodedPacket d;
   net::DecodeResult r = net::decode_frame(frame, rte_pktmbuf_data_len(m), d);
-  // First stage: deny_sources (docs/packet-handling.md §0). Any frame whose
-  // IP header decoded, before reassembly and before SIP: a fragment carries
-  // the source address too, so a denied source's fragments never take a
-  // reassembly slot. Only a frame with an L4 header (not a non-first
-  // fragment) has a port, so entries with a port match it only then -- the
-  // same as the hardware rules (offload/flow_translate.h). A drop sends
-  // nothing, so it needs no ordering against the INVITE in flight.
-  if (trunk_side && rs != nullptr && d.ip_version != 0 && rs->set().deny_count() != 0) {
-    const bool has_l4 = r == net::DecodeResult::ok && (d.l4_proto == 17 || d.l4_proto == 6);
-    const std::uint32_t e = rs->set().find_deny(d.src.data(), d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : -1,
-                                                has_l4 ? d.dst_port : 0);
-    if (e != rules::kNoDeny) {
-      c.source_denied++;
-      rs->deny_hits(w.index)[e]++;
-      drop(w, m);
-      return;
-    }
-  }
+  if (trunk_side && denied(w, rs, m, d, r)) return;
   const bool sip_udp_port = d.l4_proto == 17 && (dp.sip_udp[d.dst_port] || dp.sip_udp[d.src_port]);
   if (r == net::DecodeResult::ok && !d.is_fragment && sip_udp_port && trunk_side) {
     sip_udp(dp, w, rs, m, in, frame, d);

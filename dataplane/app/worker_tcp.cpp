@@ -605,7 +605,12 @@ void process_unit(Ctx& x, tcpu::Seg* segs, std::size_t n, std::string_view strea
         u.pieces[i - 1].kind != net::PieceKind::spanning_remove)
       ++extra;
   }
-  if (extra && rte_pktmbuf_alloc_bulk(x.dp.pool, u.spare.get(), extra) != 0) {
+  // A piece of a segment that came in several mbufs (linearised into the
+  // jumbo pool, worker.cpp) may be larger than a 2 KB pool mbuf: its pieces
+  // are cut into jumbo mbufs too.
+  bool any_jumbo = false;
+  for (std::size_t i = 0; i < n; ++i) any_jumbo = any_jumbo || segs[i].m->pool == x.dp.jumbo_pool;
+  if (extra && rte_pktmbuf_alloc_bulk(any_jumbo ? x.dp.jumbo_pool : x.dp.pool, u.spare.get(), extra) != 0) {
     // Out of mbufs: nothing is cut; the verdicts are not applied.
     c.tcp_verdict_not_applied += n_edits;
     release_all(x, segs, n);

@@ -6,6 +6,7 @@
 
 #include "classify/engine.h"
 #include "rules/model/model_text.h"
+#include "text/safe_text.h"
 
 namespace sipwall::classify {
 
@@ -138,15 +139,17 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
                            ? fmt::format("{} ({})", n.number.text(), number::to_string(n.number.kind))
                            : fmt::format("{} ({})", number::to_string(n.number.kind),
                                          number::to_string(n.number.reason));
-    fmt::format_to(it, "  {:<13} {}\n      -> {}", name + role, n.uri, norm);
+    fmt::format_to(it, "  {:<13} {}\n      -> {}", name + role, text::printable(n.uri), norm);
     if (!n.lists.empty()) {
       fmt::format_to(it, "  lists:");
       for (std::uint32_t l : n.lists) fmt::format_to(it, " '{}'", set.list_name(l));
     }
     fmt::format_to(it, "\n");
   }
-  if (!x.user_agent.empty()) fmt::format_to(it, "user-agent: {}\n", x.user_agent);
-  if (!x.display_name.empty()) fmt::format_to(it, "caller display name: {}\n", x.display_name);
+  // Bytes from the message: shown by the rule of text/safe_text.h (the
+  // Explanation keeps them raw).
+  if (!x.user_agent.empty()) fmt::format_to(it, "user-agent: {}\n", text::printable(x.user_agent));
+  if (!x.display_name.empty()) fmt::format_to(it, "caller display name: {}\n", text::printable(x.display_name));
   fmt::format_to(it, "guard rails: {}{}{}{}\n", x.emergency ? "emergency callee " : "",
                  x.allow_caller ? "caller allow-listed " : "",
                  x.allow_callee ? "callee allow-listed " : "",

@@ -163,6 +163,10 @@ std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const Strea
   for (std::size_t i = 0; i < n_segs; ++i) {
     if (segs[i].end < segs[i].begin) return 0;
     if (i + 1 < n_segs && segs[i + 1].begin != segs[i].end) return 0;
+    // Only the newest segment of a unit can be empty (a FIN ends the unit;
+    // ACKs are never held). An empty one inside a removal that spans
+    // segments would get a piece out of stream order.
+    if (i + 1 < n_segs && segs[i].end == segs[i].begin) return 0;
   }
   const std::uint32_t total = segs[n_segs - 1].end;
   if (hold_from > total) return 0;

@@ -155,8 +155,9 @@ constexpr std::size_t max_stream_pieces(std::size_t segs, std::size_t edits) noe
 }
 
 // Plans the pieces, in stream order; returns how many were written (0 if the
-// input is inconsistent: segments not contiguous from 0, edits out of order,
-// overlapping or past `hold_from`, or `cap` too small). Every byte of
+// input is inconsistent: segments not contiguous from 0, an empty segment
+// other than the last, edits out of order, overlapping or past `hold_from`,
+// or `cap` too small). Every byte of
 // [0, hold_from) lies in exactly one keep piece or spanning removal, every
 // byte of [hold_from, end) in a hold piece; a keep piece never spans two
 // segments and carries at most one edit (a removal inside it, or a tag point);

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "text/safe_text.h"
+
 namespace sipwall::protocol {
 
 // How much of a request is echoed in an error reply by default.
@@ -17,11 +19,10 @@ inline constexpr std::size_t kEchoMax = 200;
 // path it was given) is kept.
 inline constexpr std::size_t kMessageMax = 1000;
 
-// `bytes` as printable text: printable ASCII and well-formed UTF-8 (RFC 3629)
-// as is, `\` as `\\`, tab/CR/LF as `\t` `\r` `\n`, other control bytes and
-// bytes that are not UTF-8 as `\xNN`, C1 controls and format characters as
-// `\u{NNNN}`. At most `max_bytes` input bytes are shown; the rest is counted:
-// `...(+N bytes)`. The result is valid UTF-8 without control characters.
-std::string printable(std::string_view bytes, std::size_t max_bytes = kEchoMax);
+// `bytes` as printable text, at most `max_bytes` of it: text::printable,
+// the one rule for outside bytes in messages (dataplane/text/safe_text.h).
+inline std::string printable(std::string_view bytes, std::size_t max_bytes = kEchoMax) {
+  return text::printable(bytes, max_bytes);
+}
 
 }  // namespace sipwall::protocol

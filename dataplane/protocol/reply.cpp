@@ -1,6 +1,7 @@
 #include "protocol/reply.h"
 
 #include "protocol/echo.h"
+#include "text/json_text.h"
 
 namespace sipwall::protocol {
 
@@ -10,7 +11,8 @@ json error_json(std::string_view message) {
   return json{{"ok", false}, {"v", kVersion}, {"error", std::string(message)}};
 }
 
-std::string dump_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+// Never throws on bytes that are not UTF-8: the one rule (text/json_text.h).
+std::string dump_line(const json& j) { return text::dump_json(j); }
 
 std::string error_line(std::string_view message) { return dump_line(error_json(message)); }
 

@@ -203,10 +203,12 @@ def response(code: int, reason: str, *, call_id: str, src: str, cseq: int = 1,
     return ("\r\n".join(h) + "\r\n\r\n").encode()
 
 
-def write_pcap(path: str, frames, start_ts: float = 1764320400.0, gap_us: int = 1000) -> None:
-    """Classic pcap, microsecond timestamps, LINKTYPE_ETHERNET."""
+def write_pcap(path: str, frames, start_ts: float = 1764320400.0, gap_us: int = 1000,
+               snaplen: int = 65535) -> None:
+    """Classic pcap, microsecond timestamps, LINKTYPE_ETHERNET. Readers cut
+    frames longer than `snaplen` (raise it for frames over 65535 bytes)."""
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, 1))
         sec, usec = int(start_ts), 0
         for fr in frames:
             f.write(struct.pack("<IIII", sec, usec, len(fr), len(fr)))

@@ -332,18 +332,19 @@ control:
             return json.load(f)
 
 
-def run_pcap(t, tag, frames, artifact, *, core_mtu=None, state_dir=None, extra_args=(), extra_yaml="",
-             settle_s=0.0):
+def run_pcap(t, tag, frames, artifact, *, core_mtu=None, trunk_mtu=None, state_dir=None, extra_args=(),
+             extra_yaml="", settle_s=0.0):
     """The usual run: `frames` are replayed on the trunk port; returns
     (trunk-out frames, core-out frames, final stats, Dataplane). `extra_yaml`
     is appended to the config; `settle_s` is how long to let it run after the
     last frame arrived (timeouts) before stopping it."""
     sp = sippcap()
     rx = t.path(tag + "-in.pcap")
-    sp.write_pcap(rx, frames)
+    sp.write_pcap(rx, frames, snaplen=max([65535] + [len(f) for f in frames]))
     trunk_out, core_out = t.path(tag + "-trunk-out.pcap"), t.path(tag + "-core-out.pcap")
     core = ("core", f"net_pcap1,tx_pcap={core_out}", "core") + ((core_mtu,) if core_mtu else ())
-    with Dataplane(t, tag, [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"), core],
+    trunk = ("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk") + ((trunk_mtu,) if trunk_mtu else ())
+    with Dataplane(t, tag, [trunk, core],
                    artifact=artifact, state_dir=state_dir, extra_yaml=extra_yaml) as dp:
         dp.start(*extra_args)
         dp.wait_rx(len(frames))

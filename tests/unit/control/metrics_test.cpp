@@ -22,6 +22,13 @@ TEST(Prometheus, EscapesLabelValuesAndHelp) {
   EXPECT_EQ(escape_help("x\\y\nz \"q\""), "x\\\\y\\nz \"q\"");  // quotes stay in help text
 }
 
+TEST(Prometheus, LabelValuesAreValidUtf8) {
+  // An id read from an artifact is bytes from outside; the exposition format
+  // is UTF-8 (a Prometheus scrape fails on anything else).
+  EXPECT_EQ(escape_label_value("rule\xff\"x"), "rule\xEF\xBF\xBD\\\"x");
+  EXPECT_EQ(escape_label_value("J\xC3\xBCrgen"), "J\xC3\xBCrgen");
+}
+
 TEST(Prometheus, ChecksNames) {
   EXPECT_TRUE(valid_metric_name("sipwall_rx_packets_total"));
   EXPECT_TRUE(valid_metric_name("a:b"));

@@ -69,6 +69,25 @@ TEST(TraceLine, InvalidUtf8InCallIdDoesNotLoseTheRecord) {
   EXPECT_EQ(j["call_id"].get<std::string>().substr(0, 3), "bad");
 }
 
+TEST(TraceLine, InvalidUtf8BecomesReplacementCharacters) {
+  json r = record(0, "+8613800138000");
+  r["call_id"] = std::string("a\xff");
+  r["trunk"] = std::string("\xC0\xAF");  // overlong '/': two ill-formed bytes
+  const std::string line = trace_line(r, {});
+  const json j = json::parse(line);
+  EXPECT_EQ(j["call_id"], "a\xEF\xBF\xBD");
+  EXPECT_EQ(j["trunk"], "\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST(TraceLine, NoByteOfTheLineDrivesATerminal) {
+  json r = record(0, "+8613800138000");
+  r["call_id"] = std::string("x\x1b]0;owned\x07\xC2\x9B" "2J\xE2\x80\xAE@y");  // OSC, C1 CSI, RLO
+  const std::string line = trace_line(r, {});
+  for (unsigned char c : line) EXPECT_GE(c, 0x20) << line;
+  EXPECT_NE(line.find(R"("call_id":"x\u001b]0;owned\u0007\u009b2J\u202e@y")"), std::string::npos) << line;
+  EXPECT_EQ(json::parse(line)["call_id"], r["call_id"]) << "the value is unchanged";
+}
+
 TEST(TraceWriter, RotatesBySizeAndKeepsN) {
   test::TempDir dir;
   std::string line = trace_line(record(0, "+8613800138000"), {"trunk"});

@@ -246,6 +246,16 @@ TEST(PlanStream, InconsistentInputIsRefused) {
   EXPECT_EQ(net::plan_stream(segs.data(), 1, edits.data(), 2, 10, out, 1), 0u);  // no room
 }
 
+// fuzz_tcp_stream found it: an empty segment inside a removal that spans
+// segments got its piece before the removal's (out of stream order). Only
+// the newest segment of a unit can be empty (a FIN); anything else is refused.
+TEST(PlanStream, EmptySegmentBeforeTheLastIsRefused) {
+  EXPECT_TRUE(plan({{0, 32}, {32, 44}, {44, 44}, {44, 74}, {74, 84}},
+                   {rm(0, 13), tag(13, 32, 14), rm(41, 81), rm(81, 82)}, 84).empty());
+  EXPECT_TRUE(plan({{0, 10}, {10, 10}, {10, 20}}, {}, 20).empty());
+  EXPECT_FALSE(plan({{0, 10}, {10, 20}, {20, 20}}, {rm(5, 15)}, 20).empty()) << "a FIN last is fine";
+}
+
 // Random units: the plan must cover every byte once and keep every edit whole.
 TEST(PlanStream, RandomUnitsKeepTheInvariants) {
   std::mt19937 rng(12345);
