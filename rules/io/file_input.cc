@@ -21,6 +21,12 @@ std::string_view type_name(mode_t m) noexcept {
   return "not a regular file";
 }
 
+// "a rule file", "an artifact".
+std::string with_article(std::string_view name) {
+  const bool vowel = !name.empty() && std::string_view("aeiou").find(name[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(name);
+}
+
 }  // namespace
 
 std::string size_text(std::uint64_t bytes) {
@@ -79,8 +85,8 @@ bool InputFile::open(const std::string& path, const FileKind& kind, std::string&
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > kind.max_bytes) {
-    error = size_text(size) + ", more than the " + size_text(kind.max_bytes) + " a " +
-            std::string(kind.name) + " may have";
+    error = size_text(size) + ", more than the " + size_text(kind.max_bytes) + " " + with_article(kind.name) +
+            " may have";
     ::close(fd);
     return false;
   }
@@ -127,7 +133,7 @@ bool InputFile::read_rest(std::string& out, std::string& error) {
     out.resize(at + static_cast<std::uint64_t>(got));
     if (pos_ > kind_.max_bytes) {
       out.resize(start);
-      error = "grew past the " + size_text(kind_.max_bytes) + " a " + std::string(kind_.name) +
+      error = "grew past the " + size_text(kind_.max_bytes) + " " + with_article(kind_.name) +
               " may have while it was read";
       return false;
     }
