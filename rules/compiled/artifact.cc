@@ -385,10 +385,6 @@ bool load_deny_sections(const std::map<std::uint32_t, std::string_view>& secs, C
                               d.deny_table);
 }
 
-}  // namespace
-
-namespace {
-
 // Header, size and checksum: the bytes are an artifact exactly as written.
 bool check_bytes(std::string_view bytes, std::string_view name, FileHeader& h, ArtifactLoadResult& r) {
   if (!check_header(bytes, name, h, r)) return false;
