@@ -10,7 +10,6 @@
 
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -402,10 +401,7 @@ std::optional<number::DialPlan> dial_plan_for(const TraceArgs& a, const json* co
     return plan;
   }
   if (!a.rules.empty()) {
-    std::ifstream f(a.rules, std::ios::binary);
-    char magic[8] = {};
-    f.read(magic, 8);
-    if (f && std::equal(magic, magic + 8, rules::kArtifactMagic)) {
+    if (rules::is_artifact_file(a.rules)) {
       rules::ArtifactLoadResult r = rules::load_artifact(a.rules);
       if (!r.ok()) {
         why = r.message;

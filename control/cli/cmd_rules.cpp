@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "classify/explain.h"
@@ -55,16 +54,9 @@ std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path
   return std::move(cr.set);
 }
 
-bool is_artifact(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char magic[8] = {};
-  f.read(magic, 8);
-  return f && std::equal(magic, magic + 8, rules::kArtifactMagic);
-}
-
 // A rule set for explain: an artifact as it is, or a YAML file compiled now.
 std::unique_ptr<rules::CompiledRuleSet> open_rule_set(const std::string& path) {
-  if (!is_artifact(path)) return load_and_compile(path, false, std::cout);
+  if (!rules::is_artifact_file(path)) return load_and_compile(path, false, std::cout);
   rules::ArtifactLoadResult r = rules::load_artifact(path);
   if (!r.ok()) {
     std::cerr << r.message << '\n';

@@ -8,7 +8,9 @@
 #include <span>
 
 #include "protocol/socket_path.h"
+#include "rules/io/file_input.h"
 #include "rules/loader/suggest.h"
+#include "rules/loader/yaml_guard.h"
 
 namespace sipwall::control {
 namespace {
@@ -210,11 +212,23 @@ std::optional<ControlConfig> load(const std::string& name, std::vector<std::stri
   Reader r(name, errors);
   std::size_t first_error = errors.size();
   YAML::Node root;
-  try {
-    root = text ? YAML::Load(*text) : YAML::LoadFile(name);
-  } catch (const YAML::BadFile&) {
-    errors.push_back(name + ":0:0: cannot read the file");
+  // A regular file of bounded size, and no alias cycles or bombs for the
+  // walk below (rules/loader/yaml_guard.h).
+  std::string content;
+  if (text == nullptr) {
+    std::string why;
+    if (!io::read_whole_file(name, io::kConfigFile, content, why)) {
+      errors.push_back(why);
+      return std::nullopt;
+    }
+    text = &content;
+  }
+  if (const auto p = rules::check_yaml_limits(*text)) {
+    errors.push_back(name + ":" + std::to_string(p->line) + ":" + std::to_string(p->column) + ": " + p->message);
     return std::nullopt;
+  }
+  try {
+    root = YAML::Load(*text);
   } catch (const YAML::ParserException& e) {
     r.error_at(e.mark, e.msg);
     return std::nullopt;

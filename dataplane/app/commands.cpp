@@ -287,16 +287,12 @@ std::string load_ruleset(MainState& st, const std::string& path) {
   st.reloads_ok++;
   st.last_reload_error.clear();
   st.last_reload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  // Remember it as the last good set (copy + rename: never half a file).
-  std::error_code ec;
-  std::filesystem::create_directories(dp.cfg.state_dir, ec);
-  std::string last = st.last_good_path();
-  if (!std::filesystem::equivalent(path, last, ec)) {
-    std::string tmp = last + ".tmp";
-    std::filesystem::copy_file(path, tmp, std::filesystem::copy_options::overwrite_existing, ec);
-    if (!ec) std::filesystem::rename(tmp, last, ec);
-    if (ec) std::fprintf(stderr, "sipwall-dataplane: cannot remember %s as last good: %s\n", path.c_str(), ec.message().c_str());
-  }
+  // Not last-good yet: a set that loads can still take the workers down on
+  // its first INVITE, and then every restart would load it again. The main
+  // loop promotes it once it has run (promote_last_good, last_good.cpp).
+  RuntimeSet* now = dp.current.load(std::memory_order_acquire);
+  st.pending_last_good = MainState::PendingLastGood{true, now, path, now->set().checksum(),
+                                                    std::chrono::steady_clock::now()};
   return "";
 }
 

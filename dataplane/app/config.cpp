@@ -5,6 +5,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "rules/io/file_input.h"
+#include "rules/loader/yaml_guard.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -391,11 +394,19 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   Reader r(path, errors);
   std::size_t first_error = errors.size();
   YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    errors.push_back(path + ":0:0: cannot read the file");
+  // A regular file of bounded size (not a FIFO that blocks start-up), and no
+  // alias cycles or bombs for the walk below (rules/loader/yaml_guard.h).
+  std::string text, why;
+  if (!io::read_whole_file(path, io::kConfigFile, text, why)) {
+    errors.push_back(why);
     return std::nullopt;
+  }
+  if (const auto p = rules::check_yaml_limits(text)) {
+    errors.push_back(path + ":" + std::to_string(p->line) + ":" + std::to_string(p->column) + ": " + p->message);
+    return std::nullopt;
+  }
+  try {
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     r.error_at(e.mark, e.msg);
     return std::nullopt;
@@ -430,9 +441,10 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
     }
   }
   if (YAML::Node s = root["ruleset"]) {
-    if (r.mapping(s, "ruleset", {"artifact", "state_dir"})) {
+    if (r.mapping(s, "ruleset", {"artifact", "state_dir", "last_good_after_ms"})) {
       r.scalar(s, "artifact", c.artifact, "a path");
       r.scalar(s, "state_dir", c.state_dir, "a path");
+      r.unsigned_in(s, "last_good_after_ms", c.last_good_after_ms, 0, 3600000);
     }
   }
   if (YAML::Node s = root["control"]) {

@@ -58,6 +58,9 @@ struct DataplaneConfig {
   // Rule set.
   std::string artifact;                  // loaded at start (may be empty)
   std::string state_dir = "/var/lib/sipwall";  // last-good artifact lives here
+  // A loaded set becomes last-good.swr after it has classified an INVITE and
+  // been current this long (docs/operations.md "Last good rule set").
+  std::uint32_t last_good_after_ms = 5000;
 
   // Control socket.
   std::string control_socket = "/run/sipwall/dataplane.sock";

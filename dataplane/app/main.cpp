@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
   while (!dp.quit.load()) {
     server.poll(5);
     drain_trace_rings(st);
+    promote_last_good(st);
 #ifdef SIPWALL_HAVE_SYSTEMD
     if (watchdog_usec) {
       auto now = std::chrono::steady_clock::now();

@@ -41,11 +41,27 @@ struct MainState {
   std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them
 
   std::string last_good_path() const { return dp.cfg.state_dir + "/last-good.swr"; }
+
+  // A set becomes last-good.swr only once it has run (docs/operations.md
+  // "Last good rule set"): load_ruleset() records it here, and
+  // promote_last_good() copies its artifact once the workers have classified
+  // an INVITE with it and it has been current for ruleset.last_good_after_ms.
+  struct PendingLastGood {
+    bool active = false;
+    const RuntimeSet* set = nullptr;  // must still be the current set
+    std::string artifact;             // the file it was loaded from
+    std::uint64_t content_checksum = 0;
+    std::chrono::steady_clock::time_point since;
+  } pending_last_good;
 };
 
 // Loads `path`, publishes it with an RCU grace period, retires the old set.
 // Returns "" on success, else the error (the running set stays).
 std::string load_ruleset(MainState& st, const std::string& path);
+
+// Called from the main lcore loop: makes the pending set last-good.swr when
+// it has run (see MainState::PendingLastGood). Cheap when nothing is pending.
+void promote_last_good(MainState& st);
 
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);

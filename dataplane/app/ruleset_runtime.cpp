@@ -108,6 +108,12 @@ std::uint64_t RuntimeSet::no_trunk_calls_total() const noexcept {
   return trunk_calls_total(set_->trunk_count());
 }
 
+std::uint64_t RuntimeSet::invites_total() const noexcept {
+  std::uint64_t s = 0;
+  for (std::size_t t = 0; t <= set_->trunk_count(); ++t) s += trunk_calls_total(t);
+  return s;
+}
+
 void RetiredCounters::absorb(const RuntimeSet& old) {
   const rules::CompiledRuleSet& s = old.set();
   for (std::size_t i = 0; i < s.rule_count(); ++i)

@@ -49,6 +49,9 @@ class RuntimeSet {
   std::uint64_t rule_hits_total(std::size_t rule) const noexcept;
   std::uint64_t trunk_calls_total(std::size_t trunk) const noexcept;
   std::uint64_t no_trunk_calls_total() const noexcept;  // calls from no known trunk
+  // INVITEs the workers have classified with this set (every one is counted
+  // in exactly one trunk slot, "no trunk" included).
+  std::uint64_t invites_total() const noexcept;
 
   // The status line and tail of the 603/608 that action `rule` sends
   // (rule_count(): the default action), rendered from reject_options() when

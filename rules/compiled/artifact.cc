@@ -17,6 +17,7 @@
 
 #include "rules/compiled/access.h"
 #include "rules/compiled/sections.h"
+#include "rules/io/file_input.h"
 
 #ifndef SIPWALL_VERSION
 #define SIPWALL_VERSION "unknown"
@@ -308,6 +309,67 @@ bool take(const std::map<std::uint32_t, std::string_view>& secs, std::uint32_t t
   return true;
 }
 
+// The serialised form of a Hyperscan database is a 32-byte header (magic,
+// version, bytecode length, platform, CRC32C of the bytecode) and the
+// bytecode. hs_serialized_database_info() reads the scan mode at offset 12
+// of the bytecode, so it may only be called once the header has been checked
+// and the bytes are long enough for that read.
+constexpr std::size_t kHsSerialHeader = 32;
+constexpr std::size_t kHsInfoReads = kHsSerialHeader + 16;
+
+std::string hs_info_text(char* info) {
+  std::string s = info != nullptr ? info : "";
+  std::free(info);
+  return s;
+}
+
+// Untrusted bytes -> a block-mode database for this platform, or `why`.
+// Hyperscan checks the magic, version, length, platform and the CRC of the
+// bytecode; the bytecode itself is machine code for the engine that nothing
+// outside Hyperscan can check (docs/operations.md "Artifacts").
+bool load_database(std::string_view b, HsDatabasePtr& out, ArtifactError& kind, std::string& why) {
+  kind = ArtifactError::malformed;
+  std::size_t size = 0;
+  hs_error_t e = hs_serialized_database_size(b.data(), b.size(), &size);
+  if (e != HS_SUCCESS) {
+    if (e == HS_DB_VERSION_ERROR) kind = ArtifactError::platform_mismatch;
+    why = "not a serialised Hyperscan database of this version (error " + std::to_string(e) + ")";
+    return false;
+  }
+  // The header says its length is exactly these bytes; what it takes in
+  // memory is that plus the in-memory header.
+  if (b.size() < kHsInfoReads || size > b.size() + 4096) {
+    why = "a database of " + std::to_string(b.size()) + " bytes is impossible";
+    return false;
+  }
+  char* info = nullptr;
+  if (hs_serialized_database_info(b.data(), b.size(), &info) != HS_SUCCESS) {
+    why = "hs_serialized_database_info refuses it";
+    return false;
+  }
+  std::string text = hs_info_text(info);
+  if (text.find("Mode: BLOCK") == std::string::npos) {
+    why = "not a block-mode database (" + text + ")";
+    return false;
+  }
+  hs_database_t* db = nullptr;
+  e = hs_deserialize_database(b.data(), b.size(), &db);
+  if (e != HS_SUCCESS) {
+    if (e == HS_DB_VERSION_ERROR || e == HS_DB_PLATFORM_ERROR) kind = ArtifactError::platform_mismatch;
+    why = "hs_deserialize_database error " + std::to_string(e) + "; database is: " + text;
+    return false;
+  }
+  out.reset(db);
+  info = nullptr;
+  if (hs_database_info(db, &info) != HS_SUCCESS ||
+      hs_info_text(info).find("Mode: BLOCK") == std::string::npos) {
+    why = "the loaded database is not a block-mode database";
+    out.reset();
+    return false;
+  }
+  return true;
+}
+
 // deny_sources sections are optional (absent: no entries); when present all
 // three must be, and the table may only name existing entries.
 bool load_deny_sections(const std::map<std::uint32_t, std::string_view>& secs, CompiledRuleSetData& d) {
@@ -323,29 +385,46 @@ bool load_deny_sections(const std::map<std::uint32_t, std::string_view>& secs, C
                               d.deny_table);
 }
 
+// Header, size and checksum: the bytes are an artifact exactly as written.
+bool check_bytes(std::string_view bytes, std::string_view name, FileHeader& h, ArtifactLoadResult& r) {
+  if (!check_header(bytes, name, h, r)) return false;
+  const std::uint64_t have = bytes.size() - sizeof(FileHeader);
+  if (have < h.payload_bytes) {
+    // Not header + payload: that sum wraps for a hostile payload_bytes.
+    r = failure(std::move(r), ArtifactError::truncated, name,
+                std::to_string(bytes.size()) + " bytes, the header says " + std::to_string(sizeof(FileHeader)) +
+                    " + a payload of " + std::to_string(h.payload_bytes));
+    return false;
+  }
+  if (have > h.payload_bytes) {
+    r = failure(std::move(r), ArtifactError::malformed, name,
+                std::to_string(have - h.payload_bytes) + " bytes after the payload");
+    return false;
+  }
+  const std::string_view payload = bytes.substr(sizeof(FileHeader));
+  const std::uint64_t sum = header_checksum(h, XXH3_64bits(payload.data(), payload.size()));
+  if (sum != h.checksum) {
+    r = failure(std::move(r), ArtifactError::checksum_mismatch, name,
+                "stored " + hex(h.checksum) + ", computed " + hex(sum));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+ArtifactLoadResult check_artifact_bytes(std::string_view bytes, std::string_view name) {
+  ArtifactLoadResult r;
+  FileHeader h{};
+  check_bytes(bytes, name, h, r);
+  return r;
+}
 
 ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view name) {
   ArtifactLoadResult r;
   FileHeader h{};
-  if (!check_header(bytes, name, h, r)) return r;
-  const std::uint64_t have = bytes.size() - sizeof(FileHeader);
-  if (have < h.payload_bytes) {
-    return failure(std::move(r), ArtifactError::truncated, name,
-                   std::to_string(bytes.size()) + " bytes, header says " +
-                       std::to_string(sizeof(FileHeader) + h.payload_bytes));
-  }
-  if (have > h.payload_bytes) {
-    return failure(std::move(r), ArtifactError::malformed, name,
-                   std::to_string(have - h.payload_bytes) + " bytes after the payload");
-  }
+  if (!check_bytes(bytes, name, h, r)) return r;
   const std::string_view payload = bytes.substr(sizeof(FileHeader));
-  const std::uint64_t sum =
-      header_checksum(h, XXH3_64bits(payload.data(), payload.size()));
-  if (sum != h.checksum) {
-    return failure(std::move(r), ArtifactError::checksum_mismatch, name,
-                   "stored " + hex(h.checksum) + ", computed " + hex(sum));
-  }
   // Platform: the Hyperscan databases are machine code for one library
   // version and CPU feature set.
   const std::string here_hs = hs_version();
@@ -370,10 +449,12 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
     }
     std::memcpy(&sh, payload.data() + pos, sizeof(sh));
     pos += sizeof(sh);
-    const std::uint64_t padded = sh.bytes + (8 - sh.bytes % 8) % 8;
-    if (sh.bytes > payload.size() - pos || padded > payload.size() - pos) {
+    // Size first, then the padding: sh.bytes + padding wraps near 2^64.
+    const std::uint64_t left = payload.size() - pos;
+    if (sh.bytes > left || (8 - sh.bytes % 8) % 8 > left - sh.bytes) {
       return failure(std::move(r), ArtifactError::malformed, name, "section past the end");
     }
+    const std::uint64_t padded = sh.bytes + (8 - sh.bytes % 8) % 8;
     if (!secs.emplace(sh.tag, payload.substr(pos, sh.bytes)).second) {
       return failure(std::move(r), ArtifactError::malformed, name, "duplicate section");
     }
@@ -463,23 +544,13 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
       return failure(std::move(r), ArtifactError::malformed, name,
                      "missing Hyperscan database " + std::to_string(i));
     }
-    hs_database_t* db = nullptr;
-    const hs_error_t e = hs_deserialize_database(it->second.data(), it->second.size(), &db);
-    if (e != HS_SUCCESS) {
-      std::string what = "hs_deserialize_database error " + std::to_string(e);
-      char* info = nullptr;
-      if (hs_serialized_database_info(it->second.data(), it->second.size(), &info) ==
-          HS_SUCCESS) {
-        what += "; database is: ";
-        what += info;
-        std::free(info);
-      }
-      const ArtifactError kind = (e == HS_DB_VERSION_ERROR || e == HS_DB_PLATFORM_ERROR)
-                                     ? ArtifactError::platform_mismatch
-                                     : ArtifactError::malformed;
-      return failure(std::move(r), kind, name, what);
+    HsDatabasePtr db;
+    ArtifactError kind = ArtifactError::malformed;
+    std::string why;
+    if (!load_database(it->second, db, kind, why)) {
+      return failure(std::move(r), kind, name, "Hyperscan database " + std::to_string(i) + ": " + why);
     }
-    d.dbs.emplace_back(db);
+    d.dbs.push_back(std::move(db));
   }
   if (!load_deny_sections(secs, d)) {
     return failure(std::move(r), ArtifactError::malformed, name, "inconsistent deny_sources sections");
@@ -493,41 +564,57 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
 
 ArtifactLoadResult load_artifact(const std::string& path) {
   ArtifactLoadResult r;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure(std::move(r), ArtifactError::io, path, errno_text());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const std::string why = errno_text();
-    ::close(fd);
-    return failure(std::move(r), ArtifactError::io, path, why);
+  io::InputFile f;
+  std::string why;
+  if (!f.open(path, io::kArtifactFile, why)) return failure(std::move(r), ArtifactError::io, path, why);
+  // The header first: a file that is not an artifact, or whose size is not
+  // what its header says, is refused before the rest is read (a 2 GB file of
+  // anything must not cost 2 GB and a minute to refuse).
+  std::string buf(sizeof(FileHeader), '\0');
+  const std::int64_t n = f.read(buf.data(), buf.size(), why);
+  if (n < 0) return failure(std::move(r), ArtifactError::io, path, why);
+  buf.resize(static_cast<std::size_t>(n));
+  FileHeader h{};
+  if (!check_header(buf, path, h, r)) return r;
+  r.info.file_bytes = f.size();
+  const std::uint64_t body = f.size() - sizeof(FileHeader);
+  if (body < h.payload_bytes) {
+    return failure(std::move(r), ArtifactError::truncated, path,
+                   std::to_string(f.size()) + " bytes, the header says " +
+                       std::to_string(sizeof(FileHeader)) + " + a payload of " +
+                       std::to_string(h.payload_bytes));
   }
-  std::string buf(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < buf.size()) {
-    const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
+  if (body > h.payload_bytes) {
+    return failure(std::move(r), ArtifactError::malformed, path,
+                   std::to_string(body - h.payload_bytes) + " bytes after the payload");
   }
-  ::close(fd);
-  buf.resize(got);
+  if (!f.read_rest(buf, why)) return failure(std::move(r), ArtifactError::io, path, why);
   return load_artifact_bytes(buf, path);
 }
 
 ArtifactLoadResult read_artifact_info(const std::string& path) {
   ArtifactLoadResult r;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure(std::move(r), ArtifactError::io, path, errno_text());
+  io::InputFile f;
+  std::string why;
+  if (!f.open(path, io::kArtifactFile, why)) return failure(std::move(r), ArtifactError::io, path, why);
   char buf[sizeof(FileHeader)];
-  const ssize_t n = ::read(fd, buf, sizeof(buf));
-  struct stat st {};
-  const bool have_size = ::fstat(fd, &st) == 0;
-  ::close(fd);
-  if (n < 0) return failure(std::move(r), ArtifactError::io, path, errno_text());
+  const std::int64_t n = f.read(buf, sizeof(buf), why);
+  if (n < 0) return failure(std::move(r), ArtifactError::io, path, why);
   FileHeader h{};
   if (!check_header(std::string_view(buf, static_cast<std::size_t>(n)), path, h, r)) return r;
-  if (have_size) r.info.file_bytes = static_cast<std::uint64_t>(st.st_size);
+  r.info.file_bytes = f.size();
   return r;
+}
+
+bool is_artifact_file(const std::string& path) {
+  io::InputFile f;
+  std::string why;
+  char magic[sizeof(kArtifactMagic)] = {};
+  // Any size: only the magic is read here; load_artifact() applies the limit
+  // (and so says "more than the 2 GiB an artifact may have").
+  constexpr io::FileKind kPeek{"file", ~std::uint64_t{0}};
+  return f.open(path, kPeek, why) && f.read(magic, sizeof(magic), why) == sizeof(magic) &&
+         std::memcmp(magic, kArtifactMagic, sizeof(magic)) == 0;
 }
 
 }  // namespace sipwall::rules

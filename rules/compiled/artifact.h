@@ -75,7 +75,18 @@ ArtifactLoadResult load_artifact(const std::string& path);
 // Same checks on bytes in memory (`name` is used in messages).
 ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view name = "<memory>");
 
+// Header, size and checksum only (no set is built; `set` stays null and
+// ok() false): whether `bytes` are an artifact exactly as it was written,
+// and which (info.content_checksum). error is none when they are.
+ArtifactLoadResult check_artifact_bytes(std::string_view bytes, std::string_view name);
+
 // Header only: identity and platform of an artifact, no payload checks.
 ArtifactLoadResult read_artifact_info(const std::string& path);
+
+// Whether `path` is a regular file that starts with the artifact magic (the
+// CLI takes an artifact or a YAML rule file in the same place). False for
+// anything that cannot be opened as a regular file: the YAML loader then
+// says why.
+bool is_artifact_file(const std::string& path);
 
 }  // namespace sipwall::rules

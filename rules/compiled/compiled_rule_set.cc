@@ -175,6 +175,9 @@ bool decode_plan(std::string_view bytes, number::DialPlan& out) noexcept {
   const std::uint8_t flag = r.byte();
   if (!r.ok || !r.b.empty() || flag > 1) return false;
   p.country_code_without_prefix = flag == 1;
+  // The same checks the loader applies (lengths within E.164, prefixes that
+  // can apply): the normaliser relies on them.
+  if (!p.valid(nullptr)) return false;
   out = p;
   return true;
 }

@@ -21,17 +21,19 @@ bool is_regex(const Atom& a) noexcept {
 // over the code (jumps only go forward, validate() checks it) keeping, per
 // instruction, the set of values the accumulator can have on arrival. Atoms
 // are treated as independent, so the answer errs only towards "yes": a "no"
-// is a proof.
-bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::uint32_t t) {
+// is a proof. The rule's program is code[start, end) (validate() keeps every
+// jump inside it), so the work over all rules is linear in the code.
+bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::uint32_t end,
+                       std::uint32_t t) {
   const std::vector<std::uint32_t>& code = d.code;
-  std::vector<std::uint8_t> in(code.size() - start, 0);
+  std::vector<std::uint8_t> in(end - start, 0);
   in[0] = kFalse;  // the interpreter starts with acc = false
   std::uint32_t horizon = start;  // furthest instruction any path reaches
   auto flow = [&](std::uint32_t to, std::uint8_t v) {
     in[to - start] |= v;
     horizon = std::max(horizon, to);
   };
-  for (std::uint32_t pc = start; pc < code.size() && pc <= horizon; ++pc) {
+  for (std::uint32_t pc = start; pc < end && pc <= horizon; ++pc) {
     const std::uint8_t s = in[pc - start];
     if (s == 0) continue;
     const std::uint32_t ins = code[pc];
@@ -73,13 +75,13 @@ bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::u
 // predicate (always evaluated: nothing but PUSHW can come before it) must be
 // a regex, and the rule must be false whenever that regex's target matched
 // nothing.
-std::uint32_t gate_of(const CompiledRuleSetData& d, std::uint32_t start) {
+std::uint32_t gate_of(const CompiledRuleSetData& d, std::uint32_t start, std::uint32_t end) {
   std::uint32_t pc = start;
-  while (pc < d.code.size() && op::code_of(d.code[pc]) == op::pushw) ++pc;
-  if (pc >= d.code.size() || op::code_of(d.code[pc]) != op::atom) return kNone;
+  while (pc < end && op::code_of(d.code[pc]) == op::pushw) ++pc;
+  if (pc >= end || op::code_of(d.code[pc]) != op::atom) return kNone;
   const Atom& a = d.atoms[op::operand_of(d.code[pc]) & op::kAtomMask];
   if (!is_regex(a)) return kNone;
-  return can_match_without(d, start, a.b) ? kNone : a.b;
+  return can_match_without(d, start, end, a.b) ? kNone : a.b;
 }
 
 }  // namespace
@@ -94,7 +96,10 @@ void derive_match_index(CompiledRuleSetData& d) {
   }
   const std::size_t n = d.rules.size();
   x.gates.resize(n);
-  for (std::size_t i = 0; i < n; ++i) x.gates[i].target = gate_of(d, d.rules[i].code);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto end = static_cast<std::uint32_t>(i + 1 < n ? d.rules[i + 1].code : d.code.size());
+    x.gates[i].target = gate_of(d, d.rules[i].code, end);
+  }
   for (std::size_t i = n; i-- > 0;) {
     const bool same_as_next = i + 1 < n && x.gates[i].target != kNone &&
                               x.gates[i + 1].target == x.gates[i].target;

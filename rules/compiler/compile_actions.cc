@@ -5,6 +5,7 @@
 #include "number/e164_key.h"
 #include "number/normalize.h"
 #include "rules/compiler/compiler_internal.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::compiler {
 
@@ -136,7 +137,7 @@ void compile_guard_rails(Builder& b) {
     for (const std::string& name : names) {
       const auto it = b.named_list.find(name);
       if (it == b.named_list.end()) {
-        b.error(g.where, std::string(what) + ": unknown list '" + name + "'");
+        b.error(g.where, std::string(what) + ": unknown list " + quote_text(name));
         continue;
       }
       const ListInfo& li = d.lists[it->second];

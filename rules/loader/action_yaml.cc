@@ -3,6 +3,7 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
+#include "rules/model/outside_text.h"
 #include "rules/loader/suggest.h"
 
 namespace sipwall::rules::loader {
@@ -86,7 +87,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
   else if (kind_name == "tag") a.kind = ActionKind::tag;
   else if (kind_name == "trace") a.kind = ActionKind::trace;
   else {
-    std::string msg = "unknown action '" + kind_name + "'";
+    std::string msg = "unknown action " + quote_text(kind_name);
     if (const std::string near = closest(kind_name, kActions); !near.empty()) {
       msg += "; did you mean '" + near + "'?";
     }
@@ -94,7 +95,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
     return std::nullopt;
   }
   if (defaults && (a.kind == ActionKind::tag || a.kind == ActionKind::trace)) {
-    error(kind_at, "the default action must be pass, drop or reject, got '" + kind_name + "'");
+    error(kind_at, "the default action must be pass, drop or reject, got " + quote_text(kind_name));
     return std::nullopt;
   }
   const bool has_params = params.IsDefined() && !params.IsNull();
@@ -104,7 +105,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
     case ActionKind::drop:
     case ActionKind::trace:
       if (has_params && !(params.IsMap() && params.size() == 0)) {
-        error(params_at, "'" + kind_name + "' takes no parameters, got " + describe(params));
+        error(params_at, quote_text(kind_name) + " takes no parameters, got " + describe(params));
       }
       break;
     case ActionKind::reject: {
@@ -152,7 +153,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
             error(ci->key_at, "'call_info' is only for reject code 608 (RFC 8688)");
           } else if (!uri) {
             error(ci->value_at, "'call_info' must be an absolute URI without spaces or <>, e.g. "
-                                "https://example.net/608.jwt, got '" + *v + "'");
+                                "https://example.net/608.jwt, got " + quote_text(*v));
           } else {
             a.call_info = *v;
           }
@@ -175,7 +176,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
           for (char c : *v) token = token && is_token_char(c);
           const std::string l = lower(*v);
           if (!token) {
-            error(h->value_at, "tag 'header' must be a header name (letters, digits, '-'), got '" + *v + "'");
+            error(h->value_at, "tag 'header' must be a header name (letters, digits, '-'), got " + quote_text(*v));
           } else if (v->size() == 1 ||
                      std::find(kProtectedHeaders.begin(), kProtectedHeaders.end(), l) !=
                          kProtectedHeaders.end()) {
@@ -237,7 +238,7 @@ void Loader::read_defaults(const Entry& e) {
       } else if (*v == "fail_closed") {
         d.malformed = MalformedPolicy::fail_closed;
       } else {
-        std::string msg = "'malformed' must be fail_open or fail_closed, got '" + *v + "'";
+        std::string msg = "'malformed' must be fail_open or fail_closed, got " + quote_text(*v);
         if (const std::string near = closest(*v, kMalformed); !near.empty()) {
           msg += "; did you mean '" + near + "'?";
         }

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
+#include "rules/model/outside_text.h"
 #include "rules/loader/suggest.h"
 
 namespace sipwall::rules::loader {
@@ -32,7 +33,7 @@ void Loader::read_dial_plan(const Entry& e) {
   number::DialPlan plan{};
   if (const Entry* preset = find(*entries, "preset")) {
     if (auto name = scalar(*preset, "a preset name"); name && !number::DialPlan::preset(*name, &plan)) {
-      std::string msg = "unknown dial plan preset '" + *name + "'";
+      std::string msg = "unknown dial plan preset " + quote_text(*name);
       if (const std::string near = closest(*name, kPresets); !near.empty()) {
         msg += "; did you mean '" + near + "'?";
       }
@@ -58,7 +59,7 @@ void Loader::read_dial_plan(const Entry& e) {
     }
     if (!all_digits(v) || v.size() < min_len || v.size() > max_len) {
       error(f->value_at, "'" + f->key + "' must be " + std::to_string(min_len) + ".." +
-                             std::to_string(max_len) + " digits, got '" + v + "'");
+                             std::to_string(max_len) + " digits, got " + quote_text(v));
       return;
     }
     out.assign(v);
@@ -117,7 +118,7 @@ void Loader::read_dial_plan(const Entry& e) {
         auto length = integer(*len, 1, static_cast<std::int64_t>(number::kMaxDigits));
         if (!lead_s || !length) continue;
         if (!plan.add_local_pattern(*lead_s, static_cast<unsigned>(*length))) {
-          error(lead->value_at, "'lead' must be digits, no longer than 'length', got '" + *lead_s + "'");
+          error(lead->value_at, "'lead' must be digits, no longer than 'length', got " + quote_text(*lead_s));
         }
       }
     }
@@ -136,7 +137,7 @@ void Loader::read_dial_plan(const Entry& e) {
         for (const Item& it : *items) {
           if (!plan.add_short_code(it.text)) {
             error(it.at, "a short code must be 1.." + std::to_string(number::kMaxShortCodeDigits) +
-                             " digits, got '" + it.text + "'");
+                             " digits, got " + quote_text(it.text));
           }
         }
       }

@@ -1,68 +1,39 @@
 #include "rules/loader/list_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <tuple>
 
+#include "rules/io/file_input.h"
 #include "rules/loader/number_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
-// Read-only view of a whole file; mmap for regular files.
-class MappedFile {
- public:
-  explicit MappedFile(const std::filesystem::path& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      error_ = std::strerror(errno);
-      return;
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) {
-      error_ = std::strerror(errno);
-      return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-      error_ = "not a regular file";
-      return;
-    }
-    size_ = static_cast<std::size_t>(st.st_size);
-    ok_ = true;
-    if (size_ == 0) return;
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (p == MAP_FAILED) {
-      error_ = std::strerror(errno);
-      ok_ = false;
-      return;
-    }
-    ::madvise(p, size_, MADV_SEQUENTIAL);
-    data_ = static_cast<const char*>(p);
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+// Whether a bad line of a list file may be quoted in its error. A line that
+// looks like a number with a mistake in it (at least half of it digits) is
+// quoted, at most 64 bytes of it and escaped; anything else is not, so a
+// list file that is not one (/etc/shadow given by mistake or on purpose)
+// does not end up in error messages that others read (status, logs). The
+// message then names the column of the first character that cannot be part
+// of a number. docs/rules.md "What error messages show".
+bool may_quote(std::string_view entry) noexcept {
+  std::size_t digits = 0;
+  for (const char c : entry) digits += c >= '0' && c <= '9';
+  return digits * 2 >= entry.size();
+}
 
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-  std::string_view text() const { return data_ ? std::string_view(data_, size_) : std::string_view(); }
-
- private:
-  int fd_ = -1;
-  const char* data_ = nullptr;
-  std::size_t size_ = 0;
-  bool ok_ = false;
-  std::string error_;
-};
+std::size_t first_foreign_char(std::string_view entry) noexcept {
+  for (std::size_t i = 0; i < entry.size(); ++i) {
+    const char c = entry[i];
+    const bool ok = (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '+' || c == '-' ||
+                    c == '.' || c == '(' || c == ')' || c == '/';
+    if (!ok) return i;
+  }
+  return 0;
+}
 
 std::size_t count_lines(std::string_view text) {
   std::size_t n = 0;
@@ -126,7 +97,7 @@ bool add_list_entry(std::string_view text, NumberList& list, const number::DialP
         list.numbers.push_back(n.key);
         return true;
       }
-      error = "'" + std::string(trim(text)) + "' does not normalise under the dial plan: " +
+      error = quote_text(trim(text)) + " does not normalise under the dial plan: " +
               explain_not_a_number(text, n, plan);
       return false;
     }
@@ -157,15 +128,18 @@ ListFileStats read_list_file(const std::string& display_path, const std::filesys
                              const SourceLocation& referenced_at, std::size_t max_errors,
                              std::vector<Diagnostic>& diags) {
   ListFileStats stats;
-  MappedFile file(path);
-  if (!file.ok()) {
+  // Read, not mapped: a mapping of a file that someone truncates while it is
+  // read kills the reader with SIGBUS (an editor saving in place).
+  std::string content;
+  io::InputFile file;
+  std::string why;
+  if (!file.open(path.string(), io::kListFile, why) || !file.read_rest(content, why)) {
     diags.push_back({Severity::error, referenced_at,
-                     "cannot read list file '" + display_path + "' of list '" + list.name +
-                         "': " + file.error()});
+                     "cannot read list file '" + display_path + "' of list '" + list.name + "': " + why});
     return stats;
   }
   stats.readable = true;
-  std::string_view text = file.text();
+  std::string_view text = content;
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 BOM from Windows editors
   stats.lines = count_lines(text);
   reserve_for(list, stats.lines);
@@ -198,10 +172,13 @@ ListFileStats read_list_file(const std::string& display_path, const std::filesys
     }
     ++stats.errors;
     if (stats.errors <= max_errors) {
-      diags.push_back({Severity::error,
-                       SourceLocation{display_path, line_no,
-                                      static_cast<std::uint32_t>(b - line_start) + 1},
-                       error});
+      std::uint32_t col = static_cast<std::uint32_t>(b - line_start) + 1;
+      if (!may_quote(entry)) {
+        col += static_cast<std::uint32_t>(first_foreign_char(entry));
+        error = "not a number, prefix or range (the character at this column cannot be part of one; "
+                "the line is not shown as it does not look like a number)";
+      }
+      diags.push_back({Severity::error, SourceLocation{display_path, line_no, col}, error});
     }
   }
   if (stats.errors > max_errors) {

@@ -1,6 +1,6 @@
 // Number-list files: plain text, one entry a line, `#` comments (whole line or
-// trailing), blank lines, CRLF. Millions of lines: the file is mapped once and
-// scanned by hand; each line goes through number::normalize_written and its
+// trailing), blank lines, CRLF. Millions of lines: the file is read once
+// (rules/io/file_input: a regular file of at most 1 GiB) and scanned by hand; each line goes through number::normalize_written and its
 // key is pushed into a pre-sized vector; sorting and de-duplication happen
 // once per list (finalize_list).
 #pragma once

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "rules/loader/list_file.h"
+#include "rules/model/outside_text.h"
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/number_text.h"
 #include "rules/loader/suggest.h"
@@ -31,7 +32,7 @@ void Loader::read_lists(const Entry& e) {
     // Rules may name the list even if its body has errors: no cascade of
     // "unknown list" errors.
     list_at_.emplace(le.key, le.key_at);
-    const std::string what = "list '" + le.key + "'";
+    const std::string what = "list " + quote_text(le.key);
     const std::size_t errors_before = errors_;
     const auto entries = map_entries(le.value, le.value_at, what, kListKeys);
     if (!entries) continue;
@@ -43,7 +44,7 @@ void Loader::read_lists(const Entry& e) {
         if (auto kind = list_kind_from_string(*v)) {
           list.kind = *kind;
         } else {
-          std::string msg = "unknown list kind '" + *v + "'";
+          std::string msg = "unknown list kind " + quote_text(*v);
           if (const std::string near = closest(*v, kKinds); !near.empty()) {
             msg += "; did you mean '" + near + "'?";
           }

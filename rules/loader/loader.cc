@@ -3,9 +3,6 @@
 // that name them), the rules, then ordering of the diagnostics.
 #include "rules/loader/loader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -14,9 +11,12 @@
 #include <unordered_map>
 
 #include "rules/analysis/analysis.h"
+#include "rules/io/file_input.h"
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/suggest.h"
+#include "rules/loader/yaml_guard.h"
 #include "rules/model/model_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules {
 namespace loader {
@@ -40,6 +40,20 @@ void sort_diagnostics(std::vector<Diagnostic>& ds, const std::string& main_file)
                    [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
 }
 
+// A map none of whose keys is a rule-set key or a near miss of one (a typo
+// such as 'verison' still counts) is some other file, e.g. /etc/shadow,
+// whose lines "user:hash:...:7:::" parse as keys: its keys are not quoted.
+bool looks_like_rule_set(const YAML::Node& root) {
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const YAML::Node k = it->first;
+    if (!k.IsScalar()) continue;
+    const std::string& key = k.Scalar();
+    if (std::find(kTopKeys.begin(), kTopKeys.end(), std::string_view(key)) != kTopKeys.end()) return true;
+    if (!closest(key, kTopKeys).empty()) return true;
+  }
+  return root.size() == 0;
+}
+
 }  // namespace
 
 Loader::Loader(std::string display_file, std::filesystem::path base_dir, const LoadOptions& options)
@@ -53,13 +67,23 @@ bool Loader::check_list_ref(const std::string& name, const SourceLocation& where
   if (list_at_.count(name)) return true;
   std::vector<std::string> names;
   for (const auto& [n, _] : list_at_) names.push_back(n);
-  std::string msg = "unknown list '" + name + "'";
+  std::string msg = "unknown list " + quote_text(name);
   if (const std::string near = closest(name, names); !near.empty()) {
     msg += "; did you mean '" + near + "'?";
   }
   msg += names.empty() ? " (no lists are defined)" : " (lists: " + join_names(names) + ")";
   error(where, std::move(msg));
   return false;
+}
+
+// The set's name and version go into status JSON, metrics labels and every
+// trace record: one line of printable text.
+void Loader::check_identity(const std::string& s, const SourceLocation& where, std::string_view key) {
+  constexpr std::size_t kMaxIdentity = 256;
+  if (s.size() > kMaxIdentity || !printable_utf8(s)) {
+    error(where, "'" + std::string(key) + "' must be one line of printable UTF-8 text of at most " +
+                     std::to_string(kMaxIdentity) + " bytes");
+  }
 }
 
 void Loader::read_rules(const Entry& e) {
@@ -77,7 +101,7 @@ void Loader::read_rules(const Entry& e) {
     if (node.IsMap()) {
       // A const lookup of a missing key gives an invalid node: test IsDefined first.
       if (const YAML::Node id = node["id"]; id.IsDefined() && id.IsScalar() && !id.Scalar().empty()) {
-        what = "rule '" + id.Scalar() + "'";
+        what = "rule " + quote_text(id.Scalar());
       }
     }
     const auto entries = map_entries(node, rule_at, what, kRuleKeys);
@@ -91,9 +115,9 @@ void Loader::read_rules(const Entry& e) {
     if (const Entry* id = require(*entries, "id", rule_at, what)) {
       if (auto v = scalar(*id, "a rule id"); v && check_name(*v, id->value_at, "rule id")) {
         rule.id = *v;
-        name = "rule '" + *v + "'";
+        name = "rule " + quote_text(*v);
         if (auto [pos, fresh] = ids.emplace(*v, id->value_at); !fresh) {
-          error(id->value_at, "duplicate rule id '" + *v + "' (first used at " +
+          error(id->value_at, "duplicate rule id " + quote_text(*v) + " (first used at " +
                                   to_string(pos->second) + ")");
           ok = false;
         }
@@ -130,41 +154,61 @@ void Loader::read_rules(const Entry& e) {
 
 LoadResult Loader::run(std::string_view yaml_text) {
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::ParserException& ex) {
-    std::string msg = "YAML syntax error: " + ex.msg;
-    // The most common cause by far: a tab in the indentation.
-    std::size_t line_start = 0;
-    for (int line = 0; line < ex.mark.line && line_start != std::string_view::npos; ++line) {
-      line_start = yaml_text.find('\n', line_start);
-      if (line_start != std::string_view::npos) ++line_start;
-    }
-    if (line_start != std::string_view::npos) {
-      const std::string_view line = yaml_text.substr(line_start, yaml_text.find('\n', line_start) - line_start);
-      const std::size_t first = line.find_first_not_of(' ');
-      if (first != std::string_view::npos && line[first] == '\t') {
-        msg += " (YAML indentation must use spaces, not tabs)";
+  // Alias cycles, alias bombs and deep nesting are refused before the tree
+  // is built and walked (rules/loader/yaml_guard.h).
+  if (const auto p = check_yaml_limits(yaml_text)) {
+    error(SourceLocation{file_, p->line, p->column}, p->message);
+  }
+  if (errors_ == 0) {
+    try {
+      root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::ParserException& ex) {
+      std::string msg = "YAML syntax error: " + ex.msg;
+      // The most common cause by far: a tab in the indentation.
+      std::size_t line_start = 0;
+      for (int line = 0; line < ex.mark.line && line_start != std::string_view::npos; ++line) {
+        line_start = yaml_text.find('\n', line_start);
+        if (line_start != std::string_view::npos) ++line_start;
       }
+      if (line_start != std::string_view::npos) {
+        const std::string_view line = yaml_text.substr(line_start, yaml_text.find('\n', line_start) - line_start);
+        const std::size_t first = line.find_first_not_of(' ');
+        if (first != std::string_view::npos && line[first] == '\t') {
+          msg += " (YAML indentation must use spaces, not tabs)";
+        }
+      }
+      error(at(ex.mark), msg);
+    } catch (const YAML::Exception& ex) {
+      error(at(ex.mark), "cannot read YAML: " + ex.msg);
     }
-    error(at(ex.mark), msg);
-  } catch (const YAML::Exception& ex) {
-    error(at(ex.mark), "cannot read YAML: " + ex.msg);
   }
   const SourceLocation top{file_, 1, 1};
   if (errors_ == 0) {
     try {
       if (!root.IsDefined() || root.IsNull()) {
         error(top, "the rule set is empty; it needs at least 'version' and 'dial_plan'");
+      } else if (!root.IsMap()) {
+        // Not a rule file at all (someone passed /etc/shadow?): say so
+        // without quoting what is in it.
+        error(top, "not a rule set: the file must be a YAML map of keys (version, dial_plan, rules, ...), "
+                   "but it is " + std::string(root.IsSequence() ? "a list" : "plain text"));
+      } else if (!looks_like_rule_set(root)) {
+        error(top, "not a rule set: none of its top-level keys is, or is close to, one of version, name, "
+                   "description, dial_plan, trunks, deny_sources, lists, guard_rails, defaults, rules "
+                   "(its content is not shown)");
       } else if (const auto entries = map_entries(root, top, "the rule set", kTopKeys)) {
         if (const Entry* v = require(*entries, "version", top, "the rule set")) {
           if (auto s = scalar(*v, "a string")) {
             if (s->empty()) error(v->value_at, "'version' must not be empty");
+            check_identity(*s, v->value_at, "version");
             rs_.version = *s;
           }
         }
         if (const Entry* n = find(*entries, "name")) {
-          if (auto s = scalar(*n, "a string")) rs_.name = *s;
+          if (auto s = scalar(*n, "a string")) {
+            check_identity(*s, n->value_at, "name");
+            rs_.name = *s;
+          }
         } else {
           rs_.name = std::filesystem::path(file_).stem().string();
         }
@@ -210,28 +254,11 @@ LoadResult load_rule_set_from_string(std::string_view yaml, const std::filesyste
 LoadResult load_rule_set(const std::filesystem::path& path, const LoadOptions& options) {
   std::string text;
   std::string why;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    why = std::strerror(errno);
-  } else {
-    char buf[65536];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        text.append(buf, static_cast<std::size_t>(n));
-      } else if (n == 0) {
-        break;
-      } else if (errno != EINTR) {
-        why = std::strerror(errno);  // e.g. EISDIR for a directory
-        break;
-      }
-    }
-    ::close(fd);
-  }
-  if (!why.empty()) {
+  io::InputFile f;
+  if (!f.open(path.string(), io::kRuleFile, why) || !f.read_rest(text, why)) {
     LoadResult r;
     r.diagnostics.push_back({Severity::error, SourceLocation{path.string(), 0, 0},
-                             "cannot read the rule set file: " + why});
+                             "cannot read the rule file: " + why});
     return r;
   }
   return load_rule_set_from_string(text, path, options);

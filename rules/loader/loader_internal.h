@@ -68,6 +68,8 @@ class Loader {
   // A name for a list, trunk, class or rule: letters, digits, '_', '-', '.'.
   bool check_name(const std::string& name, const SourceLocation& at, std::string_view what);
   static std::string describe(const YAML::Node& n);
+  // The set's version and name: printable, one line, bounded.
+  void check_identity(const std::string& s, const SourceLocation& at, std::string_view key);
 
   // --- sections ---
   void read_dial_plan(const Entry& e);                      // dial_plan_yaml.cc
@@ -80,6 +82,10 @@ class Loader {
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cc
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cc
+
+  // "" if `pattern` may be compiled, else why not (its cost, or Hyperscan's
+  // message); match_yaml.cc.
+  std::string checked_regex(const std::string& pattern);
 
   // A trunk name (field trunk) or class (trunk_class) a rule refers to.
   bool check_trunk_name(Field field, const Item& it);
@@ -99,6 +105,8 @@ class Loader {
   std::map<std::string, SourceLocation> trunk_at_;
   std::set<std::string> classes_;
   bool any_caller_ranges_ = false;
+  std::map<std::string, std::string> regex_checked_;  // pattern -> checked_regex() result
+  std::uint64_t regex_repeat_total_ = 0;              // positions bounded repeats added, all patterns
 };
 
 }  // namespace sipwall::rules::loader

@@ -6,8 +6,10 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
+#include "rules/model/outside_text.h"
 #include "rules/loader/number_text.h"
 #include "rules/loader/regex_check.h"
+#include "rules/loader/regex_cost.h"
 #include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
 
@@ -163,7 +165,7 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
             if (valid_header_name(*v)) {
               header_name = *v;
             } else {
-              error(n->value_at, "'" + *v + "' is not a header name");
+              error(n->value_at, quote_text(*v) + " is not a header name");
             }
           }
         }
@@ -214,8 +216,8 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
         if (op.key == "regex") {
           p.op = Op::regex;
           for (const Item& it : *items) {
-            if (std::string why = check_regex(it.text); !why.empty()) {
-              error(it.at, "bad regex '" + it.text + "': " + why);
+            if (std::string why = checked_regex(it.text); !why.empty()) {
+              error(it.at, "bad regex " + quote_text(it.text) + ": " + why);
               ok = false;
               continue;
             }
@@ -272,6 +274,29 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
     return std::nullopt;
   }
   return conjunction(std::move(parts), where);
+}
+
+// A pattern's cost first (rules/loader/regex_cost.h: refused before
+// Hyperscan spends seconds on it), then Hyperscan's own check. Each distinct
+// pattern once: a set may repeat one in many rules.
+std::string Loader::checked_regex(const std::string& pattern) {
+  if (const auto it = regex_checked_.find(pattern); it != regex_checked_.end()) return it->second;
+  std::string why;
+  const RegexCost c = regex_cost(pattern);
+  if (c.positions > kMaxRegexPositions) {
+    why = "too costly to compile: " + std::to_string(c.positions) +
+          " positions once its bounded repeats are written out, more than the " +
+          std::to_string(kMaxRegexPositions) + " a pattern may have";
+  } else if (regex_repeat_total_ + c.repeated > kMaxRepeatPositions) {
+    why = "too costly to compile: its bounded repeats add " + std::to_string(c.repeated) +
+          " positions to the " + std::to_string(regex_repeat_total_) + " of the patterns before it, more than the " +
+          std::to_string(kMaxRepeatPositions) + " all patterns together may have";
+  } else {
+    why = check_regex(pattern);
+    if (why.empty()) regex_repeat_total_ += c.repeated;
+  }
+  regex_checked_.emplace(pattern, why);
+  return why;
 }
 
 }  // namespace sipwall::rules::loader

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "rules/model/outside_text.h"
+
 namespace sipwall::rules::loader {
 namespace {
 
@@ -19,7 +21,7 @@ bool starts_with_ci(std::string_view s, std::string_view p) noexcept {
   return true;
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) { return quote_text(s); }
 
 struct Stripped {
   bool plus = false;

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "rules/model/model_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules {
 
@@ -12,7 +13,9 @@ std::string format(const Diagnostic& d) {
   out += ": ";
   if (d.severity == Severity::warning) out += "warning: ";
   out += d.message;
-  return out;
+  // Whatever a message quotes from a file, what is printed is one line of
+  // valid UTF-8 of bounded length (rules/model/outside_text.h).
+  return escape_text(out, kMaxMessageBytes);
 }
 
 std::ostream& operator<<(std::ostream& os, const Diagnostic& d) { return os << format(d); }

@@ -22,7 +22,11 @@ struct Diagnostic {
   std::string message;
 };
 
-// "file:line:col: message", with "warning: " before the message of a warning.
+// A formatted diagnostic is at most this long (then cut, saying how long).
+inline constexpr std::size_t kMaxMessageBytes = 4096;
+
+// "file:line:col: message", with "warning: " before the message of a warning;
+// control bytes and invalid UTF-8 escaped as \xNN.
 std::string format(const Diagnostic& d);
 std::ostream& operator<<(std::ostream& os, const Diagnostic& d);
 

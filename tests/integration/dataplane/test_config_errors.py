@@ -10,6 +10,7 @@ a Unix socket path can be (sun_path, 107 bytes) fails --check-config with
 file:line:col, and so does `--control-socket` with one. No DPDK here: runs
 without root.
 """
+import os
 import re
 import subprocess
 
@@ -95,7 +96,28 @@ with h.Test("config_errors", __doc__, needs_root=False) as t:
     missing = t.path("nowhere.yaml")
     r = run("-c", missing, "--check-config")
     t.eq(r.returncode, 2, "missing file: exit code")
-    t.check(r.stderr.startswith(missing + ":") and "cannot read" in r.stderr, f"missing file named: {r.stderr!r}")
+    t.eq(r.stderr.strip(), missing + ": cannot read the configuration file: No such file or directory",
+         "missing file: named, with the OS error")
+
+    # Issue 12: an alias cycle crashed the YAML walkers, an alias bomb ate
+    # memory, a FIFO blocked start-up; all refused before the tree is walked.
+    cyc = t.write("cycle.yaml", "eal: &e\n  extra: [*e]\n")
+    r = run("-c", cyc, "--check-config")
+    t.eq(r.returncode, 2, "alias cycle: exit code")
+    t.eq(r.stderr.strip(), cyc + ":2:11: YAML alias '*e' is inside the node its anchor '&e' (line 1) names: "
+         "a node cannot contain itself", "alias cycle: file:line:col")
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10))
+    bombf = t.write("bomb.yaml", bomb)
+    r = run("-c", bombf, "--check-config")
+    t.eq(r.returncode, 2, "alias bomb: exit code")
+    t.check(re.match(re.escape(bombf) + r":\d+:\d+: YAML aliases expand this document to more than", r.stderr),
+            f"alias bomb refused at an alias: {r.stderr!r}")
+    fifo = t.path("fifo.yaml")
+    os.mkfifo(fifo)
+    r = run("-c", fifo, "--check-config")   # before: blocked until someone wrote to the FIFO
+    t.eq(r.returncode, 2, "FIFO: exit code")
+    t.eq(r.stderr.strip(), fifo + ": cannot read the configuration file: a FIFO, not a regular file", "FIFO: why")
 
     good = t.write("good.yaml", GOOD)
     r = run("-c", good, "--check-config")

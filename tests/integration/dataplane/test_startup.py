@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Start-up: the configured artifact, the last good one, or none.
 
-1. configured artifact A, empty state dir: A is loaded and copied to
-   <state_dir>/last-good.swr (byte-identical);
+1. configured artifact A, empty state dir: A is loaded, and once it has
+   classified INVITEs (ruleset.last_good_after_ms: 0 here) copied to
+   <state_dir>/last-good.swr (byte-identical; test_last_good checks the
+   grace time and that a set that has not run is never copied);
 2. configured artifact missing, same state dir: the data plane says so, falls
    back to last-good.swr, and filters with A (a 608 is answered);
 3. configured artifact corrupt (one byte flipped): same fallback;
@@ -16,6 +18,7 @@
 """
 import os
 import re
+import time
 
 import harness as h
 import traffic as tr
@@ -33,7 +36,8 @@ with h.Test("startup", __doc__) as t:
                 tr.Case("malformed", "forward", b"INVITE sip:x SIP/2.0\r\n\r\n", tr.udp_builder(h.PEER4, h.CORE4)),
                 tr.raw_case("arp", tr.arp_frame())]
 
-    def run(tag, artifact, expect_version, *, state_dir=state, extra_yaml="", idle_ms=0, log_has=()):
+    def run(tag, artifact, expect_version, *, state_dir=state, extra_yaml="", idle_ms=0, log_has=(),
+            last_good_after_ms=None, before_stop=None):
         C = cases()
         frames = [f for c in C for f in c.frames]
         rx = t.path(tag + "-in.pcap")
@@ -41,13 +45,16 @@ with h.Test("startup", __doc__) as t:
         trunk_out, core_out = t.path(tag + "-trunk-out.pcap"), t.path(tag + "-core-out.pcap")
         with h.Dataplane(t, tag, [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"),
                                   ("core", f"net_pcap1,tx_pcap={core_out}", "core")],
-                         artifact=artifact, state_dir=state_dir, extra_yaml=extra_yaml, idle_ms=idle_ms) as dp:
+                         artifact=artifact, state_dir=state_dir, extra_yaml=extra_yaml, idle_ms=idle_ms,
+                         last_good_after_ms=last_good_after_ms) as dp:
             dp.start()
             status = dp.request({"v": 1, "cmd": "status"})
             if idle_ms:
                 t.eq(dp.wait(30), 0, f"{tag}: exits by itself after {idle_ms} ms idle, code 0")
             else:
                 dp.wait_rx(len(frames))
+                if before_stop:
+                    before_stop(dp)
                 t.eq(dp.stop(), 0, f"{tag}: exit code after SIGTERM")
             st = dp.final_stats()
             log = dp.log()
@@ -59,9 +66,16 @@ with h.Test("startup", __doc__) as t:
         h.check_counters(t, tag, st, sent=len(frames), trunk_out=trunk_out, core_out=core_out)
         return C, status, st, out_t, out_c, trunk_out, core_out
 
-    # 1. A from the config; remembered as last good.
+    # 1. A from the config; remembered as last good once it has run.
+    def wait_last_good(dp):
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not os.path.exists(last_good):
+            time.sleep(0.05)
+
     C, status, st, out_t, out_c, tp, cp = run("configured", art, "startup-A",
-                                              log_has=[r"rule set startup-A loaded from " + re.escape(art)])
+                                              log_has=[r"rule set startup-A loaded from " + re.escape(art),
+                                                       r"rule set startup-A has run; remembered as last good"],
+                                              last_good_after_ms=0, before_stop=wait_last_good)
     t.eq(status["ruleset"]["artifact"], art, "configured: status ruleset.artifact")
     tr.check_outputs(t, "configured", C, out_t, out_c, tp, cp)
     t.check(os.path.exists(last_good) and open(last_good, "rb").read() == blob,

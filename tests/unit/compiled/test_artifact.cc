@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -21,7 +22,7 @@ using namespace sipwall::rules::test;
 namespace {
 
 // Header offsets (rules/compiled/artifact.cc FileHeader).
-constexpr std::size_t kVersionAt = 8, kChecksumAt = 24, kFeaturesAt = 40, kHsVersionAt = 128;
+constexpr std::size_t kVersionAt = 8, kPayloadAt = 16, kChecksumAt = 24, kFeaturesAt = 40, kHsVersionAt = 128;
 constexpr std::size_t kHeader = 256;
 
 class ArtifactTest : public ::testing::Test {
@@ -186,4 +187,47 @@ TEST_F(ArtifactTest, InfoReadsTheHeaderOnly) {
   EXPECT_NE(l.info.build_info.find("sipwall"), std::string::npos);
   EXPECT_EQ(l.info.file_bytes, bytes_.size());
   EXPECT_EQ(l.set, nullptr);
+}
+
+// Issue 12: payload_bytes near 2^64 made the message add header + payload
+// and print a wrapped number.
+TEST_F(ArtifactTest, HugePayloadSizeIsReportedAsWritten) {
+  std::string b = bytes_;
+  const std::uint64_t huge = ~std::uint64_t{0};
+  std::memcpy(b.data() + kPayloadAt, &huge, 8);
+  fix_checksum(b);
+  const ArtifactLoadResult l = load_artifact_bytes(b, "x");
+  EXPECT_EQ(l.error, ArtifactError::truncated);
+  EXPECT_NE(l.message.find("the header says 256 + a payload of 18446744073709551615"), std::string::npos)
+      << l.message;
+}
+
+// Issue 12: a FIFO hung `load` (on the data plane's main lcore) and
+// `explain`; /dev/zero or a 3 GB file ran for minutes. Refused at once now,
+// by type or by size, before anything is read.
+TEST_F(ArtifactTest, OnlyRegularFilesOfBoundedSizeAreRead) {
+  const auto fifo = dir_ / "fifo.swr";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ArtifactLoadResult l = load_artifact(fifo.string());  // before: blocked in open() until a writer came
+  EXPECT_EQ(l.error, ArtifactError::io);
+  EXPECT_EQ(l.message, fifo.string() + ": i/o error (a FIFO, not a regular file)");
+  EXPECT_FALSE(is_artifact_file(fifo.string()));
+
+  l = load_artifact("/dev/zero");
+  EXPECT_EQ(l.message, "/dev/zero: i/o error (a character device, not a regular file)");
+
+  const auto big = dir_ / "big.swr";  // sparse: nothing written to disk
+  std::filesystem::copy_file(path_, big);
+  ASSERT_EQ(::truncate(big.c_str(), static_cast<off_t>(3) << 30), 0);
+  l = load_artifact(big.string());
+  EXPECT_EQ(l.error, ArtifactError::io);
+  EXPECT_EQ(l.message, big.string() + ": i/o error (3 GiB, more than the 2 GiB an artifact may have)");
+  EXPECT_TRUE(is_artifact_file(big.string()));  // the magic is there; the size is what is wrong
+
+  // Within the limit but not what the header says: refused after reading
+  // the header only.
+  ASSERT_EQ(::truncate(big.c_str(), static_cast<off_t>(1) << 30), 0);
+  l = load_artifact(big.string());
+  EXPECT_EQ(l.error, ArtifactError::malformed);
+  EXPECT_NE(l.message.find(" bytes after the payload"), std::string::npos) << l.message;
 }

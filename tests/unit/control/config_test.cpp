@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "daemon/control_config.h"
 #include "test_util.h"
@@ -130,7 +131,37 @@ TEST(ControlConfig, MissingFileIsAnError) {
   std::vector<std::string> errors;
   EXPECT_FALSE(load_control_config("/nonexistent/control.yaml", errors));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0], "/nonexistent/control.yaml:0:0: cannot read the file");
+  EXPECT_EQ(errors[0], "/nonexistent/control.yaml: cannot read the configuration file: No such file or directory");
+}
+
+// Issue 12: every YAML reader refuses alias cycles and alias bombs before
+// walking the tree (rules/loader/yaml_guard.h), with file:line:col.
+TEST(ControlConfig, AliasCycleAndAliasBombAreRefused) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(load("rules: &r\n  file: *r\n", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "control.yaml:2:9: YAML alias '*r' is inside the node its anchor '&r' (line 1) names: "
+                       "a node cannot contain itself");
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  errors.clear();
+  EXPECT_FALSE(load(bomb, errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(": YAML aliases expand this document to more than"), std::string::npos) << errors[0];
+}
+
+TEST(ControlConfig, FifoIsRefusedNotWaitedOn) {
+  test::TempDir dir;
+  const auto fifo = dir / "c.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::vector<std::string> errors;
+  EXPECT_FALSE(load_control_config(fifo.string(), errors));  // before: blocked until a writer came
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], fifo.string() + ": cannot read the configuration file: a FIFO, not a regular file");
 }
 
 TEST(ControlConfig, ReadsAFile) {

@@ -11,6 +11,10 @@ namespace {
 
 using number::pack;
 
+const std::string kNotShown =
+    "not a number, prefix or range (the character at this column cannot be part of one; the line is not "
+    "shown as it does not look like a number)";
+
 class ListFiles : public ::testing::Test {
  protected:
   // A rule set with one list `l` of `kind` read from `lists/l.txt`.
@@ -73,9 +77,7 @@ TEST_F(ListFiles, ErrorOutputIsCappedPerFile) {
   for (int i = 0; i < 25; ++i) content += "bad" + std::to_string(i) + "\n";
   const LoadResult r = load_list(content, "exact", 3);
   EXPECT_EQ(dir.lines(r),
-            (Lines{"lists/l.txt:1:1: 'bad0' does not normalise under the dial plan: character 'b' is not a digit",
-                   "lists/l.txt:2:1: 'bad1' does not normalise under the dial plan: character 'b' is not a digit",
-                   "lists/l.txt:3:1: 'bad2' does not normalise under the dial plan: character 'b' is not a digit",
+            (Lines{"lists/l.txt:1:1: " + kNotShown, "lists/l.txt:2:1: " + kNotShown, "lists/l.txt:3:1: " + kNotShown,
                    "lists/l.txt: 22 more bad lines not shown (25 in all)"}));
 }
 
@@ -136,7 +138,7 @@ TEST_F(ListFiles, RangeFileErrors) {
 TEST_F(ListFiles, ReaderStats) {
   std::string content;
   for (int i = 0; i < 10000; ++i) content += "+86138" + std::to_string(10000000 + i) + "\n";
-  content += "# end\nbad\n";
+  content += "# end\n13800x\n";
   const auto path = dir.write("big.txt", content);
   NumberList list;
   list.name = "big";
@@ -148,8 +150,8 @@ TEST_F(ListFiles, ReaderStats) {
   EXPECT_EQ(st.entries, 10000u);
   EXPECT_EQ(st.errors, 1u);
   ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(format(diags[0]), "big.txt:10002:1: 'bad' does not normalise under the dial plan: "
-                              "character 'b' is not a digit");
+  EXPECT_EQ(format(diags[0]), "big.txt:10002:1: '13800x' does not normalise under the dial plan: "
+                              "character 'x' is not a digit");
   EXPECT_EQ(loader::finalize_list(list), 0u);
   ASSERT_EQ(list.numbers.size(), 10000u);
   EXPECT_TRUE(std::is_sorted(list.numbers.begin(), list.numbers.end()));
@@ -186,7 +188,7 @@ TEST_F(ListFiles, UnreadablePathsAreReportedAtTheYaml) {
       "d", dir.path(), list, number::DialPlan::china(), SourceLocation{"r.yaml", 7, 11}, 20, diags);
   EXPECT_FALSE(st.readable);
   ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(format(diags[0]), "r.yaml:7:11: cannot read list file 'd' of list 'x': not a regular file");
+  EXPECT_EQ(format(diags[0]), "r.yaml:7:11: cannot read list file 'd' of list 'x': a directory, not a regular file");
 }
 
 }  // namespace

@@ -36,13 +36,15 @@ TEST_F(LoaderErrors, TabIndentationIsNamed) {
 TEST_F(LoaderErrors, EmptyFileAndNonMapRoot) {
   EXPECT_EQ(errors(""),
             Lines{"r.yaml:1:1: the rule set is empty; it needs at least 'version' and 'dial_plan'"});
-  EXPECT_EQ(errors("- a\n- b\n"), Lines{"r.yaml:1:1: the rule set must be a map, got a list"});
+  EXPECT_EQ(errors("- a\n- b\n"),
+            Lines{"r.yaml:1:1: not a rule set: the file must be a YAML map of keys (version, dial_plan, "
+                  "rules, ...), but it is a list"});
 }
 
 TEST_F(LoaderErrors, UnreadableRuleSetFile) {
   const LoadResult r = load_rule_set(dir.path() / "missing.yaml");
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(dir.lines(r), Lines{"missing.yaml: cannot read the rule set file: No such file or directory"});
+  EXPECT_EQ(dir.lines(r), Lines{"missing.yaml: cannot read the rule file: No such file or directory"});
 }
 
 TEST_F(LoaderErrors, UnknownKeySuggestsClosestAndListsAllowed) {

@@ -402,12 +402,12 @@ TEST_F(Loader, CallerInTrunkRangesWithoutAnyRangesWarns) {
 }
 
 TEST_F(Loader, FromStringUsesThePathForMessagesAndLists) {
-  dir.write("sub/l.txt", "+8613800138000\nbad\n");
+  dir.write("sub/l.txt", "+8613800138000\n13800x\n");
   const LoadResult r = load_rule_set_from_string(
       kHead + "lists:\n  l: {file: l.txt}\n" + kOneRule, dir.path() / "sub" / "in-memory.yaml");
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(dir.lines(r), Lines{"sub/l.txt:2:1: 'bad' does not normalise under the dial plan: "
-                                "character 'b' is not a digit"});
+  EXPECT_EQ(dir.lines(r), Lines{"sub/l.txt:2:1: '13800x' does not normalise under the dial plan: "
+                                "character 'x' is not a digit"});
 }
 
 }  // namespace
