@@ -451,8 +451,8 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
     if (r.mapping(s, "control", {"socket", "mode", "group"})) {
       r.scalar(s, "socket", c.control_socket, "a path");
       // Checked here, so --check fails on a path bind() would refuse at start.
-      if (auto why = protocol::socket_path_problem(c.control_socket); why && s["socket"])
-        r.error(s["socket"], "socket: " + *why);
+      if (auto bad = protocol::socket_path_problem(c.control_socket); bad && s["socket"])
+        r.error(s["socket"], "socket: " + *bad);
       std::string mode;
       r.scalar(s, "mode", mode, "an octal mode such as \"0660\"");
       if (!mode.empty()) {
