@@ -272,6 +272,15 @@ std::string load_ruleset(MainState& st, const std::string& path) {
     st.last_reload_error = err;
     return err;
   }
+  const std::uint64_t checksum = fresh->set().checksum();
+  if (st.quarantined != 0 && checksum == st.quarantined) {
+    st.reloads_failed++;
+    st.last_reload_error = path + ": this rule set was on trial when the data plane last stopped without a clean " +
+                           "shutdown (it may have caused it), so it is refused until the data plane restarts " +
+                           "cleanly; compile and publish a corrected set, or remove " + st.on_trial_path() +
+                           " and restart to try it again";
+    return st.last_reload_error;
+  }
   RuntimeSet* old = dp.current.exchange(fresh.release(), std::memory_order_acq_rel);
   // Grace period: every worker passes a quiescent point after the store, so
   // none can still be reading `old` when this returns.
@@ -291,8 +300,9 @@ std::string load_ruleset(MainState& st, const std::string& path) {
   // its first INVITE, and then every restart would load it again. The main
   // loop promotes it once it has run (promote_last_good, last_good.cpp).
   RuntimeSet* now = dp.current.load(std::memory_order_acquire);
-  st.pending_last_good = MainState::PendingLastGood{true, now, path, now->set().checksum(),
-                                                    std::chrono::steady_clock::now()};
+  st.pending_last_good = MainState::PendingLastGood{true, now, path, checksum, std::chrono::steady_clock::now()};
+  std::error_code ec;
+  if (!std::filesystem::equivalent(path, st.last_good_path(), ec)) mark_on_trial(st, checksum, path);
   return "";
 }
 

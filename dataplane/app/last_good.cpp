@@ -12,6 +12,15 @@
 // The artifact is read again and checked to be the set that was loaded (the
 // file may have been replaced since), then written beside last-good.swr,
 // synced, and renamed over it: a reader sees the old file or the new one.
+//
+// The configured artifact (often store.current_link, pointing at the set
+// published last) is tried before last-good at start. A set that kills the
+// process would come back through it on every restart, so a set is marked
+// "on trial" (<state_dir>/on-trial) from its load until it is promoted or the
+// process stops cleanly. A marker still there at start names the set that was
+// running when the process died: it is skipped at start and `load` refuses it
+// for the life of this process (its reply says why), so neither a restart
+// nor sipwall-control's resync brings it back.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -69,7 +78,41 @@ bool write_atomically(const std::string& path, std::string_view bytes, std::stri
   return true;
 }
 
+char hex_digit(unsigned v) { return "0123456789abcdef"[v & 15]; }
+
+std::string hex16(std::uint64_t v) {
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = hex_digit(static_cast<unsigned>(v));
+  return out;
+}
+
 }  // namespace
+
+void mark_on_trial(MainState& st, std::uint64_t checksum, const std::string& artifact) {
+  std::error_code ec;
+  std::filesystem::create_directories(st.dp.cfg.state_dir, ec);
+  std::string why;
+  if (!write_atomically(st.on_trial_path(), hex16(checksum) + " " + artifact + "\n", why))
+    log("cannot mark the new rule set as on trial: " + why);
+}
+
+void clear_on_trial(MainState& st, std::uint64_t checksum) {
+  if (read_on_trial(st) == checksum) ::unlink(st.on_trial_path().c_str());
+}
+
+std::uint64_t read_on_trial(const MainState& st) {
+  std::string text, why;
+  if (!io::read_whole_file(st.on_trial_path(), io::FileKind{"on-trial marker", 4096}, text, why)) return 0;
+  if (text.size() < 16) return 0;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const char c = text[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    v = (v << 4) | static_cast<unsigned>(d);
+  }
+  return v;
+}
 
 void promote_last_good(MainState& st) {
   MainState::PendingLastGood& p = st.pending_last_good;
@@ -85,7 +128,10 @@ void promote_last_good(MainState& st) {
 
   const std::string last = st.last_good_path();
   std::error_code ec;
-  if (std::filesystem::equivalent(p.artifact, last, ec)) return;  // running last-good itself
+  if (std::filesystem::equivalent(p.artifact, last, ec)) {  // running last-good itself
+    clear_on_trial(st, p.content_checksum);
+    return;
+  }
   std::string bytes, why;
   if (!io::read_whole_file(p.artifact, io::kArtifactFile, bytes, why)) {
     log("not remembered as last good: " + why);
@@ -101,6 +147,7 @@ void promote_last_good(MainState& st) {
     log("cannot remember " + p.artifact + " as last good: " + why);
     return;
   }
+  clear_on_trial(st, p.content_checksum);
   log("rule set " + std::string(current->set().version()) + " has run; remembered as last good (" + last + ")");
 }
 

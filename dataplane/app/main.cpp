@@ -54,6 +54,10 @@ void print_traces(MainState& st) {
 // Start-up rule set: the configured artifact, else the last good one.
 void load_initial(MainState& st, const std::string& artifact) {
   std::string last = st.last_good_path();
+  st.quarantined = read_on_trial(st);
+  if (st.quarantined != 0)
+    log("the previous run ended while a rule set was on trial (" + st.on_trial_path() +
+        "): that set is skipped at start and refused by load until a clean restart");
   if (!artifact.empty()) {
     std::string err = load_ruleset(st, artifact);
     if (err.empty()) {
@@ -200,6 +204,8 @@ int main(int argc, char** argv) {
   sd_notify(0, "STOPPING=1");
 #endif
   rte_eal_mp_wait_lcore();
+  // A clean stop: the set that ran did not take the process down.
+  if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());
   if (print_trace) print_traces(st);
   std::printf("%s", stats_text(st).c_str());
   if (!dp.cfg.stats_json.empty()) {

@@ -53,6 +53,13 @@ struct MainState {
     std::uint64_t content_checksum = 0;
     std::chrono::steady_clock::time_point since;
   } pending_last_good;
+
+  // A set that was on trial (loaded, not yet last-good) when the previous
+  // data-plane process ended without a clean stop: it may be what killed it.
+  // Refused by `load` and skipped at start for this process's life (0: none).
+  // See on_trial_path() and last_good.cpp.
+  std::uint64_t quarantined = 0;
+  std::string on_trial_path() const { return dp.cfg.state_dir + "/on-trial"; }
 };
 
 // Loads `path`, publishes it with an RCU grace period, retires the old set.
@@ -62,6 +69,14 @@ std::string load_ruleset(MainState& st, const std::string& path);
 // Called from the main lcore loop: makes the pending set last-good.swr when
 // it has run (see MainState::PendingLastGood). Cheap when nothing is pending.
 void promote_last_good(MainState& st);
+
+// The on-trial marker (<state_dir>/on-trial, "<16 hex digits> <path>"): a set
+// is on trial from its load until it becomes last-good or the process stops
+// cleanly. A marker found at start names a set that was on trial when the
+// process died: read_on_trial() returns its checksum (0: none).
+void mark_on_trial(MainState& st, std::uint64_t checksum, const std::string& artifact);
+void clear_on_trial(MainState& st, std::uint64_t checksum);
+std::uint64_t read_on_trial(const MainState& st);
 
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);

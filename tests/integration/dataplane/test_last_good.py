@@ -21,6 +21,11 @@ pass a quiescent point, which it does between bursts).
   5. `load` C, then its file is replaced by other bytes before it has run:
      after INVITEs and the grace time, last-good is still B, and the log says
      why (the file is no longer the set that was loaded).
+  6. a set that was on trial when the process died does not come back: start
+     with D configured, kill -9 before D has run; the next start (D still
+     configured, as store.current_link would be) runs last-good B, says why,
+     and `load D` is refused with the reason while `load A` works; a clean
+     stop clears the mark, and the start after it runs D again.
 """
 import os
 import queue
@@ -110,7 +115,7 @@ def read(path):
 
 
 with h.Test("last_good", __doc__) as t:
-    art = {v: t.compile_rules("rules-" + v, RULES.format(version="lg-" + v)) for v in ("A", "B", "C")}
+    art = {v: t.compile_rules("rules-" + v, RULES.format(version="lg-" + v)) for v in ("A", "B", "C", "D")}
     blob = {v: open(p, "rb").read() for v, p in art.items()}
     state = t.path("state")
     last_good = os.path.join(state, "last-good.swr")
@@ -200,3 +205,39 @@ with h.Test("last_good", __doc__) as t:
             writer.join(10)
         t.eq(dp.stop(), 0, "exit code after SIGTERM")
     check_writer()
+
+    # 6. On trial when the process died: neither a restart nor a resync brings it back.
+    on_trial = os.path.join(state, "on-trial")
+    ports = lambda tag: [("trunk", f"net_pcap0,rx_pcap={t.path('empty-' + tag + '.pcap')}", "trunk"),
+                         ("core", f"net_pcap1,tx_pcap={t.path('core-' + tag + '.pcap')}", "core")]
+    for tag in ("d1", "d2", "d3"):
+        with open(t.path("empty-" + tag + ".pcap"), "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    with h.Dataplane(t, "trial-d1", ports("d1"), artifact=art["D"], state_dir=state,
+                     last_good_after_ms=GRACE_MS) as dp:
+        dp.start()
+        t.eq(dp.request({"v": 1, "cmd": "status"})["ruleset"]["version"], "lg-D", "6: D is running")
+        t.check((read(on_trial) or b"").endswith((" " + art["D"] + "\n").encode()), "6: D is marked on trial")
+        dp.proc.kill()  # a crash before D has run
+        dp.proc.wait(10)
+    with h.Dataplane(t, "trial-d2", ports("d2"), artifact=art["D"], state_dir=state,
+                     last_good_after_ms=GRACE_MS) as dp:
+        dp.start()
+        st = dp.request({"v": 1, "cmd": "status"})
+        t.eq(st["ruleset"]["version"], "lg-B", "6: after the crash the last good set B runs, not D")
+        t.check("was on trial" in dp.log() and "previous run ended while a rule set was on trial" in dp.log(),
+                f"6: the log says why D was skipped:\n{dp.log()}")
+        r = dp.request({"v": 1, "cmd": "load", "artifact": art["D"]}, timeout=30)
+        t.check(r.get("ok") is False and "was on trial when the data plane last stopped" in r.get("error", ""),
+                f"6: load D is refused with the reason ({r})")
+        t.eq(dp.request({"v": 1, "cmd": "status"})["ruleset"]["version"], "lg-B", "6: B still runs")
+        r = dp.request({"v": 1, "cmd": "load", "artifact": art["A"]}, timeout=30)
+        t.eq(r.get("ok"), True, f"6: another set loads ({r})")
+        t.eq(dp.stop(), 0, "6: clean stop")
+        t.eq(read(on_trial), None, "6: a clean stop clears the on-trial mark")
+    with h.Dataplane(t, "trial-d3", ports("d3"), artifact=art["D"], state_dir=state,
+                     last_good_after_ms=GRACE_MS) as dp:
+        dp.start()
+        t.eq(dp.request({"v": 1, "cmd": "status"})["ruleset"]["version"], "lg-D",
+             "6: after a clean stop, D is tried again at start")
+        t.eq(dp.stop(), 0, "6: clean stop")
