@@ -13,15 +13,15 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/commands.h"
-#include "cli/dial_plan_options.h"
-#include "daemon/dial_plan_json.h"
-#include "daemon/time_util.h"
-#include "daemon/trace_log.h"
-#include "daemon/unix_client.h"
+#include "control/cli/commands.h"
+#include "control/cli/dial_plan_options.h"
+#include "control/client/dial_plan_json.h"
+#include "control/client/time_util.h"
+#include "control/client/trace_log.h"
+#include "control/client/unix_client.h"
 #include "rules/compiled/artifact.h"
 #include "rules/loader/loader.h"
-#include "text/safe_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {

@@ -10,13 +10,13 @@
 #include <iostream>
 #include <map>
 
-#include "cli/commands.h"
-#include "cli/dial_plan_options.h"
-#include "common/sip_input.h"
-#include "number/normalize.h"
-#include "sip/sip_message.h"
-#include "text/json_text.h"
-#include "text/safe_text.h"
+#include "control/cli/commands.h"
+#include "control/cli/dial_plan_options.h"
+#include "control/common/sip_input.h"
+#include "rules/number/normalize.h"
+#include "dataplane/sip/sip_message.h"
+#include "rules/text/json_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {

@@ -7,15 +7,15 @@
 #include <cstdio>
 #include <iostream>
 
-#include "classify/explain.h"
-#include "cli/commands.h"
-#include "common/sip_input.h"
+#include "dataplane/classify/explain.h"
+#include "control/cli/commands.h"
+#include "control/common/sip_input.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/diff/diff.h"
 #include "rules/loader/loader.h"
-#include "sip/sip_message.h"
-#include "text/safe_text.h"
+#include "dataplane/sip/sip_message.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
 namespace {

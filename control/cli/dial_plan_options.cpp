@@ -1,4 +1,4 @@
-#include "cli/dial_plan_options.h"
+#include "control/cli/dial_plan_options.h"
 
 #include <CLI/CLI.hpp>
 

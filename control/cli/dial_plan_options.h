@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "number/dial_plan.h"
+#include "rules/number/dial_plan.h"
 
 namespace CLI {
 class App;

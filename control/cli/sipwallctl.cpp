@@ -2,7 +2,7 @@
 // `stats`, `trace`), each in its own cmd_*.cpp.
 #include <CLI/CLI.hpp>
 
-#include "cli/commands.h"
+#include "control/cli/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sipwallctl - operate and inspect the sipwall SIP filter"};

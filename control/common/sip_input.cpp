@@ -1,4 +1,4 @@
-#include "common/sip_input.h"
+#include "control/common/sip_input.h"
 
 #include <pcap/pcap.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "net/packet_decode.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace sipwall::control {
 

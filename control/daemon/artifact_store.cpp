@@ -1,4 +1,4 @@
-#include "daemon/artifact_store.h"
+#include "control/daemon/artifact_store.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

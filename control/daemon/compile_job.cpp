@@ -1,4 +1,4 @@
-#include "daemon/compile_job.h"
+#include "control/daemon/compile_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <iostream>
 #include <set>
 
-#include "daemon/dial_plan_json.h"
+#include "control/client/dial_plan_json.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"

@@ -1,4 +1,4 @@
-#include "daemon/control_config.h"
+#include "control/daemon/control_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <span>
 
-#include "protocol/socket_path.h"
+#include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
 #include "rules/loader/suggest.h"
 #include "rules/loader/yaml_guard.h"

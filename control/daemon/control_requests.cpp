@@ -1,4 +1,4 @@
-#include "daemon/control_requests.h"
+#include "control/daemon/control_requests.h"
 
 namespace sipwall::control {
 

@@ -3,7 +3,7 @@
 // requests against. Plain C++: the fuzz build parses with it too.
 #pragma once
 
-#include "protocol/request.h"
+#include "dataplane/protocol/request.h"
 
 namespace sipwall::control {
 

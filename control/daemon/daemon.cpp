@@ -1,4 +1,4 @@
-#include "daemon/daemon.h"
+#include "control/daemon/daemon.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -12,13 +12,13 @@
 #include <cstring>
 #include <set>
 
-#include "daemon/control_requests.h"
-#include "daemon/incomplete_guard.h"
-#include "daemon/json_fields.h"
-#include "daemon/sd_notify.h"
-#include "daemon/time_util.h"
-#include "daemon/unix_client.h"
-#include "protocol/echo.h"
+#include "control/daemon/control_requests.h"
+#include "control/daemon/incomplete_guard.h"
+#include "control/daemon/json_fields.h"
+#include "control/daemon/sd_notify.h"
+#include "control/client/time_util.h"
+#include "control/client/unix_client.h"
+#include "dataplane/protocol/echo.h"
 
 namespace sipwall::control {
 namespace fs = std::filesystem;

@@ -20,15 +20,15 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/artifact_store.h"
-#include "daemon/compile_job.h"
-#include "daemon/control_config.h"
-#include "daemon/file_watcher.h"
-#include "daemon/metrics_render.h"
-#include "daemon/metrics_server.h"
-#include "daemon/trace_log.h"
-#include "protocol/line_server.h"
-#include "protocol/reply.h"
+#include "control/daemon/artifact_store.h"
+#include "control/daemon/compile_job.h"
+#include "control/daemon/control_config.h"
+#include "control/daemon/file_watcher.h"
+#include "control/daemon/metrics_render.h"
+#include "control/daemon/metrics_server.h"
+#include "control/client/trace_log.h"
+#include "dataplane/protocol/line_server.h"
+#include "dataplane/protocol/reply.h"
 
 namespace sipwall::control {
 

@@ -1,4 +1,4 @@
-#include "daemon/file_watcher.h"
+#include "control/daemon/file_watcher.h"
 
 #include <errno.h>
 #include <sys/inotify.h>

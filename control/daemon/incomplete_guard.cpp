@@ -1,4 +1,4 @@
-#include "daemon/incomplete_guard.h"
+#include "control/daemon/incomplete_guard.h"
 
 namespace sipwall::control {
 

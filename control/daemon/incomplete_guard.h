@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "daemon/compile_job.h"
+#include "control/daemon/compile_job.h"
 
 namespace sipwall::control {
 

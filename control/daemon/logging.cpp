@@ -1,4 +1,4 @@
-#include "daemon/logging.h"
+#include "control/daemon/logging.h"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>

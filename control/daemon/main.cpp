@@ -12,10 +12,10 @@
 
 #include <cstdio>
 
-#include "daemon/compile_job.h"
-#include "daemon/control_config.h"
-#include "daemon/daemon.h"
-#include "daemon/logging.h"
+#include "control/daemon/compile_job.h"
+#include "control/daemon/control_config.h"
+#include "control/daemon/daemon.h"
+#include "control/daemon/logging.h"
 
 int main(int argc, char** argv) {
   using namespace sipwall::control;

@@ -1,8 +1,8 @@
-#include "daemon/metrics_render.h"
+#include "control/daemon/metrics_render.h"
 
-#include "app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
-#include "daemon/prometheus.h"
-#include "daemon/time_util.h"
+#include "dataplane/app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
+#include "control/daemon/prometheus.h"
+#include "control/client/time_util.h"
 
 namespace sipwall::control {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/metrics_server.h"
+#include "control/daemon/metrics_server.h"
 
 #include <errno.h>
 #include <netdb.h>

@@ -1,11 +1,11 @@
-#include "daemon/prometheus.h"
+#include "control/daemon/prometheus.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-#include "text/safe_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::control {
 

@@ -1,4 +1,4 @@
-#include "daemon/sd_notify.h"
+#include "control/daemon/sd_notify.h"
 
 #ifdef SIPWALL_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>

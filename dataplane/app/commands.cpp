@@ -12,14 +12,14 @@
 #include <set>
 #include <sstream>
 
-#include "app/main_state.h"
-#include "net/packet_decode.h"
-#include "protocol/dataplane_commands.h"
-#include "protocol/echo.h"
-#include "protocol/line_server.h"
-#include "protocol/reply.h"
+#include "dataplane/app/main_state.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/protocol/dataplane_commands.h"
+#include "dataplane/protocol/echo.h"
+#include "dataplane/protocol/line_server.h"
+#include "dataplane/protocol/reply.h"
 #include "rules/model/rule_model.h"
-#include "text/json_text.h"
+#include "rules/text/json_text.h"
 
 namespace sipwall::dataplane {
 namespace {

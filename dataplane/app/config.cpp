@@ -1,7 +1,7 @@
-#include "app/config.h"
+#include "dataplane/app/config.h"
 
-#include "app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
-#include "protocol/socket_path.h"
+#include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
+#include "dataplane/protocol/socket_path.h"
 
 #include <yaml-cpp/yaml.h>
 

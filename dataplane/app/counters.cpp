@@ -1,4 +1,4 @@
-#include "app/counters.h"
+#include "dataplane/app/counters.h"
 
 #include <cstring>
 

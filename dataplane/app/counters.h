@@ -10,8 +10,8 @@
 
 #include <cstdint>
 
-#include "net/packet_decode.h"
-#include "sip/sip_errors.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/sip/sip_errors.h"
 
 namespace sipwall::dataplane {
 

@@ -17,16 +17,16 @@
 #include <memory>
 #include <vector>
 
-#include "app/config.h"
-#include "app/counters.h"
-#include "app/ruleset_runtime.h"
-#include "app/trace_record.h"
-#include "classify/classify.h"
-#include "net/packet_decode.h"
-#include "net/tcp_reassembly.h"
-#include "net/tcp_seqadj.h"
-#include "offload/installer.h"
-#include "sip/sip_message.h"
+#include "dataplane/app/config.h"
+#include "dataplane/app/counters.h"
+#include "dataplane/app/ruleset_runtime.h"
+#include "dataplane/app/trace_record.h"
+#include "dataplane/classify/classify.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/tcp_reassembly.h"
+#include "dataplane/net/tcp_seqadj.h"
+#include "dataplane/offload/installer.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::dataplane {
 

@@ -29,7 +29,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "app/main_state.h"
+#include "dataplane/app/main_state.h"
 #include "rules/compiled/artifact.h"
 #include "rules/io/file_input.h"
 

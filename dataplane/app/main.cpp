@@ -20,11 +20,11 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "app/config.h"
-#include "app/main_state.h"
-#include "app/setup.h"
-#include "protocol/line_server.h"
-#include "protocol/socket_path.h"
+#include "dataplane/app/config.h"
+#include "dataplane/app/main_state.h"
+#include "dataplane/app/setup.h"
+#include "dataplane/protocol/line_server.h"
+#include "dataplane/protocol/socket_path.h"
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "app/dataplane.h"
-#include "app/ruleset_runtime.h"
-#include "app/trace_record.h"
+#include "dataplane/app/dataplane.h"
+#include "dataplane/app/ruleset_runtime.h"
+#include "dataplane/app/trace_record.h"
 
 namespace sipwall::protocol {
 class LineServer;

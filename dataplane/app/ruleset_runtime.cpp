@@ -1,4 +1,4 @@
-#include "app/ruleset_runtime.h"
+#include "dataplane/app/ruleset_runtime.h"
 
 #include "rules/compiled/artifact.h"
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "classify/scratch.h"
-#include "net/sip_response.h"
+#include "dataplane/classify/scratch.h"
+#include "dataplane/net/sip_response.h"
 #include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::dataplane {

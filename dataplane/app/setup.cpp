@@ -1,4 +1,4 @@
-#include "app/setup.h"
+#include "dataplane/app/setup.h"
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "offload/flow_translate.h"
-#include "offload/rule_set_input.h"
+#include "dataplane/offload/flow_translate.h"
+#include "dataplane/offload/rule_set_input.h"
 
 namespace sipwall::dataplane {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "app/dataplane.h"
+#include "dataplane/app/dataplane.h"
 
 namespace sipwall::dataplane {
 

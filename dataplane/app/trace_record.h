@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "text/safe_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::dataplane {
 

@@ -16,12 +16,12 @@
 #include <cstring>
 #include <ctime>
 
-#include "app/dataplane.h"
-#include "app/worker_path.h"
-#include "classify/classify.h"
-#include "net/reply_frame.h"
-#include "net/sip_response.h"
-#include "net/tag_insert.h"
+#include "dataplane/app/dataplane.h"
+#include "dataplane/app/worker_path.h"
+#include "dataplane/classify/classify.h"
+#include "dataplane/net/reply_frame.h"
+#include "dataplane/net/sip_response.h"
+#include "dataplane/net/tag_insert.h"
 
 namespace sipwall::dataplane {
 

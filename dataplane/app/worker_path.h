@@ -9,11 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "app/dataplane.h"
-#include "classify/classify.h"
-#include "net/packet_decode.h"
-#include "net/sip_response.h"
-#include "sip/sip_message.h"
+#include "dataplane/app/dataplane.h"
+#include "dataplane/classify/classify.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/sip_response.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::dataplane::path {
 

@@ -22,12 +22,12 @@
 
 #include <cstring>
 
-#include "app/worker_path.h"
-#include "net/bytes.h"
-#include "net/reply_frame.h"
-#include "net/sip_response.h"
-#include "net/tcp_cut.h"
-#include "net/tcp_reassembly.h"
+#include "dataplane/app/worker_path.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/reply_frame.h"
+#include "dataplane/net/sip_response.h"
+#include "dataplane/net/tcp_cut.h"
+#include "dataplane/net/tcp_reassembly.h"
 
 namespace sipwall::dataplane {
 

@@ -10,11 +10,11 @@
 
 #include <cstddef>
 
-#include "classify/packet_source.h"
-#include "classify/scratch.h"
-#include "classify/verdict.h"
+#include "dataplane/classify/packet_source.h"
+#include "dataplane/classify/scratch.h"
+#include "dataplane/classify/verdict.h"
 #include "rules/compiled/compiled_rule_set.h"
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::classify {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "classify/classify.h"
+#include "dataplane/classify/classify.h"
 
 namespace sipwall::classify {
 

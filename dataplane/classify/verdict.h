@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "number/normalize.h"
+#include "rules/number/normalize.h"
 #include "rules/compiled/program.h"
 #include "rules/compiled/trunk_table.h"
 #include "rules/model/rule_model.h"

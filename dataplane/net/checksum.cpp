@@ -1,9 +1,9 @@
-#include "net/checksum.h"
+#include "dataplane/net/checksum.h"
 
 #include <cstring>
 
-#include "net/bytes.h"
-#include "net/packet_decode.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace sipwall::net {
 namespace {

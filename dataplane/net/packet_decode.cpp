@@ -1,9 +1,9 @@
-#include "net/packet_decode.h"
+#include "dataplane/net/packet_decode.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "net/bytes.h"
+#include "dataplane/net/bytes.h"
 
 namespace sipwall::net {
 namespace {

@@ -1,10 +1,10 @@
-#include "net/reply_frame.h"
+#include "dataplane/net/reply_frame.h"
 
 #include <cstring>
 
-#include "net/bytes.h"
-#include "net/checksum.h"
-#include "net/tcp_options.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/tcp_options.h"
 
 namespace sipwall::net {
 namespace {

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "net/packet_decode.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace sipwall::net {
 

@@ -1,8 +1,8 @@
-#include "net/sip_response.h"
+#include "dataplane/net/sip_response.h"
 
 #include <cstring>
 
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::net {
 namespace {

@@ -1,9 +1,9 @@
-#include "net/splice.h"
+#include "dataplane/net/splice.h"
 
 #include <cstring>
 
-#include "net/bytes.h"
-#include "net/checksum.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/checksum.h"
 
 namespace sipwall::net::detail {
 namespace {

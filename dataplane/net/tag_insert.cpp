@@ -1,9 +1,9 @@
-#include "net/tag_insert.h"
+#include "dataplane/net/tag_insert.h"
 
 #include <cstring>
 
-#include "net/splice.h"
-#include "sip/sip_message.h"
+#include "dataplane/net/splice.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::net {
 namespace {

@@ -1,10 +1,10 @@
-#include "net/tcp_cut.h"
+#include "dataplane/net/tcp_cut.h"
 
 #include <cstring>
 
-#include "net/bytes.h"
-#include "net/checksum.h"
-#include "net/splice.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/splice.h"
 
 namespace sipwall::net {
 namespace {

@@ -1,6 +1,6 @@
-#include "net/tcp_reassembly.h"
+#include "dataplane/net/tcp_reassembly.h"
 
-#include "net/flow_hash.h"
+#include "dataplane/net/flow_hash.h"
 
 #include <cstring>
 

@@ -26,7 +26,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "net/packet_decode.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace sipwall::net {
 

@@ -1,13 +1,13 @@
-#include "net/tcp_seqadj.h"
+#include "dataplane/net/tcp_seqadj.h"
 
 #include <cstring>
 #include <limits>
 
-#include "net/bytes.h"
-#include "net/checksum.h"
-#include "net/flow_hash.h"
-#include "net/splice.h"
-#include "net/tcp_options.h"
+#include "dataplane/net/bytes.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/flow_hash.h"
+#include "dataplane/net/splice.h"
+#include "dataplane/net/tcp_options.h"
 
 namespace sipwall::net {
 

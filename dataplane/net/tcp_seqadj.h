@@ -22,8 +22,8 @@
 #include <memory>
 #include <string_view>
 
-#include "net/packet_decode.h"
-#include "net/reply_frame.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/reply_frame.h"
 
 namespace sipwall::net {
 

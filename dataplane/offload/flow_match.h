@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "offload/flow_spec.h"
+#include "dataplane/offload/flow_spec.h"
 
 namespace sipwall::offload {
 

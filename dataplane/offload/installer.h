@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "offload/flow_spec.h"
+#include "dataplane/offload/flow_spec.h"
 
 namespace sipwall::offload {
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "offload/flow_translate.h"
+#include "dataplane/offload/flow_translate.h"
 #include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::offload {

@@ -1,4 +1,4 @@
-#include "protocol/dataplane_commands.h"
+#include "dataplane/protocol/dataplane_commands.h"
 
 namespace sipwall::protocol {
 

@@ -3,7 +3,7 @@
 // fuzz build (no DPDK) parses exactly what sipwall-dataplane parses.
 #pragma once
 
-#include "protocol/request.h"
+#include "dataplane/protocol/request.h"
 
 namespace sipwall::protocol {
 

@@ -1,4 +1,4 @@
-#include "protocol/line_server.h"
+#include "dataplane/protocol/line_server.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <tuple>
 
-#include "protocol/echo.h"
-#include "protocol/reply.h"
-#include "protocol/socket_path.h"
+#include "dataplane/protocol/echo.h"
+#include "dataplane/protocol/reply.h"
+#include "dataplane/protocol/socket_path.h"
 
 namespace sipwall::protocol {
 

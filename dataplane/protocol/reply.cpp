@@ -1,7 +1,7 @@
-#include "protocol/reply.h"
+#include "dataplane/protocol/reply.h"
 
-#include "protocol/echo.h"
-#include "text/json_text.h"
+#include "dataplane/protocol/echo.h"
+#include "rules/text/json_text.h"
 
 namespace sipwall::protocol {
 

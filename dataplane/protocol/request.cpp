@@ -1,12 +1,12 @@
-#include "protocol/request.h"
+#include "dataplane/protocol/request.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
 
-#include "protocol/echo.h"
-#include "protocol/reply.h"
+#include "dataplane/protocol/echo.h"
+#include "dataplane/protocol/reply.h"
 
 namespace sipwall::protocol {
 namespace {

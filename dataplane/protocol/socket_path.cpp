@@ -1,8 +1,8 @@
-#include "protocol/socket_path.h"
+#include "dataplane/protocol/socket_path.h"
 
 #include <sys/un.h>
 
-#include "protocol/echo.h"
+#include "dataplane/protocol/echo.h"
 
 namespace sipwall::protocol {
 

@@ -1,8 +1,8 @@
-#include "sip/sip_chars.h"
+#include "dataplane/sip/sip_chars.h"
 
 #include <cstdlib>
 
-#include "sip/sip_window.h"
+#include "dataplane/sip/sip_window.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,4 +1,4 @@
-#include "sip/sip_errors.h"
+#include "dataplane/sip/sip_errors.h"
 
 #include <array>
 

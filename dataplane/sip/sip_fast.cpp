@@ -2,12 +2,12 @@
 // reference in sip_fields.cpp / sip_uri.cpp step by step; the comments name
 // the step. Where the reference would report an error, or meets a form that
 // is rare in practice, the fast path returns false instead.
-#include "sip/sip_fast.h"
+#include "dataplane/sip/sip_fast.h"
 
 #include <cstring>
 
-#include "sip/sip_chars.h"
-#include "sip/sip_window.h"
+#include "dataplane/sip/sip_chars.h"
+#include "dataplane/sip/sip_window.h"
 
 namespace sipwall::sip::detail {
 namespace {

@@ -14,8 +14,8 @@
 // it before running the reference parser.
 #pragma once
 
-#include "sip/sip_message.h"
-#include "sip/sip_window.h"
+#include "dataplane/sip/sip_message.h"
+#include "dataplane/sip/sip_window.h"
 
 namespace sipwall::sip::detail {
 

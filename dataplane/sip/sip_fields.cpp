@@ -1,11 +1,11 @@
 // name-addr / addr-spec, generic parameters, Via, CSeq and numbers
 // (RFC 3261 §20, §25.1). The grammar is followed, with the liberal readings
 // listed in docs/sip-parser.md ("Accepted liberally").
-#include "sip/sip_fields.h"
+#include "dataplane/sip/sip_fields.h"
 
 #include <cstring>
 
-#include "sip/sip_chars.h"
+#include "dataplane/sip/sip_chars.h"
 
 namespace sipwall::sip::detail {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::sip::detail {
 

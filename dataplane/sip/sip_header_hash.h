@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::sip::detail {
 

@@ -3,15 +3,15 @@
 // the same SIMD scan), each header name is dispatched by length and first
 // byte, and only the fields the filter needs are parsed further. The body is
 // never scanned: Content-Length (or the end of the datagram) frames it.
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 #include <cstring>
 
-#include "sip/sip_chars.h"
-#include "sip/sip_fast.h"
-#include "sip/sip_fields.h"
-#include "sip/sip_header_hash.h"
-#include "sip/sip_window.h"
+#include "dataplane/sip/sip_chars.h"
+#include "dataplane/sip/sip_fast.h"
+#include "dataplane/sip/sip_fields.h"
+#include "dataplane/sip/sip_header_hash.h"
+#include "dataplane/sip/sip_window.h"
 
 namespace sipwall::sip {
 namespace {

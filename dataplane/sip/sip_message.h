@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "sip/sip_errors.h"
-#include "sip/sip_uri.h"
+#include "dataplane/sip/sip_errors.h"
+#include "dataplane/sip/sip_uri.h"
 
 namespace sipwall::sip {
 

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "sip/sip_chars.h"
-#include "sip/sip_fields.h"
-#include "sip/sip_header_hash.h"
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_chars.h"
+#include "dataplane/sip/sip_fields.h"
+#include "dataplane/sip/sip_header_hash.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::sip {
 namespace {

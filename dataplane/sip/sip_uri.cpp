@@ -4,12 +4,12 @@
 // The parser runs forward once and stops at the first byte that cannot
 // continue the URI, so a name-addr parser can hand it "<sip:...>;tag=x" and
 // find the '>' where it stopped, instead of searching for it first.
-#include "sip/sip_uri.h"
+#include "dataplane/sip/sip_uri.h"
 
 #include <cstring>
 
-#include "sip/sip_chars.h"
-#include "sip/sip_fields.h"
+#include "dataplane/sip/sip_chars.h"
+#include "dataplane/sip/sip_fields.h"
 
 namespace sipwall::sip {
 namespace detail {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "sip/sip_errors.h"
+#include "dataplane/sip/sip_errors.h"
 
 namespace sipwall::sip {
 

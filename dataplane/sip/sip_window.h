@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "sip/sip_chars.h"
+#include "dataplane/sip/sip_chars.h"
 
 namespace sipwall::sip::detail {
 

@@ -20,12 +20,12 @@
 #include <string_view>
 #include <vector>
 
-#include "invite_mix.h"
-#include "net/packet_decode.h"
-#include "net/reply_frame.h"
-#include "net/sip_response.h"
-#include "net/tag_insert.h"
-#include "sip/sip_message.h"
+#include "perf/pipeline/invite_mix.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/reply_frame.h"
+#include "dataplane/net/sip_response.h"
+#include "dataplane/net/tag_insert.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace {
 

@@ -44,8 +44,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "invite_mix.h"
-#include "net/packet_decode.h"
+#include "perf/pipeline/invite_mix.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace {
 

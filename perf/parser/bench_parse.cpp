@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "common/sip_input.h"
-#include "number/normalize.h"
-#include "sip/sip_message.h"
+#include "control/common/sip_input.h"
+#include "rules/number/normalize.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace {
 

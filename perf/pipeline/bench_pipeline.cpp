@@ -36,7 +36,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "harness.h"
+#include "perf/pipeline/harness.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "harness.h"
+#include "perf/pipeline/harness.h"
 
 #include <pthread.h>
 #include <rte_cycles.h>
@@ -17,9 +17,9 @@
 #include <ctime>
 #include <fstream>
 
-#include "app/ruleset_runtime.h"
-#include "app/setup.h"
-#include "net/packet_decode.h"
+#include "dataplane/app/ruleset_runtime.h"
+#include "dataplane/app/setup.h"
+#include "dataplane/net/packet_decode.h"
 
 namespace sipwall::perf {
 

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "app/dataplane.h"
-#include "invite_mix.h"
-#include "latency_histogram.h"
+#include "dataplane/app/dataplane.h"
+#include "perf/pipeline/invite_mix.h"
+#include "perf/pipeline/latency_histogram.h"
 
 namespace sipwall::perf {
 

@@ -1,11 +1,11 @@
-#include "invite_mix.h"
+#include "perf/pipeline/invite_mix.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 
-#include "net/checksum.h"
+#include "dataplane/net/checksum.h"
 
 namespace sipwall::perf {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "classify/packet_source.h"
+#include "dataplane/classify/packet_source.h"
 #include "rules/model/rule_model.h"
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::perf {
 

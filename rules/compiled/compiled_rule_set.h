@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "number/dial_plan.h"
-#include "number/normalize.h"
+#include "rules/number/dial_plan.h"
+#include "rules/number/normalize.h"
 #include "rules/compiled/deny_sources.h"
 #include "rules/compiled/exact_table.h"
 #include "rules/compiled/interval_map.h"

@@ -26,7 +26,7 @@
 #include <span>
 #include <vector>
 
-#include "number/e164_key.h"
+#include "rules/number/e164_key.h"
 #include "rules/compiled/aligned_vector.h"
 
 namespace sipwall::rules {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "number/dial_plan.h"
+#include "rules/number/dial_plan.h"
 #include "rules/model/diagnostic.h"
 #include "rules/model/rule_model.h"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "number/dial_plan.h"
-#include "number/normalize.h"
+#include "rules/number/dial_plan.h"
+#include "rules/number/normalize.h"
 #include "rules/model/rule_model.h"
 
 namespace sipwall::rules::loader {

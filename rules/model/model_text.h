@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "number/normalize.h"
+#include "rules/number/normalize.h"
 #include "rules/model/rule_model.h"
 
 namespace sipwall::rules {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "number/dial_plan.h"
-#include "number/normalize.h"
+#include "rules/number/dial_plan.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::rules {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::sip {
 namespace {

@@ -20,9 +20,9 @@
 #include <cstring>
 #include <string>
 
-#include "classify/classify.h"
-#include "classify/explain.h"
-#include "fuzz_invite.h"
+#include "dataplane/classify/classify.h"
+#include "dataplane/classify/explain.h"
+#include "tests/fuzz/fuzz_invite.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"

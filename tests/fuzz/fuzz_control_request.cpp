@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "daemon/control_requests.h"
-#include "request_fuzz_checks.h"
+#include "control/daemon/control_requests.h"
+#include "tests/fuzz/request_fuzz_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string line(reinterpret_cast<const char*>(data), size);  // sized exactly, for ASan

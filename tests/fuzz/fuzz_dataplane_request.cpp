@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "protocol/dataplane_commands.h"
-#include "request_fuzz_checks.h"
+#include "dataplane/protocol/dataplane_commands.h"
+#include "tests/fuzz/request_fuzz_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string line(reinterpret_cast<const char*>(data), size);  // sized exactly, for ASan

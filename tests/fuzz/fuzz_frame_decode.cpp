@@ -22,11 +22,11 @@
 #include <string_view>
 #include <vector>
 
-#include "net/checksum.h"
-#include "net/packet_decode.h"
-#include "net/reply_frame.h"
-#include "net/tag_insert.h"
-#include "net/tcp_cut.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/reply_frame.h"
+#include "dataplane/net/tag_insert.h"
+#include "dataplane/net/tcp_cut.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "classify/packet_source.h"
-#include "sip/sip_message.h"
+#include "dataplane/classify/packet_source.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::fuzz {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "number/normalize.h"
+#include "rules/number/normalize.h"
 
 namespace {
 

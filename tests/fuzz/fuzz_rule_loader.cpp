@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "classify/classify.h"
-#include "fuzz_invite.h"
+#include "dataplane/classify/classify.h"
+#include "tests/fuzz/fuzz_invite.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"
 #include "rules/model/outside_text.h"

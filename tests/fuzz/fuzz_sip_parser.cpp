@@ -9,7 +9,7 @@
 #include <memory>
 #include <string_view>
 
-#include "sip/sip_message.h"
+#include "dataplane/sip/sip_message.h"
 
 namespace {
 

@@ -33,12 +33,12 @@
 #include <string>
 #include <vector>
 
-#include "net/checksum.h"
-#include "net/packet_decode.h"
-#include "net/reply_frame.h"
-#include "net/tcp_cut.h"
-#include "net/tcp_reassembly.h"
-#include "net/tcp_seqadj.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/packet_decode.h"
+#include "dataplane/net/reply_frame.h"
+#include "dataplane/net/tcp_cut.h"
+#include "dataplane/net/tcp_reassembly.h"
+#include "dataplane/net/tcp_seqadj.h"
 
 namespace {
 

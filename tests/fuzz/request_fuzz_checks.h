@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/echo.h"
-#include "protocol/reply.h"
-#include "protocol/request.h"
+#include "dataplane/protocol/echo.h"
+#include "dataplane/protocol/reply.h"
+#include "dataplane/protocol/request.h"
 
 namespace sipwall::fuzz {
 

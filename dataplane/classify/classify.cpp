@@ -1,0 +1,108 @@
+#include "dataplane/classify/classify.h"
+
+#include <new>
+#include <type_traits>
+
+#include "dataplane/classify/engine.h"
+
+namespace sipwall::classify {
+
+std::string_view to_string(DecidedBy d) noexcept {
+  switch (d) {
+    case DecidedBy::rule: return "rule";
+    case DecidedBy::default_action: return "default";
+    case DecidedBy::emergency: return "emergency";
+    case DecidedBy::allow_caller: return "allow_caller";
+    case DecidedBy::allow_callee: return "allow_callee";
+  }
+  return "?";
+}
+
+namespace {
+
+// Everything after the numbers are resolved: guard rails, rules, default.
+Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
+  Verdict v;
+  e.describe(v);
+  if (!e.guard(v)) {
+    bool decided = false;
+    const std::size_t n = set.rule_count();
+    const auto gates = set.rule_gates();
+    const bool gated = gates.size() == n;
+    for (std::size_t i = 0; i < n && !decided; ++i) {
+      // A gated rule whose regex target matched nothing cannot match, nor can
+      // the rules after it with the same gate: skip them all (rules [i,
+      // skip_to)). The scan is the one the rule's first predicate would run.
+      if (gated && gates[i].target != rules::kNone && !e.target_hit(gates[i].target)) {
+        i = gates[i].skip_to - 1;
+        continue;
+      }
+      detail::Witness w;
+      if (!e.run_rule(i, w)) continue;
+      if (set.rule_action(i).kind == rules::ActionKind::trace) {
+        // trace records and evaluation goes on.
+        if (v.trace_rule == kNoRule) {
+          v.trace_rule = static_cast<std::uint32_t>(i);
+          v.trace_rule_id = set.rule_id(i);
+        }
+        continue;
+      }
+      e.decide_rule(v, i, w);
+      decided = true;
+    }
+    if (!decided) e.decide_default(v);
+  }
+  v.flags = e.flags();
+  return v;
+}
+
+}  // namespace
+
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
+                 const PacketSource& src, Scratch& scratch) noexcept {
+  detail::Engine e(set, msg, src, scratch);
+  e.resolve(false);
+  return decide(set, e);
+}
+
+static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes &&
+                  alignof(detail::Engine) <= 16 && std::is_trivially_destructible_v<detail::Engine>,
+              "InFlight's storage must hold an Engine (raise kEngineBytes)");
+
+void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg,
+                     const PacketSource& src, Scratch& scratch) noexcept {
+  set_ = &set;
+  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch);
+  e->begin(false);
+}
+
+Verdict InFlight::verdict() noexcept {
+  auto* e = std::launder(reinterpret_cast<detail::Engine*>(engine_));
+  e->finish(false);
+  return decide(*set_, *e);
+}
+
+void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
+                    const PacketSource* srcs, std::size_t n, Scratch& scratch,
+                    Verdict* out) noexcept {
+  // Engines live in raw storage: they are built in place per group and are
+  // trivially destructible. Each takes its own scan epoch, and they are
+  // evaluated one after the other, so sharing the Scratch is safe.
+  static_assert(std::is_trivially_destructible_v<detail::Engine>);
+  alignas(detail::Engine) unsigned char storage[sizeof(detail::Engine) * kBurstGroup];
+  detail::Engine* engines[kBurstGroup];
+  for (std::size_t base = 0; base < n; base += kBurstGroup) {
+    const std::size_t m = n - base < kBurstGroup ? n - base : kBurstGroup;
+    for (std::size_t i = 0; i < m; ++i) {
+      engines[i] = ::new (storage + i * sizeof(detail::Engine))
+          detail::Engine(set, *msgs[base + i], srcs[base + i], scratch);
+      engines[i]->begin(false);
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      engines[i]->finish(false);
+      out[base + i] = decide(set, *engines[i]);
+    }
+  }
+}
+
+}  // namespace sipwall::classify
