@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build pkg-config clang libclang-rt-dev
+  build-essential cmake ninja-build pkg-config clang libclang-rt-dev clang-format
   # libraries
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libyaml-cpp-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev

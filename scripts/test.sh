@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls this and nothing else).
-#   1. installs missing Debian packages (scripts/deps.sh)
+#   1. installs missing Debian packages (scripts/deps.sh), checks formatting
 #   2. release build (build/, -O2): every test — unit, corpus, integration, e2e
 #   3. ASan+UBSan build (build/asan): the unit and corpus tests again
 #   4. fuzz build (build/fuzz, clang libFuzzer): each fuzzer for a short, bounded time
@@ -23,6 +23,9 @@ if [ ! -d ../shared/testdata ] && [ -z "${SIPWALL_TESTDATA:-}" ]; then
   echo "test.sh: ../shared/testdata (the external SIP corpora) is missing; the corpus tests need it" >&2
   exit 1
 fi
+
+stage "format (.clang-format)"
+scripts/check-format.sh
 
 stage "release build (build/)"
 cmake --preset release >/dev/null

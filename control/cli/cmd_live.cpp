@@ -6,11 +6,10 @@
 // Exit status (docs/control.md): 0 ok, 1 the operation failed or found
 // nothing, 2 bad arguments, 3 a socket could not be reached.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <deque>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "control/cli/commands.h"
@@ -54,7 +53,9 @@ void add_timeout(CLI::App* c, Sockets& s, const char* what) {
   c->add_option("--timeout", s.timeout_s, what)->check(CLI::PositiveNumber)->capture_default_str();
 }
 
-int ms(double s) { return static_cast<int>(s * 1000); }
+int ms(double s) {
+  return static_cast<int>(s * 1000);
+}
 
 bool call(const std::string& path, const json& req, json& reply, double timeout_s, std::string& error) {
   return ctl::unix_json_call(path, req, reply, ms(timeout_s), error);
@@ -70,10 +71,14 @@ std::string s_of(const json& j, const char* key, const char* dflt = "-") {
 std::string duration_text(double s) {
   long t = static_cast<long>(s);
   char buf[64];
-  if (t >= 86400) std::snprintf(buf, sizeof buf, "%ldd%02ldh%02ldm", t / 86400, t % 86400 / 3600, t % 3600 / 60);
-  else if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, t % 3600 / 60, t % 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%.1fs", s);
+  if (t >= 86400)
+    std::snprintf(buf, sizeof buf, "%ldd%02ldh%02ldm", t / 86400, t % 86400 / 3600, t % 3600 / 60);
+  else if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm%02lds", t / 3600, t % 3600 / 60, t % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
   return buf;
 }
 
@@ -99,8 +104,10 @@ void print_offload(const json& p) {
   const json& st = o.value("steering", json::object());
   const json& dn = o.value("deny", json::object());
   std::cout << "       offload  driver " << s_of(o, "driver") << ", rte_flow "
-            << (o.value("rte_flow", false) ? "supported" : !o.value("probed", true) ? "not probed" : "NOT supported") << "; steering "
-            << u64(st, "offloaded") << "/" << u64(st, "total") << " in hardware";
+            << (o.value("rte_flow", false) ? "supported"
+                : !o.value("probed", true) ? "not probed"
+                                           : "NOT supported")
+            << "; steering " << u64(st, "offloaded") << "/" << u64(st, "total") << " in hardware";
   if (dn.value("applies", false)) {
     std::cout << "; deny " << u64(dn, "offloaded") << "/" << u64(dn, "total") << " in hardware";
     const json& ents = dn.value("entries_offloaded", json::array());
@@ -146,9 +153,9 @@ void print_dataplane_status(const json& s, const std::string& socket) {
   for (const json& p : s.value("ports", json::array())) {
     char line[256];
     std::snprintf(line, sizeof line, "  port %-8s %-14s %-5s -> %-8s link %-4s %6s Mb/s  %s  mtu %s  queues %s\n",
-                  s_of(p, "name").c_str(), s_of(p, "device").c_str(), s_of(p, "role").c_str(),
-                  s_of(p, "peer").c_str(), s_of(p, "link").c_str(), s_of(p, "speed_mbps").c_str(),
-                  s_of(p, "mac").c_str(), s_of(p, "mtu").c_str(), s_of(p, "queues").c_str());
+                  s_of(p, "name").c_str(), s_of(p, "device").c_str(), s_of(p, "role").c_str(), s_of(p, "peer").c_str(),
+                  s_of(p, "link").c_str(), s_of(p, "speed_mbps").c_str(), s_of(p, "mac").c_str(),
+                  s_of(p, "mtu").c_str(), s_of(p, "queues").c_str());
     std::cout << line;
     print_offload(p);
   }
@@ -194,8 +201,8 @@ void print_control_status(const json& s, const std::string& socket) {
   const json& dp = s.value("dataplane", json::object());
   std::cout << "  data plane    " << (dp.value("up", false) ? "up" : "DOWN: " + s_of(dp, "error")) << " (last poll "
             << s_of(dp, "last_poll") << ")\n";
-  std::cout << "  metrics       " << (s_of(s, "metrics", "").empty() ? "off" : "http://" + s_of(s, "metrics") + "/metrics")
-            << "\n";
+  std::cout << "  metrics       "
+            << (s_of(s, "metrics", "").empty() ? "off" : "http://" + s_of(s, "metrics") + "/metrics") << "\n";
   std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
             << " records written since start)\n";
   std::cout << "  store         " << s_of(s, "store") << "\n";
@@ -212,10 +219,14 @@ int run_status(const Sockets& so, bool as_json) {
     if (!ctl_ok) out["control_error"] = ctl_err;
     std::cout << out.dump(2) << "\n";
   } else {
-    if (dp_ok) print_dataplane_status(dp, so.dataplane);
-    else std::cout << "sipwall-dataplane NOT REACHABLE: " << dp_err << "\n";
-    if (ctl_ok) print_control_status(ctl, so.control);
-    else std::cout << "sipwall-control NOT REACHABLE: " << ctl_err << "\n";
+    if (dp_ok)
+      print_dataplane_status(dp, so.dataplane);
+    else
+      std::cout << "sipwall-dataplane NOT REACHABLE: " << dp_err << "\n";
+    if (ctl_ok)
+      print_control_status(ctl, so.control);
+    else
+      std::cout << "sipwall-control NOT REACHABLE: " << ctl_err << "\n";
   }
   if (!dp_ok) return kUnreachable;
   return kOk;
@@ -231,13 +242,12 @@ void print_stats(const json& s, bool all) {
                 "tx packets", "tx bytes", "nic missed", "nic errors");
   std::cout << line;
   for (const json& p : s.value("ports", json::array())) {
-    std::snprintf(line, sizeof line, "%-10s %14llu %16llu %14llu %16llu %10llu %10llu\n", s_of(p, "name").c_str(),
-                  static_cast<unsigned long long>(u64(p, "rx_packets")),
-                  static_cast<unsigned long long>(u64(p, "rx_bytes")),
-                  static_cast<unsigned long long>(u64(p, "tx_packets")),
-                  static_cast<unsigned long long>(u64(p, "tx_bytes")),
-                  static_cast<unsigned long long>(u64(p, "nic_imissed")),
-                  static_cast<unsigned long long>(u64(p, "nic_ierrors") + u64(p, "nic_oerrors")));
+    std::snprintf(
+        line, sizeof line, "%-10s %14llu %16llu %14llu %16llu %10llu %10llu\n", s_of(p, "name").c_str(),
+        static_cast<unsigned long long>(u64(p, "rx_packets")), static_cast<unsigned long long>(u64(p, "rx_bytes")),
+        static_cast<unsigned long long>(u64(p, "tx_packets")), static_cast<unsigned long long>(u64(p, "tx_bytes")),
+        static_cast<unsigned long long>(u64(p, "nic_imissed")),
+        static_cast<unsigned long long>(u64(p, "nic_ierrors") + u64(p, "nic_oerrors")));
     std::cout << line;
   }
   std::cout << "\nINVITE verdicts:";
@@ -302,8 +312,10 @@ int run_stats(const Sockets& so, bool as_json, bool all) {
     std::cerr << "sipwallctl stats: " << s_of(s, "error") << "\n";
     return kFailed;
   }
-  if (as_json) std::cout << s.dump(2) << "\n";
-  else print_stats(s, all);
+  if (as_json)
+    std::cout << s.dump(2) << "\n";
+  else
+    print_stats(s, all);
   return kOk;
 }
 
@@ -368,8 +380,8 @@ int run_history(const Sockets& so, std::size_t limit, bool as_json) {
   for (const json& e : r["entries"]) {
     std::snprintf(line, sizeof line, "%-24s %-8s %-15s %-9s %-20s %-16s %9s  %s\n", s_of(e, "time").c_str(),
                   s_of(e, "op").c_str(), s_of(e, "trigger").c_str(), s_of(e, "result").c_str(),
-                  s_of(e, "version").c_str(), s_of(e, "checksum").c_str(),
-                  fixed(e.value("duration_ms", 0.0)).c_str(), s_of(e, "error", "").c_str());
+                  s_of(e, "version").c_str(), s_of(e, "checksum").c_str(), fixed(e.value("duration_ms", 0.0)).c_str(),
+                  s_of(e, "error", "").c_str());
     std::cout << line;
   }
   return kOk;
@@ -422,8 +434,9 @@ std::optional<number::DialPlan> dial_plan_for(const TraceArgs& a, const json* co
     const json& rs = (*control_status)["ruleset"];
     if (rs.contains("dial_plan") && ctl::dial_plan_from_json(rs["dial_plan"], plan, &why)) return plan;
   }
-  why = "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
-        "pass --country-code (or --dial-plan, --rules FILE)";
+  why =
+      "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
+      "pass --country-code (or --dial-plan, --rules FILE)";
   return std::nullopt;
 }
 
@@ -506,15 +519,15 @@ int run_trace(const TraceArgs& a) {
   }
   if (!a.call_id.empty()) q.call_id = a.call_id;
   if (!a.rule.empty()) q.rule_id = a.rule;
-  std::string dir = !a.trace_dir.empty() ? a.trace_dir
+  std::string dir = !a.trace_dir.empty()                          ? a.trace_dir
                     : have_status && status.contains("trace_dir") ? status["trace_dir"].get<std::string>()
                                                                   : std::string(kDefaultTraceDir);
   auto files = ctl::trace_files(dir);
   if (files.empty()) {
     std::cerr << "sipwallctl trace: no trace log in " << dir
-              << (a.trace_dir.empty() && !have_status ? " (sipwall-control not reachable: " + ctl_err +
-                                                            "; pass --trace-dir)"
-                                                      : "")
+              << (a.trace_dir.empty() && !have_status
+                      ? " (sipwall-control not reachable: " + ctl_err + "; pass --trace-dir)"
+                      : "")
               << "\n";
     return kFailed;
   }
@@ -542,8 +555,7 @@ int run_trace(const TraceArgs& a) {
       std::string line = raw;
       text::escape_hidden_controls_in_json(line);
       std::cout << line << "\n";
-    }
-    else {
+    } else {
       print_trace_row(r);
     }
   }
@@ -598,9 +610,7 @@ void add_live_commands(CLI::App& app, int& rc) {
   add_control_socket(reload, ra->so);
   add_timeout(reload, ra->so, "Seconds to wait for the reload (compile included)");
   reload->add_flag("--json", ra->json, "The reply as JSON");
-  reload->callback([ra, &rc] {
-    rc = run_control_op(ra->so, {{"v", 1}, {"cmd", "reload"}}, "reload", ra->json);
-  });
+  reload->callback([ra, &rc] { rc = run_control_op(ra->so, {{"v", 1}, {"cmd", "reload"}}, "reload", ra->json); });
 
   auto rb = std::make_shared<OpArgs>();
   rb->so.timeout_s = 300;
@@ -637,8 +647,9 @@ void add_live_commands(CLI::App& app, int& rc) {
   trace->add_option("--until", ta->until, "Up to this time: ISO 8601 or a duration before now");
   trace->add_option("--limit", ta->limit, "Newest matches shown (default 100; 0: all)");
   trace->add_flag("--json", ta->as_json, "The matching log lines as they are (JSON lines)");
-  trace->add_option("--trace-dir", ta->trace_dir, "Trace log directory (default: ask sipwall-control, else "
-                                                  "/var/log/sipwall)");
+  trace->add_option("--trace-dir", ta->trace_dir,
+                    "Trace log directory (default: ask sipwall-control, else "
+                    "/var/log/sipwall)");
   trace->add_option("--rules", ta->rules, "Take the dial plan from this rule set (YAML or artifact)")
       ->check(CLI::ExistingFile);
   add_dial_plan_options(*trace, ta->plan);

@@ -4,17 +4,16 @@
 // table cells through text::printable (dataplane/text/safe_text.h), so no
 // message can end the output or drive the terminal.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "control/cli/commands.h"
 #include "control/cli/dial_plan_options.h"
 #include "control/common/sip_input.h"
-#include "rules/number/normalize.h"
 #include "dataplane/sip/sip_message.h"
+#include "rules/number/normalize.h"
 #include "rules/text/json_text.h"
 #include "rules/text/safe_text.h"
 
@@ -23,7 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-json sv(std::string_view v) { return v.empty() ? json(nullptr) : json(std::string(v)); }
+json sv(std::string_view v) {
+  return v.empty() ? json(nullptr) : json(std::string(v));
+}
 
 // The normalised number of a URI as JSON: "+8613800138000", or null.
 struct NumberView {
@@ -36,8 +37,7 @@ NumberView number_of(const sip::Uri& uri, bool present, const number::DialPlan& 
   if (!present || uri.scheme == sip::UriScheme::none) return v;
   number::Number n = number::normalize(uri.number_text(), uri.phone_context(), plan);
   if (n.kind == number::NumberKind::e164) v.e164 = std::string(n.text());
-  v.detail = json{{"raw", std::string(uri.number_text())},
-                  {"kind", std::string(number::to_string(n.kind))}};
+  v.detail = json{{"raw", std::string(uri.number_text())}, {"kind", std::string(number::to_string(n.kind))}};
   if (n.kind == number::NumberKind::e164 || n.kind == number::NumberKind::short_code)
     v.detail["normalized"] = std::string(n.text());
   if (!uri.phone_context().empty()) v.detail["phone_context"] = std::string(uri.phone_context());
@@ -60,8 +60,8 @@ std::string endpoint(const net::DecodedPacket& p, bool src) {
   return (p.ip_version == 6 ? "[" + a + "]" : a) + ":" + std::to_string(port);
 }
 
-json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseError err,
-              std::size_t index_in_payload, const number::DialPlan& plan) {
+json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseError err, std::size_t index_in_payload,
+              const number::DialPlan& plan) {
   json j;
   j["source"] = in.origin;
   if (index_in_payload > 0) j["message_index"] = index_in_payload;
@@ -89,8 +89,7 @@ json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseEr
     j["reason"] = std::string(m.reason_phrase);
   }
   j["call_id"] = sv(m.call_id);
-  j["cseq"] = m.cseq.present ? json(std::to_string(m.cseq.number) + " " + std::string(m.cseq.method))
-                             : json(nullptr);
+  j["cseq"] = m.cseq.present ? json(std::to_string(m.cseq.number) + " " + std::string(m.cseq.method)) : json(nullptr);
 
   NumberView from = number_of(m.from.uri, m.from.present, plan);
   NumberView to = number_of(m.to.uri, m.to.present, plan);
@@ -126,8 +125,8 @@ json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseEr
     f["diversion"] = a;
   }
   if (m.via.present) {
-    f["via"] = json{{"transport", std::string(m.via.transport)}, {"host", std::string(m.via.host)},
-                    {"branch", sv(m.via.branch)}};
+    f["via"] = json{
+        {"transport", std::string(m.via.transport)}, {"host", std::string(m.via.host)}, {"branch", sv(m.via.branch)}};
     if (m.via.port) f["via"]["port"] = m.via.port;
   }
   if (m.contact.present) f["contact"] = std::string(m.contact.uri_text);
@@ -149,13 +148,14 @@ void print_row(const json& j) {
   auto num = [&](const char* field) {
     const json& v = j["numbers"][field];
     if (!v.is_null()) return v.get<std::string>();
-    if (det.contains(field) && det[field]["kind"] == "short_code") return det[field]["normalized"].get<std::string>() + "(sc)";
+    if (det.contains(field) && det[field]["kind"] == "short_code")
+      return det[field]["normalized"].get<std::string>() + "(sc)";
     return std::string("-");
   };
   std::string what = !j["ok"].get<bool>() ? "malformed: " + j["error"].get<std::string>()
-                     : j["method"].is_null() ? std::to_string(j["status"].get<int>()) + " " +
-                                                   j["reason"].get<std::string>()
-                                             : j["method"].get<std::string>();
+                     : j["method"].is_null()
+                         ? std::to_string(j["status"].get<int>()) + " " + j["reason"].get<std::string>()
+                         : j["method"].get<std::string>();
   std::string src = j.contains("src") ? j["src"].get<std::string>() : std::string("-");
   const std::string& source = j["source"].get_ref<const std::string&>();
   std::printf("%-26s %-24s %-18s from %-15s pai %-15s to %-15s ruri %-15s\n",
@@ -190,22 +190,31 @@ int run_parse(const ParseOptions& o) {
   for (const std::string& path : o.inputs) {
     control::InputStats stats;
     std::string err;
-    bool ok = control::read_sip_input(path, in_opts, stats, [&](const control::SipPayload& p) {
-      std::string_view rest = p.bytes;
-      std::size_t idx = 0;
-      // A TCP segment can hold several messages back to back.
-      do {
-        sip::ParseError e = sip::parse_message(
-            rest, m, p.stream ? sip::Transport::stream : sip::Transport::datagram);
-        ++messages;
-        if (e == sip::ParseError::none) ++parsed; else ++errors[std::string(sip::to_string(e))];
-        json j = describe(p, m, e, p.stream ? idx : 0, plan);
-        if (o.format == "table") print_row(j); else std::cout << text::dump_json(j) << '\n';
-        if (e != sip::ParseError::none || !p.stream || m.length == 0) break;
-        rest.remove_prefix(std::min(m.length, rest.size()));
-        ++idx;
-      } while (!rest.empty());
-    }, err);
+    bool ok = control::read_sip_input(
+        path, in_opts, stats,
+        [&](const control::SipPayload& p) {
+          std::string_view rest = p.bytes;
+          std::size_t idx = 0;
+          // A TCP segment can hold several messages back to back.
+          do {
+            sip::ParseError e =
+                sip::parse_message(rest, m, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+            ++messages;
+            if (e == sip::ParseError::none)
+              ++parsed;
+            else
+              ++errors[std::string(sip::to_string(e))];
+            json j = describe(p, m, e, p.stream ? idx : 0, plan);
+            if (o.format == "table")
+              print_row(j);
+            else
+              std::cout << text::dump_json(j) << '\n';
+            if (e != sip::ParseError::none || !p.stream || m.length == 0) break;
+            rest.remove_prefix(std::min(m.length, rest.size()));
+            ++idx;
+          } while (!rest.empty());
+        },
+        err);
     if (!ok) {
       std::fprintf(stderr, "sipwallctl parse: %s\n", err.c_str());
       rc = 1;
@@ -218,10 +227,8 @@ int run_parse(const ParseOptions& o) {
                    "%s: %llu frames, %llu not SIP, %llu undecodable, %llu fragments "
                    "(%llu datagrams reassembled, %llu incomplete)\n",
                    path.c_str(), static_cast<unsigned long long>(stats.frames),
-                   static_cast<unsigned long long>(stats.not_sip),
-                   static_cast<unsigned long long>(stats.undecodable),
-                   static_cast<unsigned long long>(stats.fragments),
-                   static_cast<unsigned long long>(stats.reassembled),
+                   static_cast<unsigned long long>(stats.not_sip), static_cast<unsigned long long>(stats.undecodable),
+                   static_cast<unsigned long long>(stats.fragments), static_cast<unsigned long long>(stats.reassembled),
                    static_cast<unsigned long long>(stats.incomplete_fragments));
     }
   }
@@ -242,16 +249,15 @@ int run_parse(const ParseOptions& o) {
 
 void add_parse_command(CLI::App& app, int& rc) {
   auto opts = std::make_shared<ParseOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "parse", "Parse SIP messages from pcap or raw files; print one JSON object per message");
+  CLI::App* cmd =
+      app.add_subcommand("parse", "Parse SIP messages from pcap or raw files; print one JSON object per message");
   cmd->add_option("INPUT", opts->inputs, "pcap/pcapng files or raw SIP message files")
       ->required()
       ->check(CLI::ExistingFile);
   add_dial_plan_options(*cmd, opts->plan);
   cmd->add_option("--format", opts->format, "json (one object per line, default) or table")
       ->check(CLI::IsMember({"json", "table"}));
-  cmd->add_option("--sip-port", opts->sip_ports, "UDP/TCP ports carrying SIP (default 5060 5061)")
-      ->delimiter(',');
+  cmd->add_option("--sip-port", opts->sip_ports, "UDP/TCP ports carrying SIP (default 5060 5061)")->delimiter(',');
   cmd->add_flag("!--no-summary", opts->summary, "Do not print the per-file summary on stderr");
   cmd->callback([opts, &rc] { rc = run_parse(*opts); });
 }

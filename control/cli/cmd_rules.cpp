@@ -2,19 +2,18 @@
 // change goes live. (reload, rollback and history talk to sipwall-control;
 // they are in cmd_live.cpp.)
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
-#include "dataplane/classify/explain.h"
 #include "control/cli/commands.h"
 #include "control/common/sip_input.h"
+#include "dataplane/classify/explain.h"
+#include "dataplane/sip/sip_message.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/diff/diff.h"
 #include "rules/loader/loader.h"
-#include "dataplane/sip/sip_message.h"
 #include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
@@ -25,8 +24,7 @@ void print_diagnostics(const std::vector<rules::Diagnostic>& ds) {
 }
 
 // Loads and compiles a YAML rule set, printing every diagnostic. Null on error.
-std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path, bool print_stats,
-                                                         std::ostream& out) {
+std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path, bool print_stats, std::ostream& out) {
   auto t0 = std::chrono::steady_clock::now();
   rules::LoadResult lr = rules::load_rule_set(path);
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -65,7 +63,9 @@ std::unique_ptr<rules::CompiledRuleSet> open_rule_set(const std::string& path) {
   return std::move(r.set);
 }
 
-int run_check(const std::string& path) { return load_and_compile(path, true, std::cout) ? 0 : 1; }
+int run_check(const std::string& path) {
+  return load_and_compile(path, true, std::cout) ? 0 : 1;
+}
 
 int run_compile(const std::string& path, const std::string& output) {
   auto set = load_and_compile(path, true, std::cout);
@@ -99,10 +99,10 @@ int run_diff(const std::string& old_path, const std::string& new_path, std::size
 struct ExplainOptions {
   std::string rules;
   std::vector<std::string> inputs;
-  std::string source;   // for raw message files: where the message "came from"
+  std::string source;  // for raw message files: where the message "came from"
   int vlan = -1;
   std::uint16_t dst_port = 5060;
-  bool all = false;     // also messages that are not INVITEs
+  bool all = false;  // also messages that are not INVITEs
 };
 
 int run_explain(const ExplainOptions& o) {
@@ -138,43 +138,50 @@ int run_explain(const ExplainOptions& o) {
   for (const std::string& path : o.inputs) {
     control::InputStats stats;
     std::string err;
-    bool ok = control::read_sip_input(path, {}, stats, [&](const control::SipPayload& p) {
-      classify::PacketSource src = raw_src;
-      if (p.from_pcap) {
-        const net::DecodedPacket& d = p.packet;
-        src.src_ip = d.src;
-        src.dst_ip = d.dst;
-        src.family = d.ip_version == 6 ? classify::IpFamily::ipv6 : classify::IpFamily::ipv4;
-        src.src_port = d.src_port;
-        src.dst_port = d.dst_port;
-        src.vlan = d.vlan_count ? d.outer_vlan : classify::kNoVlan;
-        src.transport = p.stream ? classify::Transport::tcp : classify::Transport::udp;
-      }
-      std::string_view rest = p.bytes;
-      do {
-        sip::ParseError e = sip::parse_message(rest, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
-        if (e != sip::ParseError::none) {
-          std::cout << "== " << text::printable(p.origin) << ": malformed SIP (" << sip::to_string(e) << ": " << sip::describe(e)
-                    << ") -> " << (set->malformed_policy() == rules::MalformedPolicy::fail_closed ? "dropped (fail_closed)" : "forwarded (fail_open)")
-                    << "\n\n";
-          break;
-        }
-        bool invite = msg.is_request && msg.method == sip::Method::invite;
-        if (invite) {
-          ++invites;
-          std::cout << "== " << text::printable(p.origin) << ": INVITE " << text::printable(msg.request_uri_text)
-                    << "  Call-ID " << text::printable(msg.call_id) << "\n";
-          classify::Explanation ex = classify::explain(*set, msg, src, scratch);
-          std::cout << classify::to_text(ex, *set) << "\n";
-        } else if (o.all) {
-          std::cout << "== " << text::printable(p.origin) << ": "
-                    << (msg.is_request ? text::printable(msg.method_text) : std::to_string(msg.status_code) + " response")
-                    << " -> not an INVITE, forwarded untouched\n\n";
-        }
-        if (!p.stream || msg.length == 0 || msg.length >= rest.size()) break;
-        rest.remove_prefix(msg.length);
-      } while (!rest.empty());
-    }, err);
+    bool ok = control::read_sip_input(
+        path, {}, stats,
+        [&](const control::SipPayload& p) {
+          classify::PacketSource src = raw_src;
+          if (p.from_pcap) {
+            const net::DecodedPacket& d = p.packet;
+            src.src_ip = d.src;
+            src.dst_ip = d.dst;
+            src.family = d.ip_version == 6 ? classify::IpFamily::ipv6 : classify::IpFamily::ipv4;
+            src.src_port = d.src_port;
+            src.dst_port = d.dst_port;
+            src.vlan = d.vlan_count ? d.outer_vlan : classify::kNoVlan;
+            src.transport = p.stream ? classify::Transport::tcp : classify::Transport::udp;
+          }
+          std::string_view rest = p.bytes;
+          do {
+            sip::ParseError e =
+                sip::parse_message(rest, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+            if (e != sip::ParseError::none) {
+              std::cout << "== " << text::printable(p.origin) << ": malformed SIP (" << sip::to_string(e) << ": "
+                        << sip::describe(e) << ") -> "
+                        << (set->malformed_policy() == rules::MalformedPolicy::fail_closed ? "dropped (fail_closed)"
+                                                                                           : "forwarded (fail_open)")
+                        << "\n\n";
+              break;
+            }
+            bool invite = msg.is_request && msg.method == sip::Method::invite;
+            if (invite) {
+              ++invites;
+              std::cout << "== " << text::printable(p.origin) << ": INVITE " << text::printable(msg.request_uri_text)
+                        << "  Call-ID " << text::printable(msg.call_id) << "\n";
+              classify::Explanation ex = classify::explain(*set, msg, src, scratch);
+              std::cout << classify::to_text(ex, *set) << "\n";
+            } else if (o.all) {
+              std::cout << "== " << text::printable(p.origin) << ": "
+                        << (msg.is_request ? text::printable(msg.method_text)
+                                           : std::to_string(msg.status_code) + " response")
+                        << " -> not an INVITE, forwarded untouched\n\n";
+            }
+            if (!p.stream || msg.length == 0 || msg.length >= rest.size()) break;
+            rest.remove_prefix(msg.length);
+          } while (!rest.empty());
+        },
+        err);
     if (!ok) {
       std::cerr << err << '\n';
       rc = 1;
@@ -187,7 +194,8 @@ int run_explain(const ExplainOptions& o) {
 }  // namespace
 
 void add_rules_command(CLI::App& app, int& rc) {
-  CLI::App* rules = app.add_subcommand("rules", "Rule sets: check, compile, diff, explain (and reload/rollback/history)");
+  CLI::App* rules =
+      app.add_subcommand("rules", "Rule sets: check, compile, diff, explain (and reload/rollback/history)");
   rules->require_subcommand(1);
 
   auto check_file = std::make_shared<std::string>();

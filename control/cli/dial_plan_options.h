@@ -12,7 +12,7 @@ class App;
 namespace sipwall::cli {
 
 struct DialPlanOptions {
-  std::string preset;                 // china | north_america (default china)
+  std::string preset;  // china | north_america (default china)
   std::string country_code;
   std::string international_prefix;
   std::string national_prefix;

@@ -9,7 +9,8 @@ using nlohmann::json;
 json dial_plan_to_json(const number::DialPlan& p) {
   json local = json::array();
   for (unsigned i = 0; i < p.local_pattern_count; ++i)
-    local.push_back(json{{"lead", std::string(p.local_patterns[i].lead.view())}, {"length", p.local_patterns[i].length}});
+    local.push_back(
+        json{{"lead", std::string(p.local_patterns[i].lead.view())}, {"length", p.local_patterns[i].length}});
   json shorts = json::array();
   for (unsigned i = 0; i < p.short_code_count; ++i) shorts.push_back(std::string(p.short_codes[i].view()));
   std::string first;

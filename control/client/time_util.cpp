@@ -21,8 +21,10 @@ std::string format(std::int64_t unix_ns, bool with_ms) {
   gmtime_r(&tt, &tm);
   char buf[48];
   std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  if (with_ms) std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(rem / 1'000'000));
-  else std::snprintf(buf + n, sizeof buf - n, "Z");
+  if (with_ms)
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(rem / 1'000'000));
+  else
+    std::snprintf(buf + n, sizeof buf - n, "Z");
   return buf;
 }
 
@@ -50,12 +52,18 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
   return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 }  // namespace
 
-std::string iso8601_ms(std::int64_t unix_ns) { return format(unix_ns, true); }
-std::string iso8601_s(std::int64_t unix_ns) { return format(unix_ns, false); }
+std::string iso8601_ms(std::int64_t unix_ns) {
+  return format(unix_ns, true);
+}
+std::string iso8601_s(std::int64_t unix_ns) {
+  return format(unix_ns, false);
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -66,8 +74,8 @@ std::optional<std::int64_t> parse_iso8601(std::string_view s) {
   std::size_t p = 0;
   int y, mo, d, h = 0, mi = 0, sec = 0;
   std::int64_t frac_ns = 0;
-  if (!digits(s, p, 4, y) || p >= s.size() || s[p++] != '-' || !digits(s, p, 2, mo) || p >= s.size() ||
-      s[p++] != '-' || !digits(s, p, 2, d))
+  if (!digits(s, p, 4, y) || p >= s.size() || s[p++] != '-' || !digits(s, p, 2, mo) || p >= s.size() || s[p++] != '-' ||
+      !digits(s, p, 2, d))
     return std::nullopt;
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap(y) ? 1 : 0)) return std::nullopt;
@@ -127,12 +135,23 @@ std::optional<std::int64_t> parse_duration(std::string_view s) {
     if (p == start || p == s.size()) return std::nullopt;
     std::int64_t unit;
     switch (s[p++]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      case 'w': unit = 7 * 86400; break;
-      default: return std::nullopt;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        return std::nullopt;
     }
     total += n * unit * kSecond;
   }

@@ -188,7 +188,8 @@ std::vector<fs::path> trace_files(const fs::path& dir) {
 
 std::optional<std::int64_t> trace_time_ns(const json& r) {
   if (auto it = r.find("time_ns"); it != r.end() && it->is_number_integer()) return it->get<std::int64_t>();
-  if (auto it = r.find("time"); it != r.end() && it->is_string()) return parse_iso8601(it->get_ref<const std::string&>());
+  if (auto it = r.find("time"); it != r.end() && it->is_string())
+    return parse_iso8601(it->get_ref<const std::string&>());
   return std::nullopt;
 }
 

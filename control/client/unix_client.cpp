@@ -26,7 +26,9 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-UnixJsonClient::~UnixJsonClient() { close(); }
+UnixJsonClient::~UnixJsonClient() {
+  close();
+}
 
 void UnixJsonClient::close() {
   if (fd_ >= 0) ::close(fd_);

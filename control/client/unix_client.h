@@ -5,7 +5,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace sipwall::control {
@@ -39,7 +38,7 @@ class UnixJsonClient {
 };
 
 // One request on a fresh connection (what sipwallctl does).
-bool unix_json_call(const std::string& path, const nlohmann::json& request, nlohmann::json& reply,
-                    int timeout_ms, std::string& error);
+bool unix_json_call(const std::string& path, const nlohmann::json& request, nlohmann::json& reply, int timeout_ms,
+                    std::string& error);
 
 }  // namespace sipwall::control

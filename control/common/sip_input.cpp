@@ -18,8 +18,8 @@ bool is_pcap_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::uint32_t magic = 0;
   f.read(reinterpret_cast<char*>(&magic), 4);
-  return magic == 0xA1B2C3D4 || magic == 0xD4C3B2A1 || magic == 0xA1B23C4D ||
-         magic == 0x4D3CB2A1 || magic == 0x0A0D0D0A;  // classic (us/ns, both orders), pcapng
+  return magic == 0xA1B2C3D4 || magic == 0xD4C3B2A1 || magic == 0xA1B23C4D || magic == 0x4D3CB2A1 ||
+         magic == 0x0A0D0D0A;  // classic (us/ns, both orders), pcapng
 }
 
 bool is_sip_port(const InputOptions& o, std::uint16_t p) {
@@ -37,17 +37,19 @@ struct FragmentKey {
 };
 struct FragmentSet {
   std::string origin;
-  net::DecodedPacket first{};   // decode of the offset-0 fragment (ports, VLAN)
+  net::DecodedPacket first{};  // decode of the offset-0 fragment (ports, VLAN)
   bool have_first = false;
   std::map<std::uint32_t, std::string> parts;  // offset -> bytes of the L4 datagram
   std::uint32_t total = 0;                     // known once the last fragment arrived
 };
 
-std::uint16_t rd16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t rd16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 
 // Fragment offset / more-fragments / id of a decoded fragment.
-void fragment_info(const std::uint8_t* frame, const net::DecodedPacket& d, std::uint32_t& offset,
-                   bool& more, std::uint32_t& id) {
+void fragment_info(const std::uint8_t* frame, const net::DecodedPacket& d, std::uint32_t& offset, bool& more,
+                   std::uint32_t& id) {
   const std::uint8_t* ip = frame + d.l3_offset;
   if (d.ip_version == 4) {
     std::uint16_t f = rd16(ip + 6);
@@ -87,8 +89,10 @@ class PcapWalker {
       return;
     }
     if (r != net::DecodeResult::ok) {
-      if (r == net::DecodeResult::not_ip || r == net::DecodeResult::not_udp_tcp) ++stats_.not_sip;
-      else ++stats_.undecodable;
+      if (r == net::DecodeResult::not_ip || r == net::DecodeResult::not_udp_tcp)
+        ++stats_.not_sip;
+      else
+        ++stats_.undecodable;
       return;
     }
     if (d.is_fragment) {

@@ -14,12 +14,12 @@
 namespace sipwall::control {
 
 struct SipPayload {
-  std::string origin;          // "file.pcap#12" or "msg.sip"
+  std::string origin;  // "file.pcap#12" or "msg.sip"
   bool from_pcap = false;
-  net::DecodedPacket packet;   // addresses, ports, VLAN (zeroed for raw files)
-  bool stream = false;         // TCP: parse as a stream (Content-Length frames, may hold several)
-  bool reassembled = false;    // built from IP fragments
-  std::string bytes;           // the UDP/TCP payload, or the raw file
+  net::DecodedPacket packet;  // addresses, ports, VLAN (zeroed for raw files)
+  bool stream = false;        // TCP: parse as a stream (Content-Length frames, may hold several)
+  bool reassembled = false;   // built from IP fragments
+  std::string bytes;          // the UDP/TCP payload, or the raw file
 };
 
 struct InputOptions {
@@ -28,8 +28,8 @@ struct InputOptions {
 
 struct InputStats {
   std::uint64_t frames = 0;
-  std::uint64_t not_sip = 0;         // frames that are not UDP/TCP on a SIP port
-  std::uint64_t undecodable = 0;     // L2-L4 decode failures
+  std::uint64_t not_sip = 0;      // frames that are not UDP/TCP on a SIP port
+  std::uint64_t undecodable = 0;  // L2-L4 decode failures
   std::uint64_t fragments = 0;
   std::uint64_t reassembled = 0;
   std::uint64_t incomplete_fragments = 0;  // datagrams whose fragments never completed

@@ -20,12 +20,13 @@ constexpr const char* kStagingPrefix = ".staging-";
 constexpr const char* kMetaSuffix = ".meta.json";
 
 bool is_hex(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-fs::path meta_path(const fs::path& artifact) { return artifact.string() + kMetaSuffix; }
+fs::path meta_path(const fs::path& artifact) {
+  return artifact.string() + kMetaSuffix;
+}
 
 std::int64_t mtime_ns(const fs::path& p) {
   struct stat st {};
@@ -125,7 +126,8 @@ bool ArtifactStore::init(std::string& error) {
 }
 
 fs::path ArtifactStore::staging_path() {
-  return dir_ / (std::string(kStagingPrefix) + std::to_string(::getpid()) + "-" + std::to_string(++staging_seq_) + ".swr");
+  return dir_ /
+         (std::string(kStagingPrefix) + std::to_string(::getpid()) + "-" + std::to_string(++staging_seq_) + ".swr");
 }
 
 bool ArtifactStore::commit(const fs::path& staged, const std::string& version, const std::string& checksum,

@@ -7,8 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -87,13 +87,26 @@ bool address_space_limit_supported() noexcept {
 }
 
 json to_json(const CompileOutput& o) {
-  return json{{"ok", o.ok},           {"failure", o.failure}, {"stage", o.stage}, {"diagnostics", o.diagnostics},
-              {"errors", o.errors},   {"warnings", o.warnings}, {"name", o.name},
-              {"version", o.version}, {"checksum", o.checksum}, {"files", o.files},
-              {"dial_plan", o.dial_plan}, {"rules", o.rules}, {"lists", o.lists},
-              {"bytes", o.bytes},     {"load_s", o.load_s},   {"compile_s", o.compile_s},
-              {"save_s", o.save_s},   {"stats_text", o.stats_text},
-              {"rules_written_empty", o.rules_written_empty}, {"list_entries", o.list_entries},
+  return json{{"ok", o.ok},
+              {"failure", o.failure},
+              {"stage", o.stage},
+              {"diagnostics", o.diagnostics},
+              {"errors", o.errors},
+              {"warnings", o.warnings},
+              {"name", o.name},
+              {"version", o.version},
+              {"checksum", o.checksum},
+              {"files", o.files},
+              {"dial_plan", o.dial_plan},
+              {"rules", o.rules},
+              {"lists", o.lists},
+              {"bytes", o.bytes},
+              {"load_s", o.load_s},
+              {"compile_s", o.compile_s},
+              {"save_s", o.save_s},
+              {"stats_text", o.stats_text},
+              {"rules_written_empty", o.rules_written_empty},
+              {"list_entries", o.list_entries},
               {"empty_list_files", o.empty_list_files}};
 }
 
@@ -141,8 +154,8 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   o.load_s = seconds_since(t0);
   add_diagnostics(o, lr.diagnostics);
   if (!lr.ok()) {
-    o.failure = std::to_string(rules::count_errors(lr.diagnostics)) + " error(s) in the rule files; first: " +
-                first_error(lr.diagnostics);
+    o.failure = std::to_string(rules::count_errors(lr.diagnostics)) +
+                " error(s) in the rule files; first: " + first_error(lr.diagnostics);
     o.stage = "compile";
     return o;
   }
@@ -162,7 +175,8 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
     o.list_entries[l.name] = l.numbers.size() + l.prefixes.size() + l.ranges.size();
     for (const auto& f : l.files) {
       struct stat st {};
-      if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) o.empty_list_files.push_back(l.name + "\t" + f);
+      if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        o.empty_list_files.push_back(l.name + "\t" + f);
     }
   }
   auto t1 = std::chrono::steady_clock::now();
@@ -170,8 +184,8 @@ CompileOutput compile_rules(const std::string& rules_file, const std::string& ar
   o.compile_s = seconds_since(t1);
   add_diagnostics(o, cr.diagnostics);
   if (!cr.ok()) {
-    o.failure = std::to_string(rules::count_errors(cr.diagnostics)) + " error(s) while compiling; first: " +
-                first_error(cr.diagnostics);
+    o.failure = std::to_string(rules::count_errors(cr.diagnostics)) +
+                " error(s) while compiling; first: " + first_error(cr.diagnostics);
     o.stage = "compile";
     return o;
   }
@@ -261,8 +275,8 @@ bool CompileChild::start(const std::string& exe, const std::string& rules_file, 
   posix_spawnattr_setsigmask(&attr, &none);      // the parent blocks signals for its signalfd
   posix_spawnattr_setsigdefault(&attr, &deflt);  // and ignores SIGPIPE
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args{exe, "--compile-worker", rules_file, "--output", artifact_path,
-                                "--parent-pid", std::to_string(::getpid())};
+  std::vector<std::string> args{
+      exe, "--compile-worker", rules_file, "--output", artifact_path, "--parent-pid", std::to_string(::getpid())};
   if (memory_mb) args.insert(args.end(), {"--memory-limit-mb", std::to_string(memory_mb)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -331,7 +345,11 @@ CompileOutput CompileChild::reap(bool timed_out) {
   return compile_output_from_json(j);
 }
 
-CompileOutput CompileChild::finish() { return reap(false); }
-CompileOutput CompileChild::kill_timed_out() { return reap(true); }
+CompileOutput CompileChild::finish() {
+  return reap(false);
+}
+CompileOutput CompileChild::kill_timed_out() {
+  return reap(true);
+}
 
 }  // namespace sipwall::control

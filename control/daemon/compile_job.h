@@ -9,11 +9,10 @@
 
 #include <sys/types.h>
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,17 +20,17 @@
 namespace sipwall::control {
 
 struct CompileOutput {
-  bool ok = false;                       // artifact written to the requested path
-  std::string failure;                   // one line: why not (empty when ok)
+  bool ok = false;      // artifact written to the requested path
+  std::string failure;  // one line: why not (empty when ok)
   // Where it failed: "compile" (reading, validating or compiling the rule
   // files: the operator's to fix) or "store" (writing the artifact: the
   // appliance's disk, not the rules). Empty when ok.
   std::string stage;
   std::vector<std::string> diagnostics;  // every error and warning, "file:line:col: ..."
   std::size_t errors = 0, warnings = 0;
-  std::string name, version, checksum;   // checksum: 16 hex digits
-  std::vector<std::string> files;        // the rule file and every list file it read
-  nlohmann::json dial_plan;              // control/daemon/dial_plan_json.h
+  std::string name, version, checksum;  // checksum: 16 hex digits
+  std::vector<std::string> files;       // the rule file and every list file it read
+  nlohmann::json dial_plan;             // control/daemon/dial_plan_json.h
   std::size_t rules = 0, lists = 0;
   // What the incomplete-save guard (incomplete_guard.h) compares with the
   // running set: rules: [] written out, entries per named list, and list
@@ -39,9 +38,9 @@ struct CompileOutput {
   bool rules_written_empty = false;
   std::map<std::string, std::uint64_t> list_entries;
   std::vector<std::string> empty_list_files;
-  std::uint64_t bytes = 0;               // artifact size
+  std::uint64_t bytes = 0;  // artifact size
   double load_s = 0, compile_s = 0, save_s = 0;
-  std::string stats_text;                // rules::format_stats
+  std::string stats_text;  // rules::format_stats
 };
 
 nlohmann::json to_json(const CompileOutput& o);

@@ -38,8 +38,7 @@ class Reader {
       if (!seen.insert(key).second) error(it->first, "key '" + key + "' appears twice in " + what);
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
       std::string hint = rules::loader::closest(key, allowed);
-      error(it->first, "unknown key '" + key + "' in " + what +
-                           (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
+      error(it->first, "unknown key '" + key + "' in " + what + (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
                            " (allowed: " + rules::loader::join_names(allowed) + ")");
     }
     return true;
@@ -116,8 +115,8 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
                                    std::vector<std::string>& errors, std::size_t first_error) {
   ControlConfig c;
   c.source_file = name;
-  static constexpr std::string_view kTop[] = {"rules", "store", "compile", "dataplane", "control",
-                                              "metrics", "trace", "log"};
+  static constexpr std::string_view kTop[] = {"rules",   "store",   "compile", "dataplane",
+                                              "control", "metrics", "trace",   "log"};
   if (!r.mapping(root, "the configuration", keys(kTop))) return std::nullopt;
 
   if (YAML::Node n = root["rules"]) {
@@ -147,7 +146,8 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
       r.number(n, "memory_limit_mb", c.compile_memory_mb, 0, 1u << 22);
       if (!c.compile_isolated) {
         if (n["memory_limit_mb"] && c.compile_memory_mb)
-          r.error(n["memory_limit_mb"], "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
+          r.error(n["memory_limit_mb"],
+                  "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
         c.compile_memory_mb = 0;  // compiling in this process: nothing to limit apart from the daemon itself
       }
     }
@@ -170,8 +170,10 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
       if (!mode.empty()) {
         char* end = nullptr;
         unsigned long v = std::strtoul(mode.c_str(), &end, 8);
-        if (*end || v > 0777) r.error(n["mode"], "mode must be octal such as \"0660\", not '" + mode + "'");
-        else c.control_socket_mode = static_cast<std::uint32_t>(v);
+        if (*end || v > 0777)
+          r.error(n["mode"], "mode must be octal such as \"0660\", not '" + mode + "'");
+        else
+          c.control_socket_mode = static_cast<std::uint32_t>(v);
       }
       r.string(n, "group", c.control_socket_group, false);
     }
@@ -207,8 +209,7 @@ std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& na
   return c;
 }
 
-std::optional<ControlConfig> load(const std::string& name, std::vector<std::string>& errors,
-                                  const std::string* text) {
+std::optional<ControlConfig> load(const std::string& name, std::vector<std::string>& errors, const std::string* text) {
   Reader r(name, errors);
   std::size_t first_error = errors.size();
   YAML::Node root;

@@ -15,17 +15,17 @@ struct ControlConfig {
   std::string source_file;
 
   // rules:
-  std::string rules_file;                 // the YAML rule set (required)
-  std::uint32_t debounce_ms = 300;        // quiet time after the last change before reloading
+  std::string rules_file;           // the YAML rule set (required)
+  std::uint32_t debounce_ms = 300;  // quiet time after the last change before reloading
 
   // store:
   std::string store_dir = "/var/lib/sipwall/store";
-  std::uint32_t keep = 10;                // artifacts kept in the store
-  std::uint32_t history_max = 1000;       // lines kept in history.jsonl
-  std::string current_link;               // optional: symlink updated to the loaded artifact
+  std::uint32_t keep = 10;           // artifacts kept in the store
+  std::uint32_t history_max = 1000;  // lines kept in history.jsonl
+  std::string current_link;          // optional: symlink updated to the loaded artifact
 
   // compile:
-  bool compile_isolated = true;           // compile in a child process
+  bool compile_isolated = true;  // compile in a child process
   std::uint32_t compile_timeout_s = 600;
   // RLIMIT_AS for the child; 0 = none. On by default: a rule file is
   // outside input, and a YAML alias bomb or a pathological regex must end
@@ -52,10 +52,10 @@ struct ControlConfig {
   std::string trace_dir = "/var/log/sipwall";
   std::uint64_t trace_max_bytes = 100ull << 20;
   std::uint32_t trace_keep = 10;
-  std::uint32_t trace_drain_max = 5000;   // records per trace-drain request
+  std::uint32_t trace_drain_max = 5000;  // records per trace-drain request
 
   // log:
-  std::string log_level = "info";         // trace debug info warn error critical off
+  std::string log_level = "info";  // trace debug info warn error critical off
 };
 
 // Loads `path`. On errors returns nullopt and appends every error to `errors`.

@@ -4,14 +4,13 @@ namespace sipwall::control {
 
 const protocol::ProtocolSpec& control_protocol() {
   using protocol::FieldType;
-  static const protocol::ProtocolSpec spec{
-      "sipwall-control",
-      {
-          {"status", {}},
-          {"reload", {}},
-          {"rollback", {{"target", FieldType::text, false}}},
-          {"history", {{"limit", FieldType::count, false}}},
-      }};
+  static const protocol::ProtocolSpec spec{"sipwall-control",
+                                           {
+                                               {"status", {}},
+                                               {"reload", {}},
+                                               {"rollback", {{"target", FieldType::text, false}}},
+                                               {"history", {{"limit", FieldType::count, false}}},
+                                           }};
   return spec;
 }
 

@@ -2,22 +2,21 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
+#include "control/client/time_util.h"
+#include "control/client/unix_client.h"
 #include "control/daemon/control_requests.h"
 #include "control/daemon/incomplete_guard.h"
 #include "control/daemon/json_fields.h"
 #include "control/daemon/sd_notify.h"
-#include "control/client/time_util.h"
-#include "control/client/unix_client.h"
 #include "dataplane/protocol/echo.h"
 
 namespace sipwall::control {
@@ -398,8 +397,8 @@ void Daemon::publish(const fs::path& artifact, const json& meta, json entry) {
     return;
   }
   retry_load_ = false;  // it answered: loaded or refused, either way not retried
-  entry["load_ms"] = reply.contains("load_ms") && reply["load_ms"].is_number() ? reply["load_ms"].get<double>()
-                                                                                 : ms_since(t0);
+  entry["load_ms"] =
+      reply.contains("load_ms") && reply["load_ms"].is_number() ? reply["load_ms"].get<double>() : ms_since(t0);
   if (!json_bool(reply, "ok")) {
     fail(entry, "dataplane", "the data plane refused the artifact: " + json_str(reply, "error"), {});
     return;
@@ -429,8 +428,8 @@ void Daemon::succeed(json entry, const Wanted& w, const std::string& result) {
   m_.last_reload_time_s = static_cast<double>(now_ns()) / 1e9;
   last_reload_ = entry;
   if (result == "unchanged")
-    spdlog::info("{} ({}): rule set {} {} is already running", json_str(entry, "op"), json_str(entry, "trigger"), w.version,
-                 w.checksum);
+    spdlog::info("{} ({}): rule set {} {} is already running", json_str(entry, "op"), json_str(entry, "trigger"),
+                 w.version, w.checksum);
   else
     spdlog::info("{} ({}): rule set {} {} loaded in {:.1f} ms (data plane {:.1f} ms), was {}", json_str(entry, "op"),
                  json_str(entry, "trigger"), w.version, w.checksum, total_ms, json_num(entry, "load_ms"),
@@ -458,7 +457,8 @@ void Daemon::fail(json entry, const std::string& stage, const std::string& messa
   m_.last_reload_ok = false;
   m_.last_reload_seconds = total_ms / 1000.0;
   m_.last_reload_time_s = static_cast<double>(now_ns()) / 1e9;
-  spdlog::error("{} ({}) failed, the running rule set stays: {}", json_str(entry, "op"), json_str(entry, "trigger"), message);
+  spdlog::error("{} ({}) failed, the running rule set stays: {}", json_str(entry, "op"), json_str(entry, "trigger"),
+                message);
   for (const auto& d : diagnostics) spdlog::error("  {}", d);
   json kept = json::array();
   for (std::size_t i = 0; i < diagnostics.size() && i < kMaxDiagnosticsKept; ++i) kept.push_back(diagnostics[i]);
@@ -468,8 +468,7 @@ void Daemon::fail(json entry, const std::string& stage, const std::string& messa
   json reply = entry;
   reply["ok"] = false;
   reply["v"] = kControlProtocolVersion;
-  reply["running_version"] =
-      dp_.up ? json(json_str(json_object(dp_.status, "ruleset"), "version")) : json(nullptr);
+  reply["running_version"] = dp_.up ? json(json_str(json_object(dp_.status, "ruleset"), "version")) : json(nullptr);
   end_op(reply);
 }
 
@@ -546,19 +545,18 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   // longest-idle client when full) gets one more try on a fresh one.
   for (int attempt = 0; attempt < 2 && !ok && (attempt == 0 || c.closed_by_peer()); ++attempt) {
     status = stats = json();
-    ok = c.connect(cfg_.dataplane_socket, timeout) &&
-         c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) && json_bool(status, "ok") &&
-         c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) && json_bool(stats, "ok");
+    ok = c.connect(cfg_.dataplane_socket, timeout) && c.request(json{{"v", 1}, {"cmd", "status"}}, status, timeout) &&
+         json_bool(status, "ok") && c.request(json{{"v", 1}, {"cmd", "stats"}}, stats, timeout) &&
+         json_bool(stats, "ok");
   }
   last_poll_ns_ = now_ns();
   bool was_up = dp_.up;
   if (!ok) {
     m_.polls_failed++;
-    std::string why = !c.error().empty() ? c.error()
+    std::string why = !c.error().empty()         ? c.error()
                       : !json_bool(status, "ok") ? "status: " + json_str(status, "error")
-                                                   : "stats: " + json_str(stats, "error");
-    if (was_up || !dp_ever_polled_ || why != dp_error_)
-      spdlog::warn("data plane not reachable: {}", why);
+                                                 : "stats: " + json_str(stats, "error");
+    if (was_up || !dp_ever_polled_ || why != dp_error_) spdlog::warn("data plane not reachable: {}", why);
     dp_error_ = why;
     dp_.up = false;
     dp_ever_polled_ = true;
@@ -645,8 +643,10 @@ void Daemon::render_metrics_now() {
 
 void Daemon::update_systemd_status() {
   std::string s;
-  if (wanted_) s = "rule set " + wanted_->name + " " + wanted_->version + " (" + wanted_->checksum.substr(0, 8) + ")";
-  else s = "no rule set published";
+  if (wanted_)
+    s = "rule set " + wanted_->name + " " + wanted_->version + " (" + wanted_->checksum.substr(0, 8) + ")";
+  else
+    s = "no rule set published";
   s += dp_.up ? "; data plane up" : "; data plane DOWN";
   s += "; reloads ok " + std::to_string(m_.reloads_ok) + ", failed " + std::to_string(m_.reloads_failed);
   if (m_.have_reload && !m_.last_reload_ok) s += "; last reload FAILED";
@@ -659,11 +659,16 @@ void Daemon::update_systemd_status() {
 // What the control socket's limits did (docs/control-protocol.md, "Limits").
 json Daemon::socket_json() const {
   const protocol::LineServerCounters& c = server_.counters();
-  return json{{"clients", server_.clients()},         {"accepted", c.accepted},
-              {"requests", c.requests},               {"bad_requests", bad_requests_},
-              {"evicted", c.evicted},                 {"idle_timeouts", c.idle_timeouts},
-              {"line_timeouts", c.line_timeouts},     {"send_timeouts", c.send_timeouts},
-              {"oversized_lines", c.oversized_lines}, {"handler_errors", c.handler_errors}};
+  return json{{"clients", server_.clients()},
+              {"accepted", c.accepted},
+              {"requests", c.requests},
+              {"bad_requests", bad_requests_},
+              {"evicted", c.evicted},
+              {"idle_timeouts", c.idle_timeouts},
+              {"line_timeouts", c.line_timeouts},
+              {"send_timeouts", c.send_timeouts},
+              {"oversized_lines", c.oversized_lines},
+              {"handler_errors", c.handler_errors}};
 }
 
 json Daemon::status_json() const {
@@ -680,7 +685,8 @@ json Daemon::status_json() const {
     dp["version"] = json_str(dp_.status, "version");
     auto rs = dp_.status.find("ruleset");
     dp["ruleset_version"] = rs != dp_.status.end() && rs->is_object() ? json(json_str(*rs, "version")) : json(nullptr);
-    dp["ruleset_checksum"] = rs != dp_.status.end() && rs->is_object() ? json(json_str(*rs, "checksum")) : json(nullptr);
+    dp["ruleset_checksum"] =
+        rs != dp_.status.end() && rs->is_object() ? json(json_str(*rs, "checksum")) : json(nullptr);
   } else {
     dp["error"] = dp_error_;
   }

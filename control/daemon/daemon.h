@@ -10,23 +10,22 @@
 // loaded and nothing is loaded twice for one save.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "control/client/trace_log.h"
 #include "control/daemon/artifact_store.h"
 #include "control/daemon/compile_job.h"
 #include "control/daemon/control_config.h"
 #include "control/daemon/file_watcher.h"
 #include "control/daemon/metrics_render.h"
 #include "control/daemon/metrics_server.h"
-#include "control/client/trace_log.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
 
@@ -112,7 +111,7 @@ class Daemon {
   // no answer): the next poll that reaches it tries again.
   bool retry_load_ = false;
   std::uint64_t bad_requests_ = 0;  // control-socket requests answered with an error before running
-  nlohmann::json last_reload_;  // history entry of the last finished operation (+ diagnostics)
+  nlohmann::json last_reload_;      // history entry of the last finished operation (+ diagnostics)
   ControlMetrics m_;
 
   std::deque<Op> queue_;

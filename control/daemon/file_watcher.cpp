@@ -14,8 +14,8 @@ namespace {
 // so the debounce restarts while a big list file is being written), closed
 // after writing, renamed in or out, created, deleted, touched (IN_ATTRIB:
 // `touch rules.yaml` is how ops force a reload).
-constexpr std::uint32_t kDirMask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                   IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+constexpr std::uint32_t kDirMask = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                   IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 }  // namespace
 
 FileWatcher::~FileWatcher() {

@@ -36,7 +36,7 @@ class FileWatcher {
 
  private:
   int fd_ = -1;
-  std::map<int, std::filesystem::path> dirs_;             // watch descriptor -> directory
+  std::map<int, std::filesystem::path> dirs_;                     // watch descriptor -> directory
   std::map<std::filesystem::path, std::set<std::string>> names_;  // directory -> file names
   std::set<std::filesystem::path> files_;
 };

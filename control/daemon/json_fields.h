@@ -4,9 +4,8 @@
 // mismatch, and one odd reply must not take sipwall-control down.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace sipwall::control {

@@ -6,10 +6,9 @@
 //
 // `--compile-worker` is internal: the daemon runs itself in that mode as a
 // child process to compile a rule set in isolation (compile_job.h).
-#include <CLI/CLI.hpp>
-
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "control/daemon/compile_job.h"

@@ -1,8 +1,8 @@
 #include "control/daemon/metrics_render.h"
 
-#include "dataplane/app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
-#include "control/daemon/prometheus.h"
 #include "control/client/time_util.h"
+#include "control/daemon/prometheus.h"
+#include "dataplane/app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
 
 namespace sipwall::control {
 namespace {
@@ -78,7 +78,8 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
       // source_denied is the software part of the labelled family below.
       // (With no entries it stays a plain 0, so the name always exists.)
       if (name == "source_denied" && s.contains("deny_sources") && s["deny_sources"].is_array() &&
-          !s["deny_sources"].empty()) continue;
+          !s["deny_sources"].empty())
+        continue;
       const char* help = counter_help(name);
       std::string h = help ? help : "data plane counter " + name;
       bool gauge = h.find("gauge") != std::string::npos;
@@ -156,7 +157,8 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
       m.sample({{"port", str(p, "name")}}, o.is_object() && o.value("rte_flow", false) ? 1 : 0);
     }
     m.family("sipwall_port_flow_rules", MetricType::gauge,
-             "rte_flow rules per port by kind (steering, deny) and state (hardware: installed; software: refused by the NIC)");
+             "rte_flow rules per port by kind (steering, deny) and state (hardware: installed; software: refused by "
+             "the NIC)");
     for (const json& p : *ports) {
       const json& o = p.contains("offload") ? p["offload"] : json();
       if (!o.is_object()) continue;

@@ -5,31 +5,30 @@
 // stage, component and the rule-set name/version/checksum.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace sipwall::control {
 
 struct ControlMetrics {
-  std::string version;             // sipwall-control's
-  double start_time_s = 0;         // Unix time sipwall-control started
-  std::uint64_t reloads_ok = 0;    // reload/rollback operations that left the wanted set running
+  std::string version;           // sipwall-control's
+  double start_time_s = 0;       // Unix time sipwall-control started
+  std::uint64_t reloads_ok = 0;  // reload/rollback operations that left the wanted set running
   std::uint64_t reloads_failed = 0;
   std::map<std::string, std::uint64_t> failures_by_stage;  // compile, store, dataplane
-  bool have_reload = false;        // at least one attempt finished
+  bool have_reload = false;                                // at least one attempt finished
   bool last_reload_ok = false;
   double last_reload_seconds = 0;  // whole operation: compile + store + data-plane load
   double last_compile_seconds = 0;
-  double last_reload_time_s = 0;   // Unix time it finished
+  double last_reload_time_s = 0;  // Unix time it finished
   std::uint64_t polls_ok = 0;
   std::uint64_t polls_failed = 0;
-  std::uint64_t trace_records = 0;       // lines written to the trace log
+  std::uint64_t trace_records = 0;  // lines written to the trace log
   std::uint64_t trace_write_errors = 0;
   std::uint64_t trace_rotations = 0;
-  std::uint64_t internal_errors = 0;     // exceptions caught at the top of the main loop
+  std::uint64_t internal_errors = 0;  // exceptions caught at the top of the main loop
 };
 
 struct DataplaneSnapshot {

@@ -31,13 +31,20 @@ struct Response {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 
@@ -104,7 +111,9 @@ struct MetricsServer::Connection {
 
 MetricsServer::MetricsServer() : text_(std::make_shared<const std::string>()) {}
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+  stop();
+}
 
 bool MetricsServer::start(const std::string& host, int port, std::string& error, MetricsServerLimits limits) {
   limits_ = limits;
@@ -212,7 +221,8 @@ void MetricsServer::run() {
     Clock::time_point now = Clock::now(), wake = now + std::chrono::seconds(1);
     if (paused) wake = std::min(wake, paused_until);
     for (const Connection& c : conns)
-      wake = std::min(wake, c.responding ? c.last_activity + limits_.send_timeout : c.accepted + limits_.request_timeout);
+      wake =
+          std::min(wake, c.responding ? c.last_activity + limits_.send_timeout : c.accepted + limits_.request_timeout);
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
@@ -278,8 +288,8 @@ void MetricsServer::run() {
     // Timeouts: a head that does not arrive, a response nobody reads.
     for (Connection& c : conns) {
       if (c.fd < 0) continue;
-      bool late = c.responding ? now - c.last_activity >= limits_.send_timeout
-                               : now - c.accepted >= limits_.request_timeout;
+      bool late =
+          c.responding ? now - c.last_activity >= limits_.send_timeout : now - c.accepted >= limits_.request_timeout;
       if (late) {
         count(&MetricsServerCounters::timeouts);
         close_conn(c);

@@ -39,7 +39,7 @@ struct MetricsServerLimits {
 struct MetricsServerCounters {
   std::uint64_t responses = 0;  // every status code
   std::uint64_t evicted = 0;
-  std::uint64_t timeouts = 0;   // request head or response too slow
+  std::uint64_t timeouts = 0;  // request head or response too slow
   std::uint64_t bad_requests = 0;
 };
 

@@ -4,11 +4,10 @@
 // not JSON is read as "cmd [arg]" (e.g. `load /var/lib/sipwall/x.swr`).
 #include <rte_ethdev.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -46,17 +45,18 @@ std::string hex64(std::uint64_t v) {
 json ruleset_json(const RuntimeSet* rs) {
   if (!rs) return nullptr;
   const rules::CompiledRuleSet& s = rs->set();
-  return json{{"name", std::string(s.name())},
-              {"version", std::string(s.version())},
-              {"checksum", hex64(s.checksum())},
-              {"artifact", rs->artifact_path()},
-              {"loaded_at", iso8601(rs->loaded_at())},
-              {"load_ms", rs->load_ms()},
-              {"rules", s.rule_count()},
-              {"trunks", s.trunk_count()},
-              {"lists", s.named_list_count()},
-              {"deny_sources", s.deny_count()},
-              {"malformed_policy", s.malformed_policy() == rules::MalformedPolicy::fail_closed ? "fail_closed" : "fail_open"}};
+  return json{
+      {"name", std::string(s.name())},
+      {"version", std::string(s.version())},
+      {"checksum", hex64(s.checksum())},
+      {"artifact", rs->artifact_path()},
+      {"loaded_at", iso8601(rs->loaded_at())},
+      {"load_ms", rs->load_ms()},
+      {"rules", s.rule_count()},
+      {"trunks", s.trunk_count()},
+      {"lists", s.named_list_count()},
+      {"deny_sources", s.deny_count()},
+      {"malformed_policy", s.malformed_policy() == rules::MalformedPolicy::fail_closed ? "fail_closed" : "fail_open"}};
 }
 
 // What rte_flow took on one port (docs/hardware.md, docs/control-protocol.md).
@@ -74,8 +74,10 @@ json offload_json(const Dataplane& dp, std::size_t port, const RuntimeSet* rs) {
               {"rte_flow", s.supported},
               {"probed", s.probed},
               {"steering", json{{"offloaded", s.steer_offloaded}, {"total", s.steer_total}}},
-              {"deny", json{{"offloaded", s.deny_offloaded}, {"total", s.deny_total},
-                            {"applies", f.deny_side()}, {"entries_offloaded", entries}}},
+              {"deny", json{{"offloaded", s.deny_offloaded},
+                            {"total", s.deny_total},
+                            {"applies", f.deny_side()},
+                            {"entries_offloaded", entries}}},
               {"refusals", refusals}};
 }
 
@@ -128,8 +130,10 @@ json status(MainState& st) {
               {"uptime_s", uptime},
               {"ruleset", ruleset_json(cur)},
               {"previous_artifact", st.previous_artifact},
-              {"reloads", json{{"ok", st.reloads_ok}, {"failed", st.reloads_failed},
-                               {"last_error", st.last_reload_error}, {"last_ms", st.last_reload_ms}}},
+              {"reloads", json{{"ok", st.reloads_ok},
+                               {"failed", st.reloads_failed},
+                               {"last_error", st.last_reload_error},
+                               {"last_ms", st.last_reload_ms}}},
               {"malformed_policy_without_ruleset", dp.cfg.fail_closed ? "fail_closed" : "fail_open"},
               {"workers", workers},
               {"ports", ports},
@@ -178,7 +182,8 @@ json stats(MainState& st) {
     const rules::CompiledRuleSet& s = rs->set();
     for (std::size_t i = 0; i < s.rule_count(); ++i) rule_hits[std::string(s.rule_id(i))] += rs->rule_hits_total(i);
     rule_hits["(default)"] += rs->rule_hits_total(s.rule_count());
-    for (std::size_t t = 0; t < s.trunk_count(); ++t) trunk_calls[std::string(s.trunk_name(t))] += rs->trunk_calls_total(t);
+    for (std::size_t t = 0; t < s.trunk_count(); ++t)
+      trunk_calls[std::string(s.trunk_name(t))] += rs->trunk_calls_total(t);
     trunk_calls[""] += rs->no_trunk_calls_total();
   } else {
     rule_hits.erase("(default)");
@@ -209,12 +214,14 @@ json stats(MainState& st) {
   for (auto& [id, n] : deny_hw) ids.insert(id);
   json deny = json::array();
   for (const std::string& id : ids) {
-    deny.push_back(json{{"id", id}, {"software", deny_sw[id]}, {"hardware", deny_hw[id]},
-                        {"offloaded_ports", deny_offloaded[id]}, {"in_ruleset", live.count(id) != 0}});
+    deny.push_back(json{{"id", id},
+                        {"software", deny_sw[id]},
+                        {"hardware", deny_hw[id]},
+                        {"offloaded_ports", deny_offloaded[id]},
+                        {"in_ruleset", live.count(id) != 0}});
   }
   json trunks = json::array();
-  for (auto& [name, n] : trunk_calls)
-    trunks.push_back(json{{"name", name.empty() ? "(none)" : name}, {"invites", n}});
+  for (auto& [name, n] : trunk_calls) trunks.push_back(json{{"name", name.empty() ? "(none)" : name}, {"invites", n}});
   return json{{"ok", true},
               {"v", kProtocolVersion},
               {"workers", dp.workers.size()},
@@ -258,7 +265,9 @@ json trace_json(const TraceRecord& r) {
   return j;
 }
 
-json error(const std::string& msg) { return protocol::error_json(msg); }
+json error(const std::string& msg) {
+  return protocol::error_json(msg);
+}
 
 }  // namespace
 
@@ -367,15 +376,20 @@ std::string handle_request(MainState& st, std::string_view line) {
     // Records carry bytes from packets (Call-ID) and from the rule set, cut
     // to fixed fields: dump_json() replaces whatever is not UTF-8 instead of
     // throwing type_error 316 (issue 12: one INVITE took the process down).
-    return text::dump_json(json{{"ok", true}, {"v", kProtocolVersion}, {"records", recs},
-                                {"remaining", st.traces.size()}, {"overflow", st.traces_overflow}});
+    return text::dump_json(json{{"ok", true},
+                                {"v", kProtocolVersion},
+                                {"records", recs},
+                                {"remaining", st.traces.size()},
+                                {"overflow", st.traces_overflow}});
   }
   // The command table and this function name the same commands.
   st.bad_requests++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
 }
 
-std::string stats_json(MainState& st) { return stats(st).dump(2, ' ', false, json::error_handler_t::replace); }
+std::string stats_json(MainState& st) {
+  return stats(st).dump(2, ' ', false, json::error_handler_t::replace);
+}
 
 std::string stats_text(MainState& st) {
   json s = stats(st);
@@ -408,7 +422,8 @@ std::string stats_text(MainState& st) {
   }
   out << "INVITEs by trunk:\n";
   for (const auto& t : s["trunks"])
-    if (t["invites"].get<std::uint64_t>() != 0) out << "  " << t["name"].get<std::string>() << " " << t["invites"] << "\n";
+    if (t["invites"].get<std::uint64_t>() != 0)
+      out << "  " << t["name"].get<std::string>() << " " << t["invites"] << "\n";
   return out.str();
 }
 

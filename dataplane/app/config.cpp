@@ -1,18 +1,17 @@
 #include "dataplane/app/config.h"
 
-#include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
-#include "dataplane/protocol/socket_path.h"
-
 #include <yaml-cpp/yaml.h>
-
-#include "rules/io/file_input.h"
-#include "rules/loader/yaml_guard.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <set>
 #include <sstream>
+
+#include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
+#include "dataplane/protocol/socket_path.h"
+#include "rules/io/file_input.h"
+#include "rules/loader/yaml_guard.h"
 
 namespace sipwall::dataplane {
 namespace {
@@ -25,12 +24,10 @@ class Reader {
 
   void error(const YAML::Node& n, const std::string& msg) {
     YAML::Mark m = n.Mark();
-    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
-                      ": " + msg);
+    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg);
   }
   void error_at(const YAML::Mark& m, const std::string& msg) {
-    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
-                      ": " + msg);
+    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg);
   }
 
   // A mapping whose keys must all be in `allowed`.
@@ -94,8 +91,10 @@ class Reader {
     }
     out.clear();
     for (const auto& e : n) {
-      if (!e.IsScalar()) error(e, std::string(key) + " entries must be strings");
-      else out.push_back(e.Scalar());
+      if (!e.IsScalar())
+        error(e, std::string(key) + " entries must be strings");
+      else
+        out.push_back(e.Scalar());
     }
   }
 
@@ -119,7 +118,8 @@ class Reader {
         }
       }
       if (!ok || v < lo || v > hi)
-        error(e, std::string(key) + " entries must be integers from " + std::to_string(lo) + " to " + std::to_string(hi));
+        error(e,
+              std::string(key) + " entries must be integers from " + std::to_string(lo) + " to " + std::to_string(hi));
       else
         out.push_back(static_cast<T>(v));
     }
@@ -131,8 +131,8 @@ class Reader {
 };
 
 void read_eal(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
-  if (!r.mapping(n, "eal", {"lcores", "main_lcore", "memory_mb", "no_huge", "no_pci", "vdevs", "allow",
-                            "file_prefix", "extra"}))
+  if (!r.mapping(n, "eal",
+                 {"lcores", "main_lcore", "memory_mb", "no_huge", "no_pci", "vdevs", "allow", "file_prefix", "extra"}))
     return;
   r.scalar(n, "lcores", c.eal_lcores, "a core list such as \"0-1\"");
   r.unsigned_in(n, "main_lcore", c.main_lcore, 0, 1023);
@@ -161,9 +161,12 @@ void read_ports(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
     r.unsigned_in(p, "mtu", pc.mtu, 576, 9000);
     if (pc.name.empty()) r.error(p, "port needs a name");
     if (pc.device.empty()) r.error(p, "port needs a device (vdev name or PCI address)");
-    if (role == "trunk") pc.role = PortRole::trunk;
-    else if (role == "core") pc.role = PortRole::core;
-    else r.error(p["role"], "role must be trunk or core, not '" + role + "'");
+    if (role == "trunk")
+      pc.role = PortRole::trunk;
+    else if (role == "core")
+      pc.role = PortRole::core;
+    else
+      r.error(p["role"], "role must be trunk or core, not '" + role + "'");
     if (!pc.name.empty() && !names.insert(pc.name).second) r.error(p["name"], "port name '" + pc.name + "' used twice");
     if (!pc.device.empty() && !devices.insert(pc.device).second)
       r.error(p["device"], "device '" + pc.device + "' used by two ports");
@@ -201,7 +204,6 @@ void read_pairs(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
   }
 }
 
-
 // "2-5,8" -> "2-5,8": consecutive cores folded into ranges (the form EAL -l takes).
 std::string core_list_text(const std::vector<unsigned>& cores) {
   std::vector<unsigned> v = cores;
@@ -227,8 +229,9 @@ void read_cpu(Reader& r, const YAML::Node& root, DataplaneConfig& c) {
   bool conflict = false;
   auto clash = [&](const YAML::Node& other, const char* key) {
     if (!other) return;
-    r.error(other, std::string(key) + " and cpu: both give the cores; keep one (cpu: sets eal.lcores, "
-                   "eal.main_lcore and workers.lcores)");
+    r.error(other, std::string(key) +
+                       " and cpu: both give the cores; keep one (cpu: sets eal.lcores, "
+                       "eal.main_lcore and workers.lcores)");
     conflict = true;
   };
   if (const YAML::Node e = root["eal"]; e && e.IsMap()) {
@@ -414,14 +417,18 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   DataplaneConfig c;
   c.source_file = path;
   if (!r.mapping(root, "the configuration",
-                 {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments",
-                  "tcp", "trace", "run", "offload"}))
+                 {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments", "tcp", "trace",
+                  "run", "offload"}))
     return std::nullopt;
   if (root["eal"]) read_eal(r, root["eal"], c);
-  if (root["ports"]) read_ports(r, root["ports"], c);
-  else r.error(root, "ports: is required");
-  if (root["pairs"]) read_pairs(r, root["pairs"], c);
-  else r.error(root, "pairs: is required (which port forwards to which)");
+  if (root["ports"])
+    read_ports(r, root["ports"], c);
+  else
+    r.error(root, "ports: is required");
+  if (root["pairs"])
+    read_pairs(r, root["pairs"], c);
+  else
+    r.error(root, "pairs: is required (which port forwards to which)");
   if (YAML::Node w = root["workers"]) {
     if (r.mapping(w, "workers", {"lcores", "rx_ring_size", "tx_ring_size", "mbufs"})) {
       r.numbers(w, "lcores", c.worker_lcores, 0, 1023);
@@ -436,8 +443,10 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
       r.numbers(s, "tcp_ports", c.sip_tcp_ports, 1, 65535);
       std::string m = "fail_open";
       r.scalar(s, "malformed", m, "fail_open or fail_closed");
-      if (m == "fail_closed") c.fail_closed = true;
-      else if (m != "fail_open") r.error(s["malformed"], "malformed must be fail_open or fail_closed");
+      if (m == "fail_closed")
+        c.fail_closed = true;
+      else if (m != "fail_open")
+        r.error(s["malformed"], "malformed must be fail_open or fail_closed");
     }
   }
   if (YAML::Node s = root["ruleset"]) {
@@ -458,8 +467,10 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
       if (!mode.empty()) {
         char* end = nullptr;
         unsigned long v = std::strtoul(mode.c_str(), &end, 8);
-        if (*end || v > 0777) r.error(s["mode"], "mode must be octal such as \"0660\"");
-        else c.control_socket_mode = static_cast<std::uint32_t>(v);
+        if (*end || v > 0777)
+          r.error(s["mode"], "mode must be octal such as \"0660\"");
+        else
+          c.control_socket_mode = static_cast<std::uint32_t>(v);
       }
       r.scalar(s, "group", c.control_socket_group, "a group name");
     }
@@ -471,8 +482,9 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
     }
   }
   if (YAML::Node s = root["tcp"]) {
-    if (r.mapping(s, "tcp", {"max_flows", "reassembly_flows", "reassembly_bytes", "reassembly_segments",
-                             "reassembly_mbufs", "reassembly_timeout_ms"})) {
+    if (r.mapping(s, "tcp",
+                  {"max_flows", "reassembly_flows", "reassembly_bytes", "reassembly_segments", "reassembly_mbufs",
+                   "reassembly_timeout_ms"})) {
       r.unsigned_in(s, "max_flows", c.tcp_max_flows, 16, 1u << 24);
       r.unsigned_in(s, "reassembly_flows", c.tcp_reassembly_flows, 16, 1u << 20);
       // At least one whole SIP message of the parser's maximum size (64 KiB).
@@ -513,8 +525,7 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   }
   if (!root["cpu"]) check_lcores(r, root, c);
   check_devices(r, root, c);
-  if (c.ports.size() > kMaxPorts)
-    r.error(root["ports"], "at most " + std::to_string(kMaxPorts) + " ports");
+  if (c.ports.size() > kMaxPorts) r.error(root["ports"], "at most " + std::to_string(kMaxPorts) + " ports");
   if (c.worker_lcores.size() > kMaxWorkers)
     r.error(root["cpu"] ? root["cpu"] : (root["workers"] ? root["workers"] : root),
             "at most " + std::to_string(kMaxWorkers) + " workers");
@@ -575,7 +586,8 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
   const std::uint64_t pool_mb =
       (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512)) >> 20;
-  o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst) << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
+  o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
+    << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
@@ -609,12 +621,16 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   else
     o << "  RSS            none (one queue per port)\n";
   if (c.offload_steering || c.offload_deny)
-    o << "  rte_flow       " << (c.offload_steering && c.offload_deny ? "SIP steering and source-prefix deny are"
-                                  : c.offload_steering ? "SIP steering is" : "source-prefix deny is")
+    o << "  rte_flow       "
+      << (c.offload_steering && c.offload_deny ? "SIP steering and source-prefix deny are"
+          : c.offload_steering                 ? "SIP steering is"
+                                               : "source-prefix deny is")
       << " probed per device at start with rte_flow_validate (see `sipwallctl status`)\n";
   if (!c.offload_steering || !c.offload_deny)
-    o << "  rte_flow off   " << (!c.offload_steering && !c.offload_deny ? "steering and deny"
-                                 : !c.offload_steering ? "steering" : "deny")
+    o << "  rte_flow off   "
+      << (!c.offload_steering && !c.offload_deny ? "steering and deny"
+          : !c.offload_steering                  ? "steering"
+                                                 : "deny")
       << " (offload: in the config): those rules stay in software\n";
   o << "SIP:\n";
   o << "  udp ports      " << join(c.sip_udp_ports) << "\n";

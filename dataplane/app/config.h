@@ -15,8 +15,8 @@ enum class PortRole : std::uint8_t {
 };
 
 struct PortConfig {
-  std::string name;     // operator's name ("trunk-a")
-  std::string device;   // DPDK device name: vdev name (net_pcap0) or PCI address
+  std::string name;    // operator's name ("trunk-a")
+  std::string device;  // DPDK device name: vdev name (net_pcap0) or PCI address
   PortRole role = PortRole::trunk;
   std::uint16_t mtu = 1500;  // IP MTU of the link: tag refuses to exceed it, fragments use it
 };
@@ -33,9 +33,9 @@ struct DataplaneConfig {
   bool no_huge = true;
   bool no_pci = true;
   std::vector<std::string> vdevs;
-  std::vector<std::string> allow;        // PCI addresses (-a)
+  std::vector<std::string> allow;  // PCI addresses (-a)
   std::vector<std::string> eal_extra;
-  std::string file_prefix;               // --file-prefix, lets several instances coexist
+  std::string file_prefix;  // --file-prefix, lets several instances coexist
 
   // Ports and workers.
   std::vector<PortConfig> ports;
@@ -48,7 +48,7 @@ struct DataplaneConfig {
   // SIP.
   std::vector<std::uint16_t> sip_udp_ports{5060};
   std::vector<std::uint16_t> sip_tcp_ports{5060};
-  bool fail_closed = false;              // until a rule set says otherwise
+  bool fail_closed = false;  // until a rule set says otherwise
 
   // rte_flow (docs/hardware.md): SIP steering and deny_sources drop rules are
   // put into NICs that take them; either kind can be turned off.
@@ -56,7 +56,7 @@ struct DataplaneConfig {
   bool offload_deny = true;
 
   // Rule set.
-  std::string artifact;                  // loaded at start (may be empty)
+  std::string artifact;                        // loaded at start (may be empty)
   std::string state_dir = "/var/lib/sipwall";  // last-good artifact lives here
   // A loaded set becomes last-good.swr after it has classified an INVITE and
   // been current this long (docs/operations.md "Last good rule set").
@@ -65,7 +65,7 @@ struct DataplaneConfig {
   // Control socket.
   std::string control_socket = "/run/sipwall/dataplane.sock";
   std::uint32_t control_socket_mode = 0660;
-  std::string control_socket_group;      // chgrp if set
+  std::string control_socket_group;  // chgrp if set
 
   // IP reassembly.
   std::uint32_t frag_max_flows = 4096;
@@ -74,19 +74,19 @@ struct DataplaneConfig {
   // TCP.
   std::uint32_t tcp_max_flows = 65536;
   // SIP messages split across segments (docs/packet-handling.md §6.7), per worker.
-  std::uint32_t tcp_reassembly_flows = 1024;      // flows holding segments at once
-  std::uint32_t tcp_reassembly_bytes = 65536;     // payload bytes held per flow
-  std::uint32_t tcp_reassembly_segments = 64;     // segments held per flow
-  std::uint32_t tcp_reassembly_mbufs = 4096;      // segments held by one worker in all
-  std::uint32_t tcp_reassembly_timeout_ms = 2000; // then released (fail-open) or reset (fail-closed)
+  std::uint32_t tcp_reassembly_flows = 1024;       // flows holding segments at once
+  std::uint32_t tcp_reassembly_bytes = 65536;      // payload bytes held per flow
+  std::uint32_t tcp_reassembly_segments = 64;      // segments held per flow
+  std::uint32_t tcp_reassembly_mbufs = 4096;       // segments held by one worker in all
+  std::uint32_t tcp_reassembly_timeout_ms = 2000;  // then released (fail-open) or reset (fail-closed)
 
   // Verdict trace.
-  std::uint32_t trace_ring_size = 16384;   // per worker
-  std::uint32_t trace_buffer = 65536;      // records held by the main lcore until drained
+  std::uint32_t trace_ring_size = 16384;  // per worker
+  std::uint32_t trace_buffer = 65536;     // records held by the main lcore until drained
 
   // Running from pcaps: exit when no packet arrived for this long (0 = never).
   std::uint32_t stop_when_idle_ms = 0;
-  std::string stats_json;                  // write final counters here on exit
+  std::string stats_json;  // write final counters here on exit
 };
 
 // A core list such as "2-5,8,10-11" (VPP's corelist-workers, DPDK's -l

@@ -3,18 +3,18 @@
 // its own WorkerContext.
 #pragma once
 
+#include <rte_ethdev.h>
 #include <rte_ip_frag.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
-#include <rte_ethdev.h>
 
 #include <atomic>
 #include <bitset>
-#include <map>
-#include <string>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dataplane/app/config.h"
@@ -51,16 +51,16 @@ inline constexpr std::size_t kTcpVirtualBytes = 65536 + 512;
 
 struct PortState {
   PortConfig cfg;
-  std::uint16_t port_id = 0;       // DPDK port id
-  std::uint16_t peer = kNoPort;    // index (into Dataplane::ports) of the paired port
-  std::uint16_t queues = 1;        // RX and TX queues configured
+  std::uint16_t port_id = 0;     // DPDK port id
+  std::uint16_t peer = kNoPort;  // index (into Dataplane::ports) of the paired port
+  std::uint16_t queues = 1;      // RX and TX queues configured
   rte_ether_addr mac{};
 };
 
 // Everything one worker lcore owns. Cache-aligned; nothing here is written by
 // another lcore (the trace ring is single-producer: this worker).
 struct alignas(64) WorkerContext {
-  unsigned index = 0;   // 0..workers-1: RCU thread id, counter row, queue number
+  unsigned index = 0;  // 0..workers-1: RCU thread id, counter row, queue number
   unsigned lcore = 0;
   struct RxQueue {
     std::uint16_t port;  // index into Dataplane::ports
@@ -68,7 +68,7 @@ struct alignas(64) WorkerContext {
   };
   std::vector<RxQueue> rx;
   rte_eth_dev_tx_buffer* tx[kMaxPorts] = {};
-  std::uint16_t txq = 0;         // this worker's TX queue on every port
+  std::uint16_t txq = 0;  // this worker's TX queue on every port
   WorkerCounters* counters = nullptr;
   rte_ring* trace_ring = nullptr;
   rte_ip_frag_tbl* frag_table = nullptr;
@@ -85,7 +85,7 @@ struct alignas(64) WorkerContext {
   struct TcpUnitScratch;                        // worker_tcp.cpp
   std::unique_ptr<TcpUnitScratch, void (*)(TcpUnitScratch*)> tcp_unit{nullptr, nullptr};
   std::uint16_t ip_id = 0;
-  sip::Message msg;              // reused for every TCP and reassembled message
+  sip::Message msg;  // reused for every TCP and reassembled message
   // UDP SIP datagrams are parsed into these two, in turn: while one holds an
   // INVITE whose verdict is in flight (its number-table loads outstanding),
   // the next datagram of the burst is decoded and parsed into the other, so
@@ -104,24 +104,24 @@ struct alignas(64) WorkerContext {
   };
   UdpInvite udp[2];
   static constexpr unsigned kNoneInFlight = 2;
-  unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
+  unsigned udp_in_flight = kNoneInFlight;      // index into udp[], or kNoneInFlight
   char tcp_reply[kMaxTcpEdits][kMaxResponse];  // responses built before the next parse
-  std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
+  std::unique_ptr<std::uint8_t[]> linear;      // kLinearBytes
 };
 
 struct Dataplane {
   DataplaneConfig cfg;
   std::vector<PortState> ports;
   std::vector<std::unique_ptr<WorkerContext>> workers;
-  WorkerCounters* counters = nullptr;   // [workers], rte_zmalloc'ed, cache-aligned
-  rte_mempool* pool = nullptr;          // packets and built replies
-  rte_mempool* indirect_pool = nullptr; // re-fragmentation
-  rte_mempool* jumbo_pool = nullptr;    // single-segment copies of chained frames (kJumboFrameBytes)
+  WorkerCounters* counters = nullptr;    // [workers], rte_zmalloc'ed, cache-aligned
+  rte_mempool* pool = nullptr;           // packets and built replies
+  rte_mempool* indirect_pool = nullptr;  // re-fragmentation
+  rte_mempool* jumbo_pool = nullptr;     // single-segment copies of chained frames (kJumboFrameBytes)
   rte_rcu_qsbr* qsbr = nullptr;
   std::atomic<RuntimeSet*> current{nullptr};
   std::atomic<bool> quit{false};
   std::uint64_t tsc_hz = 0;
-  std::uint64_t tcp_hold_timeout = 0;   // TSC cycles (tcp.reassembly_timeout_ms)
+  std::uint64_t tcp_hold_timeout = 0;                  // TSC cycles (tcp.reassembly_timeout_ms)
   std::uint16_t port_index_of[RTE_MAX_ETHPORTS] = {};  // DPDK port id -> index
 
   // rte_flow per port (same index as `ports`; docs/hardware.md): steering
@@ -139,8 +139,8 @@ int worker_main(void* worker_context);
 
 // Processes one burst received on ports[port_index]; the workhorse of
 // worker_main, exposed for the in-process benchmark.
-void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index,
-                   rte_mbuf** pkts, std::uint16_t n) noexcept;
+void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index, rte_mbuf** pkts,
+                   std::uint16_t n) noexcept;
 
 // Pushes every buffered TX packet of this worker out.
 void flush_tx(Dataplane& dp, WorkerContext& w) noexcept;

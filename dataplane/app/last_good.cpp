@@ -37,7 +37,9 @@ namespace sipwall::dataplane {
 
 namespace {
 
-void log(const std::string& msg) { std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str()); }
+void log(const std::string& msg) {
+  std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str());
+}
 
 // Writes `bytes` to `path` through a temporary file in the same directory.
 bool write_atomically(const std::string& path, std::string_view bytes, std::string& why) {
@@ -78,7 +80,9 @@ bool write_atomically(const std::string& path, std::string_view bytes, std::stri
   return true;
 }
 
-char hex_digit(unsigned v) { return "0123456789abcdef"[v & 15]; }
+char hex_digit(unsigned v) {
+  return "0123456789abcdef"[v & 15];
+}
 
 std::string hex16(std::uint64_t v) {
   std::string out(16, '0');

@@ -8,7 +8,6 @@
 #include <rte_lcore.h>
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -34,7 +33,9 @@ void on_signal(int) {
   if (g_dataplane) g_dataplane->quit.store(true);
 }
 
-void log(const std::string& msg) { std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str()); }
+void log(const std::string& msg) {
+  std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str());
+}
 
 // The trace records nobody collected, as a table (pcap runs, the demo).
 void print_traces(MainState& st) {
@@ -144,8 +145,9 @@ int main(int argc, char** argv) {
   MainState st(dp);
   // Served from this (main lcore) loop, no threads; limits in line_server.h.
   sipwall::protocol::LineServer server;
-  auto handler = [&st](sipwall::protocol::LineServer::ClientId,
-                       std::string_view line) -> std::optional<std::string> { return handle_request(st, line); };
+  auto handler = [&st](sipwall::protocol::LineServer::ClientId, std::string_view line) -> std::optional<std::string> {
+    return handle_request(st, line);
+  };
   if (!server.open(dp.cfg.control_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, handler, err)) {
     std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
     teardown_dataplane(dp);

@@ -5,11 +5,12 @@
 namespace sipwall::dataplane {
 namespace {
 constexpr std::size_t kWordsPerLine = 64 / sizeof(std::uint64_t);
-std::size_t padded(std::size_t n) { return (n + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine; }
+std::size_t padded(std::size_t n) {
+  return (n + kWordsPerLine - 1) / kWordsPerLine * kWordsPerLine;
+}
 }  // namespace
 
-net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set,
-                                       const rules::ActionInfo& a) noexcept {
+net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set, const rules::ActionInfo& a) noexcept {
   net::SipResponseOptions o;
   o.code = a.reject_code;
   o.reason_text = set.str(a.reason_text);
@@ -23,8 +24,7 @@ net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set,
   return o;
 }
 
-std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers,
-                                             std::string& error) {
+std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers, std::string& error) {
   auto t0 = std::chrono::steady_clock::now();
   rules::ArtifactLoadResult r = rules::load_artifact(artifact);
   if (!r.ok()) {
@@ -77,8 +77,8 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
   for (std::size_t i = 0; i < actions; ++i) {
     if (spans[i].status == 0) continue;
     const char* p = rs->reply_text_.data() + spans[i].at;
-    rs->reply_parts_[i] = net::ResponseParts{std::string_view(p, spans[i].status),
-                                             std::string_view(p + spans[i].status, spans[i].tail)};
+    rs->reply_parts_[i] =
+        net::ResponseParts{std::string_view(p, spans[i].status), std::string_view(p + spans[i].status, spans[i].tail)};
   }
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
@@ -116,16 +116,14 @@ std::uint64_t RuntimeSet::invites_total() const noexcept {
 
 void RetiredCounters::absorb(const RuntimeSet& old) {
   const rules::CompiledRuleSet& s = old.set();
-  for (std::size_t i = 0; i < s.rule_count(); ++i)
-    rule_hits[std::string(s.rule_id(i))] += old.rule_hits_total(i);
+  for (std::size_t i = 0; i < s.rule_count(); ++i) rule_hits[std::string(s.rule_id(i))] += old.rule_hits_total(i);
   // Slot rule_count() holds the INVITEs the default action decided; stats()
   // reports it as "(default)", so it must survive the reload like the rules.
   rule_hits["(default)"] += old.rule_hits_total(s.rule_count());
   for (std::size_t t = 0; t < s.trunk_count(); ++t)
     trunk_calls[std::string(s.trunk_name(t))] += old.trunk_calls_total(t);
   trunk_calls[""] += old.no_trunk_calls_total();
-  for (std::size_t i = 0; i < s.deny_count(); ++i)
-    deny_hits[std::string(s.deny_id(i))] += old.deny_hits_total(i);
+  for (std::size_t i = 0; i < s.deny_count(); ++i) deny_hits[std::string(s.deny_id(i))] += old.deny_hits_total(i);
 }
 
 }  // namespace sipwall::dataplane

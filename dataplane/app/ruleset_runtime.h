@@ -3,7 +3,7 @@
 // while a worker scans with it, so each set brings fresh ones), and per-worker
 // hit counters indexed by this set's rule and trunk numbers.
 //
-// Lifetime (DESIGN.md "Hot reload"): the main lcore builds a RuntimeSet off
+// Lifetime (docs/architecture.md, "A rule file's path"): the main lcore builds a RuntimeSet off
 // the packet path, publishes it with one atomic store, waits for an RCU grace
 // period (every worker has passed a quiescent point, so none still reads the
 // old one), folds the old set's counters into totals kept by rule id and
@@ -26,15 +26,13 @@ namespace sipwall::dataplane {
 // The response options of a reject action that do not depend on the request:
 // code, reason text, Call-Info URI and Server. The worker adds the request's
 // source (received/rport) and the parts RuntimeSet rendered from these.
-net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set,
-                                       const rules::ActionInfo& a) noexcept;
+net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set, const rules::ActionInfo& a) noexcept;
 
 class RuntimeSet {
  public:
   // Loads and verifies `artifact`, prepares `workers` scratches. On failure
   // returns null and sets `error` ("path: checksum mismatch ...").
-  static std::unique_ptr<RuntimeSet> load(const std::string& artifact, unsigned workers,
-                                          std::string& error);
+  static std::unique_ptr<RuntimeSet> load(const std::string& artifact, unsigned workers, std::string& error);
 
   const rules::CompiledRuleSet& set() const noexcept { return *set_; }
   classify::Scratch& scratch(unsigned worker) noexcept { return scratch_[worker]; }
@@ -57,8 +55,7 @@ class RuntimeSet {
   // (rule_count(): the default action), rendered from reject_options() when
   // the set is loaded; null if that action is not a reject.
   const net::ResponseParts* reply_parts(std::size_t rule) const noexcept {
-    return rule < reply_parts_.size() && !reply_parts_[rule].status_line.empty() ? &reply_parts_[rule]
-                                                                                 : nullptr;
+    return rule < reply_parts_.size() && !reply_parts_[rule].status_line.empty() ? &reply_parts_[rule] : nullptr;
   }
 
   const std::string& artifact_path() const noexcept { return artifact_; }
@@ -72,7 +69,7 @@ class RuntimeSet {
   std::vector<std::uint64_t> rule_hits_;
   std::vector<std::uint64_t> trunk_calls_;  // [trunks] = calls from no trunk
   std::vector<std::uint64_t> deny_hits_;
-  std::vector<char> reply_text_;                  // what reply_parts_ point into
+  std::vector<char> reply_text_;                 // what reply_parts_ point into
   std::vector<net::ResponseParts> reply_parts_;  // [rules] = default action
   std::size_t deny_stride_ = 0;
   std::size_t rule_stride_ = 0;

@@ -15,10 +15,10 @@ namespace {
 // A symmetric Toeplitz key (0x6d5a repeated): both directions of a flow hash
 // to the same queue, so a TCP flow's two directions meet in one worker's
 // sequence-adjust table, and fragments of a datagram in one reassembly table.
-std::uint8_t g_symmetric_rss_key[40] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+std::uint8_t g_symmetric_rss_key[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+                                        0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
 
 std::string available_ports() {
   std::string s;
@@ -51,7 +51,8 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
       conf.rx_adv_conf.rss_conf.rss_key_len = sizeof g_symmetric_rss_key;
       conf.rx_adv_conf.rss_conf.rss_hf = hf;
     } else {
-      std::fprintf(stderr, "sipwall-dataplane: port %s: device has no RSS; queues are filled by the device's own policy\n",
+      std::fprintf(stderr,
+                   "sipwall-dataplane: port %s: device has no RSS; queues are filled by the device's own policy\n",
                    p.cfg.name.c_str());
     }
   }
@@ -98,7 +99,8 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   }
   for (unsigned l : cfg.worker_lcores) {
     if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore()) {
-      error = "worker lcore " + std::to_string(l) + " is not an enabled worker lcore (eal.lcores is " + cfg.eal_lcores + ")";
+      error = "worker lcore " + std::to_string(l) + " is not an enabled worker lcore (eal.lcores is " + cfg.eal_lcores +
+              ")";
       return false;
     }
   }
@@ -203,7 +205,7 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     }
     net::SeqAdjConfig tc;
     tc.capacity = cfg.tcp_max_flows;
-    tc.idle_timeout = dp.tsc_hz * 600;   // SIP over TCP keepalives are typically well under 10 min
+    tc.idle_timeout = dp.tsc_hz * 600;  // SIP over TCP keepalives are typically well under 10 min
     tc.closed_timeout = dp.tsc_hz * 10;
     w->tcp = std::make_unique<net::SeqAdjTable>(tc);
     net::TcpHoldConfig hc;

@@ -14,22 +14,22 @@
 namespace sipwall::dataplane {
 
 struct TraceRecord {
-  std::uint64_t time_ns;        // CLOCK_REALTIME when the worker decided
-  std::uint8_t action;          // rules::ActionKind
-  std::uint8_t in_port;         // port index the INVITE arrived on
-  std::uint8_t ip_version;      // 4 or 6
-  std::uint8_t transport;       // 17 UDP, 6 TCP
+  std::uint64_t time_ns;    // CLOCK_REALTIME when the worker decided
+  std::uint8_t action;      // rules::ActionKind
+  std::uint8_t in_port;     // port index the INVITE arrived on
+  std::uint8_t ip_version;  // 4 or 6
+  std::uint8_t transport;   // 17 UDP, 6 TCP
   std::uint16_t src_port;
   std::uint16_t dst_port;
-  std::uint16_t reject_code;    // 603/608, 0 otherwise
-  std::uint16_t vlan;           // 0xFFFF = none
-  std::uint8_t src[16];         // IPv4 mapped into IPv6
+  std::uint16_t reject_code;  // 603/608, 0 otherwise
+  std::uint16_t vlan;         // 0xFFFF = none
+  std::uint8_t src[16];       // IPv4 mapped into IPv6
   std::uint8_t dst[16];
   char trunk[32];
   char rule_id[64];
   char ruleset_version[32];
   char call_id[96];
-  char caller[20];              // E.164 with '+', or the raw user part cut to size
+  char caller[20];  // E.164 with '+', or the raw user part cut to size
   char callee[20];
 };
 static_assert(sizeof(TraceRecord) % 8 == 0, "ring elements must be a multiple of 4 bytes");

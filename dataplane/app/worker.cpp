@@ -44,8 +44,8 @@ inline classify::PacketSource packet_source(const net::DecodedPacket& d) {
   return s;
 }
 
-void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
-                const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in) {
+void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+                const net::DecodedPacket& d, std::uint16_t in) {
   TraceRecord r;
   std::memset(&r, 0, sizeof r);
   timespec ts;
@@ -71,15 +71,17 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   copy_field(r.call_id, msg.call_id);
   copy_field(r.caller, v.caller.kind == number::NumberKind::absent ? std::string_view() : v.caller.text());
   copy_field(r.callee, v.callee.kind == number::NumberKind::absent ? std::string_view() : v.callee.text());
-  if (rte_ring_sp_enqueue_elem(w.trace_ring, &r, sizeof r) == 0) ctr(w).traced++;
-  else ctr(w).trace_ring_full++;
+  if (rte_ring_sp_enqueue_elem(w.trace_ring, &r, sizeof r) == 0)
+    ctr(w).traced++;
+  else
+    ctr(w).trace_ring_full++;
   (void)dp;
 }
 
 }  // namespace
 
-bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-                  const classify::PacketSource& src, classify::InFlight& f) {
+bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
+                  classify::InFlight& f) {
   WorkerCounters& c = ctr(w);
   if (!msg.is_request) {
     c.sip_responses++;
@@ -100,8 +102,7 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
 }
 
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f,
-                   classify::Verdict& v) {
+                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f, classify::Verdict& v) {
   using rules::ActionKind;
   WorkerCounters& c = ctr(w);
   const rules::CompiledRuleSet& set = rs->set();
@@ -109,20 +110,24 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
   c.verdicts[static_cast<unsigned>(v.action)]++;
   if (v.trace_rule != classify::kNoRule) c.verdicts[static_cast<unsigned>(ActionKind::trace)]++;
   switch (v.decided_by) {
-    case classify::DecidedBy::rule: rs->rule_hits(w.index)[v.rule]++; break;
+    case classify::DecidedBy::rule:
+      rs->rule_hits(w.index)[v.rule]++;
+      break;
     case classify::DecidedBy::default_action:
       c.default_verdict++;
       rs->rule_hits(w.index)[set.rule_count()]++;
       break;
-    default: c.guard_rail++; break;
+    default:
+      c.guard_rail++;
+      break;
   }
   if (v.trace_rule != classify::kNoRule && v.trace_rule != v.rule) rs->rule_hits(w.index)[v.trace_rule]++;
   rs->trunk_calls(w.index)[v.trunk != classify::kNoTrunk ? v.trunk : set.trunk_count()]++;
   if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule) emit_trace(dp, w, rs, v, msg, d, in);
 }
 
-bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
+bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
+            std::uint16_t in, classify::Verdict& v) {
   const classify::PacketSource src = packet_source(d);
   classify::InFlight f;
   if (!decide_start(w, rs, msg, src, f)) return false;
@@ -131,8 +136,8 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
 }
 
 // The response options for a reject verdict.
-net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,
-                                         const net::DecodedPacket& d, char* received, std::size_t cap) {
+net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v, const net::DecodedPacket& d,
+                                         char* received, std::size_t cap) {
   const rules::CompiledRuleSet& set = rs.set();
   const std::size_t slot = v.rule != classify::kNoRule ? v.rule : set.rule_count();
   net::SipResponseOptions o;
@@ -161,9 +166,8 @@ using rules::ActionKind;
 // request, so one to a large request (possible once a chained frame has
 // been linearised, with a port MTU over 2 KB) may not fit a 2 KB pool mbuf:
 // then it is built again in a jumbo mbuf. The MTU bound stays.
-bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
-                const sip::Message& msg, const std::uint8_t* frame, const net::DecodedPacket& d,
-                std::uint16_t in) {
+bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+                const std::uint8_t* frame, const net::DecodedPacket& d, std::uint16_t in) {
   net::ReplyOptions ro;
   ro.ip_id = w.ip_id++;
   ro.mtu = dp.ports[in].cfg.mtu;
@@ -196,8 +200,7 @@ bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   return false;
 }
 
-void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-               sip::ParseError e) {
+void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, sip::ParseError e) {
   WorkerCounters& c = ctr(w);
   c.malformed++;
   c.parse_errors[static_cast<unsigned>(e)]++;
@@ -211,9 +214,8 @@ void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std
 }
 
 // Applies verdict v to the UDP INVITE in m (frame, d: its bytes, decoded).
-void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v,
-             const sip::Message& msg, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
-             net::DecodedPacket& d) {
+void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+             rte_mbuf* m, std::uint16_t in, std::uint8_t* frame, net::DecodedPacket& d) {
   WorkerCounters& c = ctr(w);
   switch (v.action) {
     case ActionKind::drop:
@@ -264,8 +266,8 @@ void settle_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs) {
 // A SIP datagram from a trunk. An INVITE is started here and left in flight
 // (WorkerContext::udp) after the one before it is settled; anything else
 // settles the one in flight and is acted on at once.
-void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-             std::uint8_t* frame, const net::DecodedPacket& d) {
+void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
+             const net::DecodedPacket& d) {
   WorkerCounters& c = ctr(w);
   c.sip_udp++;
   const unsigned mine = w.udp_in_flight == 0 ? 1 : 0;  // the slot not in flight
@@ -304,8 +306,8 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
 // datagram came in: rte_ipv6_fragment_packet() writes 0 into every fragment,
 // and a receiver would then mix up concurrent datagrams of one source and
 // destination (RFC 8200 §4.5); we keep the sender's value instead.
-void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in,
-                          const net::DecodedPacket& d, std::uint32_t ipv6_frag_id) {
+void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in, const net::DecodedPacket& d,
+                          std::uint32_t ipv6_frag_id) {
   WorkerCounters& c = ctr(w);
   std::uint16_t out = dp.ports[in].peer;
   if (out == kNoPort) {
@@ -319,9 +321,8 @@ void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uin
   rte_pktmbuf_adj(m, l2);
   rte_mbuf* frags[RTE_LIBRTE_IP_FRAG_MAX_FRAG * 2];
   const std::uint16_t mtu = static_cast<std::uint16_t>(dp.ports[out].cfg.mtu);
-  int n = d.ip_version == 4
-              ? rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool)
-              : rte_ipv6_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool);
+  int n = d.ip_version == 4 ? rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool)
+                            : rte_ipv6_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool);
   free_pkt(m);  // the fragments hold their own references to its data
   if (n <= 0) {
     c.refragment_failed++;
@@ -417,8 +418,8 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
 // What cannot be reassembled (IPv6 whose Fragment header is not the first
 // extension header, which DPDK's reassembler requires) goes to the malformed
 // policy.
-void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-              std::uint8_t* frame, const net::DecodedPacket& d) {
+void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
+              const net::DecodedPacket& d) {
   WorkerCounters& c = ctr(w);
   c.fragments_in++;
   m->l2_len = d.l3_offset;
@@ -486,7 +487,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
 // cannot be made one (larger than a jumbo mbuf, or none free) is counted
 // and, from a trunk, gets the deny check and then the malformed policy.
 __attribute__((noinline, cold)) void handle_chain(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m,
-                                                   std::uint16_t in) {
+                                                  std::uint16_t in) {
   WorkerCounters& c = ctr(w);
   const std::uint32_t len = rte_pktmbuf_pkt_len(m);
   rte_mbuf* one = len <= kJumboFrameBytes ? rte_pktmbuf_alloc(dp.jumbo_pool) : nullptr;
@@ -501,8 +502,10 @@ __attribute__((noinline, cold)) void handle_chain(Dataplane& dp, WorkerContext& 
     handle_frame(dp, w, rs, one, in);
     return;
   }
-  if (len > kJumboFrameBytes) c.multiseg_too_large++;
-  else c.multiseg_no_mbuf++;
+  if (len > kJumboFrameBytes)
+    c.multiseg_too_large++;
+  else
+    c.multiseg_no_mbuf++;
   settle_udp(dp, w, rs);  // acted on now: the INVITE in flight leaves first
   if (dp.ports[in].cfg.role != PortRole::trunk) {
     forward(dp, w, m, in);  // core side: never inspected anyway
@@ -560,8 +563,10 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (unlikely(d.is_fragment)) {
-    if (trunk_side) fragment(dp, w, rs, m, in, frame, d);
-    else forward(dp, w, m, in);
+    if (trunk_side)
+      fragment(dp, w, rs, m, in, frame, d);
+    else
+      forward(dp, w, m, in);
     return;
   }
   if (sip_udp_port) {  // from the core side: not inspected
@@ -578,8 +583,8 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
 
 }  // namespace
 
-void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index,
-                   rte_mbuf** pkts, std::uint16_t n) noexcept {
+void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index, rte_mbuf** pkts,
+                   std::uint16_t n) noexcept {
   for (std::uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     handle(dp, w, rs, pkts[i], port_index);
@@ -592,8 +597,7 @@ void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_
 }
 
 void flush_tx(Dataplane& dp, WorkerContext& w) noexcept {
-  for (std::size_t p = 0; p < dp.ports.size(); ++p)
-    rte_eth_tx_buffer_flush(dp.ports[p].port_id, w.txq, w.tx[p]);
+  for (std::size_t p = 0; p < dp.ports.size(); ++p) rte_eth_tx_buffer_flush(dp.ports[p].port_id, w.txq, w.tx[p]);
 }
 
 int worker_main(void* arg) {

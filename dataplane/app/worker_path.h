@@ -17,9 +17,13 @@
 
 namespace sipwall::dataplane::path {
 
-inline WorkerCounters& ctr(WorkerContext& w) { return *w.counters; }
+inline WorkerCounters& ctr(WorkerContext& w) {
+  return *w.counters;
+}
 
-inline void free_pkt(rte_mbuf* m) { rte_pktmbuf_free(m); }
+inline void free_pkt(rte_mbuf* m) {
+  rte_pktmbuf_free(m);
+}
 
 // Queue `m` on port index `out` (this worker's TX queue).
 inline void transmit(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out) {
@@ -54,8 +58,10 @@ inline std::size_t egress_mtu(const Dataplane& dp, std::uint16_t in) {
 // After an in-place edit of a single-segment mbuf, make its length say so.
 inline void set_frame_length(rte_mbuf* m, std::size_t len) {
   std::size_t cur = rte_pktmbuf_data_len(m);
-  if (len > cur) rte_pktmbuf_append(m, static_cast<std::uint16_t>(len - cur));
-  else if (len < cur) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(cur - len));
+  if (len > cur)
+    rte_pktmbuf_append(m, static_cast<std::uint16_t>(len - cur));
+  else if (len < cur)
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(cur - len));
 }
 
 // The policy for SIP the parser rejects (and for what cannot be inspected on
@@ -66,27 +72,26 @@ inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
 
 // Counts, classifies and traces one parsed message. True if it is an INVITE
 // that got a verdict the caller must apply; false means "forward untouched".
-bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-            const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v);
+bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
+            std::uint16_t in, classify::Verdict& v);
 
 // decide() in two halves, for an INVITE whose verdict is taken later
 // (WorkerContext::udp): decide_start() counts the message and, if it is an
 // INVITE with a rule set to judge it, starts `f` and returns true;
 // decide_finish() takes the verdict, counts it and traces it.
-bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-                  const classify::PacketSource& src, classify::InFlight& f);
+bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
+                  classify::InFlight& f);
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f,
-                   classify::Verdict& v);
+                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
 
 // The response options for a reject verdict (`received` is scratch for the
 // source address text).
-net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v,
-                                         const net::DecodedPacket& d, char* received, std::size_t cap);
+net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v, const net::DecodedPacket& d,
+                                         char* received, std::size_t cap);
 
 // SIP over TCP (worker_tcp.cpp): every TCP segment on a SIP port, either side.
-void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-             std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side);
+void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
+             net::DecodedPacket& d, bool trunk_side);
 
 // Flows whose held segments waited longer than tcp.reassembly_timeout_ms:
 // released (fail-open) or reset (fail-closed). Called from the worker's

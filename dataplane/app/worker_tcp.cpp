@@ -40,9 +40,9 @@ struct Seg {
   net::DecodedPacket d;
   std::uint32_t begin = 0;  // its payload is [begin, end) of the unit's stream
   std::uint32_t end = 0;
-  bool owes = false;        // its disposition is not counted yet
-  bool used = false;        // a piece took its mbuf, or it was sent/freed
-  bool was_held = false;    // it came out of the hold table
+  bool owes = false;      // its disposition is not counted yet
+  bool used = false;      // a piece took its mbuf, or it was sent/freed
+  bool was_held = false;  // it came out of the hold table
 };
 
 // A piece of a segment, ready to go: its own mbuf (or the segment's).
@@ -59,7 +59,7 @@ enum class EditKind : std::uint8_t { drop, reject, tag, malformed };
 struct Edit {
   net::StreamEdit se;
   EditKind kind = EditKind::drop;
-  std::uint16_t reply_len = 0;   // reject: bytes of the response in w.tcp_reply[slot]
+  std::uint16_t reply_len = 0;  // reject: bytes of the response in w.tcp_reply[slot]
   std::uint8_t slot = 0;
   std::string_view tag_line;
 };
@@ -102,10 +102,10 @@ struct Ctx {
   Dataplane& dp;
   WorkerContext& w;
   RuntimeSet* rs;
-  std::uint16_t in;    // the port the client's segments enter
+  std::uint16_t in;  // the port the client's segments enter
   std::uint64_t now;
   WorkerCounters& c;
-  bool closed;         // fail_closed policy
+  bool closed;  // fail_closed policy
 };
 
 Ctx make_ctx(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t in, std::uint64_t now) {
@@ -119,9 +119,12 @@ enum class Fate : std::uint8_t { forwarded, dropped, rejected };
 inline void settle(Ctx& x, bool& owes, Fate f) {
   if (!owes) return;
   owes = false;
-  if (f == Fate::forwarded) x.c.forwarded++;
-  else if (f == Fate::dropped) x.c.dropped++;
-  else x.c.rejected++;
+  if (f == Fate::forwarded)
+    x.c.forwarded++;
+  else if (f == Fate::dropped)
+    x.c.dropped++;
+  else
+    x.c.rejected++;
 }
 
 // To the paired port (freed if there is none).
@@ -167,8 +170,8 @@ void pass_control(Ctx& x, rte_mbuf* m, std::uint8_t* frame, const net::DecodedPa
 
 // Sends what remove() planned toward the client: the response (reject) or a
 // pure ACK. True if a response went.
-bool answer(Ctx& x, const std::uint8_t* frame, const net::DecodedPacket& d,
-            const net::TcpEditOutcome& out, std::string_view text) {
+bool answer(Ctx& x, const std::uint8_t* frame, const net::DecodedPacket& d, const net::TcpEditOutcome& out,
+            std::string_view text) {
   const bool reject = !text.empty();
   rte_mbuf* rep = rte_pktmbuf_alloc(x.dp.pool);
   if (unlikely(rep == nullptr)) {
@@ -198,8 +201,8 @@ std::string_view reply_text(Ctx& x, const tcpu::Edit& e) {
 // One edit at payload offset `at` of a piece; the piece is then forwarded,
 // or freed if it carries nothing the core needs. An edit the table refuses
 // leaves the piece as a plain segment.
-void edit_piece(Ctx& x, rte_mbuf* m, std::uint8_t* frame, net::DecodedPacket& d, bool& owes,
-                const tcpu::Edit& e, std::size_t at) {
+void edit_piece(Ctx& x, rte_mbuf* m, std::uint8_t* frame, net::DecodedPacket& d, bool& owes, const tcpu::Edit& e,
+                std::size_t at) {
   std::size_t len = rte_pktmbuf_data_len(m);
   const std::size_t cap = len + rte_pktmbuf_tailroom(m);
   net::TcpEditOutcome out;
@@ -214,8 +217,8 @@ void edit_piece(Ctx& x, rte_mbuf* m, std::uint8_t* frame, net::DecodedPacket& d,
     std::memcpy(line, e.tag_line.data(), ln);
     line[ln++] = '\r';
     line[ln++] = '\n';
-    const net::SeqAdjResult r = x.w.tcp->edit(frame, len, cap, d, at, 0, std::string_view(line, ln), x.now,
-                                              egress_mtu(x.dp, x.in), out);
+    const net::SeqAdjResult r =
+        x.w.tcp->edit(frame, len, cap, d, at, 0, std::string_view(line, ln), x.now, egress_mtu(x.dp, x.in), out);
     if (r != net::SeqAdjResult::ok) {
       x.c.tag_skipped_tcp++;
       pass_segment(x, m, frame, d, owes);
@@ -229,8 +232,8 @@ void edit_piece(Ctx& x, rte_mbuf* m, std::uint8_t* frame, net::DecodedPacket& d,
   }
   const std::string_view text = reply_text(x, e);
   const std::size_t n = e.se.msg_end - e.se.msg_begin;
-  const net::SeqAdjResult r = x.w.tcp->remove(frame, len, cap, d, at, n, static_cast<std::uint32_t>(text.size()),
-                                              x.now, out);
+  const net::SeqAdjResult r =
+      x.w.tcp->remove(frame, len, cap, d, at, n, static_cast<std::uint32_t>(text.size()), x.now, out);
   if (r != net::SeqAdjResult::ok) {
     // Spans an earlier edit, too many edits, no room, table full: the
     // message goes on as it is (§6.6).
@@ -241,8 +244,10 @@ void edit_piece(Ctx& x, rte_mbuf* m, std::uint8_t* frame, net::DecodedPacket& d,
   x.c.tcp_adjusted++;
   const bool answered = answer(x, frame, d, out, text);
   set_frame_length(m, len);
-  if (out.forward_segment) send_on(x, m, owes);
-  else discard(x, m, owes, answered ? Fate::rejected : Fate::dropped);
+  if (out.forward_segment)
+    send_on(x, m, owes);
+  else
+    discard(x, m, owes, answered ? Fate::rejected : Fate::dropped);
 }
 
 // --- giving up on held bytes: release (fail-open) or reset (fail-closed) ----------------
@@ -293,8 +298,10 @@ void send_resets(Ctx& x, const tcpu::Seg& first, const tcpu::Seg& last) {
 void release_all(Ctx& x, tcpu::Seg* segs, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     tcpu::Seg& s = segs[i];
-    if (s.was_held) x.c.tcp_reassembly_released_unchanged++;
-    else x.c.tcp_partial++;
+    if (s.was_held)
+      x.c.tcp_reassembly_released_unchanged++;
+    else
+      x.c.tcp_partial++;
     pass_segment(x, s.m, s.frame, s.d, s.owes);
   }
 }
@@ -309,8 +316,10 @@ void reset_all(Ctx& x, tcpu::Seg* segs, std::size_t n) {
 
 void give_up(Ctx& x, tcpu::Seg* segs, std::size_t n) {
   if (n == 0) return;
-  if (x.closed) reset_all(x, segs, n);
-  else release_all(x, segs, n);
+  if (x.closed)
+    reset_all(x, segs, n);
+  else
+    release_all(x, segs, n);
 }
 
 // Takes a flow's held segments out of the table (the flow stays; erase it).
@@ -401,19 +410,20 @@ SpanResult spanning_remove(Ctx& x, const tcpu::Seg& j, std::string_view stream, 
   for (std::uint32_t done = 0; done < n;) {
     const std::uint32_t part = n - done < max_part ? n - done : max_part;
     const bool last = done + part == n;
-    std::size_t vlen =
-        net::rebuild_tcp_segment(j.frame, j.d, seq0 + done, stream.substr(e.se.msg_begin + done, part),
-                                 last && e.se.msg_end == j.end, vf, kTcpVirtualBytes);
+    std::size_t vlen = net::rebuild_tcp_segment(j.frame, j.d, seq0 + done, stream.substr(e.se.msg_begin + done, part),
+                                                last && e.se.msg_end == j.end, vf, kTcpVirtualBytes);
     net::DecodedPacket vd;
     net::TcpEditOutcome out;
     net::SeqAdjResult r = net::SeqAdjResult::no_room;
     if (vlen != 0 && net::decode_frame(vf, vlen, vd) == net::DecodeResult::ok) {
-      r = x.w.tcp->remove(vf, vlen, kTcpVirtualBytes, vd, 0, part,
-                          last ? static_cast<std::uint32_t>(text.size()) : 0, x.now, out);
+      r = x.w.tcp->remove(vf, vlen, kTcpVirtualBytes, vd, 0, part, last ? static_cast<std::uint32_t>(text.size()) : 0,
+                          x.now, out);
     }
     if (r != net::SeqAdjResult::ok) {
-      if (r == net::SeqAdjResult::table_full) x.c.tcp_flow_table_full++;
-      else x.c.tcp_verdict_not_applied++;
+      if (r == net::SeqAdjResult::table_full)
+        x.c.tcp_flow_table_full++;
+      else
+        x.c.tcp_verdict_not_applied++;
       // Nothing removed yet: the message goes on unedited. (After a first
       // part, the bytes are gone either way: report the removal as done.)
       if (done == 0) return res;
@@ -759,8 +769,10 @@ void held_flow_segment(Ctx& x, net::TcpHoldFlow* f, rte_mbuf* m, std::uint8_t* f
     } else {
       release_all(x, u.segs.get(), n);
     }
-    if (d.payload_length) client_segment(x, m, frame, d, false);
-    else pass_control(x, m, frame, d);
+    if (d.payload_length)
+      client_segment(x, m, frame, d, false);
+    else
+      pass_control(x, m, frame, d);
     return;
   }
   const bool fin = (d.tcp_flags & net::kTcpFin) != 0;
@@ -863,8 +875,8 @@ void give_up_flow(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, net::TcpHoldF
 
 }  // namespace
 
-void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
-             std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
+void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
+             net::DecodedPacket& d, bool trunk_side) {
   Ctx x = make_ctx(dp, w, rs, in, rte_rdtsc());
   if (!trunk_side) {
     // Core side: never inspected or held; numbers mapped when the flow carries edits.
@@ -874,8 +886,10 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   if (d.payload_length) x.c.sip_tcp++;
   net::TcpHoldFlow* f = w.hold->find(d);
   if (likely(f == nullptr)) {
-    if (d.payload_length == 0) pass_control(x, m, frame, d);
-    else client_segment(x, m, frame, d, true);
+    if (d.payload_length == 0)
+      pass_control(x, m, frame, d);
+    else
+      client_segment(x, m, frame, d, true);
     return;
   }
   held_flow_segment(x, f, m, frame, d);

@@ -9,11 +9,16 @@ namespace sipwall::classify {
 
 std::string_view to_string(DecidedBy d) noexcept {
   switch (d) {
-    case DecidedBy::rule: return "rule";
-    case DecidedBy::default_action: return "default";
-    case DecidedBy::emergency: return "emergency";
-    case DecidedBy::allow_caller: return "allow_caller";
-    case DecidedBy::allow_callee: return "allow_callee";
+    case DecidedBy::rule:
+      return "rule";
+    case DecidedBy::default_action:
+      return "default";
+    case DecidedBy::emergency:
+      return "emergency";
+    case DecidedBy::allow_caller:
+      return "allow_caller";
+    case DecidedBy::allow_callee:
+      return "allow_callee";
   }
   return "?";
 }
@@ -58,19 +63,19 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
 
 }  // namespace
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                 const PacketSource& src, Scratch& scratch) noexcept {
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+                 Scratch& scratch) noexcept {
   detail::Engine e(set, msg, src, scratch);
   e.resolve(false);
   return decide(set, e);
 }
 
-static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes &&
-                  alignof(detail::Engine) <= 16 && std::is_trivially_destructible_v<detail::Engine>,
+static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes && alignof(detail::Engine) <= 16 &&
+                  std::is_trivially_destructible_v<detail::Engine>,
               "InFlight's storage must hold an Engine (raise kEngineBytes)");
 
-void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                     const PacketSource& src, Scratch& scratch) noexcept {
+void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+                     Scratch& scratch) noexcept {
   set_ = &set;
   auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch);
   e->begin(false);
@@ -82,9 +87,8 @@ Verdict InFlight::verdict() noexcept {
   return decide(*set_, *e);
 }
 
-void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
-                    const PacketSource* srcs, std::size_t n, Scratch& scratch,
-                    Verdict* out) noexcept {
+void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs, const PacketSource* srcs,
+                    std::size_t n, Scratch& scratch, Verdict* out) noexcept {
   // Engines live in raw storage: they are built in place per group and are
   // trivially destructible. Each takes its own scan epoch, and they are
   // evaluated one after the other, so sharing the Scratch is safe.
@@ -94,8 +98,8 @@ void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const
   for (std::size_t base = 0; base < n; base += kBurstGroup) {
     const std::size_t m = n - base < kBurstGroup ? n - base : kBurstGroup;
     for (std::size_t i = 0; i < m; ++i) {
-      engines[i] = ::new (storage + i * sizeof(detail::Engine))
-          detail::Engine(set, *msgs[base + i], srcs[base + i], scratch);
+      engines[i] =
+          ::new (storage + i * sizeof(detail::Engine)) detail::Engine(set, *msgs[base + i], srcs[base + i], scratch);
       engines[i]->begin(false);
     }
     for (std::size_t i = 0; i < m; ++i) {

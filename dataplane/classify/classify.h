@@ -13,22 +13,21 @@
 #include "dataplane/classify/packet_source.h"
 #include "dataplane/classify/scratch.h"
 #include "dataplane/classify/verdict.h"
-#include "rules/compiled/compiled_rule_set.h"
 #include "dataplane/sip/sip_message.h"
+#include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::classify {
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                 const PacketSource& src, Scratch& scratch) noexcept;
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+                 Scratch& scratch) noexcept;
 
 // A receive burst: out[i] is exactly classify(set, *msgs[i], srcs[i], scratch),
 // but the exact-number table loads of up to kBurstGroup messages are started
 // before any of them is waited for, so their cache misses overlap instead of
 // adding up. Same guarantees as classify(): no allocation, lock or throw.
 inline constexpr std::size_t kBurstGroup = 16;
-void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs,
-                    const PacketSource* srcs, std::size_t n, Scratch& scratch,
-                    Verdict* out) noexcept;
+void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs, const PacketSource* srcs,
+                    std::size_t n, Scratch& scratch, Verdict* out) noexcept;
 
 // classify() in two halves, for a worker that parses the next message while
 // this one's table loads are in flight: start() normalises the numbers and

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "rules/number/e164_key.h"
 #include "rules/compiled/digit_order.h"
+#include "rules/number/e164_key.h"
 
 namespace sipwall::classify::detail {
 
@@ -20,7 +20,9 @@ bool is_number(const number::Number& n) noexcept {
   return n.kind == number::NumberKind::e164 || n.kind == number::NumberKind::short_code;
 }
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -30,8 +32,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& h,
-                    std::string_view name) noexcept {
+bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& h, std::string_view name) noexcept {
   if (h.compact != 0 && name.size() == 1 && lower(name[0]) == h.compact) return true;
   return iequals(name, set.str(h.name));
 }
@@ -43,8 +44,7 @@ struct MatchContext {
   std::size_t pattern_count;
 };
 
-int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int,
-             void* ctx) noexcept {
+int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) noexcept {
   auto* m = static_cast<MatchContext*>(ctx);
   if (id < m->pattern_count) {  // always, unless the database is not this set's
     const std::uint32_t slot = m->patterns[id].slot;
@@ -96,8 +96,7 @@ Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const
   const std::uint32_t slots = set.regex_slots();
   const std::size_t targets = set.scan_targets().size();
   regex_ok_ = targets == 0 || (scratch.hs_ != nullptr && scratch.regex_bits_.size() * 64 >= slots &&
-                               scratch.target_epoch_.size() >= targets &&
-                               scratch.target_hit_.size() >= targets);
+                               scratch.target_epoch_.size() >= targets && scratch.target_hit_.size() >= targets);
   if (!regex_ok_) {
     flags_ |= kScratchTooSmall;
   } else if (targets != 0) {
@@ -334,10 +333,14 @@ std::string_view Engine::caller_display_name() const noexcept {
 template <class F>
 bool Engine::any_number(Field f, F&& pred) const noexcept {
   switch (f) {
-    case Field::caller: return pred(slots_.v[caller_]);
-    case Field::from: return pred(slots_.v[kFrom]);
-    case Field::to: return pred(slots_.v[kTo]);
-    case Field::ruri: return pred(slots_.v[kRuri]);
+    case Field::caller:
+      return pred(slots_.v[caller_]);
+    case Field::from:
+      return pred(slots_.v[kFrom]);
+    case Field::to:
+      return pred(slots_.v[kTo]);
+    case Field::ruri:
+      return pred(slots_.v[kRuri]);
     case Field::pai:
       for (std::uint8_t i = 0; i < pai_n_; ++i) {
         if (pred(slots_.v[kPai0 + i])) return true;
@@ -359,14 +362,13 @@ bool Engine::scan(std::uint32_t t) noexcept {
   scratch_.target_epoch_[t] = epoch_;
   const rules::ScanTarget& target = set_.scan_targets()[t];
   std::uint64_t* bits = scratch_.regex_bits_.data();
-  for_bit_words(target.slot_begin, target.slot_end,
-                [&](std::uint32_t w, std::uint64_t m) { bits[w] &= ~m; });
+  for_bit_words(target.slot_begin, target.slot_end, [&](std::uint32_t w, std::uint64_t m) { bits[w] &= ~m; });
   const hs_database_t* db = set_.database(t);
   MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size()};
   auto run = [&](std::string_view text) {
     if (text.empty()) return;  // nothing to match (patterns never match empty)
-    if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match,
-                &ctx) != HS_SUCCESS) {
+    if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match, &ctx) !=
+        HS_SUCCESS) {
       flags_ |= kScanError;
     }
   };
@@ -393,8 +395,7 @@ bool Engine::scan(std::uint32_t t) noexcept {
   }
   // Whether any predicate of the target holds, for rule gates.
   std::uint64_t any = 0;
-  for_bit_words(target.slot_begin, target.slot_end,
-                [&](std::uint32_t w, std::uint64_t m) { any |= bits[w] & m; });
+  for_bit_words(target.slot_begin, target.slot_end, [&](std::uint32_t w, std::uint64_t m) { any |= bits[w] & m; });
   scratch_.target_hit_[t] = any != 0;
   return true;
 }
@@ -411,9 +412,7 @@ bool Engine::atom(const rules::Atom& a) noexcept {
       return any_number(a.field, [&](const NumberSlot& s) { return in_set(s, space, a.b); });
     }
     case AtomKind::number_present:
-      return any_number(a.field, [](const NumberSlot& s) {
-        return s.uri != nullptr && !s.uri->number_text().empty();
-      });
+      return any_number(a.field, [](const NumberSlot& s) { return s.uri != nullptr && !s.uri->number_text().empty(); });
     case AtomKind::number_regex:
     case AtomKind::text_regex:
       return scan(a.b) && regex_bit(a.a);
@@ -427,8 +426,10 @@ bool Engine::atom(const rules::Atom& a) noexcept {
         return false;
       };
       switch (a.field) {
-        case Field::user_agent: return test(msg_.user_agent);
-        case Field::display_name: return test(caller_display_name());
+        case Field::user_agent:
+          return test(msg_.user_agent);
+        case Field::display_name:
+          return test(caller_display_name());
         case Field::header: {
           const rules::HeaderName& h = set_.headers()[a.header];
           for (std::uint16_t i = 0; i < msg_.header_count && i < sip::kMaxHeaders; ++i) {
@@ -438,14 +439,14 @@ bool Engine::atom(const rules::Atom& a) noexcept {
           }
           return false;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     case AtomKind::trunk_in:
     case AtomKind::trunk_class_in: {
       if (trunk_ == kNoTrunk) return false;
-      const std::uint32_t v =
-          a.kind == AtomKind::trunk_in ? trunk_ : set_.trunk(trunk_).class_id;
+      const std::uint32_t v = a.kind == AtomKind::trunk_in ? trunk_ : set_.trunk(trunk_).class_id;
       const auto pool = set_.id_pool();
       for (std::uint32_t i = 0; i < a.b; ++i) {
         if (pool[a.a + i] == v) return true;
@@ -496,9 +497,15 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
         }
         break;
       }
-      case rules::op::not_: acc = !acc; break;
-      case rules::op::jf: if (!acc) pc = x; break;
-      case rules::op::jt: if (acc) pc = x; break;
+      case rules::op::not_:
+        acc = !acc;
+        break;
+      case rules::op::jf:
+        if (!acc) pc = x;
+        break;
+      case rules::op::jt:
+        if (acc) pc = x;
+        break;
       case rules::op::pushw:
         if (depth <= rules::kMaxMatchDepth) stack[depth] = {w.list_atom, w.any_atom};
         ++depth;
@@ -513,16 +520,22 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
           }
         }
         break;
-      case rules::op::true_: acc = true; break;
-      case rules::op::false_: acc = false; break;
-      case rules::op::end: return acc;
-      default: return false;  // validate() makes this unreachable
+      case rules::op::true_:
+        acc = true;
+        break;
+      case rules::op::false_:
+        acc = false;
+        break;
+      case rules::op::end:
+        return acc;
+      default:
+        return false;  // validate() makes this unreachable
     }
   }
 }
 
-void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& header,
-                      std::uint32_t& list, std::uint32_t& atom_id) const noexcept {
+void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& header, std::uint32_t& list,
+                      std::uint32_t& atom_id) const noexcept {
   const std::uint32_t id = w.list_atom != rules::kNone ? w.list_atom : w.any_atom;
   has = id != rules::kNone;
   if (!has) return;
@@ -536,10 +549,8 @@ void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& 
     // caller is inside it, else the prefix list, else whichever exists).
     const rules::TrunkInfo& t = set_.trunk(trunk_);
     const NumberSlot& c = slots_.v[caller_];
-    const bool in_range = t.caller_range_bit != rules::kNone &&
-                          in_set(c, NumberSpace::range, t.caller_range_bit);
-    list = in_range || t.caller_prefix_list == rules::kNone ? t.caller_range_list
-                                                             : t.caller_prefix_list;
+    const bool in_range = t.caller_range_bit != rules::kNone && in_set(c, NumberSpace::range, t.caller_range_bit);
+    list = in_range || t.caller_prefix_list == rules::kNone ? t.caller_range_list : t.caller_prefix_list;
   }
 }
 

@@ -10,8 +10,8 @@
 #include "dataplane/classify/packet_source.h"
 #include "dataplane/classify/scratch.h"
 #include "dataplane/classify/verdict.h"
-#include "rules/compiled/compiled_rule_set.h"
 #include "dataplane/sip/sip_message.h"
+#include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::classify::detail {
 
@@ -75,8 +75,7 @@ class Engine {
     const std::uint32_t* code = set_.code().data();
     const std::uint32_t pc = set_.rule(i).code;
     const std::uint32_t first = code[pc];
-    if (rules::op::code_of(code[pc + 1]) != rules::op::end ||
-        rules::op::code_of(first) != rules::op::atom) {
+    if (rules::op::code_of(code[pc + 1]) != rules::op::end || rules::op::code_of(first) != rules::op::atom) {
       return run_program(pc, w);
     }
     const std::uint32_t id = rules::op::operand_of(first) & rules::op::kAtomMask;
@@ -89,14 +88,12 @@ class Engine {
   // Scans target t (once per message) and says whether any of its patterns
   // matched: a rule gated on t (CompiledRuleSet::rule_gate) cannot match
   // otherwise. False when regexes are unusable (then every regex atom is).
-  bool target_hit(std::uint32_t t) noexcept {
-    return scan(t) && scratch_.target_hit_[t] != 0;
-  }
+  bool target_hit(std::uint32_t t) noexcept { return scan(t) && scratch_.target_hit_[t] != 0; }
   void decide_rule(Verdict& v, std::size_t i, const Witness& w) const noexcept;
   void decide_default(Verdict& v) const noexcept;
   // Match details of a witness.
-  void match_of(const Witness& w, bool& has, rules::Field& field, std::uint16_t& header,
-                std::uint32_t& list, std::uint32_t& atom) const noexcept;
+  void match_of(const Witness& w, bool& has, rules::Field& field, std::uint16_t& header, std::uint32_t& list,
+                std::uint32_t& atom) const noexcept;
 
   // Slots that exist for this message: kFrom, kTo, kRuri, kPai0 + i for
   // i < pai_count(), kDiv0 + i for i < diversion_count() (after resolve(true)).
@@ -121,6 +118,7 @@ class Engine {
     const std::uint32_t id = (s.have >> i) & 1U ? s.set[i] : set_id(s, space);
     return id != 0 && set_.sets(space).test(id, bit);
   }
+
  public:
   std::uint32_t set_id(const NumberSlot& s, rules::NumberSpace space) const noexcept;
 
@@ -144,7 +142,7 @@ class Engine {
   } slots_;
   std::uint8_t global_[kSlotCount];  // normalised slots holding a '+' number, for sharing
   std::uint8_t global_n_ = 0;
-  std::uint8_t need_[kSlotCount];    // slots whose exact-table facts rules read
+  std::uint8_t need_[kSlotCount];  // slots whose exact-table facts rules read
   std::uint8_t need_n_ = 0;
   std::uint8_t pai_n_ = 0;
   std::uint8_t div_n_ = 0;

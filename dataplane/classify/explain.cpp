@@ -12,8 +12,8 @@ namespace sipwall::classify {
 
 namespace {
 
-void add_number(Explanation& x, const rules::CompiledRuleSet& set, const detail::Engine& e,
-                std::size_t slot, rules::Field f, std::uint8_t instance) {
+void add_number(Explanation& x, const rules::CompiledRuleSet& set, const detail::Engine& e, std::size_t slot,
+                rules::Field f, std::uint8_t instance) {
   const detail::NumberSlot& s = e.slot(slot);
   if (s.uri == nullptr) return;
   NumberFieldFacts n;
@@ -72,8 +72,8 @@ std::string because(const rules::CompiledRuleSet& set, bool has, rules::Field f,
 
 }  // namespace
 
-Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                    const PacketSource& src, Scratch& scratch) {
+Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+                    Scratch& scratch) {
   Explanation x;
   x.verdict = classify(set, msg, src, scratch);
 
@@ -118,8 +118,7 @@ Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg,
 std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "rule set: {} version {} (checksum {:016x})\n", set.name(), set.version(),
-                 set.checksum());
+  fmt::format_to(it, "rule set: {} version {} (checksum {:016x})\n", set.name(), set.version(), set.checksum());
   if (x.trunk == kNoTrunk) {
     fmt::format_to(it, "trunk: none (source matches no trunk)\n");
   } else {
@@ -134,11 +133,10 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
     }
     std::string role = n.is_caller ? " (caller)" : "";
     if (n.is_callee) role += " (callee)";
-    std::string norm = n.number.kind == number::NumberKind::e164 ||
-                               n.number.kind == number::NumberKind::short_code
-                           ? fmt::format("{} ({})", n.number.text(), number::to_string(n.number.kind))
-                           : fmt::format("{} ({})", number::to_string(n.number.kind),
-                                         number::to_string(n.number.reason));
+    std::string norm =
+        n.number.kind == number::NumberKind::e164 || n.number.kind == number::NumberKind::short_code
+            ? fmt::format("{} ({})", n.number.text(), number::to_string(n.number.kind))
+            : fmt::format("{} ({})", number::to_string(n.number.kind), number::to_string(n.number.reason));
     fmt::format_to(it, "  {:<13} {}\n      -> {}", name + role, text::printable(n.uri), norm);
     if (!n.lists.empty()) {
       fmt::format_to(it, "  lists:");
@@ -151,8 +149,7 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
   if (!x.user_agent.empty()) fmt::format_to(it, "user-agent: {}\n", text::printable(x.user_agent));
   if (!x.display_name.empty()) fmt::format_to(it, "caller display name: {}\n", text::printable(x.display_name));
   fmt::format_to(it, "guard rails: {}{}{}{}\n", x.emergency ? "emergency callee " : "",
-                 x.allow_caller ? "caller allow-listed " : "",
-                 x.allow_callee ? "callee allow-listed " : "",
+                 x.allow_caller ? "caller allow-listed " : "", x.allow_callee ? "callee allow-listed " : "",
                  x.emergency || x.allow_caller || x.allow_callee ? "-> pass, no rule can block" : "none");
   if (x.matched.empty()) {
     fmt::format_to(it, "matched rules: none\n");
@@ -162,24 +159,35 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
       const rules::RuleInfo& r = set.rule(m.rule);
       fmt::format_to(it, "  {} (priority {}, {}): {} -> {}{}{}\n", m.id, r.priority, set.str(r.where),
                      set.str(r.match_text), action_text(set, set.rule_action(m.rule)),
-                     m.decided ? "  [decided]" : m.overridden ? "  [matched, not applied]" : "",
+                     m.decided      ? "  [decided]"
+                     : m.overridden ? "  [matched, not applied]"
+                                    : "",
                      because(set, m.has_match, m.match_field, m.match_header, m.match_list, m.match_atom));
     }
   }
   const Verdict& v = x.verdict;
   std::string by;
   switch (v.decided_by) {
-    case DecidedBy::rule: by = fmt::format("rule '{}'", v.rule_id); break;
-    case DecidedBy::default_action: by = "the default action"; break;
-    case DecidedBy::emergency: by = "guard rail: emergency number"; break;
-    case DecidedBy::allow_caller: by = "guard rail: caller allow list"; break;
-    case DecidedBy::allow_callee: by = "guard rail: callee allow list"; break;
+    case DecidedBy::rule:
+      by = fmt::format("rule '{}'", v.rule_id);
+      break;
+    case DecidedBy::default_action:
+      by = "the default action";
+      break;
+    case DecidedBy::emergency:
+      by = "guard rail: emergency number";
+      break;
+    case DecidedBy::allow_caller:
+      by = "guard rail: caller allow list";
+      break;
+    case DecidedBy::allow_callee:
+      by = "guard rail: callee allow list";
+      break;
   }
   const rules::ActionInfo* ai = nullptr;
   if (v.decided_by == DecidedBy::rule) ai = &set.rule_action(v.rule);
   if (v.decided_by == DecidedBy::default_action) ai = &set.default_action();
-  fmt::format_to(it, "verdict: {} by {}{}\n",
-                 ai != nullptr ? action_text(set, *ai) : std::string("pass"), by,
+  fmt::format_to(it, "verdict: {} by {}{}\n", ai != nullptr ? action_text(set, *ai) : std::string("pass"), by,
                  because(set, v.has_match, v.match_field, v.match_header, v.match_list, v.match_atom));
   if (v.trace_rule != kNoRule) fmt::format_to(it, "traced by: {}\n", v.trace_rule_id);
   if (v.flags & kScanError) fmt::format_to(it, "warning: a pattern scan failed (counted as no match)\n");

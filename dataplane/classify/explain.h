@@ -50,8 +50,8 @@ struct Explanation {
   Verdict verdict;                 // exactly what classify() returns
 };
 
-Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg,
-                    const PacketSource& src, Scratch& scratch);
+Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
+                    Scratch& scratch);
 
 // Human-readable, several lines (what `rules explain` prints by default).
 std::string to_text(const Explanation& e, const rules::CompiledRuleSet& set);

@@ -15,8 +15,7 @@ std::array<std::uint8_t, 16> PacketSource::ipv4_mapped(const std::uint8_t v4[4])
   return a;
 }
 
-bool PacketSource::parse_ip(std::string_view text, std::array<std::uint8_t, 16>& out,
-                            IpFamily& family) noexcept {
+bool PacketSource::parse_ip(std::string_view text, std::array<std::uint8_t, 16>& out, IpFamily& family) noexcept {
   char buf[INET6_ADDRSTRLEN + 1];
   if (text.empty() || text.size() >= sizeof(buf)) return false;
   std::memcpy(buf, text.data(), text.size());

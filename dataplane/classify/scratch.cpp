@@ -40,8 +40,7 @@ bool Scratch::prepare(const rules::CompiledRuleSet& set, std::string* error) {
     const hs_error_t rc = hs_alloc_scratch(set.database(t), &hs_);
     if (rc != HS_SUCCESS) {
       if (error != nullptr) {
-        *error = "hs_alloc_scratch failed (" + std::to_string(rc) + ") for database " +
-                 std::to_string(t);
+        *error = "hs_alloc_scratch failed (" + std::to_string(rc) + ") for database " + std::to_string(t);
       }
       return false;
     }
@@ -59,8 +58,8 @@ bool Scratch::prepare(const rules::CompiledRuleSet& set, std::string* error) {
 bool Scratch::ready_for(const rules::CompiledRuleSet& set) const noexcept {
   const std::size_t targets = set.scan_targets().size();
   if (targets == 0) return true;
-  return hs_ != nullptr && regex_bits_.size() * 64 >= set.regex_slots() &&
-         target_epoch_.size() >= targets && target_hit_.size() >= targets;
+  return hs_ != nullptr && regex_bits_.size() * 64 >= set.regex_slots() && target_epoch_.size() >= targets &&
+         target_hit_.size() >= targets;
 }
 
 }  // namespace sipwall::classify

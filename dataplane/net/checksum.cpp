@@ -84,8 +84,7 @@ std::uint32_t csum_partial(const void* data, std::size_t len, std::uint32_t sum)
   return std::uint32_t{csum_fold(sum)} + folded;
 }
 
-std::uint32_t csum_partial_at(const void* data, std::size_t len, bool odd_offset,
-                              std::uint32_t sum) noexcept {
+std::uint32_t csum_partial_at(const void* data, std::size_t len, bool odd_offset, std::uint32_t sum) noexcept {
   if (!odd_offset) return csum_partial(data, len, sum);
   // A byte at an odd offset is the low half of its word: the sum of a range
   // shifted by one byte is the byte-swapped sum.
@@ -93,15 +92,15 @@ std::uint32_t csum_partial_at(const void* data, std::size_t len, bool odd_offset
   return std::uint32_t{csum_fold(sum)} + s;
 }
 
-std::uint32_t csum_pseudo_v4(const std::uint8_t* src4, const std::uint8_t* dst4,
-                             std::uint8_t proto, std::uint16_t l4_length) noexcept {
+std::uint32_t csum_pseudo_v4(const std::uint8_t* src4, const std::uint8_t* dst4, std::uint8_t proto,
+                             std::uint16_t l4_length) noexcept {
   std::uint32_t sum = csum_partial(src4, 4);
   sum = csum_partial(dst4, 4, sum);
   return sum + proto + l4_length;
 }
 
-std::uint32_t csum_pseudo_v6(const std::uint8_t* src16, const std::uint8_t* dst16,
-                             std::uint8_t proto, std::uint32_t l4_length) noexcept {
+std::uint32_t csum_pseudo_v6(const std::uint8_t* src16, const std::uint8_t* dst16, std::uint8_t proto,
+                             std::uint32_t l4_length) noexcept {
   std::uint32_t sum = csum_partial(src16, 16);
   sum = csum_partial(dst16, 16, sum);
   return sum + (l4_length >> 16) + (l4_length & 0xFFFF) + proto;
@@ -119,8 +118,8 @@ bool ipv4_header_checksum_ok(const std::uint8_t* ip) noexcept {
   return csum_fold(csum_partial(ip, ihl)) == 0xFFFF;
 }
 
-std::uint16_t l4_checksum(std::uint32_t pseudo_sum, const std::uint8_t* l4,
-                          std::size_t l4_length, std::uint8_t proto) noexcept {
+std::uint16_t l4_checksum(std::uint32_t pseudo_sum, const std::uint8_t* l4, std::size_t l4_length,
+                          std::uint8_t proto) noexcept {
   const std::size_t field = proto == 17 ? 6 : 16;
   std::uint32_t sum = csum_partial(l4, field, pseudo_sum);
   sum = csum_partial(l4 + field + 2, l4_length - field - 2, sum);
@@ -132,8 +131,7 @@ std::uint16_t l4_checksum(std::uint32_t pseudo_sum, const std::uint8_t* l4,
 namespace {
 
 // Pseudo-header sum and covered length for a decoded packet.
-std::uint32_t frame_pseudo(const std::uint8_t* frame, const DecodedPacket& pkt,
-                           std::size_t& l4_length) noexcept {
+std::uint32_t frame_pseudo(const std::uint8_t* frame, const DecodedPacket& pkt, std::size_t& l4_length) noexcept {
   const std::uint8_t* l4 = frame + pkt.l4_offset;
   if (pkt.l4_proto == 17) {
     l4_length = rd16(l4 + 4);
@@ -144,8 +142,7 @@ std::uint32_t frame_pseudo(const std::uint8_t* frame, const DecodedPacket& pkt,
     return csum_pseudo_v4(pkt.src.data() + 12, pkt.dst.data() + 12, pkt.l4_proto,
                           static_cast<std::uint16_t>(l4_length));
   }
-  return csum_pseudo_v6(pkt.src.data(), pkt.dst.data(), pkt.l4_proto,
-                        static_cast<std::uint32_t>(l4_length));
+  return csum_pseudo_v6(pkt.src.data(), pkt.dst.data(), pkt.l4_proto, static_cast<std::uint32_t>(l4_length));
 }
 
 }  // namespace
@@ -164,16 +161,14 @@ bool l4_checksum_ok(const std::uint8_t* frame, const DecodedPacket& pkt) noexcep
   return csum_fold(csum_partial(l4, len, pseudo)) == 0xFFFF;
 }
 
-std::uint16_t csum_update16(std::uint16_t check, std::uint16_t old_word,
-                            std::uint16_t new_word) noexcept {
+std::uint16_t csum_update16(std::uint16_t check, std::uint16_t old_word, std::uint16_t new_word) noexcept {
   std::uint32_t sum = static_cast<std::uint16_t>(~check);
   sum += static_cast<std::uint16_t>(~old_word);
   sum += new_word;
   return static_cast<std::uint16_t>(~csum_fold(sum));
 }
 
-std::uint16_t csum_update32(std::uint16_t check, std::uint32_t old_value,
-                            std::uint32_t new_value) noexcept {
+std::uint16_t csum_update32(std::uint16_t check, std::uint32_t old_value, std::uint32_t new_value) noexcept {
   std::uint32_t sum = static_cast<std::uint16_t>(~check);
   sum += static_cast<std::uint16_t>(~(old_value >> 16));
   sum += static_cast<std::uint16_t>(~old_value);

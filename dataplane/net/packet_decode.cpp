@@ -15,8 +15,7 @@ constexpr std::uint16_t kEtherQinQ = 0x88A8;
 constexpr std::uint16_t kEtherQinQOld = 0x9100;  // pre-standard S-tag still seen on carrier gear
 
 // Decodes UDP or TCP at `off` inside `frame`; `end` is where the IP payload ends.
-DecodeResult decode_l4(const std::uint8_t* frame, std::size_t off, std::size_t end,
-                       DecodedPacket& out) noexcept {
+DecodeResult decode_l4(const std::uint8_t* frame, std::size_t off, std::size_t end, DecodedPacket& out) noexcept {
   out.l4_offset = static_cast<std::uint16_t>(off);
   out.ip_end = static_cast<std::uint32_t>(end);
   if (out.l4_proto == static_cast<std::uint8_t>(L4Proto::udp)) {
@@ -53,8 +52,7 @@ DecodeResult decode_l4(const std::uint8_t* frame, std::size_t off, std::size_t e
   return DecodeResult::not_udp_tcp;
 }
 
-DecodeResult decode_ipv4(const std::uint8_t* frame, std::size_t off, std::size_t len,
-                         DecodedPacket& out) noexcept {
+DecodeResult decode_ipv4(const std::uint8_t* frame, std::size_t off, std::size_t len, DecodedPacket& out) noexcept {
   if (len - off < 20) return DecodeResult::truncated_ip;
   const std::uint8_t* ip = frame + off;
   if ((ip[0] >> 4) != 4) return DecodeResult::bad_ip_header;
@@ -81,12 +79,10 @@ DecodeResult decode_ipv4(const std::uint8_t* frame, std::size_t off, std::size_t
 }
 
 bool is_ipv6_extension(std::uint8_t nh) noexcept {
-  return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51 || nh == 135 || nh == 139 ||
-         nh == 140;
+  return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51 || nh == 135 || nh == 139 || nh == 140;
 }
 
-DecodeResult decode_ipv6(const std::uint8_t* frame, std::size_t off, std::size_t len,
-                         DecodedPacket& out) noexcept {
+DecodeResult decode_ipv6(const std::uint8_t* frame, std::size_t off, std::size_t len, DecodedPacket& out) noexcept {
   if (len - off < 40) return DecodeResult::truncated_ip;
   const std::uint8_t* ip = frame + off;
   if ((ip[0] >> 4) != 6) return DecodeResult::bad_ip_header;
@@ -134,13 +130,15 @@ DecodeResult decode_ipv6(const std::uint8_t* frame, std::size_t off, std::size_t
   return decode_l4(frame, pos, end, out);
 }
 
-DecodeResult decode_ip_at(const std::uint8_t* frame, std::size_t off, std::size_t len,
-                          DecodedPacket& out) noexcept {
+DecodeResult decode_ip_at(const std::uint8_t* frame, std::size_t off, std::size_t len, DecodedPacket& out) noexcept {
   if (off >= len) return DecodeResult::truncated_ip;
   switch (frame[off] >> 4) {
-    case 4: return decode_ipv4(frame, off, len, out);
-    case 6: return decode_ipv6(frame, off, len, out);
-    default: return DecodeResult::bad_ip_header;
+    case 4:
+      return decode_ipv4(frame, off, len, out);
+    case 6:
+      return decode_ipv6(frame, off, len, out);
+    default:
+      return DecodeResult::bad_ip_header;
   }
 }
 
@@ -149,10 +147,12 @@ DecodeResult decode_ip_at(const std::uint8_t* frame, std::size_t off, std::size_
 std::string_view to_string(DecodeResult r) noexcept {
   switch (r) {
 #define SIPWALL_X(name, text) \
-  case DecodeResult::name: return #name;
+  case DecodeResult::name:    \
+    return #name;
     SIPWALL_DECODE_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-    case DecodeResult::count_: break;
+    case DecodeResult::count_:
+      break;
   }
   return "unknown";
 }
@@ -166,7 +166,10 @@ DecodeResult decode_frame(const std::uint8_t* frame, std::size_t len, DecodedPac
   while ((type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) && out.vlan_count < 2) {
     if (len < off + 6) return DecodeResult::truncated_ethernet;
     std::uint16_t tci = rd16(frame + off + 2) & 0x0FFF;
-    if (out.vlan_count == 0) out.outer_vlan = tci; else out.inner_vlan = tci;
+    if (out.vlan_count == 0)
+      out.outer_vlan = tci;
+    else
+      out.inner_vlan = tci;
     ++out.vlan_count;
     off += 4;
     type = rd16(frame + off);
@@ -205,8 +208,7 @@ char* put_hex_group(char* o, unsigned v) noexcept {
 
 }  // namespace
 
-std::size_t format_address(const std::array<std::uint8_t, 16>& a, char* buf,
-                           std::size_t cap) noexcept {
+std::size_t format_address(const std::array<std::uint8_t, 16>& a, char* buf, std::size_t cap) noexcept {
   if (cap == 0) return 0;
   static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
   char text[48];  // the longest form, 8 groups of 4 and 7 colons, is 39
@@ -223,10 +225,16 @@ std::size_t format_address(const std::array<std::uint8_t, 16>& a, char* buf,
     for (int i = 0; i < 8; ++i) g[i] = rd16(a.data() + 2 * i);
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
-      if (g[i] != 0) { ++i; continue; }
+      if (g[i] != 0) {
+        ++i;
+        continue;
+      }
       int j = i;
       while (j < 8 && g[j] == 0) ++j;
-      if (j - i > best_len && j - i > 1) { best = i; best_len = j - i; }
+      if (j - i > best_len && j - i > 1) {
+        best = i;
+        best_len = j - i;
+      }
       i = j;
     }
     for (int i = 0; i < 8; ++i) {

@@ -25,7 +25,7 @@ enum class DecodeResult : std::uint8_t {
 #define SIPWALL_X(name, text) name,
   SIPWALL_DECODE_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-  count_
+      count_
 };
 std::string_view to_string(DecodeResult r) noexcept;
 
@@ -45,15 +45,15 @@ struct DecodedPacket {
   std::uint16_t outer_vlan = kNoVlan;  // first VLAN id (802.1ad S-tag or 802.1Q tag)
   std::uint16_t inner_vlan = kNoVlan;  // second tag of QinQ
   std::uint8_t vlan_count = 0;
-  std::uint16_t ethertype = 0;         // after the VLAN tags
+  std::uint16_t ethertype = 0;  // after the VLAN tags
   // Layer 3. Addresses are 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d).
-  std::uint8_t ip_version = 0;         // 4 or 6
+  std::uint8_t ip_version = 0;  // 4 or 6
   std::array<std::uint8_t, 16> src{};
   std::array<std::uint8_t, 16> dst{};
   std::uint16_t l3_offset = 0;
   std::uint16_t l4_offset = 0;
-  std::uint32_t ip_end = 0;            // one past the IP datagram (Ethernet padding excluded)
-  std::uint8_t l4_proto = 0;           // IP protocol number of the payload
+  std::uint32_t ip_end = 0;   // one past the IP datagram (Ethernet padding excluded)
+  std::uint8_t l4_proto = 0;  // IP protocol number of the payload
   // Fragments: for IPv4 from the header, for IPv6 from the Fragment header.
   bool is_fragment = false;            // MF set or offset != 0
   std::uint16_t ipv6_frag_header = 0;  // offset of the IPv6 Fragment header, 0 if none
@@ -63,10 +63,10 @@ struct DecodedPacket {
   std::uint16_t dst_port = 0;
   std::uint32_t tcp_seq = 0;
   std::uint32_t tcp_ack = 0;
-  std::uint16_t tcp_window = 0;        // raw (unscaled) window field
+  std::uint16_t tcp_window = 0;  // raw (unscaled) window field
   std::uint8_t tcp_flags = 0;
-  std::uint16_t payload_offset = 0;    // first byte of UDP/TCP payload in the frame
-  std::uint16_t payload_length = 0;    // bytes of payload (bounded by IP and UDP lengths)
+  std::uint16_t payload_offset = 0;  // first byte of UDP/TCP payload in the frame
+  std::uint16_t payload_length = 0;  // bytes of payload (bounded by IP and UDP lengths)
 
   std::string_view payload(const std::uint8_t* frame) const noexcept {
     return {reinterpret_cast<const char*>(frame) + payload_offset, payload_length};

@@ -76,8 +76,8 @@ std::size_t header_bytes(const DecodedPacket& pkt, std::uint8_t proto, bool ts) 
 }
 
 // Size checks shared by the one-shot and two-phase paths.
-ReplyResult check_size(std::uint8_t ip_version, std::size_t l3_offset, std::size_t headers,
-                       std::size_t payload_length, std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyResult check_size(std::uint8_t ip_version, std::size_t l3_offset, std::size_t headers, std::size_t payload_length,
+                       std::size_t cap, const ReplyOptions& o) noexcept {
   const std::size_t ip_len = headers - l3_offset + payload_length;
   const std::size_t ip_limit = ip_version == 4 ? 65535 : 65535 + kIpv6Header;
   if (ip_len > ip_limit) return ReplyResult::too_large;
@@ -86,9 +86,8 @@ ReplyResult check_size(std::uint8_t ip_version, std::size_t l3_offset, std::size
   return ReplyResult::ok;
 }
 
-ReplyLayout write_headers(const DecodedPacket& pkt, const Saved& s, std::uint8_t proto,
-                          const TcpReplySpec* spec, std::uint8_t* out,
-                          const ReplyOptions& o) noexcept {
+ReplyLayout write_headers(const DecodedPacket& pkt, const Saved& s, std::uint8_t proto, const TcpReplySpec* spec,
+                          std::uint8_t* out, const ReplyOptions& o) noexcept {
   ReplyLayout lay;
   lay.ip_version = pkt.ip_version;
   lay.l4_proto = proto;
@@ -102,9 +101,9 @@ ReplyLayout write_headers(const DecodedPacket& pkt, const Saved& s, std::uint8_t
   if (pkt.ip_version == 4) {
     ip[0] = 0x45;
     ip[1] = static_cast<std::uint8_t>(s.traffic_class & 0xFC);  // keep DSCP, clear ECN
-    wr16(ip + 2, 0);                                             // total length: finish
+    wr16(ip + 2, 0);                                            // total length: finish
     wr16(ip + 4, o.ip_id);
-    wr16(ip + 6, 0x4000);                                        // DF, offset 0
+    wr16(ip + 6, 0x4000);  // DF, offset 0
     ip[8] = o.ttl;
     ip[9] = proto;
     wr16(ip + 10, 0);
@@ -160,16 +159,18 @@ ReplyLayout write_headers(const DecodedPacket& pkt, const Saved& s, std::uint8_t
 std::string_view to_string(ReplyResult r) noexcept {
   switch (r) {
 #define SIPWALL_X(name, text) \
-  case ReplyResult::name: return #name;
+  case ReplyResult::name:     \
+    return #name;
     SIPWALL_REPLY_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-    case ReplyResult::count_: break;
+    case ReplyResult::count_:
+      break;
   }
   return "unknown";
 }
 
-ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout lay, std::size_t payload_length,
-                         std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout lay, std::size_t payload_length, std::size_t cap,
+                         const ReplyOptions& o) noexcept {
   if (lay.result != ReplyResult::ok) return lay;
   lay.result = check_size(lay.ip_version, lay.l3_offset, lay.payload_offset, payload_length, cap, o);
   if (lay.result != ReplyResult::ok) return lay;
@@ -196,8 +197,8 @@ ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout lay, std::size_t payload
   return lay;
 }
 
-ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t* out,
-                            std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t* out, std::size_t cap,
+                            const ReplyOptions& o) noexcept {
   ReplyLayout lay;
   if (pkt.l4_proto != 17 || pkt.ip_version == 0) {
     lay.result = ReplyResult::not_udp;
@@ -217,9 +218,8 @@ ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, s
 
 namespace {
 
-ReplyLayout build_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t proto,
-                        const TcpReplySpec* spec, std::string_view payload, std::uint8_t* out,
-                        std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyLayout build_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t proto, const TcpReplySpec* spec,
+                        std::string_view payload, std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept {
   ReplyLayout lay;
   if (pkt.ip_version == 0 || pkt.l4_proto != proto) {
     lay.result = proto == 17 ? ReplyResult::not_udp : ReplyResult::not_tcp;
@@ -242,15 +242,14 @@ ReplyLayout build_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::
 
 }  // namespace
 
-ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt,
-                            std::string_view payload, std::uint8_t* out, std::size_t cap,
-                            const ReplyOptions& o) noexcept {
+ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::string_view payload,
+                            std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept {
   return build_reply(req, pkt, 17, nullptr, payload, out, cap, o);
 }
 
-ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt,
-                            const TcpReplySpec& spec, std::string_view payload, std::uint8_t* out,
-                            std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt, const TcpReplySpec& spec,
+                            std::string_view payload, std::uint8_t* out, std::size_t cap,
+                            const ReplyOptions& o) noexcept {
   ReplyOptions tcp_o = o;
   tcp_o.dst_port = 0;  // a TCP reply belongs to the connection
   return build_reply(req, pkt, 6, &spec, payload, out, cap, tcp_o);

@@ -19,20 +19,20 @@
 
 namespace sipwall::net {
 
-#define SIPWALL_REPLY_RESULTS(X)                                   \
-  X(ok, "reply built")                                             \
-  X(not_udp, "request is not a UDP datagram")                      \
-  X(not_tcp, "request is not a TCP segment")                       \
-  X(fragment, "request is an IP fragment")                         \
-  X(no_room, "output buffer too small")                            \
-  X(exceeds_mtu, "reply IP datagram would exceed the MTU")         \
+#define SIPWALL_REPLY_RESULTS(X)                           \
+  X(ok, "reply built")                                     \
+  X(not_udp, "request is not a UDP datagram")              \
+  X(not_tcp, "request is not a TCP segment")               \
+  X(fragment, "request is an IP fragment")                 \
+  X(no_room, "output buffer too small")                    \
+  X(exceeds_mtu, "reply IP datagram would exceed the MTU") \
   X(too_large, "reply longer than an IP length field can carry")
 
 enum class ReplyResult : std::uint8_t {
 #define SIPWALL_X(name, text) name,
   SIPWALL_REPLY_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-  count_
+      count_
 };
 std::string_view to_string(ReplyResult r) noexcept;
 
@@ -51,7 +51,7 @@ struct ReplyLayout {
   std::uint16_t l3_offset = 0;
   std::uint16_t l4_offset = 0;
   std::uint16_t payload_offset = 0;
-  std::size_t length = 0;      // whole frame (valid after finish / one-shot build)
+  std::size_t length = 0;  // whole frame (valid after finish / one-shot build)
 };
 
 // One shot, UDP: writes the reply carrying `payload` into out[0, cap). `out`
@@ -61,19 +61,18 @@ struct ReplyLayout {
 // ip_id, checksum. IPv6: traffic class kept (ECN cleared), flow label 0,
 // extension headers dropped, hop limit. The Ethernet frame is not padded to
 // 60 bytes (the NIC pads).
-ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt,
-                            std::string_view payload, std::uint8_t* out, std::size_t cap,
-                            const ReplyOptions& o) noexcept;
+ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::string_view payload,
+                            std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept;
 
 // Two phases, for building the SIP response straight into a second buffer:
 // begin writes L2-L4 headers and returns where the payload goes (out must not
 // be the request buffer: the response is built from views into the request);
 // the caller writes payload_length bytes at out + payload_offset (at most
 // cap - payload_offset); finish fills lengths and checksums.
-ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t* out,
-                            std::size_t cap, const ReplyOptions& o) noexcept;
-ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout layout, std::size_t payload_length,
-                         std::size_t cap, const ReplyOptions& o) noexcept;
+ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t* out, std::size_t cap,
+                            const ReplyOptions& o) noexcept;
+ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout layout, std::size_t payload_length, std::size_t cap,
+                         const ReplyOptions& o) noexcept;
 
 // TCP reply segment toward the sender of `req` (a segment of the same
 // connection): seq/ack/window from the plan (see SeqAdjTable in
@@ -86,8 +85,8 @@ struct TcpReplySpec {
   std::uint32_t ack = 0;
   std::uint16_t window = 0xFFFF;
 };
-ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt,
-                            const TcpReplySpec& spec, std::string_view payload, std::uint8_t* out,
-                            std::size_t cap, const ReplyOptions& o) noexcept;
+ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt, const TcpReplySpec& spec,
+                            std::string_view payload, std::uint8_t* out, std::size_t cap,
+                            const ReplyOptions& o) noexcept;
 
 }  // namespace sipwall::net

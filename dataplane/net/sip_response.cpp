@@ -68,18 +68,18 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
 }
 
-bool is_control(unsigned char c) noexcept { return (c < 0x20 && c != '\t') || c == 0x7F; }
+bool is_control(unsigned char c) noexcept {
+  return (c < 0x20 && c != '\t') || c == 0x7F;
+}
 
 bool has_control(std::string_view s) noexcept {
   for (char c : s) {
@@ -94,8 +94,7 @@ bool valid_call_info_uri(std::string_view u) noexcept {
   std::size_t i = 0;
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   if (!alpha(u[0])) return false;
-  while (i < u.size() && (alpha(u[i]) || (u[i] >= '0' && u[i] <= '9') || u[i] == '+' ||
-                          u[i] == '-' || u[i] == '.')) {
+  while (i < u.size() && (alpha(u[i]) || (u[i] >= '0' && u[i] <= '9') || u[i] == '+' || u[i] == '-' || u[i] == '.')) {
     ++i;
   }
   if (i == u.size() || u[i] != ':' || i + 1 == u.size()) return false;
@@ -110,24 +109,21 @@ bool valid_call_info_uri(std::string_view u) noexcept {
 bool valid_address_text(std::string_view a) noexcept {
   if (a.empty() || a.size() > 45) return false;
   for (char c : a) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-              c == '.' || c == ':';
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':';
     if (!ok) return false;
   }
   return true;
 }
 
 bool inside(std::string_view outer, std::string_view inner) noexcept {
-  return inner.data() >= outer.data() &&
-         inner.data() + inner.size() <= outer.data() + outer.size();
+  return inner.data() >= outer.data() && inner.data() + inner.size() <= outer.data() + outer.size();
 }
 
 // Writes the top Via value, adding received= and filling an empty rport.
-void put_top_via(Writer& w, const sip::Message& req, std::string_view value,
-                 const SipResponseOptions& o) noexcept {
+void put_top_via(Writer& w, const sip::Message& req, std::string_view value, const SipResponseOptions& o) noexcept {
   const sip::Via& via = req.via;
-  if (o.received.empty() || !valid_address_text(o.received) || !via.present ||
-      !inside(value, via.text) || !inside(via.text, via.params)) {
+  if (o.received.empty() || !valid_address_text(o.received) || !via.present || !inside(value, via.text) ||
+      !inside(via.text, via.params)) {
     w.put_unfolded(value);
     return;
   }
@@ -167,8 +163,7 @@ void put_top_via(Writer& w, const sip::Message& req, std::string_view value,
     w.put(";received=");
     w.put(o.received);
   }
-  w.put_unfolded(std::string_view(
-      text_end, static_cast<std::size_t>(value.data() + value.size() - text_end)));
+  w.put_unfolded(std::string_view(text_end, static_cast<std::size_t>(value.data() + value.size() - text_end)));
 }
 
 // Reason text= as a quoted-string (RFC 3261 §25.1): escape " and \, drop controls.
@@ -229,13 +224,20 @@ std::uint64_t hash_field(std::uint64_t h, std::string_view s) noexcept {
 
 std::string_view reason_phrase(std::uint16_t code) noexcept {
   switch (code) {
-    case 403: return "Forbidden";
-    case 480: return "Temporarily Unavailable";
-    case 486: return "Busy Here";
-    case 603: return "Decline";
-    case 607: return "Unwanted";
-    case 608: return "Rejected";
-    default: return {};
+    case 403:
+      return "Forbidden";
+    case 480:
+      return "Temporarily Unavailable";
+    case 486:
+      return "Busy Here";
+    case 603:
+      return "Decline";
+    case 607:
+      return "Unwanted";
+    case 608:
+      return "Rejected";
+    default:
+      return {};
   }
 }
 
@@ -319,8 +321,7 @@ void put_tail(Writer& w, const SipResponseOptions& o, std::string_view phrase) n
 
 }  // namespace
 
-bool render_response_parts(const SipResponseOptions& o, char* out, std::size_t cap,
-                           ResponseParts& parts) noexcept {
+bool render_response_parts(const SipResponseOptions& o, char* out, std::size_t cap, ResponseParts& parts) noexcept {
   const std::string_view phrase = reason_phrase(o.code);
   if (phrase.empty()) return false;
   Writer w{out, cap};
@@ -348,15 +349,24 @@ std::size_t build_sip_response(const sip::Message& req, const SipResponseOptions
     const sip::Header& h = req.headers[i];
     const sip::Header** slot;
     switch (h.id) {
-      case sip::HeaderId::from: slot = &from; break;
-      case sip::HeaderId::to: slot = &to; break;
-      case sip::HeaderId::call_id: slot = &call_id; break;
-      case sip::HeaderId::cseq: slot = &cseq; break;
+      case sip::HeaderId::from:
+        slot = &from;
+        break;
+      case sip::HeaderId::to:
+        slot = &to;
+        break;
+      case sip::HeaderId::call_id:
+        slot = &call_id;
+        break;
+      case sip::HeaderId::cseq:
+        slot = &cseq;
+        break;
       case sip::HeaderId::via:
         slot = &top_via;
         last_via = &h;
         break;
-      default: continue;
+      default:
+        continue;
     }
     if (*slot == nullptr) *slot = &h;
   }

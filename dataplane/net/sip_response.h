@@ -26,11 +26,11 @@ namespace sipwall::net {
 struct ResponseParts;
 
 struct SipResponseOptions {
-  std::uint16_t code = 603;           // 603 Decline, 608 Rejected (also 403/480/486/603/607)
-  std::string_view reason_text;       // Reason text= (quotes/backslashes escaped); empty: the reason phrase
-  std::string_view call_info_uri;     // 608: adds Call-Info <URI>;purpose=jwscard when non-empty
-  std::string_view server;            // Server: header when non-empty
-  std::uint64_t tag_seed = 0;         // mixed into the derived To-tag (per deployment)
+  std::uint16_t code = 603;        // 603 Decline, 608 Rejected (also 403/480/486/603/607)
+  std::string_view reason_text;    // Reason text= (quotes/backslashes escaped); empty: the reason phrase
+  std::string_view call_info_uri;  // 608: adds Call-Info <URI>;purpose=jwscard when non-empty
+  std::string_view server;         // Server: header when non-empty
+  std::uint64_t tag_seed = 0;      // mixed into the derived To-tag (per deployment)
   // RFC 3261 §18.2.1 / RFC 3581 on the top Via: when `received` is non-empty
   // (the request's source address, IPv6 without brackets) it is added as
   // ;received= if the sent-by host differs or rport is present, and an empty
@@ -57,8 +57,7 @@ struct ResponseParts {
 // back). False if the code is unknown or cap is too small. Texts are
 // sanitised as build_sip_response() does. Call it where the options are
 // fixed (a rule set's reject actions are rendered when the set is loaded).
-bool render_response_parts(const SipResponseOptions& o, char* out, std::size_t cap,
-                           ResponseParts& parts) noexcept;
+bool render_response_parts(const SipResponseOptions& o, char* out, std::size_t cap, ResponseParts& parts) noexcept;
 
 // Reason phrase for the codes above ("Decline", "Rejected", ...), empty if unknown.
 std::string_view reason_phrase(std::uint16_t code) noexcept;

@@ -14,8 +14,8 @@ inline std::uint16_t swap16(std::uint16_t v) noexcept {
 
 }  // namespace
 
-std::size_t splice_fits(const DecodedPacket& pkt, std::size_t cap, std::size_t remove_n,
-                        std::size_t insert_n, std::size_t mtu) noexcept {
+std::size_t splice_fits(const DecodedPacket& pkt, std::size_t cap, std::size_t remove_n, std::size_t insert_n,
+                        std::size_t mtu) noexcept {
   const std::size_t ip_len = pkt.ip_end - pkt.l3_offset;
   if (remove_n > ip_len) return 0;
   const std::size_t new_ip_len = ip_len - remove_n + insert_n;
@@ -27,8 +27,8 @@ std::size_t splice_fits(const DecodedPacket& pkt, std::size_t cap, std::size_t r
   return new_ip_len;
 }
 
-void splice_l4_payload(std::uint8_t* frame, std::size_t& frame_len, DecodedPacket& pkt,
-                       std::size_t at, std::size_t remove_n, std::string_view insert) noexcept {
+void splice_l4_payload(std::uint8_t* frame, std::size_t& frame_len, DecodedPacket& pkt, std::size_t at,
+                       std::size_t remove_n, std::string_view insert) noexcept {
   const std::size_t ins = insert.size();
   const std::size_t tail_begin = at + remove_n;
   const std::size_t tail_end = pkt.ip_end;

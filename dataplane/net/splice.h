@@ -24,12 +24,12 @@ namespace sipwall::net::detail {
 // The caller has checked: not a fragment, UDP or TCP, at/remove_n inside the
 // payload, `insert` outside the frame, and that the result fits (see
 // splice_fits). Never writes at or past frame + cap.
-void splice_l4_payload(std::uint8_t* frame, std::size_t& frame_len, DecodedPacket& pkt,
-                       std::size_t at, std::size_t remove_n, std::string_view insert) noexcept;
+void splice_l4_payload(std::uint8_t* frame, std::size_t& frame_len, DecodedPacket& pkt, std::size_t at,
+                       std::size_t remove_n, std::string_view insert) noexcept;
 
 // New IP datagram length after the splice, or 0 if it would not fit `cap`,
 // 65535, or `mtu` (0 = no MTU check).
-std::size_t splice_fits(const DecodedPacket& pkt, std::size_t cap, std::size_t remove_n,
-                        std::size_t insert_n, std::size_t mtu) noexcept;
+std::size_t splice_fits(const DecodedPacket& pkt, std::size_t cap, std::size_t remove_n, std::size_t insert_n,
+                        std::size_t mtu) noexcept;
 
 }  // namespace sipwall::net::detail

@@ -12,7 +12,16 @@ bool is_token_char(unsigned char c) noexcept {
   // RFC 3261 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
+    case '-':
+    case '.':
+    case '!':
+    case '%':
+    case '*':
+    case '_':
+    case '+':
+    case '`':
+    case '\'':
+    case '~':
       return true;
     default:
       return false;
@@ -26,10 +35,12 @@ constexpr std::size_t kMaxLine = 1024;  // a tag line is short; bounds the stack
 std::string_view to_string(TagResult r) noexcept {
   switch (r) {
 #define SIPWALL_X(name, text) \
-  case TagResult::name: return #name;
+  case TagResult::name:       \
+    return #name;
     SIPWALL_TAG_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-    case TagResult::count_: break;
+    case TagResult::count_:
+      break;
   }
   return "unknown";
 }
@@ -48,9 +59,8 @@ bool valid_header_line(std::string_view line) noexcept {
   return true;
 }
 
-TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::size_t frame_cap,
-                             DecodedPacket& pkt, std::size_t headers_end, std::string_view line,
-                             std::size_t mtu) noexcept {
+TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::size_t frame_cap, DecodedPacket& pkt,
+                             std::size_t headers_end, std::string_view line, std::size_t mtu) noexcept {
   if (pkt.l4_proto == 6) return TagResult::tcp;
   if (pkt.l4_proto != 17 || pkt.ip_version == 0) return TagResult::not_udp;
   if (pkt.is_fragment) return TagResult::fragment;
@@ -83,14 +93,12 @@ TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::s
   }
   if (detail::splice_fits(pkt, frame_cap, 0, n, 0) == 0) return TagResult::no_tailroom;
 
-  detail::splice_l4_payload(frame, frame_len, pkt, pkt.payload_offset + headers_end, 0,
-                            std::string_view(buf, n));
+  detail::splice_l4_payload(frame, frame_len, pkt, pkt.payload_offset + headers_end, 0, std::string_view(buf, n));
   return TagResult::ok;
 }
 
-TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::size_t frame_cap,
-                             DecodedPacket& pkt, const sip::Message& msg, std::string_view line,
-                             std::size_t mtu) noexcept {
+TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::size_t frame_cap, DecodedPacket& pkt,
+                             const sip::Message& msg, std::string_view line, std::size_t mtu) noexcept {
   return insert_header_line(frame, frame_len, frame_cap, pkt, msg.headers_end, line, mtu);
 }
 

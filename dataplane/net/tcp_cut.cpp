@@ -32,8 +32,8 @@ void set_tcp_flags(std::uint8_t* frame, DecodedPacket& pkt, std::uint8_t flags) 
   pkt.tcp_flags = flags;
 }
 
-std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, std::size_t from,
-                            std::size_t to, std::uint8_t* out, std::size_t cap) noexcept {
+std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, std::size_t from, std::size_t to,
+                            std::uint8_t* out, std::size_t cap) noexcept {
   if (!is_tcp_segment(pkt) || from > to || to > pkt.payload_length) return 0;
   if (pkt.ip_end > cap) return 0;
   if (out != src) std::memcpy(out, src, pkt.ip_end);
@@ -50,9 +50,8 @@ std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, s
   return len;
 }
 
-std::size_t rebuild_tcp_segment(const std::uint8_t* tmpl, const DecodedPacket& pkt,
-                                std::uint32_t seq, std::string_view payload, bool keep_fin,
-                                std::uint8_t* out, std::size_t cap) noexcept {
+std::size_t rebuild_tcp_segment(const std::uint8_t* tmpl, const DecodedPacket& pkt, std::uint32_t seq,
+                                std::string_view payload, bool keep_fin, std::uint8_t* out, std::size_t cap) noexcept {
   if (!is_tcp_segment(pkt)) return 0;
   if (pkt.ip_end > cap) return 0;
   if (detail::splice_fits(pkt, cap, pkt.payload_length, payload.size(), 0) == 0) return 0;

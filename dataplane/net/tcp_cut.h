@@ -26,8 +26,8 @@ namespace sipwall::net {
 // `src` itself (in place). Returns the new frame length, or 0 (out untouched)
 // if the range is outside the payload, the segment is not TCP, or cap is too
 // small for the copy.
-std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, std::size_t from,
-                            std::size_t to, std::uint8_t* out, std::size_t cap) noexcept;
+std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, std::size_t from, std::size_t to,
+                            std::uint8_t* out, std::size_t cap) noexcept;
 
 // Writes into out[0, cap) the segment `tmpl` with its payload replaced by
 // `payload` (which must not lie inside out) and its sequence number set to
@@ -35,9 +35,8 @@ std::size_t cut_tcp_segment(const std::uint8_t* src, const DecodedPacket& pkt, s
 // options, ack and window come from tmpl. Returns the new frame length, or 0
 // if it does not fit cap or a 16-bit IP length. Used to present a message that
 // arrived in several segments to SeqAdjTable as one segment.
-std::size_t rebuild_tcp_segment(const std::uint8_t* tmpl, const DecodedPacket& pkt,
-                                std::uint32_t seq, std::string_view payload, bool keep_fin,
-                                std::uint8_t* out, std::size_t cap) noexcept;
+std::size_t rebuild_tcp_segment(const std::uint8_t* tmpl, const DecodedPacket& pkt, std::uint32_t seq,
+                                std::string_view payload, bool keep_fin, std::uint8_t* out, std::size_t cap) noexcept;
 
 // Sets the TCP flags byte of a decoded segment (checksum updated
 // incrementally) and pkt.tcp_flags.

@@ -1,15 +1,14 @@
 #include "dataplane/net/tcp_reassembly.h"
 
-#include "dataplane/net/flow_hash.h"
-
 #include <cstring>
+
+#include "dataplane/net/flow_hash.h"
 
 namespace sipwall::net {
 namespace {
 
-bool same_key(const TcpHoldFlow& f, const std::array<std::uint8_t, 16>& src,
-              const std::array<std::uint8_t, 16>& dst, std::uint16_t sport,
-              std::uint16_t dport) noexcept {
+bool same_key(const TcpHoldFlow& f, const std::array<std::uint8_t, 16>& src, const std::array<std::uint8_t, 16>& dst,
+              std::uint16_t sport, std::uint16_t dport) noexcept {
   return f.sport == sport && f.dport == dport && f.src == src && f.dst == dst;
 }
 
@@ -37,9 +36,8 @@ TcpHoldTable::TcpHoldTable(const TcpHoldConfig& cfg) : cfg_(cfg) {
 
 TcpHoldTable::~TcpHoldTable() = default;
 
-std::size_t TcpHoldTable::slot_of(const std::array<std::uint8_t, 16>& src,
-                                  const std::array<std::uint8_t, 16>& dst, std::uint16_t sport,
-                                  std::uint16_t dport) const noexcept {
+std::size_t TcpHoldTable::slot_of(const std::array<std::uint8_t, 16>& src, const std::array<std::uint8_t, 16>& dst,
+                                  std::uint16_t sport, std::uint16_t dport) const noexcept {
   return static_cast<std::size_t>(flow_hash(src, dst, sport, dport)) & index_mask_;
 }
 
@@ -53,8 +51,7 @@ TcpHoldFlow* TcpHoldTable::find(const DecodedPacket& pkt) noexcept {
   }
 }
 
-TcpHoldFlow* TcpHoldTable::create(const DecodedPacket& pkt, std::uint16_t in_port,
-                                  std::uint64_t now) noexcept {
+TcpHoldFlow* TcpHoldTable::create(const DecodedPacket& pkt, std::uint16_t in_port, std::uint64_t now) noexcept {
   if (free_n_ == 0) return nullptr;
   const std::uint32_t i = free_[--free_n_];
   TcpHoldFlow& f = flows_[i];
@@ -156,9 +153,8 @@ std::size_t seg_of(const StreamRange* segs, std::size_t n, std::uint32_t x) noex
 
 }  // namespace
 
-std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const StreamEdit* edits,
-                        std::size_t n_edits, std::uint32_t hold_from, StreamPiece* out,
-                        std::size_t cap) noexcept {
+std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const StreamEdit* edits, std::size_t n_edits,
+                        std::uint32_t hold_from, StreamPiece* out, std::size_t cap) noexcept {
   if (n_segs == 0 || segs[0].begin != 0) return 0;
   for (std::size_t i = 0; i < n_segs; ++i) {
     if (segs[i].end < segs[i].begin) return 0;
@@ -184,8 +180,7 @@ std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const Strea
     return true;
   };
   auto spanning = [&](std::size_t k) {
-    return edits[k].remove &&
-           seg_of(segs, n_segs, edits[k].msg_begin) != seg_of(segs, n_segs, edits[k].msg_end - 1);
+    return edits[k].remove && seg_of(segs, n_segs, edits[k].msg_begin) != seg_of(segs, n_segs, edits[k].msg_end - 1);
   };
 
   for (std::size_t s = 0; s < n_segs; ++s) {

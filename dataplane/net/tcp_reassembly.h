@@ -52,13 +52,13 @@ struct TcpHoldFlow {
   std::array<std::uint8_t, 16> dst{};
   std::uint16_t sport = 0;
   std::uint16_t dport = 0;
-  std::uint16_t in_port = 0;         // port index the segments came in on
-  std::uint16_t count = 0;           // segments held
-  std::uint32_t first_seq = 0;       // sender-space seq of the first held byte (a message start)
-  std::uint32_t next_seq = 0;        // sender-space seq right after the last held byte
-  std::uint32_t bytes = 0;           // payload bytes held
-  std::uint64_t since = 0;           // when the held message's first byte was held (caller units)
-  HeldSegment* segs = nullptr;       // [max_segments], stream order
+  std::uint16_t in_port = 0;    // port index the segments came in on
+  std::uint16_t count = 0;      // segments held
+  std::uint32_t first_seq = 0;  // sender-space seq of the first held byte (a message start)
+  std::uint32_t next_seq = 0;   // sender-space seq right after the last held byte
+  std::uint32_t bytes = 0;      // payload bytes held
+  std::uint64_t since = 0;      // when the held message's first byte was held (caller units)
+  HeldSegment* segs = nullptr;  // [max_segments], stream order
 };
 
 enum class HoldAppend : std::uint8_t {
@@ -92,8 +92,7 @@ class TcpHoldTable {
 
   // Flows held since before now - timeout (oldest first not guaranteed), at
   // most `max` of them into `out`. Erasing them afterwards is allowed.
-  std::size_t expired(std::uint64_t now, std::uint64_t timeout, TcpHoldFlow** out,
-                      std::size_t max) noexcept;
+  std::size_t expired(std::uint64_t now, std::uint64_t timeout, TcpHoldFlow** out, std::size_t max) noexcept;
   // Any held flow (for draining at shutdown), or nullptr.
   TcpHoldFlow* any() noexcept;
 
@@ -107,10 +106,10 @@ class TcpHoldTable {
 
   TcpHoldConfig cfg_;
   std::unique_ptr<TcpHoldFlow[]> flows_;
-  std::unique_ptr<HeldSegment[]> seg_store_;   // flows * max_segments
-  std::unique_ptr<std::uint32_t[]> index_;     // open addressing: flow index + 1, 0 = empty
-  std::unique_ptr<std::uint32_t[]> free_;      // stack of free flow indexes
-  std::unique_ptr<std::uint32_t[]> active_;    // dense list of used flow indexes
+  std::unique_ptr<HeldSegment[]> seg_store_;     // flows * max_segments
+  std::unique_ptr<std::uint32_t[]> index_;       // open addressing: flow index + 1, 0 = empty
+  std::unique_ptr<std::uint32_t[]> free_;        // stack of free flow indexes
+  std::unique_ptr<std::uint32_t[]> active_;      // dense list of used flow indexes
   std::unique_ptr<std::uint32_t[]> active_pos_;  // flow index -> position in active_
   std::size_t index_mask_ = 0;
   std::size_t free_n_ = 0;
@@ -164,8 +163,7 @@ constexpr std::size_t max_stream_pieces(std::size_t segs, std::size_t edits) noe
 // pieces of one segment are cut at the start of an edited message. A segment
 // without payload (a FIN) gets an empty piece: keep, or hold if it follows
 // held bytes.
-std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const StreamEdit* edits,
-                        std::size_t n_edits, std::uint32_t hold_from, StreamPiece* out,
-                        std::size_t cap) noexcept;
+std::size_t plan_stream(const StreamRange* segs, std::size_t n_segs, const StreamEdit* edits, std::size_t n_edits,
+                        std::uint32_t hold_from, StreamPiece* out, std::size_t cap) noexcept;
 
 }  // namespace sipwall::net

@@ -36,8 +36,8 @@ struct Dir {
   std::uint8_t n = 0;
   std::uint32_t off_after = 0;  // offset after the newest edit (the only one if n == 0)
   // What this direction's sender has sent and acknowledged (raw fields).
-  std::uint32_t seq_hi = 0;      // highest seq + len (+SYN/FIN), sender space
-  std::uint32_t ack_hi = 0;      // highest ack sent: receiver space of the other direction
+  std::uint32_t seq_hi = 0;  // highest seq + len (+SYN/FIN), sender space
+  std::uint32_t ack_hi = 0;  // highest ack sent: receiver space of the other direction
   std::uint16_t window = 0;
   bool seq_seen = false;
   bool ack_seen = false;
@@ -62,7 +62,9 @@ namespace {
 
 using Entry = SeqAdjTable::Entry;
 
-inline bool is_closed(const Entry& e) noexcept { return e.rst || (e.dir[0].fin && e.dir[1].fin); }
+inline bool is_closed(const Entry& e) noexcept {
+  return e.rst || (e.dir[0].fin && e.dir[1].fin);
+}
 
 inline bool reply_confirmed(const Dir& sender, const Edit& e) noexcept {
   return sender.ack_seen && seq_le(e.reply_seq + e.reply_len, sender.ack_hi);
@@ -94,8 +96,7 @@ std::uint32_t map_back(const Dir& d, std::uint32_t y) noexcept {
 }
 
 // Does segment [x, x + len) of sender space overlap an edit boundary?
-SeqAdjResult classify_segment(const Dir& d, std::uint32_t x, std::uint32_t len,
-                              int exclude) noexcept {
+SeqAdjResult classify_segment(const Dir& d, std::uint32_t x, std::uint32_t len, int exclude) noexcept {
   if (len == 0) return SeqAdjResult::ok;
   for (int i = 0; i < d.n; ++i) {
     if (i == exclude) continue;
@@ -103,8 +104,7 @@ SeqAdjResult classify_segment(const Dir& d, std::uint32_t x, std::uint32_t len,
     if (e.old_len > 0) {
       const std::uint32_t s = e.pos, t = e.pos + e.old_len;
       if (seq_lt(x, t) && seq_lt(s, x + len)) {
-        return seq_le(s, x) && seq_le(x + len, t) ? SeqAdjResult::retransmit_removed
-                                                  : SeqAdjResult::spans_edit;
+        return seq_le(s, x) && seq_le(x + len, t) ? SeqAdjResult::retransmit_removed : SeqAdjResult::spans_edit;
       }
     } else if (seq_lt(x, e.pos) && seq_lt(e.pos, x + len)) {
       return SeqAdjResult::spans_edit;
@@ -176,21 +176,20 @@ void rewrite_numbers(std::uint8_t* frame, const DecodedPacket& pkt, const Entry&
       }
     }
     const std::size_t doff = static_cast<std::size_t>(tcp[12] >> 4) * 4;
-    detail::for_each_tcp_option(
-        tcp + 20, doff - 20, [&](std::uint8_t kind, std::size_t off, std::size_t len) {
-          if (kind != detail::kTcpOptSack || (len - 2) % 8 != 0) return;
-          for (std::size_t e = off + 2; e + 4 <= off + len; e += 4) {
-            std::uint8_t* p = tcp + 20 + e;
-            const std::uint32_t old_edge = rd32(p);
-            const std::uint32_t new_edge = map_back(back, old_edge);
-            if (new_edge == old_edge) continue;
-            std::uint8_t nb[4];
-            wr32(nb, new_edge);
-            const bool odd = ((20 + e) & 1) != 0;
-            check = csum_adjust(check, csum_partial_at(p, 4, odd), csum_partial_at(nb, 4, odd));
-            std::memcpy(p, nb, 4);
-          }
-        });
+    detail::for_each_tcp_option(tcp + 20, doff - 20, [&](std::uint8_t kind, std::size_t off, std::size_t len) {
+      if (kind != detail::kTcpOptSack || (len - 2) % 8 != 0) return;
+      for (std::size_t e = off + 2; e + 4 <= off + len; e += 4) {
+        std::uint8_t* p = tcp + 20 + e;
+        const std::uint32_t old_edge = rd32(p);
+        const std::uint32_t new_edge = map_back(back, old_edge);
+        if (new_edge == old_edge) continue;
+        std::uint8_t nb[4];
+        wr32(nb, new_edge);
+        const bool odd = ((20 + e) & 1) != 0;
+        check = csum_adjust(check, csum_partial_at(p, 4, odd), csum_partial_at(nb, 4, odd));
+        std::memcpy(p, nb, 4);
+      }
+    });
   }
   wr16(tcp + 16, check);
 }
@@ -200,10 +199,12 @@ void rewrite_numbers(std::uint8_t* frame, const DecodedPacket& pkt, const Entry&
 std::string_view to_string(SeqAdjResult r) noexcept {
   switch (r) {
 #define SIPWALL_X(name, text) \
-  case SeqAdjResult::name: return #name;
+  case SeqAdjResult::name:    \
+    return #name;
     SIPWALL_SEQADJ_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-    case SeqAdjResult::count_: break;
+    case SeqAdjResult::count_:
+      break;
   }
   return "unknown";
 }
@@ -223,8 +224,7 @@ SeqAdjTable::SeqAdjTable(const SeqAdjConfig& cfg) {
 
 SeqAdjTable::~SeqAdjTable() = default;
 
-SeqAdjTable::Entry* SeqAdjTable::find_or_create(const DecodedPacket& pkt, std::uint64_t now,
-                                                bool create, unsigned& dir,
+SeqAdjTable::Entry* SeqAdjTable::find_or_create(const DecodedPacket& pkt, std::uint64_t now, bool create, unsigned& dir,
                                                 SeqAdjResult& why) noexcept {
   // Canonical key: the smaller (address, port) endpoint first.
   int c = std::memcmp(pkt.src.data(), pkt.dst.data(), 16);
@@ -291,8 +291,8 @@ SeqAdjTable::Entry* SeqAdjTable::find_or_create(const DecodedPacket& pkt, std::u
   return &e;
 }
 
-SeqAdjResult SeqAdjTable::forward(std::uint8_t* frame, const DecodedPacket& pkt,
-                                  std::uint64_t now, bool track_new) noexcept {
+SeqAdjResult SeqAdjTable::forward(std::uint8_t* frame, const DecodedPacket& pkt, std::uint64_t now,
+                                  bool track_new) noexcept {
   if (pkt.l4_proto != 6 || pkt.is_fragment || pkt.ip_version == 0) return SeqAdjResult::not_tcp;
   unsigned d = 0;
   SeqAdjResult why = SeqAdjResult::ok;
@@ -318,25 +318,22 @@ SeqAdjResult SeqAdjTable::forward(std::uint8_t* frame, const DecodedPacket& pkt,
   return SeqAdjResult::ok;
 }
 
-SeqAdjResult SeqAdjTable::edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                               DecodedPacket& pkt, std::size_t at, std::size_t remove_n,
-                               std::string_view insert, std::uint64_t now, std::size_t mtu,
-                               TcpEditOutcome& outcome) noexcept {
+SeqAdjResult SeqAdjTable::edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt,
+                               std::size_t at, std::size_t remove_n, std::string_view insert, std::uint64_t now,
+                               std::size_t mtu, TcpEditOutcome& outcome) noexcept {
   return do_edit(frame, frame_len, cap, pkt, at, remove_n, insert, now, mtu, false, 0, outcome);
 }
 
-SeqAdjResult SeqAdjTable::remove(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                                 DecodedPacket& pkt, std::size_t at, std::size_t n,
-                                 std::uint32_t reply_len, std::uint64_t now,
+SeqAdjResult SeqAdjTable::remove(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt,
+                                 std::size_t at, std::size_t n, std::uint32_t reply_len, std::uint64_t now,
                                  TcpEditOutcome& outcome) noexcept {
   if (n == 0) return SeqAdjResult::bad_range;
   return do_edit(frame, frame_len, cap, pkt, at, n, {}, now, 0, true, reply_len, outcome);
 }
 
-SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                                  DecodedPacket& pkt, std::size_t at, std::size_t remove_n,
-                                  std::string_view insert, std::uint64_t now, std::size_t mtu,
-                                  bool plan_reply, std::uint32_t reply_len,
+SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt,
+                                  std::size_t at, std::size_t remove_n, std::string_view insert, std::uint64_t now,
+                                  std::size_t mtu, bool plan_reply, std::uint32_t reply_len,
                                   TcpEditOutcome& outcome) noexcept {
   outcome = TcpEditOutcome{};
   if (pkt.l4_proto != 6 || pkt.is_fragment || pkt.ip_version == 0) return SeqAdjResult::not_tcp;
@@ -372,8 +369,7 @@ SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, s
   if (rep < 0) {
     if (s.n > 0) {
       const Edit& last = s.edits[s.n - 1];
-      const bool after = seq_le(last.pos + last.old_len, pos) &&
-                         !(last.old_len == 0 && last.pos == pos);
+      const bool after = seq_le(last.pos + last.old_len, pos) && !(last.old_len == 0 && last.pos == pos);
       if (!after) return SeqAdjResult::edit_conflict;
     }
     if (s.n == kMaxEdits) return SeqAdjResult::too_many_edits;
@@ -415,8 +411,7 @@ SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, s
   {
     const bool payload_left = len - remove_n + ins > 0;
     const bool control = (pkt.tcp_flags & (kTcpFin | kTcpRst)) != 0;
-    const bool new_ack =
-        (pkt.tcp_flags & kTcpAck) && (!s.ack_seen || seq_lt(s.ack_hi, pkt.tcp_ack));
+    const bool new_ack = (pkt.tcp_flags & kTcpAck) && (!s.ack_seen || seq_lt(s.ack_hi, pkt.tcp_ack));
     const bool new_window = !s.window_seen || s.window != pkt.tcp_window;
     outcome.forward_segment = payload_left || control || new_ack || new_window;
   }

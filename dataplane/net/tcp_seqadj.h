@@ -27,31 +27,31 @@
 
 namespace sipwall::net {
 
-#define SIPWALL_SEQADJ_RESULTS(X)                                                         \
-  X(ok, "segment adjusted (or nothing to adjust) / edit applied")                         \
-  X(untracked, "flow not in the table: forward unchanged")                                \
-  X(table_full, "no free or evictable slot: forward unchanged, count")                    \
-  X(retransmit_removed, "segment lies inside removed bytes: drop it")                     \
-  X(spans_edit, "segment overlaps an edit boundary: forwarded unchanged, count")          \
-  X(edit_conflict, "edit overlaps or precedes an earlier edit of this direction")        \
-  X(too_many_edits, "too many unacknowledged edits in this flow: fall back, count")       \
-  X(bad_range, "edit range outside the segment payload")                                  \
-  X(no_room, "frame buffer or IP length too small for the edit")                          \
-  X(exceeds_mtu, "edited datagram would exceed the MTU")                                  \
-  X(authenticated, "IPv6 AH protects the segment: editing would break it")                 \
+#define SIPWALL_SEQADJ_RESULTS(X)                                                   \
+  X(ok, "segment adjusted (or nothing to adjust) / edit applied")                   \
+  X(untracked, "flow not in the table: forward unchanged")                          \
+  X(table_full, "no free or evictable slot: forward unchanged, count")              \
+  X(retransmit_removed, "segment lies inside removed bytes: drop it")               \
+  X(spans_edit, "segment overlaps an edit boundary: forwarded unchanged, count")    \
+  X(edit_conflict, "edit overlaps or precedes an earlier edit of this direction")   \
+  X(too_many_edits, "too many unacknowledged edits in this flow: fall back, count") \
+  X(bad_range, "edit range outside the segment payload")                            \
+  X(no_room, "frame buffer or IP length too small for the edit")                    \
+  X(exceeds_mtu, "edited datagram would exceed the MTU")                            \
+  X(authenticated, "IPv6 AH protects the segment: editing would break it")          \
   X(not_tcp, "not a TCP segment (or a fragment)")
 
 enum class SeqAdjResult : std::uint8_t {
 #define SIPWALL_X(name, text) name,
   SIPWALL_SEQADJ_RESULTS(SIPWALL_X)
 #undef SIPWALL_X
-  count_
+      count_
 };
 std::string_view to_string(SeqAdjResult r) noexcept;
 
 struct SeqAdjConfig {
-  std::uint32_t capacity = 4096;       // flows (rounded up to a power of two)
-  std::uint32_t max_probe = 32;        // slots looked at per lookup/insert
+  std::uint32_t capacity = 4096;  // flows (rounded up to a power of two)
+  std::uint32_t max_probe = 32;   // slots looked at per lookup/insert
   // `now` is in caller units (TSC cycles, ms, ...). A flow idle this long may
   // be evicted when a new one needs its slot; a closed flow (RST, or FIN both
   // ways) after closed_timeout. Keep idle_timeout above the SIP/TCP keepalive
@@ -62,21 +62,21 @@ struct SeqAdjConfig {
 
 // What remove() says about answering the sender of the removed bytes.
 struct TcpReplyPlan {
-  TcpReplySpec spec;           // seq/ack/window for build_tcp_reply()
-  bool send_payload = false;   // true: send the response text; false: a pure ACK
+  TcpReplySpec spec;          // seq/ack/window for build_tcp_reply()
+  bool send_payload = false;  // true: send the response text; false: a pure ACK
 };
 
 struct TcpEditOutcome {
   // false: after the edit the segment carries nothing its receiver needs (no
   // payload, no FIN/RST, no new ack or window): free it rather than forward.
   bool forward_segment = true;
-  TcpReplyPlan reply;          // filled by remove()
+  TcpReplyPlan reply;  // filled by remove()
 };
 
 struct SeqAdjStats {
   std::uint64_t flows_created = 0;
   std::uint64_t flows_evicted = 0;
-  std::uint64_t flows_reset = 0;     // SYN on a known 4-tuple: state cleared
+  std::uint64_t flows_reset = 0;  // SYN on a known 4-tuple: state cleared
   std::uint64_t table_full = 0;
   std::uint64_t edits = 0;
   std::uint64_t edits_repeated = 0;  // retransmission re-edited identically
@@ -98,17 +98,15 @@ class SeqAdjTable {
   // `track_new` creates an entry for an unknown flow: tracking flows before
   // their first edit lets a response be injected behind data the server
   // already has in flight (see docs). The frame is only changed on ok.
-  SeqAdjResult forward(std::uint8_t* frame, const DecodedPacket& pkt, std::uint64_t now,
-                       bool track_new) noexcept;
+  SeqAdjResult forward(std::uint8_t* frame, const DecodedPacket& pkt, std::uint64_t now, bool track_new) noexcept;
 
   // Replaces payload bytes [at, at + remove_n) of this segment by `insert`
   // (tag: remove_n = 0; `insert` must not point into the frame), records the
   // edit, and maps seq/ack/SACK like forward(). A retransmission edited the
   // same way again is recognised and gets the same numbers. `mtu` bounds the
   // new IP datagram (0 = none). On any result but ok the frame is unchanged.
-  SeqAdjResult edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                    DecodedPacket& pkt, std::size_t at, std::size_t remove_n,
-                    std::string_view insert, std::uint64_t now, std::size_t mtu,
+  SeqAdjResult edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt, std::size_t at,
+                    std::size_t remove_n, std::string_view insert, std::uint64_t now, std::size_t mtu,
                     TcpEditOutcome& outcome) noexcept;
 
   // drop/reject: removes payload bytes [at, at + n) (the INVITE) and plans
@@ -117,9 +115,8 @@ class SeqAdjTable {
   // it with build_tcp_reply(frame, pkt, outcome.reply.spec, text, ...) from
   // the edited frame (addresses and options are unchanged). Then forward the
   // edited segment if outcome.forward_segment, else free it.
-  SeqAdjResult remove(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                      DecodedPacket& pkt, std::size_t at, std::size_t n, std::uint32_t reply_len,
-                      std::uint64_t now, TcpEditOutcome& outcome) noexcept;
+  SeqAdjResult remove(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt, std::size_t at,
+                      std::size_t n, std::uint32_t reply_len, std::uint64_t now, TcpEditOutcome& outcome) noexcept;
 
   const SeqAdjStats& stats() const noexcept { return stats_; }
   std::size_t capacity() const noexcept { return capacity_; }
@@ -128,11 +125,10 @@ class SeqAdjTable {
   struct Entry;  // defined in tcp_seqadj.cpp
 
  private:
-  Entry* find_or_create(const DecodedPacket& pkt, std::uint64_t now, bool create,
-                        unsigned& dir, SeqAdjResult& why) noexcept;
-  SeqAdjResult do_edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap,
-                       DecodedPacket& pkt, std::size_t at, std::size_t remove_n,
-                       std::string_view insert, std::uint64_t now, std::size_t mtu,
+  Entry* find_or_create(const DecodedPacket& pkt, std::uint64_t now, bool create, unsigned& dir,
+                        SeqAdjResult& why) noexcept;
+  SeqAdjResult do_edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt, std::size_t at,
+                       std::size_t remove_n, std::string_view insert, std::uint64_t now, std::size_t mtu,
                        bool plan_reply, std::uint32_t reply_len, TcpEditOutcome& outcome) noexcept;
 
   std::unique_ptr<Entry[]> entries_;

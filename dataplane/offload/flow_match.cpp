@@ -8,9 +8,13 @@ namespace sipwall::offload {
 namespace {
 
 template <class T>
-const T* spec_of(const rte_flow_item& i) { return static_cast<const T*>(i.spec); }
+const T* spec_of(const rte_flow_item& i) {
+  return static_cast<const T*>(i.spec);
+}
 template <class T>
-const T* mask_of(const rte_flow_item& i) { return static_cast<const T*>(i.mask); }
+const T* mask_of(const rte_flow_item& i) {
+  return static_cast<const T*>(i.mask);
+}
 
 bool masked_eq(const std::uint8_t* pkt, const std::uint8_t* spec, const std::uint8_t* mask, unsigned n) {
   for (unsigned k = 0; k < n; ++k) {
@@ -29,8 +33,10 @@ bool port_ok(std::uint16_t pkt, rte_be16_t spec, rte_be16_t mask) {
 bool flow_matches(const FlowSpec& f, const PacketFields& p) noexcept {
   for (const rte_flow_item& it : f.items()) {
     switch (it.type) {
-      case RTE_FLOW_ITEM_TYPE_END: return true;
-      case RTE_FLOW_ITEM_TYPE_ETH: break;  // any Ethernet frame (spec unused here)
+      case RTE_FLOW_ITEM_TYPE_END:
+        return true;
+      case RTE_FLOW_ITEM_TYPE_ETH:
+        break;  // any Ethernet frame (spec unused here)
       case RTE_FLOW_ITEM_TYPE_VLAN: {
         if (p.vlan < 0) return false;
         if (it.spec) {
@@ -72,17 +78,20 @@ bool flow_matches(const FlowSpec& f, const PacketFields& p) noexcept {
             const auto* s = spec_of<rte_flow_item_udp>(it);
             const auto* m = mask_of<rte_flow_item_udp>(it);
             if (!port_ok(p.src_port, s->hdr.src_port, m->hdr.src_port) ||
-                !port_ok(p.dst_port, s->hdr.dst_port, m->hdr.dst_port)) return false;
+                !port_ok(p.dst_port, s->hdr.dst_port, m->hdr.dst_port))
+              return false;
           } else {
             const auto* s = spec_of<rte_flow_item_tcp>(it);
             const auto* m = mask_of<rte_flow_item_tcp>(it);
             if (!port_ok(p.src_port, s->hdr.src_port, m->hdr.src_port) ||
-                !port_ok(p.dst_port, s->hdr.dst_port, m->hdr.dst_port)) return false;
+                !port_ok(p.dst_port, s->hdr.dst_port, m->hdr.dst_port))
+              return false;
           }
         }
         break;
       }
-      default: return false;  // an item this evaluator does not know never matches
+      default:
+        return false;  // an item this evaluator does not know never matches
     }
   }
   return false;  // no END: malformed

@@ -17,8 +17,8 @@ struct PacketFields {
   std::uint8_t ip_version = 4;  // 4 or 6
   std::uint8_t src[16] = {};    // IPv4: the 4 bytes at [12..15] (mapped form)
   std::uint8_t dst[16] = {};
-  std::uint8_t l4_proto = 0;    // 17, 6 or other
-  bool has_l4 = false;          // false for non-first fragments
+  std::uint8_t l4_proto = 0;  // 17, 6 or other
+  bool has_l4 = false;        // false for non-first fragments
   std::uint16_t src_port = 0;
   std::uint16_t dst_port = 0;
 };

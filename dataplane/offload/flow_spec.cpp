@@ -37,7 +37,9 @@ FlowSpec::FlowSpec() : st_(std::make_unique<Storage>()) {
   attr.ingress = 1;
 }
 
-void FlowSpec::add_eth() { items_.push_back(item(RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr)); }
+void FlowSpec::add_eth() {
+  items_.push_back(item(RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr));
+}
 
 void FlowSpec::add_vlan(std::uint16_t vid) {
   st_->vlan_spec.hdr.vlan_tci = rte_cpu_to_be_16(static_cast<std::uint16_t>(vid & 0x0FFF));
@@ -65,8 +67,12 @@ void FlowSpec::add_ipv6_src(const std::uint8_t* addr16, unsigned prefix_len) {
   items_.push_back(item(RTE_FLOW_ITEM_TYPE_IPV6, &st_->ipv6_spec, &st_->ipv6_mask));
 }
 
-void FlowSpec::add_ipv4_any() { items_.push_back(item(RTE_FLOW_ITEM_TYPE_IPV4, nullptr, nullptr)); }
-void FlowSpec::add_ipv6_any() { items_.push_back(item(RTE_FLOW_ITEM_TYPE_IPV6, nullptr, nullptr)); }
+void FlowSpec::add_ipv4_any() {
+  items_.push_back(item(RTE_FLOW_ITEM_TYPE_IPV4, nullptr, nullptr));
+}
+void FlowSpec::add_ipv6_any() {
+  items_.push_back(item(RTE_FLOW_ITEM_TYPE_IPV6, nullptr, nullptr));
+}
 
 void FlowSpec::add_l4(std::uint8_t proto, int src_port, int dst_port) {
   const bool any = src_port < 0 && dst_port < 0;
@@ -113,7 +119,9 @@ void FlowSpec::add_count() {
   actions_.push_back(action(RTE_FLOW_ACTION_TYPE_COUNT, &st_->count));
 }
 
-void FlowSpec::add_drop() { actions_.push_back(action(RTE_FLOW_ACTION_TYPE_DROP, nullptr)); }
+void FlowSpec::add_drop() {
+  actions_.push_back(action(RTE_FLOW_ACTION_TYPE_DROP, nullptr));
+}
 
 void FlowSpec::finish() {
   items_.push_back(item(RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr));

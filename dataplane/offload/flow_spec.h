@@ -32,9 +32,9 @@ class FlowSpec {
   FlowSpec& operator=(const FlowSpec&) = delete;
 
   FlowKind kind = FlowKind::steer;
-  std::string description;          // one line for logs and status
+  std::string description;              // one line for logs and status
   std::uint32_t deny_entry = kNoEntry;  // deny: index of the rule set's entry
-  std::string deny_id;              // deny: the entry's id (counter label)
+  std::string deny_id;                  // deny: the entry's id (counter label)
   rte_flow_attr attr{};
 
   const rte_flow_item* pattern() const noexcept { return items_.data(); }
@@ -44,14 +44,13 @@ class FlowSpec {
 
   // --- building (flow_translate.cc) ---
   void add_eth();
-  void add_vlan(std::uint16_t vid);                      // outer tag, VID only (mask 0x0fff)
-  void add_ipv4_src(const std::uint8_t* addr4, unsigned prefix_len);  // 0..32
-  void add_ipv6_src(const std::uint8_t* addr16, unsigned prefix_len); // 0..128
+  void add_vlan(std::uint16_t vid);                                    // outer tag, VID only (mask 0x0fff)
+  void add_ipv4_src(const std::uint8_t* addr4, unsigned prefix_len);   // 0..32
+  void add_ipv6_src(const std::uint8_t* addr16, unsigned prefix_len);  // 0..128
   void add_ipv4_any();
   void add_ipv6_any();
   void add_l4(std::uint8_t proto, int src_port, int dst_port);  // proto 17/6; port < 0: any
-  void add_rss(const std::vector<std::uint16_t>& queues, std::uint64_t types,
-               const std::vector<std::uint8_t>& key);
+  void add_rss(const std::vector<std::uint16_t>& queues, std::uint64_t types, const std::vector<std::uint8_t>& key);
   void add_queue(std::uint16_t q);
   void add_count();
   void add_drop();

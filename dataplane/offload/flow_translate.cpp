@@ -32,8 +32,10 @@ void one_deny(const DenyInput& e, bool v4, unsigned len, std::uint8_t l4, std::v
   f.deny_id = e.id;
   f.add_eth();
   if (e.vlan >= 0) f.add_vlan(static_cast<std::uint16_t>(e.vlan));
-  if (v4) f.add_ipv4_src(e.addr + 12, len);
-  else f.add_ipv6_src(e.addr, len);
+  if (v4)
+    f.add_ipv4_src(e.addr + 12, len);
+  else
+    f.add_ipv6_src(e.addr, len);
   if (l4) f.add_l4(l4, -1, e.port);
   f.add_count();
   f.add_drop();
@@ -67,10 +69,15 @@ std::vector<FlowSpec> steering_flows(const SteeringInput& in) {
         f.kind = FlowKind::steer;
         f.attr.priority = kSteerPriority;
         f.add_eth();
-        if (v == 0) f.add_ipv4_any(); else f.add_ipv6_any();
+        if (v == 0)
+          f.add_ipv4_any();
+        else
+          f.add_ipv6_any();
         f.add_l4(proto, side ? port : -1, side ? -1 : port);
-        if (in.queues > 1) f.add_rss(queues, in.rss_types, in.rss_key);
-        else f.add_queue(0);
+        if (in.queues > 1)
+          f.add_rss(queues, in.rss_types, in.rss_key);
+        else
+          f.add_queue(0);
         f.finish();
         f.description = std::string("steer ") + (v == 0 ? "ipv4 " : "ipv6 ") + (proto == 17 ? "udp " : "tcp ") +
                         (side ? "src " : "dst ") + std::to_string(port) + " -> " +

@@ -28,18 +28,18 @@ namespace sipwall::offload {
 struct SteeringInput {
   std::vector<std::uint16_t> udp_ports;
   std::vector<std::uint16_t> tcp_ports;
-  std::uint16_t queues = 1;             // worker RX queues on the port: 0..queues-1
-  std::uint64_t rss_types = 0;          // RTE_ETH_RSS_*; 0 = PMD default
-  std::vector<std::uint8_t> rss_key;    // empty = PMD default
+  std::uint16_t queues = 1;           // worker RX queues on the port: 0..queues-1
+  std::uint64_t rss_types = 0;        // RTE_ETH_RSS_*; 0 = PMD default
+  std::vector<std::uint8_t> rss_key;  // empty = PMD default
 };
 
 // One deny_sources entry, as the compiled set has it.
 struct DenyInput {
-  std::uint8_t addr[16] = {};   // IPv4 mapped
-  unsigned prefix_len = 0;      // 0..128 in the IPv6 space
+  std::uint8_t addr[16] = {};  // IPv4 mapped
+  unsigned prefix_len = 0;     // 0..128 in the IPv6 space
   bool is_ipv4 = false;
-  int vlan = -1;                // outer VLAN id or -1
-  int port = -1;                // local (destination) port or -1
+  int vlan = -1;  // outer VLAN id or -1
+  int port = -1;  // local (destination) port or -1
   std::uint32_t entry = kNoEntry;
   std::string id;
 };

@@ -1,7 +1,7 @@
 #include "dataplane/offload/installer.h"
 
-#include <rte_ethdev.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -53,10 +53,17 @@ void PortFlowInstaller::recount() {
   auto add = [&s](const std::vector<Installed>& v, unsigned& ok, unsigned& total) {
     for (const Installed& i : v) {
       ++total;
-      if (i.flow) { ++ok; continue; }
+      if (i.flow) {
+        ++ok;
+        continue;
+      }
       bool found = false;
       for (auto& [r, n] : s.refusals) {
-        if (r == i.reason) { ++n; found = true; break; }
+        if (r == i.reason) {
+          ++n;
+          found = true;
+          break;
+        }
       }
       if (!found) s.refusals.emplace_back(i.reason, 1);
     }
@@ -67,12 +74,16 @@ void PortFlowInstaller::recount() {
 }
 
 void PortFlowInstaller::log_summary(const char* what) const {
-  std::fprintf(stderr, "sipwall-dataplane: port %s (%s): %s: rte_flow %s; steering %u/%u, deny %u/%u rules in hardware\n",
+  std::fprintf(stderr,
+               "sipwall-dataplane: port %s (%s): %s: rte_flow %s; steering %u/%u, deny %u/%u rules in hardware\n",
                name_.c_str(), status_.driver.c_str(), what,
-               !status_.probed ? "not probed" : status_.supported ? "supported" : "not supported",
+               !status_.probed     ? "not probed"
+               : status_.supported ? "supported"
+                                   : "not supported",
                status_.steer_offloaded, status_.steer_total, status_.deny_offloaded, status_.deny_total);
   for (const auto& [reason, n] : status_.refusals)
-    std::fprintf(stderr, "sipwall-dataplane: port %s: %u rule(s) kept in software: %s\n", name_.c_str(), n, reason.c_str());
+    std::fprintf(stderr, "sipwall-dataplane: port %s: %u rule(s) kept in software: %s\n", name_.c_str(), n,
+                 reason.c_str());
 }
 
 std::vector<PortFlowInstaller::Installed> PortFlowInstaller::offer(std::vector<FlowSpec> specs,
@@ -80,8 +91,10 @@ std::vector<PortFlowInstaller::Installed> PortFlowInstaller::offer(std::vector<F
   std::vector<Installed> out;
   for (FlowSpec& s : specs) {
     Installed i;
-    if (off.empty()) i.flow = try_create(s, i.reason);
-    else i.reason = off;  // turned off by the config: the driver is not asked
+    if (off.empty())
+      i.flow = try_create(s, i.reason);
+    else
+      i.reason = off;  // turned off by the config: the driver is not asked
     i.spec = std::move(s);
     out.push_back(std::move(i));
   }

@@ -27,7 +27,7 @@ namespace sipwall::offload {
 
 struct PortOffloadStatus {
   bool probed = false;
-  bool supported = false;      // the driver answered a validate with something other than ENOSYS
+  bool supported = false;  // the driver answered a validate with something other than ENOSYS
   std::string driver;
   unsigned steer_offloaded = 0, steer_total = 0;
   unsigned deny_offloaded = 0, deny_total = 0;

@@ -25,10 +25,10 @@ struct LineServer::Client {
   std::size_t scanned = 0;  // in[0, scanned) holds no '\n'
   std::string out;
   std::size_t out_sent = 0;
-  bool waiting = false;  // a deferred reply is outstanding
-  bool eof = false;      // the peer sends nothing more: answer what it sent, then close
-  bool closing = false;  // close once `out` is sent (after an oversized line)
-  bool spoke = false;    // has sent a byte: a client, not just a connection
+  bool waiting = false;             // a deferred reply is outstanding
+  bool eof = false;                 // the peer sends nothing more: answer what it sent, then close
+  bool closing = false;             // close once `out` is sent (after an oversized line)
+  bool spoke = false;               // has sent a byte: a client, not just a connection
   Clock::time_point last_activity;  // last byte in or out, or the accept: what "idle" means
   Clock::time_point line_started;   // when the unfinished line in `in` began
   Clock::time_point send_progress;  // when the reply in `out` last moved
@@ -56,7 +56,9 @@ std::string words(std::chrono::milliseconds d) {
 }  // namespace
 
 LineServer::LineServer() = default;
-LineServer::~LineServer() { close(); }
+LineServer::~LineServer() {
+  close();
+}
 
 bool LineServer::open(const std::string& path, unsigned mode, const std::string& group, Handler handler,
                       std::string& error, LineServerLimits limits) {
@@ -158,7 +160,9 @@ void LineServer::add_pollfds(std::vector<pollfd>& fds) {
   }
 }
 
-std::optional<LineServer::Clock::time_point> LineServer::wake_at() const { return accept_paused_until_; }
+std::optional<LineServer::Clock::time_point> LineServer::wake_at() const {
+  return accept_paused_until_;
+}
 
 void LineServer::poll(int timeout_ms) {
   std::vector<pollfd> fds;
@@ -187,8 +191,10 @@ void LineServer::process(const std::vector<pollfd>& fds) {
     }
     if (c->unsent() && (re & (POLLOUT | POLLERR | POLLHUP))) flush(*c, now);
     if (c->live() && (re & (POLLIN | POLLHUP | POLLERR))) {
-      if (reading(*c)) read_some(*c, now);
-      else if (c->waiting && (re & (POLLHUP | POLLERR))) drop(*c);  // gone while its reply is prepared
+      if (reading(*c))
+        read_some(*c, now);
+      else if (c->waiting && (re & (POLLHUP | POLLERR)))
+        drop(*c);  // gone while its reply is prepared
     }
   }
   // Every client: lines held while a reply was outstanding, replies given

@@ -55,10 +55,10 @@ struct LineServerLimits {
 struct LineServerCounters {
   std::uint64_t accepted = 0;
   std::uint64_t requests = 0;
-  std::uint64_t evicted = 0;         // closed to make room for a new connection
-  std::uint64_t idle_timeouts = 0;   // nothing sent or asked for idle_timeout
-  std::uint64_t line_timeouts = 0;   // a line not finished within line_timeout
-  std::uint64_t send_timeouts = 0;   // a reply not read within send_timeout
+  std::uint64_t evicted = 0;        // closed to make room for a new connection
+  std::uint64_t idle_timeouts = 0;  // nothing sent or asked for idle_timeout
+  std::uint64_t line_timeouts = 0;  // a line not finished within line_timeout
+  std::uint64_t send_timeouts = 0;  // a reply not read within send_timeout
   std::uint64_t oversized_lines = 0;
   std::uint64_t handler_errors = 0;  // exceptions turned into error replies
 };

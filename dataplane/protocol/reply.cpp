@@ -12,9 +12,13 @@ json error_json(std::string_view message) {
 }
 
 // Never throws on bytes that are not UTF-8: the one rule (text/json_text.h).
-std::string dump_line(const json& j) { return text::dump_json(j); }
+std::string dump_line(const json& j) {
+  return text::dump_json(j);
+}
 
-std::string error_line(std::string_view message) { return dump_line(error_json(message)); }
+std::string error_line(std::string_view message) {
+  return dump_line(error_json(message));
+}
 
 std::string describe(const json& value) {
   constexpr std::size_t kShown = 40;

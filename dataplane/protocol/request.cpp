@@ -1,9 +1,8 @@
 #include "dataplane/protocol/request.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 
 #include "dataplane/protocol/echo.h"
 #include "dataplane/protocol/reply.h"
@@ -16,9 +15,13 @@ using nlohmann::json;
 // How much of a JSON parser's message is kept (it quotes the bytes it read).
 constexpr std::size_t kParserMessageMax = 300;
 
-ParsedRequest fail(std::string message) { return ParsedRequest{std::nullopt, std::move(message)}; }
+ParsedRequest fail(std::string message) {
+  return ParsedRequest{std::nullopt, std::move(message)};
+}
 
-std::string quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+std::string quoted(std::string_view name) {
+  return "\"" + std::string(name) + "\"";
+}
 
 std::string command_list(const ProtocolSpec& spec) {
   std::string s;
@@ -59,8 +62,7 @@ std::optional<std::uint64_t> decimal(std::string_view s) {
 }
 
 std::string missing(const CommandSpec& cmd, const FieldSpec& f) {
-  return std::string(cmd.name) + " needs " + quoted(f.name) +
-         (f.type == FieldType::count ? " (an integer >= 0)" : "");
+  return std::string(cmd.name) + " needs " + quoted(f.name) + (f.type == FieldType::count ? " (an integer >= 0)" : "");
 }
 
 ParsedRequest parse_json(std::string_view line, const ProtocolSpec& spec) {
@@ -74,11 +76,13 @@ ParsedRequest parse_json(std::string_view line, const ProtocolSpec& spec) {
       what.erase(0, close + 2);
     return fail("request is not valid JSON: " + printable(what, kParserMessageMax));
   }
-  if (!req.is_object()) return fail("a request is a JSON object such as {\"v\":1,\"cmd\":\"status\"}, got " + describe(req));
+  if (!req.is_object())
+    return fail("a request is a JSON object such as {\"v\":1,\"cmd\":\"status\"}, got " + describe(req));
 
   if (auto v = req.find("v"); v != req.end()) {
     if (!v->is_number_integer())
-      return fail("\"v\" must be the integer " + std::to_string(kVersion) + " (the protocol version), got " + describe(*v));
+      return fail("\"v\" must be the integer " + std::to_string(kVersion) + " (the protocol version), got " +
+                  describe(*v));
     bool one = v->is_number_unsigned() ? v->get<std::uint64_t>() == static_cast<std::uint64_t>(kVersion)
                                        : v->get<std::int64_t>() == kVersion;
     if (!one)
@@ -116,7 +120,9 @@ ParsedRequest parse_json(std::string_view line, const ProtocolSpec& spec) {
   return ParsedRequest{std::move(r), {}};
 }
 
-bool blank(char c) { return c == ' ' || c == '\t'; }
+bool blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 ParsedRequest parse_text(std::string_view line, const ProtocolSpec& spec) {
   while (!line.empty() && blank(line.front())) line.remove_prefix(1);

@@ -6,7 +6,9 @@
 
 namespace sipwall::protocol {
 
-std::size_t max_socket_path() { return sizeof(sockaddr_un::sun_path) - 1; }
+std::size_t max_socket_path() {
+  return sizeof(sockaddr_un::sun_path) - 1;
+}
 
 std::optional<std::string> socket_path_problem(const std::string& path) {
   if (path.empty()) return "the socket path is empty";

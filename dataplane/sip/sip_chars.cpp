@@ -27,25 +27,22 @@ bool g_use_avx2 = detect_avx2();
 //
 // r = lo[x & 15] & hi[x >> 4] (see WindowTables) for 32 bytes: bit 7 of
 // r | r + r marks control bytes, r & 0x1f == 0 the special bytes.
-__attribute__((target("avx2"), always_inline)) static inline void classify32_avx2(
-    const char* q, __m256i lo_t, __m256i hi_t, std::uint32_t& special, std::uint32_t& ctl) noexcept {
+__attribute__((target("avx2"), always_inline)) static inline void classify32_avx2(const char* q, __m256i lo_t,
+                                                                                  __m256i hi_t, std::uint32_t& special,
+                                                                                  std::uint32_t& ctl) noexcept {
   const __m256i k0f = _mm256_set1_epi8(0x0f);
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-  const __m256i r =
-      _mm256_and_si256(_mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, k0f)),
-                       _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), k0f)));
+  const __m256i r = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, k0f)),
+                                     _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), k0f)));
   ctl = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(r, _mm256_add_epi8(r, r))));
-  special = static_cast<std::uint32_t>(_mm256_movemask_epi8(
-      _mm256_cmpeq_epi8(_mm256_and_si256(r, _mm256_set1_epi8(0x1f)), _mm256_setzero_si256())));
+  special = static_cast<std::uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r, _mm256_set1_epi8(0x1f)), _mm256_setzero_si256())));
 }
 
-__attribute__((target("avx2"))) static void classify_blocks_avx2(const char* p, std::size_t n,
-                                                          std::uint64_t* special,
-                                                          std::uint64_t* ctl) noexcept {
-  const __m256i lo_t = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.lo)));
-  const __m256i hi_t = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.hi)));
+__attribute__((target("avx2"))) static void classify_blocks_avx2(const char* p, std::size_t n, std::uint64_t* special,
+                                                                 std::uint64_t* ctl) noexcept {
+  const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.lo)));
+  const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.hi)));
   for (std::size_t i = 0; i < n; ++i, p += 64) {
     std::uint32_t s0, c0, s1, c1;
     classify32_avx2(p, lo_t, hi_t, s0, c0);
@@ -63,26 +60,23 @@ namespace {
 // Control-byte and special-byte masks of the 16 bytes at p: r = lo[x & 15] &
 // hi[x >> 4] (WindowTables); bit 7 of r | r + r marks control bytes (r + r
 // moves the DEL bit 6 onto bit 7), r & 0x1f == 0 the special bytes.
-inline void classify16(const char* p, std::uint64_t& special, std::uint64_t& ctl,
-                       int shift) noexcept {
+inline void classify16(const char* p, std::uint64_t& special, std::uint64_t& ctl, int shift) noexcept {
   const __m128i k0f = _mm_set1_epi8(0x0f);
   const __m128i lo_t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.lo));
   const __m128i hi_t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kWindowTables.hi));
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i r = _mm_and_si128(_mm_shuffle_epi8(lo_t, _mm_and_si128(v, k0f)),
                                   _mm_shuffle_epi8(hi_t, _mm_and_si128(_mm_srli_epi16(v, 4), k0f)));
-  ctl |= static_cast<std::uint64_t>(static_cast<unsigned>(
-             _mm_movemask_epi8(_mm_or_si128(r, _mm_add_epi8(r, r)))))
+  ctl |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(r, _mm_add_epi8(r, r)))))
          << shift;
-  special |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(
-                 _mm_cmpeq_epi8(_mm_and_si128(r, _mm_set1_epi8(0x1f)), _mm_setzero_si128()))))
+  special |= static_cast<std::uint64_t>(static_cast<unsigned>(
+                 _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, _mm_set1_epi8(0x1f)), _mm_setzero_si128()))))
              << shift;
 }
 }  // namespace
 #endif
 
-void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
-                     std::uint64_t* ctl) noexcept {
+void classify_blocks(const char* p, std::size_t n, std::uint64_t* special, std::uint64_t* ctl) noexcept {
 #if defined(__x86_64__)
   if (g_use_avx2) {
     classify_blocks_avx2(p, n, special, ctl);
@@ -108,7 +102,6 @@ void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
     ctl[i] = ct;
   }
 }
-
 
 bool verify_byte_classes() noexcept {
   for (std::uint32_t b = 0; b < kByteClasses.size(); ++b) {

@@ -210,8 +210,7 @@ static inline unsigned class_mask(__m128i v, std::uint32_t bit) noexcept {
 // First byte in [p, end) that is NOT in class `bit`, or `end`. 16-byte loads
 // are done only while they stay below `limit` (the end of the caller's
 // buffer, >= end), so nothing outside the buffer is ever read.
-static inline const char* skip_run(const char* p, const char* end, const char* limit,
-                                   std::uint32_t bit) noexcept {
+static inline const char* skip_run(const char* p, const char* end, const char* limit, std::uint32_t bit) noexcept {
 #if defined(__SSSE3__)
   while (p < end && limit - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -232,8 +231,7 @@ static inline const char* skip_run(const char* p, const char* end, const char* l
 
 // Like skip_run for a class that excludes '%', but steps over valid %HH
 // escapes. Stops at a bad escape too: the caller sees '%' and reports it.
-static inline const char* skip_escaped(const char* p, const char* end, const char* limit,
-                                       std::uint32_t bit) noexcept {
+static inline const char* skip_escaped(const char* p, const char* end, const char* limit, std::uint32_t bit) noexcept {
   for (;;) {
     p = skip_run(p, end, limit, bit);
     if (p < end && *p == '%' && escape_ok(p, end)) {
@@ -253,21 +251,19 @@ static inline const char* find_ctl(const char* p, const char* end) noexcept {
   const __m128i k1f = _mm_set1_epi8(0x1f);
   const __m128i k7f = _mm_set1_epi8(0x7f);
   // x <= 0x1f (unsigned) <=> min(x, 0x1f) == x
-  auto ctl = [&](__m128i v) {
-    return _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, k1f), v), _mm_cmpeq_epi8(v, k7f));
-  };
+  auto ctl = [&](__m128i v) { return _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, k1f), v), _mm_cmpeq_epi8(v, k7f)); };
   // 32 bytes per step: header lines average 40-60 bytes.
   while (end - p >= 32) {
     const __m128i a = ctl(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     const __m128i b = ctl(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
-    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(a)) |
-                          static_cast<unsigned>(_mm_movemask_epi8(b)) << 16;
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(a)) | static_cast<unsigned>(_mm_movemask_epi8(b))
+                                                                            << 16;
     if (mask != 0) return p + __builtin_ctz(mask);
     p += 32;
   }
   if (end - p >= 16) {
-    const unsigned mask = static_cast<unsigned>(
-        _mm_movemask_epi8(ctl(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))));
+    const unsigned mask =
+        static_cast<unsigned>(_mm_movemask_epi8(ctl(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))));
     if (mask != 0) return p + __builtin_ctz(mask);
     p += 16;
   }

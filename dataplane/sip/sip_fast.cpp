@@ -46,9 +46,8 @@ SIPWALL_INLINE bool quoted(const Window& w, const char*& p, const char* end) noe
 }
 
 // parse_generic_params() from a ';'.
-SIPWALL_INLINE bool generic_params(const Window& w, const char*& p, const char* end, bool list,
-                           std::string_view* tag, std::string_view* branch,
-                           const char*& params_end) noexcept {
+SIPWALL_INLINE bool generic_params(const Window& w, const char*& p, const char* end, bool list, std::string_view* tag,
+                                   std::string_view* branch, const char*& params_end) noexcept {
   while (p < end && *p == ';') {
     p = skip_lws(p + 1, end);
     const char* name = p;
@@ -73,8 +72,7 @@ SIPWALL_INLINE bool generic_params(const Window& w, const char*& p, const char* 
     } else {
       params_end = after_name;
     }
-    if (tag != nullptr && nlen == 3 && (name[0] | 0x20) == 't' && (name[1] | 0x20) == 'a' &&
-        (name[2] | 0x20) == 'g') {
+    if (tag != nullptr && nlen == 3 && (name[0] | 0x20) == 't' && (name[1] | 0x20) == 'a' && (name[2] | 0x20) == 'g') {
       *tag = value;
     }
     if (branch != nullptr && nlen == 6 && iequals_lower(view(name, name + 6), "branch")) {
@@ -86,8 +84,7 @@ SIPWALL_INLINE bool generic_params(const Window& w, const char*& p, const char* 
 }
 
 // parse_sip(), UriCtx::angle.
-SIPWALL_INLINE bool sip_rest(const Window& w, const char* p, const char* end, Uri& out,
-                     const char*& stop) noexcept {
+SIPWALL_INLINE bool sip_rest(const Window& w, const char* p, const char* end, Uri& out, const char*& stop) noexcept {
   // userinfo: the user alphabet runs to '@' (user), ':' (password or port)
   // or anything else (no userinfo).
   const char* q = w.run_escaped<kUser>(p, end);
@@ -143,8 +140,7 @@ SIPWALL_INLINE bool sip_rest(const Window& w, const char* p, const char* end, Ur
 
 // parse_tel(), UriCtx::angle. kTel lacks most letters, so it is scanned
 // byte by byte (tel numbers are short).
-SIPWALL_INLINE bool tel_rest(const Window& w, const char* p, const char* end, Uri& out,
-                     const char*& stop) noexcept {
+SIPWALL_INLINE bool tel_rest(const Window& w, const char* p, const char* end, Uri& out, const char*& stop) noexcept {
   const char* num = p;
   while (p < end) {
     if (is(*p, kTel)) {
@@ -172,8 +168,7 @@ SIPWALL_INLINE bool tel_rest(const Window& w, const char* p, const char* end, Ur
   return true;
 }
 
-SIPWALL_INLINE bool uri_core(const Window& w, const char* p, const char* end, Uri& out,
-                             const char*& stop) noexcept {
+SIPWALL_INLINE bool uri_core(const Window& w, const char* p, const char* end, Uri& out, const char*& stop) noexcept {
   if (end - p < 4) return false;
   const std::uint32_t s = scheme4(p);
   bool ok;
@@ -199,8 +194,7 @@ SIPWALL_INLINE bool uri_core(const Window& w, const char* p, const char* end, Ur
 
 }  // namespace
 
-bool fast_uri(const Window& w, const char* p, const char* end, Uri& out,
-              const char*& stop) noexcept {
+bool fast_uri(const Window& w, const char* p, const char* end, Uri& out, const char*& stop) noexcept {
   return uri_core(w, p, end, out, stop);
 }
 

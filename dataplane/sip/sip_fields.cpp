@@ -32,9 +32,8 @@ ParseError skip_quoted(const char*& p, const char* end, const char* limit) noexc
 // in a list, at a top-level ','. Records `tag` / `branch` when asked.
 // On success `p` is at the stop position and `params_end` after the last
 // parameter (trailing LWS excluded).
-ParseError parse_generic_params(const char*& p, const char* end, const char* limit, bool list,
-                                ParseError bad, std::string_view* tag, std::string_view* branch,
-                                const char*& params_end) noexcept {
+ParseError parse_generic_params(const char*& p, const char* end, const char* limit, bool list, ParseError bad,
+                                std::string_view* tag, std::string_view* branch, const char*& params_end) noexcept {
   while (p < end && *p == ';') {
     p = skip_lws(p + 1, end);
     const char* name = p;
@@ -61,8 +60,7 @@ ParseError parse_generic_params(const char*& p, const char* end, const char* lim
     }
     // `c | 0x20` maps only 'A'-'Z'/'a'-'z' onto a lower-case letter among
     // token bytes, so these compares are exact and case-insensitive.
-    if (tag != nullptr && nlen == 3 && (name[0] | 0x20) == 't' && (name[1] | 0x20) == 'a' &&
-        (name[2] | 0x20) == 'g') {
+    if (tag != nullptr && nlen == 3 && (name[0] | 0x20) == 't' && (name[1] | 0x20) == 'a' && (name[2] | 0x20) == 'g') {
       *tag = value;
     }
     if (branch != nullptr && nlen == 6 && iequals_lower(view(name, name + 6), "branch")) {
@@ -80,8 +78,8 @@ inline ParseError uri_error(ParseError e, ParseError bad) noexcept {
 
 }  // namespace
 
-ParseError parse_name_addr(const char* p, const char* end, const char* limit, bool list,
-                           ParseError bad, NameAddr& out, const char*& next) noexcept {
+ParseError parse_name_addr(const char* p, const char* end, const char* limit, bool list, ParseError bad, NameAddr& out,
+                           const char*& next) noexcept {
   p = skip_lws(p, end);
   if (p == end || (list && *p == ',')) return bad;  // empty value or empty list element
   const char* laquot = nullptr;
@@ -111,8 +109,7 @@ ParseError parse_name_addr(const char* p, const char* end, const char* limit, bo
       // addr-spec: a URI holding ',', '?' or ';' must be in <> (RFC 3261 §20);
       // its ';' start header params here.
       const char* stop = p;
-      if (ParseError e = parse_uri_at(p, end, limit, UriCtx::addr_spec, out.uri, stop);
-          e != ParseError::none) {
+      if (ParseError e = parse_uri_at(p, end, limit, UriCtx::addr_spec, out.uri, stop); e != ParseError::none) {
         return uri_error(e, bad);
       }
       out.uri_text = view(p, stop);
@@ -123,8 +120,7 @@ ParseError parse_name_addr(const char* p, const char* end, const char* limit, bo
     // Liberal: LWS just inside the brackets is dropped (RFC 4475 §3.1.2.14).
     const char* u = skip_lws(laquot + 1, end);
     const char* stop = u;
-    if (ParseError e = parse_uri_at(u, end, limit, UriCtx::angle, out.uri, stop);
-        e != ParseError::none) {
+    if (ParseError e = parse_uri_at(u, end, limit, UriCtx::angle, out.uri, stop); e != ParseError::none) {
       if (std::memchr(u, '>', static_cast<std::size_t>(end - u)) == nullptr) {
         return ParseError::unbalanced_angle;
       }
@@ -141,8 +137,7 @@ ParseError parse_name_addr(const char* p, const char* end, const char* limit, bo
   if (p < end && *p == ';') {
     const char* ps = skip_lws(p + 1, end);
     const char* pe = ps;
-    if (ParseError e = parse_generic_params(p, end, limit, list, bad, &out.tag, nullptr, pe);
-        e != ParseError::none) {
+    if (ParseError e = parse_generic_params(p, end, limit, list, bad, &out.tag, nullptr, pe); e != ParseError::none) {
       return e;
     }
     out.params = view(ps, pe);

@@ -34,8 +34,8 @@ ParseError parse_uri_at(const char* p, const char* end, const char* limit, UriCt
 // `end`. `bad` is the reason reported for grammar errors (bad_from, bad_to...);
 // the lexical reasons unterminated_quote, unbalanced_angle and bad_escape are
 // reported as themselves. `out` must be default-initialised by the caller.
-ParseError parse_name_addr(const char* p, const char* end, const char* limit, bool list,
-                           ParseError bad, NameAddr& out, const char*& next) noexcept;
+ParseError parse_name_addr(const char* p, const char* end, const char* limit, bool list, ParseError bad, NameAddr& out,
+                           const char*& next) noexcept;
 
 // The first via-parm of a Via header value (sent-protocol, sent-by, params).
 ParseError parse_via(const char* p, const char* end, const char* limit, Via& out) noexcept;

@@ -126,8 +126,8 @@ bool is_quoted_pair(const char* header_start, const char* ctl) noexcept {
 // Finds the end of the physical line that starts at p: `eol` is its CR (or
 // bare LF), `next` the first byte of the following line. `header_start` is
 // null for the start line (no quoted-pairs there).
-ParseError scan_line(const char* p, const char* limit, const char* header_start, const char*& eol,
-                     const char*& next, const char*& bad) noexcept {
+ParseError scan_line(const char* p, const char* limit, const char* header_start, const char*& eol, const char*& next,
+                     const char*& bad) noexcept {
   for (;;) {
     const char* q = find_ctl(p, limit);
     if (q == limit) return ParseError::headers_unterminated;
@@ -231,8 +231,8 @@ inline bool is_sip20(const char* v) noexcept {
 // Request-Line / Status-Line over [b, e). Sets `bad` to the offending byte.
 // `w` holds the special bytes of the line when it is short enough (else
 // w.base is null).
-ParseError parse_start_line(const char* b, const char* e, const char* limit, const Window& w,
-                            Message& m, const char*& bad) noexcept {
+ParseError parse_start_line(const char* b, const char* e, const char* limit, const Window& w, Message& m,
+                            const char*& bad) noexcept {
   m.start_line = view(b, e);
   bad = b;
   if (e - b >= 4 && iequals_lower(view(b, b + 4), "sip/")) {
@@ -305,9 +305,8 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, con
 }
 
 // The reference parser on a cleared `out`: what name_addr() falls back to.
-[[gnu::noinline]] ParseError name_addr_slow(const char* p, const char* e, const char* limit,
-                                            bool list, ParseError bad, NameAddr& out,
-                                            const char*& next) noexcept {
+[[gnu::noinline]] ParseError name_addr_slow(const char* p, const char* e, const char* limit, bool list, ParseError bad,
+                                            NameAddr& out, const char*& next) noexcept {
   out = NameAddr{};
   return parse_name_addr(p, e, limit, list, bad, out, next);
 }
@@ -316,19 +315,16 @@ ParseError parse_start_line(const char* b, const char* e, const char* limit, con
 // when the fast path gives up) the reference parser. Forced inline, with the
 // fallback out of line: as a function of its own it cost a second call and
 // a frame big enough for the clearing of a NameAddr on every From/To/Contact.
-inline __attribute__((always_inline)) ParseError name_addr(const Window& w, const char* p,
-                                                           const char* e, const char* limit,
-                                                           bool list, ParseError bad,
-                                                           NameAddr& out,
+inline __attribute__((always_inline)) ParseError name_addr(const Window& w, const char* p, const char* e,
+                                                           const char* limit, bool list, ParseError bad, NameAddr& out,
                                                            const char*& next) noexcept {
   if (w.covers(e) && fast_name_addr(w, p, e, list, out, next)) return ParseError::none;
   return name_addr_slow(p, e, limit, list, bad, out, next);
 }
 
 // Appends the name-addr list in [p, e) to `arr`, keeping at most `max`.
-ParseError parse_list(const Window& w, const char* p, const char* e, const char* limit,
-                      NameAddr* arr, std::size_t max, std::uint8_t& count, bool& overflow,
-                      const char*& bad) noexcept {
+ParseError parse_list(const Window& w, const char* p, const char* e, const char* limit, NameAddr* arr, std::size_t max,
+                      std::uint8_t& count, bool& overflow, const char*& bad) noexcept {
   for (;;) {
     const char* next = e;
     bad = p;
@@ -358,10 +354,8 @@ struct State {
 constexpr std::uint64_t kWindowed =
     1ull << static_cast<unsigned>(HeaderId::via) | 1ull << static_cast<unsigned>(HeaderId::from) |
     1ull << static_cast<unsigned>(HeaderId::to) | 1ull << static_cast<unsigned>(HeaderId::call_id) |
-    1ull << static_cast<unsigned>(HeaderId::contact) |
-    1ull << static_cast<unsigned>(HeaderId::p_asserted_identity) |
-    1ull << static_cast<unsigned>(HeaderId::remote_party_id) |
-    1ull << static_cast<unsigned>(HeaderId::diversion) |
+    1ull << static_cast<unsigned>(HeaderId::contact) | 1ull << static_cast<unsigned>(HeaderId::p_asserted_identity) |
+    1ull << static_cast<unsigned>(HeaderId::remote_party_id) | 1ull << static_cast<unsigned>(HeaderId::diversion) |
     1ull << static_cast<unsigned>(HeaderId::history_info);
 static_assert(static_cast<unsigned>(HeaderId::count_) <= 64);
 
@@ -383,9 +377,8 @@ inline bool decimal(const char* p, const char* end, std::uint32_t max, std::uint
 // w holds its special bytes if w.covers(ve).
 // Inlined into the fast line path (the dispatch is then one jump in the
 // loop); the general path calls the out-of-line copy below.
-inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st, HeaderId id,
-                                                           const char* v, const char* ve,
-                                                           const char* limit, const Window& w,
+inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st, HeaderId id, const char* v,
+                                                           const char* ve, const char* limit, const Window& w,
                                                            const char*& bad) noexcept {
   bad = v;
   const char* next = ve;
@@ -430,8 +423,7 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
           ++d;
         }
         const std::size_t ml = m.method_text.size();
-        if (d != v && n <= 0x7fffffffu && d < ve && *d == ' ' &&
-            static_cast<std::size_t>(ve - d - 1) == ml &&
+        if (d != v && n <= 0x7fffffffu && d < ve && *d == ' ' && static_cast<std::size_t>(ve - d - 1) == ml &&
             std::memcmp(d + 1, m.method_text.data(), ml) == 0) {
           m.cseq.number = static_cast<std::uint32_t>(n);
           m.cseq.method = view(d + 1, ve);
@@ -472,8 +464,7 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
       return parse_list(w, v, ve, limit, m.pai, kMaxIdentities, m.pai_count, m.pai_overflow, bad);
     case HeaderId::remote_party_id:
       if (m.remote_party_id.present) return ParseError::none;
-      return name_addr(w, v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id,
-                       next);
+      return name_addr(w, v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id, next);
     case HeaderId::diversion:
       // Diversion wins over History-Info wherever the two appear.
       if (m.diversion_from_history_info) {
@@ -481,13 +472,11 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
         m.diversion_overflow = false;
         m.diversion_from_history_info = false;
       }
-      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
-                        m.diversion_overflow, bad);
+      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count, m.diversion_overflow, bad);
     case HeaderId::history_info:
       if (m.diversion_count != 0 && !m.diversion_from_history_info) return ParseError::none;
       m.diversion_from_history_info = true;
-      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count,
-                        m.diversion_overflow, bad);
+      return parse_list(w, v, ve, limit, m.diversion, kMaxDiversions, m.diversion_count, m.diversion_overflow, bad);
     case HeaderId::user_agent:
       if (m.user_agent.empty()) m.user_agent = view(v, ve);
       return ParseError::none;
@@ -502,16 +491,14 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
   }
 }
 
-[[gnu::noinline]] ParseError on_header_general(Message& m, State& st, HeaderId id, const char* v,
-                                             const char* ve, const char* limit, const Window& w,
-                                             const char*& bad) noexcept {
+[[gnu::noinline]] ParseError on_header_general(Message& m, State& st, HeaderId id, const char* v, const char* ve,
+                                               const char* limit, const Window& w, const char*& bad) noexcept {
   return on_header(m, st, id, v, ve, limit, w, bad);
 }
 
 // On failure nothing but error_offset (and length, where set) is meaningful;
 // everything else is cleared so no view of an earlier buffer survives.
-[[gnu::noinline]] ParseError fail(Message& m, ParseError e, const char* base,
-                                  const char* where) noexcept {
+[[gnu::noinline]] ParseError fail(Message& m, ParseError e, const char* base, const char* where) noexcept {
   const std::size_t length = m.length;
   reset(m);
   m.length = length;
@@ -540,8 +527,7 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
   // Nothing beyond the size limit is ever scanned.
   const bool capped = static_cast<std::size_t>(end - msg) > kMaxMessageSize;
   const char* const limit = capped ? msg + kMaxMessageSize : end;
-  const ParseError unterminated =
-      capped ? ParseError::message_too_large : ParseError::headers_unterminated;
+  const ParseError unterminated = capped ? ParseError::message_too_large : ParseError::headers_unterminated;
 
   const char* next = nullptr;
   const char* bad = msg;
@@ -555,17 +541,13 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
     mm.need(MessageMasks::kLookahead);
     const std::uint64_t c0 = mm.ctl64(0);
     const std::uint64_t c1 = mm.ctl64(64);
-    const char* q = c0 != 0   ? msg + __builtin_ctzll(c0)
-                    : c1 != 0 ? msg + 64 + __builtin_ctzll(c1)
-                              : limit;
+    const char* q = c0 != 0 ? msg + __builtin_ctzll(c0) : c1 != 0 ? msg + 64 + __builtin_ctzll(c1) : limit;
     if (limit - q >= 2 && q[0] == '\r' && q[1] == '\n') {
       sl_end = q;
       next = q + 2;
       mm.window(0, w);
-    } else if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad);
-               e != ParseError::none) {
-      return e == ParseError::headers_unterminated ? fail(m, unterminated, b, msg)
-                                                   : fail(m, e, b, bad);
+    } else if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad); e != ParseError::none) {
+      return e == ParseError::headers_unterminated ? fail(m, unterminated, b, msg) : fail(m, e, b, bad);
     }
     if (static_cast<std::size_t>(sl_end - msg) > kMaxLineLength) {
       return fail(m, ParseError::line_too_long, b, msg);
@@ -593,8 +575,7 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
       // special64/ctl64 at `off` read blocks off/64 and off/64 + 1; a
       // value's Window and the long-line case read up to off/64 + 3.
       mm.need((off >> 6) + 1);
-      const std::size_t nl =
-          static_cast<std::size_t>(__builtin_ctzll(mm.special64(off) | 1ull << 63));
+      const std::size_t nl = static_cast<std::size_t>(__builtin_ctzll(mm.special64(off) | 1ull << 63));
       const char* ne = ls + nl;
       if (nl - 1 < 19 && *ne == ':') {
         const HeaderId id = nl == 1 ? header_id(std::string_view(ls, 1)) : header_id_hashed(ls, nl);
@@ -704,8 +685,7 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
     h.id = id;
     if (id != HeaderId::other) {
       // No Window here: these values go to the reference parsers.
-      if (ParseError e = on_header_general(m, st, id, v, ve, end, Window{}, bad);
-          e != ParseError::none) {
+      if (ParseError e = on_header_general(m, st, id, v, ve, end, Window{}, bad); e != ParseError::none) {
         return fail(m, e, b, bad);
       }
     }
@@ -720,10 +700,9 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
     if (static_cast<std::size_t>(end - body) < cl) {
       // On a stream a message that can never fit is refused now rather than
       // waited for; otherwise the data is simply short.
-      return fail(m,
-                  transport == Transport::stream && too_large ? ParseError::message_too_large
-                                                              : ParseError::body_truncated,
-                  b, body);
+      return fail(
+          m, transport == Transport::stream && too_large ? ParseError::message_too_large : ParseError::body_truncated,
+          b, body);
     }
     if (too_large) return fail(m, ParseError::message_too_large, b, body);
     msg_end = body + cl;  // datagram: trailing bytes are ignored (RFC 3261 §18.3)
@@ -784,8 +763,7 @@ ParseError parse_name_addr(std::string_view value, NameAddr& out) noexcept {
   const char* next = nullptr;
   const char* p = value.data();
   out = NameAddr{};
-  return detail::parse_name_addr(p, p + value.size(), p + value.size(), false, ParseError::bad_uri,
-                                 out, next);
+  return detail::parse_name_addr(p, p + value.size(), p + value.size(), false, ParseError::bad_uri, out, next);
 }
 
 }  // namespace sipwall::sip

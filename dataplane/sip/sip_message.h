@@ -148,8 +148,8 @@ struct Message {
   bool has_max_forwards = false;
   std::uint32_t content_length = 0;
   bool has_content_length = false;
-  bool pai_overflow = false;        // more P-Asserted-Identity values than kMaxIdentities
-  bool diversion_overflow = false;  // more Diversion/History-Info values than kMaxDiversions
+  bool pai_overflow = false;                 // more P-Asserted-Identity values than kMaxIdentities
+  bool diversion_overflow = false;           // more Diversion/History-Info values than kMaxDiversions
   bool diversion_from_history_info = false;  // diversion[] holds History-Info entries
 
   // Framing, as offsets into the buffer handed to parse_message().
@@ -185,8 +185,7 @@ enum class Transport : std::uint8_t {
 // headers_unterminated and body_truncated mean "incomplete so far". The
 // semantic checks that run after framing (missing_*, cseq_method_mismatch)
 // leave out.length set, so a stream reader can skip the message.
-ParseError parse_message(std::string_view buf, Message& out,
-                         Transport transport = Transport::datagram) noexcept;
+ParseError parse_message(std::string_view buf, Message& out, Transport transport = Transport::datagram) noexcept;
 
 // Parses one name-addr or addr-spec with header parameters (the value of a
 // From/To-like header that is not among the fields above, e.g. Referred-By).

@@ -15,7 +15,6 @@ namespace sipwall::sip {
 namespace detail {
 namespace {
 
-
 ParseError parse_port(const char*& p, const char* end, std::uint16_t& port) noexcept {
   const char* d = p;
   std::uint32_t v = 0;

@@ -83,8 +83,7 @@ inline std::size_t find_semicolon(std::string_view s) noexcept {
   // The rest: the last 8 bytes, without the ones already searched (none of
   // them is ';', so none of them can flag a byte above it either).
   const std::size_t back = i - (n - 8);  // 1..7 bytes searched already
-  if (const std::uint64_t t = semis(n - 8) >> (8 * back))
-    return i + static_cast<std::size_t>(std::countr_zero(t)) / 8;
+  if (const std::uint64_t t = semis(n - 8) >> (8 * back)) return i + static_cast<std::size_t>(std::countr_zero(t)) / 8;
   return n;
 }
 

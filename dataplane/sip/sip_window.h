@@ -25,8 +25,7 @@
 namespace sipwall::sip::detail {
 
 constexpr bool is_host_char(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
 // pshufb nibble tables answering both questions in one lookup:
@@ -121,8 +120,7 @@ struct Window {
   // be covered.
   template <std::uint32_t Cls>
   __attribute__((always_inline)) const char* run(const char* q, const char* end) const noexcept {
-    static_assert(Cls == 0 || covers_host(Cls),
-                  "Window::run needs a class holding all host characters (0: host run)");
+    static_assert(Cls == 0 || covers_host(Cls), "Window::run needs a class holding all host characters (0: host run)");
     for (;;) {
       q = next(q);
       if (q >= end) return end;
@@ -137,8 +135,7 @@ struct Window {
   // run<> that also steps over valid %HH escapes (skip_escaped()); stops at a
   // bad one, where the caller sees the '%'.
   template <std::uint32_t Cls>
-  __attribute__((always_inline)) const char* run_escaped(const char* q,
-                                                        const char* end) const noexcept {
+  __attribute__((always_inline)) const char* run_escaped(const char* q, const char* end) const noexcept {
     static_assert(covers_host(Cls), "Window::run_escaped needs a class holding all host characters");
     for (;;) {
       q = next(q);
@@ -163,8 +160,7 @@ struct BlockMasks {
 // Classifies n whole blocks of 64 readable bytes from p into special[i] and
 // ctl[i] (sip_chars.cpp): with AVX2 when g_use_avx2, 32 bytes per step, else
 // SSSE3 16 bytes per step (or byte by byte without SIMD).
-void classify_blocks(const char* p, std::size_t n, std::uint64_t* special,
-                     std::uint64_t* ctl) noexcept;
+void classify_blocks(const char* p, std::size_t n, std::uint64_t* special, std::uint64_t* ctl) noexcept;
 
 // Set once at start-up: the CPU has AVX2 and SIPWALL_SIP_NO_AVX2 is not set
 // in the environment (which forces the SSSE3 path, for tests). Tests may

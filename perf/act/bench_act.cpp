@@ -20,12 +20,12 @@
 #include <string_view>
 #include <vector>
 
-#include "perf/pipeline/invite_mix.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/reply_frame.h"
 #include "dataplane/net/sip_response.h"
 #include "dataplane/net/tag_insert.h"
 #include "dataplane/sip/sip_message.h"
+#include "perf/pipeline/invite_mix.h"
 
 namespace {
 
@@ -53,7 +53,8 @@ std::vector<Parsed>& mix() {
       ++n;
     }
     out.resize(n);
-    if (n != t.size()) std::fprintf(stderr, "bench_act: %zu of %zu templates did not decode/parse\n", t.size() - n, t.size());
+    if (n != t.size())
+      std::fprintf(stderr, "bench_act: %zu of %zu templates did not decode/parse\n", t.size() - n, t.size());
     return out;
   }();
   return v;
@@ -99,7 +100,9 @@ void reject(benchmark::State& st, std::uint16_t code, std::string_view reason, s
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
   st.counters["reply_bytes"] = st.iterations() ? static_cast<double>(bytes) / static_cast<double>(st.iterations()) : 0;
 }
-void BM_ActReject603(benchmark::State& st) { reject(st, 603, "", ""); }
+void BM_ActReject603(benchmark::State& st) {
+  reject(st, 603, "", "");
+}
 void BM_ActReject608(benchmark::State& st) {
   reject(st, 608, "listed caller (complaints feed)", "https://carrier.example/jws/complaints");
 }
@@ -126,8 +129,12 @@ void tag(benchmark::State& st) {
   }
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()));
 }
-void BM_FrameRestore(benchmark::State& st) { tag<false>(st); }
-void BM_ActTag(benchmark::State& st) { tag<true>(st); }
+void BM_FrameRestore(benchmark::State& st) {
+  tag<false>(st);
+}
+void BM_ActTag(benchmark::State& st) {
+  tag<true>(st);
+}
 
 BENCHMARK(BM_ActPass);
 BENCHMARK(BM_ActReject603);

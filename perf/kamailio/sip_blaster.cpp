@@ -28,8 +28,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +35,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -44,8 +43,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "perf/pipeline/invite_mix.h"
 #include "dataplane/net/packet_decode.h"
+#include "perf/pipeline/invite_mix.h"
 
 namespace {
 
@@ -53,11 +52,11 @@ using namespace sipwall::perf;
 using Clock = std::chrono::steady_clock;
 
 struct Msg {
-  std::string text;                     // the SIP message (UDP payload)
-  std::vector<std::uint16_t> caller;    // offsets of the caller digits in text
+  std::string text;                   // the SIP message (UDP payload)
+  std::vector<std::uint16_t> caller;  // offsets of the caller digits in text
   std::vector<std::uint16_t> callee;
   MixKind kind = MixKind::clean;
-  std::size_t branch = 0;               // offset of the 16 hex digits after "branch=z9hG4bK" (0: none)
+  std::size_t branch = 0;  // offset of the 16 hex digits after "branch=z9hG4bK" (0: none)
 };
 
 std::string_view header_value(std::string_view m, std::string_view name, std::string_view compact) {
@@ -120,8 +119,8 @@ void echo_server(int fd, std::atomic<bool>& stop) {
     if (n <= 0) continue;
     const std::string_view req(buf, static_cast<std::size_t>(n));
     std::string_view via = header_value(req, "Via", "v");
-    std::string r = "SIP/2.0 200 OK\r\nVia: " + std::string(via) + "\r\nCall-ID: " +
-                    std::string(header_value(req, "Call-ID", "i")) + "\r\nContent-Length: 0\r\n\r\n";
+    std::string r = "SIP/2.0 200 OK\r\nVia: " + std::string(via) +
+                    "\r\nCall-ID: " + std::string(header_value(req, "Call-ID", "i")) + "\r\nContent-Length: 0\r\n\r\n";
     sendto(fd, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
   }
 }
@@ -138,16 +137,19 @@ int main(int argc, char** argv) {
   bool echo = false;
   std::string list_file;
   app.add_option("--target", target, "SIP server ip:port (IPv4)")->capture_default_str();
-  app.add_option("--sink-port", sink_port, "Port on 127.0.0.1 where the server forwards INVITEs it lets pass (0: none)");
+  app.add_option("--sink-port", sink_port,
+                 "Port on 127.0.0.1 where the server forwards INVITEs it lets pass (0: none)");
   app.add_option("--hits", hits, "Directory from gen_ruleset.py (hit-callers.txt, ...)");
   app.add_option("--templates", templates, "INVITE templates")->capture_default_str();
   app.add_option("--seed", seed, "Seed of the mix")->capture_default_str();
   app.add_option("--seconds", seconds, "Sending time")->capture_default_str();
   app.add_option("--max-invites", max_invites, "Stop after this many INVITEs")->capture_default_str();
   app.add_option("--window", window, "Outstanding INVITEs at most")->capture_default_str();
-  app.add_option("--lost-ms", lost_ms, "No answer for this long: the outstanding INVITEs count as lost")->capture_default_str();
+  app.add_option("--lost-ms", lost_ms, "No answer for this long: the outstanding INVITEs count as lost")
+      ->capture_default_str();
   app.add_option("--json", json_out, "Write the results as JSON ('-' = stdout)");
-  app.add_option("--list-file", list_file, "Number list of the rule set (any of gen_ruleset.py's formats): listed = expect 603");
+  app.add_option("--list-file", list_file,
+                 "Number list of the rule set (any of gen_ruleset.py's formats): listed = expect 603");
   app.add_flag("--echo", echo, "Self-test: answer with a built-in responder (200 OK to every INVITE)");
   CLI11_PARSE(app, argc, argv);
   if (seconds <= 0 || seconds > 600 || window == 0 || window > 65536) {
@@ -290,8 +292,10 @@ int main(int argc, char** argv) {
       const std::uint64_t id = id_of(m);
       auto it = pending.find(id);
       if (it == pending.end()) {
-        if (id && id < next_id) duplicated++;
-        else unmatched++;
+        if (id && id < next_id)
+          duplicated++;
+        else
+          unmatched++;
         continue;
       }
       const bool expect_reject = it->second.reject;
@@ -401,15 +405,16 @@ int main(int argc, char** argv) {
   for (auto& [c, n] : codes) j["codes"][std::to_string(c)] = n;
   j["correct"] = lost == 0 && duplicated == 0 && misclassified == 0 && replies_603 == listed;
   if (json_out.empty() || json_out != "-") {
-    std::printf("sent %llu INVITEs in %.2f s: %.0f answers/s; forwarded %llu, 603 %llu (listed callers sent %llu), "
-                "lost %llu, duplicated %llu, misclassified %llu, unmatched %llu -> %s\n",
-                static_cast<unsigned long long>(sent), elapsed, j["answers_per_s"].get<double>(),
-                static_cast<unsigned long long>(forwarded), static_cast<unsigned long long>(replies_603),
-                static_cast<unsigned long long>(listed), static_cast<unsigned long long>(lost),
-                static_cast<unsigned long long>(duplicated), static_cast<unsigned long long>(misclassified),
-                static_cast<unsigned long long>(unmatched),
-                echo ? (answers == sent && lost == 0 ? "self-test ok" : "self-test FAILED")
-                     : (j["correct"].get<bool>() ? "correct" : "NOT correct"));
+    std::printf(
+        "sent %llu INVITEs in %.2f s: %.0f answers/s; forwarded %llu, 603 %llu (listed callers sent %llu), "
+        "lost %llu, duplicated %llu, misclassified %llu, unmatched %llu -> %s\n",
+        static_cast<unsigned long long>(sent), elapsed, j["answers_per_s"].get<double>(),
+        static_cast<unsigned long long>(forwarded), static_cast<unsigned long long>(replies_603),
+        static_cast<unsigned long long>(listed), static_cast<unsigned long long>(lost),
+        static_cast<unsigned long long>(duplicated), static_cast<unsigned long long>(misclassified),
+        static_cast<unsigned long long>(unmatched),
+        echo ? (answers == sent && lost == 0 ? "self-test ok" : "self-test FAILED")
+             : (j["correct"].get<bool>() ? "correct" : "NOT correct"));
   }
   if (!json_out.empty()) {
     if (json_out == "-") {

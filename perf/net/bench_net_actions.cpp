@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/reply_frame.h"
@@ -14,6 +13,7 @@
 #include "dataplane/net/tag_insert.h"
 #include "dataplane/net/tcp_seqadj.h"
 #include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -40,7 +40,8 @@ std::string invite_1k() {
       "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, SUBSCRIBE, NOTIFY, INFO, PUBLISH, MESSAGE\r\n"
       "Supported: replaces, timer\r\nSession-Expires: 1800;refresher=uac\r\nMin-SE: 90\r\n"
       "User-Agent: TrunkGW 4.2.1\r\nContent-Type: application/sdp\r\n"
-      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
   return h + body;
 }
 
@@ -73,7 +74,8 @@ int main() {
   const Addr a = v4(203, 0, 113, 5), b = v4(198, 51, 100, 1);
   const std::string msg = invite_1k();
   const Bytes frame = eth(0x0800, ipv4(a, b, 17, udp(a, b, 5060, 5060, bytes(msg))));
-  std::printf("frame %zu bytes, SIP %zu bytes, best of 5 x %d calls, thread CPU time\n", frame.size(), msg.size(), kIters);
+  std::printf("frame %zu bytes, SIP %zu bytes, best of 5 x %d calls, thread CPU time\n", frame.size(), msg.size(),
+              kIters);
 
   std::vector<std::uint8_t> buf(frame.size() + 256);
   net::DecodedPacket p0;
@@ -93,8 +95,8 @@ int main() {
     std::memcpy(buf.data(), frame.data(), frame.size());
     std::size_t len = frame.size();
     net::DecodedPacket p = p0;
-    sink = static_cast<std::size_t>(
-        net::insert_header_line(buf.data(), len, buf.size(), p, m.headers_end, "X-Sipwall-Risk: score=70;rule=r-12", 1500));
+    sink = static_cast<std::size_t>(net::insert_header_line(buf.data(), len, buf.size(), p, m.headers_end,
+                                                            "X-Sipwall-Risk: score=70;rule=r-12", 1500));
   });
   double tag_full = ns_per_call(kIters, [&](int) {
     std::memcpy(buf.data(), frame.data(), frame.size());

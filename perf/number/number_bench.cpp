@@ -47,15 +47,24 @@ int main(int argc, char** argv) {
   static const DialPlan cn = DialPlan::china();
   static const DialPlan na = DialPlan::north_america();
   static const Input inputs[] = {
-      {"+8613800138000", "", &cn},     {"13800138000", "", &cn},
-      {"013800138000", "", &cn},       {"8613800138000", "", &cn},
-      {"075512345678", "", &cn},       {"01012345678", "", &cn},
-      {"008613800138000", "", &cn},    {"%2B8613800138000", "", &cn},
-      {"138-0013-8000", "", &cn},      {"12345678", "+86-10", &cn},
-      {"110", "", &cn},                {"anonymous", "", &cn},
-      {"+12125551234", "", &na},       {"2125551234", "", &na},
-      {"12125551234", "", &na},        {"(212) 555-1234", "", &na},
-      {"011447911123456", "", &na},    {"911", "", &na},
+      {"+8613800138000", "", &cn},
+      {"13800138000", "", &cn},
+      {"013800138000", "", &cn},
+      {"8613800138000", "", &cn},
+      {"075512345678", "", &cn},
+      {"01012345678", "", &cn},
+      {"008613800138000", "", &cn},
+      {"%2B8613800138000", "", &cn},
+      {"138-0013-8000", "", &cn},
+      {"12345678", "+86-10", &cn},
+      {"110", "", &cn},
+      {"anonymous", "", &cn},
+      {"+12125551234", "", &na},
+      {"2125551234", "", &na},
+      {"12125551234", "", &na},
+      {"(212) 555-1234", "", &na},
+      {"011447911123456", "", &na},
+      {"911", "", &na},
   };
   constexpr std::size_t kCount = sizeof inputs / sizeof inputs[0];
   // Short rounds, interleaved, best per input: the machine is a shared VM
@@ -65,15 +74,14 @@ int main(int argc, char** argv) {
   for (double& b : best) b = 1e9;
   ns_per_call(inputs, kCount, iterations);  // warm up
   for (int r = 0; r < rounds; ++r) {
-    for (std::size_t i = 0; i < kCount; ++i)
-      best[i] = std::min(best[i], ns_per_call(&inputs[i], 1, iterations));
+    for (std::size_t i = 0; i < kCount; ++i) best[i] = std::min(best[i], ns_per_call(&inputs[i], 1, iterations));
     best[kCount] = std::min(best[kCount], ns_per_call(inputs, kCount, iterations / 4));
   }
   std::printf("%-20s %-8s %-5s %8s\n", "input", "context", "plan", "ns");
   for (std::size_t i = 0; i < kCount; ++i) {
-    std::printf("%-20.*s %-8.*s %-5s %8.1f\n", static_cast<int>(inputs[i].text.size()),
-                inputs[i].text.data(), static_cast<int>(inputs[i].context.size()),
-                inputs[i].context.data(), inputs[i].plan == &cn ? "china" : "nanp", best[i]);
+    std::printf("%-20.*s %-8.*s %-5s %8.1f\n", static_cast<int>(inputs[i].text.size()), inputs[i].text.data(),
+                static_cast<int>(inputs[i].context.size()), inputs[i].context.data(),
+                inputs[i].plan == &cn ? "china" : "nanp", best[i]);
   }
   std::printf("%-36s %8.1f\n", "mix (all of the above, round robin)", best[kCount]);
   return 0;

@@ -9,7 +9,6 @@
 //   build/bin/bench_parse [--pcap FILE] [--benchmark_* flags]
 // (default: 5 repetitions, medians; --benchmark_repetitions=N overrides)
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,8 +18,8 @@
 #include <vector>
 
 #include "control/common/sip_input.h"
-#include "rules/number/normalize.h"
 #include "dataplane/sip/sip_message.h"
+#include "rules/number/normalize.h"
 
 namespace {
 
@@ -31,9 +30,12 @@ const sipwall::number::DialPlan g_plan = sipwall::number::DialPlan::china();
 void load_invites(const std::string& pcap) {
   sipwall::control::InputStats stats;
   std::string err;
-  sipwall::control::read_sip_input(pcap, {}, stats, [&](const sipwall::control::SipPayload& p) {
-    if (p.bytes.rfind("INVITE ", 0) == 0) g_messages.push_back(p.bytes);
-  }, err);
+  sipwall::control::read_sip_input(
+      pcap, {}, stats,
+      [&](const sipwall::control::SipPayload& p) {
+        if (p.bytes.rfind("INVITE ", 0) == 0) g_messages.push_back(p.bytes);
+      },
+      err);
   if (!err.empty() || g_messages.empty()) {
     std::fprintf(stderr, "bench_parse: no INVITEs in %s %s\n", pcap.c_str(), err.c_str());
     std::exit(2);
@@ -44,9 +46,9 @@ void load_invites(const std::string& pcap) {
 void set_counters(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * g_messages.size()));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_total_bytes));
-  state.counters["ns_per_msg"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * g_messages.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
+  state.counters["ns_per_msg"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * g_messages.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
 // Baseline: find every line end with memchr.
@@ -124,9 +126,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     const double base = ns_.count("BM_MemchrLF") ? ns_["BM_MemchrLF"] : 0.0;
-    std::printf("\n%zu INVITEs, %.0f bytes average; per INVITE, CPU time (wall time in brackets:\n"
-                "they differ when other work shares the CPU; the CPU figures are the ones to compare)\n",
-                g_messages.size(), static_cast<double>(g_total_bytes) / static_cast<double>(g_messages.size()));
+    std::printf(
+        "\n%zu INVITEs, %.0f bytes average; per INVITE, CPU time (wall time in brackets:\n"
+        "they differ when other work shares the CPU; the CPU figures are the ones to compare)\n",
+        g_messages.size(), static_cast<double>(g_total_bytes) / static_cast<double>(g_messages.size()));
     // Only what ran (a --benchmark_filter may leave some out).
     for (const char* name : {"BM_MemchrLF", "BM_Parse", "BM_ParseNormalize"}) {
       const auto it = ns_.find(name);
@@ -140,8 +143,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
       std::printf("aim: parse + normalise within 2x the baseline: %.2fx, %s\n", pn->second / base,
                   pn->second <= 2 * base ? "met" : "NOT met");
     } else {
-      std::printf("aim: parse + normalise within 2x the baseline: not measured (needs BM_MemchrLF and "
-                  "BM_ParseNormalize)\n");
+      std::printf(
+          "aim: parse + normalise within 2x the baseline: not measured (needs BM_MemchrLF and "
+          "BM_ParseNormalize)\n");
     }
   }
 

@@ -28,12 +28,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "perf/pipeline/harness.h"
@@ -143,7 +142,8 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
        {{"busy", r.busy_loops},
         {"busy_packets", r.busy_packets},
         {"busy_cycles", r.busy_cycles},
-        {"packets_per_busy_loop", r.busy_loops ? static_cast<double>(r.busy_packets) / static_cast<double>(r.busy_loops) : 0},
+        {"packets_per_busy_loop",
+         r.busy_loops ? static_cast<double>(r.busy_packets) / static_cast<double>(r.busy_loops) : 0},
         {"idle", r.idle_loops},
         {"idle_cycles", r.idle_cycles},
         {"idle_share", run_cycles > 0 ? static_cast<double>(r.idle_cycles) / run_cycles : 0},
@@ -181,9 +181,17 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
         {"tx_dropped", r.tx_dropped},
         {"traced", r.traced},
         {"trace_ring_full", r.trace_ring_full},
-        {"verdicts", {{"pass", r.verdicts[0]}, {"drop", r.verdicts[1]}, {"reject", r.verdicts[2]}, {"tag", r.verdicts[3]}, {"trace", r.verdicts[4]}}}}},
+        {"verdicts",
+         {{"pass", r.verdicts[0]},
+          {"drop", r.verdicts[1]},
+          {"reject", r.verdicts[2]},
+          {"tag", r.verdicts[3]},
+          {"trace", r.verdicts[4]}}}}},
       {"sink",
-       {{"forwarded", r.sink_forwarded}, {"replies_603", r.sink_603}, {"replies_608", r.sink_608}, {"other", r.sink_other}}},
+       {{"forwarded", r.sink_forwarded},
+        {"replies_603", r.sink_603},
+        {"replies_608", r.sink_608},
+        {"other", r.sink_other}}},
       {"generator", {{"ring_full", r.gen_ring_full}, {"alloc_failed", r.gen_alloc_failed}}},
   };
   if (r.latency.count()) {  // CDF points for plots: [latency us, fraction below]
@@ -207,25 +215,29 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
       got_total += r.verdicts[v];
       diff += r.verdicts[v] > exp[v] ? r.verdicts[v] - exp[v] : exp[v] - r.verdicts[v];
     }
-    const std::uint64_t fwd_expected = r.verdicts[0] + r.verdicts[3] - std::min(r.tx_dropped, r.verdicts[0] + r.verdicts[3]);
+    const std::uint64_t fwd_expected =
+        r.verdicts[0] + r.verdicts[3] - std::min(r.tx_dropped, r.verdicts[0] + r.verdicts[3]);
     const std::uint64_t fwd_wrong = r.sink_forwarded_kind[1] + r.sink_forwarded_kind[2] + r.sink_forwarded_kind[3];
     auto pos = [](std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; };
-    const std::uint64_t lost = pos(r.offered, got_total) + pos(fwd_expected, r.sink_forwarded) + pos(r.verdicts[2], r.sink_608);
-    const std::uint64_t dup = pos(got_total, r.offered) + pos(r.sink_forwarded, fwd_expected) + pos(r.sink_608, r.verdicts[2]);
-    j["reload"] = {{"swaps", r.swap_grace_ms.size()},
-                   {"swaps_asked", r.spec.swaps},
-                   {"swaps_failed", r.swaps_failed},
-                   {"artifacts", r.spec.reload_artifacts},
-                   {"drained", r.drained},
-                   {"not_sent_rx_ring_full", r.gen_ring_full},
-                   {"lost", lost},
-                   {"duplicated", dup},
-                   {"misclassified", std::max<std::uint64_t>(diff / 2, fwd_wrong)},
-                   {"forwarded_wrong_kind", fwd_wrong},
-                   {"expected", {{"pass", exp[0]}, {"drop", exp[1]}, {"reject", exp[2]}, {"tag", exp[3]}}},
-                   {"swap_load_ms", {{"p50", percentile(r.swap_load_ms, 0.5)}, {"max", percentile(r.swap_load_ms, 1.0)}}},
-                   {"swap_grace_ms", {{"p50", percentile(r.swap_grace_ms, 0.5)}, {"max", percentile(r.swap_grace_ms, 1.0)}}},
-                   {"swap_total_ms_p50", percentile(r.swap_load_ms, 0.5) + percentile(r.swap_grace_ms, 0.5)}};
+    const std::uint64_t lost =
+        pos(r.offered, got_total) + pos(fwd_expected, r.sink_forwarded) + pos(r.verdicts[2], r.sink_608);
+    const std::uint64_t dup =
+        pos(got_total, r.offered) + pos(r.sink_forwarded, fwd_expected) + pos(r.sink_608, r.verdicts[2]);
+    j["reload"] = {
+        {"swaps", r.swap_grace_ms.size()},
+        {"swaps_asked", r.spec.swaps},
+        {"swaps_failed", r.swaps_failed},
+        {"artifacts", r.spec.reload_artifacts},
+        {"drained", r.drained},
+        {"not_sent_rx_ring_full", r.gen_ring_full},
+        {"lost", lost},
+        {"duplicated", dup},
+        {"misclassified", std::max<std::uint64_t>(diff / 2, fwd_wrong)},
+        {"forwarded_wrong_kind", fwd_wrong},
+        {"expected", {{"pass", exp[0]}, {"drop", exp[1]}, {"reject", exp[2]}, {"tag", exp[3]}}},
+        {"swap_load_ms", {{"p50", percentile(r.swap_load_ms, 0.5)}, {"max", percentile(r.swap_load_ms, 1.0)}}},
+        {"swap_grace_ms", {{"p50", percentile(r.swap_grace_ms, 0.5)}, {"max", percentile(r.swap_grace_ms, 1.0)}}},
+        {"swap_total_ms_p50", percentile(r.swap_load_ms, 0.5) + percentile(r.swap_grace_ms, 0.5)}};
   }
   return j;
 }
@@ -239,8 +251,8 @@ std::string pct(std::uint64_t part, std::uint64_t whole) {
 #define SIPWALL_ROW_FORMAT "%-10s %-12s %2s %8s %6s %7s %6s %6s %7s %7s %7s %6s %6s  %s\n"
 
 void print_header() {
-  std::printf(SIPWALL_ROW_FORMAT, "ruleset", "phase", "W", "INVITEs", "Mpps", "cyc/INV", "ns/INV", "Mpps/c", "p50us", "p99us",
-              "p99.9us", "idle", "preem", "verdicts");
+  std::printf(SIPWALL_ROW_FORMAT, "ruleset", "phase", "W", "INVITEs", "Mpps", "cyc/INV", "ns/INV", "Mpps/c", "p50us",
+              "p99us", "p99.9us", "idle", "preem", "verdicts");
 }
 
 void print_row(const std::string& label, const PhaseResult& r, std::uint64_t tsc_hz) {
@@ -270,8 +282,8 @@ void print_row(const std::string& label, const PhaseResult& r, std::uint64_t tsc
                             : "pass " + pct(r.verdicts[0], r.invites) + " drop " + pct(r.verdicts[1], r.invites) +
                                   " reject " + pct(r.verdicts[2], r.invites) + " tag " + pct(r.verdicts[3], r.invites);
   if (!io && r.no_ruleset) verdicts = "no rule set: " + pct(r.no_ruleset, r.invites) + " forwarded unclassified";
-  std::printf(SIPWALL_ROW_FORMAT, label.c_str(), r.spec.name.c_str(), std::to_string(r.worker_cpu_s.size()).c_str(), c[0], c[1],
-              c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], verdicts.c_str());
+  std::printf(SIPWALL_ROW_FORMAT, label.c_str(), r.spec.name.c_str(), std::to_string(r.worker_cpu_s.size()).c_str(),
+              c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], verdicts.c_str());
 }
 
 }  // namespace
@@ -287,7 +299,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmup, "Warm-up seconds before each phase")->capture_default_str();
   app.add_option("--latency-load", o.latency_load, "Latency phase offered load, fraction of the saturation rate")
       ->capture_default_str();
-  app.add_option("--latency-rate", o.latency_rate, "Latency phase offered load in INVITEs/s (overrides --latency-load)");
+  app.add_option("--latency-rate", o.latency_rate,
+                 "Latency phase offered load in INVITEs/s (overrides --latency-load)");
   app.add_option("--workers", o.workers, "Worker lcores (each gets its own ring pair per port)")->capture_default_str();
   app.add_option("--lcores", o.lcores, "EAL --lcores map (default: main on CPU 0, worker k on CPU k mod CPUs)");
   app.add_option("--templates", o.templates, "Distinct INVITE templates in the mix")->capture_default_str();
@@ -304,7 +317,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--swaps", o.swaps, "reload phase: artifact swaps per load")->capture_default_str();
   app.add_option("--eal", o.eal, "Extra EAL arguments (space-separated)");
-  app.add_option("--json", o.json_out, "Also write the results as JSON to this file ('-' = stdout, instead of the table)");
+  app.add_option("--json", o.json_out,
+                 "Also write the results as JSON to this file ('-' = stdout, instead of the table)");
   app.add_option("--write-pcap", o.write_pcap,
                  "Write the INVITE mix as a pcap (one frame per template, as the generator sends it) and exit; "
                  "look at it with tshark or 'sipwallctl rules explain'");
@@ -338,7 +352,8 @@ int main(int argc, char** argv) {
   std::vector<National> hit_callers;
   if (!o.hits.empty()) {
     if (!load_hits(o.hits, ms, hit_callers))
-      std::fprintf(stderr, "bench_pipeline: warning: some hit files in %s are missing or empty; those INVITEs hit nothing\n",
+      std::fprintf(stderr,
+                   "bench_pipeline: warning: some hit files in %s are missing or empty; those INVITEs hit nothing\n",
                    o.hits.c_str());
   }
   MixSummary summary;
@@ -402,13 +417,15 @@ int main(int argc, char** argv) {
       s.mode = PhaseMode::io;
       s.rate_pps = o.latency_rate > 0 ? o.latency_rate : o.latency_load * saturation_pps;
       if (s.rate_pps <= 0) {
-        std::fprintf(stderr, "bench_pipeline: harness-latency phase needs a saturation phase before it or --latency-rate\n");
+        std::fprintf(stderr,
+                     "bench_pipeline: harness-latency phase needs a saturation phase before it or --latency-rate\n");
         continue;
       }
       s.name = "harness-latency@" + std::to_string(static_cast<int>(s.rate_pps / 1000)) + "k";
     } else if (p == "reload") {
       if (saturation_pps <= 0 || o.reload_artifacts.empty()) {
-        std::fprintf(stderr, "bench_pipeline: reload phase needs a saturation phase before it and --reload-artifacts\n");
+        std::fprintf(stderr,
+                     "bench_pipeline: reload phase needs a saturation phase before it and --reload-artifacts\n");
         continue;
       }
       for (const std::string& l : split(o.reload_loads, ',')) {
@@ -459,15 +476,16 @@ int main(int argc, char** argv) {
               {"ruri_tel", summary.ruri_tel}};
   for (unsigned k = 0; k < kMixKinds; ++k) mix["kinds"][to_string(static_cast<MixKind>(k))] = summary.by_kind[k];
   for (unsigned f = 0; f < 7; ++f) mix["caller_formats"][kCallerFormatNames[f]] = summary.caller_formats[f];
-  json machine = {{"cpu", first_line_of("/proc/cpuinfo", "model name")},
-                  {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
-                  {"tsc_hz", h.tsc_hz()},
-                  {"dpdk", rte_version()},
-                  {"hyperscan", hs_version()},
-                  {"eal", "--no-huge -m " + std::to_string(o.memory_mb) + " --no-pci --no-shconf --lcores " + h.lcores()},
-                  {"loadavg_start", load_start},
-                  {"loadavg_end", load_end},
-                  {"under_load", load1_start > 1.0 || loadavg1() > 1.0}};
+  json machine = {
+      {"cpu", first_line_of("/proc/cpuinfo", "model name")},
+      {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+      {"tsc_hz", h.tsc_hz()},
+      {"dpdk", rte_version()},
+      {"hyperscan", hs_version()},
+      {"eal", "--no-huge -m " + std::to_string(o.memory_mb) + " --no-pci --no-shconf --lcores " + h.lcores()},
+      {"loadavg_start", load_start},
+      {"loadavg_end", load_end},
+      {"under_load", load1_start > 1.0 || loadavg1() > 1.0}};
   json out = {{"machine", machine}, {"ruleset", set}, {"mix", mix}, {"phases", json::array()}};
   for (const auto& r : results) out["phases"].push_back(phase_json(r, h.tsc_hz()));
 
@@ -483,7 +501,8 @@ int main(int argc, char** argv) {
                   o.label.c_str(), rs->set().rule_count(), rs->set().named_list_count(), rs->set().patterns().size(),
                   rs->set().trunk_count(), static_cast<double>(rs->set().memory_bytes()) / 1e6, h.ruleset_load_ms());
     else
-      std::printf("rule set %s: none loaded (INVITEs are parsed, counted as no_ruleset and forwarded)\n", o.label.c_str());
+      std::printf("rule set %s: none loaded (INVITEs are parsed, counted as no_ruleset and forwarded)\n",
+                  o.label.c_str());
     std::printf("mix: %zu INVITE frames, %.0f B average (%zu..%zu), SIP %.0f B; ", summary.frames, summary.avg_len,
                 summary.min_len, summary.max_len, summary.avg_sip);
     for (unsigned k = 0; k < kMixKinds; ++k)
@@ -493,42 +512,54 @@ int main(int argc, char** argv) {
                 pct(summary.compact, summary.frames).c_str(), pct(summary.ruri_tel, summary.frames).c_str());
     std::printf("caller formats:");
     for (unsigned f = 0; f < 7; ++f) std::printf(" %s %zu,", kCallerFormatNames[f], summary.caller_formats[f]);
-    std::printf(" anonymous From (caller in PAI) %zu\n\n", summary.frames - [&] {
-      std::size_t s = 0;
-      for (auto c : summary.caller_formats) s += c;
-      return s;
-    }());
+    std::printf(
+        " anonymous From (caller in PAI) %zu\n\n", summary.frames - [&] {
+          std::size_t s = 0;
+          for (auto c : summary.caller_formats) s += c;
+          return s;
+        }());
     print_header();
     for (const auto& r : results) print_row(o.label, r, h.tsc_hz());
-    std::printf("\nMpps = INVITEs through the workers per wall second (all workers).\n"
-                "cyc/INV, ns/INV = worker TSC cycles per INVITE over the loops that got packets (full worker_main\n"
-                "  loop: RX, decode, parse, classify, act, TX flush, RCU report); Mpps/c = what one core does at that cost.\n"
-                "idle = share of the worker's (not preempted) time in loops that found the trunk RX ring empty (saturation: must be ~0, else the\n"
-                "  generator, not the worker, set the pace); preem = time in loops over 1 ms (the worker thread was\n"
-                "  preempted; left out of cyc/INV). Latency = RX ring enqueue -> core TX ring dequeue, forwarded INVITEs.\n");
+    std::printf(
+        "\nMpps = INVITEs through the workers per wall second (all workers).\n"
+        "cyc/INV, ns/INV = worker TSC cycles per INVITE over the loops that got packets (full worker_main\n"
+        "  loop: RX, decode, parse, classify, act, TX flush, RCU report); Mpps/c = what one core does at that cost.\n"
+        "idle = share of the worker's (not preempted) time in loops that found the trunk RX ring empty (saturation: "
+        "must be ~0, else the\n"
+        "  generator, not the worker, set the pace); preem = time in loops over 1 ms (the worker thread was\n"
+        "  preempted; left out of cyc/INV). Latency = RX ring enqueue -> core TX ring dequeue, forwarded INVITEs.\n");
     for (const auto& r : results) {
-      if (r.malformed) std::printf("WARNING: %s: %lu INVITEs did not parse\n", r.spec.name.c_str(), static_cast<unsigned long>(r.malformed));
-      if (r.tx_dropped) std::printf("WARNING: %s: %lu TX drops\n", r.spec.name.c_str(), static_cast<unsigned long>(r.tx_dropped));
-      if (r.gen_ring_full) std::printf("note: %s: %lu paced INVITEs found the RX ring full\n", r.spec.name.c_str(), static_cast<unsigned long>(r.gen_ring_full));
-      if (r.spec.mode == PhaseMode::pipeline && r.spec.rate_pps == 0 && r.idle_cycles * 100 > r.busy_cycles + r.idle_cycles)
-        std::printf("WARNING: %s: the worker found its RX ring empty %s of its time: the wall rate is partly the generator's "
-                    "(cyc/INV is not affected)\n",
-                    r.spec.name.c_str(), pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
+      if (r.malformed)
+        std::printf("WARNING: %s: %lu INVITEs did not parse\n", r.spec.name.c_str(),
+                    static_cast<unsigned long>(r.malformed));
+      if (r.tx_dropped)
+        std::printf("WARNING: %s: %lu TX drops\n", r.spec.name.c_str(), static_cast<unsigned long>(r.tx_dropped));
+      if (r.gen_ring_full)
+        std::printf("note: %s: %lu paced INVITEs found the RX ring full\n", r.spec.name.c_str(),
+                    static_cast<unsigned long>(r.gen_ring_full));
+      if (r.spec.mode == PhaseMode::pipeline && r.spec.rate_pps == 0 &&
+          r.idle_cycles * 100 > r.busy_cycles + r.idle_cycles)
+        std::printf(
+            "WARNING: %s: the worker found its RX ring empty %s of its time: the wall rate is partly the generator's "
+            "(cyc/INV is not affected)\n",
+            r.spec.name.c_str(), pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
       if (r.spec.mode == PhaseMode::io)
-        std::printf("io: the bare loop waits for the generator (idle %s): its Mpps is what the generator and sink deliver\n",
-                    pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
+        std::printf(
+            "io: the bare loop waits for the generator (idle %s): its Mpps is what the generator and sink deliver\n",
+            pct(r.idle_cycles, r.busy_cycles + r.idle_cycles).c_str());
       if (r.spec.rate_pps > 0)
         std::printf("%s: offered %.0f INVITEs/s of %.0f asked\n", r.spec.name.c_str(),
                     static_cast<double>(r.offered) / r.wall_s, r.spec.rate_pps);
       if (!r.spec.reload_artifacts.empty()) {
         const json rj = phase_json(r, h.tsc_hz())["reload"];
-        std::printf("%s: %s swaps (%u failed), lost %s, duplicated %s, misclassified %s%s; swap load p50 %.1f ms max %.1f ms, "
-                    "publish->grace p50 %.3f ms max %.3f ms\n",
-                    r.spec.name.c_str(), rj["swaps"].dump().c_str(), r.swaps_failed, rj["lost"].dump().c_str(),
-                    rj["duplicated"].dump().c_str(), rj["misclassified"].dump().c_str(),
-                    r.drained ? "" : " (NOT drained within 2 s)", rj["swap_load_ms"]["p50"].get<double>(),
-                    rj["swap_load_ms"]["max"].get<double>(), rj["swap_grace_ms"]["p50"].get<double>(),
-                    rj["swap_grace_ms"]["max"].get<double>());
+        std::printf(
+            "%s: %s swaps (%u failed), lost %s, duplicated %s, misclassified %s%s; swap load p50 %.1f ms max %.1f ms, "
+            "publish->grace p50 %.3f ms max %.3f ms\n",
+            r.spec.name.c_str(), rj["swaps"].dump().c_str(), r.swaps_failed, rj["lost"].dump().c_str(),
+            rj["duplicated"].dump().c_str(), rj["misclassified"].dump().c_str(),
+            r.drained ? "" : " (NOT drained within 2 s)", rj["swap_load_ms"]["p50"].get<double>(),
+            rj["swap_load_ms"]["max"].get<double>(), rj["swap_grace_ms"]["p50"].get<double>(),
+            rj["swap_grace_ms"]["max"].get<double>());
       }
       if (r.spec.mode == PhaseMode::pipeline)
         std::printf("%s: replies seen 603=%lu 608=%lu, forwarded seen %lu, worker involuntary context switches %lu\n",

@@ -13,9 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <thread>
 #include <ctime>
 #include <fstream>
+#include <thread>
 
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/setup.h"
@@ -128,7 +128,8 @@ std::string default_lcores(unsigned workers) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 1) cpus = 1;
   std::string s = "0@0";
-  for (unsigned k = 1; k <= workers; ++k) s += "," + std::to_string(k) + "@" + std::to_string(k % static_cast<unsigned>(cpus));
+  for (unsigned k = 1; k <= workers; ++k)
+    s += "," + std::to_string(k) + "@" + std::to_string(k % static_cast<unsigned>(cpus));
   return s;
 }
 
@@ -147,9 +148,18 @@ struct Harness::Snapshot {
 bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& error) {
   cfg_ = cfg;
   lcores_ = cfg.lcores.empty() ? default_lcores(cfg.workers) : cfg.lcores;
-  std::vector<std::string> args = {argv0, "--no-huge", "-m", std::to_string(cfg.memory_mb), "--no-pci", "--no-shconf",
-                                   "--file-prefix", "sipwall-bench-" + std::to_string(getpid()), "--lcores", lcores_,
-                                   "--log-level", "lib.eal:warning"};
+  std::vector<std::string> args = {argv0,
+                                   "--no-huge",
+                                   "-m",
+                                   std::to_string(cfg.memory_mb),
+                                   "--no-pci",
+                                   "--no-shconf",
+                                   "--file-prefix",
+                                   "sipwall-bench-" + std::to_string(getpid()),
+                                   "--lcores",
+                                   lcores_,
+                                   "--log-level",
+                                   "lib.eal:warning"};
   args.insert(args.end(), cfg.eal_extra.begin(), cfg.eal_extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -195,7 +205,8 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
 
   dataplane::DataplaneConfig c;
   c.eal_lcores = lcores_;
-  c.ports = {{"trunk", trunk_name, dataplane::PortRole::trunk, 1500}, {"core", core_name, dataplane::PortRole::core, 1500}};
+  c.ports = {{"trunk", trunk_name, dataplane::PortRole::trunk, 1500},
+             {"core", core_name, dataplane::PortRole::core, 1500}};
   c.pairs = {{0, 1}};
   unsigned l;
   RTE_LCORE_FOREACH_WORKER(l) {
@@ -207,7 +218,8 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   dataplane::g_dataplane = &dp_;
   if (!dataplane::setup_dataplane(dp_, error)) return false;
 
-  static const rte_mbuf_dynfield stamp_desc = {"sipwall_bench_rx_tsc", sizeof(std::uint64_t), alignof(std::uint64_t), 0};
+  static const rte_mbuf_dynfield stamp_desc = {"sipwall_bench_rx_tsc", sizeof(std::uint64_t), alignof(std::uint64_t),
+                                               0};
   stamp_offset_ = rte_mbuf_dynfield_register(&stamp_desc);
   if (stamp_offset_ < 0) {
     error = "cannot register the mbuf timestamp field";
@@ -305,7 +317,8 @@ void Harness::generate_saturated(PhaseResult& r, bool record) {
     const unsigned done = rte_ring_sp_enqueue_burst(ring, reinterpret_cast<void**>(ms), n, nullptr);
     if (record) {
       r.offered += done;
-      for (unsigned i = 0; i < done; ++i) r.offered_kind[*RTE_MBUF_DYNFIELD(ms[i], kind_offset_, std::uint8_t*) % kMixKinds]++;
+      for (unsigned i = 0; i < done; ++i)
+        r.offered_kind[*RTE_MBUF_DYNFIELD(ms[i], kind_offset_, std::uint8_t*) % kMixKinds]++;
     }
     if (done < n) rte_pktmbuf_free_bulk(ms + done, n - done);
   }
@@ -365,9 +378,12 @@ void Harness::sink(PhaseResult& r, bool record) {
           net::DecodedPacket d;
           std::string_view p;
           if (net::decode_frame(f, rte_pktmbuf_data_len(b[i]), d) == net::DecodeResult::ok) p = d.payload(f);
-          if (p.rfind("SIP/2.0 608 ", 0) == 0) r.sink_608++;
-          else if (p.rfind("SIP/2.0 603 ", 0) == 0) r.sink_603++;
-          else r.sink_other++;
+          if (p.rfind("SIP/2.0 608 ", 0) == 0)
+            r.sink_608++;
+          else if (p.rfind("SIP/2.0 603 ", 0) == 0)
+            r.sink_603++;
+          else
+            r.sink_other++;
         }
       }
       rte_pktmbuf_free_bulk(b, n);
@@ -375,15 +391,18 @@ void Harness::sink(PhaseResult& r, bool record) {
   }
   // Verdict trace records: the product's main lcore drains them too.
   dataplane::TraceRecord tr[32];
-  for (auto& w : dp_.workers) rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
+  for (auto& w : dp_.workers)
+    rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
 }
 
 void Harness::pump(PhaseResult& r, std::uint64_t until, bool record) {
   for (;;) {
     const std::uint64_t now = rte_rdtsc();
     if (now >= until) return;
-    if (r.spec.rate_pps > 0) generate_paced(r, now, record);
-    else generate_saturated(r, record);
+    if (r.spec.rate_pps > 0)
+      generate_paced(r, now, record);
+    else
+      generate_saturated(r, record);
     sink(r, record);
   }
 }
@@ -393,7 +412,8 @@ void Harness::drain_all() {
   for (auto* set : {&trunk_rx_, &trunk_tx_, &core_rx_, &core_tx_})
     for (rte_ring* ring : *set) {
       unsigned n;
-      while ((n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(b), 256, nullptr)) > 0) rte_pktmbuf_free_bulk(b, n);
+      while ((n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(b), 256, nullptr)) > 0)
+        rte_pktmbuf_free_bulk(b, n);
     }
   dataplane::TraceRecord tr[32];
   for (auto& w : dp_.workers)
@@ -411,8 +431,9 @@ Harness::Snapshot Harness::snapshot() {
     s.io.push_back(g_io[i].packets.load(std::memory_order_relaxed));
     s.invol += involuntary_switches(worker_tids_[i]);
     const auto& p = *static_cast<const LoopProbe*>(probes_[i]);
-    const std::atomic<std::uint64_t>* f[8] = {&p.busy_loops, &p.busy_packets, &p.busy_cycles, &p.idle_loops,
-                                              &p.idle_cycles, &p.preempted_loops, &p.preempted_packets, &p.preempted_cycles};
+    const std::atomic<std::uint64_t>* f[8] = {&p.busy_loops,        &p.busy_packets,    &p.busy_cycles,
+                                              &p.idle_loops,        &p.idle_cycles,     &p.preempted_loops,
+                                              &p.preempted_packets, &p.preempted_cycles};
     for (unsigned k = 0; k < 8; ++k) s.loops[k] += f[k]->load(std::memory_order_relaxed);
   }
   return s;
@@ -428,8 +449,10 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
   pace_per_cycle_ = spec.rate_pps / static_cast<double>(tsc_hz_);
   for (unsigned i = 0; i < cfg_.workers; ++i) {
     auto& w = *dp_.workers[i];
-    if (spec.mode == PhaseMode::pipeline) rte_eal_remote_launch(dataplane::worker_main, &w, w.lcore);
-    else rte_eal_remote_launch(io_forward, &g_io[i], w.lcore);
+    if (spec.mode == PhaseMode::pipeline)
+      rte_eal_remote_launch(dataplane::worker_main, &w, w.lcore);
+    else
+      rte_eal_remote_launch(io_forward, &g_io[i], w.lcore);
   }
   const bool reload = !spec.reload_artifacts.empty() && spec.swaps > 0 && spec.rate_pps > 0;
   Snapshot a, b;
@@ -451,7 +474,8 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
         std::this_thread::sleep_until(next);
         const auto t0 = std::chrono::steady_clock::now();
         std::string err;
-        auto fresh = dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers, err);
+        auto fresh =
+            dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers, err);
         if (!fresh) {
           r.swaps_failed++;
           continue;
@@ -506,7 +530,7 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
   drain_all();
   for (void* p : probes_) static_cast<LoopProbe*>(p)->last_tsc = 0;  // next phase starts a fresh loop
 
-  std::uint64_t* loop_fields[8] = {&r.busy_loops, &r.busy_packets, &r.busy_cycles, &r.idle_loops,
+  std::uint64_t* loop_fields[8] = {&r.busy_loops,  &r.busy_packets,    &r.busy_cycles,       &r.idle_loops,
                                    &r.idle_cycles, &r.preempted_loops, &r.preempted_packets, &r.preempted_cycles};
   for (unsigned k = 0; k < 8; ++k) *loop_fields[k] = b.loops[k] - a.loops[k];
 

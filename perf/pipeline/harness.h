@@ -27,11 +27,11 @@ namespace sipwall::perf {
 
 struct HarnessConfig {
   unsigned workers = 1;
-  unsigned ring_size = 4096;       // entries per RX/TX ring (like NIC descriptors)
+  unsigned ring_size = 4096;  // entries per RX/TX ring (like NIC descriptors)
   unsigned memory_mb = 512;
-  std::string lcores;              // EAL --lcores; default: main on CPU 0, workers on 1, then shared
+  std::string lcores;  // EAL --lcores; default: main on CPU 0, workers on 1, then shared
   std::vector<std::string> eal_extra;
-  std::string artifact;            // empty: no rule set loaded
+  std::string artifact;  // empty: no rule set loaded
 };
 
 enum class PhaseMode { pipeline, io };
@@ -41,7 +41,7 @@ struct PhaseSpec {
   PhaseMode mode = PhaseMode::pipeline;
   double seconds = 3;
   double warmup = 0.5;
-  double rate_pps = 0;             // 0: saturate (keep the RX rings full)
+  double rate_pps = 0;  // 0: saturate (keep the RX rings full)
   // Reload under load (paced phases only): swap between these artifacts
   // `swaps` times, evenly over the measured seconds, from a thread beside the
   // main lcore (load, publish, RCU grace period, free: what the product's
@@ -54,19 +54,19 @@ struct PhaseSpec {
 struct PhaseResult {
   PhaseSpec spec;
   double wall_s = 0;
-  std::uint64_t tsc_cycles = 0;    // TSC ticks of the measured interval
-  std::uint64_t packets = 0;       // frames the workers took from the trunk RX rings
-  std::uint64_t invites = 0;       // INVITEs the pipeline classified (or counted as no_ruleset)
+  std::uint64_t tsc_cycles = 0;  // TSC ticks of the measured interval
+  std::uint64_t packets = 0;     // frames the workers took from the trunk RX rings
+  std::uint64_t invites = 0;     // INVITEs the pipeline classified (or counted as no_ruleset)
   std::vector<std::uint64_t> worker_packets;
-  std::vector<double> worker_cpu_s; // CPU time the worker threads actually got
+  std::vector<double> worker_cpu_s;  // CPU time the worker threads actually got
   // Verdicts and outputs (worker counters, differences over the interval).
   std::uint64_t forwarded = 0, dropped = 0, rejected = 0, tagged = 0, malformed = 0, no_ruleset = 0;
   std::uint64_t tx_dropped = 0, traced = 0, trace_ring_full = 0, replies_sent = 0;
   std::uint64_t verdicts[5] = {};
   // What the sink saw.
   std::uint64_t sink_forwarded = 0, sink_603 = 0, sink_608 = 0, sink_other = 0;
-  std::uint64_t offered = 0;       // packets the generator enqueued in the interval
-  std::uint64_t gen_ring_full = 0; // paced packets not sent: RX ring full
+  std::uint64_t offered = 0;        // packets the generator enqueued in the interval
+  std::uint64_t gen_ring_full = 0;  // paced packets not sent: RX ring full
   std::uint64_t gen_alloc_failed = 0;
   // Was the generator keeping up? Sampled before every refill.
   std::uint64_t depth_samples = 0, depth_empty = 0, depth_below_burst = 0;
@@ -78,7 +78,7 @@ struct PhaseResult {
   // to the next, so a busy loop holds the processing of the burst it got plus
   // the rest of worker_main's loop (core-port poll, TX flush, RCU report).
   std::uint64_t busy_loops = 0, busy_packets = 0, busy_cycles = 0;
-  std::uint64_t idle_loops = 0, idle_cycles = 0;          // the poll found the trunk RX ring empty
+  std::uint64_t idle_loops = 0, idle_cycles = 0;  // the poll found the trunk RX ring empty
   std::uint64_t preempted_loops = 0, preempted_packets = 0, preempted_cycles = 0;  // loops > 1 ms, left out
   // Per packet kind (MixKind): what the generator sent, and what came out of
   // the core port (forwarded INVITEs carry their kind in an mbuf field).
@@ -88,7 +88,7 @@ struct PhaseResult {
   // end of grace period, in ms; swaps that failed to load.
   std::vector<double> swap_load_ms, swap_grace_ms;
   unsigned swaps_failed = 0;
-  bool drained = true;             // reload phases: every offered INVITE accounted for
+  bool drained = true;  // reload phases: every offered INVITE accounted for
 };
 
 class Harness {

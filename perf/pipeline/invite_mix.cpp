@@ -9,16 +9,21 @@
 
 namespace sipwall::perf {
 
-const char* const kCallerFormatNames[7] = {"+E.164", "00-intl", "national-0", "bare-mobile",
-                                           "tel:+86-x-y-z", "%2B", "phone-context"};
+const char* const kCallerFormatNames[7] = {"+E.164",        "00-intl", "national-0",   "bare-mobile",
+                                           "tel:+86-x-y-z", "%2B",     "phone-context"};
 
 const char* to_string(MixKind k) noexcept {
   switch (k) {
-    case MixKind::clean: return "clean";
-    case MixKind::caller_hit: return "caller-hit";
-    case MixKind::prefix_hit: return "prefix-hit";
-    case MixKind::agent_hit: return "agent-hit";
-    case MixKind::name_hit: return "name-hit";
+    case MixKind::clean:
+      return "clean";
+    case MixKind::caller_hit:
+      return "caller-hit";
+    case MixKind::prefix_hit:
+      return "prefix-hit";
+    case MixKind::agent_hit:
+      return "agent-hit";
+    case MixKind::name_hit:
+      return "name-hit";
   }
   return "?";
 }
@@ -100,8 +105,9 @@ const char* const kAgents[] = {"Carrier-SBC/4.2",
                                "FreeSWITCH-mod_sofia/1.10.9",
                                "Kamailio (5.6.4 (x86_64/linux))",
                                "ZTE ZXUN SSS V4.10"};
-const char* const kNames[] = {"Zhang Wei",   "Li Na",          "Wang Fang",  "Liu Yang",   "Chen Jing",
-                              "Zhao Lei",    "Customer Service", "Front Desk", "Huang Min",  "Sunrise Logistics"};
+const char* const kNames[] = {
+    "Zhang Wei",        "Li Na",      "Wang Fang", "Liu Yang",         "Chen Jing", "Zhao Lei",
+    "Customer Service", "Front Desk", "Huang Min", "Sunrise Logistics"};
 
 const std::string kCaller11(11, kCallerMark);
 const std::string kCallee11(11, kCalleeMark);
@@ -110,13 +116,20 @@ const std::string kCallee11(11, kCalleeMark);
 std::string caller_uri(unsigned f, const std::string& host) {
   const std::string& c = kCaller11;
   switch (f) {
-    case 0: return "sip:+86" + c + "@" + host + ";user=phone";
-    case 1: return "sip:0086" + c + "@" + host + ";user=phone";
-    case 2: return "sip:0" + c + "@" + host + ";user=phone";
-    case 3: return "sip:" + c + "@" + host + ";user=phone";
-    case 4: return "tel:+86-" + c.substr(0, 3) + "-" + c.substr(3, 4) + "-" + c.substr(7);
-    case 5: return "sip:%2B86" + c + "@" + host;
-    default: return "sip:" + c + ";phone-context=+86@" + host + ";user=phone";
+    case 0:
+      return "sip:+86" + c + "@" + host + ";user=phone";
+    case 1:
+      return "sip:0086" + c + "@" + host + ";user=phone";
+    case 2:
+      return "sip:0" + c + "@" + host + ";user=phone";
+    case 3:
+      return "sip:" + c + "@" + host + ";user=phone";
+    case 4:
+      return "tel:+86-" + c.substr(0, 3) + "-" + c.substr(3, 4) + "-" + c.substr(7);
+    case 5:
+      return "sip:%2B86" + c + "@" + host;
+    default:
+      return "sip:" + c + ";phone-context=+86@" + host + ";user=phone";
   }
 }
 
@@ -132,8 +145,8 @@ Endpoints endpoints(Rng& r, const MixSpec& spec) {
   Endpoints e;
   if (r.unit() < spec.ipv6) {
     e.v6 = true;
-    const std::uint8_t s[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                static_cast<std::uint8_t>(1 + r.below(250))};
+    const std::uint8_t s[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x0a, 0, 0,
+                                0,    0,    0,    0,    0, 0,    0, static_cast<std::uint8_t>(1 + r.below(250))};
     const std::uint8_t d[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
     std::memcpy(e.src, s, 16);
     std::memcpy(e.dst, d, 16);
@@ -150,10 +163,16 @@ Endpoints endpoints(Rng& r, const MixSpec& spec) {
     e.sport = static_cast<std::uint16_t>(20000 + r.below(40000));
   } else {
     switch (pick(r, {0.40, 0.15, 0.15, 0.30})) {
-      case 0: a = 192, b = 0, c = 2; break;      // peer-a
-      case 1: a = 198, b = 51, c = 100; break;   // intl-gw
-      case 2: a = 203, b = 0, c = 113; break;    // cc-trunk
-      default:                                   // access-2
+      case 0:
+        a = 192, b = 0, c = 2;
+        break;  // peer-a
+      case 1:
+        a = 198, b = 51, c = 100;
+        break;  // intl-gw
+      case 2:
+        a = 203, b = 0, c = 113;
+        break;  // cc-trunk
+      default:  // access-2
         a = 100, b = 65, c = static_cast<std::uint8_t>(r.below(256));
         e.sport = static_cast<std::uint16_t>(20000 + r.below(40000));
         break;
@@ -191,8 +210,7 @@ void put16(std::vector<std::uint8_t>& f, std::size_t at, std::uint16_t v) {
 }
 
 // Ethernet [+ 802.1Q] + IPv4/IPv6 + UDP around `sip`.
-std::vector<std::uint8_t> frame_of(const Endpoints& e, const std::string& sip, std::uint16_t ip_id,
-                                   std::uint16_t& l3) {
+std::vector<std::uint8_t> frame_of(const Endpoints& e, const std::string& sip, std::uint16_t ip_id, std::uint16_t& l3) {
   std::vector<std::uint8_t> f = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
   if (e.vlan) f.insert(f.end(), {0x81, 0x00, 0x00, 100});
   f.push_back(e.v6 ? 0x86 : 0x08);
@@ -273,10 +291,19 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
       to = "<" + ruri + ">";
     } else {
       switch (pick(r, {0.40, 0.30, 0.15, 0.15})) {
-        case 0: ruri = "sip:+86" + kCallee11 + "@" + e.core + ";user=phone"; break;
-        case 1: ruri = "sip:" + kCallee11 + "@" + e.core + ";user=phone"; break;
-        case 2: ruri = "tel:+86" + kCallee11; ruri_tel = true; break;
-        default: ruri = "sip:0086" + kCallee11 + "@" + e.core + ";user=phone"; break;
+        case 0:
+          ruri = "sip:+86" + kCallee11 + "@" + e.core + ";user=phone";
+          break;
+        case 1:
+          ruri = "sip:" + kCallee11 + "@" + e.core + ";user=phone";
+          break;
+        case 2:
+          ruri = "tel:+86" + kCallee11;
+          ruri_tel = true;
+          break;
+        default:
+          ruri = "sip:0086" + kCallee11 + "@" + e.core + ";user=phone";
+          break;
       }
       to = "<" + ruri + ">";
     }
@@ -314,8 +341,8 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
       if (anonymous_from) s += "Privacy: id\r\n";
     }
     if (r.unit() < 0.5 && !lean)
-      s += "P-Charging-Vector: icid-value=" + r.hex(32) + ";icid-generated-at=" +
-           (e.v6 ? e.host.substr(1, e.host.size() - 2) : e.host) + "\r\n";
+      s += "P-Charging-Vector: icid-value=" + r.hex(32) +
+           ";icid-generated-at=" + (e.v6 ? e.host.substr(1, e.host.size() - 2) : e.host) + "\r\n";
     if (!lean) {
       s += "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, INFO\r\n";
       s += "Supported: 100rel, timer, replaces\r\n";
@@ -338,8 +365,10 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
     tp.frame = frame_of(e, s, static_cast<std::uint16_t>(r.next()), tp.l3_offset);
     // Find the placeholders, then give them a first number.
     for (std::size_t i = tp.frame.size() - s.size(); i < tp.frame.size(); ++i) {  // the SIP text only
-      if (tp.frame[i] == static_cast<std::uint8_t>(kCallerMark)) tp.caller_digits.push_back(static_cast<std::uint16_t>(i));
-      if (tp.frame[i] == static_cast<std::uint8_t>(kCalleeMark)) tp.callee_digits.push_back(static_cast<std::uint16_t>(i));
+      if (tp.frame[i] == static_cast<std::uint8_t>(kCallerMark))
+        tp.caller_digits.push_back(static_cast<std::uint16_t>(i));
+      if (tp.frame[i] == static_cast<std::uint8_t>(kCalleeMark))
+        tp.callee_digits.push_back(static_cast<std::uint16_t>(i));
     }
     put_number(tp.frame.data(), tp.caller_digits, random_mobile(r.s));
     put_number(tp.frame.data(), tp.callee_digits, random_mobile(r.s));

@@ -18,11 +18,11 @@
 namespace sipwall::perf {
 
 enum class MixKind : std::uint8_t {
-  clean,        // matches nothing in the full rule set
-  caller_hit,   // caller drawn from the rule set's number list (reject 608)
-  prefix_hit,   // callee inside one of the premium prefixes (drop)
-  agent_hit,    // User-Agent matches a pattern (drop)
-  name_hit,     // caller display name matches a pattern (tag)
+  clean,       // matches nothing in the full rule set
+  caller_hit,  // caller drawn from the rule set's number list (reject 608)
+  prefix_hit,  // callee inside one of the premium prefixes (drop)
+  agent_hit,   // User-Agent matches a pattern (drop)
+  name_hit,    // caller display name matches a pattern (tag)
 };
 inline constexpr unsigned kMixKinds = 5;
 const char* to_string(MixKind k) noexcept;
@@ -94,8 +94,7 @@ National random_mobile(std::uint64_t& rng) noexcept;
 bool national_of(const std::string& e164, National& out) noexcept;
 
 // Writes `n` into every occurrence listed in `positions`.
-inline void put_number(std::uint8_t* frame, const std::vector<std::uint16_t>& positions,
-                       const National& n) noexcept {
+inline void put_number(std::uint8_t* frame, const std::vector<std::uint16_t>& positions, const National& n) noexcept {
   for (std::size_t i = 0; i < positions.size(); ++i) frame[positions[i]] = static_cast<std::uint8_t>(n[i % 11]);
 }
 

@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "dataplane/classify/classify.h"
-#include "rules/number/e164_key.h"
+#include "perf/rules/synthetic.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiled/exact_table.h"
 #include "rules/compiler/compiler.h"
-#include "perf/rules/synthetic.h"
+#include "rules/number/e164_key.h"
 
 using namespace sipwall;
 
@@ -101,8 +101,7 @@ void BM_Classify(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.counters["non_pass_pct"] =
-      100.0 * static_cast<double>(non_pass) / static_cast<double>(state.iterations());
+  state.counters["non_pass_pct"] = 100.0 * static_cast<double>(non_pass) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_Classify)->Arg(kMinimal)->Arg(0)->Arg(1000);
 

@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "dataplane/classify/classify.h"
-#include "rules/compiler/compiler.h"
 #include "perf/rules/synthetic.h"
+#include "rules/compiler/compiler.h"
 
 using namespace sipwall;
 

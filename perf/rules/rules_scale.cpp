@@ -16,9 +16,9 @@
 #include <cstring>
 #include <string>
 
+#include "perf/rules/synthetic.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
-#include "perf/rules/synthetic.h"
 
 using namespace sipwall;
 
@@ -46,17 +46,29 @@ int main(int argc, char** argv) {
   double load = 0;  // exact-table load factor, 0 = the layout's default
   for (int i = 1; i + 1 < argc || (i < argc && std::strcmp(argv[i], "--keep") == 0); ++i) {
     const std::string a = argv[i];
-    if (a == "--keep") { keep = true; continue; }
+    if (a == "--keep") {
+      keep = true;
+      continue;
+    }
     const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
-    if (a == "--numbers") spec.numbers = v;
-    else if (a == "--dnc") spec.dnc = v;
-    else if (a == "--prefixes") spec.prefixes = v;
-    else if (a == "--ranges") spec.ranges = v;
-    else if (a == "--regexes") spec.regexes = v;
-    else if (a == "--lists") spec.exact_lists = static_cast<std::uint32_t>(v);
-    else if (a == "--trunks") spec.trunks = static_cast<std::uint32_t>(v);
-    else if (a == "--out") out = argv[i + 1];
-    else if (a == "--load-factor") load = std::strtod(argv[i + 1], nullptr);
+    if (a == "--numbers")
+      spec.numbers = v;
+    else if (a == "--dnc")
+      spec.dnc = v;
+    else if (a == "--prefixes")
+      spec.prefixes = v;
+    else if (a == "--ranges")
+      spec.ranges = v;
+    else if (a == "--regexes")
+      spec.regexes = v;
+    else if (a == "--lists")
+      spec.exact_lists = static_cast<std::uint32_t>(v);
+    else if (a == "--trunks")
+      spec.trunks = static_cast<std::uint32_t>(v);
+    else if (a == "--out")
+      out = argv[i + 1];
+    else if (a == "--load-factor")
+      load = std::strtod(argv[i + 1], nullptr);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -110,21 +122,20 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(spec.prefixes), static_cast<unsigned long long>(spec.ranges),
               static_cast<unsigned long long>(spec.regexes), spec.exact_lists);
   std::printf("  generate model      %8.3f s   (RSS after: %.0f MB)\n", gen_s, rss_model);
-  std::printf("  compile             %8.3f s   (tables %.3f s, patterns %.3f s)\n", s.compile_seconds,
-              s.table_seconds, s.pattern_seconds);
-  std::printf("  peak RSS            %8.0f MB  (model alone %.0f MB, so compile adds %.0f MB)\n",
-              rss_compile, rss_model, rss_compile - rss_model);
+  std::printf("  compile             %8.3f s   (tables %.3f s, patterns %.3f s)\n", s.compile_seconds, s.table_seconds,
+              s.pattern_seconds);
+  std::printf("  peak RSS            %8.0f MB  (model alone %.0f MB, so compile adds %.0f MB)\n", rss_compile,
+              rss_model, rss_compile - rss_model);
   std::printf("  exact table         %8.1f MB  %.2f bytes/number, %zu of %zu buckets spill\n",
-              static_cast<double>(s.exact_table_bytes) / 1e6, s.bytes_per_number,
-              s.exact_spilled_buckets, s.exact_buckets);
-  std::printf("  prefix/range maps   %8.1f MB  (%zu + %zu segments)\n",
-              static_cast<double>(s.interval_bytes) / 1e6, s.prefix_segments, s.range_segments);
-  std::printf("  patterns            %8zu     in %zu databases, %.1f MB\n", s.patterns,
-              s.pattern_databases, static_cast<double>(s.pattern_bytes) / 1e6);
+              static_cast<double>(s.exact_table_bytes) / 1e6, s.bytes_per_number, s.exact_spilled_buckets,
+              s.exact_buckets);
+  std::printf("  prefix/range maps   %8.1f MB  (%zu + %zu segments)\n", static_cast<double>(s.interval_bytes) / 1e6,
+              s.prefix_segments, s.range_segments);
+  std::printf("  patterns            %8zu     in %zu databases, %.1f MB\n", s.patterns, s.pattern_databases,
+              static_cast<double>(s.pattern_bytes) / 1e6);
   std::printf("  artifact            %8.1f MB  (%.2f bytes/number) written in %.3f s\n",
               static_cast<double>(saved.bytes) / 1e6,
-              spec.numbers ? static_cast<double>(saved.bytes) / static_cast<double>(spec.numbers) : 0.0,
-              save_s);
+              spec.numbers ? static_cast<double>(saved.bytes) / static_cast<double>(spec.numbers) : 0.0, save_s);
   std::printf("  artifact load       %8.1f ms  (best of 5, checksum %016llx)\n", best * 1e3,
               static_cast<unsigned long long>(checksum));
   return 0;

@@ -28,16 +28,15 @@ int check(const char* path) {
   for (const auto& d : r.diagnostics) std::cout << d << "\n";
   const double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   if (!r.ok()) {
-    std::cout << "FAILED (" << sipwall::rules::count_errors(r.diagnostics) << " errors) in " << ms
-              << " ms\n";
+    std::cout << "FAILED (" << sipwall::rules::count_errors(r.diagnostics) << " errors) in " << ms << " ms\n";
     return 1;
   }
   const auto& rs = *r.rule_set;
-  std::cout << "OK " << rs.name << " version " << rs.version << ": " << rs.rules.size()
-            << " rules, " << rs.trunks.size() << " trunks, " << rs.lists.size() << " lists\n";
+  std::cout << "OK " << rs.name << " version " << rs.version << ": " << rs.rules.size() << " rules, "
+            << rs.trunks.size() << " trunks, " << rs.lists.size() << " lists\n";
   for (const auto& l : rs.lists) {
-    std::cout << "  list " << l.name << " (" << sipwall::rules::to_string(l.kind) << "): "
-              << l.numbers.size() + l.prefixes.size() + l.ranges.size() << " entries\n";
+    std::cout << "  list " << l.name << " (" << sipwall::rules::to_string(l.kind)
+              << "): " << l.numbers.size() + l.prefixes.size() + l.ranges.size() << " entries\n";
   }
   std::cout << "loaded in " << ms << " ms\n";
   return 0;
@@ -61,9 +60,8 @@ int gen(long n, const char* path, unsigned seed) {
   std::ofstream out(path, std::ios::binary);
   out << "# synthetic list: " << n << " numbers\n";
   std::mt19937 rng(seed);
-  static const char* kLeads[] = {"130", "131", "132", "133", "135", "136", "137", "138", "139",
-                                 "150", "151", "152", "155", "156", "157", "158", "159", "186",
-                                 "187", "188", "189", "199"};
+  static const char* kLeads[] = {"130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
+                                 "152", "155", "156", "157", "158", "159", "186", "187", "188", "189", "199"};
   constexpr long kPerLead = 100000000;
   char line[64];
   for (long i = 0; i < n; ++i) {
@@ -71,10 +69,18 @@ int gen(long n, const char* path, unsigned seed) {
     const long sub = (i % kPerLead) * 48271 % kPerLead;
     int len = 0;
     switch (rng() % 4) {
-      case 0: len = std::snprintf(line, sizeof line, "+86%s%08ld\n", lead, sub); break;
-      case 1: len = std::snprintf(line, sizeof line, "+86 %s %04ld %04ld\n", lead, sub / 10000, sub % 10000); break;
-      case 2: len = std::snprintf(line, sizeof line, "0%s%08ld\n", lead, sub); break;
-      default: len = std::snprintf(line, sizeof line, "%s-%04ld-%04ld\n", lead, sub / 10000, sub % 10000); break;
+      case 0:
+        len = std::snprintf(line, sizeof line, "+86%s%08ld\n", lead, sub);
+        break;
+      case 1:
+        len = std::snprintf(line, sizeof line, "+86 %s %04ld %04ld\n", lead, sub / 10000, sub % 10000);
+        break;
+      case 2:
+        len = std::snprintf(line, sizeof line, "0%s%08ld\n", lead, sub);
+        break;
+      default:
+        len = std::snprintf(line, sizeof line, "%s-%04ld-%04ld\n", lead, sub / 10000, sub % 10000);
+        break;
     }
     out.write(line, len);
   }

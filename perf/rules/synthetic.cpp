@@ -25,7 +25,9 @@ std::string mobile(std::uint64_t x) {  // 86 1 + 10 digits; second digit 3..9
   return "861" + d;
 }
 
-rules::SourceLocation at(std::uint32_t line) { return {"synthetic.yaml", line, 3}; }
+rules::SourceLocation at(std::uint32_t line) {
+  return {"synthetic.yaml", line, 3};
+}
 
 rules::MatchExpr leaf(rules::Predicate p) {
   rules::MatchExpr m;
@@ -52,8 +54,7 @@ rules::MatchExpr named(rules::Field f, const std::string& name) {
   return leaf(std::move(p));
 }
 
-rules::Rule rule(std::string id, rules::MatchExpr m, rules::ActionKind k, std::int32_t prio,
-                 std::uint32_t order) {
+rules::Rule rule(std::string id, rules::MatchExpr m, rules::ActionKind k, std::int32_t prio, std::uint32_t order) {
   rules::Rule r;
   r.id = std::move(id);
   r.match = std::move(m);
@@ -101,7 +102,8 @@ rules::RuleSet make_rule_set(const SyntheticSpec& spec) {
   {
     rules::NumberList list;
     list.name = "dnc";
-    for (std::uint64_t i = 0; i < spec.dnc; ++i) list.numbers.push_back(number::pack(mobile(scramble(i, spec.seed + 17))));
+    for (std::uint64_t i = 0; i < spec.dnc; ++i)
+      list.numbers.push_back(number::pack(mobile(scramble(i, spec.seed + 17))));
     std::sort(list.numbers.begin(), list.numbers.end());
     list.numbers.erase(std::unique(list.numbers.begin(), list.numbers.end()), list.numbers.end());
     list.where = at(20);
@@ -160,16 +162,17 @@ rules::RuleSet make_rule_set(const SyntheticSpec& spec) {
   if (spec.minimal) {
     for (std::uint32_t l = 0; l < k; ++l) {
       rs.rules.push_back(rule("complaints-" + std::to_string(l),
-                              in_list(Field::caller, "complaints-" + std::to_string(l)),
-                              ActionKind::reject, 50, order++));
+                              in_list(Field::caller, "complaints-" + std::to_string(l)), ActionKind::reject, 50,
+                              order++));
     }
     rs.rules.push_back(rule("cc-tag", named(Field::trunk_class, "call_center"), ActionKind::tag, 0, order++));
     return rs;
   }
   rs.rules.push_back(rule("trace-trunk-3", named(Field::trunk, "trunk-3"), ActionKind::trace, 100, order++));
   for (std::uint32_t l = 0; l < k; ++l) {
-    rs.rules.push_back(rule("complaints-" + std::to_string(l), in_list(Field::caller, "complaints-" + std::to_string(l)),
-                            ActionKind::reject, 50, order++));
+    rs.rules.push_back(rule("complaints-" + std::to_string(l),
+                            in_list(Field::caller, "complaints-" + std::to_string(l)), ActionKind::reject, 50,
+                            order++));
   }
   {
     rules::MatchExpr m;
@@ -218,31 +221,45 @@ rules::RuleSet make_rule_set(const SyntheticSpec& spec) {
   return rs;
 }
 
-std::vector<std::unique_ptr<Call>> make_calls(const SyntheticSpec& spec, std::size_t count,
-                                              unsigned hit_percent, std::uint64_t seed) {
+std::vector<std::unique_ptr<Call>> make_calls(const SyntheticSpec& spec, std::size_t count, unsigned hit_percent,
+                                              std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  static const char* agents[] = {"Yealink SIP-T46S 66.86.0.15", "Grandstream GXP2170 1.0.11.3",
-                                 "Asterisk PBX 18.10.0", "FreeSWITCH-mod_sofia/1.10.9",
-                                 "Cisco-SIPGateway/IOS-15.x", "Huawei IMS 5.0"};
+  static const char* agents[] = {"Yealink SIP-T46S 66.86.0.15", "Grandstream GXP2170 1.0.11.3", "Asterisk PBX 18.10.0",
+                                 "FreeSWITCH-mod_sofia/1.10.9", "Cisco-SIPGateway/IOS-15.x",    "Huawei IMS 5.0"};
   std::vector<std::unique_ptr<Call>> calls;
   calls.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     auto c = std::make_unique<Call>();
     const bool hit = rng() % 100 < hit_percent;
-    const std::string from = hit ? block_number(spec, rng() % std::max<std::uint64_t>(spec.numbers, 1))
-                                 : mobile(rng() % kSpace);
+    const std::string from =
+        hit ? block_number(spec, rng() % std::max<std::uint64_t>(spec.numbers, 1)) : mobile(rng() % kSpace);
     const std::string to = mobile(rng() % kSpace);
     const std::string tag = std::to_string(rng());
-    c->text = "INVITE sip:+" + to + "@ims.example.net;user=phone SIP/2.0\r\n"
-              "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK" + tag + "\r\n"
+    c->text = "INVITE sip:+" + to +
+              "@ims.example.net;user=phone SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK" +
+              tag +
+              "\r\n"
               "Max-Forwards: 69\r\n"
-              "From: \"Caller\" <sip:+" + from + "@ims.example.net;user=phone>;tag=" + tag + "\r\n"
-              "To: <sip:+" + to + "@ims.example.net;user=phone>\r\n"
-              "P-Asserted-Identity: <sip:+" + from + "@ims.example.net;user=phone>\r\n"
-              "Call-ID: " + tag + "@10.0.0.1\r\n"
+              "From: \"Caller\" <sip:+" +
+              from + "@ims.example.net;user=phone>;tag=" + tag +
+              "\r\n"
+              "To: <sip:+" +
+              to +
+              "@ims.example.net;user=phone>\r\n"
+              "P-Asserted-Identity: <sip:+" +
+              from +
+              "@ims.example.net;user=phone>\r\n"
+              "Call-ID: " +
+              tag +
+              "@10.0.0.1\r\n"
               "CSeq: 1 INVITE\r\n"
-              "Contact: <sip:+" + from + "@10.0.0.1:5060>\r\n"
-              "User-Agent: " + agents[rng() % 6] + "\r\n"
+              "Contact: <sip:+" +
+              from +
+              "@10.0.0.1:5060>\r\n"
+              "User-Agent: " +
+              agents[rng() % 6] +
+              "\r\n"
               "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE\r\n"
               "Supported: 100rel, timer\r\n"
               "Content-Type: application/sdp\r\n"

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "dataplane/classify/packet_source.h"
-#include "rules/model/rule_model.h"
 #include "dataplane/sip/sip_message.h"
+#include "rules/model/rule_model.h"
 
 namespace sipwall::perf {
 
@@ -22,7 +22,7 @@ struct SyntheticSpec {
   std::uint64_t ranges = 100;         // callee number-block ranges
   std::uint64_t regexes = 0;          // User-Agent / display-name patterns
   std::uint32_t trunks = 64;
-  std::uint32_t exact_lists = 1;      // the caller numbers split over this many lists
+  std::uint32_t exact_lists = 1;  // the caller numbers split over this many lists
   std::uint64_t seed = 1;
   // Only two rules: caller in the block list, and a trunk-class rule (the
   // "numbers + trunk" case); no DNC/prefix/range/spoofing rules.
@@ -45,8 +45,8 @@ struct Call {
 
 // `count` INVITEs; `hit_percent` of them carry a caller from the block list
 // (the rest are random numbers, which almost never hit).
-std::vector<std::unique_ptr<Call>> make_calls(const SyntheticSpec& spec, std::size_t count,
-                                              unsigned hit_percent, std::uint64_t seed);
+std::vector<std::unique_ptr<Call>> make_calls(const SyntheticSpec& spec, std::size_t count, unsigned hit_percent,
+                                              std::uint64_t seed);
 
 // The i-th caller number of the block list (E.164 digits, no '+').
 std::string block_number(const SyntheticSpec& spec, std::uint64_t i);

@@ -7,10 +7,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "rules/number/normalize.h"
 #include "rules/model/compare.h"
 #include "rules/model/model_text.h"
 #include "rules/model/precedence.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::rules {
 namespace {
@@ -29,8 +29,7 @@ void flatten(const MatchExpr& m, Atoms& out) {
 }
 
 bool starts_with_any(const std::string& digits, const std::vector<std::string>& prefixes) {
-  return std::any_of(prefixes.begin(), prefixes.end(),
-                     [&](const std::string& p) { return digits.starts_with(p); });
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return digits.starts_with(p); });
 }
 
 bool in_range(const std::string& digits, const NumberRange& r) {
@@ -38,14 +37,12 @@ bool in_range(const std::string& digits, const NumberRange& r) {
 }
 
 bool range_inside(const NumberRange& inner, const NumberRange& outer) {
-  return inner.first.size() == outer.first.size() && outer.first <= inner.first &&
-         inner.last <= outer.last;
+  return inner.first.size() == outer.first.size() && outer.first <= inner.first && inner.last <= outer.last;
 }
 
 bool subset(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  return std::all_of(a.begin(), a.end(), [&](const std::string& x) {
-    return std::find(b.begin(), b.end(), x) != b.end();
-  });
+  return std::all_of(a.begin(), a.end(),
+                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
 }
 
 const NumberList* find_list(const RuleSet* rs, const std::string& name) {
@@ -63,15 +60,13 @@ bool number_in_list(const std::string& digits, const NumberList& l) {
     case ListKind::prefix:
       return starts_with_any(digits, l.prefixes);
     case ListKind::range:
-      return std::any_of(l.ranges.begin(), l.ranges.end(),
-                         [&](const NumberRange& r) { return in_range(digits, r); });
+      return std::any_of(l.ranges.begin(), l.ranges.end(), [&](const NumberRange& r) { return in_range(digits, r); });
   }
   return false;
 }
 
 bool all_e164(const std::vector<std::string>& values) {
-  return std::all_of(values.begin(), values.end(),
-                     [](const std::string& v) { return v.size() >= kMinE164Digits; });
+  return std::all_of(values.begin(), values.end(), [](const std::string& v) { return v.size() >= kMinE164Digits; });
 }
 
 // p => q for two single predicates.
@@ -111,8 +106,7 @@ bool predicate_implies(const Predicate& p, const Predicate& q, const RuleSet* rs
       }
       if (p.op == Op::equals && is_number_field(p.field) && all_e164(p.values)) {
         return std::all_of(p.values.begin(), p.values.end(), [&](const std::string& v) {
-          return std::any_of(q.ranges.begin(), q.ranges.end(),
-                             [&](const NumberRange& o) { return in_range(v, o); });
+          return std::any_of(q.ranges.begin(), q.ranges.end(), [&](const NumberRange& o) { return in_range(v, o); });
         });
       }
       return false;
@@ -123,8 +117,8 @@ bool predicate_implies(const Predicate& p, const Predicate& q, const RuleSet* rs
     case Op::in_list: {
       if (p.op != Op::equals || !is_number_field(p.field) || !all_e164(p.values)) return false;
       const NumberList* l = find_list(rs, q.list);
-      return l != nullptr && std::all_of(p.values.begin(), p.values.end(),
-                                         [&](const std::string& v) { return number_in_list(v, *l); });
+      return l != nullptr &&
+             std::all_of(p.values.begin(), p.values.end(), [&](const std::string& v) { return number_in_list(v, *l); });
     }
     case Op::caller_in_trunk_ranges:
       return false;
@@ -139,12 +133,11 @@ bool atom_implies(const MatchExpr& a, const MatchExpr& earlier, const RuleSet* r
   if (same(a, earlier)) return true;
   if (a.kind == MatchExpr::Kind::any) {
     // Each alternative must imply it.
-    return !a.children.empty() &&
-           std::all_of(a.children.begin(), a.children.end(), [&](const MatchExpr& c) {
-             Atoms atoms;
-             flatten(c, atoms);
-             return conj_implies(atoms, earlier, rs);
-           });
+    return !a.children.empty() && std::all_of(a.children.begin(), a.children.end(), [&](const MatchExpr& c) {
+      Atoms atoms;
+      flatten(c, atoms);
+      return conj_implies(atoms, earlier, rs);
+    });
   }
   if (a.kind == MatchExpr::Kind::predicate && earlier.kind == MatchExpr::Kind::predicate) {
     return predicate_implies(a.predicate, earlier.predicate, rs);
@@ -238,12 +231,15 @@ Key same_hash(const MatchExpr& m) noexcept {
   h = mix(mix(h, static_cast<std::uint64_t>(p.field)), static_cast<std::uint64_t>(p.op));
   if (p.field == Field::header) h = mix_lower(h, p.header_name);
   switch (p.op) {
-    case Op::in_list: return mix(h, p.list);
+    case Op::in_list:
+      return mix(h, p.list);
     case Op::range:
       for (const NumberRange& r : p.ranges) h = mix(mix(h, r.first), r.last);
       return mix(h, p.ranges.size());
-    case Op::caller_in_trunk_ranges: return mix(h, p.expect ? 1 : 0);
-    case Op::present: return h;
+    case Op::caller_in_trunk_ranges:
+      return mix(h, p.expect ? 1 : 0);
+    case Op::present:
+      return h;
     case Op::prefix:
     case Op::equals:
     case Op::regex:
@@ -409,7 +405,8 @@ class ShadowIndex {
     }
     bool contains(const std::string& d) const {
       switch (list->kind) {
-        case ListKind::exact: return number_in_list(d, *list);  // binary search already
+        case ListKind::exact:
+          return number_in_list(d, *list);  // binary search already
         case ListKind::prefix:
           for (std::size_t k = 0; k <= d.size(); ++k) {
             if (std::binary_search(prefixes.begin(), prefixes.end(), d.substr(0, k))) return true;
@@ -420,8 +417,8 @@ class ShadowIndex {
           if (it == ranges.end()) return false;
           const auto& v = it->second;
           // Last range whose first <= d; the running max of `last` up to it.
-          auto up = std::upper_bound(v.begin(), v.end(), d,
-                                     [](const std::string& x, const auto& r) { return x < r.first; });
+          auto up =
+              std::upper_bound(v.begin(), v.end(), d, [](const std::string& x, const auto& r) { return x < r.first; });
           return up != v.begin() && std::prev(up)->second >= d;
         }
       }
@@ -444,7 +441,9 @@ class ShadowIndex {
   void value_filing(const Predicate& q, std::vector<Key>& out) const {
     const Key b = field_base(q);
     switch (q.op) {
-      case Op::present: out.push_back(mix(b, kAnyValue)); break;
+      case Op::present:
+        out.push_back(mix(b, kAnyValue));
+        break;
       case Op::equals:
         for (const std::string& v : q.values) out.push_back(mix(mix(b, kEq), v));
         break;
@@ -464,8 +463,11 @@ class ShadowIndex {
           }
         }
         break;
-      case Op::in_list: out.push_back(mix(mix(b, kIn), q.list)); break;
-      case Op::caller_in_trunk_ranges: break;
+      case Op::in_list:
+        out.push_back(mix(mix(b, kIn), q.list));
+        break;
+      case Op::caller_in_trunk_ranges:
+        break;
     }
   }
 
@@ -480,7 +482,8 @@ class ShadowIndex {
   void probe_atom(const MatchExpr& a, std::vector<Key>& out, bool& everything) const {
     out.push_back(same_hash(a));
     switch (a.kind) {
-      case MatchExpr::Kind::all: return;  // flatten() leaves none
+      case MatchExpr::Kind::all:
+        return;  // flatten() leaves none
       case MatchExpr::Kind::any:
         // Implies only if every alternative does: the first one's probes
         // are a necessary condition.
@@ -496,7 +499,8 @@ class ShadowIndex {
         }
         return;
       }
-      case MatchExpr::Kind::predicate: break;
+      case MatchExpr::Kind::predicate:
+        break;
     }
     const Predicate& p = a.predicate;
     if (p.op == Op::caller_in_trunk_ranges) return;
@@ -517,7 +521,10 @@ class ShadowIndex {
         }
         return;
       case Op::regex:
-        if (p.values.empty()) everything = true; else out.push_back(mix(mix(b, kRe), p.values[0]));
+        if (p.values.empty())
+          everything = true;
+        else
+          out.push_back(mix(mix(b, kRe), p.values[0]));
         return;
       case Op::prefix:
         if (p.values.empty()) {
@@ -575,7 +582,7 @@ std::vector<Diagnostic> find_shadowed_rules(const RuleSet& rs, ShadowStats* stat
   std::vector<Diagnostic> out;
   const std::vector<std::uint32_t> order = precedence_order(rs);
   const ShadowIndex index(rs);
-  ShadowIndex::Occupancy filed;  // key -> positions in `order`, ascending
+  ShadowIndex::Occupancy filed;          // key -> positions in `order`, ascending
   std::vector<std::uint32_t> wildcards;  // positions filed under no key: tried with every rule
   std::vector<std::uint32_t> terminal;   // every position filed, for a rule no key narrows down
   std::vector<Key> probes;
@@ -624,15 +631,13 @@ std::vector<Diagnostic> find_shadowed_rules(const RuleSet& rs, ShadowStats* stat
       const bool identical = same(later.match, earlier.match);
       std::string why = identical ? "it has the same match as '" + earlier.id + "'"
                                   : "every call it matches also matches '" + earlier.id + "'";
-      std::string order_why = earlier.priority != later.priority
-                                  ? "priority " + std::to_string(earlier.priority) + " > " +
-                                        std::to_string(later.priority)
-                                  : "same priority, earlier in the file";
+      std::string order_why = earlier.priority != later.priority ? "priority " + std::to_string(earlier.priority) +
+                                                                       " > " + std::to_string(later.priority)
+                                                                 : "same priority, earlier in the file";
       out.push_back({Severity::warning, later.where,
-                     "rule '" + later.id + "' can never match: " + why + " (" +
-                         to_string(earlier.where) + "), which comes first (" + order_why +
-                         ") and ends evaluation with '" + std::string(to_string(earlier.action.kind)) +
-                         "'"});
+                     "rule '" + later.id + "' can never match: " + why + " (" + to_string(earlier.where) +
+                         "), which comes first (" + order_why + ") and ends evaluation with '" +
+                         std::string(to_string(earlier.action.kind)) + "'"});
       break;
     }
     // File this rule for the ones after it (shadowed or not, as before).
@@ -659,8 +664,7 @@ std::vector<Diagnostic> find_unused_lists(const RuleSet& rs) {
   std::vector<Diagnostic> out;
   for (const NumberList& l : rs.lists) {
     if (!used.count(l.name)) {
-      out.push_back({Severity::warning, l.where,
-                     "list '" + l.name + "' is not used by any rule or guard rail"});
+      out.push_back({Severity::warning, l.where, "list '" + l.name + "' is not used by any rule or guard rail"});
     }
   }
   return out;

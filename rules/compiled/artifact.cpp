@@ -30,14 +30,22 @@ namespace sipwall::rules {
 
 std::string_view to_string(ArtifactError e) noexcept {
   switch (e) {
-    case ArtifactError::none: return "ok";
-    case ArtifactError::io: return "i/o error";
-    case ArtifactError::bad_magic: return "not a sipwall rule-set artifact";
-    case ArtifactError::unsupported_format: return "unsupported artifact format version";
-    case ArtifactError::truncated: return "truncated";
-    case ArtifactError::checksum_mismatch: return "checksum mismatch";
-    case ArtifactError::platform_mismatch: return "built for another platform";
-    case ArtifactError::malformed: return "malformed content";
+    case ArtifactError::none:
+      return "ok";
+    case ArtifactError::io:
+      return "i/o error";
+    case ArtifactError::bad_magic:
+      return "not a sipwall rule-set artifact";
+    case ArtifactError::unsupported_format:
+      return "unsupported artifact format version";
+    case ArtifactError::truncated:
+      return "truncated";
+    case ArtifactError::checksum_mismatch:
+      return "checksum mismatch";
+    case ArtifactError::platform_mismatch:
+      return "built for another platform";
+    case ArtifactError::malformed:
+      return "malformed content";
   }
   return "unknown";
 }
@@ -104,7 +112,9 @@ std::uint64_t header_checksum(FileHeader h, std::uint64_t payload_hash) noexcept
   return XXH3_64bits_withSeed(&h, sizeof(h), payload_hash);
 }
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::string hex(std::uint64_t v) {
   char b[24];
@@ -156,8 +166,7 @@ class Writer {
     const SectionHead h{tag, 0, b.size()};
     static const std::uint8_t zeros[8] = {};
     ++sections_;
-    return payload(&h, sizeof(h)) && payload(b.data(), b.size()) &&
-           payload(zeros, (8 - b.size() % 8) % 8);
+    return payload(&h, sizeof(h)) && payload(b.data(), b.size()) && payload(zeros, (8 - b.size() % 8) % 8);
   }
   std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
   std::uint64_t bytes() const { return bytes_; }
@@ -203,9 +212,8 @@ ArtifactSaveResult save_artifact(const CompiledRuleSet& set, const std::string& 
   const hs_platform_info_t plat = host_platform();
   h.hs_cpu_features = plat.cpu_features;
   h.hs_tune = plat.tune;
-  h.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  h.created_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   copy_text(h.rule_set_version, set.version());
   copy_text(h.hs_version, hs_version());
   copy_text(h.build_info, build_info());
@@ -276,16 +284,15 @@ bool check_header(std::string_view bytes, std::string_view name, FileHeader& h, 
   }
   if (bytes.size() < sizeof(FileHeader)) {
     r = failure(std::move(r), ArtifactError::truncated, name,
-                std::to_string(bytes.size()) + " bytes, the header alone is " +
-                    std::to_string(sizeof(FileHeader)));
+                std::to_string(bytes.size()) + " bytes, the header alone is " + std::to_string(sizeof(FileHeader)));
     return false;
   }
   std::memcpy(&h, bytes.data(), sizeof(h));
   r.info.format_version = h.format_version;
   if (h.format_version != kArtifactFormatVersion || h.header_bytes != sizeof(FileHeader)) {
-    r = failure(std::move(r), ArtifactError::unsupported_format, name,
-                "format " + std::to_string(h.format_version) + ", this build reads " +
-                    std::to_string(kArtifactFormatVersion));
+    r = failure(
+        std::move(r), ArtifactError::unsupported_format, name,
+        "format " + std::to_string(h.format_version) + ", this build reads " + std::to_string(kArtifactFormatVersion));
     return false;
   }
   r.info.rule_set_version = text_of(h.rule_set_version);
@@ -361,8 +368,7 @@ bool load_database(std::string_view b, HsDatabasePtr& out, ArtifactError& kind, 
   }
   out.reset(db);
   info = nullptr;
-  if (hs_database_info(db, &info) != HS_SUCCESS ||
-      hs_info_text(info).find("Mode: BLOCK") == std::string::npos) {
+  if (hs_database_info(db, &info) != HS_SUCCESS || hs_info_text(info).find("Mode: BLOCK") == std::string::npos) {
     why = "the loaded database is not a block-mode database";
     out.reset();
     return false;
@@ -435,8 +441,8 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   const hs_platform_info_t plat = host_platform();
   if ((h.hs_cpu_features & ~plat.cpu_features) != 0) {
     return failure(std::move(r), ArtifactError::platform_mismatch, name,
-                   "built for CPU features " + features_text(h.hs_cpu_features) +
-                       ", this CPU has " + features_text(plat.cpu_features));
+                   "built for CPU features " + features_text(h.hs_cpu_features) + ", this CPU has " +
+                       features_text(plat.cpu_features));
   }
 
   // Sections.
@@ -475,16 +481,13 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   std::vector<TrunkCandidate> cands;
   std::string strings;
   bool ok = take<sections::Meta>(secs, sections::meta, meta) && meta.size() == 1 &&
-            take<char>(secs, sections::dial_plan, plan) &&
-            take<char>(secs, sections::strings, strings) &&
-            take<RuleInfo>(secs, sections::rules, d.rules) &&
-            take<ActionInfo>(secs, sections::actions, d.actions) &&
+            take<char>(secs, sections::dial_plan, plan) && take<char>(secs, sections::strings, strings) &&
+            take<RuleInfo>(secs, sections::rules, d.rules) && take<ActionInfo>(secs, sections::actions, d.actions) &&
             take<ListInfo>(secs, sections::lists, d.lists) &&
             take<std::uint32_t>(secs, sections::exact_bit_list, d.bit_list[0]) &&
             take<std::uint32_t>(secs, sections::prefix_bit_list, d.bit_list[1]) &&
             take<std::uint32_t>(secs, sections::range_bit_list, d.bit_list[2]) &&
-            take<TrunkInfo>(secs, sections::trunks, d.trunks) &&
-            take<StrRef>(secs, sections::classes, d.classes) &&
+            take<TrunkInfo>(secs, sections::trunks, d.trunks) && take<StrRef>(secs, sections::classes, d.classes) &&
             take<number::E164Key>(secs, sections::emergency, d.emergency) &&
             take<ListRef>(secs, sections::allow_callers, d.allow_callers) &&
             take<ListRef>(secs, sections::allow_callees, d.allow_callees) &&
@@ -499,10 +502,8 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
             take<std::uint64_t>(secs, sections::range_sets, range_sets) &&
             take<TrunkSegment>(secs, sections::trunk_segments, segs) &&
             take<TrunkCandidate>(secs, sections::trunk_candidates, cands) &&
-            take<Atom>(secs, sections::atoms, d.atoms) &&
-            take<AtomInfo>(secs, sections::atom_info, d.atom_info) &&
-            take<std::uint32_t>(secs, sections::code, d.code) &&
-            take<ScanTarget>(secs, sections::targets, d.targets) &&
+            take<Atom>(secs, sections::atoms, d.atoms) && take<AtomInfo>(secs, sections::atom_info, d.atom_info) &&
+            take<std::uint32_t>(secs, sections::code, d.code) && take<ScanTarget>(secs, sections::targets, d.targets) &&
             take<PatternSource>(secs, sections::patterns, d.patterns) &&
             take<HeaderName>(secs, sections::headers, d.headers) &&
             take<StrRef>(secs, sections::text_values, d.text_values) &&
@@ -521,19 +522,17 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   d.text_fields = m.text_fields;
   d.regex_slots = m.regex_slots;
   if (m.malformed > static_cast<std::uint8_t>(MalformedPolicy::fail_closed) ||
-      !sections::decode_plan(plan, d.dial_plan) ||
-      m.checksum != h.content_checksum ||
+      !sections::decode_plan(plan, d.dial_plan) || m.checksum != h.content_checksum ||
       !ListSets::from_raw(m.exact_set_bits, std::move(exact_sets), d.sets[0]) ||
       !ListSets::from_raw(m.prefix_set_bits, std::move(prefix_sets), d.sets[1]) ||
       !ListSets::from_raw(m.range_set_bits, std::move(range_sets), d.sets[2]) ||
-      !ExactTable::from_raw(std::move(exact_keys), std::move(exact_values), m.exact_home_buckets,
-                            m.exact_size, d.exact) ||
+      !ExactTable::from_raw(std::move(exact_keys), std::move(exact_values), m.exact_home_buckets, m.exact_size,
+                            d.exact) ||
       !IntervalMap::from_segments(std::move(prefix_starts), std::move(prefix_values), d.sets[1].count(),
                                   d.prefix_map) ||
-      !IntervalMap::from_segments(std::move(range_starts), std::move(range_values), d.sets[2].count(),
-                                  d.range_map) ||
-      !TrunkTable::from_raw(std::move(segs), std::move(cands),
-                            static_cast<std::uint32_t>(d.trunks.size()), d.trunk_table)) {
+      !IntervalMap::from_segments(std::move(range_starts), std::move(range_values), d.sets[2].count(), d.range_map) ||
+      !TrunkTable::from_raw(std::move(segs), std::move(cands), static_cast<std::uint32_t>(d.trunks.size()),
+                            d.trunk_table)) {
     return failure(std::move(r), ArtifactError::malformed, name, "inconsistent tables");
   }
 
@@ -541,8 +540,7 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   for (std::size_t i = 0; i < d.targets.size(); ++i) {
     const auto it = secs.find(sections::hs_database + static_cast<std::uint32_t>(i));
     if (it == secs.end()) {
-      return failure(std::move(r), ArtifactError::malformed, name,
-                     "missing Hyperscan database " + std::to_string(i));
+      return failure(std::move(r), ArtifactError::malformed, name, "missing Hyperscan database " + std::to_string(i));
     }
     HsDatabasePtr db;
     ArtifactError kind = ArtifactError::malformed;
@@ -580,9 +578,8 @@ ArtifactLoadResult load_artifact(const std::string& path) {
   const std::uint64_t body = f.size() - sizeof(FileHeader);
   if (body < h.payload_bytes) {
     return failure(std::move(r), ArtifactError::truncated, path,
-                   std::to_string(f.size()) + " bytes, the header says " +
-                       std::to_string(sizeof(FileHeader)) + " + a payload of " +
-                       std::to_string(h.payload_bytes));
+                   std::to_string(f.size()) + " bytes, the header says " + std::to_string(sizeof(FileHeader)) +
+                       " + a payload of " + std::to_string(h.payload_bytes));
   }
   if (body > h.payload_bytes) {
     return failure(std::move(r), ArtifactError::malformed, path,

@@ -47,8 +47,8 @@ std::string_view to_string(ArtifactError e) noexcept;
 struct ArtifactInfo {
   std::uint32_t format_version = 0;
   std::string rule_set_version;
-  std::string hs_version;     // hs_version() of the compiling build
-  std::string build_info;     // "sipwall 0.1.0; gcc 12.2.0; x86_64"
+  std::string hs_version;             // hs_version() of the compiling build
+  std::string build_info;             // "sipwall 0.1.0; gcc 12.2.0; x86_64"
   std::uint64_t hs_cpu_features = 0;  // HS_CPU_FEATURES_* the databases were built for
   std::uint32_t hs_tune = 0;
   std::uint64_t content_checksum = 0;

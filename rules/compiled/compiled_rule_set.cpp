@@ -11,7 +11,9 @@
 
 namespace sipwall::rules {
 
-void HsDatabaseDeleter::operator()(hs_database_t* db) const noexcept { hs_free_database(db); }
+void HsDatabaseDeleter::operator()(hs_database_t* db) const noexcept {
+  hs_free_database(db);
+}
 
 CompiledRuleSet::CompiledRuleSet() = default;
 CompiledRuleSet::~CompiledRuleSet() = default;
@@ -65,8 +67,8 @@ std::size_t CompiledRuleSet::database_bytes() const noexcept {
 }
 
 std::size_t CompiledRuleSet::memory_bytes() const noexcept {
-  std::size_t total = d_.strings.size() + d_.exact.bytes() + d_.prefix_map.bytes() +
-                      d_.range_map.bytes() + d_.trunk_table.bytes();
+  std::size_t total =
+      d_.strings.size() + d_.exact.bytes() + d_.prefix_map.bytes() + d_.range_map.bytes() + d_.trunk_table.bytes();
   for (const ListSets& s : d_.sets) total += s.bytes();
   total += d_.rules.size() * sizeof(RuleInfo) + d_.actions.size() * sizeof(ActionInfo) +
            d_.lists.size() * sizeof(ListInfo) + d_.atoms.size() * sizeof(Atom) +

@@ -21,8 +21,6 @@
 #include <string_view>
 #include <vector>
 
-#include "rules/number/dial_plan.h"
-#include "rules/number/normalize.h"
 #include "rules/compiled/deny_sources.h"
 #include "rules/compiled/exact_table.h"
 #include "rules/compiled/interval_map.h"
@@ -30,6 +28,8 @@
 #include "rules/compiled/program.h"
 #include "rules/compiled/trunk_table.h"
 #include "rules/model/rule_model.h"
+#include "rules/number/dial_plan.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::rules {
 
@@ -97,8 +97,8 @@ struct CompiledRuleSetData {
   std::vector<ListRef> allow_callees;
 
   ExactTable exact;
-  IntervalMap prefix_map;  // digit order keys
-  IntervalMap range_map;   // E.164 keys
+  IntervalMap prefix_map;                    // digit order keys
+  IntervalMap range_map;                     // E.164 keys
   std::array<ListSets, kNumberSpaces> sets;  // per NumberSpace
   TrunkTable trunk_table;
 
@@ -144,9 +144,7 @@ class CompiledRuleSet {
   std::size_t rule_count() const noexcept { return d_.rules.size(); }
   const RuleInfo& rule(std::size_t i) const noexcept { return d_.rules[i]; }
   std::string_view rule_id(std::size_t i) const noexcept { return str(d_.rules[i].id); }
-  const ActionInfo& rule_action(std::size_t i) const noexcept {
-    return d_.actions[d_.rules[i].action];
-  }
+  const ActionInfo& rule_action(std::size_t i) const noexcept { return d_.actions[d_.rules[i].action]; }
   const ActionInfo& default_action() const noexcept { return d_.actions[d_.default_action]; }
   std::size_t action_count() const noexcept { return d_.actions.size(); }
   const ActionInfo& action(std::size_t i) const noexcept { return d_.actions[i]; }
@@ -190,17 +188,13 @@ class CompiledRuleSet {
   const ExactTable& exact_table() const noexcept { return d_.exact; }
   const IntervalMap& prefix_map() const noexcept { return d_.prefix_map; }
   const IntervalMap& range_map() const noexcept { return d_.range_map; }
-  const ListSets& sets(NumberSpace s) const noexcept {
-    return d_.sets[static_cast<std::size_t>(s)];
-  }
+  const ListSets& sets(NumberSpace s) const noexcept { return d_.sets[static_cast<std::size_t>(s)]; }
   const TrunkTable& trunk_table() const noexcept { return d_.trunk_table; }
   std::span<const Atom> atoms() const noexcept { return d_.atoms; }
   const AtomInfo& atom_info(std::size_t i) const noexcept { return d_.atom_info[i]; }
   std::span<const std::uint32_t> code() const noexcept { return d_.code; }
   std::span<const ScanTarget> scan_targets() const noexcept { return d_.targets; }
-  const hs_database_t* database(std::size_t target) const noexcept {
-    return d_.dbs[target].get();
-  }
+  const hs_database_t* database(std::size_t target) const noexcept { return d_.dbs[target].get(); }
   std::span<const PatternSource> patterns() const noexcept { return d_.patterns; }
   std::span<const HeaderName> headers() const noexcept { return d_.headers; }
   std::span<const StrRef> text_values() const noexcept { return d_.text_values; }

@@ -14,15 +14,15 @@
 namespace sipwall::rules {
 
 struct DenyEntry {
-  std::uint8_t addr[16] = {};     // network order; IPv4 mapped (::ffff:a.b.c.d)
-  std::uint8_t prefix_len = 0;    // 0..128 in the IPv6 space (IPv4: 96 + len)
+  std::uint8_t addr[16] = {};   // network order; IPv4 mapped (::ffff:a.b.c.d)
+  std::uint8_t prefix_len = 0;  // 0..128 in the IPv6 space (IPv4: 96 + len)
   std::uint8_t is_ipv4 = 0;
   std::uint8_t pad[2] = {};
   std::int32_t vlan = kAnyQualifier;  // outer VLAN id, or any
   std::int32_t port = kAnyQualifier;  // local (destination) UDP/TCP port, or any
   StrRef id;
-  StrRef text;         // the prefix as written
-  StrRef where;        // "file:line:col"
+  StrRef text;   // the prefix as written
+  StrRef where;  // "file:line:col"
   StrRef description;
 };
 

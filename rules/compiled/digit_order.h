@@ -20,7 +20,6 @@
 #include <string_view>
 #include <vector>
 
-
 namespace sipwall::rules {
 
 inline constexpr int kOrderDigits = 15;

@@ -5,16 +5,15 @@
 
 namespace sipwall::rules {
 
-ExactTable ExactTable::build(std::span<const number::E164Key> keys,
-                             std::span<const std::uint32_t> values, double load_factor) {
+ExactTable ExactTable::build(std::span<const number::E164Key> keys, std::span<const std::uint32_t> values,
+                             double load_factor) {
   ExactTable t;
   const std::size_t n = keys.size();
   if (n == 0) return t;
-  const bool narrow =
-      std::all_of(values.begin(), values.end(), [](std::uint32_t v) { return v <= kMaxNarrowValue; });
+  const bool narrow = std::all_of(values.begin(), values.end(), [](std::uint32_t v) { return v <= kMaxNarrowValue; });
   if (!(load_factor > 0.05 && load_factor <= 0.95)) load_factor = narrow ? kNarrowLoad : kWideLoad;
-  const auto home_buckets = static_cast<std::uint64_t>(
-      std::ceil(static_cast<double>(n) / (load_factor * static_cast<double>(kSlots))));
+  const auto home_buckets =
+      static_cast<std::uint64_t>(std::ceil(static_cast<double>(n) / (load_factor * static_cast<double>(kSlots))));
   t.home_buckets_ = std::max<std::uint64_t>(home_buckets, 1);
   t.size_ = n;
 

@@ -26,8 +26,8 @@
 #include <span>
 #include <vector>
 
-#include "rules/number/e164_key.h"
 #include "rules/compiled/aligned_vector.h"
+#include "rules/number/e164_key.h"
 
 namespace sipwall::rules {
 
@@ -49,8 +49,8 @@ class ExactTable {
   // `keys` strictly ascending, valid packed keys; values[i] (never 0: 0 is
   // what find() returns for an absent key) is stored for keys[i].
   // load_factor 0 picks kNarrowLoad / kWideLoad.
-  static ExactTable build(std::span<const number::E164Key> keys,
-                          std::span<const std::uint32_t> values, double load_factor = 0);
+  static ExactTable build(std::span<const number::E164Key> keys, std::span<const std::uint32_t> values,
+                          double load_factor = 0);
 
   // Value stored for `key`, 0 if absent (also for key 0). Hot path.
   std::uint32_t find(number::E164Key key) const noexcept {
@@ -89,8 +89,7 @@ class ExactTable {
     for (std::size_t s = 0; s < keys_.size(); ++s) {
       const std::uint64_t k = keys_[s] & kKeyMask;
       if (k == 0) continue;
-      f(k, values_.empty() ? static_cast<std::uint32_t>((keys_[s] >> kValueShift) & kMaxNarrowValue)
-                           : values_[s]);
+      f(k, values_.empty() ? static_cast<std::uint32_t>((keys_[s] >> kValueShift) & kMaxNarrowValue) : values_[s]);
     }
   }
 
@@ -98,8 +97,8 @@ class ExactTable {
   const AlignedVector<std::uint64_t>& raw_keys() const noexcept { return keys_; }
   const std::vector<std::uint32_t>& raw_values() const noexcept { return values_; }
   // Rebuilds from serialised parts; false if they are inconsistent.
-  static bool from_raw(AlignedVector<std::uint64_t> keys, std::vector<std::uint32_t> values,
-                       std::uint64_t home_buckets, std::uint64_t size, ExactTable& out);
+  static bool from_raw(AlignedVector<std::uint64_t> keys, std::vector<std::uint32_t> values, std::uint64_t home_buckets,
+                       std::uint64_t size, ExactTable& out);
 
   static std::uint64_t hash(number::E164Key key) noexcept {
     // murmur3 fmix64: E.164 keys share long runs of high bits (country code,

@@ -23,8 +23,7 @@ IntervalMap IntervalMap::build(std::vector<Interval> intervals, ListSets& sets) 
   }
   intervals.clear();
   intervals.shrink_to_fit();
-  std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.at < b.at; });
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.at < b.at; });
 
   std::vector<std::uint32_t> active(sets.bit_count(), 0);
   std::vector<std::uint64_t> words(sets.words(), 0);
@@ -68,16 +67,14 @@ void IntervalMap::build_index() {
   for (std::size_t b = 0; b <= kIndexSize; ++b) {
     // Last segment whose start <= first key of bucket b (the last bucket
     // also holds every larger key: its bound is the last segment).
-    const std::uint64_t first = b < kIndexSize ? static_cast<std::uint64_t>(b) << index_shift_
-                                               : ~std::uint64_t{0};
+    const std::uint64_t first = b < kIndexSize ? static_cast<std::uint64_t>(b) << index_shift_ : ~std::uint64_t{0};
     while (seg + 1 < starts_.size() && starts_[seg + 1] <= first) ++seg;
     index_[b] = static_cast<std::uint32_t>(seg);
   }
 }
 
-bool IntervalMap::from_segments(std::vector<std::uint64_t> starts,
-                                std::vector<std::uint32_t> values, std::uint32_t set_count,
-                                IntervalMap& out) {
+bool IntervalMap::from_segments(std::vector<std::uint64_t> starts, std::vector<std::uint32_t> values,
+                                std::uint32_t set_count, IntervalMap& out) {
   if (starts.size() != values.size()) return false;
   if (!starts.empty()) {
     if (starts[0] != 0) return false;

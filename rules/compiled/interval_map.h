@@ -58,8 +58,7 @@ class IntervalMap {
 
   std::size_t segments() const noexcept { return values_.size(); }
   std::size_t bytes() const noexcept {
-    return starts_.size() * sizeof(std::uint64_t) +
-           (values_.size() + index_.size()) * sizeof(std::uint32_t);
+    return starts_.size() * sizeof(std::uint64_t) + (values_.size() + index_.size()) * sizeof(std::uint32_t);
   }
   // Segment starts and set ids, for explain/tests.
   std::uint64_t segment_start(std::size_t i) const noexcept { return starts_[i]; }

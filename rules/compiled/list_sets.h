@@ -22,9 +22,7 @@ class ListSets {
 
   std::uint32_t bit_count() const noexcept { return bits_; }
   std::uint32_t words() const noexcept { return words_; }
-  std::uint32_t count() const noexcept {
-    return words_ == 0 ? 1 : static_cast<std::uint32_t>(data_.size() / words_);
-  }
+  std::uint32_t count() const noexcept { return words_ == 0 ? 1 : static_cast<std::uint32_t>(data_.size() / words_); }
 
   bool test(std::uint32_t set, std::uint32_t bit) const noexcept {
     if (bit >= bits_) return false;
@@ -47,7 +45,7 @@ class ListSets {
  private:
   std::uint32_t bits_ = 0;
   std::uint32_t words_ = 0;
-  std::vector<std::uint64_t> data_;  // count() * words_ words; set 0 all zero
+  std::vector<std::uint64_t> data_;                       // count() * words_ words; set 0 all zero
   std::unordered_map<std::string, std::uint32_t> index_;  // builder only
 };
 

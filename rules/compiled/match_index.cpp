@@ -23,11 +23,10 @@ bool is_regex(const Atom& a) noexcept {
 // are treated as independent, so the answer errs only towards "yes": a "no"
 // is a proof. The rule's program is code[start, end) (validate() keeps every
 // jump inside it), so the work over all rules is linear in the code.
-bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::uint32_t end,
-                       std::uint32_t t) {
+bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::uint32_t end, std::uint32_t t) {
   const std::vector<std::uint32_t>& code = d.code;
   std::vector<std::uint8_t> in(end - start, 0);
-  in[0] = kFalse;  // the interpreter starts with acc = false
+  in[0] = kFalse;                 // the interpreter starts with acc = false
   std::uint32_t horizon = start;  // furthest instruction any path reaches
   auto flow = [&](std::uint32_t to, std::uint8_t v) {
     in[to - start] |= v;
@@ -59,8 +58,12 @@ bool can_match_without(const CompiledRuleSetData& d, std::uint32_t start, std::u
       case op::popw:
         flow(pc + 1, s);
         break;
-      case op::true_: flow(pc + 1, kTrue); break;
-      case op::false_: flow(pc + 1, kFalse); break;
+      case op::true_:
+        flow(pc + 1, kTrue);
+        break;
+      case op::false_:
+        flow(pc + 1, kFalse);
+        break;
       case op::end:
         if (s & kTrue) return true;
         break;  // this path ends false
@@ -101,8 +104,7 @@ void derive_match_index(CompiledRuleSetData& d) {
     x.gates[i].target = gate_of(d, d.rules[i].code, end);
   }
   for (std::size_t i = n; i-- > 0;) {
-    const bool same_as_next = i + 1 < n && x.gates[i].target != kNone &&
-                              x.gates[i + 1].target == x.gates[i].target;
+    const bool same_as_next = i + 1 < n && x.gates[i].target != kNone && x.gates[i + 1].target == x.gates[i].target;
     x.gates[i].skip_to = same_as_next ? x.gates[i + 1].skip_to : static_cast<std::uint32_t>(i + 1);
   }
 }

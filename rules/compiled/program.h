@@ -54,9 +54,7 @@ enum class NumberSpace : std::uint8_t {
 };
 inline constexpr std::size_t kNumberSpaces = 3;
 inline constexpr NumberSpace space_of(ListKind k) noexcept {
-  return k == ListKind::exact ? NumberSpace::exact
-         : k == ListKind::prefix ? NumberSpace::prefix
-                                 : NumberSpace::range;
+  return k == ListKind::exact ? NumberSpace::exact : k == ListKind::prefix ? NumberSpace::prefix : NumberSpace::range;
 }
 
 struct Atom {
@@ -78,8 +76,12 @@ enum Code : std::uint8_t { atom = 1, not_ = 2, jf = 3, jt = 4, pushw = 5, popw =
 inline constexpr std::uint32_t make(Code c, std::uint32_t operand = 0) noexcept {
   return (static_cast<std::uint32_t>(c) << kShift) | (operand & kOperandMask);
 }
-inline constexpr Code code_of(std::uint32_t ins) noexcept { return static_cast<Code>(ins >> kShift); }
-inline constexpr std::uint32_t operand_of(std::uint32_t ins) noexcept { return ins & kOperandMask; }
+inline constexpr Code code_of(std::uint32_t ins) noexcept {
+  return static_cast<Code>(ins >> kShift);
+}
+inline constexpr std::uint32_t operand_of(std::uint32_t ins) noexcept {
+  return ins & kOperandMask;
+}
 }  // namespace op
 
 // Deepest nesting of all/any a rule may have (the witness stack is fixed).
@@ -127,9 +129,9 @@ struct RuleInfo {
 };
 
 enum class ListOrigin : std::uint8_t {
-  named,         // a `lists:` entry
-  inline_values, // prefix/range/equals values written in a rule
-  trunk_callers, // a trunk's allowed caller prefixes/ranges
+  named,          // a `lists:` entry
+  inline_values,  // prefix/range/equals values written in a rule
+  trunk_callers,  // a trunk's allowed caller prefixes/ranges
 };
 
 struct ListInfo {
@@ -153,9 +155,7 @@ struct TrunkInfo {
   std::uint32_t caller_range_list = kNone;
   std::uint32_t caller_range_bit = kNone;
   std::uint32_t pad = 0;
-  bool has_caller_ranges() const noexcept {
-    return caller_prefix_bit != kNone || caller_range_bit != kNone;
-  }
+  bool has_caller_ranges() const noexcept { return caller_prefix_bit != kNone || caller_range_bit != kNone; }
 };
 
 struct AtomInfo {

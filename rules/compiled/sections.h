@@ -17,18 +17,47 @@
 namespace sipwall::rules::sections {
 
 enum Tag : std::uint32_t {
-  meta = 1, dial_plan, strings, rules, actions, lists, exact_bit_list, prefix_bit_list,
-  range_bit_list, trunks, classes, emergency, allow_callers, allow_callees, exact_keys,
-  exact_values, prefix_starts, prefix_values, range_starts, range_values, exact_sets,
-  prefix_sets, range_sets, trunk_segments,
-  trunk_candidates, atoms, atom_info, code, targets, patterns, headers, text_values,
+  meta = 1,
+  dial_plan,
+  strings,
+  rules,
+  actions,
+  lists,
+  exact_bit_list,
+  prefix_bit_list,
+  range_bit_list,
+  trunks,
+  classes,
+  emergency,
+  allow_callers,
+  allow_callees,
+  exact_keys,
+  exact_values,
+  prefix_starts,
+  prefix_values,
+  range_starts,
+  range_values,
+  exact_sets,
+  prefix_sets,
+  range_sets,
+  trunk_segments,
+  trunk_candidates,
+  atoms,
+  atom_info,
+  code,
+  targets,
+  patterns,
+  headers,
+  text_values,
   id_pool,
-  content_end,           // first tag after the required content
+  content_end,  // first tag after the required content
   // Optional content (after content_end so the tags above keep their values;
   // an artifact written before they existed has none, and loads as a set
   // with no such entries).
-  deny_entries = 0x100, deny_segments, deny_candidates,
-  optional_end,           // first tag that is not content
+  deny_entries = 0x100,
+  deny_segments,
+  deny_candidates,
+  optional_end,          // first tag that is not content
   hs_database = 0x1000,  // + target index
 };
 
@@ -53,13 +82,12 @@ struct Meta {
 // Every type written raw must have no padding, or its bytes (and so the
 // checksum) would depend on garbage.
 template <class T>
-inline constexpr bool kFlat =
-    std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>;
+inline constexpr bool kFlat = std::is_trivially_copyable_v<T>&& std::has_unique_object_representations_v<T>;
 
-static_assert(kFlat<Meta> && kFlat<StrRef> && kFlat<Atom> && kFlat<ScanTarget> &&
-              kFlat<HeaderName> && kFlat<ActionInfo> && kFlat<RuleInfo> && kFlat<ListInfo> &&
-              kFlat<TrunkInfo> && kFlat<AtomInfo> && kFlat<ListRef> && kFlat<PatternSource> &&
-              kFlat<TrunkSegment> && kFlat<TrunkCandidate> && kFlat<DenyEntry>);
+static_assert(kFlat<Meta> && kFlat<StrRef> && kFlat<Atom> && kFlat<ScanTarget> && kFlat<HeaderName> &&
+              kFlat<ActionInfo> && kFlat<RuleInfo> && kFlat<ListInfo> && kFlat<TrunkInfo> && kFlat<AtomInfo> &&
+              kFlat<ListRef> && kFlat<PatternSource> && kFlat<TrunkSegment> && kFlat<TrunkCandidate> &&
+              kFlat<DenyEntry>);
 
 Meta make_meta(const CompiledRuleSetData& d, bool with_checksum) noexcept;
 // The dial plan field by field (it has padding and grows with the number
@@ -85,8 +113,7 @@ void for_each_content(const CompiledRuleSetData& d, bool with_checksum, F&& f) {
   const std::string plan = encode_plan(d.dial_plan);
   f(meta, bytes_of(&m, 1));
   f(dial_plan, bytes_of(plan));
-  f(strings, std::span<const std::uint8_t>(
-                 reinterpret_cast<const std::uint8_t*>(d.strings.data()), d.strings.size()));
+  f(strings, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(d.strings.data()), d.strings.size()));
   f(rules, bytes_of(d.rules));
   f(actions, bytes_of(d.actions));
   f(lists, bytes_of(d.lists));

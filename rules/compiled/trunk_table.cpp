@@ -12,9 +12,7 @@ namespace {
 struct U128 {
   std::uint64_t hi = 0;
   std::uint64_t lo = 0;
-  friend bool operator<(const U128& a, const U128& b) noexcept {
-    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
-  }
+  friend bool operator<(const U128& a, const U128& b) noexcept { return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo; }
   friend bool operator==(const U128& a, const U128& b) noexcept = default;
 };
 
@@ -88,10 +86,8 @@ TrunkTable TrunkTable::build(const std::vector<TrunkPrefix>& prefixes) {
       here.push_back({TrunkCandidate{p.vlan, p.port, p.trunk, p.prefix_len}, r.index});
     }
     std::stable_sort(here.begin(), here.end(), [](const auto& a, const auto& b) {
-      return std::make_tuple(-specificity(a.first), -static_cast<int>(a.first.prefix_len),
-                             a.second) <
-             std::make_tuple(-specificity(b.first), -static_cast<int>(b.first.prefix_len),
-                             b.second);
+      return std::make_tuple(-specificity(a.first), -static_cast<int>(a.first.prefix_len), a.second) <
+             std::make_tuple(-specificity(b.first), -static_cast<int>(b.first.prefix_len), b.second);
     });
     TrunkSegment seg{start.hi, start.lo, static_cast<std::uint32_t>(t.candidates_.size()), 0};
     for (const auto& h : here) t.candidates_.push_back(h.first);
@@ -100,12 +96,11 @@ TrunkTable TrunkTable::build(const std::vector<TrunkPrefix>& prefixes) {
     if (!t.segments_.empty()) {
       const TrunkSegment& prev = t.segments_.back();
       const std::size_t n = prev.end - prev.begin;
-      if (n == seg.end - seg.begin &&
-          std::equal(t.candidates_.begin() + prev.begin, t.candidates_.begin() + prev.end,
-                     t.candidates_.begin() + seg.begin, [](const auto& a, const auto& b) {
-                       return a.vlan == b.vlan && a.port == b.port && a.trunk == b.trunk &&
-                              a.prefix_len == b.prefix_len;
-                     })) {
+      if (n == seg.end - seg.begin && std::equal(t.candidates_.begin() + prev.begin, t.candidates_.begin() + prev.end,
+                                                 t.candidates_.begin() + seg.begin, [](const auto& a, const auto& b) {
+                                                   return a.vlan == b.vlan && a.port == b.port && a.trunk == b.trunk &&
+                                                          a.prefix_len == b.prefix_len;
+                                                 })) {
         t.candidates_.resize(seg.begin);
         continue;
       }
@@ -115,8 +110,7 @@ TrunkTable TrunkTable::build(const std::vector<TrunkPrefix>& prefixes) {
   return t;
 }
 
-std::uint32_t TrunkTable::find(const std::uint8_t* addr, std::int32_t vlan,
-                               std::uint16_t port) const noexcept {
+std::uint32_t TrunkTable::find(const std::uint8_t* addr, std::int32_t vlan, std::uint16_t port) const noexcept {
   if (segments_.empty()) return kNoTrunk;
   // Last segment whose start <= a: a branch-free binary search (one 128-bit
   // compare and a conditional move per step; source addresses are random,

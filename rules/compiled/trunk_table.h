@@ -51,8 +51,7 @@ class TrunkTable {
   static TrunkTable build(const std::vector<TrunkPrefix>& prefixes);
 
   // `addr` 16 bytes in network order (IPv4 mapped); vlan < 0 = untagged.
-  std::uint32_t find(const std::uint8_t* addr, std::int32_t vlan,
-                     std::uint16_t port) const noexcept;
+  std::uint32_t find(const std::uint8_t* addr, std::int32_t vlan, std::uint16_t port) const noexcept;
 
   bool empty() const noexcept { return candidates_.empty(); }
   std::size_t bytes() const noexcept {
@@ -61,8 +60,8 @@ class TrunkTable {
 
   const std::vector<TrunkSegment>& raw_segments() const noexcept { return segments_; }
   const std::vector<TrunkCandidate>& raw_candidates() const noexcept { return candidates_; }
-  static bool from_raw(std::vector<TrunkSegment> segments, std::vector<TrunkCandidate> cands,
-                       std::uint32_t trunk_count, TrunkTable& out);
+  static bool from_raw(std::vector<TrunkSegment> segments, std::vector<TrunkCandidate> cands, std::uint32_t trunk_count,
+                       TrunkTable& out);
 
  private:
   std::vector<TrunkSegment> segments_;  // sorted by start; first starts at 0

@@ -39,8 +39,7 @@ bool header_safe(std::string_view s) noexcept {
 }
 
 bool name_ok(const CompiledRuleSetData& d, StrRef r, bool allow_empty = false) noexcept {
-  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) &&
-         printable_utf8(str(d, r));
+  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) && printable_utf8(str(d, r));
 }
 
 bool text_ok(const CompiledRuleSetData& d, StrRef r) noexcept {
@@ -54,8 +53,12 @@ bool fail(std::string& why, std::string msg) {
 
 bool number_field(Field f) noexcept {
   switch (f) {
-    case Field::caller: case Field::from: case Field::pai:
-    case Field::to: case Field::ruri: case Field::diversion:
+    case Field::caller:
+    case Field::from:
+    case Field::pai:
+    case Field::to:
+    case Field::ruri:
+    case Field::diversion:
       return true;
     default:
       return false;
@@ -66,7 +69,9 @@ bool text_field(Field f) noexcept {
   return f == Field::user_agent || f == Field::display_name || f == Field::header;
 }
 
-bool known_field(Field f) noexcept { return static_cast<unsigned>(f) <= static_cast<unsigned>(Field::trunk_class); }
+bool known_field(Field f) noexcept {
+  return static_cast<unsigned>(f) <= static_cast<unsigned>(Field::trunk_class);
+}
 
 bool check_actions(const CompiledRuleSetData& d, std::string& why) {
   if (d.default_action >= d.actions.size()) return fail(why, "default action out of range");
@@ -128,7 +133,11 @@ bool check_programs(const CompiledRuleSetData& d, std::string& why) {
           // this rule's END, whatever the file says.
           if (x <= pc || x >= end) return fail(why, "code jumps backwards or outside the program");
           break;
-        case op::not_: case op::pushw: case op::popw: case op::true_: case op::false_:
+        case op::not_:
+        case op::pushw:
+        case op::popw:
+        case op::true_:
+        case op::false_:
         case op::end:
           break;
         default:
@@ -326,8 +335,8 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
     // Rule ids are counter keys in stats JSON and go into trace records.
     if (!name_ok(d, r.id)) return fail(why, "rule id is not printable text");
   }
-  return check_programs(d, why) && check_atoms(d, why) && check_patterns(d, why) &&
-         check_lists(d, why) && check_trunks(d, why);
+  return check_programs(d, why) && check_atoms(d, why) && check_patterns(d, why) && check_lists(d, why) &&
+         check_trunks(d, why);
 }
 
 }  // namespace sipwall::rules

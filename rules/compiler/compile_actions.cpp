@@ -2,10 +2,10 @@
 // allow-list references.
 #include <algorithm>
 
-#include "rules/number/e164_key.h"
-#include "rules/number/normalize.h"
 #include "rules/compiler/compiler_internal.h"
 #include "rules/model/outside_text.h"
+#include "rules/number/e164_key.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::rules::compiler {
 
@@ -78,8 +78,7 @@ std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_
       if (!header_safe(a.reason_text)) {
         b.error(a.where, "reason text holds a control character (CR/LF would break the response)");
       } else if (!a.reason_text.empty()) {
-        ai.reason_line = b.str("Reason: SIP;cause=" + std::to_string(a.reject_code) +
-                               ";text=" + quoted(a.reason_text));
+        ai.reason_line = b.str("Reason: SIP;cause=" + std::to_string(a.reject_code) + ";text=" + quoted(a.reason_text));
       }
       if (!a.call_info.empty()) {
         if (a.reject_code != 608) {
@@ -132,8 +131,7 @@ void compile_guard_rails(Builder& b) {
   std::sort(d.emergency.begin(), d.emergency.end());
   d.emergency.erase(std::unique(d.emergency.begin(), d.emergency.end()), d.emergency.end());
 
-  auto refs = [&](const std::vector<std::string>& names, std::vector<ListRef>& out,
-                  const char* what) {
+  auto refs = [&](const std::vector<std::string>& names, std::vector<ListRef>& out, const char* what) {
     for (const std::string& name : names) {
       const auto it = b.named_list.find(name);
       if (it == b.named_list.end()) {

@@ -24,8 +24,8 @@ void compile_deny_sources(Builder& b) {
       continue;
     }
     if (const auto [it, added] = ids.emplace(ds.id, &ds); !added) {
-      b.error(ds.where, "deny_sources id '" + ds.id + "' is used twice (first at " +
-                            to_string(it->second->where) + ")");
+      b.error(ds.where,
+              "deny_sources id '" + ds.id + "' is used twice (first at " + to_string(it->second->where) + ")");
       continue;
     }
     DenyEntry e;

@@ -2,10 +2,10 @@
 #include <algorithm>
 #include <queue>
 
-#include "rules/number/e164_key.h"
 #include "rules/compiled/digit_order.h"
-#include "rules/model/outside_text.h"
 #include "rules/compiler/compiler_internal.h"
+#include "rules/model/outside_text.h"
+#include "rules/number/e164_key.h"
 
 namespace sipwall::rules::compiler {
 
@@ -16,8 +16,8 @@ std::string digits_of(std::string_view written) {
 
 namespace {
 
-std::uint32_t new_list(Builder& b, std::string_view name, ListKind kind, ListOrigin origin,
-                       std::uint64_t entries, const SourceLocation& where) {
+std::uint32_t new_list(Builder& b, std::string_view name, ListKind kind, ListOrigin origin, std::uint64_t entries,
+                       const SourceLocation& where) {
   ListInfo li;
   li.name = b.str(name);
   li.kind = kind;
@@ -31,8 +31,7 @@ std::uint32_t new_list(Builder& b, std::string_view name, ListKind kind, ListOri
   return static_cast<std::uint32_t>(b.d.lists.size() - 1);
 }
 
-bool add_prefix(Builder& b, std::uint32_t bit, std::string_view written,
-                const SourceLocation& where) {
+bool add_prefix(Builder& b, std::uint32_t bit, std::string_view written, const SourceLocation& where) {
   const std::string digits = digits_of(written);
   if (digits.empty()) {
     b.error(where, "prefix '" + std::string(written) + "' is not 1 to 15 digits");
@@ -106,8 +105,7 @@ void add_named_lists(Builder& b) {
             if (number::key_valid(k)) src.owned.push_back(k);
           }
           if (src.owned.size() != l.numbers.size()) {
-            b.error(l.where, "list '" + l.name + "' holds " +
-                                 std::to_string(l.numbers.size() - src.owned.size()) +
+            b.error(l.where, "list '" + l.name + "' holds " + std::to_string(l.numbers.size() - src.owned.size()) +
                                  " keys that are not packed numbers");
           }
           std::sort(src.owned.begin(), src.owned.end());
@@ -162,8 +160,7 @@ std::uint32_t inline_list(Builder& b, const Predicate& p) {
     b.error(p.where, "'" + std::string(to_string(p.op)) + "' needs at least one value");
     return kNone;
   }
-  const std::uint32_t idx =
-      new_list(b, inline_name(p), kind, ListOrigin::inline_values, entries, p.where);
+  const std::uint32_t idx = new_list(b, inline_name(p), kind, ListOrigin::inline_values, entries, p.where);
   const std::uint32_t bit = b.d.lists[idx].bit;
   if (kind == ListKind::prefix) {
     for (std::size_t i = 0; i < p.values.size(); ++i) add_prefix(b, bit, p.values[i], value_where(p, i));
@@ -201,8 +198,8 @@ void trunk_caller_lists(Builder& b, const Trunk& t, TrunkInfo& ti) {
     b.stats.prefix_entries += t.caller_prefixes.size();
   }
   if (!t.caller_ranges.empty()) {
-    ti.caller_range_list = new_list(b, "trunk " + t.name + " caller ranges", ListKind::range,
-                                    ListOrigin::trunk_callers, t.caller_ranges.size(), t.where);
+    ti.caller_range_list = new_list(b, "trunk " + t.name + " caller ranges", ListKind::range, ListOrigin::trunk_callers,
+                                    t.caller_ranges.size(), t.where);
     ti.caller_range_bit = b.d.lists[ti.caller_range_list].bit;
     for (const NumberRange& r : t.caller_ranges) add_range(b, ti.caller_range_bit, r, t.where);
     b.stats.range_entries += t.caller_ranges.size();

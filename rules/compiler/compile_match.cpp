@@ -15,12 +15,24 @@ struct Compact {
 };
 // RFC 3261 §7.3.3 and later RFCs: compact header forms.
 constexpr Compact kCompact[] = {
-    {"call-id", 'i'}, {"contact", 'm'},          {"content-encoding", 'e'},
-    {"content-length", 'l'}, {"content-type", 'c'}, {"from", 'f'},
-    {"subject", 's'}, {"supported", 'k'},        {"to", 't'},
-    {"via", 'v'},     {"event", 'o'},            {"refer-to", 'r'},
-    {"referred-by", 'b'}, {"allow-events", 'u'}, {"session-expires", 'x'},
-    {"identity", 'y'}, {"accept-contact", 'a'},  {"reject-contact", 'j'},
+    {"call-id", 'i'},
+    {"contact", 'm'},
+    {"content-encoding", 'e'},
+    {"content-length", 'l'},
+    {"content-type", 'c'},
+    {"from", 'f'},
+    {"subject", 's'},
+    {"supported", 'k'},
+    {"to", 't'},
+    {"via", 'v'},
+    {"event", 'o'},
+    {"refer-to", 'r'},
+    {"referred-by", 'b'},
+    {"allow-events", 'u'},
+    {"session-expires", 'x'},
+    {"identity", 'y'},
+    {"accept-contact", 'a'},
+    {"reject-contact", 'j'},
     {"request-disposition", 'd'},
 };
 
@@ -76,13 +88,13 @@ std::uint32_t add_atom(Builder& b, const Atom& a, const Predicate& p, std::strin
 }
 
 std::string atom_key(const Atom& a) {
-  return std::to_string(static_cast<int>(a.kind)) + "|" + std::to_string(static_cast<int>(a.field)) +
-         "|" + std::to_string(a.header) + "|" + std::to_string(a.a) + "|" + std::to_string(a.b);
+  return std::to_string(static_cast<int>(a.kind)) + "|" + std::to_string(static_cast<int>(a.field)) + "|" +
+         std::to_string(a.header) + "|" + std::to_string(a.a) + "|" + std::to_string(a.b);
 }
 
 std::string op_on(const Predicate& p) {
-  return "operator '" + std::string(to_string(p.op)) + "' does not apply to field '" +
-         std::string(to_string(p.field)) + "'";
+  return "operator '" + std::string(to_string(p.op)) + "' does not apply to field '" + std::string(to_string(p.field)) +
+         "'";
 }
 
 std::uint32_t regex_atom(Builder& b, const Predicate& p, Atom a) {
@@ -126,8 +138,7 @@ std::uint32_t names_atom(Builder& b, const Predicate& p, Atom a) {
     const auto it = map.find(p.values[i]);
     if (it == map.end()) {
       const SourceLocation& w = i < p.value_where.size() ? p.value_where[i] : p.where;
-      b.error(w, trunk ? "unknown trunk " + quote_text(p.values[i])
-                       : "no trunk has class " + quote_text(p.values[i]));
+      b.error(w, trunk ? "unknown trunk " + quote_text(p.values[i]) : "no trunk has class " + quote_text(p.values[i]));
       ok = false;
       continue;
     }
@@ -251,8 +262,8 @@ class Emitter {
     auto& code = b_.d.code;
     if (depth >= kMaxMatchDepth) {
       if (!deep_reported_) {
-        b_.error(e.where, "rule '" + r_.id + "': match nested deeper than " +
-                              std::to_string(kMaxMatchDepth) + " levels");
+        b_.error(e.where,
+                 "rule '" + r_.id + "': match nested deeper than " + std::to_string(kMaxMatchDepth) + " levels");
         deep_reported_ = true;
       }
       code.push_back(op::make(op::false_));

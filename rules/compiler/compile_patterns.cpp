@@ -86,9 +86,8 @@ void compile_patterns(Builder& b) {
     hs_compile_error_t* err = nullptr;
     const hs_error_t rc =
         nul ? HS_COMPILER_ERROR
-            : hs_compile_multi(cexprs.data(), flags.data(), ids.data(),
-                               static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db,
-                               &err);
+            : hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                               HS_MODE_BLOCK, nullptr, &db, &err);
     if (rc == HS_SUCCESS) {
       d.dbs.emplace_back(db);
       if (err != nullptr) hs_free_compile_error(err);
@@ -107,10 +106,9 @@ void compile_patterns(Builder& b) {
       ++reported;
     }
     if (reported == 0) {  // only the database as a whole is refused (e.g. too large)
-      const SourceLocation& w =
-          failed_index >= 0 && static_cast<std::size_t>(failed_index) < wheres.size()
-              ? *wheres[static_cast<std::size_t>(failed_index)]
-              : *wheres[0];
+      const SourceLocation& w = failed_index >= 0 && static_cast<std::size_t>(failed_index) < wheres.size()
+                                    ? *wheres[static_cast<std::size_t>(failed_index)]
+                                    : *wheres[0];
       b.error(w, "the patterns on " + target_name(b, target) + " do not compile together: " + whole);
     }
     d.dbs.emplace_back(nullptr);

@@ -37,8 +37,7 @@ void compile_trunks(Builder& b) {
     TrunkInfo ti;
     ti.name = b.str(t.name);
     if (!t.trunk_class.empty()) {
-      auto [it, added] =
-          b.class_by_name.emplace(t.trunk_class, static_cast<std::uint32_t>(d.classes.size()));
+      auto [it, added] = b.class_by_name.emplace(t.trunk_class, static_cast<std::uint32_t>(d.classes.size()));
       if (added) d.classes.push_back(b.str(t.trunk_class));
       ti.class_id = it->second;
     }
@@ -63,10 +62,9 @@ void compile_trunks(Builder& b) {
           dup = true;
           if (prefixes[i].trunk != id) {
             const TrunkInfo& other = d.trunks[prefixes[i].trunk];
-            b.error(s.where, "source '" + s.text + "' of trunk '" + t.name +
-                                 "' is also a source of trunk '" +
-                                 std::string(d.strings.substr(other.name.off, other.name.len)) +
-                                 "' (" + to_string(origin[i]->where) + ")");
+            b.error(s.where, "source '" + s.text + "' of trunk '" + t.name + "' is also a source of trunk '" +
+                                 std::string(d.strings.substr(other.name.off, other.name.len)) + "' (" +
+                                 to_string(origin[i]->where) + ")");
           }
           break;
         }

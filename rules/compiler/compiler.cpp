@@ -1,9 +1,9 @@
 #include "rules/compiler/compiler.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "rules/compiler/compiler_internal.h"
 #include "rules/model/precedence.h"
@@ -57,8 +57,7 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
       if (r.id.empty()) {
         b.error(r.where, "rule without an id");
       } else if (const auto [it, added] = ids.emplace(r.id, &r); !added) {
-        b.error(r.where, "rule id '" + r.id + "' is used twice (first at " +
-                             to_string(it->second->where) + ")");
+        b.error(r.where, "rule id '" + r.id + "' is used twice (first at " + to_string(it->second->where) + ")");
       }
     }
   }
@@ -114,32 +113,30 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
 std::string format_stats(const CompileStats& s) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "rules: {} ({} distinct predicates, {} instructions)\n", s.rules, s.atoms,
-                 s.instructions);
+  fmt::format_to(it, "rules: {} ({} distinct predicates, {} instructions)\n", s.rules, s.atoms, s.instructions);
   fmt::format_to(it, "lists: {} named, {} generated\n", s.named_lists, s.generated_lists);
   for (const ListStats& l : s.lists) {
     const char* origin = l.origin == ListOrigin::named           ? ""
                          : l.origin == ListOrigin::inline_values ? " (inline)"
                                                                  : " (trunk callers)";
-    fmt::format_to(it, "  {:<40} {:<6} {:>12} entries{}\n", l.name, to_string(l.kind), l.entries,
-                   origin);
+    fmt::format_to(it, "  {:<40} {:<6} {:>12} entries{}\n", l.name, to_string(l.kind), l.entries, origin);
   }
-  fmt::format_to(it, "exact numbers: {} distinct ({} list entries), {} list combinations\n",
-                 s.exact_numbers, s.exact_entries, s.exact_list_sets);
+  fmt::format_to(it, "exact numbers: {} distinct ({} list entries), {} list combinations\n", s.exact_numbers,
+                 s.exact_entries, s.exact_list_sets);
   fmt::format_to(it, "  table: {:.1f} MiB, {:.1f} bytes/number, {} of {} buckets spill\n",
-                 static_cast<double>(s.exact_table_bytes) / 1048576.0, s.bytes_per_number,
-                 s.exact_spilled_buckets, s.exact_buckets);
-  fmt::format_to(it, "prefixes: {} -> {} segments, {} list combinations\n", s.prefix_entries,
-                 s.prefix_segments, s.prefix_list_sets);
-  fmt::format_to(it, "ranges: {} -> {} segments, {} list combinations\n", s.range_entries,
-                 s.range_segments, s.range_list_sets);
+                 static_cast<double>(s.exact_table_bytes) / 1048576.0, s.bytes_per_number, s.exact_spilled_buckets,
+                 s.exact_buckets);
+  fmt::format_to(it, "prefixes: {} -> {} segments, {} list combinations\n", s.prefix_entries, s.prefix_segments,
+                 s.prefix_list_sets);
+  fmt::format_to(it, "ranges: {} -> {} segments, {} list combinations\n", s.range_entries, s.range_segments,
+                 s.range_list_sets);
   fmt::format_to(it, "  prefix and range maps: {:.1f} KiB\n", static_cast<double>(s.interval_bytes) / 1024.0);
-  fmt::format_to(it, "patterns: {} in {} Hyperscan databases, {:.1f} KiB\n", s.patterns,
-                 s.pattern_databases, static_cast<double>(s.pattern_bytes) / 1024.0);
+  fmt::format_to(it, "patterns: {} in {} Hyperscan databases, {:.1f} KiB\n", s.patterns, s.pattern_databases,
+                 static_cast<double>(s.pattern_bytes) / 1024.0);
   fmt::format_to(it, "trunks: {} with {} source prefixes\n", s.trunks, s.trunk_sources);
   fmt::format_to(it, "memory: {:.1f} MiB\n", static_cast<double>(s.total_bytes) / 1048576.0);
-  fmt::format_to(it, "compile time: {:.3f} s (tables {:.3f} s, patterns {:.3f} s)\n",
-                 s.compile_seconds, s.table_seconds, s.pattern_seconds);
+  fmt::format_to(it, "compile time: {:.3f} s (tables {:.3f} s, patterns {:.3f} s)\n", s.compile_seconds,
+                 s.table_seconds, s.pattern_seconds);
   return out;
 }
 

@@ -32,8 +32,8 @@ struct PendingRegex {
 };
 
 struct Builder {
-  Builder(const RuleSet& r, const CompileOptions& o, CompiledRuleSetData& data,
-          std::vector<Diagnostic>& ds, CompileStats& st)
+  Builder(const RuleSet& r, const CompileOptions& o, CompiledRuleSetData& data, std::vector<Diagnostic>& ds,
+          CompileStats& st)
       : rs(r), options(o), d(data), diags(ds), stats(st) {}
 
   const RuleSet& rs;
@@ -43,9 +43,9 @@ struct Builder {
   CompileStats& stats;
 
   // Lists.
-  std::unordered_map<std::string, std::uint32_t> named_list;   // name -> list index
-  std::unordered_map<std::string, std::uint32_t> generated;    // content key -> list index
-  std::array<std::uint32_t, kNumberSpaces> bits{};  // bits used per NumberSpace
+  std::unordered_map<std::string, std::uint32_t> named_list;  // name -> list index
+  std::unordered_map<std::string, std::uint32_t> generated;   // content key -> list index
+  std::array<std::uint32_t, kNumberSpaces> bits{};            // bits used per NumberSpace
   std::vector<ExactSource> exact_sources;
   std::vector<IntervalMap::Interval> prefix_intervals;  // digit-order keys
   std::vector<IntervalMap::Interval> range_intervals;   // E.164 keys

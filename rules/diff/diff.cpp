@@ -16,8 +16,8 @@ namespace {
 // Counts the entries only in `a` and only in `b` (both sorted, unique) and
 // keeps the first `sample` of each, formatted. Linear: lists hold millions.
 template <typename T, typename Less, typename Fmt>
-void merge_diff(const std::vector<T>& a, const std::vector<T>& b, Less less, Fmt fmt,
-                std::size_t sample, ListChange& out) {
+void merge_diff(const std::vector<T>& a, const std::vector<T>& b, Less less, Fmt fmt, std::size_t sample,
+                ListChange& out) {
   std::size_t i = 0, j = 0;
   auto removed = [&](const T& x) {
     if (out.removed_sample.size() < sample) out.removed_sample.push_back(fmt(x));
@@ -43,9 +43,12 @@ void merge_diff(const std::vector<T>& a, const std::vector<T>& b, Less less, Fmt
 
 std::size_t list_size(const NumberList& l) {
   switch (l.kind) {
-    case ListKind::exact: return l.numbers.size();
-    case ListKind::prefix: return l.prefixes.size();
-    case ListKind::range: return l.ranges.size();
+    case ListKind::exact:
+      return l.numbers.size();
+    case ListKind::prefix:
+      return l.prefixes.size();
+    case ListKind::range:
+      return l.ranges.size();
   }
   return 0;
 }
@@ -56,19 +59,20 @@ const NumberList kEmptyExact{};
 void diff_entries(const NumberList& a, const NumberList& b, std::size_t sample, ListChange& out) {
   switch (b.kind) {
     case ListKind::exact:
-      merge_diff(a.numbers, b.numbers, std::less<>(),
-                 [](number::E164Key k) { return format_key(k); }, sample, out);
+      merge_diff(
+          a.numbers, b.numbers, std::less<>(), [](number::E164Key k) { return format_key(k); }, sample, out);
       break;
     case ListKind::prefix:
-      merge_diff(a.prefixes, b.prefixes, std::less<>(),
-                 [](const std::string& p) { return "+" + p + "*"; }, sample, out);
+      merge_diff(
+          a.prefixes, b.prefixes, std::less<>(), [](const std::string& p) { return "+" + p + "*"; }, sample, out);
       break;
     case ListKind::range:
-      merge_diff(a.ranges, b.ranges,
-                 [](const NumberRange& x, const NumberRange& y) {
-                   return std::tie(x.first, x.last) < std::tie(y.first, y.last);
-                 },
-                 [](const NumberRange& r) { return format_range(r); }, sample, out);
+      merge_diff(
+          a.ranges, b.ranges,
+          [](const NumberRange& x, const NumberRange& y) {
+            return std::tie(x.first, x.last) < std::tie(y.first, y.last);
+          },
+          [](const NumberRange& r) { return format_range(r); }, sample, out);
       break;
   }
 }
@@ -95,8 +99,8 @@ std::string defaults_text(const Defaults& d) {
   return "action " + to_string(d.action) + ", malformed " + std::string(to_string(d.malformed));
 }
 
-void name_diff(const char* what, const std::vector<std::string>& a,
-               const std::vector<std::string>& b, std::vector<std::string>& out) {
+void name_diff(const char* what, const std::vector<std::string>& a, const std::vector<std::string>& b,
+               std::vector<std::string>& out) {
   const std::set<std::string> sa(a.begin(), a.end()), sb(b.begin(), b.end());
   for (const std::string& x : b) {
     if (!sa.count(x)) out.push_back(std::string(what) + " + " + x);
@@ -106,7 +110,9 @@ void name_diff(const char* what, const std::vector<std::string>& a,
   }
 }
 
-std::string entries(std::size_t n) { return std::to_string(n) + (n == 1 ? " entry" : " entries"); }
+std::string entries(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " entry" : " entries");
+}
 
 std::string number_name(const std::string& digits) {
   return digits.size() <= number::kMaxShortCodeDigits ? digits : "+" + digits;
@@ -116,10 +122,9 @@ std::string number_name(const std::string& digits) {
 
 bool RuleSetDiff::empty() const noexcept {
   return rules_added.empty() && rules_removed.empty() && rules_changed.empty() && !order_changed &&
-         lists_added.empty() && lists_removed.empty() && lists_changed.empty() &&
-         trunks_added.empty() && trunks_removed.empty() && trunks_changed.empty() &&
-         deny_added.empty() && deny_removed.empty() && deny_changed.empty() &&
-         !dial_plan_changed && !defaults_changed && !guard_rails_changed;
+         lists_added.empty() && lists_removed.empty() && lists_changed.empty() && trunks_added.empty() &&
+         trunks_removed.empty() && trunks_changed.empty() && deny_added.empty() && deny_removed.empty() &&
+         deny_changed.empty() && !dial_plan_changed && !defaults_changed && !guard_rails_changed;
 }
 
 RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options) {
@@ -236,13 +241,12 @@ RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options)
     c.trunk_class = was.trunk_class != t.trunk_class;
     c.old_class = was.trunk_class;
     c.new_class = t.trunk_class;
-    c.sources = !std::equal(was.sources.begin(), was.sources.end(), t.sources.begin(),
-                            t.sources.end(),
+    c.sources = !std::equal(was.sources.begin(), was.sources.end(), t.sources.begin(), t.sources.end(),
                             [](const TrunkSource& x, const TrunkSource& y) { return same(x, y); });
-    c.caller_ranges = was.caller_prefixes != t.caller_prefixes ||
-                      !std::equal(was.caller_ranges.begin(), was.caller_ranges.end(),
-                                  t.caller_ranges.begin(), t.caller_ranges.end(),
-                                  [](const NumberRange& x, const NumberRange& y) { return same(x, y); });
+    c.caller_ranges =
+        was.caller_prefixes != t.caller_prefixes ||
+        !std::equal(was.caller_ranges.begin(), was.caller_ranges.end(), t.caller_ranges.begin(), t.caller_ranges.end(),
+                    [](const NumberRange& x, const NumberRange& y) { return same(x, y); });
     d.trunks_changed.push_back(std::move(c));
   }
   for (const Trunk& t : o.trunks) {
@@ -287,18 +291,15 @@ RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options)
     for (const auto& x : o.guard_rails.emergency) old_em.push_back(number_name(x));
     for (const auto& x : n.guard_rails.emergency) new_em.push_back(number_name(x));
     name_diff("emergency", old_em, new_em, d.guard_rail_changes);
-    name_diff("allow_callers", o.guard_rails.allow_callers, n.guard_rails.allow_callers,
-              d.guard_rail_changes);
-    name_diff("allow_callees", o.guard_rails.allow_callees, n.guard_rails.allow_callees,
-              d.guard_rail_changes);
+    name_diff("allow_callers", o.guard_rails.allow_callers, n.guard_rails.allow_callers, d.guard_rail_changes);
+    name_diff("allow_callees", o.guard_rails.allow_callees, n.guard_rails.allow_callees, d.guard_rail_changes);
     if (d.guard_rail_changes.empty()) d.guard_rail_changes.push_back("order of entries changed");
   }
   return d;
 }
 
 void print_diff(std::ostream& os, const RuleSetDiff& d) {
-  os << "rule set " << (d.old_name.empty() ? "(unnamed)" : d.old_name) << " version "
-     << d.old_version << " -> ";
+  os << "rule set " << (d.old_name.empty() ? "(unnamed)" : d.old_name) << " version " << d.old_version << " -> ";
   if (d.new_name != d.old_name) os << d.new_name << " ";
   os << "version " << d.new_version << "\n";
   if (d.empty()) {
@@ -338,8 +339,8 @@ void print_diff(std::ostream& os, const RuleSetDiff& d) {
       sample(c);
     }
     for (const ListChange& c : d.lists_changed) {
-      os << "  ~ " << c.name << ": +" << c.added << " -" << c.removed << " (" << c.old_size
-         << " -> " << entries(c.new_size) << ")";
+      os << "  ~ " << c.name << ": +" << c.added << " -" << c.removed << " (" << c.old_size << " -> "
+         << entries(c.new_size) << ")";
       if (c.kind_changed) os << "; kind " << to_string(c.old_kind) << " -> " << to_string(c.new_kind);
       if (c.old_files != c.new_files) os << "; files changed";
       os << "\n";

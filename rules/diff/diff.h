@@ -13,8 +13,8 @@ namespace sipwall::rules {
 
 struct RuleChange {
   std::string id;
-  bool match = false;        // the match expression differs
-  bool action = false;       // the action (or its parameters) differs
+  bool match = false;   // the match expression differs
+  bool action = false;  // the action (or its parameters) differs
   bool priority = false;
   bool description = false;
   std::string old_match, new_match;    // text forms, when match changed
@@ -27,8 +27,8 @@ struct ListChange {
   bool kind_changed = false;
   ListKind old_kind = ListKind::exact, new_kind = ListKind::exact;
   std::size_t old_size = 0, new_size = 0;
-  std::size_t added = 0, removed = 0;          // entries
-  std::vector<std::string> added_sample;       // up to DiffOptions::sample entries, "+8613..."
+  std::size_t added = 0, removed = 0;     // entries
+  std::vector<std::string> added_sample;  // up to DiffOptions::sample entries, "+8613..."
   std::vector<std::string> removed_sample;
   std::vector<std::string> old_files, new_files;
 };
@@ -41,7 +41,7 @@ struct TrunkChange {
 
 struct RuleSetDiff {
   std::string old_name, new_name, old_version, new_version;
-  std::vector<std::string> rules_added, rules_removed;   // ids, in the new / old file order
+  std::vector<std::string> rules_added, rules_removed;  // ids, in the new / old file order
   std::vector<RuleChange> rules_changed;
   // Rules present in both whose relative evaluation order changed (e.g. a
   // priority edit or a move in the file), as ids in the new order.
@@ -57,9 +57,9 @@ struct RuleSetDiff {
   std::vector<std::string> deny_added, deny_removed, deny_changed;
   bool dial_plan_changed = false;
   bool defaults_changed = false;
-  std::string old_defaults, new_defaults;              // text forms when changed
+  std::string old_defaults, new_defaults;  // text forms when changed
   bool guard_rails_changed = false;
-  std::vector<std::string> guard_rail_changes;         // one line each
+  std::vector<std::string> guard_rail_changes;  // one line each
 
   bool empty() const noexcept;
 };

@@ -85,8 +85,8 @@ bool InputFile::open(const std::string& path, const FileKind& kind, std::string&
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > kind.max_bytes) {
-    error = size_text(size) + ", more than the " + size_text(kind.max_bytes) + " " + with_article(kind.name) +
-            " may have";
+    error =
+        size_text(size) + ", more than the " + size_text(kind.max_bytes) + " " + with_article(kind.name) + " may have";
     ::close(fd);
     return false;
   }
@@ -138,13 +138,12 @@ bool InputFile::read_rest(std::string& out, std::string& error) {
       return false;
     }
     if (static_cast<std::uint64_t>(got) < want) break;  // end of file
-    want = 0;  // it was longer than when opened: read on in chunks
+    want = 0;                                           // it was longer than when opened: read on in chunks
   }
   return true;
 }
 
-bool read_whole_file(const std::string& path, const FileKind& kind, std::string& out,
-                     std::string& error) {
+bool read_whole_file(const std::string& path, const FileKind& kind, std::string& out, std::string& error) {
   out.clear();
   InputFile f;
   std::string why;

@@ -25,7 +25,7 @@
 namespace sipwall::io {
 
 struct FileKind {
-  std::string_view name;   // "rule file", for messages
+  std::string_view name;  // "rule file", for messages
   std::uint64_t max_bytes;
 };
 
@@ -71,7 +71,6 @@ class InputFile {
 
 // Reads the whole of `path` into `out` (replacing it). On failure returns
 // false and sets `error` to "PATH: cannot read the KIND: REASON".
-bool read_whole_file(const std::string& path, const FileKind& kind, std::string& out,
-                     std::string& error);
+bool read_whole_file(const std::string& path, const FileKind& kind, std::string& out, std::string& error);
 
 }  // namespace sipwall::io

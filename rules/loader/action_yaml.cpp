@@ -3,8 +3,8 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/loader/suggest.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -21,9 +21,20 @@ constexpr std::size_t kMaxTagValue = 256;
 
 // Headers a tag may not add: a second copy would change routing, identity or
 // framing of the message.
-constexpr std::array<std::string_view, 14> kProtectedHeaders = {
-    "via", "from", "to", "call-id", "cseq", "contact", "content-length", "content-type",
-    "max-forwards", "route", "record-route", "p-asserted-identity", "diversion", "request-uri"};
+constexpr std::array<std::string_view, 14> kProtectedHeaders = {"via",
+                                                                "from",
+                                                                "to",
+                                                                "call-id",
+                                                                "cseq",
+                                                                "contact",
+                                                                "content-length",
+                                                                "content-type",
+                                                                "max-forwards",
+                                                                "route",
+                                                                "record-route",
+                                                                "p-asserted-identity",
+                                                                "diversion",
+                                                                "request-uri"};
 
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -76,16 +87,20 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
     }
     kind_name = key.Scalar();
   } else {
-    error(e.value_at, "'" + e.key + "' must be an action (pass, drop, reject, tag, trace), got " +
-                          describe(e.value));
+    error(e.value_at, "'" + e.key + "' must be an action (pass, drop, reject, tag, trace), got " + describe(e.value));
     return std::nullopt;
   }
 
-  if (kind_name == "pass") a.kind = ActionKind::pass;
-  else if (kind_name == "drop") a.kind = ActionKind::drop;
-  else if (kind_name == "reject") a.kind = ActionKind::reject;
-  else if (kind_name == "tag") a.kind = ActionKind::tag;
-  else if (kind_name == "trace") a.kind = ActionKind::trace;
+  if (kind_name == "pass")
+    a.kind = ActionKind::pass;
+  else if (kind_name == "drop")
+    a.kind = ActionKind::drop;
+  else if (kind_name == "reject")
+    a.kind = ActionKind::reject;
+  else if (kind_name == "tag")
+    a.kind = ActionKind::tag;
+  else if (kind_name == "trace")
+    a.kind = ActionKind::trace;
   else {
     std::string msg = "unknown action " + quote_text(kind_name);
     if (const std::string near = closest(kind_name, kActions); !near.empty()) {
@@ -117,8 +132,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
       }
       if (const Entry* c = pe ? find(*pe, "code") : nullptr) {
         if (c->value.IsScalar() && c->value.Scalar() != "603" && c->value.Scalar() != "608") {
-          error(c->value_at, "reject 'code' must be 603 (Decline) or 608 (Rejected), got " +
-                                 c->value.Scalar());
+          error(c->value_at, "reject 'code' must be 603 (Decline) or 608 (Rejected), got " + c->value.Scalar());
         } else if (auto v = integer(*c, 603, 608)) {
           a.reject_code = static_cast<std::uint16_t>(*v);
         }
@@ -146,14 +160,15 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
                   (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
           }
           for (char c : *v) {
-            uri = uri && static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '<' &&
-                  c != '>' && c != '"';
+            uri = uri && static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '<' && c != '>' && c != '"';
           }
           if (a.reject_code != 608) {
             error(ci->key_at, "'call_info' is only for reject code 608 (RFC 8688)");
           } else if (!uri) {
-            error(ci->value_at, "'call_info' must be an absolute URI without spaces or <>, e.g. "
-                                "https://example.net/608.jwt, got " + quote_text(*v));
+            error(ci->value_at,
+                  "'call_info' must be an absolute URI without spaces or <>, e.g. "
+                  "https://example.net/608.jwt, got " +
+                      quote_text(*v));
           } else {
             a.call_info = *v;
           }
@@ -178,10 +193,9 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
           if (!token) {
             error(h->value_at, "tag 'header' must be a header name (letters, digits, '-'), got " + quote_text(*v));
           } else if (v->size() == 1 ||
-                     std::find(kProtectedHeaders.begin(), kProtectedHeaders.end(), l) !=
-                         kProtectedHeaders.end()) {
-            error(h->value_at, "tag 'header' '" + *v +
-                                   "' would change how the call is routed or identified; use an X- header");
+                     std::find(kProtectedHeaders.begin(), kProtectedHeaders.end(), l) != kProtectedHeaders.end()) {
+            error(h->value_at,
+                  "tag 'header' '" + *v + "' would change how the call is routed or identified; use an X- header");
           } else {
             a.tag_header = *v;
           }
@@ -191,16 +205,15 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
         if (auto v = scalar(*val, "a text")) {
           bool ok = true;
           if (v->size() > kMaxTagValue || control_char(*v) != std::string::npos) {
-            error(val->value_at, "tag 'value' must be at most " + std::to_string(kMaxTagValue) +
-                                     " characters, no control characters");
+            error(val->value_at,
+                  "tag 'value' must be at most " + std::to_string(kMaxTagValue) + " characters, no control characters");
             ok = false;
           }
           for (std::size_t pos = v->find('{'); ok && pos != std::string::npos; pos = v->find('{', pos + 1)) {
             const std::size_t close = v->find('}', pos);
             const std::string name = close == std::string::npos ? "" : v->substr(pos, close - pos + 1);
             if (name != "{rule}" && name != "{score}") {
-              error(val->value_at, "tag 'value' has an unknown placeholder '" +
-                                       (name.empty() ? v->substr(pos) : name) +
+              error(val->value_at, "tag 'value' has an unknown placeholder '" + (name.empty() ? v->substr(pos) : name) +
                                        "' (placeholders: {rule}, {score})");
               ok = false;
             }

@@ -51,10 +51,16 @@ void Loader::read_deny_sources(const Entry& e) {
         text = scalar(*c, "an address prefix");
       }
       if (const Entry* v = find(*se, "vlan")) {
-        if (auto x = integer(*v, 1, 4094)) vlan = static_cast<std::uint16_t>(*x); else ok = false;
+        if (auto x = integer(*v, 1, 4094))
+          vlan = static_cast<std::uint16_t>(*x);
+        else
+          ok = false;
       }
       if (const Entry* p = find(*se, "port")) {
-        if (auto x = integer(*p, 1, 65535)) port = static_cast<std::uint16_t>(*x); else ok = false;
+        if (auto x = integer(*p, 1, 65535))
+          port = static_cast<std::uint16_t>(*x);
+        else
+          ok = false;
       }
       if (const Entry* i = find(*se, "id")) {
         id = scalar(*i, "an entry id");
@@ -65,8 +71,10 @@ void Loader::read_deny_sources(const Entry& e) {
         if (!description) ok = false;
       }
     } else {
-      error(at_entry, "a deny_sources entry must be a prefix (\"198.51.100.0/24\") or a map with "
-                      "'cidr' (and optionally 'vlan', 'port', 'id', 'description'), got " + describe(node));
+      error(at_entry,
+            "a deny_sources entry must be a prefix (\"198.51.100.0/24\") or a map with "
+            "'cidr' (and optionally 'vlan', 'port', 'id', 'description'), got " +
+                describe(node));
       continue;
     }
     if (!text || !ok) continue;
@@ -86,8 +94,8 @@ void Loader::read_deny_sources(const Entry& e) {
     bool dup = false;
     for (const DenySource& other : rs_.deny_sources) {
       if (same_match(other.source, ds.source)) {
-        error(at_entry, "deny_sources entry " + default_id(ds.source) + " repeats the entry at " +
-                            to_string(other.where));
+        error(at_entry,
+              "deny_sources entry " + default_id(ds.source) + " repeats the entry at " + to_string(other.where));
         dup = true;
         break;
       }

@@ -4,16 +4,21 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/loader/suggest.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 9> kPlanKeys = {
-    "preset", "country_code", "international_prefix", "national_prefix",
-    "national_number_length", "national_number_first_digits", "local_patterns", "short_codes",
-    "country_code_without_prefix"};
+constexpr std::array<std::string_view, 9> kPlanKeys = {"preset",
+                                                       "country_code",
+                                                       "international_prefix",
+                                                       "national_prefix",
+                                                       "national_number_length",
+                                                       "national_number_first_digits",
+                                                       "local_patterns",
+                                                       "short_codes",
+                                                       "country_code_without_prefix"};
 constexpr std::array<std::string_view, 2> kPresets = {"china", "north_america"};
 constexpr std::array<std::string_view, 2> kLocalPatternKeys = {"lead", "length"};
 
@@ -46,8 +51,7 @@ void Loader::read_dial_plan(const Entry& e) {
     require(*entries, "national_number_length", e.value_at, "dial_plan (no preset)");
   }
 
-  auto digits_field = [&](const char* key, number::DigitString& out, std::size_t min_len,
-                          std::size_t max_len) {
+  auto digits_field = [&](const char* key, number::DigitString& out, std::size_t min_len, std::size_t max_len) {
     const Entry* f = find(*entries, key);
     if (!f) return;
     // `national_prefix: ""` and `national_prefix:` both mean "none".
@@ -58,8 +62,8 @@ void Loader::read_dial_plan(const Entry& e) {
       v = *s;
     }
     if (!all_digits(v) || v.size() < min_len || v.size() > max_len) {
-      error(f->value_at, "'" + f->key + "' must be " + std::to_string(min_len) + ".." +
-                             std::to_string(max_len) + " digits, got " + quote_text(v));
+      error(f->value_at, "'" + f->key + "' must be " + std::to_string(min_len) + ".." + std::to_string(max_len) +
+                             " digits, got " + quote_text(v));
       return;
     }
     out.assign(v);
@@ -77,8 +81,7 @@ void Loader::read_dial_plan(const Entry& e) {
     } else if (f->value.IsScalar()) {
       lo = hi = integer(*f, 1, max);
     } else {
-      error(f->value_at, "'national_number_length' must be [min, max] or one number, got " +
-                             describe(f->value));
+      error(f->value_at, "'national_number_length' must be [min, max] or one number, got " + describe(f->value));
     }
     if (lo && hi) {
       plan.min_national_length = static_cast<std::uint8_t>(*lo);
@@ -88,8 +91,7 @@ void Loader::read_dial_plan(const Entry& e) {
 
   if (const Entry* f = find(*entries, "national_number_first_digits")) {
     if (auto v = scalar(*f, "a string of digits"); v && !plan.set_national_first_digits(*v)) {
-      error(f->value_at, "'national_number_first_digits' must list digits, e.g. \"23456789\", got '" +
-                             *v + "'");
+      error(f->value_at, "'national_number_first_digits' must list digits, e.g. \"23456789\", got '" + *v + "'");
     }
   }
 
@@ -131,13 +133,13 @@ void Loader::read_dial_plan(const Entry& e) {
       // An explicit empty list: the plan has no short codes.
     } else if (auto items = scalar_list(*f, "a string of digits")) {
       if (items->size() > number::kMaxShortCodes) {
-        error(f->value_at, "at most " + std::to_string(number::kMaxShortCodes) +
-                               " short_codes are supported, got " + std::to_string(items->size()));
+        error(f->value_at, "at most " + std::to_string(number::kMaxShortCodes) + " short_codes are supported, got " +
+                               std::to_string(items->size()));
       } else {
         for (const Item& it : *items) {
           if (!plan.add_short_code(it.text)) {
-            error(it.at, "a short code must be 1.." + std::to_string(number::kMaxShortCodeDigits) +
-                             " digits, got " + quote_text(it.text));
+            error(it.at, "a short code must be 1.." + std::to_string(number::kMaxShortCodeDigits) + " digits, got " +
+                             quote_text(it.text));
           }
         }
       }

@@ -28,8 +28,8 @@ bool may_quote(std::string_view entry) noexcept {
 std::size_t first_foreign_char(std::string_view entry) noexcept {
   for (std::size_t i = 0; i < entry.size(); ++i) {
     const char c = entry[i];
-    const bool ok = (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '+' || c == '-' ||
-                    c == '.' || c == '(' || c == ')' || c == '/';
+    const bool ok = (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '+' || c == '-' || c == '.' || c == '(' ||
+                    c == ')' || c == '/';
     if (!ok) return i;
   }
   return 0;
@@ -50,9 +50,15 @@ std::size_t count_lines(std::string_view text) {
 
 void reserve_for(NumberList& list, std::size_t more) {
   switch (list.kind) {
-    case ListKind::exact: list.numbers.reserve(list.numbers.size() + more); break;
-    case ListKind::prefix: list.prefixes.reserve(list.prefixes.size() + more); break;
-    case ListKind::range: list.ranges.reserve(list.ranges.size() + more); break;
+    case ListKind::exact:
+      list.numbers.reserve(list.numbers.size() + more);
+      break;
+    case ListKind::prefix:
+      list.prefixes.reserve(list.prefixes.size() + more);
+      break;
+    case ListKind::range:
+      list.ranges.reserve(list.ranges.size() + more);
+      break;
   }
 }
 
@@ -87,8 +93,7 @@ void sort_keys(std::vector<number::E164Key>& keys) {
 
 }  // namespace
 
-bool add_list_entry(std::string_view text, NumberList& list, const number::DialPlan& plan,
-                    std::string& error) {
+bool add_list_entry(std::string_view text, NumberList& list, const number::DialPlan& plan, std::string& error) {
   switch (list.kind) {
     case ListKind::exact: {
       // The hot path for million-line files: no strings unless the line is bad.
@@ -97,8 +102,8 @@ bool add_list_entry(std::string_view text, NumberList& list, const number::DialP
         list.numbers.push_back(n.key);
         return true;
       }
-      error = quote_text(trim(text)) + " does not normalise under the dial plan: " +
-              explain_not_a_number(text, n, plan);
+      error =
+          quote_text(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
       return false;
     }
     case ListKind::prefix: {
@@ -123,9 +128,8 @@ bool add_list_entry(std::string_view text, NumberList& list, const number::DialP
   return false;
 }
 
-ListFileStats read_list_file(const std::string& display_path, const std::filesystem::path& path,
-                             NumberList& list, const number::DialPlan& plan,
-                             const SourceLocation& referenced_at, std::size_t max_errors,
+ListFileStats read_list_file(const std::string& display_path, const std::filesystem::path& path, NumberList& list,
+                             const number::DialPlan& plan, const SourceLocation& referenced_at, std::size_t max_errors,
                              std::vector<Diagnostic>& diags) {
   ListFileStats stats;
   // Read, not mapped: a mapping of a file that someone truncates while it is
@@ -175,8 +179,9 @@ ListFileStats read_list_file(const std::string& display_path, const std::filesys
       std::uint32_t col = static_cast<std::uint32_t>(b - line_start) + 1;
       if (!may_quote(entry)) {
         col += static_cast<std::uint32_t>(first_foreign_char(entry));
-        error = "not a number, prefix or range (the character at this column cannot be part of one; "
-                "the line is not shown as it does not look like a number)";
+        error =
+            "not a number, prefix or range (the character at this column cannot be part of one; "
+            "the line is not shown as it does not look like a number)";
       }
       diags.push_back({Severity::error, SourceLocation{display_path, line_no, col}, error});
     }
@@ -203,8 +208,7 @@ std::size_t finalize_list(NumberList& list) {
     case ListKind::prefix: {
       before = list.prefixes.size();
       std::sort(list.prefixes.begin(), list.prefixes.end());
-      list.prefixes.erase(std::unique(list.prefixes.begin(), list.prefixes.end()),
-                          list.prefixes.end());
+      list.prefixes.erase(std::unique(list.prefixes.begin(), list.prefixes.end()), list.prefixes.end());
       after = list.prefixes.size();
       break;
     }
@@ -214,9 +218,7 @@ std::size_t finalize_list(NumberList& list) {
       std::sort(list.ranges.begin(), list.ranges.end(),
                 [&](const NumberRange& a, const NumberRange& b) { return key(a) < key(b); });
       list.ranges.erase(std::unique(list.ranges.begin(), list.ranges.end(),
-                                    [&](const NumberRange& a, const NumberRange& b) {
-                                      return key(a) == key(b);
-                                    }),
+                                    [&](const NumberRange& a, const NumberRange& b) { return key(a) == key(b); }),
                         list.ranges.end());
       after = list.ranges.size();
       break;

@@ -1,8 +1,8 @@
 // Number-list files: plain text, one entry a line, `#` comments (whole line or
 // trailing), blank lines, CRLF. Millions of lines: the file is read once
-// (rules/io/file_input: a regular file of at most 1 GiB) and scanned by hand; each line goes through number::normalize_written and its
-// key is pushed into a pre-sized vector; sorting and de-duplication happen
-// once per list (finalize_list).
+// (rules/io/file_input: a regular file of at most 1 GiB) and scanned by hand; each line goes through
+// number::normalize_written and its key is pushed into a pre-sized vector; sorting and de-duplication happen once per
+// list (finalize_list).
 #pragma once
 
 #include <cstddef>
@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "rules/number/dial_plan.h"
 #include "rules/model/diagnostic.h"
 #include "rules/model/rule_model.h"
+#include "rules/number/dial_plan.h"
 
 namespace sipwall::rules::loader {
 
@@ -28,14 +28,12 @@ struct ListFileStats {
 // reported as "<display_path>:line:col: message", at most `max_errors` of
 // them, then one line with the count of the rest. A file that cannot be read
 // is reported at `referenced_at` (the `file:` entry in the YAML).
-ListFileStats read_list_file(const std::string& display_path, const std::filesystem::path& path,
-                             NumberList& list, const number::DialPlan& plan,
-                             const SourceLocation& referenced_at, std::size_t max_errors,
+ListFileStats read_list_file(const std::string& display_path, const std::filesystem::path& path, NumberList& list,
+                             const number::DialPlan& plan, const SourceLocation& referenced_at, std::size_t max_errors,
                              std::vector<Diagnostic>& diags);
 
 // Adds one entry written inline in the YAML; false (and `error`) if it is bad.
-bool add_list_entry(std::string_view text, NumberList& list, const number::DialPlan& plan,
-                    std::string& error);
+bool add_list_entry(std::string_view text, NumberList& list, const number::DialPlan& plan, std::string& error);
 
 // Sorts and de-duplicates the list's entries; returns how many duplicates
 // were dropped.

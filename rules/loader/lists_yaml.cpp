@@ -7,20 +7,19 @@
 #include <cstring>
 
 #include "rules/loader/list_file.h"
-#include "rules/model/outside_text.h"
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/number_text.h"
 #include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 5> kListKeys = {"kind", "file", "files", "entries",
-                                                       "description"};
+constexpr std::array<std::string_view, 5> kListKeys = {"kind", "file", "files", "entries", "description"};
 constexpr std::array<std::string_view, 3> kKinds = {"exact", "prefix", "range"};
-constexpr std::array<std::string_view, 5> kGuardKeys = {
-    "emergency", "allow_callers", "allow_callees", "allow_caller_numbers", "allow_callee_numbers"};
+constexpr std::array<std::string_view, 5> kGuardKeys = {"emergency", "allow_callers", "allow_callees",
+                                                        "allow_caller_numbers", "allow_callee_numbers"};
 
 }  // namespace
 
@@ -100,13 +99,12 @@ void Loader::read_lists(const Entry& e) {
       if (!plan_ok_) {
         // Numbers cannot be read without a dial plan; still say if the file is missing.
         if (::access(fs_path.c_str(), R_OK) != 0) {
-          error(f.at, "cannot read list file '" + shown + "' of list '" + list.name +
-                          "': " + std::strerror(errno));
+          error(f.at, "cannot read list file '" + shown + "' of list '" + list.name + "': " + std::strerror(errno));
         }
         continue;
       }
-      const ListFileStats st = read_list_file(shown, fs_path, list, rs_.dial_plan, f.at,
-                                              options_.max_errors_per_list_file, diags_);
+      const ListFileStats st =
+          read_list_file(shown, fs_path, list, rs_.dial_plan, f.at, options_.max_errors_per_list_file, diags_);
       errors_ += st.errors + (st.readable ? 0 : 1);
       file_lines += st.entries + st.errors;
       bad = bad || st.errors > 0 || !st.readable;
@@ -114,11 +112,10 @@ void Loader::read_lists(const Entry& e) {
     if (plan_ok_ && !bad && errors_ == errors_before) {
       const std::size_t dups = finalize_list(list);
       if (dups > 0) {
-        warning(le.key_at, what + ": " + std::to_string(dups) + " duplicate entr" +
-                               (dups == 1 ? "y" : "ies") + " ignored");
+        warning(le.key_at,
+                what + ": " + std::to_string(dups) + " duplicate entr" + (dups == 1 ? "y" : "ies") + " ignored");
       }
-      if (list.numbers.empty() && list.prefixes.empty() && list.ranges.empty() &&
-          inline_count + file_lines == 0) {
+      if (list.numbers.empty() && list.prefixes.empty() && list.ranges.empty() && inline_count + file_lines == 0) {
         warning(le.key_at, what + " is empty");
       }
     }
@@ -195,8 +192,8 @@ void Loader::read_guard_rails(const Entry* e, const SourceLocation& top) {
     }
     if (!ok) return;
     if (list_at_.count(list_name)) {
-      error(f->key_at, std::string("a list named '") + list_name + "' already exists (at " +
-                           to_string(list_at_[list_name]) + ")");
+      error(f->key_at,
+            std::string("a list named '") + list_name + "' already exists (at " + to_string(list_at_[list_name]) + ")");
       return;
     }
     finalize_list(list);

@@ -22,9 +22,8 @@ namespace sipwall::rules {
 namespace loader {
 namespace {
 
-constexpr std::array<std::string_view, 10> kTopKeys = {
-    "version", "name", "description", "dial_plan", "trunks", "deny_sources", "lists", "guard_rails",
-    "defaults", "rules"};
+constexpr std::array<std::string_view, 10> kTopKeys = {"version",      "name",  "description", "dial_plan", "trunks",
+                                                       "deny_sources", "lists", "guard_rails", "defaults",  "rules"};
 constexpr std::array<std::string_view, 5> kRuleKeys = {"id", "priority", "description", "match", "action"};
 
 // Main file first, then other files in order of first mention; within a file
@@ -36,8 +35,7 @@ void sort_diagnostics(std::vector<Diagnostic>& ds, const std::string& main_file)
     const std::uint64_t line = d.where.line == 0 ? UINT64_MAX : d.where.line;
     return std::tuple(rank[d.where.file], line, d.where.column);
   };
-  std::stable_sort(ds.begin(), ds.end(),
-                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+  std::stable_sort(ds.begin(), ds.end(), [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
 }
 
 // A map none of whose keys is a rule-set key or a near miss of one (a typo
@@ -117,8 +115,8 @@ void Loader::read_rules(const Entry& e) {
         rule.id = *v;
         name = "rule " + quote_text(*v);
         if (auto [pos, fresh] = ids.emplace(*v, id->value_at); !fresh) {
-          error(id->value_at, "duplicate rule id " + quote_text(*v) + " (first used at " +
-                                  to_string(pos->second) + ")");
+          error(id->value_at,
+                "duplicate rule id " + quote_text(*v) + " (first used at " + to_string(pos->second) + ")");
           ok = false;
         }
       } else {
@@ -135,15 +133,24 @@ void Loader::read_rules(const Entry& e) {
       }
     }
     if (const Entry* d = find(*entries, "description")) {
-      if (auto v = scalar(*d, "a string")) rule.description = *v; else ok = false;
+      if (auto v = scalar(*d, "a string"))
+        rule.description = *v;
+      else
+        ok = false;
     }
     if (const Entry* m = require(*entries, "match", rule_at, name)) {
-      if (auto expr = read_match(m->value, m->value_at)) rule.match = std::move(*expr); else ok = false;
+      if (auto expr = read_match(m->value, m->value_at))
+        rule.match = std::move(*expr);
+      else
+        ok = false;
     } else {
       ok = false;
     }
     if (const Entry* a = require(*entries, "action", rule_at, name)) {
-      if (auto act = read_action(*a, false)) rule.action = std::move(*act); else ok = false;
+      if (auto act = read_action(*a, false))
+        rule.action = std::move(*act);
+      else
+        ok = false;
     } else {
       ok = false;
     }
@@ -190,12 +197,15 @@ LoadResult Loader::run(std::string_view yaml_text) {
       } else if (!root.IsMap()) {
         // Not a rule file at all (someone passed /etc/shadow?): say so
         // without quoting what is in it.
-        error(top, "not a rule set: the file must be a YAML map of keys (version, dial_plan, rules, ...), "
-                   "but it is " + std::string(root.IsSequence() ? "a list" : "plain text"));
+        error(top,
+              "not a rule set: the file must be a YAML map of keys (version, dial_plan, rules, ...), "
+              "but it is " +
+                  std::string(root.IsSequence() ? "a list" : "plain text"));
       } else if (!looks_like_rule_set(root)) {
-        error(top, "not a rule set: none of its top-level keys is, or is close to, one of version, name, "
-                   "description, dial_plan, trunks, deny_sources, lists, guard_rails, defaults, rules "
-                   "(its content is not shown)");
+        error(top,
+              "not a rule set: none of its top-level keys is, or is close to, one of version, name, "
+              "description, dial_plan, trunks, deny_sources, lists, guard_rails, defaults, rules "
+              "(its content is not shown)");
       } else if (const auto entries = map_entries(root, top, "the rule set", kTopKeys)) {
         if (const Entry* v = require(*entries, "version", top, "the rule set")) {
           if (auto s = scalar(*v, "a string")) {
@@ -257,8 +267,8 @@ LoadResult load_rule_set(const std::filesystem::path& path, const LoadOptions& o
   io::InputFile f;
   if (!f.open(path.string(), io::kRuleFile, why) || !f.read_rest(text, why)) {
     LoadResult r;
-    r.diagnostics.push_back({Severity::error, SourceLocation{path.string(), 0, 0},
-                             "cannot read the rule file: " + why});
+    r.diagnostics.push_back(
+        {Severity::error, SourceLocation{path.string(), 0, 0}, "cannot read the rule file: " + why});
     return r;
   }
   return load_rule_set_from_string(text, path, options);

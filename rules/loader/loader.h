@@ -24,8 +24,8 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  std::optional<RuleSet> rule_set;       // set if and only if there is no error
-  std::vector<Diagnostic> diagnostics;   // errors and warnings, in file and line order
+  std::optional<RuleSet> rule_set;      // set if and only if there is no error
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file and line order
 
   bool ok() const noexcept { return rule_set.has_value(); }
 };

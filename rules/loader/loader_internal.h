@@ -48,20 +48,18 @@ class Loader {
   // duplicate keys are reported; entries with unknown keys are dropped.
   // nullopt (and an error) if `node` is not a map. `dup_noun` names what a
   // duplicate key is ("key", "list name", "trunk name").
-  std::optional<std::vector<Entry>> map_entries(const YAML::Node& node,
-                                                const SourceLocation& where,
-                                                std::string_view what,
-                                                std::span<const std::string_view> allowed,
+  std::optional<std::vector<Entry>> map_entries(const YAML::Node& node, const SourceLocation& where,
+                                                std::string_view what, std::span<const std::string_view> allowed,
                                                 std::string_view dup_noun = "key");
   static const Entry* find(const std::vector<Entry>& entries, std::string_view key);
   // Reports a missing required key; returns the entry if present.
-  const Entry* require(const std::vector<Entry>& entries, std::string_view key,
-                       const SourceLocation& map_at, std::string_view what);
+  const Entry* require(const std::vector<Entry>& entries, std::string_view key, const SourceLocation& map_at,
+                       std::string_view what);
 
   std::optional<std::string> scalar(const Entry& e, std::string_view what);
   std::optional<std::int64_t> integer(const Entry& e, std::int64_t min, std::int64_t max);
-  std::optional<std::int64_t> integer(const YAML::Node& n, const SourceLocation& at,
-                                      std::string_view what, std::int64_t min, std::int64_t max);
+  std::optional<std::int64_t> integer(const YAML::Node& n, const SourceLocation& at, std::string_view what,
+                                      std::int64_t min, std::int64_t max);
   std::optional<bool> boolean(const Entry& e);
   // A scalar or a list of scalars; an empty list is an error.
   std::optional<std::vector<Item>> scalar_list(const Entry& e, std::string_view what);
@@ -72,13 +70,13 @@ class Loader {
   void check_identity(const std::string& s, const SourceLocation& at, std::string_view key);
 
   // --- sections ---
-  void read_dial_plan(const Entry& e);                      // dial_plan_yaml.cc
-  void read_trunks(const Entry& e);                         // trunks_yaml.cc
-  void read_deny_sources(const Entry& e);                   // deny_yaml.cc
-  void read_lists(const Entry& e);                          // lists_yaml.cc
-  void read_guard_rails(const Entry* e, const SourceLocation& top);  // lists_yaml.cc
-  void read_defaults(const Entry& e);                       // action_yaml.cc
-  void read_rules(const Entry& e);                          // loader.cc
+  void read_dial_plan(const Entry& e);                                                       // dial_plan_yaml.cc
+  void read_trunks(const Entry& e);                                                          // trunks_yaml.cc
+  void read_deny_sources(const Entry& e);                                                    // deny_yaml.cc
+  void read_lists(const Entry& e);                                                           // lists_yaml.cc
+  void read_guard_rails(const Entry* e, const SourceLocation& top);                          // lists_yaml.cc
+  void read_defaults(const Entry& e);                                                        // action_yaml.cc
+  void read_rules(const Entry& e);                                                           // loader.cc
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cc
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cc
@@ -93,14 +91,14 @@ class Loader {
   bool check_list_ref(const std::string& name, const SourceLocation& at);
 
   // --- state ---
-  std::string file_;                 // as shown in messages
-  std::filesystem::path base_dir_;   // for relative list files
-  std::string display_dir_;          // prefix for list files in messages
+  std::string file_;                // as shown in messages
+  std::filesystem::path base_dir_;  // for relative list files
+  std::string display_dir_;         // prefix for list files in messages
   LoadOptions options_;
   std::vector<Diagnostic> diags_;
   std::size_t errors_ = 0;
   RuleSet rs_;
-  bool plan_ok_ = false;             // numbers can be normalised
+  bool plan_ok_ = false;  // numbers can be normalised
   std::map<std::string, SourceLocation> list_at_;
   std::map<std::string, SourceLocation> trunk_at_;
   std::set<std::string> classes_;

@@ -6,21 +6,22 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/loader/number_text.h"
 #include "rules/loader/regex_check.h"
 #include "rules/loader/regex_cost.h"
 #include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
 constexpr std::array<std::string_view, 15> kMatchKeys = {
-    "caller", "from", "pai", "to", "ruri", "diversion", "user_agent", "display_name",
-    "trunk", "trunk_class", "header", "all", "any", "not", "caller_in_trunk_ranges"};
-constexpr std::array<std::string_view, 7> kNumberOps = {"in", "prefix", "range", "equals",
-                                                        "number", "regex", "present"};
+    "caller",    "from",       "pai",          "to",    "ruri",
+    "diversion", "user_agent", "display_name", "trunk", "trunk_class",
+    "header",    "all",        "any",          "not",   "caller_in_trunk_ranges"};
+constexpr std::array<std::string_view, 7> kNumberOps = {"in",     "prefix", "range",  "equals",
+                                                        "number", "regex",  "present"};
 constexpr std::array<std::string_view, 2> kTextOps = {"regex", "present"};
 constexpr std::array<std::string_view, 3> kHeaderOps = {"name", "regex", "present"};
 constexpr std::array<std::string_view, 2> kTrunkOps = {"equals", "present"};
@@ -98,8 +99,7 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
   for (const Entry& e : *entries) {
     if (e.key == "all" || e.key == "any") {
       if (!e.value.IsSequence() || e.value.size() == 0) {
-        error(e.value_at, "'" + e.key + "' must be a non-empty list of match expressions, got " +
-                              describe(e.value));
+        error(e.value_at, "'" + e.key + "' must be a non-empty list of match expressions, got " + describe(e.value));
         continue;
       }
       MatchExpr m;
@@ -144,7 +144,10 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
         p.where = e.key_at;
         bool ok = true;
         for (const Item& it : *items) {
-          if (!check_trunk_name(field, it)) { ok = false; continue; }
+          if (!check_trunk_name(field, it)) {
+            ok = false;
+            continue;
+          }
           p.values.push_back(it.text);
           p.value_where.push_back(it.at);
         }
@@ -152,9 +155,12 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
       }
     } else {
       std::span<const std::string_view> allowed = kNumberOps;
-      if (field == Field::header) allowed = kHeaderOps;
-      else if (is_text_field(field)) allowed = kTextOps;
-      else if (trunk_field) allowed = kTrunkOps;
+      if (field == Field::header)
+        allowed = kHeaderOps;
+      else if (is_text_field(field))
+        allowed = kTextOps;
+      else if (trunk_field)
+        allowed = kTrunkOps;
       const std::string what = "'" + e.key + "'";
       const auto oe = map_entries(e.value, e.value_at, what, allowed);
       if (!oe) continue;
@@ -229,7 +235,11 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
           for (const Item& it : *items) {
             if (!plan_ok_) break;
             NumberText n = parse_prefix(it.text, rs_.dial_plan);
-            if (!n.ok) { error(it.at, n.error); ok = false; continue; }
+            if (!n.ok) {
+              error(it.at, n.error);
+              ok = false;
+              continue;
+            }
             p.values.push_back(std::move(n.digits));
             p.value_where.push_back(it.at);
           }
@@ -238,7 +248,11 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
           for (const Item& it : *items) {
             if (!plan_ok_) break;
             RangeText r = parse_range(it.text, rs_.dial_plan);
-            if (!r.ok) { error(it.at, r.error); ok = false; continue; }
+            if (!r.ok) {
+              error(it.at, r.error);
+              ok = false;
+              continue;
+            }
             p.ranges.push_back(std::move(r.range));
             p.value_where.push_back(it.at);
           }
@@ -246,12 +260,19 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
           p.op = Op::equals;
           for (const Item& it : *items) {
             if (trunk_field) {
-              if (!check_trunk_name(field, it)) { ok = false; continue; }
+              if (!check_trunk_name(field, it)) {
+                ok = false;
+                continue;
+              }
               p.values.push_back(it.text);
             } else {
               if (!plan_ok_) break;
               NumberText n = parse_number(it.text, rs_.dial_plan);
-              if (!n.ok) { error(it.at, n.error); ok = false; continue; }
+              if (!n.ok) {
+                error(it.at, n.error);
+                ok = false;
+                continue;
+              }
               p.values.push_back(std::move(n.digits));
             }
             p.value_where.push_back(it.at);
@@ -261,8 +282,8 @@ std::optional<MatchExpr> Loader::read_match(const YAML::Node& node, const Source
       }
       // (An unknown operator was reported already; do not add "needs an operator".)
       if (!any_op && e.value.size() <= (field == Field::header ? 1u : 0u)) {
-        error(e.key_at, what + " needs an operator (" +
-                            join_names(allowed.subspan(field == Field::header ? 1 : 0)) + ")");
+        error(e.key_at,
+              what + " needs an operator (" + join_names(allowed.subspan(field == Field::header ? 1 : 0)) + ")");
         continue;
       }
     }
@@ -285,11 +306,11 @@ std::string Loader::checked_regex(const std::string& pattern) {
   const RegexCost c = regex_cost(pattern);
   if (c.positions > kMaxRegexPositions) {
     why = "too costly to compile: " + std::to_string(c.positions) +
-          " positions once its bounded repeats are written out, more than the " +
-          std::to_string(kMaxRegexPositions) + " a pattern may have";
+          " positions once its bounded repeats are written out, more than the " + std::to_string(kMaxRegexPositions) +
+          " a pattern may have";
   } else if (regex_repeat_total_ + c.repeated > kMaxRepeatPositions) {
-    why = "too costly to compile: its bounded repeats add " + std::to_string(c.repeated) +
-          " positions to the " + std::to_string(regex_repeat_total_) + " of the patterns before it, more than the " +
+    why = "too costly to compile: its bounded repeats add " + std::to_string(c.repeated) + " positions to the " +
+          std::to_string(regex_repeat_total_) + " of the patterns before it, more than the " +
           std::to_string(kMaxRepeatPositions) + " all patterns together may have";
   } else {
     why = check_regex(pattern);

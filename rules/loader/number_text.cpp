@@ -21,7 +21,9 @@ bool starts_with_ci(std::string_view s, std::string_view p) noexcept {
   return true;
 }
 
-std::string quoted(std::string_view s) { return quote_text(s); }
+std::string quoted(std::string_view s) {
+  return quote_text(s);
+}
 
 struct Stripped {
   bool plus = false;
@@ -74,8 +76,7 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-std::string explain_not_a_number(std::string_view text, const number::Number& result,
-                                 const number::DialPlan& plan) {
+std::string explain_not_a_number(std::string_view text, const number::Number& result, const number::DialPlan& plan) {
   using number::Reason;
   const Stripped s = strip(text);
   // The national significant number as far as it can be told from the
@@ -144,8 +145,7 @@ std::string explain_not_a_number(std::string_view text, const number::Number& re
     case Reason::bad_context:
       return "its phone-context is neither +digits nor a domain name";
   }
-  return "the dial plan cannot make an E.164 number of it (" +
-         std::string(number::to_string(result.kind)) + ")";
+  return "the dial plan cannot make an E.164 number of it (" + std::string(number::to_string(result.kind)) + ")";
 }
 
 NumberText parse_number(std::string_view text, const number::DialPlan& plan) {
@@ -157,8 +157,7 @@ NumberText parse_number(std::string_view text, const number::DialPlan& plan) {
     out.digits = std::string(n.digits.view());
     return out;
   }
-  out.error = quoted(trim(text)) + " does not normalise under the dial plan: " +
-              explain_not_a_number(text, n, plan);
+  out.error = quoted(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
   return out;
 }
 
@@ -200,8 +199,7 @@ NumberText parse_prefix(std::string_view text, const number::DialPlan& plan) {
 bool looks_like_range(std::string_view text) noexcept {
   if (text.find("..") != std::string_view::npos) return true;
   for (std::size_t i = 1; i + 1 < text.size(); ++i) {
-    if (text[i] == '-' && (text[i - 1] == ' ' || text[i - 1] == '\t') &&
-        (text[i + 1] == ' ' || text[i + 1] == '\t')) {
+    if (text[i] == '-' && (text[i - 1] == ' ' || text[i - 1] == '\t') && (text[i + 1] == ' ' || text[i + 1] == '\t')) {
       return true;
     }
   }
@@ -218,8 +216,7 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
   } else {
     std::size_t sep = std::string_view::npos;
     for (std::size_t i = 1; i + 1 < t.size(); ++i) {
-      if (t[i] == '-' && (t[i - 1] == ' ' || t[i - 1] == '\t') &&
-          (t[i + 1] == ' ' || t[i + 1] == '\t')) {
+      if (t[i] == '-' && (t[i - 1] == ' ' || t[i - 1] == '\t') && (t[i + 1] == ' ' || t[i + 1] == '\t')) {
         if (sep != std::string_view::npos) {
           out.error = "range " + quoted(t) + " has more than one ' - '; write 'FIRST .. LAST'";
           return out;
@@ -251,8 +248,8 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
   }
   std::string b_digits;
   const Stripped lb = strip(last);
-  if (lb.error.empty() && !lb.plus && !lb.digits.empty() &&
-      lb.digits.size() <= kMaxShorthandDigits && lb.digits.size() < a.digits.size()) {
+  if (lb.error.empty() && !lb.plus && !lb.digits.empty() && lb.digits.size() <= kMaxShorthandDigits &&
+      lb.digits.size() < a.digits.size()) {
     // "+86 21 6000 0000 .. 9999": the end replaces the last digits of the start.
     b_digits = a.digits.substr(0, a.digits.size() - lb.digits.size()) + lb.digits;
   } else {
@@ -268,9 +265,9 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
     b_digits = b.digits;
   }
   if (b_digits.size() != a.digits.size()) {
-    out.error = "range " + quoted(t) + ": start +" + a.digits + " has " +
-                std::to_string(a.digits.size()) + " digits but end +" + b_digits + " has " +
-                std::to_string(b_digits.size()) + "; both ends must have the same length";
+    out.error = "range " + quoted(t) + ": start +" + a.digits + " has " + std::to_string(a.digits.size()) +
+                " digits but end +" + b_digits + " has " + std::to_string(b_digits.size()) +
+                "; both ends must have the same length";
     return out;
   }
   if (b_digits < a.digits) {

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "rules/model/rule_model.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
-#include "rules/model/rule_model.h"
 
 namespace sipwall::rules::loader {
 
@@ -37,8 +37,7 @@ struct RangeText {
 RangeText parse_range(std::string_view text, const number::DialPlan& plan);
 
 // Why `text` did not normalise (the normaliser says only *that* it failed).
-std::string explain_not_a_number(std::string_view text, const number::Number& result,
-                                 const number::DialPlan& plan);
+std::string explain_not_a_number(std::string_view text, const number::Number& result, const number::DialPlan& plan);
 
 // Is `text` a range ("a .. b" / "a - b")? Used to tell ranges from prefixes
 // in trunk caller_ranges.

@@ -13,13 +13,17 @@ struct Cost {
 // Far above any limit, far below overflow: sums and products saturate here.
 constexpr std::uint64_t kCap = std::uint64_t{1} << 40;
 
-std::uint64_t add(std::uint64_t a, std::uint64_t b) noexcept { return a + b > kCap ? kCap : a + b; }
+std::uint64_t add(std::uint64_t a, std::uint64_t b) noexcept {
+  return a + b > kCap ? kCap : a + b;
+}
 std::uint64_t mul(std::uint64_t a, std::uint64_t b) noexcept {
   if (a == 0 || b == 0) return 0;
   return a > kCap / b ? kCap : a * b;
 }
 
-bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 // A recursive-descent walk over PCRE syntax as Hyperscan takes it, counting
 // positions. Nesting is bounded by the pattern's length, which the rule

@@ -4,16 +4,15 @@
 #include <array>
 
 #include "rules/loader/cidr.h"
-#include "rules/model/outside_text.h"
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/number_text.h"
 #include "rules/model/model_text.h"
+#include "rules/model/outside_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 4> kTrunkKeys = {"class", "sources", "caller_ranges",
-                                                        "description"};
+constexpr std::array<std::string_view, 4> kTrunkKeys = {"class", "sources", "caller_ranges", "description"};
 constexpr std::array<std::string_view, 3> kSourceKeys = {"cidr", "vlan", "port"};
 
 std::string qualifiers(const TrunkSource& s) {
@@ -60,10 +59,16 @@ void Loader::read_trunks(const Entry& e) {
               text = scalar(*c, "an address prefix");
             }
             if (const Entry* v = find(*se, "vlan")) {
-              if (auto x = integer(*v, 1, 4094)) vlan = static_cast<std::uint16_t>(*x); else ok = false;
+              if (auto x = integer(*v, 1, 4094))
+                vlan = static_cast<std::uint16_t>(*x);
+              else
+                ok = false;
             }
             if (const Entry* p = find(*se, "port")) {
-              if (auto x = integer(*p, 1, 65535)) port = static_cast<std::uint16_t>(*x); else ok = false;
+              if (auto x = integer(*p, 1, 65535))
+                port = static_cast<std::uint16_t>(*x);
+              else
+                ok = false;
             }
           } else {
             ok = false;
@@ -86,16 +91,21 @@ void Loader::read_trunks(const Entry& e) {
         for (const Item& it : *items) {
           if (looks_like_range(it.text)) {
             RangeText rt = parse_range(it.text, rs_.dial_plan);
-            if (!rt.ok) { error(it.at, rt.error); continue; }
+            if (!rt.ok) {
+              error(it.at, rt.error);
+              continue;
+            }
             trunk.caller_ranges.push_back(std::move(rt.range));
           } else {
             NumberText p = parse_prefix(it.text, rs_.dial_plan);
-            if (!p.ok) { error(it.at, p.error); continue; }
+            if (!p.ok) {
+              error(it.at, p.error);
+              continue;
+            }
             trunk.caller_prefixes.push_back(std::move(p.digits));
           }
         }
-        any_caller_ranges_ = any_caller_ranges_ || !trunk.caller_ranges.empty() ||
-                             !trunk.caller_prefixes.empty();
+        any_caller_ranges_ = any_caller_ranges_ || !trunk.caller_ranges.empty() || !trunk.caller_prefixes.empty();
       }
     }
     rs_.trunks.push_back(std::move(trunk));
@@ -109,9 +119,8 @@ void Loader::read_trunks(const Entry& e) {
         for (const TrunkSource& a : rs_.trunks[j].sources) {
           if (!may_match_same_packet(a, b)) continue;
           error(b.where, "source " + b.text + qualifiers(b) + " of trunk '" + rs_.trunks[i].name +
-                             "' overlaps source " + a.text + qualifiers(a) + " of trunk '" +
-                             rs_.trunks[j].name + "' (at " + to_string(a.where) +
-                             "); a packet could belong to both trunks");
+                             "' overlaps source " + a.text + qualifiers(a) + " of trunk '" + rs_.trunks[j].name +
+                             "' (at " + to_string(a.where) + "); a packet could belong to both trunks");
         }
       }
     }

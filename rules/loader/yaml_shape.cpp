@@ -1,11 +1,11 @@
 // Checking the shape of YAML nodes (map / list / scalar, known keys, types)
 // with messages that name the key, what was expected and what was found.
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
 
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/suggest.h"
@@ -26,8 +26,7 @@ void Loader::warning(const SourceLocation& where, std::string message) {
 
 SourceLocation Loader::at(const YAML::Mark& m) const {
   if (m.is_null() || m.line < 0 || m.column < 0) return SourceLocation{file_, 0, 0};
-  return SourceLocation{file_, static_cast<std::uint32_t>(m.line) + 1,
-                        static_cast<std::uint32_t>(m.column) + 1};
+  return SourceLocation{file_, static_cast<std::uint32_t>(m.line) + 1, static_cast<std::uint32_t>(m.column) + 1};
 }
 
 SourceLocation Loader::at(const YAML::Node& n, const SourceLocation& fallback) const {
@@ -39,17 +38,19 @@ SourceLocation Loader::at(const YAML::Node& n, const SourceLocation& fallback) c
 
 std::string Loader::describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: return quote_text(n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    default: return "nothing";
+    case YAML::NodeType::Scalar:
+      return quote_text(n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
   }
 }
 
-std::optional<std::vector<Entry>> Loader::map_entries(const YAML::Node& node,
-                                                      const SourceLocation& where,
-                                                      std::string_view what,
-                                                      std::span<const std::string_view> allowed,
+std::optional<std::vector<Entry>> Loader::map_entries(const YAML::Node& node, const SourceLocation& where,
+                                                      std::string_view what, std::span<const std::string_view> allowed,
                                                       std::string_view dup_noun) {
   if (!node.IsMap()) {
     error(at(node, where), std::string(what) + " must be a map, got " + describe(node));
@@ -67,8 +68,7 @@ std::optional<std::vector<Entry>> Loader::map_entries(const YAML::Node& node,
       continue;
     }
     const std::string& key = k.Scalar();
-    if (!allowed.empty() &&
-        std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
       std::string msg = "unknown key " + quote_text(key) + " in " + std::string(what);
       if (const std::string near = closest(key, allowed); !near.empty()) {
         msg += "; did you mean '" + near + "'?";
@@ -94,8 +94,8 @@ const Entry* Loader::find(const std::vector<Entry>& entries, std::string_view ke
   return nullptr;
 }
 
-const Entry* Loader::require(const std::vector<Entry>& entries, std::string_view key,
-                             const SourceLocation& map_at, std::string_view what) {
+const Entry* Loader::require(const std::vector<Entry>& entries, std::string_view key, const SourceLocation& map_at,
+                             std::string_view what) {
   const Entry* e = find(entries, key);
   if (e == nullptr) error(map_at, "missing required key '" + std::string(key) + "' in " + std::string(what));
   return e;
@@ -111,9 +111,8 @@ std::optional<std::string> Loader::scalar(const Entry& e, std::string_view what)
   return std::nullopt;
 }
 
-std::optional<std::int64_t> Loader::integer(const YAML::Node& n, const SourceLocation& where,
-                                            std::string_view what, std::int64_t min,
-                                            std::int64_t max) {
+std::optional<std::int64_t> Loader::integer(const YAML::Node& n, const SourceLocation& where, std::string_view what,
+                                            std::int64_t min, std::int64_t max) {
   if (!n.IsScalar()) {
     error(where, "'" + std::string(what) + "' must be an integer, got " + describe(n));
     return std::nullopt;
@@ -128,8 +127,8 @@ std::optional<std::int64_t> Loader::integer(const YAML::Node& n, const SourceLoc
     return std::nullopt;
   }
   if (v < min || v > max) {
-    error(where, "'" + std::string(what) + "' must be between " + std::to_string(min) + " and " +
-                     std::to_string(max) + ", got " + s);
+    error(where, "'" + std::string(what) + "' must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     ", got " + s);
     return std::nullopt;
   }
   return v;
@@ -156,8 +155,7 @@ std::optional<std::vector<Item>> Loader::scalar_list(const Entry& e, std::string
     return out;
   }
   if (!e.value.IsSequence()) {
-    error(e.value_at, "'" + e.key + "' must be " + std::string(what) + " or a list of them, got " +
-                          describe(e.value));
+    error(e.value_at, "'" + e.key + "' must be " + std::string(what) + " or a list of them, got " + describe(e.value));
     return std::nullopt;
   }
   if (e.value.size() == 0) {
@@ -168,8 +166,7 @@ std::optional<std::vector<Item>> Loader::scalar_list(const Entry& e, std::string
   for (const YAML::Node& item : e.value) {
     const SourceLocation item_at = at(item, e.value_at);
     if (!item.IsScalar()) {
-      error(item_at, "each entry of '" + e.key + "' must be " + std::string(what) + ", got " +
-                         describe(item));
+      error(item_at, "each entry of '" + e.key + "' must be " + std::string(what) + ", got " + describe(item));
       ok = false;
       continue;
     }
@@ -181,9 +178,7 @@ std::optional<std::vector<Item>> Loader::scalar_list(const Entry& e, std::string
 
 bool Loader::check_name(const std::string& name, const SourceLocation& where, std::string_view what) {
   constexpr std::size_t kMaxName = 64;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
   bool ok = !name.empty() && name.size() <= kMaxName && alnum(name[0]);
   for (char c : name) ok = ok && (alnum(c) || c == '_' || c == '-' || c == '.');
   if (!ok) {
@@ -212,9 +207,7 @@ class LimitChecker final : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark&) override {}
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { leaf(m, a); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string&) override {
-    leaf(m, a);
-  }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string&) override { leaf(m, a); }
   void OnAnchor(const YAML::Mark& m, const std::string& name) override {
     pending_name_ = name;
     pending_line_ = m.line >= 0 ? static_cast<std::uint32_t>(m.line) + 1 : 0;
@@ -227,8 +220,9 @@ class LimitChecker final : public YAML::EventHandler {
       stop(m, "YAML alias '*" + an->name + "' is inside the node its anchor '&" + an->name + "' (line " +
                   std::to_string(an->line) + ") names: a node cannot contain itself");
     }
-    add(m, an->size, "YAML aliases expand this document to more than " + std::to_string(limits_.max_nodes) +
-                         " nodes (an alias of aliases of aliases...?); write the parts out or use fewer aliases");
+    add(m, an->size,
+        "YAML aliases expand this document to more than " + std::to_string(limits_.max_nodes) +
+            " nodes (an alias of aliases of aliases...?); write the parts out or use fewer aliases");
   }
 
   void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {

@@ -18,11 +18,13 @@ std::string format(const Diagnostic& d) {
   return escape_text(out, kMaxMessageBytes);
 }
 
-std::ostream& operator<<(std::ostream& os, const Diagnostic& d) { return os << format(d); }
+std::ostream& operator<<(std::ostream& os, const Diagnostic& d) {
+  return os << format(d);
+}
 
 std::size_t count_errors(const std::vector<Diagnostic>& ds) noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      ds.begin(), ds.end(), [](const Diagnostic& d) { return d.severity == Severity::error; }));
+  return static_cast<std::size_t>(
+      std::count_if(ds.begin(), ds.end(), [](const Diagnostic& d) { return d.severity == Severity::error; }));
 }
 
 std::size_t count_warnings(const std::vector<Diagnostic>& ds) noexcept {

@@ -6,8 +6,7 @@ namespace sipwall::rules {
 namespace {
 
 constexpr std::array<std::string_view, 11> kFieldNames = {
-    "caller", "from", "pai", "to", "ruri", "diversion",
-    "user_agent", "display_name", "header", "trunk", "trunk_class"};
+    "caller", "from", "pai", "to", "ruri", "diversion", "user_agent", "display_name", "header", "trunk", "trunk_class"};
 
 // Short codes are at most this long and E.164 numbers longer (dial_plan.h),
 // so the digits alone say which is which.
@@ -73,9 +72,12 @@ std::optional<Field> field_from_string(std::string_view s) noexcept {
 
 std::string_view to_string(ListKind k) noexcept {
   switch (k) {
-    case ListKind::exact: return "exact";
-    case ListKind::prefix: return "prefix";
-    case ListKind::range: return "range";
+    case ListKind::exact:
+      return "exact";
+    case ListKind::prefix:
+      return "prefix";
+    case ListKind::range:
+      return "range";
   }
   return "?";
 }
@@ -89,32 +91,46 @@ std::optional<ListKind> list_kind_from_string(std::string_view s) noexcept {
 
 std::string_view to_string(Op op) noexcept {
   switch (op) {
-    case Op::in_list: return "in";
-    case Op::prefix: return "prefix";
-    case Op::range: return "range";
-    case Op::equals: return "equals";
-    case Op::regex: return "regex";
-    case Op::present: return "present";
-    case Op::caller_in_trunk_ranges: return "caller_in_trunk_ranges";
+    case Op::in_list:
+      return "in";
+    case Op::prefix:
+      return "prefix";
+    case Op::range:
+      return "range";
+    case Op::equals:
+      return "equals";
+    case Op::regex:
+      return "regex";
+    case Op::present:
+      return "present";
+    case Op::caller_in_trunk_ranges:
+      return "caller_in_trunk_ranges";
   }
   return "?";
 }
 
 std::string_view to_string(ActionKind k) noexcept {
   switch (k) {
-    case ActionKind::pass: return "pass";
-    case ActionKind::drop: return "drop";
-    case ActionKind::reject: return "reject";
-    case ActionKind::tag: return "tag";
-    case ActionKind::trace: return "trace";
+    case ActionKind::pass:
+      return "pass";
+    case ActionKind::drop:
+      return "drop";
+    case ActionKind::reject:
+      return "reject";
+    case ActionKind::tag:
+      return "tag";
+    case ActionKind::trace:
+      return "trace";
   }
   return "?";
 }
 
 std::string_view to_string(MalformedPolicy p) noexcept {
   switch (p) {
-    case MalformedPolicy::fail_open: return "fail_open";
-    case MalformedPolicy::fail_closed: return "fail_closed";
+    case MalformedPolicy::fail_open:
+      return "fail_open";
+    case MalformedPolicy::fail_closed:
+      return "fail_closed";
   }
   return "?";
 }

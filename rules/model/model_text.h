@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "rules/number/normalize.h"
 #include "rules/model/rule_model.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::rules {
 
@@ -36,6 +36,8 @@ std::string to_string(const MatchExpr& m);
 std::string to_string(const Action& a);
 
 // Terminal actions end evaluation; `trace` records and evaluation continues.
-inline bool is_terminal(ActionKind k) noexcept { return k != ActionKind::trace; }
+inline bool is_terminal(ActionKind k) noexcept {
+  return k != ActionKind::trace;
+}
 
 }  // namespace sipwall::rules

@@ -15,9 +15,8 @@ std::vector<std::uint32_t> precedence_order(std::span<const Rule> rules) {
   std::iota(order.begin(), order.end(), 0U);
   // Stable, and file_order breaks ties, so the order is total even if two
   // rules carry the same file_order (hand-built sets in tests).
-  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
-    return evaluated_before(rules[x], rules[y]);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t x, std::uint32_t y) { return evaluated_before(rules[x], rules[y]); });
   return order;
 }
 

@@ -24,9 +24,17 @@ struct SourceLocation {
 
 // Fields a rule can look at. `caller` is P-Asserted-Identity if present, else From.
 enum class Field : std::uint8_t {
-  caller, from, pai, to, ruri, diversion,  // number fields
-  user_agent, display_name, header,        // text fields (header = any named header)
-  trunk, trunk_class,                      // where the call came from
+  caller,
+  from,
+  pai,
+  to,
+  ruri,
+  diversion,  // number fields
+  user_agent,
+  display_name,
+  header,  // text fields (header = any named header)
+  trunk,
+  trunk_class,  // where the call came from
 };
 bool is_number_field(Field f) noexcept;  // caller, from, pai, to, ruri, diversion
 bool is_text_field(Field f) noexcept;    // user_agent, display_name, header
@@ -43,10 +51,10 @@ struct NumberRange {
 struct NumberList {
   std::string name;
   ListKind kind = ListKind::exact;
-  std::vector<number::E164Key> numbers;   // kind == exact; sorted, unique
-  std::vector<std::string> prefixes;      // kind == prefix: E.164 digit prefixes, no '+'
-  std::vector<NumberRange> ranges;        // kind == range
-  std::vector<std::string> files;         // files the entries were read from
+  std::vector<number::E164Key> numbers;  // kind == exact; sorted, unique
+  std::vector<std::string> prefixes;     // kind == prefix: E.164 digit prefixes, no '+'
+  std::vector<NumberRange> ranges;       // kind == range
+  std::vector<std::string> files;        // files the entries were read from
   SourceLocation where;
 };
 
@@ -54,15 +62,15 @@ struct NumberList {
 // number operators look at the field's normalised number (E.164 digits, or a
 // short code's digits), and are false when the field holds no number.
 enum class Op : std::uint8_t {
-  in_list,           // number field is in the named list (exact, prefix or range list)
-  prefix,            // number field starts with one of `values` (E.164 digits)
-  range,             // number field is inside one of `ranges`
-  equals,            // number field equals one of `values` (E.164 or short-code digits),
-                     // or trunk/trunk_class equals one of `values` (names)
-  regex,             // field text matches one of `values` (Hyperscan syntax, unanchored,
-                     // validated by the loader with HS_FLAG_SINGLEMATCH). Number fields
-                     // match "+<E.164>" (short code: its digits; not a number: the raw user part)
-  present,           // field is present and non-empty (trunk: the call came from a trunk)
+  in_list,                 // number field is in the named list (exact, prefix or range list)
+  prefix,                  // number field starts with one of `values` (E.164 digits)
+  range,                   // number field is inside one of `ranges`
+  equals,                  // number field equals one of `values` (E.164 or short-code digits),
+                           // or trunk/trunk_class equals one of `values` (names)
+  regex,                   // field text matches one of `values` (Hyperscan syntax, unanchored,
+                           // validated by the loader with HS_FLAG_SINGLEMATCH). Number fields
+                           // match "+<E.164>" (short code: its digits; not a number: the raw user part)
+  present,                 // field is present and non-empty (trunk: the call came from a trunk)
   caller_in_trunk_ranges,  // caller number inside the source trunk's caller ranges == `expect`.
                            // No trunk, or a trunk without ranges: false for either `expect`.
                            // A caller that is not an E.164 number counts as outside.
@@ -70,23 +78,23 @@ enum class Op : std::uint8_t {
 
 struct Predicate {
   Field field = Field::caller;
-  std::string header_name;            // Field::header: which header (any case)
+  std::string header_name;  // Field::header: which header (any case)
   Op op = Op::in_list;
-  std::string list;                   // Op::in_list
-  std::vector<std::string> values;    // prefixes / numbers / regexes / names
+  std::string list;                 // Op::in_list
+  std::vector<std::string> values;  // prefixes / numbers / regexes / names
   // Where each entry of `values` (or `ranges`) was written, same order, so a
   // later stage (e.g. a Hyperscan compile error) can point at one pattern.
   std::vector<SourceLocation> value_where;
-  std::vector<NumberRange> ranges;    // Op::range
-  bool expect = true;                 // Op::caller_in_trunk_ranges
+  std::vector<NumberRange> ranges;  // Op::range
+  bool expect = true;               // Op::caller_in_trunk_ranges
   SourceLocation where;
 };
 
 struct MatchExpr {
   enum class Kind : std::uint8_t { predicate, all, any, not_ };
   Kind kind = Kind::predicate;
-  Predicate predicate;                // Kind::predicate
-  std::vector<MatchExpr> children;    // all / any (n), not_ (exactly 1)
+  Predicate predicate;              // Kind::predicate
+  std::vector<MatchExpr> children;  // all / any (n), not_ (exactly 1)
   SourceLocation where;
 };
 
@@ -94,19 +102,19 @@ enum class ActionKind : std::uint8_t { pass, drop, reject, tag, trace };
 
 struct Action {
   ActionKind kind = ActionKind::pass;
-  std::uint16_t reject_code = 603;    // 603 Decline or 608 Rejected
-  std::string reason_text;            // Reason header text / response phrase
-  std::string call_info;              // 608: RFC 8688 Call-Info URI (jCard), optional
-  std::string tag_header;             // tag: header name
-  std::string tag_value;              // tag: value, {rule} and {score} substituted at compile time
-  std::int32_t score = 0;             // tag: risk score 0..100
+  std::uint16_t reject_code = 603;  // 603 Decline or 608 Rejected
+  std::string reason_text;          // Reason header text / response phrase
+  std::string call_info;            // 608: RFC 8688 Call-Info URI (jCard), optional
+  std::string tag_header;           // tag: header name
+  std::string tag_value;            // tag: value, {rule} and {score} substituted at compile time
+  std::int32_t score = 0;           // tag: risk score 0..100
   SourceLocation where;
 };
 
 struct Rule {
   std::string id;
-  std::int32_t priority = 0;          // higher runs first; equal priority keeps file order
-  std::uint32_t file_order = 0;       // position in the file, 0-based
+  std::int32_t priority = 0;     // higher runs first; equal priority keeps file order
+  std::uint32_t file_order = 0;  // position in the file, 0-based
   MatchExpr match;
   Action action;
   std::string description;
@@ -117,7 +125,7 @@ struct Rule {
 // (::ffff:a.b.c.d) with prefix_len + 96, so one table serves both families.
 struct TrunkSource {
   std::array<std::uint8_t, 16> addr{};
-  std::uint8_t prefix_len = 0;        // 0..128 in the IPv6 space
+  std::uint8_t prefix_len = 0;  // 0..128 in the IPv6 space
   bool is_ipv4 = false;
   std::optional<std::uint16_t> vlan;  // 802.1Q VLAN id (outer)
   std::optional<std::uint16_t> port;  // local UDP/TCP port the call arrived on
@@ -127,12 +135,12 @@ struct TrunkSource {
 
 struct Trunk {
   std::string name;
-  std::string trunk_class;            // international, call_center, peer, access, ...
+  std::string trunk_class;  // international, call_center, peer, access, ...
   // The loader guarantees that no packet (address, VLAN, port) can match
   // sources of two different trunks, so lookup needs no tie-break.
   std::vector<TrunkSource> sources;
   // Caller numbers this trunk may present (caller-ID authentication).
-  std::vector<std::string> caller_prefixes;       // E.164 digit prefixes
+  std::vector<std::string> caller_prefixes;  // E.164 digit prefixes
   std::vector<NumberRange> caller_ranges;
   SourceLocation where;
 };
@@ -145,8 +153,8 @@ struct Trunk {
 // allowed: a frame that several match is counted on the most specific one
 // (the trunk-table order, rules/compiled/trunk_table.h).
 struct DenySource {
-  std::string id;           // counter label: as written, else the prefix text + qualifiers
-  TrunkSource source;       // prefix, optional VLAN, optional local port
+  std::string id;      // counter label: as written, else the prefix text + qualifiers
+  TrunkSource source;  // prefix, optional VLAN, optional local port
   std::string description;
   SourceLocation where;
 };
@@ -154,7 +162,7 @@ struct DenySource {
 enum class MalformedPolicy : std::uint8_t { fail_open, fail_closed };
 
 struct Defaults {
-  Action action;                      // for INVITEs that match no rule (pass by default)
+  Action action;  // for INVITEs that match no rule (pass by default)
   MalformedPolicy malformed = MalformedPolicy::fail_open;
   SourceLocation where;
 };
@@ -164,20 +172,20 @@ struct GuardRails {
   // Callee side (R-URI or To): short-code digits ("110") or E.164 digits
   // without '+'. Defaults to the dial plan's short codes.
   std::vector<std::string> emergency;
-  std::vector<std::string> allow_callers;    // list names (inline numbers become a list
-  std::vector<std::string> allow_callees;    // named "guard_rails.allow_callers"/"...callees")
+  std::vector<std::string> allow_callers;  // list names (inline numbers become a list
+  std::vector<std::string> allow_callees;  // named "guard_rails.allow_callers"/"...callees")
   SourceLocation where;
 };
 
 struct RuleSet {
   std::string name;
   std::string version;
-  std::string source_file;            // path of the YAML file
+  std::string source_file;  // path of the YAML file
   number::DialPlan dial_plan;
   std::vector<Trunk> trunks;
   std::vector<DenySource> deny_sources;  // file order
   std::vector<NumberList> lists;
-  std::vector<Rule> rules;            // in file order
+  std::vector<Rule> rules;  // in file order
   // `rules: []` written out: no rules on purpose. A file that merely lacks
   // rules (cut short by a save in progress) leaves this false, and
   // sipwall-control refuses to replace a running set's rules with it.

@@ -94,8 +94,7 @@ bool DialPlan::add_local_pattern(std::string_view lead, unsigned length) noexcep
 }
 
 bool DialPlan::add_short_code(std::string_view digits) noexcept {
-  if (short_code_count >= kMaxShortCodes || digits.empty() || digits.size() > kMaxShortCodeDigits)
-    return false;
+  if (short_code_count >= kMaxShortCodes || digits.empty() || digits.size() > kMaxShortCodeDigits) return false;
   DigitString d;
   if (!d.assign(digits)) return false;
   short_codes[short_code_count++] = d;
@@ -116,8 +115,7 @@ bool DialPlan::valid(std::string* why) const {
     return false;
   };
   // Data may come from an artifact file: check the raw shapes first.
-  if (!country_code.well_formed() || !international_prefix.well_formed() ||
-      !national_prefix.well_formed())
+  if (!country_code.well_formed() || !international_prefix.well_formed() || !national_prefix.well_formed())
     return fail("dial plan: a prefix or the country code holds something other than digits");
   if (local_pattern_count > kMaxLocalPatterns)
     return fail("local_patterns: more than " + std::to_string(kMaxLocalPatterns) + " entries");
@@ -125,25 +123,22 @@ bool DialPlan::valid(std::string* why) const {
     return fail("short_codes: more than " + std::to_string(kMaxShortCodes) + " entries");
 
   if (country_code.len < 1 || country_code.len > kMaxCountryCodeDigits || country_code.d[0] == '0')
-    return fail("country_code: must be 1 to 3 digits, not starting with 0 (got \"" +
-                std::string(country_code.view()) + "\")");
+    return fail("country_code: must be 1 to 3 digits, not starting with 0 (got \"" + std::string(country_code.view()) +
+                "\")");
   if (international_prefix.len < 1 || international_prefix.len > kMaxPrefixDigits)
-    return fail("international_prefix: must be 1 to " + std::to_string(kMaxPrefixDigits) +
-                " digits");
+    return fail("international_prefix: must be 1 to " + std::to_string(kMaxPrefixDigits) + " digits");
   if (national_prefix.len > kMaxPrefixDigits)
     return fail("national_prefix: at most " + std::to_string(kMaxPrefixDigits) + " digits");
-  if (national_prefix == international_prefix)
-    return fail("national_prefix: equals international_prefix");
+  if (national_prefix == international_prefix) return fail("national_prefix: equals international_prefix");
   // The international prefix is tried first (China: "00" before "0"), so a
   // national prefix that begins with it could never apply.
   if (starts_with(national_prefix, international_prefix))
-    return fail("national_prefix: starts with international_prefix \"" +
-                std::string(international_prefix.view()) + "\" and so could never apply");
+    return fail("national_prefix: starts with international_prefix \"" + std::string(international_prefix.view()) +
+                "\" and so could never apply");
 
   if (min_national_length < 1 || min_national_length > max_national_length)
-    return fail("national_number_length: need 1 <= min <= max (got [" +
-                std::to_string(min_national_length) + ", " + std::to_string(max_national_length) +
-                "])");
+    return fail("national_number_length: need 1 <= min <= max (got [" + std::to_string(min_national_length) + ", " +
+                std::to_string(max_national_length) + "])");
   if (country_code.len + max_national_length > kMaxDigits)
     return fail("national_number_length: country code + " + std::to_string(max_national_length) +
                 " digits exceeds the 15 digits of E.164");
@@ -161,14 +156,14 @@ bool DialPlan::valid(std::string* why) const {
     const std::string where = "local_patterns[" + std::to_string(i) + "]: ";
     if (!lp.lead.well_formed()) return fail(where + "lead holds something other than digits");
     if (lp.length < min_national_length || lp.length > max_national_length)
-      return fail(where + "length " + std::to_string(lp.length) +
-                  " is outside national_number_length");
+      return fail(where + "length " + std::to_string(lp.length) + " is outside national_number_length");
     if (lp.lead.len > lp.length) return fail(where + "lead is longer than length");
     if (!lp.lead.empty() && !(national_first_digits & (1u << (lp.lead.d[0] - '0'))))
       return fail(where + "lead starts with a digit national_number_first_digits excludes");
     if (starts_with(lp.lead, international_prefix) || starts_with(lp.lead, national_prefix))
-      return fail(where + "lead starts with the international or national prefix, "
-                          "which are tried first, so the pattern could never apply");
+      return fail(where +
+                  "lead starts with the international or national prefix, "
+                  "which are tried first, so the pattern could never apply");
     for (unsigned j = 0; j < i; ++j)
       if (local_patterns[j] == lp) return fail(where + "duplicate pattern");
   }
@@ -185,18 +180,14 @@ bool DialPlan::valid(std::string* why) const {
 
 bool operator==(const DialPlan& a, const DialPlan& b) noexcept {
   if (!(a.country_code == b.country_code && a.international_prefix == b.international_prefix &&
-        a.national_prefix == b.national_prefix &&
-        a.min_national_length == b.min_national_length &&
-        a.max_national_length == b.max_national_length &&
-        a.national_first_digits == b.national_first_digits &&
-        a.local_pattern_count == b.local_pattern_count &&
-        a.short_code_count == b.short_code_count &&
+        a.national_prefix == b.national_prefix && a.min_national_length == b.min_national_length &&
+        a.max_national_length == b.max_national_length && a.national_first_digits == b.national_first_digits &&
+        a.local_pattern_count == b.local_pattern_count && a.short_code_count == b.short_code_count &&
         a.country_code_without_prefix == b.country_code_without_prefix))
     return false;
   const unsigned np = std::min<unsigned>(a.local_pattern_count, kMaxLocalPatterns);
   const unsigned ns = std::min<unsigned>(a.short_code_count, kMaxShortCodes);
-  return std::equal(a.local_patterns.begin(), a.local_patterns.begin() + np,
-                    b.local_patterns.begin()) &&
+  return std::equal(a.local_patterns.begin(), a.local_patterns.begin() + np, b.local_patterns.begin()) &&
          std::equal(a.short_codes.begin(), a.short_codes.begin() + ns, b.short_codes.begin());
 }
 

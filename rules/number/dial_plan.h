@@ -11,10 +11,10 @@
 
 namespace sipwall::number {
 
-inline constexpr std::size_t kMaxDigits = 15;          // E.164 maximum
-inline constexpr std::size_t kMinE164Digits = 7;       // shortest real E.164 (e.g. +683 xxxx)
+inline constexpr std::size_t kMaxDigits = 15;     // E.164 maximum
+inline constexpr std::size_t kMinE164Digits = 7;  // shortest real E.164 (e.g. +683 xxxx)
 inline constexpr std::size_t kMaxCountryCodeDigits = 3;
-inline constexpr std::size_t kMaxPrefixDigits = 6;     // international / national prefix
+inline constexpr std::size_t kMaxPrefixDigits = 6;  // international / national prefix
 inline constexpr std::size_t kMaxShortCodes = 32;
 // Short codes are kept below the shortest E.164 number so that a short code's
 // key can never equal an E.164 number's key (both use pack()).
@@ -33,9 +33,7 @@ struct DigitString {
   // True if len <= kMaxDigits and the first len bytes are digits; guards data
   // that came from outside (an artifact file).
   bool well_formed() const noexcept;
-  friend bool operator==(const DigitString& a, const DigitString& b) noexcept {
-    return a.view() == b.view();
-  }
+  friend bool operator==(const DigitString& a, const DigitString& b) noexcept { return a.view() == b.view(); }
 };
 
 // A national number that may be dialled without the national prefix: numbers
@@ -48,9 +46,9 @@ struct LocalPattern {
 };
 
 struct DialPlan {
-  DigitString country_code;            // "86", "1"
-  DigitString international_prefix;    // "00", "011"
-  DigitString national_prefix;         // "0", "1"; may be empty
+  DigitString country_code;          // "86", "1"
+  DigitString international_prefix;  // "00", "011"
+  DigitString national_prefix;       // "0", "1"; may be empty
   // National significant number (NSN: the E.164 digits after the country
   // code) length bounds, applied to every number of this country.
   std::uint8_t min_national_length = 0;

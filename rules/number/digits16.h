@@ -80,7 +80,7 @@ SIPWALL_DIGITS_INLINE std::uint64_t eight_values(std::uint64_t val) noexcept {
 SIPWALL_DIGITS_INLINE std::uint64_t value_of(Digits16 d) noexcept {
   const u128 zeros = ~u128{0} / 0xFF * 0x30;  // '0' in every byte
   u128 vals = d.v - (zeros & low_bytes(d.n));
-  vals <<= 8 * (16 - d.n);  // right-align: leading zero digits
+  vals <<= 8 * (16 - d.n);                                 // right-align: leading zero digits
   const auto hi = static_cast<std::uint64_t>(vals);        // first 8 digits
   const auto lo = static_cast<std::uint64_t>(vals >> 64);  // last 8 digits
   return eight_values(hi) * 100000000ull + eight_values(lo);
@@ -88,8 +88,7 @@ SIPWALL_DIGITS_INLINE std::uint64_t value_of(Digits16 d) noexcept {
 
 // True if all 8 bytes of x are '0'..'9' (Lemire).
 SIPWALL_DIGITS_INLINE bool eight_digits(std::uint64_t x) noexcept {
-  return ((x & 0xF0F0F0F0F0F0F0F0ull) |
-          (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+  return ((x & 0xF0F0F0F0F0F0F0F0ull) | (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
          0x3333333333333333ull;
 }
 

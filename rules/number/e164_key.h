@@ -35,7 +35,9 @@ constexpr std::uint8_t key_length(E164Key key) noexcept {
   return static_cast<std::uint8_t>((key >> kKeyLengthShift) & 0xF);
 }
 
-constexpr std::uint64_t key_value(E164Key key) noexcept { return key & kKeyValueMask; }
+constexpr std::uint64_t key_value(E164Key key) noexcept {
+  return key & kKeyValueMask;
+}
 
 // True if `key` is something pack() can return (count 1..15, value < 10^count,
 // no stray bits). Keys read from an artifact file are checked with this.

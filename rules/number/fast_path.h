@@ -30,8 +30,7 @@ namespace sipwall::number::detail {
 
 // The full path alone: what normalize() did before the fast path existed,
 // and the reference the fast path is tested against.
-Number normalize_full(std::string_view number_text, std::string_view phone_context,
-                      const DialPlan& plan) noexcept;
+Number normalize_full(std::string_view number_text, std::string_view phone_context, const DialPlan& plan) noexcept;
 
 namespace fast {
 
@@ -125,12 +124,11 @@ SIPWALL_FAST_INLINE unsigned first_digit(const D16& d) noexcept {
   return static_cast<unsigned>(d.lo & 0xFF) - '0';
 }
 
-inline constexpr std::array<std::uint64_t, 9> kPow10 = {
-    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+inline constexpr std::array<std::uint64_t, 9> kPow10 = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
 // The digits as an integer; 1 <= d.n <= 15.
 SIPWALL_FAST_INLINE std::uint64_t value(const D16& d) noexcept {
-  const std::uint64_t lo = d.lo & kLowNibbles;  // digit values; zero bytes stay zero
+  const std::uint64_t lo = d.lo & kLowNibbles;               // digit values; zero bytes stay zero
   if (d.n <= 8) return eight_values(lo << (8 * (8 - d.n)));  // right-aligned: leading zeros
   const std::uint64_t hi = d.hi & kLowNibbles;
   return eight_values(lo) * kPow10[d.n - 8] + eight_values(hi << (8 * (16 - d.n)));
@@ -143,8 +141,12 @@ struct Result {
   Reason reason = Reason::none;
 };
 
-SIPWALL_FAST_INLINE Result invalid(Reason r) noexcept { return {{}, r}; }
-SIPWALL_FAST_INLINE Result e164(const D16& d) noexcept { return {d, Reason::none}; }
+SIPWALL_FAST_INLINE Result invalid(Reason r) noexcept {
+  return {{}, r};
+}
+SIPWALL_FAST_INLINE Result e164(const D16& d) noexcept {
+  return {d, Reason::none};
+}
 
 // The Number, written as six 8-byte words in the layout normalize.cpp
 // asserts (text, digits, length/kind/reason/text length, key). Each word is
@@ -171,8 +173,7 @@ SIPWALL_FAST_INLINE Number to_number(const Result& r) noexcept {
     put(out, 1, 0);
     put(out, 2, 0);
     put(out, 3, 0);
-    put(out, 4, (static_cast<unsigned>(NumberKind::invalid) << 8) |
-                    (static_cast<unsigned>(r.reason) << 16));
+    put(out, 4, (static_cast<unsigned>(NumberKind::invalid) << 8) | (static_cast<unsigned>(r.reason) << 16));
     put(out, 5, kNoNumber);
   }
   return out;
@@ -180,8 +181,7 @@ SIPWALL_FAST_INLINE Number to_number(const Result& r) noexcept {
 
 // check_national() of the full path, for a national number of `len`
 // digits whose first digit is the byte `first` ('0'..'9'; unused if len 0).
-SIPWALL_FAST_INLINE Reason check_national(const DialPlan& plan, unsigned c, unsigned first,
-                                          unsigned len) noexcept {
+SIPWALL_FAST_INLINE Reason check_national(const DialPlan& plan, unsigned c, unsigned first, unsigned len) noexcept {
   if (len == 0) return Reason::bad_national_length;
   if (!(plan.national_first_digits & (1u << (first - '0')))) return Reason::bad_national_number;
   if (len < plan.min_national_length || len > plan.max_national_length || c + len > kMaxDigits)
@@ -197,8 +197,7 @@ SIPWALL_FAST_INLINE Reason check_after(const DialPlan& plan, unsigned k, const D
 }
 
 // A national significant number of the plan's country: country code + nsn.
-SIPWALL_FAST_INLINE Result national(const DialPlan& plan, std::uint64_t ccw, unsigned c,
-                                    const D16& nsn) noexcept {
+SIPWALL_FAST_INLINE Result national(const DialPlan& plan, std::uint64_t ccw, unsigned c, const D16& nsn) noexcept {
   const Reason r = check_national(plan, c, nsn);
   if (r != Reason::none) return invalid(r);
   return e164(prepend(ccw, c, nsn));
@@ -243,8 +242,7 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
       return true;
     }
   }
-  const unsigned patterns = plan.local_pattern_count < kMaxLocalPatterns ? plan.local_pattern_count
-                                                                          : kMaxLocalPatterns;
+  const unsigned patterns = plan.local_pattern_count < kMaxLocalPatterns ? plan.local_pattern_count : kMaxLocalPatterns;
   for (unsigned i = 0; i < patterns; ++i) {
     const LocalPattern& lp = plan.local_patterns[i];
     if (lp.length != n) continue;
@@ -255,8 +253,7 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
       return true;
     }
   }
-  if (plan.country_code_without_prefix && n > c && n <= kMaxDigits &&
-      starts_with(all, plan.country_code, c) &&
+  if (plan.country_code_without_prefix && n > c && n <= kMaxDigits && starts_with(all, plan.country_code, c) &&
       check_after(plan, c, all) == Reason::none) {
     out = e164(all);
     return true;
@@ -288,10 +285,8 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
 
 // Form B: true (and to_number(out) is exactly what normalize_full()
 // returns) for 7..16 plain digits and no phone-context; false otherwise.
-[[gnu::always_inline]] inline bool normalize_fast_dialled(std::string_view text,
-                                                          std::string_view context,
-                                                          const DialPlan& plan,
-                                                          fast::Result& out) noexcept {
+[[gnu::always_inline]] inline bool normalize_fast_dialled(std::string_view text, std::string_view context,
+                                                          const DialPlan& plan, fast::Result& out) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t size = text.size();
   if (size < 7 || size > 16 || !context.empty()) return false;
@@ -306,8 +301,7 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
 // Either form (for tests: which inputs the fast path takes).
 inline bool normalize_fast(std::string_view text, std::string_view context, const DialPlan& plan,
                            fast::Result& out) noexcept {
-  return normalize_fast_global(text, plan, out) ||
-         normalize_fast_dialled(text, context, plan, out);
+  return normalize_fast_global(text, plan, out) || normalize_fast_dialled(text, context, plan, out);
 }
 
 #undef SIPWALL_FAST_INLINE

@@ -36,9 +36,7 @@ struct Run {
   unsigned n = 0;
   detail::u128 head = 0;  // first min(n, 16) digits, zero above
 
-  SIPWALL_INLINE static Run of(const Scanned& s) noexcept {
-    return {s.digits, s.count, s.head()};
-  }
+  SIPWALL_INLINE static Run of(const Scanned& s) noexcept { return {s.digits, s.count, s.head()}; }
   // k <= n
   SIPWALL_INLINE Run drop(unsigned k) const noexcept {
     const unsigned rest = n - k;
@@ -49,24 +47,21 @@ struct Run {
 };
 
 SIPWALL_INLINE bool has_prefix(Run r, const DigitString& prefix) noexcept {
-  return prefix.len != 0 && r.n >= prefix.len &&
-         detail::starts_with(r.load(), prefix.d.data(), prefix.len);
+  return prefix.len != 0 && r.n >= prefix.len && detail::starts_with(r.load(), prefix.d.data(), prefix.len);
 }
 
 // A Number built as three 16-byte words in registers: text, digits, then
 // length/kind/reason/text length/key. Declaring `Number out;` and filling it
 // in made GCC clear all 48 bytes with `rep stos` first, a third of the time
 // spent per number.
-static_assert(sizeof(Number) == 48 && offsetof(Number, text_buf) == 0 &&
-              offsetof(Number, digits) == 16 && offsetof(DigitString, len) == 16 &&
-              offsetof(Number, kind) == 33 && offsetof(Number, reason) == 34 &&
+static_assert(sizeof(Number) == 48 && offsetof(Number, text_buf) == 0 && offsetof(Number, digits) == 16 &&
+              offsetof(DigitString, len) == 16 && offsetof(Number, kind) == 33 && offsetof(Number, reason) == 34 &&
               offsetof(Number, text_len) == 35 && offsetof(Number, key) == 40);
 
-SIPWALL_INLINE Number compose(detail::u128 text, detail::u128 digits, unsigned n, NumberKind kind,
-                              Reason reason, unsigned text_len, E164Key key) noexcept {
-  const detail::u128 tail = n | (static_cast<unsigned>(kind) << 8) |
-                            (static_cast<unsigned>(reason) << 16) | (text_len << 24) |
-                            (detail::u128{key} << 64);
+SIPWALL_INLINE Number compose(detail::u128 text, detail::u128 digits, unsigned n, NumberKind kind, Reason reason,
+                              unsigned text_len, E164Key key) noexcept {
+  const detail::u128 tail = n | (static_cast<unsigned>(kind) << 8) | (static_cast<unsigned>(reason) << 16) |
+                            (text_len << 24) | (detail::u128{key} << 64);
   const std::array<detail::u128, 3> words{text, digits, tail};
   return std::bit_cast<Number>(words);
 }
@@ -97,8 +92,7 @@ SIPWALL_INLINE Reason check_national(const DialPlan& plan, Digits16 nsn, unsigne
   if (nsn_len == 0) return Reason::bad_national_length;
   // The first digit is checked first: "+86 0755..." (a trunk 0 kept after
   // the country code) is a more useful thing to report than its length.
-  if (!(plan.national_first_digits & (1u << detail::first_digit(nsn))))
-    return Reason::bad_national_number;
+  if (!(plan.national_first_digits & (1u << detail::first_digit(nsn)))) return Reason::bad_national_number;
   if (nsn_len < plan.min_national_length || nsn_len > plan.max_national_length ||
       plan.country_code.len + nsn_len > kMaxDigits)
     return Reason::bad_national_length;
@@ -108,8 +102,7 @@ SIPWALL_INLINE Reason check_national(const DialPlan& plan, Digits16 nsn, unsigne
 SIPWALL_INLINE Number national(const DialPlan& plan, Digits16 nsn, unsigned nsn_len) noexcept {
   const Reason r = check_national(plan, nsn, nsn_len);
   if (r != Reason::none) return invalid(r);
-  return make_e164(
-      detail::concat(detail::load16(plan.country_code.d.data(), plan.country_code.len), nsn));
+  return make_e164(detail::concat(detail::load16(plan.country_code.d.data(), plan.country_code.len), nsn));
 }
 
 // A national number given as a run, which may be longer than 16 digits.
@@ -189,9 +182,7 @@ SIPWALL_INLINE Number dialled(const DialPlan& plan, Run all, Run area) noexcept 
 // A loose domain check: letters, digits, '-' and '.', starting alphanumeric.
 bool is_domain(std::string_view s) noexcept {
   if (s.empty()) return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
   if (!alnum(s[0])) return false;
   return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
 }
@@ -214,8 +205,7 @@ SIPWALL_INLINE Number full(std::string_view number_text, std::string_view phone_
 
   if (phone_context.empty()) return dialled(plan, digits, {});
 
-  const bool global_context = phone_context[0] == '+' ||
-                              detail::starts_with_nocase(phone_context, "%2b");
+  const bool global_context = phone_context[0] == '+' || detail::starts_with_nocase(phone_context, "%2b");
   if (!global_context) {
     // A domain name: the operator's own network, so the plan applies as is.
     if (!is_domain(phone_context)) return invalid(Reason::bad_context);
@@ -230,8 +220,7 @@ SIPWALL_INLINE Number full(std::string_view number_text, std::string_view phone_
 
   // "+86" or "+86-755" in a China plan: dial by the plan, with "755" as the
   // area for numbers no rule of the plan takes.
-  if (has_prefix(context, plan.country_code))
-    return dialled(plan, digits, context.drop(plan.country_code.len));
+  if (has_prefix(context, plan.country_code)) return dialled(plan, digits, context.drop(plan.country_code.len));
   // Another country: its dialling rules are unknown, so the context digits
   // simply prefix the local number (RFC 3966 section 5.1.5 warns this is a
   // convention, not a guarantee).
@@ -249,8 +238,7 @@ Number detail::normalize_full(std::string_view number_text, std::string_view pho
 // function: calling out to the full path (or from an inline "+digits" path
 // in the header) cost more in call overhead and register saves than it
 // saved. See fast_path.h.
-Number normalize(std::string_view number_text, std::string_view phone_context,
-                 const DialPlan& plan) noexcept {
+Number normalize(std::string_view number_text, std::string_view phone_context, const DialPlan& plan) noexcept {
   detail::fast::Result r;
   if (detail::normalize_fast_global(number_text, plan, r) ||
       detail::normalize_fast_dialled(number_text, phone_context, plan, r))
@@ -260,31 +248,50 @@ Number normalize(std::string_view number_text, std::string_view phone_context,
 
 std::string_view to_string(NumberKind k) noexcept {
   switch (k) {
-    case NumberKind::e164: return "e164";
-    case NumberKind::short_code: return "short_code";
-    case NumberKind::not_a_number: return "not_a_number";
-    case NumberKind::invalid: return "invalid";
-    case NumberKind::absent: return "absent";
+    case NumberKind::e164:
+      return "e164";
+    case NumberKind::short_code:
+      return "short_code";
+    case NumberKind::not_a_number:
+      return "not_a_number";
+    case NumberKind::invalid:
+      return "invalid";
+    case NumberKind::absent:
+      return "absent";
   }
   return "unknown";
 }
 
 std::string_view to_string(Reason r) noexcept {
   switch (r) {
-    case Reason::none: return "none";
-    case Reason::empty: return "empty";
-    case Reason::not_numeric: return "not_numeric";
-    case Reason::bad_escape: return "bad_escape";
-    case Reason::misplaced_plus: return "misplaced_plus";
-    case Reason::star_or_hash: return "star_or_hash";
-    case Reason::no_digits: return "no_digits";
-    case Reason::too_short: return "too_short";
-    case Reason::too_long: return "too_long";
-    case Reason::bad_country_code: return "bad_country_code";
-    case Reason::bad_national_length: return "bad_national_length";
-    case Reason::bad_national_number: return "bad_national_number";
-    case Reason::unrecognised: return "unrecognised";
-    case Reason::bad_context: return "bad_context";
+    case Reason::none:
+      return "none";
+    case Reason::empty:
+      return "empty";
+    case Reason::not_numeric:
+      return "not_numeric";
+    case Reason::bad_escape:
+      return "bad_escape";
+    case Reason::misplaced_plus:
+      return "misplaced_plus";
+    case Reason::star_or_hash:
+      return "star_or_hash";
+    case Reason::no_digits:
+      return "no_digits";
+    case Reason::too_short:
+      return "too_short";
+    case Reason::too_long:
+      return "too_long";
+    case Reason::bad_country_code:
+      return "bad_country_code";
+    case Reason::bad_national_length:
+      return "bad_national_length";
+    case Reason::bad_national_number:
+      return "bad_national_number";
+    case Reason::unrecognised:
+      return "unrecognised";
+    case Reason::bad_context:
+      return "bad_context";
   }
   return "unknown";
 }

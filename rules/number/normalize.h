@@ -43,11 +43,11 @@ struct Number {
   // The order of the fields is for speed (the normaliser writes a Number as
   // three 16-byte words); use the names, never positional initialisation.
   char text_buf[kMaxDigits + 1] = {};  // storage behind text(); written only by the normaliser
-  DigitString digits;         // E.164 digits without '+', or the short code's digits
+  DigitString digits;                  // E.164 digits without '+', or the short code's digits
   NumberKind kind = NumberKind::absent;
   Reason reason = Reason::empty;
   std::uint8_t text_len = 0;
-  E164Key key = kNoNumber;    // pack(digits) for e164 and short_code; kNoNumber otherwise
+  E164Key key = kNoNumber;  // pack(digits) for e164 and short_code; kNoNumber otherwise
 
   // "+8613800138000"; for short codes just the digits; empty otherwise.
   // Points into *this: valid while this object lives, safe to copy the Number.
@@ -58,8 +58,7 @@ struct Number {
 // `number_text` is the user part up to its first ';' (or the tel: number),
 // possibly %-escaped; anything from a ';' on is ignored. `phone_context` is
 // the RFC 3966 phone-context value (empty if none), possibly %-escaped.
-Number normalize(std::string_view number_text, std::string_view phone_context,
-                 const DialPlan& plan) noexcept;
+Number normalize(std::string_view number_text, std::string_view phone_context, const DialPlan& plan) noexcept;
 
 // Convenience for operator-written input (rule files, lists, CLI):
 // "+86 138-0013-8000", "013800138000", "tel:+8613800138000",

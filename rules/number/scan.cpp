@@ -12,10 +12,10 @@ namespace sipwall::number::detail {
 namespace {
 
 enum Class : std::uint8_t {
-  kOther,     // not in any phone number: not_a_number
-  kLetter,    // not_a_number (kept apart from kOther only for readability)
+  kOther,   // not in any phone number: not_a_number
+  kLetter,  // not_a_number (kept apart from kOther only for readability)
   kDigit,
-  kSeparator, // RFC 3966 visual-separator "-" "." "(" ")" and space
+  kSeparator,  // RFC 3966 visual-separator "-" "." "(" ")" and space
   kPlus,
   kPercent,   // start of a %-escape (raw input only)
   kEnd,       // ';' starts the URI parameters (raw input only)

@@ -26,8 +26,8 @@ struct Scanned {
   std::uint64_t head_lo = 0;
   std::uint64_t head_hi = 0;
   char digits[kScratchBytes] = {};
-  unsigned count = 0;  // digits seen; may exceed kScratchBytes
-  bool plus = false;   // a '+' came before the first digit
+  unsigned count = 0;                       // digits seen; may exceed kScratchBytes
+  bool plus = false;                        // a '+' came before the first digit
   NumberKind fail_kind = NumberKind::e164;  // e164 here means "no failure"
   Reason fail = Reason::none;
 
@@ -42,8 +42,7 @@ struct Scanned {
 // read with whole-word loads that stay inside the input (two overlapping
 // loads cover any length) and assembled in a register. False: take the
 // general path.
-SIPWALL_DIGITS_INLINE bool plain_digits(const unsigned char* p, std::size_t m,
-                                        u128* head) noexcept {
+SIPWALL_DIGITS_INLINE bool plain_digits(const unsigned char* p, std::size_t m, u128* head) noexcept {
   if (m >= 8) {
     if (m > 16) return false;
     std::uint64_t a, b;

@@ -33,8 +33,7 @@ std::string_view phone_context_of(std::string_view params) noexcept {
 
 Number normalize_written(std::string_view text, const DialPlan& plan) noexcept {
   text = trim(text);
-  if (text.size() >= 2 && text.front() == '<' && text.back() == '>')
-    text = trim(text.substr(1, text.size() - 2));
+  if (text.size() >= 2 && text.front() == '<' && text.back() == '>') text = trim(text.substr(1, text.size() - 2));
 
   std::string_view body = text;
   if (detail::starts_with_nocase(text, "tel:")) {

@@ -47,13 +47,13 @@ Decoded decode_utf8(std::string_view s) noexcept {
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     need = 3;
     cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;        // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;        // no surrogates
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     need = 4;
     cp = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;        // no overlong forms
-    if (b0 == 0xF4) hi = 0x8F;        // nothing above U+10FFFF
+    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
   } else {
     return {kReplacement, 1, false};  // 80..C1, F5..FF never start a character
   }
@@ -80,20 +80,22 @@ std::string to_valid_utf8(std::string_view s) {
   out.reserve(s.size());
   while (!s.empty()) {
     const Decoded d = decode_utf8(s);
-    if (d.valid) out.append(s.data(), d.len);
-    else append_utf8(out, kReplacement);
+    if (d.valid)
+      out.append(s.data(), d.len);
+    else
+      append_utf8(out, kReplacement);
     s.remove_prefix(d.len);
   }
   return out;
 }
 
 bool is_hidden_control(char32_t cp) noexcept {
-  return (cp >= 0x80 && cp <= 0x9F) ||       // C1 controls (0x9B is CSI to many terminals)
-         cp == 0xAD ||                       // soft hyphen
-         (cp >= 0x200B && cp <= 0x200F) ||   // zero-width space/joiners, LRM, RLM
-         (cp >= 0x2028 && cp <= 0x202E) ||   // line/paragraph separators, bidi embeddings and overrides
-         (cp >= 0x2060 && cp <= 0x2069) ||   // word joiner, invisible operators, bidi isolates
-         cp == 0xFEFF;                       // zero-width no-break space (BOM)
+  return (cp >= 0x80 && cp <= 0x9F) ||      // C1 controls (0x9B is CSI to many terminals)
+         cp == 0xAD ||                      // soft hyphen
+         (cp >= 0x200B && cp <= 0x200F) ||  // zero-width space/joiners, LRM, RLM
+         (cp >= 0x2028 && cp <= 0x202E) ||  // line/paragraph separators, bidi embeddings and overrides
+         (cp >= 0x2060 && cp <= 0x2069) ||  // word joiner, invisible operators, bidi isolates
+         cp == 0xFEFF;                      // zero-width no-break space (BOM)
 }
 
 std::string printable(std::string_view s, std::size_t max_bytes) {
@@ -116,8 +118,10 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
     const Decoded d = c >= 0x80 ? decode_utf8(s.substr(i)) : Decoded{c, 1, false};
     if (d.valid && i + d.len > max_bytes) break;  // a character cut by the cap: counted, not shown
     if (d.valid) {
-      if (is_hidden_control(d.cp)) append_u_escape(out, d.cp);
-      else out.append(s.data() + i, d.len);
+      if (is_hidden_control(d.cp))
+        append_u_escape(out, d.cp);
+      else
+        out.append(s.data() + i, d.len);
       i += d.len;
       continue;
     }
@@ -147,8 +151,10 @@ void escape_hidden_controls_in_json(std::string& json) {
   std::string_view rest = std::string_view(json).substr(i);
   while (!rest.empty()) {
     const Decoded d = decode_utf8(rest);
-    if (d.valid && is_hidden_control(d.cp)) append_u_escape(out, d.cp);
-    else out.append(rest.data(), d.len);
+    if (d.valid && is_hidden_control(d.cp))
+      append_u_escape(out, d.cp);
+    else
+      out.append(rest.data(), d.len);
     rest.remove_prefix(d.len);
   }
   json = std::move(out);

@@ -155,8 +155,8 @@ void run_table(const fs::path& dir, const Expect* begin, const Expect* end, cons
     ASSERT_TRUE(fs::exists(path)) << path;
     const std::string bytes = read_file(path);
     const ParseError d = parse_exact(bytes, *m, Transport::datagram);
-    EXPECT_EQ(d, x->datagram) << x->file << ": expected " << name(x->datagram) << ", got "
-                              << name(d) << " at offset " << m->error_offset;
+    EXPECT_EQ(d, x->datagram) << x->file << ": expected " << name(x->datagram) << ", got " << name(d) << " at offset "
+                              << m->error_offset;
     if (d == ParseError::none) {
       EXPECT_LE(m->length, bytes.size()) << x->file;
       EXPECT_GT(m->header_count, 0) << x->file;

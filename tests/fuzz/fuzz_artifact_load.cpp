@@ -22,10 +22,10 @@
 
 #include "dataplane/classify/classify.h"
 #include "dataplane/classify/explain.h"
-#include "tests/fuzz/fuzz_invite.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"
+#include "tests/fuzz/fuzz_invite.h"
 
 namespace {
 

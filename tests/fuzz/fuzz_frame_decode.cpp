@@ -36,9 +36,9 @@ using namespace sipwall::net;
   std::fprintf(stderr, "invariant broken at line %d: %s\n", line, what);
   std::abort();
 }
-#define check(cond)                         \
-  do {                                      \
-    if (!(cond)) fail(#cond, __LINE__);     \
+#define check(cond)                     \
+  do {                                  \
+    if (!(cond)) fail(#cond, __LINE__); \
   } while (0)
 
 std::uint64_t g_sum = 0;  // keeps the payload reads
@@ -78,7 +78,8 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
     DecodedPacket r;
     check(decodes_as(out.data(), lay.length, 17, r));
     check(r.src == d.dst && r.dst == d.src && r.src_port == d.dst_port && r.dst_port == d.src_port);
-    check(r.payload_length == payload.size() && std::memcmp(out.data() + r.payload_offset, payload.data(), payload.size()) == 0);
+    check(r.payload_length == payload.size() &&
+          std::memcmp(out.data() + r.payload_offset, payload.data(), payload.size()) == 0);
     check(l4_checksum_ok(out.data(), r));
     if (r.ip_version == 4) check(ipv4_header_checksum_ok(out.data() + r.l3_offset));
     // In place: the request buffer becomes the reply, the payload read from it first.
@@ -91,7 +92,8 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
     if (l2.result == ReplyResult::ok) {
       DecodedPacket r2;
       check(decodes_as(inplace.data(), l2.length, 17, r2));
-      check(std::string_view(reinterpret_cast<const char*>(inplace.data() + r2.payload_offset), r2.payload_length) == copy);
+      check(std::string_view(reinterpret_cast<const char*>(inplace.data() + r2.payload_offset), r2.payload_length) ==
+            copy);
       check(l4_checksum_ok(inplace.data(), r2));
     }
   }
@@ -128,7 +130,8 @@ void tcp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
     check(std::memcmp(out.data() + c.payload_offset, frame + d.payload_offset + from, to - from) == 0);
     check(c.tcp_seq == static_cast<std::uint32_t>(d.tcp_seq + from) && c.tcp_ack == d.tcp_ack);
     check(l4_checksum_ok(out.data(), c) == was_ok);
-    if (c.ip_version == 4) check(ipv4_header_checksum_ok(out.data() + c.l3_offset) == ipv4_header_checksum_ok(frame + d.l3_offset));
+    if (c.ip_version == 4)
+      check(ipv4_header_checksum_ok(out.data() + c.l3_offset) == ipv4_header_checksum_ok(frame + d.l3_offset));
   }
   const std::string_view payload = tail(frame, len, 500);
   out.assign(len + 600, 0);

@@ -29,8 +29,8 @@ using namespace sipwall::number;
   std::fprintf(stderr, "invariant broken: %s\n", what);
   std::abort();
 }
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)           \
+  do {                        \
     if (!(cond)) fail(#cond); \
   } while (0)
 
@@ -73,8 +73,8 @@ void check(const Number& n, const DialPlan& plan) {
 void check_again(const Number& n, std::string_view context, const DialPlan& plan) {
   if (n.kind != NumberKind::e164 && n.kind != NumberKind::short_code) return;
   const std::string text(n.text());
-  for (const Number& again : {normalize(text, "", plan), normalize(text, context, plan),
-                              normalize_written(text, plan)}) {
+  for (const Number& again :
+       {normalize(text, "", plan), normalize(text, context, plan), normalize_written(text, plan)}) {
     CHECK(again.kind == n.kind);
     CHECK(again.digits == n.digits && again.key == n.key);
   }

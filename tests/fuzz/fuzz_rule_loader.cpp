@@ -18,10 +18,10 @@
 #include <string_view>
 
 #include "dataplane/classify/classify.h"
-#include "tests/fuzz/fuzz_invite.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"
 #include "rules/model/outside_text.h"
+#include "tests/fuzz/fuzz_invite.h"
 
 namespace {
 

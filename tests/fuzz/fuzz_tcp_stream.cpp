@@ -48,9 +48,9 @@ using namespace sipwall::net;
   std::fprintf(stderr, "invariant broken at line %d: %s\n", line, what);
   std::abort();
 }
-#define check(cond)                         \
-  do {                                      \
-    if (!(cond)) fail(#cond, __LINE__);     \
+#define check(cond)                     \
+  do {                                  \
+    if (!(cond)) fail(#cond, __LINE__); \
   } while (0)
 
 constexpr std::size_t kSlack = 600;  // room for insertions beyond the frame
@@ -101,8 +101,7 @@ void op_forward(World& w, std::vector<std::uint8_t>& f, std::size_t len, const D
   check(l4_checksum_ok(f.data(), a) == good);
 }
 
-void op_edit(World& w, std::vector<std::uint8_t>& f, std::size_t len, DecodedPacket d, std::uint8_t a,
-             std::uint8_t b) {
+void op_edit(World& w, std::vector<std::uint8_t>& f, std::size_t len, DecodedPacket d, std::uint8_t a, std::uint8_t b) {
   const std::size_t at = a % (std::size_t{d.payload_length} + 1);
   const std::string line(1 + b % 40, static_cast<char>('A' + b % 26));
   const std::vector<std::uint8_t> before(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(len));
@@ -229,13 +228,15 @@ void op_plan(const std::uint8_t* p, std::size_t n) {
     const std::uint32_t l = 1 + p[i] % 40;
     const std::uint8_t kind = p[i + 1];
     if ((kind & 0x40) == 0 && m + l > hold_from) break;
-    if (kind % 3 == 0) edits.push_back({m, m + l, m, true});
-    else if (kind % 3 == 1) edits.push_back({m, m + l, m + kind % l, false});
+    if (kind % 3 == 0)
+      edits.push_back({m, m + l, m, true});
+    else if (kind % 3 == 1)
+      edits.push_back({m, m + l, m + kind % l, false});
     m += (kind & 0x80) ? l / 2 : l;  // sometimes overlapping: must be refused
   }
   std::vector<StreamPiece> out(max_stream_pieces(segs.size(), edits.size()));
-  const std::size_t np = plan_stream(segs.data(), segs.size(), edits.data(), edits.size(), hold_from, out.data(),
-                                     out.size());
+  const std::size_t np =
+      plan_stream(segs.data(), segs.size(), edits.data(), edits.size(), hold_from, out.data(), out.size());
   check(np <= out.size());
   if (np == 0) return;
   std::vector<int> cover(total, 0), seen(edits.size(), 0);
@@ -295,13 +296,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!decodes_tcp(f.data(), len, d)) continue;
     switch (op & 7) {
       case 0:
-      case 1: op_forward(w, f, len, d, op & 1); break;
-      case 2: op_edit(w, f, len, d, a, b); break;
-      case 3: op_remove(w, f, len, d, op, a, b); break;
-      case 4: op_cut(w, f, d, a, b); break;
-      case 5: op_hold(w, d); break;
-      case 6: op_expire(w, a); break;
-      default: break;
+      case 1:
+        op_forward(w, f, len, d, op & 1);
+        break;
+      case 2:
+        op_edit(w, f, len, d, a, b);
+        break;
+      case 3:
+        op_remove(w, f, len, d, op, a, b);
+        break;
+      case 4:
+        op_cut(w, f, d, a, b);
+        break;
+      case 5:
+        op_hold(w, d);
+        break;
+      case 6:
+        op_expire(w, a);
+        break;
+      default:
+        break;
     }
     check(w.seqadj.size() <= w.seqadj.capacity());
   }

@@ -6,10 +6,9 @@
 // (libFuzzer reports the abort), as it was for both daemons before.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

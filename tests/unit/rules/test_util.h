@@ -38,8 +38,7 @@ class TempDir {
     return p;
   }
   // Writes `yaml` as `name` and loads it by path.
-  LoadResult load(const std::string& yaml, const std::string& name = "r.yaml",
-                  const LoadOptions& options = {}) const {
+  LoadResult load(const std::string& yaml, const std::string& name = "r.yaml", const LoadOptions& options = {}) const {
     return load_rule_set(write(name, yaml), options);
   }
   // Formatted diagnostics, scratch directory removed from paths.

@@ -1,8 +1,8 @@
+#include "control/client/dial_plan_json.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "control/client/dial_plan_json.h"
 
 namespace sipwall::control {
 namespace {

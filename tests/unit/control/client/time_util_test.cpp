@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "control/client/time_util.h"
+
+#include <gtest/gtest.h>
 
 namespace sipwall::control {
 namespace {

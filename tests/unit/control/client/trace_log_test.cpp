@@ -1,9 +1,10 @@
+#include "control/client/trace_log.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "control/client/time_util.h"
-#include "control/client/trace_log.h"
 #include "tests/unit/control/daemon/test_util.h"
 
 namespace sipwall::control {
@@ -16,8 +17,7 @@ constexpr std::int64_t kS = 1'000'000'000;
 constexpr std::int64_t kT0 = 1795859755LL * kS;  // 2026-11-28T09:55:55Z
 
 // A record as trace-drain returns it (docs/control-protocol.md).
-json record(int i, const std::string& caller, const std::string& rule = "harassment-callers",
-            std::int64_t t = kT0) {
+json record(int i, const std::string& caller, const std::string& rule = "harassment-callers", std::int64_t t = kT0) {
   json r{{"time_ns", t + i * kS},
          {"action", "reject"},
          {"reject_code", 608},
@@ -81,7 +81,9 @@ TEST(TraceLine, InvalidUtf8BecomesReplacementCharacters) {
 
 TEST(TraceLine, NoByteOfTheLineDrivesATerminal) {
   json r = record(0, "+8613800138000");
-  r["call_id"] = std::string("x\x1b]0;owned\x07\xC2\x9B" "2J\xE2\x80\xAE@y");  // OSC, C1 CSI, RLO
+  r["call_id"] = std::string(
+      "x\x1b]0;owned\x07\xC2\x9B"
+      "2J\xE2\x80\xAE@y");  // OSC, C1 CSI, RLO
   const std::string line = trace_line(r, {});
   for (unsigned char c : line) EXPECT_GE(c, 0x20) << line;
   EXPECT_NE(line.find(R"("call_id":"x\u001b]0;owned\u0007\u009b2J\u202e@y")"), std::string::npos) << line;
@@ -225,9 +227,9 @@ TEST_F(TraceSearchTest, SinceAndUntilAreInclusive) {
 
 TEST(TraceSearch, SkipsBrokenLinesAndCountsThem) {
   test::TempDir dir;
-  test::write_file(dir / "trace.jsonl",
-                   trace_line(record(1, "+8613800138000"), {}) + "\n{\"caller\":\"+8613800138000\", broken\n\n" +
-                       trace_line(record(2, "+8613800138000"), {}) + "\n");
+  test::write_file(dir / "trace.jsonl", trace_line(record(1, "+8613800138000"), {}) +
+                                            "\n{\"caller\":\"+8613800138000\", broken\n\n" +
+                                            trace_line(record(2, "+8613800138000"), {}) + "\n");
   TraceQuery q;
   q.caller = "+8613800138000";
   int n = 0;

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "control/daemon/compile_job.h"
 
+#include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
-#include "control/daemon/compile_job.h"
 #include "control/client/dial_plan_json.h"
 #include "tests/unit/control/daemon/test_util.h"
 
@@ -141,7 +141,7 @@ TEST(ChangedBetween, NamesAFileChangedInTheWindow) {
   std::int64_t c = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   std::vector<std::string> files{(dir / "missing").string(), (dir / "b.txt").string()};
   EXPECT_EQ(changed_between(files, c - 1, c).value_or(""), (dir / "b.txt").string());
-  EXPECT_FALSE(changed_between(files, c, c + 1'000'000'000));      // changed before the read began
+  EXPECT_FALSE(changed_between(files, c, c + 1'000'000'000));           // changed before the read began
   EXPECT_FALSE(changed_between(files, before - 2'000'000'000, c - 1));  // "after" the read ended
 }
 
@@ -204,8 +204,9 @@ class CompileChildTest : public ::testing::Test {
 
 TEST_F(CompileChildTest, ReadsTheChildsAnswer) {
   // The child gets the documented arguments.
-  fs::path exe = script(R"(echo "$1 $2 $3" > ")" + (dir / "args").string() +
-                        R"(" ; echo '{"ok":true,"version":"v9","checksum":"00000000000000aa","files":["rules.yaml"]}')");
+  fs::path exe =
+      script(R"(echo "$1 $2 $3" > ")" + (dir / "args").string() +
+             R"(" ; echo '{"ok":true,"version":"v9","checksum":"00000000000000aa","files":["rules.yaml"]}')");
   CompileOutput o = run(exe);
   EXPECT_TRUE(o.ok) << o.failure;
   EXPECT_EQ(o.version, "v9");

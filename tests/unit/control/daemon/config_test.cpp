@@ -98,9 +98,9 @@ TEST(ControlConfig, SocketPathsMustFitAUnixSocketAddress) {
   std::vector<std::string> errors;
   std::string long_path = "/run/sipwall/" + std::string(117, 's') + ".sock";  // 135 bytes
   std::string ok_path = "/" + std::string(106, 's');                          // 107: the most there is
-  EXPECT_FALSE(load("rules: {file: r.yaml}\ndataplane:\n  socket: " + long_path + "\ncontrol:\n  socket: " +
-                        long_path + "\n",
-                    errors));
+  EXPECT_FALSE(
+      load("rules: {file: r.yaml}\ndataplane:\n  socket: " + long_path + "\ncontrol:\n  socket: " + long_path + "\n",
+           errors));
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].rfind("control.yaml:3:11: socket: the socket path is 135 bytes long; a Unix socket path has "
                             "at most 107 (sockaddr_un): /run/sipwall/sss",
@@ -140,8 +140,9 @@ TEST(ControlConfig, AliasCycleAndAliasBombAreRefused) {
   std::vector<std::string> errors;
   EXPECT_FALSE(load("rules: &r\n  file: *r\n", errors));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0], "control.yaml:2:9: YAML alias '*r' is inside the node its anchor '&r' (line 1) names: "
-                       "a node cannot contain itself");
+  EXPECT_EQ(errors[0],
+            "control.yaml:2:9: YAML alias '*r' is inside the node its anchor '&r' (line 1) names: "
+            "a node cannot contain itself");
   std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; ++i) {
     bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "control/daemon/file_watcher.h"
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "control/daemon/file_watcher.h"
 #include "tests/unit/control/daemon/test_util.h"
 
 namespace sipwall::control {
@@ -69,7 +69,7 @@ TEST_F(FileWatcherTest, IgnoresOtherFilesInTheDirectory) {
   test::write_file(dir / "lists" / "b.txt", "x");
   std::vector<std::string> changed;
   pollfd p{w.fd(), POLLIN, 0};
-  ASSERT_GT(::poll(&p, 1, 1000), 0);  // events arrived...
+  ASSERT_GT(::poll(&p, 1, 1000), 0);     // events arrived...
   EXPECT_FALSE(w.read_events(changed));  // ...but none about a watched file
   EXPECT_TRUE(changed.empty());
 }

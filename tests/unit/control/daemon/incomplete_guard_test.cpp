@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "control/daemon/incomplete_guard.h"
+
+#include <gtest/gtest.h>
 
 namespace sipwall::control {
 namespace {

@@ -1,8 +1,9 @@
 // /metrics under idle and slow clients (before: 2 idle TCP connections made
 // every scrape time out), and the HTTP it answers.
-#include <gtest/gtest.h>
+#include "control/daemon/metrics_server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "control/daemon/metrics_server.h"
 
 namespace sipwall::control {
 namespace {
@@ -48,7 +47,9 @@ class Tcp {
   Tcp(const Tcp&) = delete;
   Tcp& operator=(const Tcp&) = delete;
   bool connected() const { return connected_; }
-  bool send(const std::string& s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  bool send(const std::string& s) {
+    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
   // Everything until the server closes (or the timeout).
   std::string read_all(std::chrono::milliseconds timeout = 3000ms) {
     std::string out;

@@ -17,7 +17,10 @@ namespace {
 using nlohmann::json;
 
 TEST(Prometheus, EscapesLabelValuesAndHelp) {
-  EXPECT_EQ(escape_label_value(R"(a\b"c)" "\n" "d"), R"(a\\b\"c\nd)");
+  EXPECT_EQ(escape_label_value(R"(a\b"c)"
+                               "\n"
+                               "d"),
+            R"(a\\b\"c\nd)");
   EXPECT_EQ(escape_label_value("plain-rule_1"), "plain-rule_1");
   EXPECT_EQ(escape_help("x\\y\nz \"q\""), "x\\\\y\\nz \"q\"");  // quotes stay in help text
 }
@@ -240,7 +243,8 @@ TEST(MetricsRender, PromtoolAcceptsIt) {
   c.have_reload = true;
   c.last_reload_seconds = 0.25;
   test::write_file(dir / "m.txt", render_metrics(c, sample_dataplane()));
-  std::string cmd = "promtool check metrics < " + (dir / "m.txt").string() + " > " + (dir / "out.txt").string() + " 2>&1";
+  std::string cmd =
+      "promtool check metrics < " + (dir / "m.txt").string() + " > " + (dir / "out.txt").string() + " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << test::read_file(dir / "out.txt");
 }

@@ -4,8 +4,8 @@
 #include <atomic>
 #include <thread>
 
-#include "dataplane/protocol/line_server.h"
 #include "control/client/unix_client.h"
+#include "dataplane/protocol/line_server.h"
 #include "tests/unit/control/daemon/test_util.h"
 
 namespace sipwall::control {
@@ -84,7 +84,8 @@ TEST_F(SocketTest, DeferredReplyKeepsRequestOrder) {
 TEST_F(SocketTest, SecondServerOnTheSameSocketIsRefused) {
   LineServer other;
   std::string err;
-  EXPECT_FALSE(other.open(path, 0600, "", [](LineServer::ClientId, std::string_view) { return std::string(); }, err));
+  EXPECT_FALSE(other.open(
+      path, 0600, "", [](LineServer::ClientId, std::string_view) { return std::string(); }, err));
   EXPECT_NE(err.find("another process is serving"), std::string::npos) << err;
 }
 

@@ -1,6 +1,5 @@
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include "control/daemon/artifact_store.h"
@@ -50,7 +49,7 @@ TEST(ArtifactStore, CommitNamesFilesByVersionAndChecksum) {
   EXPECT_EQ(out.filename(), "v_1_2-00000000000000aa.swr");
   auto list = s.list();
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].path, out);  // newest first
+  EXPECT_EQ(list[0].path, out);         // newest first
   EXPECT_EQ(list[0].version, "v 1/2");  // from the meta file, not the file name
   EXPECT_FALSE(s.commit(s.staging_path(), "v", "not-hex", json::object(), out, err));
 }

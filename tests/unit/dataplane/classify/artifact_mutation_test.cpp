@@ -23,13 +23,13 @@
 #include <string>
 #include <vector>
 
+#include "control/common/sip_input.h"
 #include "dataplane/classify/classify.h"
 #include "dataplane/classify/explain.h"
-#include "control/common/sip_input.h"
+#include "dataplane/sip/sip_message.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"
-#include "dataplane/sip/sip_message.h"
 
 using namespace sipwall;
 
@@ -62,7 +62,8 @@ std::string demo_artifact() {
   rules::CompileResult cr = rules::compile(*lr.rule_set);
   EXPECT_TRUE(cr.ok());
   if (!cr.ok()) return {};
-  const auto path = std::filesystem::temp_directory_path() / ("sipwall-mutation-" + std::to_string(::getpid()) + ".swr");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("sipwall-mutation-" + std::to_string(::getpid()) + ".swr");
   const rules::ArtifactSaveResult s = rules::save_artifact(*cr.set, path.string());
   EXPECT_TRUE(s.ok) << s.error;
   std::ifstream f(path, std::ios::binary);
@@ -171,8 +172,8 @@ TEST(ArtifactMutation, EveryWordOfTheDemoArtifactSetToHostileValues) {
   // (strings, numbers, priorities): those load, and were run.
   EXPECT_GT(tried, 10000u);
   EXPECT_GT(loaded, 1000u);
-  std::printf("artifact of %zu bytes: %zu mutations, %zu loaded and classified %zu INVITEs each\n",
-              original.size(), tried, loaded, invites.size());
+  std::printf("artifact of %zu bytes: %zu mutations, %zu loaded and classified %zu INVITEs each\n", original.size(),
+              tried, loaded, invites.size());
 }
 
 // The two fields the issue names, each on its own: a rule's first

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "dataplane/classify/classify.h"
-#include "tests/unit/rules/compiled/rule_builders.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "tests/unit/dataplane/classify/sip_fixtures.h"
+#include "tests/unit/rules/compiled/rule_builders.h"
 
 using namespace sipwall;
 using namespace sipwall::classify;
@@ -31,8 +31,10 @@ TEST(ArtifactVerdicts, LoadedSetDecidesExactlyLikeTheCompiledOne) {
       .trunk("cc", "call_center", {SetBuilder::source("10.2.0.0/16")})
       .rule("trace", equals(Field::trunk, {"intl"}), act(ActionKind::trace), 100)
       .rule("complaint", in_list(Field::caller, "complaints"), reject(608, "Reported"), 50)
-      .rule("dnc", all({equals(Field::trunk_class, {"call_center"}), in_list(Field::ruri, "dnc")}), reject(603, "DNC"), 40)
-      .rule("spoof", all({equals(Field::trunk_class, {"international"}), trunk_ranges(false)}), act(ActionKind::drop), 30)
+      .rule("dnc", all({equals(Field::trunk_class, {"call_center"}), in_list(Field::ruri, "dnc")}), reject(603, "DNC"),
+            40)
+      .rule("spoof", all({equals(Field::trunk_class, {"international"}), trunk_ranges(false)}), act(ActionKind::drop),
+            30)
       .rule("ua", regex(Field::user_agent, {"(?i)scanner"}), act(ActionKind::drop), 20)
       .rule("premium", in_list(Field::ruri, "premium"), tag("X-Risk", "{rule}/{score}", 60));
   b.rs.guard_rails.emergency = {"110"};

@@ -1,13 +1,14 @@
+#include "dataplane/classify/classify.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-#include "dataplane/classify/classify.h"
 #include "dataplane/classify/explain.h"
-#include "tests/unit/rules/compiled/rule_builders.h"
 #include "rules/compiler/compiler.h"
 #include "tests/unit/dataplane/classify/sip_fixtures.h"
+#include "tests/unit/rules/compiled/rule_builders.h"
 
 using namespace sipwall;
 using namespace sipwall::classify;
@@ -36,8 +37,7 @@ class Classify : public ::testing::Test {
   }
   std::string rule_of(const Invite& i, const PacketSource& src = from_ip("10.1.2.3")) {
     const Verdict v = run(i, src);
-    return v.decided_by == DecidedBy::rule ? std::string(v.rule_id)
-                                           : "<" + std::string(to_string(v.decided_by)) + ">";
+    return v.decided_by == DecidedBy::rule ? std::string(v.rule_id) : "<" + std::string(to_string(v.decided_by)) + ">";
   }
 
   std::unique_ptr<rules::CompiledRuleSet> set_;
@@ -143,14 +143,18 @@ TEST_F(Classify, PrefixRangeAndEqualsOnNumbers) {
   };
   EXPECT_EQ(callee("+8616812345678"), "p");
   EXPECT_EQ(callee("+8616912345678"), "<default>");
-  EXPECT_EQ(callee("075512345678"), "r");   // national form, inside the range
+  EXPECT_EQ(callee("075512345678"), "r");  // national form, inside the range
   EXPECT_EQ(callee("075512350000"), "<default>");
   EXPECT_EQ(callee("+8617012345678"), "ip");
   EXPECT_EQ(callee("+8613800000042"), "ir");
   EXPECT_EQ(callee("+8613800000100"), "<default>");
   EXPECT_EQ(callee("13911112222"), "eq");
   EXPECT_EQ(callee("13911112223"), "<default>");
-  const Verdict v = run([&] { Invite i; i.ruri = "sip:+8617012345678@core"; return i; }());
+  const Verdict v = run([&] {
+    Invite i;
+    i.ruri = "sip:+8617012345678@core";
+    return i;
+  }());
   EXPECT_EQ(v.match_field, Field::ruri);
   EXPECT_NE(v.match_list, kNoList);  // the generated list of the inline prefix
   EXPECT_EQ(set_->list(v.match_list).origin, rules::ListOrigin::inline_values);
@@ -272,7 +276,9 @@ TEST_F(Classify, BooleanStructureAndWitness) {
   b.exact("dnc", {"+8613800138000"})
       .trunk("cc", "call_center", {SetBuilder::source("10.2.0.0/16")})
       .rule("dnc", all({equals(Field::trunk_class, {"call_center"}), in_list(Field::ruri, "dnc")}), reject(603, "DNC"))
-      .rule("notcc", all({not_(equals(Field::trunk_class, {"call_center"})), any({prefix(Field::ruri, {"8699"}), regex(Field::user_agent, {"bot"})})}),
+      .rule("notcc",
+            all({not_(equals(Field::trunk_class, {"call_center"})),
+                 any({prefix(Field::ruri, {"8699"}), regex(Field::user_agent, {"bot"})})}),
             act(ActionKind::drop));
   use(b);
   const Verdict v = run(Invite{}, from_ip("10.2.0.1"));
@@ -426,7 +432,9 @@ TEST_F(Classify, ExplainShowsEveryMatchAndAgreesWithClassify) {
   EXPECT_TRUE(saw_pai);
   const std::string text = classify::to_text(x, *set_);
   EXPECT_NE(text.find("trunk: intl (class international)"), std::string::npos) << text;
-  EXPECT_NE(text.find("verdict: reject 608 Rejected \"Harassment\" by rule 'harass' because caller in list 'harassment'"),
-            std::string::npos) << text;
+  EXPECT_NE(
+      text.find("verdict: reject 608 Rejected \"Harassment\" by rule 'harass' because caller in list 'harassment'"),
+      std::string::npos)
+      << text;
   EXPECT_NE(text.find("[matched, not applied]"), std::string::npos) << text;
 }

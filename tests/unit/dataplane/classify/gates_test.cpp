@@ -13,11 +13,11 @@
 
 #include "dataplane/classify/classify.h"
 #include "dataplane/classify/explain.h"
-#include "tests/unit/rules/compiled/rule_builders.h"
 #include "rules/compiled/artifact.h"
 #include "rules/compiler/compiler.h"
 #include "rules/model/model_text.h"
 #include "tests/unit/dataplane/classify/sip_fixtures.h"
+#include "tests/unit/rules/compiled/rule_builders.h"
 
 using namespace sipwall;
 using namespace sipwall::classify;
@@ -57,10 +57,8 @@ TEST(RuleGates, OnlyWhereTheFirstPredicateIsARegexTheRuleNeeds) {
       .rule("ua", regex(Field::user_agent, {"scanner"}), act(ActionKind::drop))
       .rule("ua-and-list", all({regex(Field::user_agent, {"dialer"}), in_list(Field::caller, "l")}),
             act(ActionKind::drop))
-      .rule("list-and-ua", all({in_list(Field::caller, "l"), regex(Field::user_agent, {"bot"})}),
-            act(ActionKind::drop))
-      .rule("ua-or-list", any({regex(Field::user_agent, {"x1"}), in_list(Field::caller, "l")}),
-            act(ActionKind::drop))
+      .rule("list-and-ua", all({in_list(Field::caller, "l"), regex(Field::user_agent, {"bot"})}), act(ActionKind::drop))
+      .rule("ua-or-list", any({regex(Field::user_agent, {"x1"}), in_list(Field::caller, "l")}), act(ActionKind::drop))
       .rule("not-ua", not_(regex(Field::user_agent, {"x2"})), act(ActionKind::trace))
       .rule("ua-or-ua", any({regex(Field::user_agent, {"x3"}), regex(Field::user_agent, {"x4"})}),
             act(ActionKind::drop))
@@ -69,8 +67,9 @@ TEST(RuleGates, OnlyWhereTheFirstPredicateIsARegexTheRuleNeeds) {
       .rule("dn-or-not-dn", any({regex(Field::display_name, {"a"}), not_(regex(Field::display_name, {"b"}))}),
             act(ActionKind::trace))
       .rule("caller-regex", regex(Field::caller, {"^\\+8617"}), act(ActionKind::drop))
-      .rule("nested", all({any({regex(Field::user_agent, {"x6"}), regex(Field::user_agent, {"x7"})}),
-                           not_(in_list(Field::caller, "l"))}),
+      .rule("nested",
+            all({any({regex(Field::user_agent, {"x6"}), regex(Field::user_agent, {"x7"})}),
+                 not_(in_list(Field::caller, "l"))}),
             act(ActionKind::drop));
   const auto s = compile_ok(b);
   ASSERT_TRUE(s);
@@ -144,16 +143,14 @@ Reference reference(const Explanation& x) {
 
 TEST(RuleGates, SameVerdictsAsEvaluatingEveryRule) {
   SetBuilder b;
-  b.exact("complaints", {"+8613900139000", "+8613900139001"})
-      .prefixes("premium", {"86900", "86901"});
+  b.exact("complaints", {"+8613900139000", "+8613900139001"}).prefixes("premium", {"86900", "86901"});
   // Groups of gated rules around ungated ones, trace rules inside groups,
   // and rules whose gate holds but whose other predicates do not.
   for (int g = 0; g < 4; ++g) {
     const std::string n = std::to_string(g);
     b.rule("ua-" + n, regex(Field::user_agent, {"(?i)dialer" + n, "scan" + n + "[0-9]"}),
            g == 1 ? act(ActionKind::trace) : act(ActionKind::drop), 50);
-    b.rule("ua-list-" + n,
-           all({regex(Field::user_agent, {"bot" + n}), in_list(Field::caller, "complaints")}),
+    b.rule("ua-list-" + n, all({regex(Field::user_agent, {"bot" + n}), in_list(Field::caller, "complaints")}),
            act(ActionKind::drop), 50);
     b.rule("dn-" + n, regex(Field::display_name, {"^Promo " + n, "Loan" + n}),
            g == 2 ? act(ActionKind::trace) : tag("X-Spam", "{rule}", 60), 40);
@@ -175,8 +172,8 @@ TEST(RuleGates, SameVerdictsAsEvaluatingEveryRule) {
 
   Scratch scratch;
   ASSERT_TRUE(scratch.prepare(*set));
-  const char* const agents[] = {"", "Yealink/1", "Dialer0 v2", "scan17", "bot2", "bot3 late",
-                                "DIALER3", "x", "scan3x", "late", "bot0 dialer1"};
+  const char* const agents[] = {"",        "Yealink/1", "Dialer0 v2", "scan17", "bot2",        "bot3 late",
+                                "DIALER3", "x",         "scan3x",     "late",   "bot0 dialer1"};
   const char* const names[] = {"", "Alice", "Promo 1", "Loan2 desk", "Promo 3 Loan0", "promo 1"};
   const char* const callers[] = {"+8613900139000", "+8613900139002", "13900139001", "anonymous"};
   const char* const callees[] = {"+8613800138000", "+869001234567", "0901234567"};

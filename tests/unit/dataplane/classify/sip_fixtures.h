@@ -19,7 +19,7 @@ struct Invite {
   std::vector<std::string> pai;        // header values
   std::vector<std::string> diversion;  // header values
   std::string user_agent;
-  std::vector<std::string> extra;      // whole header lines
+  std::vector<std::string> extra;  // whole header lines
 
   std::string text() const {
     std::string m = "INVITE " + ruri + " SIP/2.0\r\n";
@@ -42,9 +42,7 @@ struct Invite {
 // Owns the text the message's views point into; never moves.
 class Parsed {
  public:
-  explicit Parsed(std::string text) : text_(std::move(text)) {
-    error_ = sip::parse_message(text_, msg_);
-  }
+  explicit Parsed(std::string text) : text_(std::move(text)) { error_ = sip::parse_message(text_, msg_); }
   explicit Parsed(const Invite& i) : Parsed(i.text()) {}
   Parsed(const Parsed&) = delete;
   Parsed& operator=(const Parsed&) = delete;
@@ -59,8 +57,7 @@ class Parsed {
   sip::ParseError error_;
 };
 
-inline PacketSource from_ip(const std::string& ip, std::int32_t vlan = kNoVlan,
-                            std::uint16_t dst_port = 5060) {
+inline PacketSource from_ip(const std::string& ip, std::int32_t vlan = kNoVlan, std::uint16_t dst_port = 5060) {
   PacketSource s;
   EXPECT_TRUE(PacketSource::parse_ip(ip, s.src_ip, s.family)) << ip;
   IpFamily dst_family;

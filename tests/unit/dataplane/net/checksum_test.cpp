@@ -1,10 +1,11 @@
+#include "dataplane/net/checksum.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "tests/unit/dataplane/net/frames.h"
-#include "dataplane/net/checksum.h"
 #include "dataplane/net/packet_decode.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -137,8 +138,7 @@ TEST(Checksum, AdjustForOddOffsetEdit) {
     Bytes old(b.begin() + static_cast<long>(off), b.begin() + static_cast<long>(off) + 4);
     Bytes neu = random_bytes(rng, 4);
     std::copy(neu.begin(), neu.end(), b.begin() + static_cast<long>(off));
-    c = net::csum_adjust(c, net::csum_partial_at(old.data(), 4, true),
-                         net::csum_partial_at(neu.data(), 4, true));
+    c = net::csum_adjust(c, net::csum_partial_at(old.data(), 4, true), net::csum_partial_at(neu.data(), 4, true));
     set16(&b[0], c);
     EXPECT_EQ(ref_sum(b), 0xFFFF);
   }

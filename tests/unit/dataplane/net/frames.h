@@ -26,7 +26,9 @@ inline void put32(Bytes& b, std::uint32_t v) {
   put16(b, static_cast<std::uint16_t>(v >> 16));
   put16(b, static_cast<std::uint16_t>(v));
 }
-inline std::uint16_t get16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+inline std::uint16_t get16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 inline std::uint32_t get32(const std::uint8_t* p) {
   return std::uint32_t{get16(p)} << 16 | get16(p + 2);
 }
@@ -34,7 +36,9 @@ inline void set16(std::uint8_t* p, std::uint16_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
   p[1] = static_cast<std::uint8_t>(v);
 }
-inline Bytes bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+inline Bytes bytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
 inline Bytes cat(std::initializer_list<Bytes> parts) {
   Bytes out;
   for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
@@ -52,13 +56,17 @@ inline std::uint16_t ref_sum(const Bytes& data) {
   }
   return static_cast<std::uint16_t>(s);
 }
-inline std::uint16_t ref_checksum(const Bytes& data) { return static_cast<std::uint16_t>(~ref_sum(data)); }
+inline std::uint16_t ref_checksum(const Bytes& data) {
+  return static_cast<std::uint16_t>(~ref_sum(data));
+}
 
 struct Addr {
   Bytes raw;  // 4 or 16 bytes
   bool v6() const { return raw.size() == 16; }
 };
-inline Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) { return {{a, b, c, d}}; }
+inline Addr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+  return {{a, b, c, d}};
+}
 inline Addr v6(std::initializer_list<std::uint16_t> groups) {
   Bytes r;
   for (auto g : groups) put16(r, g);
@@ -94,9 +102,8 @@ inline Bytes udp(const Addr& s, const Addr& d, std::uint16_t sp, std::uint16_t d
   return u;
 }
 
-inline Bytes tcp(const Addr& s, const Addr& d, std::uint16_t sp, std::uint16_t dp, std::uint32_t seq,
-                 std::uint32_t ack, std::uint8_t flags, const Bytes& payload, const Bytes& options = {},
-                 std::uint16_t window = 8192) {
+inline Bytes tcp(const Addr& s, const Addr& d, std::uint16_t sp, std::uint16_t dp, std::uint32_t seq, std::uint32_t ack,
+                 std::uint8_t flags, const Bytes& payload, const Bytes& options = {}, std::uint16_t window = 8192) {
   Bytes t;
   put16(t, sp);
   put16(t, dp);
@@ -141,9 +148,8 @@ inline Bytes ipv4(const Addr& s, const Addr& d, std::uint8_t proto, const Bytes&
 }
 
 // `ext` is an already-chained extension header sequence; `first_nh` names its first header.
-inline Bytes ipv6(const Addr& s, const Addr& d, std::uint8_t first_nh, const Bytes& payload,
-                  const Bytes& ext = {}, std::uint8_t tclass = 0x68, std::uint32_t flow = 0x12345,
-                  std::uint8_t hop_limit = 61) {
+inline Bytes ipv6(const Addr& s, const Addr& d, std::uint8_t first_nh, const Bytes& payload, const Bytes& ext = {},
+                  std::uint8_t tclass = 0x68, std::uint32_t flow = 0x12345, std::uint8_t hop_limit = 61) {
   Bytes h;
   h.push_back(static_cast<std::uint8_t>(0x60 | (tclass >> 4)));
   h.push_back(static_cast<std::uint8_t>((tclass << 4) | ((flow >> 16) & 0xF)));
@@ -179,8 +185,8 @@ inline const Bytes kMacB{0x02, 0, 0, 0, 0, 0x0B};
 
 // vlans: {tpid, vid} pairs, outermost first.
 inline Bytes eth(std::uint16_t type, const Bytes& payload,
-                 std::vector<std::pair<std::uint16_t, std::uint16_t>> vlans = {},
-                 const Bytes& src = kMacA, const Bytes& dst = kMacB) {
+                 std::vector<std::pair<std::uint16_t, std::uint16_t>> vlans = {}, const Bytes& src = kMacA,
+                 const Bytes& dst = kMacB) {
   Bytes f = cat({dst, src});
   for (auto [tpid, vid] : vlans) {
     put16(f, tpid);

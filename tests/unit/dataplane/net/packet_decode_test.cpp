@@ -1,13 +1,13 @@
-#include <gtest/gtest.h>
+#include "dataplane/net/packet_decode.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 #include <string_view>
 
 #include "tests/unit/dataplane/net/frames.h"
-#include "dataplane/net/packet_decode.h"
 
 using namespace nettest;
 using sipwall::net::decode_frame;
@@ -65,8 +65,7 @@ TEST(PacketDecode, Dot1Q) {
 
 TEST(PacketDecode, QinQ88A8And9100) {
   for (std::uint16_t outer : {std::uint16_t{0x88A8}, std::uint16_t{0x9100}, std::uint16_t{0x8100}}) {
-    Bytes f = eth(0x86DD, ipv6(kA6, kB6, 17, udp(kA6, kB6, 5060, 5080, kSip)),
-                  {{outer, 200}, {0x8100, 4095}});
+    Bytes f = eth(0x86DD, ipv6(kA6, kB6, 17, udp(kA6, kB6, 5060, 5080, kSip)), {{outer, 200}, {0x8100, 4095}});
     DecodedPacket p;
     ASSERT_EQ(dec(f, p), DecodeResult::ok) << std::hex << outer;
     EXPECT_EQ(p.vlan_count, 2);
@@ -81,8 +80,7 @@ TEST(PacketDecode, QinQ88A8And9100) {
 }
 
 TEST(PacketDecode, ThirdTagAndNonIp) {
-  Bytes f = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 1, 2, kSip)),
-                {{0x88A8, 1}, {0x8100, 2}, {0x8100, 3}});
+  Bytes f = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 1, 2, kSip)), {{0x88A8, 1}, {0x8100, 2}, {0x8100, 3}});
   DecodedPacket p;
   EXPECT_EQ(dec(f, p), DecodeResult::not_ip);
   Bytes arp = eth(0x0806, Bytes(28, 0));
@@ -180,16 +178,15 @@ TEST(PacketDecode, Ipv6ExtensionChain) {
 
 TEST(PacketDecode, Ipv6Fragments) {
   Bytes dgram = udp(kA6, kB6, 5060, 5060, bytes(std::string(64, 'y')));
-  Bytes f1 = eth(0x86DD, ipv6(kA6, kB6, 0, Bytes(dgram.begin(), dgram.begin() + 40),
-                              cat({ext_hdr(44), frag_hdr(17, 0, true)})));
+  Bytes f1 = eth(
+      0x86DD, ipv6(kA6, kB6, 0, Bytes(dgram.begin(), dgram.begin() + 40), cat({ext_hdr(44), frag_hdr(17, 0, true)})));
   DecodedPacket p;
   ASSERT_EQ(dec(f1, p), DecodeResult::ok);
   EXPECT_TRUE(p.is_fragment);
   EXPECT_EQ(p.ipv6_frag_header, 14 + 40 + 8);
   EXPECT_EQ(p.src_port, 5060);
   EXPECT_EQ(p.payload_length, 32);
-  Bytes f2 = eth(0x86DD, ipv6(kA6, kB6, 44, Bytes(dgram.begin() + 40, dgram.end()),
-                              frag_hdr(17, 5, false)));
+  Bytes f2 = eth(0x86DD, ipv6(kA6, kB6, 44, Bytes(dgram.begin() + 40, dgram.end()), frag_hdr(17, 5, false)));
   ASSERT_EQ(dec(f2, p), DecodeResult::ok);
   EXPECT_TRUE(p.is_fragment);
   EXPECT_EQ(p.l4_proto, 17);
@@ -279,8 +276,7 @@ TEST(PacketDecode, UdpLengths) {
 TEST(PacketDecode, TruncationAtEveryByte) {
   Bytes opts{2, 4, 0x05, 0xB4};
   std::vector<Bytes> frames = {
-      eth(0x0800, ipv4(kA4, kB4, 6, tcp(kA4, kB4, 1, 5060, 1, 2, 0x18, kSip, opts)),
-          {{0x88A8, 10}, {0x8100, 20}}),
+      eth(0x0800, ipv4(kA4, kB4, 6, tcp(kA4, kB4, 1, 5060, 1, 2, 0x18, kSip, opts)), {{0x88A8, 10}, {0x8100, 20}}),
       eth(0x86DD, ipv6(kA6, kB6, 0, udp(kA6, kB6, 1, 5060, kSip), cat({ext_hdr(44), frag_hdr(17, 0, false)})),
           {{0x8100, 5}}),
   };

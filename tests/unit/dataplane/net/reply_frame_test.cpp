@@ -1,8 +1,9 @@
+#include "dataplane/net/reply_frame.h"
+
 #include <gtest/gtest.h>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/packet_decode.h"
-#include "dataplane/net/reply_frame.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -33,8 +34,8 @@ V4Opts reply_v4(std::uint16_t id, std::uint8_t tos) {
 
 TEST(ReplyFrame, Ipv4UdpToSecondBuffer) {
   V4Opts req_o;
-  req_o.tos = 0x6B;               // AF31 + ECN CE: ECN must not be echoed
-  req_o.options = {1, 1, 1, 0};   // options are dropped in the reply
+  req_o.tos = 0x6B;              // AF31 + ECN CE: ECN must not be echoed
+  req_o.options = {1, 1, 1, 0};  // options are dropped in the reply
   Bytes req = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 40123, 5060, bytes(kInvite)), req_o));
   net::DecodedPacket p = decode(req);
   Bytes out(1500, 0xCC);
@@ -43,8 +44,8 @@ TEST(ReplyFrame, Ipv4UdpToSecondBuffer) {
   net::ReplyLayout lay = net::build_udp_reply(req.data(), p, kResp, out.data(), out.size(), o);
   ASSERT_EQ(lay.result, net::ReplyResult::ok);
   Bytes got(out.begin(), out.begin() + static_cast<long>(lay.length));
-  Bytes expected = eth(0x0800, ipv4(kB4, kA4, 17, udp(kB4, kA4, 5060, 40123, bytes(kResp)), reply_v4(0xBEEF, 0x68)),
-                       {}, kMacB, kMacA);
+  Bytes expected = eth(0x0800, ipv4(kB4, kA4, 17, udp(kB4, kA4, 5060, 40123, bytes(kResp)), reply_v4(0xBEEF, 0x68)), {},
+                       kMacB, kMacA);
   EXPECT_EQ(got, expected);
   EXPECT_TRUE(checksums_valid(got));
   EXPECT_EQ(lay.payload_offset, 14 + 20 + 8);
@@ -74,8 +75,8 @@ TEST(ReplyFrame, InPlaceEqualsSecondBuffer) {
   buf.resize(4096);
   std::copy(kResp.begin(), kResp.end(), buf.begin() + 3000);
   net::ReplyLayout c = net::build_udp_reply(
-      buf.data(), p, std::string_view(reinterpret_cast<const char*>(buf.data()) + 3000, kResp.size()),
-      buf.data(), buf.size(), o);
+      buf.data(), p, std::string_view(reinterpret_cast<const char*>(buf.data()) + 3000, kResp.size()), buf.data(),
+      buf.size(), o);
   ASSERT_EQ(c.result, net::ReplyResult::ok);
   EXPECT_TRUE(std::equal(second.begin(), second.begin() + static_cast<long>(a.length), buf.begin()));
 }
@@ -108,8 +109,8 @@ TEST(ReplyFrame, DstPortOverrideAndTwoPhase) {
   lay = net::finish_reply(out.data(), lay, kResp.size(), out.size(), o);
   ASSERT_EQ(lay.result, net::ReplyResult::ok);
   Bytes got(out.begin(), out.begin() + static_cast<long>(lay.length));
-  Bytes expected = eth(0x0800, ipv4(kB4, kA4, 17, udp(kB4, kA4, 5060, 5060, bytes(kResp)), reply_v4(1, 0x68)),
-                       {}, kMacB, kMacA);
+  Bytes expected =
+      eth(0x0800, ipv4(kB4, kA4, 17, udp(kB4, kA4, 5060, 5060, bytes(kResp)), reply_v4(1, 0x68)), {}, kMacB, kMacA);
   EXPECT_EQ(got, expected);
 }
 
@@ -135,7 +136,8 @@ TEST(ReplyFrame, Refusals) {
   Bytes t = eth(0x0800, ipv4(kA4, kB4, 6, tcp(kA4, kB4, 1, 2, 1, 1, 0x18, bytes(kInvite))));
   net::DecodedPacket pt = decode(t);
   EXPECT_EQ(net::build_udp_reply(t.data(), pt, kResp, big.data(), big.size(), o).result, net::ReplyResult::not_udp);
-  EXPECT_EQ(net::build_tcp_reply(req.data(), p, {}, kResp, big.data(), big.size(), o).result, net::ReplyResult::not_tcp);
+  EXPECT_EQ(net::build_tcp_reply(req.data(), p, {}, kResp, big.data(), big.size(), o).result,
+            net::ReplyResult::not_tcp);
   EXPECT_EQ(net::to_string(net::ReplyResult::exceeds_mtu), "exceeds_mtu");
 }
 
@@ -169,8 +171,9 @@ TEST(ReplyFrame, TcpReplyEchoesTimestamps) {
   lay = net::build_tcp_reply(req6.data(), p6, spec, {}, out.data(), out.size(), net::ReplyOptions{});
   ASSERT_EQ(lay.result, net::ReplyResult::ok);
   got.assign(out.begin(), out.begin() + static_cast<long>(lay.length));
-  expected = eth(0x86DD, ipv6(kB6, kA6, 6, tcp(kB6, kA6, 5060, 40000, spec.seq, spec.ack, 0x10, {}, {}, 500), {}, 0x68, 0, 64),
-                 {}, kMacB, kMacA);
+  expected =
+      eth(0x86DD, ipv6(kB6, kA6, 6, tcp(kB6, kA6, 5060, 40000, spec.seq, spec.ack, 0x10, {}, {}, 500), {}, 0x68, 0, 64),
+          {}, kMacB, kMacA);
   EXPECT_EQ(got, expected);
 }
 

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/reply_frame.h"
@@ -18,6 +17,7 @@
 #include "dataplane/net/tag_insert.h"
 #include "dataplane/net/tcp_seqadj.h"
 #include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -28,16 +28,21 @@ namespace {
 std::string invite(const std::string& transport, const std::string& host) {
   const std::string body = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
   return "INVITE sip:+15551230000@core.example.net SIP/2.0\r\n"
-         "Via: SIP/2.0/" + transport + " " + host + ":5060;branch=z9hG4bK-s1;rport\r\n"
+         "Via: SIP/2.0/" +
+         transport + " " + host +
+         ":5060;branch=z9hG4bK-s1;rport\r\n"
          "Via: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bK-s0\r\n"
          "Max-Forwards: 70\r\n"
          "From: \"Robo\" <sip:+15550001111@trunk.example.com>;tag=f1\r\n"
          "To: <sip:+15551230000@core.example.net>\r\n"
          "Call-ID: sample-1@trunk\r\n"
          "CSeq: 1 INVITE\r\n"
-         "Contact: <sip:+15550001111@" + host + ":5060>\r\n"
+         "Contact: <sip:+15550001111@" +
+         host +
+         ":5060>\r\n"
          "Content-Type: application/sdp\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 Bytes reply_for(const Bytes& req, const net::SipResponseOptions& so, std::uint16_t ip_id) {
@@ -73,9 +78,9 @@ TEST(NetSamples, WritePcapForTshark) {
   frames.push_back(reply_for(req4, so, 1));
 
   // 2. 608 reply to an IPv6 INVITE behind QinQ, with Call-Info.
-  Bytes req6 = eth(0x86DD, ipv6(a6, b6, 0, udp(a6, b6, 5062, 5060, bytes(invite("UDP", "[2001:db8:1::5]"))),
-                                ext_hdr(17)),
-                   {{0x88A8, 100}, {0x8100, 200}});
+  Bytes req6 =
+      eth(0x86DD, ipv6(a6, b6, 0, udp(a6, b6, 5062, 5060, bytes(invite("UDP", "[2001:db8:1::5]"))), ext_hdr(17)),
+          {{0x88A8, 100}, {0x8100, 200}});
   so.code = 608;
   so.reason_text = "robocall \"score\" 95";
   so.call_info_uri = "https://jwscard.example.net/v1/blocked";
@@ -99,8 +104,8 @@ TEST(NetSamples, WritePcapForTshark) {
   }
 
   // 5. A TCP reject: the emptied INVITE segment toward the core and 6. the reply toward the client.
-  Bytes treq = eth(0x0800, ipv4(a4, b4, 6, tcp(a4, b4, 40000, 5060, 1000, 7000, 0x18,
-                                              bytes(invite("TCP", "203.0.113.5")))));
+  Bytes treq =
+      eth(0x0800, ipv4(a4, b4, 6, tcp(a4, b4, 40000, 5060, 1000, 7000, 0x18, bytes(invite("TCP", "203.0.113.5")))));
   {
     net::SeqAdjTable table(net::SeqAdjConfig{});
     std::vector<std::uint8_t> buf(treq);
@@ -189,8 +194,8 @@ TEST(NetSamples, LeadSamplePcapRoundTrip) {
     const std::size_t n = net::build_sip_response(m, so, text, sizeof text);
     ASSERT_GT(n, 0u) << i + 1;
     Bytes out(8192);
-    net::ReplyLayout lay = net::build_udp_reply(f.data(), p, std::string_view(text, n), out.data(), out.size(),
-                                                net::ReplyOptions{});
+    net::ReplyLayout lay =
+        net::build_udp_reply(f.data(), p, std::string_view(text, n), out.data(), out.size(), net::ReplyOptions{});
     ASSERT_EQ(lay.result, net::ReplyResult::ok) << i + 1;
     out.resize(lay.length);
     EXPECT_TRUE(checksums_valid(out)) << "reply to frame " << i + 1;

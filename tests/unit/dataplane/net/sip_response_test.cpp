@@ -1,10 +1,11 @@
+#include "dataplane/net/sip_response.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "dataplane/net/sip_response.h"
 #include "dataplane/sip/sip_message.h"
 
 namespace net = sipwall::net;
@@ -57,7 +58,9 @@ TEST(SipResponse, DeclineLayout) {
       "Via: SIP/2.0/UDP 10.1.1.1;branch=z9hG4bK-inner,SIP/2.0/TCP 10.2.2.2:5070;branch=z9hG4bK-x\r\n"
       "Via: SIP/2.0/UDP [2001:db8::5];branch=z9hG4bK-v6\r\n"
       "From: \"Robo \\\"Caller\\\"\" <sip:+15550001111@trunk.example.com>;tag=from-77\r\n"
-      "To: <sip:+15551230000@core.example.net>;tag=" + std::string(tag, 16) + "\r\n"
+      "To: <sip:+15551230000@core.example.net>;tag=" +
+      std::string(tag, 16) +
+      "\r\n"
       "Call-ID: 8f3e2a@203.0.113.5\r\n"
       "CSeq: 314 INVITE\r\n"
       "Reason: SIP;cause=603;text=\"Blocked: \\\"spam\\\" list \\\\ v2\"\r\n"
@@ -88,8 +91,7 @@ TEST(SipResponse, RejectedWithCallInfoAndServer) {
   std::string r = build(req.msg, o);
   EXPECT_EQ(r.rfind("SIP/2.0 608 Rejected\r\n", 0), 0u);
   EXPECT_NE(r.find("\r\nReason: SIP;cause=608;text=\"robocall score 90\"\r\n"), std::string::npos);
-  EXPECT_NE(r.find("\r\nCall-Info: <https://jwscard.example.net/blocked>;purpose=jwscard\r\n"),
-            std::string::npos);
+  EXPECT_NE(r.find("\r\nCall-Info: <https://jwscard.example.net/blocked>;purpose=jwscard\r\n"), std::string::npos);
   EXPECT_NE(r.find("\r\nServer: sipwall/0.1\r\nContent-Length: 0\r\n\r\n"), std::string::npos);
   sip::Message resp;
   ASSERT_EQ(sip::parse_message(r, resp), sip::ParseError::none);
@@ -255,7 +257,7 @@ TEST(SipResponse, RenderedPartsGiveTheSameBytes) {
   cases[2].server = "sipwall";
   cases[3].code = 608;
   cases[3].call_info_uri = "https://x/ <evil>";  // omitted either way
-  cases[4].server = "x\r\nEvil: 1";             // sanitised either way
+  cases[4].server = "x\r\nEvil: 1";              // sanitised either way
   cases[4].reason_text = "a\tb\x01c";
   cases[5].received = "198.51.100.7";
   cases[5].rport = 40000;

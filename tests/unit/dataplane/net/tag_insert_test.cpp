@@ -1,10 +1,11 @@
+#include "dataplane/net/tag_insert.h"
+
 #include <gtest/gtest.h>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/packet_decode.h"
-#include "dataplane/net/tag_insert.h"
 #include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -25,7 +26,8 @@ const std::string kHead =
     "To: <sip:+15551230000@core>\r\n"
     "Call-ID: c1\r\n"
     "CSeq: 1 INVITE\r\n"
-    "Content-Length: " + std::to_string(kBody.size()) + "\r\n";
+    "Content-Length: " +
+    std::to_string(kBody.size()) + "\r\n";
 
 struct Buf {
   std::vector<std::uint8_t> data;
@@ -40,8 +42,7 @@ void tag_and_compare(const Bytes& before, const Bytes& expected, std::string_vie
   ASSERT_EQ(net::decode_frame(b.data.data(), b.len, p), net::DecodeResult::ok);
   sip::Message m;
   ASSERT_EQ(sip::parse_message(p.payload(b.data.data()), m), sip::ParseError::none);
-  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, m, line, 1500),
-            net::TagResult::ok);
+  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, m, line, 1500), net::TagResult::ok);
   EXPECT_EQ(b.frame(), expected);  // byte-identical to a frame built fresh
   EXPECT_TRUE(checksums_valid(b.frame()));
   EXPECT_EQ(p.ip_end, b.len);
@@ -68,9 +69,9 @@ TEST(TagInsert, Ipv6WithExtensionHeadersAndQinQ) {
   std::string_view line = "X-Sipwall-Risk: score=99;rule=robocall-1";
   Bytes before = eth(0x86DD, ipv6(kA6, kB6, 0, udp(kA6, kB6, 5062, 5060, bytes(kHead + "\r\n" + kBody)), ext),
                      {{0x88A8, 300}, {0x8100, 12}});
-  Bytes expected = eth(0x86DD,
-                       ipv6(kA6, kB6, 0, udp(kA6, kB6, 5062, 5060, bytes(kHead + std::string(line) + "\r\n\r\n" + kBody)), ext),
-                       {{0x88A8, 300}, {0x8100, 12}});
+  Bytes expected = eth(
+      0x86DD, ipv6(kA6, kB6, 0, udp(kA6, kB6, 5062, 5060, bytes(kHead + std::string(line) + "\r\n\r\n" + kBody)), ext),
+      {{0x88A8, 300}, {0x8100, 12}});
   tag_and_compare(before, expected, line);
 }
 
@@ -84,8 +85,7 @@ TEST(TagInsert, Ipv4OptionsAndPaddingDropped) {
   net::DecodedPacket p;
   ASSERT_EQ(net::decode_frame(b.data.data(), b.len, p), net::DecodeResult::ok);
   std::size_t hend = small_head.size();
-  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, hend, "X-T: 1", 0),
-            net::TagResult::ok);
+  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, hend, "X-T: 1", 0), net::TagResult::ok);
   Bytes expected = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 5060, 5060, bytes(small_head + "X-T: 1\r\n\r\n")), o));
   EXPECT_EQ(b.frame(), expected);
 }
@@ -97,8 +97,7 @@ TEST(TagInsert, BareLfMessageGetsLf) {
   net::DecodedPacket p;
   ASSERT_EQ(net::decode_frame(b.data.data(), b.len, p), net::DecodeResult::ok);
   std::size_t hend = msg.find("\n\n") + 1;
-  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, hend, "X-T: 1", 0),
-            net::TagResult::ok);
+  ASSERT_EQ(net::insert_header_line(b.data.data(), b.len, b.data.size(), p, hend, "X-T: 1", 0), net::TagResult::ok);
   EXPECT_EQ(payload_text(b.frame()), "INVITE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK3\nX-T: 1\n\nbody");
   EXPECT_TRUE(checksums_valid(b.frame()));
 }
@@ -131,8 +130,7 @@ TEST(TagInsert, ZeroUdpChecksumStaysZeroAndBadStaysBad) {
 TEST(TagInsert, RefusalsLeaveFrameUntouched) {
   std::string msg = kHead + "\r\n" + kBody;
   Bytes f = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 5060, 5060, bytes(msg))));
-  auto attempt = [&](const Bytes& in, std::size_t tailroom, std::size_t hend, std::string_view line,
-                     std::size_t mtu) {
+  auto attempt = [&](const Bytes& in, std::size_t tailroom, std::size_t hend, std::string_view line, std::size_t mtu) {
     Buf b(in, tailroom);
     net::DecodedPacket p;
     EXPECT_EQ(net::decode_frame(b.data.data(), b.len, p), net::DecodeResult::ok);

@@ -2,13 +2,14 @@
 // compared byte for byte with a frame built from scratch by frames.h (whose
 // checksums are computed the naive way), so the incremental updates are
 // checked against an independent reference.
+#include "dataplane/net/tcp_cut.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/packet_decode.h"
-#include "dataplane/net/tcp_cut.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -111,12 +112,12 @@ TEST(TcpCut, Refusals) {
   const Bytes f = segment({}, 1, kPshAck, kText);
   net::DecodedPacket d = decoded(f);
   Bytes out(f.size() + 8);
-  EXPECT_EQ(net::cut_tcp_segment(f.data(), d, 5, 4, out.data(), out.size()), 0u);             // from > to
+  EXPECT_EQ(net::cut_tcp_segment(f.data(), d, 5, 4, out.data(), out.size()), 0u);  // from > to
   EXPECT_EQ(net::cut_tcp_segment(f.data(), d, 0, kText.size() + 1, out.data(), out.size()), 0u);
-  EXPECT_EQ(net::cut_tcp_segment(f.data(), d, 0, 3, out.data(), f.size() - 1), 0u);            // no room
+  EXPECT_EQ(net::cut_tcp_segment(f.data(), d, 0, 3, out.data(), f.size() - 1), 0u);  // no room
   net::DecodedPacket u = d;
   u.l4_proto = 17;
-  EXPECT_EQ(net::cut_tcp_segment(f.data(), u, 0, 3, out.data(), out.size()), 0u);              // not TCP
+  EXPECT_EQ(net::cut_tcp_segment(f.data(), u, 0, 3, out.data(), out.size()), 0u);  // not TCP
 }
 
 TEST(TcpRebuild, ReplacesThePayloadAndSeq) {

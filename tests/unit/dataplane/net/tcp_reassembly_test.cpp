@@ -1,5 +1,7 @@
 // TcpHoldTable (the per-worker table of flows holding segments) and
 // plan_stream (how a unit of segments is cut for its edits).
+#include "dataplane/net/tcp_reassembly.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "dataplane/net/packet_decode.h"
-#include "dataplane/net/tcp_reassembly.h"
 
 namespace net = sipwall::net;
 using net::PieceKind;
@@ -21,7 +22,21 @@ net::DecodedPacket key(std::uint32_t client, std::uint16_t sport, std::uint16_t 
   net::DecodedPacket d;
   d.ip_version = 4;
   d.l4_proto = 6;
-  d.src = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 192, 0, static_cast<std::uint8_t>(client >> 8),
+  d.src = {0,
+           0,
+           0,
+           0,
+           0,
+           0,
+           0,
+           0,
+           0,
+           0,
+           0xFF,
+           0xFF,
+           192,
+           0,
+           static_cast<std::uint8_t>(client >> 8),
            static_cast<std::uint8_t>(client)};
   d.dst = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 10, 0, 10};
   d.src_port = sport;
@@ -36,7 +51,9 @@ net::DecodedPacket reversed(const net::DecodedPacket& d) {
   return r;
 }
 
-int tagv(std::uint32_t i) { return static_cast<int>(i); }
+int tagv(std::uint32_t i) {
+  return static_cast<int>(i);
+}
 
 }  // namespace
 
@@ -145,17 +162,20 @@ TEST(TcpHoldTable, ExpiredAndAny) {
 
 namespace {
 
-std::vector<StreamPiece> plan(std::vector<StreamRange> segs, std::vector<StreamEdit> edits,
-                              std::uint32_t hold_from) {
+std::vector<StreamPiece> plan(std::vector<StreamRange> segs, std::vector<StreamEdit> edits, std::uint32_t hold_from) {
   std::vector<StreamPiece> out(net::max_stream_pieces(segs.size(), edits.size()));
-  std::size_t n = net::plan_stream(segs.data(), segs.size(), edits.data(), edits.size(), hold_from, out.data(),
-                                   out.size());
+  std::size_t n =
+      net::plan_stream(segs.data(), segs.size(), edits.data(), edits.size(), hold_from, out.data(), out.size());
   out.resize(n);
   return out;
 }
 
-StreamEdit rm(std::uint32_t b, std::uint32_t e) { return {b, e, b, true}; }
-StreamEdit tag(std::uint32_t b, std::uint32_t e, std::uint32_t at) { return {b, e, at, false}; }
+StreamEdit rm(std::uint32_t b, std::uint32_t e) {
+  return {b, e, b, true};
+}
+StreamEdit tag(std::uint32_t b, std::uint32_t e, std::uint32_t at) {
+  return {b, e, at, false};
+}
 
 StreamPiece keep(std::uint16_t seg, std::uint32_t b, std::uint32_t e, int edit = -1) {
   return {PieceKind::keep, seg, static_cast<std::int16_t>(edit), b, e};
@@ -192,8 +212,7 @@ TEST(PlanStream, OneSegment) {
   // One removal: applied in place, the segment is not cut.
   EXPECT_TRUE(same(plan({{0, 100}}, {rm(30, 60)}, 100), {keep(0, 0, 100, 0)}));
   // Two edits: cut at the start of the second edited message.
-  EXPECT_TRUE(same(plan({{0, 100}}, {rm(0, 30), tag(30, 80, 70)}, 100),
-                   {keep(0, 0, 30, 0), keep(0, 30, 100, 1)}));
+  EXPECT_TRUE(same(plan({{0, 100}}, {rm(0, 30), tag(30, 80, 70)}, 100), {keep(0, 0, 30, 0), keep(0, 30, 100, 1)}));
   EXPECT_TRUE(same(plan({{0, 100}}, {tag(10, 40, 35), rm(40, 60), rm(70, 90)}, 100),
                    {keep(0, 0, 40, 0), keep(0, 40, 70, 1), keep(0, 70, 100, 2)}));
   // Whole messages, then the start of one: the tail is held.
@@ -205,8 +224,7 @@ TEST(PlanStream, OneSegment) {
 TEST(PlanStream, RemovalSpanningSegments) {
   // Held [0,1000), new [1000,1600): the message [0,1200) is removed once (a
   // one-segment view named by the new segment), the rest of the new segment goes on.
-  EXPECT_TRUE(same(plan({{0, 1000}, {1000, 1600}}, {rm(0, 1200)}, 1600),
-                   {span(1, 0, 1200, 0), keep(1, 1200, 1600)}));
+  EXPECT_TRUE(same(plan({{0, 1000}, {1000, 1600}}, {rm(0, 1200)}, 1600), {span(1, 0, 1200, 0), keep(1, 1200, 1600)}));
   // Three segments, the message ends exactly at the end of the last.
   EXPECT_TRUE(same(plan({{0, 500}, {500, 900}, {900, 1000}}, {rm(0, 1000)}, 1000), {span(2, 0, 1000, 0)}));
   // Then a second blocked message and the start of a third in the new segment.
@@ -220,8 +238,7 @@ TEST(PlanStream, RemovalSpanningSegments) {
 TEST(PlanStream, TagOfAMessageSpanningSegments) {
   // The insertion point lies in the first segment: that one is edited, the
   // others go on as they are.
-  EXPECT_TRUE(same(plan({{0, 800}, {800, 1300}}, {tag(0, 1100, 600)}, 1300),
-                   {keep(0, 0, 800, 0), keep(1, 800, 1300)}));
+  EXPECT_TRUE(same(plan({{0, 800}, {800, 1300}}, {tag(0, 1100, 600)}, 1300), {keep(0, 0, 800, 0), keep(1, 800, 1300)}));
   // In the second, which also holds another edited message.
   EXPECT_TRUE(same(plan({{0, 800}, {800, 1300}}, {tag(0, 1000, 900), rm(1000, 1200)}, 1300),
                    {keep(0, 0, 800), keep(1, 800, 1000, 0), keep(1, 1000, 1300, 1)}));
@@ -229,17 +246,17 @@ TEST(PlanStream, TagOfAMessageSpanningSegments) {
 
 TEST(PlanStream, EmptySegmentKeepsItsFin) {
   EXPECT_TRUE(same(plan({{0, 300}, {300, 300}}, {rm(0, 300)}, 300), {keep(0, 0, 300, 0), keep(1, 300, 300)}));
-  EXPECT_TRUE(same(plan({{0, 300}, {300, 500}, {500, 500}}, {rm(0, 500)}, 500),
-                   {span(1, 0, 500, 0), keep(2, 500, 500)}));
+  EXPECT_TRUE(
+      same(plan({{0, 300}, {300, 500}, {500, 500}}, {rm(0, 500)}, 500), {span(1, 0, 500, 0), keep(2, 500, 500)}));
 }
 
 TEST(PlanStream, InconsistentInputIsRefused) {
-  EXPECT_TRUE(plan({{5, 10}}, {}, 10).empty());                       // not from 0
-  EXPECT_TRUE(plan({{0, 10}, {11, 20}}, {}, 20).empty());             // gap
-  EXPECT_TRUE(plan({{0, 10}}, {}, 11).empty());                       // hold past the end
-  EXPECT_TRUE(plan({{0, 10}}, {rm(0, 8)}, 6).empty());                // edit past the hold
-  EXPECT_TRUE(plan({{0, 10}}, {rm(0, 5), rm(4, 8)}, 10).empty());     // overlapping
-  EXPECT_TRUE(plan({{0, 10}}, {tag(0, 5, 5)}, 10).empty());           // tag point outside its message
+  EXPECT_TRUE(plan({{5, 10}}, {}, 10).empty());                    // not from 0
+  EXPECT_TRUE(plan({{0, 10}, {11, 20}}, {}, 20).empty());          // gap
+  EXPECT_TRUE(plan({{0, 10}}, {}, 11).empty());                    // hold past the end
+  EXPECT_TRUE(plan({{0, 10}}, {rm(0, 8)}, 6).empty());             // edit past the hold
+  EXPECT_TRUE(plan({{0, 10}}, {rm(0, 5), rm(4, 8)}, 10).empty());  // overlapping
+  EXPECT_TRUE(plan({{0, 10}}, {tag(0, 5, 5)}, 10).empty());        // tag point outside its message
   std::vector<StreamRange> segs{{0, 10}};
   std::vector<StreamEdit> edits{rm(0, 3), rm(3, 6)};
   StreamPiece out[1];
@@ -250,8 +267,9 @@ TEST(PlanStream, InconsistentInputIsRefused) {
 // segments got its piece before the removal's (out of stream order). Only
 // the newest segment of a unit can be empty (a FIN); anything else is refused.
 TEST(PlanStream, EmptySegmentBeforeTheLastIsRefused) {
-  EXPECT_TRUE(plan({{0, 32}, {32, 44}, {44, 44}, {44, 74}, {74, 84}},
-                   {rm(0, 13), tag(13, 32, 14), rm(41, 81), rm(81, 82)}, 84).empty());
+  EXPECT_TRUE(
+      plan({{0, 32}, {32, 44}, {44, 44}, {44, 74}, {74, 84}}, {rm(0, 13), tag(13, 32, 14), rm(41, 81), rm(81, 82)}, 84)
+          .empty());
   EXPECT_TRUE(plan({{0, 10}, {10, 10}, {10, 20}}, {}, 20).empty());
   EXPECT_FALSE(plan({{0, 10}, {10, 20}, {20, 20}}, {rm(5, 15)}, 20).empty()) << "a FIN last is fine";
 }
@@ -279,9 +297,14 @@ TEST(PlanStream, RandomUnitsKeepTheInvariants) {
       const std::uint32_t len = 1 + rng() % 40;
       if (m + len > hold_from) break;
       switch (rng() % 3) {
-        case 0: edits.push_back(rm(m, m + len)); break;
-        case 1: edits.push_back(tag(m, m + len, m + static_cast<std::uint32_t>(rng() % len))); break;
-        default: break;
+        case 0:
+          edits.push_back(rm(m, m + len));
+          break;
+        case 1:
+          edits.push_back(tag(m, m + len, m + static_cast<std::uint32_t>(rng() % len)));
+          break;
+        default:
+          break;
       }
       m += len;
     }

@@ -1,9 +1,10 @@
+#include "dataplane/net/tcp_seqadj.h"
+
 #include <gtest/gtest.h>
 
-#include "tests/unit/dataplane/net/frames.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/reply_frame.h"
-#include "dataplane/net/tcp_seqadj.h"
+#include "tests/unit/dataplane/net/frames.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -12,18 +13,18 @@ using net::SeqAdjResult;
 namespace {
 
 struct Flow {
-  Addr a = v4(203, 0, 113, 5);  // client / trunk
-  Addr b = v4(198, 51, 100, 1); // core
+  Addr a = v4(203, 0, 113, 5);   // client / trunk
+  Addr b = v4(198, 51, 100, 1);  // core
   std::uint16_t pa = 40000, pb = 5060;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> vlans;
   std::uint16_t win_a = 8192, win_b = 16384;
 
-  Bytes seg(bool a_to_b, std::uint32_t seq, std::uint32_t ack, const std::string& payload,
-            std::uint8_t flags = 0x18, const Bytes& opts = {}) const {
+  Bytes seg(bool a_to_b, std::uint32_t seq, std::uint32_t ack, const std::string& payload, std::uint8_t flags = 0x18,
+            const Bytes& opts = {}) const {
     const Addr& s = a_to_b ? a : b;
     const Addr& d = a_to_b ? b : a;
-    Bytes t = tcp(s, d, a_to_b ? pa : pb, a_to_b ? pb : pa, seq, ack, flags, bytes(payload), opts,
-                  a_to_b ? win_a : win_b);
+    Bytes t =
+        tcp(s, d, a_to_b ? pa : pb, a_to_b ? pb : pa, seq, ack, flags, bytes(payload), opts, a_to_b ? win_a : win_b);
     Bytes ip = s.v6() ? ipv6(s, d, 6, t) : ipv4(s, d, 6, t);
     return eth(s.v6() ? 0x86DD : 0x0800, ip, vlans, a_to_b ? kMacA : kMacB, a_to_b ? kMacB : kMacA);
   }
@@ -50,16 +51,15 @@ Out fwd(net::SeqAdjTable& t, const Bytes& f, std::uint64_t now, bool track = tru
   return o;
 }
 
-Out edit(net::SeqAdjTable& t, const Bytes& f, std::uint64_t now, std::size_t at, std::size_t rm,
-         std::string_view ins, bool remove_with_reply = false, std::uint32_t reply_len = 0) {
+Out edit(net::SeqAdjTable& t, const Bytes& f, std::uint64_t now, std::size_t at, std::size_t rm, std::string_view ins,
+         bool remove_with_reply = false, std::uint32_t reply_len = 0) {
   Out o;
   std::vector<std::uint8_t> buf(f);
   buf.resize(f.size() + 512);
   std::size_t len = f.size();
   EXPECT_EQ(net::decode_frame(buf.data(), len, o.pkt), net::DecodeResult::ok);
-  o.r = remove_with_reply
-            ? t.remove(buf.data(), len, buf.size(), o.pkt, at, rm, reply_len, now, o.outcome)
-            : t.edit(buf.data(), len, buf.size(), o.pkt, at, rm, ins, now, 0, o.outcome);
+  o.r = remove_with_reply ? t.remove(buf.data(), len, buf.size(), o.pkt, at, rm, reply_len, now, o.outcome)
+                          : t.edit(buf.data(), len, buf.size(), o.pkt, at, rm, ins, now, 0, o.outcome);
   o.frame.assign(buf.begin(), buf.begin() + static_cast<long>(len));
   EXPECT_TRUE(checksums_valid(o.frame));
   if (o.r != SeqAdjResult::ok) {
@@ -81,12 +81,15 @@ const std::string kOk = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
 const std::string kInvite =
     "INVITE sip:+15551230000@core SIP/2.0\r\nVia: SIP/2.0/TCP 203.0.113.5;branch=z9hG4bK1\r\n"
     "Content-Length: 0\r\n\r\n";
-const std::string kResponse = "SIP/2.0 603 Decline\r\nVia: SIP/2.0/TCP 203.0.113.5;branch=z9hG4bK1\r\n"
-                              "Content-Length: 0\r\n\r\n";
+const std::string kResponse =
+    "SIP/2.0 603 Decline\r\nVia: SIP/2.0/TCP 203.0.113.5;branch=z9hG4bK1\r\n"
+    "Content-Length: 0\r\n\r\n";
 const std::string kNotify = "NOTIFY sip:client SIP/2.0\r\nContent-Length: 0\r\n\r\n";
 const std::string kBye = "BYE sip:core SIP/2.0\r\nContent-Length: 0\r\n\r\n";
 
-std::uint32_t L(const std::string& s) { return static_cast<std::uint32_t>(s.size()); }
+std::uint32_t L(const std::string& s) {
+  return static_cast<std::uint32_t>(s.size());
+}
 
 // The whole reject exchange of the issue: INVITE removed toward the core, the
 // response injected toward the client, later segments in both directions
@@ -108,18 +111,18 @@ void reject_exchange(std::uint32_t a0, std::uint32_t b0) {
   ASSERT_EQ(o3.r, SeqAdjResult::ok);
   EXPECT_EQ(o3.pkt.payload_length, 0);
   EXPECT_EQ(o3.frame, fl.seg(true, S, b0 + L(kOk), "", 0x10));  // emptied (PSH cleared), numbers unchanged so far
-  EXPECT_TRUE(o3.outcome.forward_segment);                // it carries a new ack for the core
+  EXPECT_TRUE(o3.outcome.forward_segment);                      // it carries a new ack for the core
   EXPECT_TRUE(o3.outcome.reply.send_payload);
-  EXPECT_EQ(o3.outcome.reply.spec.seq, b0 + L(kOk));     // behind the core's last byte
-  EXPECT_EQ(o3.outcome.reply.spec.ack, S + N);           // core acked everything before the INVITE
+  EXPECT_EQ(o3.outcome.reply.spec.seq, b0 + L(kOk));  // behind the core's last byte
+  EXPECT_EQ(o3.outcome.reply.spec.ack, S + N);        // core acked everything before the INVITE
   EXPECT_EQ(o3.outcome.reply.spec.window, fl.win_b);
 
   // The reply segment built from the edited frame.
   Bytes out(1500);
   net::ReplyOptions ro;
   ro.ip_id = 5;
-  net::ReplyLayout lay = net::build_tcp_reply(o3.frame.data(), o3.pkt, o3.outcome.reply.spec, kResponse,
-                                              out.data(), out.size(), ro);
+  net::ReplyLayout lay =
+      net::build_tcp_reply(o3.frame.data(), o3.pkt, o3.outcome.reply.spec, kResponse, out.data(), out.size(), ro);
   ASSERT_EQ(lay.result, net::ReplyResult::ok);
   Bytes reply(out.begin(), out.begin() + static_cast<long>(lay.length));
   EXPECT_TRUE(checksums_valid(reply));
@@ -168,10 +171,14 @@ void reject_exchange(std::uint32_t a0, std::uint32_t b0) {
   EXPECT_EQ(t.stats().flows_created, 1u);
 }
 
-TEST(TcpSeqAdj, RejectExchange) { reject_exchange(1000, 5000); }
+TEST(TcpSeqAdj, RejectExchange) {
+  reject_exchange(1000, 5000);
+}
 
 // Same exchange with both sequence spaces wrapping past 2^32 mid-way.
-TEST(TcpSeqAdj, RejectExchangeAcrossWrap) { reject_exchange(0xFFFFFFC0u, 0xFFFFFFF0u); }
+TEST(TcpSeqAdj, RejectExchangeAcrossWrap) {
+  reject_exchange(0xFFFFFFC0u, 0xFFFFFFF0u);
+}
 
 TEST(TcpSeqAdj, ResponseGoesBehindCoreDataInFlight) {
   Flow fl;
@@ -205,7 +212,7 @@ TEST(TcpSeqAdj, DropAcksOnlyWhatTheCoreHas) {
   Flow fl;
   net::SeqAdjTable t(cfg());
   fwd(t, fl.seg(false, 500, 1000, "", 0x10), 1);  // core has acked up to 1000
-  fwd(t, fl.seg(true, 1000, 500, kOptions), 2);    // not yet acked by the core
+  fwd(t, fl.seg(true, 1000, 500, kOptions), 2);   // not yet acked by the core
   const std::uint32_t S = 1000 + L(kOptions);
   Out o = edit(t, fl.seg(true, S, 500, kInvite), 3, 0, L(kInvite), {}, true, 0);
   ASSERT_EQ(o.r, SeqAdjResult::ok);
@@ -217,8 +224,8 @@ TEST(TcpSeqAdj, DropAcksOnlyWhatTheCoreHas) {
   EXPECT_EQ(a.ack(), S + L(kInvite));
   // A pure ACK for the build: flags ACK only, no payload.
   Bytes out(200);
-  net::ReplyLayout lay = net::build_tcp_reply(o.frame.data(), o.pkt, o.outcome.reply.spec, {}, out.data(),
-                                              out.size(), net::ReplyOptions{});
+  net::ReplyLayout lay = net::build_tcp_reply(o.frame.data(), o.pkt, o.outcome.reply.spec, {}, out.data(), out.size(),
+                                              net::ReplyOptions{});
   ASSERT_EQ(lay.result, net::ReplyResult::ok);
   EXPECT_EQ(lay.length, 54u);
   EXPECT_EQ(out[34 + 13], 0x10);
@@ -297,8 +304,7 @@ TEST(TcpSeqAdj, TableFullEvictionAndClosedFlows) {
   EXPECT_EQ(fwd(t, flow(99).seg(true, 1, 1, "x"), 50).r, SeqAdjResult::table_full);
   EXPECT_EQ(t.stats().table_full, 1u);
   // An edit needs an entry too: refused, frame untouched.
-  EXPECT_EQ(edit(t, flow(99).seg(true, 1, 1, kInvite), 50, 0, L(kInvite), {}, true, 0).r,
-            SeqAdjResult::table_full);
+  EXPECT_EQ(edit(t, flow(99).seg(true, 1, 1, kInvite), 50, 0, L(kInvite), {}, true, 0).r, SeqAdjResult::table_full);
   // A reset flow may go at once.
   ASSERT_EQ(fwd(t, flow(3).seg(true, 2, 1, "", 0x14), 51).r, SeqAdjResult::ok);
   EXPECT_EQ(fwd(t, flow(99).seg(true, 1, 1, "x"), 52).r, SeqAdjResult::ok);

@@ -108,8 +108,8 @@ TEST_F(Equivalence, RandomPacketsSameVerdictAndEntries) {
         p.src[bit / 8] = static_cast<std::uint8_t>((p.src[bit / 8] & ~m) | (base.addr[bit / 8] & m));
       }
     }
-    const bool mapped = std::all_of(p.src, p.src + 10, [](std::uint8_t b) { return b == 0; }) && p.src[10] == 0xFF &&
-                        p.src[11] == 0xFF;
+    const bool mapped =
+        std::all_of(p.src, p.src + 10, [](std::uint8_t b) { return b == 0; }) && p.src[10] == 0xFF && p.src[11] == 0xFF;
     if (rng() % 3 == 0) {  // an IPv4 packet: mapped form, as the decoder stores it
       std::memset(p.src, 0, 10);
       p.src[10] = p.src[11] = 0xFF;

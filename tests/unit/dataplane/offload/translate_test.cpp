@@ -81,10 +81,10 @@ TEST(Translate, DenyIpv4PrefixOnly) {
 TEST(Translate, DenyWithVlanAndPortMakesUdpAndTcpRules) {
   auto flows = deny_flows({entry_v4("192.0.2.0", 25, 100, 5061)});
   ASSERT_EQ(flows.size(), 2u);
-  const Types want_udp{RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_VLAN, RTE_FLOW_ITEM_TYPE_IPV4,
-                       RTE_FLOW_ITEM_TYPE_UDP, RTE_FLOW_ITEM_TYPE_END};
-  const Types want_tcp{RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_VLAN, RTE_FLOW_ITEM_TYPE_IPV4,
-                       RTE_FLOW_ITEM_TYPE_TCP, RTE_FLOW_ITEM_TYPE_END};
+  const Types want_udp{RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_VLAN, RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_UDP,
+                       RTE_FLOW_ITEM_TYPE_END};
+  const Types want_tcp{RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_VLAN, RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_TCP,
+                       RTE_FLOW_ITEM_TYPE_END};
   EXPECT_EQ(item_types(flows[0]), want_udp);
   EXPECT_EQ(item_types(flows[1]), want_tcp);
   for (const FlowSpec& f : flows) {

@@ -2,11 +2,11 @@
 // of the bytes a client sent. The escaping itself is text::printable's
 // (tests/unit/text); here: the default cap, and that every byte gives text a
 // terminal and a strict JSON serialiser both take.
+#include "dataplane/protocol/echo.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "dataplane/protocol/echo.h"
 
 namespace sipwall::protocol {
 namespace {

@@ -4,15 +4,14 @@
 // timeouts, oversized lines, partial lines, handler exceptions, deferred
 // replies. The server runs in its own thread, like a daemon's loop; the
 // tests are its clients.
-#include <gtest/gtest.h>
+#include "dataplane/protocol/line_server.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -21,10 +20,10 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
 
-#include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
 
 namespace sipwall::protocol {
@@ -113,8 +112,8 @@ class LineServerTest : public ::testing::Test {
   // "big N" -> an N-byte reply, "throw", "later" (deferred; "release"
   // answers every deferred one), "counters".
   void start(LineServerLimits limits) {
-    dir_ = std::filesystem::temp_directory_path() / ("sipwall-ls-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(Clock::now().time_since_epoch().count()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sipwall-ls-" + std::to_string(::getpid()) + "-" + std::to_string(Clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "s.sock").string();
     std::string err;
@@ -158,10 +157,15 @@ class LineServerTest : public ::testing::Test {
     }
     if (l == "counters") {
       const LineServerCounters& c = server_.counters();
-      return dump_line(json{{"clients", server_.clients()}, {"accepted", c.accepted}, {"evicted", c.evicted},
-                            {"idle_timeouts", c.idle_timeouts}, {"line_timeouts", c.line_timeouts},
-                            {"send_timeouts", c.send_timeouts}, {"oversized_lines", c.oversized_lines},
-                            {"handler_errors", c.handler_errors}, {"requests", c.requests}});
+      return dump_line(json{{"clients", server_.clients()},
+                            {"accepted", c.accepted},
+                            {"evicted", c.evicted},
+                            {"idle_timeouts", c.idle_timeouts},
+                            {"line_timeouts", c.line_timeouts},
+                            {"send_timeouts", c.send_timeouts},
+                            {"oversized_lines", c.oversized_lines},
+                            {"handler_errors", c.handler_errors},
+                            {"requests", c.requests}});
     }
     return dump_line(json{{"ok", true}, {"line", l}});
   }
@@ -388,7 +392,8 @@ TEST(LineServer, SocketPathTooLongIsAClearError) {
   LineServer s;
   std::string err;
   std::string path = "/tmp/" + std::string(130, 'p') + ".sock";
-  EXPECT_FALSE(s.open(path, 0600, "", [](LineServer::ClientId, std::string_view) { return std::string(); }, err));
+  EXPECT_FALSE(s.open(
+      path, 0600, "", [](LineServer::ClientId, std::string_view) { return std::string(); }, err));
   EXPECT_NE(err.find("at most 107"), std::string::npos) << err;
 }
 

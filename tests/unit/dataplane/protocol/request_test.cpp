@@ -2,24 +2,28 @@
 // every field gives an error reply, never an exception, and every error is
 // printable and bounded whatever bytes the line held. (Before: `\xff` and a
 // "v" that was a string, null or an array aborted both daemons.)
+#include "dataplane/protocol/request.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <random>
 
 #include "control/daemon/control_requests.h"
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/reply.h"
-#include "dataplane/protocol/request.h"
 
 namespace sipwall::protocol {
 namespace {
 
 using nlohmann::json;
 
-const ProtocolSpec& dp() { return dataplane_protocol(); }
-const ProtocolSpec& ctl() { return control::control_protocol(); }
+const ProtocolSpec& dp() {
+  return dataplane_protocol();
+}
+const ProtocolSpec& ctl() {
+  return control::control_protocol();
+}
 
 // An error reply a strict serialiser takes, with no control byte, bounded.
 void expect_safe_error(const ParsedRequest& p, const std::string& line) {
@@ -134,10 +138,10 @@ TEST(ParseRequest, EveryFieldOfEveryCommandRejectsEveryWrongType) {
             EXPECT_TRUE(parse_request(line, *spec).request) << line;
             continue;
           }
-          EXPECT_EQ(error_of(line, *spec), "\"" + std::string(f.name) + "\" must be " +
-                                               (f.type == FieldType::count ? "a non-negative integer"
-                                                                           : "a non-empty string") +
-                                               ", got " + words)
+          EXPECT_EQ(error_of(line, *spec),
+                    "\"" + std::string(f.name) + "\" must be " +
+                        (f.type == FieldType::count ? "a non-negative integer" : "a non-empty string") + ", got " +
+                        words)
               << line;
         }
       }
@@ -162,9 +166,9 @@ TEST(ParseRequest, LinesThatAreNotRequestObjects) {
     EXPECT_EQ(error_of(R"({"v":1e999,"cmd":"status"})", *spec).rfind("request is not valid JSON: ", 0), 0u);
     EXPECT_EQ(error_of(R"({"x":)" + std::string(10000, '['), *spec).rfind("request is not valid JSON: ", 0), 0u);
     // Deep nesting in a field nobody reads: parsed and freed without recursion.
-    EXPECT_TRUE(parse_request(R"({"v":1,"cmd":"status","x":)" + std::string(10000, '[') + std::string(10000, ']') + "}",
-                              *spec)
-                    .request);
+    EXPECT_TRUE(
+        parse_request(R"({"v":1,"cmd":"status","x":)" + std::string(10000, '[') + std::string(10000, ']') + "}", *spec)
+            .request);
     EXPECT_NE(error_of(R"(   {"a":1} )", *spec).find("request needs \"cmd\""), std::string::npos);
     // Only '{' starts the JSON form; anything else is "cmd [arg]".
     EXPECT_EQ(error_of("[1,2]", *spec).rfind("unknown command '[1,2]'", 0), 0u);
@@ -189,14 +193,15 @@ TEST(ParseRequest, TextForm) {
   ASSERT_TRUE(p.request) << p.error;
   EXPECT_EQ(p.request->count("limit"), 5u);
 
-  EXPECT_EQ(error_of("\xff", dp()).rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain)", 0), 0u);
+  EXPECT_EQ(error_of("\xff", dp()).rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain)", 0),
+            0u);
   EXPECT_EQ(error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history)", 0),
             0u);
   EXPECT_EQ(error_of("load", dp()), "load needs \"artifact\"");
   EXPECT_EQ(error_of("status now", dp()), "status takes no argument, got 'now'");
   EXPECT_EQ(error_of("reload \x1b[2J", ctl()), "reload takes no argument, got '\\x1b[2J'");
-  for (const char* bad : {"trace-drain -1", "trace-drain 1.5", "trace-drain abc", "trace-drain 18446744073709551616",
-                          "trace-drain 0x10"})
+  for (const char* bad :
+       {"trace-drain -1", "trace-drain 1.5", "trace-drain abc", "trace-drain 18446744073709551616", "trace-drain 0x10"})
     EXPECT_EQ(error_of(bad, dp()).rfind("\"max\" must be a non-negative integer, got '", 0), 0u) << bad;
   EXPECT_EQ(error_of("history x", ctl()), "\"limit\" must be a non-negative integer, got 'x'");
   EXPECT_EQ(error_of(" \t ", dp()).rfind("empty request", 0), 0u);
@@ -207,8 +212,14 @@ TEST(ParseRequest, TextForm) {
 // request or a safe error.
 TEST(ParseRequest, RandomLinesNeverThrow) {
   std::mt19937 rng(12);
-  const std::vector<std::string> stems{R"({"v":1,"cmd":"load","artifact":")", R"({"v":)", R"({"cmd":"trace-drain","max":)",
-                                       "load ", "trace-drain ", "history ", R"({"v":1,"cmd":")", ""};
+  const std::vector<std::string> stems{R"({"v":1,"cmd":"load","artifact":")",
+                                       R"({"v":)",
+                                       R"({"cmd":"trace-drain","max":)",
+                                       "load ",
+                                       "trace-drain ",
+                                       "history ",
+                                       R"({"v":1,"cmd":")",
+                                       ""};
   for (int i = 0; i < 1000; ++i) {  // the fuzzers do the long runs
     std::string line = stems[rng() % stems.size()];
     int n = static_cast<int>(rng() % 40);

@@ -130,7 +130,7 @@ const std::vector<std::string> kVias = {
 // that matter to the grammar.
 std::vector<std::string> mutations(const std::string& s) {
   static const char kBytes[] = {' ', '\t', ';', ',', '<', '>', '"', '\\', '@', ':',
-                                '%', '=', '?', '[', ']', '/', '+', 'A', '0', '\x80'};
+                                '%', '=',  '?', '[', ']', '/', '+', 'A',  '0', '\x80'};
   std::vector<std::string> out{s};
   for (std::size_t i = 0; i < s.size(); ++i) {
     for (char c : kBytes) {
@@ -157,8 +157,7 @@ TEST(FastPath, NameAddrMatchesReference) {
         const char* fn = nullptr;
         const char* rn = nullptr;
         const bool ok = fast_name_addr(l.w, l.p(), l.e(), list, f, fn);
-        const ParseError e =
-            parse_name_addr(l.p(), l.e(), l.limit(), list, ParseError::bad_from, r, rn);
+        const ParseError e = parse_name_addr(l.p(), l.e(), l.limit(), list, ParseError::bad_from, r, rn);
         accepted += e == ParseError::none;
         if (!ok) continue;
         ++fast;
@@ -211,11 +210,11 @@ TEST(FastPath, UriMatchesReference) {
 // The shapes of real traffic must take the fast path: if they stop doing so
 // the parser is still right, only slow, and no other test would notice.
 TEST(FastPath, TakesTheUsualShapes) {
-  for (const char* v : {"<sip:+8613800138000@core.example.net;user=phone>;tag=4f2a9c3e",
-                        "\"Caller Name\" <sip:+8613912345678@trunk.example.org;user=phone>;tag=x",
-                        "<sip:1001@10.1.2.3:5060>", "<tel:+8613912345678>",
-                        "<sip:+86135@[2001:db8:a::11];user=phone>;tag=fr124x",
-                        "<sip:%2B8613800138000@192.0.2.11>;tag=fr124x"}) {
+  for (const char* v :
+       {"<sip:+8613800138000@core.example.net;user=phone>;tag=4f2a9c3e",
+        "\"Caller Name\" <sip:+8613912345678@trunk.example.org;user=phone>;tag=x", "<sip:1001@10.1.2.3:5060>",
+        "<tel:+8613912345678>", "<sip:+86135@[2001:db8:a::11];user=phone>;tag=fr124x",
+        "<sip:%2B8613800138000@192.0.2.11>;tag=fr124x"}) {
     Line l(v);
     NameAddr na;
     const char* next = nullptr;
@@ -231,8 +230,7 @@ TEST(FastPath, TakesTheUsualShapes) {
 
 // A Window's answers against a byte-by-byte scan, over every start offset.
 TEST(FastPath, WindowRunsMatchSkipRun) {
-  const std::string value =
-      "<sip:+86%2013800;x=y@host-1.example_2.com:5060;user=phone;a=[::1]?h=v>;tag=\"q\\\"\"";
+  const std::string value = "<sip:+86%2013800;x=y@host-1.example_2.com:5060;user=phone;a=[::1]?h=v>;tag=\"q\\\"\"";
   Line l(value);
   for (std::size_t i = 0; i <= value.size(); ++i) {
     const char* q = l.p() + i;
@@ -240,8 +238,7 @@ TEST(FastPath, WindowRunsMatchSkipRun) {
     EXPECT_EQ(l.w.run<kToken>(q, l.e()), skip_class(q, l.e(), kToken)) << i;
     EXPECT_EQ(l.w.run<kQText>(q, l.e()), skip_class(q, l.e(), kQText)) << i;
     EXPECT_EQ(l.w.run_escaped<kUser>(q, l.e()), skip_escaped(q, l.e(), l.limit(), kUser)) << i;
-    EXPECT_EQ(l.w.run_escaped<kParamRun>(q, l.e()), skip_escaped(q, l.e(), l.limit(), kParamRun))
-        << i;
+    EXPECT_EQ(l.w.run_escaped<kParamRun>(q, l.e()), skip_escaped(q, l.e(), l.limit(), kParamRun)) << i;
   }
 }
 
@@ -251,8 +248,8 @@ TEST(FastPath, WindowRunsMatchSkipRun) {
 TEST(FastPath, MessageMasksMatchScalar) {
   std::string buf;
   for (int i = 0; i < 600; ++i) buf.push_back(static_cast<char>((i * 37 + i / 256) & 0xff));
-  for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{64},
-                           std::size_t{65}, std::size_t{300}, buf.size()}) {
+  for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{64}, std::size_t{65},
+                           std::size_t{300}, buf.size()}) {
     for (bool avx2 : {false, true}) {
       const bool saved = g_use_avx2;
       g_use_avx2 = avx2 && saved;  // AVX2 only where the CPU has it
@@ -308,8 +305,7 @@ TEST(FastPath, NumberTextAtEveryLength) {
       std::string user(len, '5');
       if (semi < len) user[semi] = ';';
       std::string text = "sip:" + user + "@h";
-      if (semi < len) text = "sip:" + user.substr(0, semi) + ";phone-context=+86" +
-                             user.substr(semi + 1) + "@h";
+      if (semi < len) text = "sip:" + user.substr(0, semi) + ";phone-context=+86" + user.substr(semi + 1) + "@h";
       Uri u;
       ASSERT_EQ(parse_uri(text, u), ParseError::none) << text;
       const std::string_view num = u.number_text();

@@ -21,8 +21,7 @@ TEST(Via, TopValueFields) {
   EXPECT_EQ(p->via.port, 5060);
   EXPECT_EQ(p->via.branch, "z9hG4bK-524287-1");
   EXPECT_EQ(p->via.params, "branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
-  EXPECT_EQ(p->via.text,
-            "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
+  EXPECT_EQ(p->via.text, "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-524287-1;rport;received=192.0.2.9");
 }
 
 TEST(Via, Forms) {
@@ -34,17 +33,13 @@ TEST(Via, Forms) {
     const char* branch;
   };
   const Case cases[] = {
-      {"SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111", "UDP", "[2001:db8::9:1]", 6050,
-       "z9hG4bKas3-111"},
-      {"SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3", "UDP",
-       "[2001:db8::9:1]", 0, "z9hG4bKas3"},
+      {"SIP/2.0/UDP [2001:db8::9:1]:6050;branch=z9hG4bKas3-111", "UDP", "[2001:db8::9:1]", 6050, "z9hG4bKas3-111"},
+      {"SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3", "UDP", "[2001:db8::9:1]", 0,
+       "z9hG4bKas3"},
       {"sip/2.0/tcp host.example.com", "tcp", "host.example.com", 0, ""},
-      {"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw", "UDP", "192.0.2.2", 0,
-       "390skdjuw"},
-      {"SIP / 2.0 / SCTP host : 5070 ; branch = z9hG4bK1 ; ttl=16", "SCTP", "host", 5070,
-       "z9hG4bK1"},
-      {"SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en", "UNKNOWN", "t4.example.com", 0,
-       "z9hG4bKasd0f3en"},
+      {"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw", "UDP", "192.0.2.2", 0, "390skdjuw"},
+      {"SIP / 2.0 / SCTP host : 5070 ; branch = z9hG4bK1 ; ttl=16", "SCTP", "host", 5070, "z9hG4bK1"},
+      {"SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en", "UNKNOWN", "t4.example.com", 0, "z9hG4bKasd0f3en"},
       {"SIP/2.0/UDP 192.0.2.1;branch=\"quoted\"", "UDP", "192.0.2.1", 0, "quoted"},
       {"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK", "UDP", "192.0.2.1", 0, "z9hG4bK"},
   };
@@ -61,9 +56,8 @@ TEST(Via, Forms) {
 TEST(Via, Errors) {
   for (const char* v :
        {"", "SIP/2.0/UDP", "SIP/2.0/UDP ", "SIP/2.0 UDP host", "SIP//UDP host", "/2.0/UDP host",
-        "SIP/2.0/UDP host;;branch=1", "SIP/2.0/UDP 192.0.2.15;;,;,,",
-        "SIP/2.0/UDP host:", "SIP/2.0/UDP host:99999", "SIP/2.0/UDP [::1", "SIP/2.0/UDP host junk",
-        "SIP/2.0/UDP host;branch=", "// ;0=;", "/"}) {
+        "SIP/2.0/UDP host;;branch=1", "SIP/2.0/UDP 192.0.2.15;;,;,,", "SIP/2.0/UDP host:", "SIP/2.0/UDP host:99999",
+        "SIP/2.0/UDP [::1", "SIP/2.0/UDP host junk", "SIP/2.0/UDP host;branch=", "// ;0=;", "/"}) {
     Parsed p(MsgBuilder{}.set("Via", v).str());
     EXPECT_EQ(p.err, ParseError::bad_via) << "'" << v << "' -> " << name(p.err);
   }
@@ -79,8 +73,8 @@ TEST(CSeq, Values) {
   EXPECT_EQ(p->cseq.number, 2147483647u);
   EXPECT_EQ(p->cseq.method, "INVITE");
   EXPECT_TRUE(p->cseq.present);
-  for (const char* v : {"2147483648 INVITE", "36893488147419103232 INVITE", "INVITE", "1",
-                        "1INVITE", "-1 INVITE", "1 INVITE extra", "1 INV@TE", ""}) {
+  for (const char* v : {"2147483648 INVITE", "36893488147419103232 INVITE", "INVITE", "1", "1INVITE", "-1 INVITE",
+                        "1 INVITE extra", "1 INV@TE", ""}) {
     Parsed q(MsgBuilder{}.set("CSeq", v).str());
     EXPECT_EQ(q.err, ParseError::bad_cseq) << "'" << v << "' -> " << name(q.err);
   }
@@ -165,8 +159,7 @@ TEST(Message, ReuseResetsFields) {
                                .add("User-Agent", "UA")
                                .str("body");
   ASSERT_EQ(parse_message(full, *m), ParseError::none);
-  const std::string bare =
-      MsgBuilder{}.del("Contact").del("Max-Forwards").line("SIP/2.0 200 OK").str();
+  const std::string bare = MsgBuilder{}.del("Contact").del("Max-Forwards").line("SIP/2.0 200 OK").str();
   ASSERT_EQ(parse_message(bare, *m), ParseError::none);
   EXPECT_FALSE(m->is_request);
   EXPECT_EQ(m->method, Method::unknown);

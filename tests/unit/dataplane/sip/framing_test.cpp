@@ -122,11 +122,9 @@ TEST(Framing, HeadersUnterminated) {
   auto m = std::make_unique<Message>();
   for (std::size_t n = 1; n < full.size(); ++n) {
     const ParseError e = parse_message(std::string_view(full).substr(0, n), *m, Transport::stream);
-    EXPECT_TRUE(e == ParseError::headers_unterminated || e == ParseError::body_truncated)
-        << n << ": " << name(e);
+    EXPECT_TRUE(e == ParseError::headers_unterminated || e == ParseError::body_truncated) << n << ": " << name(e);
   }
-  EXPECT_EQ(parse_message("INVITE sip:bob@example.com SIP/2.0\r", *m),
-            ParseError::headers_unterminated);
+  EXPECT_EQ(parse_message("INVITE sip:bob@example.com SIP/2.0\r", *m), ParseError::headers_unterminated);
 }
 
 TEST(Framing, MessageTooLarge) {
@@ -135,8 +133,7 @@ TEST(Framing, MessageTooLarge) {
   EXPECT_EQ(Parsed(big).err, ParseError::message_too_large);
   // Exactly at the limit is fine (the Content-Length digits move with the body).
   std::size_t n = kMaxMessageSize - MsgBuilder{}.str().size();
-  for (int i = 0; i < 3; ++i)
-    n = n + kMaxMessageSize - MsgBuilder{}.str(std::string(n, 'x')).size();
+  for (int i = 0; i < 3; ++i) n = n + kMaxMessageSize - MsgBuilder{}.str(std::string(n, 'x')).size();
   const std::string at = MsgBuilder{}.str(std::string(n, 'x'));
   ASSERT_EQ(at.size(), kMaxMessageSize);
   Parsed ok(at);

@@ -104,10 +104,9 @@ TEST(Headers, EveryKnownLongNameResolves) {
     EXPECT_EQ(header_id(n), id) << n;
     // Also through the word-compare path of the parser.
     MsgBuilder b;
-    if (id != HeaderId::via && id != HeaderId::from && id != HeaderId::to &&
-        id != HeaderId::call_id && id != HeaderId::cseq && id != HeaderId::max_forwards &&
-        id != HeaderId::content_length && id != HeaderId::contact &&
-        id != HeaderId::p_asserted_identity && id != HeaderId::remote_party_id &&
+    if (id != HeaderId::via && id != HeaderId::from && id != HeaderId::to && id != HeaderId::call_id &&
+        id != HeaderId::cseq && id != HeaderId::max_forwards && id != HeaderId::content_length &&
+        id != HeaderId::contact && id != HeaderId::p_asserted_identity && id != HeaderId::remote_party_id &&
         id != HeaderId::diversion && id != HeaderId::history_info) {
       b.add(n, "value");
       Parsed p(b.str());
@@ -248,8 +247,7 @@ TEST(Headers, BareCr) {
 TEST(Headers, BadHeaderName) {
   EXPECT_EQ(Parsed(MsgBuilder{}.add("Bad@Name", "x").str()).err, ParseError::bad_header_name);
   EXPECT_EQ(Parsed(MsgBuilder{}.add("", "x").str()).err, ParseError::bad_header_name);
-  EXPECT_EQ(Parsed(MsgBuilder{}.add("\xC3\xA9t\xC3\xA9", "x").str()).err,
-            ParseError::bad_header_name);
+  EXPECT_EQ(Parsed(MsgBuilder{}.add("\xC3\xA9t\xC3\xA9", "x").str()).err, ParseError::bad_header_name);
 }
 
 TEST(Headers, MissingColon) {
@@ -281,8 +279,7 @@ TEST(Headers, DuplicateSingleHeaders) {
     EXPECT_EQ(p.err, ParseError::duplicate_single_header) << h[0] << ": " << name(p.err);
   }
   // A compact form counts as the same header.
-  EXPECT_EQ(Parsed(MsgBuilder{}.add("f", "<sip:x@example.org>").str()).err,
-            ParseError::duplicate_single_header);
+  EXPECT_EQ(Parsed(MsgBuilder{}.add("f", "<sip:x@example.org>").str()).err, ParseError::duplicate_single_header);
   EXPECT_EQ(Parsed(MsgBuilder{}.add("i", "abc").str()).err, ParseError::duplicate_single_header);
 }
 
@@ -308,8 +305,7 @@ TEST(Headers, LineTooLong) {
   EXPECT_EQ(Parsed(MsgBuilder{}.add("Subject", folded).str()).err, ParseError::line_too_long);
   // The start line has the same limit.
   std::string uri = "sip:" + std::string(kMaxLineLength, 'u') + "@example.com";
-  EXPECT_EQ(Parsed(MsgBuilder{}.line("INVITE " + uri + " SIP/2.0").str()).err,
-            ParseError::line_too_long);
+  EXPECT_EQ(Parsed(MsgBuilder{}.line("INVITE " + uri + " SIP/2.0").str()).err, ParseError::line_too_long);
 }
 
 TEST(Headers, HeaderViewsPointIntoTheBuffer) {

@@ -53,10 +53,7 @@ TEST(NameAddr, UnquotedDisplayName) {
 }
 
 TEST(NameAddr, AddrSpecForm) {
-  Parsed p(MsgBuilder{}
-               .set("From", "sip:caller@example.net;tag=93942939o2")
-               .set("To", "tel:+15551234567")
-               .str());
+  Parsed p(MsgBuilder{}.set("From", "sip:caller@example.net;tag=93942939o2").set("To", "tel:+15551234567").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   // In an addr-spec, ';' starts header parameters, not uri-parameters.
   EXPECT_EQ(p->from.uri_text, "sip:caller@example.net");
@@ -68,8 +65,7 @@ TEST(NameAddr, AddrSpecForm) {
 }
 
 TEST(NameAddr, UriParamsInsideAngleBrackets) {
-  Parsed p(
-      MsgBuilder{}.set("To", "<sip:+15551230000@example.com;user=phone>;tag=abc;x-extra").str());
+  Parsed p(MsgBuilder{}.set("To", "<sip:+15551230000@example.com;user=phone>;tag=abc;x-extra").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->to.uri.params, "user=phone");
   EXPECT_TRUE(p->to.uri.user_is_phone());
@@ -78,8 +74,7 @@ TEST(NameAddr, UriParamsInsideAngleBrackets) {
 }
 
 TEST(NameAddr, HeaderParamsWithLwsAndQuotedValues) {
-  Parsed p(
-      MsgBuilder{}.set("From", "<sip:a@example.org> ; tag = 77 ; note=\"a;b,c\" ; flag").str());
+  Parsed p(MsgBuilder{}.set("From", "<sip:a@example.org> ; tag = 77 ; note=\"a;b,c\" ; flag").str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->from.tag, "77");
   EXPECT_EQ(p->from.params, "tag = 77 ; note=\"a;b,c\" ; flag");
@@ -200,8 +195,7 @@ TEST(NameAddr, DiversionValues) {
 
 TEST(NameAddr, HistoryInfoWhenNoDiversion) {
   MsgBuilder b;
-  b.add("History-Info",
-        "<sip:bob@example.com>;index=1, <sip:bob@192.0.2.5?Reason=SIP%3Bcause%3D302>;index=1.1");
+  b.add("History-Info", "<sip:bob@example.com>;index=1, <sip:bob@192.0.2.5?Reason=SIP%3Bcause%3D302>;index=1.1");
   Parsed p(b.str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   ASSERT_EQ(p->diversion_count, 2);
@@ -256,36 +250,35 @@ TEST_P(NameAddrErrors, Rejected) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, NameAddrErrors,
-    ::testing::Values(
-        BadValue{"To", "\"Mr. J. User <sip:j.user@example.com>", ParseError::unterminated_quote},
-        BadValue{"From", "<sip:a@example.org>;tag=\"open", ParseError::unterminated_quote},
-        BadValue{"To", "<sip:j.user@example.com", ParseError::unbalanced_angle},
-        BadValue{"To", "sip:j.user@example.com>", ParseError::unbalanced_angle},
-        BadValue{"From", "Bob > <sip:b@example.org>", ParseError::unbalanced_angle},
-        BadValue{"To", "", ParseError::bad_to}, BadValue{"To", "<>", ParseError::bad_to},
-        BadValue{"To", "<sip:>", ParseError::bad_to},
-        BadValue{"To", "\"Joe\" sip:joe@example.org", ParseError::bad_to},
-        BadValue{"To", "Joe \"x\" <sip:joe@example.org>", ParseError::bad_to},
-        BadValue{"To", "<sip:joe@example.org> junk", ParseError::bad_to},
-        BadValue{"To", "Mr: X <sip:joe@example.org>", ParseError::bad_to},
-        BadValue{"From", "<sip:caller@example.net>;;tag=1", ParseError::bad_from},
-        BadValue{"From", "<sip:caller@example.net>;tag=", ParseError::bad_from},
-        BadValue{"From", "<sip:caller@exa mple.net>", ParseError::bad_from},
-        BadValue{"From", ":::::::: 881 <sip:alice@192.0.2.20>;tag=881", ParseError::bad_from},
-        BadValue{"From", "<sip:%zz@example.net>", ParseError::bad_escape},
-        BadValue{"To", "sip:user@example.com?Route=%3Csip:x%3E", ParseError::bad_to},
-        BadValue{"Contact", "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
-                 ParseError::bad_contact},
-        BadValue{"Contact", "\"Joe\" <sip:joe@example.org>;;;;", ParseError::bad_contact},
-        BadValue{"Contact", ", <sip:joe@example.org>", ParseError::bad_contact},
-        BadValue{"Contact", "Bell, Alexander <sip:a@example.com>", ParseError::bad_contact},
-        BadValue{"P-Asserted-Identity", "<sip:a@b>,", ParseError::bad_identity_header},
-        BadValue{"P-Asserted-Identity", "<sip:a@b> <sip:c@d>", ParseError::unbalanced_angle},
-        BadValue{"Remote-Party-ID", "garbage value", ParseError::bad_identity_header},
-        BadValue{"Diversion", "<sip:a@b>;reason", ParseError::none},
-        BadValue{"Diversion", "<tel:+1555;;>", ParseError::none},
-        BadValue{"Diversion", "<tel:>", ParseError::bad_identity_header},
-        BadValue{"History-Info", "<sip:a@b>;index=1,,", ParseError::bad_identity_header}));
+    ::testing::Values(BadValue{"To", "\"Mr. J. User <sip:j.user@example.com>", ParseError::unterminated_quote},
+                      BadValue{"From", "<sip:a@example.org>;tag=\"open", ParseError::unterminated_quote},
+                      BadValue{"To", "<sip:j.user@example.com", ParseError::unbalanced_angle},
+                      BadValue{"To", "sip:j.user@example.com>", ParseError::unbalanced_angle},
+                      BadValue{"From", "Bob > <sip:b@example.org>", ParseError::unbalanced_angle},
+                      BadValue{"To", "", ParseError::bad_to}, BadValue{"To", "<>", ParseError::bad_to},
+                      BadValue{"To", "<sip:>", ParseError::bad_to},
+                      BadValue{"To", "\"Joe\" sip:joe@example.org", ParseError::bad_to},
+                      BadValue{"To", "Joe \"x\" <sip:joe@example.org>", ParseError::bad_to},
+                      BadValue{"To", "<sip:joe@example.org> junk", ParseError::bad_to},
+                      BadValue{"To", "Mr: X <sip:joe@example.org>", ParseError::bad_to},
+                      BadValue{"From", "<sip:caller@example.net>;;tag=1", ParseError::bad_from},
+                      BadValue{"From", "<sip:caller@example.net>;tag=", ParseError::bad_from},
+                      BadValue{"From", "<sip:caller@exa mple.net>", ParseError::bad_from},
+                      BadValue{"From", ":::::::: 881 <sip:alice@192.0.2.20>;tag=881", ParseError::bad_from},
+                      BadValue{"From", "<sip:%zz@example.net>", ParseError::bad_escape},
+                      BadValue{"To", "sip:user@example.com?Route=%3Csip:x%3E", ParseError::bad_to},
+                      BadValue{"Contact", "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+                               ParseError::bad_contact},
+                      BadValue{"Contact", "\"Joe\" <sip:joe@example.org>;;;;", ParseError::bad_contact},
+                      BadValue{"Contact", ", <sip:joe@example.org>", ParseError::bad_contact},
+                      BadValue{"Contact", "Bell, Alexander <sip:a@example.com>", ParseError::bad_contact},
+                      BadValue{"P-Asserted-Identity", "<sip:a@b>,", ParseError::bad_identity_header},
+                      BadValue{"P-Asserted-Identity", "<sip:a@b> <sip:c@d>", ParseError::unbalanced_angle},
+                      BadValue{"Remote-Party-ID", "garbage value", ParseError::bad_identity_header},
+                      BadValue{"Diversion", "<sip:a@b>;reason", ParseError::none},
+                      BadValue{"Diversion", "<tel:+1555;;>", ParseError::none},
+                      BadValue{"Diversion", "<tel:>", ParseError::bad_identity_header},
+                      BadValue{"History-Info", "<sip:a@b>;index=1,,", ParseError::bad_identity_header}));
 
 TEST(NameAddr, PublicHelper) {
   NameAddr na;

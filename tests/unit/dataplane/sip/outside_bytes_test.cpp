@@ -19,7 +19,10 @@ using test::Parsed;
 
 TEST(OutsideBytes, CallIdNonAsciiIsAccepted) {
   // Not UTF-8 (PROTOS' Latin-1 "åäö", a lone 0xFF, an overlong '/'), and UTF-8.
-  for (const std::string& v : std::initializer_list<std::string>{"a\xff", "\xe5\xe4\xf6@x", "\xc0\xaf", "\xe5\xa4\xa7@\xe4\xbe\x8b.cn", "\xc2\x9b" "2J"}) {
+  for (const std::string& v :
+       std::initializer_list<std::string>{"a\xff", "\xe5\xe4\xf6@x", "\xc0\xaf", "\xe5\xa4\xa7@\xe4\xbe\x8b.cn",
+                                          "\xc2\x9b"
+                                          "2J"}) {
     Parsed p(MsgBuilder{}.set("Call-ID", v).str());
     ASSERT_EQ(p.err, ParseError::none) << name(p.err) << " for '" << v << "'";
     EXPECT_EQ(p->call_id, v);
@@ -49,7 +52,8 @@ TEST(OutsideBytes, ControlBytesAreRefusedInEveryField) {
 }
 
 TEST(OutsideBytes, UnquotedDisplayNameHighBytesAreAccepted) {
-  for (const std::string& dn : std::initializer_list<std::string>{"\xff\xfe", "J\xc3\xbcrgen", "\xe5\xe4\xf6 Caller", "\xc0\xaf"}) {
+  for (const std::string& dn :
+       std::initializer_list<std::string>{"\xff\xfe", "J\xc3\xbcrgen", "\xe5\xe4\xf6 Caller", "\xc0\xaf"}) {
     Parsed p(MsgBuilder{}
                  .set("From", dn + " <sip:+15559870000@example.org>;tag=1")
                  .set("To", dn + " <sip:+15551230000@example.com>")
@@ -76,7 +80,9 @@ TEST(OutsideBytes, QuotedDisplayNameKeepsQuotedPairsOfControlBytes) {
 }
 
 TEST(OutsideBytes, UserAgentAnyByteButControlsIsKept) {
-  const std::string ua = "Evil/1.0 \xff\xfe \xc2\x9b" "31m \xe2\x80\xae";
+  const std::string ua =
+      "Evil/1.0 \xff\xfe \xc2\x9b"
+      "31m \xe2\x80\xae";
   Parsed p(MsgBuilder{}.add("User-Agent", ua).str());
   ASSERT_EQ(p.err, ParseError::none) << name(p.err);
   EXPECT_EQ(p->user_agent, ua);
@@ -85,7 +91,11 @@ TEST(OutsideBytes, UserAgentAnyByteButControlsIsKept) {
 TEST(OutsideBytes, RawHighBytesInANumberAreRefused) {
   // The user part is what the caller and callee are read from: strict (the
   // escaped form %FF is valid and left to the number normaliser).
-  Parsed p(MsgBuilder{}.set("From", "<sip:\xff" "123@example.org>;tag=1").str());
+  Parsed p(MsgBuilder{}
+               .set("From",
+                    "<sip:\xff"
+                    "123@example.org>;tag=1")
+               .str());
   EXPECT_EQ(p.err, ParseError::bad_from) << name(p.err);
   Parsed q(MsgBuilder{}.set("From", "<sip:%FF123@example.org>;tag=1").str());
   EXPECT_EQ(q.err, ParseError::none) << name(q.err);

@@ -42,9 +42,8 @@ TEST(Regressions, SipgoSeeds) {
 
 TEST(Regressions, ValuesEndingAtTheBufferEnd) {
   // Scanners near the end of the buffer must not load past it (ASan checks).
-  for (const std::string& tail :
-       {"To: <sip:a@b>"s, "f:\"x\"<sip:y@z>;tag=1"s, "v:SIP/2.0/UDP h;branch=1"s, "i:abc"s, "m:*"s,
-        "l:0"s, "CSeq:1 INVITE"s}) {
+  for (const std::string& tail : {"To: <sip:a@b>"s, "f:\"x\"<sip:y@z>;tag=1"s, "v:SIP/2.0/UDP h;branch=1"s, "i:abc"s,
+                                  "m:*"s, "l:0"s, "CSeq:1 INVITE"s}) {
     std::string s = "INVITE sip:a@b SIP/2.0\r\n" + tail + "\r\n\r\n";
     auto m = std::make_unique<Message>();
     for (std::size_t n = 0; n <= s.size(); ++n) {

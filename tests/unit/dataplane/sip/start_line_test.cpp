@@ -32,8 +32,7 @@ TEST(StartLine, EveryKnownMethod) {
   };
   for (const auto& [text, m] : methods) {
     MsgBuilder b;
-    b.line(std::string(text) + " sip:bob@example.com SIP/2.0")
-        .set("CSeq", std::string("1 ") + text);
+    b.line(std::string(text) + " sip:bob@example.com SIP/2.0").set("CSeq", std::string("1 ") + text);
     Parsed p(b.str());
     ASSERT_EQ(p.err, ParseError::none) << text << ": " << name(p.err);
     EXPECT_EQ(p->method, m) << text;
@@ -114,27 +113,26 @@ TEST_P(StartLineErrors, Rejected) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, StartLineErrors,
-    ::testing::Values(
-        BadLine{"INVITE sip:bob@example.com", ParseError::bad_start_line},
-        BadLine{"INVITE", ParseError::bad_start_line},
-        BadLine{" INVITE sip:bob@example.com SIP/2.0", ParseError::bad_method},
-        BadLine{"INV(TE sip:bob@example.com SIP/2.0", ParseError::bad_method},
-        BadLine{"INVITE <sip:bob@example.com> SIP/2.0", ParseError::bad_request_uri},
-        BadLine{"INVITE sip:bob@example.com; lr SIP/2.0", ParseError::bad_request_uri},
-        BadLine{"INVITE sip:2001:db8::10 SIP/2.0", ParseError::bad_request_uri},
-        BadLine{"INVITE bob SIP/2.0", ParseError::bad_request_uri},
-        BadLine{"INVITE sip:b%zzob@example.com SIP/2.0", ParseError::bad_escape},
-        BadLine{"INVITE sip:bob@example.com SIP/2", ParseError::bad_version},
-        BadLine{"INVITE sip:bob@example.com HTTP/1.1", ParseError::bad_version},
-        BadLine{"INVITE sip:bob@example.com SIP/2.0x", ParseError::bad_version},
-        BadLine{"INVITE sip:bob@example.com SIP/7.0", ParseError::unsupported_version},
-        BadLine{"SIP/3.0 200 OK", ParseError::unsupported_version},
-        BadLine{"SIP/2.0 4294967301 better not break the receiver", ParseError::bad_status_code},
-        BadLine{"SIP/2.0 20 OK", ParseError::bad_status_code},
-        BadLine{"SIP/2.0 099 Too Low", ParseError::bad_status_code},
-        BadLine{"SIP/2.0 700 Too High", ParseError::bad_status_code},
-        BadLine{"SIP/2.0 2x0 OK", ParseError::bad_status_code},
-        BadLine{"SIP/2.0 200OK", ParseError::bad_status_code}));
+    ::testing::Values(BadLine{"INVITE sip:bob@example.com", ParseError::bad_start_line},
+                      BadLine{"INVITE", ParseError::bad_start_line},
+                      BadLine{" INVITE sip:bob@example.com SIP/2.0", ParseError::bad_method},
+                      BadLine{"INV(TE sip:bob@example.com SIP/2.0", ParseError::bad_method},
+                      BadLine{"INVITE <sip:bob@example.com> SIP/2.0", ParseError::bad_request_uri},
+                      BadLine{"INVITE sip:bob@example.com; lr SIP/2.0", ParseError::bad_request_uri},
+                      BadLine{"INVITE sip:2001:db8::10 SIP/2.0", ParseError::bad_request_uri},
+                      BadLine{"INVITE bob SIP/2.0", ParseError::bad_request_uri},
+                      BadLine{"INVITE sip:b%zzob@example.com SIP/2.0", ParseError::bad_escape},
+                      BadLine{"INVITE sip:bob@example.com SIP/2", ParseError::bad_version},
+                      BadLine{"INVITE sip:bob@example.com HTTP/1.1", ParseError::bad_version},
+                      BadLine{"INVITE sip:bob@example.com SIP/2.0x", ParseError::bad_version},
+                      BadLine{"INVITE sip:bob@example.com SIP/7.0", ParseError::unsupported_version},
+                      BadLine{"SIP/3.0 200 OK", ParseError::unsupported_version},
+                      BadLine{"SIP/2.0 4294967301 better not break the receiver", ParseError::bad_status_code},
+                      BadLine{"SIP/2.0 20 OK", ParseError::bad_status_code},
+                      BadLine{"SIP/2.0 099 Too Low", ParseError::bad_status_code},
+                      BadLine{"SIP/2.0 700 Too High", ParseError::bad_status_code},
+                      BadLine{"SIP/2.0 2x0 OK", ParseError::bad_status_code},
+                      BadLine{"SIP/2.0 200OK", ParseError::bad_status_code}));
 
 TEST(StartLine, EmptyStartLineAfterSkippedCrlfIsNotPossible) {
   // Leading CRLFs are skipped, so the first non-empty line is the start line;

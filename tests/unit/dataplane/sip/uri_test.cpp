@@ -17,8 +17,8 @@ Uri must_parse(std::string_view text) {
 }
 
 TEST(Uri, SipFullForm) {
-  const Uri u = must_parse(
-      "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
+  const Uri u =
+      must_parse("sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
   EXPECT_EQ(u.scheme, UriScheme::sip);
   EXPECT_EQ(u.scheme_name, "sip");
   EXPECT_EQ(u.user, "alice");
@@ -27,9 +27,7 @@ TEST(Uri, SipFullForm) {
   EXPECT_EQ(u.port, 5061);
   EXPECT_EQ(u.params, "transport=tcp;lr");
   EXPECT_EQ(u.headers, "subject=project%20x&priority=urgent");
-  EXPECT_EQ(
-      u.text,
-      "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
+  EXPECT_EQ(u.text, "sip:alice:secretword@atlanta.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent");
   std::string_view v;
   EXPECT_TRUE(u.param("transport", v));
   EXPECT_EQ(v, "tcp");
@@ -149,12 +147,11 @@ TEST(Uri, FindSemicolonEveryLengthAndPosition) {
 }
 
 TEST(Uri, NumberPartsMatchTheHelpers) {
-  for (const char* text :
-       {"sip:+8613800138000@example.com;user=phone", "sip:013800138000;phone-context=+86@x.com",
-        "sip:1234;isub=5;phone-context=example.com@x.com", "sip:1234;@x.com",
-        "sip:12345678901234567;PHONE-CONTEXT=%2B86-10@x.com", "sips:alice@example.com",
-        "tel:7042;phone-context=example.com", "tel:+1-201-555-0123;ext=1234", "tel:7042",
-        "sip:example.com", "mailto:watson@bell-telephone.com"}) {
+  for (const char* text : {"sip:+8613800138000@example.com;user=phone", "sip:013800138000;phone-context=+86@x.com",
+                           "sip:1234;isub=5;phone-context=example.com@x.com", "sip:1234;@x.com",
+                           "sip:12345678901234567;PHONE-CONTEXT=%2B86-10@x.com", "sips:alice@example.com",
+                           "tel:7042;phone-context=example.com", "tel:+1-201-555-0123;ext=1234", "tel:7042",
+                           "sip:example.com", "mailto:watson@bell-telephone.com"}) {
     const Uri u = must_parse(text);
     std::string_view number, context;
     u.number_parts(number, context);
@@ -199,25 +196,23 @@ TEST_P(UriErrors, Rejected) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, UriErrors,
-    ::testing::Values(
-        BadUri{"", ParseError::bad_uri}, BadUri{"sip:", ParseError::bad_uri},
-        BadUri{"sip:@example.com", ParseError::bad_uri}, BadUri{"sip:alice@", ParseError::bad_uri},
-        BadUri{"sip:alice@exa mple.com", ParseError::bad_uri},
-        BadUri{"sip:2001:db8::10", ParseError::bad_uri}, BadUri{"sip:host:", ParseError::bad_uri},
-        BadUri{"sip:host:65536", ParseError::bad_uri}, BadUri{"sip:host:12a", ParseError::bad_uri},
-        BadUri{"sip:[2001:db8::1", ParseError::bad_uri}, BadUri{"sip:[]", ParseError::bad_uri},
-        BadUri{"sip:[zz::1]", ParseError::bad_uri}, BadUri{"sip:a@b>", ParseError::bad_uri},
-        BadUri{"<sip:a@b>", ParseError::bad_uri}, BadUri{"1sip:a@b", ParseError::bad_uri},
-        BadUri{"alice@example.com", ParseError::bad_uri}, BadUri{"tel:", ParseError::bad_uri},
-        BadUri{"tel:+1 555", ParseError::bad_uri}, BadUri{"tel:+1555?x=y", ParseError::bad_uri},
-        BadUri{"foo:", ParseError::bad_uri}, BadUri{"foo:a b", ParseError::bad_uri},
-        BadUri{"sip:us%zzer@example.com", ParseError::bad_escape},
-        BadUri{"sip:user%4@example.com", ParseError::bad_escape},
-        BadUri{"sip:user%", ParseError::bad_escape},
-        BadUri{"sip:user:pa%g1@example.com", ParseError::bad_escape},
-        BadUri{"sip:a@b;x=%zz", ParseError::bad_escape},
-        BadUri{"sip:a@b?h=%", ParseError::bad_escape}, BadUri{"tel:+1%x", ParseError::bad_escape},
-        BadUri{"tel:+1;p=%1", ParseError::bad_escape}));
+    ::testing::Values(BadUri{"", ParseError::bad_uri}, BadUri{"sip:", ParseError::bad_uri},
+                      BadUri{"sip:@example.com", ParseError::bad_uri}, BadUri{"sip:alice@", ParseError::bad_uri},
+                      BadUri{"sip:alice@exa mple.com", ParseError::bad_uri},
+                      BadUri{"sip:2001:db8::10", ParseError::bad_uri}, BadUri{"sip:host:", ParseError::bad_uri},
+                      BadUri{"sip:host:65536", ParseError::bad_uri}, BadUri{"sip:host:12a", ParseError::bad_uri},
+                      BadUri{"sip:[2001:db8::1", ParseError::bad_uri}, BadUri{"sip:[]", ParseError::bad_uri},
+                      BadUri{"sip:[zz::1]", ParseError::bad_uri}, BadUri{"sip:a@b>", ParseError::bad_uri},
+                      BadUri{"<sip:a@b>", ParseError::bad_uri}, BadUri{"1sip:a@b", ParseError::bad_uri},
+                      BadUri{"alice@example.com", ParseError::bad_uri}, BadUri{"tel:", ParseError::bad_uri},
+                      BadUri{"tel:+1 555", ParseError::bad_uri}, BadUri{"tel:+1555?x=y", ParseError::bad_uri},
+                      BadUri{"foo:", ParseError::bad_uri}, BadUri{"foo:a b", ParseError::bad_uri},
+                      BadUri{"sip:us%zzer@example.com", ParseError::bad_escape},
+                      BadUri{"sip:user%4@example.com", ParseError::bad_escape},
+                      BadUri{"sip:user%", ParseError::bad_escape},
+                      BadUri{"sip:user:pa%g1@example.com", ParseError::bad_escape},
+                      BadUri{"sip:a@b;x=%zz", ParseError::bad_escape}, BadUri{"sip:a@b?h=%", ParseError::bad_escape},
+                      BadUri{"tel:+1%x", ParseError::bad_escape}, BadUri{"tel:+1;p=%1", ParseError::bad_escape}));
 
 TEST(Uri, OutputIsResetOnEachCall) {
   Uri u;

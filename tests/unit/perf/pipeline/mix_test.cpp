@@ -6,18 +6,20 @@
 
 #include <string>
 
-#include "perf/pipeline/invite_mix.h"
-#include "perf/pipeline/latency_histogram.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/packet_decode.h"
+#include "dataplane/sip/sip_message.h"
+#include "perf/pipeline/invite_mix.h"
+#include "perf/pipeline/latency_histogram.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
-#include "dataplane/sip/sip_message.h"
 
 namespace sipwall::perf {
 namespace {
 
-std::string e164(const National& n) { return "+86" + std::string(n.data(), n.size()); }
+std::string e164(const National& n) {
+  return "+86" + std::string(n.data(), n.size());
+}
 
 number::Number norm(const sip::Uri& u) {
   static const number::DialPlan plan = number::DialPlan::china();

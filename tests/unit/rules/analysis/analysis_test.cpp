@@ -1,7 +1,8 @@
 // Precedence order, shadowed rules and unused lists.
+#include "rules/analysis/analysis.h"
+
 #include <gtest/gtest.h>
 
-#include "rules/analysis/analysis.h"
 #include "rules/model/precedence.h"
 #include "tests/unit/rules/test_util.h"
 
@@ -17,8 +18,8 @@ Rule rule(std::string id, std::int32_t priority, std::uint32_t order) {
 }
 
 TEST(Precedence, PriorityDescendingThenFileOrder) {
-  const std::vector<Rule> rules = {rule("a", 0, 0), rule("b", 10, 1), rule("c", 0, 2),
-                                   rule("d", -5, 3), rule("e", 10, 4)};
+  const std::vector<Rule> rules = {rule("a", 0, 0), rule("b", 10, 1), rule("c", 0, 2), rule("d", -5, 3),
+                                   rule("e", 10, 4)};
   EXPECT_EQ(precedence_order(rules), (std::vector<std::uint32_t>{1, 4, 0, 2, 3}));
   EXPECT_TRUE(evaluated_before(rules[1], rules[0]));
   EXPECT_TRUE(evaluated_before(rules[0], rules[2]));
@@ -28,10 +29,11 @@ TEST(Precedence, PriorityDescendingThenFileOrder) {
 
 TEST(Precedence, FromALoadedSet) {
   TempDir dir;
-  const LoadResult r = dir.load(kHead + "rules:\n"
-                                        "  - {id: low, match: {caller: {prefix: \"+861\"}}, action: drop}\n"
-                                        "  - {id: high, priority: 5, match: {caller: {prefix: \"+862\"}}, action: drop}\n"
-                                        "  - {id: low2, match: {caller: {prefix: \"+863\"}}, action: drop}\n");
+  const LoadResult r = dir.load(kHead +
+                                "rules:\n"
+                                "  - {id: low, match: {caller: {prefix: \"+861\"}}, action: drop}\n"
+                                "  - {id: high, priority: 5, match: {caller: {prefix: \"+862\"}}, action: drop}\n"
+                                "  - {id: low2, match: {caller: {prefix: \"+863\"}}, action: drop}\n");
   ASSERT_TRUE(r.ok());
   std::vector<std::string> ids;
   for (std::uint32_t i : precedence_order(*r.rule_set)) ids.push_back(r.rule_set->rules[i].id);
@@ -122,8 +124,8 @@ TEST_F(Shadowing, AnyAlternativesAndTrace) {
 
 TEST_F(Shadowing, NoFalsePositives) {
   EXPECT_EQ(warnings("  - {id: a, match: {caller: {prefix: \"+86 138\"}}, action: drop}\n"
-                     "  - {id: b, match: {from: {prefix: \"+86 138\"}}, action: drop}\n"      // other field
-                     "  - {id: c, match: {caller: {prefix: \"+86 13\"}}, action: drop}\n"     // wider
+                     "  - {id: b, match: {from: {prefix: \"+86 138\"}}, action: drop}\n"   // other field
+                     "  - {id: c, match: {caller: {prefix: \"+86 13\"}}, action: drop}\n"  // wider
                      "  - {id: d, match: {not: {caller: {prefix: \"+86 139\"}}}, action: drop}\n"
                      "  - {id: e, match: {header: {name: X-A, present: true}}, action: drop}\n"
                      "  - {id: f, match: {header: {name: X-B, present: true}}, action: drop}\n"
@@ -134,9 +136,10 @@ TEST_F(Shadowing, NoFalsePositives) {
 
 TEST(MatchImplies, NotReversesTheDirection) {
   TempDir dir;
-  const LoadResult r = dir.load(kHead + "rules:\n"
-                                        "  - {id: a, match: {not: {caller: {prefix: \"+86\"}}}, action: drop}\n"
-                                        "  - {id: b, match: {not: {caller: {prefix: \"+86 138\"}}}, action: drop}\n");
+  const LoadResult r = dir.load(kHead +
+                                "rules:\n"
+                                "  - {id: a, match: {not: {caller: {prefix: \"+86\"}}}, action: drop}\n"
+                                "  - {id: b, match: {not: {caller: {prefix: \"+86 138\"}}}, action: drop}\n");
   ASSERT_TRUE(r.ok());
   const MatchExpr& a = r.rule_set->rules[0].match;
   const MatchExpr& b = r.rule_set->rules[1].match;
@@ -160,8 +163,7 @@ TEST(UnusedLists, WarnsForListsNothingRefersTo) {
   // Without analysis the warning is not produced.
   LoadOptions no_analysis;
   no_analysis.analyze = false;
-  EXPECT_EQ(dir.lines(dir.load(kHead + "lists:\n  orphan: {entries: [\"+8618600186000\"]}\n", "s.yaml",
-                               no_analysis)),
+  EXPECT_EQ(dir.lines(dir.load(kHead + "lists:\n  orphan: {entries: [\"+8618600186000\"]}\n", "s.yaml", no_analysis)),
             Lines{"s.yaml:1:1: warning: the rule set has no 'rules'; every INVITE gets the default action"});
 }
 

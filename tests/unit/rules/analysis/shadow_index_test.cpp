@@ -77,14 +77,22 @@ RuleSet typical(std::size_t n) {
     const std::string num = std::to_string(8613800000000ULL + i * 7);
     MatchExpr m;
     switch (i % 6) {
-      case 0: m = pred(Field::caller, Op::equals, {num}); break;
-      case 1: m = pred(Field::ruri, Op::prefix, {std::to_string(861000000 + i)}); break;
-      case 2: m = pred(Field::user_agent, Op::regex, {"scanner-" + std::to_string(i)}); break;
+      case 0:
+        m = pred(Field::caller, Op::equals, {num});
+        break;
+      case 1:
+        m = pred(Field::ruri, Op::prefix, {std::to_string(861000000 + i)});
+        break;
+      case 2:
+        m = pred(Field::user_agent, Op::regex, {"scanner-" + std::to_string(i)});
+        break;
       case 3:
         m = node(MatchExpr::Kind::all, {pred(Field::trunk_class, Op::equals, {"c" + std::to_string(i % 50)}),
                                         pred(Field::ruri, Op::equals, {num})});
         break;
-      case 4: m = range(Field::caller, num, std::to_string(8613800000000ULL + i * 7 + 5)); break;
+      case 4:
+        m = range(Field::caller, num, std::to_string(8613800000000ULL + i * 7 + 5));
+        break;
       default:
         m = node(MatchExpr::Kind::any, {pred(Field::from, Op::equals, {num}), in_list(Field::to, "dnc")});
         break;
@@ -172,22 +180,29 @@ TEST(ShadowIndex, SameWarningsAsComparingAllPairs) {
       const std::size_t k = depth > 2 ? pick(6) : pick(9);
       const Field f = fields[pick(5)];
       switch (k) {
-        case 0: return pred(f, Op::equals, {nums[pick(6)]});
-        case 1: return pred(f, Op::equals, {nums[pick(6)], nums[pick(6)]});
-        case 2: return pred(f, Op::prefix, {nums[3 + pick(3)]});
+        case 0:
+          return pred(f, Op::equals, {nums[pick(6)]});
+        case 1:
+          return pred(f, Op::equals, {nums[pick(6)], nums[pick(6)]});
+        case 2:
+          return pred(f, Op::prefix, {nums[3 + pick(3)]});
         case 3: {
           const auto& r = ranges[pick(5)];
           return range(f, r.first, r.second);
         }
-        case 4: return pick(2) ? in_list(f, "L") : present(f);
+        case 4:
+          return pick(2) ? in_list(f, "L") : present(f);
         case 5: {
           MatchExpr m = pred(f, Op::regex, {pick(2) ? "a" : "b"});
           if (f == Field::header) m.predicate.header_name = pick(2) ? "X-A" : "x-a";
           return m;
         }
-        case 6: return node(MatchExpr::Kind::all, {gen(depth + 1), gen(depth + 1)});
-        case 7: return node(MatchExpr::Kind::any, {gen(depth + 1), gen(depth + 1)});
-        default: return node(MatchExpr::Kind::not_, {gen(depth + 1)});
+        case 6:
+          return node(MatchExpr::Kind::all, {gen(depth + 1), gen(depth + 1)});
+        case 7:
+          return node(MatchExpr::Kind::any, {gen(depth + 1), gen(depth + 1)});
+        default:
+          return node(MatchExpr::Kind::not_, {gen(depth + 1)});
       }
     };
     const std::size_t n = 5 + pick(25);

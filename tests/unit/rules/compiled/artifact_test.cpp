@@ -1,3 +1,5 @@
+#include "rules/compiled/artifact.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,11 +11,10 @@
 #include <iterator>
 #include <string>
 
-#include "rules/number/e164_key.h"
-#include "tests/unit/rules/compiled/rule_builders.h"
-#include "rules/compiled/artifact.h"
 #include "rules/compiled/digit_order.h"
 #include "rules/compiler/compiler.h"
+#include "rules/number/e164_key.h"
+#include "tests/unit/rules/compiled/rule_builders.h"
 
 using namespace sipwall;
 using namespace sipwall::rules;
@@ -28,9 +29,8 @@ constexpr std::size_t kHeader = 256;
 class ArtifactTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sipwall-artifact-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("sipwall-artifact-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     SetBuilder b;
     std::vector<number::E164Key> many;
@@ -38,11 +38,13 @@ class ArtifactTest : public ::testing::Test {
     b.exact_keys("complaints", many)
         .prefixes("premium", {"86168"})
         .ranges("block", {{"8675512340000", "8675512349999"}})
-        .trunk("intl", "international", {SetBuilder::source("10.1.0.0/16"), SetBuilder::source("2001:db8::/32", 7)}, {"86"})
+        .trunk("intl", "international", {SetBuilder::source("10.1.0.0/16"), SetBuilder::source("2001:db8::/32", 7)},
+               {"86"})
         .rule("c", in_list(Field::caller, "complaints"), reject(608, "Reported", "https://j/x"), 5)
         .rule("ua", regex(Field::user_agent, {"(?i)sipvicious", "friendly-scanner"}), act(ActionKind::drop))
         .rule("h", header_regex("X-Campaign", {"^robo"}), tag("X-Risk", "{rule}:{score}", 50))
-        .rule("spoof", all({equals(Field::trunk_class, {"international"}), trunk_ranges(false)}), act(ActionKind::drop));
+        .rule("spoof", all({equals(Field::trunk_class, {"international"}), trunk_ranges(false)}),
+              act(ActionKind::drop));
     b.rs.guard_rails.emergency = {"110", "119"};
     const CompileResult r = compile(b.rs);
     ASSERT_TRUE(r.ok());
@@ -198,8 +200,7 @@ TEST_F(ArtifactTest, HugePayloadSizeIsReportedAsWritten) {
   fix_checksum(b);
   const ArtifactLoadResult l = load_artifact_bytes(b, "x");
   EXPECT_EQ(l.error, ArtifactError::truncated);
-  EXPECT_NE(l.message.find("the header says 256 + a payload of 18446744073709551615"), std::string::npos)
-      << l.message;
+  EXPECT_NE(l.message.find("the header says 256 + a payload of 18446744073709551615"), std::string::npos) << l.message;
 }
 
 // Issue 12: a FIFO hung `load` (on the data plane's main lcore) and

@@ -1,9 +1,9 @@
+#include "rules/compiled/digit_order.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
-
-#include "rules/compiled/digit_order.h"
 
 using namespace sipwall::rules;
 

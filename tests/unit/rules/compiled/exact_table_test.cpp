@@ -1,3 +1,5 @@
+#include "rules/compiled/exact_table.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -6,7 +8,6 @@
 #include <vector>
 
 #include "rules/number/e164_key.h"
-#include "rules/compiled/exact_table.h"
 
 using namespace sipwall;
 using rules::ExactTable;

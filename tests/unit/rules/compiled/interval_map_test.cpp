@@ -1,3 +1,5 @@
+#include "rules/compiled/interval_map.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -5,9 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "rules/number/e164_key.h"
 #include "rules/compiled/digit_order.h"
-#include "rules/compiled/interval_map.h"
+#include "rules/number/e164_key.h"
 
 using namespace sipwall::rules;
 
@@ -112,16 +113,15 @@ TEST(IntervalMap, RandomPrefixesAndRangesAgainstBruteForce) {
 TEST(IntervalMap, RangeEdgeCases) {
   using sipwall::number::pack;
   ListSets sets(3);
-  const IntervalMap m = IntervalMap::build(
-      {{{pack("0000"), pack("9999")}, 0},                    // every 4-digit string
-       {{pack("8613800138000"), pack("8613800138000")}, 1},  // a single number
-       {{pack("8621600000"), pack("8621600099")}, 2}},
-      sets);
+  const IntervalMap m = IntervalMap::build({{{pack("0000"), pack("9999")}, 0},  // every 4-digit string
+                                            {{pack("8613800138000"), pack("8613800138000")}, 1},  // a single number
+                                            {{pack("8621600000"), pack("8621600099")}, 2}},
+                                           sets);
   auto has = [&](const std::string& s, std::uint32_t bit) { return sets.test(m.find(pack(s)), bit); };
   EXPECT_TRUE(has("0000", 0));
   EXPECT_TRUE(has("5678", 0));
   EXPECT_TRUE(has("9999", 0));
-  EXPECT_FALSE(has("999", 0));    // other lengths are outside
+  EXPECT_FALSE(has("999", 0));  // other lengths are outside
   EXPECT_FALSE(has("00000", 0));
   EXPECT_TRUE(has("8613800138000", 1));
   EXPECT_FALSE(has("8613800138001", 1));
@@ -134,8 +134,8 @@ TEST(IntervalMap, RangeEdgeCases) {
 
 TEST(IntervalMap, FromSegmentsRebuildsTheSameMap) {
   ListSets sets(2);
-  const IntervalMap m = IntervalMap::build(
-      {{prefix_interval("1"), 0}, {prefix_interval("1212"), 1}, {prefix_interval("33"), 1}}, sets);
+  const IntervalMap m =
+      IntervalMap::build({{prefix_interval("1"), 0}, {prefix_interval("1212"), 1}, {prefix_interval("33"), 1}}, sets);
   IntervalMap u;
   ASSERT_TRUE(IntervalMap::from_segments(m.starts(), m.raw_values(), sets.count(), u));
   for (const char* s : {"1", "12125550100", "1313", "33", "3", "2", "999"}) {

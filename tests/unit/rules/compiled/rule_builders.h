@@ -9,14 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "rules/model/rule_model.h"
 #include "rules/number/e164_key.h"
 #include "rules/number/normalize.h"
-#include "rules/model/rule_model.h"
 
 namespace sipwall::rules::test {
 
-inline SourceLocation at(std::uint32_t line, std::uint32_t col = 3,
-                         std::string file = "rules.yaml") {
+inline SourceLocation at(std::uint32_t line, std::uint32_t col = 3, std::string file = "rules.yaml") {
   return SourceLocation{std::move(file), line, col};
 }
 
@@ -37,8 +36,8 @@ inline MatchExpr in_list(Field f, std::string list, SourceLocation w = at(1)) {
   return leaf(std::move(p));
 }
 
-inline MatchExpr with_values(Field f, Op op, std::vector<std::string> values,
-                             SourceLocation w = at(1), std::string header = {}) {
+inline MatchExpr with_values(Field f, Op op, std::vector<std::string> values, SourceLocation w = at(1),
+                             std::string header = {}) {
   Predicate p;
   p.field = f;
   p.op = op;
@@ -92,8 +91,12 @@ inline MatchExpr group(MatchExpr::Kind k, std::vector<MatchExpr> children) {
   m.children = std::move(children);
   return m;
 }
-inline MatchExpr all(std::vector<MatchExpr> c) { return group(MatchExpr::Kind::all, std::move(c)); }
-inline MatchExpr any(std::vector<MatchExpr> c) { return group(MatchExpr::Kind::any, std::move(c)); }
+inline MatchExpr all(std::vector<MatchExpr> c) {
+  return group(MatchExpr::Kind::all, std::move(c));
+}
+inline MatchExpr any(std::vector<MatchExpr> c) {
+  return group(MatchExpr::Kind::any, std::move(c));
+}
 inline MatchExpr not_(MatchExpr c) {
   std::vector<MatchExpr> v;
   v.push_back(std::move(c));
@@ -212,8 +215,7 @@ struct SetBuilder {
   }
 
   SetBuilder& trunk(std::string name, std::string cls, std::vector<TrunkSource> sources,
-                    std::vector<std::string> caller_prefixes = {},
-                    std::vector<NumberRange> caller_ranges = {}) {
+                    std::vector<std::string> caller_prefixes = {}, std::vector<NumberRange> caller_ranges = {}) {
     Trunk t;
     t.name = std::move(name);
     t.trunk_class = std::move(cls);

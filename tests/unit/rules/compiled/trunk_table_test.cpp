@@ -1,11 +1,10 @@
-#include <gtest/gtest.h>
+#include "rules/compiled/trunk_table.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <array>
 #include <string>
-
-#include "rules/compiled/trunk_table.h"
 
 using namespace sipwall::rules;
 
@@ -62,10 +61,10 @@ TEST(TrunkTable, Ipv4AndIpv6Prefixes) {
 
 TEST(TrunkTable, VlanAndPortQualifiersMostSpecificWins) {
   const TrunkTable t = TrunkTable::build({
-      pfx("10.0.0.0", 24, 0),              // unqualified
-      pfx("10.0.0.0", 24, 1, 100),         // vlan 100
-      pfx("10.0.0.0", 24, 2, -1, 5080),    // port 5080
-      pfx("10.0.0.0", 24, 3, 100, 5080),   // vlan 100 and port 5080
+      pfx("10.0.0.0", 24, 0),             // unqualified
+      pfx("10.0.0.0", 24, 1, 100),        // vlan 100
+      pfx("10.0.0.0", 24, 2, -1, 5080),   // port 5080
+      pfx("10.0.0.0", 24, 3, 100, 5080),  // vlan 100 and port 5080
   });
   EXPECT_EQ(find(t, "10.0.0.9", -1, 5060), 0U);
   EXPECT_EQ(find(t, "10.0.0.9", 100, 5060), 1U);
@@ -80,12 +79,11 @@ TEST(TrunkTable, VlanAndPortQualifiersMostSpecificWins) {
 }
 
 TEST(TrunkTable, NestedPrefixesLongestWinsAndEdgesAreExact) {
-  const TrunkTable t = TrunkTable::build({pfx("10.0.0.0", 8, 0), pfx("10.5.0.0", 16, 1),
-                                          pfx("0.0.0.0", 0, 2)});
+  const TrunkTable t = TrunkTable::build({pfx("10.0.0.0", 8, 0), pfx("10.5.0.0", 16, 1), pfx("0.0.0.0", 0, 2)});
   EXPECT_EQ(find(t, "10.5.1.1"), 1U);
   EXPECT_EQ(find(t, "10.4.255.255"), 0U);
   EXPECT_EQ(find(t, "10.6.0.0"), 0U);
-  EXPECT_EQ(find(t, "11.0.0.0"), 2U);  // 0.0.0.0/0 = every IPv4 address
+  EXPECT_EQ(find(t, "11.0.0.0"), 2U);           // 0.0.0.0/0 = every IPv4 address
   EXPECT_EQ(find(t, "2001:db8::1"), kNoTrunk);  // but no IPv6 one
 }
 

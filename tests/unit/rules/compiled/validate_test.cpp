@@ -3,9 +3,9 @@
 // read out of bounds or spin.
 #include <gtest/gtest.h>
 
-#include "tests/unit/rules/compiled/rule_builders.h"
 #include "rules/compiled/access.h"
 #include "rules/compiler/compiler.h"
+#include "tests/unit/rules/compiled/rule_builders.h"
 
 using namespace sipwall::rules;
 using namespace sipwall::rules::test;
@@ -51,10 +51,10 @@ TEST(Validate, RefusesEachKindOfBrokenIndex) {
               }
             }).find("jumps backwards"),
             std::string::npos);
-  EXPECT_NE(broken([](CompiledRuleSetData& d) { d.code.back() = op::make(op::true_); }).find("END"),
-            std::string::npos);
-  EXPECT_NE(broken([](CompiledRuleSetData& d) { d.rules[0].code = static_cast<std::uint32_t>(d.code.size()); })
-                .find("rule code out of range"),
+  EXPECT_NE(broken([](CompiledRuleSetData& d) { d.code.back() = op::make(op::true_); }).find("END"), std::string::npos);
+  EXPECT_NE(broken([](CompiledRuleSetData& d) {
+              d.rules[0].code = static_cast<std::uint32_t>(d.code.size());
+            }).find("rule code out of range"),
             std::string::npos);
   EXPECT_NE(broken([](CompiledRuleSetData& d) { d.atoms[0].b = 999; }).find("out of range"), std::string::npos);
   EXPECT_NE(broken([](CompiledRuleSetData& d) { d.code[0] = op::make(op::atom, 5000); }).find("missing atom"),

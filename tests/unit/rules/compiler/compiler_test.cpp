@@ -1,13 +1,14 @@
+#include "rules/compiler/compiler.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 
+#include "rules/compiled/digit_order.h"
+#include "rules/model/diagnostic.h"
 #include "rules/number/e164_key.h"
 #include "tests/unit/rules/compiled/rule_builders.h"
-#include "rules/compiled/digit_order.h"
-#include "rules/compiler/compiler.h"
-#include "rules/model/diagnostic.h"
 
 using namespace sipwall;
 using namespace sipwall::rules;

@@ -1,9 +1,10 @@
 // diff(): what changes between two rule sets, and the text report.
+#include "rules/diff/diff.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "rules/diff/diff.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace sipwall::rules::test {
@@ -19,36 +20,38 @@ class Diff : public ::testing::Test {
   TempDir dir;
 };
 
-const std::string kOld = "version: v1\nname: edge\ndial_plan: {preset: china}\n"
-                         "trunks:\n"
-                         "  gw: {class: international, sources: [198.51.100.0/24]}\n"
-                         "  cc: {class: call_center, sources: [203.0.113.0/25]}\n"
-                         "lists:\n"
-                         "  h: {file: h1.txt}\n"
-                         "  gone: {entries: [\"+8618600186000\"]}\n"
-                         "  p: {kind: prefix, entries: [\"+86 10\"]}\n"
-                         "rules:\n"
-                         "  - {id: keep, match: {caller: {in: h}}, action: drop}\n"
-                         "  - {id: act, match: {caller: {in: gone}}, action: {reject: {code: 603}}}\n"
-                         "  - {id: pri, match: {to: {in: p}}, action: drop}\n"
-                         "  - {id: old, match: {trunk: gw}, action: drop}\n";
+const std::string kOld =
+    "version: v1\nname: edge\ndial_plan: {preset: china}\n"
+    "trunks:\n"
+    "  gw: {class: international, sources: [198.51.100.0/24]}\n"
+    "  cc: {class: call_center, sources: [203.0.113.0/25]}\n"
+    "lists:\n"
+    "  h: {file: h1.txt}\n"
+    "  gone: {entries: [\"+8618600186000\"]}\n"
+    "  p: {kind: prefix, entries: [\"+86 10\"]}\n"
+    "rules:\n"
+    "  - {id: keep, match: {caller: {in: h}}, action: drop}\n"
+    "  - {id: act, match: {caller: {in: gone}}, action: {reject: {code: 603}}}\n"
+    "  - {id: pri, match: {to: {in: p}}, action: drop}\n"
+    "  - {id: old, match: {trunk: gw}, action: drop}\n";
 
-const std::string kNew = "version: v2\nname: edge\ndial_plan: {preset: china}\n"
-                         "trunks:\n"
-                         "  gw: {class: international, sources: [198.51.100.0/25]}\n"
-                         "  cc: {class: call_centre, sources: [203.0.113.0/25]}\n"
-                         "  peer: {class: peer, sources: [192.0.2.0/24]}\n"
-                         "lists:\n"
-                         "  h: {file: h2.txt}\n"
-                         "  p: {kind: prefix, entries: [\"+86 10\", \"+86 21\"]}\n"
-                         "  fresh: {entries: [\"+8613700137000\"]}\n"
-                         "guard_rails: {emergency: [\"110\", \"119\"], allow_callees: [fresh]}\n"
-                         "defaults: {malformed: fail_closed}\n"
-                         "rules:\n"
-                         "  - {id: pri, priority: 5, match: {to: {in: p}}, action: drop}\n"
-                         "  - {id: keep, match: {caller: {in: h}}, action: drop}\n"
-                         "  - {id: act, match: {caller: {in: h}}, action: {reject: {code: 608}}}\n"
-                         "  - {id: added, match: {trunk: peer}, action: trace}\n";
+const std::string kNew =
+    "version: v2\nname: edge\ndial_plan: {preset: china}\n"
+    "trunks:\n"
+    "  gw: {class: international, sources: [198.51.100.0/25]}\n"
+    "  cc: {class: call_centre, sources: [203.0.113.0/25]}\n"
+    "  peer: {class: peer, sources: [192.0.2.0/24]}\n"
+    "lists:\n"
+    "  h: {file: h2.txt}\n"
+    "  p: {kind: prefix, entries: [\"+86 10\", \"+86 21\"]}\n"
+    "  fresh: {entries: [\"+8613700137000\"]}\n"
+    "guard_rails: {emergency: [\"110\", \"119\"], allow_callees: [fresh]}\n"
+    "defaults: {malformed: fail_closed}\n"
+    "rules:\n"
+    "  - {id: pri, priority: 5, match: {to: {in: p}}, action: drop}\n"
+    "  - {id: keep, match: {caller: {in: h}}, action: drop}\n"
+    "  - {id: act, match: {caller: {in: h}}, action: {reject: {code: 608}}}\n"
+    "  - {id: added, match: {trunk: peer}, action: trace}\n";
 
 TEST_F(Diff, ReportsEveryKindOfChange) {
   dir.write("h1.txt", "+8613800138000\n+8613800138001\n+8613800138002\n");
@@ -159,12 +162,16 @@ TEST_F(Diff, ListKindChangeAndLargeCounts) {
   dir.write("a.txt", big_a);
   dir.write("b.txt", big_b);
   const std::string head = kHead;
-  const RuleSet a = load(head + "lists:\n  l: {file: a.txt}\n  k: {entries: [\"+8613800138000\"]}\n"
-                                "rules:\n  - {id: r, match: {any: [{caller: {in: l}}, {caller: {in: k}}]}, action: drop}\n",
-                         "a.yaml");
-  const RuleSet b = load(head + "lists:\n  l: {file: b.txt}\n  k: {kind: prefix, entries: [\"+86138\"]}\n"
-                                "rules:\n  - {id: r, match: {any: [{caller: {in: l}}, {caller: {in: k}}]}, action: drop}\n",
-                         "b.yaml");
+  const RuleSet a =
+      load(head +
+               "lists:\n  l: {file: a.txt}\n  k: {entries: [\"+8613800138000\"]}\n"
+               "rules:\n  - {id: r, match: {any: [{caller: {in: l}}, {caller: {in: k}}]}, action: drop}\n",
+           "a.yaml");
+  const RuleSet b =
+      load(head +
+               "lists:\n  l: {file: b.txt}\n  k: {kind: prefix, entries: [\"+86138\"]}\n"
+               "rules:\n  - {id: r, match: {any: [{caller: {in: l}}, {caller: {in: k}}]}, action: drop}\n",
+           "b.yaml");
   const RuleSetDiff d = diff(a, b);
   ASSERT_EQ(d.lists_changed.size(), 2u);
   EXPECT_EQ(d.lists_changed[0].name, "l");

@@ -1,8 +1,8 @@
 // deny_sources: the YAML schema and its errors, the compiled entries and
 // their lookup, the artifact round trip (and that a set without entries keeps
 // its old bytes), and `rules diff`.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <sstream>
 
@@ -92,10 +92,13 @@ TEST_F(DenySources, ErrorsNameFileLineColumn) {
   EXPECT_EQ(vlan[0].substr(0, 12), "r.yaml:4:30:");
   const Lines key = errors(kHead + "deny_sources:\n  - {cidr: 10.0.0.0/8, prot: 5060}\n");
   ASSERT_EQ(key.size(), 1u);
-  EXPECT_NE(key[0].find("r.yaml:4:24: unknown key 'prot' in a deny_sources entry; did you mean 'port'?"), std::string::npos) << key[0];
+  EXPECT_NE(key[0].find("r.yaml:4:24: unknown key 'prot' in a deny_sources entry; did you mean 'port'?"),
+            std::string::npos)
+      << key[0];
   const Lines missing = errors(kHead + "deny_sources:\n  - {port: 5060}\n");
   ASSERT_EQ(missing.size(), 1u);
-  EXPECT_NE(missing[0].find("r.yaml:4:5: missing required key 'cidr' in a deny_sources entry"), std::string::npos) << missing[0];
+  EXPECT_NE(missing[0].find("r.yaml:4:5: missing required key 'cidr' in a deny_sources entry"), std::string::npos)
+      << missing[0];
   EXPECT_NE(missing[0].find("cidr"), std::string::npos) << missing[0];
 }
 
@@ -204,10 +207,14 @@ TEST_F(DenySources, ArtifactWithBrokenDenyTableIsRefused) {
 }
 
 TEST_F(DenySources, DiffShowsAddedRemovedChanged) {
-  LoadResult a = dir.load(kHead + "deny_sources:\n  - {cidr: 10.0.0.0/8, id: a}\n  - {cidr: 11.0.0.0/8, id: b}\n"
-                                  "  - {cidr: 12.0.0.0/8, id: c}\nrules: []\n");
-  LoadResult b = dir.load(kHead + "deny_sources:\n  - {cidr: 10.0.0.0/8, id: a}\n  - {cidr: 11.0.0.0/16, id: b, port: 5060}\n"
-                                  "  - {cidr: 13.0.0.0/8, id: d}\nrules: []\n", "s.yaml");
+  LoadResult a = dir.load(kHead +
+                          "deny_sources:\n  - {cidr: 10.0.0.0/8, id: a}\n  - {cidr: 11.0.0.0/8, id: b}\n"
+                          "  - {cidr: 12.0.0.0/8, id: c}\nrules: []\n");
+  LoadResult b =
+      dir.load(kHead +
+                   "deny_sources:\n  - {cidr: 10.0.0.0/8, id: a}\n  - {cidr: 11.0.0.0/16, id: b, port: 5060}\n"
+                   "  - {cidr: 13.0.0.0/8, id: d}\nrules: []\n",
+               "s.yaml");
   ASSERT_TRUE(a.ok() && b.ok());
   RuleSetDiff d = diff(*a.rule_set, *b.rule_set);
   EXPECT_FALSE(d.empty());
@@ -216,7 +223,8 @@ TEST_F(DenySources, DiffShowsAddedRemovedChanged) {
   EXPECT_EQ(d.deny_changed, std::vector<std::string>{"b: 11.0.0.0/8 -> 11.0.0.0/16 port 5060"});
   std::ostringstream os;
   print_diff(os, d);
-  EXPECT_NE(os.str().find("deny_sources:\n  + d: 13.0.0.0/8\n  - c: 12.0.0.0/8\n  ~ b: 11.0.0.0/8 -> 11.0.0.0/16 port 5060\n"),
+  EXPECT_NE(os.str().find(
+                "deny_sources:\n  + d: 13.0.0.0/8\n  - c: 12.0.0.0/8\n  ~ b: 11.0.0.0/8 -> 11.0.0.0/16 port 5060\n"),
             std::string::npos)
       << os.str();
   EXPECT_TRUE(diff(*a.rule_set, *a.rule_set).empty());

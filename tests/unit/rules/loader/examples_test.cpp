@@ -26,9 +26,8 @@ TEST(Examples, EveryExampleLoadsClean) {
     if (e.path().extension() == ".yaml") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
-  const std::vector<std::string> expected = {"call-center-dnc.yaml", "demo.yaml",
-                                             "harassment-blocklist.yaml", "spoofing-guard.yaml",
-                                             "tag-suspected.yaml", "user-agent.yaml"};
+  const std::vector<std::string> expected = {"call-center-dnc.yaml", "demo.yaml",          "harassment-blocklist.yaml",
+                                             "spoofing-guard.yaml",  "tag-suspected.yaml", "user-agent.yaml"};
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.filename().string());
   EXPECT_EQ(names, expected);
@@ -60,8 +59,7 @@ const NumberList* list(const RuleSet& rs, const std::string& name) {
 }
 
 bool has(const NumberList* l, const char* digits) {
-  return l != nullptr &&
-         std::binary_search(l->numbers.begin(), l->numbers.end(), number::pack(digits));
+  return l != nullptr && std::binary_search(l->numbers.begin(), l->numbers.end(), number::pack(digits));
 }
 
 TEST(Examples, DemoHoldsTheDemoTrunksNumbersAndRules) {
@@ -100,23 +98,21 @@ TEST(Examples, DemoHoldsTheDemoTrunksNumbersAndRules) {
   for (std::uint32_t i : precedence_order(rs)) {
     order.push_back(rs.rules[i].id + " " + to_string(rs.rules[i].action));
   }
-  EXPECT_EQ(order, (std::vector<std::string>{
-                       "trace-test-number trace",
-                       "harassment-callers reject 608 \"Rejected by network call screening\" "
-                       "call_info https://sipwall.example.net/608/harassment.jwt",
-                       "cc-dnc reject 603 \"Do not call\"",
-                       "intl-domestic-caller drop",
-                       "cc-caller-spoofed reject 603 \"Caller ID not allowed on this trunk\"",
-                       "scanner-user-agent drop",
-                       "suspected-caller tag X-Sipwall-Risk \"score={score}; rule={rule}\" score 70"}));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"trace-test-number trace",
+                                      "harassment-callers reject 608 \"Rejected by network call screening\" "
+                                      "call_info https://sipwall.example.net/608/harassment.jwt",
+                                      "cc-dnc reject 603 \"Do not call\"", "intl-domestic-caller drop",
+                                      "cc-caller-spoofed reject 603 \"Caller ID not allowed on this trunk\"",
+                                      "scanner-user-agent drop",
+                                      "suspected-caller tag X-Sipwall-Risk \"score={score}; rule={rule}\" score 70"}));
   for (const Rule& rule : rs.rules) {
     if (rule.id == "trace-test-number") {
       EXPECT_EQ(to_string(rule.match), "ruri equals [+861010000000]");
     } else if (rule.id == "intl-domestic-caller") {
       EXPECT_EQ(to_string(rule.match), "all(trunk equals [intl-gw], caller prefix [+86])");
     } else if (rule.id == "cc-caller-spoofed") {
-      EXPECT_EQ(to_string(rule.match),
-                "all(trunk_class equals [call_center], caller_in_trunk_ranges false)");
+      EXPECT_EQ(to_string(rule.match), "all(trunk_class equals [call_center], caller_in_trunk_ranges false)");
     } else if (rule.id == "scanner-user-agent") {
       EXPECT_EQ(to_string(rule.match), "user_agent regex [\"(?i)friendly-scanner|sipvicious|sipcli\"]");
     }

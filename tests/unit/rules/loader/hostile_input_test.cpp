@@ -3,10 +3,9 @@
 // over the size limits, files that are not rule files at all, and what error
 // messages echo of them. Each must end in a clear error, quickly.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
@@ -55,8 +54,9 @@ TEST_F(HostileInput, SelfReferencingAliasIsRefusedWithItsPosition) {
 }
 
 TEST_F(HostileInput, IndirectAliasCycleIsRefused) {
-  const LoadResult r = dir.load(kHead + "rules:\n  - id: a\n    match: &o {any: [{caller: {present: true}}, "
-                                        "{all: [&i {not: *o}]}]}\n    action: drop\n");
+  const LoadResult r = dir.load(kHead +
+                                "rules:\n  - id: a\n    match: &o {any: [{caller: {present: true}}, "
+                                "{all: [&i {not: *o}]}]}\n    action: drop\n");
   const Lines e = errors(r);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_NE(e[0].find("YAML alias '*o' is inside the node its anchor '&o'"), std::string::npos) << e[0];
@@ -65,8 +65,9 @@ TEST_F(HostileInput, IndirectAliasCycleIsRefused) {
 // Ten aliases of ten aliases, nine levels deep: a kilobyte of text, 10^9
 // nodes to a walker (the issue's 3.9 KB bomb reached 3.9 GB in a minute).
 TEST_F(HostileInput, AliasBombIsRefusedAtTheAliasThatCrossesTheLimit) {
-  std::string y = kHead + "rules:\n  - id: a0\n    match: &a0 {caller: {equals: [\"+8613800138000\"]}}\n"
-                          "    action: drop\n";
+  std::string y = kHead +
+                  "rules:\n  - id: a0\n    match: &a0 {caller: {equals: [\"+8613800138000\"]}}\n"
+                  "    action: drop\n";
   for (int level = 1; level <= 9; ++level) {
     y += "  - id: a" + std::to_string(level) + "\n    match: &a" + std::to_string(level) + " {any: [";
     for (int k = 0; k < 10; ++k) y += (k ? ", *a" : "*a") + std::to_string(level - 1);
@@ -117,8 +118,9 @@ TEST_F(HostileInput, FifoAsListFileIsRefusedAtOnce) {
   const auto fifo = dir.path() / "lists" / "l.txt";
   std::filesystem::create_directories(fifo.parent_path());
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  const std::string yaml = kHead + "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
-                                   "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n";
+  const std::string yaml = kHead +
+                           "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
+                           "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n";
   const LoadResult r = within_seconds(fifo, [&] { return dir.load(yaml); });
   EXPECT_EQ(errors(r), Lines{"r.yaml:4:26: cannot read list file 'lists/l.txt' of list 'l': a FIFO, not a "
                              "regular file"});
@@ -150,8 +152,9 @@ TEST_F(HostileInput, FilesOverTheLimitAreRefusedBeforeReading) {
 
   const auto list = dir.write("lists/l.txt", "");
   ASSERT_EQ(::truncate(list.c_str(), static_cast<off_t>(io::kListFile.max_bytes + 4096)), 0);
-  const LoadResult l = dir.load(kHead + "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
-                                        "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n");
+  const LoadResult l = dir.load(kHead +
+                                "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
+                                "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n");
   EXPECT_EQ(errors(l), Lines{"r.yaml:4:26: cannot read list file 'lists/l.txt' of list 'l': 1.0 GiB, more than the "
                              "1 GiB a list file may have"});
 }
@@ -159,8 +162,9 @@ TEST_F(HostileInput, FilesOverTheLimitAreRefusedBeforeReading) {
 // Given a file that is not a rule or list file (here a line shaped like
 // /etc/shadow), errors must not repeat its content.
 TEST_F(HostileInput, ContentOfFilesThatAreNotRuleFilesIsNotEchoed) {
-  const std::string shadow = "root:$y$j9T$SECRETsaltSECRET$SECREThashSECREThashSECRET:19000:0:99999:7:::\n"
-                             "daemon:*:19000:0:99999:7:::\n";
+  const std::string shadow =
+      "root:$y$j9T$SECRETsaltSECRET$SECREThashSECREThashSECRET:19000:0:99999:7:::\n"
+      "daemon:*:19000:0:99999:7:::\n";
   // Its lines end in ':', so YAML reads them as keys of a map.
   const LoadResult as_rules = dir.load(shadow);
   for (const std::string& l : dir.lines(as_rules)) EXPECT_EQ(l.find("SECRET"), std::string::npos) << l;
@@ -174,8 +178,9 @@ TEST_F(HostileInput, ContentOfFilesThatAreNotRuleFilesIsNotEchoed) {
                   "...), but it is plain text"});
 
   dir.write("lists/l.txt", shadow);
-  const LoadResult as_list = dir.load(kHead + "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
-                                              "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n");
+  const LoadResult as_list = dir.load(kHead +
+                                      "lists:\n  l: {kind: exact, file: lists/l.txt}\n"
+                                      "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n");
   const Lines e = errors(as_list);
   ASSERT_EQ(e.size(), 2u);
   for (const std::string& l : e) EXPECT_EQ(l.find("SECRET"), std::string::npos) << l;
@@ -189,8 +194,7 @@ TEST_F(HostileInput, EchoedTextIsCappedAndEscaped) {
   const Lines big = errors(dir.load(kHead + "defaults: {action: " + huge + "}\n"));
   ASSERT_EQ(big.size(), 1u);
   EXPECT_LT(big[0].size(), 400u);
-  EXPECT_NE(big[0].find("'" + std::string(kMaxEchoBytes, 'x') + "...' (1048576 bytes)"), std::string::npos)
-      << big[0];
+  EXPECT_NE(big[0].find("'" + std::string(kMaxEchoBytes, 'x') + "...' (1048576 bytes)"), std::string::npos) << big[0];
 
   const Lines esc = errors(dir.load(kHead + "\"\\e[31mred\\x01\": 1\n"));
   ASSERT_EQ(esc.size(), 1u);
@@ -207,15 +211,14 @@ TEST_F(HostileInput, EchoedTextIsCappedAndEscaped) {
 TEST_F(HostileInput, CostlyPatternsAreRefusedBeforeCompiling) {
   std::string y = kHead + "rules:\n";
   for (int i = 0; i < 10; ++i) {
-    y += "  - {id: r" + std::to_string(i) + ", match: {user_agent: {regex: [\"[^" + std::string(1, static_cast<char>('a' + i)) +
-         "]{10000}y\"]}}, action: drop}\n";
+    y += "  - {id: r" + std::to_string(i) + ", match: {user_agent: {regex: [\"[^" +
+         std::string(1, static_cast<char>('a' + i)) + "]{10000}y\"]}}, action: drop}\n";
   }
   const Lines e = errors(dir.load(y));
   ASSERT_EQ(e.size(), 10u);
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(e[static_cast<std::size_t>(i)],
-              "r.yaml:" + std::to_string(4 + i) + ":43: bad regex '[^" +
-                  std::string(1, static_cast<char>('a' + i)) +
+              "r.yaml:" + std::to_string(4 + i) + ":43: bad regex '[^" + std::string(1, static_cast<char>('a' + i)) +
                   "]{10000}y': too costly to compile: 10001 positions once its bounded repeats are written out, more "
                   "than the 500 a pattern may have");
   }
@@ -231,8 +234,9 @@ TEST_F(HostileInput, PatternRepeatsHaveABudgetForTheWholeSet) {
   }
   const Lines e = errors(dir.load(y));
   ASSERT_EQ(e.size(), 5u);
-  EXPECT_EQ(e[0], "r.yaml:29:44: bad regex 'a1025[^x]{400}': too costly to compile: its bounded repeats add 399 "
-                  "positions to the 9975 of the patterns before it, more than the 10000 all patterns together may have");
+  EXPECT_EQ(e[0],
+            "r.yaml:29:44: bad regex 'a1025[^x]{400}': too costly to compile: its bounded repeats add 399 "
+            "positions to the 9975 of the patterns before it, more than the 10000 all patterns together may have");
   // The same pattern in many rules counts once.
   std::string same = kHead + "rules:\n";
   for (int i = 0; i < 200; ++i) {
@@ -265,8 +269,8 @@ TEST(OutsideText, QuoteAndEscape) {
   EXPECT_EQ(quote_text("abc"), "'abc'");
   EXPECT_EQ(quote_text("a\nb\tc\x7f"), "'a\\x0Ab\\x09c\\x7F'");
   EXPECT_EQ(quote_text("\xe4\xb8\xad\xe6\x96\x87"), "'\xe4\xb8\xad\xe6\x96\x87'");  // valid UTF-8 stays
-  EXPECT_EQ(quote_text("\xe4\xb8"), "'\\xE4\\xB8'");                              // cut sequence
-  EXPECT_EQ(quote_text("\xc0\xaf"), "'\\xC0\\xAF'");                              // overlong '/'
+  EXPECT_EQ(quote_text("\xe4\xb8"), "'\\xE4\\xB8'");                                // cut sequence
+  EXPECT_EQ(quote_text("\xc0\xaf"), "'\\xC0\\xAF'");                                // overlong '/'
   EXPECT_EQ(quote_text("abcdef", 3), "'abc...' (6 bytes)");
   EXPECT_EQ(escape_text("abcdef", 3), "abc... (6 bytes)");
   EXPECT_TRUE(printable_utf8("caf\xc3\xa9"));

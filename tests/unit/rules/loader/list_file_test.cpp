@@ -1,9 +1,10 @@
 // Number-list files: formats, comments, CRLF, errors with the file's own line
 // numbers, the error cap, duplicates.
+#include "rules/loader/list_file.h"
+
 #include <gtest/gtest.h>
 
 #include "rules/number/normalize.h"
-#include "rules/loader/list_file.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace sipwall::rules::test {
@@ -18,13 +19,13 @@ const std::string kNotShown =
 class ListFiles : public ::testing::Test {
  protected:
   // A rule set with one list `l` of `kind` read from `lists/l.txt`.
-  LoadResult load_list(const std::string& content, const std::string& kind = "exact",
-                       std::size_t max_errors = 20) {
+  LoadResult load_list(const std::string& content, const std::string& kind = "exact", std::size_t max_errors = 20) {
     dir.write("lists/l.txt", content);
     LoadOptions options;
     options.max_errors_per_list_file = max_errors;
-    return dir.load(kHead + "lists:\n  l: {kind: " + kind + ", file: lists/l.txt}\n"
-                            "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n",
+    return dir.load(kHead + "lists:\n  l: {kind: " + kind +
+                        ", file: lists/l.txt}\n"
+                        "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n",
                     "r.yaml", options);
   }
   TempDir dir;
@@ -47,10 +48,9 @@ TEST_F(ListFiles, OperatorFormatsCommentsBlankLinesAndCrlf) {
   ASSERT_TRUE(r.ok()) << testing::PrintToString(dir.lines(r));
   EXPECT_EQ(dir.lines(r), Lines{});
   const NumberList& l = r.rule_set->lists.at(0);
-  std::vector<number::E164Key> expected = {
-      pack("8613800138000"), pack("8613900139000"), pack("8613500135000"), pack("8615800158000"),
-      pack("861065520000"),  pack("8618900189000"), pack("8618600186000"), pack("110"),
-      pack("12125550123")};
+  std::vector<number::E164Key> expected = {pack("8613800138000"), pack("8613900139000"), pack("8613500135000"),
+                                           pack("8615800158000"), pack("861065520000"),  pack("8618900189000"),
+                                           pack("8618600186000"), pack("110"),           pack("12125550123")};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(l.numbers, expected);
   ASSERT_EQ(l.files.size(), 1u);
@@ -58,18 +58,18 @@ TEST_F(ListFiles, OperatorFormatsCommentsBlankLinesAndCrlf) {
 }
 
 TEST_F(ListFiles, BadLinesReportTheFilesOwnLineAndColumn) {
-  const LoadResult r = load_list("+8613800138000\n"
-                                 "# comment\n"
-                                 "   +86 138 0013 800x\n"
-                                 "\r\n"
-                                 "\t12345  # too short\r\n"
-                                 "+8613900139000\n");
+  const LoadResult r = load_list(
+      "+8613800138000\n"
+      "# comment\n"
+      "   +86 138 0013 800x\n"
+      "\r\n"
+      "\t12345  # too short\r\n"
+      "+8613900139000\n");
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(dir.lines(r),
-            (Lines{"lists/l.txt:3:4: '+86 138 0013 800x' does not normalise under the dial plan: "
-                   "character 'x' is not a digit",
-                   "lists/l.txt:5:2: '12345' does not normalise under the dial plan: it is too "
-                   "short (5 digits) for any rule of the dial plan"}));
+  EXPECT_EQ(dir.lines(r), (Lines{"lists/l.txt:3:4: '+86 138 0013 800x' does not normalise under the dial plan: "
+                                 "character 'x' is not a digit",
+                                 "lists/l.txt:5:2: '12345' does not normalise under the dial plan: it is too "
+                                 "short (5 digits) for any rule of the dial plan"}));
 }
 
 TEST_F(ListFiles, ErrorOutputIsCappedPerFile) {
@@ -97,17 +97,17 @@ TEST_F(ListFiles, EmptyFileWarns) {
 TEST_F(ListFiles, PrefixFile) {
   const LoadResult r = load_list("+86 10   # Beijing\n0755\n0086 21\n138\n+881\n+86 10\n", "prefix");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.rule_set->lists.at(0).prefixes,
-            (std::vector<std::string>{"8610", "86138", "8621", "86755", "881"}));
+  EXPECT_EQ(r.rule_set->lists.at(0).prefixes, (std::vector<std::string>{"8610", "86138", "8621", "86755", "881"}));
   EXPECT_EQ(dir.lines(r), Lines{"r.yaml:4:3: warning: list 'l': 1 duplicate entry ignored"});
 }
 
 TEST_F(ListFiles, RangeFile) {
-  const LoadResult r = load_list("+86 10 1234 0000 - +86 10 1234 9999\n"
-                                 "+86 20 8000 0000 .. +86 20 8000 0999   # dots\n"
-                                 "+86 20 8100 0000 .. 0999              # shorthand end\n"
-                                 "010 5555 0000 - 010 5555 0099         # national form\n",
-                                 "range");
+  const LoadResult r = load_list(
+      "+86 10 1234 0000 - +86 10 1234 9999\n"
+      "+86 20 8000 0000 .. +86 20 8000 0999   # dots\n"
+      "+86 20 8100 0000 .. 0999              # shorthand end\n"
+      "010 5555 0000 - 010 5555 0099         # national form\n",
+      "range");
   ASSERT_TRUE(r.ok()) << testing::PrintToString(dir.lines(r));
   const auto& ranges = r.rule_set->lists.at(0).ranges;
   ASSERT_EQ(ranges.size(), 4u);
@@ -122,16 +122,16 @@ TEST_F(ListFiles, RangeFile) {
 }
 
 TEST_F(ListFiles, RangeFileErrors) {
-  const LoadResult r = load_list("+86 10 1234 0000\n"
-                                 "+86 10 1234 9999 - +86 10 1234 0000\n"
-                                 "+86 10 1234 0000 - 1 - 2\n",
-                                 "range");
-  EXPECT_EQ(dir.lines(r),
-            (Lines{"lists/l.txt:1:1: range '+86 10 1234 0000' is not 'FIRST .. LAST' (or 'FIRST - LAST')",
-                   "lists/l.txt:2:1: range '+86 10 1234 9999 - +86 10 1234 0000': start +861012349999 "
-                   "is after end +861012340000",
-                   "lists/l.txt:3:1: range '+86 10 1234 0000 - 1 - 2' has more than one ' - '; write "
-                   "'FIRST .. LAST'"}));
+  const LoadResult r = load_list(
+      "+86 10 1234 0000\n"
+      "+86 10 1234 9999 - +86 10 1234 0000\n"
+      "+86 10 1234 0000 - 1 - 2\n",
+      "range");
+  EXPECT_EQ(dir.lines(r), (Lines{"lists/l.txt:1:1: range '+86 10 1234 0000' is not 'FIRST .. LAST' (or 'FIRST - LAST')",
+                                 "lists/l.txt:2:1: range '+86 10 1234 9999 - +86 10 1234 0000': start +861012349999 "
+                                 "is after end +861012340000",
+                                 "lists/l.txt:3:1: range '+86 10 1234 0000 - 1 - 2' has more than one ' - '; write "
+                                 "'FIRST .. LAST'"}));
 }
 
 // The reader directly: stats and the hot path's result for a large file.
@@ -143,15 +143,16 @@ TEST_F(ListFiles, ReaderStats) {
   NumberList list;
   list.name = "big";
   std::vector<Diagnostic> diags;
-  const loader::ListFileStats st = loader::read_list_file(
-      "big.txt", path, list, number::DialPlan::china(), SourceLocation{"r.yaml", 1, 1}, 20, diags);
+  const loader::ListFileStats st = loader::read_list_file("big.txt", path, list, number::DialPlan::china(),
+                                                          SourceLocation{"r.yaml", 1, 1}, 20, diags);
   EXPECT_TRUE(st.readable);
   EXPECT_EQ(st.lines, 10002u);
   EXPECT_EQ(st.entries, 10000u);
   EXPECT_EQ(st.errors, 1u);
   ASSERT_EQ(diags.size(), 1u);
-  EXPECT_EQ(format(diags[0]), "big.txt:10002:1: '13800x' does not normalise under the dial plan: "
-                              "character 'x' is not a digit");
+  EXPECT_EQ(format(diags[0]),
+            "big.txt:10002:1: '13800x' does not normalise under the dial plan: "
+            "character 'x' is not a digit");
   EXPECT_EQ(loader::finalize_list(list), 0u);
   ASSERT_EQ(list.numbers.size(), 10000u);
   EXPECT_TRUE(std::is_sorted(list.numbers.begin(), list.numbers.end()));
@@ -167,8 +168,7 @@ TEST_F(ListFiles, LargeShuffledListIsSortedAndDeduplicated) {
   // lengths (mobile 13 digits, fixed 12 digits), every other one repeated.
   for (long i = 0; i < 100000; ++i) {
     const long v = (i * 7919) % 100000;
-    const std::string digits = (v % 2 ? "86138" + std::to_string(10000000 + v)
-                                      : "8610" + std::to_string(20000000 + v));
+    const std::string digits = (v % 2 ? "86138" + std::to_string(10000000 + v) : "8610" + std::to_string(20000000 + v));
     content += "+" + digits + "\n";
     if (i % 2 == 0) content += "+" + digits + "  # again\n";
     expected.push_back(number::pack(digits));
@@ -184,8 +184,8 @@ TEST_F(ListFiles, UnreadablePathsAreReportedAtTheYaml) {
   NumberList list;
   list.name = "x";
   std::vector<Diagnostic> diags;
-  const loader::ListFileStats st = loader::read_list_file(
-      "d", dir.path(), list, number::DialPlan::china(), SourceLocation{"r.yaml", 7, 11}, 20, diags);
+  const loader::ListFileStats st = loader::read_list_file("d", dir.path(), list, number::DialPlan::china(),
+                                                          SourceLocation{"r.yaml", 7, 11}, 20, diags);
   EXPECT_FALSE(st.readable);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(format(diags[0]), "r.yaml:7:11: cannot read list file 'd' of list 'x': a directory, not a regular file");

@@ -34,8 +34,7 @@ TEST_F(LoaderErrors, TabIndentationIsNamed) {
 }
 
 TEST_F(LoaderErrors, EmptyFileAndNonMapRoot) {
-  EXPECT_EQ(errors(""),
-            Lines{"r.yaml:1:1: the rule set is empty; it needs at least 'version' and 'dial_plan'"});
+  EXPECT_EQ(errors(""), Lines{"r.yaml:1:1: the rule set is empty; it needs at least 'version' and 'dial_plan'"});
   EXPECT_EQ(errors("- a\n- b\n"),
             Lines{"r.yaml:1:1: not a rule set: the file must be a YAML map of keys (version, dial_plan, "
                   "rules, ...), but it is a list"});
@@ -62,13 +61,12 @@ TEST_F(LoaderErrors, UnknownKeySuggestsClosestAndListsAllowed) {
 }
 
 TEST_F(LoaderErrors, MissingRequiredKeys) {
-  EXPECT_EQ(errors("name: x\n"),
-            (Lines{"r.yaml:1:1: missing required key 'version' in the rule set",
-                   "r.yaml:1:1: missing required key 'dial_plan' in the rule set"}));
-  EXPECT_EQ(errors(kHead + "rules:\n  - priority: 1\n"),
-            (Lines{"r.yaml:4:5: missing required key 'id' in rule #1",
-                   "r.yaml:4:5: missing required key 'match' in rule #1",
-                   "r.yaml:4:5: missing required key 'action' in rule #1"}));
+  EXPECT_EQ(errors("name: x\n"), (Lines{"r.yaml:1:1: missing required key 'version' in the rule set",
+                                        "r.yaml:1:1: missing required key 'dial_plan' in the rule set"}));
+  EXPECT_EQ(
+      errors(kHead + "rules:\n  - priority: 1\n"),
+      (Lines{"r.yaml:4:5: missing required key 'id' in rule #1", "r.yaml:4:5: missing required key 'match' in rule #1",
+             "r.yaml:4:5: missing required key 'action' in rule #1"}));
   EXPECT_EQ(errors(kHead + "trunks:\n  t: {sources: [192.0.2.0/24]}\n"),
             Lines{"r.yaml:4:3: missing required key 'class' in trunk 't'"});
 }
@@ -76,8 +74,7 @@ TEST_F(LoaderErrors, MissingRequiredKeys) {
 TEST_F(LoaderErrors, WrongTypes) {
   EXPECT_EQ(errors("version: [1]\ndial_plan: {preset: china}\n"),
             Lines{"r.yaml:1:10: 'version' must be a string, got a list"});
-  EXPECT_EQ(errors(kHead + "rules: {a: 1}\n"),
-            Lines{"r.yaml:3:8: 'rules' must be a list of rules, got a map"});
+  EXPECT_EQ(errors(kHead + "rules: {a: 1}\n"), Lines{"r.yaml:3:8: 'rules' must be a list of rules, got a map"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    priority: high\n    match: {caller: {prefix: \"+86\"}}\n"
                            "    action: drop\n"),
             Lines{"r.yaml:5:15: 'priority' must be an integer, got 'high'"});
@@ -90,8 +87,7 @@ TEST_F(LoaderErrors, WrongTypes) {
 }
 
 TEST_F(LoaderErrors, DuplicateKeysIdsAndNames) {
-  EXPECT_EQ(errors(kHead + "name: a\nname: b\n"),
-            Lines{"r.yaml:4:1: duplicate key 'name' (first at r.yaml:3:1)"});
+  EXPECT_EQ(errors(kHead + "name: a\nname: b\n"), Lines{"r.yaml:4:1: duplicate key 'name' (first at r.yaml:3:1)"});
   EXPECT_EQ(errors(kHead + "lists:\n  l: {entries: [\"+8613800138000\"]}\n  l: {entries: [\"+8613900139000\"]}\n"
                            "rules:\n  - id: a\n    match: {caller: {in: l}}\n    action: drop\n"),
             Lines{"r.yaml:5:3: duplicate list name 'l' (first at r.yaml:4:3)"});
@@ -181,8 +177,8 @@ TEST_F(LoaderErrors, OverlappingTrunkSourcesNameBothPlaces) {
                            "      - {cidr: \"2001:db8:1::/48\", port: 5060}\n"
                            "      - {cidr: 10.0.0.0/8, vlan: 10}\n"
                            "  c:\n    class: peer\n    sources:\n"
-                           "      - {cidr: 10.1.0.0/16, vlan: 20}\n"   // other VLAN: no overlap
-                           "      - {cidr: 10.2.0.0/16}\n"),           // any VLAN: overlaps b's
+                           "      - {cidr: 10.1.0.0/16, vlan: 20}\n"  // other VLAN: no overlap
+                           "      - {cidr: 10.2.0.0/16}\n"),          // any VLAN: overlaps b's
             (Lines{"r.yaml:10:9: source 192.0.2.128/25 of trunk 'b' overlaps source 192.0.2.0/24 "
                    "of trunk 'a' (at r.yaml:6:15); a packet could belong to both trunks",
                    "r.yaml:11:9: source 2001:db8:1::/48 port 5060 of trunk 'b' overlaps source "
@@ -226,8 +222,7 @@ TEST_F(LoaderErrors, BadActions) {
   EXPECT_EQ(errors(rule("rejct")),
             Lines{"r.yaml:6:13: unknown action 'rejct'; did you mean 'reject'? (actions: pass, drop, "
                   "reject, tag, trace)"});
-  EXPECT_EQ(errors(rule("tag")),
-            Lines{"r.yaml:6:13: 'tag' needs a score: write  action: {tag: {score: 80}}"});
+  EXPECT_EQ(errors(rule("tag")), Lines{"r.yaml:6:13: 'tag' needs a score: write  action: {tag: {score: 80}}"});
   EXPECT_EQ(errors(rule("{tag: {score: 150, header: From, value: \"{x} {rule\"}}")),
             (Lines{"r.yaml:6:27: 'score' must be between 0 and 100, got 150",
                    "r.yaml:6:40: tag 'header' 'From' would change how the call is routed or "
@@ -242,8 +237,7 @@ TEST_F(LoaderErrors, BadActions) {
             (Lines{"r.yaml:6:45: 'call_info' must be an absolute URI without spaces or <>, e.g. "
                    "https://example.net/608.jwt, got 'not a uri'",
                    "r.yaml:6:66: 'reason' must not contain control characters, '\"' or '\\'"}));
-  EXPECT_EQ(errors(rule("{drop: {x: 1}}")),
-            Lines{"r.yaml:6:20: 'drop' takes no parameters, got a map"});
+  EXPECT_EQ(errors(rule("{drop: {x: 1}}")), Lines{"r.yaml:6:20: 'drop' takes no parameters, got a map"});
   EXPECT_EQ(errors(rule("{drop: , pass: }")),
             Lines{"r.yaml:6:13: an action is exactly one of pass, drop, reject, tag, trace; got 2 keys"});
 }
@@ -259,8 +253,7 @@ TEST_F(LoaderErrors, BadMatchShapes) {
   auto rule = [](const std::string& match) {
     return kHead + "rules:\n  - id: a\n    match: " + match + "\n    action: drop\n";
   };
-  EXPECT_EQ(errors(rule("{}")),
-            Lines{"r.yaml:5:12: an empty match would match every call; use 'defaults' for that"});
+  EXPECT_EQ(errors(rule("{}")), Lines{"r.yaml:5:12: an empty match would match every call; use 'defaults' for that"});
   EXPECT_EQ(errors(rule("{caller: {}}")),
             Lines{"r.yaml:5:13: 'caller' needs an operator (in, prefix, range, equals, number, regex, present)"});
   EXPECT_EQ(errors(rule("{user_agent: {in: x}}")),
@@ -271,14 +264,10 @@ TEST_F(LoaderErrors, BadMatchShapes) {
                   "all, any, not, caller_in_trunk_ranges)"});
   EXPECT_EQ(errors(rule("{any: {caller: {prefix: \"+86\"}}}")),
             Lines{"r.yaml:5:18: 'any' must be a non-empty list of match expressions, got a map"});
-  EXPECT_EQ(errors(rule("{header: {regex: \"x\"}}")),
-            Lines{"r.yaml:5:13: missing required key 'name' in 'header'"});
-  EXPECT_EQ(errors(rule("{header: {name: \"X A\", present: true}}")),
-            Lines{"r.yaml:5:28: 'X A' is not a header name"});
-  EXPECT_EQ(errors(rule("{caller: {prefix: []}}")),
-            Lines{"r.yaml:5:30: 'prefix' needs at least one value"});
-  EXPECT_EQ(errors(rule("{not: [a]}")),
-            Lines{"r.yaml:5:18: match must be a map, got a list"});
+  EXPECT_EQ(errors(rule("{header: {regex: \"x\"}}")), Lines{"r.yaml:5:13: missing required key 'name' in 'header'"});
+  EXPECT_EQ(errors(rule("{header: {name: \"X A\", present: true}}")), Lines{"r.yaml:5:28: 'X A' is not a header name"});
+  EXPECT_EQ(errors(rule("{caller: {prefix: []}}")), Lines{"r.yaml:5:30: 'prefix' needs at least one value"});
+  EXPECT_EQ(errors(rule("{not: [a]}")), Lines{"r.yaml:5:18: match must be a map, got a list"});
 }
 
 TEST_F(LoaderErrors, BadDialPlans) {
@@ -310,13 +299,13 @@ TEST_F(LoaderErrors, EmergencyNumberUnknownToThePlan) {
 TEST_F(LoaderErrors, AllErrorsAreReported) {
   const LoadResult r = dir.load(kHead +
                                 "lists:\n"
-                                "  l: {file: missing.txt}\n"                         // 1
+                                "  l: {file: missing.txt}\n"  // 1
                                 "rules:\n"
                                 "  - id: a\n"
-                                "    match: {caller: {in: nolist}}\n"                // 2
-                                "    action: {reject: {code: 600}}\n"                // 3
-                                "  - id: a\n"                                        // 4 duplicate
-                                "    match: {user_agent: {regex: \"(\"}}\n"          // 5
+                                "    match: {caller: {in: nolist}}\n"        // 2
+                                "    action: {reject: {code: 600}}\n"        // 3
+                                "  - id: a\n"                                // 4 duplicate
+                                "    match: {user_agent: {regex: \"(\"}}\n"  // 5
                                 "    action: drop\n");
   EXPECT_EQ(count_errors(r.diagnostics), 5u);
   EXPECT_EQ(dir.lines(r),
@@ -343,7 +332,8 @@ TEST_F(LoaderErrors, OddInputsAreErrorsNotCrashes) {
       "version: \"1\"\ndial_plan: {preset: china}\nrules: [&r {id: a}, *r]\n",
       std::string("version: \"1\0\"\n", 14),
       "\t\tversion: 1\n",
-      "version: \"1\"\ndial_plan: {preset: china}\nrules:\n  - {id: a, match: {all: [{any: [{not: {not: {}}}]}]}, action: drop}\n",
+      "version: \"1\"\ndial_plan: {preset: china}\nrules:\n  - {id: a, match: {all: [{any: [{not: {not: {}}}]}]}, "
+      "action: drop}\n",
       "version: \"1\"\ndial_plan: {preset: china}\nrules:\n  - {id: a, match: {? [x] : y}, action: drop}\n",
       "version: \"1\"\ndial_plan: {preset: china}\nlists: {l: {entries: [~, [], {}]}}\n",
   };

@@ -1,8 +1,8 @@
 // What the loader builds from valid rule sets: every key and its default.
 #include <gtest/gtest.h>
 
-#include "rules/number/normalize.h"
 #include "rules/model/model_text.h"
+#include "rules/number/normalize.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace sipwall::rules::test {
@@ -54,23 +54,27 @@ TEST_F(Loader, MinimalSetAndDefaults) {
 }
 
 TEST_F(Loader, NameVersionDescription) {
-  const RuleSet rs = ok("version: 7\nname: edge-set\ndescription: anything\n"
-                        "dial_plan: {preset: china}\n" + kOneRule);
+  const RuleSet rs =
+      ok("version: 7\nname: edge-set\ndescription: anything\n"
+         "dial_plan: {preset: china}\n" +
+         kOneRule);
   EXPECT_EQ(rs.version, "7");
   EXPECT_EQ(rs.name, "edge-set");
 }
 
 TEST_F(Loader, ExplicitDialPlanMapsOntoDialPlan) {
-  const RuleSet rs = ok("version: \"1\"\n"
-                        "dial_plan:\n"
-                        "  country_code: 44\n"
-                        "  international_prefix: \"00\"\n"
-                        "  national_prefix: \"0\"\n"
-                        "  national_number_length: [9, 10]\n"
-                        "  national_number_first_digits: \"1237\"\n"
-                        "  local_patterns: [{lead: \"7\", length: 10}]\n"
-                        "  short_codes: [\"999\", \"112\"]\n"
-                        "  country_code_without_prefix: true\n" + kOneRule);
+  const RuleSet rs =
+      ok("version: \"1\"\n"
+         "dial_plan:\n"
+         "  country_code: 44\n"
+         "  international_prefix: \"00\"\n"
+         "  national_prefix: \"0\"\n"
+         "  national_number_length: [9, 10]\n"
+         "  national_number_first_digits: \"1237\"\n"
+         "  local_patterns: [{lead: \"7\", length: 10}]\n"
+         "  short_codes: [\"999\", \"112\"]\n"
+         "  country_code_without_prefix: true\n" +
+         kOneRule);
   const number::DialPlan& p = rs.dial_plan;
   EXPECT_EQ(p.country_code.view(), "44");
   EXPECT_EQ(p.international_prefix.view(), "00");
@@ -87,23 +91,25 @@ TEST_F(Loader, ExplicitDialPlanMapsOntoDialPlan) {
   EXPECT_TRUE(p.country_code_without_prefix);
   EXPECT_EQ(rs.guard_rails.emergency, (std::vector<std::string>{"999", "112"}));
   // And the plan is used: a UK national number in a rule.
-  const RuleSet rs2 = ok("version: \"1\"\ndial_plan: {country_code: \"44\", international_prefix: \"00\", "
-                         "national_prefix: \"0\", national_number_length: 10}\n"
-                         "rules:\n  - {id: r, match: {caller: {equals: \"020 7946 0000\"}}, action: drop}\n");
+  const RuleSet rs2 =
+      ok("version: \"1\"\ndial_plan: {country_code: \"44\", international_prefix: \"00\", "
+         "national_prefix: \"0\", national_number_length: 10}\n"
+         "rules:\n  - {id: r, match: {caller: {equals: \"020 7946 0000\"}}, action: drop}\n");
   EXPECT_EQ(rs2.rules[0].match.predicate.values, std::vector<std::string>{"442079460000"});
 }
 
 TEST_F(Loader, PresetWithOverrides) {
-  const RuleSet rs = ok("version: \"1\"\ndial_plan:\n  preset: china\n  short_codes: [\"110\", \"95555\"]\n" +
-                        kOneRule);
+  const RuleSet rs =
+      ok("version: \"1\"\ndial_plan:\n  preset: china\n  short_codes: [\"110\", \"95555\"]\n" + kOneRule);
   number::DialPlan expected = number::DialPlan::china();
   expected.short_code_count = 0;
   expected.short_codes = {};
   expected.add_short_code("110");
   expected.add_short_code("95555");
   EXPECT_TRUE(rs.dial_plan == expected);
-  const RuleSet na = ok("version: \"1\"\ndial_plan: {preset: north_america}\n"
-                        "rules:\n  - {id: r, match: {ruri: {equals: \"(212) 555-0123\"}}, action: drop}\n");
+  const RuleSet na =
+      ok("version: \"1\"\ndial_plan: {preset: north_america}\n"
+         "rules:\n  - {id: r, match: {ruri: {equals: \"(212) 555-0123\"}}, action: drop}\n");
   EXPECT_TRUE(na.dial_plan == number::DialPlan::north_america());
   EXPECT_EQ(na.rules[0].match.predicate.values, std::vector<std::string>{"12125550123"});
 }
@@ -120,7 +126,8 @@ TEST_F(Loader, Trunks) {
                         "      - 203.0.113.9\n"
                         "    caller_ranges:\n"
                         "      - \"+86 21 6000 0000 .. +86 21 6000 9999\"\n"
-                        "      - \"+86 21 6001\"\n" + kOneRule);
+                        "      - \"+86 21 6001\"\n" +
+                        kOneRule);
   ASSERT_EQ(rs.trunks.size(), 1u);
   const Trunk& t = rs.trunks[0];
   EXPECT_EQ(t.name, "intl-gw");
@@ -153,21 +160,20 @@ TEST_F(Loader, Trunks) {
 
 TEST_F(Loader, InlineListsOfEachKind) {
   const RuleSet rs = ok(kHead +
-                        "lists:\n"
-                        "  exact-l:\n    entries: [\"+86 139 0013 9000\", \"013800138000\", \"+8613800138000\"]\n"
-                        "  prefix-l:\n    kind: prefix\n    entries: [\"+86 10\", \"0755\", \"138\"]\n"
-                        "  range-l:\n    kind: range\n    entries: [\"+86 21 6000 0000 - +86 21 6000 0999\"]\n"
-                        "rules:\n"
-                        "  - id: r\n    match:\n      any:\n"
-                        "        - caller: {in: exact-l}\n        - caller: {in: prefix-l}\n"
-                        "        - caller: {in: range-l}\n"
-                        "    action: drop\n",
+                            "lists:\n"
+                            "  exact-l:\n    entries: [\"+86 139 0013 9000\", \"013800138000\", \"+8613800138000\"]\n"
+                            "  prefix-l:\n    kind: prefix\n    entries: [\"+86 10\", \"0755\", \"138\"]\n"
+                            "  range-l:\n    kind: range\n    entries: [\"+86 21 6000 0000 - +86 21 6000 0999\"]\n"
+                            "rules:\n"
+                            "  - id: r\n    match:\n      any:\n"
+                            "        - caller: {in: exact-l}\n        - caller: {in: prefix-l}\n"
+                            "        - caller: {in: range-l}\n"
+                            "    action: drop\n",
                         {"r.yaml:4:3: warning: list 'exact-l': 1 duplicate entry ignored"});
   const NumberList& e = list(rs, "exact-l");
   EXPECT_EQ(e.kind, ListKind::exact);
   // Sorted and de-duplicated (013800138000 == +8613800138000).
-  EXPECT_EQ(e.numbers, (std::vector<number::E164Key>{number::pack("8613800138000"),
-                                                     number::pack("8613900139000")}));
+  EXPECT_EQ(e.numbers, (std::vector<number::E164Key>{number::pack("8613800138000"), number::pack("8613900139000")}));
   EXPECT_EQ(e.where.line, 4u);
   const NumberList& p = list(rs, "prefix-l");
   EXPECT_EQ(p.prefixes, (std::vector<std::string>{"8610", "86138", "86755"}));
@@ -180,9 +186,10 @@ TEST_F(Loader, InlineListsOfEachKind) {
 TEST_F(Loader, ListsFromFilesResolveRelativeToTheRuleSet) {
   dir.write("lists/a.txt", "+8613800138000\n");
   dir.write("lists/b.txt", "+8613900139000\n+8613800138000\n");
-  const RuleSet rs = ok(kHead + "lists:\n  l:\n    file: lists/a.txt\n    files: [lists/b.txt]\n"
-                                "    entries: [\"+8618600186000\"]\n"
-                                "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n",
+  const RuleSet rs = ok(kHead +
+                            "lists:\n  l:\n    file: lists/a.txt\n    files: [lists/b.txt]\n"
+                            "    entries: [\"+8618600186000\"]\n"
+                            "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n",
                         {"r.yaml:4:3: warning: list 'l': 1 duplicate entry ignored"});
   const NumberList& l = list(rs, "l");
   EXPECT_EQ(l.numbers.size(), 3u);
@@ -199,16 +206,15 @@ TEST_F(Loader, GuardRails) {
                         "  allow_callers: [vip]\n"
                         "  allow_callees: hot\n"
                         "  allow_caller_numbers: [\"+8613900139000\"]\n"
-                        "  allow_callee_numbers: [\"120\"]\n" + kOneRule);
+                        "  allow_callee_numbers: [\"120\"]\n" +
+                        kOneRule);
   const GuardRails& g = rs.guard_rails;
   EXPECT_EQ(g.emergency, (std::vector<std::string>{"110", "861012345678"}));
   EXPECT_EQ(g.allow_callers, (std::vector<std::string>{"vip", "guard_rails.allow_callers"}));
   EXPECT_EQ(g.allow_callees, (std::vector<std::string>{"hot", "guard_rails.allow_callees"}));
-  EXPECT_EQ(list(rs, "guard_rails.allow_callers").numbers,
-            std::vector<number::E164Key>{number::pack("8613900139000")});
+  EXPECT_EQ(list(rs, "guard_rails.allow_callers").numbers, std::vector<number::E164Key>{number::pack("8613900139000")});
   // A short code is a key of its own digits.
-  EXPECT_EQ(list(rs, "guard_rails.allow_callees").numbers,
-            std::vector<number::E164Key>{number::pack("120")});
+  EXPECT_EQ(list(rs, "guard_rails.allow_callees").numbers, std::vector<number::E164Key>{number::pack("120")});
   EXPECT_EQ(g.where.line, 6u);
 }
 
@@ -216,8 +222,7 @@ TEST_F(Loader, EmptyEmergencyListWarns) {
   const LoadResult r = dir.load(kHead + "guard_rails: {emergency: []}\n" + kOneRule);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r.rule_set->guard_rails.emergency.empty());
-  EXPECT_EQ(dir.lines(r),
-            Lines{"r.yaml:3:26: warning: 'emergency' is empty: rules can block emergency calls"});
+  EXPECT_EQ(dir.lines(r), Lines{"r.yaml:3:26: warning: 'emergency' is empty: rules can block emergency calls"});
 }
 
 TEST_F(Loader, Defaults) {
@@ -390,8 +395,9 @@ TEST_F(Loader, MatchFieldsAndOperators) {
   const Predicate& cr = pred(all.children.at(1));
   EXPECT_EQ(cr.op, Op::caller_in_trunk_ranges);
   EXPECT_FALSE(cr.expect);
-  EXPECT_EQ(to_string(lg), "any(any(caller in h, caller in d), all(not(pai present), "
-                           "caller_in_trunk_ranges false))");
+  EXPECT_EQ(to_string(lg),
+            "any(any(caller in h, caller in d), all(not(pai present), "
+            "caller_in_trunk_ranges false))");
 }
 
 TEST_F(Loader, CallerInTrunkRangesWithoutAnyRangesWarns) {
@@ -403,8 +409,8 @@ TEST_F(Loader, CallerInTrunkRangesWithoutAnyRangesWarns) {
 
 TEST_F(Loader, FromStringUsesThePathForMessagesAndLists) {
   dir.write("sub/l.txt", "+8613800138000\n13800x\n");
-  const LoadResult r = load_rule_set_from_string(
-      kHead + "lists:\n  l: {file: l.txt}\n" + kOneRule, dir.path() / "sub" / "in-memory.yaml");
+  const LoadResult r = load_rule_set_from_string(kHead + "lists:\n  l: {file: l.txt}\n" + kOneRule,
+                                                 dir.path() / "sub" / "in-memory.yaml");
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(dir.lines(r), Lines{"sub/l.txt:2:1: '13800x' does not normalise under the dial plan: "
                                 "character 'x' is not a digit"});

@@ -1,7 +1,7 @@
 // Operator-written prefixes, ranges and numbers -> E.164 digits.
-#include <gtest/gtest.h>
-
 #include "rules/loader/number_text.h"
+
+#include <gtest/gtest.h>
 
 namespace sipwall::rules::loader {
 namespace {
@@ -17,10 +17,10 @@ TEST(NumberText, Prefixes) {
   };
   EXPECT_EQ(p("+86 10"), "8610");
   EXPECT_EQ(p("+86-(10)"), "8610");
-  EXPECT_EQ(p("010"), "8610");          // national prefix
-  EXPECT_EQ(p("0086 21"), "8621");      // international prefix
-  EXPECT_EQ(p("138"), "86138");         // national, no prefix
-  EXPECT_EQ(p("0"), "86");              // the whole country
+  EXPECT_EQ(p("010"), "8610");      // national prefix
+  EXPECT_EQ(p("0086 21"), "8621");  // international prefix
+  EXPECT_EQ(p("138"), "86138");     // national, no prefix
+  EXPECT_EQ(p("0"), "86");          // the whole country
   EXPECT_EQ(p("tel:+44"), "44");
   EXPECT_EQ(p("+1 212", kNanp), "1212");
   EXPECT_EQ(p("1 212", kNanp), "1212");

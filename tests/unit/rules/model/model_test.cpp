@@ -70,15 +70,15 @@ MatchExpr node(MatchExpr::Kind k, std::vector<MatchExpr> children) {
 TEST(Model, MatchAndActionText) {
   MatchExpr h = pred(Field::header, Op::regex, {"a\"b"});
   h.predicate.header_name = "X-Foo";
-  const MatchExpr m = node(MatchExpr::Kind::all,
-                           {pred(Field::caller, Op::in_list, {}, "harassment"),
-                            pred(Field::trunk_class, Op::equals, {"call_center"}),
-                            node(MatchExpr::Kind::not_, {pred(Field::pai, Op::present)}),
-                            pred(Field::ruri, Op::equals, {"8613700137000", "110"}),
-                            pred(Field::from, Op::prefix, {"8610"}), h});
-  EXPECT_EQ(to_string(m), "all(caller in harassment, trunk_class equals [call_center], "
-                          "not(pai present), ruri equals [+8613700137000, 110], "
-                          "from prefix [+8610], header X-Foo regex [\"a\\\"b\"])");
+  const MatchExpr m =
+      node(MatchExpr::Kind::all,
+           {pred(Field::caller, Op::in_list, {}, "harassment"), pred(Field::trunk_class, Op::equals, {"call_center"}),
+            node(MatchExpr::Kind::not_, {pred(Field::pai, Op::present)}),
+            pred(Field::ruri, Op::equals, {"8613700137000", "110"}), pred(Field::from, Op::prefix, {"8610"}), h});
+  EXPECT_EQ(to_string(m),
+            "all(caller in harassment, trunk_class equals [call_center], "
+            "not(pai present), ruri equals [+8613700137000, 110], "
+            "from prefix [+8610], header X-Foo regex [\"a\\\"b\"])");
   Action a;
   a.kind = ActionKind::reject;
   a.reject_code = 608;

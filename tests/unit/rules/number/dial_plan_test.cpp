@@ -1,9 +1,10 @@
 // DialPlan: presets, the loader helpers, and valid() naming the bad field.
+#include "rules/number/dial_plan.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
 #include "tests/unit/rules/number/number_test_util.h"
 
@@ -111,14 +112,14 @@ TEST(DialPlan, CustomPlanNormalises) {
   std::string why;
   ASSERT_TRUE(p.valid(&why)) << why;
   testing::run_cases(p, {
-      {"07911123456", "", "e164 +447911123456"},
-      {"020 7946 0000", "", "e164 +442079460000"},
-      {"+44 20 7946 0000", "", "e164 +442079460000"},
-      {"00861380013800", "", "e164 +861380013800"},
-      {"999", "", "short_code 999"},
-      {"7911123456", "", "invalid unrecognised"},  // no local patterns: the 0 is required
-      {"79460000", "", "invalid too_short"},
-  });
+                            {"07911123456", "", "e164 +447911123456"},
+                            {"020 7946 0000", "", "e164 +442079460000"},
+                            {"+44 20 7946 0000", "", "e164 +442079460000"},
+                            {"00861380013800", "", "e164 +861380013800"},
+                            {"999", "", "short_code 999"},
+                            {"7911123456", "", "invalid unrecognised"},  // no local patterns: the 0 is required
+                            {"79460000", "", "invalid too_short"},
+                        });
 }
 
 struct BadPlan {
@@ -132,12 +133,9 @@ TEST(DialPlan, ValidNamesTheField) {
       {"empty country code", [](DialPlan& p) { p.country_code.assign(""); }, "country_code"},
       {"country code 0", [](DialPlan& p) { p.country_code.assign("0"); }, "country_code"},
       {"4-digit country code", [](DialPlan& p) { p.country_code.assign("8612"); }, "country_code"},
-      {"no intl prefix", [](DialPlan& p) { p.international_prefix.assign(""); },
-       "international_prefix"},
-      {"long intl prefix", [](DialPlan& p) { p.international_prefix.assign("0000000"); },
-       "international_prefix"},
-      {"long national prefix", [](DialPlan& p) { p.national_prefix.assign("1111111"); },
-       "national_prefix"},
+      {"no intl prefix", [](DialPlan& p) { p.international_prefix.assign(""); }, "international_prefix"},
+      {"long intl prefix", [](DialPlan& p) { p.international_prefix.assign("0000000"); }, "international_prefix"},
+      {"long national prefix", [](DialPlan& p) { p.national_prefix.assign("1111111"); }, "national_prefix"},
       {"national == intl", [](DialPlan& p) { p.national_prefix.assign("00"); }, "national_prefix"},
       {"national after intl",
        [](DialPlan& p) {
@@ -154,29 +152,21 @@ TEST(DialPlan, ValidNamesTheField) {
          p.local_pattern_count = 0;
        },
        "national_number_length"},
-      {"no first digits", [](DialPlan& p) { p.national_first_digits = 0; },
-       "national_number_first_digits"},
-      {"stray first-digit bits", [](DialPlan& p) { p.national_first_digits = 0x7FF; },
-       "national_number_first_digits"},
-      {"pattern length outside bounds", [](DialPlan& p) { p.local_patterns[0].length = 12; },
-       "local_patterns[0]"},
+      {"no first digits", [](DialPlan& p) { p.national_first_digits = 0; }, "national_number_first_digits"},
+      {"stray first-digit bits", [](DialPlan& p) { p.national_first_digits = 0x7FF; }, "national_number_first_digits"},
+      {"pattern length outside bounds", [](DialPlan& p) { p.local_patterns[0].length = 12; }, "local_patterns[0]"},
       {"pattern behind national prefix",
        [](DialPlan& p) {
          p.national_first_digits = 0x3FF;
          p.add_local_pattern("01", 11);
        },
        "could never apply"},
-      {"pattern lead excluded", [](DialPlan& p) { p.add_local_pattern("5", 11); },
-       "local_patterns[9]"},
-      {"duplicate pattern", [](DialPlan& p) { p.add_local_pattern("13", 11); },
-       "local_patterns[9]"},
-      {"pattern count", [](DialPlan& p) { p.local_pattern_count = kMaxLocalPatterns + 1; },
-       "local_patterns"},
+      {"pattern lead excluded", [](DialPlan& p) { p.add_local_pattern("5", 11); }, "local_patterns[9]"},
+      {"duplicate pattern", [](DialPlan& p) { p.add_local_pattern("13", 11); }, "local_patterns[9]"},
+      {"pattern count", [](DialPlan& p) { p.local_pattern_count = kMaxLocalPatterns + 1; }, "local_patterns"},
       {"duplicate short code", [](DialPlan& p) { p.add_short_code("110"); }, "short_codes[5]"},
-      {"7-digit short code",
-       [](DialPlan& p) { p.short_codes[0].assign("1234567"); }, "short_codes[0]"},
-      {"short code count", [](DialPlan& p) { p.short_code_count = kMaxShortCodes + 1; },
-       "short_codes"},
+      {"7-digit short code", [](DialPlan& p) { p.short_codes[0].assign("1234567"); }, "short_codes[0]"},
+      {"short code count", [](DialPlan& p) { p.short_code_count = kMaxShortCodes + 1; }, "short_codes"},
       {"non-digit bytes", [](DialPlan& p) { p.country_code.d[0] = 'x'; }, "country code"},
   };
   for (const BadPlan& c : cases) {

@@ -3,12 +3,13 @@
 // takes, for the two presets and for randomly generated valid plans; and it
 // does take the forms it exists for. (Every table test of this directory
 // also compares the two, through run_cases() in number_test_util.h.)
+#include "rules/number/fast_path.h"
+
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "rules/number/fast_path.h"
 #include "tests/unit/rules/number/number_test_util.h"
 
 namespace sipwall::number::testing {
@@ -27,15 +28,13 @@ bool fast_only(std::string_view text, std::string_view context, const DialPlan& 
 bool check_same(std::string_view text, std::string_view context, const DialPlan& plan) {
   const Number full = detail::normalize_full(text, context, plan);
   const Number n = normalize(text, context, plan);
-  EXPECT_EQ(std::memcmp(&n, &full, sizeof n), 0)
-      << "normalize() \"" << text << "\" context \"" << context << "\": " << describe(n)
-      << " vs full path " << describe(full);
+  EXPECT_EQ(std::memcmp(&n, &full, sizeof n), 0) << "normalize() \"" << text << "\" context \"" << context
+                                                 << "\": " << describe(n) << " vs full path " << describe(full);
   Number f;
   const bool took = fast_only(text, context, plan, &f);
   if (took) {
-    EXPECT_EQ(std::memcmp(&f, &full, sizeof f), 0)
-        << "fast path \"" << text << "\" context \"" << context << "\": " << describe(f)
-        << " vs full path " << describe(full);
+    EXPECT_EQ(std::memcmp(&f, &full, sizeof f), 0) << "fast path \"" << text << "\" context \"" << context
+                                                   << "\": " << describe(f) << " vs full path " << describe(full);
   }
   expect_consistent(n, plan);
   return took;
@@ -60,33 +59,33 @@ TEST(FastPath, TakesTheCommonForms) {
       {china, "+8613800138000", "", true},
       {china, "+8613800138000", "+86-10", true},
       {china, "+447911123456", "", true},
-      {china, "+6831234", "", true},             // 7 digits
-      {china, "+123456789012345", "", true},     // 15 digits
-      {china, "+0123456789", "", true},          // bad_country_code, decided fast
-      {china, "+8612345678", "", true},          // bad_national_length
+      {china, "+6831234", "", true},          // 7 digits
+      {china, "+123456789012345", "", true},  // 15 digits
+      {china, "+0123456789", "", true},       // bad_country_code, decided fast
+      {china, "+8612345678", "", true},       // bad_national_length
       {nanp, "+12125551234", "", true},
-      {nanp, "+10125551234", "", true},          // bad_national_number
+      {nanp, "+10125551234", "", true},  // bad_national_number
       // Form B: 7..16 plain digits, no context.
       {china, "13800138000", "", true},
       {china, "013800138000", "", true},
       {china, "8613800138000", "", true},
       {china, "008613800138000", "", true},
-      {china, "0086075512345678", "", true},     // 16 digits
+      {china, "0086075512345678", "", true},  // 16 digits
       {china, "01012345678", "", true},
       {china, "4008123123", "", true},
-      {china, "12345678", "", true},             // too_short, decided fast
-      {china, "23800138000", "", true},          // unrecognised
+      {china, "12345678", "", true},     // too_short, decided fast
+      {china, "23800138000", "", true},  // unrecognised
       {nanp, "2125551234", "", true},
       {nanp, "12125551234", "", true},
       {nanp, "011447911123456", "", true},
       // The full path's business.
-      {china, "+123456", "", false},             // 6 digits
-      {china, "+1234567890123456", "", false},   // 16 digits after '+'
-      {china, "110", "", false},                 // short codes have <= 6 digits
+      {china, "+123456", "", false},            // 6 digits
+      {china, "+1234567890123456", "", false},  // 16 digits after '+'
+      {china, "110", "", false},                // short codes have <= 6 digits
       {china, "123456", "", false},
-      {china, "12345678", "+86-10", false},      // a context on a local number
+      {china, "12345678", "+86-10", false},  // a context on a local number
       {china, "13800138000", "example.com", false},
-      {china, "00861380013800012", "", false},   // 17 digits
+      {china, "00861380013800012", "", false},  // 17 digits
       {china, "138-0013-8000", "", false},
       {china, "%2B8613800138000", "", false},
       {china, "+86 13800138000", "", false},
@@ -121,8 +120,8 @@ TEST(FastPath, OddPlansTakeTheFullPath) {
 // cares about, with and without '+' and a context.
 TEST(FastPath, SameAsFullPathOnDigitStrings) {
   const DialPlan plans[] = {DialPlan::china(), DialPlan::north_america()};
-  const char* const prefixes[] = {"", "0", "00", "000", "0086", "86", "860", "8613", "1", "11",
-                                  "011", "0110", "01144", "13", "19", "400", "800", "2", "9"};
+  const char* const prefixes[] = {"",    "0",    "00",    "000", "0086", "86",  "860", "8613", "1", "11",
+                                  "011", "0110", "01144", "13",  "19",   "400", "800", "2",    "9"};
   const char* const contexts[] = {"", "", "", "+86", "+86-10", "+1-212", "+44", "example.com"};
   std::mt19937_64 rng(11);
   std::size_t taken = 0, total = 0;
@@ -195,11 +194,11 @@ TEST(FastPath, SameAsFullPathOnRandomPlans) {
     const DialPlan plan = random_plan(rng);
     // Inputs that start with what the plan looks for, so every branch of
     // dialled() and international() is reached.
-    std::vector<std::string> starts = {"", plan.country_code.d.data(),
+    std::vector<std::string> starts = {"",
+                                       plan.country_code.d.data(),
                                        plan.international_prefix.d.data(),
                                        plan.national_prefix.d.data(),
-                                       std::string(plan.international_prefix.d.data()) +
-                                           plan.country_code.d.data(),
+                                       std::string(plan.international_prefix.d.data()) + plan.country_code.d.data(),
                                        std::string(plan.national_prefix.d.data()) + "0"};
     for (unsigned k = 0; k < plan.local_pattern_count; ++k) {
       starts.push_back(plan.local_patterns[k].lead.d.data());
@@ -211,10 +210,9 @@ TEST(FastPath, SameAsFullPathOnRandomPlans) {
       taken += check_same("+" + body, "", plan);
       total += 2;
       if (::testing::Test::HasFailure()) {
-        ADD_FAILURE() << "plan: cc " << plan.country_code.view() << " ip "
-                      << plan.international_prefix.view() << " np "
-                      << plan.national_prefix.view() << " lengths "
-                      << int{plan.min_national_length} << ".." << int{plan.max_national_length};
+        ADD_FAILURE() << "plan: cc " << plan.country_code.view() << " ip " << plan.international_prefix.view() << " np "
+                      << plan.national_prefix.view() << " lengths " << int{plan.min_national_length} << ".."
+                      << int{plan.max_national_length};
         return;
       }
     }

@@ -31,7 +31,10 @@ TEST(NumberKey, RejectsNonDigitStrings) {
   EXPECT_EQ(pack("1234567890123456"), kNoNumber);  // 16 digits
   EXPECT_EQ(pack("12a"), kNoNumber);
   EXPECT_EQ(pack("+86"), kNoNumber);
-  EXPECT_EQ(pack(std::string_view("1\0" "2", 3)), kNoNumber);
+  EXPECT_EQ(pack(std::string_view("1\0"
+                                  "2",
+                                  3)),
+            kNoNumber);
   EXPECT_EQ(pack("/"), kNoNumber);  // '0' - 1
   EXPECT_EQ(pack(":"), kNoNumber);  // '9' + 1
 }
@@ -93,11 +96,11 @@ TEST(NumberKey, InvalidKeys) {
   out.assign("123");
   EXPECT_FALSE(key_valid(kNoNumber));
   EXPECT_FALSE(unpack(kNoNumber, &out));
-  EXPECT_EQ(out.len, 0);  // cleared
-  EXPECT_FALSE(key_valid(42));                                  // count 0
-  EXPECT_FALSE(key_valid(std::uint64_t{16} << 50));             // count 16 (bit 54)
-  EXPECT_FALSE(key_valid((std::uint64_t{1} << 50) | 10));       // 1 digit, value 10
-  EXPECT_FALSE(key_valid((std::uint64_t{3} << 50) | 1000));     // 3 digits, value 1000
+  EXPECT_EQ(out.len, 0);                                            // cleared
+  EXPECT_FALSE(key_valid(42));                                      // count 0
+  EXPECT_FALSE(key_valid(std::uint64_t{16} << 50));                 // count 16 (bit 54)
+  EXPECT_FALSE(key_valid((std::uint64_t{1} << 50) | 10));           // 1 digit, value 10
+  EXPECT_FALSE(key_valid((std::uint64_t{3} << 50) | 1000));         // 3 digits, value 1000
   EXPECT_FALSE(key_valid(pack("123") | (std::uint64_t{1} << 60)));  // stray bit
   EXPECT_TRUE(key_valid((std::uint64_t{3} << 50) | 999));
 }

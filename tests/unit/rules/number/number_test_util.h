@@ -80,8 +80,7 @@ struct Case {
 
 inline void run_cases(const DialPlan& plan, std::initializer_list<Case> cases) {
   for (const Case& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "input \"" << c.input << "\" context \"" << c.context
-                                      << "\"");
+    SCOPED_TRACE(::testing::Message() << "input \"" << c.input << "\" context \"" << c.context << "\"");
     const Number n = normalize(c.input, c.context, plan);
     EXPECT_EQ(describe(n), c.expect);
     expect_consistent(n, plan);

@@ -45,9 +45,14 @@ TEST(DumpJson, ControlCharactersAreEscapedByTheEncoder) {
 }
 
 TEST(DumpJson, C1AndBidiControlsAreEscaped) {
-  json j{{"s", "x\xC2\x9B" "y\xE2\x80\xAE"}};
+  json j{{"s",
+          "x\xC2\x9B"
+          "y\xE2\x80\xAE"}};
   EXPECT_EQ(dump_json(j), R"({"s":"x\u009by\u202e"})");
-  EXPECT_EQ(json::parse(dump_json(j))["s"], "x\xC2\x9B" "y\xE2\x80\xAE") << "same value";
+  EXPECT_EQ(json::parse(dump_json(j))["s"],
+            "x\xC2\x9B"
+            "y\xE2\x80\xAE")
+      << "same value";
 }
 
 TEST(DumpJson, ValidUtf8IsKeptAndOrderedJsonWorks) {

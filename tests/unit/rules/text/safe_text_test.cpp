@@ -91,9 +91,13 @@ TEST(Printable, ControlBytesAreEscaped) {
 }
 
 TEST(Printable, C1AndBidiControlsAreEscaped) {
-  EXPECT_EQ(printable("\xC2\x9B" "31m"), "\\u009b31m");  // CSI as a code point
+  EXPECT_EQ(printable("\xC2\x9B"
+                      "31m"),
+            "\\u009b31m");  // CSI as a code point
   EXPECT_EQ(printable("\xC2\x85"), "\\u0085");
-  EXPECT_EQ(printable("abc\xE2\x80\xAE" "cba"), "abc\\u202ecba");  // right-to-left override
+  EXPECT_EQ(printable("abc\xE2\x80\xAE"
+                      "cba"),
+            "abc\\u202ecba");  // right-to-left override
   EXPECT_EQ(printable("\xE2\x81\xA6"), "\\u2066");
   EXPECT_EQ(printable("\xE2\x80\xA8"), "\\u2028");
 }
@@ -101,11 +105,11 @@ TEST(Printable, C1AndBidiControlsAreEscaped) {
 // In text for people, a byte that is not UTF-8 is shown as what it is.
 TEST(Printable, BytesThatAreNotUtf8AreShownAsBytes) {
   EXPECT_EQ(printable("a\xff"), "a\\xff");
-  EXPECT_EQ(printable("\xC0\xAF"), "\\xc0\\xaf");                       // overlong '/'
-  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");            // a surrogate
+  EXPECT_EQ(printable("\xC0\xAF"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
   EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
-  EXPECT_EQ(printable("\xe2\x82"), "\\xe2\\x82");                       // cut short
-  EXPECT_EQ(printable("\x80"), "\\x80");                                // a lone continuation byte
+  EXPECT_EQ(printable("\xe2\x82"), "\\xe2\\x82");                    // cut short
+  EXPECT_EQ(printable("\x80"), "\\x80");                             // a lone continuation byte
   EXPECT_EQ(printable("J\xC3\xBCrgen \xE5\xA4\xA7"), "J\xC3\xBCrgen \xE5\xA4\xA7");
 }
 
@@ -117,7 +121,9 @@ TEST(Printable, BackslashIsDoubled) {
 TEST(Printable, ZeroWidthAndFormatCharactersAreEscaped) {
   EXPECT_EQ(printable("\xe2\x80\x8b"), "\\u200b");  // zero-width space
   EXPECT_EQ(printable("\xc2\xad"), "\\u00ad");      // soft hyphen
-  EXPECT_EQ(printable("\xef\xbb\xbf" "x"), "\\ufeffx");  // BOM
+  EXPECT_EQ(printable("\xef\xbb\xbf"
+                      "x"),
+            "\\ufeffx");                            // BOM
   EXPECT_EQ(printable("\xe2\x81\xa0"), "\\u2060");  // word joiner
 }
 
@@ -147,7 +153,9 @@ TEST(Printable, NoControlByteSurvivesAnyInput) {
 }
 
 TEST(JsonHiddenControls, RewrittenOnlyWhenPresent) {
-  std::string j = R"({"a":"plain \u00fc )" "\xC3\xBC" R"("})";
+  std::string j = R"({"a":"plain \u00fc )"
+                  "\xC3\xBC"
+                  R"("})";
   const std::string before = j;
   escape_hidden_controls_in_json(j);
   EXPECT_EQ(j, before);
@@ -157,7 +165,9 @@ TEST(JsonHiddenControls, RewrittenOnlyWhenPresent) {
 }
 
 TEST(Utf8Cut, NeverSplitsASequence) {
-  const std::string s = "ab\xE5\xA4\xA7" "cd";  // 大 at bytes 2-4
+  const std::string s =
+      "ab\xE5\xA4\xA7"
+      "cd";  // 大 at bytes 2-4
   EXPECT_EQ(utf8_cut(s, 100), s.size());
   EXPECT_EQ(utf8_cut(s, 2), 2u);
   EXPECT_EQ(utf8_cut(s, 3), 2u);
