@@ -1,7 +1,7 @@
 // sipwallctl parse: shows what the filter sees in each SIP message of a pcap
 // or raw message file, one JSON object per message and line. Every string
 // here is bytes from the message: JSON goes out through text::dump_json and
-// table cells through text::printable (dataplane/text/safe_text.h), so no
+// table cells through text::printable (rules/text/safe_text.h), so no
 // message can end the output or drive the terminal.
 #include <CLI/CLI.hpp>
 #include <cstdio>

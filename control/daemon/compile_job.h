@@ -30,7 +30,7 @@ struct CompileOutput {
   std::size_t errors = 0, warnings = 0;
   std::string name, version, checksum;  // checksum: 16 hex digits
   std::vector<std::string> files;       // the rule file and every list file it read
-  nlohmann::json dial_plan;             // control/daemon/dial_plan_json.h
+  nlohmann::json dial_plan;             // control/client/dial_plan_json.h
   std::size_t rules = 0, lists = 0;
   // What the incomplete-save guard (incomplete_guard.h) compares with the
   // running set: rules: [] written out, entries per named list, and list

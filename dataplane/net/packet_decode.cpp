@@ -56,13 +56,15 @@ DecodeResult decode_ipv4(const std::uint8_t* frame, std::size_t off, std::size_t
   if (len - off < 20) return DecodeResult::truncated_ip;
   const std::uint8_t* ip = frame + off;
   if ((ip[0] >> 4) != 4) return DecodeResult::bad_ip_header;
-  std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  std::size_t total = rd16(ip + 2);
-  if (ihl < 20 || total < ihl || total > len - off) return DecodeResult::bad_ip_header;
+  // The addresses first: deny_sources drops a denied source's frames even
+  // when the rest of the header is broken (docs/packet-handling.md §0).
   out.ip_version = 4;
   out.l3_offset = static_cast<std::uint16_t>(off);
   out.src = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, ip[12], ip[13], ip[14], ip[15]};
   out.dst = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, ip[16], ip[17], ip[18], ip[19]};
+  std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0F) * 4;
+  std::size_t total = rd16(ip + 2);
+  if (ihl < 20 || total < ihl || total > len - off) return DecodeResult::bad_ip_header;
   out.l4_proto = ip[9];
   std::uint16_t frag = rd16(ip + 6);
   std::uint16_t frag_off = frag & 0x1FFF;
@@ -86,12 +88,12 @@ DecodeResult decode_ipv6(const std::uint8_t* frame, std::size_t off, std::size_t
   if (len - off < 40) return DecodeResult::truncated_ip;
   const std::uint8_t* ip = frame + off;
   if ((ip[0] >> 4) != 6) return DecodeResult::bad_ip_header;
-  std::size_t plen = rd16(ip + 4);
-  if (plen > len - off - 40) return DecodeResult::bad_ip_header;
-  out.ip_version = 6;
+  out.ip_version = 6;  // the addresses first, as for IPv4
   out.l3_offset = static_cast<std::uint16_t>(off);
   std::memcpy(out.src.data(), ip + 8, 16);
   std::memcpy(out.dst.data(), ip + 24, 16);
+  std::size_t plen = rd16(ip + 4);
+  if (plen > len - off - 40) return DecodeResult::bad_ip_header;
   std::size_t end = off + 40 + plen;
   std::size_t pos = off + 40;
   std::uint8_t nh = ip[6];

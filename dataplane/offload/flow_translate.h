@@ -1,5 +1,5 @@
 // Translation, no hardware: (SIP ports, worker queues, deny_sources entries)
-// -> flow specs. docs/hardware.md describes the rules; tests/unit/offload
+// -> flow specs. docs/hardware.md describes the rules; tests/unit/dataplane/offload
 // checks every item, mask byte and action.
 //
 // Steering: for each SIP port, transport (UDP, TCP), IP version and side of

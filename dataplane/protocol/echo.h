@@ -20,7 +20,7 @@ inline constexpr std::size_t kEchoMax = 200;
 inline constexpr std::size_t kMessageMax = 1000;
 
 // `bytes` as printable text, at most `max_bytes` of it: text::printable,
-// the one rule for outside bytes in messages (dataplane/text/safe_text.h).
+// the one rule for outside bytes in messages (rules/text/safe_text.h).
 inline std::string printable(std::string_view bytes, std::size_t max_bytes = kEchoMax) {
   return text::printable(bytes, max_bytes);
 }

@@ -65,7 +65,7 @@ struct RuleGate {
 
 // Facts that follow from a set's programs, for the classifier to skip work.
 // Derived when a set is compiled or loaded (derive_match_index(),
-// rules/compiled/match_index.cc); never serialised, not in the checksum, so
+// rules/compiled/match_index.cpp); never serialised, not in the checksum, so
 // the artifact format does not change with them.
 struct MatchIndex {
   std::vector<RuleGate> gates;  // per rule, precedence order; empty: no gates

@@ -77,7 +77,7 @@ inline std::uint64_t load_le8(const char* p) noexcept {
 // than 15 count as their first 15. Hot path (one per INVITE for the prefix
 // lookup): 8 or more digits, the usual case, go two words at a time, which
 // is a third of the instructions of the Horner loop below and gives the
-// same key (tests/unit/compiled/test_digit_order.cc checks it).
+// same key (tests/unit/rules/compiled/digit_order_test.cpp checks it).
 inline std::uint64_t order_key(std::string_view digits) noexcept {
   const std::size_t n = digits.size() < kOrderDigits ? digits.size() : kOrderDigits;
   const char* p = digits.data();

@@ -93,7 +93,7 @@ class ExactTable {
     }
   }
 
-  // For serialisation (rules/compiled/artifact.cc) and tests.
+  // For serialisation (rules/compiled/artifact.cpp) and tests.
   const AlignedVector<std::uint64_t>& raw_keys() const noexcept { return keys_; }
   const std::vector<std::uint32_t>& raw_values() const noexcept { return values_; }
   // Rebuilds from serialised parts; false if they are inconsistent.

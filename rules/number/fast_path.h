@@ -13,7 +13,7 @@
 // instructions. Here the digits are two 64-bit words (digits 0-7 and 8-15)
 // and every variable shift is a 64-bit one whose amount is known to be in
 // range. It must give exactly the Number the full path gives, byte for byte:
-// tests/unit/number/fast_path_test.cpp checks that on the table tests and on
+// tests/unit/rules/number/fast_path_test.cpp checks that on the table tests and on
 // random inputs, against detail::normalize_full().
 #pragma once
 

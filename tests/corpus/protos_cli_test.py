@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 EXPECTED_MESSAGES = 9054
-# C1 controls and the bidirectional/line-separator code points (dataplane/text/safe_text.h).
+# C1 controls and the bidirectional/line-separator code points (rules/text/safe_text.h).
 HIDDEN = [chr(c) for c in range(0x80, 0xA0)] + ["\u2028", "\u2029"] + \
          [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
 

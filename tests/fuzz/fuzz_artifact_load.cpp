@@ -31,7 +31,7 @@ namespace {
 
 using namespace sipwall;
 
-constexpr std::size_t kHeader = 256;     // rules/compiled/artifact.cc FileHeader
+constexpr std::size_t kHeader = 256;     // rules/compiled/artifact.cpp FileHeader
 constexpr std::size_t kChecksumAt = 24;  // its checksum field
 
 void write_seed(const char* dir) {

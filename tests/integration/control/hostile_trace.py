@@ -43,7 +43,7 @@ import urllib.request
 SKIP = 77
 PEER, CORE, PROTOS_SRC, PROTOS_DST = "192.0.2.11", "10.10.0.10", "192.0.2.20", "192.0.2.10"
 FFFD = "\ufffd"
-# C1 controls, line/paragraph separators, bidirectional controls (dataplane/text/safe_text.h).
+# C1 controls, line/paragraph separators, bidirectional controls (rules/text/safe_text.h).
 HIDDEN = set(chr(c) for c in range(0x80, 0xA0)) | {"\u2028", "\u2029"} | \
     set(chr(c) for c in range(0x202A, 0x202F)) | set(chr(c) for c in range(0x2066, 0x206A))
 

@@ -8,7 +8,9 @@ v6, tagged and untagged, to the entry's port and to another, a fragmented
 INVITE from a denied prefix (every fragment dropped before reassembly) and
 from a port-qualified entry (only the first fragment has a port: it is
 dropped and the rest can never complete), and an ICMP echo from a denied
-source (dropped: denial is by source, not by protocol).
+source (dropped: denial is by source, not by protocol), and a frame from a
+denied source whose IPv4 header is broken (dropped: its addresses are read
+before the lengths are checked).
 
 Checks: core-out and trunk-out hold exactly the frames of the allowed cases
 (byte-identical, the 608 answered); the counter invariant; source_denied and
@@ -69,6 +71,11 @@ with h.Test("deny_sources", __doc__) as t:
     n_frag_rest = len(fr2.frames) - 1
     icmp = s.ether(s.ipv4("198.51.100.9", h.CORE4, 1, bytes([8, 0, 0xF7, 0xFF, 0, 0, 0, 0])), s.ETH_IPV4)
     case(tr.raw_case("icmp-from-denied", icmp, expect="drop"), "v4-net")
+    # A broken IP header (total length past the frame) from a denied source:
+    # still dropped by the first stage, not forwarded as non-SIP.
+    broken = bytearray(s.ether(s.ipv4("198.51.100.9", h.CORE4, 17, bytes(16)), s.ETH_IPV4))
+    broken[16:18] = (len(broken) - 14 + 40).to_bytes(2, "big")
+    case(tr.raw_case("broken-ip-header-from-denied", bytes(broken), expect="drop"), "v4-net")
     case(tr.udp_invite_case("v4-pass-after-all", clean))
     t.check(n_frag_all >= 2 and n_frag_rest >= 1, "the fragmented cases are fragmented")
 

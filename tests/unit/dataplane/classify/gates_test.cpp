@@ -1,4 +1,4 @@
-// Rule gates (CompiledRuleSet::rule_gate, rules/compiled/match_index.cc):
+// Rule gates (CompiledRuleSet::rule_gate, rules/compiled/match_index.cpp):
 // which rules get one, that they survive the artifact round trip, and that
 // classify(), which skips gated rules whose regex target matched nothing,
 // decides exactly as evaluating every rule does (explain()).

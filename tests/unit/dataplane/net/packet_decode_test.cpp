@@ -124,6 +124,29 @@ TEST(PacketDecode, Ipv4BadHeaders) {
   EXPECT_EQ(dec(f, p), DecodeResult::not_udp_tcp);
 }
 
+// deny_sources drops a denied source's frames whatever else is wrong with
+// them: a header whose lengths are broken still gives its addresses.
+TEST(PacketDecode, BrokenLengthsStillGiveTheAddresses) {
+  Bytes f = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 5060, 5060, kSip)));
+  set16(&f[16], static_cast<std::uint16_t>(f.size() - 14 + 1));  // total past the frame
+  DecodedPacket p;
+  EXPECT_EQ(dec(f, p), DecodeResult::bad_ip_header);
+  EXPECT_EQ(p.ip_version, 4);
+  EXPECT_EQ(0, std::memcmp(p.src.data() + 12, kA4.raw.data(), 4));  // v4-mapped
+  EXPECT_EQ(0, std::memcmp(p.dst.data() + 12, kB4.raw.data(), 4));
+  Bytes g = eth(0x86DD, ipv6(kA6, kB6, 17, udp(kA6, kB6, 5060, 5060, kSip)));
+  set16(&g[18], 0xFFFF);  // payload length past the frame
+  DecodedPacket q;
+  EXPECT_EQ(dec(g, q), DecodeResult::bad_ip_header);
+  EXPECT_EQ(q.ip_version, 6);
+  EXPECT_EQ(0, std::memcmp(q.src.data(), kA6.raw.data(), 16));
+  // Too short for the addresses: nothing to go by.
+  Bytes h = eth(0x0800, Bytes{0x45, 0, 0, 20});
+  DecodedPacket r;
+  EXPECT_EQ(dec(h, r), DecodeResult::truncated_ip);
+  EXPECT_EQ(r.ip_version, 0);
+}
+
 TEST(PacketDecode, EthernetPaddingExcluded) {
   Bytes f = eth(0x0800, ipv4(kA4, kB4, 17, udp(kA4, kB4, 5060, 5060, bytes("\r\n\r\n"))));
   const std::size_t real = f.size();

@@ -1,6 +1,6 @@
 // printable() as the control sockets use it: what an error reply may quote
 // of the bytes a client sent. The escaping itself is text::printable's
-// (tests/unit/text); here: the default cap, and that every byte gives text a
+// (tests/unit/rules/text); here: the default cap, and that every byte gives text a
 // terminal and a strict JSON serialiser both take.
 #include "dataplane/protocol/echo.h"
 

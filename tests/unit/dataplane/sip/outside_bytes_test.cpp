@@ -1,7 +1,7 @@
 // Bytes RFC 3261's grammar does not allow, in the fields sipwall shows
 // (trace records, sipwallctl parse/explain): what the parser does with each,
 // as decided in docs/sip-parser.md ("Bytes outside the grammar"). Accepted
-// values are kept byte for byte (the output escapes them, dataplane/text);
+// values are kept byte for byte (the output escapes them, rules/text);
 // control bytes are refused before any field is parsed.
 #include <gtest/gtest.h>
 

@@ -22,7 +22,7 @@ using namespace sipwall::rules::test;
 
 namespace {
 
-// Header offsets (rules/compiled/artifact.cc FileHeader).
+// Header offsets (rules/compiled/artifact.cpp FileHeader).
 constexpr std::size_t kVersionAt = 8, kPayloadAt = 16, kChecksumAt = 24, kFeaturesAt = 40, kHsVersionAt = 128;
 constexpr std::size_t kHeader = 256;
 

@@ -1,4 +1,4 @@
-// dataplane/text/json_text.h: JSON output never throws for a string's bytes.
+// rules/text/json_text.h: JSON output never throws for a string's bytes.
 #include "rules/text/json_text.h"
 
 #include <gtest/gtest.h>

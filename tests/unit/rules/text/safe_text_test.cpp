@@ -1,4 +1,4 @@
-// dataplane/text/safe_text.h: the one rule for showing outside bytes.
+// rules/text/safe_text.h: the one rule for showing outside bytes.
 #include "rules/text/safe_text.h"
 
 #include <gtest/gtest.h>
