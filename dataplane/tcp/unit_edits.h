@@ -14,11 +14,11 @@ namespace sipwall::dataplane::tcp {
 // What the parse of a unit found.
 struct UnitEdits {
   Edit edits[kMaxEdits];
-  unsigned n = 0;            // edits
-  unsigned messages = 0;     // whole messages parsed
-  std::uint32_t hold_from;   // where an incomplete message at the end starts (= the stream's size: none)
-  bool unframeable = false;  // the unit does not start with a message: it goes on uninspected
-  bool reset = false;        // fail-closed on bytes that cannot be framed: the connection is reset
+  unsigned n = 0;               // edits
+  unsigned messages = 0;        // whole messages parsed
+  std::uint32_t hold_from = 0;  // where an incomplete message at the end starts (= the stream's size: none)
+  bool unframeable = false;     // the unit does not start with a message: it goes on uninspected
+  bool reset = false;           // fail-closed on bytes that cannot be framed: the connection is reset
 };
 
 // A parse error in the first line: these bytes are not the start of a SIP
