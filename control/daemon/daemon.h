@@ -1,17 +1,12 @@
 // sipwall-control's event loop: one thread that watches the rule files,
-// compiles them (in a child process), publishes artifacts to the data plane,
-// polls its counters and drains its trace records, and answers sipwallctl on
-// the control socket. /metrics is served by MetricsServer's own threads from
-// the text this loop renders. docs/control.md is the operator's view.
-//
-// Reload, rollback and resync are operations run one at a time from a queue:
-// a change arriving while a compile runs queues one more reload (coalesced
-// with any reload already waiting), so the last saved state always gets
-// loaded and nothing is loaded twice for one save.
+// runs the reload queue (reload_queue.h: compile in a child process, publish
+// to the data plane, rollback, resync), polls the data plane's counters and
+// drains its trace records, and answers sipwallctl on the control socket.
+// /metrics is served by MetricsServer's own threads from the text this loop
+// renders. docs/control.md is the operator's view.
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,35 +21,28 @@
 #include "control/daemon/file_watcher.h"
 #include "control/daemon/metrics_render.h"
 #include "control/daemon/metrics_server.h"
+#include "control/daemon/reload_queue.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
 
 namespace sipwall::control {
 
 inline constexpr int kControlProtocolVersion = protocol::kVersion;
+class UnixJsonClient;
 using LineServer = protocol::LineServer;
 
-class Daemon {
+// The event loop is the reload queue's data-plane link (a status poll, a
+// load request on the data plane's socket) and its compiler (the compile
+// child, or in process).
+class Daemon : private DataplaneLink, private RuleCompiler {
  public:
   Daemon(ControlConfig cfg, std::string self_exe);
-  ~Daemon();
+  ~Daemon() override;
   // Opens everything, then loops until SIGTERM/SIGINT. Returns the exit status.
   int run();
 
  private:
   using Clock = std::chrono::steady_clock;
-  enum class OpKind { reload, rollback, resync };
-  struct Op {
-    OpKind kind = OpKind::reload;
-    std::string trigger;           // startup, watch, sighup, request, dataplane-restart
-    std::filesystem::path target;  // rollback / resync: the artifact
-    std::vector<LineServer::ClientId> waiters;
-  };
-  struct Wanted {  // the set the data plane should run: last loaded (or pending) artifact
-    std::filesystem::path artifact;
-    std::string name, version, checksum;
-    nlohmann::json meta;
-  };
 
   bool open_all(std::string& error);
   void loop();
@@ -62,27 +50,24 @@ class Daemon {
   void handle_signals();
   std::optional<std::string> handle_request(LineServer::ClientId id, std::string_view line);
 
-  void enqueue_reload(const std::string& trigger, std::optional<LineServer::ClientId> waiter);
-  void start_next_op();
-  void finish_compile(CompileOutput out);
-  void publish(const std::filesystem::path& artifact, const nlohmann::json& meta, nlohmann::json entry);
-  void succeed(nlohmann::json entry, const Wanted& w, const std::string& result);
-  void fail(nlohmann::json entry, const std::string& stage, const std::string& message,
-            const std::vector<std::string>& diagnostics);
-  void end_op(const nlohmann::json& reply);
-  nlohmann::json op_entry(const Op& op) const;
+  // DataplaneLink, RuleCompiler
+  State poll() override;
+  LoadAnswer load(const std::filesystem::path& artifact) override;
+  std::optional<CompileOutput> start_compile(const std::filesystem::path& artifact) override;
 
-  std::optional<Wanted> wanted_from_artifact(const std::filesystem::path& artifact) const;
-  std::optional<std::filesystem::path> previous_artifact(std::string* why) const;
-  void update_current_link(const std::filesystem::path& artifact);
+  ReloadQueue::Hooks reload_hooks();
+  void op_finished(const nlohmann::json& reply, const std::vector<ReloadQueue::Waiter>& waiters);
   void rewatch(const std::vector<std::string>& files);
 
-  bool poll_dataplane(bool drain_trace);
+  void poll_and_observe();
+  bool poll_dataplane(bool drain);
+  void drain_trace(UnixJsonClient& c);
+  State dataplane_state() const;
   void render_metrics_now();
   void update_systemd_status();
+  void send_ready_once();
   nlohmann::json status_json() const;
   nlohmann::json socket_json() const;
-  std::string running_checksum() const;
 
   ControlConfig cfg_;
   std::string self_exe_;
@@ -93,6 +78,8 @@ class Daemon {
   MetricsServer metrics_;
   TraceWriter trace_;
   CompileChild child_;
+  ControlMetrics m_;
+  ReloadQueue reloads_;
   int sigfd_ = -1;
   bool quit_ = false;
   std::int64_t started_ns_ = 0;
@@ -100,24 +87,11 @@ class Daemon {
   // The data plane as last seen.
   DataplaneSnapshot dp_;
   std::string dp_error_;
-  std::string dp_started_at_;
-  double dp_uptime_s_ = 0;
   std::int64_t last_poll_ns_ = 0;
   std::vector<std::string> port_names_;
   bool dp_ever_polled_ = false;
 
-  std::optional<Wanted> wanted_;
-  // The last load of wanted_ never reached the data plane (unreachable, busy,
-  // no answer): the next poll that reaches it tries again.
-  bool retry_load_ = false;
   std::uint64_t bad_requests_ = 0;  // control-socket requests answered with an error before running
-  nlohmann::json last_reload_;      // history entry of the last finished operation (+ diagnostics)
-  ControlMetrics m_;
-
-  std::deque<Op> queue_;
-  std::optional<Op> current_;
-  std::filesystem::path staging_;
-  Clock::time_point op_started_{};
 
   std::optional<Clock::time_point> debounce_deadline_;
   std::vector<std::string> changed_;

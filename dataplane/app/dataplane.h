@@ -23,10 +23,9 @@
 #include "dataplane/app/trace_record.h"
 #include "dataplane/classify/classify.h"
 #include "dataplane/net/packet_decode.h"
-#include "dataplane/net/tcp_reassembly.h"
-#include "dataplane/net/tcp_seqadj.h"
 #include "dataplane/offload/installer.h"
 #include "dataplane/sip/sip_message.h"
+#include "dataplane/tcp/path_state.h"
 
 namespace sipwall::dataplane {
 
@@ -40,15 +39,6 @@ inline constexpr std::size_t kLinearBytes = 65536 + 256;  // a reassembled datag
 // minus the headroom.
 inline constexpr std::uint16_t kJumboDataRoom = 0xFFFF;
 inline constexpr std::size_t kJumboFrameBytes = kJumboDataRoom - RTE_PKTMBUF_HEADROOM;  // 65,407
-// Edits (drop/reject/tag verdicts, fail-closed removals of malformed
-// messages) applied per TCP unit: one segment, or held segments plus the one
-// that completes their message. More are counted (tcp_verdict_not_applied).
-inline constexpr unsigned kMaxTcpEdits = 8;
-inline constexpr std::size_t kMaxResponse = 2048;  // bytes of one 603/608 text
-// A SIP message that arrived in several TCP segments is presented to the
-// sequence-adjust table as one segment built here: headers + the message.
-inline constexpr std::size_t kTcpVirtualBytes = 65536 + 512;
-
 struct PortState {
   PortConfig cfg;
   std::uint16_t port_id = 0;     // DPDK port id
@@ -73,17 +63,9 @@ struct alignas(64) WorkerContext {
   rte_ring* trace_ring = nullptr;
   rte_ip_frag_tbl* frag_table = nullptr;
   rte_ip_frag_death_row death_row{};
-  std::unique_ptr<net::SeqAdjTable> tcp;
-  // SIP over TCP reassembly (docs/packet-handling.md §6.7): flows holding
-  // segments, the stream of a unit copied out (held bytes + one segment),
-  // the one-segment view of a message that spans segments, and per-unit
-  // scratch sized for tcp.reassembly_segments + 1 segments.
-  std::unique_ptr<net::TcpHoldTable> hold;
-  std::unique_ptr<std::uint8_t[]> tcp_stream;
-  std::size_t tcp_stream_cap = 0;
-  std::unique_ptr<std::uint8_t[]> tcp_virtual;  // kTcpVirtualBytes
-  struct TcpUnitScratch;                        // worker_tcp.cpp
-  std::unique_ptr<TcpUnitScratch, void (*)(TcpUnitScratch*)> tcp_unit{nullptr, nullptr};
+  // SIP over TCP (docs/packet-handling.md §6.6-6.8): the sequence-adjust
+  // table, the flows holding segments, scratch for one unit.
+  std::unique_ptr<dataplane::tcp::PathState<rte_mbuf*>> tcp;
   std::uint16_t ip_id = 0;
   sip::Message msg;  // reused for every TCP and reassembled message
   // UDP SIP datagrams are parsed into these two, in turn: while one holds an
@@ -104,9 +86,8 @@ struct alignas(64) WorkerContext {
   };
   UdpInvite udp[2];
   static constexpr unsigned kNoneInFlight = 2;
-  unsigned udp_in_flight = kNoneInFlight;      // index into udp[], or kNoneInFlight
-  char tcp_reply[kMaxTcpEdits][kMaxResponse];  // responses built before the next parse
-  std::unique_ptr<std::uint8_t[]> linear;      // kLinearBytes
+  unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
+  std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
 };
 
 struct Dataplane {
@@ -144,10 +125,6 @@ void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_
 
 // Pushes every buffered TX packet of this worker out.
 void flush_tx(Dataplane& dp, WorkerContext& w) noexcept;
-
-// Allocates the worker's TCP reassembly scratch for `max_segments` held
-// segments per flow (worker_tcp.cpp; called once by setup_dataplane).
-void init_tcp_unit_scratch(WorkerContext& w, std::uint32_t max_segments);
 
 extern Dataplane* g_dataplane;
 

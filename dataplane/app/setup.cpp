@@ -203,22 +203,15 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
       error = "cannot create trace ring / reassembly table: " + std::string(rte_strerror(rte_errno));
       return false;
     }
-    net::SeqAdjConfig tc;
-    tc.capacity = cfg.tcp_max_flows;
-    tc.idle_timeout = dp.tsc_hz * 600;  // SIP over TCP keepalives are typically well under 10 min
-    tc.closed_timeout = dp.tsc_hz * 10;
-    w->tcp = std::make_unique<net::SeqAdjTable>(tc);
-    net::TcpHoldConfig hc;
-    hc.flows = cfg.tcp_reassembly_flows;
-    hc.max_bytes = cfg.tcp_reassembly_bytes;
-    hc.max_segments = cfg.tcp_reassembly_segments;
-    hc.total_segments = cfg.tcp_reassembly_mbufs;
-    w->hold = std::make_unique<net::TcpHoldTable>(hc);
-    // A unit's stream: everything held plus one more segment (<= 64 KiB).
-    w->tcp_stream_cap = std::size_t{cfg.tcp_reassembly_bytes} + 65536;
-    w->tcp_stream = std::make_unique<std::uint8_t[]>(w->tcp_stream_cap);
-    w->tcp_virtual = std::make_unique<std::uint8_t[]>(kTcpVirtualBytes);
-    init_tcp_unit_scratch(*w, cfg.tcp_reassembly_segments);
+    tcp::PathConfig tc;
+    tc.seqadj.capacity = cfg.tcp_max_flows;
+    tc.seqadj.idle_timeout = dp.tsc_hz * 600;  // SIP over TCP keepalives are typically well under 10 min
+    tc.seqadj.closed_timeout = dp.tsc_hz * 10;
+    tc.hold.flows = cfg.tcp_reassembly_flows;
+    tc.hold.max_bytes = cfg.tcp_reassembly_bytes;
+    tc.hold.max_segments = cfg.tcp_reassembly_segments;
+    tc.hold.total_segments = cfg.tcp_reassembly_mbufs;
+    w->tcp = std::make_unique<tcp::PathState<rte_mbuf*>>(tc);
     w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
     dp.workers.push_back(std::move(w));
   }

@@ -626,7 +626,7 @@ int worker_main(void* arg) {
         rte_ip_frag_free_death_row(&w.death_row, 3);
       }
       // TCP segments held for a message whose end never came.
-      if (w.hold->size()) path::tcp_expire_held(dp, w, rs, now);
+      if (w.tcp->hold.size()) path::tcp_expire_held(dp, w, rs, now);
       next_expire = now + expire_every;
     }
     rte_rcu_qsbr_quiescent(dp.qsbr, w.index);

@@ -194,6 +194,161 @@ void rewrite_numbers(std::uint8_t* frame, const DecodedPacket& pkt, const Entry&
   wr16(tcp + 16, check);
 }
 
+// --- an edit, phase by phase (SeqAdjTable::do_edit) ------------------------------
+
+// What the segment alone rules out, checked before the table is touched: a
+// refused edit leaves no trace.
+SeqAdjResult check_edit_request(const DecodedPacket& pkt, std::size_t cap, std::size_t at, std::size_t remove_n,
+                                std::size_t ins, std::size_t mtu) noexcept {
+  if (pkt.l4_proto != 6 || pkt.is_fragment || pkt.ip_version == 0) return SeqAdjResult::not_tcp;
+  if (at > pkt.payload_length || remove_n > pkt.payload_length - at) return SeqAdjResult::bad_range;
+  if (remove_n == 0 && ins == 0) return SeqAdjResult::bad_range;
+  if (pkt.tcp_flags & (kTcpSyn | kTcpRst)) return SeqAdjResult::edit_conflict;
+  if (pkt.has_ah) return SeqAdjResult::authenticated;
+  if (mtu != 0 && detail::splice_fits(pkt, static_cast<std::size_t>(-1), remove_n, ins, mtu) == 0) {
+    return SeqAdjResult::exceeds_mtu;
+  }
+  if (detail::splice_fits(pkt, cap, remove_n, ins, 0) == 0) return SeqAdjResult::no_room;
+  return SeqAdjResult::ok;
+}
+
+// `rep`: the edit of direction `s` this one repeats (a retransmission edited
+// the same way again), or -1. A new edit must come after every edit of the
+// direction and find a free slot.
+SeqAdjResult find_repeat(const Dir& s, std::uint32_t pos, std::size_t remove_n, std::size_t ins, int& rep) noexcept {
+  rep = -1;
+  for (int i = 0; i < s.n; ++i) {
+    const Edit& e = s.edits[i];
+    if (e.pos == pos && e.old_len == remove_n && e.new_len == ins) rep = i;
+  }
+  if (rep >= 0) return SeqAdjResult::ok;
+  if (s.n > 0) {
+    const Edit& last = s.edits[s.n - 1];
+    const bool after = seq_le(last.pos + last.old_len, pos) && !(last.old_len == 0 && last.pos == pos);
+    if (!after) return SeqAdjResult::edit_conflict;
+  }
+  if (s.n == SeqAdjTable::kMaxEdits) return SeqAdjResult::too_many_edits;
+  return SeqAdjResult::ok;
+}
+
+// Where the answer to a removal goes in the opposite stream.
+struct Injection {
+  bool inject = false;        // this edit injects a response
+  bool merge = false;         // ... appended to the injection that ends the opposite stream's edits
+  bool send_payload = false;  // the answer carries the response (else it is a pure ACK)
+  std::uint32_t pos = 0;      // the injection point, in the opposite sender's space
+  std::uint32_t reply_seq = 0;
+};
+
+// Plans the answer's place in the opposite stream `o` before anything changes.
+SeqAdjResult plan_injection(const Dir& s, const Dir& o, int rep, const DecodedPacket& pkt, std::uint32_t reply_len,
+                            Injection& in) noexcept {
+  if (rep >= 0) {  // answered the same way as the first time
+    const Edit& e = s.edits[rep];
+    in.send_payload = reply_len != 0 && e.reply_len == reply_len;
+    in.reply_seq = e.reply_seq;
+    return SeqAdjResult::ok;
+  }
+  if (reply_len == 0) return SeqAdjResult::ok;
+  // Behind everything the server has sent (its bytes in flight toward the
+  // client come first), never before an earlier edit of that stream.
+  std::uint32_t cand = map_back(o, pkt.tcp_ack);
+  if (o.seq_seen && seq_lt(cand, o.seq_hi)) cand = o.seq_hi;
+  if (o.n > 0) {
+    const Edit& last = o.edits[o.n - 1];
+    if (seq_lt(cand, last.pos + last.old_len)) cand = last.pos + last.old_len;
+    in.merge = last.old_len == 0 && last.pos == cand;
+    if (in.merge) in.reply_seq = last.pos + last.off_before + last.new_len;
+  }
+  if (!in.merge) {
+    if (o.n == SeqAdjTable::kMaxEdits) return SeqAdjResult::too_many_edits;
+    in.reply_seq = cand + o.off_after;
+  }
+  in.inject = true;
+  in.send_payload = true;
+  in.pos = cand;
+  return SeqAdjResult::ok;
+}
+
+// Whether the segment still carries something its receiver needs once edited
+// to `payload_left` bytes (decided before the segment is tracked).
+bool still_needed(const Dir& s, const DecodedPacket& pkt, std::size_t payload_left) noexcept {
+  const bool control = (pkt.tcp_flags & (kTcpFin | kTcpRst)) != 0;
+  const bool new_ack = (pkt.tcp_flags & kTcpAck) && (!s.ack_seen || seq_lt(s.ack_hi, pkt.tcp_ack));
+  const bool new_window = !s.window_seen || s.window != pkt.tcp_window;
+  return payload_left > 0 || control || new_ack || new_window;
+}
+
+// Registers the edit in `s` (unless it repeats edit `rep`) and the injected
+// response in `o`. True if the edit is a new one.
+bool record_edit(Dir& s, Dir& o, int rep, std::uint32_t pos, std::size_t remove_n, std::size_t ins, const Injection& in,
+                 std::uint32_t reply_len) noexcept {
+  if (rep < 0) {
+    Edit& e = s.edits[s.n++];
+    e = Edit{};
+    e.pos = pos;
+    e.old_len = static_cast<std::uint32_t>(remove_n);
+    e.new_len = static_cast<std::uint32_t>(ins);
+    e.off_before = s.off_after;
+    if (in.send_payload) {
+      e.reply_seq = in.reply_seq;
+      e.reply_len = reply_len;
+    }
+    s.off_after += static_cast<std::uint32_t>(ins) - static_cast<std::uint32_t>(remove_n);
+  }
+  if (in.inject) {
+    if (in.merge) {
+      o.edits[o.n - 1].new_len += reply_len;
+    } else {
+      Edit& e = o.edits[o.n++];
+      e = Edit{};
+      e.pos = in.pos;
+      e.new_len = reply_len;
+      e.off_before = o.off_after;
+    }
+    o.off_after += reply_len;
+  }
+  return rep < 0;
+}
+
+// Replaces payload bytes [at, at + remove_n) by `insert`.
+void splice_payload(std::uint8_t* frame, std::size_t& frame_len, DecodedPacket& pkt, std::size_t at,
+                    std::size_t remove_n, std::string_view insert) noexcept {
+  detail::splice_l4_payload(frame, frame_len, pkt, pkt.payload_offset + at, remove_n, insert);
+  if (pkt.payload_length == 0 && (pkt.tcp_flags & kTcpPsh)) {
+    // Nothing left to push: clear PSH so the emptied segment is a plain ACK.
+    std::uint8_t* tcp = frame + pkt.l4_offset;
+    const std::uint16_t old_word = rd16(tcp + 12);
+    tcp[13] = static_cast<std::uint8_t>(tcp[13] & ~kTcpPsh);
+    wr16(tcp + 16, csum_update16(rd16(tcp + 16), old_word, rd16(tcp + 12)));
+    pkt.tcp_flags = tcp[13];
+  }
+}
+
+// The ack of the answer to the removal of [pos, pos + remove_n), in the
+// client's space: the removed bytes are acknowledged only if the server has
+// acknowledged everything before them (else our ack would cover bytes still
+// in flight to it); otherwise the server's own (mapped) ack is echoed.
+std::uint32_t answer_ack(const Dir& s, const Dir& o, std::uint32_t pos, std::size_t remove_n) noexcept {
+  const std::uint32_t removed_end = pos + static_cast<std::uint32_t>(remove_n);
+  std::uint32_t ack = removed_end;
+  if (o.ack_seen) {
+    // map_fwd(pos) is where the removed bytes began in the server's space.
+    const bool prior_acked = seq_le(map_fwd(s, pos, -1), o.ack_hi);
+    const std::uint32_t mapped = map_back(s, o.ack_hi);
+    ack = !prior_acked || seq_lt(removed_end, mapped) ? mapped : removed_end;
+  }
+  // Never acknowledge past an earlier answered removal whose response the
+  // client has not acknowledged: if that response was lost, the client must
+  // retransmit that request so we can answer it again.
+  for (int i = 0; i < s.n; ++i) {
+    const Edit& e = s.edits[i];
+    if (e.pos == pos || e.old_len == 0 || e.reply_len == 0 || reply_confirmed(s, e)) continue;
+    if (seq_lt(e.pos, ack)) ack = e.pos;
+  }
+  return ack;
+}
+
 }  // namespace
 
 std::string_view to_string(SeqAdjResult r) noexcept {
@@ -331,23 +486,17 @@ SeqAdjResult SeqAdjTable::remove(std::uint8_t* frame, std::size_t& frame_len, st
   return do_edit(frame, frame_len, cap, pkt, at, n, {}, now, 0, true, reply_len, outcome);
 }
 
+// An edit in phases: refuse what the segment alone rules out; find the flow;
+// recognise a repeated edit (or check a new one's place); plan where the
+// answer goes; then commit (register, splice, renumber) and plan the answer's
+// numbers. Everything that can fail happens before the commit.
 SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, std::size_t cap, DecodedPacket& pkt,
                                   std::size_t at, std::size_t remove_n, std::string_view insert, std::uint64_t now,
                                   std::size_t mtu, bool plan_reply, std::uint32_t reply_len,
                                   TcpEditOutcome& outcome) noexcept {
   outcome = TcpEditOutcome{};
-  if (pkt.l4_proto != 6 || pkt.is_fragment || pkt.ip_version == 0) return SeqAdjResult::not_tcp;
-  if (at > pkt.payload_length || remove_n > pkt.payload_length - at) return SeqAdjResult::bad_range;
-  if (remove_n == 0 && insert.empty()) return SeqAdjResult::bad_range;
-  if (pkt.tcp_flags & (kTcpSyn | kTcpRst)) return SeqAdjResult::edit_conflict;
-  if (pkt.has_ah) return SeqAdjResult::authenticated;
-
-  // Size checks before the table is touched: a refused edit leaves no trace.
   const std::size_t ins = insert.size();
-  if (mtu != 0 && detail::splice_fits(pkt, static_cast<std::size_t>(-1), remove_n, ins, mtu) == 0) {
-    return SeqAdjResult::exceeds_mtu;
-  }
-  if (detail::splice_fits(pkt, cap, remove_n, ins, 0) == 0) return SeqAdjResult::no_room;
+  if (const SeqAdjResult r = check_edit_request(pkt, cap, at, remove_n, ins, mtu); r != SeqAdjResult::ok) return r;
 
   unsigned d = 0;
   SeqAdjResult why = SeqAdjResult::ok;
@@ -362,126 +511,30 @@ SeqAdjResult SeqAdjTable::do_edit(std::uint8_t* frame, std::size_t& frame_len, s
   const std::uint32_t len = pkt.payload_length;
   const std::uint32_t pos = x + static_cast<std::uint32_t>(at);
   int rep = -1;
-  for (int i = 0; i < s.n; ++i) {
-    const Edit& e = s.edits[i];
-    if (e.pos == pos && e.old_len == remove_n && e.new_len == ins) rep = i;
-  }
-  if (rep < 0) {
-    if (s.n > 0) {
-      const Edit& last = s.edits[s.n - 1];
-      const bool after = seq_le(last.pos + last.old_len, pos) && !(last.old_len == 0 && last.pos == pos);
-      if (!after) return SeqAdjResult::edit_conflict;
-    }
-    if (s.n == kMaxEdits) return SeqAdjResult::too_many_edits;
-  }
-  const SeqAdjResult cls = classify_segment(s, x, len, rep);
-  if (cls != SeqAdjResult::ok) return cls;
-
-  // Plan the answer's position in the opposite stream before changing anything.
-  bool inject = false, merge = false, send_payload = false;
-  std::uint32_t inject_pos = 0, reply_seq = 0;
+  if (const SeqAdjResult r = find_repeat(s, pos, remove_n, ins, rep); r != SeqAdjResult::ok) return r;
+  if (const SeqAdjResult r = classify_segment(s, x, len, rep); r != SeqAdjResult::ok) return r;
+  Injection inj;
   if (plan_reply) {
-    if (rep >= 0) {
-      const Edit& e = s.edits[rep];
-      send_payload = reply_len != 0 && e.reply_len == reply_len;
-      reply_seq = e.reply_seq;
-    } else if (reply_len != 0) {
-      // Behind everything the server has sent (its bytes in flight toward the
-      // client come first), never before an earlier edit of that stream.
-      std::uint32_t cand = map_back(o, pkt.tcp_ack);
-      if (o.seq_seen && seq_lt(cand, o.seq_hi)) cand = o.seq_hi;
-      if (o.n > 0) {
-        const Edit& last = o.edits[o.n - 1];
-        if (seq_lt(cand, last.pos + last.old_len)) cand = last.pos + last.old_len;
-        merge = last.old_len == 0 && last.pos == cand;
-        if (merge) reply_seq = last.pos + last.off_before + last.new_len;
-      }
-      if (!merge) {
-        if (o.n == kMaxEdits) return SeqAdjResult::too_many_edits;
-        reply_seq = cand + o.off_after;
-      }
-      inject = true;
-      send_payload = true;
-      inject_pos = cand;
-    }
+    if (const SeqAdjResult r = plan_injection(s, o, rep, pkt, reply_len, inj); r != SeqAdjResult::ok) return r;
   }
-
-  // Decide whether the segment still matters once edited (before tracking).
   const std::uint32_t new_seq = map_fwd(s, x, rep);
-  {
-    const bool payload_left = len - remove_n + ins > 0;
-    const bool control = (pkt.tcp_flags & (kTcpFin | kTcpRst)) != 0;
-    const bool new_ack = (pkt.tcp_flags & kTcpAck) && (!s.ack_seen || seq_lt(s.ack_hi, pkt.tcp_ack));
-    const bool new_window = !s.window_seen || s.window != pkt.tcp_window;
-    outcome.forward_segment = payload_left || control || new_ack || new_window;
-  }
+  outcome.forward_segment = still_needed(s, pkt, len - remove_n + ins);
 
   // Commit: register the edit(s), splice the payload, rewrite numbers.
-  if (rep < 0) {
-    Edit& e = s.edits[s.n++];
-    e = Edit{};
-    e.pos = pos;
-    e.old_len = static_cast<std::uint32_t>(remove_n);
-    e.new_len = static_cast<std::uint32_t>(ins);
-    e.off_before = s.off_after;
-    if (send_payload) {
-      e.reply_seq = reply_seq;
-      e.reply_len = reply_len;
-    }
-    s.off_after += static_cast<std::uint32_t>(ins) - static_cast<std::uint32_t>(remove_n);
+  if (record_edit(s, o, rep, pos, remove_n, ins, inj, reply_len))
     ++stats_.edits;
-  } else {
+  else
     ++stats_.edits_repeated;
-  }
-  if (inject) {
-    if (merge) {
-      o.edits[o.n - 1].new_len += reply_len;
-    } else {
-      Edit& e = o.edits[o.n++];
-      e = Edit{};
-      e.pos = inject_pos;
-      e.new_len = reply_len;
-      e.off_before = o.off_after;
-    }
-    o.off_after += reply_len;
-  }
-
-  detail::splice_l4_payload(frame, frame_len, pkt, pkt.payload_offset + at, remove_n, insert);
-  if (pkt.payload_length == 0 && (pkt.tcp_flags & kTcpPsh)) {
-    // Nothing left to push: clear PSH so the emptied segment is a plain ACK.
-    std::uint8_t* tcp = frame + pkt.l4_offset;
-    const std::uint16_t old_word = rd16(tcp + 12);
-    tcp[13] = static_cast<std::uint8_t>(tcp[13] & ~kTcpPsh);
-    wr16(tcp + 16, csum_update16(rd16(tcp + 16), old_word, rd16(tcp + 12)));
-    pkt.tcp_flags = tcp[13];
-  }
+  splice_payload(frame, frame_len, pkt, at, remove_n, insert);
   rewrite_numbers(frame, pkt, *en, d, new_seq);
   track(*en, d, pkt, len);
 
   if (plan_reply) {
-    // Acknowledge the removed bytes only if the server has acknowledged
-    // everything before them (else our ack would cover bytes still in flight
-    // to it); otherwise echo the server's own (mapped) ack.
-    const std::uint32_t removed_end = pos + static_cast<std::uint32_t>(remove_n);
-    std::uint32_t ack = removed_end;
-    if (o.ack_seen) {
-      // map_fwd(pos) is where the removed bytes began in the server's space.
-      const bool prior_acked = seq_le(map_fwd(s, pos, -1), o.ack_hi);
-      const std::uint32_t mapped = map_back(s, o.ack_hi);
-      ack = !prior_acked || seq_lt(removed_end, mapped) ? mapped : removed_end;
-    }
-    // Never acknowledge past an earlier answered removal whose response the
-    // client has not acknowledged: if that response was lost, the client must
-    // retransmit that request so we can answer it again.
-    for (int i = 0; i < s.n; ++i) {
-      const Edit& e = s.edits[i];
-      if (e.pos == pos || e.old_len == 0 || e.reply_len == 0 || reply_confirmed(s, e)) continue;
-      if (seq_lt(e.pos, ack)) ack = e.pos;
-    }
-    outcome.reply.spec.ack = ack;
-    outcome.reply.spec.seq = send_payload ? reply_seq : pkt.tcp_ack;
+    outcome.reply.spec.ack = answer_ack(s, o, pos, remove_n);
+    // pkt.tcp_ack is still the segment's own (sender-space) ack.
+    outcome.reply.spec.seq = inj.send_payload ? inj.reply_seq : pkt.tcp_ack;
     outcome.reply.spec.window = o.window_seen ? o.window : 0xFFFF;
-    outcome.reply.send_payload = send_payload;
+    outcome.reply.send_payload = inj.send_payload;
   }
   stats_.edits_settled += settle(*en);
   return SeqAdjResult::ok;

@@ -506,228 +506,305 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
   return e;
 }
 
-}  // namespace
+// --- parse_message() phase by phase -------------------------------------------------
+// Each phase is forced inline: parse_message() compiles to the one function
+// it was before it was split (the header loop is the parser's hot loop).
 
-ParseError parse_message(std::string_view buf, Message& m, Transport transport) noexcept {
-  begin(m);
-  const char* const b = buf.data();
+// Where the message lies in the buffer.
+struct Cursor {
+  const char* b = nullptr;      // the buffer (error offsets count from here)
+  const char* end = nullptr;    // its end
+  const char* msg = nullptr;    // the start line (after leading CRLFs)
+  const char* limit = nullptr;  // nothing at or past it is scanned (kMaxMessageSize from msg)
+  ParseError unterminated = ParseError::headers_unterminated;  // what running into `limit` means
+};
+
+// Framing: the empty buffer, the datagram size limit, leading CRLFs.
+inline __attribute__((always_inline)) ParseError find_message(std::string_view buf, Transport transport, Message& m,
+                                                              Cursor& c) noexcept {
+  c.b = buf.data();
   const std::size_t n = buf.size();
-  const char* const end = b + n;
-  if (n == 0) return fail(m, ParseError::empty, b, b);
+  c.end = c.b + n;
+  if (n == 0) return fail(m, ParseError::empty, c.b, c.b);
   if (transport == Transport::datagram && n > kMaxMessageSize) {
-    return fail(m, ParseError::message_too_large, b, b);
+    return fail(m, ParseError::message_too_large, c.b, c.b);
   }
   // RFC 3261 §7.5: CRLFs before the start line are ignored (stream keep-alives).
-  const char* msg = b;
-  while (msg < end && (*msg == '\r' || *msg == '\n')) ++msg;
-  if (msg == end) {
+  const char* msg = c.b;
+  while (msg < c.end && (*msg == '\r' || *msg == '\n')) ++msg;
+  if (msg == c.end) {
     m.length = n;
-    return fail(m, ParseError::empty, b, b);
+    return fail(m, ParseError::empty, c.b, c.b);
   }
   // Nothing beyond the size limit is ever scanned.
-  const bool capped = static_cast<std::size_t>(end - msg) > kMaxMessageSize;
-  const char* const limit = capped ? msg + kMaxMessageSize : end;
-  const ParseError unterminated = capped ? ParseError::message_too_large : ParseError::headers_unterminated;
+  const bool capped = static_cast<std::size_t>(c.end - msg) > kMaxMessageSize;
+  c.msg = msg;
+  c.limit = capped ? msg + kMaxMessageSize : c.end;
+  c.unterminated = capped ? ParseError::message_too_large : ParseError::headers_unterminated;
+  return ParseError::none;
+}
 
-  const char* next = nullptr;
+// The start line; `next` is the first byte after it.
+inline __attribute__((always_inline)) ParseError parse_first_line(const Cursor& c, MessageMasks& mm, Message& m,
+                                                                  const char*& next) noexcept {
+  const char* const msg = c.msg;
+  const char* sl_end = nullptr;
   const char* bad = msg;
-  MessageMasks mm(msg, limit);
-  {
-    const char* sl_end = nullptr;
-    // The usual start line ends in CRLF within 128 bytes with no control
-    // byte before it; its special bytes are kept for the Request-URI.
-    // Anything else: scan_line().
+  // The usual start line ends in CRLF within 128 bytes with no control
+  // byte before it; its special bytes are kept for the Request-URI.
+  // Anything else: scan_line().
+  Window w;
+  mm.need(MessageMasks::kLookahead);
+  const std::uint64_t c0 = mm.ctl64(0);
+  const std::uint64_t c1 = mm.ctl64(64);
+  const char* q = c0 != 0 ? msg + __builtin_ctzll(c0) : c1 != 0 ? msg + 64 + __builtin_ctzll(c1) : c.limit;
+  if (c.limit - q >= 2 && q[0] == '\r' && q[1] == '\n') {
+    sl_end = q;
+    next = q + 2;
+    mm.window(0, w);
+  } else if (ParseError e = scan_line(msg, c.limit, nullptr, sl_end, next, bad); e != ParseError::none) {
+    return e == ParseError::headers_unterminated ? fail(m, c.unterminated, c.b, msg) : fail(m, e, c.b, bad);
+  }
+  if (static_cast<std::size_t>(sl_end - msg) > kMaxLineLength) {
+    return fail(m, ParseError::line_too_long, c.b, msg);
+  }
+  if (sl_end == msg) return fail(m, ParseError::bad_start_line, c.b, msg);
+  if (ParseError e = parse_start_line(msg, sl_end, c.end, w, m, bad); e != ParseError::none) {
+    return fail(m, e, c.b, bad);
+  }
+  return ParseError::none;
+}
+
+// The usual line, "Name: value CRLF" with a name of 1-19 host characters
+// right before the colon and no HT, control byte or folding, in one
+// straight pass over the message masks: the name ends at the first special
+// byte, its id is one hash probe, the line ends at the first control byte,
+// and the value's Window is two shifts. True if it took the line at `p`
+// (`p` then starts the next one, or `err` is set); false sends the line
+// through the general steps, which redo it from its start and find every
+// error (the empty line included).
+inline __attribute__((always_inline)) bool fast_header_line(const Cursor& c, MessageMasks& mm, Message& m, State& st,
+                                                            const char*& p, ParseError& err) noexcept {
+  const char* const ls = p;
+  if (c.limit - ls < 32 || m.header_count >= kMaxHeaders) return false;
+  const std::size_t off = static_cast<std::size_t>(ls - c.msg);
+  // special64/ctl64 at `off` read blocks off/64 and off/64 + 1; a
+  // value's Window and the long-line case read up to off/64 + 3.
+  mm.need((off >> 6) + 1);
+  const std::size_t nl = static_cast<std::size_t>(__builtin_ctzll(mm.special64(off) | 1ull << 63));
+  const char* ne = ls + nl;
+  if (nl - 1 >= 19 || *ne != ':') return false;
+  const HeaderId id = nl == 1 ? header_id(std::string_view(ls, 1)) : header_id_hashed(ls, nl);
+  // The line end: the first control byte from the line start (the name
+  // and the colon hold none). Computed from `ls` rather than from the
+  // colon so that the chain from one line start to the next is short:
+  // the name, its id and the value hang off it and run in parallel.
+  const std::size_t voff = off + nl + 1;
+  const std::uint64_t c0 = mm.ctl64(off);
+  const char* q;
+  // Only a line that runs past its first 64 bytes can be too long, so
+  // the usual line skips that test.
+  bool short_enough = true;
+  if (__builtin_expect(c0 != 0, 1)) {
+    q = ls + __builtin_ctzll(c0);
+  } else {
+    mm.need((off >> 6) + 2);
+    const std::uint64_t c1 = mm.ctl64(off + 64);
+    q = c1 != 0 ? ls + 64 + __builtin_ctzll(c1) : find_ctl(ls + 128, c.limit);
+    short_enough = static_cast<std::size_t>(q - ls) <= kMaxLineLength;
+  }
+  static_assert(kMaxLineLength >= 64);
+  if (!short_enough || c.limit - q <= 2 || std::memcmp(q, "\r\n", 2) != 0 || is_wsp(q[2])) return false;
+  const char* v = ne + 1;
+  if (*v == ' ') ++v;  // v <= q: q is a control byte
+  if (is_lws(*v)) v = skip_lws(v, q);
+  const char* ve = q;
+  if (is_lws(ve[-1])) ve = trim_lws_back(v, q);
+  Header& h = m.headers[m.header_count++];
+  h.name = view(ls, ne);
+  h.value = view(v, ve);
+  h.id = id;
+  p = q + 2;
+  if (id != HeaderId::other) {
     Window w;
-    mm.need(MessageMasks::kLookahead);
-    const std::uint64_t c0 = mm.ctl64(0);
-    const std::uint64_t c1 = mm.ctl64(64);
-    const char* q = c0 != 0 ? msg + __builtin_ctzll(c0) : c1 != 0 ? msg + 64 + __builtin_ctzll(c1) : limit;
-    if (limit - q >= 2 && q[0] == '\r' && q[1] == '\n') {
-      sl_end = q;
+    if ((kWindowed >> static_cast<unsigned>(id)) & 1) {
+      mm.need((voff >> 6) + 2);
+      mm.window(voff, w);
+    }
+    const char* bad = v;
+    if (ParseError e = on_header(m, st, id, v, ve, c.end, w, bad); e != ParseError::none) err = fail(m, e, c.b, bad);
+  }
+  return true;
+}
+
+// The line at `p` when it cannot be a header line: the empty line that ends
+// the header section (`body` set), or an error (`err` set). True in both
+// cases; false for a line to parse as a header.
+inline __attribute__((always_inline)) bool header_section_end(const Cursor& c, Message& m, const char* p,
+                                                              const char*& body, ParseError& err) noexcept {
+  if (p >= c.limit) {
+    err = fail(m, c.unterminated, c.b, p);
+    return true;
+  }
+  // One compare keeps ordinary lines off the rare paths below.
+  if (static_cast<unsigned char>(*p) <= ' ') {
+    if (*p == '\n' || *p == '\r') {  // empty line ends the headers
+      if (*p == '\n') {
+        body = p + 1;
+      } else if (p + 1 == c.limit) {
+        err = fail(m, c.unterminated, c.b, p);
+        return true;
+      } else if (p[1] == '\n') {
+        body = p + 2;
+      } else {
+        err = fail(m, ParseError::bare_cr, c.b, p);
+        return true;
+      }
+      m.headers_end = static_cast<std::size_t>(p - c.b);
+      return true;
+    }
+    // Continuation lines are absorbed below, so a line that starts with
+    // whitespace here has no header to continue.
+    if (is_wsp(*p)) {
+      err = fail(m, ParseError::fold_without_header, c.b, p);
+      return true;
+    }
+  }
+  if (m.header_count == kMaxHeaders) {
+    err = fail(m, ParseError::too_many_headers, c.b, p);
+    return true;
+  }
+  return false;
+}
+
+// The general steps for one header line at `p`. A line without HT,
+// control byte or folding is scanned once: the name as a token, the value
+// for its line end. Anything else is redone by slow_line(), which also
+// finds the exact error. `p` moves to the next line.
+inline __attribute__((always_inline)) ParseError general_header_line(const Cursor& c, Message& m, State& st,
+                                                                     const char*& p) noexcept {
+  const char* const ls = p;
+  const char* const limit = c.limit;
+  const char* ne = skip_run(ls, limit, limit, kToken);
+  const char* colon = ne;
+  while (colon < limit && *colon == ' ') ++colon;
+  const char* eol = nullptr;
+  const char* next = nullptr;
+  if (ne != ls && colon < limit && *colon == ':') {
+    const char* q = find_ctl(colon + 1, limit);
+    if (limit - q > 2 && q[0] == '\r' && q[1] == '\n' && !is_wsp(q[2])) {
+      eol = q;
       next = q + 2;
-      mm.window(0, w);
-    } else if (ParseError e = scan_line(msg, limit, nullptr, sl_end, next, bad); e != ParseError::none) {
-      return e == ParseError::headers_unterminated ? fail(m, unterminated, b, msg) : fail(m, e, b, bad);
-    }
-    if (static_cast<std::size_t>(sl_end - msg) > kMaxLineLength) {
-      return fail(m, ParseError::line_too_long, b, msg);
-    }
-    if (sl_end == msg) return fail(m, ParseError::bad_start_line, b, msg);
-    if (ParseError e = parse_start_line(msg, sl_end, end, w, m, bad); e != ParseError::none) {
-      return fail(m, e, b, bad);
     }
   }
+  if (eol == nullptr) {
+    const LineScan r = slow_line(ls, limit);
+    if (r.err != ParseError::none) {
+      return fail(m, r.err == ParseError::headers_unterminated ? c.unterminated : r.err, c.b, r.bad);
+    }
+    eol = r.eol;
+    next = r.next;
+    ne = r.ne;
+    colon = r.colon;
+  }
+  p = next;
+  if (static_cast<std::size_t>(eol - ls) > kMaxLineLength) return fail(m, ParseError::line_too_long, c.b, ls);
+  const char* v = colon + 1;
+  if (v < eol && *v == ' ') ++v;  // the usual single SP after the colon
+  v = skip_lws(v, eol);
+  const char* ve = trim_lws_back(v, eol);
+  Header& h = m.headers[m.header_count++];
+  h.name = view(ls, ne);
+  h.value = view(v, ve);
+  const HeaderId id = header_id_token(ls, static_cast<std::size_t>(ne - ls), c.end);
+  h.id = id;
+  if (id != HeaderId::other) {
+    // No Window here: these values go to the reference parsers.
+    const char* bad = v;
+    if (ParseError e = on_header_general(m, st, id, v, ve, c.end, Window{}, bad); e != ParseError::none) {
+      return fail(m, e, c.b, bad);
+    }
+  }
+  return ParseError::none;
+}
 
+// The header lines from `p` up to the empty line; `body` is the byte after it.
+inline __attribute__((always_inline)) ParseError parse_headers(const Cursor& c, MessageMasks& mm, Message& m,
+                                                               const char* p, const char*& body) noexcept {
   State st;
-  const char* p = next;
-  const char* body;
   for (;;) {
-    const char* ls = p;
-    // The usual line, "Name: value CRLF" with a name of 1-19 host characters
-    // right before the colon and no HT, control byte or folding, in one
-    // straight pass over the message masks: the name ends at the first
-    // special byte, its id is one hash probe, the line ends at the first
-    // control byte, and the value's Window is two shifts. Anything else, the
-    // empty line included, goes through the general steps below, which redo
-    // the line from its start and find every error.
-    if (limit - ls >= 32 && m.header_count < kMaxHeaders) {
-      const std::size_t off = static_cast<std::size_t>(ls - msg);
-      // special64/ctl64 at `off` read blocks off/64 and off/64 + 1; a
-      // value's Window and the long-line case read up to off/64 + 3.
-      mm.need((off >> 6) + 1);
-      const std::size_t nl = static_cast<std::size_t>(__builtin_ctzll(mm.special64(off) | 1ull << 63));
-      const char* ne = ls + nl;
-      if (nl - 1 < 19 && *ne == ':') {
-        const HeaderId id = nl == 1 ? header_id(std::string_view(ls, 1)) : header_id_hashed(ls, nl);
-        // The line end: the first control byte from the line start (the name
-        // and the colon hold none). Computed from `ls` rather than from the
-        // colon so that the chain from one line start to the next is short:
-        // the name, its id and the value hang off it and run in parallel.
-        const std::size_t voff = off + nl + 1;
-        const std::uint64_t c0 = mm.ctl64(off);
-        const char* q;
-        // Only a line that runs past its first 64 bytes can be too long, so
-        // the usual line skips that test.
-        bool short_enough = true;
-        if (__builtin_expect(c0 != 0, 1)) {
-          q = ls + __builtin_ctzll(c0);
-        } else {
-          mm.need((off >> 6) + 2);
-          const std::uint64_t c1 = mm.ctl64(off + 64);
-          q = c1 != 0 ? ls + 64 + __builtin_ctzll(c1) : find_ctl(ls + 128, limit);
-          short_enough = static_cast<std::size_t>(q - ls) <= kMaxLineLength;
-        }
-        static_assert(kMaxLineLength >= 64);
-        if (short_enough && limit - q > 2 && std::memcmp(q, "\r\n", 2) == 0 && !is_wsp(q[2])) {
-          const char* v = ne + 1;
-          if (*v == ' ') ++v;  // v <= q: q is a control byte
-          if (is_lws(*v)) v = skip_lws(v, q);
-          const char* ve = q;
-          if (is_lws(ve[-1])) ve = trim_lws_back(v, q);
-          Header& h = m.headers[m.header_count++];
-          h.name = view(ls, ne);
-          h.value = view(v, ve);
-          h.id = id;
-          p = q + 2;
-          if (id != HeaderId::other) {
-            Window w;
-            if ((kWindowed >> static_cast<unsigned>(id)) & 1) {
-              mm.need((voff >> 6) + 2);
-              mm.window(voff, w);
-            }
-            if (ParseError e = on_header(m, st, id, v, ve, end, w, bad); e != ParseError::none) {
-              return fail(m, e, b, bad);
-            }
-          }
-          continue;
-        }
-      }
+    ParseError err = ParseError::none;
+    if (fast_header_line(c, mm, m, st, p, err)) {
+      if (err != ParseError::none) return err;
+      continue;
     }
-    if (p >= limit) return fail(m, unterminated, b, p);
-    // One compare keeps ordinary lines off the rare paths below.
-    if (static_cast<unsigned char>(*p) <= ' ') {
-      if (*p == '\n' || *p == '\r') {  // empty line ends the headers
-        if (*p == '\n') {
-          body = p + 1;
-        } else if (p + 1 == limit) {
-          return fail(m, unterminated, b, p);
-        } else if (p[1] == '\n') {
-          body = p + 2;
-        } else {
-          return fail(m, ParseError::bare_cr, b, p);
-        }
-        m.headers_end = static_cast<std::size_t>(p - b);
-        break;
-      }
-      // Continuation lines are absorbed below, so a line that starts with
-      // whitespace here has no header to continue.
-      if (is_wsp(*p)) return fail(m, ParseError::fold_without_header, b, p);
+    if (header_section_end(c, m, p, body, err)) {
+      if (err != ParseError::none) return err;
+      break;
     }
-    if (m.header_count == kMaxHeaders) return fail(m, ParseError::too_many_headers, b, ls);
-
-    // The general steps. A line without HT, control byte or folding is
-    // scanned once: the name as a token, the value for its line end.
-    // Anything else is redone by slow_line(), which also finds the exact
-    // error.
-    const char* ne = skip_run(ls, limit, limit, kToken);
-    const char* c = ne;
-    while (c < limit && *c == ' ') ++c;
-    const char* eol = nullptr;
-    if (ne != ls && c < limit && *c == ':') {
-      const char* q = find_ctl(c + 1, limit);
-      if (limit - q > 2 && q[0] == '\r' && q[1] == '\n' && !is_wsp(q[2])) {
-        eol = q;
-        next = q + 2;
-      }
-    }
-    if (eol == nullptr) {
-      const LineScan r = slow_line(ls, limit);
-      if (r.err != ParseError::none) {
-        return fail(m, r.err == ParseError::headers_unterminated ? unterminated : r.err, b, r.bad);
-      }
-      eol = r.eol;
-      next = r.next;
-      ne = r.ne;
-      c = r.colon;
-    }
-    p = next;
-    if (static_cast<std::size_t>(eol - ls) > kMaxLineLength) {
-      return fail(m, ParseError::line_too_long, b, ls);
-    }
-    const char* v = c + 1;
-    if (v < eol && *v == ' ') ++v;  // the usual single SP after the colon
-    v = skip_lws(v, eol);
-    const char* ve = trim_lws_back(v, eol);
-    Header& h = m.headers[m.header_count++];
-    h.name = view(ls, ne);
-    h.value = view(v, ve);
-    const HeaderId id = header_id_token(ls, static_cast<std::size_t>(ne - ls), end);
-    h.id = id;
-    if (id != HeaderId::other) {
-      // No Window here: these values go to the reference parsers.
-      if (ParseError e = on_header_general(m, st, id, v, ve, end, Window{}, bad); e != ParseError::none) {
-        return fail(m, e, b, bad);
-      }
-    }
+    if (ParseError e = general_header_line(c, m, st, p); e != ParseError::none) return e;
   }
-  m.body_offset = static_cast<std::size_t>(body - b);
+  m.body_offset = static_cast<std::size_t>(body - c.b);
+  return ParseError::none;
+}
 
-  // Framing.
+// The body: Content-Length (or, on a datagram without it, the end of the
+// datagram) says where the message ends.
+inline __attribute__((always_inline)) ParseError frame_body(const Cursor& c, Message& m, const char* body,
+                                                            Transport transport) noexcept {
   const char* msg_end;
   if (m.has_content_length) {
     const std::size_t cl = m.content_length;
-    const bool too_large = static_cast<std::size_t>(body - msg) + cl > kMaxMessageSize;
-    if (static_cast<std::size_t>(end - body) < cl) {
+    const bool too_large = static_cast<std::size_t>(body - c.msg) + cl > kMaxMessageSize;
+    if (static_cast<std::size_t>(c.end - body) < cl) {
       // On a stream a message that can never fit is refused now rather than
       // waited for; otherwise the data is simply short.
       return fail(
           m, transport == Transport::stream && too_large ? ParseError::message_too_large : ParseError::body_truncated,
-          b, body);
+          c.b, body);
     }
-    if (too_large) return fail(m, ParseError::message_too_large, b, body);
+    if (too_large) return fail(m, ParseError::message_too_large, c.b, body);
     msg_end = body + cl;  // datagram: trailing bytes are ignored (RFC 3261 §18.3)
   } else if (transport == Transport::datagram) {
-    msg_end = end;  // no Content-Length on UDP: the body runs to the end of the datagram
+    msg_end = c.end;  // no Content-Length on UDP: the body runs to the end of the datagram
   } else {
-    return fail(m, ParseError::missing_content_length, b, body);
+    return fail(m, ParseError::missing_content_length, c.b, body);
   }
   m.body = view(body, msg_end);
-  m.length = static_cast<std::size_t>(msg_end - b);
+  m.length = static_cast<std::size_t>(msg_end - c.b);
+  return ParseError::none;
+}
 
-  // What every message must carry (RFC 3261 §8.1.1; responses copy them).
-  if (!m.from.present) return fail(m, ParseError::missing_from, b, msg);
-  if (!m.to.present) return fail(m, ParseError::missing_to, b, msg);
-  if (m.call_id.empty()) return fail(m, ParseError::missing_call_id, b, msg);
-  if (!m.cseq.present) return fail(m, ParseError::missing_cseq, b, msg);
-  if (!m.via.present) return fail(m, ParseError::missing_via, b, msg);
+// What every message must carry (RFC 3261 §8.1.1; responses copy them).
+inline __attribute__((always_inline)) ParseError check_required(const Cursor& c, Message& m) noexcept {
+  if (!m.from.present) return fail(m, ParseError::missing_from, c.b, c.msg);
+  if (!m.to.present) return fail(m, ParseError::missing_to, c.b, c.msg);
+  if (m.call_id.empty()) return fail(m, ParseError::missing_call_id, c.b, c.msg);
+  if (!m.cseq.present) return fail(m, ParseError::missing_cseq, c.b, c.msg);
+  if (!m.via.present) return fail(m, ParseError::missing_via, c.b, c.msg);
   // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method.
   if (m.is_request && m.cseq.method != m.method_text) {
-    return fail(m, ParseError::cseq_method_mismatch, b, msg);
+    return fail(m, ParseError::cseq_method_mismatch, c.b, c.msg);
   }
   // begin() left these to be written by their parsers; clear the absent ones.
   if (!m.contact.present) clear(m.contact);
   if (!m.remote_party_id.present) clear(m.remote_party_id);
   return ParseError::none;
+}
+
+}  // namespace
+
+ParseError parse_message(std::string_view buf, Message& m, Transport transport) noexcept {
+  begin(m);
+  Cursor c;
+  if (ParseError e = find_message(buf, transport, m, c); e != ParseError::none) return e;
+  MessageMasks mm(c.msg, c.limit);
+  const char* p = nullptr;
+  if (ParseError e = parse_first_line(c, mm, m, p); e != ParseError::none) return e;
+  const char* body = nullptr;
+  if (ParseError e = parse_headers(c, mm, m, p, body); e != ParseError::none) return e;
+  if (ParseError e = frame_body(c, m, body, transport); e != ParseError::none) return e;
+  return check_required(c, m);
 }
 
 const Header* Message::find(HeaderId id) const noexcept {

@@ -417,100 +417,115 @@ bool check_bytes(std::string_view bytes, std::string_view name, FileHeader& h, A
   return true;
 }
 
-}  // namespace
+// --- loading, phase by phase (load_artifact_bytes) --------------------------------
 
-ArtifactLoadResult check_artifact_bytes(std::string_view bytes, std::string_view name) {
-  ArtifactLoadResult r;
-  FileHeader h{};
-  check_bytes(bytes, name, h, r);
-  return r;
-}
-
-ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view name) {
-  ArtifactLoadResult r;
-  FileHeader h{};
-  if (!check_bytes(bytes, name, h, r)) return r;
-  const std::string_view payload = bytes.substr(sizeof(FileHeader));
-  // Platform: the Hyperscan databases are machine code for one library
-  // version and CPU feature set.
+// The Hyperscan databases are machine code for one library version and CPU
+// feature set: an artifact built elsewhere is refused before its sections
+// are read.
+bool check_platform(const FileHeader& h, std::string_view name, ArtifactLoadResult& r) {
   const std::string here_hs = hs_version();
   if (r.info.hs_version != here_hs) {
-    return failure(std::move(r), ArtifactError::platform_mismatch, name,
-                   "built with Hyperscan " + r.info.hs_version + ", this is " + here_hs);
+    r = failure(std::move(r), ArtifactError::platform_mismatch, name,
+                "built with Hyperscan " + r.info.hs_version + ", this is " + here_hs);
+    return false;
   }
   const hs_platform_info_t plat = host_platform();
   if ((h.hs_cpu_features & ~plat.cpu_features) != 0) {
-    return failure(std::move(r), ArtifactError::platform_mismatch, name,
-                   "built for CPU features " + features_text(h.hs_cpu_features) + ", this CPU has " +
-                       features_text(plat.cpu_features));
+    r = failure(std::move(r), ArtifactError::platform_mismatch, name,
+                "built for CPU features " + features_text(h.hs_cpu_features) + ", this CPU has " +
+                    features_text(plat.cpu_features));
+    return false;
   }
+  return true;
+}
 
-  // Sections.
-  std::map<std::uint32_t, std::string_view> secs;
+// A payload's sections by tag, each the view of its bytes (padding excluded).
+using SectionMap = std::map<std::uint32_t, std::string_view>;
+
+// Walks the `count` sections of `payload`. False (and `why`) if one runs past
+// the end, a tag repeats or bytes follow the last one.
+bool split_sections(std::string_view payload, std::uint32_t count, SectionMap& secs, std::string& why) {
   std::size_t pos = 0;
-  for (std::uint32_t i = 0; i < h.section_count; ++i) {
+  for (std::uint32_t i = 0; i < count; ++i) {
     SectionHead sh{};
     if (payload.size() - pos < sizeof(sh)) {
-      return failure(std::move(r), ArtifactError::malformed, name, "section header past the end");
+      why = "section header past the end";
+      return false;
     }
     std::memcpy(&sh, payload.data() + pos, sizeof(sh));
     pos += sizeof(sh);
     // Size first, then the padding: sh.bytes + padding wraps near 2^64.
     const std::uint64_t left = payload.size() - pos;
     if (sh.bytes > left || (8 - sh.bytes % 8) % 8 > left - sh.bytes) {
-      return failure(std::move(r), ArtifactError::malformed, name, "section past the end");
+      why = "section past the end";
+      return false;
     }
     const std::uint64_t padded = sh.bytes + (8 - sh.bytes % 8) % 8;
     if (!secs.emplace(sh.tag, payload.substr(pos, sh.bytes)).second) {
-      return failure(std::move(r), ArtifactError::malformed, name, "duplicate section");
+      why = "duplicate section";
+      return false;
     }
     pos += padded;
   }
   if (pos != payload.size()) {
-    return failure(std::move(r), ArtifactError::malformed, name, "bytes after the last section");
+    why = "bytes after the last section";
+    return false;
   }
+  return true;
+}
 
-  auto set = std::make_unique<CompiledRuleSet>();
-  CompiledRuleSetData& d = CompiledRuleSetAccess::data(*set);
+// The sections that are not copied straight into CompiledRuleSetData: the
+// meta record, and the tables as stored, before build_tables() checks them
+// and turns them into their runtime form.
+struct RawTables {
   std::vector<sections::Meta> meta;
-  std::string plan;
+  std::string plan, strings;
   AlignedVector<std::uint64_t> exact_keys;
   std::vector<std::uint32_t> exact_values, prefix_values, range_values;
   std::vector<std::uint64_t> prefix_starts, range_starts, exact_sets, prefix_sets, range_sets;
   std::vector<TrunkSegment> segs;
   std::vector<TrunkCandidate> cands;
-  std::string strings;
-  bool ok = take<sections::Meta>(secs, sections::meta, meta) && meta.size() == 1 &&
-            take<char>(secs, sections::dial_plan, plan) && take<char>(secs, sections::strings, strings) &&
-            take<RuleInfo>(secs, sections::rules, d.rules) && take<ActionInfo>(secs, sections::actions, d.actions) &&
-            take<ListInfo>(secs, sections::lists, d.lists) &&
-            take<std::uint32_t>(secs, sections::exact_bit_list, d.bit_list[0]) &&
-            take<std::uint32_t>(secs, sections::prefix_bit_list, d.bit_list[1]) &&
-            take<std::uint32_t>(secs, sections::range_bit_list, d.bit_list[2]) &&
-            take<TrunkInfo>(secs, sections::trunks, d.trunks) && take<StrRef>(secs, sections::classes, d.classes) &&
-            take<number::E164Key>(secs, sections::emergency, d.emergency) &&
-            take<ListRef>(secs, sections::allow_callers, d.allow_callers) &&
-            take<ListRef>(secs, sections::allow_callees, d.allow_callees) &&
-            take<std::uint64_t>(secs, sections::exact_keys, exact_keys) &&
-            take<std::uint32_t>(secs, sections::exact_values, exact_values) &&
-            take<std::uint64_t>(secs, sections::prefix_starts, prefix_starts) &&
-            take<std::uint32_t>(secs, sections::prefix_values, prefix_values) &&
-            take<std::uint64_t>(secs, sections::range_starts, range_starts) &&
-            take<std::uint32_t>(secs, sections::range_values, range_values) &&
-            take<std::uint64_t>(secs, sections::exact_sets, exact_sets) &&
-            take<std::uint64_t>(secs, sections::prefix_sets, prefix_sets) &&
-            take<std::uint64_t>(secs, sections::range_sets, range_sets) &&
-            take<TrunkSegment>(secs, sections::trunk_segments, segs) &&
-            take<TrunkCandidate>(secs, sections::trunk_candidates, cands) &&
-            take<Atom>(secs, sections::atoms, d.atoms) && take<AtomInfo>(secs, sections::atom_info, d.atom_info) &&
-            take<std::uint32_t>(secs, sections::code, d.code) && take<ScanTarget>(secs, sections::targets, d.targets) &&
-            take<PatternSource>(secs, sections::patterns, d.patterns) &&
-            take<HeaderName>(secs, sections::headers, d.headers) &&
-            take<StrRef>(secs, sections::text_values, d.text_values) &&
-            take<std::uint32_t>(secs, sections::id_pool, d.id_pool);
-  if (!ok) return failure(std::move(r), ArtifactError::malformed, name, "missing or odd-sized section");
-  const sections::Meta& m = meta[0];
-  d.strings = std::move(strings);
+};
+
+// Every required section, into `d` (the flat arrays) or `raw`. False if one
+// is missing or its size is not a whole number of records.
+bool take_sections(const SectionMap& secs, CompiledRuleSetData& d, RawTables& raw) {
+  return take<sections::Meta>(secs, sections::meta, raw.meta) && raw.meta.size() == 1 &&
+         take<char>(secs, sections::dial_plan, raw.plan) && take<char>(secs, sections::strings, raw.strings) &&
+         take<RuleInfo>(secs, sections::rules, d.rules) && take<ActionInfo>(secs, sections::actions, d.actions) &&
+         take<ListInfo>(secs, sections::lists, d.lists) &&
+         take<std::uint32_t>(secs, sections::exact_bit_list, d.bit_list[0]) &&
+         take<std::uint32_t>(secs, sections::prefix_bit_list, d.bit_list[1]) &&
+         take<std::uint32_t>(secs, sections::range_bit_list, d.bit_list[2]) &&
+         take<TrunkInfo>(secs, sections::trunks, d.trunks) && take<StrRef>(secs, sections::classes, d.classes) &&
+         take<number::E164Key>(secs, sections::emergency, d.emergency) &&
+         take<ListRef>(secs, sections::allow_callers, d.allow_callers) &&
+         take<ListRef>(secs, sections::allow_callees, d.allow_callees) &&
+         take<std::uint64_t>(secs, sections::exact_keys, raw.exact_keys) &&
+         take<std::uint32_t>(secs, sections::exact_values, raw.exact_values) &&
+         take<std::uint64_t>(secs, sections::prefix_starts, raw.prefix_starts) &&
+         take<std::uint32_t>(secs, sections::prefix_values, raw.prefix_values) &&
+         take<std::uint64_t>(secs, sections::range_starts, raw.range_starts) &&
+         take<std::uint32_t>(secs, sections::range_values, raw.range_values) &&
+         take<std::uint64_t>(secs, sections::exact_sets, raw.exact_sets) &&
+         take<std::uint64_t>(secs, sections::prefix_sets, raw.prefix_sets) &&
+         take<std::uint64_t>(secs, sections::range_sets, raw.range_sets) &&
+         take<TrunkSegment>(secs, sections::trunk_segments, raw.segs) &&
+         take<TrunkCandidate>(secs, sections::trunk_candidates, raw.cands) &&
+         take<Atom>(secs, sections::atoms, d.atoms) && take<AtomInfo>(secs, sections::atom_info, d.atom_info) &&
+         take<std::uint32_t>(secs, sections::code, d.code) && take<ScanTarget>(secs, sections::targets, d.targets) &&
+         take<PatternSource>(secs, sections::patterns, d.patterns) &&
+         take<HeaderName>(secs, sections::headers, d.headers) &&
+         take<StrRef>(secs, sections::text_values, d.text_values) &&
+         take<std::uint32_t>(secs, sections::id_pool, d.id_pool);
+}
+
+// The meta record into `d`, and the stored tables into their runtime form
+// (each from_raw checks its own shape). False if anything is inconsistent;
+// `raw`'s tables are moved from.
+bool build_tables(RawTables& raw, const FileHeader& h, CompiledRuleSetData& d) {
+  const sections::Meta& m = raw.meta[0];
+  d.strings = std::move(raw.strings);
   d.name = m.name;
   d.version = m.version;
   d.source_file = m.source_file;
@@ -521,39 +536,77 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   d.number_fields = m.number_fields;
   d.text_fields = m.text_fields;
   d.regex_slots = m.regex_slots;
-  if (m.malformed > static_cast<std::uint8_t>(MalformedPolicy::fail_closed) ||
-      !sections::decode_plan(plan, d.dial_plan) || m.checksum != h.content_checksum ||
-      !ListSets::from_raw(m.exact_set_bits, std::move(exact_sets), d.sets[0]) ||
-      !ListSets::from_raw(m.prefix_set_bits, std::move(prefix_sets), d.sets[1]) ||
-      !ListSets::from_raw(m.range_set_bits, std::move(range_sets), d.sets[2]) ||
-      !ExactTable::from_raw(std::move(exact_keys), std::move(exact_values), m.exact_home_buckets, m.exact_size,
-                            d.exact) ||
-      !IntervalMap::from_segments(std::move(prefix_starts), std::move(prefix_values), d.sets[1].count(),
-                                  d.prefix_map) ||
-      !IntervalMap::from_segments(std::move(range_starts), std::move(range_values), d.sets[2].count(), d.range_map) ||
-      !TrunkTable::from_raw(std::move(segs), std::move(cands), static_cast<std::uint32_t>(d.trunks.size()),
-                            d.trunk_table)) {
-    return failure(std::move(r), ArtifactError::malformed, name, "inconsistent tables");
-  }
+  return m.malformed <= static_cast<std::uint8_t>(MalformedPolicy::fail_closed) &&
+         sections::decode_plan(raw.plan, d.dial_plan) && m.checksum == h.content_checksum &&
+         ListSets::from_raw(m.exact_set_bits, std::move(raw.exact_sets), d.sets[0]) &&
+         ListSets::from_raw(m.prefix_set_bits, std::move(raw.prefix_sets), d.sets[1]) &&
+         ListSets::from_raw(m.range_set_bits, std::move(raw.range_sets), d.sets[2]) &&
+         ExactTable::from_raw(std::move(raw.exact_keys), std::move(raw.exact_values), m.exact_home_buckets,
+                              m.exact_size, d.exact) &&
+         IntervalMap::from_segments(std::move(raw.prefix_starts), std::move(raw.prefix_values), d.sets[1].count(),
+                                    d.prefix_map) &&
+         IntervalMap::from_segments(std::move(raw.range_starts), std::move(raw.range_values), d.sets[2].count(),
+                                    d.range_map) &&
+         TrunkTable::from_raw(std::move(raw.segs), std::move(raw.cands), static_cast<std::uint32_t>(d.trunks.size()),
+                              d.trunk_table);
+}
 
-  // Hyperscan databases, one per scan target.
+// The Hyperscan databases, one per scan target. False with the kind of
+// failure and `why` for the first that does not load.
+bool load_databases(const SectionMap& secs, CompiledRuleSetData& d, ArtifactError& kind, std::string& why) {
   for (std::size_t i = 0; i < d.targets.size(); ++i) {
     const auto it = secs.find(sections::hs_database + static_cast<std::uint32_t>(i));
     if (it == secs.end()) {
-      return failure(std::move(r), ArtifactError::malformed, name, "missing Hyperscan database " + std::to_string(i));
+      kind = ArtifactError::malformed;
+      why = "missing Hyperscan database " + std::to_string(i);
+      return false;
     }
     HsDatabasePtr db;
-    ArtifactError kind = ArtifactError::malformed;
-    std::string why;
-    if (!load_database(it->second, db, kind, why)) {
-      return failure(std::move(r), kind, name, "Hyperscan database " + std::to_string(i) + ": " + why);
+    std::string db_why;
+    if (!load_database(it->second, db, kind, db_why)) {
+      why = "Hyperscan database " + std::to_string(i) + ": " + db_why;
+      return false;
     }
     d.dbs.push_back(std::move(db));
   }
+  return true;
+}
+
+}  // namespace
+
+ArtifactLoadResult check_artifact_bytes(std::string_view bytes, std::string_view name) {
+  ArtifactLoadResult r;
+  FileHeader h{};
+  check_bytes(bytes, name, h, r);
+  return r;
+}
+
+// Checked bytes -> a rule set, in the order a reader meets the file: the
+// header (size, checksum), the platform, the section directory, the tables,
+// the Hyperscan databases, the deny_sources tables, then validate() over the
+// whole set (docs/operations.md "Artifacts").
+ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view name) {
+  ArtifactLoadResult r;
+  FileHeader h{};
+  if (!check_bytes(bytes, name, h, r)) return r;
+  if (!check_platform(h, name, r)) return r;
+  SectionMap secs;
+  std::string why;
+  if (!split_sections(bytes.substr(sizeof(FileHeader)), h.section_count, secs, why)) {
+    return failure(std::move(r), ArtifactError::malformed, name, why);
+  }
+  auto set = std::make_unique<CompiledRuleSet>();
+  CompiledRuleSetData& d = CompiledRuleSetAccess::data(*set);
+  RawTables raw;
+  if (!take_sections(secs, d, raw)) {
+    return failure(std::move(r), ArtifactError::malformed, name, "missing or odd-sized section");
+  }
+  if (!build_tables(raw, h, d)) return failure(std::move(r), ArtifactError::malformed, name, "inconsistent tables");
+  ArtifactError kind = ArtifactError::malformed;
+  if (!load_databases(secs, d, kind, why)) return failure(std::move(r), kind, name, why);
   if (!load_deny_sections(secs, d)) {
     return failure(std::move(r), ArtifactError::malformed, name, "inconsistent deny_sources sections");
   }
-  std::string why;
   if (!validate(d, why)) return failure(std::move(r), ArtifactError::malformed, name, why);
   derive_match_index(d);
   r.set = std::move(set);
