@@ -12,6 +12,12 @@ each sent from the trunk side:
   frag        UDP INVITEs in IP fragments (IPv4 608 and clean, IPv6 603 and
               drop, one arriving out of order)
   sample      tests/data/sample.pcap with rules/examples/demo.yaml
+  edges       what the data plane does not inspect or drops, with
+              tcp.reassembly_segments 2 (and the same limit given to the
+              CLI): a flow first seen mid-message, then a 608 INVITE; a held
+              608 INVITE with its retransmission and a segment after a gap
+              while held; a 603 INVITE in four segments (over the bound:
+              released uninspected under fail_open)
 
 For each: `sipwallctl parse` shows every INVITE once, complete (no
 unterminated first half, no `bad_method` second half, nothing reported as
@@ -23,8 +29,10 @@ verdict it applied to each Call-ID, read from its output pcaps (a 603/608
 toward the trunk: reject; the INVITE at the core, with or without the tag
 line: tag or pass; neither: drop), must equal explain's; its counters of
 messages reassembled from TCP segments and of datagrams reassembled from
-fragments must equal parse's. Without root the data plane part is skipped
-(exit 77) after the CLI checks passed.
+fragments must equal parse's; for `edges`, its overflow and dropped-segment
+counters equal what parse reports, and the INVITE parse reports as not
+inspected reaches the core unchanged. Without root the data plane part is
+skipped (exit 77) after the CLI checks passed.
 """
 import argparse
 import json
@@ -111,6 +119,44 @@ def build_captures():
         want[re.search(rb"Call-ID: (\S+)", c.payload).group(1).decode()] = VERDICT[caller]
     caps["frag"] = (frames, want, set(want))
     return caps
+
+
+def build_edges():
+    """(frames, {call_id: verdict} explained, call_id released uninspected)."""
+    frames, want = [], {}
+
+    def seg(payload, port, seq):
+        frames.extend(tr.tcp_builder(h.PEER4, h.CORE4, port, 5060, seq=seq, ack=7001)(payload))
+
+    def call_id(payload):
+        return re.search(rb"Call-ID: (\S+)", payload).group(1).decode()
+
+    # First seen mid-message: the tail of an INVITE, then a whole 608 one.
+    tail = tr.invite(h.CALLER_CLEAN, transport="TCP")
+    p = tr.invite(h.CALLER_608, call_id=tr.next_id("edge"), transport="TCP")
+    cid = call_id(p)
+    seg(tail[150:], 42301, 1000)
+    seg(p, 42301, 1000 + len(tail) - 150)
+    want[cid] = "reject-608"
+    # Held, then its retransmission and a segment after a gap (both dropped),
+    # the rest, and the segment after the gap again.
+    p = tr.invite(h.CALLER_608, call_id=tr.next_id("edge"), transport="TCP")
+    cid = call_id(p)
+    opt = tr.sp().request("OPTIONS", ruri=f"sip:{h.CORE4}", call_id=tr.next_id("edge-opt"), src=h.PEER4)
+    cut = len(p) // 2
+    seg(p[:cut], 42302, 5000)
+    seg(p[:cut], 42302, 5000)
+    seg(opt, 42302, 5000 + len(p))
+    seg(p[cut:], 42302, 5000 + cut)
+    seg(opt, 42302, 5000 + len(p))
+    want[cid] = "reject-608"
+    # Four segments, two may be held: given up.
+    p = tr.invite(h.CALLER_603, call_id=tr.next_id("edge"), transport="TCP")
+    released = call_id(p)
+    step = -(-len(p) // 4)
+    for off in range(0, len(p), step):
+        seg(p[off:off + step], 42303, 9000 + off)
+    return frames, want, released
 
 
 def run(argv, timeout=120, cwd=None):
@@ -205,6 +251,34 @@ def main():
             t.eq(verdicts, want, f"{name}: explain's verdicts are the rules' (caller -> action)")
             results[name] = (frames, verdicts, spanning, reassembled)
 
+        # What is not inspected, or dropped, with a small hold bound on both sides.
+        edge_frames, edge_want, released = build_edges()
+        edges = t.path("edges.pcap")
+        s.write_pcap(edges, edge_frames)
+        rc, out, err = run([ctl, "parse", "--tcp-reassembly-segments", "2", edges])
+        t.eq(rc, 0, f"edges: parse exit ({err.strip()[-300:]})")
+        recs = [json.loads(ln) for ln in out.splitlines()]
+        reasons = [r["reason"] for r in recs if r.get("inspected") is False]
+        t.eq(reasons.count("tcp_overflow"), 1, f"edges: one held start over the bound: {reasons}")
+        t.check(reasons and reasons[0] == "tcp_partial", f"edges: the mid-message start is not inspected: {reasons}")
+        t.eq(sorted(r["call_id"] for r in recs if r.get("method") == "INVITE"), sorted(edge_want),
+             "edges: parse shows the INVITEs the data plane inspects, and not the released one")
+        m = re.search(r"(\d+) dropped as retransmissions or after a gap", err)
+        edge_dropped = int(m.group(1)) if m else None
+        t.eq(edge_dropped, 2, "edges: the retransmission and the segment after the gap are dropped")
+        rc, out, err = run([ctl, "rules", "explain", "--tcp-reassembly-segments", "2", "--rules", art, edges])
+        t.check("not inspected: the start of a message held for the rest, over" in out and
+                "given up: released uninspected (fail_open)" in out, "edges: explain says what happens to it")
+        got = {}
+        cid = None
+        for line in out.splitlines():
+            mm = re.match(r"== .*: INVITE \S+\s+Call-ID (\S+)", line)
+            cid = mm.group(1) if mm else cid
+            mm = re.match(r"verdict: reject (\d+)", line)
+            if mm:
+                got[cid] = "reject-" + mm.group(1)
+        t.eq(got, edge_want, "edges: explain's verdicts")
+
         # Bounded input: a device is refused at once; stdin only when asked
         # for by "-", and then read like the file.
         try:
@@ -263,6 +337,17 @@ def main():
             t.eq(c["reassembled"], reassembled, f"{name}: data plane reassembled datagrams = parse's")
             t.eq(c["tcp_partial"] + c["tcp_reassembly_timeout"] + c["tcp_reassembly_overflow"], 0,
                  f"{name}: the data plane inspected every byte too")
+        _o_t, out_c, st, _dp = h.run_pcap(t, "edges", edge_frames, art, extra_yaml="tcp:\n  reassembly_segments: 2\n")
+        c = st["counters"]
+        t.eq(c["tcp_reassembly_overflow"], 1, "edges: data plane tcp_reassembly_overflow = parse's tcp_overflow")
+        t.eq(c["tcp_retransmit_dropped"] + c["tcp_out_of_order_dropped"], edge_dropped,
+             "edges: data plane segments dropped while holding = parse's")
+        core = h.tshark_fields(t, t.path("edges-core-out.pcap"), [])
+        t.check(any(released in r["sip.Call-ID"] for r in core),
+                "edges: the INVITE given up reaches the core uninspected (fail_open)")
+        trunk = h.tshark_fields(t, t.path("edges-trunk-out.pcap"), [])
+        answered = {cid for r in trunk for cid in r["sip.Call-ID"].split(",") if cid}
+        t.eq(answered, set(edge_want), "edges: the data plane answers exactly the INVITEs explain rejects")
         demo = t.compile_rules("demo", open(os.path.join(demo_dir, "demo.yaml")).read()
                                .replace("file: lists/", f"file: {demo_dir}/lists/"))
         want = {cid: v.split("+")[0] for cid, v in sample_verdicts.items()}
