@@ -1,14 +1,18 @@
 // sipwallctl parse: shows what the filter sees in each SIP message of a pcap
-// or raw message file, one JSON object per message and line. Every string
-// here is bytes from the message: JSON goes out through text::dump_json and
-// table cells through text::printable (rules/text/safe_text.h), so no
-// message can end the output or drive the terminal.
+// or raw message file, one JSON object per message and line. The messages
+// are the data plane's: IP fragments reassembled and SIP over TCP held and
+// framed by its own code (control/common/sip_input.h); bytes it would not
+// inspect get a line saying so. Every string here is bytes from the message:
+// JSON goes out through text::dump_json and table cells through
+// text::printable (rules/text/safe_text.h), so no message can end the output
+// or drive the terminal.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "control/cli/capture_options.h"
 #include "control/cli/commands.h"
 #include "control/cli/dial_plan_options.h"
 #include "control/common/sip_input.h"
@@ -60,11 +64,10 @@ std::string endpoint(const net::DecodedPacket& p, bool src) {
   return (p.ip_version == 6 ? "[" + a + "]" : a) + ":" + std::to_string(port);
 }
 
-json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseError err, std::size_t index_in_payload,
-              const number::DialPlan& plan) {
+// Where a payload came from: source, addresses, transport, reassembly.
+json where(const control::SipPayload& in) {
   json j;
   j["source"] = in.origin;
-  if (index_in_payload > 0) j["message_index"] = index_in_payload;
   if (in.from_pcap) {
     j["src"] = endpoint(in.packet, true);
     j["dst"] = endpoint(in.packet, false);
@@ -72,7 +75,31 @@ json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseEr
     if (in.packet.vlan_count > 0) j["vlan"] = in.packet.outer_vlan;
     if (in.packet.vlan_count > 1) j["inner_vlan"] = in.packet.inner_vlan;
     if (in.reassembled) j["reassembled"] = true;
+    if (!in.frames.empty()) j["frames"] = in.frames;
   }
+  return j;
+}
+
+// Bytes the data plane would not inspect: what and why, no message fields.
+json describe_not_inspected(const control::SipPayload& in) {
+  json j = where(in);
+  j["inspected"] = false;
+  j["ok"] = false;
+  j["error"] = "not_inspected";
+  j["reason"] = std::string(control::to_string(in.not_inspected));
+  std::string text(control::describe(in.not_inspected));
+  if (!in.detail.empty()) text += ": " + in.detail;
+  j["error_text"] = text;
+  j["bytes"] = in.bytes.size();
+  j["method"] = nullptr;
+  j["call_id"] = nullptr;
+  j["numbers"] = json{{"from", nullptr}, {"to", nullptr}, {"ruri", nullptr}, {"pai", nullptr}};
+  return j;
+}
+
+json describe(const control::SipPayload& in, const sip::Message& m, sip::ParseError err, const number::DialPlan& plan) {
+  json j = where(in);
+  if (in.index > 0) j["message_index"] = in.index;
   bool ok = err == sip::ParseError::none;
   j["ok"] = ok;
   j["error"] = ok ? json(nullptr) : json(std::string(sip::to_string(err)));
@@ -152,7 +179,8 @@ void print_row(const json& j) {
       return det[field]["normalized"].get<std::string>() + "(sc)";
     return std::string("-");
   };
-  std::string what = !j["ok"].get<bool>() ? "malformed: " + j["error"].get<std::string>()
+  std::string what = j.contains("inspected") ? "not inspected: " + j["reason"].get<std::string>()
+                     : !j["ok"].get<bool>()  ? "malformed: " + j["error"].get<std::string>()
                      : j["method"].is_null()
                          ? std::to_string(j["status"].get<int>()) + " " + j["reason"].get<std::string>()
                          : j["method"].get<std::string>();
@@ -169,7 +197,7 @@ struct ParseOptions {
   std::vector<std::string> inputs;
   std::string format = "json";
   DialPlanOptions plan;
-  std::vector<std::uint16_t> sip_ports{5060, 5061};
+  control::InputOptions in;
   bool summary = true;
 };
 
@@ -180,56 +208,56 @@ int run_parse(const ParseOptions& o) {
     std::fprintf(stderr, "sipwallctl parse: %s\n", why.c_str());
     return 2;
   }
-  control::InputOptions in_opts;
-  in_opts.sip_ports = o.sip_ports;
-  std::uint64_t messages = 0, parsed = 0;
+  std::uint64_t messages = 0, parsed = 0, not_inspected = 0;
   std::map<std::string, std::uint64_t> errors;
   int rc = 0;
   // The parser keeps views into the payload, so it must outlive `m`'s use.
   static sip::Message m;
+  auto print = [&](const json& j) {
+    if (o.format == "table")
+      print_row(j);
+    else
+      std::cout << text::dump_json(j) << '\n';
+  };
   for (const std::string& path : o.inputs) {
     control::InputStats stats;
     std::string err;
     bool ok = control::read_sip_input(
-        path, in_opts, stats,
+        path, o.in, stats,
         [&](const control::SipPayload& p) {
-          std::string_view rest = p.bytes;
-          std::size_t idx = 0;
-          // A TCP segment can hold several messages back to back.
-          do {
-            sip::ParseError e =
-                sip::parse_message(rest, m, p.stream ? sip::Transport::stream : sip::Transport::datagram);
-            ++messages;
-            if (e == sip::ParseError::none)
-              ++parsed;
-            else
-              ++errors[std::string(sip::to_string(e))];
-            json j = describe(p, m, e, p.stream ? idx : 0, plan);
-            if (o.format == "table")
-              print_row(j);
-            else
-              std::cout << text::dump_json(j) << '\n';
-            if (e != sip::ParseError::none || !p.stream || m.length == 0) break;
-            rest.remove_prefix(std::min(m.length, rest.size()));
-            ++idx;
-          } while (!rest.empty());
+          if (p.not_inspected != control::NotInspected::no) {
+            ++not_inspected;
+            print(describe_not_inspected(p));
+            return;
+          }
+          // One message (the input framed TCP as the data plane does).
+          const sip::ParseError e =
+              sip::parse_message(p.bytes, m, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+          ++messages;
+          if (e == sip::ParseError::none)
+            ++parsed;
+          else
+            ++errors[std::string(sip::to_string(e))];
+          print(describe(p, m, e, plan));
         },
         err);
     if (!ok) {
-      std::fprintf(stderr, "sipwallctl parse: %s\n", err.c_str());
+      std::fprintf(stderr, "sipwallctl parse: %s\n", text::printable(err).c_str());
       rc = 1;
       continue;
     }
     std::fflush(stdout);
     std::cout.flush();
     if (o.summary && stats.frames) {
+      auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
       std::fprintf(stderr,
                    "%s: %llu frames, %llu not SIP, %llu undecodable, %llu fragments "
-                   "(%llu datagrams reassembled, %llu incomplete)\n",
-                   path.c_str(), static_cast<unsigned long long>(stats.frames),
-                   static_cast<unsigned long long>(stats.not_sip), static_cast<unsigned long long>(stats.undecodable),
-                   static_cast<unsigned long long>(stats.fragments), static_cast<unsigned long long>(stats.reassembled),
-                   static_cast<unsigned long long>(stats.incomplete_fragments));
+                   "(%llu datagrams reassembled, %llu incomplete), %llu TCP segments "
+                   "(%llu messages in several, %llu dropped as retransmissions or after a gap), "
+                   "%llu denied, %llu not inspected\n",
+                   text::printable(path).c_str(), u(stats.frames), u(stats.not_sip), u(stats.undecodable),
+                   u(stats.fragments), u(stats.reassembled), u(stats.incomplete_fragments), u(stats.tcp_segments),
+                   u(stats.tcp_spanning), u(stats.tcp_dropped), u(stats.denied), u(stats.not_inspected));
     }
   }
   std::fflush(stdout);
@@ -239,6 +267,9 @@ int run_parse(const ParseOptions& o) {
                  static_cast<unsigned long long>(parsed));
     for (auto& [reason, n] : errors)
       std::fprintf(stderr, ", %llu %s", static_cast<unsigned long long>(n), reason.c_str());
+    if (not_inspected)
+      std::fprintf(stderr, "; %llu byte runs the data plane would not inspect",
+                   static_cast<unsigned long long>(not_inspected));
     std::fprintf(stderr, "\n");
   }
   std::cout.flush();
@@ -251,13 +282,11 @@ void add_parse_command(CLI::App& app, int& rc) {
   auto opts = std::make_shared<ParseOptions>();
   CLI::App* cmd =
       app.add_subcommand("parse", "Parse SIP messages from pcap or raw files; print one JSON object per message");
-  cmd->add_option("INPUT", opts->inputs, "pcap/pcapng files or raw SIP message files")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_input_argument(*cmd, opts->inputs);
   add_dial_plan_options(*cmd, opts->plan);
   cmd->add_option("--format", opts->format, "json (one object per line, default) or table")
       ->check(CLI::IsMember({"json", "table"}));
-  cmd->add_option("--sip-port", opts->sip_ports, "UDP/TCP ports carrying SIP (default 5060 5061)")->delimiter(',');
+  add_capture_options(*cmd, opts->in);
   cmd->add_flag("!--no-summary", opts->summary, "Do not print the per-file summary on stderr");
   cmd->callback([opts, &rc] { rc = run_parse(*opts); });
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "control/cli/capture_options.h"
 #include "control/cli/commands.h"
 #include "control/common/sip_input.h"
 #include "dataplane/classify/explain.h"
@@ -99,6 +100,7 @@ int run_diff(const std::string& old_path, const std::string& new_path, std::size
 struct ExplainOptions {
   std::string rules;
   std::vector<std::string> inputs;
+  control::InputOptions in;
   std::string source;  // for raw message files: where the message "came from"
   int vlan = -1;
   std::uint16_t dst_port = 5060;
@@ -132,6 +134,17 @@ int run_explain(const ExplainOptions& o) {
   raw_src.vlan = o.vlan;
   raw_src.dst_port = o.dst_port;
 
+  const bool closed = set->malformed_policy() == rules::MalformedPolicy::fail_closed;
+  // The data plane's first stage, before reassembly and SIP.
+  control::InputOptions in = o.in;
+  in.denied = [&set](const net::DecodedPacket& d, bool has_l4, std::string& entry) {
+    const std::uint32_t e = set->find_deny(d.src.data(), d.vlan_count ? static_cast<std::int32_t>(d.outer_vlan) : -1,
+                                           has_l4 ? d.dst_port : 0);
+    if (e == rules::kNoDeny) return false;
+    entry = "entry " + std::string(set->deny_id(e));
+    return true;
+  };
+
   static sip::Message msg;
   std::size_t invites = 0;
   int rc = 0;
@@ -139,8 +152,22 @@ int run_explain(const ExplainOptions& o) {
     control::InputStats stats;
     std::string err;
     bool ok = control::read_sip_input(
-        path, {}, stats,
+        path, in, stats,
         [&](const control::SipPayload& p) {
+          // " (TCP, frames 3+4)": where a reassembled message came from.
+          std::string from;
+          if (!p.frames.empty()) {
+            from = p.reassembled ? " (IP fragments, frames " : " (TCP segments, frames ";
+            for (std::size_t i = 0; i < p.frames.size(); ++i) from += (i ? "+" : "") + std::to_string(p.frames[i]);
+            from += ")";
+          }
+          const std::string head = "== " + text::printable(p.origin) + from + ": ";
+          if (p.not_inspected != control::NotInspected::no) {
+            std::cout << head << "not inspected: " << control::describe(p.not_inspected)
+                      << (p.detail.empty() ? "" : " (" + text::printable(p.detail) + ")") << " -> "
+                      << control::dataplane_action(p.not_inspected, closed) << "\n\n";
+            return;
+          }
           classify::PacketSource src = raw_src;
           if (p.from_pcap) {
             const net::DecodedPacket& d = p.packet;
@@ -152,38 +179,39 @@ int run_explain(const ExplainOptions& o) {
             src.vlan = d.vlan_count ? d.outer_vlan : classify::kNoVlan;
             src.transport = p.stream ? classify::Transport::tcp : classify::Transport::udp;
           }
-          std::string_view rest = p.bytes;
-          do {
-            sip::ParseError e =
-                sip::parse_message(rest, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
-            if (e != sip::ParseError::none) {
-              std::cout << "== " << text::printable(p.origin) << ": malformed SIP (" << sip::to_string(e) << ": "
-                        << sip::describe(e) << ") -> "
-                        << (set->malformed_policy() == rules::MalformedPolicy::fail_closed ? "dropped (fail_closed)"
-                                                                                           : "forwarded (fail_open)")
-                        << "\n\n";
-              break;
-            }
-            bool invite = msg.is_request && msg.method == sip::Method::invite;
-            if (invite) {
-              ++invites;
-              std::cout << "== " << text::printable(p.origin) << ": INVITE " << text::printable(msg.request_uri_text)
-                        << "  Call-ID " << text::printable(msg.call_id) << "\n";
-              classify::Explanation ex = classify::explain(*set, msg, src, scratch);
-              std::cout << classify::to_text(ex, *set) << "\n";
-            } else if (o.all) {
-              std::cout << "== " << text::printable(p.origin) << ": "
-                        << (msg.is_request ? text::printable(msg.method_text)
-                                           : std::to_string(msg.status_code) + " response")
-                        << " -> not an INVITE, forwarded untouched\n\n";
-            }
-            if (!p.stream || msg.length == 0 || msg.length >= rest.size()) break;
-            rest.remove_prefix(msg.length);
-          } while (!rest.empty());
+          // One message (the input framed TCP as the data plane does).
+          const sip::ParseError e =
+              sip::parse_message(p.bytes, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+          if (e == sip::ParseError::empty) {
+            // CRLFs only: a keep-alive (RFC 5626 §3.5.1), forwarded under both policies.
+            if (o.all) std::cout << head << "CRLF keep-alive -> forwarded untouched\n\n";
+            return;
+          }
+          if (e != sip::ParseError::none) {
+            std::cout << head << "malformed SIP (" << sip::to_string(e) << ": " << sip::describe(e) << ") -> "
+                      << (!closed                  ? "forwarded (fail_open)"
+                          : p.stream && p.unframed ? "connection reset: nothing after it can be framed (fail_closed)"
+                                                   : "dropped (fail_closed)")
+                      << "\n\n";
+            return;
+          }
+          const bool invite = msg.is_request && msg.method == sip::Method::invite;
+          if (invite) {
+            ++invites;
+            std::cout << head << "INVITE " << text::printable(msg.request_uri_text) << "  Call-ID "
+                      << text::printable(msg.call_id) << "\n";
+            classify::Explanation ex = classify::explain(*set, msg, src, scratch);
+            std::cout << classify::to_text(ex, *set) << "\n";
+          } else if (o.all) {
+            std::cout << head
+                      << (msg.is_request ? text::printable(msg.method_text)
+                                         : std::to_string(msg.status_code) + " response")
+                      << " -> not an INVITE, forwarded untouched\n\n";
+          }
         },
         err);
     if (!ok) {
-      std::cerr << err << '\n';
+      std::cerr << text::printable(err) << '\n';
       rc = 1;
     }
   }
@@ -223,11 +251,12 @@ void add_rules_command(CLI::App& app, int& rc) {
   auto eo = std::make_shared<ExplainOptions>();
   CLI::App* ex = rules->add_subcommand("explain", "For each INVITE: fields, numbers, trunk, matching rules, verdict");
   ex->add_option("--rules", eo->rules, "YAML rule set or compiled artifact")->required()->check(CLI::ExistingFile);
-  ex->add_option("INPUT", eo->inputs, "pcap files or raw SIP message files")->required()->check(CLI::ExistingFile);
+  add_input_argument(*ex, eo->inputs);
   ex->add_option("--source", eo->source, "For raw files: source IP[:port] the message came from (trunk lookup)");
   ex->add_option("--vlan", eo->vlan, "For raw files: VLAN id it came on");
   ex->add_option("--dst-port", eo->dst_port, "For raw files: local port it arrived on (default 5060)");
   ex->add_flag("--all", eo->all, "Also list messages that are not INVITEs");
+  add_capture_options(*ex, eo->in);
   ex->callback([eo, &rc] { rc = run_explain(*eo); });
 }
 

@@ -33,7 +33,8 @@ void load_invites(const std::string& pcap) {
   sipwall::control::read_sip_input(
       pcap, {}, stats,
       [&](const sipwall::control::SipPayload& p) {
-        if (p.bytes.rfind("INVITE ", 0) == 0) g_messages.push_back(p.bytes);
+        if (p.not_inspected == sipwall::control::NotInspected::no && p.bytes.rfind("INVITE ", 0) == 0)
+          g_messages.push_back(p.bytes);
       },
       err);
   if (!err.empty() || g_messages.empty()) {
