@@ -39,12 +39,12 @@ CallTable::CallTable(const CallTableOptions& options) : options_(options) {
   const std::uint32_t groups = (options.capacity + kGroup - 1) / kGroup;
   slots_ = groups * kGroup;
   // Value-initialised: the memory is taken now, not at the first flood.
-  tags_.reset(new TagGroup[groups]());
+  groups_.reset(new Group[groups]());
   records_.reset(new CallRecord[slots_]());
 }
 
 std::size_t CallTable::memory_bytes() const noexcept {
-  return sizeof(TagGroup) * (slots_ / kGroup) + sizeof(CallRecord) * std::size_t{slots_};
+  return sizeof(Group) * (slots_ / kGroup) + sizeof(CallRecord) * std::size_t{slots_};
 }
 
 std::uint32_t CallTable::slot_of(std::uint64_t call_id_hash) const noexcept {
@@ -60,13 +60,10 @@ const CallRecord* CallTable::find(std::uint64_t call_id_hash) const noexcept {
   return s == kNoSlot ? nullptr : &records_[s];
 }
 
-CallRecord* CallTable::lookup(std::uint64_t call_id_hash) noexcept {
+std::uint32_t CallTable::lookup(std::uint64_t call_id_hash) noexcept {
   const std::uint32_t s = slot_of(call_id_hash);
-  if (s == kNoSlot) {
-    ++unknown_;
-    return nullptr;
-  }
-  return &records_[s];
+  if (s == kNoSlot) ++unknown_;
+  return s;
 }
 
 std::uint64_t CallTable::expiry_ms(const CallRecord& r) const noexcept {
@@ -119,36 +116,109 @@ InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) 
     std::uint32_t victim = base;
     std::uint64_t first = UINT64_MAX;
     for (unsigned i = 0; i < kGroup; ++i) {
-      const std::uint64_t e = expiry_ms(records_[base + i]);
+      const std::uint64_t e = cached_expiry(base + i);
       if (e < first) {
         first = e;
         victim = base + i;
       }
     }
-    CallRecord& v = records_[victim];
     if (now_ms >= first) {
+      CallRecord& v = records_[victim];
       res.expired_victim = true;
       res.victim_outcome = expiry_outcome(v);
       res.victim = v;
       ++expired_;
     } else {
-      res.evicted_live = true;
+      res.evicted_live = true;  // its record is not read: on a big table that is a cache miss
       ++evicted_live_;
     }
-    remove(victim);
+    --size_;
     empty = victim;
   }
   tag(empty) = t;
+  // Written, never read back here: the stores retire while the worker goes
+  // on, where a read would wait for the line.
   CallRecord& r = records_[empty];
   r = CallRecord{};
   r.keys = keys;
   r.invite_ms = now_ms;
+  groups_[empty / kGroup].expiry[empty % kGroup] = add_sat(now_ms, options_.ringing_timeout_ms);
   ++size_;
   ++inserted_;
   res.call = &r;
   res.kind = InviteKind::new_call;
   return res;
 }
+
+// ---- what each message does to a record (and the outcome it completes) ----
+
+namespace {
+
+Outcome apply_response(CallRecord& r, unsigned code, std::uint64_t now_ms) noexcept {
+  Outcome o;
+  if (code < 200) {
+    // 18x rings; a 18x after the answer, a final response or a CANCEL is
+    // late (or another fork) and changes nothing.
+    const bool ring = code >= 180 && code <= 189;
+    if (ring && (r.seen & (CallRecord::kRinging | CallRecord::kFinal | CallRecord::kAnswered |
+                           CallRecord::kCancelled)) == 0) {
+      r.seen |= CallRecord::kRinging;
+      r.ring_ms = now_ms;
+    }
+    return o;
+  }
+  if (code < 300) {
+    if (r.has(CallRecord::kAnswered)) return o;  // 2xx retransmission, another fork, re-INVITE
+    // An answer after a failure or a CANCEL (another fork, or the CANCEL
+    // lost the race) still answers the call.
+    r.seen |= CallRecord::kAnswered | CallRecord::kFinal;
+    r.answer_ms = now_ms;
+    r.final_ms = now_ms;
+    r.final_code = static_cast<std::uint16_t>(code);
+    if ((r.emitted & Outcome::kAnswered) == 0) o.events |= Outcome::kAnswered;
+    if ((r.emitted & Outcome::kAttempt) == 0) o.events |= Outcome::kAttempt;
+    r.emitted |= o.events;
+    return o;
+  }
+  if (is_challenge(code)) return o;
+  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal)) return o;  // re-INVITE failure, retransmission
+  r.seen |= CallRecord::kFinal;
+  r.final_ms = now_ms;
+  r.final_code = static_cast<std::uint16_t>(code);
+  fail(r, o);
+  return o;
+}
+
+Outcome apply_cancel(CallRecord& r, std::uint64_t now_ms) noexcept {
+  Outcome o;
+  if (r.has(CallRecord::kCancelled)) return o;  // retransmission
+  r.seen |= CallRecord::kCancelled;
+  r.cancel_ms = now_ms;
+  // A CANCEL after the answer or after a final response cancels nothing.
+  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal)) return o;
+  if (r.has(CallRecord::kRinging) && (r.emitted & Outcome::kCancelledRinging) == 0) {
+    o.events |= Outcome::kCancelledRinging;
+    o.ring_to_cancel_ms = span_ms(r.ring_ms, now_ms);
+  }
+  fail(r, o);
+  return o;
+}
+
+Outcome apply_bye(CallRecord& r, std::uint64_t now_ms) noexcept {
+  Outcome o;
+  if (r.has(CallRecord::kBye)) return o;  // retransmission, or the other side's BYE
+  r.seen |= CallRecord::kBye;
+  r.bye_ms = now_ms;
+  // A BYE without a 2xx seen (it took another path) gives no talk time.
+  if (r.has(CallRecord::kAnswered) && (r.emitted & Outcome::kEnded) == 0) {
+    o.events |= Outcome::kEnded;
+    o.talk_ms = span_ms(r.answer_ms, now_ms);
+    r.emitted |= Outcome::kEnded;
+  }
+  return o;
+}
+
+}  // namespace
 
 EventResult CallTable::on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite,
                                    std::uint64_t now_ms) noexcept {
@@ -157,83 +227,40 @@ EventResult CallTable::on_response(std::uint64_t call_id_hash, unsigned code, bo
     ++ignored_;
     return res;
   }
-  CallRecord* r = lookup(call_id_hash);
-  if (r == nullptr) return res;
-  res.call = r;
-  if (code < 200) {
-    // 18x rings; a 18x after the answer, a final response or a CANCEL is
-    // late (or another fork) and changes nothing.
-    const bool ring = code >= 180 && code <= 189;
-    if (ring && (r->seen & (CallRecord::kRinging | CallRecord::kFinal | CallRecord::kAnswered |
-                            CallRecord::kCancelled)) == 0) {
-      r->seen |= CallRecord::kRinging;
-      r->ring_ms = now_ms;
-    }
-    return res;
-  }
-  if (code < 300) {
-    if (r->has(CallRecord::kAnswered)) return res;  // 2xx retransmission, another fork, re-INVITE
-    // An answer after a failure or a CANCEL (another fork, or the CANCEL
-    // lost the race) still answers the call.
-    r->seen |= CallRecord::kAnswered | CallRecord::kFinal;
-    r->answer_ms = now_ms;
-    r->final_ms = now_ms;
-    r->final_code = static_cast<std::uint16_t>(code);
-    if ((r->emitted & Outcome::kAnswered) == 0) res.outcome.events |= Outcome::kAnswered;
-    if ((r->emitted & Outcome::kAttempt) == 0) res.outcome.events |= Outcome::kAttempt;
-    r->emitted |= res.outcome.events;
-    return res;
-  }
-  if (is_challenge(code)) return res;
-  if (r->has(CallRecord::kAnswered) || r->has(CallRecord::kFinal)) return res;  // re-INVITE failure, retransmission
-  r->seen |= CallRecord::kFinal;
-  r->final_ms = now_ms;
-  r->final_code = static_cast<std::uint16_t>(code);
-  fail(*r, res.outcome);
+  const std::uint32_t s = lookup(call_id_hash);
+  if (s == kNoSlot) return res;
+  res.call = &records_[s];
+  res.outcome = apply_response(records_[s], code, now_ms);
+  refresh_expiry(s);
   return res;
 }
 
 EventResult CallTable::on_cancel(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept {
   EventResult res;
-  CallRecord* r = lookup(call_id_hash);
-  if (r == nullptr) return res;
-  res.call = r;
-  if (r->has(CallRecord::kCancelled)) return res;  // retransmission
-  r->seen |= CallRecord::kCancelled;
-  r->cancel_ms = now_ms;
-  // A CANCEL after the answer or after a final response cancels nothing.
-  if (r->has(CallRecord::kAnswered) || r->has(CallRecord::kFinal)) return res;
-  if (r->has(CallRecord::kRinging) && (r->emitted & Outcome::kCancelledRinging) == 0) {
-    res.outcome.events |= Outcome::kCancelledRinging;
-    res.outcome.ring_to_cancel_ms = span_ms(r->ring_ms, now_ms);
-  }
-  fail(*r, res.outcome);
+  const std::uint32_t s = lookup(call_id_hash);
+  if (s == kNoSlot) return res;
+  res.call = &records_[s];
+  res.outcome = apply_cancel(records_[s], now_ms);
+  refresh_expiry(s);
   return res;
 }
 
 EventResult CallTable::on_ack(std::uint64_t call_id_hash, std::uint64_t /*now_ms*/) noexcept {
   EventResult res;
-  CallRecord* r = lookup(call_id_hash);
-  if (r == nullptr) return res;
-  r->seen |= CallRecord::kAcked;
-  res.call = r;
+  const std::uint32_t s = lookup(call_id_hash);
+  if (s == kNoSlot) return res;
+  records_[s].seen |= CallRecord::kAcked;
+  res.call = &records_[s];
   return res;
 }
 
 EventResult CallTable::on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept {
   EventResult res;
-  CallRecord* r = lookup(call_id_hash);
-  if (r == nullptr) return res;
-  res.call = r;
-  if (r->has(CallRecord::kBye)) return res;  // retransmission, or the other side's BYE
-  r->seen |= CallRecord::kBye;
-  r->bye_ms = now_ms;
-  // A BYE without a 2xx seen (it took another path) gives no talk time.
-  if (r->has(CallRecord::kAnswered) && (r->emitted & Outcome::kEnded) == 0) {
-    res.outcome.events |= Outcome::kEnded;
-    res.outcome.talk_ms = span_ms(r->answer_ms, now_ms);
-    r->emitted |= Outcome::kEnded;
-  }
+  const std::uint32_t s = lookup(call_id_hash);
+  if (s == kNoSlot) return res;
+  res.call = &records_[s];
+  res.outcome = apply_bye(records_[s], now_ms);
+  refresh_expiry(s);
   return res;
 }
 
@@ -258,6 +285,7 @@ bool CallTable::check() const noexcept {
     if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) && !(r.emitted & Outcome::kAttempt))
       return false;
     if (r.has(CallRecord::kAnswered) && !r.has(CallRecord::kFinal)) return false;
+    if (cached_expiry(s) != expiry_ms(r)) return false;
   }
   return used == size_ && inserted_ == size_ + expired_ + evicted_live_;
 }

@@ -6,9 +6,11 @@
 // outcome-based detectors; the table itself knows nothing of detectors.
 // The call-record work reads the table through find() and for_each().
 //
-// Layout: 8 Call-ID tags per cache line, records (104 bytes) beside them; a
-// call lives in the group of 8 its hash picks. A new call in a full group
-// replaces the record that expires first; if that one had not expired yet,
+// Layout: a call lives in the group of 8 its hash picks; a group is 8
+// Call-ID tags and their 8 expiry times (128 bytes, two adjacent lines), the
+// records (104 bytes) are beside them. A lookup reads the tag line; a new
+// call in a full group replaces the call that expires first, chosen from the
+// expiry line without reading any record; if that one had not expired yet,
 // its outcome is lost and counted in evicted_live(). Memory is fixed at
 // construction. Per event: no allocation, no exceptions, no locks.
 #pragma once
@@ -107,6 +109,13 @@ class CallTable {
 
   const CallRecord* find(std::uint64_t call_id_hash) const noexcept;
 
+  // Starts loading the call's group (see WorkerDetect::on_invite).
+  void prefetch(std::uint64_t call_id_hash) const noexcept {
+    const Group* g = &groups_[group_of(tag_of(call_id_hash))];
+    __builtin_prefetch(g->tag);
+    __builtin_prefetch(g->expiry);
+  }
+
   // When a record may be dropped: ringing_timeout after the INVITE with no
   // final response; answered_timeout after the answer with no BYE; linger
   // after the BYE or after the final response / CANCEL of an unanswered call.
@@ -124,9 +133,8 @@ class CallTable {
     for (std::uint32_t v = 0; v < max_visits; ++v) {
       const std::uint32_t s = cursor_;
       cursor_ = cursor_ + 1 == slots_ ? 0 : cursor_ + 1;
-      if (tag(s) == 0) continue;
+      if (tag(s) == 0 || now_ms < cached_expiry(s)) continue;
       CallRecord& r = records_[s];
-      if (now_ms < expiry_ms(r)) continue;
       const Outcome o = expiry_outcome(r);
       on_expired(static_cast<const CallRecord&>(r), o);
       remove(s);
@@ -160,25 +168,32 @@ class CallTable {
   bool check() const noexcept;
 
  private:
-  struct alignas(64) TagGroup {
-    std::uint64_t tag[kGroup];  // call_id_hash (0 stored as 1); 0 = empty
+  struct alignas(128) Group {
+    std::uint64_t tag[kGroup];     // call_id_hash (0 stored as 1); 0 = empty
+    std::uint64_t expiry[kGroup];  // expiry_ms() of the slot's record, kept current
   };
 
   static std::uint64_t tag_of(std::uint64_t call_id_hash) noexcept {
     return call_id_hash != 0 ? call_id_hash : 1;
   }
-  std::uint64_t& tag(std::uint32_t slot) noexcept { return tags_[slot / kGroup].tag[slot % kGroup]; }
-  std::uint64_t tag(std::uint32_t slot) const noexcept { return tags_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint64_t& tag(std::uint32_t slot) noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint64_t tag(std::uint32_t slot) const noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint64_t cached_expiry(std::uint32_t slot) const noexcept {
+    return groups_[slot / kGroup].expiry[slot % kGroup];
+  }
+  void refresh_expiry(std::uint32_t slot) noexcept {
+    groups_[slot / kGroup].expiry[slot % kGroup] = expiry_ms(records_[slot]);
+  }
   std::uint32_t group_of(std::uint64_t t) const noexcept {
     return static_cast<std::uint32_t>(((mix64(t) >> 32) * (slots_ / kGroup)) >> 32);
   }
   std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;  // or UINT32_MAX
-  CallRecord* lookup(std::uint64_t call_id_hash) noexcept;           // counts unknown_
+  std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;         // slot_of, counting unknown_
   Outcome expiry_outcome(CallRecord& r) const noexcept;
   void remove(std::uint32_t slot) noexcept;
 
   CallTableOptions options_;
-  std::unique_ptr<TagGroup[]> tags_;
+  std::unique_ptr<Group[]> groups_;
   std::unique_ptr<CallRecord[]> records_;
   std::uint32_t slots_ = 0;
   std::uint32_t size_ = 0;

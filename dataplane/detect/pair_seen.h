@@ -5,7 +5,8 @@
 // Each entry holds a pair's hash and the epoch (WindowCounter bucket) its
 // unit currently sits in. A pair is "counted" while that epoch is less than
 // window_epochs old. Slots come in groups of 4 (one cache line); a new pair in
-// a full group replaces the least recently seen pair (an expired one first).
+// a full group replaces the least recently seen pair (an expired one first;
+// within one bucket, the one touched longest ago).
 //
 // Error: evicting a pair that is still counted makes its next sighting in the
 // window count again, so a distinct count can be OVER-estimated, by at most
@@ -41,10 +42,13 @@ class PairSeen {
   Touch touch(std::uint64_t pair, std::uint32_t epoch, std::uint32_t window_epochs) noexcept {
     const std::uint32_t base = group_of(pair) * kGroup;
     Entry* g = &groups_[base / kGroup].e[0];
+    const std::uint32_t stamp = ++clock_;
     unsigned victim = 0;
     std::int32_t oldest = -1;
+    std::int32_t oldest_touch = -1;
     for (unsigned i = 0; i < kGroup; ++i) {
       if (g[i].pair == pair) {
+        g[i].stamp = stamp;
         const std::uint32_t prev = g[i].epoch;
         const std::int32_t age = static_cast<std::int32_t>(epoch - prev);
         if (age >= static_cast<std::int32_t>(window_epochs)) {
@@ -54,11 +58,14 @@ class PairSeen {
         if (age > 0) g[i].epoch = epoch;  // time going backwards keeps the newer epoch
         return {true, prev};
       }
-      // Empty slots first (age "infinite"), then the oldest.
+      // Empty slots first (age "infinite"), then the oldest epoch, then the
+      // oldest touch.
       const std::int32_t age =
           g[i].pair == 0 ? INT32_MAX : static_cast<std::int32_t>(epoch - g[i].epoch);
-      if (age > oldest) {
+      const std::int32_t touch = static_cast<std::int32_t>(stamp - g[i].stamp);
+      if (age > oldest || (age == oldest && touch > oldest_touch)) {
         oldest = age;
+        oldest_touch = touch;
         victim = i;
       }
     }
@@ -71,8 +78,11 @@ class PairSeen {
     }
     v.pair = pair;
     v.epoch = epoch;
+    v.stamp = stamp;
     return {false, epoch};
   }
+
+  void prefetch(std::uint64_t pair) const noexcept { __builtin_prefetch(&groups_[group_of(pair)]); }
 
   void clear() noexcept;
 
@@ -87,7 +97,7 @@ class PairSeen {
   struct Entry {
     std::uint64_t pair;    // 0 = empty
     std::uint32_t epoch;   // the bucket the pair's unit is in
-    std::uint32_t unused;  // pads the entry to 16 bytes, 4 per line
+    std::uint32_t stamp;   // clock_ at its last touch: orders pairs within a bucket
   };
   struct alignas(64) Group {
     Entry e[kGroup];
@@ -100,6 +110,7 @@ class PairSeen {
   std::unique_ptr<Group[]> groups_;
   std::uint32_t slots_ = 0;
   std::uint32_t size_ = 0;
+  std::uint32_t clock_ = 0;  // counts touches (wraps; compared by difference)
   std::uint64_t evictions_ = 0;
   std::uint64_t live_evictions_ = 0;
 };

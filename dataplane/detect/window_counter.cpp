@@ -21,36 +21,45 @@ WindowCounter::WindowCounter(std::uint32_t capacity, std::uint32_t window_ms, un
 
 std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsigned empty,
                                     std::uint32_t e) noexcept {
-  std::uint32_t slot;
-  if (empty < kGroup) {
-    slot = base + empty;
+  Header* g = &header(base);
+  unsigned pick = empty;
+  if (pick < kGroup) {
     ++size_;
   } else {
     // The lightest key, by its total as of its last update (0 once its
-    // newest bucket left the window); among equals the least recently
-    // updated. Reads only the header line: the totals may include buckets
-    // that have since expired, which only matters between light keys.
-    unsigned victim = 0;
+    // newest bucket left the window); among equals the one whose newest
+    // bucket is oldest, then the one inserted first. Reads only the header
+    // line: the totals may include buckets that have since expired, which
+    // only matters between light keys.
     std::uint32_t best_count = kCountMax;
     std::int32_t best_age = -1;
-    const Header* g = &header(base);
+    std::uint32_t best_rank = 0;
+    pick = 0;
     for (unsigned i = 0; i < kGroup; ++i) {
-      std::int32_t age = static_cast<std::int32_t>(e - g[i].head);
+      std::int32_t age = since(e, g[i].head);
       if (age < 0) age = 0;
       const std::uint32_t c = age >= static_cast<std::int32_t>(kBuckets) ? 0 : g[i].total;
-      if (c < best_count || (c == best_count && age > best_age)) {
-        victim = i;
+      const std::uint32_t rank = g[i].head >> kRankShift;
+      if (c < best_count || (c == best_count && (age > best_age || (age == best_age && rank > best_rank)))) {
+        pick = i;
         best_count = c;
         best_age = age;
+        best_rank = rank;
       }
     }
-    slot = base + victim;
     if (best_count != 0) ++evictions_;
-    std::memset(buckets(slot), 0, sizeof(BucketLine) * lanes_);
+    std::memset(buckets(base + pick), 0, sizeof(BucketLine) * lanes_);
   }
-  Header& h = header(slot);
+  // The others age by one rank (saturating at 3, the oldest); the new key is 0.
+  for (unsigned i = 0; i < kGroup; ++i) {
+    if (i == pick || g[i].key == 0) continue;
+    const std::uint32_t rank = g[i].head >> kRankShift;
+    if (rank < 3) g[i].head += 1u << kRankShift;
+  }
+  const std::uint32_t slot = base + pick;
+  Header& h = g[pick];
   h.key = key;
-  h.head = e;
+  h.head = e & kEpochMask;
   h.total = 0;
   marks_[slot] = 0;
   ++inserts_;

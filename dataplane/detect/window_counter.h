@@ -19,7 +19,9 @@
 //
 // Eviction. A new key in a full group replaces the slot with the smallest
 // count (its total as of its last update, 0 once all its buckets are out of
-// the window; ties: the least recently updated). The evicted key's count is
+// the window); among equal counts the one with the oldest newest bucket,
+// then the one inserted first (a 2-bit rank per slot), so a new key outlives
+// the next 3 newcomers to its group. The evicted key's count is
 // lost, so counts are only ever under-estimated (2^-64 hash collisions
 // aside), and a key is never evicted while another key in its group has a
 // smaller count: a heavy key survives any flood of keys lighter than it.
@@ -66,34 +68,51 @@ class WindowCounter {
 
   // The slot holding `key`, its window advanced to now_ms; npos if absent.
   std::uint32_t find(std::uint64_t key, std::uint64_t now_ms) noexcept {
-    const std::uint32_t e = epoch(now_ms);
-    const std::uint32_t base = group_of(key) * kGroup;
-    Header* g = &header(base);
-    for (unsigned i = 0; i < kGroup; ++i) {
-      if (g[i].key == key) {
-        advance(base + i, e);
-        return base + i;
-      }
-    }
-    return npos;
+    const std::uint32_t s = lookup(key);
+    if (s != npos) advance(s, epoch(now_ms));
+    return s;
   }
 
   // As find(), inserting the key with a zero count if absent (evicting the
   // group's lightest key when the group is full). key must not be 0.
   std::uint32_t find_or_insert(std::uint64_t key, std::uint64_t now_ms) noexcept {
-    const std::uint32_t e = epoch(now_ms);
+    const std::uint32_t s = lookup_or_insert(key, now_ms);
+    advance(s, epoch(now_ms));
+    return s;
+  }
+
+  // The same in two steps, so a caller with several tables can overlap their
+  // cache misses: prefetch(key) for each, then lookup() for each (reads the
+  // header line) and prefetch_slot(), then advance_to() and add().
+  void prefetch(std::uint64_t key) const noexcept {
+    const std::uint32_t g = group_of(key);
+    __builtin_prefetch(&headers_[g]);
+    __builtin_prefetch(&marks_[g * kGroup]);
+  }
+  void prefetch_slot(std::uint32_t slot) const noexcept {
+    __builtin_prefetch(buckets(slot));
+    if (lanes_ > 1) __builtin_prefetch(buckets(slot) + kBuckets);
+  }
+  // The slot of `key` or npos; its window not advanced.
+  std::uint32_t lookup(std::uint64_t key) const noexcept {
     const std::uint32_t base = group_of(key) * kGroup;
-    Header* g = &header(base);
+    const Header* g = &header(base);
+    for (unsigned i = 0; i < kGroup; ++i)
+      if (g[i].key == key) return base + i;
+    return npos;
+  }
+  // The slot of `key`, inserted if absent; its window not advanced.
+  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint64_t now_ms) noexcept {
+    const std::uint32_t base = group_of(key) * kGroup;
+    const Header* g = &header(base);
     unsigned empty = kGroup;
     for (unsigned i = 0; i < kGroup; ++i) {
-      if (g[i].key == key) {
-        advance(base + i, e);
-        return base + i;
-      }
+      if (g[i].key == key) return base + i;
       if (g[i].key == 0 && empty == kGroup) empty = i;
     }
-    return insert(key, base, empty, e);
+    return insert(key, base, empty, epoch(now_ms));
   }
+  void advance_to(std::uint32_t slot, std::uint64_t now_ms) noexcept { advance(slot, epoch(now_ms)); }
 
   // Adds n to `lane` of the slot's newest bucket (the current one after
   // find()/find_or_insert() advanced it). Counts saturate at 2^32-1.
@@ -132,7 +151,7 @@ class WindowCounter {
   // window or is empty (the unit was lost to an eviction).
   void move_to_newest(std::uint32_t slot, std::uint32_t from_epoch) noexcept {
     Header& h = header(slot);
-    const std::int32_t age = static_cast<std::int32_t>(h.head - from_epoch);
+    const std::int32_t age = since(h.head, from_epoch);
     if (age <= 0 || age >= static_cast<std::int32_t>(kBuckets)) return;
     std::uint32_t* b = buckets(slot);
     std::uint32_t& from = b[from_epoch & (kBuckets - 1)];
@@ -149,8 +168,16 @@ class WindowCounter {
   // A word the owner keeps per key (WorkerDetect: what it last reported);
   // zeroed when a key is inserted.
   std::uint32_t& mark(std::uint32_t slot) noexcept { return marks_[slot]; }
+  const std::uint32_t& mark(std::uint32_t slot) const noexcept { return marks_[slot]; }
   std::uint64_t key_at(std::uint32_t slot) const noexcept { return header(slot).key; }
-  std::uint32_t newest_epoch(std::uint32_t slot) const noexcept { return header(slot).head; }
+  // The slot's newest bucket (30 bits of its epoch: compare by since()).
+  std::uint32_t newest_epoch(std::uint32_t slot) const noexcept { return header(slot).head & kEpochMask; }
+
+  // Epochs are kept to 30 bits (2^30 buckets: 2 years at the smallest
+  // bucket) and compared by their signed difference modulo 2^30.
+  static constexpr std::int32_t since(std::uint32_t later, std::uint32_t earlier) noexcept {
+    return static_cast<std::int32_t>((later - earlier) << 2) >> 2;
+  }
 
   std::uint32_t capacity() const noexcept { return slots_; }
   std::uint32_t size() const noexcept { return size_; }
@@ -169,10 +196,12 @@ class WindowCounter {
 
  private:
   static constexpr std::uint32_t kCountMax = 0xFFFFFFFFu;
+  static constexpr std::uint32_t kEpochMask = (1u << 30) - 1;
+  static constexpr unsigned kRankShift = 30;
 
   struct Header {
     std::uint64_t key;   // 0 = empty
-    std::uint32_t head;  // epoch of the newest bucket (truncated to 32 bits)
+    std::uint32_t head;  // bits 0-29: epoch of the newest bucket; 30-31: insertion rank in the group (0 newest)
     std::uint32_t total; // lane 0, sum of the 16 buckets
   };
   struct alignas(64) HeaderGroup {
@@ -201,7 +230,7 @@ class WindowCounter {
   // epoch and e. At most 16 buckets; usually 0 or 1.
   void advance(std::uint32_t slot, std::uint32_t e) noexcept {
     Header& h = header(slot);
-    const std::int32_t d = static_cast<std::int32_t>(e - h.head);
+    const std::int32_t d = since(e, h.head);
     if (d <= 0) return;
     std::uint32_t* b = buckets(slot);
     if (d >= static_cast<std::int32_t>(kBuckets)) {
@@ -215,7 +244,7 @@ class WindowCounter {
         if (lanes_ > 1) b[kBuckets + idx] = 0;
       }
     }
-    h.head = e;
+    h.head = (e & kEpochMask) | (h.head & ~kEpochMask);
   }
 
   std::uint32_t insert(std::uint64_t key, std::uint32_t base, unsigned empty, std::uint32_t e) noexcept;

@@ -89,45 +89,112 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 
 // ---- per INVITE ------------------------------------------------------------
 
+// An INVITE runs in stages so the cache misses of the call table and of
+// every detector's tables are in flight together instead of one after the
+// other (a worker's tables are far bigger than its caches):
+//   1. prepare: every detector's key; prefetch its header and mark lines,
+//      its pair line, and the call's group;
+//   2. the call table (is the Call-ID new?);
+//   3. finish: find or insert each key (header line), prefetch its buckets;
+//      then advance, add and read the levels.
 void WorkerDetect::on_invite(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept {
+  Pending p[kMaxDetectors];
+  calls_.prefetch(keys.call_id_hash);
+  prepare(keys, p);
   const InviteResult r = calls_.on_invite(keys, now_ms);
   if (r.expired_victim && r.victim_outcome.events != 0) feed_outcome(r.victim, r.victim_outcome, now_ms);
   out.call = r.kind;
-  evaluate(keys, now_ms, r.kind == InviteKind::new_call, out);
+  finish(now_ms, r.kind == InviteKind::new_call, p, out);
 }
 
 void WorkerDetect::levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept {
+  Pending p[kMaxDetectors];
+  prepare(keys, p);
   out.call = InviteKind::new_call;
-  evaluate(keys, now_ms, false, out);
+  finish(now_ms, false, p, out);
 }
 
-// Adds a new call to detector i (an INVITE-counted one); returns its slot.
-std::uint32_t WorkerDetect::count_invite(std::uint32_t i, std::uint64_t key, const InviteKeys& keys,
-                                         std::uint64_t now_ms) noexcept {
-  Table& t = tables_[i];
-  const DetectorSpec& s = specs_[i];
-  if (s.count == DetectCount::invites) {
-    const std::uint32_t slot = t.counter.find_or_insert(key, now_ms);
-    t.counter.add(slot);
-    return slot;
+void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
+  for (std::uint32_t i = 0; i < specs_.size(); ++i) {
+    const DetectorSpec& s = specs_[i];
+    Pending& d = p[i];
+    d.parts = key_parts(s.key, keys);
+    d.key = d.parts.present ? key_hash(s.key, d.parts) : 0;
+    d.pair = 0;
+    if (d.key == 0) continue;
+    tables_[i].counter.prefetch(d.key);
+    if (s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers) {
+      const std::uint64_t value = s.count == DetectCount::distinct_callees ? keys.callee : keys.caller;
+      if (value != 0) {
+        d.pair = pair_hash(d.key, value);
+        tables_[i].pairs->prefetch(d.pair);
+      }
+    }
   }
-  // Distinct: count the value only if its pair is not counted in the window.
-  const std::uint64_t value = s.count == DetectCount::distinct_callees ? keys.callee : keys.caller;
-  if (value == 0) return t.counter.find(key, now_ms);  // nothing to count distinctly
-  const std::uint32_t e = t.counter.epoch(now_ms);
-  const PairSeen::Touch seen = t.pairs->touch(pair_hash(key, value), e, WindowCounter::kBuckets);
-  std::uint32_t slot = t.counter.find(key, now_ms);
-  if (slot == WindowCounter::npos) {
-    // The key's count was lost (evicted, lifted) or never there: its pairs'
-    // units went with it, so this one counts again.
-    slot = t.counter.find_or_insert(key, now_ms);
-    t.counter.add(slot);
-  } else if (!seen.counted) {
-    t.counter.add(slot);
-  } else {
-    t.counter.move_to_newest(slot, seen.prev_epoch);  // seen again: counted for a window from now
+}
+
+void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& out) noexcept {
+  const std::uint32_t n = static_cast<std::uint32_t>(specs_.size());
+  // Find or insert every key; start loading the buckets it will touch.
+  for (std::uint32_t i = 0; i < n; ++i) {
+    Pending& d = p[i];
+    d.slot = WindowCounter::npos;
+    d.add = d.move = false;
+    if (d.key == 0) continue;
+    const DetectorSpec& s = specs_[i];
+    WindowCounter& c = tables_[i].counter;
+    if (count && s.count == DetectCount::invites) {
+      d.slot = c.lookup_or_insert(d.key, now_ms);
+      d.add = true;
+    } else if (count && d.pair != 0) {
+      // Distinct: count the value only if its pair is not counted in the window.
+      const PairSeen::Touch seen = tables_[i].pairs->touch(d.pair, c.epoch(now_ms), WindowCounter::kBuckets);
+      d.slot = c.lookup(d.key);
+      if (d.slot == WindowCounter::npos) {
+        // The key's count was lost (evicted, lifted) or never there: its
+        // pairs' units went with it, so this one counts again.
+        d.slot = c.lookup_or_insert(d.key, now_ms);
+        d.add = true;
+      } else if (!seen.counted) {
+        d.add = true;
+      } else {
+        d.move = true;  // seen again: counted for a window from now
+        d.prev_epoch = seen.prev_epoch;
+      }
+    } else {
+      d.slot = c.lookup(d.key);
+    }
+    if (d.slot != WindowCounter::npos) c.prefetch_slot(d.slot);
   }
-  return slot;
+  // Count and read the levels.
+  out.n = n;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const DetectorSpec& s = specs_[i];
+    const Pending& d = p[i];
+    DetectorLevel& l = out.d[i];
+    l = DetectorLevel{};
+    l.report_only = s.report_only;
+    if (d.key == 0) continue;
+    l.key = d.key;
+    WindowCounter& c = tables_[i].counter;
+    if (d.slot != WindowCounter::npos) {
+      c.advance_to(d.slot, now_ms);
+      if (d.add) c.add(d.slot);
+      if (d.move) c.move_to_newest(d.slot, d.prev_epoch);
+      l.local = c.count(d.slot);
+      if (s.count == DetectCount::asr) l.local2 = c.count(d.slot, 1);
+    }
+    const Estimate est = estimate(i, d.key, l.local, l.local2, now_ms);
+    l.count = est.count;
+    l.count2 = est.count2;
+    l.held = est.held;
+    l.level = max_level(est.level, est.held);
+    if (d.slot == WindowCounter::npos || !count) continue;
+    std::uint32_t& m = c.mark(d.slot);
+    l.rose = est.level > seen_level(m);
+    m = (m & ~3u) | static_cast<std::uint32_t>(est.level);
+    if (counted_on_invite(s.count)) maybe_report(i, d.slot, d.key, d.parts, l.local, l.local2, est.level, now_ms);
+  }
 }
 
 WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local,
@@ -144,38 +211,6 @@ WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key
   }
   est.level = level_for(s, est.count, est.count2);
   return est;
-}
-
-void WorkerDetect::evaluate(const InviteKeys& keys, std::uint64_t now_ms, bool count, Levels& out) noexcept {
-  const std::uint32_t n = static_cast<std::uint32_t>(specs_.size());
-  out.n = n;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const DetectorSpec& s = specs_[i];
-    DetectorLevel& d = out.d[i];
-    d = DetectorLevel{};
-    d.report_only = s.report_only;
-    const KeyParts parts = key_parts(s.key, keys);
-    if (!parts.present) continue;
-    const std::uint64_t key = key_hash(s.key, parts);
-    d.key = key;
-    Table& t = tables_[i];
-    const bool counts = count && counted_on_invite(s.count);
-    const std::uint32_t slot = counts ? count_invite(i, key, keys, now_ms) : t.counter.find(key, now_ms);
-    if (slot != WindowCounter::npos) {
-      d.local = t.counter.count(slot);
-      if (s.count == DetectCount::asr) d.local2 = t.counter.count(slot, 1);
-    }
-    const Estimate est = estimate(i, key, d.local, d.local2, now_ms);
-    d.count = est.count;
-    d.count2 = est.count2;
-    d.held = est.held;
-    d.level = max_level(est.level, est.held);
-    if (slot == WindowCounter::npos || !count) continue;
-    std::uint32_t& m = t.counter.mark(slot);
-    d.rose = est.level > seen_level(m);
-    m = (m & ~3u) | static_cast<std::uint32_t>(est.level);
-    if (counts) maybe_report(i, slot, key, parts, d.local, d.local2, est.level, now_ms);
-  }
 }
 
 // ---- reports to the merger ---------------------------------------------------

@@ -117,9 +117,20 @@ class WorkerDetect {
     Level level, held;
   };
 
-  void evaluate(const InviteKeys& keys, std::uint64_t now_ms, bool count, Levels& out) noexcept;
-  std::uint32_t count_invite(std::uint32_t i, std::uint64_t key, const InviteKeys& keys,
-                             std::uint64_t now_ms) noexcept;
+  // One detector's work on one INVITE, carried between the stages of
+  // on_invite() so the cache misses of all tables overlap.
+  struct Pending {
+    std::uint64_t key;  // 0: a key part is missing, detector skipped
+    KeyParts parts;
+    std::uint64_t pair;  // distinct counts: pair_hash(key, value); 0 = no value
+    std::uint32_t slot;
+    bool add;   // add one to the slot
+    bool move;  // distinct value seen again: move its unit (PairSeen::Touch)
+    std::uint32_t prev_epoch;
+  };
+
+  void prepare(const InviteKeys& keys, Pending* p) const noexcept;
+  void finish(std::uint64_t now_ms, bool count, Pending* p, Levels& out) noexcept;
   void feed_outcome(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept;
   Estimate estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
                     std::uint64_t now_ms) const noexcept;
