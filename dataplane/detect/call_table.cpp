@@ -38,9 +38,8 @@ CallTable::CallTable(const CallTableOptions& options) : options_(options) {
     throw std::invalid_argument("CallTable: capacity");
   const std::uint32_t groups = (options.capacity + kGroup - 1) / kGroup;
   slots_ = groups * kGroup;
-  // Value-initialised: the memory is taken now, not at the first flood.
-  groups_.reset(new Group[groups]());
-  records_.reset(new CallRecord[slots_]());
+  groups_ = TableArray<Group>(groups);
+  records_ = TableArray<CallRecord>(slots_);
 }
 
 std::size_t CallTable::memory_bytes() const noexcept {

@@ -17,10 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/key_hash.h"
+#include "dataplane/detect/table_memory.h"
 
 namespace sipwall::detect {
 
@@ -193,8 +193,8 @@ class CallTable {
   void remove(std::uint32_t slot) noexcept;
 
   CallTableOptions options_;
-  std::unique_ptr<Group[]> groups_;
-  std::unique_ptr<CallRecord[]> records_;
+  TableArray<Group> groups_;
+  TableArray<CallRecord> records_;
   std::uint32_t slots_ = 0;
   std::uint32_t size_ = 0;
   std::uint32_t cursor_ = 0;

@@ -9,7 +9,7 @@ PairSeen::PairSeen(std::uint32_t capacity) {
   if (capacity == 0 || capacity > 4 * kMaxCapacity) throw std::invalid_argument("PairSeen: capacity");
   const std::uint32_t groups = (capacity + kGroup - 1) / kGroup;
   slots_ = groups * kGroup;
-  groups_.reset(new Group[groups]());  // written now: the memory is taken at construction
+  groups_ = TableArray<Group>(groups);
 }
 
 void PairSeen::clear() noexcept {

@@ -18,9 +18,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "dataplane/detect/key_hash.h"
+#include "dataplane/detect/table_memory.h"
 
 namespace sipwall::detect {
 
@@ -107,7 +107,7 @@ class PairSeen {
     return static_cast<std::uint32_t>(((mix64(pair) >> 32) * (slots_ / kGroup)) >> 32);
   }
 
-  std::unique_ptr<Group[]> groups_;
+  TableArray<Group> groups_;
   std::uint32_t slots_ = 0;
   std::uint32_t size_ = 0;
   std::uint32_t clock_ = 0;  // counts touches (wraps; compared by difference)

@@ -12,11 +12,9 @@ WindowCounter::WindowCounter(std::uint32_t capacity, std::uint32_t window_ms, un
   if (lanes == 0 || lanes > kMaxLanes) throw std::invalid_argument("WindowCounter: lanes");
   groups_ = (capacity + kGroup - 1) / kGroup;
   slots_ = groups_ * kGroup;
-  // Value-initialised: every page is written now, so the memory is really
-  // taken at construction, not at the first flood.
-  headers_.reset(new HeaderGroup[groups_]());
-  lines_.reset(new BucketLine[std::size_t{slots_} * lanes_]());
-  marks_.reset(new std::uint32_t[slots_]());
+  headers_ = TableArray<HeaderGroup>(groups_);
+  lines_ = TableArray<BucketLine>(std::size_t{slots_} * lanes_);
+  marks_ = TableArray<std::uint32_t>(slots_);
 }
 
 std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsigned empty,
@@ -48,7 +46,7 @@ std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsig
       }
     }
     if (best_count != 0) ++evictions_;
-    std::memset(buckets(base + pick), 0, sizeof(BucketLine) * lanes_);
+    std::memset(static_cast<void*>(buckets(base + pick)), 0, sizeof(BucketLine) * lanes_);
   }
   // The others age by one rank (saturating at 3, the oldest); the new key is 0.
   for (unsigned i = 0; i < kGroup; ++i) {
@@ -73,7 +71,7 @@ bool WindowCounter::erase(std::uint64_t key) noexcept {
     Header& h = header(base + i);
     if (h.key != key) continue;
     h = Header{};
-    std::memset(buckets(base + i), 0, sizeof(BucketLine) * lanes_);
+    std::memset(static_cast<void*>(buckets(base + i)), 0, sizeof(BucketLine) * lanes_);
     marks_[base + i] = 0;
     --size_;
     return true;

@@ -32,9 +32,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "dataplane/detect/key_hash.h"
+#include "dataplane/detect/table_memory.h"
 
 namespace sipwall::detect {
 
@@ -249,9 +249,9 @@ class WindowCounter {
 
   std::uint32_t insert(std::uint64_t key, std::uint32_t base, unsigned empty, std::uint32_t e) noexcept;
 
-  std::unique_ptr<HeaderGroup[]> headers_;
-  std::unique_ptr<BucketLine[]> lines_;
-  std::unique_ptr<std::uint32_t[]> marks_;
+  TableArray<HeaderGroup> headers_;
+  TableArray<BucketLine> lines_;
+  TableArray<std::uint32_t> marks_;
   std::uint32_t groups_ = 0;
   std::uint32_t slots_ = 0;
   std::uint32_t size_ = 0;

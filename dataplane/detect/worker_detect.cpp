@@ -114,12 +114,20 @@ void WorkerDetect::levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& 
   finish(now_ms, false, p, out);
 }
 
+void WorkerDetect::prefetch(const InviteKeys& keys) const noexcept {
+  calls_.prefetch(keys.call_id_hash);
+  Pending p[kMaxDetectors];
+  prepare(keys, p);
+}
+
 void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
   for (std::uint32_t i = 0; i < specs_.size(); ++i) {
     const DetectorSpec& s = specs_[i];
     Pending& d = p[i];
-    d.parts = key_parts(s.key, keys);
-    d.key = d.parts.present ? key_hash(s.key, d.parts) : 0;
+    const KeyParts parts = key_parts(s.key, keys);
+    d.key = parts.present ? key_hash(s.key, parts) : 0;
+    d.a = parts.a;
+    d.b = parts.b;
     d.pair = 0;
     if (d.key == 0) continue;
     tables_[i].counter.prefetch(d.key);
@@ -193,7 +201,8 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     std::uint32_t& m = c.mark(d.slot);
     l.rose = est.level > seen_level(m);
     m = (m & ~3u) | static_cast<std::uint32_t>(est.level);
-    if (counted_on_invite(s.count)) maybe_report(i, d.slot, d.key, d.parts, l.local, l.local2, est.level, now_ms);
+    if (counted_on_invite(s.count))
+      maybe_report(i, d.slot, d.key, KeyParts{d.a, d.b, true}, l.local, l.local2, est.level, now_ms);
   }
 }
 

@@ -60,6 +60,11 @@ class WorkerDetect {
   // An INVITE: counts it if its Call-ID is new and fills `out` (one entry per
   // spec, in order).
   void on_invite(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept;
+  // Starts loading every line on_invite(keys) will read (call table group,
+  // each detector's header, mark and pair lines). A worker that calls this
+  // for every INVITE of a burst before handling the burst overlaps all their
+  // cache misses (bench_detect: BM_Burst32). Optional; reads nothing.
+  void prefetch(const InviteKeys& keys) const noexcept;
   // The levels an INVITE with these keys would see now; counts nothing.
   void levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept;
 
@@ -119,9 +124,10 @@ class WorkerDetect {
 
   // One detector's work on one INVITE, carried between the stages of
   // on_invite() so the cache misses of all tables overlap.
+  // Trivial (no member initialisers): an array of 32 is not cleared per INVITE.
   struct Pending {
     std::uint64_t key;  // 0: a key part is missing, detector skipped
-    KeyParts parts;
+    std::uint64_t a, b;  // KeyParts
     std::uint64_t pair;  // distinct counts: pair_hash(key, value); 0 = no value
     std::uint32_t slot;
     bool add;   // add one to the slot
