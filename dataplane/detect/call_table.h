@@ -75,10 +75,10 @@ struct InviteResult {
   const CallRecord* call = nullptr;  // the call (valid until the table changes)
   InviteKind kind = InviteKind::new_call;
   bool evicted_live = false;         // a call that had not expired was dropped to make room
-  // A call that had expired was dropped to make room: its record and the
-  // outcome its expiry completed (like expire() would have reported).
-  bool expired_victim = false;
-  CallRecord victim{};
+  // A call that had expired was dropped to make room: a copy of its record
+  // (valid until the table changes) and the outcome its expiry completed,
+  // as expire() would have reported them.
+  const CallRecord* victim = nullptr;
   Outcome victim_outcome{};
 };
 
@@ -184,15 +184,14 @@ class CallTable {
   void refresh_expiry(std::uint32_t slot) noexcept {
     groups_[slot / kGroup].expiry[slot % kGroup] = expiry_ms(records_[slot]);
   }
-  std::uint32_t group_of(std::uint64_t t) const noexcept {
-    return static_cast<std::uint32_t>(((mix64(t) >> 32) * (slots_ / kGroup)) >> 32);
-  }
+  std::uint32_t group_of(std::uint64_t t) const noexcept { return group_index(t, slots_ / kGroup); }
   std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;  // or UINT32_MAX
   std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;         // slot_of, counting unknown_
   Outcome expiry_outcome(CallRecord& r) const noexcept;
   void remove(std::uint32_t slot) noexcept;
 
   CallTableOptions options_;
+  CallRecord victim_{};  // the last expired victim (InviteResult::victim points here)
   TableArray<Group> groups_;
   TableArray<CallRecord> records_;
   std::uint32_t slots_ = 0;

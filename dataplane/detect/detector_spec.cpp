@@ -16,21 +16,6 @@ const char* validate(const DetectorSpec& s) noexcept {
   return nullptr;
 }
 
-Level level_for(const DetectorSpec& s, std::uint32_t count, std::uint32_t count2) noexcept {
-  if (s.count == DetectCount::asr) {
-    if (count == 0 || count < s.min_attempts) return Level::none;
-    // 64-bit product: answered may exceed attempts (an answer after a CANCEL
-    // already counted the attempt), and 1000 * 2^32 does not fit 32 bits.
-    const std::uint64_t permille = std::uint64_t{count2} * 1000 / count;
-    if (s.block != 0 && permille < s.block) return Level::block;
-    if (s.warn != 0 && permille < s.warn) return Level::warn;
-    return Level::none;
-  }
-  if (s.block != 0 && count > s.block) return Level::block;
-  if (s.warn != 0 && count > s.warn) return Level::warn;
-  return Level::none;
-}
-
 std::uint32_t lowest_threshold(const DetectorSpec& s) noexcept {
   if (s.warn == 0 && s.block == 0) return 0;
   if (s.count == DetectCount::asr) return s.min_attempts;

@@ -66,8 +66,21 @@ inline constexpr std::uint32_t kMaxCapacity = 1u << 26;  // 64 Mi keys: ~5 GB of
 const char* validate(const DetectorSpec& spec) noexcept;
 
 // The level a count (asr: attempts) and count2 (asr: answered) stands at.
-// A count equal to a threshold is not over it.
-Level level_for(const DetectorSpec& spec, std::uint32_t count, std::uint32_t count2) noexcept;
+// A count equal to a threshold is not over it. Inline: per detector per INVITE.
+inline Level level_for(const DetectorSpec& s, std::uint32_t count, std::uint32_t count2) noexcept {
+  if (s.count == DetectCount::asr) {
+    if (count == 0 || count < s.min_attempts) return Level::none;
+    // 64-bit product: answered may exceed attempts (an answer after a CANCEL
+    // already counted the attempt), and 1000 * 2^32 does not fit 32 bits.
+    const std::uint64_t permille = std::uint64_t{count2} * 1000 / count;
+    if (s.block != 0 && permille < s.block) return Level::block;
+    if (s.warn != 0 && permille < s.warn) return Level::warn;
+    return Level::none;
+  }
+  if (s.block != 0 && count > s.block) return Level::block;
+  if (s.warn != 0 && count > s.warn) return Level::warn;
+  return Level::none;
+}
 
 // The lowest count at which a key can reach a level: the smaller non-zero
 // threshold (asr: min_attempts). 0 if the detector has no level at all.

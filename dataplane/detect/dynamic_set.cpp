@@ -3,13 +3,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "dataplane/detect/key_hash.h"
 
 namespace sipwall::detect {
-
-std::size_t DynamicSet::slot_hash(std::uint64_t detector, std::uint64_t key) noexcept {
-  return static_cast<std::size_t>(mix64(key ^ (detector * 0x9E3779B97F4A7C15ULL)));
-}
 
 DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers, std::vector<DynamicEntry> entries,
                        std::vector<WorkerCount> per_worker, std::vector<LiftRecord> lifts,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/detect/detector_spec.h"
+#include "dataplane/detect/key_hash.h"
 
 namespace sipwall::detect {
 
@@ -81,7 +82,9 @@ class DynamicSet {
 
  private:
   static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
-  static std::size_t slot_hash(std::uint64_t detector, std::uint64_t key) noexcept;
+  static std::size_t slot_hash(std::uint64_t detector, std::uint64_t key) noexcept {
+    return static_cast<std::size_t>(mix64(key ^ (detector * 0x9E3779B97F4A7C15ULL)));
+  }
 
   std::uint64_t sequence_;
   std::uint32_t workers_;

@@ -53,6 +53,13 @@ constexpr std::uint64_t key_hash(DetectKey kind, const KeyParts& p) noexcept {
   return h != 0 ? h : 1;
 }
 
+// Which of n groups a table puts a 64-bit key in: one multiply (Fibonacci
+// hashing spreads sequential and structured keys, and keeps mixed ones
+// mixed), then multiply-shift range reduction (any n, no division).
+constexpr std::uint32_t group_index(std::uint64_t key, std::uint32_t n) noexcept {
+  return static_cast<std::uint32_t>((((key * 0x9E3779B97F4A7C15ULL) >> 32) * n) >> 32);
+}
+
 // The key of the pair (counted key, distinct value) in a PairSeen table.
 constexpr std::uint64_t pair_hash(std::uint64_t key, std::uint64_t value) noexcept {
   const std::uint64_t h = mix64(key ^ mix64(value ^ 0xD6E8FEB86659FD93ULL));

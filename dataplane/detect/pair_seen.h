@@ -40,8 +40,11 @@ class PairSeen {
   // Records `pair` (never 0) as seen in `epoch` and says whether it was
   // already counted in the window of `window_epochs` buckets ending there.
   Touch touch(std::uint64_t pair, std::uint32_t epoch, std::uint32_t window_epochs) noexcept {
-    const std::uint32_t base = group_of(pair) * kGroup;
-    Entry* g = &groups_[base / kGroup].e[0];
+    return touch(pair, group(pair), epoch, window_epochs);
+  }
+  // As touch(pair, ...), with grp = group(pair) computed once by the caller.
+  Touch touch(std::uint64_t pair, std::uint32_t grp, std::uint32_t epoch, std::uint32_t window_epochs) noexcept {
+    Entry* g = &groups_[grp].e[0];
     const std::uint32_t stamp = ++clock_;
     unsigned victim = 0;
     std::int32_t oldest = -1;
@@ -82,7 +85,8 @@ class PairSeen {
     return {false, epoch};
   }
 
-  void prefetch(std::uint64_t pair) const noexcept { __builtin_prefetch(&groups_[group_of(pair)]); }
+  std::uint32_t group(std::uint64_t pair) const noexcept { return group_index(pair, slots_ / kGroup); }
+  void prefetch_group(std::uint32_t g) const noexcept { __builtin_prefetch(&groups_[g]); }
 
   void clear() noexcept;
 
@@ -102,10 +106,6 @@ class PairSeen {
   struct alignas(64) Group {
     Entry e[kGroup];
   };
-
-  std::uint32_t group_of(std::uint64_t pair) const noexcept {
-    return static_cast<std::uint32_t>(((mix64(pair) >> 32) * (slots_ / kGroup)) >> 32);
-  }
 
   TableArray<Group> groups_;
   std::uint32_t slots_ = 0;

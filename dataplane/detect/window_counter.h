@@ -81,36 +81,41 @@ class WindowCounter {
     return s;
   }
 
-  // The same in two steps, so a caller with several tables can overlap their
-  // cache misses: prefetch(key) for each, then lookup() for each (reads the
-  // header line) and prefetch_slot(), then advance_to() and add().
-  void prefetch(std::uint64_t key) const noexcept {
-    const std::uint32_t g = group_of(key);
+  // The same in steps, so a caller with several tables can overlap their
+  // cache misses: group() and prefetch_group() for each, then lookup() for
+  // each (reads the header line) and prefetch_slot(), then advance_to() and
+  // add(). group() mixes the key once for all of them.
+  std::uint32_t group(std::uint64_t key) const noexcept { return group_of(key); }
+  void prefetch_group(std::uint32_t g) const noexcept {
     __builtin_prefetch(&headers_[g]);
-    __builtin_prefetch(&marks_[g * kGroup]);
+    __builtin_prefetch(&marks_[std::size_t{g} * kGroup]);
   }
   void prefetch_slot(std::uint32_t slot) const noexcept {
     __builtin_prefetch(buckets(slot));
     if (lanes_ > 1) __builtin_prefetch(buckets(slot) + kBuckets);
   }
-  // The slot of `key` or npos; its window not advanced.
-  std::uint32_t lookup(std::uint64_t key) const noexcept {
-    const std::uint32_t base = group_of(key) * kGroup;
-    const Header* g = &header(base);
+  // The slot of `key` (in group g = group(key)) or npos; its window not advanced.
+  std::uint32_t lookup(std::uint64_t key, std::uint32_t g) const noexcept {
+    const std::uint32_t base = g * kGroup;
+    const Header* h = &header(base);
     for (unsigned i = 0; i < kGroup; ++i)
-      if (g[i].key == key) return base + i;
+      if (h[i].key == key) return base + i;
     return npos;
   }
-  // The slot of `key`, inserted if absent; its window not advanced.
-  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint64_t now_ms) noexcept {
-    const std::uint32_t base = group_of(key) * kGroup;
-    const Header* g = &header(base);
+  std::uint32_t lookup(std::uint64_t key) const noexcept { return lookup(key, group_of(key)); }
+  // The slot of `key` (in group g), inserted if absent; its window not advanced.
+  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint32_t g, std::uint64_t now_ms) noexcept {
+    const std::uint32_t base = g * kGroup;
+    const Header* h = &header(base);
     unsigned empty = kGroup;
     for (unsigned i = 0; i < kGroup; ++i) {
-      if (g[i].key == key) return base + i;
-      if (g[i].key == 0 && empty == kGroup) empty = i;
+      if (h[i].key == key) return base + i;
+      if (h[i].key == 0 && empty == kGroup) empty = i;
     }
     return insert(key, base, empty, epoch(now_ms));
+  }
+  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint64_t now_ms) noexcept {
+    return lookup_or_insert(key, group_of(key), now_ms);
   }
   void advance_to(std::uint32_t slot, std::uint64_t now_ms) noexcept { advance(slot, epoch(now_ms)); }
 
@@ -220,11 +225,7 @@ class WindowCounter {
     return lines_[std::size_t{slot} * lanes_].b;
   }
 
-  // Multiply-shift range reduction of the (re-mixed) key's high half onto
-  // the groups: any group count, no modulo.
-  std::uint32_t group_of(std::uint64_t key) const noexcept {
-    return static_cast<std::uint32_t>(((mix64(key) >> 32) * groups_) >> 32);
-  }
+  std::uint32_t group_of(std::uint64_t key) const noexcept { return group_index(key, groups_); }
 
   // Clears the buckets that left the window between the slot's newest
   // epoch and e. At most 16 buckets; usually 0 or 1.

@@ -89,6 +89,23 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 
 // ---- per INVITE ------------------------------------------------------------
 
+// Inline: returned through the stack it stalls on store forwarding.
+[[gnu::always_inline]] inline WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local,
+                                              std::uint32_t local2, std::uint64_t now_ms) const noexcept {
+  const DetectorSpec& s = specs_[i];
+  Estimate est{local, local2, Level::none, Level::none};
+  if (dyn_ != nullptr) {
+    if (const DynamicEntry* e = dyn_->find(s.definition_hash, key)) {
+      const WorkerCount own = dyn_->own(*e, options_.worker_index);
+      est.count = add_sat(local, e->count - (own.count < e->count ? own.count : e->count));
+      est.count2 = add_sat(local2, e->count2 - (own.count2 < e->count2 ? own.count2 : e->count2));
+      if (now_ms < e->expiry_ms) est.held = e->level;
+    }
+  }
+  est.level = level_for(s, est.count, est.count2);
+  return est;
+}
+
 // An INVITE runs in stages so the cache misses of the call table and of
 // every detector's tables are in flight together instead of one after the
 // other (a worker's tables are far bigger than its caches):
@@ -102,7 +119,7 @@ void WorkerDetect::on_invite(const InviteKeys& keys, std::uint64_t now_ms, Level
   calls_.prefetch(keys.call_id_hash);
   prepare(keys, p);
   const InviteResult r = calls_.on_invite(keys, now_ms);
-  if (r.expired_victim && r.victim_outcome.events != 0) feed_outcome(r.victim, r.victim_outcome, now_ms);
+  if (r.victim != nullptr && r.victim_outcome.events != 0) feed_outcome(*r.victim, r.victim_outcome, now_ms);
   out.call = r.kind;
   finish(now_ms, r.kind == InviteKind::new_call, p, out);
 }
@@ -130,12 +147,15 @@ void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
     d.b = parts.b;
     d.pair = 0;
     if (d.key == 0) continue;
-    tables_[i].counter.prefetch(d.key);
+    const Table& t = tables_[i];
+    d.group = t.counter.group(d.key);
+    t.counter.prefetch_group(d.group);
     if (s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers) {
       const std::uint64_t value = s.count == DetectCount::distinct_callees ? keys.callee : keys.caller;
       if (value != 0) {
         d.pair = pair_hash(d.key, value);
-        tables_[i].pairs->prefetch(d.pair);
+        d.pair_group = t.pairs->group(d.pair);
+        t.pairs->prefetch_group(d.pair_group);
       }
     }
   }
@@ -152,16 +172,17 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     const DetectorSpec& s = specs_[i];
     WindowCounter& c = tables_[i].counter;
     if (count && s.count == DetectCount::invites) {
-      d.slot = c.lookup_or_insert(d.key, now_ms);
+      d.slot = c.lookup_or_insert(d.key, d.group, now_ms);
       d.add = true;
     } else if (count && d.pair != 0) {
       // Distinct: count the value only if its pair is not counted in the window.
-      const PairSeen::Touch seen = tables_[i].pairs->touch(d.pair, c.epoch(now_ms), WindowCounter::kBuckets);
-      d.slot = c.lookup(d.key);
+      const PairSeen::Touch seen =
+          tables_[i].pairs->touch(d.pair, d.pair_group, c.epoch(now_ms), WindowCounter::kBuckets);
+      d.slot = c.lookup(d.key, d.group);
       if (d.slot == WindowCounter::npos) {
         // The key's count was lost (evicted, lifted) or never there: its
         // pairs' units went with it, so this one counts again.
-        d.slot = c.lookup_or_insert(d.key, now_ms);
+        d.slot = c.lookup_or_insert(d.key, d.group, now_ms);
         d.add = true;
       } else if (!seen.counted) {
         d.add = true;
@@ -170,7 +191,7 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
         d.prev_epoch = seen.prev_epoch;
       }
     } else {
-      d.slot = c.lookup(d.key);
+      d.slot = c.lookup(d.key, d.group);
     }
     if (d.slot != WindowCounter::npos) c.prefetch_slot(d.slot);
   }
@@ -204,22 +225,6 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     if (counted_on_invite(s.count))
       maybe_report(i, d.slot, d.key, KeyParts{d.a, d.b, true}, l.local, l.local2, est.level, now_ms);
   }
-}
-
-WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local,
-                                              std::uint32_t local2, std::uint64_t now_ms) const noexcept {
-  const DetectorSpec& s = specs_[i];
-  Estimate est{local, local2, Level::none, Level::none};
-  if (dyn_ != nullptr) {
-    if (const DynamicEntry* e = dyn_->find(s.definition_hash, key)) {
-      const WorkerCount own = dyn_->own(*e, options_.worker_index);
-      est.count = add_sat(local, e->count - (own.count < e->count ? own.count : e->count));
-      est.count2 = add_sat(local2, e->count2 - (own.count2 < e->count2 ? own.count2 : e->count2));
-      if (now_ms < e->expiry_ms) est.held = e->level;
-    }
-  }
-  est.level = level_for(s, est.count, est.count2);
-  return est;
 }
 
 // ---- reports to the merger ---------------------------------------------------

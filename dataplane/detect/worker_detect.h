@@ -129,6 +129,8 @@ class WorkerDetect {
     std::uint64_t key;  // 0: a key part is missing, detector skipped
     std::uint64_t a, b;  // KeyParts
     std::uint64_t pair;  // distinct counts: pair_hash(key, value); 0 = no value
+    std::uint32_t group;       // counter.group(key)
+    std::uint32_t pair_group;  // pairs->group(pair)
     std::uint32_t slot;
     bool add;   // add one to the slot
     bool move;  // distinct value seen again: move its unit (PairSeen::Touch)

@@ -1,23 +1,36 @@
 // Cost of behavioural detection per INVITE on one worker, with the issue's
 // four example detectors (call bombing, mass calling, one-ring, low ASR), for
-// 1k, 100k and 10M distinct callers. Prints ns and TSC cycles per INVITE and
+// 256 (all tables in L2), 1k, 100k and 10M distinct callers. Prints ns and TSC cycles per INVITE and
 // the worker's memory. docs/detection.md records the numbers and the command:
 //
 //   build/bin/bench_detect --benchmark_min_time=1
 //
+// Instructions per INVITE (stable on a shared machine), e.g.:
+//   SIPWALL_BENCH_WARMUP=20000 valgrind --tool=callgrind --callgrind-out-file=cg.out
+//     build/bin/bench_detect --benchmark_filter='BM_OnInvite4/256$' --benchmark_min_time=0.05
+//   callgrind_annotate --inclusive=yes cg.out | grep -E 'on_invite|Ir'
+//
 // Callers are drawn uniformly from N, each calling one of 4 callees of its
 // own (so the caller-keyed tables see N keys, the caller+callee ones 4N); a
 // new Call-ID per call; 1 M INVITEs a second of simulated time.
+// "cycles/INVITE" is the thread's CPU time (not wall time: the machine may be
+// shared) times the TSC rate, i.e. TSC cycles while running, as perf/run
+// counts them.
+//
 // Each benchmark first runs 2 M INVITEs so the tables are full (evicting) when
-// timing starts. Table sizes follow the key count: 4096 keys per detector for
-// 1k callers (every table fits in this machine's caches: the resident case),
-// 256 Ki for 100k and 10M (100k callers fit, their 400k caller+callee pairs
-// and 10M callers rotate). The call table holds 64 Ki calls (INVITE-only
-// runs never complete a call: every new call evicts one).
+// timing starts. Table sizes follow the key count: for 256 callers 1024 keys
+// per detector and a 1024-call table (~0.6 MB in all: the L2-resident case);
+// for 1k callers 4096 keys per detector; 256 Ki for 100k and 10M (100k
+// callers fit, their 400k caller+callee pairs and 10M callers rotate). Above
+// 256 callers the call table holds 64 Ki calls (INVITE-only runs never
+// complete a call: every new call evicts one).
 #include <benchmark/benchmark.h>
+#include <time.h>
 #include <x86intrin.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -30,10 +43,13 @@ namespace {
 
 using namespace sipwall::detect;
 
-constexpr std::uint64_t kWarmup = 2'000'000;
-constexpr std::uint32_t kCalls = 1u << 16;
-
-std::uint32_t capacity_for(std::int64_t keys) { return keys <= 1'000 ? 4096 : 1u << 18; }
+// SIPWALL_BENCH_WARMUP overrides (e.g. 20000 under callgrind).
+const std::uint64_t kWarmup = [] {
+  const char* v = std::getenv("SIPWALL_BENCH_WARMUP");
+  return v != nullptr ? std::strtoull(v, nullptr, 10) : 2'000'000ULL;
+}();
+std::uint32_t capacity_for(std::int64_t keys) { return keys <= 256 ? 1024 : keys <= 1'000 ? 4096 : 1u << 18; }
+std::uint32_t calls_for(std::int64_t keys) { return keys <= 256 ? 1024 : 1u << 16; }
 
 DetectorSpec spec(std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window_ms,
                   std::uint32_t block, std::uint32_t capacity) {
@@ -82,7 +98,7 @@ struct Traffic {
   InviteKeys next() {
     InviteKeys k{};
     const std::uint64_t r = rng.next();
-    const std::uint64_t caller = (r >> 2) % callers;
+    const std::uint64_t caller = ((r >> 32) * callers) >> 32;  // no division: it would cost more than a lookup
     k.caller = kE164 | (8613000000000ULL + caller);
     k.callee = kE164 | (8615000000000ULL + (caller * 4 + (r & 3)) % 100'000'000);
     k.source = 0xA1B2C3D4;
@@ -100,9 +116,37 @@ void drain(WorkerDetect& w) {
   }
 }
 
-void report(benchmark::State& state, std::uint64_t tsc, std::size_t memory) {
-  const double n = static_cast<double>(state.iterations());
-  state.counters["cycles/INVITE"] = static_cast<double>(tsc) / n;
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+// TSC ticks per ns, measured once over 100 ms.
+double tsc_per_ns() {
+  static const double rate = [] {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t c0 = __rdtsc();
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(100)) {
+    }
+    const std::uint64_t c1 = __rdtsc();
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(c1 - c0) / ns;
+  }();
+  return rate;
+}
+
+// Timing window: CPU time of this thread between start and stop.
+struct CpuClock {
+  double start = thread_cpu_ns();
+  double elapsed_ns() const { return thread_cpu_ns() - start; }
+};
+
+void report(benchmark::State& state, const CpuClock& clock, double per_iteration, std::size_t memory) {
+  const double invites = static_cast<double>(state.iterations()) * per_iteration;
+  const double ns = clock.elapsed_ns() / invites;
+  state.counters["ns/INVITE"] = ns;
+  state.counters["cycles/INVITE"] = ns * tsc_per_ns();
   state.counters["worker_MB"] = static_cast<double>(memory) / 1e6;
 }
 
@@ -110,7 +154,7 @@ void report(benchmark::State& state, std::uint64_t tsc, std::size_t memory) {
 void BM_OnInvite4(benchmark::State& state) {
   const std::vector<DetectorSpec> specs = example_specs(capacity_for(state.range(0)));
   WorkerOptions o;
-  o.calls.capacity = kCalls;
+  o.calls.capacity = calls_for(state.range(0));
   auto w = std::make_unique<WorkerDetect>(specs, o);
   Traffic t{static_cast<std::uint64_t>(state.range(0)), {}};
   Levels out;
@@ -120,22 +164,22 @@ void BM_OnInvite4(benchmark::State& state) {
     if ((i & 1023) == 0) drain(*w);
   }
   std::uint64_t i = 0;
-  const std::uint64_t start = __rdtsc();
+  const CpuClock clock;
   for (auto _ : state) {
     const InviteKeys k = t.next();
     w->on_invite(k, t.now(), out);
     benchmark::DoNotOptimize(out.d[0].level);
     if ((++i & 1023) == 0) drain(*w);
   }
-  report(state, __rdtsc() - start, w->memory_bytes());
+  report(state, clock, 1, w->memory_bytes());
 }
-BENCHMARK(BM_OnInvite4)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_OnInvite4)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 // As a DPDK worker would run it: a burst of 32 INVITEs, prefetch() for each,
 // then on_invite() for each, so the cache misses of 32 INVITEs overlap.
 void burst(benchmark::State& state, std::span<const DetectorSpec> specs) {
   WorkerOptions o;
-  o.calls.capacity = kCalls;
+  o.calls.capacity = calls_for(state.range(0));
   auto w = std::make_unique<WorkerDetect>(specs, o);
   Traffic t{static_cast<std::uint64_t>(state.range(0)), {}};
   Levels out;
@@ -154,20 +198,19 @@ void burst(benchmark::State& state, std::span<const DetectorSpec> specs) {
     drain(*w);
   };
   for (std::uint64_t i = 0; i < kWarmup / 32; ++i) one_burst();
-  const std::uint64_t start = __rdtsc();
+  const CpuClock clock;
   for (auto _ : state) one_burst();
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 32);
-  report(state, (__rdtsc() - start) / 32, w->memory_bytes());
+  report(state, clock, 32, w->memory_bytes());
 }
 void BM_Burst32_4(benchmark::State& state) { burst(state, example_specs(capacity_for(state.range(0)))); }
-BENCHMARK(BM_Burst32_4)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_Burst32_4)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 void BM_Burst32_0(benchmark::State& state) { burst(state, {}); }
-BENCHMARK(BM_Burst32_0)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_Burst32_0)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 // The same with no detector: the call table alone, to subtract.
 void BM_OnInvite0(benchmark::State& state) {
   WorkerOptions o;
-  o.calls.capacity = kCalls;
+  o.calls.capacity = calls_for(state.range(0));
   auto w = std::make_unique<WorkerDetect>(std::span<const DetectorSpec>{}, o);
   Traffic t{static_cast<std::uint64_t>(state.range(0)), {}};
   Levels out;
@@ -175,15 +218,15 @@ void BM_OnInvite0(benchmark::State& state) {
     const InviteKeys k = t.next();
     w->on_invite(k, t.now(), out);
   }
-  const std::uint64_t start = __rdtsc();
+  const CpuClock clock;
   for (auto _ : state) {
     const InviteKeys k = t.next();
     w->on_invite(k, t.now(), out);
     benchmark::DoNotOptimize(out.call);
   }
-  report(state, __rdtsc() - start, w->memory_bytes());
+  report(state, clock, 1, w->memory_bytes());
 }
-BENCHMARK(BM_OnInvite0)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_OnInvite0)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 // Whole calls: INVITE, 180, then 50 % answered (200, ACK, BYE), 30 %
 // cancelled after ringing, 20 % busy; the call table swept every 32 calls.
@@ -191,7 +234,7 @@ BENCHMARK(BM_OnInvite0)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 void BM_CallFlow4(benchmark::State& state) {
   const std::vector<DetectorSpec> specs = example_specs(capacity_for(state.range(0)));
   WorkerOptions o;
-  o.calls.capacity = kCalls;
+  o.calls.capacity = calls_for(state.range(0));
   auto w = std::make_unique<WorkerDetect>(specs, o);
   Traffic t{static_cast<std::uint64_t>(state.range(0)), {}};
   Levels out;
@@ -215,14 +258,14 @@ void BM_CallFlow4(benchmark::State& state) {
   };
   for (std::uint64_t i = 0; i < kWarmup; ++i) one_call(i);
   std::uint64_t i = 0;
-  const std::uint64_t start = __rdtsc();
+  const CpuClock clock;
   for (auto _ : state) {
     one_call(++i);
     benchmark::DoNotOptimize(out.d[0].level);
   }
-  report(state, __rdtsc() - start, w->memory_bytes());
+  report(state, clock, 1, w->memory_bytes());
 }
-BENCHMARK(BM_CallFlow4)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_CallFlow4)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 // One WindowCounter (the invites detector's table) on its own.
 void BM_WindowCounter(benchmark::State& state) {
@@ -231,14 +274,14 @@ void BM_WindowCounter(benchmark::State& state) {
   Rng rng;
   std::uint64_t n = 0;
   for (std::uint64_t i = 0; i < kWarmup; ++i) c.increment(mix64(rng.next() % keys + 1), n++ / 1000);
-  const std::uint64_t start = __rdtsc();
+  const CpuClock clock;
   for (auto _ : state) {
     const std::uint32_t v = c.increment(mix64(rng.next() % keys + 1), n++ / 1000);
     benchmark::DoNotOptimize(v);
   }
-  report(state, __rdtsc() - start, c.memory_bytes());
+  report(state, clock, 1, c.memory_bytes());
 }
-BENCHMARK(BM_WindowCounter)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
+BENCHMARK(BM_WindowCounter)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 }  // namespace
 

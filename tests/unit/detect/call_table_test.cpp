@@ -287,14 +287,14 @@ TEST(CallTable, FullGroupDropsTheCallThatExpiresFirst) {
   t.on_response(5, 486, true, 10);  // expires at 30 010, before the ringing ones
   InviteResult r = t.on_invite(invite(number(1), number(2), 9), 20);
   EXPECT_TRUE(r.evicted_live);
-  EXPECT_FALSE(r.expired_victim);
+  EXPECT_EQ(r.victim, nullptr);
   EXPECT_EQ(t.find(5), nullptr);
   EXPECT_EQ(t.evicted_live(), 1u);
   // Past call 1's ringing timeout, the victim has expired: its outcome comes back.
   r = t.on_invite(invite(number(1), number(2), 10), 180'001);
   EXPECT_FALSE(r.evicted_live);
-  EXPECT_TRUE(r.expired_victim);
-  EXPECT_EQ(r.victim.keys.call_id_hash, 1u);
+  ASSERT_NE(r.victim, nullptr);
+  EXPECT_EQ(r.victim->keys.call_id_hash, 1u);
   EXPECT_EQ(r.victim_outcome.events, kUnanswered | kAttempt);
   EXPECT_EQ(t.expired(), 1u);
   EXPECT_EQ(t.size(), 8u);

@@ -299,7 +299,8 @@ TEST(Merger, ReloadKeepsDetectorsThatDidNotChange) {
   c.merger->set_specs(std::span(&bombing, 1));
   EXPECT_EQ(c.merger->tracked(), 1u);
   EXPECT_EQ(c.merger->stats(0).fires, 1u);
-  const DynamicEntry* e = c.merger->merge(200)->find(bombing.definition_hash, pair_key(A, B));
+  const std::unique_ptr<DynamicSet> set = c.merger->merge(200);
+  const DynamicEntry* e = set->find(bombing.definition_hash, pair_key(A, B));
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->level, Level::block);
 }
