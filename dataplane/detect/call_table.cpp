@@ -20,7 +20,9 @@ constexpr std::uint32_t span_ms(std::uint64_t from, std::uint64_t to) noexcept {
 
 // 401/407 ask the caller to authenticate; it normally retries in the same
 // call (same Call-ID, next CSeq), so they are no outcome.
-constexpr bool is_challenge(unsigned code) noexcept { return code == 401 || code == 407; }
+constexpr bool is_challenge(unsigned code) noexcept {
+  return code == 401 || code == 407;
+}
 
 // Marks the call unanswered (and its asr attempt) unless already done.
 void fail(CallRecord& r, Outcome& o) noexcept {
@@ -182,7 +184,8 @@ Outcome apply_response(CallRecord& r, unsigned code, std::uint64_t now_ms) noexc
     return o;
   }
   if (is_challenge(code)) return o;
-  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal)) return o;  // re-INVITE failure, retransmission
+  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal))
+    return o;  // re-INVITE failure, retransmission
   r.seen |= CallRecord::kFinal;
   r.final_ms = now_ms;
   r.final_code = static_cast<std::uint16_t>(code);
@@ -283,7 +286,8 @@ bool CallTable::check() const noexcept {
     if ((r.emitted & Outcome::kCancelledRinging) &&
         !(r.has(CallRecord::kRinging) && r.has(CallRecord::kCancelled)))
       return false;
-    if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) && !(r.emitted & Outcome::kAttempt))
+    if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) &&
+        !(r.emitted & Outcome::kAttempt))
       return false;
     if (r.has(CallRecord::kAnswered) && !r.has(CallRecord::kFinal)) return false;
     if (cached_expiry(s) != expiry_ms(r)) return false;

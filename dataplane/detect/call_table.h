@@ -25,10 +25,13 @@
 namespace sipwall::detect {
 
 struct CallTableOptions {
-  std::uint32_t capacity = 65536;                  // calls tracked per worker (rounded up to 8)
-  std::uint32_t ringing_timeout_ms = 180'000;      // no final response: unanswered after this (RFC 3261 Timer C)
-  std::uint32_t answered_timeout_ms = 14'400'000;  // answered without a BYE seen: forgotten after 4 h
-  std::uint32_t linger_ms = 32'000;                // after the last final/CANCEL/BYE: kept for retransmissions (64*T1)
+  std::uint32_t capacity = 65536;  // calls tracked per worker (rounded up to 8)
+  std::uint32_t ringing_timeout_ms =
+      180'000;  // no final response: unanswered after this (RFC 3261 Timer C)
+  std::uint32_t answered_timeout_ms =
+      14'400'000;  // answered without a BYE seen: forgotten after 4 h
+  std::uint32_t linger_ms =
+      32'000;  // after the last final/CANCEL/BYE: kept for retransmissions (64*T1)
 };
 
 struct CallRecord {
@@ -40,27 +43,28 @@ struct CallRecord {
   static constexpr std::uint16_t kAcked = 1 << 4;
   static constexpr std::uint16_t kBye = 1 << 5;
 
-  InviteKeys keys;              // as of the first INVITE; keys.call_id_hash is the table key
-  std::uint64_t invite_ms;      // first INVITE
-  std::uint64_t ring_ms;        // first 18x            (valid with kRinging)
-  std::uint64_t answer_ms;      // first 2xx            (valid with kAnswered)
-  std::uint64_t final_ms;       // first final response (valid with kFinal)
-  std::uint64_t cancel_ms;      // first CANCEL         (valid with kCancelled)
-  std::uint64_t bye_ms;         // first BYE            (valid with kBye)
-  std::uint16_t final_code;     // code of the first final response (0: none yet)
-  std::uint16_t seen;           // k* bits above
-  std::uint16_t emitted;        // Outcome::k* bits already returned for this call (each once)
+  InviteKeys keys;           // as of the first INVITE; keys.call_id_hash is the table key
+  std::uint64_t invite_ms;   // first INVITE
+  std::uint64_t ring_ms;     // first 18x            (valid with kRinging)
+  std::uint64_t answer_ms;   // first 2xx            (valid with kAnswered)
+  std::uint64_t final_ms;    // first final response (valid with kFinal)
+  std::uint64_t cancel_ms;   // first CANCEL         (valid with kCancelled)
+  std::uint64_t bye_ms;      // first BYE            (valid with kBye)
+  std::uint16_t final_code;  // code of the first final response (0: none yet)
+  std::uint16_t seen;        // k* bits above
+  std::uint16_t emitted;     // Outcome::k* bits already returned for this call (each once)
 
   bool has(std::uint16_t bit) const noexcept { return (seen & bit) != 0; }
 };
 
 // The outcome events one message (or an expiry) completed for one call.
 struct Outcome {
-  static constexpr std::uint8_t kAttempt = 1 << 0;     // first of answered/unanswered: an asr attempt
-  static constexpr std::uint8_t kAnswered = 1 << 1;    // first 2xx
-  static constexpr std::uint8_t kUnanswered = 1 << 2;  // final >= 300, CANCEL before answer, or ringing timeout
+  static constexpr std::uint8_t kAttempt = 1 << 0;   // first of answered/unanswered: an asr attempt
+  static constexpr std::uint8_t kAnswered = 1 << 1;  // first 2xx
+  static constexpr std::uint8_t kUnanswered =
+      1 << 2;  // final >= 300, CANCEL before answer, or ringing timeout
   static constexpr std::uint8_t kCancelledRinging = 1 << 3;  // CANCEL before answer after a 18x
-  static constexpr std::uint8_t kEnded = 1 << 4;       // BYE after the answer
+  static constexpr std::uint8_t kEnded = 1 << 4;             // BYE after the answer
 
   std::uint8_t events = 0;
   std::uint32_t ring_to_cancel_ms = 0;  // with kCancelledRinging: CANCEL - first 18x
@@ -74,7 +78,7 @@ enum class InviteKind : std::uint8_t { new_call, retransmit, reinvite };
 struct InviteResult {
   const CallRecord* call = nullptr;  // the call (valid until the table changes)
   InviteKind kind = InviteKind::new_call;
-  bool evicted_live = false;         // a call that had not expired was dropped to make room
+  bool evicted_live = false;  // a call that had not expired was dropped to make room
   // A call that had expired was dropped to make room: a copy of its record
   // (valid until the table changes) and the outcome its expiry completed,
   // as expire() would have reported them.
@@ -83,7 +87,8 @@ struct InviteResult {
 };
 
 struct EventResult {
-  const CallRecord* call = nullptr;  // nullptr: unknown Call-ID (or ignored); valid until the table changes
+  const CallRecord* call =
+      nullptr;  // nullptr: unknown Call-ID (or ignored); valid until the table changes
   Outcome outcome{};
 };
 
@@ -155,12 +160,16 @@ class CallTable {
   std::uint32_t capacity() const noexcept { return slots_; }
   std::uint32_t size() const noexcept { return size_; }
   std::uint64_t inserted() const noexcept { return inserted_; }
-  std::uint64_t expired() const noexcept { return expired_; }            // by expire() or as a victim
+  std::uint64_t expired() const noexcept { return expired_; }  // by expire() or as a victim
   std::uint64_t evicted_live() const noexcept { return evicted_live_; }  // dropped before expiry
   std::uint64_t retransmits() const noexcept { return retransmits_; }
   std::uint64_t reinvites() const noexcept { return reinvites_; }
-  std::uint64_t unknown() const noexcept { return unknown_; }  // events for a Call-ID not in the table
-  std::uint64_t ignored() const noexcept { return ignored_; }  // responses to non-INVITE, 100, codes outside 100..699
+  std::uint64_t unknown() const noexcept {
+    return unknown_;
+  }  // events for a Call-ID not in the table
+  std::uint64_t ignored() const noexcept {
+    return ignored_;
+  }  // responses to non-INVITE, 100, codes outside 100..699
   std::size_t memory_bytes() const noexcept;
 
   // Internal consistency (tags match records, each call once, size() and the
@@ -176,8 +185,12 @@ class CallTable {
   static std::uint64_t tag_of(std::uint64_t call_id_hash) noexcept {
     return call_id_hash != 0 ? call_id_hash : 1;
   }
-  std::uint64_t& tag(std::uint32_t slot) noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
-  std::uint64_t tag(std::uint32_t slot) const noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint64_t& tag(std::uint32_t slot) noexcept {
+    return groups_[slot / kGroup].tag[slot % kGroup];
+  }
+  std::uint64_t tag(std::uint32_t slot) const noexcept {
+    return groups_[slot / kGroup].tag[slot % kGroup];
+  }
   std::uint64_t cached_expiry(std::uint32_t slot) const noexcept {
     return groups_[slot / kGroup].expiry[slot % kGroup];
   }

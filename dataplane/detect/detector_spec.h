@@ -24,32 +24,35 @@ enum class DetectCount : std::uint8_t {
 
 enum class Level : std::uint8_t { none = 0, warn = 1, block = 2 };
 
-constexpr Level max_level(Level a, Level b) noexcept { return a < b ? b : a; }
+constexpr Level max_level(Level a, Level b) noexcept {
+  return a < b ? b : a;
+}
 
 struct DetectorSpec {
-  std::uint64_t definition_hash;  // over every field below but the name: state kept across reloads iff equal
+  std::uint64_t
+      definition_hash;  // over every field below but the name: state kept across reloads iff equal
   DetectKey key;
   DetectCount count;
-  bool report_only;               // report mode
-  std::uint32_t window_ms;        // 1 s .. 24 h
-  std::uint32_t warn;             // 0 = no warn level; fires when count > warn
-  std::uint32_t block;            // 0 = no block level; fires when count > block
-                                  // (asr: permille, fires when answered*1000/attempts < threshold,
-                                  //  evaluated once attempts >= min_attempts)
-  std::uint32_t within_ms;        // one_ring: cancel within N of 18x; short_calls: BYE within N of answer
-  std::uint32_t min_attempts;     // asr: evaluated once attempts >= this
-  std::uint32_t block_for_ms;     // penalty box hold after firing (0 = only while over threshold)
-  std::uint32_t capacity;         // keys tracked per worker (from rule set or data-plane config)
+  bool report_only;         // report mode
+  std::uint32_t window_ms;  // 1 s .. 24 h
+  std::uint32_t warn;       // 0 = no warn level; fires when count > warn
+  std::uint32_t block;      // 0 = no block level; fires when count > block
+                            // (asr: permille, fires when answered*1000/attempts < threshold,
+                            //  evaluated once attempts >= min_attempts)
+  std::uint32_t within_ms;  // one_ring: cancel within N of 18x; short_calls: BYE within N of answer
+  std::uint32_t min_attempts;  // asr: evaluated once attempts >= this
+  std::uint32_t block_for_ms;  // penalty box hold after firing (0 = only while over threshold)
+  std::uint32_t capacity;      // keys tracked per worker (from rule set or data-plane config)
 };
 
 // The keys of one INVITE, computed by the data plane from the parsed, normalised message.
 struct InviteKeys {
-  std::uint64_t caller, callee;   // E.164 keys (0 = absent)
-  std::uint64_t source;           // hash of source IP (and nothing else); 0 = absent
-  std::uint32_t trunk;            // trunk id, kNoTrunk = none
+  std::uint64_t caller, callee;  // E.164 keys (0 = absent)
+  std::uint64_t source;          // hash of source IP (and nothing else); 0 = absent
+  std::uint32_t trunk;           // trunk id, kNoTrunk = none
   std::uint64_t call_id_hash;
-  std::uint32_t cseq;             // CSeq number: same Call-ID and CSeq = a retransmission,
-                                  // same Call-ID and another CSeq = a re-INVITE (neither is a new call)
+  std::uint32_t cseq;  // CSeq number: same Call-ID and CSeq = a retransmission,
+                       // same Call-ID and another CSeq = a re-INVITE (neither is a new call)
 };
 
 inline constexpr std::uint32_t kNoTrunk = 0xFFFFFFFFu;
@@ -58,7 +61,8 @@ inline constexpr std::uint32_t kNoTrunk = 0xFFFFFFFFu;
 inline constexpr std::uint32_t kMinWindowMs = 1'000;
 inline constexpr std::uint32_t kMaxWindowMs = 86'400'000;
 inline constexpr std::uint32_t kMinCapacity = 4;
-inline constexpr std::uint32_t kMaxCapacity = 1u << 26;  // 64 Mi keys: ~5 GB of counters, past any sane config
+inline constexpr std::uint32_t kMaxCapacity =
+    1u << 26;  // 64 Mi keys: ~5 GB of counters, past any sane config
 
 // nullptr if `spec` is usable, else why not (a static string). The rule
 // compiler reports its own errors with file:line:col; this guards the

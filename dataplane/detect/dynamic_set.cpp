@@ -3,12 +3,11 @@
 #include <stdexcept>
 #include <utility>
 
-
 namespace sipwall::detect {
 
-DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers, std::vector<DynamicEntry> entries,
-                       std::vector<WorkerCount> per_worker, std::vector<LiftRecord> lifts,
-                       std::uint64_t lift_seq)
+DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers,
+                       std::vector<DynamicEntry> entries, std::vector<WorkerCount> per_worker,
+                       std::vector<LiftRecord> lifts, std::uint64_t lift_seq)
     : sequence_(sequence),
       workers_(workers),
       entries_(std::move(entries)),

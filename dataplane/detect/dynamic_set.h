@@ -36,7 +36,7 @@ struct DynamicEntry {
 };
 
 struct WorkerCount {
-  std::uint32_t count = 0;   // what the worker had reported at merge
+  std::uint32_t count = 0;  // what the worker had reported at merge
   std::uint32_t count2 = 0;
 };
 

@@ -23,7 +23,7 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
 // next to the hash so an operator sees numbers, not hashes.
 struct KeyParts {
   std::uint64_t a = 0;
-  std::uint64_t b = 0;  // second part of caller_callee / source_callee, else 0
+  std::uint64_t b = 0;   // second part of caller_callee / source_callee, else 0
   bool present = false;  // false: the INVITE lacks a part (no caller, no trunk, ...)
 };
 
@@ -33,12 +33,18 @@ constexpr bool two_part(DetectKey k) noexcept {
 
 constexpr KeyParts key_parts(DetectKey kind, const InviteKeys& k) noexcept {
   switch (kind) {
-    case DetectKey::caller: return {k.caller, 0, k.caller != 0};
-    case DetectKey::callee: return {k.callee, 0, k.callee != 0};
-    case DetectKey::caller_callee: return {k.caller, k.callee, k.caller != 0 && k.callee != 0};
-    case DetectKey::source: return {k.source, 0, k.source != 0};
-    case DetectKey::source_callee: return {k.source, k.callee, k.source != 0 && k.callee != 0};
-    case DetectKey::trunk: return {k.trunk, 0, k.trunk != kNoTrunk};
+    case DetectKey::caller:
+      return {k.caller, 0, k.caller != 0};
+    case DetectKey::callee:
+      return {k.callee, 0, k.callee != 0};
+    case DetectKey::caller_callee:
+      return {k.caller, k.callee, k.caller != 0 && k.callee != 0};
+    case DetectKey::source:
+      return {k.source, 0, k.source != 0};
+    case DetectKey::source_callee:
+      return {k.source, k.callee, k.source != 0 && k.callee != 0};
+    case DetectKey::trunk:
+      return {k.trunk, 0, k.trunk != kNoTrunk};
   }
   return {};
 }

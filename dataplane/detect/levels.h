@@ -18,10 +18,10 @@ struct DetectorLevel {
   std::uint32_t count = 0;   // estimate over all workers: local + (merged - this worker's at merge)
   std::uint32_t local2 = 0;  // asr: answered (this worker)
   std::uint32_t count2 = 0;  // asr: answered (estimate)
-  Level level = Level::none; // max(level of the estimate, held)
-  Level held = Level::none;  // penalty-box level from the merged set (while not expired)
-  bool rose = false;         // the estimate's level rose at this INVITE (the INVITE that fires)
-  bool report_only = false;  // the spec's report mode: the classifier passes the call
+  Level level = Level::none;  // max(level of the estimate, held)
+  Level held = Level::none;   // penalty-box level from the merged set (while not expired)
+  bool rose = false;          // the estimate's level rose at this INVITE (the INVITE that fires)
+  bool report_only = false;   // the spec's report mode: the classifier passes the call
 };
 
 struct Levels {

@@ -35,8 +35,8 @@ struct MergerOptions {
   // that merge, so the hold outlives a late merge; the workers' own
   // estimates keep it held for as long as it really is over.
   std::uint32_t over_grace_ms = 1000;
-  std::uint32_t lift_log = 256;         // lifts each DynamicSet carries, at most ...
-  std::uint32_t lift_log_ms = 10'000;   // ... and none older than this
+  std::uint32_t lift_log = 256;        // lifts each DynamicSet carries, at most ...
+  std::uint32_t lift_log_ms = 10'000;  // ... and none older than this
 };
 
 struct DetectorMergeStats {
@@ -78,14 +78,24 @@ class Merger {
   }
 
   std::span<const DetectorSpec> specs() const noexcept { return specs_; }
-  const DetectorMergeStats& stats(std::uint32_t detector) const noexcept { return stats_[detector]; }
+  const DetectorMergeStats& stats(std::uint32_t detector) const noexcept {
+    return stats_[detector];
+  }
   std::uint32_t tracked() const noexcept { return static_cast<std::uint32_t>(index_.size()); }
   std::uint64_t reports() const noexcept { return reports_; }
-  std::uint64_t dropped_full() const noexcept { return dropped_full_; }        // no room for a new key
-  std::uint64_t dropped_lifted() const noexcept { return dropped_lifted_; }    // counted before a lift
-  std::uint64_t dropped_unknown() const noexcept { return dropped_unknown_; }  // unknown detector / worker
+  std::uint64_t dropped_full() const noexcept { return dropped_full_; }  // no room for a new key
+  std::uint64_t dropped_lifted() const noexcept {
+    return dropped_lifted_;
+  }  // counted before a lift
+  std::uint64_t dropped_unknown() const noexcept {
+    return dropped_unknown_;
+  }  // unknown detector / worker
   std::uint64_t lift_seq() const noexcept { return lift_seq_; }
   std::uint64_t sequence() const noexcept { return sequence_; }
+  // What the merger holds now (the slots and per-worker views are sized for
+  // max_entries at construction; the index and the last set's copy grow with
+  // the keys tracked, up to max_entries). Sets it built are the app's.
+  std::size_t memory_bytes() const noexcept;
 
  private:
   struct View {
@@ -115,7 +125,8 @@ class Merger {
   };
 
   std::uint32_t spec_index(std::uint64_t detector) const noexcept;  // or UINT32_MAX
-  std::uint32_t slot_for(std::uint64_t detector, std::uint64_t key, std::uint32_t spec);  // or UINT32_MAX
+  std::uint32_t slot_for(std::uint64_t detector, std::uint64_t key,
+                         std::uint32_t spec);  // or UINT32_MAX
   void release(std::uint32_t slot);
   std::uint64_t stale_ms(const DetectorSpec& s) const noexcept;
   View* views(std::uint32_t slot) noexcept { return &views_[std::size_t{slot} * options_.workers]; }

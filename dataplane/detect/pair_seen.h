@@ -43,7 +43,8 @@ class PairSeen {
     return touch(pair, group(pair), epoch, window_epochs);
   }
   // As touch(pair, ...), with grp = group(pair) computed once by the caller.
-  Touch touch(std::uint64_t pair, std::uint32_t grp, std::uint32_t epoch, std::uint32_t window_epochs) noexcept {
+  Touch touch(std::uint64_t pair, std::uint32_t grp, std::uint32_t epoch,
+              std::uint32_t window_epochs) noexcept {
     Entry* g = &groups_[grp].e[0];
     const std::uint32_t stamp = ++clock_;
     unsigned victim = 0;
@@ -85,7 +86,9 @@ class PairSeen {
     return {false, epoch};
   }
 
-  std::uint32_t group(std::uint64_t pair) const noexcept { return group_index(pair, slots_ / kGroup); }
+  std::uint32_t group(std::uint64_t pair) const noexcept {
+    return group_index(pair, slots_ / kGroup);
+  }
   void prefetch_group(std::uint32_t g) const noexcept { __builtin_prefetch(&groups_[g]); }
 
   void clear() noexcept;
@@ -99,9 +102,9 @@ class PairSeen {
 
  private:
   struct Entry {
-    std::uint64_t pair;    // 0 = empty
-    std::uint32_t epoch;   // the bucket the pair's unit is in
-    std::uint32_t stamp;   // clock_ at its last touch: orders pairs within a bucket
+    std::uint64_t pair;   // 0 = empty
+    std::uint32_t epoch;  // the bucket the pair's unit is in
+    std::uint32_t stamp;  // clock_ at its last touch: orders pairs within a bucket
   };
   struct alignas(64) Group {
     Entry e[kGroup];

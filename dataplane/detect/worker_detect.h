@@ -34,7 +34,7 @@
 namespace sipwall::detect {
 
 struct WorkerOptions {
-  std::uint32_t worker_index = 0;     // 0 .. workers-1: this worker's column in DynamicSet
+  std::uint32_t worker_index = 0;  // 0 .. workers-1: this worker's column in DynamicSet
   std::uint32_t workers = 1;
   std::uint32_t report_queue = 8192;  // hot-key reports buffered between merges
   // A key is reported once its local count reaches
@@ -43,7 +43,7 @@ struct WorkerOptions {
   // reach the threshold; the floor keeps keys seen once per window (most
   // callers) out of the queue.
   std::uint32_t report_min_floor = 2;
-  std::uint32_t pair_factor = 4;      // distinct counts: PairSeen slots per counted key slot
+  std::uint32_t pair_factor = 4;  // distinct counts: PairSeen slots per counted key slot
   CallTableOptions calls;
 };
 
@@ -55,7 +55,8 @@ class WorkerDetect {
   WorkerDetect& operator=(const WorkerDetect&) = delete;
 
   // nullptr if the specs and options are usable, else why not.
-  static const char* validate(std::span<const DetectorSpec> specs, const WorkerOptions& options) noexcept;
+  static const char* validate(std::span<const DetectorSpec> specs,
+                              const WorkerOptions& options) noexcept;
 
   // An INVITE: counts it if its Call-ID is new and fills `out` (one entry per
   // spec, in order).
@@ -99,15 +100,21 @@ class WorkerDetect {
 
   std::span<const DetectorSpec> specs() const noexcept { return specs_; }
   const CallTable& calls() const noexcept { return calls_; }
-  const WindowCounter& counter(std::uint32_t detector) const noexcept { return tables_[detector].counter; }
-  const PairSeen* pairs(std::uint32_t detector) const noexcept { return tables_[detector].pairs.get(); }
-  std::uint32_t report_min(std::uint32_t detector) const noexcept { return tables_[detector].report_min; }
+  const WindowCounter& counter(std::uint32_t detector) const noexcept {
+    return tables_[detector].counter;
+  }
+  const PairSeen* pairs(std::uint32_t detector) const noexcept {
+    return tables_[detector].pairs.get();
+  }
+  std::uint32_t report_min(std::uint32_t detector) const noexcept {
+    return tables_[detector].report_min;
+  }
   const WorkerOptions& options() const noexcept { return options_; }
   std::uint64_t reports_pushed() const noexcept { return reports_pushed_; }
   std::uint64_t reports_dropped() const noexcept { return reports_dropped_; }  // queue full
-  std::uint64_t lift_resets() const noexcept { return lift_resets_; }          // local keys reset by lifts
-  std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }              // full resets for missed lifts
-  std::uint64_t adopted() const noexcept { return adopted_; }                  // tables taken over by adopt()
+  std::uint64_t lift_resets() const noexcept { return lift_resets_; }  // local keys reset by lifts
+  std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }  // full resets for missed lifts
+  std::uint64_t adopted() const noexcept { return adopted_; }      // tables taken over by adopt()
   // Everything allocated at construction (tables, call table, queue).
   std::size_t memory_bytes() const noexcept;
 
@@ -126,9 +133,9 @@ class WorkerDetect {
   // on_invite() so the cache misses of all tables overlap.
   // Trivial (no member initialisers): an array of 32 is not cleared per INVITE.
   struct Pending {
-    std::uint64_t key;  // 0: a key part is missing, detector skipped
-    std::uint64_t a, b;  // KeyParts
-    std::uint64_t pair;  // distinct counts: pair_hash(key, value); 0 = no value
+    std::uint64_t key;         // 0: a key part is missing, detector skipped
+    std::uint64_t a, b;        // KeyParts
+    std::uint64_t pair;        // distinct counts: pair_hash(key, value); 0 = no value
     std::uint32_t group;       // counter.group(key)
     std::uint32_t pair_group;  // pairs->group(pair)
     std::uint32_t slot;
@@ -143,7 +150,8 @@ class WorkerDetect {
   Estimate estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
                     std::uint64_t now_ms) const noexcept;
   void maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts,
-                    std::uint32_t local, std::uint32_t local2, Level level, std::uint64_t now_ms) noexcept;
+                    std::uint32_t local, std::uint32_t local2, Level level,
+                    std::uint64_t now_ms) noexcept;
 
   std::vector<DetectorSpec> specs_;
   std::vector<Table> tables_;

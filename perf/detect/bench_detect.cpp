@@ -1,7 +1,7 @@
 // Cost of behavioural detection per INVITE on one worker, with the issue's
 // four example detectors (call bombing, mass calling, one-ring, low ASR), for
-// 256 (all tables in L2), 1k, 100k and 10M distinct callers. Prints ns and TSC cycles per INVITE and
-// the worker's memory. docs/detection.md records the numbers and the command:
+// 256 (all tables in L2), 1k, 100k and 10M distinct callers. Prints ns and TSC cycles per INVITE
+// and the worker's memory. docs/detection.md records the numbers and the command:
 //
 //   build/bin/bench_detect --benchmark_min_time=1
 //
@@ -48,8 +48,12 @@ const std::uint64_t kWarmup = [] {
   const char* v = std::getenv("SIPWALL_BENCH_WARMUP");
   return v != nullptr ? std::strtoull(v, nullptr, 10) : 2'000'000ULL;
 }();
-std::uint32_t capacity_for(std::int64_t keys) { return keys <= 256 ? 1024 : keys <= 1'000 ? 4096 : 1u << 18; }
-std::uint32_t calls_for(std::int64_t keys) { return keys <= 256 ? 1024 : 1u << 16; }
+std::uint32_t capacity_for(std::int64_t keys) {
+  return keys <= 256 ? 1024 : keys <= 1'000 ? 4096 : 1u << 18;
+}
+std::uint32_t calls_for(std::int64_t keys) {
+  return keys <= 256 ? 1024 : 1u << 16;
+}
 
 DetectorSpec spec(std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window_ms,
                   std::uint32_t block, std::uint32_t capacity) {
@@ -98,7 +102,8 @@ struct Traffic {
   InviteKeys next() {
     InviteKeys k{};
     const std::uint64_t r = rng.next();
-    const std::uint64_t caller = ((r >> 32) * callers) >> 32;  // no division: it would cost more than a lookup
+    const std::uint64_t caller =
+        ((r >> 32) * callers) >> 32;  // no division: it would cost more than a lookup
     k.caller = kE164 | (8613000000000ULL + caller);
     k.callee = kE164 | (8615000000000ULL + (caller * 4 + (r & 3)) % 100'000'000);
     k.source = 0xA1B2C3D4;
@@ -130,7 +135,8 @@ double tsc_per_ns() {
     while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(100)) {
     }
     const std::uint64_t c1 = __rdtsc();
-    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     return static_cast<double>(c1 - c0) / ns;
   }();
   return rate;
@@ -142,7 +148,8 @@ struct CpuClock {
   double elapsed_ns() const { return thread_cpu_ns() - start; }
 };
 
-void report(benchmark::State& state, const CpuClock& clock, double per_iteration, std::size_t memory) {
+void report(benchmark::State& state, const CpuClock& clock, double per_iteration,
+            std::size_t memory) {
   const double invites = static_cast<double>(state.iterations()) * per_iteration;
   const double ns = clock.elapsed_ns() / invites;
   state.counters["ns/INVITE"] = ns;
@@ -202,9 +209,13 @@ void burst(benchmark::State& state, std::span<const DetectorSpec> specs) {
   for (auto _ : state) one_burst();
   report(state, clock, 32, w->memory_bytes());
 }
-void BM_Burst32_4(benchmark::State& state) { burst(state, example_specs(capacity_for(state.range(0)))); }
+void BM_Burst32_4(benchmark::State& state) {
+  burst(state, example_specs(capacity_for(state.range(0))));
+}
 BENCHMARK(BM_Burst32_4)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
-void BM_Burst32_0(benchmark::State& state) { burst(state, {}); }
+void BM_Burst32_0(benchmark::State& state) {
+  burst(state, {});
+}
 BENCHMARK(BM_Burst32_0)->Arg(256)->Arg(1'000)->Arg(100'000)->Arg(10'000'000);
 
 // The same with no detector: the call table alone, to subtract.

@@ -112,7 +112,7 @@ TEST(CallTable, UnansweredByBusyAndByDecline) {
   t.on_invite(invite(number(1), number(3), 2), 0);
   t.on_response(2, 180, true, 100);
   const EventResult decline = t.on_response(2, 603, true, 5'000);
-  EXPECT_EQ(decline.outcome.events, kUnanswered | kAttempt);  // not one-ring: no CANCEL
+  EXPECT_EQ(decline.outcome.events, kUnanswered | kAttempt);        // not one-ring: no CANCEL
   EXPECT_EQ(t.on_response(2, 603, true, 5'500).outcome.events, 0);  // retransmission
   EXPECT_EQ(t.on_cancel(2, 5'600).outcome.events, 0);  // after the final: cancels nothing
   EXPECT_TRUE(t.check());
@@ -235,14 +235,14 @@ TEST(CallTable, ExpiryTimesPerState) {
   CallTable t(o);
   t.on_invite(invite(number(1), number(2), 1), 0);  // ringing: 100 000
   t.on_invite(invite(number(1), number(2), 2), 0);
-  t.on_response(2, 486, true, 5'000);               // failed: 35 000
+  t.on_response(2, 486, true, 5'000);  // failed: 35 000
   t.on_invite(invite(number(1), number(2), 3), 0);
-  t.on_response(3, 200, true, 2'000);               // answered: 1 002 000
+  t.on_response(3, 200, true, 2'000);  // answered: 1 002 000
   t.on_invite(invite(number(1), number(2), 4), 0);
   t.on_response(4, 200, true, 2'000);
-  t.on_bye(4, 50'000);                              // ended: 80 000
+  t.on_bye(4, 50'000);  // ended: 80 000
   t.on_invite(invite(number(1), number(2), 5), 0);
-  t.on_cancel(5, 10'000);                           // cancelled: 40 000
+  t.on_cancel(5, 10'000);  // cancelled: 40 000
   EXPECT_EQ(t.expiry_ms(*t.find(1)), 100'000u);
   EXPECT_EQ(t.expiry_ms(*t.find(2)), 35'000u);
   EXPECT_EQ(t.expiry_ms(*t.find(3)), 1'002'000u);
@@ -306,7 +306,8 @@ TEST(CallTable, FullTableStaysWithinCapacity) {
   const std::size_t mem = t.memory_bytes();
   EXPECT_EQ(mem, 256u * (16 + sizeof(CallRecord)));  // tag + expiry + record
   for (std::uint64_t id = 1; id <= 100'000; ++id) {
-    const InviteResult r = t.on_invite(invite(number(id), number(id + 1), id * 0x9E3779B97F4A7C15ULL), id);
+    const InviteResult r =
+        t.on_invite(invite(number(id), number(id + 1), id * 0x9E3779B97F4A7C15ULL), id);
     ASSERT_NE(r.call, nullptr);
     if (id % 3 == 0) t.on_response(r.call->keys.call_id_hash, 200, true, id);
   }

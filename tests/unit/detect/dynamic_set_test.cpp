@@ -35,7 +35,7 @@ TEST(DynamicSet, FindsEveryEntryAndOnlyThose) {
     EXPECT_EQ(e->count, i);
     EXPECT_EQ(s.own(*e, 0).count, i);
     EXPECT_EQ(s.own(*e, 1).count2, i);
-    EXPECT_EQ(s.own(*e, 2).count, 0u);  // no such worker
+    EXPECT_EQ(s.own(*e, 2).count, 0u);                  // no such worker
     EXPECT_EQ(s.find((i + 1) % 3, i * 7919), nullptr);  // same key, other detector
   }
   EXPECT_EQ(s.find(0, 1), nullptr);

@@ -26,7 +26,8 @@ const std::uint64_t A = number(1), B = number(2);
 // kept alive (as RCU would until every worker moved on).
 class Cluster {
  public:
-  Cluster(std::vector<DetectorSpec> specs, std::uint32_t n, MergerOptions mo = {}) : specs_(std::move(specs)) {
+  Cluster(std::vector<DetectorSpec> specs, std::uint32_t n, MergerOptions mo = {})
+      : specs_(std::move(specs)) {
     mo.workers = n;
     merger = std::make_unique<Merger>(specs_, mo);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -37,8 +38,8 @@ class Cluster {
     }
   }
 
-  const DetectorLevel& call(std::uint32_t w, std::uint64_t caller, std::uint64_t callee, std::uint64_t t,
-                            std::uint32_t detector = 0) {
+  const DetectorLevel& call(std::uint32_t w, std::uint64_t caller, std::uint64_t callee,
+                            std::uint64_t t, std::uint32_t detector = 0) {
     workers[w]->on_invite(invite(caller, callee, ++next_id_), t, out);
     return out.d[detector];
   }
@@ -233,7 +234,8 @@ TEST(Merger, LiftedKeyDoesNotFireOnOldCountsButOnNewOnes) {
 TEST(Merger, LiftsAWorkerMissedResetEverything) {
   MergerOptions mo;
   mo.lift_log = 1;
-  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 100)}, 1, mo);
+  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 100)},
+            1, mo);
   for (int i = 0; i < 5; ++i) c.call(0, A, B, i);
   c.merger->lift(1, 111, 10);
   c.merger->lift(1, 222, 10);  // the log keeps only this one
@@ -262,7 +264,8 @@ TEST(Merger, LiftLogAgesOut) {
 }
 
 TEST(Merger, LiftPartLiftsEveryDetectorKeyWithThatNumber) {
-  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 5)}, 1);
+  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 5)},
+            1);
   for (int i = 0; i < 11; ++i) c.call(0, A, B, i);
   for (int i = 0; i < 6; ++i) c.call(0, number(9), B, 20 + i);
   c.merge(100);
@@ -276,7 +279,8 @@ TEST(Merger, LiftPartLiftsEveryDetectorKeyWithThatNumber) {
 }
 
 TEST(Merger, ReportsAgeOutAfterAWindow) {
-  Cluster c({make_spec(1, DetectKey::caller, DetectCount::invites, 16'000, 0, 100)}, 2);  // report_min 25
+  Cluster c({make_spec(1, DetectKey::caller, DetectCount::invites, 16'000, 0, 100)},
+            2);  // report_min 25
   for (int i = 0; i < 25; ++i) c.call(1, A, number(i), 5);
   const std::uint64_t key = key_hash(DetectKey::caller, KeyParts{A, 0, true});
   const DynamicEntry* e = c.merge(100).find(1, key);
@@ -326,7 +330,9 @@ TEST(Merger, BoundedAndDefensive) {
   const std::unique_ptr<DynamicSet> set = merger.merge(100);
   EXPECT_EQ(set->entries().size(), 2u);
   EXPECT_EQ(set->workers(), 2u);
-  EXPECT_GT(set->memory_bytes(), 0u);
+  EXPECT_GT(set->memory_bytes(), 2 * sizeof(DynamicEntry));
+  // Slots and per-worker views for max_entries are taken at construction.
+  EXPECT_GT(merger.memory_bytes(), 2 * (sizeof(DynamicEntry) + 2 * sizeof(WorkerCount)));
   mo.workers = 0;
   EXPECT_THROW(Merger(std::span(&s, 1), mo), std::invalid_argument);
 }

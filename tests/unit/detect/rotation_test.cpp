@@ -45,10 +45,10 @@ struct Rotation {
 
 struct Measured {
   std::uint64_t evictions;
-  std::uint32_t max_error;      // largest (true - counted) over heavy keys and checkpoints
+  std::uint32_t max_error;        // largest (true - counted) over heavy keys and checkpoints
   std::uint32_t max_error_later;  // the same from one window after the start on
   std::uint64_t checks;
-  std::uint64_t inexact;        // checkpoints where a heavy key was not exact
+  std::uint64_t inexact;  // checkpoints where a heavy key was not exact
 };
 
 Measured rotate(const Rotation& r, std::uint64_t keys = kKeys) {
@@ -100,9 +100,11 @@ TEST(Rotation, HeavyKeysStayExactInAFloodOfDistinctKeys) {
 }
 
 void print(const char* what, const Measured& m) {
-  std::printf("rotation: %s: %llu evictions, %llu checks, %llu inexact, max error %u (%u after the first window)\n",
-              what, static_cast<unsigned long long>(m.evictions), static_cast<unsigned long long>(m.checks),
-              static_cast<unsigned long long>(m.inexact), m.max_error, m.max_error_later);
+  std::printf(
+      "rotation: %s: %llu evictions, %llu checks, %llu inexact, max error %u (%u after the first "
+      "window)\n",
+      what, static_cast<unsigned long long>(m.evictions), static_cast<unsigned long long>(m.checks),
+      static_cast<unsigned long long>(m.inexact), m.max_error, m.max_error_later);
 }
 
 // The bound: a key is kept once it has two events less than "4 newcomers to
@@ -138,7 +140,8 @@ TEST(Rotation, WorkerCatchesBomberAndMassCallerDuringRotation) {
   o.calls.capacity = 4096;
   WorkerDetect w(specs, o);
   const std::size_t mem = w.memory_bytes();
-  const std::uint64_t bomber = number(50'000'001), victim = number(50'000'002), sweeper = number(50'000'003);
+  const std::uint64_t bomber = number(50'000'001), victim = number(50'000'002),
+                      sweeper = number(50'000'003);
   Levels out;
   std::uint32_t bomber_calls = 0, sweeper_calls = 0;
   std::uint64_t id = 1;
@@ -168,14 +171,15 @@ TEST(Rotation, WorkerCatchesBomberAndMassCallerDuringRotation) {
   EXPECT_GT(w.counter(0).evictions(), 0u);
   EXPECT_GT(w.counter(1).evictions(), 0u);
   EXPECT_GT(w.calls().evicted_live(), 0u);
-  std::printf("worker rotation: %llu calls, bombing evictions %llu, mass-calling evictions %llu, "
-              "pair evictions %llu (live %llu), call-table live evictions %llu\n",
-              static_cast<unsigned long long>(calls),
-              static_cast<unsigned long long>(w.counter(0).evictions()),
-              static_cast<unsigned long long>(w.counter(1).evictions()),
-              static_cast<unsigned long long>(w.pairs(1)->evictions()),
-              static_cast<unsigned long long>(w.pairs(1)->live_evictions()),
-              static_cast<unsigned long long>(w.calls().evicted_live()));
+  std::printf(
+      "worker rotation: %llu calls, bombing evictions %llu, mass-calling evictions %llu, "
+      "pair evictions %llu (live %llu), call-table live evictions %llu\n",
+      static_cast<unsigned long long>(calls),
+      static_cast<unsigned long long>(w.counter(0).evictions()),
+      static_cast<unsigned long long>(w.counter(1).evictions()),
+      static_cast<unsigned long long>(w.pairs(1)->evictions()),
+      static_cast<unsigned long long>(w.pairs(1)->live_evictions()),
+      static_cast<unsigned long long>(w.calls().evicted_live()));
 }
 
 }  // namespace

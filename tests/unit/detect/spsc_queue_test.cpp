@@ -40,8 +40,10 @@ TEST(SpscQueue, OneProducerOneConsumerThread) {
   constexpr std::uint64_t kN = 200'000;
   std::thread producer([&] {
     for (std::uint64_t i = 1; i <= kN;)
-      if (q.try_push(i)) ++i;
-      else std::this_thread::yield();
+      if (q.try_push(i))
+        ++i;
+      else
+        std::this_thread::yield();
   });
   std::uint64_t expect = 1, v = 0, sum = 0;
   while (expect <= kN) {

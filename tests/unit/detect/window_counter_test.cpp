@@ -42,7 +42,7 @@ TEST(WindowCounter, EventAtStartOfBucketCountsUntilSixteenBucketsLater) {
 
 TEST(WindowCounter, EventAtEndOfBucketLeavesAfterFifteenBucketWidths) {
   WindowCounter c(64, 16'000);
-  c.add(c.find_or_insert(kKey, 999));  // last ms of bucket 0
+  c.add(c.find_or_insert(kKey, 999));        // last ms of bucket 0
   EXPECT_EQ(count_at(c, kKey, 15'999), 1u);  // age 15000 = 15 w: still counted
   EXPECT_EQ(count_at(c, kKey, 16'000), 0u);  // age 15001 > 15 w, but its bucket left
 }
@@ -50,7 +50,8 @@ TEST(WindowCounter, EventAtEndOfBucketLeavesAfterFifteenBucketWidths) {
 TEST(WindowCounter, CountsLeaveBucketByBucket) {
   WindowCounter c(64, 16'000);
   // Two events in each of buckets 0..3.
-  for (std::uint64_t t : {0, 500, 1000, 1500, 2000, 2500, 3000, 3500}) c.add(c.find_or_insert(kKey, t));
+  for (std::uint64_t t : {0, 500, 1000, 1500, 2000, 2500, 3000, 3500})
+    c.add(c.find_or_insert(kKey, t));
   EXPECT_EQ(count_at(c, kKey, 3'999), 8u);
   EXPECT_EQ(count_at(c, kKey, 15'999), 8u);
   EXPECT_EQ(count_at(c, kKey, 16'000), 6u);
@@ -73,7 +74,7 @@ TEST(WindowCounter, WindowIsExactToOneBucketWidth) {
     EXPECT_GE(16 * w, window);
     EXPECT_LT(16 * w, std::uint64_t{window} + 16);
     std::mt19937_64 rng(window);
-    std::deque<std::uint64_t> counted;  // events the rule counts at `now`
+    std::deque<std::uint64_t> counted;         // events the rule counts at `now`
     std::uint64_t now = 1'700'000'000'000ULL;  // wall-clock-like ms: epochs above 2^30 for small w
     for (int i = 0; i < 3000; ++i) {
       now += rng() % (3 * w / 2 + 1);
@@ -145,7 +146,8 @@ TEST(WindowCounter, NewKeyOutlivesTheNextThreeNewcomersToItsGroup) {
   for (std::uint64_t k = 5; k <= 20; ++k) {
     c.increment(k, 500);
     EXPECT_EQ(c.find(k - 4, 500), WindowCounter::npos) << k;
-    for (std::uint64_t alive = k - 3; alive <= k; ++alive) EXPECT_NE(c.find(alive, 500), WindowCounter::npos);
+    for (std::uint64_t alive = k - 3; alive <= k; ++alive)
+      EXPECT_NE(c.find(alive, 500), WindowCounter::npos);
   }
   EXPECT_TRUE(c.check());
 }
