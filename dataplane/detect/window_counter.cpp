@@ -1,0 +1,118 @@
+#include "dataplane/detect/window_counter.h"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace sipwall::detect {
+
+WindowCounter::WindowCounter(std::uint32_t capacity, std::uint32_t window_ms, unsigned lanes)
+    : window_ms_(window_ms), bucket_ms_(bucket_width(window_ms)), lanes_(lanes) {
+  if (capacity == 0 || capacity > kMaxCapacity)
+    throw std::invalid_argument("WindowCounter: capacity");
+  if (window_ms == 0) throw std::invalid_argument("WindowCounter: window_ms");
+  if (lanes == 0 || lanes > kMaxLanes) throw std::invalid_argument("WindowCounter: lanes");
+  groups_ = (capacity + kGroup - 1) / kGroup;
+  slots_ = groups_ * kGroup;
+  headers_ = TableArray<HeaderGroup>(groups_);
+  lines_ = TableArray<BucketLine>(std::size_t{slots_} * lanes_);
+  marks_ = TableArray<std::uint32_t>(slots_);
+}
+
+std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsigned empty,
+                                    std::uint32_t e) noexcept {
+  Header* g = &header(base);
+  unsigned pick = empty;
+  if (pick < kGroup) {
+    ++size_;
+  } else {
+    // The lightest key, by its total as of its last update (0 once its
+    // newest bucket left the window); among equals the one whose newest
+    // bucket is oldest, then the one inserted first. Reads only the header
+    // line: the totals may include buckets that have since expired, which
+    // only matters between light keys.
+    std::uint32_t best_count = kCountMax;
+    std::int32_t best_age = -1;
+    std::uint32_t best_rank = 0;
+    pick = 0;
+    for (unsigned i = 0; i < kGroup; ++i) {
+      std::int32_t age = since(e, g[i].head);
+      if (age < 0) age = 0;
+      const std::uint32_t c = age >= static_cast<std::int32_t>(kBuckets) ? 0 : g[i].total;
+      const std::uint32_t rank = g[i].head >> kRankShift;
+      if (c < best_count ||
+          (c == best_count && (age > best_age || (age == best_age && rank > best_rank)))) {
+        pick = i;
+        best_count = c;
+        best_age = age;
+        best_rank = rank;
+      }
+    }
+    if (best_count != 0) ++evictions_;
+    std::memset(static_cast<void*>(buckets(base + pick)), 0, sizeof(BucketLine) * lanes_);
+  }
+  // The others age by one rank (saturating at 3, the oldest); the new key is 0.
+  for (unsigned i = 0; i < kGroup; ++i) {
+    if (i == pick || g[i].key == 0) continue;
+    const std::uint32_t rank = g[i].head >> kRankShift;
+    if (rank < 3) g[i].head += 1u << kRankShift;
+  }
+  const std::uint32_t slot = base + pick;
+  Header& h = g[pick];
+  h.key = key;
+  h.head = e & kEpochMask;
+  h.total = 0;
+  marks_[slot] = 0;
+  ++inserts_;
+  return slot;
+}
+
+bool WindowCounter::erase(std::uint64_t key) noexcept {
+  if (key == 0) return false;
+  const std::uint32_t base = group_of(key) * kGroup;
+  for (unsigned i = 0; i < kGroup; ++i) {
+    Header& h = header(base + i);
+    if (h.key != key) continue;
+    h = Header{};
+    std::memset(static_cast<void*>(buckets(base + i)), 0, sizeof(BucketLine) * lanes_);
+    marks_[base + i] = 0;
+    --size_;
+    return true;
+  }
+  return false;
+}
+
+void WindowCounter::clear() noexcept {
+  std::memset(static_cast<void*>(headers_.get()), 0, sizeof(HeaderGroup) * groups_);
+  std::memset(static_cast<void*>(lines_.get()), 0, sizeof(BucketLine) * slots_ * lanes_);
+  std::memset(marks_.get(), 0, sizeof(std::uint32_t) * slots_);
+  size_ = 0;
+}
+
+std::size_t WindowCounter::memory_bytes() const noexcept {
+  return sizeof(HeaderGroup) * groups_ + sizeof(BucketLine) * std::size_t{slots_} * lanes_ +
+         sizeof(std::uint32_t) * slots_;
+}
+
+bool WindowCounter::check() const noexcept {
+  std::uint32_t used = 0;
+  for (std::uint32_t s = 0; s < slots_; ++s) {
+    const Header& h = header(s);
+    const std::uint32_t* b = buckets(s);
+    std::uint64_t sum = 0;
+    for (unsigned i = 0; i < kBuckets; ++i) sum += b[i];
+    if (h.key == 0) {
+      if (h.total != 0 || sum != 0 || marks_[s] != 0) return false;
+      for (unsigned i = kBuckets; i < kBuckets * lanes_; ++i)
+        if (b[i] != 0) return false;
+      continue;
+    }
+    ++used;
+    if (sum != h.total) return false;
+    if (group_of(h.key) != s / kGroup) return false;
+    for (std::uint32_t t = (s / kGroup) * kGroup; t < s; ++t)
+      if (header(t).key == h.key) return false;  // a key twice in its group
+  }
+  return used == size_;
+}
+
+}  // namespace sipwall::detect
