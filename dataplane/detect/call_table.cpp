@@ -36,8 +36,7 @@ void fail(CallRecord& r, Outcome& o) noexcept {
 static_assert(sizeof(CallRecord) == 104, "CallRecord layout: docs/detection.md quotes its size");
 
 CallTable::CallTable(const CallTableOptions& options) : options_(options) {
-  if (options.capacity == 0 || options.capacity > kMaxCapacity)
-    throw std::invalid_argument("CallTable: capacity");
+  if (options.capacity == 0 || options.capacity > kMaxCapacity) throw std::invalid_argument("CallTable: capacity");
   const std::uint32_t groups = (options.capacity + kGroup - 1) / kGroup;
   slots_ = groups * kGroup;
   groups_ = TableArray<Group>(groups);
@@ -163,8 +162,8 @@ Outcome apply_response(CallRecord& r, unsigned code, std::uint64_t now_ms) noexc
     // 18x rings; a 18x after the answer, a final response or a CANCEL is
     // late (or another fork) and changes nothing.
     const bool ring = code >= 180 && code <= 189;
-    if (ring && (r.seen & (CallRecord::kRinging | CallRecord::kFinal | CallRecord::kAnswered |
-                           CallRecord::kCancelled)) == 0) {
+    if (ring &&
+        (r.seen & (CallRecord::kRinging | CallRecord::kFinal | CallRecord::kAnswered | CallRecord::kCancelled)) == 0) {
       r.seen |= CallRecord::kRinging;
       r.ring_ms = now_ms;
     }
@@ -184,8 +183,7 @@ Outcome apply_response(CallRecord& r, unsigned code, std::uint64_t now_ms) noexc
     return o;
   }
   if (is_challenge(code)) return o;
-  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal))
-    return o;  // re-INVITE failure, retransmission
+  if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal)) return o;  // re-INVITE failure, retransmission
   r.seen |= CallRecord::kFinal;
   r.final_ms = now_ms;
   r.final_code = static_cast<std::uint16_t>(code);
@@ -281,14 +279,10 @@ bool CallTable::check() const noexcept {
       if (tag(u) == t) return false;
     // Outcome bits only follow what was seen.
     if ((r.emitted & Outcome::kAnswered) && !r.has(CallRecord::kAnswered)) return false;
-    if ((r.emitted & Outcome::kEnded) && !(r.has(CallRecord::kAnswered) && r.has(CallRecord::kBye)))
+    if ((r.emitted & Outcome::kEnded) && !(r.has(CallRecord::kAnswered) && r.has(CallRecord::kBye))) return false;
+    if ((r.emitted & Outcome::kCancelledRinging) && !(r.has(CallRecord::kRinging) && r.has(CallRecord::kCancelled)))
       return false;
-    if ((r.emitted & Outcome::kCancelledRinging) &&
-        !(r.has(CallRecord::kRinging) && r.has(CallRecord::kCancelled)))
-      return false;
-    if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) &&
-        !(r.emitted & Outcome::kAttempt))
-      return false;
+    if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) && !(r.emitted & Outcome::kAttempt)) return false;
     if (r.has(CallRecord::kAnswered) && !r.has(CallRecord::kFinal)) return false;
     if (cached_expiry(s) != expiry_ms(r)) return false;
   }

@@ -25,13 +25,10 @@
 namespace sipwall::detect {
 
 struct CallTableOptions {
-  std::uint32_t capacity = 65536;  // calls tracked per worker (rounded up to 8)
-  std::uint32_t ringing_timeout_ms =
-      180'000;  // no final response: unanswered after this (RFC 3261 Timer C)
-  std::uint32_t answered_timeout_ms =
-      14'400'000;  // answered without a BYE seen: forgotten after 4 h
-  std::uint32_t linger_ms =
-      32'000;  // after the last final/CANCEL/BYE: kept for retransmissions (64*T1)
+  std::uint32_t capacity = 65536;                  // calls tracked per worker (rounded up to 8)
+  std::uint32_t ringing_timeout_ms = 180'000;      // no final response: unanswered after this (RFC 3261 Timer C)
+  std::uint32_t answered_timeout_ms = 14'400'000;  // answered without a BYE seen: forgotten after 4 h
+  std::uint32_t linger_ms = 32'000;                // after the last final/CANCEL/BYE: kept for retransmissions (64*T1)
 };
 
 struct CallRecord {
@@ -59,10 +56,9 @@ struct CallRecord {
 
 // The outcome events one message (or an expiry) completed for one call.
 struct Outcome {
-  static constexpr std::uint8_t kAttempt = 1 << 0;   // first of answered/unanswered: an asr attempt
-  static constexpr std::uint8_t kAnswered = 1 << 1;  // first 2xx
-  static constexpr std::uint8_t kUnanswered =
-      1 << 2;  // final >= 300, CANCEL before answer, or ringing timeout
+  static constexpr std::uint8_t kAttempt = 1 << 0;           // first of answered/unanswered: an asr attempt
+  static constexpr std::uint8_t kAnswered = 1 << 1;          // first 2xx
+  static constexpr std::uint8_t kUnanswered = 1 << 2;        // final >= 300, CANCEL before answer, or ringing timeout
   static constexpr std::uint8_t kCancelledRinging = 1 << 3;  // CANCEL before answer after a 18x
   static constexpr std::uint8_t kEnded = 1 << 4;             // BYE after the answer
 
@@ -87,8 +83,7 @@ struct InviteResult {
 };
 
 struct EventResult {
-  const CallRecord* call =
-      nullptr;  // nullptr: unknown Call-ID (or ignored); valid until the table changes
+  const CallRecord* call = nullptr;  // nullptr: unknown Call-ID (or ignored); valid until the table changes
   Outcome outcome{};
 };
 
@@ -106,8 +101,7 @@ class CallTable {
   // A response. to_invite: its CSeq method is INVITE (responses to BYE,
   // CANCEL, PRACK, ... are no call outcome and are ignored). 100 is ignored;
   // 180..189 ring; 2xx answers; >= 300 fails the call unless it was answered.
-  EventResult on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite,
-                          std::uint64_t now_ms) noexcept;
+  EventResult on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite, std::uint64_t now_ms) noexcept;
   EventResult on_cancel(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
   EventResult on_ack(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
   EventResult on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
@@ -160,16 +154,12 @@ class CallTable {
   std::uint32_t capacity() const noexcept { return slots_; }
   std::uint32_t size() const noexcept { return size_; }
   std::uint64_t inserted() const noexcept { return inserted_; }
-  std::uint64_t expired() const noexcept { return expired_; }  // by expire() or as a victim
+  std::uint64_t expired() const noexcept { return expired_; }            // by expire() or as a victim
   std::uint64_t evicted_live() const noexcept { return evicted_live_; }  // dropped before expiry
   std::uint64_t retransmits() const noexcept { return retransmits_; }
   std::uint64_t reinvites() const noexcept { return reinvites_; }
-  std::uint64_t unknown() const noexcept {
-    return unknown_;
-  }  // events for a Call-ID not in the table
-  std::uint64_t ignored() const noexcept {
-    return ignored_;
-  }  // responses to non-INVITE, 100, codes outside 100..699
+  std::uint64_t unknown() const noexcept { return unknown_; }  // events for a Call-ID not in the table
+  std::uint64_t ignored() const noexcept { return ignored_; }  // responses to non-INVITE, 100, codes outside 100..699
   std::size_t memory_bytes() const noexcept;
 
   // Internal consistency (tags match records, each call once, size() and the
@@ -182,15 +172,9 @@ class CallTable {
     std::uint64_t expiry[kGroup];  // expiry_ms() of the slot's record, kept current
   };
 
-  static std::uint64_t tag_of(std::uint64_t call_id_hash) noexcept {
-    return call_id_hash != 0 ? call_id_hash : 1;
-  }
-  std::uint64_t& tag(std::uint32_t slot) noexcept {
-    return groups_[slot / kGroup].tag[slot % kGroup];
-  }
-  std::uint64_t tag(std::uint32_t slot) const noexcept {
-    return groups_[slot / kGroup].tag[slot % kGroup];
-  }
+  static std::uint64_t tag_of(std::uint64_t call_id_hash) noexcept { return call_id_hash != 0 ? call_id_hash : 1; }
+  std::uint64_t& tag(std::uint32_t slot) noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint64_t tag(std::uint32_t slot) const noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
   std::uint64_t cached_expiry(std::uint32_t slot) const noexcept {
     return groups_[slot / kGroup].expiry[slot % kGroup];
   }

@@ -5,9 +5,8 @@
 
 namespace sipwall::detect {
 
-DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers,
-                       std::vector<DynamicEntry> entries, std::vector<WorkerCount> per_worker,
-                       std::vector<LiftRecord> lifts, std::uint64_t lift_seq)
+DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers, std::vector<DynamicEntry> entries,
+                       std::vector<WorkerCount> per_worker, std::vector<LiftRecord> lifts, std::uint64_t lift_seq)
     : sequence_(sequence),
       workers_(workers),
       entries_(std::move(entries)),
@@ -39,9 +38,8 @@ DynamicSet::DynamicSet(std::uint64_t sequence, std::uint32_t workers,
 }
 
 std::size_t DynamicSet::memory_bytes() const noexcept {
-  return sizeof(*this) + entries_.capacity() * sizeof(DynamicEntry) +
-         per_worker_.capacity() * sizeof(WorkerCount) + lifts_.capacity() * sizeof(LiftRecord) +
-         index_.capacity() * sizeof(std::uint32_t);
+  return sizeof(*this) + entries_.capacity() * sizeof(DynamicEntry) + per_worker_.capacity() * sizeof(WorkerCount) +
+         lifts_.capacity() * sizeof(LiftRecord) + index_.capacity() * sizeof(std::uint32_t);
 }
 
 }  // namespace sipwall::detect

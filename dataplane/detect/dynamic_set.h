@@ -51,8 +51,7 @@ class DynamicSet {
   // per_worker: entries.size() * workers counts, entry-major. lifts: the
   // recent lifts, ascending seq; lift_seq: the newest lift's seq (0: none).
   DynamicSet(std::uint64_t sequence, std::uint32_t workers, std::vector<DynamicEntry> entries,
-             std::vector<WorkerCount> per_worker, std::vector<LiftRecord> lifts,
-             std::uint64_t lift_seq);
+             std::vector<WorkerCount> per_worker, std::vector<LiftRecord> lifts, std::uint64_t lift_seq);
 
   const DynamicEntry* find(std::uint64_t detector, std::uint64_t key) const noexcept {
     if (entries_.empty()) return nullptr;

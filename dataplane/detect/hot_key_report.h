@@ -17,9 +17,8 @@ struct HotKeyReport {
   std::uint64_t time_ms;   // the worker's now_ms when counted
   std::uint32_t count;     // local count in the window (asr: attempts)
   std::uint32_t count2;    // asr: answered; else 0
-  std::uint64_t
-      lift_seq;  // last lift the worker had applied: older reports of a lifted key are ignored
-  Level level;   // the level the worker's estimate stood at (not counting the penalty box)
+  std::uint64_t lift_seq;  // last lift the worker had applied: older reports of a lifted key are ignored
+  Level level;             // the level the worker's estimate stood at (not counting the penalty box)
 };
 
 }  // namespace sipwall::detect

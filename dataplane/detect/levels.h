@@ -13,11 +13,11 @@ namespace sipwall::detect {
 inline constexpr std::uint32_t kMaxDetectors = 32;
 
 struct DetectorLevel {
-  std::uint64_t key = 0;     // key_hash(); 0: the INVITE lacks a part of the key, not evaluated
-  std::uint32_t local = 0;   // this worker's count in the window (asr: attempts)
-  std::uint32_t count = 0;   // estimate over all workers: local + (merged - this worker's at merge)
-  std::uint32_t local2 = 0;  // asr: answered (this worker)
-  std::uint32_t count2 = 0;  // asr: answered (estimate)
+  std::uint64_t key = 0;      // key_hash(); 0: the INVITE lacks a part of the key, not evaluated
+  std::uint32_t local = 0;    // this worker's count in the window (asr: attempts)
+  std::uint32_t count = 0;    // estimate over all workers: local + (merged - this worker's at merge)
+  std::uint32_t local2 = 0;   // asr: answered (this worker)
+  std::uint32_t count2 = 0;   // asr: answered (estimate)
   Level level = Level::none;  // max(level of the estimate, held)
   Level held = Level::none;   // penalty-box level from the merged set (while not expired)
   bool rose = false;          // the estimate's level rose at this INVITE (the INVITE that fires)

@@ -34,10 +34,8 @@ std::size_t Merger::IdHash::operator()(const Id& id) const noexcept {
 
 Merger::Merger(std::span<const DetectorSpec> specs, const MergerOptions& options)
     : specs_(specs.begin(), specs.end()), stats_(specs.size()), options_(options) {
-  if (options.workers == 0 || options.workers > 1024)
-    throw std::invalid_argument("Merger: workers");
-  if (options.max_entries == 0 || options.max_entries > (1u << 24))
-    throw std::invalid_argument("Merger: max_entries");
+  if (options.workers == 0 || options.workers > 1024) throw std::invalid_argument("Merger: workers");
+  if (options.max_entries == 0 || options.max_entries > (1u << 24)) throw std::invalid_argument("Merger: max_entries");
   check_specs(specs);
   slots_.resize(options.max_entries);
   views_.resize(std::size_t{options.max_entries} * options.workers);
@@ -50,10 +48,9 @@ std::size_t Merger::memory_bytes() const noexcept {
   // unordered_map: a node (key, value, next pointer, cached hash) per entry
   // plus one pointer per bucket.
   const std::size_t node = sizeof(std::pair<const Id, std::uint32_t>) + 2 * sizeof(void*);
-  return sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) +
-         stats_.capacity() * sizeof(DetectorMergeStats) + slots_.capacity() * sizeof(Slot) +
-         views_.capacity() * sizeof(View) + free_.capacity() * sizeof(std::uint32_t) +
-         index_.size() * node + index_.bucket_count() * sizeof(void*) +
+  return sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) + stats_.capacity() * sizeof(DetectorMergeStats) +
+         slots_.capacity() * sizeof(Slot) + views_.capacity() * sizeof(View) +
+         free_.capacity() * sizeof(std::uint32_t) + index_.size() * node + index_.bucket_count() * sizeof(void*) +
          lifts_.size() * sizeof(LoggedLift) + last_.capacity() * sizeof(DynamicEntry);
 }
 
@@ -198,8 +195,7 @@ std::unique_ptr<DynamicSet> Merger::merge(std::uint64_t now_ms) {
         ++stats_[slot.spec].fires;
       }
       // Over at (at least) the held level: held until a grace after now.
-      if (level >= slot.held)
-        slot.expiry_ms = std::max(slot.hold_until_ms, add_sat(now_ms, options_.over_grace_ms));
+      if (level >= slot.held) slot.expiry_ms = std::max(slot.hold_until_ms, add_sat(now_ms, options_.over_grace_ms));
     }
     const bool active = slot.held != Level::none && now_ms < slot.expiry_ms;
     if (!any && !active) {
@@ -210,32 +206,28 @@ std::unique_ptr<DynamicSet> Merger::merge(std::uint64_t now_ms) {
     }
     ++stats_[slot.spec].hot;
     if (active) ++stats_[slot.spec].active;
-    entries.push_back(DynamicEntry{slot.detector, slot.key, slot.a, slot.b, slot.first_seen_ms,
-                                   slot.last_seen_ms, active ? slot.fired_ms : 0,
-                                   active ? slot.expiry_ms : 0, slot.lift_seq, count, count2,
-                                   active ? slot.held : Level::none});
-    for (std::uint32_t w = 0; w < options_.workers; ++w)
-      per_worker.push_back({v[w].count, v[w].count2});
+    entries.push_back(DynamicEntry{slot.detector, slot.key, slot.a, slot.b, slot.first_seen_ms, slot.last_seen_ms,
+                                   active ? slot.fired_ms : 0, active ? slot.expiry_ms : 0, slot.lift_seq, count,
+                                   count2, active ? slot.held : Level::none});
+    for (std::uint32_t w = 0; w < options_.workers; ++w) per_worker.push_back({v[w].count, v[w].count2});
   }
   for (std::uint32_t s : cold) release(s);
 
   std::vector<LiftRecord> lifts;
-  while (!lifts_.empty() && add_sat(lifts_.front().time_ms, options_.lift_log_ms) <= now_ms)
-    lifts_.pop_front();
+  while (!lifts_.empty() && add_sat(lifts_.front().time_ms, options_.lift_log_ms) <= now_ms) lifts_.pop_front();
   lifts.reserve(lifts_.size());
   for (const LoggedLift& l : lifts_) lifts.push_back(l.lift);
 
   last_ = entries;
-  return std::make_unique<DynamicSet>(sequence_, options_.workers, std::move(entries),
-                                      std::move(per_worker), std::move(lifts), lift_seq_);
+  return std::make_unique<DynamicSet>(sequence_, options_.workers, std::move(entries), std::move(per_worker),
+                                      std::move(lifts), lift_seq_);
 }
 
 bool Merger::lift(std::uint64_t detector, std::uint64_t key, std::uint64_t now_ms) {
   ++lift_seq_;
   lifts_.push_back(LoggedLift{LiftRecord{detector, key, lift_seq_}, now_ms});
   while (lifts_.size() > options_.lift_log) lifts_.pop_front();
-  std::erase_if(last_,
-                [&](const DynamicEntry& e) { return e.detector == detector && e.key == key; });
+  std::erase_if(last_, [&](const DynamicEntry& e) { return e.detector == detector && e.key == key; });
 
   const std::uint32_t spec = spec_index(detector);
   if (spec == kNone) return false;
@@ -256,9 +248,9 @@ std::size_t Merger::lift_part(std::uint64_t part, std::uint64_t now_ms) {
   std::vector<Id> hits;
   for (const auto& [id, s] : index_) {
     const Slot& slot = slots_[s];
-    const bool live = slot.held != Level::none ||
-                      std::any_of(views(s), views(s) + options_.workers,
-                                  [](const View& v) { return v.count != 0 || v.count2 != 0; });
+    const bool live = slot.held != Level::none || std::any_of(views(s), views(s) + options_.workers, [](const View& v) {
+                        return v.count != 0 || v.count2 != 0;
+                      });
     if (live && (slot.a == part || slot.b == part)) hits.push_back(id);
   }
   for (const Id& id : hits) lift(id.detector, id.key, now_ms);

@@ -78,18 +78,12 @@ class Merger {
   }
 
   std::span<const DetectorSpec> specs() const noexcept { return specs_; }
-  const DetectorMergeStats& stats(std::uint32_t detector) const noexcept {
-    return stats_[detector];
-  }
+  const DetectorMergeStats& stats(std::uint32_t detector) const noexcept { return stats_[detector]; }
   std::uint32_t tracked() const noexcept { return static_cast<std::uint32_t>(index_.size()); }
   std::uint64_t reports() const noexcept { return reports_; }
-  std::uint64_t dropped_full() const noexcept { return dropped_full_; }  // no room for a new key
-  std::uint64_t dropped_lifted() const noexcept {
-    return dropped_lifted_;
-  }  // counted before a lift
-  std::uint64_t dropped_unknown() const noexcept {
-    return dropped_unknown_;
-  }  // unknown detector / worker
+  std::uint64_t dropped_full() const noexcept { return dropped_full_; }        // no room for a new key
+  std::uint64_t dropped_lifted() const noexcept { return dropped_lifted_; }    // counted before a lift
+  std::uint64_t dropped_unknown() const noexcept { return dropped_unknown_; }  // unknown detector / worker
   std::uint64_t lift_seq() const noexcept { return lift_seq_; }
   std::uint64_t sequence() const noexcept { return sequence_; }
   // What the merger holds now (the slots and per-worker views are sized for

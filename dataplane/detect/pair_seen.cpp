@@ -6,8 +6,7 @@
 namespace sipwall::detect {
 
 PairSeen::PairSeen(std::uint32_t capacity) {
-  if (capacity == 0 || capacity > 4 * kMaxCapacity)
-    throw std::invalid_argument("PairSeen: capacity");
+  if (capacity == 0 || capacity > 4 * kMaxCapacity) throw std::invalid_argument("PairSeen: capacity");
   const std::uint32_t groups = (capacity + kGroup - 1) / kGroup;
   slots_ = groups * kGroup;
   groups_ = TableArray<Group>(groups);

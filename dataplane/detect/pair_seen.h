@@ -43,8 +43,7 @@ class PairSeen {
     return touch(pair, group(pair), epoch, window_epochs);
   }
   // As touch(pair, ...), with grp = group(pair) computed once by the caller.
-  Touch touch(std::uint64_t pair, std::uint32_t grp, std::uint32_t epoch,
-              std::uint32_t window_epochs) noexcept {
+  Touch touch(std::uint64_t pair, std::uint32_t grp, std::uint32_t epoch, std::uint32_t window_epochs) noexcept {
     Entry* g = &groups_[grp].e[0];
     const std::uint32_t stamp = ++clock_;
     unsigned victim = 0;
@@ -64,8 +63,7 @@ class PairSeen {
       }
       // Empty slots first (age "infinite"), then the oldest epoch, then the
       // oldest touch.
-      const std::int32_t age =
-          g[i].pair == 0 ? INT32_MAX : static_cast<std::int32_t>(epoch - g[i].epoch);
+      const std::int32_t age = g[i].pair == 0 ? INT32_MAX : static_cast<std::int32_t>(epoch - g[i].epoch);
       const std::int32_t touch = static_cast<std::int32_t>(stamp - g[i].stamp);
       if (age > oldest || (age == oldest && touch > oldest_touch)) {
         oldest = age;
@@ -86,9 +84,7 @@ class PairSeen {
     return {false, epoch};
   }
 
-  std::uint32_t group(std::uint64_t pair) const noexcept {
-    return group_index(pair, slots_ / kGroup);
-  }
+  std::uint32_t group(std::uint64_t pair) const noexcept { return group_index(pair, slots_ / kGroup); }
   void prefetch_group(std::uint32_t g) const noexcept { __builtin_prefetch(&groups_[g]); }
 
   void clear() noexcept;

@@ -57,8 +57,7 @@ class SpscQueue {
 
   // Either side; exact only when the other side is idle.
   std::uint32_t size() const noexcept {
-    return static_cast<std::uint32_t>(tail_.load(std::memory_order_acquire) -
-                                      head_.load(std::memory_order_acquire));
+    return static_cast<std::uint32_t>(tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire));
   }
   std::uint32_t capacity() const noexcept { return mask_ + 1; }
   std::size_t memory_bytes() const noexcept { return sizeof(T) * (std::size_t{mask_} + 1); }

@@ -17,15 +17,13 @@ TableMemory::TableMemory(std::size_t bytes) : bytes_(bytes) {
   if (bytes >= kHuge) {
     // Over-map by 2 MB, keep the 2 MB-aligned part, give back the rest.
     const std::size_t want = (bytes + kHuge - 1) / kHuge * kHuge;
-    void* p =
-        mmap(nullptr, want + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = mmap(nullptr, want + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(p);
     const std::uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
     if (aligned > start) munmap(p, aligned - start);
     const std::uintptr_t end = start + want + kHuge;
-    if (end > aligned + want)
-      munmap(reinterpret_cast<void*>(aligned + want), end - (aligned + want));
+    if (end > aligned + want) munmap(reinterpret_cast<void*>(aligned + want), end - (aligned + want));
     base_ = reinterpret_cast<void*>(aligned);
     mapped_ = want;
     mmap_ = true;

@@ -21,8 +21,7 @@ class TableMemory {
   TableMemory() = default;
   explicit TableMemory(std::size_t bytes);  // throws std::bad_alloc
   ~TableMemory();
-  TableMemory(TableMemory&& o) noexcept
-      : base_(o.base_), mapped_(o.mapped_), bytes_(o.bytes_), mmap_(o.mmap_) {
+  TableMemory(TableMemory&& o) noexcept : base_(o.base_), mapped_(o.mapped_), bytes_(o.bytes_), mmap_(o.mmap_) {
     o.base_ = nullptr;
     o.mapped_ = o.bytes_ = 0;
   }

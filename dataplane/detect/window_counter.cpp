@@ -7,8 +7,7 @@ namespace sipwall::detect {
 
 WindowCounter::WindowCounter(std::uint32_t capacity, std::uint32_t window_ms, unsigned lanes)
     : window_ms_(window_ms), bucket_ms_(bucket_width(window_ms)), lanes_(lanes) {
-  if (capacity == 0 || capacity > kMaxCapacity)
-    throw std::invalid_argument("WindowCounter: capacity");
+  if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("WindowCounter: capacity");
   if (window_ms == 0) throw std::invalid_argument("WindowCounter: window_ms");
   if (lanes == 0 || lanes > kMaxLanes) throw std::invalid_argument("WindowCounter: lanes");
   groups_ = (capacity + kGroup - 1) / kGroup;
@@ -18,8 +17,7 @@ WindowCounter::WindowCounter(std::uint32_t capacity, std::uint32_t window_ms, un
   marks_ = TableArray<std::uint32_t>(slots_);
 }
 
-std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsigned empty,
-                                    std::uint32_t e) noexcept {
+std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsigned empty, std::uint32_t e) noexcept {
   Header* g = &header(base);
   unsigned pick = empty;
   if (pick < kGroup) {
@@ -39,8 +37,7 @@ std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsig
       if (age < 0) age = 0;
       const std::uint32_t c = age >= static_cast<std::int32_t>(kBuckets) ? 0 : g[i].total;
       const std::uint32_t rank = g[i].head >> kRankShift;
-      if (c < best_count ||
-          (c == best_count && (age > best_age || (age == best_age && rank > best_rank)))) {
+      if (c < best_count || (c == best_count && (age > best_age || (age == best_age && rank > best_rank)))) {
         pick = i;
         best_count = c;
         best_age = age;

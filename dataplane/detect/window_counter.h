@@ -104,8 +104,7 @@ class WindowCounter {
   }
   std::uint32_t lookup(std::uint64_t key) const noexcept { return lookup(key, group_of(key)); }
   // The slot of `key` (in group g), inserted if absent; its window not advanced.
-  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint32_t g,
-                                 std::uint64_t now_ms) noexcept {
+  std::uint32_t lookup_or_insert(std::uint64_t key, std::uint32_t g, std::uint64_t now_ms) noexcept {
     const std::uint32_t base = g * kGroup;
     const Header* h = &header(base);
     unsigned empty = kGroup;
@@ -118,9 +117,7 @@ class WindowCounter {
   std::uint32_t lookup_or_insert(std::uint64_t key, std::uint64_t now_ms) noexcept {
     return lookup_or_insert(key, group_of(key), now_ms);
   }
-  void advance_to(std::uint32_t slot, std::uint64_t now_ms) noexcept {
-    advance(slot, epoch(now_ms));
-  }
+  void advance_to(std::uint32_t slot, std::uint64_t now_ms) noexcept { advance(slot, epoch(now_ms)); }
 
   // Adds n to `lane` of the slot's newest bucket (the current one after
   // find()/find_or_insert() advanced it). Counts saturate at 2^32-1.
@@ -179,9 +176,7 @@ class WindowCounter {
   const std::uint32_t& mark(std::uint32_t slot) const noexcept { return marks_[slot]; }
   std::uint64_t key_at(std::uint32_t slot) const noexcept { return header(slot).key; }
   // The slot's newest bucket (30 bits of its epoch: compare by since()).
-  std::uint32_t newest_epoch(std::uint32_t slot) const noexcept {
-    return header(slot).head & kEpochMask;
-  }
+  std::uint32_t newest_epoch(std::uint32_t slot) const noexcept { return header(slot).head & kEpochMask; }
 
   // Epochs are kept to 30 bits (2^30 buckets: 2 years at the smallest
   // bucket) and compared by their signed difference modulo 2^30.
@@ -223,15 +218,9 @@ class WindowCounter {
   };
 
   Header& header(std::uint32_t slot) noexcept { return headers_[slot / kGroup].h[slot % kGroup]; }
-  const Header& header(std::uint32_t slot) const noexcept {
-    return headers_[slot / kGroup].h[slot % kGroup];
-  }
-  std::uint32_t* buckets(std::uint32_t slot) noexcept {
-    return lines_[std::size_t{slot} * lanes_].b;
-  }
-  const std::uint32_t* buckets(std::uint32_t slot) const noexcept {
-    return lines_[std::size_t{slot} * lanes_].b;
-  }
+  const Header& header(std::uint32_t slot) const noexcept { return headers_[slot / kGroup].h[slot % kGroup]; }
+  std::uint32_t* buckets(std::uint32_t slot) noexcept { return lines_[std::size_t{slot} * lanes_].b; }
+  const std::uint32_t* buckets(std::uint32_t slot) const noexcept { return lines_[std::size_t{slot} * lanes_].b; }
 
   std::uint32_t group_of(std::uint64_t key) const noexcept { return group_index(key, groups_); }
 
@@ -256,8 +245,7 @@ class WindowCounter {
     h.head = (e & kEpochMask) | (h.head & ~kEpochMask);
   }
 
-  std::uint32_t insert(std::uint64_t key, std::uint32_t base, unsigned empty,
-                       std::uint32_t e) noexcept;
+  std::uint32_t insert(std::uint64_t key, std::uint32_t base, unsigned empty, std::uint32_t e) noexcept;
 
   TableArray<HeaderGroup> headers_;
   TableArray<BucketLine> lines_;

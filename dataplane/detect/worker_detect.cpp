@@ -44,20 +44,17 @@ std::uint32_t report_min_for(const DetectorSpec& s, const WorkerOptions& o) noex
 
 }  // namespace
 
-const char* WorkerDetect::validate(std::span<const DetectorSpec> specs,
-                                   const WorkerOptions& o) noexcept {
+const char* WorkerDetect::validate(std::span<const DetectorSpec> specs, const WorkerOptions& o) noexcept {
   if (specs.size() > kMaxDetectors) return "more than 32 detectors";
   if (o.workers == 0 || o.workers > 1024) return "workers must be 1 .. 1024";
   if (o.worker_index >= o.workers) return "worker_index must be < workers";
   if (o.report_queue < 2 || o.report_queue > (1u << 24)) return "report_queue must be 2 .. 2^24";
   if (o.report_min_floor == 0) return "report_min_floor must be >= 1";
   if (o.pair_factor == 0 || o.pair_factor > 16) return "pair_factor must be 1 .. 16";
-  if (o.calls.capacity == 0 || o.calls.capacity > kMaxCapacity)
-    return "call table capacity must be 1 .. 2^26";
+  if (o.calls.capacity == 0 || o.calls.capacity > kMaxCapacity) return "call table capacity must be 1 .. 2^26";
   for (const DetectorSpec& s : specs) {
     if (const char* why = detect::validate(s)) return why;
-    const bool distinct =
-        s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
+    const bool distinct = s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
     if (distinct && std::uint64_t{s.capacity} * o.pair_factor > 4ull * kMaxCapacity)
       return "capacity * pair_factor too large";
   }
@@ -66,8 +63,7 @@ const char* WorkerDetect::validate(std::span<const DetectorSpec> specs,
 
 // Validates before any member is built, so a bad argument gets validate()'s
 // message, not a member's.
-static const CallTableOptions& checked_calls(std::span<const DetectorSpec> specs,
-                                             const WorkerOptions& options) {
+static const CallTableOptions& checked_calls(std::span<const DetectorSpec> specs, const WorkerOptions& options) {
   if (const char* why = WorkerDetect::validate(specs, options)) throw std::invalid_argument(why);
   return options.calls;
 }
@@ -76,8 +72,7 @@ WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOpti
     : specs_(specs.begin(), specs.end()), calls_(checked_calls(specs, options)), options_(options) {
   tables_.reserve(specs_.size());
   for (const DetectorSpec& s : specs_) {
-    const bool distinct =
-        s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
+    const bool distinct = s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
     Table t{WindowCounter(s.capacity, s.window_ms, s.count == DetectCount::asr ? 2 : 1), nullptr,
             report_min_for(s, options_)};
     if (distinct) t.pairs = std::make_unique<PairSeen>(s.capacity * options_.pair_factor);
@@ -87,9 +82,8 @@ WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOpti
 }
 
 std::size_t WorkerDetect::memory_bytes() const noexcept {
-  std::size_t n = sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) +
-                  tables_.capacity() * sizeof(Table) + calls_.memory_bytes() +
-                  reports_->memory_bytes();
+  std::size_t n = sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) + tables_.capacity() * sizeof(Table) +
+                  calls_.memory_bytes() + reports_->memory_bytes();
   for (const Table& t : tables_) {
     n += t.counter.memory_bytes();
     if (t.pairs) n += t.pairs->memory_bytes();
@@ -100,9 +94,9 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 // ---- per INVITE ------------------------------------------------------------
 
 // Inline: returned through the stack it stalls on store forwarding.
-[[gnu::always_inline]] inline WorkerDetect::Estimate WorkerDetect::estimate(
-    std::uint32_t i, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
-    std::uint64_t now_ms) const noexcept {
+[[gnu::always_inline]] inline WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key,
+                                                                            std::uint32_t local, std::uint32_t local2,
+                                                                            std::uint64_t now_ms) const noexcept {
   const DetectorSpec& s = specs_[i];
   Estimate est{local, local2, Level::none, Level::none};
   if (dyn_ != nullptr) {
@@ -130,8 +124,7 @@ void WorkerDetect::on_invite(const InviteKeys& keys, std::uint64_t now_ms, Level
   calls_.prefetch(keys.call_id_hash);
   prepare(keys, p);
   const InviteResult r = calls_.on_invite(keys, now_ms);
-  if (r.victim != nullptr && r.victim_outcome.events != 0)
-    feed_outcome(*r.victim, r.victim_outcome, now_ms);
+  if (r.victim != nullptr && r.victim_outcome.events != 0) feed_outcome(*r.victim, r.victim_outcome, now_ms);
   out.call = r.kind;
   finish(now_ms, r.kind == InviteKind::new_call, p, out);
 }
@@ -163,8 +156,7 @@ void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
     d.group = t.counter.group(d.key);
     t.counter.prefetch_group(d.group);
     if (s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers) {
-      const std::uint64_t value =
-          s.count == DetectCount::distinct_callees ? keys.callee : keys.caller;
+      const std::uint64_t value = s.count == DetectCount::distinct_callees ? keys.callee : keys.caller;
       if (value != 0) {
         d.pair = pair_hash(d.key, value);
         d.pair_group = t.pairs->group(d.pair);
@@ -236,8 +228,7 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     l.rose = est.level > seen_level(m);
     m = (m & ~3u) | static_cast<std::uint32_t>(est.level);
     if (counted_on_invite(s.count))
-      maybe_report(i, d.slot, d.key, KeyParts{d.a, d.b, true}, l.local, l.local2, est.level,
-                   now_ms);
+      maybe_report(i, d.slot, d.key, KeyParts{d.a, d.b, true}, l.local, l.local2, est.level, now_ms);
   }
 }
 
@@ -249,9 +240,8 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
 // 16 and within 1/8 above, for O(log count) reports per key and window. A
 // key that cools below report_min is reported once more (so the merger stops
 // counting it), then not again until it is hot.
-void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key,
-                                const KeyParts& parts, std::uint32_t local, std::uint32_t local2,
-                                Level level, std::uint64_t now_ms) noexcept {
+void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts,
+                                std::uint32_t local, std::uint32_t local2, Level level, std::uint64_t now_ms) noexcept {
   Table& t = tables_[i];
   std::uint32_t& m = t.counter.mark(slot);
   const std::uint32_t last = reported_count(m);
@@ -263,8 +253,7 @@ void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64
     const std::uint32_t step = last / 8 > 1 ? last / 8 : 1;
     if (local - last < step) return;
   }
-  const HotKeyReport r{
-      specs_[i].definition_hash, key, parts.a, parts.b, now_ms, local, local2, lift_seen_, level};
+  const HotKeyReport r{specs_[i].definition_hash, key, parts.a, parts.b, now_ms, local, local2, lift_seen_, level};
   if (!reports_->try_push(r)) {
     ++reports_dropped_;  // the mark stays: the next count retries
     return;
@@ -299,14 +288,12 @@ EventResult WorkerDetect::on_bye(std::uint64_t call_id_hash, std::uint64_t now_m
 }
 
 std::size_t WorkerDetect::expire(std::uint64_t now_ms, std::uint32_t max_visits) noexcept {
-  return calls_.expire(now_ms, max_visits,
-                       [this, now_ms](const CallRecord& call, const Outcome& o) {
-                         if (o.events != 0) feed_outcome(call, o, now_ms);
-                       });
+  return calls_.expire(now_ms, max_visits, [this, now_ms](const CallRecord& call, const Outcome& o) {
+    if (o.events != 0) feed_outcome(call, o, now_ms);
+  });
 }
 
-void WorkerDetect::feed_outcome(const CallRecord& call, const Outcome& o,
-                                std::uint64_t now_ms) noexcept {
+void WorkerDetect::feed_outcome(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept {
   const std::uint32_t n = static_cast<std::uint32_t>(specs_.size());
   for (std::uint32_t i = 0; i < n; ++i) {
     const DetectorSpec& s = specs_[i];
@@ -365,8 +352,7 @@ void WorkerDetect::set_dynamic(const DynamicSet* set) noexcept {
     for (const LiftRecord& l : lifts) {
       if (l.seq <= lift_seen_) continue;
       for (std::uint32_t i = 0; i < tables_.size(); ++i)
-        if (specs_[i].definition_hash == l.detector && tables_[i].counter.erase(l.key))
-          ++lift_resets_;
+        if (specs_[i].definition_hash == l.detector && tables_[i].counter.erase(l.key)) ++lift_resets_;
     }
   }
   lift_seen_ = set->lift_seq();
@@ -383,8 +369,7 @@ void WorkerDetect::adopt(WorkerDetect& old) noexcept {
       const WindowCounter& mine = tables_[i].counter;
       const WindowCounter& theirs = old.tables_[j].counter;
       if (mine.capacity() != theirs.capacity() || mine.window_ms() != theirs.window_ms() ||
-          mine.lanes() != theirs.lanes() ||
-          (tables_[i].pairs == nullptr) != (old.tables_[j].pairs == nullptr) ||
+          mine.lanes() != theirs.lanes() || (tables_[i].pairs == nullptr) != (old.tables_[j].pairs == nullptr) ||
           (tables_[i].pairs && tables_[i].pairs->capacity() != old.tables_[j].pairs->capacity()))
         continue;
       std::swap(tables_[i].counter, old.tables_[j].counter);

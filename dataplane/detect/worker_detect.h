@@ -55,8 +55,7 @@ class WorkerDetect {
   WorkerDetect& operator=(const WorkerDetect&) = delete;
 
   // nullptr if the specs and options are usable, else why not.
-  static const char* validate(std::span<const DetectorSpec> specs,
-                              const WorkerOptions& options) noexcept;
+  static const char* validate(std::span<const DetectorSpec> specs, const WorkerOptions& options) noexcept;
 
   // An INVITE: counts it if its Call-ID is new and fills `out` (one entry per
   // spec, in order).
@@ -70,8 +69,7 @@ class WorkerDetect {
   void levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept;
 
   // Call events (see CallTable); their outcomes feed the outcome detectors.
-  EventResult on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite,
-                          std::uint64_t now_ms) noexcept;
+  EventResult on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite, std::uint64_t now_ms) noexcept;
   EventResult on_cancel(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
   EventResult on_ack(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
   EventResult on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
@@ -100,21 +98,15 @@ class WorkerDetect {
 
   std::span<const DetectorSpec> specs() const noexcept { return specs_; }
   const CallTable& calls() const noexcept { return calls_; }
-  const WindowCounter& counter(std::uint32_t detector) const noexcept {
-    return tables_[detector].counter;
-  }
-  const PairSeen* pairs(std::uint32_t detector) const noexcept {
-    return tables_[detector].pairs.get();
-  }
-  std::uint32_t report_min(std::uint32_t detector) const noexcept {
-    return tables_[detector].report_min;
-  }
+  const WindowCounter& counter(std::uint32_t detector) const noexcept { return tables_[detector].counter; }
+  const PairSeen* pairs(std::uint32_t detector) const noexcept { return tables_[detector].pairs.get(); }
+  std::uint32_t report_min(std::uint32_t detector) const noexcept { return tables_[detector].report_min; }
   const WorkerOptions& options() const noexcept { return options_; }
   std::uint64_t reports_pushed() const noexcept { return reports_pushed_; }
   std::uint64_t reports_dropped() const noexcept { return reports_dropped_; }  // queue full
-  std::uint64_t lift_resets() const noexcept { return lift_resets_; }  // local keys reset by lifts
-  std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }  // full resets for missed lifts
-  std::uint64_t adopted() const noexcept { return adopted_; }      // tables taken over by adopt()
+  std::uint64_t lift_resets() const noexcept { return lift_resets_; }          // local keys reset by lifts
+  std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }              // full resets for missed lifts
+  std::uint64_t adopted() const noexcept { return adopted_; }                  // tables taken over by adopt()
   // Everything allocated at construction (tables, call table, queue).
   std::size_t memory_bytes() const noexcept;
 
@@ -149,9 +141,8 @@ class WorkerDetect {
   void feed_outcome(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept;
   Estimate estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
                     std::uint64_t now_ms) const noexcept;
-  void maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts,
-                    std::uint32_t local, std::uint32_t local2, Level level,
-                    std::uint64_t now_ms) noexcept;
+  void maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts, std::uint32_t local,
+                    std::uint32_t local2, Level level, std::uint64_t now_ms) noexcept;
 
   std::vector<DetectorSpec> specs_;
   std::vector<Table> tables_;

@@ -55,8 +55,8 @@ std::uint32_t calls_for(std::int64_t keys) {
   return keys <= 256 ? 1024 : 1u << 16;
 }
 
-DetectorSpec spec(std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window_ms,
-                  std::uint32_t block, std::uint32_t capacity) {
+DetectorSpec spec(std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window_ms, std::uint32_t block,
+                  std::uint32_t capacity) {
   DetectorSpec s{};
   s.definition_hash = hash;
   s.key = key;
@@ -102,8 +102,7 @@ struct Traffic {
   InviteKeys next() {
     InviteKeys k{};
     const std::uint64_t r = rng.next();
-    const std::uint64_t caller =
-        ((r >> 32) * callers) >> 32;  // no division: it would cost more than a lookup
+    const std::uint64_t caller = ((r >> 32) * callers) >> 32;  // no division: it would cost more than a lookup
     k.caller = kE164 | (8613000000000ULL + caller);
     k.callee = kE164 | (8615000000000ULL + (caller * 4 + (r & 3)) % 100'000'000);
     k.source = 0xA1B2C3D4;
@@ -135,8 +134,7 @@ double tsc_per_ns() {
     while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(100)) {
     }
     const std::uint64_t c1 = __rdtsc();
-    const double ns =
-        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     return static_cast<double>(c1 - c0) / ns;
   }();
   return rate;
@@ -148,8 +146,7 @@ struct CpuClock {
   double elapsed_ns() const { return thread_cpu_ns() - start; }
 };
 
-void report(benchmark::State& state, const CpuClock& clock, double per_iteration,
-            std::size_t memory) {
+void report(benchmark::State& state, const CpuClock& clock, double per_iteration, std::size_t memory) {
   const double invites = static_cast<double>(state.iterations()) * per_iteration;
   const double ns = clock.elapsed_ns() / invites;
   state.counters["ns/INVITE"] = ns;

@@ -29,17 +29,16 @@ constexpr Level max_level(Level a, Level b) noexcept {
 }
 
 struct DetectorSpec {
-  std::uint64_t
-      definition_hash;  // over every field below but the name: state kept across reloads iff equal
+  std::uint64_t definition_hash;  // over every field below but the name: state kept across reloads iff equal
   DetectKey key;
   DetectCount count;
-  bool report_only;         // report mode
-  std::uint32_t window_ms;  // 1 s .. 24 h
-  std::uint32_t warn;       // 0 = no warn level; fires when count > warn
-  std::uint32_t block;      // 0 = no block level; fires when count > block
-                            // (asr: permille, fires when answered*1000/attempts < threshold,
-                            //  evaluated once attempts >= min_attempts)
-  std::uint32_t within_ms;  // one_ring: cancel within N of 18x; short_calls: BYE within N of answer
+  bool report_only;            // report mode
+  std::uint32_t window_ms;     // 1 s .. 24 h
+  std::uint32_t warn;          // 0 = no warn level; fires when count > warn
+  std::uint32_t block;         // 0 = no block level; fires when count > block
+                               // (asr: permille, fires when answered*1000/attempts < threshold,
+                               //  evaluated once attempts >= min_attempts)
+  std::uint32_t within_ms;     // one_ring: cancel within N of 18x; short_calls: BYE within N of answer
   std::uint32_t min_attempts;  // asr: evaluated once attempts >= this
   std::uint32_t block_for_ms;  // penalty box hold after firing (0 = only while over threshold)
   std::uint32_t capacity;      // keys tracked per worker (from rule set or data-plane config)
@@ -61,8 +60,7 @@ inline constexpr std::uint32_t kNoTrunk = 0xFFFFFFFFu;
 inline constexpr std::uint32_t kMinWindowMs = 1'000;
 inline constexpr std::uint32_t kMaxWindowMs = 86'400'000;
 inline constexpr std::uint32_t kMinCapacity = 4;
-inline constexpr std::uint32_t kMaxCapacity =
-    1u << 26;  // 64 Mi keys: ~5 GB of counters, past any sane config
+inline constexpr std::uint32_t kMaxCapacity = 1u << 26;  // 64 Mi keys: ~5 GB of counters, past any sane config
 
 // nullptr if `spec` is usable, else why not (a static string). The rule
 // compiler reports its own errors with file:line:col; this guards the
@@ -93,8 +91,7 @@ std::uint32_t lowest_threshold(const DetectorSpec& spec) noexcept;
 // True for the counts an INVITE adds to (invites, distinct_*); the others
 // are added to by call outcomes and only read on an INVITE.
 constexpr bool counted_on_invite(DetectCount c) noexcept {
-  return c == DetectCount::invites || c == DetectCount::distinct_callees ||
-         c == DetectCount::distinct_callers;
+  return c == DetectCount::invites || c == DetectCount::distinct_callees || c == DetectCount::distinct_callers;
 }
 
 const char* to_string(DetectKey k) noexcept;

@@ -59,8 +59,8 @@ struct Bytes {
 
 // Small tables so every eviction path runs; every count kind and key kind.
 std::vector<DetectorSpec> make_specs(std::uint8_t variant) {
-  auto spec = [](std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window,
-                 std::uint32_t warn, std::uint32_t block, std::uint32_t capacity) {
+  auto spec = [](std::uint64_t hash, DetectKey key, DetectCount count, std::uint32_t window, std::uint32_t warn,
+                 std::uint32_t block, std::uint32_t capacity) {
     DetectorSpec s{};
     s.definition_hash = hash;
     s.key = key;
@@ -129,9 +129,7 @@ class Harness {
   }
 
   std::uint64_t call_id(std::uint8_t b) const { return b % 48 == 0 ? 0 : mix64(b % 48); }
-  static std::uint64_t number(std::uint8_t b) {
-    return (std::uint64_t{11} << 50) | (8613800000000ULL + b % 12);
-  }
+  static std::uint64_t number(std::uint8_t b) { return (std::uint64_t{11} << 50) | (8613800000000ULL + b % 12); }
 
   void step(Bytes& in) {
     const std::uint8_t op = in.u8();
@@ -208,24 +206,21 @@ class Harness {
   void response(Bytes& in) {
     const std::uint64_t h = call_id(in.u8());
     const std::uint8_t sel = in.u8();
-    static constexpr unsigned kCodes[] = {100, 180, 183, 181, 200, 202, 401,
-                                          407, 486, 487, 603, 302, 408, 500};
+    static constexpr unsigned kCodes[] = {100, 180, 183, 181, 200, 202, 401, 407, 486, 487, 603, 302, 408, 500};
     unsigned code = kCodes[sel % (sizeof kCodes / sizeof kCodes[0])];
     if (sel >= 0xF0) code = in.u16() % 800;  // anything, including invalid codes
     const bool to_invite = (sel & 0x40) == 0;
-    compare_event(h, table_.on_response(h, code, to_invite, now_),
-                  worker_->on_response(h, code, to_invite, now_));
+    compare_event(h, table_.on_response(h, code, to_invite, now_), worker_->on_response(h, code, to_invite, now_));
   }
 
   void sweep(std::uint8_t budget) {
     const std::uint32_t visits = budget % 2 ? table_.capacity() : budget % 17;
     std::size_t reported = 0;
-    const std::size_t dropped =
-        table_.expire(now_, visits, [&](const CallRecord& r, const Outcome& o) {
-          CHECK(now_ >= table_.expiry_ms(r));
-          note(r.keys.call_id_hash, o, &r);
-          ++reported;
-        });
+    const std::size_t dropped = table_.expire(now_, visits, [&](const CallRecord& r, const Outcome& o) {
+      CHECK(now_ >= table_.expiry_ms(r));
+      note(r.keys.call_id_hash, o, &r);
+      ++reported;
+    });
     CHECK(dropped == reported);
     CHECK(worker_->expire(now_, visits) == dropped);
   }
@@ -278,31 +273,25 @@ class Harness {
     Seen& s = seen_[h];
     CHECK((s.events & o.events) == 0);
     s.events |= o.events;
-    if (o.has(Outcome::kAnswered) || o.has(Outcome::kUnanswered))
-      CHECK(s.events & Outcome::kAttempt);
+    if (o.has(Outcome::kAnswered) || o.has(Outcome::kUnanswered)) CHECK(s.events & Outcome::kAttempt);
     if (r == nullptr) return;
     if (o.has(Outcome::kEnded)) {
       CHECK(r->has(CallRecord::kAnswered) && r->has(CallRecord::kBye));
-      CHECK(o.talk_ms == (r->bye_ms > r->answer_ms
-                              ? std::min<std::uint64_t>(r->bye_ms - r->answer_ms, 0xFFFFFFFFu)
-                              : 0));
+      CHECK(o.talk_ms ==
+            (r->bye_ms > r->answer_ms ? std::min<std::uint64_t>(r->bye_ms - r->answer_ms, 0xFFFFFFFFu) : 0));
     }
     if (o.has(Outcome::kCancelledRinging)) {
       CHECK(r->has(CallRecord::kRinging) && r->has(CallRecord::kCancelled));
       CHECK(o.ring_to_cancel_ms ==
-            (r->cancel_ms > r->ring_ms
-                 ? std::min<std::uint64_t>(r->cancel_ms - r->ring_ms, 0xFFFFFFFFu)
-                 : 0));
+            (r->cancel_ms > r->ring_ms ? std::min<std::uint64_t>(r->cancel_ms - r->ring_ms, 0xFFFFFFFFu) : 0));
     }
-    if (o.has(Outcome::kAnswered))
-      CHECK(r->has(CallRecord::kAnswered) && r->final_code >= 200 && r->final_code < 300);
+    if (o.has(Outcome::kAnswered)) CHECK(r->has(CallRecord::kAnswered) && r->final_code >= 200 && r->final_code < 300);
   }
 
   void compare_event(std::uint64_t h, const EventResult& a, const EventResult& b) {
     CHECK((a.call == nullptr) == (b.call == nullptr));
     CHECK(a.outcome.events == b.outcome.events);
-    CHECK(a.outcome.talk_ms == b.outcome.talk_ms &&
-          a.outcome.ring_to_cancel_ms == b.outcome.ring_to_cancel_ms);
+    CHECK(a.outcome.talk_ms == b.outcome.talk_ms && a.outcome.ring_to_cancel_ms == b.outcome.ring_to_cancel_ms);
     if (a.call != nullptr) CHECK(a.call->keys.call_id_hash == h);
     note(h, a.outcome, a.call);
     check_same(h);

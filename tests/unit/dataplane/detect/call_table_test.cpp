@@ -55,8 +55,7 @@ TEST(CallTable, OneRingCancelAfterRinging) {
   EXPECT_EQ(rec->ring_ms, 10'500u);
   EXPECT_EQ(rec->cancel_ms, 11'700u);
   EXPECT_EQ(rec->final_code, 487);
-  EXPECT_TRUE(rec->has(CallRecord::kRinging) && rec->has(CallRecord::kCancelled) &&
-              rec->has(CallRecord::kFinal));
+  EXPECT_TRUE(rec->has(CallRecord::kRinging) && rec->has(CallRecord::kCancelled) && rec->has(CallRecord::kFinal));
   EXPECT_FALSE(rec->has(CallRecord::kAnswered));
   EXPECT_EQ(rec->keys.caller, number(1));
   EXPECT_TRUE(t.check());
@@ -114,7 +113,7 @@ TEST(CallTable, UnansweredByBusyAndByDecline) {
   const EventResult decline = t.on_response(2, 603, true, 5'000);
   EXPECT_EQ(decline.outcome.events, kUnanswered | kAttempt);        // not one-ring: no CANCEL
   EXPECT_EQ(t.on_response(2, 603, true, 5'500).outcome.events, 0);  // retransmission
-  EXPECT_EQ(t.on_cancel(2, 5'600).outcome.events, 0);  // after the final: cancels nothing
+  EXPECT_EQ(t.on_cancel(2, 5'600).outcome.events, 0);               // after the final: cancels nothing
   EXPECT_TRUE(t.check());
 }
 
@@ -306,8 +305,7 @@ TEST(CallTable, FullTableStaysWithinCapacity) {
   const std::size_t mem = t.memory_bytes();
   EXPECT_EQ(mem, 256u * (16 + sizeof(CallRecord)));  // tag + expiry + record
   for (std::uint64_t id = 1; id <= 100'000; ++id) {
-    const InviteResult r =
-        t.on_invite(invite(number(id), number(id + 1), id * 0x9E3779B97F4A7C15ULL), id);
+    const InviteResult r = t.on_invite(invite(number(id), number(id + 1), id * 0x9E3779B97F4A7C15ULL), id);
     ASSERT_NE(r.call, nullptr);
     if (id % 3 == 0) t.on_response(r.call->keys.call_id_hash, 200, true, id);
   }

@@ -49,8 +49,7 @@ TEST(DynamicSet, EmptySetFindsNothing) {
 
 TEST(DynamicSet, RefusesMismatchedCountsAndDuplicates) {
   EXPECT_THROW(DynamicSet(1, 2, {entry(1, 1, 1)}, {{1, 0}}, {}, 0), std::invalid_argument);
-  EXPECT_THROW(DynamicSet(1, 1, {entry(1, 1, 1), entry(1, 1, 2)}, {{1, 0}, {2, 0}}, {}, 0),
-               std::invalid_argument);
+  EXPECT_THROW(DynamicSet(1, 1, {entry(1, 1, 1), entry(1, 1, 2)}, {{1, 0}, {2, 0}}, {}, 0), std::invalid_argument);
 }
 
 }  // namespace

@@ -26,8 +26,7 @@ const std::uint64_t A = number(1), B = number(2);
 // kept alive (as RCU would until every worker moved on).
 class Cluster {
  public:
-  Cluster(std::vector<DetectorSpec> specs, std::uint32_t n, MergerOptions mo = {})
-      : specs_(std::move(specs)) {
+  Cluster(std::vector<DetectorSpec> specs, std::uint32_t n, MergerOptions mo = {}) : specs_(std::move(specs)) {
     mo.workers = n;
     merger = std::make_unique<Merger>(specs_, mo);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -38,8 +37,8 @@ class Cluster {
     }
   }
 
-  const DetectorLevel& call(std::uint32_t w, std::uint64_t caller, std::uint64_t callee,
-                            std::uint64_t t, std::uint32_t detector = 0) {
+  const DetectorLevel& call(std::uint32_t w, std::uint64_t caller, std::uint64_t callee, std::uint64_t t,
+                            std::uint32_t detector = 0) {
     workers[w]->on_invite(invite(caller, callee, ++next_id_), t, out);
     return out.d[detector];
   }
@@ -234,8 +233,7 @@ TEST(Merger, LiftedKeyDoesNotFireOnOldCountsButOnNewOnes) {
 TEST(Merger, LiftsAWorkerMissedResetEverything) {
   MergerOptions mo;
   mo.lift_log = 1;
-  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 100)},
-            1, mo);
+  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 100)}, 1, mo);
   for (int i = 0; i < 5; ++i) c.call(0, A, B, i);
   c.merger->lift(1, 111, 10);
   c.merger->lift(1, 222, 10);  // the log keeps only this one
@@ -264,8 +262,7 @@ TEST(Merger, LiftLogAgesOut) {
 }
 
 TEST(Merger, LiftPartLiftsEveryDetectorKeyWithThatNumber) {
-  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 5)},
-            1);
+  Cluster c({call_bombing(), make_spec(2, DetectKey::caller, DetectCount::invites, 60'000, 0, 5)}, 1);
   for (int i = 0; i < 11; ++i) c.call(0, A, B, i);
   for (int i = 0; i < 6; ++i) c.call(0, number(9), B, 20 + i);
   c.merge(100);

@@ -140,8 +140,7 @@ TEST(Rotation, WorkerCatchesBomberAndMassCallerDuringRotation) {
   o.calls.capacity = 4096;
   WorkerDetect w(specs, o);
   const std::size_t mem = w.memory_bytes();
-  const std::uint64_t bomber = number(50'000'001), victim = number(50'000'002),
-                      sweeper = number(50'000'003);
+  const std::uint64_t bomber = number(50'000'001), victim = number(50'000'002), sweeper = number(50'000'003);
   Levels out;
   std::uint32_t bomber_calls = 0, sweeper_calls = 0;
   std::uint64_t id = 1;
@@ -174,8 +173,7 @@ TEST(Rotation, WorkerCatchesBomberAndMassCallerDuringRotation) {
   std::printf(
       "worker rotation: %llu calls, bombing evictions %llu, mass-calling evictions %llu, "
       "pair evictions %llu (live %llu), call-table live evictions %llu\n",
-      static_cast<unsigned long long>(calls),
-      static_cast<unsigned long long>(w.counter(0).evictions()),
+      static_cast<unsigned long long>(calls), static_cast<unsigned long long>(w.counter(0).evictions()),
       static_cast<unsigned long long>(w.counter(1).evictions()),
       static_cast<unsigned long long>(w.pairs(1)->evictions()),
       static_cast<unsigned long long>(w.pairs(1)->live_evictions()),

@@ -50,8 +50,7 @@ TEST(WindowCounter, EventAtEndOfBucketLeavesAfterFifteenBucketWidths) {
 TEST(WindowCounter, CountsLeaveBucketByBucket) {
   WindowCounter c(64, 16'000);
   // Two events in each of buckets 0..3.
-  for (std::uint64_t t : {0, 500, 1000, 1500, 2000, 2500, 3000, 3500})
-    c.add(c.find_or_insert(kKey, t));
+  for (std::uint64_t t : {0, 500, 1000, 1500, 2000, 2500, 3000, 3500}) c.add(c.find_or_insert(kKey, t));
   EXPECT_EQ(count_at(c, kKey, 3'999), 8u);
   EXPECT_EQ(count_at(c, kKey, 15'999), 8u);
   EXPECT_EQ(count_at(c, kKey, 16'000), 6u);
@@ -146,8 +145,7 @@ TEST(WindowCounter, NewKeyOutlivesTheNextThreeNewcomersToItsGroup) {
   for (std::uint64_t k = 5; k <= 20; ++k) {
     c.increment(k, 500);
     EXPECT_EQ(c.find(k - 4, 500), WindowCounter::npos) << k;
-    for (std::uint64_t alive = k - 3; alive <= k; ++alive)
-      EXPECT_NE(c.find(alive, 500), WindowCounter::npos);
+    for (std::uint64_t alive = k - 3; alive <= k; ++alive) EXPECT_NE(c.find(alive, 500), WindowCounter::npos);
   }
   EXPECT_TRUE(c.check());
 }

@@ -22,8 +22,7 @@ using testing::one_ring;
 
 class Worker {
  public:
-  explicit Worker(std::vector<DetectorSpec> specs, WorkerOptions o = {})
-      : specs_(std::move(specs)), w(specs_, o) {}
+  explicit Worker(std::vector<DetectorSpec> specs, WorkerOptions o = {}) : specs_(std::move(specs)), w(specs_, o) {}
 
   // A new call from caller to callee at t; its levels.
   const Levels& call(std::uint64_t caller, std::uint64_t callee, std::uint64_t t) {
@@ -79,8 +78,8 @@ TEST(WorkerDetect, WarnThenBlock) {
     levels.push_back(d.level);
     rose.push_back(d.rose);
   }
-  EXPECT_EQ(levels, (std::vector<Level>{Level::none, Level::none, Level::none, Level::warn,
-                                        Level::warn, Level::block, Level::block}));
+  EXPECT_EQ(levels, (std::vector<Level>{Level::none, Level::none, Level::none, Level::warn, Level::warn, Level::block,
+                                        Level::block}));
   EXPECT_EQ(rose, (std::vector<bool>{false, false, false, true, false, true, false}));
 }
 
@@ -207,9 +206,8 @@ void one_ring_call(Worker& k, std::uint64_t caller, std::uint64_t t, std::uint64
 
 TEST(WorkerDetect, OneRingCountsCancelsWithinNOfTheFirstRing) {
   Worker k({one_ring()});  // > 20 cancelled within 3 s of a 18x in 300 s
-  for (int i = 0; i < 20; ++i)
-    one_ring_call(k, A, 1'000 * i, i == 0 ? 3'000 : 1'000);  // 3 s exactly counts
-  one_ring_call(k, A, 30'000, 3'001);                        // just too long
+  for (int i = 0; i < 20; ++i) one_ring_call(k, A, 1'000 * i, i == 0 ? 3'000 : 1'000);  // 3 s exactly counts
+  one_ring_call(k, A, 30'000, 3'001);                                                   // just too long
   k.call(A, number(1), 40'000);
   EXPECT_EQ(k.out.d[0].count, 20u);
   EXPECT_EQ(k.out.d[0].level, Level::none);
@@ -277,8 +275,7 @@ TEST(WorkerDetect, AsrFiresOnceMinAttemptsAreSeen) {
 // ---- reports -------------------------------------------------------------------------------
 
 TEST(WorkerDetect, ReportsHotKeysWhenTheirCountChangesEnough) {
-  Worker k(
-      {make_spec(1, DetectKey::caller, DetectCount::invites, 60'000, 0, 40)});  // report_min 20
+  Worker k({make_spec(1, DetectKey::caller, DetectCount::invites, 60'000, 0, 40)});  // report_min 20
   EXPECT_EQ(k.w.report_min(0), 20u);
   std::vector<std::uint32_t> reported;
   for (int i = 1; i <= 60; ++i) {
