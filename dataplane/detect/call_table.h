@@ -18,9 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/key_hash.h"
 #include "dataplane/detect/table_memory.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

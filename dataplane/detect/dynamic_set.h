@@ -16,8 +16,8 @@
 #include <span>
 #include <vector>
 
-#include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/key_hash.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "dataplane/detect/detector_spec.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

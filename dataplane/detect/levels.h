@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "dataplane/detect/call_table.h"
-#include "dataplane/detect/detector_spec.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

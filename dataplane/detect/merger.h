@@ -21,10 +21,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/dynamic_set.h"
 #include "dataplane/detect/hot_key_report.h"
 #include "dataplane/detect/spsc_queue.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

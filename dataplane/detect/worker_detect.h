@@ -23,13 +23,13 @@
 #include <vector>
 
 #include "dataplane/detect/call_table.h"
-#include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/dynamic_set.h"
 #include "dataplane/detect/hot_key_report.h"
 #include "dataplane/detect/levels.h"
 #include "dataplane/detect/pair_seen.h"
 #include "dataplane/detect/spsc_queue.h"
 #include "dataplane/detect/window_counter.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

@@ -34,10 +34,10 @@
 #include <memory>
 #include <vector>
 
-#include "dataplane/detect/detector_spec.h"
 #include "dataplane/detect/key_hash.h"
 #include "dataplane/detect/window_counter.h"
 #include "dataplane/detect/worker_detect.h"
+#include "rules/detect/detector_spec.h"
 
 namespace {
 

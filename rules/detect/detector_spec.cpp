@@ -1,4 +1,4 @@
-#include "dataplane/detect/detector_spec.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "dataplane/detect/detector_spec.h"
+#include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect::testing {
 

@@ -10,7 +10,7 @@
 
 #include "dataplane/detect/key_hash.h"
 #include "dataplane/detect/worker_detect.h"
-#include "tests/unit/detect/detect_test_util.h"
+#include "tests/unit/dataplane/detect/detect_test_util.h"
 
 namespace sipwall::detect {
 namespace {

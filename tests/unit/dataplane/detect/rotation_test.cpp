@@ -11,7 +11,7 @@
 
 #include "dataplane/detect/window_counter.h"
 #include "dataplane/detect/worker_detect.h"
-#include "tests/unit/detect/detect_test_util.h"
+#include "tests/unit/dataplane/detect/detect_test_util.h"
 
 // ASan+UBSan at -O0 is ~30x slower: rotate fewer keys there.
 #if defined(__SANITIZE_ADDRESS__)

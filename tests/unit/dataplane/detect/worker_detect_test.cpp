@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "tests/unit/detect/detect_test_util.h"
+#include "tests/unit/dataplane/detect/detect_test_util.h"
 
 namespace sipwall::detect {
 namespace {
