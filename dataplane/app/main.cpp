@@ -59,7 +59,12 @@ void load_initial(MainState& st, const std::string& artifact) {
   if (st.quarantined != 0)
     log("the previous run ended while a rule set was on trial (" + st.on_trial_path() +
         "): that set is skipped at start and refused by load until a clean restart");
-  if (!artifact.empty()) {
+  std::error_code ec;
+  if (!artifact.empty() && !std::filesystem::exists(artifact, ec)) {
+    // A fresh install: sipwall-control writes the store's current set after
+    // its first compile. Not a failed load (reloads.failed stays 0).
+    log("no rule set at " + artifact + " yet; trying the last good rule set");
+  } else if (!artifact.empty()) {
     std::string err = load_ruleset(st, artifact);
     if (err.empty()) {
       log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + artifact);
@@ -67,7 +72,6 @@ void load_initial(MainState& st, const std::string& artifact) {
     }
     log("cannot load " + err + "; trying the last good rule set");
   }
-  std::error_code ec;
   if (std::filesystem::exists(last, ec)) {
     std::string err = load_ruleset(st, last);
     if (err.empty()) {

@@ -372,7 +372,11 @@ def test(run):
         same('sipwall_port_rx_packets_total{port="%s"}' % p["name"], p["rx_packets"])
         same('sipwall_port_tx_bytes_total{port="%s"}' % p["name"], p["tx_bytes"])
     for action, v in stats["verdicts"].items():
-        same('sipwall_invite_verdicts_total{action="%s"}' % action, v)
+        same('sipwall_invites_traced_total' if action == "trace" else
+             'sipwall_invite_verdicts_total{action="%s"}' % action, v)
+    actions = sum(v for k, v in m.items() if k.startswith("sipwall_invite_verdicts_total{"))
+    check(actions == m["sipwall_invites_total"] - m["sipwall_no_ruleset_total"],
+          "the final actions sum to the INVITEs classified (%s)" % actions)
     for reason, v in stats["parse_errors"].items():
         same('sipwall_parse_errors_total{reason="%s"}' % reason, v)
     for r in stats["rules"]:
