@@ -67,7 +67,14 @@ install(FILES ${_deploy}/debian/lintian-overrides DESTINATION share/lintian/over
 # changelog.Debian.gz, as Debian policy wants it (gzip -9n: no name/time;
 # string(TIMESTAMP) honours SOURCE_DATE_EPOCH for reproducible builds).
 string(TIMESTAMP SIPWALL_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
-set(CPACK_PACKAGE_CONTACT "sipwall maintainers <sipwall@example.org>")
+# Maintainer: who builds and answers for the package. The project has no mail
+# domain of its own, so the default is the project's name and a role address
+# under the reserved .invalid domain (RFC 6761: it can never reach a stranger,
+# unlike a guessed real domain or example.org). Build a package for your
+# network with your team's address: -DSIPWALL_DEB_MAINTAINER="NOC <noc@example.net>".
+set(SIPWALL_DEB_MAINTAINER "sipwall maintainers <maintainers@sipwall.invalid>"
+    CACHE STRING "Maintainer field of the .deb and its changelog: \"Name <address>\"")
+set(CPACK_PACKAGE_CONTACT "${SIPWALL_DEB_MAINTAINER}")
 configure_file(${_deploy}/debian/changelog.in ${CMAKE_BINARY_DIR}/debian/changelog.Debian @ONLY)
 find_program(SIPWALL_GZIP gzip REQUIRED)
 execute_process(COMMAND ${SIPWALL_GZIP} -9nf -k ${CMAKE_BINARY_DIR}/debian/changelog.Debian)
