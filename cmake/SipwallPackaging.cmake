@@ -26,6 +26,22 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(_deploy ${CMAKE_SOURCE_DIR}/deploy)
 
 install(TARGETS sipwall-dataplane sipwall-control sipwallctl RUNTIME DESTINATION bin)
+# What dh_strip does beyond `strip`: drop the .comment (compiler version) and
+# .note sections, which lintian reports as binary-has-unneeded-section. Only
+# when installing stripped (cpack: CPACK_STRIP_FILES).
+install(CODE "set(SIPWALL_OBJCOPY \"${CMAKE_OBJCOPY}\")")
+install(CODE [[
+  if(CMAKE_INSTALL_DO_STRIP)
+    foreach(_b sipwall-dataplane sipwall-control sipwallctl)
+      set(_f "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/bin/${_b}")
+      execute_process(COMMAND "${SIPWALL_OBJCOPY}" --remove-section=.comment --remove-section=.note "${_f}"
+                      RESULT_VARIABLE _rc)
+      if(NOT _rc EQUAL 0)
+        message(FATAL_ERROR "objcopy --remove-section=.comment ${_f} failed (${_rc})")
+      endif()
+    endforeach()
+  endif()
+]])
 
 install(FILES ${_deploy}/systemd/sipwall-dataplane.service ${_deploy}/systemd/sipwall-control.service
         DESTINATION /lib/systemd/system)
