@@ -4,6 +4,8 @@
 #
 # What goes where (docs/deploy.md has the operator's view):
 #   /usr/bin                      sipwall-dataplane, sipwall-control, sipwallctl
+#   /usr/share/man/man8           their manual pages (deploy/man, hand-written roff)
+#   /usr/share/bash-completion/completions  their bash completion (deploy/bash-completion)
 #   /lib/systemd/system           sipwall-dataplane.service, sipwall-control.service
 #   /usr/lib/sysusers.d, tmpfiles.d  sipwall.conf (user/group sipwall; /run, /var/lib, /var/log dirs)
 #   /etc/sipwall                  sipwall.yaml, control.yaml, rules/main.yaml, rules/lists/*  (conffiles)
@@ -96,6 +98,18 @@ find_program(SIPWALL_GZIP gzip REQUIRED)
 execute_process(COMMAND ${SIPWALL_GZIP} -9nf -k ${CMAKE_BINARY_DIR}/debian/changelog.Debian)
 install(FILES ${CMAKE_BINARY_DIR}/debian/changelog.Debian.gz DESTINATION ${_doc})
 
+# Manual pages (section 8: the three are administration commands) and bash
+# completion. The pages are roff as written; configure fills in the version
+# and compresses them (gzip -9n: no name or time stamp), like the changelog
+# above, so `cpack` after any build finds them.
+set(SIPWALL_COMMANDS sipwall-dataplane sipwall-control sipwallctl)
+foreach(_cmd IN LISTS SIPWALL_COMMANDS)
+  configure_file(${_deploy}/man/${_cmd}.8 ${CMAKE_BINARY_DIR}/man/${_cmd}.8 @ONLY)
+  execute_process(COMMAND ${SIPWALL_GZIP} -9nf -k ${CMAKE_BINARY_DIR}/man/${_cmd}.8 COMMAND_ERROR_IS_FATAL ANY)
+  install(FILES ${CMAKE_BINARY_DIR}/man/${_cmd}.8.gz DESTINATION share/man/man8)
+  install(FILES ${_deploy}/bash-completion/${_cmd} DESTINATION share/bash-completion/completions)
+endforeach()
+
 # CPack: one .deb, its dependencies computed by dpkg-shlibdeps from the
 # binaries (DPDK, Hyperscan, yaml-cpp, ... runtime libraries), plus what the
 # units and maintainer scripts use.
@@ -122,7 +136,7 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/sipwall/sipwall")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # dpdk: dpdk.service (hugepages, port binding) that the data-plane unit requires.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, dpdk")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, bash-completion")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${_deploy}/debian/postinst ${_deploy}/debian/prerm ${_deploy}/debian/postrm
   ${CMAKE_BINARY_DIR}/debian/conffiles)
