@@ -8,9 +8,10 @@
 #   /usr/share/bash-completion/completions  their bash completion (deploy/bash-completion)
 #   /lib/systemd/system           sipwall-dataplane.service, sipwall-control.service
 #   /usr/lib/sysusers.d, tmpfiles.d  sipwall.conf (user/group sipwall; /run, /var/lib, /var/log dirs)
-#   /etc/sipwall                  sipwall.yaml, control.yaml, rules/main.yaml, rules/lists/*  (conffiles)
-#   /usr/share/doc/sipwall        README, docs/*.md, examples/ (the three config shapes,
-#                                 rule sets, Grafana dashboard, Prometheus scrape + alerts)
+#   /etc/sipwall                  sipwall.yaml, control.yaml, rules/main.yaml (conffiles);
+#                                 main.yaml is deploy/rules/main.yaml: no rules, every INVITE passes
+#   /usr/share/doc/sipwall        README, docs/*.md, copyright, examples/ (the three config shapes,
+#                                 rule sets and their lists, Grafana dashboard, Prometheus scrape + alerts)
 # Maintainer scripts: deploy/debian/{postinst,prerm,postrm}.
 # Included from the top CMakeLists.txt when the data plane is built (the
 # package needs all three binaries). tests/package/ checks the result.
@@ -51,19 +52,16 @@ install(FILES ${_deploy}/systemd/sipwall.sysusers DESTINATION lib/sysusers.d REN
 install(FILES ${_deploy}/systemd/sipwall.tmpfiles DESTINATION lib/tmpfiles.d RENAME sipwall.conf)
 
 # Configuration: every file under /etc/sipwall is a conffile (dpkg keeps the
-# operator's edits on upgrade and asks about conflicts).
+# operator's edits on upgrade and asks about conflicts). The live rule set is
+# a pass-all set (no rules, no lists; its comments say how to start): the
+# example rule sets name example trunks and numbers and belong under
+# /usr/share/doc, not in force on a fresh box.
 set(_conffiles
   /etc/sipwall/sipwall.yaml
   /etc/sipwall/control.yaml
   /etc/sipwall/rules/main.yaml)
 install(FILES ${_deploy}/examples/sipwall.yaml ${_deploy}/examples/control.yaml DESTINATION /etc/sipwall)
-install(FILES ${CMAKE_SOURCE_DIR}/rules/examples/demo.yaml DESTINATION /etc/sipwall/rules RENAME main.yaml)
-file(GLOB _rule_lists CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/examples/lists/*.txt)
-install(FILES ${_rule_lists} DESTINATION /etc/sipwall/rules/lists)
-foreach(_f IN LISTS _rule_lists)
-  get_filename_component(_n ${_f} NAME)
-  list(APPEND _conffiles /etc/sipwall/rules/lists/${_n})
-endforeach()
+install(FILES ${_deploy}/rules/main.yaml DESTINATION /etc/sipwall/rules)
 list(JOIN _conffiles "\n" _conffiles_text)
 file(WRITE ${CMAKE_BINARY_DIR}/debian/conffiles "${_conffiles_text}\n")
 
@@ -76,7 +74,8 @@ file(GLOB _examples CONFIGURE_DEPENDS ${_deploy}/examples/*.yaml)
 install(FILES ${_examples} DESTINATION ${_doc}/examples)
 install(DIRECTORY ${_deploy}/grafana ${_deploy}/prometheus DESTINATION ${_doc}/examples)
 file(GLOB _rule_examples CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/examples/*.yaml)
-install(FILES ${_rule_examples} DESTINATION ${_doc}/examples/rules)
+file(GLOB _rule_lists CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/rules/examples/lists/*.txt)
+install(FILES ${_rule_examples} ${CMAKE_SOURCE_DIR}/rules/examples/README.md DESTINATION ${_doc}/examples/rules)
 install(FILES ${_rule_lists} DESTINATION ${_doc}/examples/rules/lists)
 # Lintian tags that do not apply to a package built outside the Debian
 # archive (deploy/debian/lintian-overrides says why).
