@@ -90,8 +90,10 @@ int main(int argc, char** argv) {
   std::string config_path, artifact, stats_file, socket_path;
   std::uint32_t idle_ms = 0;
   bool print_trace = false, check_only = false;
-  app.add_option("config,-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml)")
-      ->required();
+  // Required, but checked after parsing: CLI11 checks required options
+  // before unknown ones, so `--bogus` would only hear "--config is required".
+  app.add_option("config,-c,--config", config_path,
+                 "YAML configuration (see deploy/examples/sipwall.yaml); required");
   app.add_option("--artifact", artifact, "Rule-set artifact to load at start (overrides ruleset.artifact)");
   app.add_option("--control-socket", socket_path, "Control socket path (overrides control.socket)");
   app.add_option("--stop-when-idle-ms", idle_ms, "Exit when no packet arrived for this long (pcap runs)");
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
                "pool, offloads) without starting EAL or touching a NIC; exit 0 if valid, 2 if not");
   app.set_version_flag("--version", std::string("sipwall-dataplane ") + SIPWALL_VERSION);
   CLI11_PARSE(app, argc, argv);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "sipwall-dataplane: --config is required\nRun with --help for more information.\n");
+    return 2;
+  }
 
   std::vector<std::string> errors;
   auto cfg = load_config(config_path, errors);

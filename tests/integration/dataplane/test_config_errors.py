@@ -119,6 +119,12 @@ with h.Test("config_errors", __doc__, needs_root=False) as t:
     t.eq(r.returncode, 2, "FIFO: exit code")
     t.eq(r.stderr.strip(), fifo + ": cannot read the configuration file: a FIFO, not a regular file", "FIFO: why")
 
+    # Issue 17: an unknown option is named (before: only "--config is required").
+    r = run("--bogus")
+    t.check(r.returncode != 0 and "--bogus" in r.stderr, f"unknown option named: {r.stderr!r}")
+    r = run()
+    t.check(r.returncode == 2 and "--config is required" in r.stderr, f"no --config: exit 2, said: {r.stderr!r}")
+
     good = t.write("good.yaml", GOOD)
     r = run("-c", good, "--check-config")
     t.eq(r.returncode, 0, f"valid file: exit code ({r.stderr})")
