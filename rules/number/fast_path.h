@@ -13,7 +13,7 @@
 // instructions. Here the digits are two 64-bit words (digits 0-7 and 8-15)
 // and every variable shift is a 64-bit one whose amount is known to be in
 // range. It must give exactly the Number the full path gives, byte for byte:
-// tests/unit/number/fast_path_test.cpp checks that on the table tests and on
+// tests/unit/rules/number/fast_path_test.cpp checks that on the table tests and on
 // random inputs, against detail::normalize_full().
 #pragma once
 
@@ -296,12 +296,6 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
   if (c - 1 > 2) return false;
   const std::uint64_t ccw = fast::load8(plan.country_code.d.data()) & fast::mask_bytes(c);
   return fast::dialled(plan, ccw, c, d, out);
-}
-
-// Either form (for tests: which inputs the fast path takes).
-inline bool normalize_fast(std::string_view text, std::string_view context, const DialPlan& plan,
-                           fast::Result& out) noexcept {
-  return normalize_fast_global(text, plan, out) || normalize_fast_dialled(text, context, plan, out);
 }
 
 #undef SIPWALL_FAST_INLINE
