@@ -44,9 +44,9 @@ void print_traces(MainState& st) {
   std::printf("verdict trace (%zu records):\n", st.traces.size());
   std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", "action", "code", "call-id", "caller", "callee", "trunk",
               "rule");
-  static const char* names[] = {"pass", "drop", "reject", "tag", "trace"};
   for (const TraceRecord& r : st.traces) {
-    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", r.action < 5 ? names[r.action] : "?",
+    const std::string action(r.action < kActionCount ? sipwall::rules::kActionNames[r.action] : "?");
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", action.c_str(),
                 r.reject_code ? std::to_string(r.reject_code).c_str() : "-", r.call_id, r.caller[0] ? r.caller : "-",
                 r.callee[0] ? r.callee : "-", r.trunk[0] ? r.trunk : "-", r.rule_id);
   }
