@@ -16,7 +16,6 @@
 #include "control/daemon/control_requests.h"
 #include "control/daemon/incomplete_guard.h"
 #include "control/daemon/json_fields.h"
-#include "control/daemon/sd_notify.h"
 #include "dataplane/protocol/echo.h"
 
 namespace sipwall::control {
@@ -113,7 +112,6 @@ int Daemon::run() {
                SIPWALL_VERSION, cfg_.rules_file, cfg_.store_dir, cfg_.dataplane_socket, cfg_.control_socket,
                cfg_.metrics_listen.empty() ? "off" : "http://" + cfg_.metrics_listen + "/metrics",
                trace_.path().string());
-  watchdog_usec_ = watchdog_usec();
   // The start-up load is queued before the first poll, so that poll does not
   // also queue a resync to what ran before.
   enqueue_reload("startup", std::nullopt);
@@ -121,7 +119,7 @@ int Daemon::run() {
   next_poll_ = Clock::now() + std::chrono::milliseconds(cfg_.poll_interval_ms);
   loop();
 
-  notify("STOPPING=1");
+  systemd::notify("STOPPING=1");
   spdlog::info("stopping");
   if (child_.running()) child_.kill_timed_out();
   if (current_) {
@@ -159,7 +157,7 @@ void Daemon::loop_once() {
     auto wake = std::min(next_poll_, now + std::chrono::seconds(1));
     if (debounce_deadline_) wake = std::min(wake, *debounce_deadline_);
     if (child_.running()) wake = std::min(wake, child_.deadline());
-    if (watchdog_usec_) wake = std::min(wake, next_watchdog_);
+    wake = std::min(wake, watchdog_.due());
     if (auto w = server_.wake_at()) wake = std::min(wake, *w);
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
@@ -202,10 +200,7 @@ void Daemon::loop_once() {
       poll_dataplane(true);
       next_poll_ = Clock::now() + std::chrono::milliseconds(cfg_.poll_interval_ms);
     }
-    if (watchdog_usec_ && now >= next_watchdog_) {
-      notify("WATCHDOG=1");
-      next_watchdog_ = now + std::chrono::microseconds(watchdog_usec_ / 2);
-    }
+    watchdog_.poll(now);
   }
 }
 
@@ -252,7 +247,7 @@ void Daemon::start_next_op() {
   current_ = std::move(queue_.front());
   queue_.pop_front();
   op_started_ = Clock::now();
-  notify("STATUS=" + std::string(op_name(static_cast<int>(current_->kind))) + " in progress");
+  systemd::notify("STATUS=" + std::string(op_name(static_cast<int>(current_->kind))) + " in progress");
   if (current_->kind == OpKind::reload) {
     staging_ = store_.staging_path();
     if (cfg_.compile_isolated) {
@@ -481,7 +476,7 @@ void Daemon::end_op(const json& reply) {
   update_systemd_status();
   if (!ready_sent_) {  // the first load attempt is over, whatever its result
     ready_sent_ = true;
-    notify("READY=1");
+    systemd::notify("READY=1");
   }
 }
 
@@ -631,7 +626,7 @@ bool Daemon::poll_dataplane(bool drain_trace) {
   update_systemd_status();
   if (!ready_sent_) {
     ready_sent_ = true;
-    notify("READY=1");
+    systemd::notify("READY=1");
   }
   return true;
 }
@@ -650,7 +645,7 @@ void Daemon::update_systemd_status() {
   s += dp_.up ? "; data plane up" : "; data plane DOWN";
   s += "; reloads ok " + std::to_string(m_.reloads_ok) + ", failed " + std::to_string(m_.reloads_failed);
   if (m_.have_reload && !m_.last_reload_ok) s += "; last reload FAILED";
-  notify("STATUS=" + s);
+  systemd::notify("STATUS=" + s);
 }
 
 // ---------------------------------------------------------------------------
