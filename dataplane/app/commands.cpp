@@ -25,7 +25,6 @@ namespace {
 
 using nlohmann::json;
 constexpr int kProtocolVersion = protocol::kVersion;
-constexpr const char* kActionNames[kActionCount] = {"pass", "drop", "reject", "tag", "trace"};
 
 std::string iso8601(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -166,7 +165,7 @@ json stats(MainState& st) {
   }
   counters["rx_packets"] = rx;
   json verdicts = json::object();
-  for (unsigned a = 0; a < kActionCount; ++a) verdicts[kActionNames[a]] = sum.verdicts[a];
+  for (unsigned a = 0; a < kActionCount; ++a) verdicts[std::string(rules::kActionNames[a])] = sum.verdicts[a];
   json parse_errors = json::object();
   for (unsigned e = 1; e < static_cast<unsigned>(sip::ParseError::count_); ++e)
     parse_errors[std::string(sip::to_string(static_cast<sip::ParseError>(e)))] = sum.parse_errors[e];
@@ -247,7 +246,7 @@ json trace_json(const TraceRecord& r) {
   net::format_address(a, src, sizeof src);
   net::format_address(b, dst, sizeof dst);
   json j{{"time_ns", r.time_ns},
-         {"action", r.action < kActionCount ? kActionNames[r.action] : "?"},
+         {"action", r.action < kActionCount ? rules::kActionNames[r.action] : std::string_view("?")},
          {"in_port", r.in_port},
          {"transport", r.transport == 6 ? "tcp" : "udp"},
          {"src_ip", src},

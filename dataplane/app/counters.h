@@ -12,12 +12,14 @@
 
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/sip/sip_errors.h"
+#include "rules/model/rule_model.h"
 
 namespace sipwall::dataplane {
 
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kMaxWorkers = 32;
-inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop reject tag trace
+// Verdict counters, one per rules::ActionKind (rules/model/rule_model.h).
+inline constexpr unsigned kActionCount = rules::kActionKindCount;
 
 // Every received frame ends in exactly one of: forwarded, dropped, rejected
 // (answered with a SIP response instead of forwarded) or absorbed (an IP

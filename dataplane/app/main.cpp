@@ -15,15 +15,12 @@
 #include <fstream>
 #include <iostream>
 
-#ifdef SIPWALL_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "dataplane/app/config.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
+#include "dataplane/systemd/notify.h"
 
 namespace {
 
@@ -44,9 +41,9 @@ void print_traces(MainState& st) {
   std::printf("verdict trace (%zu records):\n", st.traces.size());
   std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", "action", "code", "call-id", "caller", "callee", "trunk",
               "rule");
-  static const char* names[] = {"pass", "drop", "reject", "tag", "trace"};
   for (const TraceRecord& r : st.traces) {
-    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", r.action < 5 ? names[r.action] : "?",
+    const std::string action(r.action < kActionCount ? sipwall::rules::kActionNames[r.action] : "?");
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", action.c_str(),
                 r.reject_code ? std::to_string(r.reject_code).c_str() : "-", r.call_id, r.caller[0] ? r.caller : "-",
                 r.callee[0] ? r.callee : "-", r.trunk[0] ? r.trunk : "-", r.rule_id);
   }
@@ -170,16 +167,9 @@ int main(int argc, char** argv) {
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
   std::fprintf(stderr, "sipwall-dataplane: %zu workers on %zu ports; control socket %s\n", dp.workers.size(),
                dp.ports.size(), dp.cfg.control_socket.c_str());
-#ifdef SIPWALL_HAVE_SYSTEMD
-  sd_notify(0, "READY=1");
-  // WatchdogSec= in the unit: prove the main lcore loop still turns, at
-  // half the interval systemd allows. Only when systemd asked for it.
-  std::uint64_t watchdog_usec = 0;
-  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
-  auto last_watchdog = std::chrono::steady_clock::now();
-  const auto watchdog_every = std::chrono::microseconds(watchdog_usec / 2);
-  if (watchdog_usec) sd_notify(0, "WATCHDOG=1");
-#endif
+  sipwall::systemd::notify("READY=1");
+  // WatchdogSec= in the unit: the main lcore loop proves it still turns.
+  sipwall::systemd::Watchdog watchdog;
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
   std::uint64_t last_rx = 0;
@@ -188,15 +178,7 @@ int main(int argc, char** argv) {
     server.poll(5);
     drain_trace_rings(st);
     promote_last_good(st);
-#ifdef SIPWALL_HAVE_SYSTEMD
-    if (watchdog_usec) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_watchdog >= watchdog_every) {
-        sd_notify(0, "WATCHDOG=1");
-        last_watchdog = now;
-      }
-    }
-#endif
+    watchdog.poll();
     if (dp.cfg.stop_when_idle_ms) {
       WorkerCounters sum;
       sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
@@ -212,9 +194,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-#ifdef SIPWALL_HAVE_SYSTEMD
-  sd_notify(0, "STOPPING=1");
-#endif
+  sipwall::systemd::notify("STOPPING=1");
   rte_eal_mp_wait_lcore();
   // A clean stop: the set that ran did not take the process down.
   if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "rules/compiled/access.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
 
@@ -39,7 +39,7 @@ bool header_safe(std::string_view s) noexcept {
 }
 
 bool name_ok(const CompiledRuleSetData& d, StrRef r, bool allow_empty = false) noexcept {
-  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) && printable_utf8(str(d, r));
+  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) && text::is_printable(str(d, r));
 }
 
 bool text_ok(const CompiledRuleSetData& d, StrRef r) noexcept {

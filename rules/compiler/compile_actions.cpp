@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "rules/compiler/compiler_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/number/e164_key.h"
 #include "rules/number/normalize.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::compiler {
 
@@ -135,7 +135,7 @@ void compile_guard_rails(Builder& b) {
     for (const std::string& name : names) {
       const auto it = b.named_list.find(name);
       if (it == b.named_list.end()) {
-        b.error(g.where, std::string(what) + ": unknown list " + quote_text(name));
+        b.error(g.where, std::string(what) + ": unknown list " + text::quote(name));
         continue;
       }
       const ListInfo& li = d.lists[it->second];

@@ -110,19 +110,8 @@ std::string_view to_string(Op op) noexcept {
 }
 
 std::string_view to_string(ActionKind k) noexcept {
-  switch (k) {
-    case ActionKind::pass:
-      return "pass";
-    case ActionKind::drop:
-      return "drop";
-    case ActionKind::reject:
-      return "reject";
-    case ActionKind::tag:
-      return "tag";
-    case ActionKind::trace:
-      return "trace";
-  }
-  return "?";
+  const auto i = static_cast<std::size_t>(k);
+  return i < kActionNames.size() ? kActionNames[i] : "?";
 }
 
 std::string_view to_string(MalformedPolicy p) noexcept {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/number/dial_plan.h"
@@ -98,7 +99,26 @@ struct MatchExpr {
   SourceLocation where;
 };
 
-enum class ActionKind : std::uint8_t { pass, drop, reject, tag, trace };
+// The actions, declared once: the enum, the names rule files, stats, traces
+// and metrics use for them, and their count (the data plane's verdict
+// counters are an array of kActionKindCount) all come from this list.
+#define SIPWALL_ACTION_KINDS(X) X(pass) X(drop) X(reject) X(tag) X(trace)
+
+enum class ActionKind : std::uint8_t {
+#define SIPWALL_X(name) name,
+  SIPWALL_ACTION_KINDS(SIPWALL_X)
+#undef SIPWALL_X
+};
+
+// kActionNames[static_cast<std::size_t>(k)] is the name of k.
+inline constexpr std::array kActionNames{
+#define SIPWALL_X(name) std::string_view(#name),
+    SIPWALL_ACTION_KINDS(SIPWALL_X)
+#undef SIPWALL_X
+};
+inline constexpr std::size_t kActionKindCount = kActionNames.size();
+// The list makes the enum 0, 1, ..., count - 1 in the order of the names.
+static_assert(static_cast<std::size_t>(ActionKind::trace) + 1 == kActionKindCount);
 
 struct Action {
   ActionKind kind = ActionKind::pass;

@@ -60,7 +60,6 @@ TEST(Examples, ChecksumDoesNotDependOnTheFolder) {
     const CompileResult c = compile(*loaded.rule_set);
     ASSERT_TRUE(c.ok());
     sums[i] = c.set->checksum();
-    EXPECT_EQ(c.set->source_file(), "demo.yaml");
   }
   std::filesystem::remove_all(tmp);
   EXPECT_EQ(sums[0], sums[1]);
