@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
   bool print_trace = false, check_only = false;
   // Required, but checked after parsing: CLI11 checks required options
   // before unknown ones, so `--bogus` would only hear "--config is required".
-  app.add_option("config,-c,--config", config_path,
-                 "YAML configuration (see deploy/examples/sipwall.yaml); required");
+  app.add_option("config,-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml); required");
   app.add_option("--artifact", artifact, "Rule-set artifact to load at start (overrides ruleset.artifact)");
   app.add_option("--control-socket", socket_path, "Control socket path (overrides control.socket)");
   app.add_option("--stop-when-idle-ms", idle_ms, "Exit when no packet arrived for this long (pcap runs)");
