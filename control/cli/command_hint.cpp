@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rules/loader/suggest.h"
+#include "rules/yaml/suggest.h"
 #include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
@@ -28,9 +28,9 @@ std::string unknown_command_message(CLI::App& app, int argc, const char* const* 
       if (sub->check_name(std::string(word))) next = sub;
     if (next == nullptr) {
       std::string m = path + ": unknown command '" + text::printable(word, 64) + "'";
-      const std::string near = rules::loader::closest(word, names);
+      const std::string near = yaml::closest(word, names);
       if (!near.empty()) m += "; did you mean '" + near + "'?";
-      return m + " (commands: " + rules::loader::join_names(names, 20) + ")";
+      return m + " (commands: " + yaml::join_names(names, 20) + ")";
     }
     level = next;
     path += " " + next->get_name();
