@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "rules/detect/detector_spec.h"
 
@@ -69,6 +70,20 @@ constexpr std::uint32_t group_index(std::uint64_t key, std::uint32_t n) noexcept
 // The key of the pair (counted key, distinct value) in a PairSeen table.
 constexpr std::uint64_t pair_hash(std::uint64_t key, std::uint64_t value) noexcept {
   const std::uint64_t h = mix64(key ^ mix64(value ^ 0xD6E8FEB86659FD93ULL));
+  return h != 0 ? h : 1;
+}
+
+// The 64-bit key of a Call-ID in the call table: FNV-1a over its bytes,
+// finished with mix64 so nearby Call-IDs spread over the table. The
+// classifier (INVITE) and the call-event glue (responses, CANCEL, ACK, BYE)
+// must use this same function, so an outcome finds its INVITE.
+constexpr std::uint64_t call_id_hash(std::string_view call_id) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : call_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h = mix64(h ^ call_id.size());
   return h != 0 ? h : 1;
 }
 
