@@ -63,9 +63,9 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
 
 }  // namespace
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                 Scratch& scratch) noexcept {
-  detail::Engine e(set, msg, src, scratch);
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+                 DetectContext* detect) noexcept {
+  detail::Engine e(set, msg, src, scratch, detect);
   e.resolve(false);
   return decide(set, e);
 }
@@ -75,9 +75,9 @@ static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes && alignof(detail
               "InFlight's storage must hold an Engine (raise kEngineBytes)");
 
 void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                     Scratch& scratch) noexcept {
+                     Scratch& scratch, DetectContext* detect) noexcept {
   set_ = &set;
-  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch);
+  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch, detect);
   e->begin(false);
 }
 

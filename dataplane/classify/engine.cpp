@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/classify/classify.h"
+#include "dataplane/detect/key_hash.h"
 #include "rules/compiled/digit_order.h"
 #include "rules/number/e164_key.h"
 
@@ -90,9 +92,9 @@ std::string_view number_scan_text(const NumberSlot& s) noexcept {
 
 }  // namespace
 
-Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-               Scratch& scratch) noexcept
-    : set_(set), msg_(msg), src_(src), scratch_(scratch) {
+Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+               DetectContext* detect) noexcept
+    : set_(set), msg_(msg), src_(src), scratch_(scratch), detect_(detect) {
   const std::uint32_t slots = set.regex_slots();
   const std::size_t targets = set.scan_targets().size();
   regex_ok_ = targets == 0 || (scratch.hs_ != nullptr && scratch.regex_bits_.size() * 64 >= slots &&
@@ -265,6 +267,38 @@ void Engine::finish(bool all) noexcept {
   }
 
   trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
+
+  // Behavioural detection: the INVITE is counted here, before any rule or
+  // guard rail runs, so every INVITE seen counts whatever its verdict.
+  if (detect_ != nullptr) {
+    detect_->levels.n = 0;
+    const std::size_t nd = set_.detectors().size();
+    if (nd != 0 && detect_->worker != nullptr && detect_->worker->specs().size() == nd) {
+      detect_->worker->on_invite(invite_keys(), detect_->now_ms, detect_->levels);
+    }
+  }
+}
+
+detect::InviteKeys Engine::invite_keys() const noexcept {
+  auto e164 = [](const NumberSlot& s) { return s.num.kind == number::NumberKind::e164 ? s.num.key : 0; };
+  detect::InviteKeys k{};
+  k.caller = e164(slots_.v[caller_]);
+  k.callee = e164(slots_.v[callee_]);
+  const std::uint8_t* ip = src_.src_ip.data();
+  if (src_.family == IpFamily::ipv4) {
+    // The address itself (0.0.0.0 reads as absent), so it can be shown.
+    k.source = (std::uint64_t{ip[12]} << 24) | (std::uint64_t{ip[13]} << 16) | (std::uint64_t{ip[14]} << 8) | ip[15];
+  } else {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, ip, 8);
+    std::memcpy(&lo, ip + 8, 8);
+    // Top bit set: never equal to an IPv4 source's value.
+    k.source = detect::mix64(detect::mix64(hi) ^ lo) | (std::uint64_t{1} << 63);
+  }
+  k.trunk = trunk_ == kNoTrunk ? detect::kNoTrunk : trunk_;
+  k.call_id_hash = detect::call_id_hash(msg_.call_id);
+  k.cseq = msg_.cseq.number;
+  return k;
 }
 
 void Engine::describe(Verdict& v) const noexcept {

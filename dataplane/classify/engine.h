@@ -10,8 +10,14 @@
 #include "dataplane/classify/packet_source.h"
 #include "dataplane/classify/scratch.h"
 #include "dataplane/classify/verdict.h"
+#include "dataplane/detect/levels.h"
+#include "dataplane/detect/worker_detect.h"
 #include "dataplane/sip/sip_message.h"
 #include "rules/compiled/compiled_rule_set.h"
+
+namespace sipwall::classify {
+struct DetectContext;
+}
 
 namespace sipwall::classify::detail {
 
@@ -47,8 +53,8 @@ struct Witness {
 
 class Engine {
  public:
-  Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-         Scratch& scratch) noexcept;
+  Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+         DetectContext* detect = nullptr) noexcept;
 
   // Normalises the identity fields and looks up the numbers the rule set
   // reads (every slot when `all` is set, for explain). In two halves so a
@@ -60,6 +66,9 @@ class Engine {
   }
   void begin(bool all) noexcept;
   void finish(bool all) noexcept;
+
+  // The INVITE's detection keys (valid after finish()).
+  detect::InviteKeys invite_keys() const noexcept;
 
   // Fills trunk, caller and callee.
   void describe(Verdict& v) const noexcept;
@@ -150,6 +159,7 @@ class Engine {
   std::uint8_t callee_ = kRuri;
   std::uint8_t flags_ = 0;
   bool regex_ok_ = false;
+  DetectContext* detect_ = nullptr;
   std::uint32_t epoch_ = 0;  // this message's scan epoch (several engines may share a Scratch)
   std::uint32_t trunk_ = kNoTrunk;
 };

@@ -8,6 +8,7 @@
 
 #include "rules/compiled/program.h"
 #include "rules/compiled/trunk_table.h"
+#include "rules/detect/detector_spec.h"
 #include "rules/model/rule_model.h"
 #include "rules/number/normalize.h"
 
@@ -16,6 +17,7 @@ namespace sipwall::classify {
 inline constexpr std::uint32_t kNoRule = 0xFFFFFFFFU;
 inline constexpr std::uint32_t kNoTrunk = rules::kNoTrunk;
 inline constexpr std::uint32_t kNoList = rules::kNone;
+inline constexpr std::uint8_t kNoDetector = 0xFF;
 
 enum class DecidedBy : std::uint8_t {
   rule,            // a terminal rule matched: `rule` / `rule_id`
@@ -59,6 +61,17 @@ struct Verdict {
   std::string_view reason_line;     // Reason: SIP;cause=...;text="..."
   std::string_view call_info_line;  // Call-Info: <...>;purpose=jwscard (608)
   std::string_view tag_line;        // X-Header: value
+
+  // Behavioural detection (docs/rules.md "detectors"): the detector whose
+  // condition decided the rule, if one did (kNoDetector otherwise), its
+  // count in the window at this INVITE (asr: attempts) and its level.
+  std::uint8_t detector = kNoDetector;  // CompiledRuleSet::detector_name(detector)
+  std::uint32_t detector_count = 0;
+  detect::Level detector_level = detect::Level::none;
+  // The deciding detector runs in report mode: the call passes (action =
+  // pass, nothing rendered) and report_action is what the rule would have done.
+  bool report_only = false;
+  rules::ActionKind report_action = rules::ActionKind::pass;
 };
 
 }  // namespace sipwall::classify
