@@ -418,7 +418,7 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
   c.source_file = path;
   if (!r.mapping(root, "the configuration",
                  {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments", "tcp", "trace",
-                  "run", "offload"}))
+                  "run", "offload", "detection"}))
     return std::nullopt;
   if (root["eal"]) read_eal(r, root["eal"], c);
   if (root["ports"])
@@ -498,6 +498,21 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
     if (r.mapping(s, "offload", {"steering", "deny"})) {
       r.scalar(s, "steering", c.offload_steering, "true or false");
       r.scalar(s, "deny", c.offload_deny, "true or false");
+    }
+  }
+  if (YAML::Node s = root["detection"]) {
+    if (r.mapping(s, "detection",
+                  {"capacity", "calls", "report_queue", "merge_ms", "max_keys", "expire_visits", "ringing_timeout_ms",
+                   "answered_timeout_ms"})) {
+      r.unsigned_in(s, "capacity", c.detection_capacity, 4, 1u << 26);
+      r.unsigned_in(s, "calls", c.detection_calls, 8, 1u << 26);
+      r.unsigned_in(s, "report_queue", c.detection_report_queue, 64, 1u << 24);
+      // The bound: every worker acts on a crossing within 200 ms.
+      r.unsigned_in(s, "merge_ms", c.detection_merge_ms, 1, 100);
+      r.unsigned_in(s, "max_keys", c.detection_max_keys, 64, 1u << 24);
+      r.unsigned_in(s, "expire_visits", c.detection_expire_visits, 1, 1u << 16);
+      r.unsigned_in(s, "ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
+      r.unsigned_in(s, "answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
     }
   }
   if (YAML::Node s = root["trace"]) {
@@ -649,6 +664,9 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   o << "  tcp            " << c.tcp_max_flows << " flows; reassembly " << c.tcp_reassembly_flows << " flows x "
     << c.tcp_reassembly_bytes << " B, " << c.tcp_reassembly_mbufs << " mbufs, " << c.tcp_reassembly_timeout_ms
     << " ms\n";
+  o << "  detection      " << c.detection_capacity << " keys per detector (unless the rule set says), "
+    << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
+    << " keys merged\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
   return o.str();
 }

@@ -175,7 +175,10 @@ int main(int argc, char** argv) {
   std::uint64_t last_rx = 0;
   auto last_change = std::chrono::steady_clock::now();
   while (!dp.quit.load()) {
+    // 5 ms at most between turns: the detection merge runs every
+    // detection.merge_ms (<= 100 ms) from here.
     server.poll(5);
+    st.detect.tick();
     drain_trace_rings(st);
     promote_last_good(st);
 #ifdef SIPWALL_HAVE_SYSTEMD
