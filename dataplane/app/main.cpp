@@ -24,6 +24,7 @@
 #include "dataplane/app/setup.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
+#include "rules/text/safe_text.h"
 
 namespace {
 
@@ -42,13 +43,25 @@ void print_traces(MainState& st) {
   drain_trace_rings(st);
   if (st.traces.empty()) return;
   std::printf("verdict trace (%zu records):\n", st.traces.size());
-  std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", "action", "code", "call-id", "caller", "callee", "trunk",
-              "rule");
+  std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", "action", "code", "call-id", "caller", "callee",
+              "trunk", "rule", "detector");
   static const char* names[] = {"pass", "drop", "reject", "tag", "trace"};
   for (const TraceRecord& r : st.traces) {
-    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", r.action < 5 ? names[r.action] : "?",
-                r.reject_code ? std::to_string(r.reject_code).c_str() : "-", r.call_id, r.caller[0] ? r.caller : "-",
-                r.callee[0] ? r.callee : "-", r.trunk[0] ? r.trunk : "-", r.rule_id);
+    // Bytes from packets and the rule set: shown escaped.
+    std::string det = "-";
+    if (r.detector[0]) {
+      det =
+          sipwall::text::printable(r.detector) + " count " + std::to_string(r.detector_count) + " " +
+          sipwall::detect::to_string(static_cast<sipwall::detect::Level>(r.detector_level <= 2 ? r.detector_level : 0));
+      if (r.detector_report) det += " (report mode)";
+    }
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", r.action < 5 ? names[r.action] : "?",
+                r.reject_code ? std::to_string(r.reject_code).c_str() : "-",
+                sipwall::text::printable(r.call_id).c_str(),
+                r.caller[0] ? sipwall::text::printable(r.caller).c_str() : "-",
+                r.callee[0] ? sipwall::text::printable(r.callee).c_str() : "-",
+                r.trunk[0] ? sipwall::text::printable(r.trunk).c_str() : "-",
+                sipwall::text::printable(r.rule_id).c_str(), det.c_str());
   }
 }
 
