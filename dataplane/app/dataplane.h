@@ -93,7 +93,7 @@ struct alignas(64) WorkerContext {
   // `detect_in_use` tells the main lcore which state the worker may still
   // touch, so it frees a retired set's state only once the worker left it.
   detect::WorkerDetect* detect = nullptr;
-  const RuntimeSet* detect_set = nullptr;  // the set `detect` belongs to
+  std::uint64_t detect_generation = 0;  // RuntimeSet::generation() of the set `detect` belongs to (0: none)
   std::atomic<const detect::WorkerDetect*> detect_in_use{nullptr};
   std::uint64_t now_ms = 0;  // the detection clock: TSC in ms, read once per poll loop
   static constexpr unsigned kNoneInFlight = 2;

@@ -110,6 +110,8 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
   rs->detector_hits_.assign(rs->detector_stride_ * workers, 0);
   rs->detector_report_hits_.assign(rs->detector_stride_ * workers, 0);
   rs->detector_action_ = std::make_unique<std::atomic<std::uint8_t>[]>(rs->specs_.size() * 3 + 1);
+  static std::atomic<std::uint64_t> loads{0};
+  rs->generation_ = ++loads;
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
   rs->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -76,6 +76,9 @@ class RuntimeSet {
   // them (capacity 0 replaced by the config default), in the set's order.
   std::span<const detect::DetectorSpec> detector_specs() const noexcept { return specs_; }
   bool has_detectors() const noexcept { return !specs_.empty(); }
+  // 1, 2, 3, ... per load in this process: unlike the set's address, never
+  // the same for two sets (a worker compares it to know it switched sets).
+  std::uint64_t generation() const noexcept { return generation_; }
   // Worker w's detection state for this set; null if the set has none, or
   // once retire_detect() took it.
   detect::WorkerDetect* detect(unsigned w) noexcept { return w < detect_.size() ? detect_[w].get() : nullptr; }
@@ -123,6 +126,7 @@ class RuntimeSet {
   std::vector<std::uint64_t> detector_hits_;
   std::vector<std::uint64_t> detector_report_hits_;
   std::size_t detector_stride_ = 0;
+  std::uint64_t generation_ = 0;
   std::unique_ptr<std::atomic<std::uint8_t>[]> detector_action_;  // [detector * 3 + level]
   std::vector<char> reply_text_;                                  // what reply_parts_ point into
   std::vector<net::ResponseParts> reply_parts_;                   // [rules] = default action

@@ -655,7 +655,7 @@ void switch_detect(WorkerContext& w, RuntimeSet* rs) noexcept {
   detect::WorkerDetect* next = rs != nullptr ? rs->detect(w.index) : nullptr;
   if (next != nullptr && w.detect != nullptr) next->adopt(*w.detect);
   w.detect = next;
-  w.detect_set = rs;
+  w.detect_generation = rs != nullptr ? rs->generation() : 0;
   w.detect_in_use.store(next, std::memory_order_release);
 }
 
@@ -675,7 +675,8 @@ int worker_main(void* arg) {
     // set, and the quiescent report below says we hold none afterwards.
     RuntimeSet* rs = dp.current.load(std::memory_order_acquire);
     w.now_ms = rte_rdtsc() / tsc_per_ms;
-    if (unlikely(rs != w.detect_set)) switch_detect(w, rs);
+    // By generation, not address: a new set may be allocated where a freed one was.
+    if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
     if (w.detect != nullptr) {
       // The merged view (penalty box, other workers' counts, lifts), and a
       // bounded slice of the call table's expiry sweep.
