@@ -52,6 +52,13 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
         }
         continue;
       }
+      // Report mode: a rule that matched through a detector in report mode
+      // does not act; it is recorded and evaluation goes on, so the call
+      // gets what the rest of the set gives it (docs/rules.md "Report mode").
+      if (const std::uint8_t det = e.witness_detector(w); det != kNoDetector && e.report_only(det)) {
+        e.note_report(v, i, w);
+        continue;
+      }
       e.decide_rule(v, i, w);
       decided = true;
     }

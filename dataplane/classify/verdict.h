@@ -62,16 +62,22 @@ struct Verdict {
   std::string_view call_info_line;  // Call-Info: <...>;purpose=jwscard (608)
   std::string_view tag_line;        // X-Header: value
 
-  // Behavioural detection (docs/rules.md "detectors"): the detector whose
-  // condition decided the rule, if one did (kNoDetector otherwise), its
-  // count in the window at this INVITE (asr: attempts) and its level.
+  // Behavioural detection (docs/rules.md "Detectors"). `detector`: the
+  // detector whose condition decided the rule (kNoDetector if none did);
+  // else, when report_only, the report-mode detector. Its count in the
+  // window at this INVITE (asr: attempts) and its level.
   std::uint8_t detector = kNoDetector;  // CompiledRuleSet::detector_name(detector)
   std::uint32_t detector_count = 0;
   detect::Level detector_level = detect::Level::none;
-  // The deciding detector runs in report mode: the call passes (action =
-  // pass, nothing rendered) and report_action is what the rule would have done.
+  // Report mode: a rule matched through `detector`, which runs in report
+  // mode, and did not act. report_action is what it would have done (rule
+  // report_rule); the call got `action` from the rest of the set (with no
+  // other rule matching: the default, normally pass). Never set when a
+  // detector decided the verdict, nor when a guard rail did.
   bool report_only = false;
   rules::ActionKind report_action = rules::ActionKind::pass;
+  std::uint32_t report_rule = kNoRule;
+  std::string_view report_rule_id;
 };
 
 }  // namespace sipwall::classify

@@ -61,6 +61,8 @@ class Loader {
   std::optional<std::int64_t> integer(const YAML::Node& n, const SourceLocation& at, std::string_view what,
                                       std::int64_t min, std::int64_t max);
   std::optional<bool> boolean(const Entry& e);
+  // "500ms", "60s", "5m", "1h", "1d" within [min_ms, max_ms]; detectors_yaml.cpp.
+  std::optional<std::uint32_t> duration(const Entry& e, std::uint64_t min_ms, std::uint64_t max_ms);
   // A scalar or a list of scalars; an empty list is an error.
   std::optional<std::vector<Item>> scalar_list(const Entry& e, std::string_view what);
   // A name for a list, trunk, class or rule: letters, digits, '_', '-', '.'.
@@ -74,10 +76,12 @@ class Loader {
   void read_trunks(const Entry& e);                                                          // trunks_yaml.cc
   void read_deny_sources(const Entry& e);                                                    // deny_yaml.cc
   void read_lists(const Entry& e);                                                           // lists_yaml.cc
+  void read_detectors(const Entry& e);                                                       // detectors_yaml.cpp
   void read_guard_rails(const Entry* e, const SourceLocation& top);                          // lists_yaml.cc
   void read_defaults(const Entry& e);                                                        // action_yaml.cc
   void read_rules(const Entry& e);                                                           // loader.cc
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cc
+  std::optional<Predicate> read_detector_ref(const Entry& e);                                // match_yaml.cpp
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cc
 
@@ -89,6 +93,8 @@ class Loader {
   bool check_trunk_name(Field field, const Item& it);
   // A list name a rule or guard rail refers to; reports unknown names.
   bool check_list_ref(const std::string& name, const SourceLocation& at);
+  // A detector name a rule refers to; reports unknown names (detectors_yaml.cpp).
+  bool check_detector_ref(const std::string& name, const SourceLocation& at);
 
   // --- state ---
   std::string file_;                // as shown in messages
@@ -101,6 +107,7 @@ class Loader {
   bool plan_ok_ = false;  // numbers can be normalised
   std::map<std::string, SourceLocation> list_at_;
   std::map<std::string, SourceLocation> trunk_at_;
+  std::map<std::string, SourceLocation> detector_at_;
   std::set<std::string> classes_;
   bool any_caller_ranges_ = false;
   std::map<std::string, std::string> regex_checked_;  // pattern -> checked_regex() result
