@@ -50,6 +50,8 @@ inline constexpr unsigned kActionCount = rules::kActionKindCount;
   X(sip_responses, "SIP responses parsed (forwarded untouched)")                                                      \
   X(invites, "INVITE requests classified")                                                                            \
   X(non_invite, "SIP requests other than INVITE (forwarded untouched)")                                               \
+  X(call_events, "responses, CANCELs, ACKs and BYEs that found their call in a worker's call table (detection)")      \
+  X(core_sip_parsed, "SIP messages from the core side parsed for the call table (detection on; forwarded untouched)") \
   X(malformed,                                                                                                        \
     "SIP messages the parser rejected (see parse_errors), and frames that could not be inspected "                    \
     "(multiseg_too_large/_no_mbuf, IPv6 fragments DPDK cannot reassemble)")                                           \

@@ -33,16 +33,19 @@ struct StrRef {
 };
 
 enum class AtomKind : std::uint8_t {
-  number_in_set,           // a = NumberSpace, b = bit; list = list index
-  number_regex,            // a = regex slot, b = scan target
-  number_present,          // identity header present with a non-empty number part
-  text_regex,              // a = regex slot, b = scan target
-  text_equals,             // a = first index in text_values, b = count
-  text_present,            // text field present and non-empty
-  trunk_in,                // trunk id in id_pool[a, a+b)
-  trunk_class_in,          // trunk class id in id_pool[a, a+b)
-  trunk_present,           // the call came from a known trunk
-  caller_in_trunk_ranges,  // a = expected value (0/1)
+  number_in_set,                // a = NumberSpace, b = bit; list = list index
+  number_regex,                 // a = regex slot, b = scan target
+  number_present,               // identity header present with a non-empty number part
+  text_regex,                   // a = regex slot, b = scan target
+  text_equals,                  // a = first index in text_values, b = count
+  text_present,                 // text field present and non-empty
+  trunk_in,                     // trunk id in id_pool[a, a+b)
+  trunk_class_in,               // trunk class id in id_pool[a, a+b)
+  trunk_present,                // the call came from a known trunk
+  caller_in_trunk_ranges,       // a = expected value (0/1)
+  detector_level,               // detector a stands at level b (detect::Level) or higher for this INVITE
+  number_shape,                 // the field's number has one of the shapes in mask a (shape_bit)
+  caller_shares_callee_prefix,  // caller and callee E.164 with the same first a digits
 };
 
 // Where a number list's entries live. Each space has its own table and its

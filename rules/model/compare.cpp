@@ -34,6 +34,12 @@ bool same(const Predicate& a, const Predicate& b) noexcept {
       return same_vec(a.ranges, b.ranges);
     case Op::caller_in_trunk_ranges:
       return a.expect == b.expect;
+    case Op::detector:
+      return a.detector == b.detector && a.level == b.level;
+    case Op::number_is:
+      return a.shapes == b.shapes;
+    case Op::caller_shares_callee_prefix:
+      return a.digits == b.digits;
     case Op::present:
       return true;
     case Op::prefix:
