@@ -59,6 +59,8 @@ struct Verdict {
   std::string_view reason_line;     // Reason: SIP;cause=...;text="..."
   std::string_view call_info_line;  // Call-Info: <...>;purpose=jwscard (608)
   std::string_view tag_line;        // X-Header: value
+  std::string_view tag_label;       // put in front of the From / P-Asserted-Identity display names (empty: none)
+  std::string_view tag_verstat;     // ;verstat= value for the From / P-Asserted-Identity URIs (empty: none)
 };
 
 }  // namespace sipwall::classify

@@ -80,6 +80,8 @@ class Loader {
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cc
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cc
+  void read_tag_label(const Entry& e, Action& a);                    // action_yaml.cpp
+  void read_tag_verstat(const Entry& e, Action& a);                  // action_yaml.cpp
 
   // "" if `pattern` may be compiled, else why not (its cost, or Hyperscan's
   // message); match_yaml.cc.
