@@ -1,6 +1,6 @@
 // SIP over TCP, a unit's first phase: its stream parsed message by message;
 // every whole message classified and its verdict turned into an edit
-// (remove it, insert a tag line); what ends the parse (keep-alive CRLFs, an
+// (remove it, tag it); what ends the parse (keep-alive CRLFs, an
 // incomplete message to hold, bytes that are no message) recorded.
 #pragma once
 
@@ -51,7 +51,8 @@ void add_edit(Ctx<Host>& x, UnitEdits& u, const Edit& e) {
 // verdict (drop, reject, tag) added as an edit. `last` is the unit's newest
 // segment (its addresses are the message's).
 template <class Host>
-void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, std::uint32_t mb, std::uint32_t me) {
+void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, std::string_view msg_bytes,
+                   std::uint32_t mb, std::uint32_t me) {
   using rules::ActionKind;
   classify::Verdict v;
   if (!x.host.decide(x.msg, last, x.in, v)) return;
@@ -77,7 +78,13 @@ void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, s
     ed.kind = EditKind::tag;
     ed.se.remove = false;
     ed.se.at = static_cast<std::uint32_t>(mb + x.msg.headers_end);
-    ed.tag_line = v.tag_line;
+    ed.tag = net::TagSpec{v.tag_line, v.tag_label, v.tag_verstat};
+    // Planned now, on the parsed message (the next parse overwrites it);
+    // tag_piece() applies the plan to the piece that holds the message.
+    if (!net::plan_tag(x.msg, msg_bytes, ed.tag, ed.plan)) {
+      x.c.tag_failed++;  // a header line, label or layout we cannot write: goes on untagged
+      return;
+    }
     add_edit(x, u, ed);
   }
 }
@@ -166,7 +173,7 @@ void parse_unit(Ctx<Host>& x, const Seg<typename Host::Packet>* segs, std::size_
       ++u.messages;
       const auto me = static_cast<std::uint32_t>(off + x.msg.length);
       if (n > 1 && spans_segments(segs, n, off, me)) x.c.tcp_reassembled_messages++;
-      judge_message(x, u, last, off, me);
+      judge_message(x, u, last, rest.substr(0, x.msg.length), off, me);
       if (x.msg.length == 0) break;
       off = me;
       continue;
