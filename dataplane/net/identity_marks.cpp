@@ -357,8 +357,8 @@ bool plan_tag(const sip::Message& msg, std::string_view bytes, const TagSpec& sp
   return true;
 }
 
-std::size_t render_marks(std::string_view bytes, std::int64_t shift, const TagPlan& plan, unsigned first,
-                         unsigned last, const TagSpec& spec, char* out, std::size_t cap) noexcept {
+std::size_t render_marks(std::string_view bytes, std::int64_t shift, const TagPlan& plan, unsigned first, unsigned last,
+                         const TagSpec& spec, char* out, std::size_t cap) noexcept {
   if (first > last || last >= plan.n) return 0;
   const std::int64_t b = shift + plan.marks[first].at;
   const std::int64_t e = shift + plan.marks[last].at + plan.marks[last].remove;

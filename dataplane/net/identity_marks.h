@@ -100,7 +100,7 @@ std::size_t write_mark(const Mark& m, const TagSpec& spec, char* out) noexcept;
 // marks applied: the message's byte k is bytes[shift + k] (shift < 0: the
 // message starts before `bytes`, e.g. in an earlier TCP segment). Returns the
 // length, or 0 if it does not fit cap or the span is not inside `bytes`.
-std::size_t render_marks(std::string_view bytes, std::int64_t shift, const TagPlan& plan, unsigned first,
-                         unsigned last, const TagSpec& spec, char* out, std::size_t cap) noexcept;
+std::size_t render_marks(std::string_view bytes, std::int64_t shift, const TagPlan& plan, unsigned first, unsigned last,
+                         const TagSpec& spec, char* out, std::size_t cap) noexcept;
 
 }  // namespace sipwall::net

@@ -26,7 +26,7 @@ namespace sipwall::net {
   X(tcp, "TCP segment: use SeqAdjTable::edit")                                  \
   X(fragment, "IP fragment: tag the reassembled datagram instead")              \
   X(authenticated, "IPv6 AH protects the datagram")                             \
-  X(bad_line, "header line, label or verstat cannot be written (CR/LF, controls, quotes)") \
+  X(bad_line, "header line, label or verstat holds CR/LF, controls or quotes.") \
   X(bad_offset, "headers_end does not point at the empty line in the payload")  \
   X(exceeds_mtu, "tagged datagram would exceed the MTU")                        \
   X(no_tailroom, "frame buffer too small for the tagged frame")

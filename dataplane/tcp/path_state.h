@@ -30,8 +30,8 @@ inline constexpr std::size_t kViewBytes = 65536 + 512;
 inline constexpr std::size_t kMaxSegmentPayload = 65536;
 // A tag's marks rendered as one replacement (send.h tag_piece): at most a
 // segment's payload plus what the marks add (header line, labels, verstats).
-inline constexpr std::size_t kTagOutBytes =
-    kMaxSegmentPayload + net::kMaxMarkLine + 2 + (net::kMaxMarks - 1) * (net::kMaxMarkLabel + net::kMaxMarkVerstat + 16);
+inline constexpr std::size_t kTagOutBytes = kMaxSegmentPayload + net::kMaxMarkLine + 2 +
+                                            (net::kMaxMarks - 1) * (net::kMaxMarkLabel + net::kMaxMarkVerstat + 16);
 
 // One received segment taking part in a unit.
 template <class Packet>

@@ -121,7 +121,8 @@ void tag_piece(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, net::
   }
   const std::string_view payload(reinterpret_cast<const char*>(frame + d.payload_offset), d.payload_length);
   const std::size_t n =
-      first == plan.n ? 0 : net::render_marks(payload, base, plan, first, last, e.tag, x.st.tag_out.get(), kTagOutBytes);
+      first == plan.n ? 0
+                      : net::render_marks(payload, base, plan, first, last, e.tag, x.st.tag_out.get(), kTagOutBytes);
   if (n == 0) {
     x.c.tag_failed++;
     pass_segment(x, m, frame, d, owes);
@@ -131,8 +132,9 @@ void tag_piece(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, net::
   const std::size_t span_len = std::size_t{plan.marks[last].at} + plan.marks[last].remove - plan.marks[first].at;
   std::size_t len = x.host.length(m);
   net::TcpEditOutcome out;
-  const net::SeqAdjResult r = x.st.seqadj.edit(frame, len, x.host.room(m), d, span_at, span_len,
-                                               std::string_view(x.st.tag_out.get(), n), x.now, x.host.egress_mtu(x.in), out);
+  const net::SeqAdjResult r =
+      x.st.seqadj.edit(frame, len, x.host.room(m), d, span_at, span_len, std::string_view(x.st.tag_out.get(), n), x.now,
+                       x.host.egress_mtu(x.in), out);
   if (r != net::SeqAdjResult::ok) {
     x.c.tag_skipped_tcp++;
     pass_segment(x, m, frame, d, owes);

@@ -143,7 +143,8 @@ TEST(IdentityMarks, VerstatPlacement) {
   EXPECT_EQ(mark_one("P-Asserted-Identity: <sip:+8613800138000@[2001:db8::1]:5060;user=phone>", kVerstatOnly),
             "P-Asserted-Identity: <sip:+8613800138000;verstat=No-TN-Validation@[2001:db8::1]:5060;user=phone>");
   // Another scheme: no verstat (the label still goes on).
-  EXPECT_EQ(mark_one("P-Asserted-Identity: \"X\" <mailto:x@y>", kBoth), "P-Asserted-Identity: \"[骚扰] X\" <mailto:x@y>");
+  EXPECT_EQ(mark_one("P-Asserted-Identity: \"X\" <mailto:x@y>", kBoth),
+            "P-Asserted-Identity: \"[骚扰] X\" <mailto:x@y>");
 }
 
 TEST(IdentityMarks, ExistingVerstatIsReplaced) {
@@ -166,9 +167,9 @@ TEST(IdentityMarks, ExistingVerstatIsReplaced) {
 }
 
 TEST(IdentityMarks, EveryPaiValueIsMarkedAndFromToo) {
-  const std::string text = invite({"P-Asserted-Identity: \"Bob\" <sip:+8613800138000@ims;user=phone>",
-                                   "From: <sip:+8613800138000@t>;tag=1",
-                                   "P-Asserted-Identity: <tel:+8613800138000>, Carol <sip:carol@ims>"});
+  const std::string text =
+      invite({"P-Asserted-Identity: \"Bob\" <sip:+8613800138000@ims;user=phone>", "From: <sip:+8613800138000@t>;tag=1",
+              "P-Asserted-Identity: <tel:+8613800138000>, Carol <sip:carol@ims>"});
   net::TagPlan plan;
   const std::string out = marked(text, kBoth, &plan);
   EXPECT_EQ(plan.labels, 4u);
@@ -205,8 +206,8 @@ TEST(IdentityMarks, HeaderOnlyAndBareLf) {
   const std::string text = invite({"From: \"A\" <sip:a@t>;tag=1"});
   const net::TagSpec line_only{kLine, {}, {}};
   net::TagPlan plan;
-  EXPECT_EQ(marked(text, line_only, &plan),
-            text.substr(0, text.find("\r\n\r\n") + 2) + std::string(kLine) + "\r\n" + text.substr(text.find("\r\n\r\n") + 2));
+  EXPECT_EQ(marked(text, line_only, &plan), text.substr(0, text.find("\r\n\r\n") + 2) + std::string(kLine) + "\r\n" +
+                                                text.substr(text.find("\r\n\r\n") + 2));
   EXPECT_EQ(plan.n, 1u);
   const std::string lf = invite({"From: A <sip:a@t>;tag=1"}, "\n");
   const std::string out = marked(lf, kLabelOnly);
@@ -233,7 +234,8 @@ TEST(IdentityMarks, RefusedSpecsAndBuffers) {
   EXPECT_EQ(net::render_marks(text, 0, plan, 0, plan.n - 1, kBoth, small, sizeof small), 0u);
   // The span must lie inside the bytes given.
   char big[4096];
-  EXPECT_EQ(net::render_marks(std::string_view(text).substr(0, 20), 0, plan, 0, plan.n - 1, kBoth, big, sizeof big), 0u);
+  EXPECT_EQ(net::render_marks(std::string_view(text).substr(0, 20), 0, plan, 0, plan.n - 1, kBoth, big, sizeof big),
+            0u);
 }
 
 // --- insert_tag on frames ------------------------------------------------------------------------
@@ -272,7 +274,7 @@ TEST(InsertTag, Ipv4AndIpv6UdpEqualAFreshFrame) {
   const std::string text = invite(kIds);
   // Label lengths of both parities: each mark shifts the tail by an odd or even count.
   for (const net::TagSpec& spec : {kBoth, net::TagSpec{kLine, "SPAM?", "TN-Validation-Failed"}, kLabelOnly,
-                                    kVerstatOnly, net::TagSpec{"X-R: 1", "ab", "No-TN-Validation"}}) {
+                                   kVerstatOnly, net::TagSpec{"X-R: 1", "ab", "No-TN-Validation"}}) {
     const std::string want = marked(text, spec);
     for (bool v6 : {false, true}) {
       Buf b(v6 ? udp6(text) : udp4(text), 512);
