@@ -68,6 +68,7 @@ inline constexpr unsigned kActionCount = rules::kActionKindCount;
   X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")                       \
   X(tag_skipped_tcp, "tag verdicts forwarded untagged: TCP stream could not be adjusted")                             \
   X(tag_failed, "tag verdicts forwarded untagged: the header line or the message layout was refused")                 \
+  X(tag_partial, "TCP tag verdicts whose From/P-Asserted-Identity lay in an earlier segment: those left unmarked")    \
   X(traced, "trace records produced")                                                                                 \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")                                   \
   X(fragments_in, "IP fragments received")                                                                            \

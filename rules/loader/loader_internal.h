@@ -54,6 +54,8 @@ class Loader : public yaml::Reader {
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cpp
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cpp
+  void read_tag_label(const Entry& e, Action& a);                    // action_yaml.cpp
+  void read_tag_verstat(const Entry& e, Action& a);                  // action_yaml.cpp
 
   // The parts of read_match (match_yaml.cpp).
   std::optional<MatchExpr> read_match_entry(const Entry& e);

@@ -265,6 +265,11 @@ std::string to_string(const Action& a) {
       out += ' ' + a.tag_header + ' ';
       append_quoted(out, a.tag_value);
       out += " score " + std::to_string(a.score);
+      if (!a.tag_label.empty()) {
+        out += " label ";
+        append_quoted(out, a.tag_label);
+      }
+      if (a.tag_verstat != Verstat::none) out += " verstat " + std::string(verstat_text(a.tag_verstat));
       break;
     default:
       break;

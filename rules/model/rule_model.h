@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rules/detect/detector_spec.h"
+#include "rules/model/tag_marks.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
 
@@ -152,6 +153,10 @@ struct Action {
   std::string tag_header;           // tag: header name
   std::string tag_value;            // tag: value, {rule} and {score} substituted at compile time
   std::int32_t score = 0;           // tag: risk score 0..100
+  // tag: a label put in front of the From / P-Asserted-Identity display names
+  // ("" = none) and a ;verstat= value written into their URIs (docs/rules.md "tag").
+  std::string tag_label;
+  Verstat tag_verstat = Verstat::none;
   SourceLocation where;
 };
 
