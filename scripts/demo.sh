@@ -43,5 +43,24 @@ for line in sys.stdin:
     tags = [h for h in hdrs.split("\\r\\n") if h.startswith("X-Sipwall-Risk")]
     print("     %s  %s" % (call_id, "; ".join(tags)))'
 
+say "6. Behavioural detection: a call bomber (rules/examples/behaviour.yaml, docs/detection.md)"
+echo "   tests/data/make_behaviour_pcap.py writes one caller calling one callee 12 times, 2 s apart;"
+echo "   the call-bombing detector blocks a caller+callee pair over 10 calls in 60 s, held for 10 minutes"
+python3 tests/data/make_behaviour_pcap.py --requests-only "$OUT/bomber.pcap" | sed 's/^/   /'
+python3 tests/data/make_behaviour_pcap.py --scenario bomber --scenario benign "$OUT/behaviour-full.pcap" | sed 's/^/   /'
+build/bin/sipwallctl rules compile rules/examples/behaviour.yaml -o "$OUT/behaviour.swr" | sed 's/^/   /'
+build/bin/sipwall-dataplane -c deploy/examples/pcap-behaviour.yaml --print-trace 2>"$OUT/behaviour.log" \
+  | sed -n '/^verdict trace/,/^ports:/p' | sed '$d' | sed 's/^/   /' \
+  || { cat "$OUT/behaviour.log"; exit 1; }
+echo "   the same capture with the core's responses, replayed on its own timestamps"
+echo "   (sipwallctl rules explain --format json: one object per INVITE; the calls a detector decided):"
+build/bin/sipwallctl rules explain --format json --rules rules/examples/behaviour.yaml "$OUT/behaviour-full.pcap" \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    v = json.loads(line)
+    if v["detector"]:
+        print("     %-28s %-7s rule %-16s detector %s (count %s, %s)" % (v["call_id"], v["action"], v["rule"],
+              v["detector"], v["detector_count"], v["detector_level"]))'
+
 say "Next: the same rules explained call by call:  build/bin/sipwallctl rules explain --rules $RULES $SAMPLE"
 echo "      docs/operations.md runs it on real ports; docs/rules.md is the rule reference."

@@ -20,6 +20,7 @@
 #include "control/client/unix_client.h"
 #include "rules/compiled/artifact.h"
 #include "rules/loader/loader.h"
+#include "rules/text/json_text.h"
 #include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
@@ -322,6 +323,66 @@ int run_stats(const Sockets& so, bool as_json, bool all) {
 }
 
 // --------------------------------------------------------------------------
+// detections [--all] | detections lift KEY [DETECTOR]
+
+// What the reply holds comes from the data plane: rule-set names and keys
+// are printed through text::printable, so no byte reaches the terminal raw.
+int run_detections(const Sockets& so, bool as_json, bool all) {
+  json r;
+  std::string err;
+  json req{{"v", 1}, {"cmd", "detections"}};
+  if (all) req["all"] = 1;
+  if (!call(so.dataplane, req, r, so.timeout_s, err)) {
+    std::cerr << "sipwallctl detections: " << text::printable(err) << "\n";
+    return kUnreachable;
+  }
+  if (!r.value("ok", false)) {
+    std::cerr << "sipwallctl detections: " << text::printable(s_of(r, "error")) << "\n";
+    return kFailed;
+  }
+  if (as_json) {
+    std::cout << text::dump_json(r, 2) << "\n";
+    return kOk;
+  }
+  const json& ds = r.value("detections", json::array());
+  if (ds.empty()) {
+    std::cout << (all ? "no key is held or near a threshold\n" : "no active detection\n");
+    return kOk;
+  }
+  std::printf("%-20s %-34s %7s %-6s %-22s %-24s %-24s %-24s %s\n", "DETECTOR", "KEY", "COUNT", "LEVEL", "ACTION",
+              "FIRST SEEN", "LAST SEEN", "EXPIRES", "IN");
+  for (const json& d : ds) {
+    const std::string in = d.contains("expires_in_s") ? duration_text(d.value("expires_in_s", 0.0)) : "-";
+    std::printf("%-20s %-34s %7llu %-6s %-22s %-24s %-24s %-24s %s\n", text::printable(s_of(d, "detector")).c_str(),
+                text::printable(s_of(d, "key")).c_str(), static_cast<unsigned long long>(u64(d, "count")),
+                s_of(d, "level").c_str(), text::printable(s_of(d, "action")).c_str(), s_of(d, "first_seen").c_str(),
+                s_of(d, "last_seen").c_str(), s_of(d, "expires").c_str(), in.c_str());
+  }
+  return kOk;
+}
+
+int run_lift(const Sockets& so, const std::string& key, const std::string& detector, bool as_json) {
+  json r;
+  std::string err;
+  json req{{"v", 1}, {"cmd", "detections-lift"}, {"key", key}};
+  if (!detector.empty()) req["detector"] = detector;
+  if (!call(so.dataplane, req, r, so.timeout_s, err)) {
+    std::cerr << "sipwallctl detections lift: " << text::printable(err) << "\n";
+    return kUnreachable;
+  }
+  if (as_json) std::cout << text::dump_json(r, 2) << "\n";
+  if (!r.value("ok", false)) {
+    if (!as_json) std::cerr << "sipwallctl detections lift: " << text::printable(s_of(r, "error")) << "\n";
+    return kFailed;
+  }
+  if (!as_json)
+    std::cout << "lifted " << u64(r, "lifted") << " detection(s) of " << text::printable(key)
+              << (detector.empty() ? "" : " in " + text::printable(detector))
+              << "; its counts are reset on every worker\n";
+  return kOk;
+}
+
+// --------------------------------------------------------------------------
 // rules reload | rollback | history
 
 int print_op_reply(const char* what, const json& r, bool as_json) {
@@ -596,6 +657,28 @@ void add_live_commands(CLI::App& app, int& rc) {
   stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON");
   stats->add_flag("--all", sa->all, "Also counters that are zero");
   stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json, sa->all); });
+
+  // detections
+  struct DetectionArgs {
+    Sockets so;
+    bool json = false, all = false;
+    std::string key, detector;
+  };
+  auto da = std::make_shared<DetectionArgs>();
+  CLI::App* detections = app.add_subcommand(
+      "detections", "Keys the behavioural detectors hold in the penalty box (detector, key, count, level, expiry)");
+  add_dataplane_socket(detections, da->so);
+  add_timeout(detections, da->so, "Seconds to wait for the data plane");
+  detections->add_flag("--json", da->json, "The reply as JSON");
+  detections->add_flag("--all", da->all, "Also keys near a threshold that are not held");
+  CLI::App* lift = detections->add_subcommand("lift", "Release a key early: its holds end and its counts restart");
+  lift->add_option("KEY", da->key, "E.164 number (+8613800000001), source IP address, or trunk name")->required();
+  lift->add_option("DETECTOR", da->detector, "Only in this detector (default: every detector)");
+  lift->add_flag("--json", da->json, "The reply as JSON");
+  lift->callback([da, &rc] { rc = run_lift(da->so, da->key, da->detector, da->json); });
+  detections->callback([da, detections, &rc] {
+    if (detections->get_subcommands().empty()) rc = run_detections(da->so, da->json, da->all);
+  });
 
   // rules reload | rollback | history: added to the `rules` command.
   CLI::App* rules = app.get_subcommand("rules");

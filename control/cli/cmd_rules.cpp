@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "control/cli/capture_options.h"
 #include "control/cli/commands.h"
+#include "control/common/detect_replay.h"
 #include "control/common/sip_input.h"
 #include "dataplane/classify/explain.h"
 #include "dataplane/sip/sip_message.h"
@@ -15,6 +17,7 @@
 #include "rules/compiler/compiler.h"
 #include "rules/diff/diff.h"
 #include "rules/loader/loader.h"
+#include "rules/text/json_text.h"
 #include "rules/text/safe_text.h"
 
 namespace sipwall::cli {
@@ -105,11 +108,63 @@ struct ExplainOptions {
   int vlan = -1;
   std::uint16_t dst_port = 5060;
   bool all = false;  // also messages that are not INVITEs
+  std::string format = "text";
 };
+
+constexpr const char* kActionNames[] = {"pass", "drop", "reject", "tag", "trace"};
+
+// One INVITE's verdict as a JSON line (--format json): what the data plane
+// would have done at this point of the capture, detection state included.
+nlohmann::json verdict_json(const rules::CompiledRuleSet& set, const control::SipPayload& p, const sip::Message& msg,
+                            const classify::Verdict& v) {
+  using nlohmann::json;
+  auto action = [](rules::ActionKind a) {
+    const auto i = static_cast<unsigned>(a);
+    return i < std::size(kActionNames) ? kActionNames[i] : "?";
+  };
+  auto number = [](const number::Number& n) {
+    return n.kind == number::NumberKind::absent ? json(nullptr) : json(std::string(n.text()));
+  };
+  std::string rule;
+  if (v.decided_by == classify::DecidedBy::rule)
+    rule = std::string(v.rule_id);
+  else if (v.decided_by == classify::DecidedBy::default_action)
+    rule = "(default)";
+  else
+    rule = "(guard rail: " + std::string(classify::to_string(v.decided_by)) + ")";
+  json j{{"origin", p.origin},
+         {"call_id", std::string(msg.call_id)},
+         {"caller", number(v.caller)},
+         {"callee", number(v.callee)},
+         {"trunk", v.trunk != classify::kNoTrunk ? json(std::string(set.trunk_name(v.trunk))) : json(nullptr)},
+         {"action", action(v.action)},
+         {"rule", rule},
+         {"detector", nullptr}};
+  if (p.from_pcap) j["time"] = static_cast<double>(p.time_us) / 1e6;
+  if (v.action == rules::ActionKind::reject) j["reject_code"] = v.reject_code;
+  if (v.trace_rule != classify::kNoRule) j["trace_rule"] = std::string(v.trace_rule_id);
+  if (v.detector != classify::kNoDetector) {
+    j["detector"] = std::string(set.detector_name(v.detector));
+    j["detector_count"] = v.detector_count;
+    j["detector_level"] = detect::to_string(v.detector_level);
+    j["report_only"] = v.report_only;
+    if (v.report_only) j["would"] = action(v.report_action);
+  }
+  return j;
+}
 
 int run_explain(const ExplainOptions& o) {
   auto set = open_rule_set(o.rules);
   if (!set) return 1;
+  const bool as_json = o.format == "json";
+  // Detector state as the data plane keeps it, on the capture's clock.
+  std::unique_ptr<control::DetectReplay> replay;
+  try {
+    replay = std::make_unique<control::DetectReplay>(set->detectors());
+  } catch (const std::exception& e) {
+    std::cerr << o.rules << ": detectors: " << e.what() << '\n';
+    return 1;
+  }
   classify::Scratch scratch;
   std::string why;
   if (!scratch.prepare(*set, &why)) {
@@ -162,6 +217,8 @@ int run_explain(const ExplainOptions& o) {
             from += ")";
           }
           const std::string head = "== " + text::printable(p.origin) + from + ": ";
+          if (p.from_pcap) replay->advance(p.time_us / 1000);
+          if (as_json && p.not_inspected != control::NotInspected::no) return;
           if (p.not_inspected != control::NotInspected::no) {
             std::cout << head << "not inspected: " << control::describe(p.not_inspected)
                       << (p.detail.empty() ? "" : " (" + text::printable(p.detail) + ")") << " -> "
@@ -182,6 +239,7 @@ int run_explain(const ExplainOptions& o) {
           // One message (the input framed TCP as the data plane does).
           const sip::ParseError e =
               sip::parse_message(p.bytes, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+          if (as_json && e != sip::ParseError::none) return;
           if (e == sip::ParseError::empty) {
             // CRLFs only: a keep-alive (RFC 5626 §3.5.1), forwarded under both policies.
             if (o.all) std::cout << head << "CRLF keep-alive -> forwarded untouched\n\n";
@@ -198,15 +256,31 @@ int run_explain(const ExplainOptions& o) {
           const bool invite = msg.is_request && msg.method == sip::Method::invite;
           if (invite) {
             ++invites;
+            const classify::Verdict v = classify::classify(*set, msg, src, scratch, replay->context());
+            if (as_json) {
+              // Bytes from the capture: dump_json escapes what is not UTF-8.
+              std::cout << text::dump_json(verdict_json(*set, p, msg, v)) << "\n";
+              return;
+            }
             std::cout << head << "INVITE " << text::printable(msg.request_uri_text) << "  Call-ID "
                       << text::printable(msg.call_id) << "\n";
             classify::Explanation ex = classify::explain(*set, msg, src, scratch);
-            std::cout << classify::to_text(ex, *set) << "\n";
-          } else if (o.all) {
+            std::cout << classify::to_text(ex, *set);
+            if (v.detector != classify::kNoDetector)
+              std::cout << "detection: detector " << text::printable(set->detector_name(v.detector)) << " at "
+                        << detect::to_string(v.detector_level) << " (count " << v.detector_count << " in its window)"
+                        << (v.report_only ? ", report mode: the call passes" : "") << " -> verdict "
+                        << kActionNames[static_cast<unsigned>(v.action)] << " by rule " << text::printable(v.rule_id)
+                        << "\n";
+            std::cout << "\n";
+          } else if (o.all && !as_json) {
+            replay->call_event(msg);
             std::cout << head
                       << (msg.is_request ? text::printable(msg.method_text)
                                          : std::to_string(msg.status_code) + " response")
                       << " -> not an INVITE, forwarded untouched\n\n";
+          } else {
+            replay->call_event(msg);
           }
         },
         err);
@@ -256,6 +330,10 @@ void add_rules_command(CLI::App& app, int& rc) {
   ex->add_option("--vlan", eo->vlan, "For raw files: VLAN id it came on");
   ex->add_option("--dst-port", eo->dst_port, "For raw files: local port it arrived on (default 5060)");
   ex->add_flag("--all", eo->all, "Also list messages that are not INVITEs");
+  ex->add_option("--format", eo->format,
+                 "text (default): the explanation of each INVITE; json: one JSON object per INVITE (call_id, "
+                 "action, rule, detector, ...) with detector state kept over the capture, on its timestamps")
+      ->check(CLI::IsMember({"text", "json"}));
   add_capture_options(*ex, eo->in);
   ex->callback([eo, &rc] { rc = run_explain(*eo); });
 }

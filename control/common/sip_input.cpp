@@ -168,13 +168,21 @@ class FrameReader::Impl {
       : path_(std::move(path)),
         opts_(o),
         stats_(s),
-        sink_(k),
-        tcp_(path_, o.tcp_hold, std::uint64_t{o.tcp_timeout_ms} * 1000, s, k),
+        // Every payload carries the capture time of the frame that completed
+        // it (the replay's clock), TCP and reassembled ones included.
+        sink_([this, k](const SipPayload& p) {
+          if (!p.from_pcap) return k(p);
+          SipPayload timed = p;
+          timed.time_us = now_us_;
+          k(timed);
+        }),
+        tcp_(path_, o.tcp_hold, std::uint64_t{o.tcp_timeout_ms} * 1000, s, sink_),
         frags_(net::IpReassemblyConfig{o.frag_max_flows, std::uint64_t{o.frag_timeout_ms} * 1000,
                                        std::size_t{64} << 20}) {}
 
   void frame(std::uint64_t n, std::uint64_t now_us, const std::uint8_t* data, std::size_t len, int linktype) {
     ++stats_.frames;
+    now_us_ = now_us;
     housekeeping(now_us);
     net::DecodedPacket d;
     net::DecodeResult r;
@@ -361,6 +369,7 @@ class FrameReader::Impl {
   std::map<std::uint64_t, net::DecodedPacket> pending_;  // fragments in reassembly, by frame
   bool started_ = false;
   std::uint64_t next_check_ = 0;
+  std::uint64_t now_us_ = 0;  // the frame being read
 };
 
 FrameReader::FrameReader(std::string origin_base, const InputOptions& opts, InputStats& stats,

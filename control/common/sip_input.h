@@ -72,6 +72,7 @@ std::string_view dataplane_action(NotInspected n, bool fail_closed) noexcept;
 struct SipPayload {
   std::string origin;  // "file.pcap#12" (the frame that completed it) or "msg.sip"
   bool from_pcap = false;
+  std::uint64_t time_us = 0;  // captures: the time of the frame that completed it (microseconds since the epoch)
   net::DecodedPacket packet;  // addresses, ports, VLAN (zeroed for raw files); TCP: the newest segment's
   bool stream = false;        // TCP: parse as a stream (exactly one message, or what could not be framed)
   bool reassembled = false;   // built from IP fragments

@@ -38,6 +38,59 @@ const char* counter_help(const std::string& name) {
   return nullptr;
 }
 
+// Behavioural detection (docs/detection.md): per detector, labelled by the
+// detector's name from the rule set and nothing else (never a number or an
+// address: those are what `sipwallctl detections` is for).
+void detection_metrics(MetricsText& m, const json& s) {
+  auto dit = s.find("detection");
+  if (dit == s.end() || !dit->is_object()) return;
+  const json& d = *dit;
+  const json& dets = d.contains("detectors") && d["detectors"].is_array() ? d["detectors"] : json::array();
+  struct PerDetector {
+    const char* metric;
+    MetricType type;
+    const char* field;
+    const char* help;
+  };
+  static const PerDetector per[] = {
+      {"sipwall_detector_fires_total", MetricType::counter, "fires",
+       "Keys a detector put in the penalty box (or raised to a higher level), across workers"},
+      {"sipwall_detector_active_keys", MetricType::gauge, "active", "Keys a detector holds in the penalty box now"},
+      {"sipwall_detector_hot_keys", MetricType::gauge, "hot", "Keys near a detector's threshold tracked by the merge"},
+      {"sipwall_detector_tracked_keys", MetricType::gauge, "keys", "Keys in a detector's tables on all workers"},
+      {"sipwall_detector_capacity_keys", MetricType::gauge, "capacity",
+       "Keys a detector's tables hold on all workers (fixed when the rule set is loaded)"},
+      {"sipwall_detector_evictions_total", MetricType::counter, "evictions",
+       "Keys a detector's full tables evicted to make room (their counts were lost: counts are under-estimates)"},
+      {"sipwall_detector_hits_total", MetricType::counter, "hits",
+       "INVITEs a rule on a detector's state decided (enforced)"},
+      {"sipwall_detector_report_hits_total", MetricType::counter, "report_hits",
+       "INVITEs a detector in report mode would have decided (the call passed)"},
+  };
+  for (const PerDetector& f : per) {
+    m.family(f.metric, f.type, f.help);
+    for (const json& e : dets) m.sample_u64({{"detector", str(e, "name")}}, u64(e, f.field));
+  }
+  const json& calls = d.contains("calls") && d["calls"].is_object() ? d["calls"] : json::object();
+  m.family("sipwall_detection_calls", MetricType::gauge, "Calls followed in the workers' call tables now");
+  m.sample_u64({}, u64(calls, "size"));
+  m.family("sipwall_detection_calls_capacity", MetricType::gauge, "Calls the workers' call tables hold (fixed)");
+  m.sample_u64({}, u64(calls, "capacity"));
+  m.family("sipwall_detection_call_evictions_total", MetricType::counter,
+           "Calls dropped from a full call table before their outcome was known");
+  m.sample_u64({}, u64(calls, "evicted_live"));
+  m.family("sipwall_detection_calls_expired_total", MetricType::counter, "Calls that ended or timed out");
+  m.sample_u64({}, u64(calls, "expired"));
+  m.family("sipwall_detection_memory_bytes", MetricType::gauge,
+           "Memory of detection state: every worker's tables and call table, and the merge");
+  m.sample_u64({}, u64(d, "memory_bytes"));
+  m.family("sipwall_detection_merges_total", MetricType::counter, "Merges of the workers' hot keys on the main lcore");
+  m.sample_u64({}, u64(d, "merges"));
+  m.family("sipwall_detection_reports_dropped_total", MetricType::counter,
+           "Hot-key reports a worker could not queue (its queue was full between merges)");
+  m.sample_u64({}, u64(d, "reports_dropped"));
+}
+
 void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   const json& st = dp.status;
   const json& s = dp.stats;
@@ -185,6 +238,7 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
              "INVITEs by source trunk ((none): from no configured trunk)");
     for (const json& e : *t) m.sample_u64({{"trunk", str(e, "name")}}, u64(e, "invites"));
   }
+  detection_metrics(m, s);
   m.family("sipwall_dataplane_trace_buffered", MetricType::gauge,
            "Trace records the data plane holds that sipwall-control has not collected yet");
   m.sample(num(s, "trace_buffered"));

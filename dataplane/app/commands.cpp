@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
@@ -19,6 +20,7 @@
 #include "dataplane/protocol/reply.h"
 #include "rules/model/rule_model.h"
 #include "rules/text/json_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::dataplane {
 namespace {
@@ -234,6 +236,7 @@ json stats(MainState& st) {
               {"rules", rules},
               {"deny_sources", deny},
               {"trunks", trunks},
+              {"detection", detection_stats_json(st)},
               {"trace_buffered", st.traces.size()},
               {"trace_overflow", st.traces_overflow}};
 }
@@ -261,6 +264,14 @@ json trace_json(const TraceRecord& r) {
          {"callee", r.callee[0] ? json(std::string(r.callee)) : json(nullptr)}};
   if (r.reject_code) j["reject_code"] = r.reject_code;
   if (r.vlan != 0xFFFF) j["vlan"] = r.vlan;
+  if (r.detector[0]) {
+    json det{{"name", std::string(r.detector)},
+             {"count", r.detector_count},
+             {"level", detect::to_string(static_cast<detect::Level>(r.detector_level <= 2 ? r.detector_level : 0))},
+             {"report", r.detector_report != 0}};
+    if (r.detector_report) det["would"] = r.report_action < kActionCount ? kActionNames[r.report_action] : "?";
+    j["detector"] = det;
+  }
   return j;
 }
 
@@ -270,11 +281,22 @@ json error(const std::string& msg) {
 
 }  // namespace
 
+DetectOptions detect_options(const DataplaneConfig& cfg) {
+  DetectOptions o;
+  o.capacity = cfg.detection_capacity;
+  o.worker.report_queue = cfg.detection_report_queue;
+  o.worker.calls.capacity = cfg.detection_calls;
+  o.worker.calls.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
+  o.worker.calls.answered_timeout_ms = cfg.detection_answered_timeout_ms;
+  return o;
+}
+
 std::string load_ruleset(MainState& st, const std::string& path) {
   Dataplane& dp = st.dp;
   auto t0 = std::chrono::steady_clock::now();
   std::string err;
-  std::unique_ptr<RuntimeSet> fresh = RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err);
+  std::unique_ptr<RuntimeSet> fresh =
+      RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err, detect_options(dp.cfg));
   if (!fresh) {
     st.reloads_failed++;
     st.last_reload_error = err;
@@ -289,13 +311,17 @@ std::string load_ruleset(MainState& st, const std::string& path) {
                            " and restart to try it again";
     return st.last_reload_error;
   }
-  RuntimeSet* old = dp.current.exchange(fresh.release(), std::memory_order_acq_rel);
+  RuntimeSet* old = dp.current.exchange(fresh.get(), std::memory_order_acq_rel);
+  st.detect.published(fresh.release());
   // Grace period: every worker passes a quiescent point after the store, so
   // none can still be reading `old` when this returns.
   rte_rcu_qsbr_synchronize(dp.qsbr, RTE_QSBR_THRID_INVALID);
   if (old) {
     st.previous_artifact = old->artifact_path();
     st.retired.absorb(*old);
+    // A worker adopts from the old set's detection state at its first loop
+    // with the new set, maybe after this: the state outlives `old`.
+    st.detect.retire(*old);
     delete old;
   }
   // The new set's deny rules into the NICs that take them (the software
@@ -381,6 +407,12 @@ std::string handle_request(MainState& st, std::string_view line) {
                                 {"remaining", st.traces.size()},
                                 {"overflow", st.traces_overflow}});
   }
+  if (req.cmd == "detections") {
+    st.detect.merge_now();  // what the workers act on right now
+    return text::dump_json(detections_json(st, req.count("all").value_or(0) != 0));
+  }
+  if (req.cmd == "detections-lift")
+    return text::dump_json(lift_json(st, req.text("key").value_or(""), req.text("detector")));
   // The command table and this function name the same commands.
   st.bad_requests++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
@@ -418,6 +450,15 @@ std::string stats_text(MainState& st) {
     if (!any_deny) out << "denied sources (software / hardware):\n";
     any_deny = true;
     out << "  " << d["id"].get<std::string>() << " " << d["software"] << " / " << d["hardware"] << "\n";
+  }
+  if (const json& d = s["detection"]; d.is_object()) {
+    out << "detectors (fires / held now / hits / report-mode hits / evictions):\n";
+    for (const auto& e : d["detectors"])
+      out << "  " << text::printable(e["name"].get<std::string>()) << " " << e["fires"] << " / " << e["active"] << " / "
+          << e["hits"] << " / " << e["report_hits"] << " / " << e["evictions"] << "\n";
+    const json& c = d["calls"];
+    out << "call tables: " << c["size"] << " of " << c["capacity"] << " calls, " << c["evicted_live"]
+        << " evicted before their outcome; detection memory " << d["memory_bytes"] << " bytes\n";
   }
   out << "INVITEs by trunk:\n";
   for (const auto& t : s["trunks"])

@@ -22,9 +22,9 @@ using yaml::Entry;
 using yaml::Map;
 using yaml::SourceLocation;
 
-constexpr std::array<std::string_view, 13> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
+constexpr std::array<std::string_view, 14> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
                                                        "sip",   "ruleset", "control", "fragments", "tcp",
-                                                       "trace", "run",     "offload"};
+                                                       "trace", "run",     "offload", "detection"};
 constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
@@ -41,6 +41,10 @@ constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reass
                                                       "reassembly_mbufs", "reassembly_timeout_ms"};
 constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
 constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
+constexpr std::array<std::string_view, 8> kDetectionKeys = {"capacity",      "calls",
+                                                            "report_queue",  "merge_ms",
+                                                            "max_keys",      "expire_visits",
+                                                            "ringing_timeout_ms", "answered_timeout_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
 
 // Where a value of the file is, for errors about settings together: the
@@ -187,6 +191,17 @@ void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
   if (auto m = top.map("offload", kOffloadKeys)) {
     m->flag("steering", c.offload_steering);
     m->flag("deny", c.offload_deny);
+  }
+  if (auto m = top.map("detection", kDetectionKeys)) {
+    m->integer("capacity", c.detection_capacity, 4, 1 << 26);
+    m->integer("calls", c.detection_calls, 8, 1 << 26);
+    m->integer("report_queue", c.detection_report_queue, 64, 1 << 24);
+    // The issue's bound: every worker acts on a crossing within 200 ms.
+    m->integer("merge_ms", c.detection_merge_ms, 1, 100);
+    m->integer("max_keys", c.detection_max_keys, 64, 1 << 24);
+    m->integer("expire_visits", c.detection_expire_visits, 1, 1 << 16);
+    m->integer("ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
+    m->integer("answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
   }
   if (auto m = top.map("trace", kTraceKeys)) {
     m->integer("ring_size", c.trace_ring_size, 64, 1 << 22);
@@ -539,6 +554,9 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   o << "  tcp            " << c.tcp_max_flows << " flows; reassembly " << c.tcp_reassembly_flows << " flows x "
     << c.tcp_reassembly_bytes << " B, " << c.tcp_reassembly_mbufs << " mbufs, " << c.tcp_reassembly_timeout_ms
     << " ms\n";
+  o << "  detection      " << c.detection_capacity << " keys per detector (unless the rule set says), "
+    << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
+    << " keys merged\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
   return o.str();
 }

@@ -80,6 +80,19 @@ struct DataplaneConfig {
   std::uint32_t tcp_reassembly_mbufs = 4096;       // segments held by one worker in all
   std::uint32_t tcp_reassembly_timeout_ms = 2000;  // then released (fail-open) or reset (fail-closed)
 
+  // Behavioural detection (docs/detection.md), per worker. Memory is fixed
+  // when a rule set with detectors is loaded: each detector's table holds
+  // its spec's capacity (detection_capacity when the rule set gives none),
+  // the call table detection_calls calls.
+  std::uint32_t detection_capacity = 65536;     // keys per detector per worker
+  std::uint32_t detection_calls = 65536;        // calls followed per worker
+  std::uint32_t detection_report_queue = 8192;  // hot-key reports buffered per worker between merges
+  std::uint32_t detection_merge_ms = 50;        // merge on the main lcore at least this often (<= 100)
+  std::uint32_t detection_max_keys = 65536;     // (detector, key) pairs the merge tracks
+  std::uint32_t detection_expire_visits = 64;   // call-table slots swept per worker poll loop
+  std::uint32_t detection_ringing_timeout_ms = 180000;
+  std::uint32_t detection_answered_timeout_ms = 14400000;
+
   // Verdict trace.
   std::uint32_t trace_ring_size = 16384;  // per worker
   std::uint32_t trace_buffer = 65536;     // records held by the main lcore until drained

@@ -50,6 +50,8 @@ inline constexpr unsigned kActionCount = rules::kActionKindCount;
   X(sip_responses, "SIP responses parsed (forwarded untouched)")                                                      \
   X(invites, "INVITE requests classified")                                                                            \
   X(non_invite, "SIP requests other than INVITE (forwarded untouched)")                                               \
+  X(call_events, "responses, CANCELs, ACKs and BYEs that found their call in a worker's call table (detection)")      \
+  X(core_sip_parsed, "SIP messages from the core side parsed for the call table (detection on; forwarded untouched)") \
   X(malformed,                                                                                                        \
     "SIP messages the parser rejected (see parse_errors), and frames that could not be inspected "                    \
     "(multiseg_too_large/_no_mbuf, IPv6 fragments DPDK cannot reassemble)")                                           \
@@ -66,6 +68,7 @@ inline constexpr unsigned kActionCount = rules::kActionKindCount;
   X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")                       \
   X(tag_skipped_tcp, "tag verdicts forwarded untagged: TCP stream could not be adjusted")                             \
   X(tag_failed, "tag verdicts forwarded untagged: the header line or the message layout was refused")                 \
+  X(tag_partial, "TCP tag verdicts whose From/P-Asserted-Identity lay in an earlier segment: those left unmarked")    \
   X(traced, "trace records produced")                                                                                 \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")                                   \
   X(fragments_in, "IP fragments received")                                                                            \

@@ -22,6 +22,8 @@
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/trace_record.h"
 #include "dataplane/classify/classify.h"
+#include "dataplane/detect/dynamic_set.h"
+#include "dataplane/detect/worker_detect.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/offload/installer.h"
 #include "dataplane/sip/sip_message.h"
@@ -82,9 +84,18 @@ struct alignas(64) WorkerContext {
     net::DecodedPacket d;
     classify::PacketSource src;
     classify::InFlight verdict;
+    classify::DetectContext detect{};
     std::uint16_t in = 0;
   };
   UdpInvite udp[2];
+  // Behavioural detection (docs/detection.md): the state for the rule set
+  // the worker runs, taken over (adopt) at the first loop with a new set.
+  // `detect_in_use` tells the main lcore which state the worker may still
+  // touch, so it frees a retired set's state only once the worker left it.
+  detect::WorkerDetect* detect = nullptr;
+  std::uint64_t detect_generation = 0;  // RuntimeSet::generation() of the set `detect` belongs to (0: none)
+  std::atomic<const detect::WorkerDetect*> detect_in_use{nullptr};
+  std::uint64_t now_ms = 0;  // the detection clock: TSC in ms, read once per poll loop
   static constexpr unsigned kNoneInFlight = 2;
   unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
   std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
@@ -100,6 +111,10 @@ struct Dataplane {
   rte_mempool* jumbo_pool = nullptr;     // single-segment copies of chained frames (kJumboFrameBytes)
   rte_rcu_qsbr* qsbr = nullptr;
   std::atomic<RuntimeSet*> current{nullptr};
+  // The merged detection view (keys held or hot across workers), published
+  // by the main lcore every merge like `current` and freed after a grace
+  // period (DetectRuntime). Null until the first merge.
+  std::atomic<const detect::DynamicSet*> dynamic{nullptr};
   std::atomic<bool> quit{false};
   std::uint64_t tsc_hz = 0;
   std::uint64_t tcp_hold_timeout = 0;                  // TSC cycles (tcp.reassembly_timeout_ms)

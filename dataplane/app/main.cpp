@@ -21,6 +21,7 @@
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
 #include "dataplane/systemd/notify.h"
+#include "rules/text/safe_text.h"
 
 namespace {
 
@@ -39,13 +40,25 @@ void print_traces(MainState& st) {
   drain_trace_rings(st);
   if (st.traces.empty()) return;
   std::printf("verdict trace (%zu records):\n", st.traces.size());
-  std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", "action", "code", "call-id", "caller", "callee", "trunk",
-              "rule");
+  std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", "action", "code", "call-id", "caller", "callee",
+              "trunk", "rule", "detector");
   for (const TraceRecord& r : st.traces) {
     const std::string action(r.action < kActionCount ? sipwall::rules::kActionNames[r.action] : "?");
-    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %s\n", action.c_str(),
-                r.reject_code ? std::to_string(r.reject_code).c_str() : "-", r.call_id, r.caller[0] ? r.caller : "-",
-                r.callee[0] ? r.callee : "-", r.trunk[0] ? r.trunk : "-", r.rule_id);
+    // Bytes from packets and the rule set: shown escaped.
+    std::string det = "-";
+    if (r.detector[0]) {
+      det =
+          sipwall::text::printable(r.detector) + " count " + std::to_string(r.detector_count) + " " +
+          sipwall::detect::to_string(static_cast<sipwall::detect::Level>(r.detector_level <= 2 ? r.detector_level : 0));
+      if (r.detector_report) det += " (report mode)";
+    }
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", action.c_str(),
+                r.reject_code ? std::to_string(r.reject_code).c_str() : "-",
+                sipwall::text::printable(r.call_id).c_str(),
+                r.caller[0] ? sipwall::text::printable(r.caller).c_str() : "-",
+                r.callee[0] ? sipwall::text::printable(r.callee).c_str() : "-",
+                r.trunk[0] ? sipwall::text::printable(r.trunk).c_str() : "-",
+                sipwall::text::printable(r.rule_id).c_str(), det.c_str());
   }
 }
 
@@ -174,7 +187,10 @@ int main(int argc, char** argv) {
   std::uint64_t last_rx = 0;
   auto last_change = std::chrono::steady_clock::now();
   while (!dp.quit.load()) {
+    // 5 ms at most between turns: the detection merge runs every
+    // detection.merge_ms (<= 100 ms) from here.
     server.poll(5);
+    st.detect.tick();
     drain_trace_rings(st);
     promote_last_good(st);
     watchdog.poll();

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "dataplane/app/dataplane.h"
+#include "dataplane/app/detect_runtime.h"
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/trace_record.h"
 
@@ -20,8 +21,10 @@ class LineServer;
 namespace sipwall::dataplane {
 
 struct MainState {
-  explicit MainState(Dataplane& d) : dp(d) {}
+  explicit MainState(Dataplane& d) : dp(d), detect(d) {}
   Dataplane& dp;
+  // Behavioural detection's merge, publish and lifts (docs/detection.md).
+  DetectRuntime detect;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
 
@@ -77,6 +80,9 @@ void promote_last_good(MainState& st);
 void mark_on_trial(MainState& st, std::uint64_t checksum, const std::string& artifact);
 void clear_on_trial(MainState& st, std::uint64_t checksum);
 std::uint64_t read_on_trial(const MainState& st);
+
+// The detection options a RuntimeSet is built with (config detection.*).
+DetectOptions detect_options(const DataplaneConfig& cfg);
 
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);

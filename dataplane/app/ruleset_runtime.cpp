@@ -1,5 +1,7 @@
 #include "dataplane/app/ruleset_runtime.h"
 
+#include <exception>
+
 #include "rules/compiled/artifact.h"
 
 namespace sipwall::dataplane {
@@ -24,7 +26,8 @@ net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set, const 
   return o;
 }
 
-std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers, std::string& error) {
+std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsigned workers, std::string& error,
+                                             const DetectOptions& detect) {
   auto t0 = std::chrono::steady_clock::now();
   rules::ArtifactLoadResult r = rules::load_artifact(artifact);
   if (!r.ok()) {
@@ -80,6 +83,35 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
     rs->reply_parts_[i] =
         net::ResponseParts{std::string_view(p, spans[i].status), std::string_view(p + spans[i].status, spans[i].tail)};
   }
+  // Detection: every worker's tables now, so the packet path never allocates.
+  for (const detect::DetectorSpec& d : set.detectors()) {
+    detect::DetectorSpec spec = d;
+    if (spec.capacity == 0) spec.capacity = detect.capacity;
+    rs->specs_.push_back(spec);
+  }
+  if (!rs->specs_.empty()) {
+    for (unsigned w = 0; w < workers; ++w) {
+      detect::WorkerOptions o = detect.worker;
+      o.worker_index = w;
+      o.workers = workers;
+      if (const char* why = detect::WorkerDetect::validate(rs->specs_, o)) {
+        error = artifact + ": detectors: " + why;
+        return nullptr;
+      }
+      try {
+        rs->detect_.push_back(std::make_unique<detect::WorkerDetect>(rs->specs_, o));
+      } catch (const std::exception& e) {
+        error = artifact + ": cannot allocate the detectors' tables: " + e.what();
+        return nullptr;
+      }
+    }
+  }
+  rs->detector_stride_ = padded(rs->specs_.size() + 1);
+  rs->detector_hits_.assign(rs->detector_stride_ * workers, 0);
+  rs->detector_report_hits_.assign(rs->detector_stride_ * workers, 0);
+  rs->detector_action_ = std::make_unique<std::atomic<std::uint8_t>[]>(rs->specs_.size() * 3 + 1);
+  static std::atomic<std::uint64_t> loads{0};
+  rs->generation_ = ++loads;
   rs->artifact_ = artifact;
   rs->loaded_at_ = std::chrono::system_clock::now();
   rs->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -104,6 +136,18 @@ std::uint64_t RuntimeSet::deny_hits_total(std::size_t entry) const noexcept {
   return s;
 }
 
+std::uint64_t RuntimeSet::detector_hits_total(std::size_t d) const noexcept {
+  std::uint64_t s = 0;
+  for (unsigned w = 0; w < workers_; ++w) s += detector_hits_[w * detector_stride_ + d];
+  return s;
+}
+
+std::uint64_t RuntimeSet::detector_report_hits_total(std::size_t d) const noexcept {
+  std::uint64_t s = 0;
+  for (unsigned w = 0; w < workers_; ++w) s += detector_report_hits_[w * detector_stride_ + d];
+  return s;
+}
+
 std::uint64_t RuntimeSet::no_trunk_calls_total() const noexcept {
   return trunk_calls_total(set_->trunk_count());
 }
@@ -124,6 +168,11 @@ void RetiredCounters::absorb(const RuntimeSet& old) {
     trunk_calls[std::string(s.trunk_name(t))] += old.trunk_calls_total(t);
   trunk_calls[""] += old.no_trunk_calls_total();
   for (std::size_t i = 0; i < s.deny_count(); ++i) deny_hits[std::string(s.deny_id(i))] += old.deny_hits_total(i);
+  for (std::size_t d = 0; d < old.detector_specs().size(); ++d) {
+    const std::string name(s.detector_name(d));
+    detector_hits[name] += old.detector_hits_total(d);
+    detector_report_hits[name] += old.detector_report_hits_total(d);
+  }
 }
 
 }  // namespace sipwall::dataplane

@@ -31,6 +31,16 @@ struct TraceRecord {
   char call_id[96];
   char caller[20];  // E.164 with '+', or the raw user part cut to size
   char callee[20];
+  // Behavioural detection (docs/detection.md): the detector whose condition
+  // decided (empty: none), its count in the window at this INVITE, its
+  // level, and whether it runs in report mode (the call passed;
+  // report_action is what the rule would have done). Evidence in the trace.
+  char detector[32];
+  std::uint32_t detector_count;
+  std::uint8_t detector_level;  // detect::Level
+  std::uint8_t detector_report;
+  std::uint8_t report_action;  // rules::ActionKind
+  std::uint8_t reserved;
 };
 static_assert(sizeof(TraceRecord) % 8 == 0, "ring elements must be a multiple of 4 bytes");
 

@@ -19,6 +19,7 @@
 #include "dataplane/app/dataplane.h"
 #include "dataplane/app/worker_path.h"
 #include "dataplane/classify/classify.h"
+#include "dataplane/detect/call_events.h"
 #include "dataplane/net/reply_frame.h"
 #include "dataplane/net/sip_response.h"
 #include "dataplane/net/tag_insert.h"
@@ -71,6 +72,13 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   copy_field(r.call_id, msg.call_id);
   copy_field(r.caller, v.caller.kind == number::NumberKind::absent ? std::string_view() : v.caller.text());
   copy_field(r.callee, v.callee.kind == number::NumberKind::absent ? std::string_view() : v.callee.text());
+  if (v.detector != classify::kNoDetector) {
+    copy_field(r.detector, set.detector_name(v.detector));
+    r.detector_count = v.detector_count;
+    r.detector_level = static_cast<std::uint8_t>(v.detector_level);
+    r.detector_report = v.report_only ? 1 : 0;
+    r.report_action = static_cast<std::uint8_t>(v.report_action);
+  }
   if (rte_ring_sp_enqueue_elem(w.trace_ring, &r, sizeof r) == 0)
     ctr(w).traced++;
   else
@@ -80,16 +88,25 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
 
 }  // namespace
 
+// A response, CANCEL, ACK or BYE into the call table (responses to other
+// requests and other requests are no call events: call_events.h).
+inline void call_event(WorkerContext& w, const sip::Message& msg) {
+  if (w.detect == nullptr) return;
+  if (detect::feed_call_event(*w.detect, msg, w.now_ms).call != nullptr) ctr(w).call_events++;
+}
+
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
-                  classify::InFlight& f) {
+                  classify::InFlight& f, classify::DetectContext& dc) {
   WorkerCounters& c = ctr(w);
   if (!msg.is_request) {
     c.sip_responses++;
+    call_event(w, msg);
     return false;
   }
   c.sip_requests++;
   if (msg.method != sip::Method::invite) {
     c.non_invite++;
+    call_event(w, msg);
     return false;
   }
   c.invites++;
@@ -97,8 +114,28 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, con
     c.no_ruleset++;
     return false;
   }
-  f.start(rs->set(), msg, src, rs->scratch(w.index));
+  // w.detect belongs to rs: the poll loop switched it before any packet.
+  dc.worker = w.detect;
+  dc.now_ms = w.now_ms;
+  dc.levels.n = 0;
+  f.start(rs->set(), msg, src, rs->scratch(w.index), w.detect != nullptr ? &dc : nullptr);
   return true;
+}
+
+void core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
+  WorkerCounters& c = ctr(w);
+  // Bounded: each message consumes at least one byte, a TCP segment holds
+  // at most a few; a parse error ends the segment (nothing after it can be
+  // framed).
+  for (int n = 0; n < 16 && !payload.empty(); ++n) {
+    const sip::ParseError e =
+        sip::parse_message(payload, w.msg, stream ? sip::Transport::stream : sip::Transport::datagram);
+    if (e != sip::ParseError::none) return;
+    c.core_sip_parsed++;
+    if (!(w.msg.is_request && w.msg.method == sip::Method::invite)) call_event(w, w.msg);
+    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return;
+    payload.remove_prefix(w.msg.length);
+  }
 }
 
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
@@ -123,14 +160,21 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
   }
   if (v.trace_rule != classify::kNoRule && v.trace_rule != v.rule) rs->rule_hits(w.index)[v.trace_rule]++;
   rs->trunk_calls(w.index)[v.trunk != classify::kNoTrunk ? v.trunk : set.trunk_count()]++;
-  if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule) emit_trace(dp, w, rs, v, msg, d, in);
+  if (v.detector != classify::kNoDetector) {
+    (v.report_only ? rs->detector_report_hits(w.index) : rs->detector_hits(w.index))[v.detector]++;
+    rs->note_detector_action(v.detector, v.detector_level, v.report_only ? v.report_action : v.action, v.report_only);
+  }
+  // Detected calls are traced in report mode too: the trace is the evidence.
+  if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule || v.detector != classify::kNoDetector)
+    emit_trace(dp, w, rs, v, msg, d, in);
 }
 
 bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
             std::uint16_t in, classify::Verdict& v) {
   const classify::PacketSource src = packet_source(d);
   classify::InFlight f;
-  if (!decide_start(w, rs, msg, src, f)) return false;
+  classify::DetectContext dc{};
+  if (!decide_start(w, rs, msg, src, f, dc)) return false;
   decide_finish(dp, w, rs, msg, d, in, f, v);
   return true;
 }
@@ -233,7 +277,8 @@ void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Ve
     case ActionKind::tag: {
       std::size_t len = rte_pktmbuf_data_len(m);
       std::size_t cap = len + rte_pktmbuf_tailroom(m);
-      net::TagResult t = net::insert_header_line(frame, len, cap, d, msg, v.tag_line, egress_mtu(dp, in));
+      const net::TagSpec spec{v.tag_line, v.tag_label, v.tag_verstat};
+      net::TagResult t = net::insert_tag(frame, len, cap, d, msg, spec, egress_mtu(dp, in));
       if (t == net::TagResult::ok) {
         set_frame_length(m, len);
         c.tagged++;
@@ -286,7 +331,7 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
     return;
   }
   u.src = packet_source(d);
-  if (!decide_start(w, rs, u.msg, u.src, u.verdict)) {
+  if (!decide_start(w, rs, u.msg, u.src, u.verdict, u.detect)) {
     settle_udp(dp, w, rs);
     forward(dp, w, m, in);
     return;
@@ -569,7 +614,8 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
       forward(dp, w, m, in);
     return;
   }
-  if (sip_udp_port) {  // from the core side: not inspected
+  if (sip_udp_port) {  // from the core side: not classified; followed for the call table
+    if (w.detect != nullptr) core_side_sip(w, d.payload(frame), false);
     forward(dp, w, m, in);
     return;
   }
@@ -600,6 +646,22 @@ void flush_tx(Dataplane& dp, WorkerContext& w) noexcept {
   for (std::size_t p = 0; p < dp.ports.size(); ++p) rte_eth_tx_buffer_flush(dp.ports[p].port_id, w.txq, w.tx[p]);
 }
 
+namespace {
+
+// The first loop with a new rule set: its detection state takes over the
+// previous one's (tables of unchanged detectors, the call table, the merged
+// view). Both sets are alive here: `rs` is current, and the previous set's
+// state is freed by the main lcore only once detect_in_use has moved on.
+void switch_detect(WorkerContext& w, RuntimeSet* rs) noexcept {
+  detect::WorkerDetect* next = rs != nullptr ? rs->detect(w.index) : nullptr;
+  if (next != nullptr && w.detect != nullptr) next->adopt(*w.detect);
+  w.detect = next;
+  w.detect_generation = rs != nullptr ? rs->generation() : 0;
+  w.detect_in_use.store(next, std::memory_order_release);
+}
+
+}  // namespace
+
 int worker_main(void* arg) {
   auto& w = *static_cast<WorkerContext*>(arg);
   Dataplane& dp = *g_dataplane;
@@ -607,11 +669,21 @@ int worker_main(void* arg) {
   rte_rcu_qsbr_thread_online(dp.qsbr, w.index);
   rte_mbuf* pkts[kBurst];
   const std::uint64_t expire_every = dp.tsc_hz / 10;
+  const std::uint64_t tsc_per_ms = std::max<std::uint64_t>(dp.tsc_hz / 1000, 1);
   std::uint64_t next_expire = rte_rdtsc() + expire_every;
   while (!dp.quit.load(std::memory_order_relaxed)) {
     // One rule-set pointer per loop: every packet of the loop sees the same
     // set, and the quiescent report below says we hold none afterwards.
     RuntimeSet* rs = dp.current.load(std::memory_order_acquire);
+    w.now_ms = rte_rdtsc() / tsc_per_ms;
+    // By generation, not address: a new set may be allocated where a freed one was.
+    if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
+    if (w.detect != nullptr) {
+      // The merged view (penalty box, other workers' counts, lifts), and a
+      // bounded slice of the call table's expiry sweep.
+      w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
+      w.detect->expire(w.now_ms, dp.cfg.detection_expire_visits);
+    }
     for (const WorkerContext::RxQueue& q : w.rx) {
       std::uint16_t n = rte_eth_rx_burst(dp.ports[q.port].port_id, q.queue, pkts, kBurst);
       if (n) process_burst(dp, w, rs, q.port, pkts, n);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "dataplane/app/dataplane.h"
 #include "dataplane/classify/classify.h"
@@ -79,10 +80,19 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
 // (WorkerContext::udp): decide_start() counts the message and, if it is an
 // INVITE with a rule set to judge it, starts `f` and returns true;
 // decide_finish() takes the verdict, counts it and traces it.
+// `dc` holds the INVITE's detection context from start to finish (its
+// levels are filled in between); responses, CANCEL, ACK and BYE go to the
+// worker's call table here.
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
-                  classify::InFlight& f);
+                  classify::InFlight& f, classify::DetectContext& dc);
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
                    const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
+
+// A SIP message seen on the core side (never classified): parsed for the
+// call table when the running set has detectors. `stream`: TCP payload,
+// which may hold several messages (a message cut across segments is not
+// followed: docs/detection.md).
+void core_side_sip(WorkerContext& w, std::string_view payload, bool stream);
 
 // The response options for a reject verdict (`received` is scratch for the
 // source address text).

@@ -70,6 +70,9 @@ TcpCtx make_ctx(MbufHost& host, Dataplane& dp, WorkerContext& w, RuntimeSet* rs,
 
 void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
              net::DecodedPacket& d, bool trunk_side) {
+  // Core side: never classified, but its responses and requests complete
+  // calls; read before the path may rewrite the segment's headers.
+  if (!trunk_side && w.detect != nullptr && d.payload_length != 0) core_side_sip(w, d.payload(frame), true);
   MbufHost host(dp, w, rs);
   TcpCtx x = make_ctx(host, dp, w, rs, in, rte_rdtsc());
   tcp::on_segment(x, m, frame, d, trunk_side);

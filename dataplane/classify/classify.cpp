@@ -52,6 +52,13 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
         }
         continue;
       }
+      // Report mode: a rule that matched through a detector in report mode
+      // does not act; it is recorded and evaluation goes on, so the call
+      // gets what the rest of the set gives it (docs/rules.md "Report mode").
+      if (const std::uint8_t det = e.witness_detector(w); det != kNoDetector && e.report_only(det)) {
+        e.note_report(v, i, w);
+        continue;
+      }
       e.decide_rule(v, i, w);
       decided = true;
     }
@@ -63,9 +70,9 @@ Verdict decide(const rules::CompiledRuleSet& set, detail::Engine& e) noexcept {
 
 }  // namespace
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                 Scratch& scratch) noexcept {
-  detail::Engine e(set, msg, src, scratch);
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+                 DetectContext* detect) noexcept {
+  detail::Engine e(set, msg, src, scratch, detect);
   e.resolve(false);
   return decide(set, e);
 }
@@ -75,9 +82,9 @@ static_assert(sizeof(detail::Engine) <= InFlight::kEngineBytes && alignof(detail
               "InFlight's storage must hold an Engine (raise kEngineBytes)");
 
 void InFlight::start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                     Scratch& scratch) noexcept {
+                     Scratch& scratch, DetectContext* detect) noexcept {
   set_ = &set;
-  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch);
+  auto* e = ::new (engine_) detail::Engine(set, msg, src, scratch, detect);
   e->begin(false);
 }
 

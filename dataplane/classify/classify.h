@@ -13,13 +13,28 @@
 #include "dataplane/classify/packet_source.h"
 #include "dataplane/classify/scratch.h"
 #include "dataplane/classify/verdict.h"
+#include "dataplane/detect/levels.h"
+#include "dataplane/detect/worker_detect.h"
 #include "dataplane/sip/sip_message.h"
 #include "rules/compiled/compiled_rule_set.h"
 
 namespace sipwall::classify {
 
-Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                 Scratch& scratch) noexcept;
+// The worker's behavioural detection for one INVITE. classify() builds the
+// INVITE's detect::InviteKeys after normalising the numbers and finding the
+// trunk, calls worker->on_invite(keys, now_ms, levels) (so the INVITE is
+// counted whatever the verdict, guard rails included) and the rules'
+// detector conditions read `levels`.
+struct DetectContext {
+  detect::WorkerDetect* worker = nullptr;  // this worker's state for THIS set's detectors (same spec order)
+  std::uint64_t now_ms = 0;                // the clock (packet time in a replay)
+  detect::Levels levels;                   // out: levels.n == 0 if not evaluated
+};
+
+// detect == nullptr, a set without detectors, or a worker whose spec count
+// differs from the set's: no detection (detector conditions are false).
+Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+                 DetectContext* detect = nullptr) noexcept;
 
 // classify() in two halves, for a worker that parses the next message while
 // this one's table loads are in flight: start() normalises the numbers and
@@ -35,8 +50,10 @@ class InFlight {
   InFlight(const InFlight&) = delete;
   InFlight& operator=(const InFlight&) = delete;
 
-  void start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-             Scratch& scratch) noexcept;
+  // `detect` (may be null) must stay put until verdict() too; its levels
+  // are filled by verdict().
+  void start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+             DetectContext* detect = nullptr) noexcept;
   Verdict verdict() noexcept;
 
   // The engine's size, checked against the real one in classify.cc.

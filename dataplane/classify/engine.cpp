@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/classify/classify.h"
+#include "dataplane/detect/key_hash.h"
 #include "rules/compiled/digit_order.h"
 #include "rules/number/e164_key.h"
 
@@ -88,11 +90,41 @@ std::string_view number_scan_text(const NumberSlot& s) noexcept {
   return s.uri->number_text();
 }
 
+// The NumberShape bits a normalised number has (0 for an E.164 number).
+std::uint32_t shapes_of(const number::Number& n) noexcept {
+  using rules::NumberShape;
+  using rules::shape_bit;
+  switch (n.kind) {
+    case number::NumberKind::e164:
+      return 0;
+    case number::NumberKind::short_code:
+      return shape_bit(NumberShape::short_code);
+    case number::NumberKind::not_a_number:
+      return shape_bit(NumberShape::not_a_number);
+    case number::NumberKind::absent:
+      return shape_bit(NumberShape::absent);
+    case number::NumberKind::invalid:
+      switch (n.reason) {
+        case number::Reason::too_short:
+          return shape_bit(NumberShape::invalid) | shape_bit(NumberShape::too_short) |
+                 shape_bit(NumberShape::bad_length);
+        case number::Reason::too_long:
+          return shape_bit(NumberShape::invalid) | shape_bit(NumberShape::too_long) |
+                 shape_bit(NumberShape::bad_length);
+        case number::Reason::bad_national_length:
+          return shape_bit(NumberShape::invalid) | shape_bit(NumberShape::bad_length);
+        default:
+          return shape_bit(NumberShape::invalid);
+      }
+  }
+  return 0;
+}
+
 }  // namespace
 
-Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-               Scratch& scratch) noexcept
-    : set_(set), msg_(msg), src_(src), scratch_(scratch) {
+Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+               DetectContext* detect, bool count) noexcept
+    : set_(set), msg_(msg), src_(src), scratch_(scratch), count_(count), detect_(detect) {
   const std::uint32_t slots = set.regex_slots();
   const std::size_t targets = set.scan_targets().size();
   regex_ok_ = targets == 0 || (scratch.hs_ != nullptr && scratch.regex_bits_.size() * 64 >= slots &&
@@ -265,6 +297,38 @@ void Engine::finish(bool all) noexcept {
   }
 
   trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
+
+  // Behavioural detection: the INVITE is counted here, before any rule or
+  // guard rail runs, so every INVITE seen counts whatever its verdict.
+  if (detect_ != nullptr && count_) {
+    detect_->levels.n = 0;
+    const std::size_t nd = set_.detectors().size();
+    if (nd != 0 && detect_->worker != nullptr && detect_->worker->specs().size() == nd) {
+      detect_->worker->on_invite(invite_keys(), detect_->now_ms, detect_->levels);
+    }
+  }
+}
+
+detect::InviteKeys Engine::invite_keys() const noexcept {
+  auto e164 = [](const NumberSlot& s) { return s.num.kind == number::NumberKind::e164 ? s.num.key : 0; };
+  detect::InviteKeys k{};
+  k.caller = e164(slots_.v[caller_]);
+  k.callee = e164(slots_.v[callee_]);
+  const std::uint8_t* ip = src_.src_ip.data();
+  if (src_.family == IpFamily::ipv4) {
+    // The address itself (0.0.0.0 reads as absent), so it can be shown.
+    k.source = (std::uint64_t{ip[12]} << 24) | (std::uint64_t{ip[13]} << 16) | (std::uint64_t{ip[14]} << 8) | ip[15];
+  } else {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, ip, 8);
+    std::memcpy(&lo, ip + 8, 8);
+    // Top bit set: never equal to an IPv4 source's value.
+    k.source = detect::mix64(detect::mix64(hi) ^ lo) | (std::uint64_t{1} << 63);
+  }
+  k.trunk = trunk_ == kNoTrunk ? detect::kNoTrunk : trunk_;
+  k.call_id_hash = detect::call_id_hash(msg_.call_id);
+  k.cseq = msg_.cseq.number;
+  return k;
 }
 
 void Engine::describe(Verdict& v) const noexcept {
@@ -455,6 +519,21 @@ bool Engine::atom(const rules::Atom& a) noexcept {
     }
     case AtomKind::trunk_present:
       return trunk_ != kNoTrunk;
+    case AtomKind::detector_level: {
+      // No detection for this INVITE (no worker state, a retransmission's
+      // levels are still filled): the condition does not hold.
+      if (detect_ == nullptr || a.a >= detect_->levels.n) return false;
+      return static_cast<std::uint32_t>(detect_->levels.d[a.a].level) >= a.b;
+    }
+    case AtomKind::number_shape:
+      if (a.field == Field::caller) return (shapes_of(slots_.v[caller_].num) & a.a) != 0;
+      return any_number(a.field, [&](const NumberSlot& s) { return (shapes_of(s.num) & a.a) != 0; });
+    case AtomKind::caller_shares_callee_prefix: {
+      const number::Number& c = slots_.v[caller_].num;
+      const number::Number& d = slots_.v[callee_].num;
+      return c.kind == number::NumberKind::e164 && d.kind == number::NumberKind::e164 && c.digits.len >= a.a &&
+             d.digits.len >= a.a && std::memcmp(c.digits.d.data(), d.digits.d.data(), a.a) == 0;
+    }
     case AtomKind::caller_in_trunk_ranges: {
       // No trunk, or a trunk without caller ranges: nothing to check against.
       if (trunk_ == kNoTrunk) return false;
@@ -480,7 +559,7 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
   // Saved witnesses of the enclosing all/any; left uninitialised on purpose
   // (each entry is written by PUSHW before POPW reads it).
   struct Saved {
-    std::uint32_t list_atom, any_atom;
+    std::uint32_t list_atom, any_atom, detector_atom;
   } stack[rules::kMaxMatchDepth + 1];
   std::uint32_t depth = 0;
   for (;;) {
@@ -494,6 +573,11 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
         if (acc && (x & rules::op::kPositive)) {
           if (w.any_atom == rules::kNone) w.any_atom = id;
           if (w.list_atom == rules::kNone && names_a_list(a.kind)) w.list_atom = id;
+          if (a.kind == AtomKind::detector_level &&
+              (w.detector_atom == rules::kNone || (report_only(static_cast<std::uint8_t>(atoms[w.detector_atom].a)) &&
+                                                   !report_only(static_cast<std::uint8_t>(a.a))))) {
+            w.detector_atom = id;
+          }
         }
         break;
       }
@@ -507,7 +591,7 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
         if (acc) pc = x;
         break;
       case rules::op::pushw:
-        if (depth <= rules::kMaxMatchDepth) stack[depth] = {w.list_atom, w.any_atom};
+        if (depth <= rules::kMaxMatchDepth) stack[depth] = {w.list_atom, w.any_atom, w.detector_atom};
         ++depth;
         break;
       case rules::op::popw:
@@ -517,6 +601,7 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
           if (!acc && depth <= rules::kMaxMatchDepth) {
             w.list_atom = stack[depth].list_atom;
             w.any_atom = stack[depth].any_atom;
+            w.detector_atom = stack[depth].detector_atom;
           }
         }
         break;
@@ -536,7 +621,9 @@ bool Engine::run_program(std::uint32_t pc, Witness& w) noexcept {
 
 void Engine::match_of(const Witness& w, bool& has, Field& field, std::uint16_t& header, std::uint32_t& list,
                       std::uint32_t& atom_id) const noexcept {
-  const std::uint32_t id = w.list_atom != rules::kNone ? w.list_atom : w.any_atom;
+  const std::uint32_t id = w.detector_atom != rules::kNone ? w.detector_atom
+                           : w.list_atom != rules::kNone   ? w.list_atom
+                                                           : w.any_atom;
   has = id != rules::kNone;
   if (!has) return;
   const rules::Atom& a = set_.atoms()[id];
@@ -563,9 +650,19 @@ void fill_action(Verdict& v, const rules::CompiledRuleSet& set, const rules::Act
   v.reason_line = set.str(a.reason_line);
   v.call_info_line = set.str(a.call_info_line);
   v.tag_line = set.str(a.tag_line);
+  v.tag_label = set.str(a.tag_label);
+  v.tag_verstat = rules::verstat_text(a.tag_verstat);
 }
 
 }  // namespace
+
+void Engine::detector_figures(Verdict& v, std::uint8_t detector) const noexcept {
+  v.detector = detector;
+  if (detect_ != nullptr && detector < detect_->levels.n) {
+    v.detector_count = detect_->levels.d[detector].count;
+    v.detector_level = detect_->levels.d[detector].level;
+  }
+}
 
 void Engine::decide_rule(Verdict& v, std::size_t i, const Witness& w) const noexcept {
   v.decided_by = DecidedBy::rule;
@@ -573,6 +670,23 @@ void Engine::decide_rule(Verdict& v, std::size_t i, const Witness& w) const noex
   v.rule_id = set_.rule_id(i);
   fill_action(v, set_, set_.rule_action(i));
   match_of(w, v.has_match, v.match_field, v.match_header, v.match_list, v.match_atom);
+  const std::uint8_t det = witness_detector(w);
+  if (det != kNoDetector) {
+    // An enforcing detector decided: a report-mode one noted earlier is
+    // not what happened to the call.
+    v.report_only = false;
+    v.report_action = rules::ActionKind::pass;
+    detector_figures(v, det);
+  }
+}
+
+void Engine::note_report(Verdict& v, std::size_t i, const Witness& w) const noexcept {
+  if (v.report_only) return;  // the first report-mode rule is the one shown
+  v.report_only = true;
+  v.report_action = set_.rule_action(i).kind;
+  v.report_rule = static_cast<std::uint32_t>(i);
+  v.report_rule_id = set_.rule_id(i);
+  detector_figures(v, witness_detector(w));
 }
 
 void Engine::decide_default(Verdict& v) const noexcept {

@@ -10,8 +10,14 @@
 #include "dataplane/classify/packet_source.h"
 #include "dataplane/classify/scratch.h"
 #include "dataplane/classify/verdict.h"
+#include "dataplane/detect/levels.h"
+#include "dataplane/detect/worker_detect.h"
 #include "dataplane/sip/sip_message.h"
 #include "rules/compiled/compiled_rule_set.h"
+
+namespace sipwall::classify {
+struct DetectContext;
+}
 
 namespace sipwall::classify::detail {
 
@@ -40,15 +46,22 @@ struct NumberSlot {
 
 // Why a rule matched: the first true predicate in a positive position,
 // preferring predicates that name a list (list membership, caller ranges).
+// A true detector atom in a positive position is the reason before any
+// other (it says why this call and not the caller's previous ones), an
+// enforcing detector before one in report mode.
 struct Witness {
   std::uint32_t list_atom = rules::kNone;
   std::uint32_t any_atom = rules::kNone;
+  std::uint32_t detector_atom = rules::kNone;
 };
 
 class Engine {
  public:
-  Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-         Scratch& scratch) noexcept;
+  // `detect`: the worker's detection (nullptr: none; detector atoms are
+  // false). `count` false: detect->levels are already filled for this
+  // INVITE (explain's second pass), read them without counting again.
+  Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
+         DetectContext* detect = nullptr, bool count = true) noexcept;
 
   // Normalises the identity fields and looks up the numbers the rule set
   // reads (every slot when `all` is set, for explain). In two halves so a
@@ -60,6 +73,9 @@ class Engine {
   }
   void begin(bool all) noexcept;
   void finish(bool all) noexcept;
+
+  // The INVITE's detection keys (valid after finish()).
+  detect::InviteKeys invite_keys() const noexcept;
 
   // Fills trunk, caller and callee.
   void describe(Verdict& v) const noexcept;
@@ -83,8 +99,22 @@ class Engine {
     if (!atom(a)) return false;
     w.any_atom = id;
     w.list_atom = names_a_list(a.kind) ? id : rules::kNone;
+    w.detector_atom = a.kind == rules::AtomKind::detector_level ? id : rules::kNone;
     return true;
   }
+  // The detector of a witness's detector atom (kNoDetector if none), and
+  // whether it runs in report mode.
+  std::uint8_t witness_detector(const Witness& w) const noexcept {
+    return w.detector_atom == rules::kNone ? kNoDetector : static_cast<std::uint8_t>(set_.atoms()[w.detector_atom].a);
+  }
+  bool report_only(std::uint8_t detector) const noexcept {
+    return detector < set_.detectors().size() && set_.detectors()[detector].report_only;
+  }
+  // The deciding detector's figures into v (detector, count, level).
+  void detector_figures(Verdict& v, std::uint8_t detector) const noexcept;
+  // A rule that matched through a report-mode detector: recorded in v
+  // (report_only, report_action, report_rule), the call not acted on.
+  void note_report(Verdict& v, std::size_t i, const Witness& w) const noexcept;
   // Scans target t (once per message) and says whether any of its patterns
   // matched: a rule gated on t (CompiledRuleSet::rule_gate) cannot match
   // otherwise. False when regexes are unusable (then every regex atom is).
@@ -150,6 +180,8 @@ class Engine {
   std::uint8_t callee_ = kRuri;
   std::uint8_t flags_ = 0;
   bool regex_ok_ = false;
+  bool count_ = true;
+  DetectContext* detect_ = nullptr;
   std::uint32_t epoch_ = 0;  // this message's scan epoch (several engines may share a Scratch)
   std::uint32_t trunk_ = kNoTrunk;
 };

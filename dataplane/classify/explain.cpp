@@ -39,8 +39,12 @@ std::string action_text(const rules::CompiledRuleSet& set, const rules::ActionIn
       if (a.reason_text.len != 0) s += fmt::format(" \"{}\"", set.str(a.reason_text));
       return s;
     }
-    case rules::ActionKind::tag:
-      return fmt::format("tag [{}]", set.str(a.tag_line));
+    case rules::ActionKind::tag: {
+      std::string s = fmt::format("tag [{}]", set.str(a.tag_line));
+      if (a.tag_label.len != 0) s += fmt::format(" label \"{}\"", set.str(a.tag_label));
+      if (a.tag_verstat != rules::Verstat::none) s += fmt::format(" verstat {}", rules::verstat_text(a.tag_verstat));
+      return s;
+    }
     default:
       return std::string(rules::to_string(a.kind));
   }
@@ -56,6 +60,11 @@ std::string field_text(const rules::CompiledRuleSet& set, rules::Field f, std::u
 std::string because(const rules::CompiledRuleSet& set, bool has, rules::Field f, std::uint16_t header,
                     std::uint32_t list, std::uint32_t atom) {
   if (!has) return {};
+  if (atom != rules::kNone && (set.atoms()[atom].kind == rules::AtomKind::detector_level ||
+                               set.atoms()[atom].kind == rules::AtomKind::number_shape ||
+                               set.atoms()[atom].kind == rules::AtomKind::caller_shares_callee_prefix)) {
+    return fmt::format(" because {}", set.str(set.atom_info(atom).text));
+  }
   if (atom != rules::kNone && set.atoms()[atom].kind == rules::AtomKind::caller_in_trunk_ranges) {
     std::string s = fmt::format(" because {}", set.str(set.atom_info(atom).text));
     if (list != kNoList) s += fmt::format(" (list '{}')", set.list_name(list));
@@ -73,11 +82,11 @@ std::string because(const rules::CompiledRuleSet& set, bool has, rules::Field f,
 }  // namespace
 
 Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                    Scratch& scratch) {
+                    Scratch& scratch, DetectContext* detect) {
   Explanation x;
-  x.verdict = classify(set, msg, src, scratch);
+  x.verdict = classify(set, msg, src, scratch, detect);
 
-  detail::Engine e(set, msg, src, scratch);
+  detail::Engine e(set, msg, src, scratch, detect, false);
   e.resolve(true);
   add_number(x, set, e, detail::kFrom, rules::Field::from, 0);
   for (std::uint8_t i = 0; i < e.pai_count(); ++i) add_number(x, set, e, detail::kPai0 + i, rules::Field::pai, i);
@@ -101,7 +110,10 @@ Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, 
     m.rule = static_cast<std::uint32_t>(i);
     m.id = set.rule_id(i);
     m.action = set.rule_action(i).kind;
-    if (rules::is_terminal(m.action)) {
+    if (const std::uint8_t det = e.witness_detector(w); det != kNoDetector && e.report_only(det)) {
+      m.report_only = rules::is_terminal(m.action);
+    }
+    if (rules::is_terminal(m.action) && !m.report_only) {
       if (!decided) {
         m.decided = true;
         decided = true;
@@ -159,9 +171,10 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
       const rules::RuleInfo& r = set.rule(m.rule);
       fmt::format_to(it, "  {} (priority {}, {}): {} -> {}{}{}\n", m.id, r.priority, set.str(r.where),
                      set.str(r.match_text), action_text(set, set.rule_action(m.rule)),
-                     m.decided      ? "  [decided]"
-                     : m.overridden ? "  [matched, not applied]"
-                                    : "",
+                     m.decided       ? "  [decided]"
+                     : m.overridden  ? "  [matched, not applied]"
+                     : m.report_only ? "  [report mode, not applied]"
+                                     : "",
                      because(set, m.has_match, m.match_field, m.match_header, m.match_list, m.match_atom));
     }
   }
@@ -189,6 +202,14 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
   if (v.decided_by == DecidedBy::default_action) ai = &set.default_action();
   fmt::format_to(it, "verdict: {} by {}{}\n", ai != nullptr ? action_text(set, *ai) : std::string("pass"), by,
                  because(set, v.has_match, v.match_field, v.match_header, v.match_list, v.match_atom));
+  if (v.detector != kNoDetector) {
+    fmt::format_to(it, "detector: {} count {} level {}{}\n", set.detector_name(v.detector), v.detector_count,
+                   detect::to_string(v.detector_level), v.report_only ? " (report mode)" : "");
+  }
+  if (v.report_only) {
+    fmt::format_to(it, "report mode: rule '{}' would have done {}; not applied\n", v.report_rule_id,
+                   rules::to_string(v.report_action));
+  }
   if (v.trace_rule != kNoRule) fmt::format_to(it, "traced by: {}\n", v.trace_rule_id);
   if (v.flags & kScanError) fmt::format_to(it, "warning: a pattern scan failed (counted as no match)\n");
   if (v.flags & kScratchTooSmall) fmt::format_to(it, "warning: scratch not prepared; patterns not evaluated\n");

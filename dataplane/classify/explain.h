@@ -29,8 +29,9 @@ struct RuleMatch {
   std::uint32_t rule = kNoRule;  // index in precedence order
   std::string_view id;
   rules::ActionKind action = rules::ActionKind::pass;
-  bool decided = false;     // this rule made the verdict
-  bool overridden = false;  // terminal, matched, but a guard rail or an earlier rule decided
+  bool decided = false;      // this rule made the verdict
+  bool overridden = false;   // terminal, matched, but a guard rail or an earlier rule decided
+  bool report_only = false;  // matched through a detector in report mode: did not act
   bool has_match = false;
   rules::Field match_field = rules::Field::caller;
   std::uint16_t match_header = rules::kNoHeader;
@@ -50,8 +51,10 @@ struct Explanation {
   Verdict verdict;                 // exactly what classify() returns
 };
 
+// `detect` as for classify(): this INVITE is counted once (by the classify()
+// inside), and detector conditions read the levels that left.
 Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src,
-                    Scratch& scratch);
+                    Scratch& scratch, DetectContext* detect = nullptr);
 
 // Human-readable, several lines (what `rules explain` prints by default).
 std::string to_text(const Explanation& e, const rules::CompiledRuleSet& set);

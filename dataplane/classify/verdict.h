@@ -8,6 +8,7 @@
 
 #include "rules/compiled/program.h"
 #include "rules/compiled/trunk_table.h"
+#include "rules/detect/detector_spec.h"
 #include "rules/model/rule_model.h"
 #include "rules/number/normalize.h"
 
@@ -16,6 +17,7 @@ namespace sipwall::classify {
 inline constexpr std::uint32_t kNoRule = 0xFFFFFFFFU;
 inline constexpr std::uint32_t kNoTrunk = rules::kNoTrunk;
 inline constexpr std::uint32_t kNoList = rules::kNone;
+inline constexpr std::uint8_t kNoDetector = 0xFF;
 
 enum class DecidedBy : std::uint8_t {
   rule,            // a terminal rule matched: `rule` / `rule_id`
@@ -59,6 +61,25 @@ struct Verdict {
   std::string_view reason_line;     // Reason: SIP;cause=...;text="..."
   std::string_view call_info_line;  // Call-Info: <...>;purpose=jwscard (608)
   std::string_view tag_line;        // X-Header: value
+  std::string_view tag_label;       // put in front of the From / P-Asserted-Identity display names (empty: none)
+  std::string_view tag_verstat;     // ;verstat= value for the From / P-Asserted-Identity URIs (empty: none)
+
+  // Behavioural detection (docs/rules.md "Detectors"). `detector`: the
+  // detector whose condition decided the rule (kNoDetector if none did);
+  // else, when report_only, the report-mode detector. Its count in the
+  // window at this INVITE (asr: attempts) and its level.
+  std::uint8_t detector = kNoDetector;  // CompiledRuleSet::detector_name(detector)
+  std::uint32_t detector_count = 0;
+  detect::Level detector_level = detect::Level::none;
+  // Report mode: a rule matched through `detector`, which runs in report
+  // mode, and did not act. report_action is what it would have done (rule
+  // report_rule); the call got `action` from the rest of the set (with no
+  // other rule matching: the default, normally pass). Never set when a
+  // detector decided the verdict, nor when a guard rail did.
+  bool report_only = false;
+  rules::ActionKind report_action = rules::ActionKind::pass;
+  std::uint32_t report_rule = kNoRule;
+  std::string_view report_rule_id;
 };
 
 }  // namespace sipwall::classify

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #include "rules/detect/detector_spec.h"
 
@@ -69,6 +71,30 @@ constexpr std::uint32_t group_index(std::uint64_t key, std::uint32_t n) noexcept
 // The key of the pair (counted key, distinct value) in a PairSeen table.
 constexpr std::uint64_t pair_hash(std::uint64_t key, std::uint64_t value) noexcept {
   const std::uint64_t h = mix64(key ^ mix64(value ^ 0xD6E8FEB86659FD93ULL));
+  return h != 0 ? h : 1;
+}
+
+// The call table's key for a Call-ID (the INVITE, its responses, CANCEL, ACK
+// and BYE all carry it): 8 bytes at a time through mix64, the length folded
+// in so "a" and "a\0" differ. Never 0 (0 marks an empty slot). Unseeded: a
+// sender who makes two of its own Call-IDs collide only merges its own calls.
+inline std::uint64_t call_id_hash(std::string_view id) noexcept {
+  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (static_cast<std::uint64_t>(id.size()) * 0x9E3779B97F4A7C15ULL);
+  const char* p = id.data();
+  std::size_t n = id.size();
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = mix64(h ^ w) * 0x9E3779B97F4A7C15ULL;
+    p += 8;
+    n -= 8;
+  }
+  if (n != 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = mix64(h ^ w ^ 0xA0761D6478BD642FULL) * 0x9E3779B97F4A7C15ULL;
+  }
+  h = mix64(h);
   return h != 0 ? h : 1;
 }
 

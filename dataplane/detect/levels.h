@@ -10,8 +10,6 @@
 
 namespace sipwall::detect {
 
-inline constexpr std::uint32_t kMaxDetectors = 32;
-
 struct DetectorLevel {
   std::uint64_t key = 0;      // key_hash(); 0: the INVITE lacks a part of the key, not evaluated
   std::uint32_t local = 0;    // this worker's count in the window (asr: attempts)

@@ -3,13 +3,18 @@
 namespace sipwall::protocol {
 
 const ProtocolSpec& dataplane_protocol() {
-  static const ProtocolSpec spec{"this data plane",
-                                 {
-                                     {"status", {}},
-                                     {"stats", {}},
-                                     {"load", {{"artifact", FieldType::text, true}}},
-                                     {"trace-drain", {{"max", FieldType::count, false}}},
-                                 }};
+  static const ProtocolSpec spec{
+      "this data plane",
+      {
+          {"status", {}},
+          {"stats", {}},
+          {"load", {{"artifact", FieldType::text, true}}},
+          {"trace-drain", {{"max", FieldType::count, false}}},
+          // Behavioural detection (docs/detection.md): the penalty
+          // box (all=1: also keys hot but not held) and early release.
+          {"detections", {{"all", FieldType::count, false}}},
+          {"detections-lift", {{"key", FieldType::text, true}, {"detector", FieldType::text, false}}},
+      }};
   return spec;
 }
 

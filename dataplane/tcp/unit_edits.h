@@ -1,6 +1,6 @@
 // SIP over TCP, a unit's first phase: its stream framed message by message;
 // every whole message classified and its verdict turned into an edit
-// (remove it, insert a tag line); what ends the parse (keep-alive CRLFs, an
+// (remove it, tag it); what ends the parse (keep-alive CRLFs, an
 // incomplete message to hold, bytes that are no message) recorded.
 #pragma once
 
@@ -35,7 +35,8 @@ void add_edit(Ctx<Host>& x, UnitEdits& u, const Edit& e) {
 // verdict (drop, reject, tag) added as an edit. `last` is the unit's newest
 // segment (its addresses are the message's).
 template <class Host>
-void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, std::uint32_t mb, std::uint32_t me) {
+void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, std::string_view msg_bytes,
+                   std::uint32_t mb, std::uint32_t me) {
   using rules::ActionKind;
   classify::Verdict v;
   if (!x.host.decide(x.msg, last, x.in, v)) return;
@@ -61,7 +62,13 @@ void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, s
     ed.kind = EditKind::tag;
     ed.se.remove = false;
     ed.se.at = static_cast<std::uint32_t>(mb + x.msg.headers_end);
-    ed.tag_line = v.tag_line;
+    ed.tag = net::TagSpec{v.tag_line, v.tag_label, v.tag_verstat};
+    // Planned now, on the parsed message (the next parse overwrites it);
+    // tag_piece() applies the plan to the piece that holds the message.
+    if (!net::plan_tag(x.msg, msg_bytes, ed.tag, ed.plan)) {
+      x.c.tag_failed++;  // a header line, label or layout we cannot write: goes on untagged
+      return;
+    }
     add_edit(x, u, ed);
   }
 }
@@ -95,14 +102,15 @@ void parse_unit(Ctx<Host>& x, const Seg<typename Host::Packet>* segs, std::size_
     Ctx<Host>& x;
     UnitEdits& u;
     const net::DecodedPacket& last;
-    void message(std::uint32_t b, std::uint32_t e) { judge_message(x, u, last, b, e); }
+    std::string_view stream;
+    void message(std::uint32_t b, std::uint32_t e) { judge_message(x, u, last, stream.substr(b, e - b), b, e); }
     void malformed(std::uint32_t b, std::uint32_t e, sip::ParseError err) {
       // Framed (a semantic error, e.g. no Call-ID): the policy applies to this message only.
       x.c.parse_errors[static_cast<unsigned>(err)]++;
       x.c.malformed++;
       malformed_message(x, u, b, e);
     }
-  } visit{x, u, last};
+  } visit{x, u, last, stream};
   const net::UnitScan r = net::scan_unit(stream, segs, n, fin, holdable, x.msg, first, visit);
   u.messages = r.messages;
   u.hold_from = r.hold_from(total);

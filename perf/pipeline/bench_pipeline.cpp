@@ -29,6 +29,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -94,6 +95,7 @@ struct Options {
   unsigned sip_bytes = 0;
   std::string reload_artifacts, reload_loads = "0.5,0.9";
   unsigned swaps = 100;
+  bool fresh_call_ids = false;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -304,6 +306,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Worker lcores (each gets its own ring pair per port)")->capture_default_str();
   app.add_option("--lcores", o.lcores, "EAL --lcores map (default: main on CPU 0, worker k on CPU k mod CPUs)");
   app.add_option("--templates", o.templates, "Distinct INVITE templates in the mix")->capture_default_str();
+  app.add_flag("--fresh-call-ids", o.fresh_call_ids,
+               "A new Call-ID in every INVITE (behavioural detection counts only new calls)");
   app.add_option("--ring-size", o.ring_size, "Entries per RX/TX ring")->capture_default_str();
   app.add_option("--memory-mb", o.memory_mb, "EAL -m (no hugepages)")->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the INVITE mix")->capture_default_str();
@@ -358,6 +362,16 @@ int main(int argc, char** argv) {
   }
   MixSummary summary;
   std::vector<InviteTemplate> templates = build_mix(ms, summary);
+  // The Call-ID digits the generator rewrites must be where it thinks.
+  for (const InviteTemplate& t : templates) {
+    for (int i = 0; i < 24; ++i) {
+      const std::size_t at = t.call_id_offset + static_cast<std::size_t>(i);
+      if (at >= t.frame.size() || !std::isxdigit(t.frame[at])) {
+        std::fprintf(stderr, "bench_pipeline: a template's Call-ID is not where the mix says\n");
+        return 1;
+      }
+    }
+  }
   if (!o.write_pcap.empty()) {
     std::size_t hit = 0;
     for (auto& t : templates)  // as the generator would send them
@@ -382,6 +396,7 @@ int main(int argc, char** argv) {
   hc.memory_mb = o.memory_mb;
   hc.lcores = o.lcores;
   hc.artifact = o.artifact;
+  hc.fresh_call_ids = o.fresh_call_ids;
   {
     std::stringstream ss(o.eal);
     std::string a;

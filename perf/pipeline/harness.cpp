@@ -286,6 +286,11 @@ inline void Harness::fill(rte_mbuf* m, unsigned queue, std::uint64_t stamp) {
                               : random_mobile(rng_);
   put_number(d, t.caller_digits, caller);
   if (!t.callee_digits.empty()) put_number(d, t.callee_digits, random_mobile(rng_));
+  if (cfg_.fresh_call_ids) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const std::uint64_t n = ++calls_;
+    for (int i = 0; i < 16; ++i) d[t.call_id_offset + i] = static_cast<std::uint8_t>(kHex[(n >> (60 - 4 * i)) & 0xF]);
+  }
   if (t.ipv6) fix_ipv6_udp_checksum(d, t.l3_offset);
   *RTE_MBUF_DYNFIELD(m, stamp_offset_, std::uint64_t*) = stamp;
   *RTE_MBUF_DYNFIELD(m, kind_offset_, std::uint8_t*) = static_cast<std::uint8_t>(t.kind);

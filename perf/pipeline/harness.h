@@ -32,6 +32,11 @@ struct HarnessConfig {
   std::string lcores;  // EAL --lcores; default: main on CPU 0, workers on 1, then shared
   std::vector<std::string> eal_extra;
   std::string artifact;  // empty: no rule set loaded
+  // A new Call-ID in every INVITE sent (its first 16 hex digits a counter).
+  // Without it the templates repeat their Call-IDs, which behavioural
+  // detection's call table takes for retransmissions and counts nothing:
+  // the detection section of perf/run needs every INVITE to be a new call.
+  bool fresh_call_ids = false;
 };
 
 enum class PhaseMode { pipeline, io };
@@ -125,6 +130,7 @@ class Harness {
   std::vector<void*> probes_;  // LoopProbe per worker
   std::vector<int> worker_tids_;
   std::uint64_t rng_ = 0x2545F4914F6CDD1DULL;
+  std::uint64_t calls_ = 0;  // fresh_call_ids: INVITEs numbered so far
   int stamp_offset_ = -1;
   int kind_offset_ = -1;
   std::uint64_t tsc_hz_ = 0;

@@ -370,6 +370,13 @@ std::vector<InviteTemplate> build_mix(const MixSpec& spec, MixSummary& sum) {
       if (tp.frame[i] == static_cast<std::uint8_t>(kCalleeMark))
         tp.callee_digits.push_back(static_cast<std::uint16_t>(i));
     }
+    {
+      const std::string cid_line = std::string(n_cid) + ": " + call_id;
+      const auto at = std::search(tp.frame.end() - static_cast<std::ptrdiff_t>(s.size()), tp.frame.end(),
+                                  cid_line.begin(), cid_line.end());
+      tp.call_id_offset = static_cast<std::uint16_t>(at - tp.frame.begin() +
+                                                     static_cast<std::ptrdiff_t>(cid_line.size() - call_id.size()));
+    }
     put_number(tp.frame.data(), tp.caller_digits, random_mobile(r.s));
     put_number(tp.frame.data(), tp.callee_digits, random_mobile(r.s));
     if (tp.ipv6) fix_ipv6_udp_checksum(tp.frame.data(), tp.l3_offset);

@@ -35,8 +35,9 @@ struct InviteTemplate {
   std::vector<std::uint16_t> callee_digits;  // empty for prefix_hit (fixed callee)
   MixKind kind = MixKind::clean;
   bool ipv6 = false;
-  std::uint16_t l3_offset = 0;  // IPv6: to recompute the UDP checksum after patching
-  std::uint32_t flow_hash = 0;  // stands in for RSS: which worker queue gets it
+  std::uint16_t l3_offset = 0;       // IPv6: to recompute the UDP checksum after patching
+  std::uint32_t flow_hash = 0;       // stands in for RSS: which worker queue gets it
+  std::uint16_t call_id_offset = 0;  // frame offset of the Call-ID's first of 24 hex digits
 };
 
 struct MixSpec {

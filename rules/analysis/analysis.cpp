@@ -69,12 +69,19 @@ bool all_e164(const std::vector<std::string>& values) {
   return std::all_of(values.begin(), values.end(), [](const std::string& v) { return v.size() >= kMinE164Digits; });
 }
 
+bool structural_only(Op op) noexcept {
+  return op == Op::caller_in_trunk_ranges || op == Op::detector || op == Op::number_is ||
+         op == Op::caller_shares_callee_prefix;
+}
+
 // p => q for two single predicates.
 bool predicate_implies(const Predicate& p, const Predicate& q, const RuleSet* rs) {
   if (same(p, q)) return true;
   if (p.field != q.field) return false;
   if (p.field == Field::header && !same_header_name(p.header_name, q.header_name)) return false;
-  if (p.op == Op::caller_in_trunk_ranges || q.op == Op::caller_in_trunk_ranges) return false;
+  // These imply nothing but themselves (same() above); detector levels
+  // (block implies warn) are not worth the index.
+  if (structural_only(p.op) || structural_only(q.op)) return false;
   switch (q.op) {
     case Op::present:
       // Every other operator needs a value to match.
@@ -121,6 +128,9 @@ bool predicate_implies(const Predicate& p, const Predicate& q, const RuleSet* rs
              std::all_of(p.values.begin(), p.values.end(), [&](const std::string& v) { return number_in_list(v, *l); });
     }
     case Op::caller_in_trunk_ranges:
+    case Op::detector:
+    case Op::number_is:
+    case Op::caller_shares_callee_prefix:
       return false;
   }
   return false;
@@ -162,6 +172,27 @@ bool conj_implies(const Atoms& later, const MatchExpr& earlier, const RuleSet* r
   if (earlier.kind == MatchExpr::Kind::any) {
     return std::any_of(earlier.children.begin(), earlier.children.end(),
                        [&](const MatchExpr& c) { return conj_implies(later, c, rs); });
+  }
+  return false;
+}
+
+void collect_detectors(const MatchExpr& m, std::set<std::string>& out) {
+  if (m.kind == MatchExpr::Kind::predicate) {
+    if (m.predicate.op == Op::detector) out.insert(m.predicate.detector);
+    return;
+  }
+  for (const MatchExpr& c : m.children) collect_detectors(c, out);
+}
+
+// A rule that names a detector in report mode may match and not act (report
+// mode, docs/rules.md): it ends evaluation for no call it can be proven to
+// match, so it shadows nothing.
+bool may_not_act(const Rule& r, const RuleSet& rs) {
+  if (rs.detectors.empty()) return false;
+  std::set<std::string> names;
+  collect_detectors(r.match, names);
+  for (const Detector& d : rs.detectors) {
+    if (d.spec.report_only && names.count(d.name)) return true;
   }
   return false;
 }
@@ -238,6 +269,12 @@ Key same_hash(const MatchExpr& m) noexcept {
       return mix(h, p.ranges.size());
     case Op::caller_in_trunk_ranges:
       return mix(h, p.expect ? 1 : 0);
+    case Op::detector:
+      return mix(mix(h, p.detector), static_cast<std::uint64_t>(p.level));
+    case Op::number_is:
+      return mix(h, p.shapes);
+    case Op::caller_shares_callee_prefix:
+      return mix(h, p.digits);
     case Op::present:
       return h;
     case Op::prefix:
@@ -467,6 +504,9 @@ class ShadowIndex {
         out.push_back(mix(mix(b, kIn), q.list));
         break;
       case Op::caller_in_trunk_ranges:
+      case Op::detector:
+      case Op::number_is:
+      case Op::caller_shares_callee_prefix:
         break;
     }
   }
@@ -503,7 +543,7 @@ class ShadowIndex {
         break;
     }
     const Predicate& p = a.predicate;
-    if (p.op == Op::caller_in_trunk_ranges) return;
+    if (structural_only(p.op)) return;
     const Key b = field_base(p);
     if (p.op != Op::present) out.push_back(mix(b, kAnyValue));
     switch (p.op) {
@@ -567,6 +607,9 @@ class ShadowIndex {
       case Op::in_list:
       case Op::present:
       case Op::caller_in_trunk_ranges:
+      case Op::detector:
+      case Op::number_is:
+      case Op::caller_shares_callee_prefix:
         return;
     }
   }
@@ -641,7 +684,7 @@ std::vector<Diagnostic> find_shadowed_rules(const RuleSet& rs, ShadowStats* stat
       break;
     }
     // File this rule for the ones after it (shadowed or not, as before).
-    if (!is_terminal(later.action.kind)) continue;
+    if (!is_terminal(later.action.kind) || may_not_act(later, rs)) continue;
     terminal.push_back(static_cast<std::uint32_t>(i));
     const Filing f = index.filing(later.match, &filed);
     if (f.wildcard) {
@@ -670,9 +713,23 @@ std::vector<Diagnostic> find_unused_lists(const RuleSet& rs) {
   return out;
 }
 
+std::vector<Diagnostic> find_unused_detectors(const RuleSet& rs) {
+  std::set<std::string> used;
+  for (const Rule& r : rs.rules) collect_detectors(r.match, used);
+  std::vector<Diagnostic> out;
+  for (const Detector& d : rs.detectors) {
+    if (!used.count(d.name)) {
+      out.push_back({Severity::warning, d.where,
+                     "detector '" + d.name + "' is not used by any rule: it counts, but no call is acted on"});
+    }
+  }
+  return out;
+}
+
 std::vector<Diagnostic> analyze(const RuleSet& rs) {
   std::vector<Diagnostic> out = find_shadowed_rules(rs);
   for (Diagnostic& d : find_unused_lists(rs)) out.push_back(std::move(d));
+  for (Diagnostic& d : find_unused_detectors(rs)) out.push_back(std::move(d));
   return out;
 }
 

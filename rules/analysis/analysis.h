@@ -12,7 +12,7 @@
 
 namespace sipwall::rules {
 
-// find_shadowed_rules + find_unused_lists, in that order.
+// find_shadowed_rules + find_unused_lists + find_unused_detectors, in that order.
 std::vector<Diagnostic> analyze(const RuleSet& rs);
 
 // Work done by find_shadowed_rules (tests check it grows linearly).
@@ -32,6 +32,9 @@ std::vector<Diagnostic> find_shadowed_rules(const RuleSet& rs, ShadowStats* stat
 
 // A warning for each list no rule and no guard rail refers to.
 std::vector<Diagnostic> find_unused_lists(const RuleSet& rs);
+
+// A warning for each detector no rule refers to.
+std::vector<Diagnostic> find_unused_detectors(const RuleSet& rs);
 
 // True only if every call that matches `later` also matches `earlier`. Sound
 // but incomplete (cheap syntactic reasoning): identical expressions; an

@@ -391,6 +391,23 @@ bool load_deny_sections(const std::map<std::uint32_t, std::string_view>& secs, C
                               d.deny_table);
 }
 
+// The detectors section is optional (absent: no detectors). Its records
+// become specs here; validate() then checks every spec, name and bound,
+// whatever the checksum says.
+bool load_detector_section(const std::map<std::uint32_t, std::string_view>& secs, CompiledRuleSetData& d) {
+  if (!secs.count(sections::detectors)) return true;
+  std::vector<sections::DetectorRecord> recs;
+  if (!take<sections::DetectorRecord>(secs, sections::detectors, recs)) return false;
+  if (recs.empty() || recs.size() > detect::kMaxDetectors) return false;
+  for (const sections::DetectorRecord& r : recs) {
+    detect::DetectorSpec s;
+    if (!sections::from_record(r, s)) return false;
+    d.detectors.push_back(s);
+    d.detector_names.push_back(r.name);
+  }
+  return true;
+}
+
 // Header, size and checksum: the bytes are an artifact exactly as written.
 bool check_bytes(std::string_view bytes, std::string_view name, FileHeader& h, ArtifactLoadResult& r) {
   if (!check_header(bytes, name, h, r)) return false;
@@ -606,6 +623,9 @@ ArtifactLoadResult load_artifact_bytes(std::string_view bytes, std::string_view 
   if (!load_databases(secs, d, kind, why)) return failure(std::move(r), kind, name, why);
   if (!load_deny_sections(secs, d)) {
     return failure(std::move(r), ArtifactError::malformed, name, "inconsistent deny_sources sections");
+  }
+  if (!load_detector_section(secs, d)) {
+    return failure(std::move(r), ArtifactError::malformed, name, "malformed detectors section");
   }
   if (!validate(d, why)) return failure(std::move(r), ArtifactError::malformed, name, why);
   derive_match_index(d);

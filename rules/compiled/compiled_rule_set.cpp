@@ -20,6 +20,13 @@ CompiledRuleSet::~CompiledRuleSet() = default;
 CompiledRuleSet::CompiledRuleSet(CompiledRuleSet&&) noexcept = default;
 CompiledRuleSet& CompiledRuleSet::operator=(CompiledRuleSet&&) noexcept = default;
 
+std::optional<std::uint32_t> CompiledRuleSet::find_detector(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < d_.detector_names.size(); ++i) {
+    if (str(d_.detector_names[i]) == name) return static_cast<std::uint32_t>(i);
+  }
+  return std::nullopt;
+}
+
 std::uint32_t CompiledRuleSet::list_of_bit(NumberSpace space, std::uint32_t bit) const noexcept {
   const auto s = static_cast<std::size_t>(space);
   if (s >= kNumberSpaces) return kNone;

@@ -26,6 +26,7 @@
 #include "rules/compiled/list_sets.h"
 #include "rules/compiled/program.h"
 #include "rules/compiled/trunk_table.h"
+#include "rules/detect/detector_spec.h"
 #include "rules/model/rule_model.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
@@ -117,6 +118,11 @@ struct CompiledRuleSetData {
   // their lookup table (candidate "trunk" = entry index).
   std::vector<DenyEntry> deny;
   TrunkTable deny_table;
+
+  // Behavioural detectors (docs/rules.md "detectors"), in file order: the
+  // index is the detector's id in rule atoms, WorkerDetect and traces.
+  std::vector<detect::DetectorSpec> detectors;
+  std::vector<StrRef> detector_names;  // parallel to detectors
 };
 
 class CompiledRuleSet {
@@ -196,6 +202,15 @@ class CompiledRuleSet {
   // derived), and the number fields whose exact-table ids atoms read.
   std::span<const RuleGate> rule_gates() const noexcept { return d_.index.gates; }
   FieldMask exact_fields_used() const noexcept { return d_.index.exact_fields; }
+
+  // --- behavioural detectors ---------------------------------------------------
+  // In file order (= detector index); at most detect::kMaxDetectors, each passed
+  // detect::validate() when built or loaded.
+  std::span<const detect::DetectorSpec> detectors() const noexcept { return d_.detectors; }
+  std::string_view detector_name(std::size_t i) const noexcept {
+    return i < d_.detector_names.size() ? str(d_.detector_names[i]) : std::string_view{};
+  }
+  std::optional<std::uint32_t> find_detector(std::string_view name) const noexcept;
 
   // --- deny_sources (the data plane's first stage) -----------------------------
   std::size_t deny_count() const noexcept { return d_.deny.size(); }

@@ -33,16 +33,19 @@ struct StrRef {
 };
 
 enum class AtomKind : std::uint8_t {
-  number_in_set,           // a = NumberSpace, b = bit; list = list index
-  number_regex,            // a = regex slot, b = scan target
-  number_present,          // identity header present with a non-empty number part
-  text_regex,              // a = regex slot, b = scan target
-  text_equals,             // a = first index in text_values, b = count
-  text_present,            // text field present and non-empty
-  trunk_in,                // trunk id in id_pool[a, a+b)
-  trunk_class_in,          // trunk class id in id_pool[a, a+b)
-  trunk_present,           // the call came from a known trunk
-  caller_in_trunk_ranges,  // a = expected value (0/1)
+  number_in_set,                // a = NumberSpace, b = bit; list = list index
+  number_regex,                 // a = regex slot, b = scan target
+  number_present,               // identity header present with a non-empty number part
+  text_regex,                   // a = regex slot, b = scan target
+  text_equals,                  // a = first index in text_values, b = count
+  text_present,                 // text field present and non-empty
+  trunk_in,                     // trunk id in id_pool[a, a+b)
+  trunk_class_in,               // trunk class id in id_pool[a, a+b)
+  trunk_present,                // the call came from a known trunk
+  caller_in_trunk_ranges,       // a = expected value (0/1)
+  detector_level,               // detector a stands at level b (detect::Level) or higher for this INVITE
+  number_shape,                 // the field's number has one of the shapes in mask a (shape_bit)
+  caller_shares_callee_prefix,  // caller and callee E.164 with the same first a digits
 };
 
 // Where a number list's entries live. Each space has its own table and its
@@ -107,7 +110,7 @@ struct HeaderName {
 
 struct ActionInfo {
   ActionKind kind = ActionKind::pass;
-  std::uint8_t pad = 0;
+  Verstat tag_verstat = Verstat::none;  // tag: ;verstat= value for From / P-Asserted-Identity
   std::uint16_t reject_code = 0;
   std::int32_t score = 0;
   StrRef reason_text;     // as written
@@ -115,6 +118,7 @@ struct ActionInfo {
   StrRef reason_line;     // `Reason: SIP;cause=603;text="..."` (empty if no text)
   StrRef call_info_line;  // 608: `Call-Info: <uri>;purpose=jwscard` (empty if none)
   StrRef tag_line;        // tag: `Header: value` with {rule}/{score} substituted
+  StrRef tag_label;       // tag: put in front of the From / P-Asserted-Identity display names (empty: none)
 };
 
 struct RuleInfo {

@@ -57,6 +57,7 @@ enum Tag : std::uint32_t {
   deny_entries = 0x100,
   deny_segments,
   deny_candidates,
+  detectors,             // DetectorRecord per detector (rules/detect, docs/rules.md "Detectors")
   optional_end,          // first tag that is not content
   hs_database = 0x1000,  // + target index
 };
@@ -79,6 +80,64 @@ struct Meta {
   std::uint8_t pad[7] = {};
 };
 
+// One detector as stored: detect::DetectorSpec has padding, so it is not
+// written raw; its fields are, in this padding-free record.
+struct DetectorRecord {
+  std::uint64_t definition_hash = 0;
+  StrRef name;
+  std::uint8_t key = 0;
+  std::uint8_t count = 0;
+  std::uint8_t report_only = 0;
+  std::uint8_t pad = 0;
+  std::uint32_t window_ms = 0;
+  std::uint32_t warn = 0;
+  std::uint32_t block = 0;
+  std::uint32_t within_ms = 0;
+  std::uint32_t min_attempts = 0;
+  std::uint32_t block_for_ms = 0;
+  std::uint32_t capacity = 0;
+};
+static_assert(sizeof(DetectorRecord) == 48);
+
+inline DetectorRecord to_record(const detect::DetectorSpec& s, StrRef name) noexcept {
+  DetectorRecord r;
+  r.definition_hash = s.definition_hash;
+  r.name = name;
+  r.key = static_cast<std::uint8_t>(s.key);
+  r.count = static_cast<std::uint8_t>(s.count);
+  r.report_only = s.report_only ? 1 : 0;
+  r.window_ms = s.window_ms;
+  r.warn = s.warn;
+  r.block = s.block;
+  r.within_ms = s.within_ms;
+  r.min_attempts = s.min_attempts;
+  r.block_for_ms = s.block_for_ms;
+  r.capacity = s.capacity;
+  return r;
+}
+
+// The record's fields into a spec. False if a byte is outside its type
+// (an enum or bool out of range, padding not zero); validate() checks the rest.
+inline bool from_record(const DetectorRecord& r, detect::DetectorSpec& s) noexcept {
+  if (r.key > static_cast<std::uint8_t>(detect::DetectKey::trunk) ||
+      r.count > static_cast<std::uint8_t>(detect::DetectCount::asr) || r.report_only > 1 || r.pad != 0) {
+    return false;
+  }
+  s = detect::DetectorSpec{};
+  s.definition_hash = r.definition_hash;
+  s.key = static_cast<detect::DetectKey>(r.key);
+  s.count = static_cast<detect::DetectCount>(r.count);
+  s.report_only = r.report_only != 0;
+  s.window_ms = r.window_ms;
+  s.warn = r.warn;
+  s.block = r.block;
+  s.within_ms = r.within_ms;
+  s.min_attempts = r.min_attempts;
+  s.block_for_ms = r.block_for_ms;
+  s.capacity = r.capacity;
+  return true;
+}
+
 // Every type written raw must have no padding, or its bytes (and so the
 // checksum) would depend on garbage.
 template <class T>
@@ -87,7 +146,7 @@ inline constexpr bool kFlat = std::is_trivially_copyable_v<T>&& std::has_unique_
 static_assert(kFlat<Meta> && kFlat<StrRef> && kFlat<Atom> && kFlat<ScanTarget> && kFlat<HeaderName> &&
               kFlat<ActionInfo> && kFlat<RuleInfo> && kFlat<ListInfo> && kFlat<TrunkInfo> && kFlat<AtomInfo> &&
               kFlat<ListRef> && kFlat<PatternSource> && kFlat<TrunkSegment> && kFlat<TrunkCandidate> &&
-              kFlat<DenyEntry>);
+              kFlat<DenyEntry> && kFlat<DetectorRecord>);
 
 Meta make_meta(const CompiledRuleSetData& d, bool with_checksum) noexcept;
 // The dial plan field by field (it has padding and grows with the number
@@ -152,6 +211,15 @@ void for_each_content(const CompiledRuleSetData& d, bool with_checksum, F&& f) {
     f(deny_entries, bytes_of(d.deny));
     f(deny_segments, bytes_of(d.deny_table.raw_segments()));
     f(deny_candidates, bytes_of(d.deny_table.raw_candidates()));
+  }
+  // Likewise: a set without detectors keeps its old bytes and checksum.
+  if (!d.detectors.empty()) {
+    std::vector<DetectorRecord> recs;
+    recs.reserve(d.detectors.size());
+    for (std::size_t i = 0; i < d.detectors.size(); ++i) {
+      recs.push_back(to_record(d.detectors[i], i < d.detector_names.size() ? d.detector_names[i] : StrRef{}));
+    }
+    f(detectors, bytes_of(recs));
   }
 }
 

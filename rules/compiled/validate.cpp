@@ -7,9 +7,11 @@
 // classifier relies on for bounded work (each rule's program its own
 // contiguous block of code, ending in END, jumping only forward inside it)
 // is required, not assumed.
+#include <set>
 #include <string>
 
 #include "rules/compiled/access.h"
+#include "rules/detect/definition_hash.h"
 #include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
@@ -82,7 +84,7 @@ bool check_actions(const CompiledRuleSetData& d, std::string& why) {
     if (static_cast<unsigned>(a.kind) > static_cast<unsigned>(ActionKind::trace)) {
       return fail(why, "unknown action kind");
     }
-    for (StrRef r : {a.reason_text, a.phrase, a.reason_line, a.call_info_line, a.tag_line}) {
+    for (StrRef r : {a.reason_text, a.phrase, a.reason_line, a.call_info_line, a.tag_line, a.tag_label}) {
       if (!str_ok(d, r)) return fail(why, "action string out of range");
       // These go into SIP messages: a CR or LF would add headers.
       if (!text_ok(d, r)) return fail(why, "action text holds a control character or is too long");
@@ -91,6 +93,13 @@ bool check_actions(const CompiledRuleSetData& d, std::string& why) {
       return fail(why, "reject code is not 603 or 608");
     }
     if (a.kind == ActionKind::tag && a.tag_line.len == 0) return fail(why, "tag action without a header line");
+    if (static_cast<unsigned>(a.tag_verstat) > static_cast<unsigned>(Verstat::no_tn_validation)) {
+      return fail(why, "unknown verstat value");
+    }
+    // The label is written inside a quoted display name as is.
+    if (a.tag_label.len != 0 && !tag_label_ok(str(d, a.tag_label))) {
+      return fail(why, "tag label is not a valid display-name label");
+    }
   }
   return true;
 }
@@ -194,6 +203,20 @@ bool check_atoms(const CompiledRuleSetData& d, std::string& why) {
         break;
       case AtomKind::trunk_present:
       case AtomKind::caller_in_trunk_ranges:
+        break;
+      case AtomKind::detector_level:
+        if (a.a >= d.detectors.size()) return fail(why, "detector atom out of range");
+        if (a.b != static_cast<std::uint32_t>(detect::Level::warn) &&
+            a.b != static_cast<std::uint32_t>(detect::Level::block)) {
+          return fail(why, "detector atom with an unknown level");
+        }
+        break;
+      case AtomKind::number_shape:
+        if (!number_field(a.field)) return fail(why, "shape atom on a non-number field");
+        if (a.a == 0 || a.a >= (1U << kNumberShapes)) return fail(why, "shape atom with unknown shapes");
+        break;
+      case AtomKind::caller_shares_callee_prefix:
+        if (a.a == 0 || a.a > number::kMaxDigits) return fail(why, "prefix atom longer than a number");
         break;
       default:
         return fail(why, "unknown atom kind");
@@ -313,6 +336,28 @@ bool check_trunks(const CompiledRuleSetData& d, std::string& why) {
   return true;
 }
 
+// Detectors reach every worker's WorkerDetect (which allocates by their
+// capacities) and their names reach traces, metrics and JSON.
+bool check_detectors(const CompiledRuleSetData& d, std::string& why) {
+  if (d.detectors.size() != d.detector_names.size()) return fail(why, "detector names count differs");
+  if (d.detectors.size() > detect::kMaxDetectors) return fail(why, "more than 32 detectors");
+  std::set<std::string_view> names;
+  for (std::size_t i = 0; i < d.detectors.size(); ++i) {
+    const detect::DetectorSpec& s = d.detectors[i];
+    if (const char* bad = detect::validate(s)) return fail(why, std::string("detector: ") + bad);
+    if (s.definition_hash != detect::definition_hash(s)) return fail(why, "detector definition hash differs");
+    const StrRef n = d.detector_names[i];
+    if (!name_ok(d, n) || n.len > 64) return fail(why, "detector name is not printable text");
+    for (const char c : str(d, n)) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-' || c == '.';
+      if (!ok) return fail(why, "detector name has a byte a name may not have");
+    }
+    if (!names.insert(str(d, n)).second) return fail(why, "detector name used twice");
+  }
+  return true;
+}
+
 }  // namespace
 
 bool validate(const CompiledRuleSetData& d, std::string& why) {
@@ -335,8 +380,8 @@ bool validate(const CompiledRuleSetData& d, std::string& why) {
     // Rule ids are counter keys in stats JSON and go into trace records.
     if (!name_ok(d, r.id)) return fail(why, "rule id is not printable text");
   }
-  return check_programs(d, why) && check_atoms(d, why) && check_patterns(d, why) && check_lists(d, why) &&
-         check_trunks(d, why);
+  return check_detectors(d, why) && check_programs(d, why) && check_atoms(d, why) && check_patterns(d, why) &&
+         check_lists(d, why) && check_trunks(d, why);
 }
 
 }  // namespace sipwall::rules

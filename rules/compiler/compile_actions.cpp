@@ -102,6 +102,11 @@ std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_
         b.error(a.where, "tag value holds a control character (CR/LF would break the message)");
       }
       ai.tag_line = b.str(a.tag_header + ": " + value);
+      if (!a.tag_label.empty() && !tag_label_ok(a.tag_label)) {
+        b.error(a.where, "tag label must be short UTF-8 text without control characters, '\"' or '\\'");
+      }
+      ai.tag_label = b.str(a.tag_label);
+      ai.tag_verstat = a.tag_verstat;
       break;
     }
   }

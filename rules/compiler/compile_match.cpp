@@ -186,6 +186,42 @@ std::uint32_t atom_for(Builder& b, const Predicate& p) {
     a.header = header_index(b, p.header_name);
   }
 
+  if (p.op == Op::detector) {
+    const auto it = b.detector_by_name.find(p.detector);
+    if (it == b.detector_by_name.end()) {
+      b.error(p.where, "unknown detector " + text::quote(p.detector));
+      return kNone;
+    }
+    a.kind = AtomKind::detector_level;
+    a.field = Field::caller;
+    a.a = it->second;
+    a.b = static_cast<std::uint32_t>(p.level == detect::Level::warn ? detect::Level::warn : detect::Level::block);
+    return add_atom(b, a, p, atom_key(a));
+  }
+  if (p.op == Op::caller_shares_callee_prefix) {
+    if (p.digits == 0 || p.digits > number::kMaxDigits) {
+      b.error(p.where, "caller_shares_callee_prefix must be 1 to 15 digits");
+      return kNone;
+    }
+    a.kind = AtomKind::caller_shares_callee_prefix;
+    a.field = Field::caller;
+    a.a = p.digits;
+    return add_atom(b, a, p, atom_key(a));
+  }
+  if (p.op == Op::number_is) {
+    if (!is_number_field(p.field)) {
+      b.error(p.where, op_on(p));
+      return kNone;
+    }
+    if (p.shapes == 0 || p.shapes >= (1U << kNumberShapes)) {
+      b.error(p.where, "'is' needs at least one known number shape");
+      return kNone;
+    }
+    a.kind = AtomKind::number_shape;
+    a.a = p.shapes;
+    return add_atom(b, a, p, atom_key(a));
+  }
+
   if (p.op == Op::caller_in_trunk_ranges) {
     a.kind = AtomKind::caller_in_trunk_ranges;
     a.field = Field::caller;

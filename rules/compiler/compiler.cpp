@@ -34,6 +34,7 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
   compiler::add_named_lists(b);
   compiler::compile_trunks(b);
   compiler::compile_deny_sources(b);
+  compiler::compile_detectors(b);
   compiler::compile_guard_rails(b);
 
   // Rules, in the order they are evaluated.

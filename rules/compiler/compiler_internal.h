@@ -60,6 +60,9 @@ struct Builder {
   std::unordered_map<std::string, std::uint32_t> trunk_by_name;
   std::unordered_map<std::string, std::uint32_t> class_by_name;
 
+  // Detectors.
+  std::unordered_map<std::string, std::uint32_t> detector_by_name;  // name -> detector index
+
   std::size_t errors = 0;
 
   void error(const SourceLocation& where, std::string message) {
@@ -102,6 +105,9 @@ std::string digits_of(std::string_view written);
 void compile_trunks(Builder& b);
 // deny_sources -> d.deny and d.deny_table (compile_deny.cc).
 void compile_deny_sources(Builder& b);
+
+// detectors -> d.detectors, d.detector_names (compile_detectors.cpp).
+void compile_detectors(Builder& b);
 
 // compile_actions.cc
 std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_id);

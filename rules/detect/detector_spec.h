@@ -56,6 +56,10 @@ struct InviteKeys {
 
 inline constexpr std::uint32_t kNoTrunk = 0xFFFFFFFFu;
 
+// Detectors per rule set (and per WorkerDetect): a rule set with more is
+// refused by the compiler and the artifact loader.
+inline constexpr std::uint32_t kMaxDetectors = 32;
+
 // Bounds validate() enforces.
 inline constexpr std::uint32_t kMinWindowMs = 1'000;
 inline constexpr std::uint32_t kMaxWindowMs = 86'400'000;

@@ -118,13 +118,57 @@ std::string number_name(const std::string& digits) {
   return digits.size() <= number::kMaxShortCodeDigits ? digits : "+" + digits;
 }
 
+std::string ms_text(std::uint32_t ms) {
+  if (ms == 0) return "0s";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string threshold_text(const detect::DetectorSpec& s, std::uint32_t v) {
+  if (v == 0) return "none";
+  if (s.count != detect::DetectCount::asr) return std::to_string(v);
+  std::string t = std::to_string(v / 10);
+  if (v % 10 != 0) t += "." + std::to_string(v % 10);
+  return t + "%";
+}
+
+// The fields of a detector as (name, value text), in YAML order.
+std::vector<std::pair<std::string, std::string>> detector_fields(const detect::DetectorSpec& s) {
+  std::vector<std::pair<std::string, std::string>> f;
+  f.emplace_back("key", detect::to_string(s.key));
+  f.emplace_back("count", detect::to_string(s.count));
+  f.emplace_back("window", ms_text(s.window_ms));
+  f.emplace_back("warn", threshold_text(s, s.warn));
+  f.emplace_back("block", threshold_text(s, s.block));
+  if (s.within_ms != 0) f.emplace_back("within", ms_text(s.within_ms));
+  if (s.min_attempts != 0) f.emplace_back("min_attempts", std::to_string(s.min_attempts));
+  f.emplace_back("block_for", ms_text(s.block_for_ms));
+  f.emplace_back("report", s.report_only ? "true" : "false");
+  f.emplace_back("capacity", std::to_string(s.capacity));
+  return f;
+}
+
+std::string detector_text(const Detector& d) {
+  std::string t = d.name + ":";
+  bool first = true;
+  for (const auto& [k, v] : detector_fields(d.spec)) {
+    t += first ? " " : ", ";
+    first = false;
+    t += k + " " + v;
+  }
+  return t;
+}
+
 }  // namespace
 
 bool RuleSetDiff::empty() const noexcept {
   return rules_added.empty() && rules_removed.empty() && rules_changed.empty() && !order_changed &&
          lists_added.empty() && lists_removed.empty() && lists_changed.empty() && trunks_added.empty() &&
          trunks_removed.empty() && trunks_changed.empty() && deny_added.empty() && deny_removed.empty() &&
-         deny_changed.empty() && !dial_plan_changed && !defaults_changed && !guard_rails_changed;
+         deny_changed.empty() && detectors_added.empty() && detectors_removed.empty() && detectors_changed.empty() &&
+         !dial_plan_changed && !defaults_changed && !guard_rails_changed;
 }
 
 RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options) {
@@ -279,6 +323,45 @@ RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options)
     }
   }
 
+  // detectors, by name. State follows the definition hash, not the name.
+  {
+    std::map<std::string, const Detector*> old_det, new_det;
+    std::set<std::uint64_t> old_hashes;
+    for (const Detector& x : o.detectors) {
+      old_det.emplace(x.name, &x);
+      old_hashes.insert(x.spec.definition_hash);
+    }
+    for (const Detector& x : n.detectors) new_det.emplace(x.name, &x);
+    for (const Detector& x : n.detectors) {
+      const auto it = old_det.find(x.name);
+      if (it == old_det.end()) {
+        std::string t = detector_text(x);
+        if (old_hashes.count(x.spec.definition_hash)) t += " (state kept: same definition as a removed detector)";
+        d.detectors_added.push_back(std::move(t));
+        continue;
+      }
+      const auto of = detector_fields(it->second->spec);
+      const auto nf = detector_fields(x.spec);
+      DetectorChange c;
+      c.name = x.name;
+      c.state_kept = it->second->spec.definition_hash == x.spec.definition_hash;
+      std::map<std::string, std::string> om(of.begin(), of.end());
+      std::map<std::string, std::string> nm(nf.begin(), nf.end());
+      for (const auto& [k, v] : nf) {
+        const auto ov = om.find(k);
+        const std::string old_v = ov == om.end() ? "none" : ov->second;
+        if (old_v != v) c.fields.push_back(k + " " + old_v + " -> " + v);
+      }
+      for (const auto& [k, v] : of) {
+        if (!nm.count(k)) c.fields.push_back(k + " " + v + " -> none");
+      }
+      if (!c.fields.empty() || !c.state_kept) d.detectors_changed.push_back(std::move(c));
+    }
+    for (const Detector& x : o.detectors) {
+      if (!new_det.count(x.name)) d.detectors_removed.push_back(detector_text(x));
+    }
+  }
+
   d.dial_plan_changed = !(o.dial_plan == n.dial_plan);
   if (!same(o.defaults, n.defaults)) {
     d.defaults_changed = true;
@@ -364,6 +447,16 @@ void print_diff(std::ostream& os, const RuleSetDiff& d) {
     for (const auto& x : d.deny_added) os << "  + " << x << "\n";
     for (const auto& x : d.deny_removed) os << "  - " << x << "\n";
     for (const auto& x : d.deny_changed) os << "  ~ " << x << "\n";
+  }
+  if (!d.detectors_added.empty() || !d.detectors_removed.empty() || !d.detectors_changed.empty()) {
+    os << "detectors:\n";
+    for (const auto& x : d.detectors_added) os << "  + " << x << "\n";
+    for (const auto& x : d.detectors_removed) os << "  - " << x << "\n";
+    for (const DetectorChange& c : d.detectors_changed) {
+      os << "  ~ " << c.name << ":";
+      for (const auto& f : c.fields) os << " " << f << ";";
+      os << (c.state_kept ? " (state kept)" : " (counts restart from zero on reload)") << "\n";
+    }
   }
   if (d.dial_plan_changed) os << "dial plan changed (numbers may normalise differently)\n";
   if (d.defaults_changed) os << "defaults: " << d.old_defaults << " -> " << d.new_defaults << "\n";

@@ -39,6 +39,17 @@ struct TrunkChange {
   std::string old_class, new_class;
 };
 
+// A detector present in both sets under the same name whose definition
+// changed. A reload keeps a detector's counts exactly when its definition
+// hash (every field but the name) is unchanged, so a changed detector
+// starts from empty counts: state_kept is false whenever `fields` is not
+// empty (it is there so the report says it, not so it can differ).
+struct DetectorChange {
+  std::string name;
+  std::vector<std::string> fields;  // "window 60s -> 5m", one per changed field
+  bool state_kept = false;
+};
+
 struct RuleSetDiff {
   std::string old_name, new_name, old_version, new_version;
   std::vector<std::string> rules_added, rules_removed;  // ids, in the new / old file order
@@ -55,6 +66,12 @@ struct RuleSetDiff {
   // deny_sources by id, each as "id: prefix[ vlan N][ port N]" (changed:
   // "id: old -> new", or "id: description changed").
   std::vector<std::string> deny_added, deny_removed, deny_changed;
+  // Detectors by name, each added/removed as "name: key caller_callee, count
+  // invites, window 60s, ...". A renamed detector with the same definition
+  // keeps its counts across a reload: shown as removed + added with
+  // "(state kept)" on the added line.
+  std::vector<std::string> detectors_added, detectors_removed;
+  std::vector<DetectorChange> detectors_changed;
   bool dial_plan_changed = false;
   bool defaults_changed = false;
   std::string old_defaults, new_defaults;  // text forms when changed

@@ -9,7 +9,7 @@ namespace sipwall::rules::loader {
 namespace {
 
 constexpr std::array<std::string_view, 3> kRejectKeys = {"code", "reason", "call_info"};
-constexpr std::array<std::string_view, 3> kTagKeys = {"header", "value", "score"};
+constexpr std::array<std::string_view, 5> kTagKeys = {"header", "value", "score", "label", "verstat"};
 constexpr std::array<std::string_view, 2> kDefaultsKeys = {"action", "malformed"};
 constexpr std::array<std::string_view, 2> kMalformed = {"fail_open", "fail_closed"};  // as MalformedPolicy
 
@@ -218,11 +218,46 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
       if (const Entry* s = require(*pe, "score", params_at, "tag")) {
         if (auto v = integer(*s, 0, 100)) a.score = static_cast<std::int32_t>(*v);
       }
+      if (const Entry* l = find(*pe, "label")) read_tag_label(*l, a);
+      if (const Entry* vs = find(*pe, "verstat")) read_tag_verstat(*vs, a);
       break;
     }
   }
   if (error_count() != errors_before) return std::nullopt;
   return a;
+}
+
+// The label goes inside a quoted display name as written: the checks of
+// tag_label_ok() (rules/model/tag_marks.h), one message each.
+void Loader::read_tag_label(const Entry& e, Action& a) {
+  const auto v = scalar(e, "a text");
+  if (!v) return;
+  if (v->empty() || v->size() > kMaxTagLabelBytes) {
+    error(e.value_at,
+          "tag 'label' must be 1.." + std::to_string(kMaxTagLabelBytes) + " bytes, got " + std::to_string(v->size()));
+  } else if (!printable_utf8(*v)) {
+    error(e.value_at, "tag 'label' must be UTF-8 text without control characters, got " + quote_text(*v));
+  } else if (v->find_first_of("\"\\") != std::string::npos) {
+    error(e.value_at,
+          "tag 'label' must not contain '\"' or '\\' (it goes inside a quoted display name), got " + quote_text(*v));
+  } else if (v->front() == ' ' || v->back() == ' ') {
+    error(e.value_at, "tag 'label' must not start or end with a space (one is added after it), got " + quote_text(*v));
+  } else {
+    a.tag_label = *v;
+  }
+}
+
+void Loader::read_tag_verstat(const Entry& e, Action& a) {
+  const auto v = scalar(e, "a verstat value");
+  if (!v) return;
+  if (const Verstat vs = verstat_from_text(*v); vs != Verstat::none) {
+    a.tag_verstat = vs;
+    return;
+  }
+  std::string msg = "tag 'verstat' must be one of TN-Validation-Passed, TN-Validation-Failed, No-TN-Validation, got " +
+                    quote_text(*v);
+  if (const std::string near = closest(*v, kVerstatValues); !near.empty()) msg += "; did you mean '" + near + "'?";
+  error(e.value_at, msg);
 }
 
 void Loader::read_defaults(const Entry& e) {

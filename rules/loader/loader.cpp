@@ -17,8 +17,9 @@ namespace sipwall::rules {
 namespace loader {
 namespace {
 
-constexpr std::array<std::string_view, 10> kTopKeys = {"version",      "name",  "description", "dial_plan", "trunks",
-                                                       "deny_sources", "lists", "guard_rails", "defaults",  "rules"};
+constexpr std::array<std::string_view, 11> kTopKeys = {"version",     "name",         "description", "dial_plan",
+                                                       "trunks",      "deny_sources", "lists",       "detectors",
+                                                       "guard_rails", "defaults",     "rules"};
 constexpr std::array<std::string_view, 5> kRuleKeys = {"id", "priority", "description", "match", "action"};
 
 // A map none of whose keys is a rule-set key or a near miss of one (a typo
@@ -180,7 +181,7 @@ LoadResult Loader::run(const std::optional<YAML::Node>& parsed) {
       } else if (!looks_like_rule_set(root)) {
         error(top,
               "not a rule set: none of its top-level keys is, or is close to, one of version, name, "
-              "description, dial_plan, trunks, deny_sources, lists, guard_rails, defaults, rules "
+              "description, dial_plan, trunks, deny_sources, lists, detectors, guard_rails, defaults, rules "
               "(its content is not shown)");
       } else if (const auto entries = map_entries(root, top, "the rule set", kTopKeys)) {
         if (const Entry* v = require(*entries, "version", top, "the rule set")) {
@@ -203,6 +204,7 @@ LoadResult Loader::run(const std::optional<YAML::Node>& parsed) {
         if (const Entry* t = find(*entries, "trunks")) read_trunks(*t);
         if (const Entry* ds = find(*entries, "deny_sources")) read_deny_sources(*ds);
         if (const Entry* l = find(*entries, "lists")) read_lists(*l);
+        if (const Entry* dt = find(*entries, "detectors")) read_detectors(*dt);
         read_guard_rails(find(*entries, "guard_rails"), top);
         if (const Entry* d = find(*entries, "defaults")) read_defaults(*d);
         if (const Entry* r = find(*entries, "rules")) {

@@ -47,12 +47,15 @@ class Loader : public yaml::Reader {
   void read_trunks(const Entry& e);                                                          // trunks_yaml.cpp
   void read_deny_sources(const Entry& e);                                                    // deny_yaml.cpp
   void read_lists(const Entry& e);                                                           // lists_yaml.cpp
+  void read_detectors(const Entry& e);                                                       // detectors_yaml.cpp
   void read_guard_rails(const Entry* e, const SourceLocation& top);                          // lists_yaml.cpp
   void read_defaults(const Entry& e);                                                        // action_yaml.cpp
   void read_rules(const Entry& e);                                                           // loader.cpp
   std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cpp
   // `defaults` is true for defaults.action (terminal, no tag/trace).
   std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cpp
+  void read_tag_label(const Entry& e, Action& a);                    // action_yaml.cpp
+  void read_tag_verstat(const Entry& e, Action& a);                  // action_yaml.cpp
 
   // The parts of read_match (match_yaml.cpp).
   std::optional<MatchExpr> read_match_entry(const Entry& e);
@@ -64,6 +67,8 @@ class Loader : public yaml::Reader {
                                const std::string& what);
   std::optional<MatchExpr> read_operator(Field field, const std::string& header_name, const Entry& op);
   std::optional<MatchExpr> read_in_lists(Predicate p, const Entry& op);
+  std::optional<MatchExpr> read_number_shapes(Predicate p, const Entry& op);
+  std::optional<Predicate> read_detector_ref(const Entry& e);
   bool read_regexes(const std::vector<Item>& items, Predicate& p);
   bool read_prefixes(const std::vector<Item>& items, Predicate& p);
   bool read_ranges(const std::vector<Item>& items, Predicate& p);
@@ -77,6 +82,10 @@ class Loader : public yaml::Reader {
   bool check_trunk_name(Field field, const Item& it);
   // A list name a rule or guard rail refers to; reports unknown names.
   bool check_list_ref(const std::string& name, const SourceLocation& at);
+  // A detector name a rule refers to; reports unknown names (detectors_yaml.cpp).
+  bool check_detector_ref(const std::string& name, const SourceLocation& at);
+  // "500ms", "60s", "5m", "1h", "1d" within [min_ms, max_ms] (detectors_yaml.cpp).
+  std::optional<std::uint32_t> duration(const Entry& e, std::uint64_t min_ms, std::uint64_t max_ms);
 
   // The sections of a parsed document (nullopt: it did not parse, reported).
   LoadResult run(const std::optional<YAML::Node>& parsed);
@@ -89,6 +98,7 @@ class Loader : public yaml::Reader {
   bool plan_ok_ = false;  // numbers can be normalised
   std::map<std::string, SourceLocation> list_at_;
   std::map<std::string, SourceLocation> trunk_at_;
+  std::map<std::string, SourceLocation> detector_at_;
   std::set<std::string> classes_;
   bool any_caller_ranges_ = false;
   std::map<std::string, std::string> regex_checked_;  // pattern -> checked_regex() result

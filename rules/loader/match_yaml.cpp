@@ -4,6 +4,8 @@
 //   caller: {in: harassment}          user_agent: {regex: ["(?i)sipvicious"]}
 //   header: {name: X-Foo, present: true}      trunk_class: call_center
 //   caller_in_trunk_ranges: false
+//   detector: call_bombing    detector: {name: call_bombing, level: warn}
+//   caller: {is: [absent, invalid]}    caller_shares_callee_prefix: 7
 #include <array>
 
 #include "rules/loader/loader_internal.h"
@@ -16,12 +18,15 @@
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 15> kMatchKeys = {
+constexpr std::array<std::string_view, 17> kMatchKeys = {
     "caller",    "from",       "pai",          "to",    "ruri",
     "diversion", "user_agent", "display_name", "trunk", "trunk_class",
-    "header",    "all",        "any",          "not",   "caller_in_trunk_ranges"};
-constexpr std::array<std::string_view, 7> kNumberOps = {"in",     "prefix", "range",  "equals",
-                                                        "number", "regex",  "present"};
+    "header",    "all",        "any",          "not",   "caller_in_trunk_ranges",
+    "detector",  "caller_shares_callee_prefix"};
+constexpr std::array<std::string_view, 8> kNumberOps = {"in",     "prefix", "range",   "equals",
+                                                        "number", "regex",  "present", "is"};
+constexpr std::array<std::string_view, 2> kDetectorRefKeys = {"name", "level"};
+constexpr std::array<std::string_view, 2> kLevelNames = {"warn", "block"};
 constexpr std::array<std::string_view, 2> kTextOps = {"regex", "present"};
 constexpr std::array<std::string_view, 3> kHeaderOps = {"name", "regex", "present"};
 constexpr std::array<std::string_view, 2> kTrunkOps = {"equals", "present"};
@@ -129,6 +134,21 @@ std::optional<MatchExpr> Loader::read_match_entry(const Entry& e) {
     return negate(std::move(*inner), e.key_at);
   }
   if (e.key == "caller_in_trunk_ranges") return read_trunk_ranges_check(e);
+  if (e.key == "detector") {
+    auto p = read_detector_ref(e);
+    if (!p) return std::nullopt;
+    return leaf(std::move(*p));
+  }
+  if (e.key == "caller_shares_callee_prefix") {
+    const auto n = integer(e, 1, static_cast<std::int64_t>(number::kMaxDigits));
+    if (!n) return std::nullopt;
+    Predicate p;
+    p.field = Field::caller;
+    p.op = Op::caller_shares_callee_prefix;
+    p.digits = static_cast<std::uint32_t>(*n);
+    p.where = e.key_at;
+    return leaf(std::move(p));
+  }
   const Field field = *field_from_string(e.key);
   // trunk: intl-gw   /   trunk_class: [call_center, access]
   if (is_trunk_field(field) && (e.value.IsScalar() || e.value.IsSequence())) return read_trunk_names(field, e);
@@ -227,6 +247,7 @@ std::optional<MatchExpr> Loader::read_operator(Field field, const std::string& h
     return *b ? std::move(m) : negate(std::move(m), op.key_at);
   }
   if (op.key == "in") return read_in_lists(std::move(p), op);
+  if (op.key == "is") return read_number_shapes(std::move(p), op);
   const auto items = scalar_list(op, op.key == "regex" ? "a pattern" : "a value");
   if (!items) return std::nullopt;
   bool ok;
@@ -339,6 +360,66 @@ bool Loader::read_equals(const std::vector<Item>& items, Predicate& p) {
     p.value_where.push_back(it.at);
   }
   return ok;
+}
+
+// caller: {is: [absent, invalid, short_code, too_long, too_short, ...]}
+std::optional<MatchExpr> Loader::read_number_shapes(Predicate p, const Entry& op) {
+  const auto items = scalar_list(op, "a number shape");
+  if (!items) return std::nullopt;
+  bool ok = true;
+  for (const Item& it : *items) {
+    if (auto shape = number_shape_from_string(it.text)) {
+      p.shapes |= shape_bit(*shape);
+      continue;
+    }
+    std::string msg = "unknown number shape " + text::quote(it.text);
+    if (auto near = closest(it.text, number_shape_names()); !near.empty()) msg += "; did you mean '" + near + "'?";
+    error(it.at, msg + " (shapes: " + join_names(number_shape_names()) + ")");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  p.op = Op::number_is;
+  return leaf(std::move(p));
+}
+
+// detector: NAME   or   detector: {name: NAME, level: warn|block}
+std::optional<Predicate> Loader::read_detector_ref(const Entry& e) {
+  Predicate p;
+  p.op = Op::detector;
+  p.field = Field::caller;  // unused: the predicate reads the detector's level
+  p.where = e.key_at;
+  SourceLocation name_at = e.value_at;
+  if (e.value.IsScalar()) {
+    p.detector = e.value.Scalar();
+  } else if (e.value.IsMap()) {
+    const auto de = map_entries(e.value, e.value_at, "'detector'", kDetectorRefKeys);
+    if (!de) return std::nullopt;
+    const Entry* n = require(*de, "name", e.key_at, "'detector'");
+    if (n == nullptr) return std::nullopt;
+    auto v = scalar(*n, "a detector name");
+    if (!v) return std::nullopt;
+    p.detector = *v;
+    name_at = n->value_at;
+    if (const Entry* l = find(*de, "level")) {
+      auto lv = scalar(*l, "warn or block");
+      if (!lv) return std::nullopt;
+      if (*lv == "warn") {
+        p.level = detect::Level::warn;
+      } else if (*lv == "block") {
+        p.level = detect::Level::block;
+      } else {
+        std::string msg = "unknown detector level " + text::quote(*lv);
+        if (auto near = closest(*lv, kLevelNames); !near.empty()) msg += "; did you mean '" + near + "'?";
+        error(l->value_at, msg + " (levels: warn, block)");
+        return std::nullopt;
+      }
+    }
+  } else {
+    error(e.value_at, "'detector' must be a detector name or {name: ..., level: warn|block}, got " + describe(e.value));
+    return std::nullopt;
+  }
+  if (!check_detector_ref(p.detector, name_at)) return std::nullopt;
+  return p;
 }
 
 // A pattern's cost first (rules/loader/regex_cost.h: refused before

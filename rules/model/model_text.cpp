@@ -1,6 +1,7 @@
 #include "rules/model/model_text.h"
 
 #include <array>
+#include <vector>
 
 namespace sipwall::rules {
 namespace {
@@ -105,8 +106,35 @@ std::string_view to_string(Op op) noexcept {
       return "present";
     case Op::caller_in_trunk_ranges:
       return "caller_in_trunk_ranges";
+    case Op::detector:
+      return "detector";
+    case Op::number_is:
+      return "is";
+    case Op::caller_shares_callee_prefix:
+      return "caller_shares_callee_prefix";
   }
   return "?";
+}
+
+namespace {
+constexpr std::array<std::string_view, kNumberShapes> kShapeNames = {
+    "absent", "not_a_number", "invalid", "short_code", "too_short", "too_long", "bad_length"};
+}  // namespace
+
+std::string_view to_string(NumberShape s) noexcept {
+  const auto i = static_cast<std::size_t>(s);
+  return i < kShapeNames.size() ? kShapeNames[i] : "?";
+}
+
+std::optional<NumberShape> number_shape_from_string(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < kShapeNames.size(); ++i) {
+    if (kShapeNames[i] == s) return static_cast<NumberShape>(i);
+  }
+  return std::nullopt;
+}
+
+std::span<const std::string_view> number_shape_names() noexcept {
+  return kShapeNames;
 }
 
 std::string_view to_string(ActionKind k) noexcept {
@@ -155,6 +183,12 @@ std::string to_string(const Predicate& p) {
   if (p.op == Op::caller_in_trunk_ranges) {
     return std::string("caller_in_trunk_ranges ") + (p.expect ? "true" : "false");
   }
+  if (p.op == Op::detector) {
+    return "detector " + p.detector + " at " + detect::to_string(p.level);
+  }
+  if (p.op == Op::caller_shares_callee_prefix) {
+    return "caller_shares_callee_prefix " + std::to_string(p.digits);
+  }
   out += ' ';
   out += to_string(p.op);
   switch (p.op) {
@@ -178,8 +212,18 @@ std::string to_string(const Predicate& p) {
     case Op::regex:
       append_list(out, p.values, [&](const std::string& v) { append_quoted(out, v); });
       break;
+    case Op::number_is: {
+      std::vector<std::string_view> names;
+      for (unsigned i = 0; i < kNumberShapes; ++i) {
+        if (p.shapes & (1U << i)) names.push_back(to_string(static_cast<NumberShape>(i)));
+      }
+      append_list(out, names, [&](std::string_view v) { out += v; });
+      break;
+    }
     case Op::present:
     case Op::caller_in_trunk_ranges:
+    case Op::detector:
+    case Op::caller_shares_callee_prefix:
       break;
   }
   // "caller prefix[...]" reads badly; put a space before lists.
@@ -221,6 +265,11 @@ std::string to_string(const Action& a) {
       out += ' ' + a.tag_header + ' ';
       append_quoted(out, a.tag_value);
       out += " score " + std::to_string(a.score);
+      if (!a.tag_label.empty()) {
+        out += " label ";
+        append_quoted(out, a.tag_label);
+      }
+      if (a.tag_verstat != Verstat::none) out += " verstat " + std::string(verstat_text(a.tag_verstat));
       break;
     default:
       break;

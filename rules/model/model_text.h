@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ std::string_view to_string(MalformedPolicy p) noexcept;
 
 std::optional<Field> field_from_string(std::string_view s) noexcept;
 std::optional<ListKind> list_kind_from_string(std::string_view s) noexcept;
+std::string_view to_string(NumberShape s) noexcept;
+std::optional<NumberShape> number_shape_from_string(std::string_view s) noexcept;
+std::span<const std::string_view> number_shape_names() noexcept;  // in NumberShape order
 
 // "file:line:col"; "file:line" when the column is unknown, "file" when the line is.
 std::string to_string(const SourceLocation& loc);

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/detect/detector_spec.h"
+#include "rules/model/tag_marks.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
 
@@ -63,19 +65,38 @@ struct NumberList {
 // number operators look at the field's normalised number (E.164 digits, or a
 // short code's digits), and are false when the field holds no number.
 enum class Op : std::uint8_t {
-  in_list,                 // number field is in the named list (exact, prefix or range list)
-  prefix,                  // number field starts with one of `values` (E.164 digits)
-  range,                   // number field is inside one of `ranges`
-  equals,                  // number field equals one of `values` (E.164 or short-code digits),
-                           // or trunk/trunk_class equals one of `values` (names)
-  regex,                   // field text matches one of `values` (Hyperscan syntax, unanchored,
-                           // validated by the loader with HS_FLAG_SINGLEMATCH). Number fields
-                           // match "+<E.164>" (short code: its digits; not a number: the raw user part)
-  present,                 // field is present and non-empty (trunk: the call came from a trunk)
-  caller_in_trunk_ranges,  // caller number inside the source trunk's caller ranges == `expect`.
-                           // No trunk, or a trunk without ranges: false for either `expect`.
-                           // A caller that is not an E.164 number counts as outside.
+  in_list,                      // number field is in the named list (exact, prefix or range list)
+  prefix,                       // number field starts with one of `values` (E.164 digits)
+  range,                        // number field is inside one of `ranges`
+  equals,                       // number field equals one of `values` (E.164 or short-code digits),
+                                // or trunk/trunk_class equals one of `values` (names)
+  regex,                        // field text matches one of `values` (Hyperscan syntax, unanchored,
+                                // validated by the loader with HS_FLAG_SINGLEMATCH). Number fields
+                                // match "+<E.164>" (short code: its digits; not a number: the raw user part)
+  present,                      // field is present and non-empty (trunk: the call came from a trunk)
+  caller_in_trunk_ranges,       // caller number inside the source trunk's caller ranges == `expect`.
+                                // No trunk, or a trunk without ranges: false for either `expect`.
+                                // A caller that is not an E.164 number counts as outside.
+  detector,                     // the detector named `detector` stands at `level` or higher for this INVITE
+  number_is,                    // the number field's shape (`shapes`, any of) by the dial plan
+  caller_shares_callee_prefix,  // caller and callee both E.164 and their first `digits` digits equal
 };
+
+// What a number field can be, by the dial plan (Op::number_is). A bit each,
+// so one predicate tests several.
+enum class NumberShape : std::uint8_t {
+  absent,        // no such header, or an empty user part
+  not_a_number,  // letters (alice, anonymous)
+  invalid,       // digits that cannot be a number of the plan (any reason)
+  short_code,    // a service code of the plan (110, 911)
+  too_short,     // invalid: fewer digits than the plan accepts
+  too_long,      // invalid: more digits than the plan accepts
+  bad_length,    // invalid: too_short, too_long, or a national number of a length the plan rejects
+};
+inline constexpr unsigned kNumberShapes = 7;
+inline constexpr std::uint32_t shape_bit(NumberShape s) noexcept {
+  return std::uint32_t{1} << static_cast<unsigned>(s);
+}
 
 struct Predicate {
   Field field = Field::caller;
@@ -86,8 +107,12 @@ struct Predicate {
   // Where each entry of `values` (or `ranges`) was written, same order, so a
   // later stage (e.g. a Hyperscan compile error) can point at one pattern.
   std::vector<SourceLocation> value_where;
-  std::vector<NumberRange> ranges;  // Op::range
-  bool expect = true;               // Op::caller_in_trunk_ranges
+  std::vector<NumberRange> ranges;             // Op::range
+  bool expect = true;                          // Op::caller_in_trunk_ranges
+  std::string detector;                        // Op::detector: the detector's name
+  detect::Level level = detect::Level::block;  // Op::detector: at this level or higher
+  std::uint32_t shapes = 0;                    // Op::number_is: shape_bit()s, any of
+  std::uint32_t digits = 0;                    // Op::caller_shares_callee_prefix
   SourceLocation where;
 };
 
@@ -128,6 +153,10 @@ struct Action {
   std::string tag_header;           // tag: header name
   std::string tag_value;            // tag: value, {rule} and {score} substituted at compile time
   std::int32_t score = 0;           // tag: risk score 0..100
+  // tag: a label put in front of the From / P-Asserted-Identity display names
+  // ("" = none) and a ;verstat= value written into their URIs (docs/rules.md "tag").
+  std::string tag_label;
+  Verstat tag_verstat = Verstat::none;
   SourceLocation where;
 };
 
@@ -179,6 +208,15 @@ struct DenySource {
   SourceLocation where;
 };
 
+// A behavioural detector (top-level `detectors`, docs/rules.md
+// "Detectors"): a counter over a sliding window that rules can test.
+// `spec.definition_hash` is filled by the loader (definition_hash()).
+struct Detector {
+  std::string name;
+  detect::DetectorSpec spec{};
+  SourceLocation where;
+};
+
 enum class MalformedPolicy : std::uint8_t { fail_open, fail_closed };
 
 struct Defaults {
@@ -205,7 +243,8 @@ struct RuleSet {
   std::vector<Trunk> trunks;
   std::vector<DenySource> deny_sources;  // file order
   std::vector<NumberList> lists;
-  std::vector<Rule> rules;  // in file order
+  std::vector<Detector> detectors;  // file order = detector index
+  std::vector<Rule> rules;          // in file order
   // `rules: []` written out: no rules on purpose. A file that merely lacks
   // rules (cut short by a save in progress) leaves this false, and
   // sipwall-control refuses to replace a running set's rules with it.

@@ -28,6 +28,7 @@
 #include "dataplane/net/reply_frame.h"
 #include "dataplane/net/tag_insert.h"
 #include "dataplane/net/tcp_cut.h"
+#include "dataplane/sip/sip_message.h"
 #include "tests/unit/dataplane/net/udp_reply.h"
 
 namespace {
@@ -100,6 +101,27 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
     check(decodes_as(f.data(), flen, 17, r));
     check(r.payload_length == d.payload_length + line.size() + 2);
     check(l4_checksum_ok(f.data(), r) == was_ok);
+  }
+  // The whole tag with a label and a verstat, when the payload is a SIP message.
+  sipwall::sip::Message msg;
+  if (sipwall::sip::parse_message(p, msg) != sipwall::sip::ParseError::none) return;
+  std::vector<std::uint8_t> g(frame, frame + len);
+  g.resize(len + 2048);
+  std::size_t glen = len;
+  DecodedPacket u = d;
+  const TagSpec spec{line, "[骚扰]", "No-TN-Validation"};
+  TagPlan plan;
+  if (insert_tag(g.data(), glen, g.size(), u, msg, spec, 0, &plan) == TagResult::ok) {
+    DecodedPacket r;
+    check(decodes_as(g.data(), glen, 17, r));
+    check(static_cast<std::int64_t>(r.payload_length) == d.payload_length + plan.growth(spec));
+    check(l4_checksum_ok(g.data(), r) == was_ok);
+    // The marked message is still one SIP message, labelled where the plan says.
+    sipwall::sip::Message m2;
+    check(sipwall::sip::parse_message(r.payload(g.data()), m2) == sipwall::sip::ParseError::none);
+    if (plan.labels != 0 && msg.from.present) {
+      check(m2.from.display_name.substr(0, spec.label.size()) == spec.label);
+    }
   }
 }
 

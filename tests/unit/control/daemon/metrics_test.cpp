@@ -104,6 +104,15 @@ DataplaneSnapshot sample_dataplane() {
     "decode_errors":{"not_ip":1},
     "rules":[{"id":"harassment-callers","hits":7},{"id":"odd \"id\"\\x","hits":1},{"id":"(default)","hits":4}],
     "trunks":[{"name":"peer-a","invites":16},{"name":"(none)","invites":2}],
+    "detection":{"detectors":[{"name":"call-bombing","key":"caller_callee","count":"invites","report_only":false,
+                               "fires":3,"active":2,"hot":5,"keys":900,"capacity":131072,"evictions":7,"hits":12,
+                               "report_hits":0},
+                              {"name":"one \"ring\"","key":"caller","count":"one_ring","report_only":true,
+                               "fires":1,"active":1,"hot":1,"keys":4,"capacity":131072,"evictions":0,"hits":0,
+                               "report_hits":21}],
+                 "calls":{"size":40,"capacity":131072,"inserted":400,"expired":360,"evicted_live":6,"unknown_events":2},
+                 "memory_bytes":123456789,"merges":1000,"last_merge_us":35.5,"merged_keys":6,
+                 "merge_dropped_full":0,"reports_taken":50,"reports_dropped":1},
     "trace_buffered":3,"trace_overflow":0})J");
   return dp;
 }
@@ -182,6 +191,21 @@ TEST(MetricsRender, DataplaneCountersBecomeMetrics) {
   EXPECT_EQ(s["sipwall_control_reload_failures_total{stage=\"dataplane\"}"], "0");
   EXPECT_EQ(s["sipwall_build_info{component=\"dataplane\",version=\"0.1.0\"}"], "1");
   EXPECT_EQ(s["sipwall_dataplane_trace_buffered"], "3");
+}
+
+TEST(MetricsRender, DetectionMetricsByDetectorName) {
+  auto s = samples(render_metrics(ControlMetrics{}, sample_dataplane()));
+  EXPECT_EQ(s["sipwall_detector_fires_total{detector=\"call-bombing\"}"], "3");
+  EXPECT_EQ(s["sipwall_detector_active_keys{detector=\"call-bombing\"}"], "2");
+  EXPECT_EQ(s["sipwall_detector_evictions_total{detector=\"call-bombing\"}"], "7");
+  EXPECT_EQ(s["sipwall_detector_hits_total{detector=\"call-bombing\"}"], "12");
+  // A name from the rule set is escaped like any label value.
+  EXPECT_EQ(s["sipwall_detector_report_hits_total{detector=\"one \\\"ring\\\"\"}"], "21");
+  EXPECT_EQ(s["sipwall_detection_calls"], "40");
+  EXPECT_EQ(s["sipwall_detection_calls_capacity"], "131072");
+  EXPECT_EQ(s["sipwall_detection_call_evictions_total"], "6");
+  EXPECT_EQ(s["sipwall_detection_memory_bytes"], "123456789");
+  EXPECT_EQ(s["sipwall_detection_reports_dropped_total"], "1");
 }
 
 TEST(MetricsRender, EveryFamilyHasOneHelpAndTypeAndCountersEndInTotal) {

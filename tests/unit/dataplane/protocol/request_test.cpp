@@ -193,8 +193,11 @@ TEST(ParseRequest, TextForm) {
   ASSERT_TRUE(p.request) << p.error;
   EXPECT_EQ(p.request->count("limit"), 5u);
 
-  EXPECT_EQ(error_of("\xff", dp()).rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain)", 0),
-            0u);
+  EXPECT_EQ(
+      error_of("\xff", dp())
+          .rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain, detections, detections-lift)",
+                 0),
+      0u);
   EXPECT_EQ(error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history)", 0),
             0u);
   EXPECT_EQ(error_of("load", dp()), "load needs \"artifact\"");

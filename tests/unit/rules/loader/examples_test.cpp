@@ -26,8 +26,9 @@ TEST(Examples, EveryExampleLoadsClean) {
     if (e.path().extension() == ".yaml") files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
-  const std::vector<std::string> expected = {"call-center-dnc.yaml", "demo.yaml",          "harassment-blocklist.yaml",
-                                             "spoofing-guard.yaml",  "tag-suspected.yaml", "user-agent.yaml"};
+  const std::vector<std::string> expected = {
+      "behaviour.yaml",      "call-center-dnc.yaml", "demo.yaml",      "harassment-blocklist.yaml",
+      "spoofing-guard.yaml", "tag-suspected.yaml",   "user-agent.yaml"};
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.filename().string());
   EXPECT_EQ(names, expected);
@@ -60,6 +61,50 @@ const NumberList* list(const RuleSet& rs, const std::string& name) {
 
 bool has(const NumberList* l, const char* digits) {
   return l != nullptr && std::binary_search(l->numbers.begin(), l->numbers.end(), number::pack(digits));
+}
+
+// behaviour.yaml is what issue 14 lists, and nothing that blocks an unknown source.
+TEST(Examples, BehaviourHoldsExactlyTheIssueDetectors) {
+  const LoadResult r = load_rule_set(examples_dir() / "behaviour.yaml");
+  ASSERT_TRUE(r.ok());
+  const RuleSet& rs = *r.rule_set;
+  EXPECT_EQ(rs.defaults.action.kind, ActionKind::pass);
+  EXPECT_TRUE(rs.lists.empty() && rs.trunks.empty() && rs.deny_sources.empty());
+  ASSERT_EQ(rs.detectors.size(), 3u);
+  const detect::DetectorSpec& bomb = rs.detectors[0].spec;
+  EXPECT_EQ(rs.detectors[0].name, "call_bombing");
+  EXPECT_EQ(bomb.key, detect::DetectKey::caller_callee);
+  EXPECT_EQ(bomb.count, detect::DetectCount::invites);
+  EXPECT_EQ(bomb.window_ms, 60'000u);
+  EXPECT_EQ(bomb.block, 10u);
+  EXPECT_EQ(bomb.warn, 0u);
+  EXPECT_EQ(bomb.block_for_ms, 600'000u);
+  EXPECT_FALSE(bomb.report_only);
+  const detect::DetectorSpec& mass = rs.detectors[1].spec;
+  EXPECT_EQ(mass.key, detect::DetectKey::caller);
+  EXPECT_EQ(mass.count, detect::DetectCount::distinct_callees);
+  EXPECT_EQ(mass.window_ms, 60'000u);
+  EXPECT_EQ(mass.block, 100u);
+  EXPECT_EQ(mass.block_for_ms, 600'000u);
+  const detect::DetectorSpec& ring = rs.detectors[2].spec;
+  EXPECT_EQ(ring.key, detect::DetectKey::caller);
+  EXPECT_EQ(ring.count, detect::DetectCount::one_ring);
+  EXPECT_EQ(ring.within_ms, 3'000u);
+  EXPECT_EQ(ring.window_ms, 300'000u);
+  EXPECT_EQ(ring.block, 20u);
+  EXPECT_EQ(ring.block_for_ms, 3'600'000u);
+  ASSERT_EQ(rs.rules.size(), 4u);
+  EXPECT_EQ(rs.rules[0].action.kind, ActionKind::reject);
+  EXPECT_EQ(rs.rules[0].action.reject_code, 608);
+  EXPECT_EQ(rs.rules[0].match.predicate.detector, "call_bombing");
+  EXPECT_EQ(rs.rules[1].action.kind, ActionKind::reject);
+  EXPECT_EQ(rs.rules[1].action.reject_code, 608);
+  EXPECT_EQ(rs.rules[1].match.predicate.detector, "mass_calling");
+  EXPECT_EQ(rs.rules[2].action.kind, ActionKind::drop);
+  EXPECT_EQ(rs.rules[2].match.predicate.detector, "one_ring");
+  EXPECT_EQ(rs.rules[3].action.kind, ActionKind::tag);
+  EXPECT_EQ(rs.rules[3].match.predicate.op, Op::caller_shares_callee_prefix);
+  EXPECT_EQ(rs.rules[3].match.predicate.digits, 7u);
 }
 
 TEST(Examples, DemoHoldsTheDemoTrunksNumbersAndRules) {

@@ -170,7 +170,8 @@ TEST_F(HostileInput, ContentOfFilesThatAreNotRuleFilesIsNotEchoed) {
   for (const std::string& l : dir.lines(as_rules)) EXPECT_EQ(l.find("SECRET"), std::string::npos) << l;
   EXPECT_EQ(errors(as_rules),
             Lines{"r.yaml:1:1: not a rule set: none of its top-level keys is, or is close to, one of version, name, "
-                  "description, dial_plan, trunks, deny_sources, lists, guard_rails, defaults, rules (its content "
+                  "description, dial_plan, trunks, deny_sources, lists, detectors, guard_rails, defaults, rules (its "
+                  "content "
                   "is not shown)"});
   const LoadResult text = dir.load("root:x:0:0:root:/root:/bin/bash SECRET\n");
   EXPECT_EQ(errors(text),

@@ -47,10 +47,11 @@ TEST_F(LoaderErrors, UnreadableRuleSetFile) {
 }
 
 TEST_F(LoaderErrors, UnknownKeySuggestsClosestAndListsAllowed) {
-  EXPECT_EQ(errors(kHead + "verison: 2\n"),
-            Lines{"r.yaml:3:1: unknown key 'verison' in the rule set; did you mean 'version'? "
-                  "(allowed: version, name, description, dial_plan, trunks, deny_sources, lists, guard_rails, "
-                  "defaults, rules)"});
+  EXPECT_EQ(
+      errors(kHead + "verison: 2\n"),
+      Lines{"r.yaml:3:1: unknown key 'verison' in the rule set; did you mean 'version'? "
+            "(allowed: version, name, description, dial_plan, trunks, deny_sources, lists, detectors, guard_rails, "
+            "defaults, rules)"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    prioirty: 3\n    match: {caller: {prefix: \"+86\"}}\n"
                            "    action: drop\n"),
             Lines{"r.yaml:5:5: unknown key 'prioirty' in rule 'a'; did you mean 'priority'? "
@@ -255,13 +256,13 @@ TEST_F(LoaderErrors, BadMatchShapes) {
   };
   EXPECT_EQ(errors(rule("{}")), Lines{"r.yaml:5:12: an empty match would match every call; use 'defaults' for that"});
   EXPECT_EQ(errors(rule("{caller: {}}")),
-            Lines{"r.yaml:5:13: 'caller' needs an operator (in, prefix, range, equals, number, regex, present)"});
+            Lines{"r.yaml:5:13: 'caller' needs an operator (in, prefix, range, equals, number, regex, present, is)"});
   EXPECT_EQ(errors(rule("{user_agent: {in: x}}")),
             Lines{"r.yaml:5:26: unknown key 'in' in 'user_agent' (allowed: regex, present)"});
   EXPECT_EQ(errors(rule("{calller: {in: x}}")),
             Lines{"r.yaml:5:13: unknown key 'calller' in match; did you mean 'caller'? (allowed: caller, "
                   "from, pai, to, ruri, diversion, user_agent, display_name, trunk, trunk_class, header, "
-                  "all, any, not, caller_in_trunk_ranges)"});
+                  "all, any, not, caller_in_trunk_ranges, detector, caller_shares_callee_prefix)"});
   EXPECT_EQ(errors(rule("{any: {caller: {prefix: \"+86\"}}}")),
             Lines{"r.yaml:5:18: 'any' must be a non-empty list of match expressions, got a map"});
   EXPECT_EQ(errors(rule("{header: {regex: \"x\"}}")), Lines{"r.yaml:5:13: missing required key 'name' in 'header'"});

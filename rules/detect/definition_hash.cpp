@@ -1,0 +1,35 @@
+#include "rules/detect/definition_hash.h"
+
+namespace sipwall::detect {
+
+namespace {
+
+constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+  // One round of a 64-bit multiply-xorshift per field: enough to make any
+  // change of one field change the hash; this is not a defence against an
+  // adversary (the artifact's checksum and validate() are).
+  h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+  h ^= h >> 31;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 29;
+  return h;
+}
+
+}  // namespace
+
+std::uint64_t definition_hash(const DetectorSpec& s) noexcept {
+  std::uint64_t h = 0x5349505741444554ULL;  // format tag: change it if the meaning of a field changes
+  h = mix(h, static_cast<std::uint64_t>(s.key));
+  h = mix(h, static_cast<std::uint64_t>(s.count));
+  h = mix(h, s.report_only ? 1 : 0);
+  h = mix(h, s.window_ms);
+  h = mix(h, s.warn);
+  h = mix(h, s.block);
+  h = mix(h, s.within_ms);
+  h = mix(h, s.min_attempts);
+  h = mix(h, s.block_for_ms);
+  h = mix(h, s.capacity);
+  return h != 0 ? h : 1;
+}
+
+}  // namespace sipwall::detect

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Behavioural detection in the data plane (docs/detection.md), on net_pcap.
+
+A call bomber (tests/data/make_behaviour_pcap.py: one caller calls one callee
+12 times) is replayed on the trunk port, with a rule set whose `bombing`
+detector blocks a caller+callee pair over 10 INVITEs in 60 s (held 10 min),
+and a `busy-caller` detector in report mode (over 5 INVITEs of one caller).
+
+Checks:
+  * INVITEs 1..10 reach the core; the 11th and 12th are answered 608 on the
+    trunk side and do not (the detector fires on the INVITE that crosses);
+  * the 6th..10th pass although busy-caller is over its threshold (report
+    mode), and are traced with `"report": true`;
+  * trace records of the 11th and 12th carry the detector, its count in the
+    window (11, 12), level block;
+  * `detections` (control socket and `sipwallctl detections`) lists the
+    held pair as numbers, with count 12, level block, action reject, expiry
+    10 minutes after the fire; `detections-lift` releases it and the list is
+    empty afterwards; a bad key and an unknown detector are refused;
+  * `stats` has per-detector figures (fires, hits, report hits) and the
+    call-table size; the counters add up as in every run;
+  * `sipwallctl rules explain --format json` on the full capture (responses
+    from the core side included) names the same calls, on the capture's
+    clock: the 11th INVITE is the first one the detector decided.
+"""
+import json
+import os
+import subprocess
+import time
+
+import harness as h
+
+BOMBER, BOMBED = "+8613800001111", "+8613900002222"
+RULES = """\
+version: "it-detect.1"
+name: it-detect
+dial_plan: {preset: china}
+defaults: {action: pass}
+detectors:
+  - name: bombing
+    key: caller_callee
+    count: invites
+    window: 60s
+    block: 10
+    block_for: 10m
+  - name: busy-caller
+    key: caller
+    count: invites
+    window: 60s
+    block: 5
+    report: true
+rules:
+  - id: stop-bombing
+    match: {detector: bombing}
+    action:
+      reject: {code: 608, reason: "Call bombing"}
+  - id: watch-busy
+    match: {detector: busy-caller}
+    action: drop
+"""
+
+
+def bomb(n):
+    return f"bomb-{n:02d}@sipwall.example"
+
+
+def invites(t, path):
+    """Call-IDs of the INVITEs in a pcap, in order."""
+    return [f["sip.Call-ID"] for f in h.tshark_fields(t, path, ["sip.Call-ID", "sip.Method"])
+            if f["sip.Method"] == "INVITE"]
+
+
+def main():
+    with h.Test("detection", __doc__) as t:
+        src = t.args.source_dir
+        art = t.compile_rules("detect", RULES)
+        gen = os.path.join(src, "tests", "data", "make_behaviour_pcap.py")
+        rx = t.path("bomber-requests.pcap")
+        full = t.path("bomber-full.pcap")
+        subprocess.run(["python3", gen, "--requests-only", rx], check=True, capture_output=True)
+        subprocess.run(["python3", gen, full], check=True, capture_output=True)
+        sp = h.sippcap()
+        sent = len(sp.read_pcap(rx))
+        t.eq(sent, 24, "the bomber capture: 12 INVITEs and their ACKs")
+
+        trunk_out, core_out = t.path("trunk-out.pcap"), t.path("core-out.pcap")
+        ports = [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"),
+                 ("core", f"net_pcap1,tx_pcap={core_out}", "core")]
+        with h.Dataplane(t, "dp", ports, artifact=art) as dp:
+            dp.start()
+            dp.wait_rx(sent)
+            time.sleep(0.3)  # a few merges
+
+            d = dp.request({"v": 1, "cmd": "detections"})
+            t.check(d.get("ok"), f"detections: {d}")
+            rows = d.get("detections", [])
+            t.eq(len(rows), 1, f"one held key: {rows}")
+            if rows:
+                r = rows[0]
+                t.eq(r["detector"], "bombing", "detections: detector")
+                t.eq(r["key"], f"{BOMBER} -> {BOMBED}", "detections: the key as numbers")
+                t.eq(r["count"], 12, "detections: count in the window")
+                t.eq(r["level"], "block", "detections: level")
+                t.eq(r["action"], "reject", "detections: the action taken")
+                t.check(595 <= r.get("expires_in_s", 0) <= 600, f"detections: held 10 min: {r}")
+            allrows = dp.request({"v": 1, "cmd": "detections", "all": 1}).get("detections", [])
+            t.check(any(x["detector"] == "busy-caller" and x["key"] == BOMBER and x["report_only"]
+                        for x in allrows), f"detections all: the report-mode key is listed: {allrows}")
+
+            cli = subprocess.run([t.args.sipwallctl, "detections", "--dataplane-socket", dp.socket],
+                                 capture_output=True, text=True, timeout=30)
+            t.eq(cli.returncode, 0, f"sipwallctl detections: {cli.stderr}")
+            t.check("bombing" in cli.stdout and f"{BOMBER} -> {BOMBED}" in cli.stdout and "reject" in cli.stdout,
+                    f"sipwallctl detections shows the row:\n{cli.stdout}")
+
+            st = dp.stats()
+            det = {x["name"]: x for x in st["detection"]["detectors"]}
+            t.eq(det["bombing"]["hits"], 2, "stats: bombing decided 2 INVITEs")
+            t.eq(det["bombing"]["fires"], 1, "stats: bombing fired once")
+            t.eq(det["busy-caller"]["report_hits"], 5, "stats: busy-caller would have decided calls 6..10")
+            t.eq(det["busy-caller"]["hits"], 0, "stats: report mode enforced nothing")
+            t.eq(st["detection"]["calls"]["size"], 12, "stats: 12 calls followed")
+            t.check(st["detection"]["memory_bytes"] > 0, "stats: detection memory reported")
+
+            recs = dp.request({"v": 1, "cmd": "trace-drain"}).get("records", [])
+            by_call = {r["call_id"]: r for r in recs}
+            for n, count in ((11, 11), (12, 12)):
+                r = by_call.get(bomb(n), {})
+                t.eq(r.get("action"), "reject", f"trace of call {n}: action")
+                t.eq(r.get("detector"), {"name": "bombing", "count": count, "level": "block", "report": False},
+                     f"trace of call {n}: the detector's figures")
+            for n in range(6, 11):
+                r = by_call.get(bomb(n), {})
+                t.eq((r.get("detector") or {}).get("report"), True, f"trace of call {n}: report mode")
+                t.eq((r.get("detector") or {}).get("would"), "drop", f"trace of call {n}: what it would do")
+
+            bad = dp.request({"v": 1, "cmd": "detections-lift", "key": "not a number"})
+            t.check(not bad.get("ok") and "is not a key" in bad.get("error", ""), f"lift of a bad key: {bad}")
+            bad = dp.request({"v": 1, "cmd": "detections-lift", "key": BOMBER, "detector": "bomb\xff"})
+            t.check(not bad.get("ok") and "no detector named" in bad.get("error", ""), f"unknown detector: {bad}")
+            cli = subprocess.run([t.args.sipwallctl, "detections", "lift", BOMBER, "bombing", "--dataplane-socket",
+                                  dp.socket], capture_output=True, text=True, timeout=30)
+            t.eq(cli.returncode, 0, f"sipwallctl detections lift: {cli.stdout}{cli.stderr}")
+            t.check("lifted 1 detection" in cli.stdout, f"lift output: {cli.stdout}")
+            d = dp.request({"v": 1, "cmd": "detections"})
+            t.eq(d.get("detections"), [], "nothing held after the lift")
+
+            rc = dp.stop()
+            t.eq(rc, 0, "exit code after SIGTERM")
+            stats = dp.final_stats()
+        h.check_counters(t, "dp", stats, sent=sent, trunk_out=trunk_out, core_out=core_out)
+        to_trunk = h.tshark_fields(t, trunk_out, ["sip.Call-ID", "sip.Status-Code"])
+        t.eq(invites(t, core_out), [bomb(n) for n in range(1, 11)], "the INVITEs of calls 1..10 reached the core")
+        t.eq(sorted((f["sip.Call-ID"], f["sip.Status-Code"]) for f in to_trunk),
+             [(bomb(11), "608"), (bomb(12), "608")], "calls 11 and 12 were answered 608")
+
+        # The same capture explained offline, with the core's responses, on its timestamps.
+        ex = subprocess.run([t.args.sipwallctl, "rules", "explain", "--format", "json", "--rules",
+                             t.path("detect.yaml"), full], capture_output=True, text=True, timeout=60)
+        t.eq(ex.returncode, 0, f"rules explain: {ex.stderr}")
+        lines = [json.loads(x) for x in ex.stdout.splitlines() if x.strip()]
+        t.eq(len(lines), 12, "explain: one object per INVITE")
+        decided = [(x["call_id"], x["action"], x["rule"], x["detector"]) for x in lines if x["detector"] == "bombing"]
+        t.eq(decided, [(bomb(11), "reject", "stop-bombing", "bombing"), (bomb(12), "reject", "stop-bombing", "bombing")],
+             "explain: the detector decided calls 11 and 12")
+        if len(lines) == 12:
+            t.eq(lines[10].get("detector_count"), 11, "explain: count 11 at the 11th INVITE")
+            t.eq([x["action"] for x in lines[:10]], ["pass"] * 10, "explain: calls 1..10 pass")
+            t.eq([x.get("report_only") for x in lines[5:10]], [True] * 5, "explain: 6..10 in report mode")
+
+
+if __name__ == "__main__":
+    main()
