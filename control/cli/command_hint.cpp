@@ -3,8 +3,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rules/yaml/suggest.h"
 #include "rules/text/safe_text.h"
+#include "rules/yaml/suggest.h"
 
 namespace sipwall::cli {
 

@@ -41,10 +41,9 @@ constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reass
                                                       "reassembly_mbufs", "reassembly_timeout_ms"};
 constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
 constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
-constexpr std::array<std::string_view, 8> kDetectionKeys = {"capacity",      "calls",
-                                                            "report_queue",  "merge_ms",
-                                                            "max_keys",      "expire_visits",
-                                                            "ringing_timeout_ms", "answered_timeout_ms"};
+constexpr std::array<std::string_view, 8> kDetectionKeys = {
+    "capacity", "calls",         "report_queue",       "merge_ms",
+    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
 
 // Where a value of the file is, for errors about settings together: the

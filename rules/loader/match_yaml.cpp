@@ -18,11 +18,23 @@
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 17> kMatchKeys = {
-    "caller",    "from",       "pai",          "to",    "ruri",
-    "diversion", "user_agent", "display_name", "trunk", "trunk_class",
-    "header",    "all",        "any",          "not",   "caller_in_trunk_ranges",
-    "detector",  "caller_shares_callee_prefix"};
+constexpr std::array<std::string_view, 17> kMatchKeys = {"caller",
+                                                         "from",
+                                                         "pai",
+                                                         "to",
+                                                         "ruri",
+                                                         "diversion",
+                                                         "user_agent",
+                                                         "display_name",
+                                                         "trunk",
+                                                         "trunk_class",
+                                                         "header",
+                                                         "all",
+                                                         "any",
+                                                         "not",
+                                                         "caller_in_trunk_ranges",
+                                                         "detector",
+                                                         "caller_shares_callee_prefix"};
 constexpr std::array<std::string_view, 8> kNumberOps = {"in",     "prefix", "range",   "equals",
                                                         "number", "regex",  "present", "is"};
 constexpr std::array<std::string_view, 2> kDetectorRefKeys = {"name", "level"};
