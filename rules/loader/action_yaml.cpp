@@ -235,13 +235,13 @@ void Loader::read_tag_label(const Entry& e, Action& a) {
   if (v->empty() || v->size() > kMaxTagLabelBytes) {
     error(e.value_at,
           "tag 'label' must be 1.." + std::to_string(kMaxTagLabelBytes) + " bytes, got " + std::to_string(v->size()));
-  } else if (!printable_utf8(*v)) {
-    error(e.value_at, "tag 'label' must be UTF-8 text without control characters, got " + quote_text(*v));
+  } else if (!text::is_printable(*v)) {
+    error(e.value_at, "tag 'label' must be UTF-8 text without control characters, got " + text::quote(*v));
   } else if (v->find_first_of("\"\\") != std::string::npos) {
     error(e.value_at,
-          "tag 'label' must not contain '\"' or '\\' (it goes inside a quoted display name), got " + quote_text(*v));
+          "tag 'label' must not contain '\"' or '\\' (it goes inside a quoted display name), got " + text::quote(*v));
   } else if (v->front() == ' ' || v->back() == ' ') {
-    error(e.value_at, "tag 'label' must not start or end with a space (one is added after it), got " + quote_text(*v));
+    error(e.value_at, "tag 'label' must not start or end with a space (one is added after it), got " + text::quote(*v));
   } else {
     a.tag_label = *v;
   }
@@ -255,7 +255,7 @@ void Loader::read_tag_verstat(const Entry& e, Action& a) {
     return;
   }
   std::string msg = "tag 'verstat' must be one of TN-Validation-Passed, TN-Validation-Failed, No-TN-Validation, got " +
-                    quote_text(*v);
+                    text::quote(*v);
   if (const std::string near = closest(*v, kVerstatValues); !near.empty()) msg += "; did you mean '" + near + "'?";
   error(e.value_at, msg);
 }

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
 
@@ -43,7 +43,7 @@ inline constexpr std::size_t kMaxTagLabelBytes = 64;
 // escape the quote), not starting or ending with a space (one is added after
 // it when the name is not empty).
 inline bool tag_label_ok(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= kMaxTagLabelBytes && printable_utf8(s) &&
+  return !s.empty() && s.size() <= kMaxTagLabelBytes && text::is_printable(s) &&
          s.find_first_of("\"\\") == std::string_view::npos && s.front() != ' ' && s.back() != ' ';
 }
 
