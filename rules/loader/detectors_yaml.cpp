@@ -14,7 +14,6 @@
 
 #include "rules/detect/definition_hash.h"
 #include "rules/loader/loader_internal.h"
-#include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
 #include "rules/text/safe_text.h"
 
