@@ -257,8 +257,9 @@ TEST_F(DetectClassify, NoWorkerMeansDetectorConditionsAreFalse) {
     EXPECT_EQ(classify::classify(*set_, p.msg(), from_ip("10.1.2.3"), scratch_).action, ActionKind::pass);
   }
   // A worker built for another set (other spec count) is not used either.
-  const auto other = compile_yaml(kHead + "detectors:\n  - {name: x, key: caller, count: invites, window: 60s, "
-                                          "block: 1}\nrules:\n  - {id: x, match: {detector: x}, action: drop}\n");
+  const auto other = compile_yaml(kHead +
+                                  "detectors:\n  - {name: x, key: caller, count: invites, window: 60s, "
+                                  "block: 1}\nrules:\n  - {id: x, match: {detector: x}, action: drop}\n");
   detect::WorkerDetect w(other->detectors(), detect::WorkerOptions{});
   DetectContext c{&w, 1000, {}};
   Parsed p(invite("+8613900139000", "+8613800138000", "z"));
@@ -311,12 +312,12 @@ TEST_F(DetectClassify, NeighbourSpoofingAndNumberStructure) {
   };
   // +86 138 0013 xxxx: the first 7 E.164 digits are 8613800.
   EXPECT_EQ(rule("+8613800139999", "+8613800138000"), "spoof");
-  EXPECT_EQ(rule("+8613800238000", "+8613800138000"), "spoof");   // 8613800 shared
-  EXPECT_EQ(rule("+8613810138000", "+8613800138000"), "-");       // 8613810 vs 8613800
-  EXPECT_EQ(rule("13800139999", "+8613800138000"), "spoof");      // national form normalises first
+  EXPECT_EQ(rule("+8613800238000", "+8613800138000"), "spoof");  // 8613800 shared
+  EXPECT_EQ(rule("+8613810138000", "+8613800138000"), "-");      // 8613810 vs 8613800
+  EXPECT_EQ(rule("13800139999", "+8613800138000"), "spoof");     // national form normalises first
   EXPECT_EQ(rule("", "+8613800138000"), "no-caller");
   EXPECT_EQ(rule("anonymous", "+8613800138000"), "odd-caller");
-  EXPECT_EQ(rule("+861234", "+8613800138000"), "odd-caller");     // invalid (bad national length)
+  EXPECT_EQ(rule("+861234", "+8613800138000"), "odd-caller");  // invalid (bad national length)
   EXPECT_EQ(rule("110", "+8613800138000"), "sc-caller");
   EXPECT_EQ(rule("+8613900139000", "138001380001"), "long-callee");
   EXPECT_EQ(rule("+8613900139000", "12345678"), "short-callee");
