@@ -371,6 +371,35 @@ TEST_F(DetectClassify, InFlightAndExplainCountOnce) {
   EXPECT_NE(text.find("detector: bomb count 11 level block"), std::string::npos) << text;
 }
 
+TEST_F(DetectClassify, ExplainShowsReportModeAndShapeReasons) {
+  use(kHead +
+      "detectors:\n"
+      "  - {name: watch, key: caller, count: invites, window: 60s, block: 1, report: true}\n"
+      "rules:\n"
+      "  - {id: watch, match: {detector: watch}, action: drop}\n"
+      "  - {id: odd, match: {caller: {is: [invalid, not_a_number]}}, action: {reject: {code: 603}}}\n");
+  nth(1, 1000, "anonymous");  // not E.164: no caller key, not counted
+  nth(2, 1000);
+  Parsed p(invite("+8613900139000", "+8613800138000", "e3"));
+  ctx_.now_ms = 1001;
+  const Explanation x = explain(*set_, p.msg(), from_ip("10.1.2.3"), scratch_, &ctx_);
+  ASSERT_EQ(x.matched.size(), 1U);
+  EXPECT_TRUE(x.matched[0].report_only);
+  EXPECT_FALSE(x.matched[0].decided);
+  EXPECT_TRUE(x.verdict.report_only);
+  const std::string text = to_text(x, *set_);
+  EXPECT_NE(text.find("[report mode, not applied] because detector watch at block"), std::string::npos) << text;
+  EXPECT_NE(text.find("detector: watch count 2 level block (report mode)"), std::string::npos) << text;
+  EXPECT_NE(text.find("report mode: rule 'watch' would have done drop; not applied"), std::string::npos) << text;
+  EXPECT_NE(text.find("verdict: pass by the default action"), std::string::npos) << text;
+
+  Parsed q(invite("anonymous", "+8613800138000", "e4"));
+  const Explanation y = explain(*set_, q.msg(), from_ip("10.1.2.3"), scratch_, &ctx_);
+  EXPECT_EQ(y.verdict.rule_id, "odd");
+  EXPECT_NE(to_text(y, *set_).find("because caller is [not_a_number, invalid]"), std::string::npos)
+      << to_text(y, *set_);
+}
+
 TEST(DetectKeys, CallIdHashIsStableAndNeverZero) {
   EXPECT_EQ(detect::call_id_hash("a84b4c76e66710@10.1.0.5"), detect::call_id_hash("a84b4c76e66710@10.1.0.5"));
   EXPECT_NE(detect::call_id_hash("a"), detect::call_id_hash(std::string_view("a\0", 2)));
