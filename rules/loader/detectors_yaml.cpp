@@ -138,7 +138,7 @@ void Loader::read_detectors(const Entry& e) {
     }
     const auto entries = map_entries(node, d_at, what, kDetectorKeys);
     if (!entries) continue;
-    const std::size_t errors_before = errors_;
+    const std::size_t errors_before = error_count();
     Detector d;
     d.where = d_at;
     detect::DetectorSpec& s = d.spec;
@@ -266,7 +266,7 @@ void Loader::read_detectors(const Entry& e) {
     if (const Entry* c = find(*entries, "capacity")) {
       if (auto v = integer(*c, detect::kMinCapacity, kMaxYamlCapacity)) s.capacity = static_cast<std::uint32_t>(*v);
     }
-    if (errors_ != errors_before || d.name.empty()) continue;
+    if (error_count() != errors_before || d.name.empty()) continue;
     if (const char* why = detect::validate(s)) {  // the loader's checks should make this unreachable
       error(d_at, what + ": " + why);
       continue;
