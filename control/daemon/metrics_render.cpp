@@ -2,7 +2,7 @@
 
 #include "control/client/time_util.h"
 #include "control/daemon/prometheus.h"
-#include "dataplane/app/counters.h"  // the data plane's counter list and help text (plain C++, no DPDK)
+#include "dataplane/protocol/counter_list.h"  // the data plane's counter list and help text
 
 namespace sipwall::control {
 namespace {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Docs that drift: every counter, metric, command and option the docs name exists.
 
-* every counter of the data plane's list (dataplane/app/counters.h) has a row in
+* every counter of the data plane's list (dataplane/protocol/counter_list.h) has a row in
   the counters table of docs/operations.md, and every row there is a counter;
 * every `sipwall_*` metric named in README.md and docs/*.md is one /metrics can
   show: a counter of that list (`sipwall_<name>_total`, a gauge without
@@ -37,7 +37,7 @@ def docs():
 
 
 # --- counters ----------------------------------------------------------------------
-counters_h = open(os.path.join(src, "dataplane/app/counters.h"), encoding="utf-8").read()
+counters_h = open(os.path.join(src, "dataplane/protocol/counter_list.h"), encoding="utf-8").read()
 counters = dict(re.findall(r'X\((\w+),[\s\\]*"([^"]*)"', counters_h))
 gauges = {c for c, text in counters.items() if "gauge" in text}
 ops = open(os.path.join(src, "docs/operations.md"), encoding="utf-8").read().splitlines()
@@ -50,7 +50,7 @@ for line in ops:
     elif in_table and not line.startswith("|"):
         break
 for c in sorted(set(counters) - table):
-    problems.append(f"docs/operations.md: counter `{c}` (dataplane/app/counters.h) has no row in the counters table")
+    problems.append(f"docs/operations.md: counter `{c}` (dataplane/protocol/counter_list.h) has no row in the counters table")
 for c in sorted(table - set(counters)):
     problems.append(f"docs/operations.md: the counters table names `{c}`, which is not a counter")
 

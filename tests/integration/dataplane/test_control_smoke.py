@@ -21,7 +21,7 @@ import harness as h
 
 with h.Test("control_smoke", __doc__) as t:
     art = t.compile_rules("rules", h.packet_rules(version="smoke-1"))
-    names = re.findall(r"^\s*X\((\w+),", open(os.path.join(t.args.source_dir, "dataplane/app/counters.h")).read(),
+    names = re.findall(r"^\s*X\((\w+),", open(os.path.join(t.args.source_dir, "dataplane/protocol/counter_list.h")).read(),
                        re.M)
     t.check(len(names) > 20, f"counter names read from counters.h ({len(names)})")
     with h.Dataplane(t, "smoke", [("trunk", "net_null0", "trunk"), ("core", "net_null1", "core")],
