@@ -267,6 +267,13 @@ void Engine::begin(bool all) noexcept {
       if (is_number(s.num)) exact.prefetch(s.num.key);
     }
   }
+  // And the detection tables' lines on_invite() will read in finish(): the
+  // worker parses the next message meanwhile (InFlight), so these misses
+  // overlap with that work. A hint only: the trunk is not known yet, so a
+  // trunk-keyed detector's line may be the wrong one.
+  if (detect_ != nullptr && count_ && detect_->worker != nullptr && !set_.detectors().empty() &&
+      detect_->worker->specs().size() == set_.detectors().size())
+    detect_->worker->prefetch(invite_keys());
 }
 
 void Engine::finish(bool all) noexcept {
