@@ -64,6 +64,13 @@ def bomb(n):
     return f"bomb-{n:02d}@sipwall.example"
 
 
+def iso_ms(text):
+    """Milliseconds since the epoch of "2026-12-07T05:55:27.920Z"."""
+    import datetime
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return round(t.timestamp() * 1000)
+
+
 def invites(t, path):
     """Call-IDs of the INVITEs in a pcap, in order."""
     return [f["sip.Call-ID"] for f in h.tshark_fields(t, path, ["sip.Call-ID", "sip.Method"])
@@ -103,6 +110,11 @@ def main():
                 t.eq(r["level"], "block", "detections: level")
                 t.eq(r["action"], "reject", "detections: the action taken")
                 t.check(595 <= r.get("expires_in_s", 0) <= 600, f"detections: held 10 min: {r}")
+                # From the INVITE that crossed to the hold every worker reads: at most
+                # fired - first report (the 2nd INVITE, a millisecond before the 11th).
+                delay_ms = (iso_ms(r["fired"]) - iso_ms(r["first_seen"]))
+                print(f"crossing -> published hold: <= {delay_ms} ms (merge every {d.get('merge_ms')} ms)")
+                t.check(0 <= delay_ms <= 200, f"the hold was published within 200 ms of the crossing: {delay_ms} ms")
             if "busy-caller" in rows:
                 # Report mode holds and shows like any detector, and says what it would do.
                 r = rows["busy-caller"]
