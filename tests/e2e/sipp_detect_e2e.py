@@ -16,17 +16,20 @@ so a hold ends within the test:
     the next call from the bomber completes again (released after the hold);
   * a mass caller: one caller to 22 distinct callees: 20 complete, the 21st
     and 22nd are answered 608;
+  * a one-ring caller (INVITE, 180 from the callee's side, CANCEL 1 s later;
+    uac_onering.xml / uas_onering.xml): 4 calls ring and are cancelled, the
+    5th and 6th INVITE are dropped (no answer): the 180s crossed from the core
+    side and the CANCELs from the trunk side met in the call table;
   * /metrics counts the fires by detector name, with no number in a label.
 
-Needs root (namespaces, DPDK); exits 77 (skipped) otherwise. Bounded: ~120
-calls, under a minute. (The one-ring pattern needs a UAC that cancels after
-the 180: it is covered on the capture clock by
-tests/integration/dataplane/test_explain_detection.py.)
+Needs root (namespaces, DPDK); exits 77 (skipped) otherwise. Bounded: ~130
+calls, about a minute.
 """
 import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -35,7 +38,7 @@ sys.path.insert(0, HERE)
 import sipp_e2e as e2e  # noqa: E402
 
 SKIP = 77
-BOMBER, BOMBED, MASS = "+8613800001111", "+8613900002222", "+8613700003333"
+BOMBER, BOMBED, MASS, RINGER = "+8613800001111", "+8613900002222", "+8613700003333", "+8618600004444"
 RULES = """\
 version: "e2e-detect.1"
 name: e2e-detect
@@ -54,6 +57,13 @@ detectors:
     window: 10s
     block: 20
     block_for: 3s
+  - name: one_ring
+    key: caller
+    count: one_ring
+    within: 3s
+    window: 30s
+    block: 3
+    block_for: 3s
 defaults:
   action: pass
 rules:
@@ -65,11 +75,31 @@ rules:
     match: {detector: mass_calling}
     action:
       reject: {code: 608, reason: Mass calling}
+  - id: one-ring
+    match: {detector: one_ring}
+    action: drop
 """
 
 
 def codes_in_order(calls):
     return [c["code"] for c in sorted(calls, key=lambda c: e2e.call_number(c["call_id"]))]
+
+
+def sipp_sequential(run, name, scenario, calls, timeout_s):
+    """One call at a time (-l 1) with `scenario`; returns the logged calls."""
+    inf = run.path(name + ".csv")
+    with open(inf, "w") as f:
+        f.write("SEQUENTIAL\n")
+        for caller, callee, ua in calls:
+            f.write("%s;%s;%s\n" % (caller, callee, ua))
+    log = run.path(name + "-calls.log")
+    argv = ["sipp", "%s:5060" % run.topo.ip_uas, "-sf", os.path.join(HERE, scenario), "-inf", inf,
+            "-i", run.topo.ip_uac, "-p", "5060", "-m", str(len(calls)), "-r", "10", "-l", "1",
+            "-nr", "-trace_logs", "-log_file", log, "-timeout", "%ds" % timeout_s, "-nostdin"]
+    r = subprocess.run(["ip", "netns", "exec", run.topo.ns_uac] + argv, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout_s + 30)
+    open(run.path(name + ".out"), "w").write(r.stdout)
+    return e2e.uac_log(log)
 
 
 def run_test(run):
@@ -85,7 +115,7 @@ def run_test(run):
     run.start("control", [os.path.join(run.bin, "sipwall-control"), "-c", run.path("control.yaml")])
     wait_for("sipwall-control to load the rule set",
              lambda: (run.dp("status").get("ruleset") or {}).get("version") == "e2e-detect.1", 60)
-    run.start("uas", ["sipp", "-sf", os.path.join(HERE, "uas.xml"), "-i", t.ip_uas, "-p", "5060",
+    uas = run.start("uas", ["sipp", "-sf", os.path.join(HERE, "uas.xml"), "-i", t.ip_uas, "-p", "5060",
                       "-trace_logs", "-log_file", run.path("uas-calls.log"), "-nostdin"], ns=t.ns_uas)
     time.sleep(1.0)
 
@@ -118,12 +148,24 @@ def run_test(run):
     codes = codes_in_order(calls)
     check(codes == [200] * 20 + [608] * 2, "mass caller: 20 complete, the 21st and 22nd get 608 (%s)" % codes)
 
+    print("== a one-ring caller: INVITE, 180, CANCEL after 1 s")
+    run.stop(uas)
+    run.start("uas-ring", ["sipp", "-sf", os.path.join(HERE, "uas_onering.xml"), "-i", t.ip_uas, "-p", "5060",
+                           "-trace_logs", "-log_file", run.path("uas-ring.log"), "-nostdin"], ns=t.ns_uas)
+    time.sleep(1.0)
+    ring = [(RINGER, "+86135%08d" % (40000000 + i), "e2e-ring") for i in range(6)]
+    calls = sipp_sequential(run, "onering", "uac_onering.xml", ring, timeout_s=60)
+    codes = codes_in_order(calls)
+    check(codes == [487] * 4 + [0] * 2, "one-ring: 4 calls ring and are cancelled, the 5th and 6th are dropped (%s)"
+          % codes)
+
     time.sleep(1.0)  # one more poll by sipwall-control
     m = e2e.parse_metrics(run.metrics())
     check(m.get('sipwall_detector_hits_total{detector="call_bombing"}') == 2
           and m.get('sipwall_detector_hits_total{detector="mass_calling"}') == 2,
           "metrics: 2 hits for each detector, by name")
     check(m.get('sipwall_detector_fires_total{detector="call_bombing"}', 0) >= 1, "metrics: call_bombing fired")
+    check(m.get('sipwall_detector_hits_total{detector="one_ring"}') == 2, "metrics: one_ring decided 2 INVITEs")
     check(not any("8613" in k for k in m), "metrics: no phone number in any label")
     s = run.dp("stats")
     check(s["counters"]["call_events"] > 0, "the call tables followed the calls (%d call events)"
