@@ -58,14 +58,16 @@ class InFlight {
   InFlight(const InFlight&) = delete;
   InFlight& operator=(const InFlight&) = delete;
 
-  // `detect` (may be null) must stay put until verdict() too; its levels
-  // are filled by verdict().
+  // `detect` (may be null) must stay put until verdict() too. start()
+  // only prefetches its tables; the INVITE is counted and the levels filled
+  // by verdict(), so several InFlights may share one DetectContext if
+  // now_ms is right when each verdict() is taken.
   void start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
              DetectContext* detect = nullptr) noexcept;
   Verdict verdict() noexcept;
 
   // The engine's size, checked against the real one in classify.cc.
-  static constexpr std::size_t kEngineBytes = 1152;
+  static constexpr std::size_t kEngineBytes = 1216;
 
  private:
   alignas(16) unsigned char engine_[kEngineBytes];

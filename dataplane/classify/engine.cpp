@@ -267,13 +267,15 @@ void Engine::begin(bool all) noexcept {
       if (is_number(s.num)) exact.prefetch(s.num.key);
     }
   }
-  // And the detection tables' lines on_invite() will read in finish(): the
-  // worker parses the next message meanwhile (InFlight), so these misses
-  // overlap with that work. A hint only: the trunk is not known yet, so a
-  // trunk-keyed detector's line may be the wrong one.
-  if (detect_ != nullptr && count_ && detect_->worker != nullptr && !set_.detectors().empty() &&
-      detect_->worker->specs().size() == set_.detectors().size())
-    detect_->worker->prefetch(invite_keys());
+
+  // The trunk here rather than in finish(): with it every part of the
+  // detection keys is known, so the detection tables' lines can start
+  // loading now too (InFlight overlaps them with the next message).
+  trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
+  if (detecting()) {
+    keys_ = invite_keys();
+    detect_->worker->prefetch(keys_);
+  }
 }
 
 void Engine::finish(bool all) noexcept {
@@ -303,17 +305,17 @@ void Engine::finish(bool all) noexcept {
     }
   }
 
-  trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
-
   // Behavioural detection: the INVITE is counted here, before any rule or
   // guard rail runs, so every INVITE seen counts whatever its verdict.
   if (detect_ != nullptr && count_) {
     detect_->levels.n = 0;
-    const std::size_t nd = set_.detectors().size();
-    if (nd != 0 && detect_->worker != nullptr && detect_->worker->specs().size() == nd) {
-      detect_->worker->on_invite(invite_keys(), detect_->now_ms, detect_->levels);
-    }
+    if (detecting()) detect_->worker->on_invite(keys_, detect_->now_ms, detect_->levels);
   }
+}
+
+bool Engine::detecting() const noexcept {
+  const std::size_t nd = set_.detectors().size();
+  return detect_ != nullptr && count_ && nd != 0 && detect_->worker != nullptr && detect_->worker->specs().size() == nd;
 }
 
 detect::InviteKeys Engine::invite_keys() const noexcept {

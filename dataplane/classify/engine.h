@@ -74,8 +74,11 @@ class Engine {
   void begin(bool all) noexcept;
   void finish(bool all) noexcept;
 
-  // The INVITE's detection keys (valid after finish()).
+  // The INVITE's detection keys (valid after begin()).
   detect::InviteKeys invite_keys() const noexcept;
+  // This engine counts the INVITE: a context with a worker built for this
+  // set's detectors (the same number of specs), and not explain's re-read.
+  bool detecting() const noexcept;
 
   // Fills trunk, caller and callee.
   void describe(Verdict& v) const noexcept;
@@ -182,6 +185,7 @@ class Engine {
   bool regex_ok_ = false;
   bool count_ = true;
   DetectContext* detect_ = nullptr;
+  detect::InviteKeys keys_;  // begin() fills it when detecting()
   std::uint32_t epoch_ = 0;  // this message's scan epoch (several engines may share a Scratch)
   std::uint32_t trunk_ = kNoTrunk;
 };

@@ -86,6 +86,8 @@ CompileResult compile(const RuleSet& rs, const CompileOptions& options) {
 
   CompileStats& s = res.stats;
   s.rules = d.rules.size();
+  s.detectors = d.detectors.size();
+  for (const detect::DetectorSpec& spec : d.detectors) s.report_detectors += spec.report_only ? 1 : 0;
   s.atoms = d.atoms.size();
   s.instructions = d.code.size();
   s.generated_lists = d.lists.size() - d.named_lists;
@@ -115,6 +117,7 @@ std::string format_stats(const CompileStats& s) {
   std::string out;
   auto it = std::back_inserter(out);
   fmt::format_to(it, "rules: {} ({} distinct predicates, {} instructions)\n", s.rules, s.atoms, s.instructions);
+  if (s.detectors != 0) fmt::format_to(it, "detectors: {} ({} in report mode)\n", s.detectors, s.report_detectors);
   fmt::format_to(it, "lists: {} named, {} generated\n", s.named_lists, s.generated_lists);
   for (const ListStats& l : s.lists) {
     const char* origin = l.origin == ListOrigin::named           ? ""

@@ -41,8 +41,10 @@ struct ListStats {
 
 struct CompileStats {
   std::size_t rules = 0;
-  std::size_t atoms = 0;         // distinct predicates
-  std::size_t instructions = 0;  // rule code length
+  std::size_t detectors = 0;
+  std::size_t report_detectors = 0;  // of them in report mode
+  std::size_t atoms = 0;             // distinct predicates
+  std::size_t instructions = 0;      // rule code length
   std::size_t named_lists = 0;
   std::size_t generated_lists = 0;  // inline values, trunk caller ranges
   std::vector<ListStats> lists;     // every list, named first

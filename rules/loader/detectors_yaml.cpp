@@ -28,8 +28,8 @@ constexpr std::array<std::string_view, 11> kDetectorKeys = {
     "name", "key", "count", "window", "warn", "block", "within", "min_attempts", "block_for", "report", "capacity"};
 constexpr std::array<std::string_view, 6> kKeyNames = {"caller", "callee",        "caller_callee",
                                                        "source", "source_callee", "trunk"};
-constexpr std::array<std::string_view, 7> kCountNames = {"invites",     "distinct_callees", "distinct_callers", "one_ring",
-                                                         "short_calls", "unanswered",       "asr"};
+constexpr std::array<std::string_view, 7> kCountNames = {
+    "invites", "distinct_callees", "distinct_callers", "one_ring", "short_calls", "unanswered", "asr"};
 
 // Keys tracked per worker when `capacity` is not written: 64 Ki keys (a few
 // MiB per detector and worker, docs/detection.md).
@@ -183,8 +183,8 @@ void Loader::read_detectors(const Entry& e) {
     // A distinct count over a key that already fixes the counted number
     // would always be 0 or 1.
     if (have_key && have_count) {
-      const bool has_callee = s.key == DetectKey::callee || s.key == DetectKey::caller_callee ||
-                              s.key == DetectKey::source_callee;
+      const bool has_callee =
+          s.key == DetectKey::callee || s.key == DetectKey::caller_callee || s.key == DetectKey::source_callee;
       const bool has_caller = s.key == DetectKey::caller || s.key == DetectKey::caller_callee;
       if ((s.count == DetectCount::distinct_callees && has_callee) ||
           (s.count == DetectCount::distinct_callers && has_caller)) {
@@ -206,9 +206,9 @@ void Loader::read_detectors(const Entry& e) {
         if (!v) return std::nullopt;
         const auto p = parse_percent(*v);
         if (!p || *p == 0) {
-          error(t.value_at, "'" + t.key + "' of an asr detector is a percentage above 0% and at most 100% such as 20% " +
-                                "or 12.5% (it fires when the answer-seizure ratio falls below it), got " +
-                                quote_text(*v));
+          error(t.value_at,
+                "'" + t.key + "' of an asr detector is a percentage above 0% and at most 100% such as 20% " +
+                    "or 12.5% (it fires when the answer-seizure ratio falls below it), got " + quote_text(*v));
           return std::nullopt;
         }
         return *p;
@@ -231,15 +231,15 @@ void Loader::read_detectors(const Entry& e) {
         error(warn->value_at, "'warn' must be below 'block' (warn " + std::to_string(s.warn) + ", block " +
                                   std::to_string(s.block) + "): warn is the earlier level");
       } else if (asr && s.warn <= s.block) {
-        error(warn->value_at,
-              "'warn' of an asr detector must be above 'block': the ratio falls below warn first");
+        error(warn->value_at, "'warn' of an asr detector must be above 'block': the ratio falls below warn first");
       }
     }
     const bool timed = have_count && (s.count == DetectCount::one_ring || s.count == DetectCount::short_calls);
     if (const Entry* w = find(*entries, "within")) {
       if (!timed) {
-        error(w->key_at, "'within' applies only to count one_ring (cancelled within it of the first 18x) and "
-                         "short_calls (ended within it of the answer)");
+        error(w->key_at,
+              "'within' applies only to count one_ring (cancelled within it of the first 18x) and "
+              "short_calls (ended within it of the answer)");
       } else if (auto ms = duration(*w, 100, 3'600'000)) {
         s.within_ms = *ms;
       }
@@ -254,8 +254,9 @@ void Loader::read_detectors(const Entry& e) {
         s.min_attempts = static_cast<std::uint32_t>(*v);
       }
     } else if (asr) {
-      error(count_entry->key_at, "count 'asr' needs 'min_attempts' (the attempts in the window before the ratio "
-                                 "is judged)");
+      error(count_entry->key_at,
+            "count 'asr' needs 'min_attempts' (the attempts in the window before the ratio "
+            "is judged)");
     }
     if (const Entry* b = find(*entries, "block_for")) {
       if (auto ms = duration(*b, 0, kMaxHoldMs)) s.block_for_ms = *ms;

@@ -257,8 +257,9 @@ TEST_F(DetectClassify, NoWorkerMeansDetectorConditionsAreFalse) {
     EXPECT_EQ(classify::classify(*set_, p.msg(), from_ip("10.1.2.3"), scratch_).action, ActionKind::pass);
   }
   // A worker built for another set (other spec count) is not used either.
-  const auto other = compile_yaml(kHead + "detectors:\n  - {name: x, key: caller, count: invites, window: 60s, "
-                                          "block: 1}\nrules:\n  - {id: x, match: {detector: x}, action: drop}\n");
+  const auto other = compile_yaml(kHead +
+                                  "detectors:\n  - {name: x, key: caller, count: invites, window: 60s, "
+                                  "block: 1}\nrules:\n  - {id: x, match: {detector: x}, action: drop}\n");
   detect::WorkerDetect w(other->detectors(), detect::WorkerOptions{});
   DetectContext c{&w, 1000, {}};
   Parsed p(invite("+8613900139000", "+8613800138000", "z"));
@@ -311,12 +312,12 @@ TEST_F(DetectClassify, NeighbourSpoofingAndNumberStructure) {
   };
   // +86 138 0013 xxxx: the first 7 E.164 digits are 8613800.
   EXPECT_EQ(rule("+8613800139999", "+8613800138000"), "spoof");
-  EXPECT_EQ(rule("+8613800238000", "+8613800138000"), "spoof");   // 8613800 shared
-  EXPECT_EQ(rule("+8613810138000", "+8613800138000"), "-");       // 8613810 vs 8613800
-  EXPECT_EQ(rule("13800139999", "+8613800138000"), "spoof");      // national form normalises first
+  EXPECT_EQ(rule("+8613800238000", "+8613800138000"), "spoof");  // 8613800 shared
+  EXPECT_EQ(rule("+8613810138000", "+8613800138000"), "-");      // 8613810 vs 8613800
+  EXPECT_EQ(rule("13800139999", "+8613800138000"), "spoof");     // national form normalises first
   EXPECT_EQ(rule("", "+8613800138000"), "no-caller");
   EXPECT_EQ(rule("anonymous", "+8613800138000"), "odd-caller");
-  EXPECT_EQ(rule("+861234", "+8613800138000"), "odd-caller");     // invalid (bad national length)
+  EXPECT_EQ(rule("+861234", "+8613800138000"), "odd-caller");  // invalid (bad national length)
   EXPECT_EQ(rule("110", "+8613800138000"), "sc-caller");
   EXPECT_EQ(rule("+8613900139000", "138001380001"), "long-callee");
   EXPECT_EQ(rule("+8613900139000", "12345678"), "short-callee");
@@ -368,6 +369,35 @@ TEST_F(DetectClassify, InFlightAndExplainCountOnce) {
   const std::string text = to_text(x, *set_);
   EXPECT_NE(text.find("because detector bomb at block"), std::string::npos) << text;
   EXPECT_NE(text.find("detector: bomb count 11 level block"), std::string::npos) << text;
+}
+
+TEST_F(DetectClassify, ExplainShowsReportModeAndShapeReasons) {
+  use(kHead +
+      "detectors:\n"
+      "  - {name: watch, key: caller, count: invites, window: 60s, block: 1, report: true}\n"
+      "rules:\n"
+      "  - {id: watch, match: {detector: watch}, action: drop}\n"
+      "  - {id: odd, match: {caller: {is: [invalid, not_a_number]}}, action: {reject: {code: 603}}}\n");
+  nth(1, 1000, "anonymous");  // not E.164: no caller key, not counted
+  nth(2, 1000);
+  Parsed p(invite("+8613900139000", "+8613800138000", "e3"));
+  ctx_.now_ms = 1001;
+  const Explanation x = explain(*set_, p.msg(), from_ip("10.1.2.3"), scratch_, &ctx_);
+  ASSERT_EQ(x.matched.size(), 1U);
+  EXPECT_TRUE(x.matched[0].report_only);
+  EXPECT_FALSE(x.matched[0].decided);
+  EXPECT_TRUE(x.verdict.report_only);
+  const std::string text = to_text(x, *set_);
+  EXPECT_NE(text.find("[report mode, not applied] because detector watch at block"), std::string::npos) << text;
+  EXPECT_NE(text.find("detector: watch count 2 level block (report mode)"), std::string::npos) << text;
+  EXPECT_NE(text.find("report mode: rule 'watch' would have done drop; not applied"), std::string::npos) << text;
+  EXPECT_NE(text.find("verdict: pass by the default action"), std::string::npos) << text;
+
+  Parsed q(invite("anonymous", "+8613800138000", "e4"));
+  const Explanation y = explain(*set_, q.msg(), from_ip("10.1.2.3"), scratch_, &ctx_);
+  EXPECT_EQ(y.verdict.rule_id, "odd");
+  EXPECT_NE(to_text(y, *set_).find("because caller is [not_a_number, invalid]"), std::string::npos)
+      << to_text(y, *set_);
 }
 
 TEST(DetectKeys, CallIdHashIsStableAndNeverZero) {

@@ -57,8 +57,7 @@ class Detectors : public ::testing::Test {
 };
 
 TEST_F(Detectors, LoadsEveryField) {
-  LoadResult r = dir.load(kHead +
-                          "detectors:\n" + kBombing +
+  LoadResult r = dir.load(kHead + "detectors:\n" + kBombing +
                           "  - name: ring\n"
                           "    key: caller\n"
                           "    count: one_ring\n"
@@ -156,8 +155,9 @@ TEST_F(Detectors, SchemaErrorsNameFileLineColumn) {
       detector_errors("    key: trunk\n    count: asr\n    min_attempts: 10\n    window: 1h\n    warn: 10%\n    block: "
                       "20%\n"),
       (Lines{"r.yaml:9:11: 'warn' of an asr detector must be above 'block': the ratio falls below warn first"}));
-  EXPECT_EQ(detector_errors("    key: caller\n    count: invites\n    min_attempts: 3\n    window: 60s\n    block: 3\n"),
-            (Lines{"r.yaml:7:5: 'min_attempts' applies only to count asr"}));
+  EXPECT_EQ(
+      detector_errors("    key: caller\n    count: invites\n    min_attempts: 3\n    window: 60s\n    block: 3\n"),
+      (Lines{"r.yaml:7:5: 'min_attempts' applies only to count asr"}));
   EXPECT_EQ(detector_errors("    key: caller\n    count: invites\n    window: 60s\n    block: 3\n    block_for: 8d\n"),
             (Lines{"r.yaml:9:16: 'block_for' must be between 0s and 168h, got 8d"}));
   EXPECT_EQ(detector_errors("    key: caller\n    count: invites\n    window: 60s\n    block: 3\n    report: maybe\n"),
@@ -236,8 +236,8 @@ TEST_F(Detectors, NumberStructureConditionsLoad) {
   EXPECT_EQ(rules[0].match.predicate.digits, 7U);
   EXPECT_EQ(to_string(rules[0].match), "caller_shares_callee_prefix 7");
   EXPECT_EQ(rules[1].match.predicate.op, Op::number_is);
-  EXPECT_EQ(rules[1].match.predicate.shapes, shape_bit(NumberShape::absent) | shape_bit(NumberShape::invalid) |
-                                                 shape_bit(NumberShape::too_long));
+  EXPECT_EQ(rules[1].match.predicate.shapes,
+            shape_bit(NumberShape::absent) | shape_bit(NumberShape::invalid) | shape_bit(NumberShape::too_long));
   EXPECT_EQ(to_string(rules[1].match), "caller is [absent, invalid, too_long]");
   EXPECT_EQ(rules[2].match.predicate.field, Field::from);
 }
