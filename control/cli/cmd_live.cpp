@@ -51,7 +51,9 @@ void add_control_socket(CLI::App* c, Sockets& s) {
       ->capture_default_str();
 }
 void add_timeout(CLI::App* c, Sockets& s, const char* what) {
-  c->add_option("--timeout", s.timeout_s, what)->check(CLI::PositiveNumber)->capture_default_str();
+  // A range a person can read ("[0.001 - 3600]"), not PositiveNumber's
+  // 300-digit float.
+  c->add_option("--timeout", s.timeout_s, what)->check(CLI::Range(0.001, 3600.0))->capture_default_str();
 }
 
 int ms(double s) {

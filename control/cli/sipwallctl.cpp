@@ -1,7 +1,10 @@
 // sipwallctl: the operator CLI. Commands are hierarchical (`rules check`,
 // `stats`, `trace`), each in its own cmd_*.cpp.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
 
+#include "control/cli/command_hint.h"
 #include "control/cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +15,12 @@ int main(int argc, char** argv) {
   sipwall::cli::add_parse_command(app, rc);
   sipwall::cli::add_rules_command(app, rc);
   sipwall::cli::add_live_commands(app, rc);
+  // A mistyped command gets its closest name (CLI11 alone says "A
+  // subcommand is required" or that an argument was not expected).
+  if (const std::string m = sipwall::cli::unknown_command_message(app, argc, argv); !m.empty()) {
+    std::fprintf(stderr, "%s\n", m.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

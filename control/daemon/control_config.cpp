@@ -1,251 +1,118 @@
 #include "control/daemon/control_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <set>
-#include <span>
+#include <array>
+#include <string_view>
 
 #include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
-#include "rules/loader/suggest.h"
-#include "rules/loader/yaml_guard.h"
+#include "rules/text/safe_text.h"
+#include "rules/yaml/reader.h"
 
 namespace sipwall::control {
 namespace {
 
-// Collects every error with its position while walking the YAML tree.
-class Reader {
- public:
-  Reader(std::string file, std::vector<std::string>& errors) : file_(std::move(file)), errors_(errors) {}
+using yaml::Map;
 
-  void error_at(const YAML::Mark& m, const std::string& msg) {
-    int line = m.line < 0 ? 0 : m.line + 1;
-    int col = m.column < 0 ? 0 : m.column + 1;
-    errors_.push_back(file_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg);
+constexpr std::array<std::string_view, 8> kTopKeys = {"rules",   "store",   "compile", "dataplane",
+                                                      "control", "metrics", "trace",   "log"};
+constexpr std::array<std::string_view, 2> kRulesKeys = {"file", "debounce_ms"};
+constexpr std::array<std::string_view, 4> kStoreKeys = {"dir", "keep", "history_max", "current_link"};
+constexpr std::array<std::string_view, 3> kCompileKeys = {"isolate", "timeout_s", "memory_limit_mb"};
+constexpr std::array<std::string_view, 4> kDataplaneKeys = {"socket", "poll_interval_ms", "request_timeout_ms",
+                                                            "load_timeout_ms"};
+constexpr std::array<std::string_view, 3> kControlKeys = {"socket", "mode", "group"};
+constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+constexpr std::array<std::string_view, 4> kTraceKeys = {"dir", "max_bytes", "keep", "drain_max"};
+constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+// A Unix socket path that bind()/connect() take (sun_path is 108 bytes).
+void socket_path(yaml::Reader& r, Map& m, std::string& out) {
+  if (m.text("socket", out, "a socket path")) {
+    if (auto why = protocol::socket_path_problem(out)) r.error(m.at("socket"), "socket: " + *why);
   }
-  void error(const YAML::Node& n, const std::string& msg) { error_at(n.Mark(), msg); }
-
-  bool mapping(const YAML::Node& n, const std::string& what, std::span<const std::string_view> allowed) {
-    if (!n.IsMap()) {
-      error(n, what + " must be a mapping");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string key = it->first.Scalar();
-      if (!seen.insert(key).second) error(it->first, "key '" + key + "' appears twice in " + what);
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string hint = rules::loader::closest(key, allowed);
-      error(it->first, "unknown key '" + key + "' in " + what + (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
-                           " (allowed: " + rules::loader::join_names(allowed) + ")");
-    }
-    return true;
-  }
-
-  void string(const YAML::Node& parent, const char* key, std::string& out, bool non_empty = true) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    if (!n.IsScalar()) {
-      error(n, std::string(key) + " must be a string");
-      return;
-    }
-    if (non_empty && n.Scalar().empty()) {
-      error(n, std::string(key) + " must not be empty");
-      return;
-    }
-    out = n.Scalar();
-  }
-
-  // A Unix socket path that bind()/connect() take (sun_path is 108 bytes).
-  void socket_path(const YAML::Node& parent, const char* key, std::string& out) {
-    std::size_t before = errors_.size();
-    string(parent, key, out);
-    if (errors_.size() != before || !parent[key]) return;
-    if (auto why = protocol::socket_path_problem(out)) error(parent[key], std::string(key) + ": " + *why);
-  }
-
-  void boolean(const YAML::Node& parent, const char* key, bool& out) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    bool ok = n.IsScalar();
-    if (ok) {
-      try {
-        out = n.as<bool>();
-      } catch (const YAML::Exception&) {
-        ok = false;
-      }
-    }
-    if (!ok) error(n, std::string(key) + " must be true or false");
-  }
-
-  template <typename T>
-  void number(const YAML::Node& parent, const char* key, T& out, std::uint64_t lo, std::uint64_t hi) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    std::uint64_t v = 0;
-    bool ok = n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] != '-';
-    if (ok) {
-      try {
-        v = n.as<std::uint64_t>();
-      } catch (const YAML::Exception&) {
-        ok = false;
-      }
-    }
-    if (!ok || v < lo || v > hi) {
-      error(n, std::string(key) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                   (n.IsScalar() ? ", not '" + n.Scalar() + "'" : ""));
-      return;
-    }
-    out = static_cast<T>(v);
-  }
-
- private:
-  std::string file_;
-  std::vector<std::string>& errors_;
-};
-
-template <std::size_t N>
-std::span<const std::string_view> keys(const std::string_view (&a)[N]) {
-  return {a, N};
 }
 
-std::optional<ControlConfig> parse(const YAML::Node& root, const std::string& name, Reader& r,
-                                   std::vector<std::string>& errors, std::size_t first_error) {
-  ControlConfig c;
-  c.source_file = name;
-  static constexpr std::string_view kTop[] = {"rules",   "store",   "compile", "dataplane",
-                                              "control", "metrics", "trace",   "log"};
-  if (!r.mapping(root, "the configuration", keys(kTop))) return std::nullopt;
+void read_compile(yaml::Reader& r, Map& m, ControlConfig& c) {
+  m.flag("isolate", c.compile_isolated);
+  m.integer("timeout_s", c.compile_timeout_s, 1, 86400);
+  const bool limit_given = m.integer("memory_limit_mb", c.compile_memory_mb, 0, 1 << 22);
+  if (!c.compile_isolated) {
+    if (limit_given && c.compile_memory_mb != 0)
+      r.error(m.at("memory_limit_mb"), "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
+    c.compile_memory_mb = 0;  // compiling in this process: nothing to limit apart from the daemon itself
+  }
+}
 
-  if (YAML::Node n = root["rules"]) {
-    static constexpr std::string_view k[] = {"file", "debounce_ms"};
-    if (r.mapping(n, "rules", keys(k))) {
-      r.string(n, "file", c.rules_file);
-      r.number(n, "debounce_ms", c.debounce_ms, 0, 60000);
-      if (!n["file"]) r.error(n, "rules: needs file: (the YAML rule set to watch and load)");
-    }
-  } else {
-    r.error(root, "rules: is required (rules: {file: /etc/sipwall/rules.yaml})");
+ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
+  ControlConfig c;
+  c.source_file = r.file();
+  Map top(r, root, r.top(), "the configuration", kTopKeys);
+  if (!top.ok()) return c;
+
+  if (auto m = top.map("rules", kRulesKeys)) {
+    if (m->require("file")) m->text("file", c.rules_file, "the rule file to watch and load");
+    m->integer("debounce_ms", c.debounce_ms, 0, 60000);
+  } else if (!top.find("rules")) {
+    r.error(top.at(), "rules: is required (rules: {file: /etc/sipwall/rules.yaml})");
   }
-  if (YAML::Node n = root["store"]) {
-    static constexpr std::string_view k[] = {"dir", "keep", "history_max", "current_link"};
-    if (r.mapping(n, "store", keys(k))) {
-      r.string(n, "dir", c.store_dir);
-      r.number(n, "keep", c.keep, 1, 10000);
-      r.number(n, "history_max", c.history_max, 10, 1000000);
-      r.string(n, "current_link", c.current_link, false);
-    }
+  if (auto m = top.map("store", kStoreKeys)) {
+    m->text("dir", c.store_dir, "a directory");
+    m->integer("keep", c.keep, 1, 10000);
+    m->integer("history_max", c.history_max, 10, 1000000);
+    m->text("current_link", c.current_link, "a path", Map::Empty::allowed);
   }
-  if (YAML::Node n = root["compile"]) {
-    static constexpr std::string_view k[] = {"isolate", "timeout_s", "memory_limit_mb"};
-    if (r.mapping(n, "compile", keys(k))) {
-      r.boolean(n, "isolate", c.compile_isolated);
-      r.number(n, "timeout_s", c.compile_timeout_s, 1, 86400);
-      r.number(n, "memory_limit_mb", c.compile_memory_mb, 0, 1u << 22);
-      if (!c.compile_isolated) {
-        if (n["memory_limit_mb"] && c.compile_memory_mb)
-          r.error(n["memory_limit_mb"],
-                  "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
-        c.compile_memory_mb = 0;  // compiling in this process: nothing to limit apart from the daemon itself
-      }
-    }
+  if (auto m = top.map("compile", kCompileKeys)) read_compile(r, *m, c);
+  if (auto m = top.map("dataplane", kDataplaneKeys)) {
+    socket_path(r, *m, c.dataplane_socket);
+    m->integer("poll_interval_ms", c.poll_interval_ms, 50, 3600000);
+    m->integer("request_timeout_ms", c.request_timeout_ms, 100, 600000);
+    m->integer("load_timeout_ms", c.load_timeout_ms, 100, 3600000);
   }
-  if (YAML::Node n = root["dataplane"]) {
-    static constexpr std::string_view k[] = {"socket", "poll_interval_ms", "request_timeout_ms", "load_timeout_ms"};
-    if (r.mapping(n, "dataplane", keys(k))) {
-      r.socket_path(n, "socket", c.dataplane_socket);
-      r.number(n, "poll_interval_ms", c.poll_interval_ms, 50, 3600000);
-      r.number(n, "request_timeout_ms", c.request_timeout_ms, 100, 600000);
-      r.number(n, "load_timeout_ms", c.load_timeout_ms, 100, 3600000);
+  if (auto m = top.map("control", kControlKeys)) {
+    socket_path(r, *m, c.control_socket);
+    m->mode("mode", c.control_socket_mode);
+    m->text("group", c.control_socket_group, "a group name", Map::Empty::allowed);
+  }
+  if (auto m = top.map("metrics", kMetricsKeys)) {
+    if (m->text("listen", c.metrics_listen, "host:port, or \"\" for no /metrics", Map::Empty::allowed) &&
+        !c.metrics_listen.empty()) {
+      std::string why;
+      if (!parse_listen_address(c.metrics_listen, c.metrics_host, c.metrics_port, &why))
+        r.error(m->at("listen"), "listen: " + why);
     }
   }
-  if (YAML::Node n = root["control"]) {
-    static constexpr std::string_view k[] = {"socket", "mode", "group"};
-    if (r.mapping(n, "control", keys(k))) {
-      r.socket_path(n, "socket", c.control_socket);
-      std::string mode;
-      r.string(n, "mode", mode);
-      if (!mode.empty()) {
-        char* end = nullptr;
-        unsigned long v = std::strtoul(mode.c_str(), &end, 8);
-        if (*end || v > 0777)
-          r.error(n["mode"], "mode must be octal such as \"0660\", not '" + mode + "'");
-        else
-          c.control_socket_mode = static_cast<std::uint32_t>(v);
-      }
-      r.string(n, "group", c.control_socket_group, false);
-    }
+  if (auto m = top.map("trace", kTraceKeys)) {
+    m->text("dir", c.trace_dir, "a directory");
+    m->integer("max_bytes", c.trace_max_bytes, 4096, std::int64_t{1} << 40);
+    m->integer("keep", c.trace_keep, 0, 1000);
+    m->integer("drain_max", c.trace_drain_max, 1, 1000000);
   }
-  if (YAML::Node n = root["metrics"]) {
-    static constexpr std::string_view k[] = {"listen"};
-    if (r.mapping(n, "metrics", keys(k))) r.string(n, "listen", c.metrics_listen, false);
-  }
-  if (!c.metrics_listen.empty()) {
-    std::string why;
-    if (!parse_listen_address(c.metrics_listen, c.metrics_host, c.metrics_port, &why))
-      r.error(root["metrics"] && root["metrics"]["listen"] ? root["metrics"]["listen"] : root, "listen: " + why);
-  }
-  if (YAML::Node n = root["trace"]) {
-    static constexpr std::string_view k[] = {"dir", "max_bytes", "keep", "drain_max"};
-    if (r.mapping(n, "trace", keys(k))) {
-      r.string(n, "dir", c.trace_dir);
-      r.number(n, "max_bytes", c.trace_max_bytes, 4096, 1ull << 40);
-      r.number(n, "keep", c.trace_keep, 0, 1000);
-      r.number(n, "drain_max", c.trace_drain_max, 1, 1000000);
-    }
-  }
-  if (YAML::Node n = root["log"]) {
-    static constexpr std::string_view k[] = {"level"};
-    if (r.mapping(n, "log", keys(k))) {
-      r.string(n, "level", c.log_level);
-      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (n["level"] && !levels.count(c.log_level))
-        r.error(n["level"], "level must be one of trace, debug, info, warn, error, critical, off");
-    }
-  }
-  if (errors.size() > first_error) return std::nullopt;
+  if (auto m = top.map("log", kLogKeys)) m->word("level", kLogLevels, c.log_level);
   return c;
 }
 
-std::optional<ControlConfig> load(const std::string& name, std::vector<std::string>& errors, const std::string* text) {
-  Reader r(name, errors);
-  std::size_t first_error = errors.size();
-  YAML::Node root;
-  // A regular file of bounded size, and no alias cycles or bombs for the
-  // walk below (rules/loader/yaml_guard.h).
-  std::string content;
-  if (text == nullptr) {
-    std::string why;
-    if (!io::read_whole_file(name, io::kConfigFile, content, why)) {
-      errors.push_back(why);
-      return std::nullopt;
-    }
-    text = &content;
-  }
-  if (const auto p = rules::check_yaml_limits(*text)) {
-    errors.push_back(name + ":" + std::to_string(p->line) + ":" + std::to_string(p->column) + ": " + p->message);
-    return std::nullopt;
-  }
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::ParserException& e) {
-    r.error_at(e.mark, e.msg);
-    return std::nullopt;
-  }
-  return parse(root, name, r, errors, first_error);
+std::optional<ControlConfig> finish(yaml::Reader& r, const std::optional<YAML::Node>& root,
+                                    std::vector<std::string>& errors) {
+  ControlConfig c;
+  if (root) c = read_config(r, *root);
+  if (r.error_count() == 0) return c;
+  for (std::string& m : r.messages()) errors.push_back(std::move(m));
+  return std::nullopt;
 }
 
 }  // namespace
 
 std::optional<ControlConfig> load_control_config(const std::string& path, std::vector<std::string>& errors) {
-  return load(path, errors, nullptr);
+  yaml::Reader r(path);
+  return finish(r, r.read_file(path, io::kConfigFile), errors);
 }
 
 std::optional<ControlConfig> load_control_config_from_string(const std::string& yaml, const std::string& name,
                                                              std::vector<std::string>& errors) {
-  return load(name, errors, &yaml);
+  yaml::Reader r(name);
+  return finish(r, r.parse(yaml), errors);
 }
 
 bool parse_listen_address(const std::string& text, std::string& host, std::uint16_t& port, std::string* why) {
@@ -257,20 +124,21 @@ bool parse_listen_address(const std::string& text, std::string& host, std::uint1
   if (!text.empty() && text[0] == '[') {
     std::size_t close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return fail("'" + text + "' is not [IPv6]:port");
+      return fail(text::quote(text) + " is not [IPv6]:port");
     h = text.substr(1, close - 1);
     p = text.substr(close + 2);
   } else {
     std::size_t colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return fail("'" + text + "' is not host:port");
+    if (colon == std::string::npos || text.find(':') != colon) return fail(text::quote(text) + " is not host:port");
     h = text.substr(0, colon);
     p = text.substr(colon + 1);
   }
-  if (h.empty()) return fail("'" + text + "' has no host (use 127.0.0.1 for loopback, 0.0.0.0 for every address)");
+  if (h.empty())
+    return fail(text::quote(text) + " has no host (use 127.0.0.1 for loopback, 0.0.0.0 for every address)");
   if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-    return fail("'" + text + "': port must be a number");
+    return fail(text::quote(text) + ": port must be a number");
   unsigned long v = std::stoul(p);
-  if (v == 0 || v > 65535) return fail("'" + text + "': port must be 1 to 65535");
+  if (v == 0 || v > 65535) return fail(text::quote(text) + ": port must be 1 to 65535");
   host = h;
   port = static_cast<std::uint16_t>(v);
   return true;

@@ -15,7 +15,6 @@
 #include "control/client/unix_client.h"
 #include "control/daemon/control_requests.h"
 #include "control/daemon/json_fields.h"
-#include "control/daemon/sd_notify.h"
 #include "dataplane/protocol/echo.h"
 
 namespace sipwall::control {
@@ -95,7 +94,6 @@ int Daemon::run() {
                SIPWALL_VERSION, cfg_.rules_file, cfg_.store_dir, cfg_.dataplane_socket, cfg_.control_socket,
                cfg_.metrics_listen.empty() ? "off" : "http://" + cfg_.metrics_listen + "/metrics",
                trace_.path().string());
-  watchdog_usec_ = watchdog_usec();
   // The start-up load is queued before the first poll, so that poll does not
   // also queue a resync to what ran before.
   reloads_.enqueue_reload("startup", std::nullopt);
@@ -103,7 +101,7 @@ int Daemon::run() {
   next_poll_ = Clock::now() + std::chrono::milliseconds(cfg_.poll_interval_ms);
   loop();
 
-  notify("STOPPING=1");
+  systemd::notify("STOPPING=1");
   spdlog::info("stopping");
   if (child_.running()) child_.kill_timed_out();
   for (auto id : reloads_.stop()) server_.reply(id, protocol::error_line("sipwall-control is stopping"));
@@ -133,7 +131,7 @@ void Daemon::loop_once() {
     auto wake = std::min(next_poll_, now + std::chrono::seconds(1));
     if (debounce_deadline_) wake = std::min(wake, *debounce_deadline_);
     if (child_.running()) wake = std::min(wake, child_.deadline());
-    if (watchdog_usec_) wake = std::min(wake, next_watchdog_);
+    wake = std::min(wake, watchdog_.due());
     if (auto w = server_.wake_at()) wake = std::min(wake, *w);
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
@@ -176,10 +174,7 @@ void Daemon::loop_once() {
       poll_and_observe();
       next_poll_ = Clock::now() + std::chrono::milliseconds(cfg_.poll_interval_ms);
     }
-    if (watchdog_usec_ && now >= next_watchdog_) {
-      notify("WATCHDOG=1");
-      next_watchdog_ = now + std::chrono::microseconds(watchdog_usec_ / 2);
-    }
+    watchdog_.poll(now);
   }
 }
 
@@ -201,7 +196,7 @@ void Daemon::handle_signals() {
 
 ReloadQueue::Hooks Daemon::reload_hooks() {
   ReloadQueue::Hooks h;
-  h.started = [](ReloadQueue::OpKind k) { notify("STATUS=" + std::string(to_string(k)) + " in progress"); };
+  h.started = [](ReloadQueue::OpKind k) { systemd::notify("STATUS=" + std::string(to_string(k)) + " in progress"); };
   h.finished = [this](const json& reply, const std::vector<ReloadQueue::Waiter>& waiters) {
     op_finished(reply, waiters);
   };
@@ -373,7 +368,7 @@ void Daemon::drain_trace(UnixJsonClient& c) {
 void Daemon::send_ready_once() {
   if (ready_sent_) return;
   ready_sent_ = true;
-  notify("READY=1");
+  systemd::notify("READY=1");
 }
 
 void Daemon::render_metrics_now() {
@@ -390,7 +385,7 @@ void Daemon::update_systemd_status() {
   s += dp_.up ? "; data plane up" : "; data plane DOWN";
   s += "; reloads ok " + std::to_string(m_.reloads_ok) + ", failed " + std::to_string(m_.reloads_failed);
   if (m_.have_reload && !m_.last_reload_ok) s += "; last reload FAILED";
-  notify("STATUS=" + s);
+  systemd::notify("STATUS=" + s);
 }
 
 // ---------------------------------------------------------------------------

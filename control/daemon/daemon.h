@@ -24,6 +24,7 @@
 #include "control/daemon/reload_queue.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
+#include "dataplane/systemd/notify.h"
 
 namespace sipwall::control {
 
@@ -97,8 +98,7 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   std::vector<std::string> changed_;
   Clock::time_point next_poll_{};
   bool ready_sent_ = false;
-  std::uint64_t watchdog_usec_ = 0;
-  Clock::time_point next_watchdog_{};
+  systemd::Watchdog watchdog_;  // WatchdogSec= of the unit, if any
 };
 
 }  // namespace sipwall::control

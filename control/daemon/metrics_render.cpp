@@ -169,9 +169,19 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   }
 
   if (auto v = s.find("verdicts"); v != s.end() && v->is_object()) {
+    // One final action per classified INVITE, so the samples sum to the
+    // INVITEs classified (sipwall_invites_total - sipwall_no_ruleset_total).
+    // `trace` is not a final action: a trace rule records and evaluation goes
+    // on, so it has its own family instead of overlapping pass.
     m.family("sipwall_invite_verdicts_total", MetricType::counter,
-             "INVITEs by final action (trace: INVITEs a trace rule recorded, whatever the final action)");
-    for (auto& [action, n] : v->items()) m.sample_u64({{"action", action}}, as_u64(n));
+             "INVITEs by final action; the actions sum to the INVITEs classified");
+    for (auto& [action, n] : v->items())
+      if (action != "trace") m.sample_u64({{"action", action}}, as_u64(n));
+    if (auto t = v->find("trace"); t != v->end()) {
+      m.family("sipwall_invites_traced_total", MetricType::counter,
+               "INVITEs a trace rule recorded, whatever their final action");
+      m.sample_u64({}, as_u64(*t));
+    }
   }
   if (auto pe = s.find("parse_errors"); pe != s.end() && pe->is_object()) {
     m.family("sipwall_parse_errors_total", MetricType::counter, "SIP messages the parser rejected, by reason");

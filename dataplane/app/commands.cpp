@@ -27,7 +27,6 @@ namespace {
 
 using nlohmann::json;
 constexpr int kProtocolVersion = protocol::kVersion;
-constexpr const char* kActionNames[kActionCount] = {"pass", "drop", "reject", "tag", "trace"};
 
 std::string iso8601(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -168,7 +167,7 @@ json stats(MainState& st) {
   }
   counters["rx_packets"] = rx;
   json verdicts = json::object();
-  for (unsigned a = 0; a < kActionCount; ++a) verdicts[kActionNames[a]] = sum.verdicts[a];
+  for (unsigned a = 0; a < kActionCount; ++a) verdicts[std::string(rules::kActionNames[a])] = sum.verdicts[a];
   json parse_errors = json::object();
   for (unsigned e = 1; e < static_cast<unsigned>(sip::ParseError::count_); ++e)
     parse_errors[std::string(sip::to_string(static_cast<sip::ParseError>(e)))] = sum.parse_errors[e];
@@ -250,7 +249,7 @@ json trace_json(const TraceRecord& r) {
   net::format_address(a, src, sizeof src);
   net::format_address(b, dst, sizeof dst);
   json j{{"time_ns", r.time_ns},
-         {"action", r.action < kActionCount ? kActionNames[r.action] : "?"},
+         {"action", r.action < kActionCount ? rules::kActionNames[r.action] : std::string_view("?")},
          {"in_port", r.in_port},
          {"transport", r.transport == 6 ? "tcp" : "udp"},
          {"src_ip", src},
@@ -270,7 +269,7 @@ json trace_json(const TraceRecord& r) {
              {"count", r.detector_count},
              {"level", detect::to_string(static_cast<detect::Level>(r.detector_level <= 2 ? r.detector_level : 0))},
              {"report", r.detector_report != 0}};
-    if (r.detector_report) det["would"] = r.report_action < kActionCount ? kActionNames[r.report_action] : "?";
+    if (r.detector_report) det["would"] = r.report_action < kActionCount ? rules::kActionNames[r.report_action] : std::string_view("?");
     j["detector"] = det;
   }
   return j;

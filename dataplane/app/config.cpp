@@ -1,206 +1,214 @@
 #include "dataplane/app/config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
 #include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
-#include "rules/loader/yaml_guard.h"
+#include "rules/text/safe_text.h"
+#include "rules/yaml/reader.h"
+#include "rules/yaml/suggest.h"
 
 namespace sipwall::dataplane {
 namespace {
 
-// Collects errors with positions while walking the YAML tree, so one pass
-// reports every mistake in the file.
-class Reader {
- public:
-  Reader(std::string file, std::vector<std::string>& errors) : file_(std::move(file)), errors_(errors) {}
+using yaml::Entry;
+using yaml::Map;
+using yaml::SourceLocation;
 
-  void error(const YAML::Node& n, const std::string& msg) {
-    YAML::Mark m = n.Mark();
-    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg);
+constexpr std::array<std::string_view, 14> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
+                                                       "sip",   "ruleset", "control", "fragments", "tcp",
+                                                       "trace", "run",     "offload", "detection"};
+constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
+                                                      "vdevs",  "allow",      "file_prefix", "extra"};
+constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
+constexpr std::array<std::string_view, 4> kPortKeys = {"name", "device", "role", "mtu"};
+constexpr std::array<std::string_view, 2> kRoles = {"trunk", "core"};  // as PortRole
+constexpr std::array<std::string_view, 4> kWorkerKeys = {"lcores", "rx_ring_size", "tx_ring_size", "mbufs"};
+constexpr std::array<std::string_view, 3> kSipKeys = {"udp_ports", "tcp_ports", "malformed"};
+constexpr std::array<std::string_view, 2> kMalformed = {"fail_open", "fail_closed"};
+constexpr std::array<std::string_view, 3> kRulesetKeys = {"artifact", "state_dir", "last_good_after_ms"};
+constexpr std::array<std::string_view, 3> kControlKeys = {"socket", "mode", "group"};
+constexpr std::array<std::string_view, 2> kFragmentKeys = {"max_flows", "timeout_ms"};
+constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reassembly_flows",
+                                                      "reassembly_bytes", "reassembly_segments",
+                                                      "reassembly_mbufs", "reassembly_timeout_ms"};
+constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
+constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
+constexpr std::array<std::string_view, 8> kDetectionKeys = {
+    "capacity", "calls",         "report_queue",       "merge_ms",
+    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms"};
+constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
+
+// Where a value of the file is, for errors about settings together: the
+// value of `section`.`key` if written, else the section, else the file.
+SourceLocation place(const yaml::Reader& r, const Map& top, std::string_view section, const char* key = nullptr) {
+  const Entry* s = top.find(section);
+  if (s == nullptr) return top.at();
+  if (key != nullptr && s->value.IsMap()) {
+    if (const YAML::Node v = s->value[key]; v.IsDefined()) return r.at(v, s->value_at);
   }
-  void error_at(const YAML::Mark& m, const std::string& msg) {
-    errors_.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " + msg);
-  }
-
-  // A mapping whose keys must all be in `allowed`.
-  bool mapping(const YAML::Node& n, const std::string& what, std::initializer_list<const char*> allowed) {
-    if (!n.IsMap()) {
-      error(n, what + " must be a mapping");
-      return false;
-    }
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string key = it->first.Scalar();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
-        std::string list;
-        for (const char* a : allowed) list += list.empty() ? a : std::string(", ") + a;
-        error(it->first, "unknown key '" + key + "' in " + what + " (allowed: " + list + ")");
-      }
-    }
-    return true;
-  }
-
-  template <typename T>
-  void scalar(const YAML::Node& parent, const char* key, T& out, const char* type) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    if (!n.IsScalar()) {
-      error(n, std::string(key) + " must be " + type);
-      return;
-    }
-    try {
-      out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      error(n, std::string(key) + " must be " + type + ", not '" + n.Scalar() + "'");
-    }
-  }
-
-  template <typename T>
-  void unsigned_in(const YAML::Node& parent, const char* key, T& out, std::uint64_t lo, std::uint64_t hi) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    std::uint64_t v = 0;
-    bool ok = n.IsScalar();
-    if (ok) {
-      try {
-        v = n.as<std::uint64_t>();
-      } catch (const YAML::Exception&) {
-        ok = false;
-      }
-    }
-    if (!ok || v < lo || v > hi) {
-      error(n, std::string(key) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-      return;
-    }
-    out = static_cast<T>(v);
-  }
-
-  void strings(const YAML::Node& parent, const char* key, std::vector<std::string>& out) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    if (!n.IsSequence()) {
-      error(n, std::string(key) + " must be a list of strings");
-      return;
-    }
-    out.clear();
-    for (const auto& e : n) {
-      if (!e.IsScalar())
-        error(e, std::string(key) + " entries must be strings");
-      else
-        out.push_back(e.Scalar());
-    }
-  }
-
-  template <typename T>
-  void numbers(const YAML::Node& parent, const char* key, std::vector<T>& out, std::uint64_t lo, std::uint64_t hi) {
-    YAML::Node n = parent[key];
-    if (!n) return;
-    if (!n.IsSequence()) {
-      error(n, std::string(key) + " must be a list of integers");
-      return;
-    }
-    out.clear();
-    for (const auto& e : n) {
-      std::uint64_t v = 0;
-      bool ok = e.IsScalar();
-      if (ok) {
-        try {
-          v = e.as<std::uint64_t>();
-        } catch (const YAML::Exception&) {
-          ok = false;
-        }
-      }
-      if (!ok || v < lo || v > hi)
-        error(e,
-              std::string(key) + " entries must be integers from " + std::to_string(lo) + " to " + std::to_string(hi));
-      else
-        out.push_back(static_cast<T>(v));
-    }
-  }
-
- private:
-  std::string file_;
-  std::vector<std::string>& errors_;
-};
-
-void read_eal(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
-  if (!r.mapping(n, "eal",
-                 {"lcores", "main_lcore", "memory_mb", "no_huge", "no_pci", "vdevs", "allow", "file_prefix", "extra"}))
-    return;
-  r.scalar(n, "lcores", c.eal_lcores, "a core list such as \"0-1\"");
-  r.unsigned_in(n, "main_lcore", c.main_lcore, 0, 1023);
-  r.unsigned_in(n, "memory_mb", c.memory_mb, 64, 1u << 20);
-  r.scalar(n, "no_huge", c.no_huge, "true or false");
-  r.scalar(n, "no_pci", c.no_pci, "true or false");
-  r.strings(n, "vdevs", c.vdevs);
-  r.strings(n, "allow", c.allow);
-  r.scalar(n, "file_prefix", c.file_prefix, "a string");
-  r.strings(n, "extra", c.eal_extra);
+  return s->value_at;
 }
 
-void read_ports(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
-  if (!n.IsSequence()) {
-    r.error(n, "ports must be a list of {name, device, role}");
+bool written(const Map& top, std::string_view section, const char* key) {
+  const Entry* s = top.find(section);
+  return s != nullptr && s->value.IsMap() && s->value[key].IsDefined();
+}
+
+void read_eal(Map& m, DataplaneConfig& c) {
+  m.text("lcores", c.eal_lcores, "a core list such as \"0-1\"", Map::Empty::allowed);
+  m.integer("main_lcore", c.main_lcore, 0, 1023);
+  m.integer("memory_mb", c.memory_mb, 64, 1 << 20);
+  m.flag("no_huge", c.no_huge);
+  m.flag("no_pci", c.no_pci);
+  m.texts("vdevs", c.vdevs, "a vdev such as \"net_pcap0,rx_pcap=in.pcap\"");
+  m.texts("allow", c.allow, "a PCI address");
+  m.text("file_prefix", c.file_prefix, "a string", Map::Empty::allowed);
+  m.texts("extra", c.eal_extra, "an EAL argument");
+}
+
+// The ports, and where each one's device is written (check_devices).
+void read_ports(yaml::Reader& r, const Entry& e, DataplaneConfig& c, std::vector<SourceLocation>& device_at) {
+  if (!e.value.IsSequence()) {
+    r.error(e.value_at, "'ports' must be a list of {name, device, role}, got " + yaml::Reader::describe(e.value));
     return;
   }
   std::set<std::string> names, devices;
-  for (const auto& p : n) {
-    if (!r.mapping(p, "a port", {"name", "device", "role", "mtu"})) continue;
+  for (const YAML::Node& node : e.value) {
+    Map p(r, node, r.at(node, e.value_at), "a port", kPortKeys);
+    if (!p.ok()) continue;
     PortConfig pc;
-    r.scalar(p, "name", pc.name, "a string");
-    r.scalar(p, "device", pc.device, "a DPDK device name");
-    std::string role = "trunk";
-    r.scalar(p, "role", role, "trunk or core");
-    r.unsigned_in(p, "mtu", pc.mtu, 576, 9000);
-    if (pc.name.empty()) r.error(p, "port needs a name");
-    if (pc.device.empty()) r.error(p, "port needs a device (vdev name or PCI address)");
-    if (role == "trunk")
-      pc.role = PortRole::trunk;
-    else if (role == "core")
-      pc.role = PortRole::core;
-    else
-      r.error(p["role"], "role must be trunk or core, not '" + role + "'");
-    if (!pc.name.empty() && !names.insert(pc.name).second) r.error(p["name"], "port name '" + pc.name + "' used twice");
+    if (p.require("name")) p.text("name", pc.name, "a port name");
+    if (p.require("device")) p.text("device", pc.device, "a DPDK device name (vdev name or PCI address)");
+    std::string role(kRoles[0]);
+    p.word("role", kRoles, role);
+    pc.role = role == "core" ? PortRole::core : PortRole::trunk;
+    p.integer("mtu", pc.mtu, 576, 9000);
+    if (!pc.name.empty() && !names.insert(pc.name).second)
+      r.error(p.at("name"), "port name " + text::quote(pc.name) + " used twice");
     if (!pc.device.empty() && !devices.insert(pc.device).second)
-      r.error(p["device"], "device '" + pc.device + "' used by two ports");
+      r.error(p.at("device"), "device " + text::quote(pc.device) + " used by two ports");
     c.ports.push_back(pc);
+    device_at.push_back(p.at("device"));
   }
 }
 
-void read_pairs(Reader& r, const YAML::Node& n, DataplaneConfig& c) {
-  if (!n.IsSequence()) {
-    r.error(n, "pairs must be a list of [port, port]");
+void read_pairs(yaml::Reader& r, const Entry& e, DataplaneConfig& c) {
+  if (!e.value.IsSequence()) {
+    r.error(e.value_at, "'pairs' must be a list of [port, port], got " + yaml::Reader::describe(e.value));
     return;
   }
-  std::set<std::uint16_t> used;
-  auto index_of = [&](const YAML::Node& e) -> int {
+  std::vector<std::string> port_names;
+  for (const PortConfig& p : c.ports) {
+    if (std::find(port_names.begin(), port_names.end(), p.name) == port_names.end()) port_names.push_back(p.name);
+  }
+  auto index_of = [&](const YAML::Node& n, const SourceLocation& at) -> int {
     for (std::size_t i = 0; i < c.ports.size(); ++i)
-      if (c.ports[i].name == e.Scalar()) return static_cast<int>(i);
-    r.error(e, "unknown port '" + e.Scalar() + "'");
+      if (c.ports[i].name == n.Scalar()) return static_cast<int>(i);
+    std::string msg = "unknown port " + text::quote(n.Scalar());
+    if (const std::string near = yaml::closest(n.Scalar(), port_names); !near.empty())
+      msg += "; did you mean '" + near + "'?";
+    r.error(at, msg + " (ports: " + yaml::join_names(port_names) + ")");
     return -1;
   };
-  for (const auto& p : n) {
+  std::set<std::uint16_t> used;
+  for (const YAML::Node& p : e.value) {
+    const SourceLocation pair_at = r.at(p, e.value_at);
     if (!p.IsSequence() || p.size() != 2 || !p[0].IsScalar() || !p[1].IsScalar()) {
-      r.error(p, "a pair is [port, port]");
+      r.error(pair_at, "a pair is [port, port], got " + yaml::Reader::describe(p));
       continue;
     }
-    int a = index_of(p[0]), b = index_of(p[1]);
+    const int a = index_of(p[0], r.at(p[0], pair_at)), b = index_of(p[1], r.at(p[1], pair_at));
     if (a < 0 || b < 0) continue;
     if (a == b) {
-      r.error(p, "a port cannot be paired with itself");
+      r.error(pair_at, "a port cannot be paired with itself");
       continue;
     }
     for (int x : {a, b})
       if (!used.insert(static_cast<std::uint16_t>(x)).second)
-        r.error(p, "port '" + c.ports[static_cast<std::size_t>(x)].name + "' is in two pairs");
+        r.error(pair_at, "port " + text::quote(c.ports[static_cast<std::size_t>(x)].name) + " is in two pairs");
     c.pairs.emplace_back(static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b));
+  }
+}
+
+void read_workers(Map& m, DataplaneConfig& c) {
+  m.integers("lcores", c.worker_lcores, 0, 1023);
+  m.integer("rx_ring_size", c.rx_ring_size, 64, 16384);
+  m.integer("tx_ring_size", c.tx_ring_size, 64, 16384);
+  m.integer("mbufs", c.mbufs, 1023, 16 << 20);
+}
+
+void read_sip(Map& m, DataplaneConfig& c) {
+  m.integers("udp_ports", c.sip_udp_ports, 1, 65535);
+  m.integers("tcp_ports", c.sip_tcp_ports, 1, 65535);
+  std::string malformed(kMalformed[0]);
+  if (m.word("malformed", kMalformed, malformed)) c.fail_closed = malformed == "fail_closed";
+}
+
+void read_control(yaml::Reader& r, Map& m, DataplaneConfig& c) {
+  // Checked here, so --check fails on a path bind() would refuse at start.
+  if (m.text("socket", c.control_socket, "a socket path", Map::Empty::allowed)) {
+    if (auto bad = protocol::socket_path_problem(c.control_socket)) r.error(m.at("socket"), "socket: " + *bad);
+  }
+  m.mode("mode", c.control_socket_mode);
+  m.text("group", c.control_socket_group, "a group name", Map::Empty::allowed);
+}
+
+void read_tcp(Map& m, DataplaneConfig& c) {
+  m.integer("max_flows", c.tcp_max_flows, 16, 1 << 24);
+  m.integer("reassembly_flows", c.tcp_reassembly_flows, 16, 1 << 20);
+  // At least one whole SIP message of the parser's maximum size (64 KiB).
+  m.integer("reassembly_bytes", c.tcp_reassembly_bytes, 65536, 1 << 20);
+  m.integer("reassembly_segments", c.tcp_reassembly_segments, 2, 1024);
+  m.integer("reassembly_mbufs", c.tcp_reassembly_mbufs, 16, 1 << 20);
+  m.integer("reassembly_timeout_ms", c.tcp_reassembly_timeout_ms, 10, 60000);
+}
+
+// The sections that are plain settings, each optional.
+void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
+  if (auto m = top.map("eal", kEalKeys)) read_eal(*m, c);
+  if (auto m = top.map("workers", kWorkerKeys)) read_workers(*m, c);
+  if (auto m = top.map("sip", kSipKeys)) read_sip(*m, c);
+  if (auto m = top.map("ruleset", kRulesetKeys)) {
+    m->text("artifact", c.artifact, "a path", Map::Empty::allowed);
+    m->text("state_dir", c.state_dir, "a path", Map::Empty::allowed);
+    m->integer("last_good_after_ms", c.last_good_after_ms, 0, 3600000);
+  }
+  if (auto m = top.map("control", kControlKeys)) read_control(r, *m, c);
+  if (auto m = top.map("fragments", kFragmentKeys)) {
+    m->integer("max_flows", c.frag_max_flows, 16, 1 << 20);
+    m->integer("timeout_ms", c.frag_timeout_ms, 10, 60000);
+  }
+  if (auto m = top.map("tcp", kTcpKeys)) read_tcp(*m, c);
+  if (auto m = top.map("offload", kOffloadKeys)) {
+    m->flag("steering", c.offload_steering);
+    m->flag("deny", c.offload_deny);
+  }
+  if (auto m = top.map("detection", kDetectionKeys)) {
+    m->integer("capacity", c.detection_capacity, 4, 1 << 26);
+    m->integer("calls", c.detection_calls, 8, 1 << 26);
+    m->integer("report_queue", c.detection_report_queue, 64, 1 << 24);
+    // The bound: every worker acts on a crossing within 200 ms.
+    m->integer("merge_ms", c.detection_merge_ms, 1, 100);
+    m->integer("max_keys", c.detection_max_keys, 64, 1 << 24);
+    m->integer("expire_visits", c.detection_expire_visits, 1, 1 << 16);
+    m->integer("ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
+    m->integer("answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
+  }
+  if (auto m = top.map("trace", kTraceKeys)) {
+    m->integer("ring_size", c.trace_ring_size, 64, 1 << 22);
+    m->integer("buffer", c.trace_buffer, 64, 1 << 24);
+  }
+  if (auto m = top.map("run", kRunKeys)) {
+    m->integer("stop_when_idle_ms", c.stop_when_idle_ms, 0, 86400000);
+    m->text("stats_json", c.stats_json, "a path", Map::Empty::allowed);
   }
 }
 
@@ -223,43 +231,37 @@ std::string core_list_text(const std::vector<unsigned>& cores) {
 // cpu: {main_core, corelist_workers} — VPP's `cpu { main-core N corelist-workers L }`.
 // It stands for eal.lcores, eal.main_lcore and workers.lcores together, so
 // giving any of those as well is an error at both places.
-void read_cpu(Reader& r, const YAML::Node& root, DataplaneConfig& c) {
-  const YAML::Node n = root["cpu"];
-  if (!r.mapping(n, "cpu", {"main_core", "corelist_workers"})) return;
+void read_cpu(yaml::Reader& r, Map& top, Map& cpu, DataplaneConfig& c) {
   bool conflict = false;
-  auto clash = [&](const YAML::Node& other, const char* key) {
-    if (!other) return;
-    r.error(other, std::string(key) +
-                       " and cpu: both give the cores; keep one (cpu: sets eal.lcores, "
-                       "eal.main_lcore and workers.lcores)");
+  auto clash = [&](std::string_view section, const char* key) {
+    if (!written(top, section, key)) return;
+    r.error(place(r, top, section, key), std::string(section) + "." + key +
+                                             " and cpu: both give the cores; keep one (cpu: sets eal.lcores, "
+                                             "eal.main_lcore and workers.lcores)");
     conflict = true;
   };
-  if (const YAML::Node e = root["eal"]; e && e.IsMap()) {
-    clash(e["lcores"], "eal.lcores");
-    clash(e["main_lcore"], "eal.main_lcore");
-  }
-  if (const YAML::Node w = root["workers"]; w && w.IsMap()) clash(w["lcores"], "workers.lcores");
-  if (conflict) r.error(n, "cpu: given together with eal/workers core settings (see the other errors)");
+  clash("eal", "lcores");
+  clash("eal", "main_lcore");
+  clash("workers", "lcores");
+  if (conflict) r.error(cpu.at(), "cpu: given together with eal/workers core settings (see the other errors)");
 
   unsigned main_core = 0;
-  r.unsigned_in(n, "main_core", main_core, 0, 1023);
-  const YAML::Node list = n["corelist_workers"];
-  if (!list) {
-    r.error(n, "cpu needs corelist_workers (the worker cores, e.g. \"2-5\")");
+  cpu.integer("main_core", main_core, 0, 1023);
+  const Entry* list = cpu.find("corelist_workers");
+  if (list == nullptr) {
+    r.error(cpu.at(), "cpu needs corelist_workers (the worker cores, e.g. \"2-5\")");
     return;
   }
-  if (!list.IsScalar()) {
-    r.error(list, "corelist_workers must be a core list such as \"2-5,8\"");
-    return;
-  }
+  const auto text = r.scalar(*list, "a core list such as \"2-5,8\"");
+  if (!text) return;
   std::string why;
-  auto cores = parse_core_list(list.Scalar(), why);
+  auto cores = parse_core_list(*text, why);
   if (!cores) {
-    r.error(list, "corelist_workers: " + why);
+    r.error(list->value_at, "corelist_workers: " + why);
     return;
   }
   if (std::find(cores->begin(), cores->end(), main_core) != cores->end()) {
-    r.error(list, "corelist_workers contains core " + std::to_string(main_core) + ", the main_core");
+    r.error(list->value_at, "corelist_workers contains core " + std::to_string(main_core) + ", the main_core");
     return;
   }
   if (conflict) return;
@@ -270,29 +272,36 @@ void read_cpu(Reader& r, const YAML::Node& root, DataplaneConfig& c) {
   c.eal_lcores = core_list_text(all);
 }
 
+// The worker lcores: one each, none the main lcore.
+void check_workers(yaml::Reader& r, const Map& top, const DataplaneConfig& c) {
+  std::set<unsigned> seen;
+  for (unsigned l : c.worker_lcores) {
+    if (l == c.main_lcore)
+      r.error(place(r, top, "workers"), "worker lcore " + std::to_string(l) + " is the main lcore");
+    if (!seen.insert(l).second)
+      r.error(place(r, top, "workers"), "worker lcore " + std::to_string(l) + " listed twice");
+  }
+}
+
 // Without cpu:, eal.lcores must contain the main lcore and every worker
 // lcore, or EAL refuses to start (or the worker is never launched). Only
 // plain lists are checked; DPDK's lcore@cpu / (set)@cpu mappings are left
 // to EAL.
-void check_lcores(Reader& r, const YAML::Node& root, const DataplaneConfig& c) {
+void check_lcores(yaml::Reader& r, const Map& top, const DataplaneConfig& c) {
   std::string why;
   auto enabled = parse_core_list(c.eal_lcores, why);
   if (!enabled) {
     if (c.eal_lcores.find_first_of("@()") != std::string::npos) return;
-    const YAML::Node e = root["eal"];
-    r.error(e && e.IsMap() && e["lcores"] ? e["lcores"] : root, "lcores: " + why);
+    r.error(place(r, top, "eal", "lcores"), "lcores: " + why);
     return;
   }
   auto in = [&](unsigned l) { return std::find(enabled->begin(), enabled->end(), l) != enabled->end(); };
-  const YAML::Node e = root["eal"];
+  const std::string lcores = "eal.lcores \"" + text::printable(c.eal_lcores, text::kMaxQuotedBytes) + "\"";
   if (!in(c.main_lcore))
-    r.error(e && e.IsMap() && e["main_lcore"] ? e["main_lcore"] : (e ? e : root),
-            "main lcore " + std::to_string(c.main_lcore) + " is not in eal.lcores \"" + c.eal_lcores + "\"");
-  const YAML::Node w = root["workers"];
+    r.error(place(r, top, "eal", "main_lcore"), "main lcore " + std::to_string(c.main_lcore) + " is not in " + lcores);
   for (unsigned l : c.worker_lcores)
     if (l != c.main_lcore && !in(l))
-      r.error(w && w.IsMap() && w["lcores"] ? w["lcores"] : (w ? w : root),
-              "worker lcore " + std::to_string(l) + " is not in eal.lcores \"" + c.eal_lcores + "\"");
+      r.error(place(r, top, "workers", "lcores"), "worker lcore " + std::to_string(l) + " is not in " + lcores);
 }
 
 bool is_pci_address(const std::string& s) {
@@ -305,27 +314,48 @@ bool is_pci_address(const std::string& s) {
 
 // Each port's device must be one EAL will create: a vdev listed in
 // eal.vdevs (or passed in eal.extra), or a PCI address EAL may probe.
-void check_devices(Reader& r, const YAML::Node& root, const DataplaneConfig& c) {
-  const YAML::Node ports = root["ports"];
-  if (!ports || !ports.IsSequence()) return;
+void check_devices(yaml::Reader& r, const DataplaneConfig& c, const std::vector<SourceLocation>& device_at) {
   std::set<std::string> vdev_names;
   for (const auto& v : c.vdevs) vdev_names.insert(v.substr(0, v.find(',')));
   std::string extra;
   for (const auto& e : c.eal_extra) extra += e + ' ';
-  std::size_t i = 0;
-  for (const auto& p : ports) {
-    if (i >= c.ports.size()) break;
-    const PortConfig& pc = c.ports[i++];
-    if (pc.device.empty() || !p.IsMap() || !p["device"]) continue;
+  for (std::size_t i = 0; i < c.ports.size(); ++i) {
+    const PortConfig& pc = c.ports[i];
+    if (pc.device.empty()) continue;
+    const std::string device = text::quote(pc.device);
     if (is_pci_address(pc.device)) {
       if (c.no_pci)
-        r.error(p["device"], "device " + pc.device + " is a PCI address but eal.no_pci is true");
+        r.error(device_at[i], "device " + device + " is a PCI address but eal.no_pci is true");
       else if (!c.allow.empty() && std::find(c.allow.begin(), c.allow.end(), pc.device) == c.allow.end())
-        r.error(p["device"], "device " + pc.device + " is not in eal.allow (EAL probes only those)");
+        r.error(device_at[i], "device " + device + " is not in eal.allow (EAL probes only those)");
     } else if (!vdev_names.count(pc.device) && extra.find(pc.device) == std::string::npos) {
-      r.error(p["device"], "device '" + pc.device + "' is neither a PCI address nor a vdev in eal.vdevs");
+      r.error(device_at[i], "device " + device + " is neither a PCI address nor a vdev in eal.vdevs");
     }
   }
+}
+
+void read_config(yaml::Reader& r, const YAML::Node& root, DataplaneConfig& c) {
+  Map top(r, root, r.top(), "the configuration", kTopKeys);
+  if (!top.ok()) return;
+  read_settings(r, top, c);
+  std::vector<SourceLocation> device_at;
+  if (const Entry* e = top.find("ports"))
+    read_ports(r, *e, c, device_at);
+  else
+    r.error(top.at(), "ports: is required");
+  if (const Entry* e = top.find("pairs"))
+    read_pairs(r, *e, c);
+  else
+    r.error(top.at(), "pairs: is required (which port forwards to which)");
+  if (auto cpu = top.map("cpu", kCpuKeys)) read_cpu(r, top, *cpu, c);
+  if (c.worker_lcores.empty()) c.worker_lcores.push_back(c.main_lcore + 1);
+  check_workers(r, top, c);
+  if (!top.find("cpu")) check_lcores(r, top, c);
+  check_devices(r, c, device_at);
+  if (c.ports.size() > kMaxPorts) r.error(place(r, top, "ports"), "at most " + std::to_string(kMaxPorts) + " ports");
+  if (c.worker_lcores.size() > kMaxWorkers)
+    r.error(top.find("cpu") ? place(r, top, "cpu") : place(r, top, "workers"),
+            "at most " + std::to_string(kMaxWorkers) + " workers");
 }
 
 }  // namespace
@@ -356,14 +386,14 @@ std::optional<std::vector<unsigned>> parse_core_list(const std::string& text, st
   while (i < text.size()) {
     unsigned lo = 0, hi = 0;
     if (!number(lo)) {
-      why = "'" + text + "' is not a core list such as \"2-5,8\" (cores 0 to 1023)";
+      why = text::quote(text) + " is not a core list such as \"2-5,8\" (cores 0 to 1023)";
       return std::nullopt;
     }
     hi = lo;
     if (i < text.size() && text[i] == '-') {
       ++i;
       if (!number(hi)) {
-        why = "'" + text + "' is not a core list such as \"2-5,8\" (cores 0 to 1023)";
+        why = text::quote(text) + " is not a core list such as \"2-5,8\" (cores 0 to 1023)";
         return std::nullopt;
       }
       if (hi < lo) {
@@ -380,12 +410,13 @@ std::optional<std::vector<unsigned>> parse_core_list(const std::string& text, st
     }
     if (i < text.size()) {
       if (text[i] != ',') {
-        why = "'" + text + "' is not a core list such as \"2-5,8\" (unexpected '" + text.substr(i, 1) + "')";
+        why = text::quote(text) + " is not a core list such as \"2-5,8\" (unexpected " +
+              text::quote(text.substr(i, 1)) + ")";
         return std::nullopt;
       }
       ++i;
       if (i >= text.size()) {
-        why = "'" + text + "' ends with ','";
+        why = text::quote(text) + " ends with ','";
         return std::nullopt;
       }
     }
@@ -394,158 +425,16 @@ std::optional<std::vector<unsigned>> parse_core_list(const std::string& text, st
 }
 
 std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<std::string>& errors) {
-  Reader r(path, errors);
-  std::size_t first_error = errors.size();
-  YAML::Node root;
-  // A regular file of bounded size (not a FIFO that blocks start-up), and no
-  // alias cycles or bombs for the walk below (rules/loader/yaml_guard.h).
-  std::string text, why;
-  if (!io::read_whole_file(path, io::kConfigFile, text, why)) {
-    errors.push_back(why);
-    return std::nullopt;
-  }
-  if (const auto p = rules::check_yaml_limits(text)) {
-    errors.push_back(path + ":" + std::to_string(p->line) + ":" + std::to_string(p->column) + ": " + p->message);
-    return std::nullopt;
-  }
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    r.error_at(e.mark, e.msg);
-    return std::nullopt;
-  }
+  // A regular file of bounded size (not a FIFO that blocks start-up), no
+  // alias cycles or bombs for the walk (rules/yaml/reader.h), every error
+  // of the file at its place.
+  yaml::Reader r(path);
   DataplaneConfig c;
   c.source_file = path;
-  if (!r.mapping(root, "the configuration",
-                 {"eal", "cpu", "ports", "pairs", "workers", "sip", "ruleset", "control", "fragments", "tcp", "trace",
-                  "run", "offload", "detection"}))
-    return std::nullopt;
-  if (root["eal"]) read_eal(r, root["eal"], c);
-  if (root["ports"])
-    read_ports(r, root["ports"], c);
-  else
-    r.error(root, "ports: is required");
-  if (root["pairs"])
-    read_pairs(r, root["pairs"], c);
-  else
-    r.error(root, "pairs: is required (which port forwards to which)");
-  if (YAML::Node w = root["workers"]) {
-    if (r.mapping(w, "workers", {"lcores", "rx_ring_size", "tx_ring_size", "mbufs"})) {
-      r.numbers(w, "lcores", c.worker_lcores, 0, 1023);
-      r.unsigned_in(w, "rx_ring_size", c.rx_ring_size, 64, 16384);
-      r.unsigned_in(w, "tx_ring_size", c.tx_ring_size, 64, 16384);
-      r.unsigned_in(w, "mbufs", c.mbufs, 1023, 16u << 20);
-    }
-  }
-  if (YAML::Node s = root["sip"]) {
-    if (r.mapping(s, "sip", {"udp_ports", "tcp_ports", "malformed"})) {
-      r.numbers(s, "udp_ports", c.sip_udp_ports, 1, 65535);
-      r.numbers(s, "tcp_ports", c.sip_tcp_ports, 1, 65535);
-      std::string m = "fail_open";
-      r.scalar(s, "malformed", m, "fail_open or fail_closed");
-      if (m == "fail_closed")
-        c.fail_closed = true;
-      else if (m != "fail_open")
-        r.error(s["malformed"], "malformed must be fail_open or fail_closed");
-    }
-  }
-  if (YAML::Node s = root["ruleset"]) {
-    if (r.mapping(s, "ruleset", {"artifact", "state_dir", "last_good_after_ms"})) {
-      r.scalar(s, "artifact", c.artifact, "a path");
-      r.scalar(s, "state_dir", c.state_dir, "a path");
-      r.unsigned_in(s, "last_good_after_ms", c.last_good_after_ms, 0, 3600000);
-    }
-  }
-  if (YAML::Node s = root["control"]) {
-    if (r.mapping(s, "control", {"socket", "mode", "group"})) {
-      r.scalar(s, "socket", c.control_socket, "a path");
-      // Checked here, so --check fails on a path bind() would refuse at start.
-      if (auto bad = protocol::socket_path_problem(c.control_socket); bad && s["socket"])
-        r.error(s["socket"], "socket: " + *bad);
-      std::string mode;
-      r.scalar(s, "mode", mode, "an octal mode such as \"0660\"");
-      if (!mode.empty()) {
-        char* end = nullptr;
-        unsigned long v = std::strtoul(mode.c_str(), &end, 8);
-        if (*end || v > 0777)
-          r.error(s["mode"], "mode must be octal such as \"0660\"");
-        else
-          c.control_socket_mode = static_cast<std::uint32_t>(v);
-      }
-      r.scalar(s, "group", c.control_socket_group, "a group name");
-    }
-  }
-  if (YAML::Node s = root["fragments"]) {
-    if (r.mapping(s, "fragments", {"max_flows", "timeout_ms"})) {
-      r.unsigned_in(s, "max_flows", c.frag_max_flows, 16, 1u << 20);
-      r.unsigned_in(s, "timeout_ms", c.frag_timeout_ms, 10, 60000);
-    }
-  }
-  if (YAML::Node s = root["tcp"]) {
-    if (r.mapping(s, "tcp",
-                  {"max_flows", "reassembly_flows", "reassembly_bytes", "reassembly_segments", "reassembly_mbufs",
-                   "reassembly_timeout_ms"})) {
-      r.unsigned_in(s, "max_flows", c.tcp_max_flows, 16, 1u << 24);
-      r.unsigned_in(s, "reassembly_flows", c.tcp_reassembly_flows, 16, 1u << 20);
-      // At least one whole SIP message of the parser's maximum size (64 KiB).
-      r.unsigned_in(s, "reassembly_bytes", c.tcp_reassembly_bytes, 65536, 1u << 20);
-      r.unsigned_in(s, "reassembly_segments", c.tcp_reassembly_segments, 2, 1024);
-      r.unsigned_in(s, "reassembly_mbufs", c.tcp_reassembly_mbufs, 16, 1u << 20);
-      r.unsigned_in(s, "reassembly_timeout_ms", c.tcp_reassembly_timeout_ms, 10, 60000);
-    }
-  }
-  if (YAML::Node s = root["offload"]) {
-    if (r.mapping(s, "offload", {"steering", "deny"})) {
-      r.scalar(s, "steering", c.offload_steering, "true or false");
-      r.scalar(s, "deny", c.offload_deny, "true or false");
-    }
-  }
-  if (YAML::Node s = root["detection"]) {
-    if (r.mapping(s, "detection",
-                  {"capacity", "calls", "report_queue", "merge_ms", "max_keys", "expire_visits", "ringing_timeout_ms",
-                   "answered_timeout_ms"})) {
-      r.unsigned_in(s, "capacity", c.detection_capacity, 4, 1u << 26);
-      r.unsigned_in(s, "calls", c.detection_calls, 8, 1u << 26);
-      r.unsigned_in(s, "report_queue", c.detection_report_queue, 64, 1u << 24);
-      // The bound: every worker acts on a crossing within 200 ms.
-      r.unsigned_in(s, "merge_ms", c.detection_merge_ms, 1, 100);
-      r.unsigned_in(s, "max_keys", c.detection_max_keys, 64, 1u << 24);
-      r.unsigned_in(s, "expire_visits", c.detection_expire_visits, 1, 1u << 16);
-      r.unsigned_in(s, "ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
-      r.unsigned_in(s, "answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
-    }
-  }
-  if (YAML::Node s = root["trace"]) {
-    if (r.mapping(s, "trace", {"ring_size", "buffer"})) {
-      r.unsigned_in(s, "ring_size", c.trace_ring_size, 64, 1u << 22);
-      r.unsigned_in(s, "buffer", c.trace_buffer, 64, 1u << 24);
-    }
-  }
-  if (YAML::Node s = root["run"]) {
-    if (r.mapping(s, "run", {"stop_when_idle_ms", "stats_json"})) {
-      r.unsigned_in(s, "stop_when_idle_ms", c.stop_when_idle_ms, 0, 86400000);
-      r.scalar(s, "stats_json", c.stats_json, "a path");
-    }
-  }
-  if (root["cpu"]) read_cpu(r, root, c);
-  if (c.worker_lcores.empty()) c.worker_lcores.push_back(c.main_lcore + 1);
-  for (unsigned l : c.worker_lcores)
-    if (l == c.main_lcore)
-      r.error(root["workers"] ? root["workers"] : root, "worker lcore " + std::to_string(l) + " is the main lcore");
-  {
-    std::set<unsigned> seen;
-    for (unsigned l : c.worker_lcores)
-      if (!seen.insert(l).second)
-        r.error(root["workers"] ? root["workers"] : root, "worker lcore " + std::to_string(l) + " listed twice");
-  }
-  if (!root["cpu"]) check_lcores(r, root, c);
-  check_devices(r, root, c);
-  if (c.ports.size() > kMaxPorts) r.error(root["ports"], "at most " + std::to_string(kMaxPorts) + " ports");
-  if (c.worker_lcores.size() > kMaxWorkers)
-    r.error(root["cpu"] ? root["cpu"] : (root["workers"] ? root["workers"] : root),
-            "at most " + std::to_string(kMaxWorkers) + " workers");
-  if (errors.size() > first_error) return std::nullopt;
-  return c;
+  if (const auto root = r.read_file(path, io::kConfigFile)) read_config(r, *root, c);
+  if (r.error_count() == 0) return c;
+  for (std::string& m : r.messages()) errors.push_back(std::move(m));
+  return std::nullopt;
 }
 
 std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::string& prog) {

@@ -12,12 +12,14 @@
 
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/sip/sip_errors.h"
+#include "rules/model/rule_model.h"
 
 namespace sipwall::dataplane {
 
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kMaxWorkers = 32;
-inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop reject tag trace
+// Verdict counters, one per rules::ActionKind (rules/model/rule_model.h).
+inline constexpr unsigned kActionCount = rules::kActionKindCount;
 
 // Every received frame ends in exactly one of: forwarded, dropped, rejected
 // (answered with a SIP response instead of forwarded) or absorbed (an IP
@@ -66,6 +68,7 @@ inline constexpr unsigned kActionCount = 5;  // rules::ActionKind: pass drop rej
   X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")                       \
   X(tag_skipped_tcp, "tag verdicts forwarded untagged: TCP stream could not be adjusted")                             \
   X(tag_failed, "tag verdicts forwarded untagged: the header line or the message layout was refused")                 \
+  X(tag_partial, "TCP tag verdicts whose From/P-Asserted-Identity lay in an earlier segment: those left unmarked")    \
   X(traced, "trace records produced")                                                                                 \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")                                   \
   X(fragments_in, "IP fragments received")                                                                            \

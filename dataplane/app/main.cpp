@@ -15,15 +15,12 @@
 #include <fstream>
 #include <iostream>
 
-#ifdef SIPWALL_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "dataplane/app/config.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
+#include "dataplane/systemd/notify.h"
 #include "rules/text/safe_text.h"
 
 namespace {
@@ -45,8 +42,8 @@ void print_traces(MainState& st) {
   std::printf("verdict trace (%zu records):\n", st.traces.size());
   std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", "action", "code", "call-id", "caller", "callee",
               "trunk", "rule", "detector");
-  static const char* names[] = {"pass", "drop", "reject", "tag", "trace"};
   for (const TraceRecord& r : st.traces) {
+    const std::string action(r.action < kActionCount ? sipwall::rules::kActionNames[r.action] : "?");
     // Bytes from packets and the rule set: shown escaped.
     std::string det = "-";
     if (r.detector[0]) {
@@ -55,7 +52,7 @@ void print_traces(MainState& st) {
           sipwall::detect::to_string(static_cast<sipwall::detect::Level>(r.detector_level <= 2 ? r.detector_level : 0));
       if (r.detector_report) det += " (report mode)";
     }
-    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", r.action < 5 ? names[r.action] : "?",
+    std::printf("  %-7s %-5s %-28s %-16s %-16s %-10s %-16s %s\n", action.c_str(),
                 r.reject_code ? std::to_string(r.reject_code).c_str() : "-",
                 sipwall::text::printable(r.call_id).c_str(),
                 r.caller[0] ? sipwall::text::printable(r.caller).c_str() : "-",
@@ -72,7 +69,12 @@ void load_initial(MainState& st, const std::string& artifact) {
   if (st.quarantined != 0)
     log("the previous run ended while a rule set was on trial (" + st.on_trial_path() +
         "): that set is skipped at start and refused by load until a clean restart");
-  if (!artifact.empty()) {
+  std::error_code ec;
+  if (!artifact.empty() && !std::filesystem::exists(artifact, ec)) {
+    // A fresh install: sipwall-control writes the store's current set after
+    // its first compile. Not a failed load (reloads.failed stays 0).
+    log("no rule set at " + artifact + " yet; trying the last good rule set");
+  } else if (!artifact.empty()) {
     std::string err = load_ruleset(st, artifact);
     if (err.empty()) {
       log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + artifact);
@@ -80,7 +82,6 @@ void load_initial(MainState& st, const std::string& artifact) {
     }
     log("cannot load " + err + "; trying the last good rule set");
   }
-  std::error_code ec;
   if (std::filesystem::exists(last, ec)) {
     std::string err = load_ruleset(st, last);
     if (err.empty()) {
@@ -99,8 +100,9 @@ int main(int argc, char** argv) {
   std::string config_path, artifact, stats_file, socket_path;
   std::uint32_t idle_ms = 0;
   bool print_trace = false, check_only = false;
-  app.add_option("config,-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml)")
-      ->required();
+  // Required, but checked after parsing: CLI11 checks required options
+  // before unknown ones, so `--bogus` would only hear "--config is required".
+  app.add_option("config,-c,--config", config_path, "YAML configuration (see deploy/examples/sipwall.yaml); required");
   app.add_option("--artifact", artifact, "Rule-set artifact to load at start (overrides ruleset.artifact)");
   app.add_option("--control-socket", socket_path, "Control socket path (overrides control.socket)");
   app.add_option("--stop-when-idle-ms", idle_ms, "Exit when no packet arrived for this long (pcap runs)");
@@ -111,6 +113,10 @@ int main(int argc, char** argv) {
                "pool, offloads) without starting EAL or touching a NIC; exit 0 if valid, 2 if not");
   app.set_version_flag("--version", std::string("sipwall-dataplane ") + SIPWALL_VERSION);
   CLI11_PARSE(app, argc, argv);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "sipwall-dataplane: --config is required\nRun with --help for more information.\n");
+    return 2;
+  }
 
   std::vector<std::string> errors;
   auto cfg = load_config(config_path, errors);
@@ -173,16 +179,9 @@ int main(int argc, char** argv) {
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
   std::fprintf(stderr, "sipwall-dataplane: %zu workers on %zu ports; control socket %s\n", dp.workers.size(),
                dp.ports.size(), dp.cfg.control_socket.c_str());
-#ifdef SIPWALL_HAVE_SYSTEMD
-  sd_notify(0, "READY=1");
-  // WatchdogSec= in the unit: prove the main lcore loop still turns, at
-  // half the interval systemd allows. Only when systemd asked for it.
-  std::uint64_t watchdog_usec = 0;
-  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
-  auto last_watchdog = std::chrono::steady_clock::now();
-  const auto watchdog_every = std::chrono::microseconds(watchdog_usec / 2);
-  if (watchdog_usec) sd_notify(0, "WATCHDOG=1");
-#endif
+  sipwall::systemd::notify("READY=1");
+  // WatchdogSec= in the unit: the main lcore loop proves it still turns.
+  sipwall::systemd::Watchdog watchdog;
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
   std::uint64_t last_rx = 0;
@@ -194,15 +193,7 @@ int main(int argc, char** argv) {
     st.detect.tick();
     drain_trace_rings(st);
     promote_last_good(st);
-#ifdef SIPWALL_HAVE_SYSTEMD
-    if (watchdog_usec) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_watchdog >= watchdog_every) {
-        sd_notify(0, "WATCHDOG=1");
-        last_watchdog = now;
-      }
-    }
-#endif
+    watchdog.poll();
     if (dp.cfg.stop_when_idle_ms) {
       WorkerCounters sum;
       sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
@@ -218,9 +209,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-#ifdef SIPWALL_HAVE_SYSTEMD
-  sd_notify(0, "STOPPING=1");
-#endif
+  sipwall::systemd::notify("STOPPING=1");
   rte_eal_mp_wait_lcore();
   // A clean stop: the set that ran did not take the process down.
   if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());

@@ -277,7 +277,8 @@ void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Ve
     case ActionKind::tag: {
       std::size_t len = rte_pktmbuf_data_len(m);
       std::size_t cap = len + rte_pktmbuf_tailroom(m);
-      net::TagResult t = net::insert_header_line(frame, len, cap, d, msg, v.tag_line, egress_mtu(dp, in));
+      const net::TagSpec spec{v.tag_line, v.tag_label, v.tag_verstat};
+      net::TagResult t = net::insert_tag(frame, len, cap, d, msg, spec, egress_mtu(dp, in));
       if (t == net::TagResult::ok) {
         set_frame_length(m, len);
         c.tagged++;

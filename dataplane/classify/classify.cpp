@@ -94,26 +94,4 @@ Verdict InFlight::verdict() noexcept {
   return decide(*set_, *e);
 }
 
-void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs, const PacketSource* srcs,
-                    std::size_t n, Scratch& scratch, Verdict* out) noexcept {
-  // Engines live in raw storage: they are built in place per group and are
-  // trivially destructible. Each takes its own scan epoch, and they are
-  // evaluated one after the other, so sharing the Scratch is safe.
-  static_assert(std::is_trivially_destructible_v<detail::Engine>);
-  alignas(detail::Engine) unsigned char storage[sizeof(detail::Engine) * kBurstGroup];
-  detail::Engine* engines[kBurstGroup];
-  for (std::size_t base = 0; base < n; base += kBurstGroup) {
-    const std::size_t m = n - base < kBurstGroup ? n - base : kBurstGroup;
-    for (std::size_t i = 0; i < m; ++i) {
-      engines[i] =
-          ::new (storage + i * sizeof(detail::Engine)) detail::Engine(set, *msgs[base + i], srcs[base + i], scratch);
-      engines[i]->begin(false);
-    }
-    for (std::size_t i = 0; i < m; ++i) {
-      engines[i]->finish(false);
-      out[base + i] = decide(set, *engines[i]);
-    }
-  }
-}
-
 }  // namespace sipwall::classify

@@ -36,22 +36,14 @@ struct DetectContext {
 Verdict classify(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
                  DetectContext* detect = nullptr) noexcept;
 
-// A receive burst: out[i] is exactly classify(set, *msgs[i], srcs[i], scratch),
-// but the exact-number table loads of up to kBurstGroup messages are started
-// before any of them is waited for, so their cache misses overlap instead of
-// adding up. Same guarantees as classify(): no allocation, lock or throw.
-// No detection: detector conditions are false (the data plane uses InFlight).
-inline constexpr std::size_t kBurstGroup = 16;
-void classify_burst(const rules::CompiledRuleSet& set, const sip::Message* const* msgs, const PacketSource* srcs,
-                    std::size_t n, Scratch& scratch, Verdict* out) noexcept;
-
 // classify() in two halves, for a worker that parses the next message while
 // this one's table loads are in flight: start() normalises the numbers and
 // starts their exact-table loads; verdict() waits on them, runs the rules and
 // returns exactly what classify() would. The set, message, source and
 // scratch must stay put from start() to verdict(). Several may be started on
 // one Scratch as long as their verdicts are taken one at a time (each has its
-// own scan epoch, as in classify_burst()).
+// own scan epoch). The worker starts a UDP INVITE, parses the next datagram,
+// then takes the verdict, so the table misses arrive during that parse.
 class InFlight {
  public:
   InFlight() noexcept = default;

@@ -659,6 +659,8 @@ void fill_action(Verdict& v, const rules::CompiledRuleSet& set, const rules::Act
   v.reason_line = set.str(a.reason_line);
   v.call_info_line = set.str(a.call_info_line);
   v.tag_line = set.str(a.tag_line);
+  v.tag_label = set.str(a.tag_label);
+  v.tag_verstat = rules::verstat_text(a.tag_verstat);
 }
 
 }  // namespace

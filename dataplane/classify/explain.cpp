@@ -39,8 +39,12 @@ std::string action_text(const rules::CompiledRuleSet& set, const rules::ActionIn
       if (a.reason_text.len != 0) s += fmt::format(" \"{}\"", set.str(a.reason_text));
       return s;
     }
-    case rules::ActionKind::tag:
-      return fmt::format("tag [{}]", set.str(a.tag_line));
+    case rules::ActionKind::tag: {
+      std::string s = fmt::format("tag [{}]", set.str(a.tag_line));
+      if (a.tag_label.len != 0) s += fmt::format(" label \"{}\"", set.str(a.tag_label));
+      if (a.tag_verstat != rules::Verstat::none) s += fmt::format(" verstat {}", rules::verstat_text(a.tag_verstat));
+      return s;
+    }
     default:
       return std::string(rules::to_string(a.kind));
   }

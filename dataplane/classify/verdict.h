@@ -61,6 +61,8 @@ struct Verdict {
   std::string_view reason_line;     // Reason: SIP;cause=...;text="..."
   std::string_view call_info_line;  // Call-Info: <...>;purpose=jwscard (608)
   std::string_view tag_line;        // X-Header: value
+  std::string_view tag_label;       // put in front of the From / P-Asserted-Identity display names (empty: none)
+  std::string_view tag_verstat;     // ;verstat= value for the From / P-Asserted-Identity URIs (empty: none)
 
   // Behavioural detection (docs/rules.md "Detectors"). `detector`: the
   // detector whose condition decided the rule (kNoDetector if none did);

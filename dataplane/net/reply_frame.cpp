@@ -216,43 +216,29 @@ ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, s
   return write_headers(pkt, s, 17, nullptr, out, o);
 }
 
-namespace {
-
-ReplyLayout build_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t proto, const TcpReplySpec* spec,
-                        std::string_view payload, std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept {
+ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt, const TcpReplySpec& spec,
+                            std::string_view payload, std::uint8_t* out, std::size_t cap,
+                            const ReplyOptions& o) noexcept {
   ReplyLayout lay;
-  if (pkt.ip_version == 0 || pkt.l4_proto != proto) {
-    lay.result = proto == 17 ? ReplyResult::not_udp : ReplyResult::not_tcp;
+  if (pkt.ip_version == 0 || pkt.l4_proto != 6) {
+    lay.result = ReplyResult::not_tcp;
     return lay;
   }
   if (pkt.is_fragment) {
     lay.result = ReplyResult::fragment;
     return lay;
   }
+  ReplyOptions tcp_o = o;
+  tcp_o.dst_port = 0;  // a TCP reply belongs to the connection
   Saved s;
   save(req, pkt, s);
-  const std::size_t hdr = header_bytes(pkt, proto, s.has_ts);
-  lay.result = check_size(pkt.ip_version, pkt.l3_offset, hdr, payload.size(), cap, o);
+  const std::size_t hdr = header_bytes(pkt, 6, s.has_ts);
+  lay.result = check_size(pkt.ip_version, pkt.l3_offset, hdr, payload.size(), cap, tcp_o);
   if (lay.result != ReplyResult::ok) return lay;
   // Payload first: its source may overlap the request headers (in place).
   if (!payload.empty()) std::memmove(out + hdr, payload.data(), payload.size());
-  lay = write_headers(pkt, s, proto, spec, out, o);
-  return finish_reply(out, lay, payload.size(), cap, o);
-}
-
-}  // namespace
-
-ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::string_view payload,
-                            std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept {
-  return build_reply(req, pkt, 17, nullptr, payload, out, cap, o);
-}
-
-ReplyLayout build_tcp_reply(const std::uint8_t* req, const DecodedPacket& pkt, const TcpReplySpec& spec,
-                            std::string_view payload, std::uint8_t* out, std::size_t cap,
-                            const ReplyOptions& o) noexcept {
-  ReplyOptions tcp_o = o;
-  tcp_o.dst_port = 0;  // a TCP reply belongs to the connection
-  return build_reply(req, pkt, 6, &spec, payload, out, cap, tcp_o);
+  lay = write_headers(pkt, s, 6, &spec, out, tcp_o);
+  return finish_reply(out, lay, payload.size(), cap, tcp_o);
 }
 
 }  // namespace sipwall::net

@@ -54,21 +54,15 @@ struct ReplyLayout {
   std::size_t length = 0;  // whole frame (valid after finish / one-shot build)
 };
 
-// One shot, UDP: writes the reply carrying `payload` into out[0, cap). `out`
-// may be the request buffer itself (in place) and `payload` may live anywhere,
-// even inside that buffer: the request fields are read before anything is
-// written. IPv4: IHL 5 (options dropped), DSCP kept, ECN cleared, DF, TTL,
+// A UDP reply in two phases, so the SIP response is built straight into the
+// reply buffer: begin writes L2-L4 headers and returns where the payload goes
+// (out must not be the request buffer: the response is built from views into
+// the request); the caller writes payload_length bytes at out +
+// payload_offset (at most cap - payload_offset); finish fills lengths and
+// checksums. IPv4: IHL 5 (options dropped), DSCP kept, ECN cleared, DF, TTL,
 // ip_id, checksum. IPv6: traffic class kept (ECN cleared), flow label 0,
 // extension headers dropped, hop limit. The Ethernet frame is not padded to
 // 60 bytes (the NIC pads).
-ReplyLayout build_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::string_view payload,
-                            std::uint8_t* out, std::size_t cap, const ReplyOptions& o) noexcept;
-
-// Two phases, for building the SIP response straight into a second buffer:
-// begin writes L2-L4 headers and returns where the payload goes (out must not
-// be the request buffer: the response is built from views into the request);
-// the caller writes payload_length bytes at out + payload_offset (at most
-// cap - payload_offset); finish fills lengths and checksums.
 ReplyLayout begin_udp_reply(const std::uint8_t* req, const DecodedPacket& pkt, std::uint8_t* out, std::size_t cap,
                             const ReplyOptions& o) noexcept;
 ReplyLayout finish_reply(std::uint8_t* out, ReplyLayout layout, std::size_t payload_length, std::size_t cap,

@@ -102,4 +102,36 @@ TagResult insert_header_line(std::uint8_t* frame, std::size_t& frame_len, std::s
   return insert_header_line(frame, frame_len, frame_cap, pkt, msg.headers_end, line, mtu);
 }
 
+TagResult insert_tag(std::uint8_t* frame, std::size_t& frame_len, std::size_t frame_cap, DecodedPacket& pkt,
+                     const sip::Message& msg, const TagSpec& spec, std::size_t mtu, TagPlan* plan_out) noexcept {
+  if (pkt.l4_proto == 6) return TagResult::tcp;
+  if (pkt.l4_proto != 17 || pkt.ip_version == 0) return TagResult::not_udp;
+  if (pkt.is_fragment) return TagResult::fragment;
+  if (pkt.has_ah) return TagResult::authenticated;
+  if (!valid_header_line(spec.line) || (!spec.label.empty() && !valid_mark_label(spec.label)) ||
+      (!spec.verstat.empty() && !valid_mark_verstat(spec.verstat))) {
+    return TagResult::bad_line;
+  }
+  TagPlan plan;
+  const std::string_view payload(reinterpret_cast<const char*>(frame + pkt.payload_offset), pkt.payload_length);
+  if (!plan_tag(msg, payload, spec, plan)) return TagResult::bad_offset;
+
+  const auto peak = static_cast<std::size_t>(plan.peak_growth(spec));
+  if (mtu != 0 && detail::splice_fits(pkt, static_cast<std::size_t>(-1), 0, peak, mtu) == 0) {
+    return TagResult::exceeds_mtu;
+  }
+  if (detail::splice_fits(pkt, frame_cap, 0, peak, 0) == 0) return TagResult::no_tailroom;
+  // The final length must fit the MTU too (peak >= final, so it does).
+
+  static_assert(kMaxMarkLine == kMaxLine && kMaxMarkLabel + 4 <= kMaxLine && kMaxMarkVerstat + 10 <= kMaxLine);
+  char buf[kMaxLine + 2];  // the largest mark: the header line and its terminator
+  for (unsigned i = plan.n; i-- > 0;) {
+    const Mark& m = plan.marks[i];
+    const std::size_t n = write_mark(m, spec, buf);
+    detail::splice_l4_payload(frame, frame_len, pkt, pkt.payload_offset + m.at, m.remove, std::string_view(buf, n));
+  }
+  if (plan_out != nullptr) *plan_out = plan;
+  return TagResult::ok;
+}
+
 }  // namespace sipwall::net

@@ -50,11 +50,4 @@ bool error_in_start_line(std::string_view buf, std::size_t error_offset) noexcep
   return nl == std::string_view::npos || error_offset <= nl;
 }
 
-bool spans_segments(const StreamRange* segs, std::size_t n, std::uint32_t b, std::uint32_t e) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (segs[i].begin <= b && b < segs[i].end) return e > segs[i].end;
-  }
-  return false;
-}
-
 }  // namespace sipwall::net

@@ -13,7 +13,7 @@
 //   before framing it, a stream that ends (FIN) inside a message.
 //
 // What to do with the result (edit, forward, hold, reset) is the caller's:
-// the worker cuts mbufs (dataplane/app/worker_tcp.cpp), sipwallctl shows the
+// the worker cuts packets (dataplane/tcp/), sipwallctl shows the
 // messages (control/common/tcp_follower.h). No allocation, no exceptions.
 #pragma once
 
@@ -58,8 +58,15 @@ HeldArrivalPlan plan_held_arrival(const TcpHoldFlow& f, const DecodedPacket& d) 
 // message at all (the middle of one whose start was not seen).
 bool error_in_start_line(std::string_view buf, std::size_t error_offset) noexcept;
 
-// Whether stream bytes [b, e) lie in more than one of the unit's segments.
-bool spans_segments(const StreamRange* segs, std::size_t n, std::uint32_t b, std::uint32_t e) noexcept;
+// Whether stream bytes [b, e) lie in more than one of the unit's segments
+// (any type with `begin` and `end`: StreamRange here, the worker's Seg).
+template <class Segment>
+bool spans_segments(const Segment* segs, std::size_t n, std::uint32_t b, std::uint32_t e) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (segs[i].begin <= b && b < segs[i].end) return e > segs[i].end;
+  }
+  return false;
+}
 
 enum class UnitEnd : std::uint8_t {
   complete,     // every byte is in whole messages (or CRLF keep-alives at the end)
@@ -85,7 +92,7 @@ struct UnitScan {
 };
 
 // Frames `stream`, the unit's bytes (segments `segs[0, n)` in stream order,
-// their ranges contiguous from 0), from its start, which is where a message
+// their [begin, end) ranges contiguous from 0), from its start, which is where a message
 // starts if the flow was seen from a message boundary. For every message:
 //
 //   visit.message(begin, end)              parsed without error; `msg` holds it
@@ -97,8 +104,8 @@ struct UnitScan {
 // never complete). `holdable`: an incomplete message at the end may be held.
 // `first`: the parse of the stream's first message when the caller already
 // has it in `msg` (nullptr to parse it here).
-template <class Visitor>
-UnitScan scan_unit(std::string_view stream, const StreamRange* segs, std::size_t n, bool fin, bool holdable,
+template <class Segment, class Visitor>
+UnitScan scan_unit(std::string_view stream, const Segment* segs, std::size_t n, bool fin, bool holdable,
                    sip::Message& msg, const sip::ParseError* first, Visitor&& visit) {
   UnitScan r;
   const auto total = static_cast<std::uint32_t>(stream.size());

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "dataplane/net/identity_marks.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/tcp_reassembly.h"
 #include "dataplane/net/tcp_seqadj.h"
@@ -27,6 +28,10 @@ inline constexpr std::size_t kMaxResponse = 2048;  // bytes of one 603/608 text
 inline constexpr std::size_t kViewBytes = 65536 + 512;
 // One segment's payload, at most (a 16-bit IP length).
 inline constexpr std::size_t kMaxSegmentPayload = 65536;
+// A tag's marks rendered as one replacement (send.h tag_piece): at most a
+// segment's payload plus what the marks add (header line, labels, verstats).
+inline constexpr std::size_t kTagOutBytes = kMaxSegmentPayload + net::kMaxMarkLine + 2 +
+                                            (net::kMaxMarks - 1) * (net::kMaxMarkLabel + net::kMaxMarkVerstat + 16);
 
 // One received segment taking part in a unit.
 template <class Packet>
@@ -59,7 +64,8 @@ struct Edit {
   EditKind kind = EditKind::drop;
   std::uint16_t reply_len = 0;  // reject: bytes of the response in PathState::reply[slot]
   std::uint8_t slot = 0;
-  std::string_view tag_line;
+  net::TagSpec tag;   // tag: what to write
+  net::TagPlan plan;  // tag: where, from the message's first byte
 };
 
 struct PathConfig {
@@ -81,6 +87,7 @@ struct PathState {
         stream_cap(std::size_t{cfg.hold.max_bytes} + kMaxSegmentPayload),
         stream(std::make_unique<std::uint8_t[]>(stream_cap)),
         view(std::make_unique<std::uint8_t[]>(kViewBytes)),
+        tag_out(std::make_unique<char[]>(kTagOutBytes)),
         seg_cap(std::size_t{cfg.hold.max_segments} + 1),
         piece_cap(net::max_stream_pieces(seg_cap, kMaxEdits)),
         segs(std::make_unique<Seg<Packet>[]>(seg_cap)),
@@ -97,6 +104,8 @@ struct PathState {
   std::unique_ptr<std::uint8_t[]> stream;
   // The one-segment view of a message that spans segments (kViewBytes).
   std::unique_ptr<std::uint8_t[]> view;
+  // A tag's replacement bytes (kTagOutBytes): SeqAdjTable::edit() takes them from outside the frame.
+  std::unique_ptr<char[]> tag_out;
   // One unit: its segments, the segments it leaves on hold, its pieces (as
   // planned and as prepared for sending) and the packets for extra pieces.
   std::size_t seg_cap;

@@ -100,31 +100,47 @@ std::string_view reply_text(Ctx<Host>& x, const Edit& e) {
   return e.kind == EditKind::reject ? std::string_view(x.st.reply[e.slot], e.reply_len) : std::string_view();
 }
 
-// A tag verdict: the tag line goes in at payload offset `at` of the piece,
-// which is then forwarded. A line the table refuses leaves the piece as a
+// A tag verdict: its marks (header line, labels, verstats) go into the piece
+// as one replacement of the bytes they span; the piece is then forwarded.
+// `at` is the header line's payload offset in the piece; the plan counts from
+// the message's first byte, plan.header_at before it (in an earlier segment
+// when the message spans segments: the marks there are left out and counted
+// in tag_partial). A replacement the table refuses leaves the piece as a
 // plain segment.
 template <class Host>
 void tag_piece(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, net::DecodedPacket& d, bool& owes,
                const Edit& e, std::size_t at) {
-  char line[512];
-  std::size_t ln = e.tag_line.size();
-  if (ln + 2 > sizeof line) {
+  const net::TagPlan& plan = e.plan;
+  const std::int64_t base = static_cast<std::int64_t>(at) - plan.header_at;
+  unsigned first = plan.n, last = 0;
+  for (unsigned i = 0; i < plan.n; ++i) {
+    const std::int64_t b = base + plan.marks[i].at;
+    if (b < 0 || b + plan.marks[i].remove > d.payload_length) continue;
+    if (first == plan.n) first = i;
+    last = i;
+  }
+  const std::string_view payload(reinterpret_cast<const char*>(frame + d.payload_offset), d.payload_length);
+  const std::size_t n =
+      first == plan.n ? 0
+                      : net::render_marks(payload, base, plan, first, last, e.tag, x.st.tag_out.get(), kTagOutBytes);
+  if (n == 0) {
     x.c.tag_failed++;
     pass_segment(x, m, frame, d, owes);
     return;
   }
-  std::memcpy(line, e.tag_line.data(), ln);
-  line[ln++] = '\r';
-  line[ln++] = '\n';
+  const std::size_t span_at = static_cast<std::size_t>(base + plan.marks[first].at);
+  const std::size_t span_len = std::size_t{plan.marks[last].at} + plan.marks[last].remove - plan.marks[first].at;
   std::size_t len = x.host.length(m);
   net::TcpEditOutcome out;
-  const net::SeqAdjResult r = x.st.seqadj.edit(frame, len, x.host.room(m), d, at, 0, std::string_view(line, ln), x.now,
-                                               x.host.egress_mtu(x.in), out);
+  const net::SeqAdjResult r =
+      x.st.seqadj.edit(frame, len, x.host.room(m), d, span_at, span_len, std::string_view(x.st.tag_out.get(), n), x.now,
+                       x.host.egress_mtu(x.in), out);
   if (r != net::SeqAdjResult::ok) {
     x.c.tag_skipped_tcp++;
     pass_segment(x, m, frame, d, owes);
     return;
   }
+  if (first != 0 || last + 1 != plan.n) x.c.tag_partial++;
   x.c.tagged++;
   x.c.tcp_adjusted++;
   x.host.set_length(m, len);

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "dataplane/net/bytes.h"
+#include "dataplane/net/tcp_unit.h"
 #include "dataplane/tcp/unit_apply.h"
 
 namespace sipwall::dataplane::tcp {
@@ -98,46 +99,6 @@ void cut_in_place(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, ne
   net::decode_frame(frame, l, d);
 }
 
-// A segment of a holding flow with payload that does not start where the
-// held bytes end. True if it now does (its new bytes kept, cut in place);
-// false if it was dealt with here.
-template <class Host>
-bool keep_new_bytes(Ctx<Host>& x, net::TcpHoldFlow* f, typename Host::Packet m, std::uint8_t* frame,
-                    net::DecodedPacket& d) {
-  const std::uint32_t seq = d.tcp_seq;
-  const std::uint32_t exp = f->next_seq;
-  if (!net::seq_lt(seq, exp)) {
-    // A gap: the segment the hold waits for was lost on the way here. The
-    // client sends it again, then this one (never acknowledged by the core).
-    x.c.tcp_out_of_order_dropped++;
-    bool owes = true;
-    discard(x, m, owes, Fate::dropped);
-    return false;
-  }
-  const std::uint32_t end = seq + d.payload_length;
-  if (net::seq_lt(seq, f->first_seq)) {
-    // Starts before the held bytes: a retransmission of bytes already
-    // handled (forwarded, or removed and answered). Its part before the
-    // held message is inspected alone, like the first time; the rest
-    // repeats held bytes (or runs ahead of them, which the client sends again).
-    if (net::seq_lt(f->first_seq, end)) {
-      x.c.tcp_retransmit_dropped++;
-      cut_in_place(x, m, frame, d, 0, f->first_seq - seq);
-    }
-    client_segment(x, m, frame, d, false);
-    return false;
-  }
-  if (net::seq_le(end, exp)) {
-    x.c.tcp_retransmit_dropped++;  // the originals are held
-    bool owes = true;
-    discard(x, m, owes, Fate::dropped);
-    return false;
-  }
-  // Repacketised: it overlaps the held bytes and brings new ones. Keep the new.
-  cut_in_place(x, m, frame, d, exp - seq, d.payload_length);
-  return true;
-}
-
 // The held bytes and the segment's payload, copied into PathState::stream.
 template <class Host>
 std::string_view copy_stream(Ctx<Host>& x, const net::TcpHoldFlow& f, const std::uint8_t* frame,
@@ -159,22 +120,47 @@ template <class Host>
 void held_flow_segment(Ctx<Host>& x, net::TcpHoldFlow* f, typename Host::Packet m, std::uint8_t* frame,
                        net::DecodedPacket& d) {
   using Packet = typename Host::Packet;
-  if (d.tcp_flags & (net::kTcpSyn | net::kTcpRst)) {
-    abort_held(x, f, m, frame, d);
-    return;
+  // What the segment is (net::plan_held_arrival, the table of
+  // docs/packet-handling.md §6.7; sipwallctl decides with the same function).
+  const net::HeldArrivalPlan plan = net::plan_held_arrival(*f, d);
+  switch (plan.what) {
+    case net::HeldArrival::abort:
+      abort_held(x, f, m, frame, d);
+      return;
+    case net::HeldArrival::control:
+      pass_control(x, m, frame, d);  // an ACK or window update: nothing to inspect
+      return;
+    case net::HeldArrival::gap: {
+      // The segment the hold waits for was lost on the way here. The client
+      // sends it again, then this one (never acknowledged by the core).
+      x.c.tcp_out_of_order_dropped++;
+      bool owes = true;
+      discard(x, m, owes, Fate::dropped);
+      return;
+    }
+    case net::HeldArrival::retransmission: {
+      x.c.tcp_retransmit_dropped++;  // the originals are held
+      bool owes = true;
+      discard(x, m, owes, Fate::dropped);
+      return;
+    }
+    case net::HeldArrival::before_held:
+      // A retransmission of bytes already handled (forwarded, or removed and
+      // answered). Its part before the held message is inspected alone, like
+      // the first time; the rest repeats held bytes (or runs ahead of them,
+      // which the client sends again).
+      if (plan.repeats_held) {
+        x.c.tcp_retransmit_dropped++;
+        cut_in_place(x, m, frame, d, 0, plan.end);
+      }
+      client_segment(x, m, frame, d, false);
+      return;
+    case net::HeldArrival::in_order:
+      // Repacketised: it overlaps the held bytes and brings new ones. Keep the new.
+      if (plan.begin > 0) cut_in_place(x, m, frame, d, plan.begin, d.payload_length);
+      break;
   }
   const bool fin = (d.tcp_flags & net::kTcpFin) != 0;
-  if (d.payload_length == 0 && !fin) {
-    pass_control(x, m, frame, d);  // an ACK or window update: nothing to inspect
-    return;
-  }
-  if (d.payload_length && d.tcp_seq != f->next_seq && !keep_new_bytes(x, f, m, frame, d)) return;
-  if (d.tcp_seq != f->next_seq) {  // a FIN alone past a gap
-    x.c.tcp_out_of_order_dropped++;
-    bool owes = true;
-    discard(x, m, owes, Fate::dropped);
-    return;
-  }
 
   // In order: the held bytes and this segment form one stream.
   const std::uint32_t held_bytes = f->bytes;

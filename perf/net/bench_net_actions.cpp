@@ -14,6 +14,7 @@
 #include "dataplane/net/tcp_seqadj.h"
 #include "dataplane/sip/sip_message.h"
 #include "tests/unit/dataplane/net/frames.h"
+#include "tests/unit/dataplane/net/udp_reply.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -123,7 +124,7 @@ int main() {
   net::ReplyOptions ro;
   double reply = ns_per_call(kIters, [&](int i) {
     ro.ip_id = static_cast<std::uint16_t>(i);
-    sink = net::build_udp_reply(frame.data(), p0, std::string_view(text, n), out.data(), out.size(), ro).length;
+    sink = nettest::udp_reply(frame.data(), p0, std::string_view(text, n), out.data(), out.size(), ro).length;
   });
   // TCP: forward() of a segment on a flow with one edit in each direction.
   net::SeqAdjTable table(net::SeqAdjConfig{});
@@ -148,7 +149,7 @@ int main() {
   std::printf("insert_header_line (incremental)    %7.1f ns  (incl. frame copy)\n", tag);
   std::printf("  + full IPv4/UDP recompute         %7.1f ns  (incl. frame copy)\n", tag_full);
   std::printf("build_sip_response (608, %zu B)    %7.1f ns\n", n, resp);
-  std::printf("build_udp_reply (one shot)          %7.1f ns\n", reply);
+  std::printf("UDP reply frame (begin + finish)    %7.1f ns\n", reply);
   std::printf("SeqAdjTable::forward (mapped)       %7.1f ns  (incl. 64 B copy)\n", seq);
   return 0;
 }

@@ -8,7 +8,6 @@
 //                                   itself is cold), 1M numbers + 100k DNC +
 //                                   1k prefixes + 100 ranges + 64 trunks,
 //                                   10% caller hits
-//   BM_ClassifyBurst/<regexes>      the same through classify_burst(), 32 at a time
 //   BM_ClassifyHot/<regexes>        the same, cycling over 256 messages (all cached)
 //   BM_Parse                        sip::parse_message on the same INVITEs
 //   BM_ParseClassify/<regexes>      parse + classify (classify = this - BM_Parse)
@@ -116,31 +115,6 @@ void BM_Parse(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_Parse);
-
-// As BM_Classify (cold messages, cold tables), in bursts of 32 through
-// classify_burst(): the table and message misses of a group overlap.
-void BM_ClassifyBurst(benchmark::State& state) {
-  const rules::CompiledRuleSet& set = set_with(state.range(0));
-  const auto& c = calls();
-  classify::Scratch scratch;
-  if (!scratch.prepare(set)) std::abort();
-  constexpr std::size_t kBurst = 32;
-  std::vector<const sip::Message*> msgs(c.size());
-  std::vector<classify::PacketSource> srcs(c.size());
-  for (std::size_t k = 0; k < c.size(); ++k) {
-    msgs[k] = &c[k]->msg;
-    srcs[k] = c[k]->src;
-  }
-  classify::Verdict out[kBurst];
-  std::size_t i = 0;
-  for (auto _ : state) {
-    classify::classify_burst(set, msgs.data() + i, srcs.data() + i, kBurst, scratch, out);
-    benchmark::DoNotOptimize(out);
-    i = (i + kBurst) % (c.size() - kBurst);
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBurst));
-}
-BENCHMARK(BM_ClassifyBurst)->Arg(kMinimal)->Arg(0)->Arg(1000);
 
 // The data-plane order: parse the packet into one (hot) Message, classify
 // it. Classify cost = this minus BM_Parse: unlike BM_Classify, the message

@@ -28,7 +28,7 @@
 
 namespace sipwall::rules {
 
-inline constexpr std::uint32_t kArtifactFormatVersion = 1;
+inline constexpr std::uint32_t kArtifactFormatVersion = 2;  // 2: tag label and verstat in ActionInfo
 inline constexpr char kArtifactMagic[8] = {'S', 'I', 'P', 'W', 'A', 'L', 'L', 'R'};
 
 enum class ArtifactError : std::uint8_t {

@@ -20,20 +20,6 @@ CompiledRuleSet::~CompiledRuleSet() = default;
 CompiledRuleSet::CompiledRuleSet(CompiledRuleSet&&) noexcept = default;
 CompiledRuleSet& CompiledRuleSet::operator=(CompiledRuleSet&&) noexcept = default;
 
-std::optional<std::uint32_t> CompiledRuleSet::find_rule(std::string_view id) const noexcept {
-  for (std::size_t i = 0; i < d_.rules.size(); ++i) {
-    if (str(d_.rules[i].id) == id) return static_cast<std::uint32_t>(i);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::uint32_t> CompiledRuleSet::find_list(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < d_.named_lists && i < d_.lists.size(); ++i) {
-    if (str(d_.lists[i].name) == name) return static_cast<std::uint32_t>(i);
-  }
-  return std::nullopt;
-}
-
 std::optional<std::uint32_t> CompiledRuleSet::find_detector(std::string_view name) const noexcept {
   for (std::size_t i = 0; i < d_.detector_names.size(); ++i) {
     if (str(d_.detector_names[i]) == name) return static_cast<std::uint32_t>(i);
@@ -51,13 +37,6 @@ std::uint32_t CompiledRuleSet::list_of_bit(NumberSpace space, std::uint32_t bit)
 std::string_view CompiledRuleSet::trunk_class_name(std::size_t i) const noexcept {
   const std::uint32_t c = d_.trunks[i].class_id;
   return c < d_.classes.size() ? str(d_.classes[c]) : std::string_view{};
-}
-
-std::optional<std::uint32_t> CompiledRuleSet::find_trunk(std::string_view name) const noexcept {
-  for (std::size_t i = 0; i < d_.trunks.size(); ++i) {
-    if (str(d_.trunks[i].name) == name) return static_cast<std::uint32_t>(i);
-  }
-  return std::nullopt;
 }
 
 bool CompiledRuleSet::emergency_search(number::E164Key key) const noexcept {

@@ -15,7 +15,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -138,7 +137,6 @@ class CompiledRuleSet {
   // --- identity -------------------------------------------------------------
   std::string_view name() const noexcept { return str(d_.name); }
   std::string_view version() const noexcept { return str(d_.version); }
-  std::string_view source_file() const noexcept { return str(d_.source_file); }
   // xxh3-64 of the compiled content (tables, rules, actions, pattern sources).
   // The same rule set compiles to the same checksum on any machine (unlike the
   // artifact's Hyperscan bytes, which depend on the CPU).
@@ -152,16 +150,11 @@ class CompiledRuleSet {
   std::string_view rule_id(std::size_t i) const noexcept { return str(d_.rules[i].id); }
   const ActionInfo& rule_action(std::size_t i) const noexcept { return d_.actions[d_.rules[i].action]; }
   const ActionInfo& default_action() const noexcept { return d_.actions[d_.default_action]; }
-  std::size_t action_count() const noexcept { return d_.actions.size(); }
-  const ActionInfo& action(std::size_t i) const noexcept { return d_.actions[i]; }
-  std::optional<std::uint32_t> find_rule(std::string_view id) const noexcept;
 
   // --- lists: named lists first (file order), then generated ones ------------
-  std::size_t list_count() const noexcept { return d_.lists.size(); }
   std::size_t named_list_count() const noexcept { return d_.named_lists; }
   const ListInfo& list(std::size_t i) const noexcept { return d_.lists[i]; }
   std::string_view list_name(std::size_t i) const noexcept { return str(d_.lists[i].name); }
-  std::optional<std::uint32_t> find_list(std::string_view name) const noexcept;
   // List index of a bit in a space (kNone if none).
   std::uint32_t list_of_bit(NumberSpace space, std::uint32_t bit) const noexcept;
 
@@ -170,9 +163,6 @@ class CompiledRuleSet {
   const TrunkInfo& trunk(std::size_t i) const noexcept { return d_.trunks[i]; }
   std::string_view trunk_name(std::size_t i) const noexcept { return str(d_.trunks[i].name); }
   std::string_view trunk_class_name(std::size_t i) const noexcept;
-  std::size_t class_count() const noexcept { return d_.classes.size(); }
-  std::string_view class_name(std::size_t id) const noexcept { return str(d_.classes[id]); }
-  std::optional<std::uint32_t> find_trunk(std::string_view name) const noexcept;
 
   // --- guard rails ------------------------------------------------------------
   // Callee keys (E.164 or short code, and the digits as written) that always pass.
@@ -205,15 +195,11 @@ class CompiledRuleSet {
   std::span<const HeaderName> headers() const noexcept { return d_.headers; }
   std::span<const StrRef> text_values() const noexcept { return d_.text_values; }
   std::span<const std::uint32_t> id_pool() const noexcept { return d_.id_pool; }
-  // Number fields some atom reads; text fields likewise.
+  // Number fields some atom reads.
   FieldMask number_fields_used() const noexcept { return d_.number_fields; }
-  FieldMask text_fields_used() const noexcept { return d_.text_fields; }
   std::uint32_t regex_slots() const noexcept { return d_.regex_slots; }
-  // Derived facts (MatchIndex): rule i's gate (no gate if the index was not
+  // Derived facts (MatchIndex): each rule's gate (empty if the index was not
   // derived), and the number fields whose exact-table ids atoms read.
-  RuleGate rule_gate(std::size_t i) const noexcept {
-    return i < d_.index.gates.size() ? d_.index.gates[i] : RuleGate{kNone, static_cast<std::uint32_t>(i + 1)};
-  }
   std::span<const RuleGate> rule_gates() const noexcept { return d_.index.gates; }
   FieldMask exact_fields_used() const noexcept { return d_.index.exact_fields; }
 

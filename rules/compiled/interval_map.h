@@ -60,10 +60,6 @@ class IntervalMap {
   std::size_t bytes() const noexcept {
     return starts_.size() * sizeof(std::uint64_t) + (values_.size() + index_.size()) * sizeof(std::uint32_t);
   }
-  // Segment starts and set ids, for explain/tests.
-  std::uint64_t segment_start(std::size_t i) const noexcept { return starts_[i]; }
-  std::uint32_t segment_set(std::size_t i) const noexcept { return values_[i]; }
-
   // Serialisation.
   const std::vector<std::uint64_t>& starts() const noexcept { return starts_; }
   const std::vector<std::uint32_t>& raw_values() const noexcept { return values_; }

@@ -110,7 +110,7 @@ struct HeaderName {
 
 struct ActionInfo {
   ActionKind kind = ActionKind::pass;
-  std::uint8_t pad = 0;
+  Verstat tag_verstat = Verstat::none;  // tag: ;verstat= value for From / P-Asserted-Identity
   std::uint16_t reject_code = 0;
   std::int32_t score = 0;
   StrRef reason_text;     // as written
@@ -118,6 +118,7 @@ struct ActionInfo {
   StrRef reason_line;     // `Reason: SIP;cause=603;text="..."` (empty if no text)
   StrRef call_info_line;  // 608: `Call-Info: <uri>;purpose=jwscard` (empty if none)
   StrRef tag_line;        // tag: `Header: value` with {rule}/{score} substituted
+  StrRef tag_label;       // tag: put in front of the From / P-Asserted-Identity display names (empty: none)
 };
 
 struct RuleInfo {

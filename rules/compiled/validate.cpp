@@ -12,7 +12,7 @@
 
 #include "rules/compiled/access.h"
 #include "rules/detect/definition_hash.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
 
@@ -41,7 +41,7 @@ bool header_safe(std::string_view s) noexcept {
 }
 
 bool name_ok(const CompiledRuleSetData& d, StrRef r, bool allow_empty = false) noexcept {
-  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) && printable_utf8(str(d, r));
+  return str_ok(d, r) && r.len <= kMaxNameBytes && (allow_empty || r.len > 0) && text::is_printable(str(d, r));
 }
 
 bool text_ok(const CompiledRuleSetData& d, StrRef r) noexcept {
@@ -84,7 +84,7 @@ bool check_actions(const CompiledRuleSetData& d, std::string& why) {
     if (static_cast<unsigned>(a.kind) > static_cast<unsigned>(ActionKind::trace)) {
       return fail(why, "unknown action kind");
     }
-    for (StrRef r : {a.reason_text, a.phrase, a.reason_line, a.call_info_line, a.tag_line}) {
+    for (StrRef r : {a.reason_text, a.phrase, a.reason_line, a.call_info_line, a.tag_line, a.tag_label}) {
       if (!str_ok(d, r)) return fail(why, "action string out of range");
       // These go into SIP messages: a CR or LF would add headers.
       if (!text_ok(d, r)) return fail(why, "action text holds a control character or is too long");
@@ -93,6 +93,13 @@ bool check_actions(const CompiledRuleSetData& d, std::string& why) {
       return fail(why, "reject code is not 603 or 608");
     }
     if (a.kind == ActionKind::tag && a.tag_line.len == 0) return fail(why, "tag action without a header line");
+    if (static_cast<unsigned>(a.tag_verstat) > static_cast<unsigned>(Verstat::no_tn_validation)) {
+      return fail(why, "unknown verstat value");
+    }
+    // The label is written inside a quoted display name as is.
+    if (a.tag_label.len != 0 && !tag_label_ok(str(d, a.tag_label))) {
+      return fail(why, "tag label is not a valid display-name label");
+    }
   }
   return true;
 }

@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "rules/compiler/compiler_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/number/e164_key.h"
 #include "rules/number/normalize.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::compiler {
 
@@ -102,6 +102,11 @@ std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_
         b.error(a.where, "tag value holds a control character (CR/LF would break the message)");
       }
       ai.tag_line = b.str(a.tag_header + ": " + value);
+      if (!a.tag_label.empty() && !tag_label_ok(a.tag_label)) {
+        b.error(a.where, "tag label must be short UTF-8 text without control characters, '\"' or '\\'");
+      }
+      ai.tag_label = b.str(a.tag_label);
+      ai.tag_verstat = a.tag_verstat;
       break;
     }
   }
@@ -135,7 +140,7 @@ void compile_guard_rails(Builder& b) {
     for (const std::string& name : names) {
       const auto it = b.named_list.find(name);
       if (it == b.named_list.end()) {
-        b.error(g.where, std::string(what) + ": unknown list " + quote_text(name));
+        b.error(g.where, std::string(what) + ": unknown list " + text::quote(name));
         continue;
       }
       const ListInfo& li = d.lists[it->second];

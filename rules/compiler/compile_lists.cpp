@@ -4,8 +4,8 @@
 
 #include "rules/compiled/digit_order.h"
 #include "rules/compiler/compiler_internal.h"
-#include "rules/model/outside_text.h"
 #include "rules/number/e164_key.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::compiler {
 
@@ -174,7 +174,7 @@ std::uint32_t inline_list(Builder& b, const Predicate& p) {
     for (std::size_t i = 0; i < p.values.size(); ++i) {
       const number::E164Key k = number::pack(vals[i]);
       if (k == number::kNoNumber) {
-        b.error(value_where(p, i), quote_text(p.values[i]) + " is not a number of 1 to 15 digits");
+        b.error(value_where(p, i), text::quote(p.values[i]) + " is not a number of 1 to 15 digits");
         continue;
       }
       src.owned.push_back(k);

@@ -3,7 +3,7 @@
 #include <cctype>
 
 #include "rules/compiler/compiler_internal.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::compiler {
 
@@ -138,7 +138,8 @@ std::uint32_t names_atom(Builder& b, const Predicate& p, Atom a) {
     const auto it = map.find(p.values[i]);
     if (it == map.end()) {
       const SourceLocation& w = i < p.value_where.size() ? p.value_where[i] : p.where;
-      b.error(w, trunk ? "unknown trunk " + quote_text(p.values[i]) : "no trunk has class " + quote_text(p.values[i]));
+      b.error(w,
+              trunk ? "unknown trunk " + text::quote(p.values[i]) : "no trunk has class " + text::quote(p.values[i]));
       ok = false;
       continue;
     }
@@ -188,7 +189,7 @@ std::uint32_t atom_for(Builder& b, const Predicate& p) {
   if (p.op == Op::detector) {
     const auto it = b.detector_by_name.find(p.detector);
     if (it == b.detector_by_name.end()) {
-      b.error(p.where, "unknown detector " + quote_text(p.detector));
+      b.error(p.where, "unknown detector " + text::quote(p.detector));
       return kNone;
     }
     a.kind = AtomKind::detector_level;
@@ -233,7 +234,7 @@ std::uint32_t atom_for(Builder& b, const Predicate& p) {
       case Op::in_list: {
         const auto it = b.named_list.find(p.list);
         if (it == b.named_list.end()) {
-          b.error(p.where, "unknown list " + quote_text(p.list));
+          b.error(p.where, "unknown list " + text::quote(p.list));
           return kNone;
         }
         const ListInfo& li = b.d.lists[it->second];

@@ -73,7 +73,21 @@ struct Builder {
     diags.push_back({Severity::warning, where, std::move(message)});
   }
   StrRef str(std::string_view s) { return intern_string(d, s); }
-  StrRef where(const SourceLocation& loc) { return str(to_string(loc)); }
+  // Places in the source are stored relative to the rule file's folder
+  // (lists/dnc.txt:3:1, demo.yaml:30:3), so the same files compile to the
+  // same content checksum wherever they are (a checksum identifies content).
+  // Diagnostics keep the path as given: the operator's terminal needs it.
+  StrRef where(const SourceLocation& loc) {
+    SourceLocation rel = loc;
+    rel.file = relative_to_set(loc.file);
+    return str(to_string(rel));
+  }
+  std::string relative_to_set(const std::string& file) const {
+    const std::size_t slash = rs.source_file.rfind('/');
+    if (slash == std::string::npos) return file;
+    const std::string_view folder(rs.source_file.data(), slash + 1);
+    return file.starts_with(folder) ? file.substr(folder.size()) : file;
+  }
 };
 
 // compile_lists.cc

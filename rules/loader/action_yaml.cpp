@@ -3,17 +3,15 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
-#include "rules/loader/suggest.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 5> kActions = {"pass", "drop", "reject", "tag", "trace"};
 constexpr std::array<std::string_view, 3> kRejectKeys = {"code", "reason", "call_info"};
-constexpr std::array<std::string_view, 3> kTagKeys = {"header", "value", "score"};
+constexpr std::array<std::string_view, 5> kTagKeys = {"header", "value", "score", "label", "verstat"};
 constexpr std::array<std::string_view, 2> kDefaultsKeys = {"action", "malformed"};
-constexpr std::array<std::string_view, 2> kMalformed = {"fail_open", "fail_closed"};
+constexpr std::array<std::string_view, 2> kMalformed = {"fail_open", "fail_closed"};  // as MalformedPolicy
 
 constexpr std::size_t kMaxReason = 128;
 constexpr std::size_t kMaxCallInfo = 512;
@@ -62,7 +60,7 @@ std::size_t control_char(std::string_view s) {
 }  // namespace
 
 std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
-  const std::size_t errors_before = errors_;
+  const std::size_t errors_before = error_count();
   Action a;
   a.where = e.value_at;
   std::string kind_name;
@@ -91,26 +89,18 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
     return std::nullopt;
   }
 
-  if (kind_name == "pass")
-    a.kind = ActionKind::pass;
-  else if (kind_name == "drop")
-    a.kind = ActionKind::drop;
-  else if (kind_name == "reject")
-    a.kind = ActionKind::reject;
-  else if (kind_name == "tag")
-    a.kind = ActionKind::tag;
-  else if (kind_name == "trace")
-    a.kind = ActionKind::trace;
-  else {
-    std::string msg = "unknown action " + quote_text(kind_name);
-    if (const std::string near = closest(kind_name, kActions); !near.empty()) {
+  const auto named = std::find(kActionNames.begin(), kActionNames.end(), kind_name);
+  if (named == kActionNames.end()) {
+    std::string msg = "unknown action " + text::quote(kind_name);
+    if (const std::string near = closest(kind_name, kActionNames); !near.empty()) {
       msg += "; did you mean '" + near + "'?";
     }
-    error(kind_at, msg + " (actions: pass, drop, reject, tag, trace)");
+    error(kind_at, msg + " (actions: " + join_names(kActionNames) + ")");
     return std::nullopt;
   }
+  a.kind = static_cast<ActionKind>(named - kActionNames.begin());
   if (defaults && (a.kind == ActionKind::tag || a.kind == ActionKind::trace)) {
-    error(kind_at, "the default action must be pass, drop or reject, got " + quote_text(kind_name));
+    error(kind_at, "the default action must be pass, drop or reject, got " + text::quote(kind_name));
     return std::nullopt;
   }
   const bool has_params = params.IsDefined() && !params.IsNull();
@@ -120,7 +110,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
     case ActionKind::drop:
     case ActionKind::trace:
       if (has_params && !(params.IsMap() && params.size() == 0)) {
-        error(params_at, quote_text(kind_name) + " takes no parameters, got " + describe(params));
+        error(params_at, text::quote(kind_name) + " takes no parameters, got " + describe(params));
       }
       break;
     case ActionKind::reject: {
@@ -168,7 +158,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
             error(ci->value_at,
                   "'call_info' must be an absolute URI without spaces or <>, e.g. "
                   "https://example.net/608.jwt, got " +
-                      quote_text(*v));
+                      text::quote(*v));
           } else {
             a.call_info = *v;
           }
@@ -191,7 +181,7 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
           for (char c : *v) token = token && is_token_char(c);
           const std::string l = lower(*v);
           if (!token) {
-            error(h->value_at, "tag 'header' must be a header name (letters, digits, '-'), got " + quote_text(*v));
+            error(h->value_at, "tag 'header' must be a header name (letters, digits, '-'), got " + text::quote(*v));
           } else if (v->size() == 1 ||
                      std::find(kProtectedHeaders.begin(), kProtectedHeaders.end(), l) != kProtectedHeaders.end()) {
             error(h->value_at,
@@ -228,11 +218,46 @@ std::optional<Action> Loader::read_action(const Entry& e, bool defaults) {
       if (const Entry* s = require(*pe, "score", params_at, "tag")) {
         if (auto v = integer(*s, 0, 100)) a.score = static_cast<std::int32_t>(*v);
       }
+      if (const Entry* l = find(*pe, "label")) read_tag_label(*l, a);
+      if (const Entry* vs = find(*pe, "verstat")) read_tag_verstat(*vs, a);
       break;
     }
   }
-  if (errors_ != errors_before) return std::nullopt;
+  if (error_count() != errors_before) return std::nullopt;
   return a;
+}
+
+// The label goes inside a quoted display name as written: the checks of
+// tag_label_ok() (rules/model/tag_marks.h), one message each.
+void Loader::read_tag_label(const Entry& e, Action& a) {
+  const auto v = scalar(e, "a text");
+  if (!v) return;
+  if (v->empty() || v->size() > kMaxTagLabelBytes) {
+    error(e.value_at,
+          "tag 'label' must be 1.." + std::to_string(kMaxTagLabelBytes) + " bytes, got " + std::to_string(v->size()));
+  } else if (!text::is_printable(*v)) {
+    error(e.value_at, "tag 'label' must be UTF-8 text without control characters, got " + text::quote(*v));
+  } else if (v->find_first_of("\"\\") != std::string::npos) {
+    error(e.value_at,
+          "tag 'label' must not contain '\"' or '\\' (it goes inside a quoted display name), got " + text::quote(*v));
+  } else if (v->front() == ' ' || v->back() == ' ') {
+    error(e.value_at, "tag 'label' must not start or end with a space (one is added after it), got " + text::quote(*v));
+  } else {
+    a.tag_label = *v;
+  }
+}
+
+void Loader::read_tag_verstat(const Entry& e, Action& a) {
+  const auto v = scalar(e, "a verstat value");
+  if (!v) return;
+  if (const Verstat vs = verstat_from_text(*v); vs != Verstat::none) {
+    a.tag_verstat = vs;
+    return;
+  }
+  std::string msg = "tag 'verstat' must be one of TN-Validation-Passed, TN-Validation-Failed, No-TN-Validation, got " +
+                    text::quote(*v);
+  if (const std::string near = closest(*v, kVerstatValues); !near.empty()) msg += "; did you mean '" + near + "'?";
+  error(e.value_at, msg);
 }
 
 void Loader::read_defaults(const Entry& e) {
@@ -245,19 +270,8 @@ void Loader::read_defaults(const Entry& e) {
     if (auto act = read_action(*a, true)) d.action = *act;
   }
   if (const Entry* m = find(*entries, "malformed")) {
-    if (auto v = scalar(*m, "fail_open or fail_closed")) {
-      if (*v == "fail_open") {
-        d.malformed = MalformedPolicy::fail_open;
-      } else if (*v == "fail_closed") {
-        d.malformed = MalformedPolicy::fail_closed;
-      } else {
-        std::string msg = "'malformed' must be fail_open or fail_closed, got " + quote_text(*v);
-        if (const std::string near = closest(*v, kMalformed); !near.empty()) {
-          msg += "; did you mean '" + near + "'?";
-        }
-        error(m->value_at, msg);
-      }
-    }
+    if (auto i = word(*m, kMalformed))
+      d.malformed = *i == 0 ? MalformedPolicy::fail_open : MalformedPolicy::fail_closed;
   }
 }
 

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -52,7 +52,7 @@ CidrText parse_cidr(std::string_view text) {
     max_len = 128;
     for (int i = 0; i < 16; ++i) s.addr[static_cast<std::size_t>(i)] = raw[i];
   } else {
-    out.error = quote_text(text) + " is not an IPv4 or IPv6 address or prefix";
+    out.error = text::quote(text) + " is not an IPv4 or IPv6 address or prefix";
     return out;
   }
   unsigned len = max_len;
@@ -60,14 +60,14 @@ CidrText parse_cidr(std::string_view text) {
     const std::string_view l = text.substr(slash + 1);
     const auto r = std::from_chars(l.data(), l.data() + l.size(), len);
     if (l.empty() || r.ec != std::errc() || r.ptr != l.data() + l.size() || len > max_len) {
-      out.error = "bad prefix length in " + quote_text(std::string(text)) + ": expected 0.." + std::to_string(max_len);
+      out.error = "bad prefix length in " + text::quote(std::string(text)) + ": expected 0.." + std::to_string(max_len);
       return out;
     }
   }
   const unsigned space_len = s.is_ipv4 ? len + 96 : len;
   s.prefix_len = static_cast<std::uint8_t>(space_len);
   if (clear_host_bits(s.addr, space_len)) {
-    out.error = quote_text(std::string(text)) + " has host bits set; did you mean '" + format_addr(s.addr, s.is_ipv4) +
+    out.error = text::quote(std::string(text)) + " has host bits set; did you mean '" + format_addr(s.addr, s.is_ipv4) +
                 "/" + std::to_string(len) + "'?";
     return out;
   }

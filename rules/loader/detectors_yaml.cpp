@@ -14,9 +14,8 @@
 
 #include "rules/detect/definition_hash.h"
 #include "rules/loader/loader_internal.h"
-#include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -107,7 +106,7 @@ std::optional<std::uint32_t> Loader::duration(const Entry& e, std::uint64_t min_
   if (!text) return std::nullopt;
   const auto ms = parse_duration(*text);
   if (!ms) {
-    error(e.value_at, "'" + e.key + "' must be a duration such as 500ms, 60s, 5m, 1h or 1d, got " + quote_text(*text));
+    error(e.value_at, "'" + e.key + "' must be a duration such as 500ms, 60s, 5m, 1h or 1d, got " + text::quote(*text));
     return std::nullopt;
   }
   if (*ms < min_ms || *ms > max_ms) {
@@ -130,7 +129,7 @@ void Loader::read_detectors(const Entry& e) {
     std::string what = "detector #" + std::to_string(index);
     if (node.IsMap()) {
       if (const YAML::Node n = node["name"]; n.IsDefined() && n.IsScalar() && !n.Scalar().empty()) {
-        what = "detector " + quote_text(n.Scalar());
+        what = "detector " + text::quote(n.Scalar());
       }
     }
     if (index == detect::kMaxDetectors + 1) {
@@ -139,7 +138,7 @@ void Loader::read_detectors(const Entry& e) {
     }
     const auto entries = map_entries(node, d_at, what, kDetectorKeys);
     if (!entries) continue;
-    const std::size_t errors_before = errors_;
+    const std::size_t errors_before = error_count();
     Detector d;
     d.where = d_at;
     detect::DetectorSpec& s = d.spec;
@@ -150,7 +149,7 @@ void Loader::read_detectors(const Entry& e) {
         d.name = *v;
         if (auto [pos, fresh] = detector_at_.emplace(*v, n->value_at); !fresh) {
           error(n->value_at,
-                "duplicate detector name " + quote_text(*v) + " (first used at " + to_string(pos->second) + ")");
+                "duplicate detector name " + text::quote(*v) + " (first used at " + to_string(pos->second) + ")");
         }
       }
     }
@@ -161,7 +160,7 @@ void Loader::read_detectors(const Entry& e) {
           s.key = *kind;
           have_key = true;
         } else {
-          std::string msg = "unknown detector key " + quote_text(*v);
+          std::string msg = "unknown detector key " + text::quote(*v);
           if (auto near = closest(*v, kKeyNames); !near.empty()) msg += "; did you mean '" + near + "'?";
           error(k->value_at, msg + " (keys: " + join_names(kKeyNames) + ")");
         }
@@ -174,7 +173,7 @@ void Loader::read_detectors(const Entry& e) {
           s.count = *kind;
           have_count = true;
         } else {
-          std::string msg = "unknown detector count " + quote_text(*v);
+          std::string msg = "unknown detector count " + text::quote(*v);
           if (auto near = closest(*v, kCountNames); !near.empty()) msg += "; did you mean '" + near + "'?";
           error(count_entry->value_at, msg + " (counts: " + join_names(kCountNames) + ")");
         }
@@ -208,7 +207,7 @@ void Loader::read_detectors(const Entry& e) {
         if (!p || *p == 0) {
           error(t.value_at,
                 "'" + t.key + "' of an asr detector is a percentage above 0% and at most 100% such as 20% " +
-                    "or 12.5% (it fires when the answer-seizure ratio falls below it), got " + quote_text(*v));
+                    "or 12.5% (it fires when the answer-seizure ratio falls below it), got " + text::quote(*v));
           return std::nullopt;
         }
         return *p;
@@ -267,7 +266,7 @@ void Loader::read_detectors(const Entry& e) {
     if (const Entry* c = find(*entries, "capacity")) {
       if (auto v = integer(*c, detect::kMinCapacity, kMaxYamlCapacity)) s.capacity = static_cast<std::uint32_t>(*v);
     }
-    if (errors_ != errors_before || d.name.empty()) continue;
+    if (error_count() != errors_before || d.name.empty()) continue;
     if (const char* why = detect::validate(s)) {  // the loader's checks should make this unreachable
       error(d_at, what + ": " + why);
       continue;
@@ -281,7 +280,7 @@ bool Loader::check_detector_ref(const std::string& name, const SourceLocation& w
   if (detector_at_.count(name)) return true;
   std::vector<std::string> names;
   for (const auto& [n, _] : detector_at_) names.push_back(n);
-  std::string msg = "unknown detector " + quote_text(name);
+  std::string msg = "unknown detector " + text::quote(name);
   if (const std::string near = closest(name, names); !near.empty()) msg += "; did you mean '" + near + "'?";
   msg += names.empty() ? " (no detectors are defined)" : " (detectors: " + join_names(names) + ")";
   error(where, std::move(msg));

@@ -4,8 +4,7 @@
 #include <array>
 
 #include "rules/loader/loader_internal.h"
-#include "rules/loader/suggest.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -32,13 +31,13 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 void Loader::read_dial_plan(const Entry& e) {
-  const std::size_t errors_before = errors_;
+  const std::size_t errors_before = error_count();
   const auto entries = map_entries(e.value, e.value_at, "dial_plan", kPlanKeys);
   if (!entries) return;
   number::DialPlan plan{};
   if (const Entry* preset = find(*entries, "preset")) {
     if (auto name = scalar(*preset, "a preset name"); name && !number::DialPlan::preset(*name, &plan)) {
-      std::string msg = "unknown dial plan preset " + quote_text(*name);
+      std::string msg = "unknown dial plan preset " + text::quote(*name);
       if (const std::string near = closest(*name, kPresets); !near.empty()) {
         msg += "; did you mean '" + near + "'?";
       }
@@ -63,7 +62,7 @@ void Loader::read_dial_plan(const Entry& e) {
     }
     if (!all_digits(v) || v.size() < min_len || v.size() > max_len) {
       error(f->value_at, "'" + f->key + "' must be " + std::to_string(min_len) + ".." + std::to_string(max_len) +
-                             " digits, got " + quote_text(v));
+                             " digits, got " + text::quote(v));
       return;
     }
     out.assign(v);
@@ -120,7 +119,7 @@ void Loader::read_dial_plan(const Entry& e) {
         auto length = integer(*len, 1, static_cast<std::int64_t>(number::kMaxDigits));
         if (!lead_s || !length) continue;
         if (!plan.add_local_pattern(*lead_s, static_cast<unsigned>(*length))) {
-          error(lead->value_at, "'lead' must be digits, no longer than 'length', got " + quote_text(*lead_s));
+          error(lead->value_at, "'lead' must be digits, no longer than 'length', got " + text::quote(*lead_s));
         }
       }
     }
@@ -139,14 +138,14 @@ void Loader::read_dial_plan(const Entry& e) {
         for (const Item& it : *items) {
           if (!plan.add_short_code(it.text)) {
             error(it.at, "a short code must be 1.." + std::to_string(number::kMaxShortCodeDigits) + " digits, got " +
-                             quote_text(it.text));
+                             text::quote(it.text));
           }
         }
       }
     }
   }
 
-  if (errors_ != errors_before) return;
+  if (error_count() != errors_before) return;
   // Whole-plan consistency. DialPlan::valid names the YAML key first
   // ("national_number_length: ..." or "local_patterns[1]: ..."): point there.
   std::string why;

@@ -7,7 +7,7 @@
 
 #include "rules/io/file_input.h"
 #include "rules/loader/number_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -103,7 +103,7 @@ bool add_list_entry(std::string_view text, NumberList& list, const number::DialP
         return true;
       }
       error =
-          quote_text(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
+          text::quote(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
       return false;
     }
     case ListKind::prefix: {

@@ -9,9 +9,8 @@
 #include "rules/loader/list_file.h"
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/number_text.h"
-#include "rules/loader/suggest.h"
 #include "rules/model/model_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -31,8 +30,8 @@ void Loader::read_lists(const Entry& e) {
     // Rules may name the list even if its body has errors: no cascade of
     // "unknown list" errors.
     list_at_.emplace(le.key, le.key_at);
-    const std::string what = "list " + quote_text(le.key);
-    const std::size_t errors_before = errors_;
+    const std::string what = "list " + text::quote(le.key);
+    const std::size_t errors_before = error_count();
     const auto entries = map_entries(le.value, le.value_at, what, kListKeys);
     if (!entries) continue;
     NumberList list;
@@ -43,7 +42,7 @@ void Loader::read_lists(const Entry& e) {
         if (auto kind = list_kind_from_string(*v)) {
           list.kind = *kind;
         } else {
-          std::string msg = "unknown list kind " + quote_text(*v);
+          std::string msg = "unknown list kind " + text::quote(*v);
           if (const std::string near = closest(*v, kKinds); !near.empty()) {
             msg += "; did you mean '" + near + "'?";
           }
@@ -103,13 +102,14 @@ void Loader::read_lists(const Entry& e) {
         }
         continue;
       }
+      std::vector<Diagnostic> file_diags;
       const ListFileStats st =
-          read_list_file(shown, fs_path, list, rs_.dial_plan, f.at, options_.max_errors_per_list_file, diags_);
-      errors_ += st.errors + (st.readable ? 0 : 1);
+          read_list_file(shown, fs_path, list, rs_.dial_plan, f.at, options_.max_errors_per_list_file, file_diags);
+      take(std::move(file_diags));
       file_lines += st.entries + st.errors;
       bad = bad || st.errors > 0 || !st.readable;
     }
-    if (plan_ok_ && !bad && errors_ == errors_before) {
+    if (plan_ok_ && !bad && error_count() == errors_before) {
       const std::size_t dups = finalize_list(list);
       if (dups > 0) {
         warning(le.key_at,

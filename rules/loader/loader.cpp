@@ -1,22 +1,17 @@
 // Top level of the loader: the document, its sections in dependency order
 // (dial plan before anything with numbers, trunks and lists before the rules
-// that name them), the rules, then ordering of the diagnostics.
+// that name them), the rules, then the analysis warnings.
 #include "rules/loader/loader.h"
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <tuple>
 #include <unordered_map>
 
 #include "rules/analysis/analysis.h"
 #include "rules/io/file_input.h"
 #include "rules/loader/loader_internal.h"
-#include "rules/loader/suggest.h"
-#include "rules/loader/yaml_guard.h"
 #include "rules/model/model_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
 namespace loader {
@@ -26,18 +21,6 @@ constexpr std::array<std::string_view, 11> kTopKeys = {"version",     "name",   
                                                        "trunks",      "deny_sources", "lists",       "detectors",
                                                        "guard_rails", "defaults",     "rules"};
 constexpr std::array<std::string_view, 5> kRuleKeys = {"id", "priority", "description", "match", "action"};
-
-// Main file first, then other files in order of first mention; within a file
-// by line and column, with file-level notes (line 0) last.
-void sort_diagnostics(std::vector<Diagnostic>& ds, const std::string& main_file) {
-  std::unordered_map<std::string, std::size_t> rank{{main_file, 0}};
-  for (const Diagnostic& d : ds) rank.emplace(d.where.file, rank.size());
-  auto key = [&](const Diagnostic& d) {
-    const std::uint64_t line = d.where.line == 0 ? UINT64_MAX : d.where.line;
-    return std::tuple(rank[d.where.file], line, d.where.column);
-  };
-  std::stable_sort(ds.begin(), ds.end(), [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
-}
 
 // A map none of whose keys is a rule-set key or a near miss of one (a typo
 // such as 'verison' still counts) is some other file, e.g. /etc/shadow,
@@ -56,17 +39,17 @@ bool looks_like_rule_set(const YAML::Node& root) {
 }  // namespace
 
 Loader::Loader(std::string display_file, std::filesystem::path base_dir, const LoadOptions& options)
-    : file_(std::move(display_file)), base_dir_(std::move(base_dir)), options_(options) {
-  const std::filesystem::path shown_dir = std::filesystem::path(file_).parent_path();
+    : yaml::Reader(std::move(display_file)), base_dir_(std::move(base_dir)), options_(options) {
+  const std::filesystem::path shown_dir = std::filesystem::path(file()).parent_path();
   display_dir_ = shown_dir.empty() ? std::string() : shown_dir.string();
-  rs_.source_file = file_;
+  rs_.source_file = file();
 }
 
 bool Loader::check_list_ref(const std::string& name, const SourceLocation& where) {
   if (list_at_.count(name)) return true;
   std::vector<std::string> names;
   for (const auto& [n, _] : list_at_) names.push_back(n);
-  std::string msg = "unknown list " + quote_text(name);
+  std::string msg = "unknown list " + text::quote(name);
   if (const std::string near = closest(name, names); !near.empty()) {
     msg += "; did you mean '" + near + "'?";
   }
@@ -75,11 +58,24 @@ bool Loader::check_list_ref(const std::string& name, const SourceLocation& where
   return false;
 }
 
+bool Loader::check_name(const std::string& name, const SourceLocation& where, std::string_view what) {
+  constexpr std::size_t kMaxName = 64;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  bool ok = !name.empty() && name.size() <= kMaxName && alnum(name[0]);
+  for (char c : name) ok = ok && (alnum(c) || c == '_' || c == '-' || c == '.');
+  if (!ok) {
+    error(where, "invalid " + std::string(what) + " '" + name +
+                     "': use letters, digits, '_', '-' and '.', starting with a letter or digit, "
+                     "at most 64");
+  }
+  return ok;
+}
+
 // The set's name and version go into status JSON, metrics labels and every
 // trace record: one line of printable text.
 void Loader::check_identity(const std::string& s, const SourceLocation& where, std::string_view key) {
   constexpr std::size_t kMaxIdentity = 256;
-  if (s.size() > kMaxIdentity || !printable_utf8(s)) {
+  if (s.size() > kMaxIdentity || !text::is_printable(s)) {
     error(where, "'" + std::string(key) + "' must be one line of printable UTF-8 text of at most " +
                      std::to_string(kMaxIdentity) + " bytes");
   }
@@ -100,7 +96,7 @@ void Loader::read_rules(const Entry& e) {
     if (node.IsMap()) {
       // A const lookup of a missing key gives an invalid node: test IsDefined first.
       if (const YAML::Node id = node["id"]; id.IsDefined() && id.IsScalar() && !id.Scalar().empty()) {
-        what = "rule " + quote_text(id.Scalar());
+        what = "rule " + text::quote(id.Scalar());
       }
     }
     const auto entries = map_entries(node, rule_at, what, kRuleKeys);
@@ -114,10 +110,10 @@ void Loader::read_rules(const Entry& e) {
     if (const Entry* id = require(*entries, "id", rule_at, what)) {
       if (auto v = scalar(*id, "a rule id"); v && check_name(*v, id->value_at, "rule id")) {
         rule.id = *v;
-        name = "rule " + quote_text(*v);
+        name = "rule " + text::quote(*v);
         if (auto [pos, fresh] = ids.emplace(*v, id->value_at); !fresh) {
           error(id->value_at,
-                "duplicate rule id " + quote_text(*v) + " (first used at " + to_string(pos->second) + ")");
+                "duplicate rule id " + text::quote(*v) + " (first used at " + to_string(pos->second) + ")");
           ok = false;
         }
       } else {
@@ -161,37 +157,17 @@ void Loader::read_rules(const Entry& e) {
 }
 
 LoadResult Loader::run(std::string_view yaml_text) {
-  YAML::Node root;
-  // Alias cycles, alias bombs and deep nesting are refused before the tree
-  // is built and walked (rules/loader/yaml_guard.h).
-  if (const auto p = check_yaml_limits(yaml_text)) {
-    error(SourceLocation{file_, p->line, p->column}, p->message);
-  }
-  if (errors_ == 0) {
-    try {
-      root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::ParserException& ex) {
-      std::string msg = "YAML syntax error: " + ex.msg;
-      // The most common cause by far: a tab in the indentation.
-      std::size_t line_start = 0;
-      for (int line = 0; line < ex.mark.line && line_start != std::string_view::npos; ++line) {
-        line_start = yaml_text.find('\n', line_start);
-        if (line_start != std::string_view::npos) ++line_start;
-      }
-      if (line_start != std::string_view::npos) {
-        const std::string_view line = yaml_text.substr(line_start, yaml_text.find('\n', line_start) - line_start);
-        const std::size_t first = line.find_first_not_of(' ');
-        if (first != std::string_view::npos && line[first] == '\t') {
-          msg += " (YAML indentation must use spaces, not tabs)";
-        }
-      }
-      error(at(ex.mark), msg);
-    } catch (const YAML::Exception& ex) {
-      error(at(ex.mark), "cannot read YAML: " + ex.msg);
-    }
-  }
-  const SourceLocation top{file_, 1, 1};
-  if (errors_ == 0) {
+  return run(parse(yaml_text));
+}
+
+LoadResult Loader::run_file(const std::string& path) {
+  return run(read_file(path, io::kRuleFile));
+}
+
+LoadResult Loader::run(const std::optional<YAML::Node>& parsed) {
+  const YAML::Node root = parsed ? *parsed : YAML::Node();
+  const SourceLocation top = this->top();
+  if (parsed) {
     try {
       if (!root.IsDefined() || root.IsNull()) {
         error(top, "the rule set is empty; it needs at least 'version' and 'dial_plan'");
@@ -221,7 +197,7 @@ LoadResult Loader::run(std::string_view yaml_text) {
             rs_.name = *s;
           }
         } else {
-          rs_.name = std::filesystem::path(file_).stem().string();
+          rs_.name = std::filesystem::path(file()).stem().string();
         }
         if (const Entry* d = find(*entries, "description")) scalar(*d, "a string");
         if (const Entry* dp = require(*entries, "dial_plan", top, "the rule set")) read_dial_plan(*dp);
@@ -244,14 +220,11 @@ LoadResult Loader::run(std::string_view yaml_text) {
     }
   }
   LoadResult result;
-  if (errors_ == 0) {
-    if (options_.analyze) {
-      for (Diagnostic& d : analyze(rs_)) diags_.push_back(std::move(d));
-    }
+  if (error_count() == 0) {
+    if (options_.analyze) take(analyze(rs_));
     result.rule_set = std::move(rs_);
   }
-  sort_diagnostics(diags_, file_);
-  result.diagnostics = std::move(diags_);
+  result.diagnostics = take_sorted_diagnostics();
   return result;
 }
 
@@ -264,16 +237,8 @@ LoadResult load_rule_set_from_string(std::string_view yaml, const std::filesyste
 }
 
 LoadResult load_rule_set(const std::filesystem::path& path, const LoadOptions& options) {
-  std::string text;
-  std::string why;
-  io::InputFile f;
-  if (!f.open(path.string(), io::kRuleFile, why) || !f.read_rest(text, why)) {
-    LoadResult r;
-    r.diagnostics.push_back(
-        {Severity::error, SourceLocation{path.string(), 0, 0}, "cannot read the rule file: " + why});
-    return r;
-  }
-  return load_rule_set_from_string(text, path, options);
+  loader::Loader l(path.string(), path.parent_path(), options);
+  return l.run_file(path.string());
 }
 
 }  // namespace sipwall::rules

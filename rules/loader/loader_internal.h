@@ -1,6 +1,7 @@
 // The loader's working state, shared by the files that read each section of
-// a rule set (loader.cc top level, dial_plan_yaml.cc, trunks_yaml.cc,
-// lists_yaml.cc, match_yaml.cc, action_yaml.cc). Not a public header.
+// a rule set (loader.cpp top level, dial_plan_yaml.cpp, trunks_yaml.cpp,
+// deny_yaml.cpp, lists_yaml.cpp, match_yaml.cpp, action_yaml.cpp). Not a
+// public header.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -16,77 +17,65 @@
 #include <vector>
 
 #include "rules/loader/loader.h"
+#include "rules/yaml/reader.h"
+#include "rules/yaml/suggest.h"
 
 namespace sipwall::rules::loader {
 
-// One key: value pair of a YAML map.
-struct Entry {
-  std::string key;
-  YAML::Node value;
-  SourceLocation key_at;
-  SourceLocation value_at;  // the key's place when the value is empty
-};
+using yaml::closest;
+using yaml::Entry;
+using yaml::Item;
+using yaml::join_names;
 
-struct Item {  // one scalar of a "value or list of values"
-  std::string text;
-  SourceLocation at;
-};
-
-class Loader {
+// The rule loader is a YAML reader (rules/yaml/reader.h: places, messages,
+// map shapes, typed values) with the state of the rule set it builds.
+class Loader : public yaml::Reader {
  public:
   Loader(std::string display_file, std::filesystem::path base_dir, const LoadOptions& options);
+  // The whole rule set: from text, or from a rule file (rules/io, 16 MiB).
   LoadResult run(std::string_view yaml_text);
+  LoadResult run_file(const std::string& path);
 
-  // --- diagnostics and YAML shape (yaml_shape.cc) ---
-  void error(const SourceLocation& at, std::string message);
-  void warning(const SourceLocation& at, std::string message);
-  std::size_t error_count() const noexcept { return errors_; }
-  SourceLocation at(const YAML::Mark& m) const;
-  SourceLocation at(const YAML::Node& n, const SourceLocation& fallback) const;
-
-  // The entries of a map. Unknown keys (when `allowed` is non-empty) and
-  // duplicate keys are reported; entries with unknown keys are dropped.
-  // nullopt (and an error) if `node` is not a map. `dup_noun` names what a
-  // duplicate key is ("key", "list name", "trunk name").
-  std::optional<std::vector<Entry>> map_entries(const YAML::Node& node, const SourceLocation& where,
-                                                std::string_view what, std::span<const std::string_view> allowed,
-                                                std::string_view dup_noun = "key");
-  static const Entry* find(const std::vector<Entry>& entries, std::string_view key);
-  // Reports a missing required key; returns the entry if present.
-  const Entry* require(const std::vector<Entry>& entries, std::string_view key, const SourceLocation& map_at,
-                       std::string_view what);
-
-  std::optional<std::string> scalar(const Entry& e, std::string_view what);
-  std::optional<std::int64_t> integer(const Entry& e, std::int64_t min, std::int64_t max);
-  std::optional<std::int64_t> integer(const YAML::Node& n, const SourceLocation& at, std::string_view what,
-                                      std::int64_t min, std::int64_t max);
-  std::optional<bool> boolean(const Entry& e);
-  // "500ms", "60s", "5m", "1h", "1d" within [min_ms, max_ms]; detectors_yaml.cpp.
-  std::optional<std::uint32_t> duration(const Entry& e, std::uint64_t min_ms, std::uint64_t max_ms);
-  // A scalar or a list of scalars; an empty list is an error.
-  std::optional<std::vector<Item>> scalar_list(const Entry& e, std::string_view what);
-  // A name for a list, trunk, class or rule: letters, digits, '_', '-', '.'.
+  // A name for a list, trunk, class or rule: letters, digits, '_', '-', '.'
+  // (loader.cpp).
   bool check_name(const std::string& name, const SourceLocation& at, std::string_view what);
-  static std::string describe(const YAML::Node& n);
   // The set's version and name: printable, one line, bounded.
   void check_identity(const std::string& s, const SourceLocation& at, std::string_view key);
 
   // --- sections ---
-  void read_dial_plan(const Entry& e);                                                       // dial_plan_yaml.cc
-  void read_trunks(const Entry& e);                                                          // trunks_yaml.cc
-  void read_deny_sources(const Entry& e);                                                    // deny_yaml.cc
-  void read_lists(const Entry& e);                                                           // lists_yaml.cc
+  void read_dial_plan(const Entry& e);                                                       // dial_plan_yaml.cpp
+  void read_trunks(const Entry& e);                                                          // trunks_yaml.cpp
+  void read_deny_sources(const Entry& e);                                                    // deny_yaml.cpp
+  void read_lists(const Entry& e);                                                           // lists_yaml.cpp
   void read_detectors(const Entry& e);                                                       // detectors_yaml.cpp
-  void read_guard_rails(const Entry* e, const SourceLocation& top);                          // lists_yaml.cc
-  void read_defaults(const Entry& e);                                                        // action_yaml.cc
-  void read_rules(const Entry& e);                                                           // loader.cc
-  std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cc
-  std::optional<Predicate> read_detector_ref(const Entry& e);                                // match_yaml.cpp
+  void read_guard_rails(const Entry* e, const SourceLocation& top);                          // lists_yaml.cpp
+  void read_defaults(const Entry& e);                                                        // action_yaml.cpp
+  void read_rules(const Entry& e);                                                           // loader.cpp
+  std::optional<MatchExpr> read_match(const YAML::Node& node, const SourceLocation& where);  // match_yaml.cpp
   // `defaults` is true for defaults.action (terminal, no tag/trace).
-  std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cc
+  std::optional<Action> read_action(const Entry& e, bool defaults);  // action_yaml.cpp
+  void read_tag_label(const Entry& e, Action& a);                    // action_yaml.cpp
+  void read_tag_verstat(const Entry& e, Action& a);                  // action_yaml.cpp
+
+  // The parts of read_match (match_yaml.cpp).
+  std::optional<MatchExpr> read_match_entry(const Entry& e);
+  std::optional<MatchExpr> read_match_group(const Entry& e);
+  std::optional<MatchExpr> read_trunk_ranges_check(const Entry& e);
+  std::optional<MatchExpr> read_trunk_names(Field field, const Entry& e);
+  std::vector<MatchExpr> read_operators(Field field, const Entry& e);
+  std::string read_header_name(const std::vector<Entry>& entries, const SourceLocation& key_at,
+                               const std::string& what);
+  std::optional<MatchExpr> read_operator(Field field, const std::string& header_name, const Entry& op);
+  std::optional<MatchExpr> read_in_lists(Predicate p, const Entry& op);
+  std::optional<MatchExpr> read_number_shapes(Predicate p, const Entry& op);
+  std::optional<Predicate> read_detector_ref(const Entry& e);
+  bool read_regexes(const std::vector<Item>& items, Predicate& p);
+  bool read_prefixes(const std::vector<Item>& items, Predicate& p);
+  bool read_ranges(const std::vector<Item>& items, Predicate& p);
+  bool read_equals(const std::vector<Item>& items, Predicate& p);
 
   // "" if `pattern` may be compiled, else why not (its cost, or Hyperscan's
-  // message); match_yaml.cc.
+  // message); match_yaml.cpp.
   std::string checked_regex(const std::string& pattern);
 
   // A trunk name (field trunk) or class (trunk_class) a rule refers to.
@@ -95,14 +84,16 @@ class Loader {
   bool check_list_ref(const std::string& name, const SourceLocation& at);
   // A detector name a rule refers to; reports unknown names (detectors_yaml.cpp).
   bool check_detector_ref(const std::string& name, const SourceLocation& at);
+  // "500ms", "60s", "5m", "1h", "1d" within [min_ms, max_ms] (detectors_yaml.cpp).
+  std::optional<std::uint32_t> duration(const Entry& e, std::uint64_t min_ms, std::uint64_t max_ms);
+
+  // The sections of a parsed document (nullopt: it did not parse, reported).
+  LoadResult run(const std::optional<YAML::Node>& parsed);
 
   // --- state ---
-  std::string file_;                // as shown in messages
   std::filesystem::path base_dir_;  // for relative list files
   std::string display_dir_;         // prefix for list files in messages
   LoadOptions options_;
-  std::vector<Diagnostic> diags_;
-  std::size_t errors_ = 0;
   RuleSet rs_;
   bool plan_ok_ = false;  // numbers can be normalised
   std::map<std::string, SourceLocation> list_at_;

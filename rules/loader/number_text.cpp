@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -19,10 +19,6 @@ bool starts_with_ci(std::string_view s, std::string_view p) noexcept {
     if (std::tolower(static_cast<unsigned char>(s[i])) != p[i]) return false;
   }
   return true;
-}
-
-std::string quoted(std::string_view s) {
-  return quote_text(s);
 }
 
 struct Stripped {
@@ -62,7 +58,7 @@ std::string lengths(const number::DialPlan& plan) {
 
 std::string national_length_problem(std::string_view national, const number::DialPlan& plan) {
   if (national.size() < plan.min_national_length || national.size() > plan.max_national_length) {
-    return "the national number " + quoted(national) + " has " + std::to_string(national.size()) +
+    return "the national number " + text::quote(national) + " has " + std::to_string(national.size()) +
            " digits; the dial plan allows " + lengths(plan);
   }
   return {};
@@ -130,15 +126,15 @@ std::string explain_not_a_number(std::string_view text, const number::Number& re
         if (plan.national_first_digits & (1u << d)) allowed += static_cast<char>('0' + d);
       }
       const std::string_view n = nsn();
-      return "the national number " + (n.empty() ? std::string() : quoted(n) + " ") +
+      return "the national number " + (n.empty() ? std::string() : text::quote(n) + " ") +
              "starts with a digit the dial plan does not allow (allowed: " + allowed + ")";
     }
     case Reason::unrecognised: {
       std::string why = "it has no '+'";
       const std::string_view intl = plan.international_prefix.view();
       const std::string_view natl = plan.national_prefix.view();
-      if (!intl.empty()) why += ", no international prefix " + quoted(intl);
-      if (!natl.empty()) why += ", no national prefix " + quoted(natl);
+      if (!intl.empty()) why += ", no international prefix " + text::quote(intl);
+      if (!natl.empty()) why += ", no national prefix " + text::quote(natl);
       why += ", and no local pattern of the dial plan fits it";
       return why;
     }
@@ -157,7 +153,8 @@ NumberText parse_number(std::string_view text, const number::DialPlan& plan) {
     out.digits = std::string(n.digits.view());
     return out;
   }
-  out.error = quoted(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
+  out.error =
+      text::quote(trim(text)) + " does not normalise under the dial plan: " + explain_not_a_number(text, n, plan);
   return out;
 }
 
@@ -165,7 +162,7 @@ NumberText parse_prefix(std::string_view text, const number::DialPlan& plan) {
   NumberText out;
   const Stripped s = strip(text);
   if (!s.error.empty()) {
-    out.error = "prefix " + quoted(trim(text)) + ": " + s.error;
+    out.error = "prefix " + text::quote(trim(text)) + ": " + s.error;
     return out;
   }
   std::string_view d = s.digits;
@@ -183,11 +180,11 @@ NumberText parse_prefix(std::string_view text, const number::DialPlan& plan) {
     digits = std::string(plan.country_code.view()) + std::string(d);
   }
   if (digits.empty()) {
-    out.error = "prefix " + quoted(trim(text)) + " has no digits after its prefix";
+    out.error = "prefix " + text::quote(trim(text)) + " has no digits after its prefix";
     return out;
   }
   if (digits.size() > number::kMaxDigits) {
-    out.error = "prefix " + quoted(trim(text)) + " is " + std::to_string(digits.size()) +
+    out.error = "prefix " + text::quote(trim(text)) + " is " + std::to_string(digits.size()) +
                 " digits long in E.164; at most 15 are possible";
     return out;
   }
@@ -218,14 +215,14 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
     for (std::size_t i = 1; i + 1 < t.size(); ++i) {
       if (t[i] == '-' && (t[i - 1] == ' ' || t[i - 1] == '\t') && (t[i + 1] == ' ' || t[i + 1] == '\t')) {
         if (sep != std::string_view::npos) {
-          out.error = "range " + quoted(t) + " has more than one ' - '; write 'FIRST .. LAST'";
+          out.error = "range " + text::quote(t) + " has more than one ' - '; write 'FIRST .. LAST'";
           return out;
         }
         sep = i;
       }
     }
     if (sep == std::string_view::npos) {
-      out.error = "range " + quoted(t) + " is not 'FIRST .. LAST' (or 'FIRST - LAST')";
+      out.error = "range " + text::quote(t) + " is not 'FIRST .. LAST' (or 'FIRST - LAST')";
       return out;
     }
     first = t.substr(0, sep);
@@ -234,7 +231,7 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
   first = trim(first);
   last = trim(last);
   if (first.empty() || last.empty()) {
-    out.error = "range " + quoted(t) + " needs a number on both sides";
+    out.error = "range " + text::quote(t) + " needs a number on both sides";
     return out;
   }
   const NumberText a = parse_number(first, plan);
@@ -243,7 +240,7 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
     return out;
   }
   if (a.short_code) {
-    out.error = "range start " + quoted(first) + " is a short code; ranges are of E.164 numbers";
+    out.error = "range start " + text::quote(first) + " is a short code; ranges are of E.164 numbers";
     return out;
   }
   std::string b_digits;
@@ -259,19 +256,19 @@ RangeText parse_range(std::string_view text, const number::DialPlan& plan) {
       return out;
     }
     if (b.short_code) {
-      out.error = "range end " + quoted(last) + " is a short code; ranges are of E.164 numbers";
+      out.error = "range end " + text::quote(last) + " is a short code; ranges are of E.164 numbers";
       return out;
     }
     b_digits = b.digits;
   }
   if (b_digits.size() != a.digits.size()) {
-    out.error = "range " + quoted(t) + ": start +" + a.digits + " has " + std::to_string(a.digits.size()) +
+    out.error = "range " + text::quote(t) + ": start +" + a.digits + " has " + std::to_string(a.digits.size()) +
                 " digits but end +" + b_digits + " has " + std::to_string(b_digits.size()) +
                 "; both ends must have the same length";
     return out;
   }
   if (b_digits < a.digits) {
-    out.error = "range " + quoted(t) + ": start +" + a.digits + " is after end +" + b_digits;
+    out.error = "range " + text::quote(t) + ": start +" + a.digits + " is after end +" + b_digits;
     return out;
   }
   out.ok = true;

@@ -7,7 +7,7 @@
 #include "rules/loader/loader_internal.h"
 #include "rules/loader/number_text.h"
 #include "rules/model/model_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules::loader {
 namespace {
@@ -28,7 +28,7 @@ void Loader::read_trunks(const Entry& e) {
   const auto trunks = map_entries(e.value, e.value_at, "trunks", {}, "trunk name");
   if (!trunks) return;
   for (const Entry& te : *trunks) {
-    const std::string what = "trunk " + quote_text(te.key);
+    const std::string what = "trunk " + text::quote(te.key);
     if (!check_name(te.key, te.key_at, "trunk name")) continue;
     trunk_at_.emplace(te.key, te.key_at);
     const auto entries = map_entries(te.value, te.value_at, what, kTrunkKeys);

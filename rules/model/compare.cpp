@@ -62,7 +62,8 @@ bool same(const Action& a, const Action& b) noexcept {
     case ActionKind::reject:
       return a.reject_code == b.reject_code && a.reason_text == b.reason_text && a.call_info == b.call_info;
     case ActionKind::tag:
-      return a.tag_header == b.tag_header && a.tag_value == b.tag_value && a.score == b.score;
+      return a.tag_header == b.tag_header && a.tag_value == b.tag_value && a.score == b.score &&
+             a.tag_label == b.tag_label && a.tag_verstat == b.tag_verstat;
     default:
       return true;
   }

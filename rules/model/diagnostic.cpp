@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "rules/model/model_text.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 
 namespace sipwall::rules {
 
@@ -13,9 +13,11 @@ std::string format(const Diagnostic& d) {
   out += ": ";
   if (d.severity == Severity::warning) out += "warning: ";
   out += d.message;
-  // Whatever a message quotes from a file, what is printed is one line of
-  // valid UTF-8 of bounded length (rules/model/outside_text.h).
-  return escape_text(out, kMaxMessageBytes);
+  // Messages quote what they take from a file through text::quoted already;
+  // whatever slipped through, what is printed is one line of valid UTF-8 of
+  // bounded length (rules/text/safe_text.h), and what is escaped already is
+  // not escaped twice.
+  return text::is_printable(out) ? text::capped(out, kMaxMessageBytes) : text::printable(out, kMaxMessageBytes);
 }
 
 std::ostream& operator<<(std::ostream& os, const Diagnostic& d) {

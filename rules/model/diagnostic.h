@@ -26,7 +26,7 @@ struct Diagnostic {
 inline constexpr std::size_t kMaxMessageBytes = 4096;
 
 // "file:line:col: message", with "warning: " before the message of a warning;
-// control bytes and invalid UTF-8 escaped as \xNN.
+// control bytes and invalid UTF-8 escaped (text::printable).
 std::string format(const Diagnostic& d);
 std::ostream& operator<<(std::ostream& os, const Diagnostic& d);
 

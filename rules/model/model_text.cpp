@@ -138,19 +138,8 @@ std::span<const std::string_view> number_shape_names() noexcept {
 }
 
 std::string_view to_string(ActionKind k) noexcept {
-  switch (k) {
-    case ActionKind::pass:
-      return "pass";
-    case ActionKind::drop:
-      return "drop";
-    case ActionKind::reject:
-      return "reject";
-    case ActionKind::tag:
-      return "tag";
-    case ActionKind::trace:
-      return "trace";
-  }
-  return "?";
+  const auto i = static_cast<std::size_t>(k);
+  return i < kActionNames.size() ? kActionNames[i] : "?";
 }
 
 std::string_view to_string(MalformedPolicy p) noexcept {
@@ -276,6 +265,11 @@ std::string to_string(const Action& a) {
       out += ' ' + a.tag_header + ' ';
       append_quoted(out, a.tag_value);
       out += " score " + std::to_string(a.score);
+      if (!a.tag_label.empty()) {
+        out += " label ";
+        append_quoted(out, a.tag_label);
+      }
+      if (a.tag_verstat != Verstat::none) out += " verstat " + std::string(verstat_text(a.tag_verstat));
       break;
     default:
       break;

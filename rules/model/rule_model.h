@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/detect/detector_spec.h"
+#include "rules/model/tag_marks.h"
 #include "rules/number/dial_plan.h"
 #include "rules/number/normalize.h"
 
@@ -122,7 +124,26 @@ struct MatchExpr {
   SourceLocation where;
 };
 
-enum class ActionKind : std::uint8_t { pass, drop, reject, tag, trace };
+// The actions, declared once: the enum, the names rule files, stats, traces
+// and metrics use for them, and their count (the data plane's verdict
+// counters are an array of kActionKindCount) all come from this list.
+#define SIPWALL_ACTION_KINDS(X) X(pass) X(drop) X(reject) X(tag) X(trace)
+
+enum class ActionKind : std::uint8_t {
+#define SIPWALL_X(name) name,
+  SIPWALL_ACTION_KINDS(SIPWALL_X)
+#undef SIPWALL_X
+};
+
+// kActionNames[static_cast<std::size_t>(k)] is the name of k.
+inline constexpr std::array kActionNames{
+#define SIPWALL_X(name) std::string_view(#name),
+    SIPWALL_ACTION_KINDS(SIPWALL_X)
+#undef SIPWALL_X
+};
+inline constexpr std::size_t kActionKindCount = kActionNames.size();
+// The list makes the enum 0, 1, ..., count - 1 in the order of the names.
+static_assert(static_cast<std::size_t>(ActionKind::trace) + 1 == kActionKindCount);
 
 struct Action {
   ActionKind kind = ActionKind::pass;
@@ -132,6 +153,10 @@ struct Action {
   std::string tag_header;           // tag: header name
   std::string tag_value;            // tag: value, {rule} and {score} substituted at compile time
   std::int32_t score = 0;           // tag: risk score 0..100
+  // tag: a label put in front of the From / P-Asserted-Identity display names
+  // ("" = none) and a ;verstat= value written into their URIs (docs/rules.md "tag").
+  std::string tag_label;
+  Verstat tag_verstat = Verstat::none;
   SourceLocation where;
 };
 

@@ -298,12 +298,6 @@ SIPWALL_FAST_INLINE bool dialled(const DialPlan& plan, std::uint64_t ccw, unsign
   return fast::dialled(plan, ccw, c, d, out);
 }
 
-// Either form (for tests: which inputs the fast path takes).
-inline bool normalize_fast(std::string_view text, std::string_view context, const DialPlan& plan,
-                           fast::Result& out) noexcept {
-  return normalize_fast_global(text, plan, out) || normalize_fast_dialled(text, context, plan, out);
-}
-
 #undef SIPWALL_FAST_INLINE
 
 }  // namespace sipwall::number::detail

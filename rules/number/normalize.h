@@ -52,7 +52,6 @@ struct Number {
   // "+8613800138000"; for short codes just the digits; empty otherwise.
   // Points into *this: valid while this object lives, safe to copy the Number.
   std::string_view text() const noexcept { return {text_buf, text_len}; }
-  bool is_e164() const noexcept { return kind == NumberKind::e164; }
 };
 
 // `number_text` is the user part up to its first ';' (or the tel: number),

@@ -136,6 +136,26 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
+std::string quote(std::string_view s, std::size_t max_bytes) {
+  return "'" + printable(s, max_bytes) + "'";
+}
+
+bool is_printable(std::string_view s) noexcept {
+  while (!s.empty()) {
+    const Decoded d = decode_utf8(s);
+    if (!d.valid || d.cp < 0x20 || d.cp == 0x7F || is_hidden_control(d.cp)) return false;
+    s.remove_prefix(d.len);
+  }
+  return true;
+}
+
+std::string capped(std::string_view s, std::size_t max_bytes) {
+  const std::size_t keep = utf8_cut(s, max_bytes);
+  std::string out(s.substr(0, keep));
+  if (keep < s.size()) out += "...(+" + std::to_string(s.size() - keep) + " bytes)";
+  return out;
+}
+
 void escape_hidden_controls_in_json(std::string& json) {
   // Every such code point is two or three bytes starting C2, E2 or EF; find the
   // first, and rebuild only if there is one (the usual case has none).

@@ -55,6 +55,23 @@ bool is_hidden_control(char32_t cp) noexcept;
 // `max_bytes` of it.
 std::string printable(std::string_view s, std::size_t max_bytes = static_cast<std::size_t>(-1));
 
+// How much of a value from a file an error message quotes: enough to
+// recognise it, never a whole file.
+inline constexpr std::size_t kMaxQuotedBytes = 64;
+
+// A value from outside quoted in a message: 'abc', 'a\nb', 'xxx...(+936 bytes)'
+// (printable() between single quotes).
+std::string quote(std::string_view s, std::size_t max_bytes = kMaxQuotedBytes);
+
+// True if printable() shows `s` as it is (backslashes aside): valid UTF-8
+// without C0 controls, DEL or hidden code points. For text that is stored
+// and shown later, e.g. a rule set's name and version.
+bool is_printable(std::string_view s) noexcept;
+
+// Text that is already safe (is_printable) cut to at most `max_bytes`
+// without splitting a character, the rest counted as printable() counts it.
+std::string capped(std::string_view s, std::size_t max_bytes);
+
 // Post-pass over serialised JSON (valid UTF-8, as nlohmann writes it):
 // rewrites C1 controls, U+2028/U+2029 and bidirectional controls as \uXXXX.
 // They can only occur inside strings (JSON structure is ASCII), so the

@@ -5,9 +5,10 @@
 //  * decode_frame / decode_ip: whatever they accept lies inside the frame
 //    (every offset, length and payload byte; ASan sees a read outside), in
 //    the documented order (l3 < l4 <= payload <= ip_end <= frame length);
-//  * UDP: a reply (build_udp_reply, one shot and in place) decodes back with
-//    ports swapped and good checksums; the tag insertion at the message's
-//    empty line keeps a good checksum good and grows the payload exactly;
+//  * UDP: a reply (begin_udp_reply + finish_reply, as the worker builds
+//    it) decodes back with ports swapped and good checksums; the tag
+//    insertion at the message's empty line keeps a good checksum good and
+//    grows the payload exactly;
 //  * TCP: a cut piece (cut_tcp_segment), a rebuilt segment
 //    (rebuild_tcp_segment) and a reply (build_tcp_reply) decode back with
 //    the payload and numbers asked for, and never launder or break a
@@ -27,6 +28,8 @@
 #include "dataplane/net/reply_frame.h"
 #include "dataplane/net/tag_insert.h"
 #include "dataplane/net/tcp_cut.h"
+#include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/net/udp_reply.h"
 
 namespace {
 
@@ -73,7 +76,7 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
   std::vector<std::uint8_t> out(len + 512);
   ReplyOptions o;
   o.ip_id = 7;
-  ReplyLayout lay = build_udp_reply(frame, d, payload, out.data(), out.size(), o);
+  ReplyLayout lay = nettest::udp_reply(frame, d, payload, out.data(), out.size(), o);
   if (lay.result == ReplyResult::ok) {
     DecodedPacket r;
     check(decodes_as(out.data(), lay.length, 17, r));
@@ -82,20 +85,6 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
           std::memcmp(out.data() + r.payload_offset, payload.data(), payload.size()) == 0);
     check(l4_checksum_ok(out.data(), r));
     if (r.ip_version == 4) check(ipv4_header_checksum_ok(out.data() + r.l3_offset));
-    // In place: the request buffer becomes the reply, the payload read from it first.
-    std::vector<std::uint8_t> inplace(frame, frame + len);
-    inplace.resize(len + 512);
-    const std::string_view from_req(reinterpret_cast<const char*>(inplace.data() + d.payload_offset),
-                                    d.payload_length < 200 ? d.payload_length : 200);
-    const std::string copy(from_req);
-    ReplyLayout l2 = build_udp_reply(inplace.data(), d, from_req, inplace.data(), inplace.size(), o);
-    if (l2.result == ReplyResult::ok) {
-      DecodedPacket r2;
-      check(decodes_as(inplace.data(), l2.length, 17, r2));
-      check(std::string_view(reinterpret_cast<const char*>(inplace.data() + r2.payload_offset), r2.payload_length) ==
-            copy);
-      check(l4_checksum_ok(inplace.data(), r2));
-    }
   }
   // The tag at the end of the headers, if the payload has them.
   const std::string_view p = d.payload(frame);
@@ -112,6 +101,27 @@ void udp_rewrites(const std::uint8_t* frame, std::size_t len, const DecodedPacke
     check(decodes_as(f.data(), flen, 17, r));
     check(r.payload_length == d.payload_length + line.size() + 2);
     check(l4_checksum_ok(f.data(), r) == was_ok);
+  }
+  // The whole tag with a label and a verstat, when the payload is a SIP message.
+  sipwall::sip::Message msg;
+  if (sipwall::sip::parse_message(p, msg) != sipwall::sip::ParseError::none) return;
+  std::vector<std::uint8_t> g(frame, frame + len);
+  g.resize(len + 2048);
+  std::size_t glen = len;
+  DecodedPacket u = d;
+  const TagSpec spec{line, "[骚扰]", "No-TN-Validation"};
+  TagPlan plan;
+  if (insert_tag(g.data(), glen, g.size(), u, msg, spec, 0, &plan) == TagResult::ok) {
+    DecodedPacket r;
+    check(decodes_as(g.data(), glen, 17, r));
+    check(static_cast<std::int64_t>(r.payload_length) == d.payload_length + plan.growth(spec));
+    check(l4_checksum_ok(g.data(), r) == was_ok);
+    // The marked message is still one SIP message, labelled where the plan says.
+    sipwall::sip::Message m2;
+    check(sipwall::sip::parse_message(r.payload(g.data()), m2) == sipwall::sip::ParseError::none);
+    if (plan.labels != 0 && msg.from.present) {
+      check(m2.from.display_name.substr(0, spec.label.size()) == spec.label);
+    }
   }
 }
 

@@ -7,7 +7,7 @@
 // compiles, a fixed INVITE is classified with it.
 //
 // Every diagnostic must be one line of printable UTF-8 text of bounded size
-// with a file:line:col of a real position (rules/model/outside_text.h).
+// with a file:line:col of a real position (rules/text/safe_text.h).
 //
 // Seeds: tests/fuzz/seeds/rules/ (aliases, anchors, deep nesting, costly
 // patterns) and the example rule sets in rules/examples/.
@@ -20,7 +20,7 @@
 #include "dataplane/classify/classify.h"
 #include "rules/compiler/compiler.h"
 #include "rules/loader/loader.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
 #include "tests/fuzz/fuzz_invite.h"
 
 namespace {
@@ -30,7 +30,7 @@ using namespace sipwall;
 void check(const std::vector<rules::Diagnostic>& ds) {
   for (const rules::Diagnostic& d : ds) {
     const std::string line = rules::format(d);
-    if (line.size() > rules::kMaxMessageBytes + 64 || !rules::printable_utf8(line)) std::abort();
+    if (line.size() > rules::kMaxMessageBytes + 64 || !text::is_printable(line)) std::abort();
   }
 }
 

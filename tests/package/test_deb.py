@@ -4,9 +4,14 @@
 1. `cpack -G DEB` in the build dir (into a temp dir) makes
    sipwall_<SIPWALL_VERSION>-<rev>_<arch>.deb.
 2. `dpkg-deb -I`: name, version, computed Depends (DPDK, Hyperscan, ... from
-   dpkg-shlibdeps, plus dpdk and adduser). `dpkg-deb -c`: binaries 0755 in
-   /usr/bin, units in /lib/systemd/system, sysusers/tmpfiles, configs under
-   /etc/sipwall, docs and examples under /usr/share/doc/sipwall, root-owned.
+   dpkg-shlibdeps, plus dpdk and adduser), a real Maintainer (Name <address>,
+   no example.org/.com/.net). `dpkg-deb -c`: binaries 0755 in /usr/bin, units
+   in /lib/systemd/system, sysusers/tmpfiles, configs under /etc/sipwall (the
+   three files, no list files), docs and the example rule sets with their
+   lists under /usr/share/doc/sipwall, man pages in /usr/share/man/man8, bash
+   completion in /usr/share/bash-completion/completions, root-owned.
+   The live rule set is deploy/rules/main.yaml (pass-all, `rules: []`); the
+   copyright file is DEP-5, Apache-2.0, the LICENSE of the tree.
 3. `dpkg-deb --ctrl-tarfile`: conffiles = exactly the files under /etc;
    postinst/prerm/postrm executable and `sh -n` clean.
 4. As root: `dpkg --root=TMP --force-depends --force-script-chrootless -i`
@@ -19,7 +24,9 @@
    `sipwall-control --check-config`, `sipwallctl rules check` on the
    installed rule set; their libraries all resolve to system paths.
    Reinstalling keeps an edited conffile; purge removes everything.
-5. lintian, if installed: errors fail the test, warnings are printed.
+5. lintian, if installed, with info tags: errors and warnings fail the test,
+   so does any hardening-* tag (the release build uses dpkg-buildflags) and
+   an override lintian no longer needs (unused-override, mismatched-override).
 """
 import glob
 import hashlib
@@ -79,7 +86,10 @@ def test(args, tmp):
         check(dep in depends, "Depends has %s" % dep)
     check(any(d.startswith("librte-eal") for d in depends) and any(d.startswith("librte-ethdev") for d in depends),
           "Depends has the DPDK runtime libraries (dpkg-shlibdeps)")
-    check(fields.get("Maintainer") and fields.get("Section") == "net", "Maintainer and Section set")
+    check(fields.get("Section") == "net", "Section: net")
+    maint = fields.get("Maintainer", "")
+    check(re.fullmatch(r"[^<>@]+ <[^<>@\s]+@[^<>@\s]+\.[a-z]+>", maint) is not None and
+          not re.search(r"@(.*\.)?example\.(org|com|net)>", maint), "Maintainer is 'Name <address>', no example domain: %s" % maint)
 
     print("== dpkg-deb -c")
     listing = {}
@@ -98,13 +108,43 @@ def test(args, tmp):
                 "/usr/share/doc/sipwall/examples/appliance-4port.yaml",
                 "/usr/share/doc/sipwall/examples/grafana/sipwall-dashboard.json",
                 "/usr/share/doc/sipwall/examples/prometheus/prometheus.yml",
-                "/usr/share/doc/sipwall/examples/prometheus/sipwall-alerts.yml"]
+                "/usr/share/doc/sipwall/examples/prometheus/sipwall-alerts.yml",
+                "/usr/share/doc/sipwall/examples/rules/README.md", "/usr/share/doc/sipwall/examples/rules/demo.yaml"]
+    expected += ["/usr/share/doc/sipwall/examples/rules/lists/" + f
+                 for f in sorted(os.listdir(os.path.join(args.source, "rules", "examples", "lists")))]
+    for b in ("sipwall-dataplane", "sipwall-control", "sipwallctl"):
+        expected += ["/usr/share/man/man8/%s.8.gz" % b, "/usr/share/bash-completion/completions/" + b]
     if os.path.exists(os.path.join(args.source, "docs", "deploy.md")):
         expected.append("/usr/share/doc/sipwall/deploy.md")
     for p in expected:
         check(p in listing and listing[p][0] == "-rw-r--r--", "%s 0644" % p)
     etc_files = sorted(p for p, (mode, _) in listing.items() if p.startswith("/etc/") and mode.startswith("-"))
-    check(len(etc_files) >= 4, "files under /etc: %d" % len(etc_files))
+    check(etc_files == ["/etc/sipwall/control.yaml", "/etc/sipwall/rules/main.yaml", "/etc/sipwall/sipwall.yaml"],
+          "files under /etc: the two configs and the live rule set, no list files (%s)" % etc_files)
+
+    print("== file contents")
+    data = run(["dpkg-deb", "--fsys-tarfile", deb], text=False).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        def member(p):
+            return tf.extractfile("." + p).read().decode()
+        main_yaml = member("/etc/sipwall/rules/main.yaml")
+        copyright_text = member("/usr/share/doc/sipwall/copyright")
+    check(main_yaml == open(os.path.join(args.source, "deploy", "rules", "main.yaml")).read(),
+          "/etc/sipwall/rules/main.yaml is deploy/rules/main.yaml (the pass-all set), not an example")
+    check(re.search(r"^rules: \[\]\s*$", main_yaml, re.M) and re.search(r"^  action: pass\b", main_yaml, re.M) and
+          "/usr/share/doc/sipwall/examples/rules/" in main_yaml and "sipwallctl rules check" in main_yaml,
+          "main.yaml: `rules: []`, default action pass, says where the examples are and how to check a set")
+    check(copyright_text.startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"),
+          "copyright: machine-readable (DEP-5)")
+    check(re.search(r"^Files: \*\nCopyright: .+\nLicense: Apache-2.0$", copyright_text, re.M) and
+          re.search(r"^License: Apache-2.0\n ", copyright_text, re.M) and
+          not re.search(r"proprietary|all rights reserved|replace this", copyright_text, re.I),
+          "copyright: Files: * under Apache-2.0, no placeholder")
+    check(re.search(r"not shipped", copyright_text, re.I) and "PROTOS" in copyright_text,
+          "copyright: names the external test corpora as not shipped")
+    licence = open(os.path.join(args.source, "LICENSE")).read()
+    check("Apache License" in licence and "Version 2.0, January 2004" in licence and
+          "END OF TERMS AND CONDITIONS" in licence, "LICENSE at the top of the tree: the Apache License 2.0")
 
     print("== control archive")
     ctrl = run(["dpkg-deb", "--ctrl-tarfile", deb], text=False).stdout
@@ -135,12 +175,13 @@ def test(args, tmp):
     if not shutil.which("lintian"):
         print("  SKIPPED lintian: not installed (scripts/deps.sh installs it)")
         return
-    r = run(["lintian", "--tag-display-limit", "0", deb], timeout=120)
+    r = run(["lintian", "--display-info", "--tag-display-limit", "0", deb], timeout=180)
     tags = [l for l in (r.stdout + r.stderr).splitlines() if re.match(r"^[EWIPXO]: ", l)]
     for t in tags:
         print("  lintian " + t)
-    errors = [t for t in tags if t.startswith("E: ")]
-    check(not errors, "lintian: no errors (%d warnings/info shown above)" % (len(tags) - len(errors)))
+    bad = [t for t in tags if t[0] in "EW" or re.search(r": (hardening-\S+|unused-override|mismatched-override)", t)]
+    check(not bad, "lintian: no error, warning, hardening or stale-override tag (%d info tags shown above)%s" %
+          (len(tags), "".join("\n    " + t for t in bad)))
 
 
 def dpkg(root, *argv):
@@ -190,8 +231,14 @@ def install_and_run(args, tmp, deb, version, etc_files):
     r = run([os.path.join(ub, "sipwall-control"), "-c", os.path.join(root, "etc/sipwall/control.yaml"), "--check-config"])
     check(r.returncode == 0, "sipwall-control --check-config on the installed control.yaml (%s)" % r.stderr.strip()[:300])
     r = run([os.path.join(ub, "sipwallctl"), "rules", "check", os.path.join(root, "etc/sipwall/rules/main.yaml")])
-    check(r.returncode == 0 and "OK" in r.stdout.split("\n")[0],
-          "sipwallctl rules check on the installed rule set (%s)" % (r.stdout + r.stderr).strip().split("\n")[0][-200:])
+    check(r.returncode == 0 and "OK" in r.stdout.split("\n")[0] and re.search(r"^rules: 0 ", r.stdout, re.M),
+          "sipwallctl rules check on the installed rule set: OK, no rules (%s)" %
+          (r.stdout + r.stderr).strip().split("\n")[0][-200:])
+    for ex in ("demo.yaml", "call-center-dnc.yaml"):
+        # The examples check where they are installed: their list files came along.
+        path = os.path.join(root, "usr/share/doc/sipwall/examples/rules", ex)
+        r = run([os.path.join(ub, "sipwallctl"), "rules", "check", path])
+        check(r.returncode == 0, "sipwallctl rules check on the installed example %s (%s)" % (ex, r.stderr.strip()[:200]))
 
     print("== reinstall keeps an edited conffile; purge removes everything")
     with open(conf, "a") as f:

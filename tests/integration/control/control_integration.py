@@ -372,7 +372,11 @@ def test(run):
         same('sipwall_port_rx_packets_total{port="%s"}' % p["name"], p["rx_packets"])
         same('sipwall_port_tx_bytes_total{port="%s"}' % p["name"], p["tx_bytes"])
     for action, v in stats["verdicts"].items():
-        same('sipwall_invite_verdicts_total{action="%s"}' % action, v)
+        same('sipwall_invites_traced_total' if action == "trace" else
+             'sipwall_invite_verdicts_total{action="%s"}' % action, v)
+    actions = sum(v for k, v in m.items() if k.startswith("sipwall_invite_verdicts_total{"))
+    check(actions == m["sipwall_invites_total"] - m["sipwall_no_ruleset_total"],
+          "the final actions sum to the INVITEs classified (%s)" % actions)
     for reason, v in stats["parse_errors"].items():
         same('sipwall_parse_errors_total{reason="%s"}' % reason, v)
     for r in stats["rules"]:
@@ -445,8 +449,17 @@ def test(run):
     print("== sipwallctl errors and exit codes")
     rc, out, err = run.ctl("nosuchcommand")
     check(rc != 0 and err, "unknown command: non-zero exit and a message")
+    rc, out, err = run.ctl("statu")
+    check(rc == 2 and "unknown command 'statu'; did you mean 'status'?" in err,
+          "a mistyped command gets the closest one: exit 2 (%s)" % err.strip())
+    rc, out, err = run.ctl("rules", "chek", "x.yaml")
+    check(rc == 2 and "sipwallctl rules: unknown command 'chek'; did you mean 'check'?" in err,
+          "a mistyped subcommand too (%s)" % err.strip())
     rc, out, err = run.ctl("stats", "--bogus")
     check(rc != 0 and err, "unknown option: non-zero exit")
+    rc, out, err = run.ctl("status", "--timeout", "0")
+    check(rc != 0 and "--timeout" in err and len(err) < 200,
+          "--timeout 0: a short range message (%s)" % err.strip())
     rc, out, err = run.ctl("trace", "--control-socket", run.ctl_sock)
     check(rc == 2 and "at least one" in err, "trace without a filter: exit 2")
     rc, out, err = run.ctl("trace", "--caller", "1", "--since", "yesterday", "--control-socket", run.ctl_sock)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Configuration errors: every mistake reported as file:line:col: message, exit 2.
 
-`--check-config` on a file with ten mistakes must print each of them at its
-exact line and column (one pass reports all) and exit 2; the same file
-without --check-config must also exit 2 before EAL starts; a YAML syntax
+`--check-config` on a file with eleven mistakes must print each of them at
+its exact line and column, in file order (one pass reports all), and exit 2;
+the same file without --check-config must also exit 2 before EAL starts; a YAML syntax
 error and a missing file are reported the same way; a valid file exits 0 and
 prints the EAL arguments it stands for; a control socket path longer than
 a Unix socket path can be (sun_path, 107 bytes) fails --check-config with
@@ -36,19 +36,20 @@ portz: 1
 sip:
   malformed: fail_sometimes
 """
-# (line, column, text the message must contain)
+# (line, column, text the message must contain), in file order: the one
+# YAML reader (rules/yaml) sorts them.
 EXPECTED = [
-    (16, 1, "unknown key 'portz' in the configuration"),
-    (3, 14, "memory_mb must be an integer from 64 to"),
-    (6, 44, "role must be trunk or core, not 'edge'"),
-    (7, 54, "mtu must be an integer from 576 to 9000"),
+    (3, 14, "'memory_mb' must be between 64 and 1048576, got 12"),
+    (6, 44, "'role' must be trunk or core, got 'edge'"),
+    (7, 54, "'mtu' must be between 576 and 9000, got 100000"),
     (8, 12, "port name 'core' used twice"),
     (8, 26, "device 'net_null0' used by two ports"),
-    (10, 13, "unknown port 'nowhere'"),
-    (13, 3, "unknown key 'rx_ring' in workers"),
-    (15, 9, "mode must be octal"),
-    (18, 14, "malformed must be fail_open or fail_closed"),
+    (10, 13, "unknown port 'nowhere' (ports: trunk, core)"),
     (12, 3, "worker lcore 0 is the main lcore"),
+    (13, 3, "unknown key 'rx_ring' in workers"),
+    (15, 9, "'mode' must be an octal file mode such as \"0660\", got '0999'"),
+    (16, 1, "unknown key 'portz' in the configuration; did you mean 'ports'?"),
+    (18, 14, "'malformed' must be fail_open or fail_closed, got 'fail_sometimes'"),
 ]
 
 GOOD = """\
@@ -83,6 +84,7 @@ with h.Test("config_errors", __doc__, needs_root=False) as t:
         t.check(any(g[0] == line and g[1] == col and text in g[2] for g in got),
                 f"error {line}:{col} '{text}' reported; got:\n      " + "\n      ".join(lines))
     t.eq(len(got), len(EXPECTED), "number of errors reported (all of them, in one pass)")
+    t.eq([(g[0], g[1]) for g in got], [(e[0], e[1]) for e in EXPECTED], "errors in file order")
 
     r2 = run("-c", bad)
     t.eq(r2.returncode, 2, "starting with the bad file: exit code 2 (before EAL)")
@@ -118,6 +120,12 @@ with h.Test("config_errors", __doc__, needs_root=False) as t:
     r = run("-c", fifo, "--check-config")   # before: blocked until someone wrote to the FIFO
     t.eq(r.returncode, 2, "FIFO: exit code")
     t.eq(r.stderr.strip(), fifo + ": cannot read the configuration file: a FIFO, not a regular file", "FIFO: why")
+
+    # Issue 17: an unknown option is named (before: only "--config is required").
+    r = run("--bogus")
+    t.check(r.returncode != 0 and "--bogus" in r.stderr, f"unknown option named: {r.stderr!r}")
+    r = run()
+    t.check(r.returncode == 2 and "--config is required" in r.stderr, f"no --config: exit 2, said: {r.stderr!r}")
 
     good = t.write("good.yaml", GOOD)
     r = run("-c", good, "--check-config")

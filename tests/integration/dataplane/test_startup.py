@@ -6,8 +6,10 @@
    <state_dir>/last-good.swr (byte-identical; test_last_good checks the
    grace time and that a set that has not run is never copied);
 2. configured artifact missing, same state dir: the data plane says so, falls
-   back to last-good.swr, and filters with A (a 608 is answered);
-3. configured artifact corrupt (one byte flipped): same fallback;
+   back to last-good.swr, and filters with A (a 608 is answered); a missing
+   file is a fresh install, not a failed load (reloads.failed 0);
+3. configured artifact corrupt (one byte flipped): same fallback, counted as
+   a failed load;
 4. no artifact configured at all: last-good.swr is loaded;
 5. configured artifact missing and no last-good: it runs without a rule set,
    warns, forwards every frame byte-identical (blocked callers included),
@@ -86,10 +88,10 @@ with h.Test("startup", __doc__) as t:
     b = bytearray(blob)
     b[len(b) // 2] ^= 0xFF
     open(corrupt, "wb").write(bytes(b))
-    for tag, artifact, extra_log in (
-            ("missing", t.path("nowhere/rules.swr"), [r"cannot load .*nowhere/rules\.swr"]),
-            ("corrupt", corrupt, [r"cannot load .*corrupt\.swr"]),
-            ("unconfigured", None, [])):
+    for tag, artifact, extra_log, failed in (
+            ("missing", t.path("nowhere/rules.swr"), [r"no rule set at .*nowhere/rules\.swr yet"], 0),
+            ("corrupt", corrupt, [r"cannot load .*corrupt\.swr"], 1),
+            ("unconfigured", None, [], 0)):
         C, status, st, out_t, out_c, tp, cp = run(
             tag, artifact, "startup-A",
             log_has=extra_log + [r"rule set startup-A loaded from " + re.escape(last_good) + r" \(last good\)"])
@@ -97,6 +99,7 @@ with h.Test("startup", __doc__) as t:
         tr.check_outputs(t, tag, C, out_t, out_c, tp, cp)
         t.eq(st["counters"]["no_ruleset"], 0, f"{tag}: no_ruleset")
         t.eq(st["counters"]["replies_sent"], 1, f"{tag}: the 608 is answered")
+        t.eq(status["reloads"]["failed"], failed, f"{tag}: status reloads.failed")
 
     # 5. Nothing to load: forward everything, count no_ruleset.
     empty = t.path("empty-state")

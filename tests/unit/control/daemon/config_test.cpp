@@ -65,7 +65,7 @@ TEST(ControlConfig, ErrorsNameFileLineAndColumn) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].rfind("control.yaml:3:3: unknown key 'debounse_ms' in rules; did you mean 'debounce_ms'?", 0), 0u)
       << errors[0];
-  EXPECT_EQ(errors[1], "control.yaml:5:9: keep must be an integer from 0 to 1000, not 'many'");
+  EXPECT_EQ(errors[1], "control.yaml:5:9: 'keep' must be an integer from 0 to 1000, got 'many'");
 }
 
 TEST(ControlConfig, ReportsEveryMistakeInOnePass) {
@@ -80,16 +80,28 @@ nonsense: 1
 )",
                 errors);
   EXPECT_FALSE(c);
-  // Unknown keys first (checked when a mapping is entered), then each value
-  // in file order; every column points at the offending key or value.
+  // In file order; every column points at the offending key or value.
   EXPECT_EQ(errors, (std::vector<std::string>{
+                        "control.yaml:2:15: 'keep' must be between 1 and 10000, got 0",
+                        "control.yaml:3:20: 'isolate' must be true or false, got 'maybe'",
+                        "control.yaml:4:17: 'mode' must be an octal file mode such as \"0660\", got '0999'",
+                        "control.yaml:5:19: listen: 'localhost' is not host:port",
+                        "control.yaml:6:14: 'level' must be trace, debug, info, warn, error, critical or off, got "
+                        "'loud'",
                         "control.yaml:7:1: unknown key 'nonsense' in the configuration (allowed: rules, store, "
                         "compile, dataplane, control, metrics, trace, log)",
-                        "control.yaml:2:15: keep must be an integer from 1 to 10000, not '0'",
-                        "control.yaml:3:20: isolate must be true or false",
-                        "control.yaml:4:17: mode must be octal such as \"0660\", not '0999'",
-                        "control.yaml:5:19: listen: 'localhost' is not host:port",
-                        "control.yaml:6:14: level must be one of trace, debug, info, warn, error, critical, off",
+                    }));
+}
+
+// The one YAML reader (rules/yaml/reader.h): a key written twice is an error
+// (before: the second silently won), and only true/false are booleans (as in
+// rule files; before, yaml-cpp also took yes/no/on/off here).
+TEST(ControlConfig, DuplicateKeysAndLooseBooleansAreErrors) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(load("rules: {file: r.yaml}\nstore:\n  keep: 3\n  keep: 4\ncompile: {isolate: yes}\n", errors));
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "control.yaml:4:3: duplicate key 'keep' (first at control.yaml:3:3)",
+                        "control.yaml:5:20: 'isolate' must be true or false, got 'yes'",
                     }));
 }
 
@@ -135,7 +147,7 @@ TEST(ControlConfig, MissingFileIsAnError) {
 }
 
 // Issue 12: every YAML reader refuses alias cycles and alias bombs before
-// walking the tree (rules/loader/yaml_guard.h), with file:line:col.
+// walking the tree (rules/yaml/limits.h), with file:line:col.
 TEST(ControlConfig, AliasCycleAndAliasBombAreRefused) {
   std::vector<std::string> errors;
   EXPECT_FALSE(load("rules: &r\n  file: *r\n", errors));

@@ -175,6 +175,9 @@ TEST(MetricsRender, DataplaneCountersBecomeMetrics) {
   EXPECT_EQ(s["sipwall_port_nic_rx_missed_total{port=\"core\"}"], "1");
   EXPECT_EQ(s["sipwall_port_link_up{port=\"core\"}"], "0");
   EXPECT_EQ(s["sipwall_invite_verdicts_total{action=\"reject\"}"], "9");
+  // trace is not a final action: its own family, so the actions sum to the INVITEs classified.
+  EXPECT_EQ(s.count("sipwall_invite_verdicts_total{action=\"trace\"}"), 0U);
+  EXPECT_EQ(s["sipwall_invites_traced_total"], "1");
   EXPECT_EQ(s["sipwall_parse_errors_total{reason=\"no_call_id\"}"], "1");
   EXPECT_EQ(s["sipwall_decode_errors_total{reason=\"not_ip\"}"], "1");
   EXPECT_EQ(s["sipwall_rule_hits_total{rule_id=\"harassment-callers\"}"], "7");

@@ -9,6 +9,7 @@
 #include "rules/compiler/compiler.h"
 #include "tests/unit/dataplane/classify/sip_fixtures.h"
 #include "tests/unit/rules/compiled/rule_builders.h"
+#include "tests/unit/rules/compiled/set_lookup.h"
 
 using namespace sipwall;
 using namespace sipwall::classify;
@@ -238,7 +239,7 @@ TEST_F(Classify, TrunksAndClasses) {
       .rule("any", present(Field::trunk), tag("X-Trunk", "yes", 1));
   use(b);
   const Verdict a = run(Invite{}, from_ip("10.1.9.9"));
-  EXPECT_EQ(a.trunk, *set_->find_trunk("intl"));
+  EXPECT_EQ(a.trunk, *find_trunk(*set_, "intl"));
   EXPECT_EQ(a.trace_rule_id, "t");
   EXPECT_EQ(a.rule_id, "any");
   EXPECT_EQ(a.tag_line, "X-Trunk: yes");

@@ -1,4 +1,4 @@
-// Rule gates (CompiledRuleSet::rule_gate, rules/compiled/match_index.cpp):
+// Rule gates (CompiledRuleSet::rule_gates, rules/compiled/match_index.cpp):
 // which rules get one, that they survive the artifact round trip, and that
 // classify(), which skips gated rules whose regex target matched nothing,
 // decides exactly as evaluating every rule does (explain()).
@@ -18,6 +18,7 @@
 #include "rules/model/model_text.h"
 #include "tests/unit/dataplane/classify/sip_fixtures.h"
 #include "tests/unit/rules/compiled/rule_builders.h"
+#include "tests/unit/rules/compiled/set_lookup.h"
 
 using namespace sipwall;
 using namespace sipwall::classify;
@@ -46,9 +47,9 @@ std::uint32_t target_of(const rules::CompiledRuleSet& s, Field f) {
 }
 
 std::uint32_t gate_of(const rules::CompiledRuleSet& s, std::string_view id) {
-  const auto i = s.find_rule(id);
+  const auto i = rules::test::find_rule(s, id);
   EXPECT_TRUE(i.has_value()) << id;
-  return i ? s.rule_gate(*i).target : rules::kNone;
+  return i ? rules::test::rule_gate(s, *i).target : rules::kNone;
 }
 
 TEST(RuleGates, OnlyWhereTheFirstPredicateIsARegexTheRuleNeeds) {
@@ -104,8 +105,8 @@ TEST(RuleGates, RunsOfOneGateAreSkippedTogether) {
   ASSERT_TRUE(s);
   ASSERT_EQ(s->rule_gates().size(), 7U);
   const std::uint32_t want[] = {3, 3, 3, 4, 6, 6, 7};
-  for (std::size_t i = 0; i < 7; ++i) EXPECT_EQ(s->rule_gate(i).skip_to, want[i]) << i;
-  EXPECT_EQ(s->rule_gate(3).target, rules::kNone);
+  for (std::size_t i = 0; i < 7; ++i) EXPECT_EQ(s->rule_gates()[i].skip_to, want[i]) << i;
+  EXPECT_EQ(s->rule_gates()[3].target, rules::kNone);
 
   // Derived again, identically, when the artifact is loaded.
   const std::string path = ::testing::TempDir() + "gates.swr";
@@ -114,8 +115,8 @@ TEST(RuleGates, RunsOfOneGateAreSkippedTogether) {
   ASSERT_TRUE(l.ok()) << l.message;
   ASSERT_EQ(l.set->rule_gates().size(), 7U);
   for (std::size_t i = 0; i < 7; ++i) {
-    EXPECT_EQ(l.set->rule_gate(i).target, s->rule_gate(i).target) << i;
-    EXPECT_EQ(l.set->rule_gate(i).skip_to, s->rule_gate(i).skip_to) << i;
+    EXPECT_EQ(l.set->rule_gates()[i].target, s->rule_gates()[i].target) << i;
+    EXPECT_EQ(l.set->rule_gates()[i].skip_to, s->rule_gates()[i].skip_to) << i;
   }
   EXPECT_EQ(l.set->exact_fields_used(), s->exact_fields_used());
   EXPECT_EQ(l.set->checksum(), s->checksum());

@@ -18,6 +18,7 @@
 #include "dataplane/net/tcp_seqadj.h"
 #include "dataplane/sip/sip_message.h"
 #include "tests/unit/dataplane/net/frames.h"
+#include "tests/unit/dataplane/net/udp_reply.h"
 
 using namespace nettest;
 namespace net = sipwall::net;
@@ -57,7 +58,7 @@ Bytes reply_for(const Bytes& req, const net::SipResponseOptions& so, std::uint16
   net::ReplyOptions ro;
   ro.ip_id = ip_id;
   ro.mtu = 1500;
-  net::ReplyLayout lay = net::build_udp_reply(req.data(), p, std::string_view(text, n), out.data(), out.size(), ro);
+  net::ReplyLayout lay = udp_reply(req.data(), p, std::string_view(text, n), out.data(), out.size(), ro);
   EXPECT_EQ(lay.result, net::ReplyResult::ok);
   out.resize(lay.length);
   return out;
@@ -195,7 +196,7 @@ TEST(NetSamples, LeadSamplePcapRoundTrip) {
     ASSERT_GT(n, 0u) << i + 1;
     Bytes out(8192);
     net::ReplyLayout lay =
-        net::build_udp_reply(f.data(), p, std::string_view(text, n), out.data(), out.size(), net::ReplyOptions{});
+        udp_reply(f.data(), p, std::string_view(text, n), out.data(), out.size(), net::ReplyOptions{});
     ASSERT_EQ(lay.result, net::ReplyResult::ok) << i + 1;
     out.resize(lay.length);
     EXPECT_TRUE(checksums_valid(out)) << "reply to frame " << i + 1;

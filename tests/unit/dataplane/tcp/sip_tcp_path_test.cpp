@@ -7,7 +7,8 @@
 //
 // The flow: client 203.0.113.5:40000 -> core 198.51.100.1:5060, client ISN
 // kA, core ISN kB. The host decides by Call-ID prefix: "reject-" gets a 603,
-// "drop-" is dropped, "tag-" gets a tag line, anything else passes.
+// "drop-" is dropped, "tag-" gets a tag line, "mark-" a tag line, a label and
+// a verstat, anything else passes.
 #include "dataplane/tcp/sip_tcp_path.h"
 
 #include <gtest/gtest.h>
@@ -34,6 +35,7 @@ constexpr std::uint32_t kA = 1000;       // client ISN + 1: its first payload by
 constexpr std::uint32_t kB = 5000;       // core's
 constexpr std::uint8_t kAck = 0x10, kPshAck = 0x18, kFinAck = 0x11;
 constexpr std::string_view kTagLine = "X-Risk: high";
+constexpr std::string_view kLabel = "[骚扰]";
 
 // A packet: a frame in a buffer of fixed room, as an mbuf of the small or
 // the large pool.
@@ -89,6 +91,11 @@ class BufferHost {
     } else if (call_id.rfind("tag-", 0) == 0) {
       v.action = rules::ActionKind::tag;
       v.tag_line = kTagLine;
+    } else if (call_id.rfind("mark-", 0) == 0) {
+      v.action = rules::ActionKind::tag;
+      v.tag_line = kTagLine;
+      v.tag_label = kLabel;
+      v.tag_verstat = "No-TN-Validation";
     }
     return true;
   }
@@ -475,6 +482,63 @@ TEST_F(SipTcpPath, TagInsertedIntoASplitInviteAndTheAcksMappedBack) {
   EXPECT_EQ(c.tagged, 1u);
   // The core acknowledges the tagged stream; the client sees its own bytes acknowledged.
   core(0, "", kA + len32(tagged), kAck);
+  ASSERT_EQ(to_client().size(), 1u);
+  EXPECT_EQ(to_client()[0].ack, kA + len32(inv));
+}
+
+// What "mark-" does to invite(): From labelled and given a verstat, the tag line inserted.
+std::string marked_invite(const std::string& inv, bool label) {
+  std::string out = inv;
+  const std::string from = "From: <sip:+8613900139000@trunk.example.com>;tag=a1\r\n";
+  const std::string to = std::string("From: ") + (label ? "\"[骚扰]\" " : "") +
+                         "<sip:+8613900139000;verstat=No-TN-Validation@trunk.example.com>;tag=a1\r\n";
+  out.replace(out.find(from), from.size(), to);
+  const std::size_t end_of_headers = out.find("\r\n\r\n") + 2;
+  return out.substr(0, end_of_headers) + std::string(kTagLine) + "\r\n" + out.substr(end_of_headers);
+}
+
+TEST_F(SipTcpPath, LabelAndVerstatInOneSegmentAndTheAcksMappedBack) {
+  const std::string inv = invite("mark-1", 100);
+  client(0, inv);
+  const std::vector<Seen> co = to_core();
+  ASSERT_EQ(co.size(), 1u);
+  const std::string want = marked_invite(inv, true);
+  EXPECT_EQ(co[0].payload, want);  // seen() checked the checksums
+  EXPECT_EQ(co[0].seq, kA);
+  EXPECT_EQ(c.tagged, 1u);
+  EXPECT_EQ(c.tag_partial, 0u);
+  EXPECT_EQ(c.tcp_adjusted, 1u);
+  // A retransmission is marked the same way and keeps its sequence number.
+  client(0, inv);
+  ASSERT_EQ(to_core().size(), 2u);
+  EXPECT_EQ(to_core()[1].payload, want);
+  EXPECT_EQ(to_core()[1].seq, kA);
+  // The next bytes of the client continue after the marked ones.
+  const std::string next = invite("pass-1b", 10);
+  client(len32(inv), next);
+  ASSERT_EQ(to_core().size(), 3u);
+  EXPECT_EQ(to_core()[2].seq, kA + len32(want));
+  // The core acknowledges the marked stream; the client sees its own bytes acknowledged.
+  core(0, "", kA + len32(want) + len32(next), kAck);
+  ASSERT_EQ(to_client().size(), 1u);
+  EXPECT_EQ(to_client()[0].ack, kA + len32(inv) + len32(next));
+}
+
+TEST_F(SipTcpPath, MarksInAnEarlierSegmentThanTheHeadersEndAreLeftOutAndCounted) {
+  const std::string inv = invite("mark-2", 100);
+  // Cut just inside the From's '<': its label would go in the first segment,
+  // its verstat (after the number) and the tag line in the second.
+  const auto cut = static_cast<std::uint32_t>(inv.find("From: <") + 7);
+  client(0, inv.substr(0, cut));
+  client(cut, inv.substr(cut));
+  const std::vector<Seen> co = to_core();
+  ASSERT_EQ(co.size(), 2u);
+  EXPECT_EQ(co[0].payload, inv.substr(0, cut)) << "the first segment goes on as it came";
+  EXPECT_EQ(joined(co), marked_invite(inv, false));
+  EXPECT_EQ(co[1].seq, kA + cut);
+  EXPECT_EQ(c.tagged, 1u);
+  EXPECT_EQ(c.tag_partial, 1u);
+  core(0, "", kA + len32(joined(co)), kAck);
   ASSERT_EQ(to_client().size(), 1u);
   EXPECT_EQ(to_client()[0].ack, kA + len32(inv));
 }

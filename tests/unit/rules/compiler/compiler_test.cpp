@@ -9,6 +9,7 @@
 #include "rules/model/diagnostic.h"
 #include "rules/number/e164_key.h"
 #include "tests/unit/rules/compiled/rule_builders.h"
+#include "tests/unit/rules/compiled/set_lookup.h"
 
 using namespace sipwall;
 using namespace sipwall::rules;
@@ -66,9 +67,9 @@ TEST(Compiler, CompilesAndOrdersRulesByPriorityThenFileOrder) {
   EXPECT_EQ(r.stats.pattern_databases, 1U);
   EXPECT_EQ(r.stats.named_lists, 2U);
   EXPECT_EQ(r.stats.trunks, 1U);
-  EXPECT_EQ(s.find_rule("premium").value(), 2U);
-  EXPECT_EQ(s.find_list("premium").value(), 1U);
-  EXPECT_EQ(s.find_trunk("intl").value(), 0U);
+  EXPECT_EQ(find_rule(s, "premium").value(), 2U);
+  EXPECT_EQ(find_list(s, "premium").value(), 1U);
+  EXPECT_EQ(find_trunk(s, "intl").value(), 0U);
   EXPECT_EQ(s.trunk_class_name(0), "international");
   const std::string text = format_stats(r.stats);
   EXPECT_NE(text.find("harassment"), std::string::npos);
@@ -79,12 +80,12 @@ TEST(Compiler, TablesHoldTheListsNumbers) {
   const CompileResult r = compile(basic().rs);
   ASSERT_TRUE(r.ok());
   const CompiledRuleSet& s = *r.set;
-  const auto bit = s.list(*s.find_list("harassment")).bit;
+  const auto bit = s.list(*find_list(s, "harassment")).bit;
   const auto id = s.exact_table().find(number::pack("8613800138000"));
   ASSERT_NE(id, 0U);
   EXPECT_TRUE(s.sets(NumberSpace::exact).test(id, bit));
   EXPECT_EQ(s.exact_table().find(number::pack("8613800138001")), 0U);
-  const auto pbit = s.list(*s.find_list("premium")).bit;
+  const auto pbit = s.list(*find_list(s, "premium")).bit;
   const auto pid = s.prefix_map().find(order_key("8616812345678"));
   EXPECT_TRUE(s.sets(NumberSpace::prefix).test(pid, pbit));
   EXPECT_FALSE(s.sets(NumberSpace::prefix).test(s.prefix_map().find(order_key("8616912345678")), pbit));

@@ -41,3 +41,26 @@ TEST(Examples, EveryExampleCompilesAndRoundTrips) {
   std::filesystem::remove_all(tmp);
   EXPECT_GE(n, 5U);
 }
+
+// A checksum identifies content: the demo set and its lists copied into two
+// different folders compile to the same checksum (the folder used to be part
+// of every stored source place, issue 17).
+TEST(Examples, ChecksumDoesNotDependOnTheFolder) {
+  const char* src = std::getenv("SIPWALL_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  const std::filesystem::path examples = std::filesystem::path(src) / "rules" / "examples";
+  const auto tmp = std::filesystem::temp_directory_path() / ("sipwall-ck-" + std::to_string(::getpid()));
+  std::uint64_t sums[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const auto dir = tmp / (i == 0 ? "a" : "deeper/b");
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy(examples, dir, std::filesystem::copy_options::recursive);
+    const LoadResult loaded = load_rule_set(dir / "demo.yaml");
+    ASSERT_TRUE(loaded.ok());
+    const CompileResult c = compile(*loaded.rule_set);
+    ASSERT_TRUE(c.ok());
+    sums[i] = c.set->checksum();
+  }
+  std::filesystem::remove_all(tmp);
+  EXPECT_EQ(sums[0], sums[1]);
+}

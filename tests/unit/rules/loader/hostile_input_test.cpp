@@ -13,8 +13,8 @@
 
 #include "rules/io/file_input.h"
 #include "rules/loader/regex_cost.h"
-#include "rules/loader/yaml_guard.h"
-#include "rules/model/outside_text.h"
+#include "rules/text/safe_text.h"
+#include "rules/yaml/limits.h"
 #include "tests/unit/rules/test_util.h"
 
 namespace sipwall::rules::test {
@@ -84,23 +84,23 @@ TEST_F(HostileInput, AliasBombIsRefusedAtTheAliasThatCrossesTheLimit) {
 TEST_F(HostileInput, GuardCountsExpansionAndDepthExactly) {
   // 1 map + 2 keys + seq (1) + 3 scalars + 3 aliased copies of 4 nodes.
   const char* doc = "a: &x [1, 2, 3]\nb: [*x, *x, *x]\n";
-  YamlLimits tight;
+  yaml::Limits tight;
   tight.max_nodes = 1 + 2 + 4 + 1 + 12;
-  EXPECT_FALSE(check_yaml_limits(doc, tight).has_value());
+  EXPECT_FALSE(yaml::check_limits(doc, tight).has_value());
   tight.max_nodes -= 1;
-  const auto p = check_yaml_limits(doc, tight);
+  const auto p = yaml::check_limits(doc, tight);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->line, 2u);
   EXPECT_EQ(p->column, 13u);  // the third *x
-  YamlLimits shallow;
+  yaml::Limits shallow;
   shallow.max_depth = 3;
-  EXPECT_FALSE(check_yaml_limits("a: {b: [1]}\n", shallow).has_value());
-  const auto deep = check_yaml_limits("a: {b: [[1]]}\n", shallow);
+  EXPECT_FALSE(yaml::check_limits("a: {b: [1]}\n", shallow).has_value());
+  const auto deep = yaml::check_limits("a: {b: [[1]]}\n", shallow);
   ASSERT_TRUE(deep.has_value());
   EXPECT_EQ(deep->message, "YAML nested deeper than 3 levels");
   EXPECT_EQ(deep->column, 9u);
   // Not YAML: left to the caller's parser, which says where.
-  EXPECT_FALSE(check_yaml_limits("a: [1, 2\n").has_value());
+  EXPECT_FALSE(yaml::check_limits("a: [1, 2\n").has_value());
 }
 
 TEST_F(HostileInput, DeepNestingIsRefused) {
@@ -195,16 +195,19 @@ TEST_F(HostileInput, EchoedTextIsCappedAndEscaped) {
   const Lines big = errors(dir.load(kHead + "defaults: {action: " + huge + "}\n"));
   ASSERT_EQ(big.size(), 1u);
   EXPECT_LT(big[0].size(), 400u);
-  EXPECT_NE(big[0].find("'" + std::string(kMaxEchoBytes, 'x') + "...' (1048576 bytes)"), std::string::npos) << big[0];
+  EXPECT_NE(big[0].find("'" + std::string(text::kMaxQuotedBytes, 'x') + "...(+" +
+                        std::to_string(huge.size() - text::kMaxQuotedBytes) + " bytes)'"),
+            std::string::npos)
+      << big[0];
 
   const Lines esc = errors(dir.load(kHead + "\"\\e[31mred\\x01\": 1\n"));
   ASSERT_EQ(esc.size(), 1u);
-  EXPECT_NE(esc[0].find("unknown key '\\x1B[31mred\\x01'"), std::string::npos) << esc[0];
+  EXPECT_NE(esc[0].find("unknown key '\\x1b[31mred\\x01'"), std::string::npos) << esc[0];
   for (const char c : esc[0]) EXPECT_GE(static_cast<unsigned char>(c), 0x20u);
 
   const Lines bad_utf8 = errors(dir.load(kHead + "version2: \"\xff\xfe\"\n"));
   ASSERT_EQ(bad_utf8.size(), 1u);
-  EXPECT_TRUE(printable_utf8(bad_utf8[0])) << bad_utf8[0];
+  EXPECT_TRUE(text::is_printable(bad_utf8[0])) << bad_utf8[0];
 }
 
 // Issue 12: ten distinct `[^x]{10000}y`-style patterns took 56 s to compile,
@@ -264,20 +267,6 @@ TEST(RegexCost, CountsWrittenOutRepeats) {
   EXPECT_EQ(regex_cost("^\\+?86\\d{11}$").positions, 14u);
   // Nested repeats saturate rather than wrap.
   EXPECT_GT(regex_cost("((((a{99999}){99999}){99999}){99999}){99999}").positions, loader::kMaxRegexPositions);
-}
-
-TEST(OutsideText, QuoteAndEscape) {
-  EXPECT_EQ(quote_text("abc"), "'abc'");
-  EXPECT_EQ(quote_text("a\nb\tc\x7f"), "'a\\x0Ab\\x09c\\x7F'");
-  EXPECT_EQ(quote_text("\xe4\xb8\xad\xe6\x96\x87"), "'\xe4\xb8\xad\xe6\x96\x87'");  // valid UTF-8 stays
-  EXPECT_EQ(quote_text("\xe4\xb8"), "'\\xE4\\xB8'");                                // cut sequence
-  EXPECT_EQ(quote_text("\xc0\xaf"), "'\\xC0\\xAF'");                                // overlong '/'
-  EXPECT_EQ(quote_text("abcdef", 3), "'abc...' (6 bytes)");
-  EXPECT_EQ(escape_text("abcdef", 3), "abc... (6 bytes)");
-  EXPECT_TRUE(printable_utf8("caf\xc3\xa9"));
-  EXPECT_FALSE(printable_utf8("a\tb"));
-  EXPECT_TRUE(printable_utf8("a\tb", true));
-  EXPECT_FALSE(printable_utf8("\xc2\x85"));  // C1 control (NEL)
 }
 
 TEST(FileInput, ReadsRegularFilesAndSaysWhyNot) {

@@ -78,7 +78,7 @@ TEST_F(LoaderErrors, WrongTypes) {
   EXPECT_EQ(errors(kHead + "rules: {a: 1}\n"), Lines{"r.yaml:3:8: 'rules' must be a list of rules, got a map"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    priority: high\n    match: {caller: {prefix: \"+86\"}}\n"
                            "    action: drop\n"),
-            Lines{"r.yaml:5:15: 'priority' must be an integer, got 'high'"});
+            Lines{"r.yaml:5:15: 'priority' must be an integer from -1000000 to 1000000, got 'high'"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    match: {caller: \"+86\"}\n    action: drop\n"),
             Lines{"r.yaml:5:21: 'caller' must be a map, got '+86'"});
   EXPECT_EQ(errors(kHead + "rules:\n  - id: a\n    match: {caller: {present: yes}}\n    action: drop\n"),

@@ -1,7 +1,9 @@
 // The model's helpers: names, locations, diagnostics, text forms, comparison.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <sstream>
+#include <string_view>
 
 #include "rules/model/compare.h"
 #include "rules/model/diagnostic.h"
@@ -28,6 +30,19 @@ TEST(Model, EnumNamesRoundTrip) {
   EXPECT_FALSE(is_text_field(Field::trunk));
   EXPECT_TRUE(is_terminal(ActionKind::tag));
   EXPECT_FALSE(is_terminal(ActionKind::trace));
+}
+
+// The action names are one list (SIPWALL_ACTION_KINDS in rule_model.h):
+// rule files, stats keys, traces and metrics all say these words, in this
+// order, and the data plane's verdict counters are kActionKindCount long.
+TEST(Model, ActionNamesAreTheEnumInOrder) {
+  const std::array<std::string_view, 5> want = {"pass", "drop", "reject", "tag", "trace"};
+  ASSERT_EQ(kActionKindCount, want.size());
+  for (std::size_t i = 0; i < kActionKindCount; ++i) {
+    EXPECT_EQ(kActionNames[i], want[i]);
+    EXPECT_EQ(to_string(static_cast<ActionKind>(i)), want[i]);
+  }
+  static_assert(static_cast<std::size_t>(ActionKind::reject) == 2);
 }
 
 TEST(Model, LocationsAndDiagnostics) {

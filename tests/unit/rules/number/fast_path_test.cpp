@@ -15,10 +15,12 @@
 namespace sipwall::number::testing {
 namespace {
 
-// The fast path alone: true if it took the input (then *out is its Number).
+// The fast path alone, both forms as normalize() tries them: true if it took
+// the input (then *out is its Number).
 bool fast_only(std::string_view text, std::string_view context, const DialPlan& plan, Number* out) {
   detail::fast::Result r;
-  if (!detail::normalize_fast(text, context, plan, r)) return false;
+  if (!detail::normalize_fast_global(text, plan, r) && !detail::normalize_fast_dialled(text, context, plan, r))
+    return false;
   *out = detail::fast::to_number(r);
   return true;
 }

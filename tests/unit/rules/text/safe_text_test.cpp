@@ -135,6 +135,46 @@ TEST(Printable, CapsWhatItShowsAndCountsTheRest) {
   EXPECT_EQ(printable("abc", 3), "abc");
 }
 
+// Values from rule files in messages (the loader, the compiler, the YAML
+// reader): printable() between single quotes, 64 bytes at most.
+TEST(Quote, IsPrintableInQuotesCappedAt64Bytes) {
+  EXPECT_EQ(quote("abc"), "'abc'");
+  EXPECT_EQ(quote("a\nb\tc\x7f"), "'a\\nb\\tc\\x7f'");
+  EXPECT_EQ(quote("\xe4\xb8\xad\xe6\x96\x87"), "'\xe4\xb8\xad\xe6\x96\x87'");  // valid UTF-8 stays
+  EXPECT_EQ(quote("\xe4\xb8"), "'\\xe4\\xb8'");                                // a cut sequence
+  EXPECT_EQ(quote("\xc0\xaf"), "'\\xc0\\xaf'");                                // overlong '/'
+  EXPECT_EQ(quote("it's"), "'it's'");
+  EXPECT_EQ(quote("abcdef", 3), "'abc...(+3 bytes)'");
+  const std::string big(1000, 'x');
+  EXPECT_EQ(quote(big), "'" + std::string(kMaxQuotedBytes, 'x') + "...(+936 bytes)'");
+}
+
+TEST(IsPrintable, IsWhatPrintableShowsUnchanged) {
+  EXPECT_TRUE(is_printable(""));
+  EXPECT_TRUE(is_printable("caf\xc3\xa9 a\\b 'q'"));
+  EXPECT_FALSE(is_printable("a\tb"));
+  EXPECT_FALSE(is_printable("a\nb"));
+  EXPECT_FALSE(is_printable("\x7f"));
+  EXPECT_FALSE(is_printable("\xc2\x85"));      // C1 control (NEL)
+  EXPECT_FALSE(is_printable("\xe2\x80\xae"));  // right-to-left override
+  EXPECT_FALSE(is_printable("\xff"));
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const char two[2] = {static_cast<char>(a), static_cast<char>(b)};
+      const std::string_view s(two, 2);
+      if (s.find('\\') != std::string_view::npos) continue;  // printable doubles it
+      ASSERT_EQ(is_printable(s), printable(s) == s) << a << " " << b;
+    }
+  }
+}
+
+TEST(Capped, CutsSafeTextWithoutSplittingACharacter) {
+  EXPECT_EQ(capped("abc", 3), "abc");
+  EXPECT_EQ(capped("abcdef", 3), "abc...(+3 bytes)");
+  EXPECT_EQ(capped("ab\xc3\xa9", 3), "ab...(+2 bytes)");
+  EXPECT_EQ(capped("a\\b", 10), "a\\b");  // nothing escaped twice
+}
+
 TEST(Printable, NoControlByteSurvivesAnyInput) {
   for (int a = 0; a < 256; ++a) {
     for (int b = 0; b < 256; ++b) {

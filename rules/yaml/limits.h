@@ -10,8 +10,9 @@
 //   * a document that, with every alias expanded, has more than max_nodes
 //     nodes (an expansion bomb, or simply too big);
 //   * collections nested deeper than max_depth.
-// Every YAML reader calls it first: the rule loader (rules/loader), the data
-// plane's configuration (dataplane/app/config.cpp) and sipwall-control's
+// yaml::Reader::parse (reader.h) calls it before every YAML::Load, so every
+// YAML reader gets it: the rule loader (rules/loader), the data plane's
+// configuration (dataplane/app/config.cpp) and sipwall-control's
 // (control/daemon/control_config.cpp).
 #pragma once
 
@@ -20,9 +21,9 @@
 #include <string>
 #include <string_view>
 
-namespace sipwall::rules {
+namespace sipwall::yaml {
 
-struct YamlLimits {
+struct Limits {
   // A rule set of 20,000 rules is ~400,000 nodes; long number lists belong
   // in list files, not inline.
   std::uint64_t max_nodes = 2'000'000;
@@ -31,7 +32,7 @@ struct YamlLimits {
   std::uint32_t max_depth = 128;
 };
 
-struct YamlProblem {
+struct LimitProblem {
   std::uint32_t line = 0;    // 1-based, where the offending alias or node is
   std::uint32_t column = 0;  // 1-based
   std::string message;
@@ -40,6 +41,6 @@ struct YamlProblem {
 // The first problem in the first document of `text`, or nullopt if there is
 // none. Text that is not valid YAML gives nullopt too: the caller's own
 // YAML::Load reports the syntax error, with its position.
-std::optional<YamlProblem> check_yaml_limits(std::string_view text, const YamlLimits& limits = {});
+std::optional<LimitProblem> check_limits(std::string_view text, const Limits& limits = {});
 
-}  // namespace sipwall::rules
+}  // namespace sipwall::yaml

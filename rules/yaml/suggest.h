@@ -1,11 +1,12 @@
-// "did you mean ...?" for misspelt keys and names.
+// "did you mean ...?" for misspelt keys, words and names, and the lists of
+// what is allowed that follow it in messages (reader.h, the rule loader).
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
 
-namespace sipwall::rules::loader {
+namespace sipwall::yaml {
 
 // Edit distance (insert, delete, substitute, swap two neighbours).
 std::size_t edit_distance(std::string_view a, std::string_view b);
@@ -19,4 +20,4 @@ std::string closest(std::string_view word, std::span<const std::string_view> can
 std::string join_names(std::span<const std::string> names, std::size_t max = 12);
 std::string join_names(std::span<const std::string_view> names, std::size_t max = 12);
 
-}  // namespace sipwall::rules::loader
+}  // namespace sipwall::yaml

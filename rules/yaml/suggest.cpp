@@ -1,9 +1,9 @@
-#include "rules/loader/suggest.h"
+#include "rules/yaml/suggest.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace sipwall::rules::loader {
+namespace sipwall::yaml {
 namespace {
 
 char lower(char c) {
@@ -75,4 +75,4 @@ std::string join_names(std::span<const std::string_view> names, std::size_t max)
   return join_impl(names, max);
 }
 
-}  // namespace sipwall::rules::loader
+}  // namespace sipwall::yaml

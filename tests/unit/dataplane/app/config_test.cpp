@@ -1,0 +1,132 @@
+// The data plane's configuration (dataplane/app/config.cpp) through the one
+// YAML reader (rules/yaml/reader.h): every mistake of a file at its
+// file:line:col in one pass, in file order; unknown keys with "did you
+// mean"; keys written twice; only true/false as booleans. No EAL.
+// tests/integration/dataplane/test_config_errors.py runs the binary.
+#include "dataplane/app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/unit/rules/test_util.h"
+
+namespace sipwall::dataplane {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+constexpr const char* kPorts = R"(eal: {vdevs: ["net_null0", "net_null1"]}
+ports:
+  - {name: trunk, device: net_null0}
+  - {name: core, device: net_null1, role: core}
+pairs: [[trunk, core]]
+)";
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  // The errors for `yaml`, with the scratch directory taken out of the paths.
+  Lines errors(const std::string& yaml) {
+    const std::string path = dir_.write("dp.yaml", yaml).string();
+    Lines errors;
+    EXPECT_FALSE(load_config(path, errors).has_value());
+    const std::string prefix = dir_.path().string() + "/";
+    for (std::string& e : errors) {
+      for (std::size_t at; (at = e.find(prefix)) != std::string::npos;) e.erase(at, prefix.size());
+    }
+    return errors;
+  }
+  std::optional<DataplaneConfig> load(const std::string& yaml, Lines& errors) {
+    return load_config(dir_.write("dp.yaml", yaml).string(), errors);
+  }
+  rules::test::TempDir dir_;
+};
+
+TEST_F(ConfigFile, AValidFileLoads) {
+  Lines errors;
+  const auto c = load(std::string(kPorts) + "offload: {steering: false}\nsip: {udp_ports: [5060, 5080]}\n", errors);
+  ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
+  ASSERT_EQ(c->ports.size(), 2u);
+  EXPECT_EQ(c->ports[1].role, PortRole::core);
+  EXPECT_EQ(c->pairs.size(), 1u);
+  EXPECT_FALSE(c->offload_steering);
+  EXPECT_EQ(c->sip_udp_ports, (std::vector<std::uint16_t>{5060, 5080}));
+  EXPECT_EQ(c->worker_lcores, (std::vector<unsigned>{1}));
+}
+
+// Before: "unknown key 'memroy_mb' in eal (allowed: ...)" without the hint
+// the rule loader and sipwall-control's config gave.
+TEST_F(ConfigFile, UnknownKeysSayWhatWasMeant) {
+  EXPECT_EQ(errors(std::string(kPorts) + "offload: {steerng: false}\nfragment: {max_flows: 64}\n"),
+            (Lines{"dp.yaml:6:11: unknown key 'steerng' in offload; did you mean 'steering'? (allowed: steering, "
+                   "deny)",
+                   "dp.yaml:7:1: unknown key 'fragment' in the configuration; did you mean 'fragments'? (allowed: eal, "
+                   "cpu, ports, pairs, workers, sip, ruleset, control, fragments, tcp, trace, run, offload)"}));
+  EXPECT_EQ(errors(std::string(kPorts) + "eal: {memroy_mb: 256}\n"),
+            (Lines{"dp.yaml:6:1: duplicate key 'eal' (first at dp.yaml:1:1)"}));
+  EXPECT_EQ(errors("eal:\n  memroy_mb: 256\n  vdevs: [\"net_null0\", \"net_null1\"]\n" +
+                   std::string(kPorts).substr(std::string(kPorts).find("ports:"))),
+            (Lines{"dp.yaml:2:3: unknown key 'memroy_mb' in eal; did you mean 'memory_mb'? (allowed: lcores, "
+                   "main_lcore, memory_mb, no_huge, no_pci, vdevs, allow, file_prefix, extra)"}));
+}
+
+TEST_F(ConfigFile, UnknownPortsAndWordsSayWhatWasMeant) {
+  EXPECT_EQ(errors(R"(eal: {vdevs: ["net_null0", "net_null1"]}
+ports:
+  - {name: trunk, device: net_null0, role: trunck}
+  - {name: core, device: net_null1, role: core}
+pairs: [[trunk, cor]]
+sip: {malformed: fail_closd}
+)"),
+            (Lines{"dp.yaml:3:44: 'role' must be trunk or core, got 'trunck'; did you mean 'trunk'?",
+                   "dp.yaml:5:17: unknown port 'cor'; did you mean 'core'? (ports: trunk, core)",
+                   "dp.yaml:6:18: 'malformed' must be fail_open or fail_closed, got 'fail_closd'; did you mean "
+                   "'fail_closed'?"}));
+}
+
+// Before: the second `mtu` silently won; yes/on were taken as true.
+TEST_F(ConfigFile, DuplicateKeysAndLooseBooleansAreErrors) {
+  EXPECT_EQ(errors(R"(eal: {vdevs: ["net_null0", "net_null1"], no_huge: yes}
+ports:
+  - {name: trunk, device: net_null0, mtu: 1500, mtu: 9000}
+  - {name: core, device: net_null1, role: core}
+pairs: [[trunk, core]]
+)"),
+            (Lines{"dp.yaml:1:51: 'no_huge' must be true or false, got 'yes'",
+                   "dp.yaml:3:49: duplicate key 'mtu' (first at dp.yaml:3:38)"}));
+}
+
+// A list with a bad entry is not used at all (no second error about what
+// its other entries would have meant).
+TEST_F(ConfigFile, EveryMistakeInOnePassInFileOrder) {
+  EXPECT_EQ(
+      errors(R"(eal:
+  memory_mb: 12
+  vdevs: ["net_null0", "net_null1"]
+ports:
+  - {name: trunk, device: net_null0, mtu: 100000}
+  - {name: core, device: net_null0}
+pairs: [[trunk, core], [core]]
+workers: {lcores: [0, 70000]}
+control: {mode: "0999"}
+run: {stats_json: [a]}
+)"),
+      (Lines{"dp.yaml:2:14: 'memory_mb' must be between 64 and 1048576, got 12",
+             "dp.yaml:5:43: 'mtu' must be between 576 and 9000, got 100000",
+             "dp.yaml:6:26: device 'net_null0' used by two ports", "dp.yaml:7:24: a pair is [port, port], got a list",
+             "dp.yaml:8:23: each entry of 'lcores' must be between 0 and 1023, got 70000",
+             "dp.yaml:9:17: 'mode' must be an octal file mode such as \"0660\", got '0999'",
+             "dp.yaml:10:19: 'stats_json' must be a path, got a list"}));
+}
+
+TEST_F(ConfigFile, RequiredSectionsAndKeys) {
+  EXPECT_EQ(errors("eal: {}\n"), (Lines{"dp.yaml:1:1: ports: is required",
+                                        "dp.yaml:1:1: pairs: is required (which port forwards to which)"}));
+  EXPECT_EQ(errors("ports: [{device: net_null0}]\npairs: []\n"),
+            (Lines{"dp.yaml:1:9: missing required key 'name' in a port",
+                   "dp.yaml:1:18: device 'net_null0' is neither a PCI address nor a vdev in eal.vdevs"}));
+}
+
+}  // namespace
+}  // namespace sipwall::dataplane
