@@ -269,7 +269,8 @@ json trace_json(const TraceRecord& r) {
              {"count", r.detector_count},
              {"level", detect::to_string(static_cast<detect::Level>(r.detector_level <= 2 ? r.detector_level : 0))},
              {"report", r.detector_report != 0}};
-    if (r.detector_report) det["would"] = r.report_action < kActionCount ? rules::kActionNames[r.report_action] : std::string_view("?");
+    if (r.detector_report)
+      det["would"] = r.report_action < kActionCount ? rules::kActionNames[r.report_action] : std::string_view("?");
     j["detector"] = det;
   }
   return j;
