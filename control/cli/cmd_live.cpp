@@ -675,6 +675,8 @@ void add_live_commands(CLI::App& app, int& rc) {
   lift->add_option("KEY", da->key, "E.164 number (+8613800000001), source IP address, or trunk name")->required();
   lift->add_option("DETECTOR", da->detector, "Only in this detector (default: every detector)");
   lift->add_flag("--json", da->json, "The reply as JSON");
+  add_dataplane_socket(lift, da->so);
+  add_timeout(lift, da->so, "Seconds to wait for the data plane");
   lift->callback([da, &rc] { rc = run_lift(da->so, da->key, da->detector, da->json); });
   detections->callback([da, detections, &rc] {
     if (detections->get_subcommands().empty()) rc = run_detections(da->so, da->json, da->all);

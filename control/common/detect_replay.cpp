@@ -18,9 +18,14 @@ DetectReplay::DetectReplay(std::span<const detect::DetectorSpec> specs, const De
 }
 
 void DetectReplay::merge() {
-  // The data plane sweeps a slice of the call table per poll loop; the
-  // whole table per merge is the same sweep in larger steps.
-  worker_->expire(now_ms_, worker_->calls().capacity());
+  // The data plane sweeps a slice of the call table per poll loop, the
+  // whole table within milliseconds. Here: the whole table once a second of
+  // capture time (call timeouts are tens of seconds), so a long capture does
+  // not pay a full sweep per merge.
+  if (now_ms_ - last_sweep_ms_ >= 1000) {
+    worker_->expire(now_ms_, worker_->calls().capacity());
+    last_sweep_ms_ = now_ms_;
+  }
   merger_->take(0, worker_->reports());
   std::unique_ptr<detect::DynamicSet> next = merger_->merge(now_ms_);
   // One thread: the worker switches at once, so the old set can go now.
@@ -33,7 +38,7 @@ void DetectReplay::advance(std::uint64_t now_ms) {
   if (!active()) return;
   if (!started_) {
     started_ = true;
-    now_ms_ = last_merge_ms_ = now_ms;
+    now_ms_ = last_merge_ms_ = last_sweep_ms_ = now_ms;
     return;
   }
   if (now_ms <= now_ms_) return;

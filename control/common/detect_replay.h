@@ -63,6 +63,7 @@ class DetectReplay {
   classify::DetectContext ctx_{};
   std::uint64_t now_ms_ = 0;
   std::uint64_t last_merge_ms_ = 0;
+  std::uint64_t last_sweep_ms_ = 0;
   bool started_ = false;
 };
 

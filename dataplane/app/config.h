@@ -82,7 +82,7 @@ struct DataplaneConfig {
 
   // Behavioural detection (docs/detection.md), per worker. Memory is fixed
   // when a rule set with detectors is loaded: each detector's table holds
-  // its spec's capacity (detection_capacity when the rule set gives none),
+  // its spec's capacity (detection_capacity for a spec that carries 0),
   // the call table detection_calls calls.
   std::uint32_t detection_capacity = 65536;     // keys per detector per worker
   std::uint32_t detection_calls = 65536;        // calls followed per worker

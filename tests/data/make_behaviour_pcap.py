@@ -17,9 +17,10 @@ Requests come from the trunk (TRUNK -> CORE), responses from the core, as a
 capture on the appliance's wire would show them. The timestamps are the
 capture's clock (`sipwallctl rules explain` replays on them).
 
-Usage: tests/data/make_behaviour_pcap.py [--scenario NAME ...] [--requests-only] OUT.pcap
-  --requests-only  only trunk-side requests (INVITE, CANCEL, ACK, BYE): what a
-                   net_pcap trunk port replays into the data plane
+Usage: tests/data/make_behaviour_pcap.py [--scenario NAME ...] [--requests-only | --responses-only] OUT.pcap
+  --requests-only   only trunk-side requests (INVITE, CANCEL, ACK, BYE): what a
+                    net_pcap trunk port replays into the data plane
+  --responses-only  only the core side's responses: what a core port replays
 """
 import argparse
 import os
@@ -131,7 +132,9 @@ def write(path, events):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: bomber")
-    ap.add_argument("--requests-only", action="store_true", help="only the trunk side's requests")
+    side = ap.add_mutually_exclusive_group()
+    side.add_argument("--requests-only", action="store_true", help="only the trunk side's requests")
+    side.add_argument("--responses-only", action="store_true", help="only the core side's responses")
     ap.add_argument("out")
     a = ap.parse_args()
     tl, t = Timeline(), 0.0
@@ -140,6 +143,8 @@ def main():
     events = tl.frames()
     if a.requests_only:
         events = [e for e in events if e[3]]
+    elif a.responses_only:
+        events = [e for e in events if not e[3]]
     write(a.out, events)
     print(f"{a.out}: {len(events)} frames")
 

@@ -15,10 +15,16 @@ Checks:
     window (11, 12), level block;
   * `detections` (control socket and `sipwallctl detections`) lists the
     held pair as numbers, with count 12, level block, action reject, expiry
-    10 minutes after the fire; `detections-lift` releases it and the list is
-    empty afterwards; a bad key and an unknown detector are refused;
+    10 minutes after the fire, and the report-mode key; `detections lift`
+    releases a key and resets its counts on the worker; a bad key and an
+    unknown detector are refused;
   * `stats` has per-detector figures (fires, hits, report hits) and the
-    call-table size; the counters add up as in every run;
+    call-table size; the core port's responses (replayed there) are parsed
+    for the call table (`core_sip_parsed`) and forwarded untouched; the
+    counters add up as in every run;
+  * a reload that changes only a rule keeps the detectors' state (the pair
+    is still held, its count still 12); one that changes the bombing
+    detector's threshold starts that detector empty (the hold is gone);
   * `sipwallctl rules explain --format json` on the full capture (responses
     from the core side included) names the same calls, on the capture's
     clock: the 11th INVITE is the first one the detector decided.
@@ -64,6 +70,13 @@ def bomb(n):
     return f"bomb-{n:02d}@sipwall.example"
 
 
+def iso_ms(text):
+    """Milliseconds since the epoch of "2026-12-07T05:55:27.920Z"."""
+    import datetime
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return round(t.timestamp() * 1000)
+
+
 def invites(t, path):
     """Call-IDs of the INVITEs in a pcap, in order."""
     return [f["sip.Call-ID"] for f in h.tshark_fields(t, path, ["sip.Call-ID", "sip.Method"])
@@ -76,36 +89,52 @@ def main():
         art = t.compile_rules("detect", RULES)
         gen = os.path.join(src, "tests", "data", "make_behaviour_pcap.py")
         rx = t.path("bomber-requests.pcap")
+        core_rx = t.path("bomber-responses.pcap")
         full = t.path("bomber-full.pcap")
         subprocess.run(["python3", gen, "--requests-only", rx], check=True, capture_output=True)
+        subprocess.run(["python3", gen, "--responses-only", core_rx], check=True, capture_output=True)
         subprocess.run(["python3", gen, full], check=True, capture_output=True)
         sp = h.sippcap()
         sent = len(sp.read_pcap(rx))
         t.eq(sent, 24, "the bomber capture: 12 INVITEs and their ACKs")
+        core_sent = len(sp.read_pcap(core_rx))
+        t.eq(core_sent, 24, "the core side: 100 Trying and 486 Busy for each")
+        same = t.compile_rules("detect-same", RULES.replace("it-detect.1", "it-detect.2").replace(
+            "action: drop", "action: {tag: {score: 10}}"))
+        changed = t.compile_rules("detect-changed", RULES.replace("it-detect.1", "it-detect.3").replace(
+            "block: 10\n", "block: 50\n"))
 
         trunk_out, core_out = t.path("trunk-out.pcap"), t.path("core-out.pcap")
         ports = [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"),
-                 ("core", f"net_pcap1,tx_pcap={core_out}", "core")]
+                 ("core", f"net_pcap1,rx_pcap={core_rx},tx_pcap={core_out}", "core")]
         with h.Dataplane(t, "dp", ports, artifact=art) as dp:
             dp.start()
-            dp.wait_rx(sent)
+            dp.wait_rx(sent + core_sent)
             time.sleep(0.3)  # a few merges
 
             d = dp.request({"v": 1, "cmd": "detections"})
             t.check(d.get("ok"), f"detections: {d}")
-            rows = d.get("detections", [])
-            t.eq(len(rows), 1, f"one held key: {rows}")
-            if rows:
-                r = rows[0]
+            rows = {x["detector"]: x for x in d.get("detections", [])}
+            t.eq(sorted(rows), ["bombing", "busy-caller"], f"two held keys: {rows}")
+            if "bombing" in rows:
+                r = rows["bombing"]
                 t.eq(r["detector"], "bombing", "detections: detector")
                 t.eq(r["key"], f"{BOMBER} -> {BOMBED}", "detections: the key as numbers")
                 t.eq(r["count"], 12, "detections: count in the window")
                 t.eq(r["level"], "block", "detections: level")
                 t.eq(r["action"], "reject", "detections: the action taken")
                 t.check(595 <= r.get("expires_in_s", 0) <= 600, f"detections: held 10 min: {r}")
-            allrows = dp.request({"v": 1, "cmd": "detections", "all": 1}).get("detections", [])
-            t.check(any(x["detector"] == "busy-caller" and x["key"] == BOMBER and x["report_only"]
-                        for x in allrows), f"detections all: the report-mode key is listed: {allrows}")
+                # From the INVITE that crossed to the hold every worker reads: at most
+                # fired - first report (the 2nd INVITE, a millisecond before the 11th).
+                delay_ms = (iso_ms(r["fired"]) - iso_ms(r["first_seen"]))
+                print(f"crossing -> published hold: <= {delay_ms} ms (merge every {d.get('merge_ms')} ms)")
+                t.check(0 <= delay_ms <= 200, f"the hold was published within 200 ms of the crossing: {delay_ms} ms")
+            if "busy-caller" in rows:
+                # Report mode holds and shows like any detector, and says what it would do.
+                r = rows["busy-caller"]
+                t.eq((r["key"], r["report_only"], r["action"]), (BOMBER, True, "report (would drop)"),
+                     "detections: the report-mode key")
+                t.check(r.get("expires_in_s", 99) <= 1.0, f"no block_for: held while over (1 s grace): {r}")
 
             cli = subprocess.run([t.args.sipwallctl, "detections", "--dataplane-socket", dp.socket],
                                  capture_output=True, text=True, timeout=30)
@@ -121,6 +150,7 @@ def main():
             t.eq(det["busy-caller"]["hits"], 0, "stats: report mode enforced nothing")
             t.eq(st["detection"]["calls"]["size"], 12, "stats: 12 calls followed")
             t.check(st["detection"]["memory_bytes"] > 0, "stats: detection memory reported")
+            t.eq(st["counters"]["core_sip_parsed"], core_sent, "stats: every core-side response parsed")
 
             recs = dp.request({"v": 1, "cmd": "trace-drain"}).get("records", [])
             by_call = {r["call_id"]: r for r in recs}
@@ -134,22 +164,49 @@ def main():
                 t.eq((r.get("detector") or {}).get("report"), True, f"trace of call {n}: report mode")
                 t.eq((r.get("detector") or {}).get("would"), "drop", f"trace of call {n}: what it would do")
 
+            # Reloads: state kept for unchanged definitions, dropped for changed ones.
+            r = dp.request({"v": 1, "cmd": "load", "artifact": same})
+            t.check(r.get("ok"), f"load of the set with another rule: {r}")
+            time.sleep(0.2)
+            kept = {x["detector"]: x for x in dp.request({"v": 1, "cmd": "detections"}).get("detections", [])}
+            t.eq((kept.get("bombing") or {}).get("count"), 12, "after a reload that kept it: bombing still holds, count 12")
+            st = dp.stats()
+            t.eq(st["detection"]["calls"]["size"], 12, "after the reload: the call table was taken over")
+            det = {x["name"]: x for x in st["detection"]["detectors"]}
+            t.eq((det["bombing"]["keys"], det["busy-caller"]["keys"]), (1, 1), "after the reload: the tables were taken over")
+
+            r = dp.request({"v": 1, "cmd": "load", "artifact": changed})
+            t.check(r.get("ok"), f"load of the set with bombing's threshold changed: {r}")
+            time.sleep(0.2)
+            det = {x["name"]: x for x in dp.stats()["detection"]["detectors"]}
+            t.eq(det["bombing"]["keys"], 0, "a changed detector starts with empty tables")
+            t.eq(det["busy-caller"]["keys"], 1, "an unchanged one keeps its keys")
+            held = [x["detector"] for x in dp.request({"v": 1, "cmd": "detections"}).get("detections", [])]
+            t.eq(held, ["busy-caller"], "the changed detector's hold went with its old definition")
+
             bad = dp.request({"v": 1, "cmd": "detections-lift", "key": "not a number"})
             t.check(not bad.get("ok") and "is not a key" in bad.get("error", ""), f"lift of a bad key: {bad}")
             bad = dp.request({"v": 1, "cmd": "detections-lift", "key": BOMBER, "detector": "bomb\xff"})
             t.check(not bad.get("ok") and "no detector named" in bad.get("error", ""), f"unknown detector: {bad}")
-            cli = subprocess.run([t.args.sipwallctl, "detections", "lift", BOMBER, "bombing", "--dataplane-socket",
+            cli = subprocess.run([t.args.sipwallctl, "detections", "lift", BOMBER, "busy-caller", "--dataplane-socket",
                                   dp.socket], capture_output=True, text=True, timeout=30)
             t.eq(cli.returncode, 0, f"sipwallctl detections lift: {cli.stdout}{cli.stderr}")
             t.check("lifted 1 detection" in cli.stdout, f"lift output: {cli.stdout}")
             d = dp.request({"v": 1, "cmd": "detections"})
             t.eq(d.get("detections"), [], "nothing held after the lift")
+            d = dp.request("detections-lift " + BOMBER)  # the text form, every detector
+            t.check(d.get("ok"), f"detections-lift (text form): {d}")
+            det = {x["name"]: x for x in dp.stats()["detection"]["detectors"]}
+            t.eq(det["busy-caller"]["keys"], 0, "the lift reset the key's counts on the worker")
 
             rc = dp.stop()
             t.eq(rc, 0, "exit code after SIGTERM")
             stats = dp.final_stats()
-        h.check_counters(t, "dp", stats, sent=sent, trunk_out=trunk_out, core_out=core_out)
-        to_trunk = h.tshark_fields(t, trunk_out, ["sip.Call-ID", "sip.Status-Code"])
+        h.check_counters(t, "dp", stats, sent=sent, trunk_out=trunk_out, core_out=core_out, core_sent=core_sent)
+        to_trunk = [f for f in h.tshark_fields(t, trunk_out, ["sip.Call-ID", "sip.Status-Code"])
+                    if f["sip.Status-Code"] not in ("100", "486")]
+        t.eq(len(h.tshark_fields(t, trunk_out, ["sip.Call-ID"])), 2 + core_sent,
+             "the core's responses were forwarded to the trunk side, with the two 608s")
         t.eq(invites(t, core_out), [bomb(n) for n in range(1, 11)], "the INVITEs of calls 1..10 reached the core")
         t.eq(sorted((f["sip.Call-ID"], f["sip.Status-Code"]) for f in to_trunk),
              [(bomb(11), "608"), (bomb(12), "608")], "calls 11 and 12 were answered 608")

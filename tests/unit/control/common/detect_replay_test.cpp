@@ -55,6 +55,24 @@ TEST(DetectReplay, BomberFiresAtTheEleventhCallAndIsHeldAfterwards) {
   EXPECT_EQ(call(r, t0 + 700'000, number(1), number(3), "other").level, Level::none);
 }
 
+TEST(DetectReplay, RingingTimeoutsCountAsUnansweredOnTheCapturesClock) {
+  // Calls that never got a final response: the replay's sweep (once a second
+  // of capture time) times them out after the ringing timeout, as the data
+  // plane's per-loop sweep does, and the unanswered detector counts them.
+  const detect::DetectorSpec spec =
+      detect::testing::make_spec(0x0A, detect::DetectKey::caller, detect::DetectCount::unanswered, 3'600'000, 0, 1);
+  DetectReplay r({&spec, 1});
+  const std::uint64_t t0 = 1'764'320'400'000;
+  EXPECT_EQ(call(r, t0, number(1), number(2), "u1").level, Level::none);
+  EXPECT_EQ(call(r, t0 + 1'000, number(1), number(3), "u2").level, Level::none);
+  // Before the timeout (180 s): nothing counted yet.
+  EXPECT_EQ(call(r, t0 + 100'000, number(1), number(4), "u3").count, 0u);
+  // Past it: u1 and u2 timed out unanswered (count 2 > 1).
+  const detect::DetectorLevel after = call(r, t0 + 182'000, number(1), number(5), "u4");
+  EXPECT_EQ(after.count, 2u);
+  EXPECT_EQ(after.level, Level::block);
+}
+
 TEST(DetectReplay, TimeNeverGoesBackwards) {
   const detect::DetectorSpec spec = detect::testing::call_bombing();
   DetectReplay r({&spec, 1});
