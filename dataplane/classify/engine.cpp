@@ -323,17 +323,7 @@ detect::InviteKeys Engine::invite_keys() const noexcept {
   detect::InviteKeys k{};
   k.caller = e164(slots_.v[caller_]);
   k.callee = e164(slots_.v[callee_]);
-  const std::uint8_t* ip = src_.src_ip.data();
-  if (src_.family == IpFamily::ipv4) {
-    // The address itself (0.0.0.0 reads as absent), so it can be shown.
-    k.source = (std::uint64_t{ip[12]} << 24) | (std::uint64_t{ip[13]} << 16) | (std::uint64_t{ip[14]} << 8) | ip[15];
-  } else {
-    std::uint64_t hi, lo;
-    std::memcpy(&hi, ip, 8);
-    std::memcpy(&lo, ip + 8, 8);
-    // Top bit set: never equal to an IPv4 source's value.
-    k.source = detect::mix64(detect::mix64(hi) ^ lo) | (std::uint64_t{1} << 63);
-  }
+  k.source = detect::source_key(src_.src_ip);  // IPv4: the address itself, so it can be shown
   k.trunk = trunk_ == kNoTrunk ? detect::kNoTrunk : trunk_;
   k.call_id_hash = detect::call_id_hash(msg_.call_id);
   k.cseq = msg_.cseq.number;

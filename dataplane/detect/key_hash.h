@@ -2,6 +2,7 @@
 // INVITE a detector watches. Inline: computed per detector per INVITE.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -19,6 +20,21 @@ constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
   x *= 0xc4ceb9fe1a85ec53ULL;
   x ^= x >> 33;
   return x;
+}
+
+// The source part of an InviteKeys for an address (16 bytes, network order,
+// IPv4 as ::ffff:a.b.c.d): an IPv4 address is its 32-bit value (a.b.c.d ->
+// a<<24 | b<<16 | c<<8 | d), so it can be shown; an IPv6 address a 64-bit
+// hash with bit 63 set (never an IPv4 value). 0.0.0.0 gives 0: no source.
+// The classifier (InviteKeys) and `detections lift ADDRESS` both use it.
+inline std::uint64_t source_key(const std::array<std::uint8_t, 16>& a) noexcept {
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (std::memcmp(a.data(), kMapped, 12) == 0)
+    return (std::uint64_t{a[12]} << 24) | (std::uint64_t{a[13]} << 16) | (std::uint64_t{a[14]} << 8) | a[15];
+  std::uint64_t hi, lo;
+  std::memcpy(&hi, a.data(), 8);
+  std::memcpy(&lo, a.data() + 8, 8);
+  return mix64(mix64(hi) ^ lo) | (std::uint64_t{1} << 63);
 }
 
 // The raw values a key is made of (E.164 keys, source hash, trunk id), kept

@@ -10,17 +10,6 @@
 
 namespace sipwall::detect {
 
-std::uint64_t source_key(const std::array<std::uint8_t, 16>& a) noexcept {
-  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  if (std::memcmp(a.data(), kMapped, 12) == 0)
-    return (std::uint64_t{a[12]} << 24) | (std::uint64_t{a[13]} << 16) | (std::uint64_t{a[14]} << 8) | a[15];
-  // As the classifier makes it (dataplane/classify/engine.cpp, invite_keys).
-  std::uint64_t hi, lo;
-  std::memcpy(&hi, a.data(), 8);
-  std::memcpy(&lo, a.data() + 8, 8);
-  return mix64(mix64(hi) ^ lo) | (std::uint64_t{1} << 63);
-}
-
 PartKind first_part(DetectKey k) noexcept {
   switch (k) {
     case DetectKey::source:

@@ -15,16 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "dataplane/detect/key_hash.h"
 #include "rules/detect/detector_spec.h"
 
 namespace sipwall::detect {
 
-// The source part of an InviteKeys for an address (16 bytes, network order,
-// IPv4 as ::ffff:a.b.c.d): an IPv4 address is its 32-bit value (a.b.c.d ->
-// a<<24 | b<<16 | c<<8 | d), so it can be shown; an IPv6 address a 64-bit
-// hash with bit 63 set (never an IPv4 value). Never 0 for a real address
-// (0.0.0.0 is no source).
-std::uint64_t source_key(const std::array<std::uint8_t, 16>& address) noexcept;
+// source_key(): dataplane/detect/key_hash.h (the classifier makes InviteKeys::source with it).
 
 // What a part of a key of this kind is: the first (a) and, for two-part
 // kinds, the second (b).
