@@ -58,7 +58,7 @@ class InFlight {
              DetectContext* detect = nullptr) noexcept;
   Verdict verdict() noexcept;
 
-  // The engine's size, checked against the real one in classify.cc.
+  // The engine's size, checked against the real one in classify.cpp.
   static constexpr std::size_t kEngineBytes = 1216;
 
  private:

@@ -42,7 +42,7 @@ class FlowSpec {
   const std::vector<rte_flow_item>& items() const noexcept { return items_; }
   const std::vector<rte_flow_action>& action_list() const noexcept { return actions_; }
 
-  // --- building (flow_translate.cc) ---
+  // --- building (flow_translate.cpp) ---
   void add_eth();
   void add_vlan(std::uint16_t vid);                                    // outer tag, VID only (mask 0x0fff)
   void add_ipv4_src(const std::uint8_t* addr4, unsigned prefix_len);   // 0..32

@@ -15,7 +15,7 @@
 namespace sipwall::rules {
 namespace {
 
-// Numbers shorter than this are short codes, not E.164 (see model_text.cc).
+// Numbers shorter than this are short codes, not E.164 (see model_text.cpp).
 constexpr std::size_t kMinE164Digits = number::kMinE164Digits;
 
 using Atoms = std::vector<const MatchExpr*>;

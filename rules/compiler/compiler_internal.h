@@ -90,7 +90,7 @@ struct Builder {
   }
 };
 
-// compile_lists.cc
+// compile_lists.cpp
 void add_named_lists(Builder& b);
 // A list made of a predicate's inline values (prefix / range / equals);
 // kNone after reporting an error.
@@ -101,23 +101,23 @@ void build_number_tables(Builder& b);
 // "+8613..." / "8613..." -> digits; empty if not 1..15 digits.
 std::string digits_of(std::string_view written);
 
-// compile_trunks.cc
+// compile_trunks.cpp
 void compile_trunks(Builder& b);
-// deny_sources -> d.deny and d.deny_table (compile_deny.cc).
+// deny_sources -> d.deny and d.deny_table (compile_deny.cpp).
 void compile_deny_sources(Builder& b);
 
 // detectors -> d.detectors, d.detector_names (compile_detectors.cpp).
 void compile_detectors(Builder& b);
 
-// compile_actions.cc
+// compile_actions.cpp
 std::uint32_t compile_action(Builder& b, const Action& a, std::string_view rule_id);
 void compile_guard_rails(Builder& b);
 
-// compile_match.cc
+// compile_match.cpp
 // Appends the rule's code to d.code; returns its first instruction.
 std::uint32_t compile_match(Builder& b, const Rule& r);
 
-// compile_patterns.cc
+// compile_patterns.cpp
 void compile_patterns(Builder& b);
 
 }  // namespace sipwall::rules::compiler
