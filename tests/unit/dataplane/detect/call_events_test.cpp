@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 
 #include "dataplane/detect/worker_detect.h"
@@ -31,6 +32,14 @@ std::string response(unsigned code, const std::string& call_id, const std::strin
          "To: <sip:+8613800000002@example.net>;tag=b\r\n"
          "Call-ID: " +
          call_id + "\r\nCSeq: 1 " + cseq_method + "\r\nContent-Length: 0\r\n\r\n";
+}
+
+// Parses `text` into `msg`, keeping the text alive: a sip::Message holds views
+// into the bytes it was parsed from, so they must outlive its use.
+sip::ParseError parse_kept(std::string text, sip::Message& msg) {
+  static std::deque<std::string> kept;
+  kept.push_back(std::move(text));
+  return sip::parse_message(kept.back(), msg);
 }
 
 // Parses into a static message (sip::Message is large) and returns its event.
@@ -85,17 +94,17 @@ TEST(CallEvents, OneRingFedAsSip) {
     w.on_invite(testing::invite(testing::number(1), testing::number(2 + call), call_id_hash(cid)), t, lv);
     EXPECT_EQ(lv.d[0].level, Level::none);
     static sip::Message msg;
-    ASSERT_EQ(sip::parse_message(response(100, cid, "INVITE"), msg), sip::ParseError::none);
+    ASSERT_EQ(parse_kept(response(100, cid, "INVITE"), msg), sip::ParseError::none);
     EXPECT_EQ(feed_call_event(w, msg, t + 10).outcome.events, 0);
-    ASSERT_EQ(sip::parse_message(response(180, cid, "INVITE"), msg), sip::ParseError::none);
+    ASSERT_EQ(parse_kept(response(180, cid, "INVITE"), msg), sip::ParseError::none);
     EXPECT_NE(feed_call_event(w, msg, t + 200).call, nullptr);
-    ASSERT_EQ(sip::parse_message(request("CANCEL", cid), msg), sip::ParseError::none);
+    ASSERT_EQ(parse_kept(request("CANCEL", cid), msg), sip::ParseError::none);
     const EventResult r = feed_call_event(w, msg, t + 1'200);
     EXPECT_TRUE(r.outcome.has(Outcome::kCancelledRinging));
     EXPECT_EQ(r.outcome.ring_to_cancel_ms, 1'000u);
-    ASSERT_EQ(sip::parse_message(response(200, cid, "CANCEL"), msg), sip::ParseError::none);
+    ASSERT_EQ(parse_kept(response(200, cid, "CANCEL"), msg), sip::ParseError::none);
     EXPECT_EQ(feed_call_event(w, msg, t + 1'210).outcome.events, 0);  // 200 to the CANCEL: no outcome
-    ASSERT_EQ(sip::parse_message(response(487, cid, "INVITE"), msg), sip::ParseError::none);
+    ASSERT_EQ(parse_kept(response(487, cid, "INVITE"), msg), sip::ParseError::none);
     EXPECT_EQ(feed_call_event(w, msg, t + 1'220).outcome.events, 0);  // already unanswered
   }
   // The next INVITE of that caller reads two one-ring calls: over block = 1.
@@ -111,16 +120,16 @@ TEST(CallEvents, ShortCallAndUnknownCallId) {
   Levels lv;
   w.on_invite(testing::invite(testing::number(1), testing::number(2), call_id_hash("s1")), 5'000, lv);
   static sip::Message msg;
-  ASSERT_EQ(sip::parse_message(response(200, "s1", "INVITE"), msg), sip::ParseError::none);
+  ASSERT_EQ(parse_kept(response(200, "s1", "INVITE"), msg), sip::ParseError::none);
   EXPECT_TRUE(feed_call_event(w, msg, 6'000).outcome.has(Outcome::kAnswered));
-  ASSERT_EQ(sip::parse_message(request("ACK", "s1"), msg), sip::ParseError::none);
+  ASSERT_EQ(parse_kept(request("ACK", "s1"), msg), sip::ParseError::none);
   EXPECT_NE(feed_call_event(w, msg, 6'010).call, nullptr);
-  ASSERT_EQ(sip::parse_message(request("BYE", "s1"), msg), sip::ParseError::none);
+  ASSERT_EQ(parse_kept(request("BYE", "s1"), msg), sip::ParseError::none);
   const EventResult bye = feed_call_event(w, msg, 9'000);
   EXPECT_TRUE(bye.outcome.has(Outcome::kEnded));
   EXPECT_EQ(bye.outcome.talk_ms, 3'000u);
   // A BYE of a call the worker never saw: nothing, counted as unknown.
-  ASSERT_EQ(sip::parse_message(request("BYE", "other"), msg), sip::ParseError::none);
+  ASSERT_EQ(parse_kept(request("BYE", "other"), msg), sip::ParseError::none);
   EXPECT_EQ(feed_call_event(w, msg, 9'100).call, nullptr);
   EXPECT_EQ(w.calls().unknown(), 1u);
 }
