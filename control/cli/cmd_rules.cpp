@@ -83,10 +83,13 @@ int run_compile(const std::string& path, const std::string& output) {
   return 0;
 }
 
-int run_diff(const std::string& old_path, const std::string& new_path, std::size_t sample) {
+int run_diff(const std::string& old_path, const std::string& new_path, std::size_t sample,
+             const std::string& lists_from) {
   rules::LoadOptions lo;
   lo.analyze = false;
   rules::LoadResult a = rules::load_rule_set(old_path, lo);
+  // A staged NEW file may read its lists from elsewhere (the live folder).
+  if (!lists_from.empty()) lo.list_base = lists_from;
   rules::LoadResult b = rules::load_rule_set(new_path, lo);
   print_diagnostics(a.diagnostics);
   print_diagnostics(b.diagnostics);
@@ -314,13 +317,18 @@ void add_rules_command(CLI::App& app, int& rc) {
   struct DiffArgs {
     std::string old_file, new_file;
     std::size_t sample = 10;
+    std::string lists_from;
   };
   auto da = std::make_shared<DiffArgs>();
   CLI::App* df = rules->add_subcommand("diff", "What changes between two rule sets (rules, lists, numbers)");
   df->add_option("OLD", da->old_file, "Rule set now in force")->required()->check(CLI::ExistingFile);
   df->add_option("NEW", da->new_file, "Rule set to compare")->required()->check(CLI::ExistingFile);
   df->add_option("--sample", da->sample, "Numbers shown per list and direction (default 10)");
-  df->callback([da, &rc] { rc = run_diff(da->old_file, da->new_file, da->sample); });
+  df->add_option("--lists-from", da->lists_from,
+                 "Folder NEW's relative list files are read from (default: NEW's folder), e.g. the live rules folder "
+                 "when NEW is staged elsewhere")
+      ->check(CLI::ExistingDirectory);
+  df->callback([da, &rc] { rc = run_diff(da->old_file, da->new_file, da->sample, da->lists_from); });
 
   auto eo = std::make_shared<ExplainOptions>();
   CLI::App* ex = rules->add_subcommand("explain", "For each INVITE: fields, numbers, trunk, matching rules, verdict");

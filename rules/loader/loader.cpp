@@ -40,7 +40,9 @@ bool looks_like_rule_set(const YAML::Node& root) {
 
 Loader::Loader(std::string display_file, std::filesystem::path base_dir, const LoadOptions& options)
     : yaml::Reader(std::move(display_file)), base_dir_(std::move(base_dir)), options_(options) {
-  const std::filesystem::path shown_dir = std::filesystem::path(file()).parent_path();
+  if (options.list_base) base_dir_ = *options.list_base;
+  const std::filesystem::path shown_dir =
+      options.list_base ? *options.list_base : std::filesystem::path(file()).parent_path();
   display_dir_ = shown_dir.empty() ? std::string() : shown_dir.string();
   rs_.source_file = file();
 }

@@ -21,6 +21,10 @@ struct LoadOptions {
   bool analyze = true;
   // Bad lines reported per list file before the rest are only counted.
   std::size_t max_errors_per_list_file = 20;
+  // Where relative list-file paths resolve (default: the rule file's
+  // folder). Lets ops stage a new rule file anywhere and read it with the
+  // live lists: `sipwallctl rules diff --lists-from DIR`.
+  std::optional<std::filesystem::path> list_base;
 };
 
 struct LoadResult {

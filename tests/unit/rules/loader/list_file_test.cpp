@@ -57,6 +57,24 @@ TEST_F(ListFiles, OperatorFormatsCommentsBlankLinesAndCrlf) {
   EXPECT_TRUE(l.files[0].ends_with("lists/l.txt"));
 }
 
+// Issue 17: a rule file staged in another folder reads its lists from the live
+// folder when told to (`rules diff --lists-from`); without it they are missing.
+TEST_F(ListFiles, ListBaseReadsAStagedFilesListsFromAnotherFolder) {
+  dir.write("live/lists/l.txt", "+8613800138000\n");
+  const std::string yaml = kHead +
+                           "lists:\n  l: {file: lists/l.txt}\n"
+                           "rules:\n  - {id: r, match: {caller: {in: l}}, action: drop}\n";
+  const LoadResult alone = dir.load(yaml, "staging/new.yaml");
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(dir.lines(alone).at(0).find("cannot read list file 'staging/lists/l.txt'"), std::string::npos)
+      << dir.lines(alone).at(0);
+  LoadOptions options;
+  options.list_base = dir.path() / "live";
+  const LoadResult staged = dir.load(yaml, "staging/new.yaml", options);
+  ASSERT_TRUE(staged.ok()) << testing::PrintToString(dir.lines(staged));
+  EXPECT_EQ(staged.rule_set->lists.at(0).numbers, std::vector<number::E164Key>{pack("8613800138000")});
+}
+
 TEST_F(ListFiles, BadLinesReportTheFilesOwnLineAndColumn) {
   const LoadResult r = load_list(
       "+8613800138000\n"
