@@ -37,32 +37,11 @@ import time
 import traceback
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_integration import Failure, check, free_port, wait_for  # noqa: E402
+
 SKIP = 77
 FAST = 4.0  # seconds a normal client may take while the siege runs
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-    print("  ok: " + what, flush=True)
-
-
-def wait_for(what, fn, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except Exception as e:  # noqa: BLE001 - a socket not there yet
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise Failure("timed out after %.1f s waiting for %s (last: %r)" % (timeout, what, last))
 
 
 def raw_request(path, data, timeout=5):
@@ -85,12 +64,6 @@ def unix_request(path, req, timeout=5):
     if not line:
         raise OSError("connection closed without a reply")
     return json.loads(line)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the siege -----------------------------------------------------------------

@@ -40,6 +40,9 @@ import time
 import traceback
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_integration import Failure, check, free_port, unix_request, wait_for  # noqa: E402
+
 SKIP = 77
 PEER, CORE, PROTOS_SRC, PROTOS_DST = "192.0.2.11", "10.10.0.10", "192.0.2.20", "192.0.2.10"
 FFFD = "\ufffd"
@@ -65,50 +68,6 @@ rules:
     action:
       reject: {code: 608, reason: Rejected by the hostile-traffic test}
 """
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-    print("  ok: " + what, flush=True)
-
-
-def wait_for(what, fn, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except Exception as e:  # a socket not there yet, a half-written file
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise Failure("timed out after %.1f s waiting for %s (last: %r)" % (timeout, what, last))
-
-
-def unix_request(path, req, timeout=5):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            buf += chunk
-        return json.loads(buf.split(b"\n", 1)[0])
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def terminal_safe(text):
