@@ -6,10 +6,13 @@
 # is the stable view on a shared VM.
 #
 #   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
-#                        [--regexes N] [--top K] [--work DIR] [--flood]
+#                        [--regexes N] [--top K] [--work DIR] [--flood] [--detect]
 #
 # --flood: every INVITE from a listed caller (all rejected with 603/608):
 # where the cycles go when a robocall flood hits the block list.
+# --detect: the set with rules/examples/behaviour.yaml's detectors added
+# (perf/detect/with_detectors.py) and a new Call-ID per INVITE, as perf/run's
+# detection section runs it; run once with and once without to compare.
 # Defaults: build/ (release), 20 s of saturation under callgrind (~20-40k
 # INVITEs: valgrind runs the worker ~50x slower), 1M numbers + 100k prefixes
 # + 1k regexes, top 25. Writes WORK/callgrind.out and WORK/profile.txt and
@@ -29,6 +32,7 @@ TOP=25
 WORK=/tmp/sipwall-profile-$(date -u +%Y%m%dT%H%M%SZ)
 MIX=()
 MIXNAME="the perf/run INVITE mix"
+DETECT=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -40,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --work) WORK=$2; shift 2 ;;
     --flood) MIX=(--caller-hit 1.0 --prefix-hit 0 --agent-hit 0 --name-hit 0)
              MIXNAME="the perf/run INVITE mix with every caller listed (--flood)"; shift ;;
+    --detect) DETECT=1; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -53,7 +58,14 @@ done
 mkdir -p "$WORK"
 echo "profile.sh: work dir $WORK"
 python3 "$ROOT/perf/pipeline/gen_ruleset.py" "$WORK/set" --numbers "$NUMBERS" --prefixes "$PREFIXES" --regexes "$REGEXES" >/dev/null
-valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$WORK/set/full.yaml" -o "$WORK/set/full-vg.swr" >/dev/null
+SET_YAML=$WORK/set/full.yaml
+if [[ $DETECT -eq 1 ]]; then
+  python3 "$ROOT/perf/detect/with_detectors.py" "$WORK/set/full.yaml" "$WORK/set/full-detect.yaml" >/dev/null
+  SET_YAML=$WORK/set/full-detect.yaml
+  MIX+=(--fresh-call-ids)
+  MIXNAME="$MIXNAME, with the example detectors and a new Call-ID per INVITE (--detect)"
+fi
+valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$SET_YAML" -o "$WORK/set/full-vg.swr" >/dev/null
 # Only the worker's packet processing is counted (--toggle-collect): every
 # Ir below is inside process_burst (decode, parse, classify, act, TX), so
 # total / INVITEs = instructions per INVITE. No warm-up, so (almost) every

@@ -327,6 +327,7 @@ detect::InviteKeys Engine::invite_keys() const noexcept {
   k.trunk = trunk_ == kNoTrunk ? detect::kNoTrunk : trunk_;
   k.call_id_hash = detect::call_id_hash(msg_.call_id);
   k.cseq = msg_.cseq.number;
+  k.in_dialog = !msg_.to.tag.empty();
   return k;
 }
 

@@ -24,6 +24,13 @@ constexpr bool is_challenge(unsigned code) noexcept {
   return code == 401 || code == 407;
 }
 
+// Final responses after which a caller retries the same call with the same
+// Call-ID and the next CSeq (RFC 3261 8.1.3.4 redirects, RFC 4028 422,
+// RFC 3261 14.1 491): the retry is not a new call.
+constexpr bool asks_retry(unsigned code) noexcept {
+  return (code >= 300 && code <= 399) || code == 422 || code == 491;
+}
+
 // Marks the call unanswered (and its asr attempt) unless already done.
 void fail(CallRecord& r, Outcome& o) noexcept {
   if ((r.emitted & Outcome::kUnanswered) == 0) o.events |= Outcome::kUnanswered;
@@ -102,9 +109,22 @@ InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) 
       if (r.keys.cseq == keys.cseq) {
         res.kind = InviteKind::retransmit;
         ++retransmits_;
-      } else {
-        res.kind = InviteKind::reinvite;  // in-dialog, or a retry after 401/407: the same call
+      } else if (keys.in_dialog || r.has(CallRecord::kChallenged) ||
+                 (r.has(CallRecord::kFinal) && !r.has(CallRecord::kAnswered) && asks_retry(r.final_code))) {
+        res.kind = InviteKind::reinvite;  // in-dialog, or a retry the last response asked for: the same call
         ++reinvites_;
+      } else {
+        // A dialog-creating INVITE (no To tag) with a new CSeq that nothing
+        // asked for: a new call on a reused Call-ID. Counting it keeps a
+        // caller from hiding a call bombing behind one Call-ID. The last
+        // call's outcome, if still open, completes as on expiry.
+        victim_ = r;
+        res.victim_outcome = expiry_outcome(victim_);
+        res.victim = &victim_;
+        ++reused_;
+        ++expired_;
+        --size_;
+        return start_call(res, base + i, keys, now_ms);
       }
       res.call = &r;
       return res;
@@ -135,16 +155,21 @@ InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) 
     empty = victim;
   }
   tag(empty) = t;
+  return start_call(res, empty, keys, now_ms);
+}
+
+InviteResult& CallTable::start_call(InviteResult& res, std::uint32_t slot, const InviteKeys& keys,
+                                    std::uint64_t now_ms) noexcept {
   // Written, never read back here: the stores retire while the worker goes
   // on, where a read would wait for the line.
   // Field by field: a whole-record clear compiles to `rep stos`, which costs
   // more than the rest of the insert.
-  CallRecord& r = records_[empty];
+  CallRecord& r = records_[slot];
   r.keys = keys;
   r.invite_ms = now_ms;
   r.ring_ms = r.answer_ms = r.final_ms = r.cancel_ms = r.bye_ms = 0;
   r.final_code = r.seen = r.emitted = 0;
-  groups_[empty / kGroup].expiry[empty % kGroup] = add_sat(now_ms, options_.ringing_timeout_ms);
+  groups_[slot / kGroup].expiry[slot % kGroup] = add_sat(now_ms, options_.ringing_timeout_ms);
   ++size_;
   ++inserted_;
   res.call = &r;
@@ -182,7 +207,10 @@ Outcome apply_response(CallRecord& r, unsigned code, std::uint64_t now_ms) noexc
     r.emitted |= o.events;
     return o;
   }
-  if (is_challenge(code)) return o;
+  if (is_challenge(code)) {
+    r.seen |= CallRecord::kChallenged;  // the next CSeq without a To tag is the same call
+    return o;
+  }
   if (r.has(CallRecord::kAnswered) || r.has(CallRecord::kFinal)) return o;  // re-INVITE failure, retransmission
   r.seen |= CallRecord::kFinal;
   r.final_ms = now_ms;

@@ -39,6 +39,7 @@ struct CallRecord {
   static constexpr std::uint16_t kCancelled = 1 << 3;
   static constexpr std::uint16_t kAcked = 1 << 4;
   static constexpr std::uint16_t kBye = 1 << 5;
+  static constexpr std::uint16_t kChallenged = 1 << 6;  // a 401/407 to the INVITE
 
   InviteKeys keys;           // as of the first INVITE; keys.call_id_hash is the table key
   std::uint64_t invite_ms;   // first INVITE
@@ -96,7 +97,11 @@ class CallTable {
   CallTable& operator=(CallTable&&) noexcept = default;
 
   // An INVITE. A Call-ID not in the table is a new call; the same Call-ID
-  // with the same CSeq a retransmission; with another CSeq a re-INVITE.
+  // with the same CSeq a retransmission; with another CSeq a re-INVITE if
+  // To has a tag (keys.in_dialog) or the call's last response asked for a
+  // retry (401/407, 3xx, 422, 491), else a new call that replaces the old
+  // record (its open outcome, if any, comes back as the victim's, as on
+  // expiry; counted in reused()).
   InviteResult on_invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept;
   // A response. to_invite: its CSeq method is INVITE (responses to BYE,
   // CANCEL, PRACK, ... are no call outcome and are ignored). 100 is ignored;
@@ -158,6 +163,7 @@ class CallTable {
   std::uint64_t evicted_live() const noexcept { return evicted_live_; }  // dropped before expiry
   std::uint64_t retransmits() const noexcept { return retransmits_; }
   std::uint64_t reinvites() const noexcept { return reinvites_; }
+  std::uint64_t reused() const noexcept { return reused_; }    // new calls on a Call-ID still in the table
   std::uint64_t unknown() const noexcept { return unknown_; }  // events for a Call-ID not in the table
   std::uint64_t ignored() const noexcept { return ignored_; }  // responses to non-INVITE, 100, codes outside 100..699
   std::size_t memory_bytes() const noexcept;
@@ -185,6 +191,8 @@ class CallTable {
   std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;  // or UINT32_MAX
   std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;         // slot_of, counting unknown_
   Outcome expiry_outcome(CallRecord& r) const noexcept;
+  InviteResult& start_call(InviteResult& res, std::uint32_t slot, const InviteKeys& keys,
+                           std::uint64_t now_ms) noexcept;
   void remove(std::uint32_t slot) noexcept;
 
   CallTableOptions options_;
@@ -199,6 +207,7 @@ class CallTable {
   std::uint64_t evicted_live_ = 0;
   std::uint64_t retransmits_ = 0;
   std::uint64_t reinvites_ = 0;
+  std::uint64_t reused_ = 0;
   std::uint64_t unknown_ = 0;
   std::uint64_t ignored_ = 0;
 };

@@ -45,7 +45,6 @@ std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsig
       }
     }
     if (best_count != 0) ++evictions_;
-    std::memset(static_cast<void*>(buckets(base + pick)), 0, sizeof(BucketLine) * lanes_);
   }
   // The others age by one rank (saturating at 3, the oldest); the new key is 0.
   for (unsigned i = 0; i < kGroup; ++i) {
@@ -56,11 +55,19 @@ std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsig
   const std::uint32_t slot = base + pick;
   Header& h = g[pick];
   h.key = key;
-  h.head = e & kEpochMask;
+  h.head = (e & kEpochMask) | kFresh;  // buckets and mark are written only if it is seen again
   h.total = 0;
-  marks_[slot] = 0;
   ++inserts_;
   return slot;
+}
+
+void WindowCounter::settle(std::uint32_t slot) noexcept {
+  Header& h = header(slot);
+  std::uint32_t* b = buckets(slot);
+  std::memset(static_cast<void*>(b), 0, sizeof(BucketLine) * lanes_);
+  b[h.head & (kBuckets - 1)] = h.total;
+  marks_[slot] = 0;
+  h.head &= ~kFresh;
 }
 
 bool WindowCounter::erase(std::uint64_t key) noexcept {
@@ -69,9 +76,7 @@ bool WindowCounter::erase(std::uint64_t key) noexcept {
   for (unsigned i = 0; i < kGroup; ++i) {
     Header& h = header(base + i);
     if (h.key != key) continue;
-    h = Header{};
-    std::memset(static_cast<void*>(buckets(base + i)), 0, sizeof(BucketLine) * lanes_);
-    marks_[base + i] = 0;
+    h = Header{};  // an empty slot's buckets and mark are not read
     --size_;
     return true;
   }
@@ -79,9 +84,8 @@ bool WindowCounter::erase(std::uint64_t key) noexcept {
 }
 
 void WindowCounter::clear() noexcept {
+  // Empty slots' buckets and marks are never read: a new key starts fresh.
   std::memset(static_cast<void*>(headers_.get()), 0, sizeof(HeaderGroup) * groups_);
-  std::memset(static_cast<void*>(lines_.get()), 0, sizeof(BucketLine) * slots_ * lanes_);
-  std::memset(marks_.get(), 0, sizeof(std::uint32_t) * slots_);
   size_ = 0;
 }
 
@@ -94,17 +98,17 @@ bool WindowCounter::check() const noexcept {
   std::uint32_t used = 0;
   for (std::uint32_t s = 0; s < slots_; ++s) {
     const Header& h = header(s);
-    const std::uint32_t* b = buckets(s);
-    std::uint64_t sum = 0;
-    for (unsigned i = 0; i < kBuckets; ++i) sum += b[i];
     if (h.key == 0) {
-      if (h.total != 0 || sum != 0 || marks_[s] != 0) return false;
-      for (unsigned i = kBuckets; i < kBuckets * lanes_; ++i)
-        if (b[i] != 0) return false;
+      if (h.total != 0 || h.head != 0) return false;
       continue;
     }
     ++used;
-    if (sum != h.total) return false;
+    if ((h.head & kFresh) == 0) {  // a fresh slot's buckets are not written yet
+      const std::uint32_t* b = buckets(s);
+      std::uint64_t sum = 0;
+      for (unsigned i = 0; i < kBuckets; ++i) sum += b[i];
+      if (sum != h.total) return false;
+    }
     if (group_of(h.key) != s / kGroup) return false;
     for (std::uint32_t t = (s / kGroup) * kGroup; t < s; ++t)
       if (header(t).key == h.key) return false;  // a key twice in its group

@@ -17,6 +17,15 @@
 // (its 16 buckets, 64 bytes; two lines with the second lane). A read is O(1)
 // (running total); advancing a key's window clears the buckets that left it.
 //
+// Fresh slots. Most keys are seen once in a window (every caller of a busy
+// trunk is a key), so a new key does not touch its bucket line or its mark:
+// while every unit of lane 0 sits in the newest bucket and lane 1 is empty,
+// the header alone says it all (the `fresh` bit) and the bucket line and
+// mark hold stale bytes. The slot is written out ("settled") only when a
+// unit would land in another bucket, lane 1 gets one, or the owner writes a
+// non-zero mark. So inserting a key, and counting it again within the same
+// bucket, costs the header line only: one cache miss, not three.
+//
 // Eviction. A new key in a full group replaces the slot with the smallest
 // count (its total as of its last update, 0 once all its buckets are out of
 // the window); among equal counts the one with the oldest newest bucket,
@@ -86,13 +95,13 @@ class WindowCounter {
   // each (reads the header line) and prefetch_slot(), then advance_to() and
   // add(). group() mixes the key once for all of them.
   std::uint32_t group(std::uint64_t key) const noexcept { return group_of(key); }
-  void prefetch_group(std::uint32_t g) const noexcept {
-    __builtin_prefetch(&headers_[g]);
-    __builtin_prefetch(&marks_[std::size_t{g} * kGroup]);
-  }
+  void prefetch_group(std::uint32_t g) const noexcept { __builtin_prefetch(&headers_[g]); }
+  // The slot's bucket lines and mark; nothing for a fresh slot (it needs none).
   void prefetch_slot(std::uint32_t slot) const noexcept {
+    if ((header(slot).head & kFresh) != 0) return;
     __builtin_prefetch(buckets(slot));
     if (lanes_ > 1) __builtin_prefetch(buckets(slot) + kBuckets);
+    __builtin_prefetch(&marks_[slot]);
   }
   // The slot of `key` (in group g = group(key)) or npos; its window not advanced.
   std::uint32_t lookup(std::uint64_t key, std::uint32_t g) const noexcept {
@@ -123,6 +132,13 @@ class WindowCounter {
   // find()/find_or_insert() advanced it). Counts saturate at 2^32-1.
   void add(std::uint32_t slot, unsigned lane = 0, std::uint32_t n = 1) noexcept {
     Header& h = header(slot);
+    if ((h.head & kFresh) != 0) {
+      if (lane == 0) {  // stays fresh: every unit is in the newest bucket
+        h.total = kCountMax - h.total < n ? kCountMax : h.total + n;
+        return;
+      }
+      settle(slot);
+    }
     std::uint32_t& b = buckets(slot)[lane * kBuckets + (h.head & (kBuckets - 1))];
     if (lane == 0) {
       if (kCountMax - h.total < n) n = kCountMax - h.total;
@@ -144,6 +160,7 @@ class WindowCounter {
   // as a running total; lane 1 is summed (16 adds, asr only).
   std::uint32_t count(std::uint32_t slot, unsigned lane = 0) const noexcept {
     if (lane == 0) return header(slot).total;
+    if ((header(slot).head & kFresh) != 0) return 0;
     const std::uint32_t* b = buckets(slot) + lane * kBuckets;
     std::uint64_t sum = 0;
     for (unsigned i = 0; i < kBuckets; ++i) sum += b[i];
@@ -157,7 +174,8 @@ class WindowCounter {
   void move_to_newest(std::uint32_t slot, std::uint32_t from_epoch) noexcept {
     Header& h = header(slot);
     const std::int32_t age = since(h.head, from_epoch);
-    if (age <= 0 || age >= static_cast<std::int32_t>(kBuckets)) return;
+    // A fresh slot has nothing in older buckets.
+    if (age <= 0 || age >= static_cast<std::int32_t>(kBuckets) || (h.head & kFresh) != 0) return;
     std::uint32_t* b = buckets(slot);
     std::uint32_t& from = b[from_epoch & (kBuckets - 1)];
     if (from == 0) return;
@@ -171,17 +189,27 @@ class WindowCounter {
   void clear() noexcept;
 
   // A word the owner keeps per key (WorkerDetect: what it last reported);
-  // zeroed when a key is inserted.
-  std::uint32_t& mark(std::uint32_t slot) noexcept { return marks_[slot]; }
-  const std::uint32_t& mark(std::uint32_t slot) const noexcept { return marks_[slot]; }
+  // 0 when a key is inserted. Reading a fresh slot's mark reads only its
+  // header; writing 0 to it writes nothing.
+  std::uint32_t mark(std::uint32_t slot) const noexcept { return (header(slot).head & kFresh) != 0 ? 0 : marks_[slot]; }
+  void set_mark(std::uint32_t slot, std::uint32_t value) noexcept {
+    if ((header(slot).head & kFresh) != 0) {
+      if (value == 0) return;
+      settle(slot);
+    }
+    marks_[slot] = value;
+  }
   std::uint64_t key_at(std::uint32_t slot) const noexcept { return header(slot).key; }
-  // The slot's newest bucket (30 bits of its epoch: compare by since()).
+  // The slot's newest bucket (29 bits of its epoch: compare by since()).
   std::uint32_t newest_epoch(std::uint32_t slot) const noexcept { return header(slot).head & kEpochMask; }
+  // True while the slot is fresh (see the top of this file): for tests.
+  bool fresh(std::uint32_t slot) const noexcept { return (header(slot).head & kFresh) != 0; }
 
-  // Epochs are kept to 30 bits (2^30 buckets: 2 years at the smallest
-  // bucket) and compared by their signed difference modulo 2^30.
+  // Epochs are kept to 29 bits (2^29 buckets: a year at the smallest bucket,
+  // 63 ms for a 1 s window) and compared by their signed difference modulo
+  // 2^29, so a key idle for over half that (6 months) reads as recent.
   static constexpr std::int32_t since(std::uint32_t later, std::uint32_t earlier) noexcept {
-    return static_cast<std::int32_t>((later - earlier) << 2) >> 2;
+    return static_cast<std::int32_t>((later - earlier) << 3) >> 3;
   }
 
   std::uint32_t capacity() const noexcept { return slots_; }
@@ -201,13 +229,15 @@ class WindowCounter {
 
  private:
   static constexpr std::uint32_t kCountMax = 0xFFFFFFFFu;
-  static constexpr std::uint32_t kEpochMask = (1u << 30) - 1;
+  static constexpr std::uint32_t kEpochMask = (1u << 29) - 1;
+  static constexpr std::uint32_t kFresh = 1u << 29;
   static constexpr unsigned kRankShift = 30;
 
   struct Header {
     std::uint64_t key;    // 0 = empty
-    std::uint32_t head;   // bits 0-29: epoch of the newest bucket; 30-31: insertion rank in the
-                          // group (0 newest)
+    std::uint32_t head;   // bits 0-28: epoch of the newest bucket; 29: fresh (buckets and mark not
+                          // written: all of lane 0 in the newest bucket, lane 1 empty, mark 0);
+                          // 30-31: insertion rank in the group (0 newest)
     std::uint32_t total;  // lane 0, sum of the 16 buckets
   };
   struct alignas(64) HeaderGroup {
@@ -230,6 +260,14 @@ class WindowCounter {
     Header& h = header(slot);
     const std::int32_t d = since(e, h.head);
     if (d <= 0) return;
+    if ((h.head & kFresh) != 0) {
+      if (d >= static_cast<std::int32_t>(kBuckets) || h.total == 0) {
+        h.total = 0;  // its units (all in the old newest bucket) left the window, or there are none
+        h.head = (e & kEpochMask) | (h.head & ~kEpochMask);
+        return;
+      }
+      settle(slot);  // its units stay behind in an older bucket: write them out
+    }
     std::uint32_t* b = buckets(slot);
     if (d >= static_cast<std::int32_t>(kBuckets)) {
       for (unsigned i = 0; i < kBuckets * lanes_; ++i) b[i] = 0;
@@ -246,6 +284,8 @@ class WindowCounter {
   }
 
   std::uint32_t insert(std::uint64_t key, std::uint32_t base, unsigned empty, std::uint32_t e) noexcept;
+  // Writes a fresh slot's buckets and mark out and clears its fresh bit.
+  void settle(std::uint32_t slot) noexcept;
 
   TableArray<HeaderGroup> headers_;
   TableArray<BucketLine> lines_;

@@ -52,10 +52,13 @@ const char* WorkerDetect::validate(std::span<const DetectorSpec> specs, const Wo
   if (o.report_min_floor == 0) return "report_min_floor must be >= 1";
   if (o.pair_factor == 0 || o.pair_factor > 16) return "pair_factor must be 1 .. 16";
   if (o.calls.capacity == 0 || o.calls.capacity > kMaxCapacity) return "call table capacity must be 1 .. 2^26";
+  if (o.default_capacity < kMinCapacity || o.default_capacity > kMaxCapacity)
+    return "default capacity must be 4 .. 2^26";
   for (const DetectorSpec& s : specs) {
     if (const char* why = detect::validate(s)) return why;
     const bool distinct = s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
-    if (distinct && std::uint64_t{s.capacity} * o.pair_factor > 4ull * kMaxCapacity)
+    const std::uint32_t capacity = s.capacity != 0 ? s.capacity : o.default_capacity;
+    if (distinct && std::uint64_t{capacity} * o.pair_factor > 4ull * kMaxCapacity)
       return "capacity * pair_factor too large";
   }
   return nullptr;
@@ -71,7 +74,8 @@ static const CallTableOptions& checked_calls(std::span<const DetectorSpec> specs
 WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOptions& options)
     : specs_(specs.begin(), specs.end()), calls_(checked_calls(specs, options)), options_(options) {
   tables_.reserve(specs_.size());
-  for (const DetectorSpec& s : specs_) {
+  for (DetectorSpec& s : specs_) {
+    if (s.capacity == 0) s.capacity = options_.default_capacity;  // the rule file left it to the data plane
     const bool distinct = s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
     Table t{WindowCounter(s.capacity, s.window_ms, s.count == DetectCount::asr ? 2 : 1), nullptr,
             report_min_for(s, options_)};
@@ -114,8 +118,8 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 // An INVITE runs in stages so the cache misses of the call table and of
 // every detector's tables are in flight together instead of one after the
 // other (a worker's tables are far bigger than its caches):
-//   1. prepare: every detector's key; prefetch its header and mark lines,
-//      its pair line, and the call's group;
+//   1. prepare: every detector's key; prefetch its header line, its pair
+//      line, and the call's group;
 //   2. the call table (is the Call-ID new?);
 //   3. finish: find or insert each key (header line), prefetch its buckets;
 //      then advance, add and read the levels.
@@ -198,7 +202,7 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     } else {
       d.slot = c.lookup(d.key, d.group);
     }
-    if (d.slot != WindowCounter::npos) c.prefetch_slot(d.slot);
+    if (d.slot != WindowCounter::npos) c.prefetch_slot(d.slot);  // nothing for a fresh key
   }
   // Count and read the levels.
   out.n = n;
@@ -224,9 +228,10 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     l.held = est.held;
     l.level = max_level(est.level, est.held);
     if (d.slot == WindowCounter::npos || !count) continue;
-    std::uint32_t& m = c.mark(d.slot);
+    const std::uint32_t m = c.mark(d.slot);
     l.rose = est.level > seen_level(m);
-    m = (m & ~3u) | static_cast<std::uint32_t>(est.level);
+    const std::uint32_t seen = (m & ~3u) | static_cast<std::uint32_t>(est.level);
+    if (seen != m) c.set_mark(d.slot, seen);  // a fresh slot stays fresh while its level is none
     if (counted_on_invite(s.count))
       maybe_report(i, d.slot, d.key, KeyParts{d.a, d.b, true}, l.local, l.local2, est.level, now_ms);
   }
@@ -243,7 +248,7 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
 void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts,
                                 std::uint32_t local, std::uint32_t local2, Level level, std::uint64_t now_ms) noexcept {
   Table& t = tables_[i];
-  std::uint32_t& m = t.counter.mark(slot);
+  const std::uint32_t m = t.counter.mark(slot);
   const std::uint32_t last = reported_count(m);
   const Level last_level = reported_level(m);
   const bool hot = local >= t.report_min || level != Level::none;
@@ -259,7 +264,7 @@ void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64
     return;
   }
   ++reports_pushed_;
-  m = hot ? with_report(m, local, level) : with_report(m, 0, Level::none);
+  t.counter.set_mark(slot, hot ? with_report(m, local, level) : with_report(m, 0, Level::none));
 }
 
 // ---- call outcomes -------------------------------------------------------------

@@ -44,6 +44,9 @@ struct WorkerOptions {
   // callers) out of the queue.
   std::uint32_t report_min_floor = 2;
   std::uint32_t pair_factor = 4;  // distinct counts: PairSeen slots per counted key slot
+  // Keys per detector for a spec with capacity 0 (the rule file has no
+  // `capacity:`): the data plane's detection.capacity.
+  std::uint32_t default_capacity = 65536;
   CallTableOptions calls;
 };
 

@@ -17,11 +17,14 @@ constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
 
 }  // namespace
 
+// Not hashed: report_only. Switching a detector from report mode to blocking
+// (the way docs/detection.md tells ops to start) keeps its counts and holds,
+// so keys already over the threshold are blocked from the first INVITE after
+// the reload instead of counting up from zero.
 std::uint64_t definition_hash(const DetectorSpec& s) noexcept {
-  std::uint64_t h = 0x5349505741444554ULL;  // format tag: change it if the meaning of a field changes
+  std::uint64_t h = 0x5349505741444555ULL;  // format tag: change it if the meaning of a field changes
   h = mix(h, static_cast<std::uint64_t>(s.key));
   h = mix(h, static_cast<std::uint64_t>(s.count));
-  h = mix(h, s.report_only ? 1 : 0);
   h = mix(h, s.window_ms);
   h = mix(h, s.warn);
   h = mix(h, s.block);

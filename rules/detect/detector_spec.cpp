@@ -6,7 +6,9 @@ const char* validate(const DetectorSpec& s) noexcept {
   if (static_cast<unsigned>(s.key) > static_cast<unsigned>(DetectKey::trunk)) return "unknown key kind";
   if (static_cast<unsigned>(s.count) > static_cast<unsigned>(DetectCount::asr)) return "unknown count kind";
   if (s.window_ms < kMinWindowMs || s.window_ms > kMaxWindowMs) return "window must be 1 s .. 24 h";
-  if (s.capacity < kMinCapacity || s.capacity > kMaxCapacity) return "capacity must be 4 .. 2^26 keys";
+  // 0: not written in the rule set; the data plane fills in its detection.capacity.
+  if (s.capacity != 0 && (s.capacity < kMinCapacity || s.capacity > kMaxCapacity))
+    return "capacity must be 0 or 4 .. 2^26 keys";
   if ((s.count == DetectCount::one_ring || s.count == DetectCount::short_calls) && s.within_ms == 0)
     return "one_ring and short_calls need within_ms > 0";
   if (s.count == DetectCount::asr) {

@@ -29,7 +29,8 @@ constexpr Level max_level(Level a, Level b) noexcept {
 }
 
 struct DetectorSpec {
-  std::uint64_t definition_hash;  // over every field below but the name: state kept across reloads iff equal
+  std::uint64_t definition_hash;  // over every field below but the name and report_only: state kept across
+                                  // reloads iff equal
   DetectKey key;
   DetectCount count;
   bool report_only;            // report mode
@@ -41,7 +42,7 @@ struct DetectorSpec {
   std::uint32_t within_ms;     // one_ring: cancel within N of 18x; short_calls: BYE within N of answer
   std::uint32_t min_attempts;  // asr: evaluated once attempts >= this
   std::uint32_t block_for_ms;  // penalty box hold after firing (0 = only while over threshold)
-  std::uint32_t capacity;      // keys tracked per worker (from rule set or data-plane config)
+  std::uint32_t capacity;      // keys tracked per worker; 0: the data plane's detection.capacity
 };
 
 // The keys of one INVITE, computed by the data plane from the parsed, normalised message.
@@ -50,8 +51,10 @@ struct InviteKeys {
   std::uint64_t source;          // hash of source IP (and nothing else); 0 = absent
   std::uint32_t trunk;           // trunk id, kNoTrunk = none
   std::uint64_t call_id_hash;
-  std::uint32_t cseq;  // CSeq number: same Call-ID and CSeq = a retransmission,
-                       // same Call-ID and another CSeq = a re-INVITE (neither is a new call)
+  std::uint32_t cseq;  // CSeq number: same Call-ID and CSeq = a retransmission (not a new call)
+  bool in_dialog;      // To has a tag: same Call-ID, another CSeq = a re-INVITE (not a new call);
+                       // without one, another CSeq is a new call unless the last one was asked to
+                       // retry (401/407, 3xx, 422, 491): see CallTable::on_invite
 };
 
 inline constexpr std::uint32_t kNoTrunk = 0xFFFFFFFFu;

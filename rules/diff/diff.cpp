@@ -146,7 +146,8 @@ std::vector<std::pair<std::string, std::string>> detector_fields(const detect::D
   if (s.min_attempts != 0) f.emplace_back("min_attempts", std::to_string(s.min_attempts));
   f.emplace_back("block_for", ms_text(s.block_for_ms));
   f.emplace_back("report", s.report_only ? "true" : "false");
-  f.emplace_back("capacity", std::to_string(s.capacity));
+  f.emplace_back("capacity",
+                 s.capacity == 0 ? std::string("data plane's detection.capacity") : std::to_string(s.capacity));
   return f;
 }
 

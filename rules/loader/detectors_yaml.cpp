@@ -30,9 +30,6 @@ constexpr std::array<std::string_view, 6> kKeyNames = {"caller", "callee",      
 constexpr std::array<std::string_view, 7> kCountNames = {
     "invites", "distinct_callees", "distinct_callers", "one_ring", "short_calls", "unanswered", "asr"};
 
-// Keys tracked per worker when `capacity` is not written: 64 Ki keys (a few
-// MiB per detector and worker, docs/detection.md).
-constexpr std::uint32_t kDefaultCapacity = 65536;
 // The most a rule file may ask for: 4 Mi keys (hundreds of MiB per detector
 // and worker). The library's own bound is higher; a rule file must not be
 // able to make the data plane allocate gigabytes.
@@ -142,7 +139,7 @@ void Loader::read_detectors(const Entry& e) {
     Detector d;
     d.where = d_at;
     detect::DetectorSpec& s = d.spec;
-    s.capacity = kDefaultCapacity;
+    s.capacity = 0;  // not written: the data plane's detection.capacity (64 Ki keys unless configured)
 
     if (const Entry* n = require(*entries, "name", d_at, what)) {
       if (auto v = scalar(*n, "a detector name"); v && check_name(*v, n->value_at, "detector name")) {

@@ -184,17 +184,22 @@ class Harness {
     k.source = (c & 4) ? 0 : 0x1000 + (c >> 6);
     k.trunk = (c & 8) ? kNoTrunk : (c >> 4) % 3;
     k.cseq = 1 + ((c >> 5) & 1);
+    k.in_dialog = (c & 0x80) != 0;
     const InviteResult r = table_.on_invite(k, now_);
     CHECK(r.call != nullptr);
     CHECK(r.call->keys.call_id_hash == k.call_id_hash);
+    CHECK(!(r.evicted_live && r.victim != nullptr));
+    if (r.victim != nullptr) {
+      // Another call dropped to make room, or this Call-ID's last call
+      // replaced by a new one (reused Call-ID: never a retransmission or an
+      // in-dialog re-INVITE).
+      CHECK(r.victim->keys.call_id_hash != k.call_id_hash ||
+            (r.kind == InviteKind::new_call && !k.in_dialog && r.victim->keys.cseq != k.cseq));
+      note(r.victim->keys.call_id_hash, r.victim_outcome, r.victim);
+    }
     if (r.kind == InviteKind::new_call) {
       seen_[k.call_id_hash] = Seen{};
       CHECK(r.call->invite_ms == now_ && r.call->seen == 0 && r.call->emitted == 0);
-    }
-    CHECK(!(r.evicted_live && r.victim != nullptr));
-    if (r.victim != nullptr) {
-      CHECK(r.victim->keys.call_id_hash != k.call_id_hash);
-      note(r.victim->keys.call_id_hash, r.victim_outcome, r.victim);
     }
     Levels out;
     worker_->on_invite(k, now_, out);

@@ -24,7 +24,9 @@ Checks:
     counters add up as in every run;
   * a reload that changes only a rule keeps the detectors' state (the pair
     is still held, its count still 12); one that changes the bombing
-    detector's threshold starts that detector empty (the hold is gone);
+    detector's threshold starts that detector empty (the hold is gone); one
+    that takes busy-caller out of report mode keeps its state (report mode is
+    not part of a detector's definition) and its held key is now acted on;
   * `sipwallctl rules explain --format json` on the full capture (responses
     from the core side included) names the same calls, on the capture's
     clock: the 11th INVITE is the first one the detector decided.
@@ -103,6 +105,8 @@ def main():
             "action: drop", "action: {tag: {score: 10}}"))
         changed = t.compile_rules("detect-changed", RULES.replace("it-detect.1", "it-detect.3").replace(
             "block: 10\n", "block: 50\n"))
+        enforcing = t.compile_rules("detect-enforcing", RULES.replace("it-detect.1", "it-detect.4").replace(
+            "block: 10\n", "block: 50\n").replace("    report: true\n", ""))
 
         trunk_out, core_out = t.path("trunk-out.pcap"), t.path("core-out.pcap")
         ports = [("trunk", f"net_pcap0,rx_pcap={rx},tx_pcap={trunk_out}", "trunk"),
@@ -183,6 +187,15 @@ def main():
             t.eq(det["busy-caller"]["keys"], 1, "an unchanged one keeps its keys")
             held = [x["detector"] for x in dp.request({"v": 1, "cmd": "detections"}).get("detections", [])]
             t.eq(held, ["busy-caller"], "the changed detector's hold went with its old definition")
+
+            r = dp.request({"v": 1, "cmd": "load", "artifact": enforcing})
+            t.check(r.get("ok"), f"load of the set with busy-caller out of report mode: {r}")
+            time.sleep(0.2)
+            det = {x["name"]: x for x in dp.stats()["detection"]["detectors"]}
+            t.eq(det["busy-caller"]["keys"], 1, "report mode off: busy-caller kept its keys")
+            rows = {x["detector"]: x for x in dp.request({"v": 1, "cmd": "detections"}).get("detections", [])}
+            t.eq(((rows.get("busy-caller") or {}).get("report_only"), (rows.get("busy-caller") or {}).get("count")),
+                 (False, 12), f"report mode off: the held key stays, now enforced, count 12: {rows}")
 
             bad = dp.request({"v": 1, "cmd": "detections-lift", "key": "not a number"})
             t.check(not bad.get("ok") and "is not a key" in bad.get("error", ""), f"lift of a bad key: {bad}")

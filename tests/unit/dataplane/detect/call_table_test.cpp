@@ -201,11 +201,54 @@ TEST(CallTable, ReInviteAndAuthRetryAreTheSameCall) {
   EXPECT_EQ(t.on_invite(invite(number(1), number(2), 12, 2), 60).kind, InviteKind::reinvite);
   t.on_response(12, 180, true, 100);
   EXPECT_EQ(t.on_response(12, 200, true, 900).outcome.events, kAnswered | kAttempt);
-  // A re-INVITE in the dialog, refused: not an outcome.
-  EXPECT_EQ(t.on_invite(invite(number(1), number(2), 12, 3), 30'000).kind, InviteKind::reinvite);
+  // A re-INVITE in the dialog (To has a tag), refused: not an outcome.
+  InviteKeys re = invite(number(1), number(2), 12, 3);
+  re.in_dialog = true;
+  EXPECT_EQ(t.on_invite(re, 30'000).kind, InviteKind::reinvite);
   EXPECT_EQ(t.on_response(12, 488, true, 30'010).outcome.events, 0);
   EXPECT_EQ(t.find(12)->final_code, 200);
   EXPECT_EQ(t.reinvites(), 2u);
+  EXPECT_EQ(t.reused(), 0u);
+  EXPECT_TRUE(t.check());
+}
+
+TEST(CallTable, RedirectAndRetryAfterAreTheSameCall) {
+  CallTable t(small());
+  t.on_invite(invite(number(1), number(2), 13, 1), 0);
+  t.on_response(13, 302, true, 50);
+  EXPECT_EQ(t.on_invite(invite(number(1), number(3), 13, 2), 60).kind, InviteKind::reinvite);
+  t.on_invite(invite(number(1), number(2), 14, 1), 0);
+  t.on_response(14, 422, true, 50);
+  EXPECT_EQ(t.on_invite(invite(number(1), number(2), 14, 2), 60).kind, InviteKind::reinvite);
+  EXPECT_EQ(t.reused(), 0u);
+}
+
+// One Call-ID, a new CSeq and no To tag, nothing asked for a retry: a new
+// call each time (a caller must not hide a call bombing behind one Call-ID).
+TEST(CallTable, ReusedCallIdWithoutToTagIsANewCall) {
+  CallTable t(small());
+  t.on_invite(invite(number(1), number(2), 15, 1), 0);
+  t.on_response(15, 180, true, 10);
+  // Still ringing, and a new INVITE on the same Call-ID: the first call's
+  // open outcome completes (unanswered) and a new call starts.
+  InviteResult r = t.on_invite(invite(number(1), number(2), 15, 2), 100);
+  EXPECT_EQ(r.kind, InviteKind::new_call);
+  ASSERT_NE(r.victim, nullptr);
+  EXPECT_EQ(r.victim->keys.cseq, 1u);
+  EXPECT_EQ(r.victim_outcome.events, kUnanswered | kAttempt);
+  EXPECT_EQ(r.call->invite_ms, 100u);
+  EXPECT_EQ(r.call->seen, 0);
+  // After a busy: a new call again; its old outcome was already given.
+  EXPECT_EQ(t.on_response(15, 486, true, 200).outcome.events, kUnanswered | kAttempt);
+  r = t.on_invite(invite(number(1), number(2), 15, 3), 300);
+  EXPECT_EQ(r.kind, InviteKind::new_call);
+  EXPECT_EQ(r.victim_outcome.events, 0);
+  // Its retransmission is not.
+  EXPECT_EQ(t.on_invite(invite(number(1), number(2), 15, 3), 310).kind, InviteKind::retransmit);
+  EXPECT_EQ(t.reused(), 2u);
+  EXPECT_EQ(t.inserted(), 3u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_TRUE(t.check());
 }
 
 TEST(CallTable, UnknownCallIdsAreCounted) {

@@ -224,10 +224,96 @@ TEST(WindowCounter, EraseClearAndFixedMemory) {
 TEST(WindowCounter, MarkIsZeroForANewKey) {
   WindowCounter c(4, 16'000);
   const std::uint32_t s = c.find_or_insert(1, 0);
-  c.mark(s) = 77;
+  c.set_mark(s, 77);
   EXPECT_EQ(c.mark(c.find(1, 0)), 77u);
   c.erase(1);
   EXPECT_EQ(c.mark(c.find_or_insert(1, 0)), 0u);
+}
+
+// A new key touches only its header until a unit lands in a second bucket,
+// lane 1 gets one, or a non-zero mark is written; the counts are the same
+// either way.
+TEST(WindowCounter, NewKeyStaysFreshWithinOneBucket) {
+  WindowCounter c(64, 16'000);
+  std::uint32_t s = c.find_or_insert(kKey, 0);
+  EXPECT_TRUE(c.fresh(s));
+  c.add(s);
+  c.add(c.find_or_insert(kKey, 999));  // same bucket
+  s = c.find(kKey, 999);
+  EXPECT_TRUE(c.fresh(s));
+  EXPECT_EQ(c.count(s), 2u);
+  c.set_mark(s, 0);  // writing 0 to a fresh slot writes nothing
+  EXPECT_TRUE(c.fresh(s));
+  EXPECT_EQ(c.mark(s), 0u);
+  EXPECT_TRUE(c.check());
+  c.add(c.find_or_insert(kKey, 1'000));  // bucket 1: written out
+  s = c.find(kKey, 1'000);
+  EXPECT_FALSE(c.fresh(s));
+  EXPECT_EQ(c.count(s), 3u);
+  EXPECT_EQ(count_at(c, kKey, 15'999), 3u);
+  EXPECT_EQ(count_at(c, kKey, 16'000), 1u);  // bucket 0's two units left, bucket 1's stays
+  EXPECT_EQ(count_at(c, kKey, 17'000), 0u);
+  EXPECT_TRUE(c.check());
+}
+
+TEST(WindowCounter, FreshKeyLeavesTheWindowWithoutBeingWritten) {
+  WindowCounter c(64, 16'000);
+  c.add(c.find_or_insert(kKey, 0));
+  c.add(c.find_or_insert(kKey, 0));
+  EXPECT_TRUE(c.fresh(c.find(kKey, 999)));
+  EXPECT_EQ(count_at(c, kKey, 15'999), 2u);
+  EXPECT_FALSE(c.fresh(c.find(kKey, 15'999)));  // moving on wrote it out: its units stay in bucket 0
+  EXPECT_EQ(count_at(c, kKey, 16'000), 0u);
+  WindowCounter d(64, 16'000);
+  d.add(d.find_or_insert(kKey, 0));
+  EXPECT_EQ(count_at(d, kKey, 20'000), 0u);  // straight past the window: still fresh, empty
+  EXPECT_TRUE(d.fresh(d.find(kKey, 20'000)));
+  d.add(d.find_or_insert(kKey, 20'000));
+  EXPECT_EQ(count_at(d, kKey, 20'000), 1u);
+}
+
+TEST(WindowCounter, MarkAndSecondLaneSettleAFreshKey) {
+  WindowCounter c(64, 16'000, 2);
+  std::uint32_t s = c.find_or_insert(kKey, 0);
+  c.add(s, 0, 3);
+  EXPECT_EQ(c.count(s, 1), 0u);
+  c.add(s, 1);
+  EXPECT_FALSE(c.fresh(s));
+  EXPECT_EQ(c.count(s, 0), 3u);
+  EXPECT_EQ(c.count(s, 1), 1u);
+  const std::uint32_t t = c.find_or_insert(kKey + 1, 0);
+  c.add(t);
+  c.set_mark(t, 9);
+  EXPECT_FALSE(c.fresh(t));
+  EXPECT_EQ(c.mark(t), 9u);
+  EXPECT_EQ(c.count(t), 1u);
+  EXPECT_TRUE(c.check());
+}
+
+// A slot reused by a new key holds the old key's buckets and mark until it
+// is written out: none of them may show through.
+TEST(WindowCounter, ReusedSlotShowsNothingOfItsLastKey) {
+  WindowCounter c(4, 16'000, 2);  // one group
+  const std::uint32_t s = c.find_or_insert(kKey, 0);
+  for (std::uint64_t t = 0; t < 8'000; t += 500) {
+    const std::uint32_t x = c.find_or_insert(kKey, t);
+    c.add(x, 0);
+    c.add(x, 1);
+  }
+  c.set_mark(c.find(kKey, 8'000), 123);
+  ASSERT_TRUE(c.erase(kKey));
+  const std::uint32_t r = c.find_or_insert(kKey + 7, 8'000);
+  ASSERT_EQ(r, s);  // the same slot
+  EXPECT_EQ(c.mark(r), 0u);
+  c.add(r);
+  c.add(c.find_or_insert(kKey + 7, 9'000));  // settles into the old key's bucket line
+  const std::uint32_t q = c.find(kKey + 7, 9'000);
+  EXPECT_EQ(c.count(q, 0), 2u);
+  EXPECT_EQ(c.count(q, 1), 0u);
+  EXPECT_EQ(c.mark(q), 0u);
+  EXPECT_EQ(count_at(c, kKey + 7, 24'000), 1u);
+  EXPECT_EQ(count_at(c, kKey + 7, 25'000), 0u);
+  EXPECT_TRUE(c.check());
 }
 
 TEST(WindowCounter, RefusesBadArguments) {

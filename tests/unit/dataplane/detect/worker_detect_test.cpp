@@ -99,11 +99,23 @@ TEST(WorkerDetect, RetransmissionsAndReInvitesCountNothing) {
   k.w.on_invite(same, 500, k.out);
   EXPECT_EQ(k.out.call, InviteKind::retransmit);
   EXPECT_EQ(k.out.d[0].count, 1u);
-  k.w.on_invite(invite(A, B, k.last_id(), 2), 900, k.out);
+  InviteKeys re = invite(A, B, k.last_id(), 2);
+  re.in_dialog = true;
+  k.w.on_invite(re, 900, k.out);
   EXPECT_EQ(k.out.call, InviteKind::reinvite);
   EXPECT_EQ(k.out.d[0].count, 1u);
   EXPECT_EQ(k.call(A, B, 1'000).d[0].count, 2u);
   EXPECT_EQ(k.out.call, InviteKind::new_call);
+}
+
+// A bomber reusing one Call-ID with a rising CSeq and no To tag is counted
+// call by call and fires at the 11th, as with fresh Call-IDs.
+TEST(WorkerDetect, BomberReusingOneCallIdIsCounted) {
+  Worker k({call_bombing()});
+  for (std::uint32_t c = 1; c <= 11; ++c) k.w.on_invite(invite(A, B, 999, c), c * 100, k.out);
+  EXPECT_EQ(k.out.call, InviteKind::new_call);
+  EXPECT_EQ(k.out.d[0].count, 11u);
+  EXPECT_EQ(k.out.d[0].level, Level::block);
 }
 
 TEST(WorkerDetect, RetransmissionOfTheFiringInviteSeesTheSameLevel) {

@@ -90,7 +90,7 @@ TEST_F(Detectors, LoadsEveryField) {
   EXPECT_EQ(ds[0].spec.block, 10U);
   EXPECT_EQ(ds[0].spec.block_for_ms, 600'000U);
   EXPECT_FALSE(ds[0].spec.report_only);
-  EXPECT_EQ(ds[0].spec.capacity, 65536U);
+  EXPECT_EQ(ds[0].spec.capacity, 0U);  // not written: the data plane's detection.capacity
   EXPECT_EQ(ds[0].spec.definition_hash, detect::definition_hash(ds[0].spec));
   EXPECT_EQ(ds[0].where.line, 4U);
   EXPECT_EQ(ds[0].where.column, 5U);
@@ -327,6 +327,16 @@ TEST_F(Detectors, CompileAndArtifactRoundTrip) {
   EXPECT_NE(set2->checksum(), set->checksum());
   EXPECT_NE(set2->detectors()[0].definition_hash, set->detectors()[0].definition_hash);
   EXPECT_EQ(set2->detectors()[1].definition_hash, set->detectors()[1].definition_hash);
+
+  // Report mode is not part of the definition: moving a detector from
+  // report to block keeps its state (counts and holds) across the reload.
+  std::string blocking = kSet;
+  blocking.replace(blocking.find("report: true, "), 14, "");
+  auto set3 = compile_ok(blocking);
+  ASSERT_TRUE(set3);
+  EXPECT_FALSE(set3->detectors()[1].report_only);
+  EXPECT_NE(set3->checksum(), set->checksum());
+  EXPECT_EQ(set3->detectors()[1].definition_hash, set->detectors()[1].definition_hash);
 }
 
 TEST_F(Detectors, SetWithoutDetectorsKeepsItsBytes) {
@@ -354,7 +364,7 @@ TEST_F(Detectors, HostileDetectorSectionIsRefused) {
       {"window 0", [](CompiledRuleSetData& d) { d.detectors[0].window_ms = 0; }},
       {"window past 24h", [](CompiledRuleSetData& d) { d.detectors[0].window_ms = 90'000'000; }},
       {"huge capacity", [](CompiledRuleSetData& d) { d.detectors[0].capacity = 1U << 30; }},
-      {"capacity 0", [](CompiledRuleSetData& d) { d.detectors[0].capacity = 0; }},
+      {"capacity below 4", [](CompiledRuleSetData& d) { d.detectors[0].capacity = 2; }},
       {"unknown key kind", [](CompiledRuleSetData& d) { d.detectors[0].key = static_cast<DetectKey>(9); }},
       {"unknown count kind", [](CompiledRuleSetData& d) { d.detectors[0].count = static_cast<DetectCount>(200); }},
       {"hash of another definition", [](CompiledRuleSetData& d) { d.detectors[0].block = 99; }},
@@ -434,7 +444,7 @@ TEST_F(Detectors, DiffShowsDetectorChangesAndKeptState) {
                                       "block_for 0s, report true, capacity 5000 (state kept: same definition as a "
                                       "removed detector)",
                                       "ring: key caller, count one_ring, window 5m, warn none, block 20, within 3s, "
-                                      "block_for 0s, report false, capacity 65536"}));
+                                      "block_for 0s, report false, capacity data plane's detection.capacity"}));
   EXPECT_EQ(d.detectors_removed,
             (std::vector<std::string>{"fan: key source, count distinct_callees, window 1m, warn 50, block 100, "
                                       "block_for 0s, report true, capacity 5000"}));
