@@ -14,6 +14,7 @@
 
 #include "control/cli/commands.h"
 #include "control/cli/dial_plan_options.h"
+#include "control/cli/socket_options.h"
 #include "control/client/dial_plan_json.h"
 #include "control/client/time_util.h"
 #include "control/client/trace_log.h"
@@ -29,32 +30,7 @@ namespace {
 using nlohmann::json;
 namespace ctl = sipwall::control;
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
-constexpr const char* kDefaultDataplaneSocket = "/run/sipwall/dataplane.sock";
-constexpr const char* kDefaultControlSocket = "/run/sipwall/control.sock";
 constexpr const char* kDefaultTraceDir = "/var/log/sipwall";
-
-struct Sockets {
-  std::string dataplane = kDefaultDataplaneSocket;
-  std::string control = kDefaultControlSocket;
-  double timeout_s = 5;
-};
-
-void add_dataplane_socket(CLI::App* c, Sockets& s) {
-  c->add_option("--dataplane-socket", s.dataplane, "sipwall-dataplane's control socket")
-      ->envname("SIPWALL_DATAPLANE_SOCKET")
-      ->capture_default_str();
-}
-void add_control_socket(CLI::App* c, Sockets& s) {
-  c->add_option("--control-socket", s.control, "sipwall-control's socket")
-      ->envname("SIPWALL_CONTROL_SOCKET")
-      ->capture_default_str();
-}
-void add_timeout(CLI::App* c, Sockets& s, const char* what) {
-  // A range a person can read ("[0.001 - 3600]"), not PositiveNumber's
-  // 300-digit float.
-  c->add_option("--timeout", s.timeout_s, what)->check(CLI::Range(0.001, 3600.0))->capture_default_str();
-}
 
 int ms(double s) {
   return static_cast<int>(s * 1000);

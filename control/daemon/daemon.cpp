@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "control/client/time_util.h"
@@ -428,6 +429,13 @@ json Daemon::status_json() const {
   }
   json watching = json::array();
   for (const auto& f : watcher_.files()) watching.push_back(f.string());
+  // A client in another working directory (sipwallctl rules diff --running)
+  // needs the rule file as an absolute path, and the folder its relative
+  // list files resolve against.
+  std::error_code ec;
+  std::filesystem::path rules_abs = std::filesystem::absolute(cfg_.rules_file, ec);
+  if (ec) rules_abs = cfg_.rules_file;
+  rules_abs = rules_abs.lexically_normal();
   return json{{"ok", true},
               {"v", kControlProtocolVersion},
               {"version", SIPWALL_VERSION},
@@ -436,6 +444,8 @@ json Daemon::status_json() const {
               {"uptime_s", static_cast<double>(now_ns() - started_ns_) / 1e9},
               {"config", cfg_.source_file},
               {"rules_file", cfg_.rules_file},
+              {"rules_file_path", rules_abs.string()},
+              {"lists_dir", rules_abs.parent_path().string()},
               {"store", cfg_.store_dir},
               {"trace_dir", cfg_.trace_dir},
               {"trace_file", trace_.path().string()},
