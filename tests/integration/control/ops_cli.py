@@ -7,6 +7,9 @@ Checked:
     lists read from the live folder with --lists-from) is compared with the
     rule file sipwall-control watches, from another working directory
     (sipwall-control's config names the rule file relative to its own);
+  * `rules lookup NUMBER`: the lists, prefixes, rules and detections of the
+    RUNNING set (the artifact the data plane loaded, checked by checksum)
+    for a number in any written form, as a table and as JSON; its exit codes;
 Every process started here is stopped in `finally`, also on failure.
 
 Needs root (DPDK). Exit status: 0 pass, 1 fail, 77 skipped (ctest SKIP_RETURN_CODE).
@@ -79,6 +82,34 @@ def test_diff_running(run):
           "status names the rule file as an absolute path and the lists folder")
 
 
+def test_lookup(run):
+    print("== rules lookup: one number in the running set")
+    running = run.dp_status()["ruleset"]
+    for written in ("013800138000", "+86 138-0013-8000", "tel:+8613800138000"):
+        rc, out, err = run.ctl_at("rules", "lookup", written, "--format", "json", *run.sockets())
+        j = json.loads(out) if rc == 0 else {}
+        check(rc == 0 and j["number"] == "+8613800138000" and j["ruleset"]["checksum"] == running["checksum"]
+              and [l["name"] for l in j["lists"] if l["origin"] == "list"] == ["harassment"]
+              and [(r["as"], r["rule"], r["decides"]) for r in j["rules"]] == [("caller", "harassment-callers", True)]
+              and j["verdicts"]["caller"] == {"action": "reject", "decided_by": "harassment-callers"}
+              and j["detections"] == [],
+              "lookup %r: list harassment, rule harassment-callers decides, running checksum (rc %d, %s)"
+              % (written, rc, err.strip()[:300]))
+    rc, out, err = run.ctl_at("rules", "lookup", "+8613800138000", "--trunk", "intl-gw", *run.sockets())
+    check(rc == 0 and "intl-domestic-caller" in out and "prefix +86" in out and "from trunk intl-gw" in out,
+          "--trunk intl-gw: the trunk's rule and the prefix that holds the number, as a table")
+    rc, out, err = run.ctl_at("rules", "lookup", "110", "--format", "json", *run.sockets())
+    check(rc == 0 and json.loads(out)["emergency"] is True, "110: an emergency number")
+    rc, out, err = run.ctl_at("rules", "lookup", "13999999999", *run.sockets())
+    check(rc == 1 and "rules: none" in out, "a number nothing holds: exit 1")
+    rc, out, err = run.ctl_at("rules", "lookup", "alice", *run.sockets())
+    check(rc == 2 and "not a number" in err, "not a number: exit 2 (%s)" % err.strip())
+    rc, out, err = run.ctl_at("rules", "lookup", "110", "--trunk", "nope", *run.sockets())
+    check(rc == 2 and "intl-gw" in err, "an unknown trunk: exit 2, the trunks named")
+    rc, out, err = run.ctl_at("rules", "lookup", "110", "--dataplane-socket", os.path.join(run.tmp, "no.sock"))
+    check(rc == 3, "data plane unreachable: exit 3")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -97,6 +128,7 @@ def main():
         run.setup()
         start(run)
         test_diff_running(run)
+        test_lookup(run)
         ok = True
     except Failure as e:
         print("FAIL: %s" % e)
