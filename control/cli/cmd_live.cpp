@@ -32,6 +32,13 @@ namespace ctl = sipwall::control;
 
 constexpr const char* kDefaultTraceDir = "/var/log/sipwall";
 
+// --format text|json: the same as --json for scripts that pass --format to
+// every command.
+void add_format(CLI::App* c, std::string& format) {
+  c->add_option("--format", format, "text (default) or json: one JSON object on stdout")
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
 int ms(double s) {
   return static_cast<int>(s * 1000);
 }
@@ -196,7 +203,7 @@ int run_status(const Sockets& so, bool as_json) {
     json out{{"dataplane", dp_ok ? dp : json(nullptr)}, {"control", ctl_ok ? ctl : json(nullptr)}};
     if (!dp_ok) out["dataplane_error"] = dp_err;
     if (!ctl_ok) out["control_error"] = ctl_err;
-    std::cout << out.dump(2) << "\n";
+    std::cout << text::dump_json(out, 2) << "\n";
   } else {
     if (dp_ok)
       print_dataplane_status(dp, so.dataplane);
@@ -288,11 +295,11 @@ int run_stats(const Sockets& so, bool as_json, bool all) {
     return kUnreachable;
   }
   if (!s.value("ok", false)) {
-    std::cerr << "sipwallctl stats: " << s_of(s, "error") << "\n";
+    std::cerr << "sipwallctl stats: " << text::printable(s_of(s, "error")) << "\n";
     return kFailed;
   }
   if (as_json)
-    std::cout << s.dump(2) << "\n";
+    std::cout << text::dump_json(s, 2) << "\n";
   else
     print_stats(s, all);
   return kOk;
@@ -362,7 +369,7 @@ int run_lift(const Sockets& so, const std::string& key, const std::string& detec
 // rules reload | rollback | history
 
 int print_op_reply(const char* what, const json& r, bool as_json) {
-  if (as_json) std::cout << r.dump(2) << "\n";
+  if (as_json) std::cout << text::dump_json(r, 2) << "\n";
   if (!r.value("ok", false)) {
     if (!as_json) {
       std::cerr << what << " failed";
@@ -409,7 +416,7 @@ int run_history(const Sockets& so, std::size_t limit, bool as_json) {
     return kFailed;
   }
   if (as_json) {
-    std::cout << r["entries"].dump(2) << "\n";
+    std::cout << text::dump_json(r["entries"], 2) << "\n";
     return kOk;
   }
   char line[512];
@@ -612,27 +619,35 @@ int run_trace(const TraceArgs& a) {
 
 void add_live_commands(CLI::App& app, int& rc) {
   // status
-  auto st = std::make_shared<std::pair<Sockets, bool>>();
+  struct StatusArgs {
+    Sockets so;
+    bool json = false;
+    std::string format = "text";
+  };
+  auto st = std::make_shared<StatusArgs>();
   CLI::App* status = app.add_subcommand(
       "status", "Data plane and sipwall-control: versions, uptime, rule set, last reload, workers, ports");
-  add_dataplane_socket(status, st->first);
-  add_control_socket(status, st->first);
-  add_timeout(status, st->first, "Seconds to wait for each socket");
-  status->add_flag("--json", st->second, "Both status replies as one JSON object");
-  status->callback([st, &rc] { rc = run_status(st->first, st->second); });
+  add_dataplane_socket(status, st->so);
+  add_control_socket(status, st->so);
+  add_timeout(status, st->so, "Seconds to wait for each socket");
+  add_format(status, st->format);
+  status->add_flag("--json", st->json, "Both status replies as one JSON object (= --format json)");
+  status->callback([st, &rc] { rc = run_status(st->so, st->json || st->format == "json"); });
 
   // stats
   struct StatsArgs {
     Sockets so;
     bool json = false, all = false;
+    std::string format = "text";
   };
   auto sa = std::make_shared<StatsArgs>();
   CLI::App* stats = app.add_subcommand("stats", "The data plane's counters as a table (--json for tools)");
   add_dataplane_socket(stats, sa->so);
   add_timeout(stats, sa->so, "Seconds to wait for the data plane");
-  stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON");
+  add_format(stats, sa->format);
+  stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON (= --format json)");
   stats->add_flag("--all", sa->all, "Also counters that are zero");
-  stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json, sa->all); });
+  stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json || sa->format == "json", sa->all); });
 
   // detections
   struct DetectionArgs {

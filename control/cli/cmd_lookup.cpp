@@ -19,8 +19,8 @@
 #include "control/client/unix_client.h"
 #include "control/common/number_lookup.h"
 #include "rules/compiled/artifact.h"
-#include "rules/loader/loader.h"
 #include "rules/compiler/compiler.h"
+#include "rules/loader/loader.h"
 #include "rules/model/model_text.h"
 #include "rules/text/json_text.h"
 #include "rules/text/safe_text.h"
@@ -102,8 +102,8 @@ RunningSet running_set(const Sockets& so, json& dp_status, int& rc) {
     out.artifact = path;
     return out;
   }
-  std::cerr << "sipwallctl rules lookup: cannot read the running rule set (checksum " << text::printable(want)
-            << ")" << why << "\n(pass --rules FILE to look in a rule file or artifact instead)\n";
+  std::cerr << "sipwallctl rules lookup: cannot read the running rule set (checksum " << text::printable(want) << ")"
+            << why << "\n(pass --rules FILE to look in a rule file or artifact instead)\n";
   rc = kFailed;
   return out;
 }
@@ -113,8 +113,8 @@ bool detections_of(const Sockets& so, const std::string& number, json& out) {
   json r;
   std::string err;
   out = json::array();
-  if (!control::unix_json_call(so.dataplane, {{"v", 1}, {"cmd", "detections"}}, r, static_cast<int>(so.timeout_s * 1000),
-                               err) ||
+  if (!control::unix_json_call(so.dataplane, {{"v", 1}, {"cmd", "detections"}}, r,
+                               static_cast<int>(so.timeout_s * 1000), err) ||
       !r.value("ok", false))
     return false;
   for (const json& d : r.value("detections", json::array())) {
@@ -286,8 +286,9 @@ int run_lookup(const LookupArgs& a) {
     print_table(j);
   // Like grep: 0 when something holds the number, 1 when nothing does. A
   // rule's own values (prefix "+86") count only through the rule matching.
-  const bool in_list = std::any_of(l.lists.begin(), l.lists.end(),
-                                   [](const control::ListHit& h) { return h.origin != rules::ListOrigin::inline_values; });
+  const bool in_list = std::any_of(l.lists.begin(), l.lists.end(), [](const control::ListHit& h) {
+    return h.origin != rules::ListOrigin::inline_values;
+  });
   const bool held = in_list || !l.rules.empty() || l.emergency || l.allow_caller || l.allow_callee ||
                     (have_detections && !detections.empty());
   return held ? kOk : kFailed;

@@ -41,7 +41,8 @@ bool covers(const rules::CompiledRuleSet& set, rules::OrderInterval span, std::u
 std::string covering_prefix(const rules::CompiledRuleSet& set, std::string_view digits, std::uint32_t bit) {
   const std::size_t n = std::min<std::size_t>(digits.size(), rules::kOrderDigits);
   for (std::size_t len = 1; len <= n; ++len)
-    if (covers(set, rules::prefix_interval(digits.substr(0, len)), bit)) return "+" + std::string(digits.substr(0, len));
+    if (covers(set, rules::prefix_interval(digits.substr(0, len)), bit))
+      return "+" + std::string(digits.substr(0, len));
   return {};
 }
 

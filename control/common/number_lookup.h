@@ -33,10 +33,10 @@ struct ListHit {
 struct RuleHit {
   std::string role;  // "caller" or "callee": the INVITE the number was put in
   std::string rule_id;
-  std::string action;  // pass, drop, reject, tag, trace
-  std::string where;   // file:line:col
-  std::string field;   // the field whose value made the match hold
-  std::string list;    // the list it was found in, if any
+  std::string action;       // pass, drop, reject, tag, trace
+  std::string where;        // file:line:col
+  std::string field;        // the field whose value made the match hold
+  std::string list;         // the list it was found in, if any
   bool decided = false;     // this rule gives that INVITE its verdict
   bool overridden = false;  // matched but an earlier rule or a guard rail decided
   bool report_only = false;

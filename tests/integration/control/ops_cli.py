@@ -10,6 +10,8 @@ Checked:
   * `rules lookup NUMBER`: the lists, prefixes, rules and detections of the
     RUNNING set (the artifact the data plane loaded, checked by checksum)
     for a number in any written form, as a table and as JSON; its exit codes;
+  * `status --format json` and `stats --format json`: one JSON document, also
+    when a socket cannot be reached, and their exit codes;
 Every process started here is stopped in `finally`, also on failure.
 
 Needs root (DPDK). Exit status: 0 pass, 1 fail, 77 skipped (ctest SKIP_RETURN_CODE).
@@ -110,6 +112,23 @@ def test_lookup(run):
     check(rc == 3, "data plane unreachable: exit 3")
 
 
+def test_json_formats(run):
+    print("== status and stats --format json")
+    rc, out, err = run.ctl_at("status", "--format", "json", *run.sockets())
+    j = json.loads(out)
+    check(rc == 0 and j["dataplane"]["ruleset"]["version"] == "2024-06-01.1" and j["control"]["rules_file_path"]
+          == run.rules, "status --format json: both replies in one document, exit 0")
+    rc, out, err = run.ctl_at("status", "--format", "json", "--dataplane-socket", os.path.join(run.tmp, "no.sock"),
+                              "--control-socket", run.ctl_sock)
+    j = json.loads(out)
+    check(rc == 3 and j["dataplane"] is None and j["dataplane_error"] and j["control"]["ok"],
+          "status --format json, data plane unreachable: exit 3, still one document")
+    rc, out, err = run.ctl_at("stats", "--format", "json", "--dataplane-socket", run.dp_sock)
+    check(rc == 0 and json.loads(out)["counters"]["rx_packets"] == 35, "stats --format json: exit 0")
+    rc, out, err = run.ctl_at("stats", "--format", "json", "--dataplane-socket", os.path.join(run.tmp, "no.sock"))
+    check(rc == 3 and out == "", "stats --format json, unreachable: exit 3, nothing on stdout")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -129,6 +148,7 @@ def main():
         start(run)
         test_diff_running(run)
         test_lookup(run)
+        test_json_formats(run)
         ok = True
     except Failure as e:
         print("FAIL: %s" % e)

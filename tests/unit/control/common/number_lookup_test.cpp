@@ -90,8 +90,8 @@ class Lookup : public ::testing::Test {
 };
 
 TEST_F(Lookup, AnyWrittenFormFindsTheListAndTheRule) {
-  for (const char* written : {"+8613800138000", "013800138000", "13800138000", "+86 138-0013-8000",
-                              "tel:+8613800138000"}) {
+  for (const char* written :
+       {"+8613800138000", "013800138000", "13800138000", "+86 138-0013-8000", "tel:+8613800138000"}) {
     const NumberLookup l = look(written);
     EXPECT_EQ(l.number.text(), "+8613800138000") << written;
     EXPECT_EQ(list_names(l), std::vector<std::string>{"harassment"}) << written;
