@@ -568,7 +568,14 @@ int run_trace(const TraceArgs& a) {
   std::string dir = !a.trace_dir.empty()                          ? a.trace_dir
                     : have_status && status.contains("trace_dir") ? status["trace_dir"].get<std::string>()
                                                                   : std::string(kDefaultTraceDir);
-  auto files = ctl::trace_files(dir);
+  std::error_code dir_error;
+  auto files = ctl::trace_files(dir, &dir_error);
+  if (files.empty() && dir_error) {
+    // Typically permission denied: the folder is for root and group sipwall.
+    std::cerr << "sipwallctl trace: cannot read " << text::printable(dir) << ": " << dir_error.message()
+              << (dir_error == std::errc::permission_denied ? ctl::permission_hint(dir) : "") << "\n";
+    return kFailed;
+  }
   if (files.empty()) {
     std::cerr << "sipwallctl trace: no trace log in " << dir
               << (a.trace_dir.empty() && !have_status
@@ -607,6 +614,9 @@ int run_trace(const TraceArgs& a) {
   }
   if (dropped) std::cerr << dropped << " earlier match(es) not shown (--limit " << a.limit << ")\n";
   if (st.bad_lines) std::cerr << st.bad_lines << " unreadable line(s) skipped\n";
+  for (const std::string& u : st.unreadable)
+    std::cerr << "sipwallctl trace: cannot read " << text::printable(u)
+              << (u.find("Permission denied") != std::string::npos ? ctl::permission_hint(dir) : "") << "\n";
   if (hits.empty()) {
     std::cerr << "no matching trace records (" << st.lines << " records in " << st.files << " file(s) of " << dir
               << ")\n";

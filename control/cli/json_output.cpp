@@ -87,21 +87,21 @@ json diff_json(const rules::RuleSetDiff& d) {
   json detectors_changed = json::array();
   for (const rules::DetectorChange& c : d.detectors_changed)
     detectors_changed.push_back({{"name", c.name}, {"fields", c.fields}, {"state_kept", c.state_kept}});
-  json j{{"changed", !d.empty()},
-         {"old", {{"name", d.old_name}, {"version", d.old_version}}},
-         {"new", {{"name", d.new_name}, {"version", d.new_version}}},
-         {"rules", {{"added", d.rules_added}, {"removed", d.rules_removed}, {"changed", rules_changed}}},
-         {"order_changed", d.order_changed},
-         {"lists",
-          {{"added", list_changes(d.lists_added)},
-           {"removed", list_changes(d.lists_removed)},
-           {"changed", list_changes(d.lists_changed)}}},
-         {"trunks", {{"added", d.trunks_added}, {"removed", d.trunks_removed}, {"changed", trunks_changed}}},
-         {"deny_sources", {{"added", d.deny_added}, {"removed", d.deny_removed}, {"changed", d.deny_changed}}},
-         {"detectors",
-          {{"added", d.detectors_added}, {"removed", d.detectors_removed}, {"changed", detectors_changed}}},
-         {"dial_plan_changed", d.dial_plan_changed},
-         {"guard_rails", d.guard_rail_changes}};
+  json j{
+      {"changed", !d.empty()},
+      {"old", {{"name", d.old_name}, {"version", d.old_version}}},
+      {"new", {{"name", d.new_name}, {"version", d.new_version}}},
+      {"rules", {{"added", d.rules_added}, {"removed", d.rules_removed}, {"changed", rules_changed}}},
+      {"order_changed", d.order_changed},
+      {"lists",
+       {{"added", list_changes(d.lists_added)},
+        {"removed", list_changes(d.lists_removed)},
+        {"changed", list_changes(d.lists_changed)}}},
+      {"trunks", {{"added", d.trunks_added}, {"removed", d.trunks_removed}, {"changed", trunks_changed}}},
+      {"deny_sources", {{"added", d.deny_added}, {"removed", d.deny_removed}, {"changed", d.deny_changed}}},
+      {"detectors", {{"added", d.detectors_added}, {"removed", d.detectors_removed}, {"changed", detectors_changed}}},
+      {"dial_plan_changed", d.dial_plan_changed},
+      {"guard_rails", d.guard_rail_changes}};
   if (d.order_changed) j["new_order"] = d.new_order;
   if (d.defaults_changed) j["defaults"] = {{"old", d.old_defaults}, {"new", d.new_defaults}};
   return j;
