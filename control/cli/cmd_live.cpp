@@ -188,7 +188,10 @@ void print_control_status(const json& s, const std::string& socket) {
   std::cout << "  data plane    " << (dp.value("up", false) ? "up" : "DOWN: " + s_of(dp, "error")) << " (last poll "
             << s_of(dp, "last_poll") << ")\n";
   std::cout << "  metrics       "
-            << (s_of(s, "metrics", "").empty() ? "off" : "http://" + s_of(s, "metrics") + "/metrics") << "\n";
+            << (s_of(s, "metrics", "").empty()        ? "off"
+                : !s_of(s, "metrics_url", "").empty() ? s_of(s, "metrics_url")
+                                                      : "http://" + s_of(s, "metrics") + "/metrics")
+            << (s.value("metrics_auth", false) ? " (basic auth)" : "") << "\n";
   std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
             << " records written since start)\n";
   std::cout << "  store         " << s_of(s, "store") << "\n";

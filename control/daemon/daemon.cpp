@@ -71,10 +71,17 @@ bool Daemon::open_all(std::string& error) {
           [this](LineServer::ClientId id, std::string_view line) { return handle_request(id, line); }, error))
     return false;
   if (!cfg_.metrics_listen.empty()) {
-    if (!metrics_.start(cfg_.metrics_host, cfg_.metrics_port, error)) return false;
-    if (!is_loopback_host(cfg_.metrics_host))
-      spdlog::warn("/metrics listens on {} (not loopback): anyone who can reach it sees the counters",
-                   cfg_.metrics_listen);
+    metrics_.set_users(cfg_.metrics_users);
+    if (!cfg_.metrics_unix.empty()) {
+      if (!metrics_.start_unix(cfg_.metrics_unix, cfg_.metrics_mode, cfg_.metrics_group, error)) return false;
+    } else {
+      if (!metrics_.start(cfg_.metrics_host, cfg_.metrics_port, error)) return false;
+      if (cfg_.metrics_users.empty())
+        spdlog::warn(
+            "/metrics listens on {} without a password (metrics.web_config): {} can read the counters; "
+            "see docs/operations.md \"Who may scrape\"",
+            cfg_.metrics_listen, is_loopback_host(cfg_.metrics_host) ? "every local user" : "anyone who can reach it");
+    }
   }
   reloads_.restore_from_history();  // what ran before this process started
   std::vector<std::string> problems;
@@ -93,8 +100,7 @@ int Daemon::run() {
   }
   spdlog::info("sipwall-control {} started: rules {}, store {}, data plane {}, control socket {}, metrics {}, trace {}",
                SIPWALL_VERSION, cfg_.rules_file, cfg_.store_dir, cfg_.dataplane_socket, cfg_.control_socket,
-               cfg_.metrics_listen.empty() ? "off" : "http://" + cfg_.metrics_listen + "/metrics",
-               trace_.path().string());
+               cfg_.metrics_listen.empty() ? std::string("off") : metrics_url(cfg_), trace_.path().string());
   // The start-up load is queued before the first poll, so that poll does not
   // also queue a resync to what ran before.
   reloads_.enqueue_reload("startup", std::nullopt);
@@ -451,6 +457,8 @@ json Daemon::status_json() const {
               {"trace_file", trace_.path().string()},
               {"trace_records_written", trace_.lines_written()},
               {"metrics", cfg_.metrics_listen},
+              {"metrics_url", cfg_.metrics_listen.empty() ? json(nullptr) : json(metrics_url(cfg_))},
+              {"metrics_auth", !cfg_.metrics_users.empty()},
               {"watching", watching},
               {"busy", reloads_.busy() ? json(to_string(*reloads_.busy())) : json(nullptr)},
               {"queued", reloads_.queued()},

@@ -1,10 +1,13 @@
 #include "control/daemon/metrics_server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +15,8 @@
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include "control/daemon/basic_auth.h"
 
 namespace sipwall::control {
 
@@ -37,8 +42,12 @@ const char* reason(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 401:
+      return "Unauthorized";
     case 405:
       return "Method Not Allowed";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 505:
@@ -63,8 +72,10 @@ Response error_response(int status, const std::string& text, const char* extra =
 }
 
 // The answer to one request head (request line and headers, without the
-// blank line). Only the request line matters: GET or HEAD of / or /metrics.
-Response answer(std::string_view head, const std::shared_ptr<const std::string>& metrics) {
+// blank line): GET or HEAD of / or /metrics, with credentials if `auth` asks
+// for them.
+Response answer(std::string_view head, const std::shared_ptr<const std::string>& metrics, BasicAuth* auth,
+                Clock::time_point now) {
   std::string_view line = head.substr(0, head.find('\n'));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::size_t a = line.find(' ');
@@ -76,6 +87,18 @@ Response answer(std::string_view head, const std::shared_ptr<const std::string>&
   if (version != "HTTP/1.0" && version != "HTTP/1.1") return error_response(505, "HTTP/1.0 or HTTP/1.1 only");
   bool head_only = method == "HEAD";
   if (method != "GET" && !head_only) return error_response(405, "GET or HEAD only", "Allow: GET, HEAD\r\n");
+  if (auth && auth->enabled()) {
+    switch (auth->check(BasicAuth::header_value(head), now)) {
+      case BasicAuth::Result::ok:
+        break;
+      case BasicAuth::Result::busy:
+        return error_response(429, "too many password checks this second; try again", "Retry-After: 1\r\n");
+      case BasicAuth::Result::missing:
+      case BasicAuth::Result::refused:
+        return error_response(401, "user name and password required",
+                              "WWW-Authenticate: Basic realm=\"sipwall metrics\", charset=\"UTF-8\"\r\n");
+    }
+  }
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/metrics") return respond(200, kMetricsType, metrics, head_only);
   if (path == "/")
@@ -111,10 +134,6 @@ struct MetricsServer::Connection {
 
 MetricsServer::MetricsServer() : text_(std::make_shared<const std::string>()) {}
 
-MetricsServer::~MetricsServer() {
-  stop();
-}
-
 bool MetricsServer::start(const std::string& host, int port, std::string& error, MetricsServerLimits limits) {
   limits_ = limits;
   limits_.max_connections = std::max<std::size_t>(limits_.max_connections, 1);
@@ -146,14 +165,76 @@ bool MetricsServer::start(const std::string& host, int port, std::string& error,
     error = "cannot listen on " + host + ":" + service + " for /metrics: " + why;
     return false;
   }
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) {
-    error = std::string("eventfd: ") + std::strerror(errno);
-    ::close(listen_fd_);
+  port_ = port;
+  return run_thread(error);
+}
+
+bool MetricsServer::start_unix(const std::string& path, std::uint32_t mode, const std::string& group,
+                               std::string& error, MetricsServerLimits limits) {
+  limits_ = limits;
+  limits_.max_connections = std::max<std::size_t>(limits_.max_connections, 1);
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    error = "metrics socket " + path + ": the path must be 1 to " + std::to_string(sizeof addr.sun_path - 1) + " bytes";
+    return false;
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // A socket left by a crashed instance is replaced; a live one (another
+  // sipwall-control) answers a connect, and is left alone.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      error = "metrics socket " + path + ": exists and is not a socket";
+      return false;
+    }
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (probe >= 0) ::close(probe);
+    if (live) {
+      error = "metrics socket " + path + ": another process is serving it";
+      return false;
+    }
+    ::unlink(path.c_str());
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, kBacklog) != 0) {
+    error = "metrics socket " + path + ": " + std::strerror(errno);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
     listen_fd_ = -1;
     return false;
   }
-  port_ = port;
+  unix_path_ = path;
+  std::string why;
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    why = std::string("chmod: ") + std::strerror(errno);
+  } else if (!group.empty()) {
+    struct group* g = ::getgrnam(group.c_str());
+    if (!g)
+      why = "group '" + group + "': no such group";
+    else if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      why = "group '" + group + "': " + std::strerror(errno);
+  }
+  if (!why.empty()) {
+    error = "metrics socket " + path + ": " + why;
+    stop();
+    return false;
+  }
+  return run_thread(error);
+}
+
+void MetricsServer::set_users(std::map<std::string, std::string> users) {
+  auth_ = users.empty() ? nullptr : std::make_unique<BasicAuth>(std::move(users));
+}
+
+bool MetricsServer::run_thread(std::string& error) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    error = std::string("eventfd: ") + std::strerror(errno);
+    stop();
+    return false;
+  }
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return true;
@@ -169,6 +250,12 @@ void MetricsServer::stop() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   listen_fd_ = wake_fd_ = -1;
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+  unix_path_.clear();
+}
+
+MetricsServer::~MetricsServer() {
+  stop();
 }
 
 void MetricsServer::publish(std::string text) {
@@ -206,7 +293,10 @@ void MetricsServer::run() {
     c.last_activity = now;
     c.in.clear();
     count(&MetricsServerCounters::responses);
-    if (c.response.status >= 400) count(&MetricsServerCounters::bad_requests);
+    if (c.response.status == 401 || c.response.status == 429)
+      count(&MetricsServerCounters::auth_failures);
+    else if (c.response.status >= 400)
+      count(&MetricsServerCounters::bad_requests);
   };
 
   // Accepting waits until then (see below); in the past: not paused.
@@ -255,7 +345,7 @@ void MetricsServer::run() {
             std::lock_guard<std::mutex> lock(mutex_);
             text = text_;
           }
-          start_response(c, answer(std::string_view(c.in).substr(0, end), text), now);
+          start_response(c, answer(std::string_view(c.in).substr(0, end), text, auth_.get(), now), now);
         } else if (c.in.size() > limits_.max_request) {
           start_response(c, error_response(431, "request head over " + std::to_string(limits_.max_request) + " bytes"),
                          now);

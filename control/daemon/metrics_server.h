@@ -16,11 +16,16 @@
 //    refused; a connection active in the last `accept_grace` is not evicted
 //    (a flood of connects cannot push a scrape out before its request is
 //    read): with only such left, new connections wait in the backlog.
+//
+// It listens on TCP (host:port) or on a Unix socket (mode and group like the
+// control socket: who may scrape is who may open it), and with users set
+// (metrics.web_config) every request needs HTTP basic auth (basic_auth.h).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +46,10 @@ struct MetricsServerCounters {
   std::uint64_t evicted = 0;
   std::uint64_t timeouts = 0;  // request head or response too slow
   std::uint64_t bad_requests = 0;
+  std::uint64_t auth_failures = 0;  // 401 and 429: no, wrong or too many credentials
 };
+
+class BasicAuth;
 
 class MetricsServer {
  public:
@@ -52,6 +60,14 @@ class MetricsServer {
 
   // Binds now (so a busy port is a start-up error), serves in a thread.
   bool start(const std::string& host, int port, std::string& error, MetricsServerLimits limits = {});
+  // The same on a Unix socket at `path`, chmod `mode`, chgrp `group` (empty:
+  // the process's group). A stale socket file is replaced; a live one is an
+  // error. The file is removed by stop().
+  bool start_unix(const std::string& path, std::uint32_t mode, const std::string& group, std::string& error,
+                  MetricsServerLimits limits = {});
+  // Before start: every request needs one of these users (name -> crypt(3)
+  // hash) in an Authorization: Basic header. Empty: no authentication.
+  void set_users(std::map<std::string, std::string> users);
   void stop();
   void publish(std::string text);
   int port() const noexcept { return port_; }
@@ -60,6 +76,7 @@ class MetricsServer {
  private:
   struct Connection;
   void run();
+  bool run_thread(std::string& error);
 
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stop() wakes the thread's poll()
@@ -70,6 +87,8 @@ class MetricsServer {
   MetricsServerCounters counters_;
   MetricsServerLimits limits_;
   int port_ = 0;
+  std::string unix_path_;  // removed by stop()
+  std::unique_ptr<BasicAuth> auth_;
 };
 
 }  // namespace sipwall::control
