@@ -66,8 +66,7 @@ std::string_view BasicAuth::header_value(std::string_view head) {
     std::size_t end = head.find('\n', start);
     std::string_view line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() >= kName.size() &&
-        std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
+    if (line.size() >= kName.size() && std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
           return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
         })) {
       line.remove_prefix(kName.size());

@@ -99,9 +99,11 @@ ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
         !c.metrics_web_config.empty()) {
       WebConfig web;
       std::vector<std::string> errors;
-      if (load_web_config(c.metrics_web_config, web, errors))
+      if (load_web_config(c.metrics_web_config, web, errors)) {
         c.metrics_users = std::move(web.users);
-      else
+        c.metrics_tls_cert = std::move(web.tls_cert_file);
+        c.metrics_tls_key = std::move(web.tls_key_file);
+      } else
         for (const std::string& e : errors) r.error(m->at("web_config"), "web_config: " + e);
     }
   }
@@ -170,8 +172,8 @@ std::string metrics_url(const ControlConfig& c) {
   if (!c.metrics_unix.empty())
     return "unix:" + c.metrics_unix + " (curl --unix-socket " + c.metrics_unix + " http://localhost/metrics)";
   const bool v6 = c.metrics_host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + c.metrics_host + "]" : c.metrics_host) + ":" + std::to_string(c.metrics_port) +
-         "/metrics";
+  return (c.metrics_tls_cert.empty() ? "http://" : "https://") + (v6 ? "[" + c.metrics_host + "]" : c.metrics_host) +
+         ":" + std::to_string(c.metrics_port) + "/metrics";
 }
 
 bool is_loopback_host(const std::string& host) {

@@ -54,6 +54,7 @@ struct ControlConfig {
   std::string metrics_group;                         // Unix socket only; empty: the process's group
   std::string metrics_web_config;                    // basic_auth_users (web_config.h); empty: none
   std::map<std::string, std::string> metrics_users;  // loaded from metrics_web_config
+  std::string metrics_tls_cert, metrics_tls_key;     // web_config's tls_server_config: HTTPS
 
   // trace:
   std::string trace_dir = "/var/log/sipwall";

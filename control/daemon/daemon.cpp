@@ -72,6 +72,8 @@ bool Daemon::open_all(std::string& error) {
     return false;
   if (!cfg_.metrics_listen.empty()) {
     metrics_.set_users(cfg_.metrics_users);
+    if (!cfg_.metrics_tls_cert.empty() && !metrics_.set_tls(cfg_.metrics_tls_cert, cfg_.metrics_tls_key, error))
+      return false;
     if (!cfg_.metrics_unix.empty()) {
       if (!metrics_.start_unix(cfg_.metrics_unix, cfg_.metrics_mode, cfg_.metrics_group, error)) return false;
     } else {

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -119,8 +121,30 @@ std::size_t head_end(const std::string& in, std::size_t from) {
 
 }  // namespace
 
+struct MetricsServer::TlsContext {
+  SSL_CTX* ctx = nullptr;
+  ~TlsContext() {
+    if (ctx) SSL_CTX_free(ctx);
+  }
+};
+
+namespace {
+
+std::string ssl_error_text() {
+  unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return e ? buf : "unknown TLS error";
+}
+
+}  // namespace
+
 struct MetricsServer::Connection {
   int fd = -1;
+  SSL* ssl = nullptr;       // HTTPS: the session, driven non-blocking
+  bool want_write = false;  // TLS: the last SSL call needs the socket writable
+  bool want_read = false;   // TLS: the last SSL call needs the socket readable
   std::string in;
   std::size_t scanned = 0;
   bool responding = false;
@@ -224,6 +248,31 @@ bool MetricsServer::start_unix(const std::string& path, std::uint32_t mode, cons
   return run_thread(error);
 }
 
+bool MetricsServer::set_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
+  auto t = std::make_unique<TlsContext>();
+  t->ctx = SSL_CTX_new(TLS_server_method());
+  if (!t->ctx) {
+    error = "TLS: " + ssl_error_text();
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_use_certificate_chain_file(t->ctx, cert_file.c_str()) != 1) {
+    error = "TLS certificate " + cert_file + ": " + ssl_error_text();
+    return false;
+  }
+  if (SSL_CTX_use_PrivateKey_file(t->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = "TLS key " + key_file + ": " + ssl_error_text();
+    return false;
+  }
+  if (SSL_CTX_check_private_key(t->ctx) != 1) {
+    error = "TLS key " + key_file + " does not match the certificate " + cert_file;
+    return false;
+  }
+  tls_ = std::move(t);
+  return true;
+}
+
 void MetricsServer::set_users(std::map<std::string, std::string> users) {
   auth_ = users.empty() ? nullptr : std::make_unique<BasicAuth>(std::move(users));
 }
@@ -274,6 +323,12 @@ void MetricsServer::run() {
   std::vector<pollfd> fds;
   auto close_conn = [](Connection& c) {
     if (c.fd < 0) return;
+    if (c.ssl) {
+      SSL_shutdown(c.ssl);  // one close_notify, not waiting for the peer's
+      SSL_free(c.ssl);
+      c.ssl = nullptr;
+      ERR_clear_error();
+    }
     // Read what the client sent beyond the head (bounded), so close() ends
     // the connection with FIN, not with a reset that can cut the response.
     char sink[4096];
@@ -306,7 +361,12 @@ void MetricsServer::run() {
     fds.push_back({wake_fd_, POLLIN, 0});
     const bool paused = Clock::now() < paused_until;
     fds.push_back({listen_fd_, static_cast<short>(paused ? 0 : POLLIN), 0});
-    for (const Connection& c : conns) fds.push_back({c.fd, static_cast<short>(c.responding ? POLLOUT : POLLIN), 0});
+    for (const Connection& c : conns) {
+      short ev = c.responding ? POLLOUT : POLLIN;
+      if (c.want_write) ev |= POLLOUT;
+      if (c.want_read) ev |= POLLIN;
+      fds.push_back({c.fd, ev, 0});
+    }
     // Wake for the nearest timeout (at most a second away).
     Clock::time_point now = Clock::now(), wake = now + std::chrono::seconds(1);
     if (paused) wake = std::min(wake, paused_until);
@@ -328,13 +388,44 @@ void MetricsServer::run() {
       if (!re) continue;
       if (!c.responding) {
         char buf[4096];
-        ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-          close_conn(c);
-          continue;
+        ssize_t n = 0;
+        if (c.ssl) {
+          // The handshake happens inside SSL_read. Everything it has
+          // decrypted is taken now: poll() cannot see what OpenSSL buffers.
+          c.want_read = c.want_write = false;
+          do {
+            const int r = SSL_read(c.ssl, buf, sizeof buf);
+            if (r > 0) {
+              c.in.append(buf, static_cast<std::size_t>(r));
+              n += r;
+              continue;
+            }
+            const int e = SSL_get_error(c.ssl, r);
+            if (e == SSL_ERROR_WANT_READ) {
+              c.want_read = true;
+            } else if (e == SSL_ERROR_WANT_WRITE) {
+              c.want_write = true;
+            } else {
+              n = -1;  // a failed handshake, a reset, a close
+            }
+            break;
+          } while (c.in.size() <= limits_.max_request);
+          ERR_clear_error();
+          if (n < 0) {
+            close_conn(c);
+            continue;
+          }
+          c.last_activity = now;
+          if (n == 0) continue;  // handshake progress only
+        } else {
+          n = ::read(c.fd, buf, sizeof buf);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            close_conn(c);
+            continue;
+          }
+          if (n < 0) continue;
+          c.in.append(buf, static_cast<std::size_t>(n));
         }
-        if (n < 0) continue;
-        c.in.append(buf, static_cast<std::size_t>(n));
         c.last_activity = now;
         c.spoke = true;
         std::size_t end = head_end(c.in, c.scanned > 3 ? c.scanned - 3 : 0);
@@ -358,7 +449,24 @@ void MetricsServer::run() {
         const std::string& head = c.response.head;
         std::string_view part = c.sent < head.size() ? std::string_view(head).substr(c.sent)
                                                      : std::string_view(*c.response.body).substr(c.sent - head.size());
-        ssize_t n = ::send(c.fd, part.data(), part.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n;
+        if (c.ssl) {
+          c.want_read = c.want_write = false;
+          const int r = SSL_write(c.ssl, part.data(), static_cast<int>(std::min<std::size_t>(part.size(), 1 << 20)));
+          if (r <= 0) {
+            const int e = SSL_get_error(c.ssl, r);
+            ERR_clear_error();
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+              (e == SSL_ERROR_WANT_READ ? c.want_read : c.want_write) = true;
+              break;
+            }
+            close_conn(c);
+            break;
+          }
+          n = r;
+        } else {
+          n = ::send(c.fd, part.data(), part.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (n > 0) {
           c.sent += static_cast<std::size_t>(n);
           c.last_activity = now;
@@ -370,6 +478,12 @@ void MetricsServer::run() {
         break;
       }
       if (c.fd >= 0 && c.sent == c.total()) {
+        if (c.ssl) {
+          SSL_shutdown(c.ssl);
+          SSL_free(c.ssl);
+          c.ssl = nullptr;
+          ERR_clear_error();
+        }
         ::shutdown(c.fd, SHUT_WR);
         close_conn(c);
       }
@@ -427,6 +541,16 @@ void MetricsServer::run() {
         }
         Connection c;
         c.fd = fd;
+        if (tls_) {
+          c.ssl = SSL_new(tls_->ctx);
+          if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) {
+            if (c.ssl) SSL_free(c.ssl);
+            ERR_clear_error();
+            ::close(fd);
+            continue;
+          }
+          SSL_set_accept_state(c.ssl);
+        }
         c.accepted = c.last_activity = now;
         conns.push_back(std::move(c));
       }

@@ -19,7 +19,9 @@
 //
 // It listens on TCP (host:port) or on a Unix socket (mode and group like the
 // control socket: who may scrape is who may open it), and with users set
-// (metrics.web_config) every request needs HTTP basic auth (basic_auth.h).
+// (metrics.web_config) every request needs HTTP basic auth (basic_auth.h);
+// with a certificate (tls_server_config) it speaks HTTPS (OpenSSL, driven
+// non-blocking by the same loop: the handshake is bounded like a request).
 #pragma once
 
 #include <atomic>
@@ -68,6 +70,9 @@ class MetricsServer {
   // Before start: every request needs one of these users (name -> crypt(3)
   // hash) in an Authorization: Basic header. Empty: no authentication.
   void set_users(std::map<std::string, std::string> users);
+  // Before start: serve HTTPS with this PEM certificate (chain) and key.
+  // False with `error` if they cannot be read or do not match.
+  bool set_tls(const std::string& cert_file, const std::string& key_file, std::string& error);
   void stop();
   void publish(std::string text);
   int port() const noexcept { return port_; }
@@ -89,6 +94,8 @@ class MetricsServer {
   int port_ = 0;
   std::string unix_path_;  // removed by stop()
   std::unique_ptr<BasicAuth> auth_;
+  struct TlsContext;
+  std::unique_ptr<TlsContext> tls_;
 };
 
 }  // namespace sipwall::control

@@ -1,9 +1,12 @@
 #include "control/daemon/web_config.h"
 
 #include <crypt.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string_view>
 
@@ -47,11 +50,30 @@ bool load_web_config(const std::string& path, WebConfig& out, std::vector<std::s
   if (root) {
     auto top = r.map_entries(*root, r.top(), "the web configuration", kTopKeys);
     if (top) {
-      if (const yaml::Entry* tls = yaml::Reader::find(*top, "tls_server_config"))
-        r.error(tls->key_at,
-                "tls_server_config: TLS is not offered by sipwall-control; listen on a Unix socket "
-                "(metrics.listen: unix:PATH), or put a TLS proxy (stunnel, nginx) in front");
-      if (const yaml::Entry* users = r.require(*top, "basic_auth_users", r.top(), "the web configuration")) {
+      if (const yaml::Entry* tls = yaml::Reader::find(*top, "tls_server_config")) {
+        static constexpr std::array<std::string_view, 2> kTlsKeys = {"cert_file", "key_file"};
+        if (auto entries = r.map_entries(tls->value, tls->value_at, "tls_server_config", kTlsKeys)) {
+          const auto file = [&](std::string_view key, std::string& dest) {
+            const yaml::Entry* e = r.require(*entries, key, tls->value_at, "tls_server_config");
+            if (!e) return;
+            auto v = r.scalar(*e, "a PEM file");
+            if (!v) return;
+            // Relative to the web config's folder, as Prometheus reads it.
+            std::filesystem::path p = *v;
+            if (p.is_relative()) p = std::filesystem::path(path).parent_path() / p;
+            if (::access(p.c_str(), R_OK) != 0)
+              r.error(e->value_at, std::string(key) + ": cannot read " + p.string() + ": " + std::strerror(errno));
+            else
+              dest = p.string();
+          };
+          file("cert_file", out.tls_cert_file);
+          file("key_file", out.tls_key_file);
+        }
+      }
+      const yaml::Entry* users = yaml::Reader::find(*top, "basic_auth_users");
+      if (!users && !yaml::Reader::find(*top, "tls_server_config"))
+        r.error(r.top(), "the web configuration names neither basic_auth_users nor tls_server_config");
+      if (users) {
         if (auto entries = r.map_entries(users->value, users->value_at, "basic_auth_users", {}, "user name")) {
           for (const yaml::Entry& u : *entries) {
             auto hash = r.scalar(u, "a bcrypt or sha256-crypt password hash");
@@ -71,7 +93,7 @@ bool load_web_config(const std::string& path, WebConfig& out, std::vector<std::s
   }
   if (r.error_count() == 0) return true;
   for (std::string& m : r.messages()) errors.push_back(std::move(m));
-  out.users.clear();
+  out = WebConfig{};
   return false;
 }
 

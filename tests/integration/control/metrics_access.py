@@ -9,9 +9,13 @@ Checked, each mode with its own sipwall-control:
   * TCP with metrics.web_config (Prometheus' basic_auth_users, a bcrypt and a
     sha256-crypt user): the right password reads it, a wrong password, an
     unknown user and no credentials get 401 with WWW-Authenticate;
+  * HTTPS (tls_server_config with a self-signed certificate made by
+    openssl): curl verifying it with the password gets 200, a wrong password
+    401, plain HTTP on that port no metrics; a key that does not match the
+    certificate stops the start with the reason;
   * TCP without web_config still works and logs a warning naming the risk;
-  * a plain password or tls_server_config in the web config is refused by
-    --check-config (exit 2) with file:line:col.
+  * a plain password or an unreadable certificate in the web config is
+    refused by --check-config (exit 2) with file:line:col.
 Every process started here is stopped in `finally`.
 
   metrics_access.py --bin build/bin --source .
@@ -136,6 +140,35 @@ def test(a):
     code, body, _ = curl("-u", "prometheus:s3cret", "-I", url)
     check(code == 200, "HEAD with credentials: 200")
 
+    print("== HTTPS (tls_server_config)")
+    crt, key = os.path.join(a.tmp, "metrics.crt"), os.path.join(a.tmp, "metrics.key")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "a self-signed certificate for 127.0.0.1 (openssl req)")
+    tls_web = os.path.join(a.tmp, "web-tls.yml")
+    with open(tls_web, "w") as f:
+        f.write('basic_auth_users:\n  prometheus: "%s"\ntls_server_config:\n  cert_file: metrics.crt\n'
+                '  key_file: metrics.key\n' % bcrypt_hash)
+    port = free_port()
+    a.start("tls", a.config("tls", "  listen: 127.0.0.1:%d\n  web_config: %s" % (port, tls_web)))
+    url = "https://127.0.0.1:%d/metrics" % port
+    wait_for("the HTTPS listener", lambda: curl("--cacert", crt, url)[0] == 401, 20)
+    code, body, _ = curl("--cacert", crt, "-u", "prometheus:s3cret", url)
+    check(code == 200 and "sipwall_dataplane_up" in body, "HTTPS, certificate verified, right password: 200")
+    code, body, _ = curl("--cacert", crt, "-u", "prometheus:wrong", url)
+    check(code == 401 and "sipwall_dataplane_up" not in body, "HTTPS, wrong password: 401")
+    code, body, _ = curl("http://127.0.0.1:%d/metrics" % port)
+    check(code != 200 and "sipwall_dataplane_up" not in body, "plain HTTP on the HTTPS port: no metrics")
+    other_key = os.path.join(a.tmp, "other.key")
+    subprocess.run(["openssl", "genrsa", "-out", other_key, "2048"], capture_output=True, timeout=60, check=True)
+    bad_tls = os.path.join(a.tmp, "web-badkey.yml")
+    with open(bad_tls, "w") as f:
+        f.write("tls_server_config:\n  cert_file: metrics.crt\n  key_file: other.key\n")
+    p = a.start("badkey", a.config("badkey", "  listen: 127.0.0.1:%d\n  web_config: %s" % (free_port(), bad_tls)))
+    check(p.wait(20) != 0 and "TLS key %s" % other_key in open(p.logname).read() and "mismatch" in open(p.logname).read(),
+          "a key that does not match the certificate: sipwall-control does not start, and says why")
+
     print("== TCP without a password: works, with a warning")
     port = free_port()
     p = a.start("open", a.config("open", "  listen: 127.0.0.1:%d" % port))
@@ -147,14 +180,14 @@ def test(a):
     print("== web config mistakes are start-up errors")
     bad = os.path.join(a.tmp, "bad.yml")
     with open(bad, "w") as f:
-        f.write("basic_auth_users:\n  prometheus: s3cret\ntls_server_config:\n  cert_file: x.pem\n")
+        f.write("basic_auth_users:\n  prometheus: s3cret\ntls_server_config:\n  cert_file: x.pem\n  key_file: x.key\n")
     cfg = a.config("bad", "  listen: 127.0.0.1:%d\n  web_config: %s" % (free_port(), bad))
     r = subprocess.run([os.path.join(a.bin, "sipwall-control"), "-c", cfg, "--check-config"], capture_output=True,
                        text=True, timeout=30)
     out = r.stdout + r.stderr
     check(r.returncode == 2 and "bad.yml:2:15: the password of 'prometheus' must be a bcrypt" in out
-          and "tls_server_config: TLS is not offered" in out, "a plain password and TLS: exit 2, file:line:col (%s)"
-          % out.strip()[:300])
+          and "cert_file: cannot read %s/x.pem" % a.tmp in out,
+          "a plain password, a certificate that is not there: exit 2, file:line:col (%s)" % out.strip()[:300])
 
 
 def main():
@@ -162,9 +195,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    if not shutil.which("curl"):
-        print("FAIL: curl is missing (Debian package curl)")
-        return 1
+    for tool in ("curl", "openssl"):
+        if not shutil.which(tool):
+            print("FAIL: %s is missing (Debian package %s)" % (tool, tool))
+            return 1
     a = Access(args)
     ok = False
     try:

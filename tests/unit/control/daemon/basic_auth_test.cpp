@@ -24,14 +24,16 @@ std::string basic(const std::string& user_pass) {
   std::size_t i = 0;
   for (; i + 2 < user_pass.size(); i += 3) {
     const unsigned v = (static_cast<unsigned char>(user_pass[i]) << 16) |
-                       (static_cast<unsigned char>(user_pass[i + 1]) << 8) | static_cast<unsigned char>(user_pass[i + 2]);
+                       (static_cast<unsigned char>(user_pass[i + 1]) << 8) |
+                       static_cast<unsigned char>(user_pass[i + 2]);
     out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
   }
   if (user_pass.size() - i == 1) {
     const unsigned v = static_cast<unsigned char>(user_pass[i]) << 16;
     out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
   } else if (user_pass.size() - i == 2) {
-    const unsigned v = (static_cast<unsigned char>(user_pass[i]) << 16) | (static_cast<unsigned char>(user_pass[i + 1]) << 8);
+    const unsigned v =
+        (static_cast<unsigned char>(user_pass[i]) << 16) | (static_cast<unsigned char>(user_pass[i + 1]) << 8);
     out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
   }
   return "Basic " + out;
@@ -45,8 +47,8 @@ TEST(BasicAuth, Base64) {
   EXPECT_EQ(out, "prom:secret");
   EXPECT_TRUE(BasicAuth::base64_decode("YQ==", out));
   EXPECT_EQ(out, "a");
-  EXPECT_FALSE(BasicAuth::base64_decode("YQ=", out));      // not a multiple of 4
-  EXPECT_FALSE(BasicAuth::base64_decode("Y=Q=", out));     // '=' inside
+  EXPECT_FALSE(BasicAuth::base64_decode("YQ=", out));       // not a multiple of 4
+  EXPECT_FALSE(BasicAuth::base64_decode("Y=Q=", out));      // '=' inside
   EXPECT_FALSE(BasicAuth::base64_decode("YQ==YQ==", out));  // '=' before the end
   EXPECT_FALSE(BasicAuth::base64_decode("Y*Q=", out));
 }
