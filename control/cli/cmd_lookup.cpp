@@ -118,17 +118,7 @@ bool detections_of(const Sockets& so, const std::string& number, json& out) {
       !r.value("ok", false))
     return false;
   for (const json& d : r.value("detections", json::array())) {
-    // "+86138... -> +86139...": the parts of a two-part key.
-    const std::string key = str_of(d, "key");
-    for (std::size_t from = 0;;) {
-      const std::size_t arrow = key.find(" -> ", from);
-      if (key.substr(from, arrow == std::string::npos ? std::string::npos : arrow - from) == number) {
-        out.push_back(d);
-        break;
-      }
-      if (arrow == std::string::npos) break;
-      from = arrow + 4;
-    }
+    if (control::detection_key_holds(str_of(d, "key"), number)) out.push_back(d);
   }
   return true;
 }

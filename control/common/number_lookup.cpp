@@ -105,6 +105,17 @@ std::string decided_by(const classify::Verdict& v) {
 
 }  // namespace
 
+bool detection_key_holds(std::string_view key, std::string_view number) {
+  if (number.empty()) return false;
+  for (std::size_t from = 0;;) {
+    const std::size_t arrow = key.find(" -> ", from);
+    if (key.substr(from, arrow == std::string_view::npos ? std::string_view::npos : arrow - from) == number)
+      return true;
+    if (arrow == std::string_view::npos) return false;
+    from = arrow + 4;
+  }
+}
+
 std::optional<classify::PacketSource> trunk_source(const rules::CompiledRuleSet& set, std::uint32_t trunk) {
   const rules::TrunkTable& table = set.trunk_table();
   const auto& cands = table.raw_candidates();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataplane/classify/explain.h"
@@ -70,5 +71,10 @@ std::optional<classify::PacketSource> trunk_source(const rules::CompiledRuleSet&
 // INVITE cannot be classified (Hyperscan scratch).
 bool lookup_number(const rules::CompiledRuleSet& set, const std::string& written, std::uint32_t trunk,
                    NumberLookup& out, std::string* why);
+
+// True if a penalty-box key as the data plane's `detections` prints it
+// ("+8613800001111", "+86138... -> +86139...", "peer-a -> +86139...") has
+// `number` (normalised, with '+') as one of its parts.
+bool detection_key_holds(std::string_view key, std::string_view number);
 
 }  // namespace sipwall::control

@@ -69,9 +69,12 @@ std::optional<ProcessStats> read_process_stats() {
 }
 
 nlohmann::json to_json(const ProcessStats& p) {
-  return nlohmann::json{{"cpu_seconds", p.cpu_seconds},         {"resident_bytes", p.resident_bytes},
-                        {"virtual_bytes", p.virtual_bytes},     {"open_fds", p.open_fds},
-                        {"max_fds", p.max_fds},                 {"start_time_seconds", p.start_time_seconds}};
+  return nlohmann::json{{"cpu_seconds", p.cpu_seconds},
+                        {"resident_bytes", p.resident_bytes},
+                        {"virtual_bytes", p.virtual_bytes},
+                        {"open_fds", p.open_fds},
+                        {"max_fds", p.max_fds},
+                        {"start_time_seconds", p.start_time_seconds}};
 }
 
 std::optional<ProcessStats> process_stats_from_json(const nlohmann::json& j) {

@@ -15,7 +15,7 @@ struct ProcessStats {
   std::uint64_t resident_bytes = 0;
   std::uint64_t virtual_bytes = 0;
   std::uint64_t open_fds = 0;
-  std::uint64_t max_fds = 0;        // RLIMIT_NOFILE, soft
+  std::uint64_t max_fds = 0;      // RLIMIT_NOFILE, soft
   double start_time_seconds = 0;  // Unix time
 };
 

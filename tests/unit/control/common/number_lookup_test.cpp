@@ -154,4 +154,15 @@ TEST_F(Lookup, TrunkSourceIsOneTheTableGivesToThatTrunk) {
   }
 }
 
+TEST(DetectionKey, APartOfTheKeyIsTheNumber) {
+  using control::detection_key_holds;
+  EXPECT_TRUE(detection_key_holds("+8613800001111", "+8613800001111"));
+  EXPECT_TRUE(detection_key_holds("+8613800001111 -> +8613900002222", "+8613900002222"));
+  EXPECT_TRUE(detection_key_holds("+8613800001111 -> +8613900002222", "+8613800001111"));
+  EXPECT_TRUE(detection_key_holds("peer-a -> +8613900002222", "+8613900002222"));
+  EXPECT_FALSE(detection_key_holds("+86138000011112", "+8613800001111"));  // a longer number
+  EXPECT_FALSE(detection_key_holds("+8613800001111 -> +8613900002222", "+86139"));
+  EXPECT_FALSE(detection_key_holds("192.0.2.1", ""));
+}
+
 }  // namespace
