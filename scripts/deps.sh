@@ -10,9 +10,9 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libyaml-cpp-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcrypt-dev libssl-dev
   # peers and tools the tests drive
-  tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps
+  tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps curl
   # the package test (tests/package): lintian on the .deb
   lintian
 )

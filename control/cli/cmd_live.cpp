@@ -14,6 +14,7 @@
 
 #include "control/cli/commands.h"
 #include "control/cli/dial_plan_options.h"
+#include "control/cli/socket_options.h"
 #include "control/client/dial_plan_json.h"
 #include "control/client/time_util.h"
 #include "control/client/trace_log.h"
@@ -29,31 +30,13 @@ namespace {
 using nlohmann::json;
 namespace ctl = sipwall::control;
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
-constexpr const char* kDefaultDataplaneSocket = "/run/sipwall/dataplane.sock";
-constexpr const char* kDefaultControlSocket = "/run/sipwall/control.sock";
 constexpr const char* kDefaultTraceDir = "/var/log/sipwall";
 
-struct Sockets {
-  std::string dataplane = kDefaultDataplaneSocket;
-  std::string control = kDefaultControlSocket;
-  double timeout_s = 5;
-};
-
-void add_dataplane_socket(CLI::App* c, Sockets& s) {
-  c->add_option("--dataplane-socket", s.dataplane, "sipwall-dataplane's control socket")
-      ->envname("SIPWALL_DATAPLANE_SOCKET")
-      ->capture_default_str();
-}
-void add_control_socket(CLI::App* c, Sockets& s) {
-  c->add_option("--control-socket", s.control, "sipwall-control's socket")
-      ->envname("SIPWALL_CONTROL_SOCKET")
-      ->capture_default_str();
-}
-void add_timeout(CLI::App* c, Sockets& s, const char* what) {
-  // A range a person can read ("[0.001 - 3600]"), not PositiveNumber's
-  // 300-digit float.
-  c->add_option("--timeout", s.timeout_s, what)->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+// --format text|json: the same as --json for scripts that pass --format to
+// every command.
+void add_format(CLI::App* c, std::string& format) {
+  c->add_option("--format", format, "text (default) or json: one JSON object on stdout")
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 int ms(double s) {
@@ -205,7 +188,10 @@ void print_control_status(const json& s, const std::string& socket) {
   std::cout << "  data plane    " << (dp.value("up", false) ? "up" : "DOWN: " + s_of(dp, "error")) << " (last poll "
             << s_of(dp, "last_poll") << ")\n";
   std::cout << "  metrics       "
-            << (s_of(s, "metrics", "").empty() ? "off" : "http://" + s_of(s, "metrics") + "/metrics") << "\n";
+            << (s_of(s, "metrics", "").empty()        ? "off"
+                : !s_of(s, "metrics_url", "").empty() ? s_of(s, "metrics_url")
+                                                      : "http://" + s_of(s, "metrics") + "/metrics")
+            << (s.value("metrics_auth", false) ? " (basic auth)" : "") << "\n";
   std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
             << " records written since start)\n";
   std::cout << "  store         " << s_of(s, "store") << "\n";
@@ -220,7 +206,7 @@ int run_status(const Sockets& so, bool as_json) {
     json out{{"dataplane", dp_ok ? dp : json(nullptr)}, {"control", ctl_ok ? ctl : json(nullptr)}};
     if (!dp_ok) out["dataplane_error"] = dp_err;
     if (!ctl_ok) out["control_error"] = ctl_err;
-    std::cout << out.dump(2) << "\n";
+    std::cout << text::dump_json(out, 2) << "\n";
   } else {
     if (dp_ok)
       print_dataplane_status(dp, so.dataplane);
@@ -312,11 +298,11 @@ int run_stats(const Sockets& so, bool as_json, bool all) {
     return kUnreachable;
   }
   if (!s.value("ok", false)) {
-    std::cerr << "sipwallctl stats: " << s_of(s, "error") << "\n";
+    std::cerr << "sipwallctl stats: " << text::printable(s_of(s, "error")) << "\n";
     return kFailed;
   }
   if (as_json)
-    std::cout << s.dump(2) << "\n";
+    std::cout << text::dump_json(s, 2) << "\n";
   else
     print_stats(s, all);
   return kOk;
@@ -386,7 +372,7 @@ int run_lift(const Sockets& so, const std::string& key, const std::string& detec
 // rules reload | rollback | history
 
 int print_op_reply(const char* what, const json& r, bool as_json) {
-  if (as_json) std::cout << r.dump(2) << "\n";
+  if (as_json) std::cout << text::dump_json(r, 2) << "\n";
   if (!r.value("ok", false)) {
     if (!as_json) {
       std::cerr << what << " failed";
@@ -433,7 +419,7 @@ int run_history(const Sockets& so, std::size_t limit, bool as_json) {
     return kFailed;
   }
   if (as_json) {
-    std::cout << r["entries"].dump(2) << "\n";
+    std::cout << text::dump_json(r["entries"], 2) << "\n";
     return kOk;
   }
   char line[512];
@@ -585,7 +571,14 @@ int run_trace(const TraceArgs& a) {
   std::string dir = !a.trace_dir.empty()                          ? a.trace_dir
                     : have_status && status.contains("trace_dir") ? status["trace_dir"].get<std::string>()
                                                                   : std::string(kDefaultTraceDir);
-  auto files = ctl::trace_files(dir);
+  std::error_code dir_error;
+  auto files = ctl::trace_files(dir, &dir_error);
+  if (files.empty() && dir_error) {
+    // Typically permission denied: the folder is for root and group sipwall.
+    std::cerr << "sipwallctl trace: cannot read " << text::printable(dir) << ": " << dir_error.message()
+              << (dir_error == std::errc::permission_denied ? ctl::permission_hint(dir) : "") << "\n";
+    return kFailed;
+  }
   if (files.empty()) {
     std::cerr << "sipwallctl trace: no trace log in " << dir
               << (a.trace_dir.empty() && !have_status
@@ -624,6 +617,9 @@ int run_trace(const TraceArgs& a) {
   }
   if (dropped) std::cerr << dropped << " earlier match(es) not shown (--limit " << a.limit << ")\n";
   if (st.bad_lines) std::cerr << st.bad_lines << " unreadable line(s) skipped\n";
+  for (const std::string& u : st.unreadable)
+    std::cerr << "sipwallctl trace: cannot read " << text::printable(u)
+              << (u.find("Permission denied") != std::string::npos ? ctl::permission_hint(dir) : "") << "\n";
   if (hits.empty()) {
     std::cerr << "no matching trace records (" << st.lines << " records in " << st.files << " file(s) of " << dir
               << ")\n";
@@ -636,27 +632,35 @@ int run_trace(const TraceArgs& a) {
 
 void add_live_commands(CLI::App& app, int& rc) {
   // status
-  auto st = std::make_shared<std::pair<Sockets, bool>>();
+  struct StatusArgs {
+    Sockets so;
+    bool json = false;
+    std::string format = "text";
+  };
+  auto st = std::make_shared<StatusArgs>();
   CLI::App* status = app.add_subcommand(
       "status", "Data plane and sipwall-control: versions, uptime, rule set, last reload, workers, ports");
-  add_dataplane_socket(status, st->first);
-  add_control_socket(status, st->first);
-  add_timeout(status, st->first, "Seconds to wait for each socket");
-  status->add_flag("--json", st->second, "Both status replies as one JSON object");
-  status->callback([st, &rc] { rc = run_status(st->first, st->second); });
+  add_dataplane_socket(status, st->so);
+  add_control_socket(status, st->so);
+  add_timeout(status, st->so, "Seconds to wait for each socket");
+  add_format(status, st->format);
+  status->add_flag("--json", st->json, "Both status replies as one JSON object (= --format json)");
+  status->callback([st, &rc] { rc = run_status(st->so, st->json || st->format == "json"); });
 
   // stats
   struct StatsArgs {
     Sockets so;
     bool json = false, all = false;
+    std::string format = "text";
   };
   auto sa = std::make_shared<StatsArgs>();
   CLI::App* stats = app.add_subcommand("stats", "The data plane's counters as a table (--json for tools)");
   add_dataplane_socket(stats, sa->so);
   add_timeout(stats, sa->so, "Seconds to wait for the data plane");
-  stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON");
+  add_format(stats, sa->format);
+  stats->add_flag("--json", sa->json, "The data plane's stats reply as JSON (= --format json)");
   stats->add_flag("--all", sa->all, "Also counters that are zero");
-  stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json, sa->all); });
+  stats->callback([sa, &rc] { rc = run_stats(sa->so, sa->json || sa->format == "json", sa->all); });
 
   // detections
   struct DetectionArgs {

@@ -9,6 +9,9 @@
 
 #include "control/cli/capture_options.h"
 #include "control/cli/commands.h"
+#include "control/cli/json_output.h"
+#include "control/cli/socket_options.h"
+#include "control/client/unix_client.h"
 #include "control/common/detect_replay.h"
 #include "control/common/sip_input.h"
 #include "dataplane/classify/explain.h"
@@ -27,24 +30,45 @@ void print_diagnostics(const std::vector<rules::Diagnostic>& ds) {
   for (const auto& d : ds) std::cerr << rules::format(d) << '\n';
 }
 
-// Loads and compiles a YAML rule set, printing every diagnostic. Null on error.
-std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path, bool print_stats, std::ostream& out) {
+// Loads and compiles a YAML rule set, printing every diagnostic (or, with
+// `report`, putting them and the statistics into it: --format json). Null on
+// error.
+std::unique_ptr<rules::CompiledRuleSet> load_and_compile(const std::string& path, bool print_stats, std::ostream& out,
+                                                         nlohmann::json* report = nullptr) {
   auto t0 = std::chrono::steady_clock::now();
   rules::LoadResult lr = rules::load_rule_set(path);
   double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  print_diagnostics(lr.diagnostics);
+  std::vector<rules::Diagnostic> all = lr.diagnostics;
+  auto finish = [&](const rules::CompileResult* cr) {
+    if (!report) return;
+    const bool ok = cr && cr->ok();
+    (*report) = {{"file", path},
+                 {"ok", ok},
+                 {"name", ok ? nlohmann::json(std::string(cr->set->name())) : nlohmann::json(nullptr)},
+                 {"version", ok ? nlohmann::json(std::string(cr->set->version())) : nlohmann::json(nullptr)},
+                 {"errors", rules::count_errors(all)},
+                 {"warnings", rules::count_warnings(all)},
+                 {"diagnostics", diagnostics_json(all)},
+                 {"load_s", load_s},
+                 {"stats", ok ? compile_stats_json(cr->stats) : nlohmann::json(nullptr)}};
+  };
+  if (!report) print_diagnostics(lr.diagnostics);
   if (!lr.ok()) {
-    std::cerr << path << ": " << rules::count_errors(lr.diagnostics) << " error(s), "
-              << rules::count_warnings(lr.diagnostics) << " warning(s); nothing compiled\n";
+    if (!report)
+      std::cerr << path << ": " << rules::count_errors(lr.diagnostics) << " error(s), "
+                << rules::count_warnings(lr.diagnostics) << " warning(s); nothing compiled\n";
+    finish(nullptr);
     return nullptr;
   }
   rules::CompileResult cr = rules::compile(*lr.rule_set);
-  print_diagnostics(cr.diagnostics);
+  all.insert(all.end(), cr.diagnostics.begin(), cr.diagnostics.end());
+  finish(&cr);
+  if (!report) print_diagnostics(cr.diagnostics);
   if (!cr.ok()) {
-    std::cerr << path << ": " << rules::count_errors(cr.diagnostics) << " error(s) while compiling\n";
+    if (!report) std::cerr << path << ": " << rules::count_errors(cr.diagnostics) << " error(s) while compiling\n";
     return nullptr;
   }
-  if (print_stats) {
+  if (print_stats && !report) {
     out << path << ": OK — rule set '" << cr.set->name() << "' version " << cr.set->version() << "\n";
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", load_s);
@@ -67,8 +91,12 @@ std::unique_ptr<rules::CompiledRuleSet> open_rule_set(const std::string& path) {
   return std::move(r.set);
 }
 
-int run_check(const std::string& path) {
-  return load_and_compile(path, true, std::cout) ? 0 : 1;
+int run_check(const std::string& path, const std::string& format) {
+  if (format != "json") return load_and_compile(path, true, std::cout) ? kOk : kFailed;
+  nlohmann::json report;
+  const bool ok = load_and_compile(path, true, std::cout, &report) != nullptr;
+  std::cout << text::dump_json(report, 2) << '\n';
+  return ok ? kOk : kFailed;
 }
 
 int run_compile(const std::string& path, const std::string& output) {
@@ -83,24 +111,95 @@ int run_compile(const std::string& path, const std::string& output) {
   return 0;
 }
 
-int run_diff(const std::string& old_path, const std::string& new_path, std::size_t sample,
-             const std::string& lists_from) {
+struct DiffArgs {
+  std::string old_file, new_file;
+  std::size_t sample = 10;
+  std::string lists_from;
+  bool running = false;  // OLD is the rule file sipwall-control watches
+  Sockets so;
+  std::string format = "text";
+};
+
+// --running: the rule file the running sipwall-control watches, as an
+// absolute path from its `status` (older daemons: `rules_file`, relative to
+// their working directory). Empty on error, with the exit status in `rc`.
+std::string running_rules_file(const Sockets& so, int& rc) {
+  nlohmann::json st;
+  std::string err;
+  if (!control::unix_json_call(so.control, {{"v", 1}, {"cmd", "status"}}, st, static_cast<int>(so.timeout_s * 1000),
+                               err)) {
+    std::cerr << "sipwallctl rules diff --running: " << err << '\n';
+    rc = kUnreachable;
+    return {};
+  }
+  const auto text_of = [&st](const char* key) {
+    auto it = st.find(key);
+    return it != st.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string path = text_of("rules_file_path");
+  if (path.empty()) path = text_of("rules_file");
+  if (!st.value("ok", false) || path.empty()) {
+    std::cerr << "sipwallctl rules diff --running: sipwall-control did not name its rule file"
+              << (text_of("error").empty() ? "" : ": " + text::printable(text_of("error"))) << '\n';
+    rc = kFailed;
+    return {};
+  }
+  // The file may have changed since the running set was compiled from it.
+  auto lr = st.find("last_reload");
+  if (lr != st.end() && lr->is_object() && lr->value("result", "") == "failed")
+    std::cerr << "warning: the last reload of " << text::printable(path)
+              << " failed, so the running set is older than the file; this diff compares with the file as it is now\n";
+  return path;
+}
+
+int run_diff(DiffArgs a) {
+  if (a.running) {
+    if (!a.new_file.empty()) {
+      std::cerr << "sipwallctl rules diff: with --running give only NEW (the running rule file is OLD)\n";
+      return kUsage;
+    }
+    a.new_file = a.old_file;
+    int rc = kOk;
+    a.old_file = running_rules_file(a.so, rc);
+    if (a.old_file.empty()) return rc;
+  } else if (a.new_file.empty()) {
+    std::cerr << "sipwallctl rules diff: give OLD and NEW, or --running NEW\n";
+    return kUsage;
+  }
   rules::LoadOptions lo;
   lo.analyze = false;
-  rules::LoadResult a = rules::load_rule_set(old_path, lo);
+  rules::LoadResult a_set = rules::load_rule_set(a.old_file, lo);
   // A staged NEW file may read its lists from elsewhere (the live folder).
-  if (!lists_from.empty()) lo.list_base = lists_from;
-  rules::LoadResult b = rules::load_rule_set(new_path, lo);
-  print_diagnostics(a.diagnostics);
-  print_diagnostics(b.diagnostics);
-  if (!a.ok() || !b.ok()) {
+  if (!a.lists_from.empty()) lo.list_base = a.lists_from;
+  rules::LoadResult b_set = rules::load_rule_set(a.new_file, lo);
+  const bool as_json = a.format == "json";
+  if (as_json) {
+    // One document whatever happens: the diagnostics of both files in it.
+    std::vector<rules::Diagnostic> all = a_set.diagnostics;
+    all.insert(all.end(), b_set.diagnostics.begin(), b_set.diagnostics.end());
+    nlohmann::json j{{"old_file", a.old_file},
+                     {"new_file", a.new_file},
+                     {"ok", a_set.ok() && b_set.ok()},
+                     {"diagnostics", diagnostics_json(all)},
+                     {"diff", nullptr}};
+    if (a_set.ok() && b_set.ok()) {
+      rules::DiffOptions o;
+      o.sample = a.sample;
+      j["diff"] = diff_json(rules::diff(*a_set.rule_set, *b_set.rule_set, o));
+    }
+    std::cout << text::dump_json(j, 2) << '\n';
+    return a_set.ok() && b_set.ok() ? kOk : kFailed;
+  }
+  print_diagnostics(a_set.diagnostics);
+  print_diagnostics(b_set.diagnostics);
+  if (!a_set.ok() || !b_set.ok()) {
     std::cerr << "diff needs two rule sets that load without errors\n";
-    return 1;
+    return kFailed;
   }
   rules::DiffOptions o;
-  o.sample = sample;
-  rules::print_diff(std::cout, rules::diff(*a.rule_set, *b.rule_set, o));
-  return 0;
+  o.sample = a.sample;
+  rules::print_diff(std::cout, rules::diff(*a_set.rule_set, *b_set.rule_set, o));
+  return kOk;
 }
 
 struct ExplainOptions {
@@ -303,10 +402,14 @@ void add_rules_command(CLI::App& app, int& rc) {
       app.add_subcommand("rules", "Rule sets: check, compile, diff, explain (and reload/rollback/history)");
   rules->require_subcommand(1);
 
-  auto check_file = std::make_shared<std::string>();
+  auto check_args = std::make_shared<std::pair<std::string, std::string>>("", "text");
   CLI::App* check = rules->add_subcommand("check", "Validate and compile a rule set; print a summary or every error");
-  check->add_option("FILE", *check_file, "YAML rule set")->required()->check(CLI::ExistingFile);
-  check->callback([check_file, &rc] { rc = run_check(*check_file); });
+  check->add_option("FILE", check_args->first, "YAML rule set")->required()->check(CLI::ExistingFile);
+  check
+      ->add_option("--format", check_args->second,
+                   "text (default) or json: one JSON object (ok, diagnostics, stats) on stdout")
+      ->check(CLI::IsMember({"text", "json"}));
+  check->callback([check_args, &rc] { rc = run_check(check_args->first, check_args->second); });
 
   auto comp = std::make_shared<std::pair<std::string, std::string>>();
   CLI::App* compile = rules->add_subcommand("compile", "Compile a rule set into an artifact the data plane loads");
@@ -314,21 +417,24 @@ void add_rules_command(CLI::App& app, int& rc) {
   compile->add_option("-o,--output", comp->second, "Artifact file to write")->required();
   compile->callback([comp, &rc] { rc = run_compile(comp->first, comp->second); });
 
-  struct DiffArgs {
-    std::string old_file, new_file;
-    std::size_t sample = 10;
-    std::string lists_from;
-  };
   auto da = std::make_shared<DiffArgs>();
   CLI::App* df = rules->add_subcommand("diff", "What changes between two rule sets (rules, lists, numbers)");
-  df->add_option("OLD", da->old_file, "Rule set now in force")->required()->check(CLI::ExistingFile);
-  df->add_option("NEW", da->new_file, "Rule set to compare")->required()->check(CLI::ExistingFile);
+  df->add_option("OLD", da->old_file, "Rule set now in force (with --running: the rule set to compare)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  df->add_option("NEW", da->new_file, "Rule set to compare")->check(CLI::ExistingFile);
+  df->add_flag("--running", da->running,
+               "Compare NEW with the rule file the running sipwall-control watches (asked over its socket)");
   df->add_option("--sample", da->sample, "Numbers shown per list and direction (default 10)");
   df->add_option("--lists-from", da->lists_from,
                  "Folder NEW's relative list files are read from (default: NEW's folder), e.g. the live rules folder "
                  "when NEW is staged elsewhere")
       ->check(CLI::ExistingDirectory);
-  df->callback([da, &rc] { rc = run_diff(da->old_file, da->new_file, da->sample, da->lists_from); });
+  df->add_option("--format", da->format, "text (default) or json: one JSON object (ok, diagnostics, diff) on stdout")
+      ->check(CLI::IsMember({"text", "json"}));
+  add_control_socket(df, da->so);
+  add_timeout(df, da->so, "Seconds to wait for sipwall-control (--running)");
+  df->callback([da, &rc] { rc = run_diff(*da); });
 
   auto eo = std::make_shared<ExplainOptions>();
   CLI::App* ex = rules->add_subcommand("explain", "For each INVITE: fields, numbers, trunk, matching rules, verdict");

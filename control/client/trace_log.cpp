@@ -167,11 +167,13 @@ bool TraceWriter::write(const std::vector<std::string>& lines, std::string& erro
   return flush() && ok;
 }
 
-std::vector<fs::path> trace_files(const fs::path& dir) {
+std::vector<fs::path> trace_files(const fs::path& dir, std::error_code* read_error) {
   std::vector<std::pair<unsigned long, fs::path>> rotated;
   std::error_code ec;
   const std::string prefix = std::string(kTraceFileName) + ".";
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
+  fs::directory_iterator it(dir, ec);
+  if (ec && read_error) *read_error = ec;
+  for (const auto& e : it) {
     std::string name = e.path().filename().string();
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
     std::string num = name.substr(prefix.size());
@@ -227,7 +229,10 @@ TraceSearchStats search_trace(const std::vector<fs::path>& files, const TraceQue
     if (*f && plain(**f)) needles.push_back("\"" + **f + "\"");
   for (const fs::path& p : files) {
     std::ifstream in(p, std::ios::binary);
-    if (!in) continue;
+    if (!in) {
+      st.unreadable.push_back(p.string() + ": " + std::strerror(errno));
+      continue;
+    }
     ++st.files;
     std::string line;
     while (std::getline(in, line)) {

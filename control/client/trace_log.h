@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "rules/number/dial_plan.h"
@@ -54,8 +55,10 @@ class TraceWriter {
   std::uint64_t rotations_ = 0;
 };
 
-// trace.jsonl.N ... trace.jsonl.1, trace.jsonl: the existing files, oldest first.
-std::vector<std::filesystem::path> trace_files(const std::filesystem::path& dir);
+// trace.jsonl.N ... trace.jsonl.1, trace.jsonl: the existing files, oldest
+// first. `read_error` (if given) is set when `dir` cannot be listed (e.g.
+// permission denied: the folder is for group sipwall).
+std::vector<std::filesystem::path> trace_files(const std::filesystem::path& dir, std::error_code* read_error = nullptr);
 
 struct TraceQuery {
   // caller / callee are compared with the record's (already normalised)
@@ -80,6 +83,8 @@ struct TraceSearchStats {
   std::uint64_t lines = 0;
   std::uint64_t matched = 0;
   std::uint64_t bad_lines = 0;  // not JSON (e.g. a line cut by a full disk)
+  // "file: reason" for each file that could not be opened (permissions).
+  std::vector<std::string> unreadable;
 };
 
 // Calls `on_match(record, raw_line)` for each matching record, oldest first.

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 namespace sipwall::control {
 namespace {
@@ -25,6 +28,25 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 }
 
 }  // namespace
+
+std::string permission_hint(const std::string& path) {
+  // The group that may use it: the socket's, or (when its folder cannot even
+  // be entered) the folder's.
+  struct stat st {};
+  std::string where = path;
+  if (::stat(path.c_str(), &st) != 0) {
+    const std::size_t slash = path.rfind('/');
+    where = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (::stat(where.c_str(), &st) != 0) return {};
+  }
+  std::string group = std::to_string(st.st_gid);
+  std::vector<char> buf(16384);
+  struct group g {};
+  struct group* found = nullptr;
+  if (::getgrgid_r(st.st_gid, &g, buf.data(), buf.size(), &found) == 0 && found) group = found->gr_name;
+  return " (only root and members of group '" + group + "', the group of " + where +
+         ", may use it: `adduser YOUR-USER " + group + "`, then log in again)";
+}
 
 UnixJsonClient::~UnixJsonClient() {
   close();
@@ -61,7 +83,8 @@ bool UnixJsonClient::connect(const std::string& path, int timeout_ms) {
   while (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
-      error_ = path + ": " + std::strerror(errno);
+      const int e = errno;
+      error_ = path + ": " + std::strerror(e) + (e == EACCES || e == EPERM ? permission_hint(path) : "");
       close();
       return false;
     }

@@ -37,6 +37,12 @@ class UnixJsonClient {
   bool closed_by_peer_ = false;
 };
 
+// For a permission error on `path` (a socket, or a file the services
+// write): " (only root and members of group 'G', the group of P, may use it:
+// ...)" naming the group that owns it or, if it cannot be reached, its
+// folder. Empty if neither can be looked at.
+std::string permission_hint(const std::string& path);
+
 // One request on a fresh connection (what sipwallctl does).
 bool unix_json_call(const std::string& path, const nlohmann::json& request, nlohmann::json& reply, int timeout_ms,
                     std::string& error);

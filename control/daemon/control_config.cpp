@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "control/daemon/web_config.h"
 #include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
 #include "rules/text/safe_text.h"
@@ -22,7 +23,7 @@ constexpr std::array<std::string_view, 3> kCompileKeys = {"isolate", "timeout_s"
 constexpr std::array<std::string_view, 4> kDataplaneKeys = {"socket", "poll_interval_ms", "request_timeout_ms",
                                                             "load_timeout_ms"};
 constexpr std::array<std::string_view, 3> kControlKeys = {"socket", "mode", "group"};
-constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+constexpr std::array<std::string_view, 4> kMetricsKeys = {"listen", "mode", "group", "web_config"};
 constexpr std::array<std::string_view, 4> kTraceKeys = {"dir", "max_bytes", "keep", "drain_max"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -76,11 +77,34 @@ ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
     m->text("group", c.control_socket_group, "a group name", Map::Empty::allowed);
   }
   if (auto m = top.map("metrics", kMetricsKeys)) {
-    if (m->text("listen", c.metrics_listen, "host:port, or \"\" for no /metrics", Map::Empty::allowed) &&
-        !c.metrics_listen.empty()) {
+    if (m->text("listen", c.metrics_listen, "unix:PATH, host:port, or \"\" for no /metrics", Map::Empty::allowed)) {
+      c.metrics_unix.clear();
       std::string why;
-      if (!parse_listen_address(c.metrics_listen, c.metrics_host, c.metrics_port, &why))
-        r.error(m->at("listen"), "listen: " + why);
+      if (c.metrics_listen.rfind("unix:", 0) == 0) {
+        c.metrics_unix = c.metrics_listen.substr(5);
+        if (auto problem = protocol::socket_path_problem(c.metrics_unix))
+          r.error(m->at("listen"), "listen: " + *problem);
+      } else if (!c.metrics_listen.empty() &&
+                 !parse_listen_address(c.metrics_listen, c.metrics_host, c.metrics_port, &why)) {
+        r.error(m->at("listen"), "listen: " + why + " (or unix:PATH for a Unix socket)");
+      }
+    }
+    const bool on_unix = !c.metrics_unix.empty();
+    if (m->mode("mode", c.metrics_mode) && !on_unix)
+      r.error(m->at("mode"), "mode applies to a Unix socket (listen: unix:PATH) only");
+    if (m->text("group", c.metrics_group, "a group name", Map::Empty::allowed) && !on_unix && !c.metrics_group.empty())
+      r.error(m->at("group"), "group applies to a Unix socket (listen: unix:PATH) only");
+    if (m->text("web_config", c.metrics_web_config, "a web configuration file (basic_auth_users)",
+                Map::Empty::allowed) &&
+        !c.metrics_web_config.empty()) {
+      WebConfig web;
+      std::vector<std::string> errors;
+      if (load_web_config(c.metrics_web_config, web, errors)) {
+        c.metrics_users = std::move(web.users);
+        c.metrics_tls_cert = std::move(web.tls_cert_file);
+        c.metrics_tls_key = std::move(web.tls_key_file);
+      } else
+        for (const std::string& e : errors) r.error(m->at("web_config"), "web_config: " + e);
     }
   }
   if (auto m = top.map("trace", kTraceKeys)) {
@@ -142,6 +166,14 @@ bool parse_listen_address(const std::string& text, std::string& host, std::uint1
   host = h;
   port = static_cast<std::uint16_t>(v);
   return true;
+}
+
+std::string metrics_url(const ControlConfig& c) {
+  if (!c.metrics_unix.empty())
+    return "unix:" + c.metrics_unix + " (curl --unix-socket " + c.metrics_unix + " http://localhost/metrics)";
+  const bool v6 = c.metrics_host.find(':') != std::string::npos;
+  return (c.metrics_tls_cert.empty() ? "http://" : "https://") + (v6 ? "[" + c.metrics_host + "]" : c.metrics_host) +
+         ":" + std::to_string(c.metrics_port) + "/metrics";
 }
 
 bool is_loopback_host(const std::string& host) {

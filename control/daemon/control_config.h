@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,10 +44,17 @@ struct ControlConfig {
   std::uint32_t control_socket_mode = 0660;
   std::string control_socket_group;
 
-  // metrics:
-  std::string metrics_listen = "127.0.0.1:9464";  // "" disables /metrics
-  std::string metrics_host = "127.0.0.1";         // parsed from metrics_listen
-  std::uint16_t metrics_port = 9464;
+  // metrics: a Unix socket by default (who may scrape = who may open it);
+  // TCP ("host:port") for a Prometheus server, best with web_config.
+  std::string metrics_listen = "unix:/run/sipwall/metrics.sock";  // "" disables /metrics
+  std::string metrics_unix = "/run/sipwall/metrics.sock";         // parsed: the path of "unix:PATH"
+  std::string metrics_host;                                       // parsed from "host:port"
+  std::uint16_t metrics_port = 0;
+  std::uint32_t metrics_mode = 0660;                 // Unix socket only
+  std::string metrics_group;                         // Unix socket only; empty: the process's group
+  std::string metrics_web_config;                    // basic_auth_users (web_config.h); empty: none
+  std::map<std::string, std::string> metrics_users;  // loaded from metrics_web_config
+  std::string metrics_tls_cert, metrics_tls_key;     // web_config's tls_server_config: HTTPS
 
   // trace:
   std::string trace_dir = "/var/log/sipwall";
@@ -65,6 +73,9 @@ std::optional<ControlConfig> load_control_config_from_string(const std::string& 
 
 // "127.0.0.1:9464", "[::1]:9464", "localhost:9464" -> host and port. False with *why on error.
 bool parse_listen_address(const std::string& text, std::string& host, std::uint16_t& port, std::string* why);
+// Where to scrape: "http://127.0.0.1:9464/metrics", or for a Unix socket
+// "unix:/run/sipwall/metrics.sock (curl --unix-socket PATH http://localhost/metrics)".
+std::string metrics_url(const ControlConfig& c);
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "control/client/time_util.h"
@@ -70,10 +71,19 @@ bool Daemon::open_all(std::string& error) {
           [this](LineServer::ClientId id, std::string_view line) { return handle_request(id, line); }, error))
     return false;
   if (!cfg_.metrics_listen.empty()) {
-    if (!metrics_.start(cfg_.metrics_host, cfg_.metrics_port, error)) return false;
-    if (!is_loopback_host(cfg_.metrics_host))
-      spdlog::warn("/metrics listens on {} (not loopback): anyone who can reach it sees the counters",
-                   cfg_.metrics_listen);
+    metrics_.set_users(cfg_.metrics_users);
+    if (!cfg_.metrics_tls_cert.empty() && !metrics_.set_tls(cfg_.metrics_tls_cert, cfg_.metrics_tls_key, error))
+      return false;
+    if (!cfg_.metrics_unix.empty()) {
+      if (!metrics_.start_unix(cfg_.metrics_unix, cfg_.metrics_mode, cfg_.metrics_group, error)) return false;
+    } else {
+      if (!metrics_.start(cfg_.metrics_host, cfg_.metrics_port, error)) return false;
+      if (cfg_.metrics_users.empty())
+        spdlog::warn(
+            "/metrics listens on {} without a password (metrics.web_config): {} can read the counters; "
+            "see docs/operations.md \"Who may scrape\"",
+            cfg_.metrics_listen, is_loopback_host(cfg_.metrics_host) ? "every local user" : "anyone who can reach it");
+    }
   }
   reloads_.restore_from_history();  // what ran before this process started
   std::vector<std::string> problems;
@@ -92,8 +102,7 @@ int Daemon::run() {
   }
   spdlog::info("sipwall-control {} started: rules {}, store {}, data plane {}, control socket {}, metrics {}, trace {}",
                SIPWALL_VERSION, cfg_.rules_file, cfg_.store_dir, cfg_.dataplane_socket, cfg_.control_socket,
-               cfg_.metrics_listen.empty() ? "off" : "http://" + cfg_.metrics_listen + "/metrics",
-               trace_.path().string());
+               cfg_.metrics_listen.empty() ? std::string("off") : metrics_url(cfg_), trace_.path().string());
   // The start-up load is queued before the first poll, so that poll does not
   // also queue a resync to what ran before.
   reloads_.enqueue_reload("startup", std::nullopt);
@@ -428,6 +437,13 @@ json Daemon::status_json() const {
   }
   json watching = json::array();
   for (const auto& f : watcher_.files()) watching.push_back(f.string());
+  // A client in another working directory (sipwallctl rules diff --running)
+  // needs the rule file as an absolute path, and the folder its relative
+  // list files resolve against.
+  std::error_code ec;
+  std::filesystem::path rules_abs = std::filesystem::absolute(cfg_.rules_file, ec);
+  if (ec) rules_abs = cfg_.rules_file;
+  rules_abs = rules_abs.lexically_normal();
   return json{{"ok", true},
               {"v", kControlProtocolVersion},
               {"version", SIPWALL_VERSION},
@@ -436,11 +452,15 @@ json Daemon::status_json() const {
               {"uptime_s", static_cast<double>(now_ns() - started_ns_) / 1e9},
               {"config", cfg_.source_file},
               {"rules_file", cfg_.rules_file},
+              {"rules_file_path", rules_abs.string()},
+              {"lists_dir", rules_abs.parent_path().string()},
               {"store", cfg_.store_dir},
               {"trace_dir", cfg_.trace_dir},
               {"trace_file", trace_.path().string()},
               {"trace_records_written", trace_.lines_written()},
               {"metrics", cfg_.metrics_listen},
+              {"metrics_url", cfg_.metrics_listen.empty() ? json(nullptr) : json(metrics_url(cfg_))},
+              {"metrics_auth", !cfg_.metrics_users.empty()},
               {"watching", watching},
               {"busy", reloads_.busy() ? json(to_string(*reloads_.busy())) : json(nullptr)},
               {"queued", reloads_.queued()},

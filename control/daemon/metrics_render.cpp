@@ -3,6 +3,7 @@
 #include "control/client/time_util.h"
 #include "control/daemon/prometheus.h"
 #include "dataplane/protocol/counter_list.h"  // the data plane's counter list and help text
+#include "dataplane/protocol/process_stats.h"
 
 namespace sipwall::control {
 namespace {
@@ -91,6 +92,80 @@ void detection_metrics(MetricsText& m, const json& s) {
   m.sample_u64({}, u64(d, "reports_dropped"));
 }
 
+// Levels in the data plane's counter list get their unit in the name; the old
+// name stays one release (its help says which replaces it).
+struct GaugeUnit {
+  const char* counter;
+  const char* name;        // with the unit
+  const char* deprecated;  // the old name, served too until the next release
+};
+constexpr GaugeUnit kGaugeUnits[] = {{"held", "sipwall_held_segments", "sipwall_held"}};
+
+// process_* as Prometheus client libraries name them, one sample per
+// component (control, dataplane).
+void process_metrics(MetricsText& m, const std::vector<std::pair<std::string, protocol::ProcessStats>>& ps) {
+  if (ps.empty()) return;
+  struct Field {
+    const char* name;
+    MetricType type;
+    const char* help;
+    double (*get)(const protocol::ProcessStats&);
+  };
+  static const Field fields[] = {
+      {"process_cpu_seconds_total", MetricType::counter, "User and system CPU time the process used, in seconds",
+       [](const protocol::ProcessStats& p) { return p.cpu_seconds; }},
+      {"process_resident_memory_bytes", MetricType::gauge, "Resident memory of the process, in bytes",
+       [](const protocol::ProcessStats& p) { return static_cast<double>(p.resident_bytes); }},
+      {"process_virtual_memory_bytes", MetricType::gauge, "Virtual memory of the process, in bytes",
+       [](const protocol::ProcessStats& p) { return static_cast<double>(p.virtual_bytes); }},
+      {"process_open_fds", MetricType::gauge, "Open file descriptors of the process",
+       [](const protocol::ProcessStats& p) { return static_cast<double>(p.open_fds); }},
+      {"process_max_fds", MetricType::gauge, "The process's limit of open file descriptors (0: none)",
+       [](const protocol::ProcessStats& p) { return static_cast<double>(p.max_fds); }},
+      {"process_start_time_seconds", MetricType::gauge, "Unix time the process started, in seconds",
+       [](const protocol::ProcessStats& p) { return p.start_time_seconds; }},
+  };
+  for (const Field& f : fields) {
+    m.family(f.name, f.type, f.help);
+    for (const auto& [component, p] : ps) m.sample({{"component", component}}, f.get(p));
+  }
+}
+
+// Each worker's loop (stats "worker_load"): time busy (turns that received
+// packets) and idle, in seconds of TSC, and its RX polls by burst size as a
+// histogram (le 0 = an empty poll).
+void worker_metrics(MetricsText& m, const json& s) {
+  auto wl = s.find("worker_load");
+  const double hz = num(s, "tsc_hz");
+  if (wl == s.end() || !wl->is_array() || hz <= 0) return;
+  auto labels = [](const json& w) {
+    return Labels{{"worker", std::to_string(u64(w, "worker"))}, {"lcore", std::to_string(u64(w, "lcore"))}};
+  };
+  m.family("sipwall_worker_busy_seconds_total", MetricType::counter,
+           "Time a worker spent in loop turns that received packets (TSC), in seconds");
+  for (const json& w : *wl) m.sample(labels(w), static_cast<double>(u64(w, "busy_cycles")) / hz);
+  m.family("sipwall_worker_idle_seconds_total", MetricType::counter,
+           "Time a worker spent in loop turns that received nothing (polling), in seconds");
+  for (const json& w : *wl) m.sample(labels(w), static_cast<double>(u64(w, "idle_cycles")) / hz);
+  // Bucket b of the reply holds bursts of 2^(b-1) .. 2^b - 1 packets (b 0: none).
+  static constexpr const char* kLe[] = {"0", "1", "3", "7", "15", "31", "+Inf"};
+  m.family("sipwall_worker_rx_burst_packets", MetricType::histogram,
+           "Packets per RX poll of a worker (one poll per queue per loop turn; le=\"0\": empty polls)");
+  for (const json& w : *wl) {
+    const json& b =
+        w.contains("rx_polls_by_burst") && w["rx_polls_by_burst"].is_array() ? w["rx_polls_by_burst"] : json::array();
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < std::size(kLe); ++i) {
+      cumulative += i < b.size() ? as_u64(b[i]) : 0;
+      Labels l = labels(w);
+      l.emplace_back("le", kLe[i]);
+      m.series("_bucket", l, static_cast<double>(cumulative));
+    }
+    m.series("_sum", labels(w), static_cast<double>(u64(w, "rx_packets")));
+    m.series("_count", labels(w), static_cast<double>(cumulative));
+  }
+}
+
 void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   const json& st = dp.status;
   const json& s = dp.stats;
@@ -136,6 +211,17 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
       const char* help = counter_help(name);
       std::string h = help ? help : "data plane counter " + name;
       bool gauge = h.find("gauge") != std::string::npos;
+      const GaugeUnit* unit = nullptr;
+      for (const GaugeUnit& g : kGaugeUnits)
+        if (gauge && name == g.counter) unit = &g;
+      if (unit) {
+        m.family(unit->name, MetricType::gauge, h);
+        m.sample_u64({}, value.get<std::uint64_t>());
+        m.family(unit->deprecated, MetricType::gauge,
+                 std::string("Deprecated, removed in the next release: use ") + unit->name + ". " + h);
+        m.sample_u64({}, value.get<std::uint64_t>());
+        continue;
+      }
       m.family("sipwall_" + sanitize_metric_name(name) + (gauge ? "" : "_total"),
                gauge ? MetricType::gauge : MetricType::counter, h);
       m.sample_u64({}, value.get<std::uint64_t>());
@@ -239,6 +325,7 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
     for (const json& e : *t) m.sample_u64({{"trunk", str(e, "name")}}, u64(e, "invites"));
   }
   detection_metrics(m, s);
+  worker_metrics(m, s);
   m.family("sipwall_dataplane_trace_buffered", MetricType::gauge,
            "Trace records the data plane holds that sipwall-control has not collected yet");
   m.sample(num(s, "trace_buffered"));
@@ -302,6 +389,11 @@ std::string render_metrics(const ControlMetrics& c, const DataplaneSnapshot& dp)
   if (dp.up) m.sample({{"component", "dataplane"}, {"version", str(dp.status, "version")}}, 1);
   control_metrics(m, c);
   if (dp.up) dataplane_metrics(m, dp);
+  std::vector<std::pair<std::string, protocol::ProcessStats>> ps;
+  if (auto self = protocol::read_process_stats()) ps.emplace_back("control", *self);
+  if (dp.up && dp.stats.contains("process"))
+    if (auto d = protocol::process_stats_from_json(dp.stats["process"])) ps.emplace_back("dataplane", *d);
+  process_metrics(m, ps);
   return m.take();
 }
 

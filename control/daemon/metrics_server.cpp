@@ -1,10 +1,15 @@
 #include "control/daemon/metrics_server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +17,8 @@
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include "control/daemon/basic_auth.h"
 
 namespace sipwall::control {
 
@@ -37,8 +44,12 @@ const char* reason(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 401:
+      return "Unauthorized";
     case 405:
       return "Method Not Allowed";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 505:
@@ -63,8 +74,10 @@ Response error_response(int status, const std::string& text, const char* extra =
 }
 
 // The answer to one request head (request line and headers, without the
-// blank line). Only the request line matters: GET or HEAD of / or /metrics.
-Response answer(std::string_view head, const std::shared_ptr<const std::string>& metrics) {
+// blank line): GET or HEAD of / or /metrics, with credentials if `auth` asks
+// for them.
+Response answer(std::string_view head, const std::shared_ptr<const std::string>& metrics, BasicAuth* auth,
+                Clock::time_point now) {
   std::string_view line = head.substr(0, head.find('\n'));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::size_t a = line.find(' ');
@@ -76,6 +89,18 @@ Response answer(std::string_view head, const std::shared_ptr<const std::string>&
   if (version != "HTTP/1.0" && version != "HTTP/1.1") return error_response(505, "HTTP/1.0 or HTTP/1.1 only");
   bool head_only = method == "HEAD";
   if (method != "GET" && !head_only) return error_response(405, "GET or HEAD only", "Allow: GET, HEAD\r\n");
+  if (auth && auth->enabled()) {
+    switch (auth->check(BasicAuth::header_value(head), now)) {
+      case BasicAuth::Result::ok:
+        break;
+      case BasicAuth::Result::busy:
+        return error_response(429, "too many password checks this second; try again", "Retry-After: 1\r\n");
+      case BasicAuth::Result::missing:
+      case BasicAuth::Result::refused:
+        return error_response(401, "user name and password required",
+                              "WWW-Authenticate: Basic realm=\"sipwall metrics\", charset=\"UTF-8\"\r\n");
+    }
+  }
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/metrics") return respond(200, kMetricsType, metrics, head_only);
   if (path == "/")
@@ -96,8 +121,30 @@ std::size_t head_end(const std::string& in, std::size_t from) {
 
 }  // namespace
 
+struct MetricsServer::TlsContext {
+  SSL_CTX* ctx = nullptr;
+  ~TlsContext() {
+    if (ctx) SSL_CTX_free(ctx);
+  }
+};
+
+namespace {
+
+std::string ssl_error_text() {
+  unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return e ? buf : "unknown TLS error";
+}
+
+}  // namespace
+
 struct MetricsServer::Connection {
   int fd = -1;
+  SSL* ssl = nullptr;       // HTTPS: the session, driven non-blocking
+  bool want_write = false;  // TLS: the last SSL call needs the socket writable
+  bool want_read = false;   // TLS: the last SSL call needs the socket readable
   std::string in;
   std::size_t scanned = 0;
   bool responding = false;
@@ -110,10 +157,6 @@ struct MetricsServer::Connection {
 };
 
 MetricsServer::MetricsServer() : text_(std::make_shared<const std::string>()) {}
-
-MetricsServer::~MetricsServer() {
-  stop();
-}
 
 bool MetricsServer::start(const std::string& host, int port, std::string& error, MetricsServerLimits limits) {
   limits_ = limits;
@@ -146,14 +189,101 @@ bool MetricsServer::start(const std::string& host, int port, std::string& error,
     error = "cannot listen on " + host + ":" + service + " for /metrics: " + why;
     return false;
   }
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) {
-    error = std::string("eventfd: ") + std::strerror(errno);
-    ::close(listen_fd_);
+  port_ = port;
+  return run_thread(error);
+}
+
+bool MetricsServer::start_unix(const std::string& path, std::uint32_t mode, const std::string& group,
+                               std::string& error, MetricsServerLimits limits) {
+  limits_ = limits;
+  limits_.max_connections = std::max<std::size_t>(limits_.max_connections, 1);
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    error = "metrics socket " + path + ": the path must be 1 to " + std::to_string(sizeof addr.sun_path - 1) + " bytes";
+    return false;
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // A socket left by a crashed instance is replaced; a live one (another
+  // sipwall-control) answers a connect, and is left alone.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      error = "metrics socket " + path + ": exists and is not a socket";
+      return false;
+    }
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (probe >= 0) ::close(probe);
+    if (live) {
+      error = "metrics socket " + path + ": another process is serving it";
+      return false;
+    }
+    ::unlink(path.c_str());
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, kBacklog) != 0) {
+    error = "metrics socket " + path + ": " + std::strerror(errno);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
     listen_fd_ = -1;
     return false;
   }
-  port_ = port;
+  unix_path_ = path;
+  std::string why;
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    why = std::string("chmod: ") + std::strerror(errno);
+  } else if (!group.empty()) {
+    struct group* g = ::getgrnam(group.c_str());
+    if (!g)
+      why = "group '" + group + "': no such group";
+    else if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+      why = "group '" + group + "': " + std::strerror(errno);
+  }
+  if (!why.empty()) {
+    error = "metrics socket " + path + ": " + why;
+    stop();
+    return false;
+  }
+  return run_thread(error);
+}
+
+bool MetricsServer::set_tls(const std::string& cert_file, const std::string& key_file, std::string& error) {
+  auto t = std::make_unique<TlsContext>();
+  t->ctx = SSL_CTX_new(TLS_server_method());
+  if (!t->ctx) {
+    error = "TLS: " + ssl_error_text();
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_use_certificate_chain_file(t->ctx, cert_file.c_str()) != 1) {
+    error = "TLS certificate " + cert_file + ": " + ssl_error_text();
+    return false;
+  }
+  if (SSL_CTX_use_PrivateKey_file(t->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = "TLS key " + key_file + ": " + ssl_error_text();
+    return false;
+  }
+  if (SSL_CTX_check_private_key(t->ctx) != 1) {
+    error = "TLS key " + key_file + " does not match the certificate " + cert_file;
+    return false;
+  }
+  tls_ = std::move(t);
+  return true;
+}
+
+void MetricsServer::set_users(std::map<std::string, std::string> users) {
+  auth_ = users.empty() ? nullptr : std::make_unique<BasicAuth>(std::move(users));
+}
+
+bool MetricsServer::run_thread(std::string& error) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    error = std::string("eventfd: ") + std::strerror(errno);
+    stop();
+    return false;
+  }
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return true;
@@ -169,6 +299,12 @@ void MetricsServer::stop() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   listen_fd_ = wake_fd_ = -1;
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+  unix_path_.clear();
+}
+
+MetricsServer::~MetricsServer() {
+  stop();
 }
 
 void MetricsServer::publish(std::string text) {
@@ -187,6 +323,12 @@ void MetricsServer::run() {
   std::vector<pollfd> fds;
   auto close_conn = [](Connection& c) {
     if (c.fd < 0) return;
+    if (c.ssl) {
+      SSL_shutdown(c.ssl);  // one close_notify, not waiting for the peer's
+      SSL_free(c.ssl);
+      c.ssl = nullptr;
+      ERR_clear_error();
+    }
     // Read what the client sent beyond the head (bounded), so close() ends
     // the connection with FIN, not with a reset that can cut the response.
     char sink[4096];
@@ -206,7 +348,10 @@ void MetricsServer::run() {
     c.last_activity = now;
     c.in.clear();
     count(&MetricsServerCounters::responses);
-    if (c.response.status >= 400) count(&MetricsServerCounters::bad_requests);
+    if (c.response.status == 401 || c.response.status == 429)
+      count(&MetricsServerCounters::auth_failures);
+    else if (c.response.status >= 400)
+      count(&MetricsServerCounters::bad_requests);
   };
 
   // Accepting waits until then (see below); in the past: not paused.
@@ -216,7 +361,12 @@ void MetricsServer::run() {
     fds.push_back({wake_fd_, POLLIN, 0});
     const bool paused = Clock::now() < paused_until;
     fds.push_back({listen_fd_, static_cast<short>(paused ? 0 : POLLIN), 0});
-    for (const Connection& c : conns) fds.push_back({c.fd, static_cast<short>(c.responding ? POLLOUT : POLLIN), 0});
+    for (const Connection& c : conns) {
+      short ev = c.responding ? POLLOUT : POLLIN;
+      if (c.want_write) ev |= POLLOUT;
+      if (c.want_read) ev |= POLLIN;
+      fds.push_back({c.fd, ev, 0});
+    }
     // Wake for the nearest timeout (at most a second away).
     Clock::time_point now = Clock::now(), wake = now + std::chrono::seconds(1);
     if (paused) wake = std::min(wake, paused_until);
@@ -238,13 +388,44 @@ void MetricsServer::run() {
       if (!re) continue;
       if (!c.responding) {
         char buf[4096];
-        ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-          close_conn(c);
-          continue;
+        ssize_t n = 0;
+        if (c.ssl) {
+          // The handshake happens inside SSL_read. Everything it has
+          // decrypted is taken now: poll() cannot see what OpenSSL buffers.
+          c.want_read = c.want_write = false;
+          do {
+            const int r = SSL_read(c.ssl, buf, sizeof buf);
+            if (r > 0) {
+              c.in.append(buf, static_cast<std::size_t>(r));
+              n += r;
+              continue;
+            }
+            const int e = SSL_get_error(c.ssl, r);
+            if (e == SSL_ERROR_WANT_READ) {
+              c.want_read = true;
+            } else if (e == SSL_ERROR_WANT_WRITE) {
+              c.want_write = true;
+            } else {
+              n = -1;  // a failed handshake, a reset, a close
+            }
+            break;
+          } while (c.in.size() <= limits_.max_request);
+          ERR_clear_error();
+          if (n < 0) {
+            close_conn(c);
+            continue;
+          }
+          c.last_activity = now;
+          if (n == 0) continue;  // handshake progress only
+        } else {
+          n = ::read(c.fd, buf, sizeof buf);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            close_conn(c);
+            continue;
+          }
+          if (n < 0) continue;
+          c.in.append(buf, static_cast<std::size_t>(n));
         }
-        if (n < 0) continue;
-        c.in.append(buf, static_cast<std::size_t>(n));
         c.last_activity = now;
         c.spoke = true;
         std::size_t end = head_end(c.in, c.scanned > 3 ? c.scanned - 3 : 0);
@@ -255,7 +436,7 @@ void MetricsServer::run() {
             std::lock_guard<std::mutex> lock(mutex_);
             text = text_;
           }
-          start_response(c, answer(std::string_view(c.in).substr(0, end), text), now);
+          start_response(c, answer(std::string_view(c.in).substr(0, end), text, auth_.get(), now), now);
         } else if (c.in.size() > limits_.max_request) {
           start_response(c, error_response(431, "request head over " + std::to_string(limits_.max_request) + " bytes"),
                          now);
@@ -268,7 +449,24 @@ void MetricsServer::run() {
         const std::string& head = c.response.head;
         std::string_view part = c.sent < head.size() ? std::string_view(head).substr(c.sent)
                                                      : std::string_view(*c.response.body).substr(c.sent - head.size());
-        ssize_t n = ::send(c.fd, part.data(), part.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n;
+        if (c.ssl) {
+          c.want_read = c.want_write = false;
+          const int r = SSL_write(c.ssl, part.data(), static_cast<int>(std::min<std::size_t>(part.size(), 1 << 20)));
+          if (r <= 0) {
+            const int e = SSL_get_error(c.ssl, r);
+            ERR_clear_error();
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+              (e == SSL_ERROR_WANT_READ ? c.want_read : c.want_write) = true;
+              break;
+            }
+            close_conn(c);
+            break;
+          }
+          n = r;
+        } else {
+          n = ::send(c.fd, part.data(), part.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (n > 0) {
           c.sent += static_cast<std::size_t>(n);
           c.last_activity = now;
@@ -280,6 +478,12 @@ void MetricsServer::run() {
         break;
       }
       if (c.fd >= 0 && c.sent == c.total()) {
+        if (c.ssl) {
+          SSL_shutdown(c.ssl);
+          SSL_free(c.ssl);
+          c.ssl = nullptr;
+          ERR_clear_error();
+        }
         ::shutdown(c.fd, SHUT_WR);
         close_conn(c);
       }
@@ -337,6 +541,16 @@ void MetricsServer::run() {
         }
         Connection c;
         c.fd = fd;
+        if (tls_) {
+          c.ssl = SSL_new(tls_->ctx);
+          if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) {
+            if (c.ssl) SSL_free(c.ssl);
+            ERR_clear_error();
+            ::close(fd);
+            continue;
+          }
+          SSL_set_accept_state(c.ssl);
+        }
         c.accepted = c.last_activity = now;
         conns.push_back(std::move(c));
       }

@@ -16,11 +16,18 @@
 //    refused; a connection active in the last `accept_grace` is not evicted
 //    (a flood of connects cannot push a scrape out before its request is
 //    read): with only such left, new connections wait in the backlog.
+//
+// It listens on TCP (host:port) or on a Unix socket (mode and group like the
+// control socket: who may scrape is who may open it), and with users set
+// (metrics.web_config) every request needs HTTP basic auth (basic_auth.h);
+// with a certificate (tls_server_config) it speaks HTTPS (OpenSSL, driven
+// non-blocking by the same loop: the handshake is bounded like a request).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +48,10 @@ struct MetricsServerCounters {
   std::uint64_t evicted = 0;
   std::uint64_t timeouts = 0;  // request head or response too slow
   std::uint64_t bad_requests = 0;
+  std::uint64_t auth_failures = 0;  // 401 and 429: no, wrong or too many credentials
 };
+
+class BasicAuth;
 
 class MetricsServer {
  public:
@@ -52,6 +62,17 @@ class MetricsServer {
 
   // Binds now (so a busy port is a start-up error), serves in a thread.
   bool start(const std::string& host, int port, std::string& error, MetricsServerLimits limits = {});
+  // The same on a Unix socket at `path`, chmod `mode`, chgrp `group` (empty:
+  // the process's group). A stale socket file is replaced; a live one is an
+  // error. The file is removed by stop().
+  bool start_unix(const std::string& path, std::uint32_t mode, const std::string& group, std::string& error,
+                  MetricsServerLimits limits = {});
+  // Before start: every request needs one of these users (name -> crypt(3)
+  // hash) in an Authorization: Basic header. Empty: no authentication.
+  void set_users(std::map<std::string, std::string> users);
+  // Before start: serve HTTPS with this PEM certificate (chain) and key.
+  // False with `error` if they cannot be read or do not match.
+  bool set_tls(const std::string& cert_file, const std::string& key_file, std::string& error);
   void stop();
   void publish(std::string text);
   int port() const noexcept { return port_; }
@@ -60,6 +81,7 @@ class MetricsServer {
  private:
   struct Connection;
   void run();
+  bool run_thread(std::string& error);
 
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: stop() wakes the thread's poll()
@@ -70,6 +92,10 @@ class MetricsServer {
   MetricsServerCounters counters_;
   MetricsServerLimits limits_;
   int port_ = 0;
+  std::string unix_path_;  // removed by stop()
+  std::unique_ptr<BasicAuth> auth_;
+  struct TlsContext;
+  std::unique_ptr<TlsContext> tls_;
 };
 
 }  // namespace sipwall::control

@@ -99,6 +99,11 @@ void MetricsText::family(std::string_view name, MetricType type, std::string_vie
   bool total = name.size() > 6 && name.substr(name.size() - 6) == "_total";
   if ((type == MetricType::counter) != total)
     throw std::invalid_argument("counters (and only counters) end in _total: " + std::string(name));
+  const std::string_view unit_suffixes[] = {"_bucket", "_sum", "_count"};
+  if (type == MetricType::histogram)
+    for (std::string_view sfx : unit_suffixes)
+      if (name.size() > sfx.size() && name.substr(name.size() - sfx.size()) == sfx)
+        throw std::invalid_argument("a histogram's name must not end in " + std::string(sfx));
   name_ = name;
   out_ += "# HELP ";
   out_ += name;
@@ -106,7 +111,7 @@ void MetricsText::family(std::string_view name, MetricType type, std::string_vie
   out_ += escape_help(help);
   out_ += "\n# TYPE ";
   out_ += name;
-  out_ += type == MetricType::counter ? " counter\n" : " gauge\n";
+  out_ += type == MetricType::counter ? " counter\n" : type == MetricType::gauge ? " gauge\n" : " histogram\n";
 }
 
 void MetricsText::sample(const Labels& labels, double value) {
@@ -128,6 +133,13 @@ void MetricsText::sample(const Labels& labels, double value) {
   out_ += ' ';
   out_ += format_value(value);
   out_ += '\n';
+}
+
+void MetricsText::series(std::string_view suffix, const Labels& labels, double value) {
+  const std::string family = name_;
+  name_ += suffix;
+  sample(labels, value);
+  name_ = family;
 }
 
 void MetricsText::sample_u64(const Labels& labels, std::uint64_t value) {

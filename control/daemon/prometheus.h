@@ -12,7 +12,7 @@
 
 namespace sipwall::control {
 
-enum class MetricType { counter, gauge };
+enum class MetricType { counter, gauge, histogram };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -34,6 +34,9 @@ class MetricsText {
   void sample(const Labels& labels, double value);
   void sample(double value) { sample({}, value); }
   void sample_u64(const Labels& labels, std::uint64_t value);
+  // A histogram's series: `suffix` is "_bucket" (with an "le" label),
+  // "_sum" or "_count", appended to the family's name.
+  void series(std::string_view suffix, const Labels& labels, double value);
   const std::string& text() const noexcept { return out_; }
   std::string take() { return std::move(out_); }
 

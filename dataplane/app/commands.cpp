@@ -17,6 +17,7 @@
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/echo.h"
 #include "dataplane/protocol/line_server.h"
+#include "dataplane/protocol/process_stats.h"
 #include "dataplane/protocol/reply.h"
 #include "rules/model/rule_model.h"
 #include "rules/text/json_text.h"
@@ -141,6 +142,31 @@ json status(MainState& st) {
               {"control_socket", control_socket_json(st)}};
 }
 
+// Each worker's loop: busy and idle TSC cycles, RX polls by burst size
+// (counters.h), and the packets it received (the bursts' sum).
+json worker_load_json(const Dataplane& dp) {
+  json out = json::array();
+  for (std::size_t i = 0; i < dp.workers.size(); ++i) {
+    const WorkerCounters& c = dp.counters[i];
+    std::uint64_t rx = 0;
+    for (unsigned p = 0; p < kMaxPorts; ++p) rx += c.rx_packets[p];
+    json polls = json::array();
+    for (unsigned b = 0; b < kBurstSizeBuckets; ++b) polls.push_back(c.rx_polls_by_burst[b]);
+    out.push_back(json{{"worker", dp.workers[i]->index},
+                       {"lcore", dp.workers[i]->lcore},
+                       {"busy_cycles", c.busy_cycles},
+                       {"idle_cycles", c.idle_cycles},
+                       {"rx_polls_by_burst", polls},
+                       {"rx_packets", rx}});
+  }
+  return out;
+}
+
+json process_json() {
+  auto p = protocol::read_process_stats();
+  return p ? protocol::to_json(*p) : json(nullptr);
+}
+
 json stats(MainState& st) {
   Dataplane& dp = st.dp;
   WorkerCounters sum;
@@ -237,6 +263,9 @@ json stats(MainState& st) {
               {"deny_sources", deny},
               {"trunks", trunks},
               {"detection", detection_stats_json(st)},
+              {"worker_load", worker_load_json(dp)},
+              {"tsc_hz", dp.tsc_hz},
+              {"process", process_json()},
               {"trace_buffered", st.traces.size()},
               {"trace_overflow", st.traces_overflow}};
 }

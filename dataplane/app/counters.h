@@ -20,6 +20,12 @@ namespace sipwall::dataplane {
 
 inline constexpr unsigned kMaxPorts = 8;
 inline constexpr unsigned kMaxWorkers = 32;
+// RX polls by burst size: bucket 0 = an empty poll, bucket b >= 1 = bursts of
+// 2^(b-1) .. 2^b - 1 packets (1, 2-3, 4-7, 8-15, 16-31, 32 = kBurst).
+inline constexpr unsigned kBurstSizeBuckets = 7;
+inline constexpr unsigned burst_size_bucket(unsigned n) noexcept {
+  return n == 0 ? 0U : static_cast<unsigned>(32 - __builtin_clz(n));
+}
 // Verdict counters, one per rules::ActionKind (rules/model/rule_model.h).
 inline constexpr unsigned kActionCount = rules::kActionKindCount;
 
@@ -35,6 +41,12 @@ struct alignas(64) WorkerCounters {
   std::uint64_t verdicts[kActionCount];  // by rules::ActionKind, INVITEs only
   std::uint64_t parse_errors[static_cast<unsigned>(sip::ParseError::count_)];
   std::uint64_t decode_errors[static_cast<unsigned>(net::DecodeResult::count_)];
+  // The worker's own load, reported per worker (stats "worker_load"): TSC
+  // cycles of loop turns that received at least one packet (busy) and of
+  // turns that received none (idle), and its RX polls by burst size.
+  std::uint64_t busy_cycles;
+  std::uint64_t idle_cycles;
+  std::uint64_t rx_polls_by_burst[kBurstSizeBuckets];
 };
 
 // Sum of all workers (the main lcore builds one for every stats request).

@@ -671,11 +671,15 @@ int worker_main(void* arg) {
   const std::uint64_t expire_every = dp.tsc_hz / 10;
   const std::uint64_t tsc_per_ms = std::max<std::uint64_t>(dp.tsc_hz / 1000, 1);
   std::uint64_t next_expire = rte_rdtsc() + expire_every;
+  WorkerCounters& load = *w.counters;
   while (!dp.quit.load(std::memory_order_relaxed)) {
     // One rule-set pointer per loop: every packet of the loop sees the same
     // set, and the quiescent report below says we hold none afterwards.
     RuntimeSet* rs = dp.current.load(std::memory_order_acquire);
-    w.now_ms = rte_rdtsc() / tsc_per_ms;
+    // The turn's start: its length goes to busy or idle cycles below (the
+    // two time stamps the loop takes anyway, no extra rdtsc).
+    const std::uint64_t turn_start = rte_rdtsc();
+    w.now_ms = turn_start / tsc_per_ms;
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
     if (w.detect != nullptr) {
@@ -684,12 +688,18 @@ int worker_main(void* arg) {
       w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
       w.detect->expire(w.now_ms, dp.cfg.detection_expire_visits);
     }
+    bool received = false;
     for (const WorkerContext::RxQueue& q : w.rx) {
       std::uint16_t n = rte_eth_rx_burst(dp.ports[q.port].port_id, q.queue, pkts, kBurst);
-      if (n) process_burst(dp, w, rs, q.port, pkts, n);
+      ++load.rx_polls_by_burst[burst_size_bucket(n)];
+      if (n) {
+        received = true;
+        process_burst(dp, w, rs, q.port, pkts, n);
+      }
     }
     flush_tx(dp, w);
     std::uint64_t now = rte_rdtsc();
+    (received ? load.busy_cycles : load.idle_cycles) += now - turn_start;
     if (unlikely(now > next_expire)) {
       // Fragments that never completed: freed through the death row.
       rte_ip_frag_table_del_expired_entries(w.frag_table, &w.death_row, now);

@@ -31,8 +31,11 @@ from pkgtest import Failure, Skip, check, main, run
 REQUIRED = ["sipwall_invite_verdicts_total", "sipwall_rule_hits_total", "sipwall_control_reloads_total",
             "sipwall_dataplane_reloads_total", "sipwall_dataplane_last_reload_duration_seconds",
             "sipwall_malformed_total", "sipwall_port_rx_packets_total", "sipwall_port_tx_packets_total",
-            "sipwall_workers", "sipwall_ruleset_info", "sipwall_dataplane_up"]
-NAME = re.compile(r"\b(sipwall_[A-Za-z0-9_]+)\b")
+            "sipwall_workers", "sipwall_ruleset_info", "sipwall_dataplane_up",
+            # issue 17: worker load and the processes
+            "sipwall_worker_busy_seconds_total", "sipwall_worker_rx_burst_packets_bucket",
+            "sipwall_held_segments", "process_cpu_seconds_total", "process_resident_memory_bytes"]
+NAME = re.compile(r"\b((?:sipwall|process)_[A-Za-z0-9_]+)\b")
 
 
 def exprs_of_dashboard(d):

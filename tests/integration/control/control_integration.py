@@ -392,6 +392,19 @@ def test(run):
     check(m.get("sipwall_dataplane_up") == 1 and m.get("sipwall_trace_records_written_total") == len(expected),
           "sipwall_dataplane_up 1, trace records written counted")
     check(not re.search(r'="\+?\d{7,15}"', text), "no phone number in any label")
+    # Issue 17: each worker's load, the processes, units in names.
+    burst_sum = sum(v for k, v in m.items() if k.startswith("sipwall_worker_rx_burst_packets_sum{"))
+    polls = sum(v for k, v in m.items() if k.startswith("sipwall_worker_rx_burst_packets_count{"))
+    busy = sum(v for k, v in m.items() if k.startswith("sipwall_worker_busy_seconds_total{"))
+    idle = sum(v for k, v in m.items() if k.startswith("sipwall_worker_idle_seconds_total{"))
+    check(burst_sum == 35 and polls > 0 and busy > 0 and idle > 0,
+          "worker load: the bursts sum to the 35 frames, %d polls, busy %.4f s, idle %.2f s" % (polls, busy, idle))
+    check(m.get("sipwall_held_segments") == m.get("sipwall_held") == 0, "sipwall_held_segments (and the old name)")
+    for comp in ("control", "dataplane"):
+        check(m.get('process_resident_memory_bytes{component="%s"}' % comp, 0) > 0
+              and m.get('process_open_fds{component="%s"}' % comp, 0) > 0
+              and m.get('process_start_time_seconds{component="%s"}' % comp, 0) > 1.7e9,
+              "process_* metrics of %s" % comp)
 
     print("== edit the YAML: two writes 100 ms apart (debounce 300 ms)")
     reloads0 = run.dp_stats()["reloads"]["ok"]

@@ -17,8 +17,11 @@ TEST(ControlConfig, MinimalConfigGetsDefaults) {
   ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
   EXPECT_EQ(c->rules_file, "/etc/sipwall/rules.yaml");
   EXPECT_EQ(c->debounce_ms, 300u);
-  EXPECT_EQ(c->metrics_host, "127.0.0.1");  // loopback by default
-  EXPECT_EQ(c->metrics_port, 9464);
+  // A Unix socket by default: who may scrape is who may open it (issue 17).
+  EXPECT_EQ(c->metrics_listen, "unix:/run/sipwall/metrics.sock");
+  EXPECT_EQ(c->metrics_unix, "/run/sipwall/metrics.sock");
+  EXPECT_EQ(c->metrics_mode, 0660u);
+  EXPECT_TRUE(c->metrics_users.empty());
   EXPECT_EQ(c->dataplane_socket, "/run/sipwall/dataplane.sock");
   EXPECT_EQ(c->control_socket, "/run/sipwall/control.sock");
   EXPECT_EQ(c->store_dir, "/var/lib/sipwall/store");
@@ -85,7 +88,7 @@ nonsense: 1
                         "control.yaml:2:15: 'keep' must be between 1 and 10000, got 0",
                         "control.yaml:3:20: 'isolate' must be true or false, got 'maybe'",
                         "control.yaml:4:17: 'mode' must be an octal file mode such as \"0660\", got '0999'",
-                        "control.yaml:5:19: listen: 'localhost' is not host:port",
+                        "control.yaml:5:19: listen: 'localhost' is not host:port (or unix:PATH for a Unix socket)",
                         "control.yaml:6:14: 'level' must be trace, debug, info, warn, error, critical or off, got "
                         "'loud'",
                         "control.yaml:7:1: unknown key 'nonsense' in the configuration (allowed: rules, store, "
@@ -185,6 +188,40 @@ TEST(ControlConfig, ReadsAFile) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->metrics_listen.empty());  // /metrics off
   EXPECT_EQ(c->source_file, (dir / "c.yaml").string());
+}
+
+TEST(ControlConfig, MetricsWebConfigAndUnixSocket) {
+  test::TempDir dir;
+  // sha256-crypt of "secret" (python3 -c 'import crypt; print(crypt.crypt("secret", "$5$saltsalt"))').
+  test::write_file(dir / "web.yml",
+                   "basic_auth_users:\n  prometheus: \"$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA\"\n");
+  std::vector<std::string> errors;
+  auto c = load(
+      "rules: {file: r.yaml}\nmetrics: {listen: \"127.0.0.1:9464\", web_config: " + (dir / "web.yml").string() + "}\n",
+      errors);
+  ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
+  EXPECT_EQ(c->metrics_port, 9464);
+  EXPECT_TRUE(c->metrics_unix.empty());
+  ASSERT_EQ(c->metrics_users.size(), 1u);
+  EXPECT_EQ(c->metrics_users.at("prometheus").rfind("$5$saltsalt$", 0), 0u);
+
+  c = load("rules: {file: r.yaml}\nmetrics: {listen: \"unix:/run/x/m.sock\", mode: \"0600\", group: adm}\n", errors);
+  ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
+  EXPECT_EQ(c->metrics_unix, "/run/x/m.sock");
+  EXPECT_EQ(c->metrics_mode, 0600u);
+  EXPECT_EQ(c->metrics_group, "adm");
+
+  // A password where a hash belongs, a certificate that is not there, mode on TCP.
+  test::write_file(dir / "bad.yml",
+                   "basic_auth_users:\n  p: secret\ntls_server_config: {cert_file: x, key_file: web.yml}\n");
+  errors.clear();
+  EXPECT_FALSE(load("rules: {file: r.yaml}\nmetrics: {listen: \"127.0.0.1:9\", mode: \"0600\", web_config: " +
+                        (dir / "bad.yml").string() + "}\n",
+                    errors));
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0].find("mode applies to a Unix socket"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("bad.yml:2:6: the password of 'p' must be a bcrypt"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("cert_file: cannot read " + (dir / "x").string()), std::string::npos) << errors[2];
 }
 
 TEST(ListenAddress, ParsesAndChecks) {

@@ -113,6 +113,11 @@ DataplaneSnapshot sample_dataplane() {
                  "calls":{"size":40,"capacity":131072,"inserted":400,"expired":360,"evicted_live":6,"unknown_events":2},
                  "memory_bytes":123456789,"merges":1000,"last_merge_us":35.5,"merged_keys":6,
                  "merge_dropped_full":0,"reports_taken":50,"reports_dropped":1},
+    "worker_load":[{"worker":0,"lcore":1,"busy_cycles":3000000000,"idle_cycles":1000000000,
+                    "rx_polls_by_burst":[100,5,3,2,0,0,1],"rx_packets":60}],
+    "tsc_hz":2000000000,
+    "process":{"cpu_seconds":12.5,"resident_bytes":1048576,"virtual_bytes":4194304,"open_fds":17,"max_fds":65536,
+               "start_time_seconds":1764400000},
     "trace_buffered":3,"trace_overflow":0})J");
   return dp;
 }
@@ -229,15 +234,55 @@ TEST(MetricsRender, EveryFamilyHasOneHelpAndTypeAndCountersEndInTotal) {
       EXPECT_TRUE(help.count(name)) << "TYPE before HELP for " << name;
       bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
       EXPECT_EQ(total, t == "counter") << name;
-      EXPECT_EQ(name.rfind("sipwall_", 0), 0u) << name;
+      // Ours, or the standard process_* names client libraries use.
+      EXPECT_TRUE(name.rfind("sipwall_", 0) == 0 || name.rfind("process_", 0) == 0) << name;
       continue;
     }
     std::string name = sample_name(line);
     ASSERT_FALSE(name.empty()) << line;
+    // A histogram's series carry a suffix its TYPE line does not.
+    for (const char* sfx : {"_bucket", "_sum", "_count"}) {
+      const std::string s(sfx);
+      if (!type.count(name) && name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0 &&
+          type.count(name.substr(0, name.size() - s.size())) &&
+          type[name.substr(0, name.size() - s.size())] == "histogram")
+        name.resize(name.size() - s.size());
+    }
     EXPECT_TRUE(type.count(name)) << "sample without TYPE: " << line;
     ++n;
   }
   EXPECT_GT(n, 50u);
+}
+
+// Issue 17: units in every name (held -> held_segments, the old name one more
+// release), each worker's busy/idle time and RX burst sizes, process_* of both
+// processes.
+TEST(MetricsRender, WorkerLoadProcessAndUnits) {
+  const std::string text = render_metrics(ControlMetrics{}, sample_dataplane());
+  auto s = samples(text);
+  EXPECT_EQ(s["sipwall_held_segments"], "2");
+  EXPECT_EQ(s["sipwall_held"], "2");
+  EXPECT_NE(text.find("# HELP sipwall_held Deprecated, removed in the next release: use sipwall_held_segments."),
+            std::string::npos);
+  const std::string w = "{worker=\"0\",lcore=\"1\"";
+  EXPECT_EQ(s["sipwall_worker_busy_seconds_total" + w + "}"], "1.5");
+  EXPECT_EQ(s["sipwall_worker_idle_seconds_total" + w + "}"], "0.5");
+  EXPECT_NE(text.find("# TYPE sipwall_worker_rx_burst_packets histogram"), std::string::npos);
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_bucket" + w + ",le=\"0\"}"], "100");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_bucket" + w + ",le=\"1\"}"], "105");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_bucket" + w + ",le=\"7\"}"], "110");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_bucket" + w + ",le=\"31\"}"], "110");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_bucket" + w + ",le=\"+Inf\"}"], "111");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_count" + w + "}"], "111");
+  EXPECT_EQ(s["sipwall_worker_rx_burst_packets_sum" + w + "}"], "60");
+  EXPECT_EQ(s["process_cpu_seconds_total{component=\"dataplane\"}"], "12.5");
+  EXPECT_EQ(s["process_resident_memory_bytes{component=\"dataplane\"}"], "1048576");
+  EXPECT_EQ(s["process_open_fds{component=\"dataplane\"}"], "17");
+  EXPECT_EQ(s["process_start_time_seconds{component=\"dataplane\"}"], "1764400000");
+  // This process's own, from /proc/self.
+  EXPECT_GT(std::stod(s["process_resident_memory_bytes{component=\"control\"}"]), 0);
+  EXPECT_GT(std::stod(s["process_open_fds{component=\"control\"}"]), 0);
+  EXPECT_GT(std::stod(s["process_start_time_seconds{component=\"control\"}"]), 1.7e9);
 }
 
 TEST(MetricsRender, DataplaneDownKeepsControlMetrics) {
