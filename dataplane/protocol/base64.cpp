@@ -59,6 +59,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
       }
       v = v << 6 | static_cast<std::uint32_t>(d);
     }
+    // The bits padding leaves unused must be 0 (RFC 4648 §3.5): one text per
+    // byte string, so what was decoded re-encodes to the same text.
+    if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0)) return std::nullopt;
     out += static_cast<char>(v >> 16 & 0xFF);
     if (pad < 2) out += static_cast<char>(v >> 8 & 0xFF);
     if (pad < 1) out += static_cast<char>(v & 0xFF);

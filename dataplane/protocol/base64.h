@@ -1,6 +1,7 @@
 // Base64 (RFC 4648, with padding) for bytes that travel in a JSON reply:
 // the packet copies of `watch-read` (docs/control-protocol.md). Decoding is
-// total: any text gives the bytes or nullopt.
+// total and strict: any text gives the bytes or nullopt, and only the one
+// canonical text of a byte string is accepted (no stray bits in padding).
 #pragma once
 
 #include <optional>

@@ -27,7 +27,9 @@ TEST(Base64, EveryByteRoundTrips) {
 }
 
 TEST(Base64, RefusesWhatIsNotBase64) {
-  for (const char* bad : {"Zg=", "Zm9", "Z===", "Zm9v!A==", "Zg==Zg==", "====", "Zm\n9v"})
+  // "Zh==" and "Zm9=" carry bits the padding leaves unused (found by fuzz_watch_input: they decoded to
+  // "f" and "fo", which encode back as "Zg==" and "Zm8=").
+  for (const char* bad : {"Zg=", "Zm9", "Z===", "Zm9v!A==", "Zg==Zg==", "====", "Zm\n9v", "Zh==", "Zm9="})
     EXPECT_FALSE(base64_decode(bad)) << bad;
 }
 
