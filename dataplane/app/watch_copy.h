@@ -23,7 +23,7 @@ struct WatchCopyMeta {
   std::uint64_t time_ns = 0;     // CLOCK_REALTIME when the worker copied it
   std::uint32_t generation = 0;  // the watch set generation the call was marked in
   std::uint8_t mask = 0;         // the watch slots it was marked for
-  std::uint8_t in_port = 0;      // index into Dataplane::ports it arrived on
+  std::uint8_t in_port = 0;      // index into Dataplane::ports it arrived on (a 603/608: leaves by)
   std::uint16_t pad = 0;
 };
 inline constexpr std::uint16_t kWatchPrivSize = sizeof(WatchCopyMeta);
@@ -40,7 +40,8 @@ void watch_invite(Dataplane& dp, WorkerContext& w, const RuntimeSet* rs, const c
                   const sip::Message& msg, rte_mbuf* m, std::uint16_t in) noexcept;
 
 // Any other SIP message (parsed), from either side: copied if its Call-ID
-// is watched.
+// is watched. Also the 603/608 a reject verdict sends (`msg` the INVITE it
+// answers, `m` the reply, `in` the port it leaves by).
 void watch_message(Dataplane& dp, WorkerContext& w, const sip::Message& msg, rte_mbuf* m, std::uint16_t in) noexcept;
 
 // A SIP datagram from the core side (not classified, so not parsed unless

@@ -232,6 +232,8 @@ bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
     if (likely(n != 0 && lay.result == net::ReplyResult::ok)) {
       rte_pktmbuf_append(r, static_cast<std::uint16_t>(lay.length));
       ctr(w).replies_sent++;
+      // The 603/608 belongs to the call: a watched call's copy has it too.
+      if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, msg, r, in);
       transmit(dp, w, r, in);
       return true;
     }

@@ -12,8 +12,10 @@ run while calls pass:
   INVITE, 180/200 or 486/487, CANCEL and its 200, ACK, BYE and its 200), each
   once, on the port it came in by, and no packet of the other caller's calls.
 * `--rule block-608 --max-packets 1`: a call the rules reject with 608 is
-  captured up to its bound: exactly the INVITE (the caller's ACK is over the
-  bound), and the capture ends by itself (exit 0, "max_packets").
+  captured up to its bound: exactly the INVITE (the 608 and the caller's ACK
+  are over the bound), and the capture ends by itself (exit 0, "max_packets").
+* `--rule block-603`: a call the rules reject with 603 gives its INVITE, the
+  603 sipwall sent back out of the trunk port, and the caller's ACK.
 
 Bad arguments are refused before anything is asked of the data plane.
 """
@@ -72,7 +74,8 @@ with h.Test("capture", __doc__) as t:
         scenario.append((caller, calls.cancelled(caller, f"cap-{tag}-cancelled@it.sipwall")))
         scenario.append((caller, calls.refused_by_core(caller, f"cap-{tag}-busy@it.sipwall")))
     rejected = calls.rejected_by_sipwall(h.CALLER_608, "cap-rejected@it.sipwall")
-    by_caller, by_rule = t.path("caller.pcapng"), t.path("rule.pcapng")
+    declined = calls.rejected_by_sipwall(h.CALLER_603, "cap-declined@it.sipwall")
+    by_caller, by_rule, by_603 = t.path("caller.pcapng"), t.path("rule.pcapng"), t.path("rule-603.pcapng")
     with dp:
         cl.open()
         dp.start()
@@ -82,13 +85,17 @@ with h.Test("capture", __doc__) as t:
                                  "-w", by_caller] + common, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         cap2 = subprocess.Popen([ctl, "capture", "--rule", "block-608", "--max-packets", "1", "--for", "5m",
                                  "-w", by_rule] + common, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cap3 = subprocess.Popen([ctl, "capture", "--rule", "block-603", "--for", "5m", "-w", by_603] + common,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            wait_watches(t, dp, 2)
+            wait_watches(t, dp, 3)
             filters = sorted(w["filter"] for w in watch_status(dp)["watches"])
-            t.eq(filters, ["caller +8613512345678", "rule block-608"], "the watches in force (numbers normalised)")
+            t.eq(filters, ["caller +8613512345678", "rule block-603", "rule block-608"],
+                 "the watches in force (numbers normalised)")
             for _, call in scenario:
                 cl.play(call)
             cl.play(rejected)
+            cl.play(declined)
             n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED)
             # Every copy of the caller capture delivered to sipwallctl, then SIGINT.
             end = time.monotonic() + 20
@@ -97,12 +104,20 @@ with h.Test("capture", __doc__) as t:
                 if w and w[0]["captured_packets"] >= n_watched and w[0]["buffered_packets"] == 0:
                     break
                 time.sleep(0.05)
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                w = [x for x in watch_status(dp)["watches"] if x["filter"] == "rule block-603"]
+                if w and w[0]["captured_packets"] >= 3 and w[0]["buffered_packets"] == 0:
+                    break
+                time.sleep(0.05)
             time.sleep(0.3)
             cap1.send_signal(signal.SIGINT)
+            cap3.send_signal(signal.SIGINT)
             out1, err1 = cap1.communicate(timeout=30)
             out2, err2 = cap2.communicate(timeout=30)
+            out3, err3 = cap3.communicate(timeout=30)
         finally:
-            for p in (cap1, cap2):
+            for p in (cap1, cap2, cap3):
                 if p.poll() is None:
                     p.kill()
         st = dp.stats()
@@ -114,7 +129,7 @@ with h.Test("capture", __doc__) as t:
     t.check(f"{n_watched} packet(s)" in err1 and "ended: interrupted" in err1, f"caller capture says what it did: {err1}")
     t.eq(cap2.returncode, 0, f"rule capture: exit code ({err2})")
     t.check("1 packet(s)" in err2 and "ended: max_packets" in err2, f"rule capture ended by its bound: {err2}")
-    for path in (by_caller, by_rule):
+    for path in (by_caller, by_rule, by_603):
         t.eq(oct(stat.S_IMODE(os.stat(path).st_mode)), oct(0o640), f"{os.path.basename(path)}: mode 0640")
 
     rows = tshark_rows(t, by_caller)
@@ -125,5 +140,11 @@ with h.Test("capture", __doc__) as t:
     rows = tshark_rows(t, by_rule)
     t.eq([(r["sip.Call-ID"], r["sip.Method"]) for r in rows], [("cap-rejected@it.sipwall", "INVITE")],
          "rule capture: the rejected INVITE, then its bound")
+    t.eq(cap3.returncode, 0, f"603 capture: exit code ({err3})")
+    rows = tshark_rows(t, by_603)
+    t.eq([(r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"]) for r in rows],
+         [("cap-declined@it.sipwall", "INVITE", "trunk"), ("cap-declined@it.sipwall", "603", "trunk"),
+          ("cap-declined@it.sipwall", "ACK", "trunk")],
+         "603 capture: the INVITE, the 603 sipwall sent back, the caller's ACK")
     c = st["counters"]
     t.eq((c["watch_ring_full"], c["watch_no_mbuf"]), (0, 0), "no copy lost")
