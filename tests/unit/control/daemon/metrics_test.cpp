@@ -113,6 +113,12 @@ DataplaneSnapshot sample_dataplane() {
                  "calls":{"size":40,"capacity":131072,"inserted":400,"expired":360,"evicted_live":6,"unknown_events":2},
                  "memory_bytes":123456789,"merges":1000,"last_merge_us":35.5,"merged_keys":6,
                  "merge_dropped_full":0,"reports_taken":50,"reports_dropped":1},
+    "watch":{"stale_copies":2,
+             "watches":[{"slot":0,"kind":"hep","filter":"all","active":true},
+                        {"slot":1,"kind":"capture","filter":"caller +8613800138000","active":true,"id":4}],
+             "hep":{"collector":"192.0.2.50:9060","transport":"tcp","sent":1500,"bytes":900000,"dropped":3,
+                    "too_large":1,"not_decoded":0,"connected":true,"connects":2,"connect_failures":5,
+                    "queued_bytes":0}},
     "trace_buffered":3,"trace_overflow":0})J");
   return dp;
 }
@@ -206,6 +212,19 @@ TEST(MetricsRender, DetectionMetricsByDetectorName) {
   EXPECT_EQ(s["sipwall_detection_call_evictions_total"], "6");
   EXPECT_EQ(s["sipwall_detection_memory_bytes"], "123456789");
   EXPECT_EQ(s["sipwall_detection_reports_dropped_total"], "1");
+}
+
+// Watches and the HEP export (docs/export.md): counts only, never a filter
+// (which may hold a number) in a label.
+TEST(MetricsRender, WatchAndHepMetricsHoldNoNumbers) {
+  const std::string text = render_metrics(ControlMetrics{}, sample_dataplane());
+  auto s = samples(text);
+  EXPECT_EQ(s["sipwall_watches"], "2");
+  EXPECT_EQ(s["sipwall_hep_sent_total"], "1500");
+  EXPECT_EQ(s["sipwall_hep_dropped_total"], "4");  // refused or over the buffer, and too large
+  EXPECT_EQ(s["sipwall_hep_connected"], "1");
+  EXPECT_EQ(s["sipwall_hep_connect_failures_total"], "5");
+  EXPECT_EQ(text.find("8613800138000"), std::string::npos);
 }
 
 TEST(MetricsRender, EveryFamilyHasOneHelpAndTypeAndCountersEndInTotal) {
