@@ -556,10 +556,13 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   // An mbuf of the default data room (2048 + 128 headroom) plus its header
   // and mempool object overhead: ~2.5 KiB.
   // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
+  // The watch pool (docs/export.md): default-size mbufs with a 16-byte private area.
   const std::uint64_t pool_mb =
-      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512)) >> 20;
+      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) +
+       std::uint64_t{c.watch_mbufs} * 2576) >>
+      20;
   o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
-    << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
+    << "), ~" << pool_mb << " MB with the indirect, jumbo and watch pools\n";
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
@@ -625,6 +628,12 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
     << " keys merged\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
+  o << "  watch          " << c.watch_calls << " watched calls and a ring of " << c.watch_ring_size
+    << " copies per worker; pool of " << c.watch_mbufs << " mbufs (docs/export.md)\n";
+  if (!c.hep_collector.empty())
+    o << "  HEP export     to " << c.hep_collector << " over " << (c.hep_tcp ? "TCP" : "UDP")
+      << ", calls: " << c.hep_match << (c.hep_value.empty() ? "" : " " + c.hep_value) << ", agent id " << c.hep_agent_id
+      << "\n";
   return o.str();
 }
 
