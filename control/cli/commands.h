@@ -15,5 +15,7 @@ void add_rules_command(CLI::App& app, int& rc);
 void add_live_commands(CLI::App& app, int& rc);
 // rules lookup (cmd_lookup.cpp); call after add_rules_command.
 void add_lookup_command(CLI::App& app, int& rc);
+// capture (cmd_capture.cpp): packets of matching calls into a pcapng file.
+void add_capture_command(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli

@@ -1,6 +1,11 @@
 #include "control/cli/dial_plan_options.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "control/client/dial_plan_json.h"
+#include "rules/compiled/artifact.h"
+#include "rules/loader/loader.h"
 
 namespace sipwall::cli {
 
@@ -48,6 +53,45 @@ bool build_dial_plan(const DialPlanOptions& o, number::DialPlan& out, std::strin
     return false;
   }
   return true;
+}
+
+bool plan_flags_given(const DialPlanOptions& p) {
+  return !p.preset.empty() || !p.country_code.empty() || !p.international_prefix.empty() || p.national_prefix_set;
+}
+
+std::optional<number::DialPlan> dial_plan_for(const DialPlanOptions& flags, const std::string& rules,
+                                              const nlohmann::json* control_status, std::string& why) {
+  number::DialPlan plan;
+  if (plan_flags_given(flags)) {
+    if (!build_dial_plan(flags, plan, why)) return std::nullopt;
+    return plan;
+  }
+  if (!rules.empty()) {
+    if (rules::is_artifact_file(rules)) {
+      rules::ArtifactLoadResult r = rules::load_artifact(rules);
+      if (!r.ok()) {
+        why = r.message;
+        return std::nullopt;
+      }
+      return r.set->dial_plan();
+    }
+    rules::LoadOptions lo;
+    lo.analyze = false;
+    rules::LoadResult lr = rules::load_rule_set(rules, lo);
+    if (!lr.ok()) {
+      why = rules + " does not load: " + (lr.diagnostics.empty() ? "" : rules::format(lr.diagnostics.front()));
+      return std::nullopt;
+    }
+    return lr.rule_set->dial_plan;
+  }
+  if (control_status && control_status->contains("ruleset") && (*control_status)["ruleset"].is_object()) {
+    const nlohmann::json& rs = (*control_status)["ruleset"];
+    if (rs.contains("dial_plan") && control::dial_plan_from_json(rs["dial_plan"], plan, &why)) return plan;
+  }
+  why =
+      "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
+      "pass --country-code (or --dial-plan, --rules FILE)";
+  return std::nullopt;
 }
 
 }  // namespace sipwall::cli

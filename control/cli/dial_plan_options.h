@@ -1,6 +1,8 @@
 // The dial-plan flags shared by the commands that normalise numbers.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "rules/number/dial_plan.h"
@@ -23,5 +25,13 @@ void add_dial_plan_options(CLI::App& cmd, DialPlanOptions& o);
 // Starts from the preset that matches the country code (86 → China, 1 → North
 // America, otherwise a generic plan) and applies the flags.
 bool build_dial_plan(const DialPlanOptions& o, number::DialPlan& out, std::string& why);
+
+bool plan_flags_given(const DialPlanOptions& p);
+
+// The dial plan to normalise numbers with (trace, capture): the flags, else
+// the rule set in `rules` (YAML or artifact), else the one of the rule set
+// sipwall-control published (its `status` reply, if it answered).
+std::optional<number::DialPlan> dial_plan_for(const DialPlanOptions& flags, const std::string& rules,
+                                              const nlohmann::json* control_status, std::string& why);
 
 }  // namespace sipwall::cli

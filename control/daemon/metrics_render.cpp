@@ -166,6 +166,31 @@ void worker_metrics(MetricsText& m, const json& s) {
   }
 }
 
+// Watches and the HEP export (docs/export.md): counts only. A watch's filter
+// may hold a number, so it is never a label.
+void watch_metrics(MetricsText& m, const json& s) {
+  auto wit = s.find("watch");
+  if (wit == s.end() || !wit->is_object()) return;
+  const json& w = *wit;
+  m.family("sipwall_watches", MetricType::gauge, "Watches in force (captures and the HEP export)");
+  m.sample_u64({}, w.contains("watches") && w["watches"].is_array() ? w["watches"].size() : 0);
+  auto hit = w.find("hep");
+  if (hit == w.end() || !hit->is_object()) return;
+  const json& h = *hit;
+  m.family("sipwall_hep_sent_total", MetricType::counter, "HEP packets sent to the collector");
+  m.sample_u64({}, u64(h, "sent"));
+  m.family("sipwall_hep_dropped_total", MetricType::counter,
+           "HEP packets not sent: refused by the socket, over the TCP buffer, or too large for HEP");
+  m.sample_u64({}, u64(h, "dropped") + u64(h, "too_large"));
+  if (h.contains("connected")) {
+    m.family("sipwall_hep_connected", MetricType::gauge, "1 while the TCP connection to the HEP collector is up");
+    m.sample_u64({}, h["connected"].is_boolean() && h["connected"].get<bool>() ? 1 : 0);
+    m.family("sipwall_hep_connect_failures_total", MetricType::counter,
+             "Failed or lost TCP connections to the HEP collector (retried with back-off)");
+    m.sample_u64({}, u64(h, "connect_failures"));
+  }
+}
+
 void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   const json& st = dp.status;
   const json& s = dp.stats;
@@ -326,6 +351,7 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
   }
   detection_metrics(m, s);
   worker_metrics(m, s);
+  watch_metrics(m, s);
   m.family("sipwall_dataplane_trace_buffered", MetricType::gauge,
            "Trace records the data plane holds that sipwall-control has not collected yet");
   m.sample(num(s, "trace_buffered"));

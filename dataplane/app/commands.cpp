@@ -4,6 +4,7 @@
 // not JSON is read as "cmd [arg]" (e.g. `load /var/lib/sipwall/x.swr`).
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -266,6 +267,7 @@ json stats(MainState& st) {
               {"worker_load", worker_load_json(dp)},
               {"tsc_hz", dp.tsc_hz},
               {"process", process_json()},
+              {"watch", st.watch.status_json()},
               {"trace_buffered", st.traces.size()},
               {"trace_overflow", st.traces_overflow}};
 }
@@ -307,6 +309,29 @@ json trace_json(const TraceRecord& r) {
 
 json error(const std::string& msg) {
   return protocol::error_json(msg);
+}
+
+// watch-start: the filter is checked (watch_filter.h), the bounds capped.
+json watch_start(MainState& st, const protocol::Request& req) {
+  std::string why;
+  auto f = watch::parse_watch_filter(req.text("match").value_or(""), req.text("value").value_or(""), why);
+  if (!f) return error(why);
+  CaptureBounds b;
+  auto bound = [&](const char* field, std::uint64_t& out, std::uint64_t ceiling) {
+    if (auto v = req.count(field)) out = std::clamp<std::uint64_t>(*v, 1, ceiling);
+  };
+  bound("for_ms", b.for_ms, kCaptureMaxForMs);
+  bound("max_packets", b.max_packets, kCaptureMaxPackets);
+  bound("max_bytes", b.max_bytes, kCaptureMaxBytes);
+  auto id = st.watch.start_capture(*f, b, why);
+  if (!id) return error(why);
+  return json{{"ok", true},
+              {"v", kProtocolVersion},
+              {"id", *id},
+              {"filter", watch::describe(*f)},
+              {"for_ms", b.for_ms},
+              {"max_packets", b.max_packets},
+              {"max_bytes", b.max_bytes}};
 }
 
 }  // namespace
@@ -443,6 +468,26 @@ std::string handle_request(MainState& st, std::string_view line) {
   }
   if (req.cmd == "detections-lift")
     return text::dump_json(lift_json(st, req.text("key").value_or(""), req.text("detector")));
+  if (req.cmd == "watch-start") return protocol::dump_line(watch_start(st, req));
+  if (req.cmd == "watch-read") {
+    // Up to `max` copies (default 256), about 8 MiB of frames at most: the
+    // reply stays well under the line server's reply cap.
+    const std::uint64_t max = std::min<std::uint64_t>(req.count("max").value_or(256), 4096);
+    auto r = st.watch.read_capture(req.count("id").value_or(0),
+                                   static_cast<std::size_t>(std::max<std::uint64_t>(max, 1)), 8u << 20);
+    if (!r) return protocol::error_line("no capture with this id (ended and delivered, stopped, or never started)");
+    return protocol::dump_line(*r);
+  }
+  if (req.cmd == "watch-stop") {
+    if (!st.watch.stop_capture(req.count("id").value_or(0))) return protocol::error_line("no capture with this id");
+    return protocol::dump_line(json{{"ok", true}, {"v", kProtocolVersion}});
+  }
+  if (req.cmd == "watch-status") {
+    json j = st.watch.status_json();
+    j["ok"] = true;
+    j["v"] = kProtocolVersion;
+    return text::dump_json(j);
+  }
   // The command table and this function name the same commands.
   st.bad_requests++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");

@@ -1,5 +1,8 @@
 #include "dataplane/app/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -10,6 +13,7 @@
 
 #include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
 #include "dataplane/protocol/socket_path.h"
+#include "dataplane/watch/watch_filter.h"
 #include "rules/io/file_input.h"
 #include "rules/text/safe_text.h"
 #include "rules/yaml/reader.h"
@@ -22,9 +26,9 @@ using yaml::Entry;
 using yaml::Map;
 using yaml::SourceLocation;
 
-constexpr std::array<std::string_view, 14> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
-                                                       "sip",   "ruleset", "control", "fragments", "tcp",
-                                                       "trace", "run",     "offload", "detection"};
+constexpr std::array<std::string_view, 16> kTopKeys = {"eal",     "cpu",       "ports",     "pairs", "workers", "sip",
+                                                       "ruleset", "control",   "fragments", "tcp",   "trace",   "run",
+                                                       "offload", "detection", "watch",     "export"};
 constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
@@ -45,6 +49,11 @@ constexpr std::array<std::string_view, 8> kDetectionKeys = {
     "capacity", "calls",         "report_queue",       "merge_ms",
     "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
+constexpr std::array<std::string_view, 5> kWatchKeys = {"calls", "call_ttl_ms", "ring_size", "mbufs", "drain_per_turn"};
+constexpr std::array<std::string_view, 1> kExportKeys = {"hep"};
+constexpr std::array<std::string_view, 7> kHepKeys = {"collector", "transport", "agent_id",  "auth_key",
+                                                      "match",     "value",     "tcp_buffer"};
+constexpr std::array<std::string_view, 2> kHepTransports = {"udp", "tcp"};
 
 // Where a value of the file is, for errors about settings together: the
 // value of `section`.`key` if written, else the section, else the file.
@@ -171,6 +180,55 @@ void read_tcp(Map& m, DataplaneConfig& c) {
   m.integer("reassembly_timeout_ms", c.tcp_reassembly_timeout_ms, 10, 60000);
 }
 
+// "192.0.2.5:9060" or "[2001:db8::5]:9060": an address literal (the main
+// lcore never waits on a name lookup) and a port.
+bool split_collector(const std::string& text, std::string& address, std::uint16_t& port) {
+  std::string host, digits;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    digits = text.substr(close + 2);
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) return false;
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = text.substr(0, colon);
+    digits = text.substr(colon + 1);
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) != 1) return false;
+  }
+  if (digits.empty() || digits.size() > 5) return false;
+  unsigned long p = 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return false;
+    p = p * 10 + static_cast<unsigned long>(ch - '0');
+  }
+  if (p == 0 || p > 65535) return false;
+  address = host;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+void read_hep(yaml::Reader& r, Map& m, DataplaneConfig& c) {
+  if (m.text("collector", c.hep_collector, "an address and port such as \"192.0.2.5:9060\"")) {
+    if (!split_collector(c.hep_collector, c.hep_address, c.hep_port))
+      r.error(m.at("collector"), "collector: " + text::quote(c.hep_collector) +
+                                     " is not an IP address and port (\"192.0.2.5:9060\", \"[2001:db8::5]:9060\")");
+  }
+  std::string transport(kHepTransports[0]);
+  if (m.word("transport", kHepTransports, transport)) c.hep_tcp = transport == "tcp";
+  m.integer("agent_id", c.hep_agent_id, 0, 0xFFFFFFFFLL);
+  m.text("auth_key", c.hep_auth_key, "a string", Map::Empty::allowed);
+  m.word("match", watch::kWatchKindNames, c.hep_match);
+  m.text("value", c.hep_value, "a trunk name, rule id, detector name or E.164 number", Map::Empty::allowed);
+  m.integer("tcp_buffer", c.hep_tcp_buffer, 65536, 1 << 30);
+  std::string why;
+  if (!watch::parse_watch_filter(c.hep_match, c.hep_value, why)) r.error(m.at("match"), "match: " + why);
+  if (c.hep_collector.empty()) r.error(m.at(), "export.hep needs a collector");
+}
+
 // The sections that are plain settings, each optional.
 void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
   if (auto m = top.map("eal", kEalKeys)) read_eal(*m, c);
@@ -205,6 +263,16 @@ void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
   if (auto m = top.map("trace", kTraceKeys)) {
     m->integer("ring_size", c.trace_ring_size, 64, 1 << 22);
     m->integer("buffer", c.trace_buffer, 64, 1 << 24);
+  }
+  if (auto m = top.map("watch", kWatchKeys)) {
+    m->integer("calls", c.watch_calls, 64, 1 << 24);
+    m->integer("call_ttl_ms", c.watch_call_ttl_ms, 1000, 86400000);
+    m->integer("ring_size", c.watch_ring_size, 64, 1 << 20);
+    m->integer("mbufs", c.watch_mbufs, 255, 1 << 22);
+    m->integer("drain_per_turn", c.watch_drain_per_turn, 16, 1 << 20);
+  }
+  if (auto m = top.map("export", kExportKeys)) {
+    if (auto hep = m->map("hep", kHepKeys)) read_hep(r, *hep, c);
   }
   if (auto m = top.map("run", kRunKeys)) {
     m->integer("stop_when_idle_ms", c.stop_when_idle_ms, 0, 86400000);
@@ -488,10 +556,13 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   // An mbuf of the default data room (2048 + 128 headroom) plus its header
   // and mempool object overhead: ~2.5 KiB.
   // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
+  // The watch pool (docs/export.md): default-size mbufs with a 16-byte private area.
   const std::uint64_t pool_mb =
-      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512)) >> 20;
+      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) +
+       std::uint64_t{c.watch_mbufs} * 2576) >>
+      20;
   o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
-    << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
+    << "), ~" << pool_mb << " MB with the indirect, jumbo and watch pools\n";
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
@@ -557,6 +628,12 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
     << " keys merged\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
+  o << "  watch          " << c.watch_calls << " watched calls and a ring of " << c.watch_ring_size
+    << " copies per worker; pool of " << c.watch_mbufs << " mbufs (docs/export.md)\n";
+  if (!c.hep_collector.empty())
+    o << "  HEP export     to " << c.hep_collector << " over " << (c.hep_tcp ? "TCP" : "UDP")
+      << ", calls: " << c.hep_match << (c.hep_value.empty() ? "" : " " + c.hep_value) << ", agent id " << c.hep_agent_id
+      << "\n";
   return o.str();
 }
 

@@ -97,6 +97,26 @@ struct DataplaneConfig {
   std::uint32_t trace_ring_size = 16384;  // per worker
   std::uint32_t trace_buffer = 65536;     // records held by the main lcore until drained
 
+  // Watched calls (docs/export.md): copies of the SIP packets of calls a
+  // watch filter selects, for HEP export and `sipwallctl capture`.
+  std::uint32_t watch_calls = 65536;           // watched Call-IDs per worker
+  std::uint32_t watch_call_ttl_ms = 14400000;  // a call is followed this long after its INVITE
+  std::uint32_t watch_ring_size = 4096;        // copies per worker between two main-lcore turns
+  std::uint32_t watch_mbufs = 8191;            // the watch pool (copies in rings and being sent)
+  std::uint32_t watch_drain_per_turn = 4096;   // copies the main lcore handles per worker per turn
+
+  // HEPv3 export to a Homer collector (docs/export.md); off while
+  // hep_collector is empty.
+  std::string hep_collector;  // "192.0.2.5:9060" or "[2001:db8::5]:9060", as written
+  std::string hep_address;    // the address of hep_collector (checked by load_config)
+  std::uint16_t hep_port = 0;
+  bool hep_tcp = false;
+  std::uint32_t hep_agent_id = 0;
+  std::string hep_auth_key;
+  std::string hep_match = "all";  // a watch filter kind (dataplane/watch/watch_filter.h)
+  std::string hep_value;
+  std::uint32_t hep_tcp_buffer = 4 << 20;  // bytes queued for a TCP collector; more are dropped (counted)
+
   // Running from pcaps: exit when no packet arrived for this long (0 = never).
   std::uint32_t stop_when_idle_ms = 0;
   std::string stats_json;  // write final counters here on exit

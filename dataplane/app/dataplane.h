@@ -28,6 +28,8 @@
 #include "dataplane/offload/installer.h"
 #include "dataplane/sip/sip_message.h"
 #include "dataplane/tcp/path_state.h"
+#include "dataplane/watch/watch_filter.h"
+#include "dataplane/watch/watch_table.h"
 
 namespace sipwall::dataplane {
 
@@ -99,6 +101,12 @@ struct alignas(64) WorkerContext {
   static constexpr unsigned kNoneInFlight = 2;
   unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
   std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
+  // Watched calls (docs/export.md, watch_copy.h): the set in force this
+  // poll loop (null: none, and the packet path pays one branch), the
+  // worker's table of watched Call-IDs, its ring of packet copies.
+  const watch::WatchSet* watch_set = nullptr;
+  std::unique_ptr<watch::WatchTable> watch_table;
+  rte_ring* watch_ring = nullptr;
 };
 
 struct Dataplane {
@@ -125,6 +133,11 @@ struct Dataplane {
   std::vector<std::unique_ptr<offload::PortFlowInstaller>> flows;
   // Hardware hit counts of deny rules already destroyed, by entry id.
   std::map<std::string, std::uint64_t> deny_hw_retired;
+
+  // The watch filters in force (null: none), published by the main lcore
+  // like `current` (WatchRuntime), and the pool packet copies come from.
+  std::atomic<const watch::WatchSet*> watch_set{nullptr};
+  rte_mempool* watch_pool = nullptr;
 
   std::bitset<65536> sip_udp;  // UDP ports carrying SIP (either end of the datagram)
   std::bitset<65536> sip_tcp;

@@ -174,6 +174,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   st.control_server = &server;
+  if (!st.watch.start(err)) {
+    std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+    server.close();
+    teardown_dataplane(dp);
+    rte_eal_cleanup();
+    return 1;
+  }
   load_initial(st, dp.cfg.artifact);
 
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
@@ -192,6 +199,7 @@ int main(int argc, char** argv) {
     server.poll(5);
     st.detect.tick();
     drain_trace_rings(st);
+    st.watch.tick();
     promote_last_good(st);
     watchdog.poll();
     if (dp.cfg.stop_when_idle_ms) {
@@ -211,6 +219,8 @@ int main(int argc, char** argv) {
   }
   sipwall::systemd::notify("STOPPING=1");
   rte_eal_mp_wait_lcore();
+  // The copies the workers made before they stopped still go out (HEP).
+  for (int i = 0; i < 64; ++i) st.watch.tick();
   // A clean stop: the set that ran did not take the process down.
   if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());
   if (print_trace) print_traces(st);

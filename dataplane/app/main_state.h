@@ -13,6 +13,7 @@
 #include "dataplane/app/detect_runtime.h"
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/trace_record.h"
+#include "dataplane/app/watch_runtime.h"
 
 namespace sipwall::protocol {
 class LineServer;
@@ -21,10 +22,12 @@ class LineServer;
 namespace sipwall::dataplane {
 
 struct MainState {
-  explicit MainState(Dataplane& d) : dp(d), detect(d) {}
+  explicit MainState(Dataplane& d) : dp(d), detect(d), watch(d) {}
   Dataplane& dp;
   // Behavioural detection's merge, publish and lifts (docs/detection.md).
   DetectRuntime detect;
+  // Watched calls: HEP export and captures (docs/export.md).
+  WatchRuntime watch;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::system_clock::time_point started_wall = std::chrono::system_clock::now();
 

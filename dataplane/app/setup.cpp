@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "dataplane/app/watch_copy.h"
 #include "dataplane/offload/flow_translate.h"
 #include "dataplane/offload/rule_set_input.h"
 
@@ -139,10 +140,14 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   // mbufs per worker, no per-lcore cache (none would stay parked in one).
   dp.jumbo_pool = rte_pktmbuf_pool_create("sipwall_jumbo", kJumboMbufsPerWorker * workers, 0, 0, kJumboDataRoom,
                                           static_cast<int>(rte_socket_id()));
-  if (!dp.pool || !dp.indirect_pool || !dp.jumbo_pool) {
+  // Copies of watched calls' packets (docs/export.md): their own pool, so a
+  // capture can never take an mbuf RX needs; each carries WatchCopyMeta.
+  dp.watch_pool = rte_pktmbuf_pool_create("sipwall_watch", cfg.watch_mbufs, 64, kWatchPrivSize,
+                                          RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (!dp.pool || !dp.indirect_pool || !dp.jumbo_pool || !dp.watch_pool) {
     error = std::string("cannot create the mbuf pools (") + std::to_string(n_mbufs) + " mbufs of 2 KB, " +
-            std::to_string(kJumboMbufsPerWorker * workers) + " of 64 KB): " + rte_strerror(rte_errno) +
-            " — raise eal.memory_mb";
+            std::to_string(kJumboMbufsPerWorker * workers) + " of 64 KB, " + std::to_string(cfg.watch_mbufs) +
+            " for watch copies): " + rte_strerror(rte_errno) + " — raise eal.memory_mb";
     return false;
   }
   for (PortState& p : dp.ports)
@@ -199,8 +204,12 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     std::uint32_t buckets = std::max<std::uint32_t>(cfg.frag_max_flows / 16, 1);
     std::uint64_t frag_cycles = dp.tsc_hz * cfg.frag_timeout_ms / 1000;
     w->frag_table = rte_ip_frag_table_create(buckets, 16, buckets * 16, frag_cycles, static_cast<int>(rte_socket_id()));
-    if (!w->trace_ring || !w->frag_table) {
-      error = "cannot create trace ring / reassembly table: " + std::string(rte_strerror(rte_errno));
+    std::snprintf(name, sizeof name, "sipwall_watch_%u", i);
+    w->watch_ring = rte_ring_create(name, cfg.watch_ring_size, static_cast<int>(rte_socket_id()),
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+    w->watch_table = std::make_unique<watch::WatchTable>(cfg.watch_calls);
+    if (!w->trace_ring || !w->frag_table || !w->watch_ring) {
+      error = "cannot create trace ring / watch ring / reassembly table: " + std::string(rte_strerror(rte_errno));
       return false;
     }
     tcp::PathConfig tc;
@@ -238,6 +247,11 @@ void teardown_dataplane(Dataplane& dp) {
     for (auto* b : w->tx) rte_free(b);
     if (w->frag_table) rte_ip_frag_table_destroy(w->frag_table);
     if (w->trace_ring) rte_ring_free(w->trace_ring);
+    if (w->watch_ring) {
+      void* copy = nullptr;
+      while (rte_ring_sc_dequeue(w->watch_ring, &copy) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(copy));
+      rte_ring_free(w->watch_ring);
+    }
   }
   dp.workers.clear();
   delete dp.current.exchange(nullptr);

@@ -17,6 +17,7 @@
 #include <ctime>
 
 #include "dataplane/app/dataplane.h"
+#include "dataplane/app/watch_copy.h"
 #include "dataplane/app/worker_path.h"
 #include "dataplane/classify/classify.h"
 #include "dataplane/detect/call_events.h"
@@ -231,6 +232,8 @@ bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
     if (likely(n != 0 && lay.result == net::ReplyResult::ok)) {
       rte_pktmbuf_append(r, static_cast<std::uint16_t>(lay.length));
       ctr(w).replies_sent++;
+      // The 603/608 belongs to the call: a watched call's copy has it too.
+      if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, msg, r, in);
       transmit(dp, w, r, in);
       return true;
     }
@@ -305,6 +308,7 @@ void settle_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs) {
   WorkerContext::UdpInvite& u = w.udp[k];
   classify::Verdict v;
   decide_finish(dp, w, rs, u.msg, u.d, u.in, u.verdict, v);
+  if (unlikely(w.watch_set != nullptr)) watch_invite(dp, w, rs, v, u.msg, u.m, u.in);
   act_udp(dp, w, rs, v, u.msg, u.m, u.in, u.frame, u.d);
 }
 
@@ -333,6 +337,7 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   u.src = packet_source(d);
   if (!decide_start(w, rs, u.msg, u.src, u.verdict, u.detect)) {
     settle_udp(dp, w, rs);
+    if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, u.msg, m, in);
     forward(dp, w, m, in);
     return;
   }
@@ -435,9 +440,11 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
   }
   classify::Verdict v;
   if (!decide(dp, w, rs, msg, d, in, v)) {
+    if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, msg, m, in);
     forward_refragmented(dp, w, m, in, d, ipv6_frag_id);
     return;
   }
+  if (unlikely(w.watch_set != nullptr)) watch_invite(dp, w, rs, v, msg, m, in);
   switch (v.action) {
     case ActionKind::drop:
       c.reassembled_dropped++;
@@ -616,6 +623,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table
     if (w.detect != nullptr) core_side_sip(w, d.payload(frame), false);
+    if (unlikely(w.watch_set != nullptr)) watch_core_side(dp, w, d.payload(frame), m, in);
     forward(dp, w, m, in);
     return;
   }
@@ -682,6 +690,7 @@ int worker_main(void* arg) {
     w.now_ms = turn_start / tsc_per_ms;
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
+    w.watch_set = dp.watch_set.load(std::memory_order_acquire);  // like `rs`: held until the quiescent report
     if (w.detect != nullptr) {
       // The merged view (penalty box, other workers' counts, lifts), and a
       // bounded slice of the call table's expiry sweep.

@@ -57,6 +57,11 @@
   X(tag_partial, "TCP tag verdicts whose From/P-Asserted-Identity lay in an earlier segment: those left unmarked")    \
   X(traced, "trace records produced")                                                                                 \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")                                   \
+  X(watch_marked, "calls marked at their INVITE by a watch filter (HEP export, capture; docs/export.md)")             \
+  X(watch_evicted, "watched calls pushed out of a full watch table by newer ones (their later packets not copied)")   \
+  X(watch_copied, "SIP packets of watched calls copied to the worker's watch ring")                                   \
+  X(watch_ring_full, "copies lost because the worker's watch ring was full (the packets were forwarded)")             \
+  X(watch_no_mbuf, "copies lost because the watch pool was empty (the packets were forwarded)")                       \
   X(fragments_in, "IP fragments received")                                                                            \
   X(reassembled, "datagrams reassembled from fragments")                                                              \
   X(reassembled_forwarded, "reassembled datagrams forwarded (re-fragmented at the port MTU)")                         \

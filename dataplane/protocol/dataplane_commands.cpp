@@ -14,6 +14,17 @@ const ProtocolSpec& dataplane_protocol() {
           // box (all=1: also keys hot but not held) and early release.
           {"detections", {{"all", FieldType::count, false}}},
           {"detections-lift", {{"key", FieldType::text, true}, {"detector", FieldType::text, false}}},
+          // Watched calls (docs/export.md): a capture of the calls one
+          // filter matches, read in turns until done, or stopped.
+          {"watch-start",
+           {{"match", FieldType::text, true},
+            {"value", FieldType::text, false},
+            {"for_ms", FieldType::count, false},
+            {"max_packets", FieldType::count, false},
+            {"max_bytes", FieldType::count, false}}},
+          {"watch-read", {{"id", FieldType::count, true}, {"max", FieldType::count, false}}},
+          {"watch-stop", {{"id", FieldType::count, true}}},
+          {"watch-status", {}},
       }};
   return spec;
 }

@@ -31,11 +31,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "dataplane/watch/watch_filter.h"
 #include "perf/pipeline/harness.h"
 
 namespace {
@@ -96,7 +99,28 @@ struct Options {
   std::string reload_artifacts, reload_loads = "0.5,0.9";
   unsigned swaps = 100;
   bool fresh_call_ids = false;
+  std::string watch = "off";  // saturation phases run once per item (docs/export.md, docs/performance.md)
 };
+
+// "off" or "KIND:VALUE" (a watch filter, dataplane/watch/watch_filter.h) as
+// a one-filter WatchSet; null for "off". Exits on a bad item.
+std::unique_ptr<watch::WatchSet> watch_set_of(const std::string& item) {
+  if (item == "off") return nullptr;
+  const std::size_t colon = item.find(':');
+  std::string why;
+  auto f =
+      watch::parse_watch_filter(item.substr(0, colon), colon == std::string::npos ? "" : item.substr(colon + 1), why);
+  if (!f) {
+    std::fprintf(stderr, "bench_pipeline: --watch %s: %s\n", item.c_str(), why.c_str());
+    std::exit(2);
+  }
+  auto s = std::make_unique<watch::WatchSet>();
+  s->generation = 1;
+  s->used = 1;
+  s->filters[0] = *f;
+  s->since[0] = 1;
+  return s;
+}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -138,6 +162,8 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
       {"invites", r.invites},
       {"mpps_wall", units / r.wall_s / 1e6},
       {"cycles_per_invite", cyc},
+      {"watch_copied", r.watch_copied},
+      {"watch_lost", r.watch_lost},
       {"ns_per_invite", cyc / hz * 1e9},
       {"mpps_per_core", cyc > 0 ? hz / cyc / 1e6 : 0},
       {"worker_loops",
@@ -320,6 +346,10 @@ int main(int argc, char** argv) {
   app.add_option("--reload-loads", o.reload_loads, "reload phase: offered loads, fractions of the saturation rate")
       ->capture_default_str();
   app.add_option("--swaps", o.swaps, "reload phase: artifact swaps per load")->capture_default_str();
+  app.add_option("--watch", o.watch,
+                 "Comma-separated watch filters, each 'off' or KIND:VALUE (rule:complaints, caller:+86...): every "
+                 "saturation phase runs once per item, in order, named 'saturation watch=ITEM'")
+      ->capture_default_str();
   app.add_option("--eal", o.eal, "Extra EAL arguments (space-separated)");
   app.add_option("--json", o.json_out,
                  "Also write the results as JSON to this file ('-' = stdout, instead of the table)");
@@ -421,6 +451,21 @@ int main(int argc, char** argv) {
     if (p == "io") {
       s.mode = PhaseMode::io;
     } else if (p == "saturation") {
+      // Once per watch item: the packet path with and without watches in one run.
+      const std::vector<std::string> items = split(o.watch, ',');
+      for (const std::string& item : items) {
+        std::unique_ptr<watch::WatchSet> ws = watch_set_of(item);
+        h.set_watch(ws.get());
+        PhaseSpec ss = s;
+        if (items.size() > 1 || item != "off") ss.name = "saturation watch=" + item;
+        results.push_back(h.run(ss));
+        h.set_watch(nullptr);
+        const PhaseResult& r = results.back();
+        if (item == items.front() && r.busy_packets)
+          saturation_pps = static_cast<double>(h.tsc_hz()) * static_cast<double>(r.busy_packets) /
+                           static_cast<double>(r.busy_cycles) * static_cast<double>(o.workers);
+      }
+      continue;
     } else if (p == "latency") {
       s.rate_pps = o.latency_rate > 0 ? o.latency_rate : o.latency_load * saturation_pps;
       if (s.rate_pps <= 0) {

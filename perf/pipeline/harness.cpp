@@ -394,10 +394,14 @@ void Harness::sink(PhaseResult& r, bool record) {
       rte_pktmbuf_free_bulk(b, n);
     }
   }
-  // Verdict trace records: the product's main lcore drains them too.
+  // Verdict trace records and watch copies: the product's main lcore drains them too.
   dataplane::TraceRecord tr[32];
-  for (auto& w : dp_.workers)
+  rte_mbuf* copies[32];
+  for (auto& w : dp_.workers) {
     rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
+    const unsigned n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(copies), 32, nullptr);
+    if (n) rte_pktmbuf_free_bulk(copies, n);
+  }
 }
 
 void Harness::pump(PhaseResult& r, std::uint64_t until, bool record) {
@@ -421,9 +425,13 @@ void Harness::drain_all() {
         rte_pktmbuf_free_bulk(b, n);
     }
   dataplane::TraceRecord tr[32];
-  for (auto& w : dp_.workers)
+  for (auto& w : dp_.workers) {
     while (rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr) > 0) {
     }
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(b), 256, nullptr)) > 0)
+      rte_pktmbuf_free_bulk(b, n);
+  }
 }
 
 Harness::Snapshot Harness::snapshot() {
@@ -560,6 +568,8 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
     r.traced += y.traced - x.traced;
     r.trace_ring_full += y.trace_ring_full - x.trace_ring_full;
     r.replies_sent += y.replies_sent - x.replies_sent;
+    r.watch_copied += y.watch_copied - x.watch_copied;
+    r.watch_lost += (y.watch_ring_full - x.watch_ring_full) + (y.watch_no_mbuf - x.watch_no_mbuf);
     for (unsigned v = 0; v < 5; ++v) r.verdicts[v] += y.verdicts[v] - x.verdicts[v];
   }
   return r;

@@ -67,6 +67,7 @@ struct PhaseResult {
   // Verdicts and outputs (worker counters, differences over the interval).
   std::uint64_t forwarded = 0, dropped = 0, rejected = 0, tagged = 0, malformed = 0, no_ruleset = 0;
   std::uint64_t tx_dropped = 0, traced = 0, trace_ring_full = 0, replies_sent = 0;
+  std::uint64_t watch_copied = 0, watch_lost = 0;  // copies of watched calls made / lost (ring, pool)
   std::uint64_t verdicts[5] = {};
   // What the sink saw.
   std::uint64_t sink_forwarded = 0, sink_603 = 0, sink_608 = 0, sink_other = 0;
@@ -105,6 +106,9 @@ class Harness {
   void shutdown();
 
   const dataplane::Dataplane& dataplane() const { return dp_; }
+  // The watch filters the workers see from the next phase on (null: none;
+  // docs/export.md). The caller keeps the set alive; the sink frees the copies.
+  void set_watch(const watch::WatchSet* s) { dp_.watch_set.store(s); }
   std::uint64_t tsc_hz() const { return tsc_hz_; }
   double ruleset_load_ms() const { return load_ms_; }
   std::string lcores() const { return lcores_; }

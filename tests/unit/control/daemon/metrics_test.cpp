@@ -118,6 +118,12 @@ DataplaneSnapshot sample_dataplane() {
     "tsc_hz":2000000000,
     "process":{"cpu_seconds":12.5,"resident_bytes":1048576,"virtual_bytes":4194304,"open_fds":17,"max_fds":65536,
                "start_time_seconds":1764400000},
+    "watch":{"stale_copies":2,
+             "watches":[{"slot":0,"kind":"hep","filter":"all","active":true},
+                        {"slot":1,"kind":"capture","filter":"caller +8613800138000","active":true,"id":4}],
+             "hep":{"collector":"192.0.2.50:9060","transport":"tcp","sent":1500,"bytes":900000,"dropped":3,
+                    "too_large":1,"not_decoded":0,"connected":true,"connects":2,"connect_failures":5,
+                    "queued_bytes":0}},
     "trace_buffered":3,"trace_overflow":0})J");
   return dp;
 }
@@ -211,6 +217,19 @@ TEST(MetricsRender, DetectionMetricsByDetectorName) {
   EXPECT_EQ(s["sipwall_detection_call_evictions_total"], "6");
   EXPECT_EQ(s["sipwall_detection_memory_bytes"], "123456789");
   EXPECT_EQ(s["sipwall_detection_reports_dropped_total"], "1");
+}
+
+// Watches and the HEP export (docs/export.md): counts only, never a filter
+// (which may hold a number) in a label.
+TEST(MetricsRender, WatchAndHepMetricsHoldNoNumbers) {
+  const std::string text = render_metrics(ControlMetrics{}, sample_dataplane());
+  auto s = samples(text);
+  EXPECT_EQ(s["sipwall_watches"], "2");
+  EXPECT_EQ(s["sipwall_hep_sent_total"], "1500");
+  EXPECT_EQ(s["sipwall_hep_dropped_total"], "4");  // refused or over the buffer, and too large
+  EXPECT_EQ(s["sipwall_hep_connected"], "1");
+  EXPECT_EQ(s["sipwall_hep_connect_failures_total"], "5");
+  EXPECT_EQ(text.find("8613800138000"), std::string::npos);
 }
 
 TEST(MetricsRender, EveryFamilyHasOneHelpAndTypeAndCountersEndInTotal) {

@@ -55,15 +55,48 @@ TEST_F(ConfigFile, AValidFileLoads) {
   EXPECT_EQ(c->worker_lcores, (std::vector<unsigned>{1}));
 }
 
+// HEP export and watches (docs/export.md): the collector is an address
+// literal and a port, the filter one the control socket would take.
+TEST_F(ConfigFile, HepExportAndWatch) {
+  Lines errs;
+  const auto c = load(std::string(kPorts) +
+                          "watch: {calls: 1024, ring_size: 100}\n"
+                          "export:\n  hep: {collector: \"[2001:db8::5]:9060\", transport: tcp, agent_id: 7, "
+                          "match: caller, value: \"+8613800138000\"}\n",
+                      errs);
+  ASSERT_TRUE(c) << (errs.empty() ? "" : errs[0]);
+  EXPECT_EQ(c->hep_address, "2001:db8::5");
+  EXPECT_EQ(c->hep_port, 9060);
+  EXPECT_TRUE(c->hep_tcp);
+  EXPECT_EQ(c->hep_agent_id, 7u);
+  EXPECT_EQ(c->hep_match, "caller");
+  EXPECT_EQ(c->watch_calls, 1024u);
+  EXPECT_EQ(c->watch_ring_size, 100u);
+  const auto bad = errors(std::string(kPorts) + "export:\n  hep: {collector: \"collector.example:9060\"}\n");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("dp.yaml:7:20: collector: "), std::string::npos) << bad[0];
+  for (const char* text : {"192.0.2.5", "192.0.2.5:0", "192.0.2.5:65536", "[2001:db8::5]9060", "192.0.2.5:90a"})
+    EXPECT_EQ(errors(std::string(kPorts) + "export:\n  hep: {collector: \"" + text + "\"}\n").size(), 1u) << text;
+  const auto no_value = errors(std::string(kPorts) + "export:\n  hep: {collector: \"192.0.2.5:9060\", match: trunk}\n");
+  ASSERT_EQ(no_value.size(), 1u);
+  EXPECT_NE(no_value[0].find("match: the filter 'trunk' needs a value"), std::string::npos) << no_value[0];
+  const auto not_e164 =
+      errors(std::string(kPorts) + "export:\n  hep: {collector: \"192.0.2.5:9060\", match: caller, value: \"0138\"}\n");
+  ASSERT_EQ(not_e164.size(), 1u);
+  EXPECT_EQ(errors(std::string(kPorts) + "export:\n  hep: {transport: udp}\n").size(), 1u);  // no collector
+}
+
 // Before: "unknown key 'memroy_mb' in eal (allowed: ...)" without the hint
 // the rule loader and sipwall-control's config gave.
 TEST_F(ConfigFile, UnknownKeysSayWhatWasMeant) {
   EXPECT_EQ(
       errors(std::string(kPorts) + "offload: {steerng: false}\nfragment: {max_flows: 64}\n"),
-      (Lines{"dp.yaml:6:11: unknown key 'steerng' in offload; did you mean 'steering'? (allowed: steering, "
-             "deny)",
-             "dp.yaml:7:1: unknown key 'fragment' in the configuration; did you mean 'fragments'? (allowed: eal, "
-             "cpu, ports, pairs, workers, sip, ruleset, control, fragments, tcp, trace, run, offload, detection)"}));
+      (Lines{
+          "dp.yaml:6:11: unknown key 'steerng' in offload; did you mean 'steering'? (allowed: steering, "
+          "deny)",
+          "dp.yaml:7:1: unknown key 'fragment' in the configuration; did you mean 'fragments'? (allowed: eal, "
+          "cpu, ports, pairs, workers, sip, ruleset, control, fragments, tcp, trace, run, offload, detection, watch, "
+          "export)"}));
   EXPECT_EQ(errors(std::string(kPorts) + "eal: {memroy_mb: 256}\n"),
             (Lines{"dp.yaml:6:1: duplicate key 'eal' (first at dp.yaml:1:1)"}));
   EXPECT_EQ(errors("eal:\n  memroy_mb: 256\n  vdevs: [\"net_null0\", \"net_null1\"]\n" +

@@ -1,0 +1,184 @@
+"""Whole calls through the data plane, both directions, in order (stdlib only).
+
+The trunk and the core port each read a FIFO (net_pcap rx_pcap= a named
+pipe, as test_reload does). `Calls` writes one frame at a time into the
+side it comes from and waits until the data plane has received it, so an
+INVITE is classified (and its watch decided) before the response the core
+sends to it arrives on the other port. Used by the tests of the HEP export
+and of `sipwallctl capture` (docs/export.md).
+
+A call is a list of (side, frame, what) with side "trunk" or "core" and
+`what` the method or status code as tshark's sip.Method / sip.Status-Code
+give it.
+"""
+import os
+import struct
+import threading
+import time
+
+import harness as h
+import traffic as tr
+
+
+def answered(caller, call_id):
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    ruri = f"sip:13600136000@{c};user=phone"
+    return [("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
+            ("core", sp.udp_frame(c, p, 5060, 5060, sp.response(180, "Ringing", call_id=call_id, src=p)), "180"),
+            ("core", sp.udp_frame(c, p, 5060, 5060, sp.response(200, "OK", call_id=call_id, src=p)), "200"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060,
+                                   sp.request("BYE", ruri=ruri, call_id=call_id, src=p, cseq=2)), "BYE"),
+            ("core", sp.udp_frame(c, p, 5060, 5060,
+                                  sp.response(200, "OK", call_id=call_id, src=p, cseq=2, method="BYE")), "200")]
+
+
+def cancelled(caller, call_id):
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    ruri = f"sip:13600136000@{c};user=phone"
+    return [("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
+            ("core", sp.udp_frame(c, p, 5060, 5060, sp.response(180, "Ringing", call_id=call_id, src=p)), "180"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("CANCEL", ruri=ruri, call_id=call_id, src=p)),
+             "CANCEL"),
+            ("core", sp.udp_frame(c, p, 5060, 5060,
+                                  sp.response(200, "OK", call_id=call_id, src=p, method="CANCEL")), "200"),
+            ("core", sp.udp_frame(c, p, 5060, 5060,
+                                  sp.response(487, "Request Terminated", call_id=call_id, src=p)), "487"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK")]
+
+
+def refused_by_core(caller, call_id):
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    ruri = f"sip:13600136000@{c};user=phone"
+    return [("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
+            ("core", sp.udp_frame(c, p, 5060, 5060, sp.response(486, "Busy Here", call_id=call_id, src=p)), "486"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK")]
+
+
+def rejected_by_sipwall(caller, call_id):
+    """The INVITE of a caller the rules reject (608 from sipwall itself, not
+    a packet that crossed it), then the caller's ACK to that 608."""
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    ruri = f"sip:13600136000@{c};user=phone"
+    return [("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
+            ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK")]
+
+
+class Feed(threading.Thread):
+    """A pcap stream into one FIFO the data plane reads. Between the frames
+    it is given it writes a filler frame (UDP to port 9, not SIP) every
+    millisecond: net_pcap reads a FIFO with blocking reads, so a port whose
+    stream paused would hold the worker in its RX burst."""
+
+    FILLER_PORT = 9
+
+    def __init__(self, path, port_index):
+        super().__init__(daemon=True)
+        self.path, self.port_index = path, port_index
+        os.mkfifo(path)
+        self.lock = threading.Lock()
+        self.queue = []          # [(frame, threading.Event, [seq])]
+        self.n = 0               # frames written (fillers included)
+        self.closing = threading.Event()
+        self.opened = threading.Event()
+        self.error = None
+        sp = h.sippcap()
+        self.filler = sp.udp_frame(h.PEER4, h.CORE4, 40000, self.FILLER_PORT, b"filler")
+
+    def run(self):
+        try:
+            end = time.monotonic() + 30
+            fd = None
+            while fd is None:
+                try:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:
+                    if time.monotonic() > end:
+                        raise RuntimeError(f"the data plane never opened {self.path}")
+                    time.sleep(0.01)
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "wb", buffering=0) as f:
+                f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+                self.opened.set()
+                while not self.closing.is_set():
+                    with self.lock:
+                        item = self.queue.pop(0) if self.queue else None
+                    frame = item[0] if item else self.filler
+                    self.n += 1
+                    f.write(struct.pack("<IIII", 1764320400 + self.n // 1000000, self.n % 1000000,
+                                        len(frame), len(frame)) + frame)
+                    if item:
+                        item[2].append(self.n)
+                        item[1].set()
+                    else:
+                        time.sleep(0.001)
+        except Exception as e:  # reported by the main thread
+            self.error = e
+            self.opened.set()
+
+    def write(self, frame):
+        """Queues `frame`; returns its number in this port's stream once written."""
+        done, seq = threading.Event(), []
+        with self.lock:
+            self.queue.append((frame, done, seq))
+        if not done.wait(30):
+            raise RuntimeError(f"{self.path}: frame not written: {self.error}")
+        return seq[0]
+
+
+class Calls:
+    """Writes calls frame by frame, each after the data plane received the one before."""
+
+    def __init__(self, t, dp, trunk_feed, core_feed):
+        self.t, self.dp = t, dp
+        self.feeds = {"trunk": trunk_feed, "core": core_feed}
+
+    def open(self):
+        """Before Dataplane.start(): the data plane's open() of each FIFO
+        waits for its writer, and pcap's for the file header."""
+        for f in self.feeds.values():
+            f.start()
+
+    def wait_open(self):
+        for f in self.feeds.values():
+            f.opened.wait(30)
+            if f.error or not f.opened.is_set():
+                self.t.fatal(f"FIFO writer {f.path}: {f.error or 'never opened'}")
+
+    def port_rx(self, index):
+        return self.dp.stats()["ports"][index]["rx_packets"]
+
+    def play(self, call):
+        for side, frame, _ in call:
+            feed = self.feeds[side]
+            seq = feed.write(frame)
+            end = time.monotonic() + 30
+            while self.port_rx(feed.port_index) < seq:
+                if time.monotonic() > end:
+                    self.t.fatal(f"{side}: frame {seq} not received after 30 s")
+                time.sleep(0.005)
+
+    def close(self):
+        for f in self.feeds.values():
+            f.closing.set()
+        for f in self.feeds.values():
+            f.join(10)
+
+
+def data_plane(t, tag, extra_yaml="", artifact=None):
+    """A Dataplane whose trunk and core ports read FIFOs; returns (dp, Calls)."""
+    trunk_in, core_in = Feed(t.path(tag + "-trunk.fifo"), 0), Feed(t.path(tag + "-core.fifo"), 1)
+    trunk = ("trunk", f"net_pcap0,rx_pcap={trunk_in.path},tx_pcap={t.path(tag + '-trunk-out.pcap')}", "trunk")
+    core = ("core", f"net_pcap1,rx_pcap={core_in.path},tx_pcap={t.path(tag + '-core-out.pcap')}", "core")
+    dp = h.Dataplane(t, tag, [trunk, core], artifact=artifact, extra_yaml=extra_yaml)
+    return dp, Calls(t, dp, trunk_in, core_in)
+
+
+def call_id_of(frame):
+    """The Call-ID of a frame built here."""
+    text = frame.split(b"\r\nCall-ID: ", 1)[1]
+    return text.split(b"\r\n", 1)[0].decode()
