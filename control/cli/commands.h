@@ -13,5 +13,7 @@ void add_rules_command(CLI::App& app, int& rc);
 // status, stats, trace, and rules reload|rollback|history (cmd_live.cpp);
 // call after add_rules_command.
 void add_live_commands(CLI::App& app, int& rc);
+// fleet publish|status (cmd_fleet.cpp, docs/fleet.md).
+void add_fleet_command(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli
