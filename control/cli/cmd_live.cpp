@@ -209,6 +209,15 @@ void print_control_status(const json& s, const std::string& socket) {
   std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
             << " records written since start)\n";
   std::cout << "  store         " << s_of(s, "store") << "\n";
+  // The fleet (docs/fleet.md): which published version runs here, and Redis.
+  if (const json& f = s.value("fleet", json()); f.is_object()) {
+    std::cout << "  fleet         appliance " << text::printable(s_of(f, "appliance")) << ", Redis " << s_of(f, "redis")
+              << " " << (f.value("redis_up", false) ? "up" : "DOWN: " + text::printable(s_of(f, "redis_error"), 200))
+              << "; " << s_of(f, "state") << ", runs fleet version " << u64(f, "running_seq") << " (current "
+              << u64(f, "current_seq") << ")";
+    if (!s_of(f, "reason", "").empty()) std::cout << ": " << text::printable(s_of(f, "reason"), 300);
+    std::cout << "\n";
+  }
 }
 
 int run_status(const Sockets& so, bool as_json) {
