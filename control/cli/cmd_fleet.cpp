@@ -132,6 +132,8 @@ int wait_for(fleet::RedisLink& r, const fleet::FleetKeys& k, std::uint64_t seq, 
     if (runs)
       std::cout << "  " << row.id << ": runs version " << want
                 << (st == "mismatch" ? " (" + field(row, "reason") + ")" : "") << "\n";
+    else if (field(row, "handled_seq") == want && st == "pending")
+      std::cout << "  " << row.id << ": compiled it, waits for its data plane: " << field(row, "reason") << "\n";
     else if (field(row, "handled_seq") == want && st == "refused")
       std::cout << "  " << row.id << ": REFUSED it, still runs version " << field(row, "seq") << ": "
                 << field(row, "reason") << "\n";

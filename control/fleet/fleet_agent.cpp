@@ -102,6 +102,13 @@ void FleetAgent::tick() {
   } else {
     redis_ok();
     current_seq_ = *cur;
+    if (state_ == "pending" && hooks_.report()["dataplane_checksum"] == pending_checksum_) {
+      state_ = "ok";  // the data plane came back and runs it
+      reason_.clear();
+      since_ = control::iso8601_ms(control::now_ns());
+      spdlog::info("fleet: version {} runs (the data plane loaded it)", c_.running_seq);
+      next_heartbeat_ = {};
+    }
     if (*cur != 0 && *cur != handled_seq_ && !applying_) apply(*cur);
     if (!link_.connected()) return;  // apply() met a connection error
   }
@@ -166,6 +173,21 @@ void FleetAgent::reload_finished(const json& reply) {
     return it != reply.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   const bool ok = reply.contains("ok") && reply["ok"].is_boolean() && reply["ok"].get<bool>();
+  if (!ok && hooks_.running_checksum() == m.checksum) {
+    // The set compiled and is the one published to the data plane, which
+    // did not answer (down, restarting, busy): the reload queue loads it when
+    // it is back. Not a refusal: the files stay.
+    handled_seq_ = m.seq;
+    c_.running_seq = m.seq;
+    running_version_ = m.version;
+    state_ = "pending";
+    reason_ = str("stage") + ": " + str("error");
+    pending_checksum_ = m.checksum;
+    since_ = control::iso8601_ms(control::now_ns());
+    spdlog::warn("fleet: version {} waits for the data plane: {}", m.seq, reason_);
+    next_heartbeat_ = {};
+    return;
+  }
   if (!ok) {
     std::string reason = str("stage") + ": " + str("error");
     std::string err;

@@ -92,7 +92,8 @@ class FleetAgent {
   // a new `current` differs from it.
   std::uint64_t handled_seq_ = 0;
   std::optional<Manifest> applying_;  // written, reload queued, reply awaited
-  std::string state_ = "none";        // none | applying | ok | refused | mismatch
+  std::string state_ = "none";        // none | applying | pending | ok | refused | mismatch
+  std::string pending_checksum_;      // pending: what the data plane must run to be ok
   std::string reason_;                // refused / mismatch: why
   std::string since_;                 // when state_ was set (ISO 8601)
   std::uint64_t current_seq_ = 0;     // as last read from Redis

@@ -270,6 +270,8 @@ store:
 dataplane:
   socket: %s
   poll_interval_ms: 200
+  request_timeout_ms: 1000
+  load_timeout_ms: 3000
 control:
   socket: %s
 metrics:
@@ -449,6 +451,25 @@ def test(scene):
     check("reachable again: resynchronising" in log, "the return is logged")
     pub_e = os.path.join(scene.tmp, "publish-e")
     timed_publish(scene, scene.write_set(pub_e, RULES_E), "fleet-E")
+
+    print("== a data plane that does not answer: the set waits for it (pending), then runs")
+    a1 = scene.apps[0]
+    a1["dp"].send_signal(signal.SIGSTOP)
+    try:
+        pub_f = os.path.join(scene.tmp, "publish-f")
+        rc, out, err = scene.ctl("fleet", "publish", scene.write_set(pub_f, RULES_E.replace('"fleet-E"', '"fleet-F"')))
+        check(rc == 0, "fleet publish fleet-F")
+        wait_for("a2 and a3 run fleet-F", lambda: all(scene.dp_version(a) == "fleet-F" for a in scene.apps[1:]), 5)
+        st = wait_for("a1 pending", lambda: (lambda s: s if s["a1"]["state"] == "pending" else None)(
+            scene.fleet_status()), 15)
+        check("dataplane" in st["a1"]["reason"], "fleet status: a1 pending, waiting for its data plane (%s)" %
+              st["a1"]["reason"][:100])
+    finally:
+        a1["dp"].send_signal(signal.SIGCONT)
+    wait_for("a1 runs fleet-F once its data plane answers", lambda: scene.dp_version(a1) == "fleet-F", 15)
+    wait_for("fleet status: a1 ok on fleet-F", lambda: (lambda s: s["a1"]["state"] == "ok" and s["a1"]["version"] ==
+                                                        "fleet-F")(scene.fleet_status()), 10)
+    check(open(a1["rules"]).read() == RULES_E.replace('"fleet-E"', '"fleet-F"'), "a1 kept F's files (not a refusal)")
 
     print("== streams end: nothing lost")
     for w in writers:
