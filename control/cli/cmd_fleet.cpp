@@ -3,6 +3,7 @@
 //   fleet status [--json]                 every appliance: fleet version, checksum, last seen, state
 // Exit status: 0 ok, 1 refused (the rule set does not compile, or an
 // appliance refused it within --wait), 2 bad arguments, 3 Redis unreachable.
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -14,12 +15,15 @@
 #include <thread>
 
 #include "control/cli/commands.h"
+#include "control/cli/dial_plan_options.h"
 #include "control/client/time_util.h"
 #include "control/fleet/bundle_files.h"
+#include "control/fleet/fleet_blocks.h"
 #include "control/fleet/fleet_store.h"
 #include "rules/compiler/compiler.h"
 #include "rules/io/file_input.h"
 #include "rules/loader/loader.h"
+#include "rules/number/normalize.h"
 #include "rules/text/json_text.h"
 #include "rules/text/safe_text.h"
 
@@ -271,6 +275,72 @@ int run_status(const RedisOptions& o, bool as_json) {
   return kOk;
 }
 
+// --------------------------------------------------------------------------
+// block / lift
+
+// KEY as the data plane reads it: an IP address or a trunk name as given, a
+// number in any format normalised to E.164 with the dial plan.
+std::optional<std::string> block_key(const std::string& key, const DialPlanOptions& dp) {
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, key.c_str(), buf) == 1 || ::inet_pton(AF_INET6, key.c_str(), buf) == 1) return key;
+  const bool number = !key.empty() && (key[0] == '+' || (key[0] >= '0' && key[0] <= '9') || key.rfind("tel:", 0) == 0);
+  if (!number) return key;  // a trunk name
+  number::DialPlan plan;
+  std::string why;
+  if (!build_dial_plan(dp, plan, why)) {
+    std::cerr << why << "\n";
+    return std::nullopt;
+  }
+  const number::Number n = number::normalize_written(key, plan);
+  if (n.kind != number::NumberKind::e164) {
+    std::cerr << text::quote(key) << " is not a number the dial plan makes E.164 (" << number::to_string(n.reason)
+              << ")\n";
+    return std::nullopt;
+  }
+  return std::string(n.text());
+}
+
+int run_block(const std::string& key_in, const std::string& detector, const std::string& for_text,
+              const DialPlanOptions& dp, const RedisOptions& o) {
+  const std::optional<std::int64_t> dur = control::parse_duration(for_text);
+  if (!dur || *dur <= 0 || *dur > std::int64_t{30} * 86400 * 1'000'000'000) {
+    std::cerr << "--for: a duration from 1s to 30d (90s, 10m, 2h, 1d), got " << text::quote(for_text) << "\n";
+    return kUsage;
+  }
+  const std::optional<std::string> key = block_key(key_in, dp);
+  if (!key) return kUsage;
+  auto link = open_redis(o);
+  if (!link) return kUnreachable;
+  const std::int64_t now = control::now_ns() / 1'000'000;
+  fleet::Block b{*key, detector, now + *dur / 1'000'000, publisher(), control::iso8601_ms(control::now_ns())};
+  std::string err;
+  if (!fleet::write_block(*link, fleet::FleetKeys{o.prefix}, b, now, err)) {
+    std::cerr << err << "\n";
+    return kUnreachable;
+  }
+  std::cout << "fleet block: " << text::printable(*key) << " held in detector " << text::printable(detector)
+            << " on every appliance until " << control::iso8601_ms(b.until_ms * 1'000'000) << "\n";
+  return kOk;
+}
+
+int run_fleet_lift(const std::string& key_in, const std::string& detector, const DialPlanOptions& dp,
+                   const RedisOptions& o) {
+  const std::optional<std::string> key = block_key(key_in, dp);
+  if (!key) return kUsage;
+  auto link = open_redis(o);
+  if (!link) return kUnreachable;
+  std::size_t removed = 0;
+  std::string err;
+  if (!fleet::remove_blocks(*link, fleet::FleetKeys{o.prefix}, *key,
+                            detector.empty() ? std::nullopt : std::optional<std::string>(detector), removed, err)) {
+    std::cerr << err << "\n";
+    return kUnreachable;
+  }
+  std::cout << "fleet lift: " << removed << " block(s) of " << text::printable(*key)
+            << " removed; every appliance lifts them at its next turn\n";
+  return removed ? kOk : kFailed;
+}
+
 }  // namespace
 
 void add_fleet_command(CLI::App& app, int& rc) {
@@ -293,6 +363,26 @@ void add_fleet_command(CLI::App& app, int& rc) {
   st->add_flag("--json", as_json, "one JSON object");
   add_redis_options(st, st_opts);
   st->callback([&rc] { rc = run_status(st_opts, as_json); });
+
+  static RedisOptions bl_opts, li_opts;
+  static DialPlanOptions bl_dp, li_dp;
+  static std::string bl_key, bl_det, bl_for, li_key, li_det;
+  auto* bl = fleet->add_subcommand("block", "hold KEY in a detector on every appliance for a while (docs/fleet.md)");
+  bl->add_option("KEY", bl_key, "an E.164 number in any format (the dial plan normalises it), an IP address or a trunk")
+      ->required();
+  bl->add_option("--detector", bl_det, "the single-part detector that holds it (the rules act on its level)")
+      ->required();
+  bl->add_option("--for", bl_for, "how long: 90s, 10m, 2h, 1d (at most 30d)")->required();
+  add_dial_plan_options(*bl, bl_dp);
+  add_redis_options(bl, bl_opts);
+  bl->callback([&rc] { rc = run_block(bl_key, bl_det, bl_for, bl_dp, bl_opts); });
+
+  auto* li = fleet->add_subcommand("lift", "remove the fleet's blocks of KEY: every appliance lifts them");
+  li->add_option("KEY", li_key, "as for fleet block")->required();
+  li->add_option("--detector", li_det, "only the block in this detector");
+  add_dial_plan_options(*li, li_dp);
+  add_redis_options(li, li_opts);
+  li->callback([&rc] { rc = run_fleet_lift(li_key, li_det, li_dp, li_opts); });
   (void)kUsage;
 }
 

@@ -62,6 +62,18 @@ fleet::FleetAgent::Hooks Daemon::fleet_hooks() {
     f["sipwall_version"] = SIPWALL_VERSION;
     return f;
   };
+  h.dataplane_request = [this](const json& req) -> std::optional<json> {
+    UnixJsonClient c;
+    json reply;
+    const int timeout = static_cast<int>(cfg_.request_timeout_ms);
+    if (!c.connect(cfg_.dataplane_socket, timeout) || !c.request(req, reply, timeout)) return std::nullopt;
+    return reply;
+  };
+  h.dataplane_identity = [this] {
+    if (!dp_.up) return std::string();
+    const State s = dataplane_state();
+    return s.started_at + "/" + s.checksum;
+  };
   return h;
 }
 

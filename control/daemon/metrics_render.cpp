@@ -309,6 +309,11 @@ void fleet_metrics(MetricsText& m, const fleet::FleetCounters& f) {
   m.sample_u64({}, f.running_seq);
   m.family("sipwall_fleet_heartbeats_total", MetricType::counter, "Heartbeats written to the fleet's Redis");
   m.sample_u64({}, f.heartbeats);
+  m.family("sipwall_fleet_blocks_held", MetricType::gauge, "Fleet-wide blocks this appliance's data plane holds now");
+  m.sample_u64({}, f.blocks_held);
+  m.family("sipwall_fleet_block_errors_total", MetricType::counter,
+           "Fleet-wide blocks the data plane refused to hold (no such single-part detector in its rule set)");
+  m.sample_u64({}, f.block_errors);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "control/client/time_util.h"
 #include "control/fleet/bundle_files.h"
+#include "control/fleet/fleet_blocks.h"
 #include "control/fleet/fleet_store.h"
 #include "rules/io/file_input.h"
 #include "rules/text/safe_text.h"
@@ -95,13 +96,14 @@ void FleetAgent::redis_ok() {
 void FleetAgent::tick() {
   due_ = Clock::now() + std::chrono::milliseconds(opts_.interval_ms);
   std::string err;
-  std::optional<std::uint64_t> cur = read_current(link_, keys_, err);
-  if (!cur) {
+  std::uint64_t cur = 0, gen = 0;
+  if (!read_heads(link_, keys_, cur, gen, err)) {
     if (!link_.connected()) return redis_failed(err);
     spdlog::warn("fleet: {}", err);  // a value we cannot read: nothing to apply
   } else {
     redis_ok();
-    current_seq_ = *cur;
+    current_seq_ = cur;
+    blocks_gen_ = gen;
     if (state_ == "pending" && hooks_.report()["dataplane_checksum"] == pending_checksum_) {
       state_ = "ok";  // the data plane came back and runs it
       reason_.clear();
@@ -109,8 +111,10 @@ void FleetAgent::tick() {
       spdlog::info("fleet: version {} runs (the data plane loaded it)", c_.running_seq);
       next_heartbeat_ = {};
     }
-    if (*cur != 0 && *cur != handled_seq_ && !applying_) apply(*cur);
+    if (cur != 0 && cur != handled_seq_ && !applying_) apply(cur);
     if (!link_.connected()) return;  // apply() met a connection error
+    if (!applying_ && (blocks_applied_gen_ != gen || blocks_identity_ != hooks_.dataplane_identity())) sync_blocks(gen);
+    if (!link_.connected()) return;
   }
   if (Clock::now() >= next_heartbeat_) heartbeat();
 }
@@ -217,6 +221,55 @@ void FleetAgent::reload_finished(const json& reply) {
   if (c_.redis_up) heartbeat();  // fleet status shows it at once
 }
 
+// Holds every fleet block that has not expired in the data plane, and lifts
+// the ones that were removed. Done again when the generation moves, and when
+// the data plane restarted or changed rule sets (a new detector definition
+// starts empty). A data plane that does not answer: tried again next turn.
+void FleetAgent::sync_blocks(std::uint64_t gen) {
+  std::vector<Block> blocks;
+  std::size_t bad = 0;
+  std::string err;
+  if (!read_blocks(link_, keys_, blocks, bad, err)) {
+    if (!link_.connected()) return redis_failed(err);
+    spdlog::warn("fleet: blocks: {}", err);
+    return;
+  }
+  if (bad) spdlog::warn("fleet: {} entries of {} are not blocks this version reads: ignored", bad, keys_.blocks());
+  const std::string identity = hooks_.dataplane_identity();
+  const std::int64_t now = now_ms();
+  std::map<std::string, std::int64_t> next;
+  for (const Block& b : blocks) {
+    if (b.until_ms <= now) continue;
+    std::optional<json> reply = hooks_.dataplane_request(json{
+        {"v", 1}, {"cmd", "detections-hold"}, {"key", b.key}, {"detector", b.detector}, {"for_ms", b.until_ms - now}});
+    if (!reply) return;  // the data plane is away: all again next turn
+    if (!reply->value("ok", false)) {
+      c_.block_errors++;
+      if (!held_.count(b.field()) && blocks_applied_gen_ != gen)
+        spdlog::warn("fleet: block of {} in {} not held here: {}", text::printable(b.key), text::printable(b.detector),
+                     text::printable(reply->value("error", std::string()), 300));
+      continue;
+    }
+    if (!held_.count(b.field()))
+      spdlog::info("fleet: holding {} in {} until {} (by {})", text::printable(b.key), text::printable(b.detector),
+                   control::iso8601_ms(b.until_ms * 1'000'000), text::printable(b.by));
+    next[b.field()] = b.until_ms;
+  }
+  for (const auto& [field, until] : held_) {
+    if (next.count(field) || until <= now) continue;
+    const std::size_t tab = field.find('\t');
+    const std::string det = field.substr(0, tab), key = field.substr(tab + 1);
+    std::optional<json> reply =
+        hooks_.dataplane_request(json{{"v", 1}, {"cmd", "detections-lift"}, {"key", key}, {"detector", det}});
+    if (!reply) return;
+    spdlog::info("fleet: block of {} in {} lifted", text::printable(key), text::printable(det));
+  }
+  held_ = std::move(next);
+  c_.blocks_held = held_.size();
+  blocks_applied_gen_ = gen;
+  blocks_identity_ = identity;
+}
+
 void FleetAgent::heartbeat() {
   next_heartbeat_ = Clock::now() + std::chrono::milliseconds(opts_.heartbeat_ms);
   std::map<std::string, std::string> f = hooks_.report();
@@ -229,6 +282,8 @@ void FleetAgent::heartbeat() {
   f["reason"] = reason_;
   f["since"] = since_;
   f["redis_outages"] = std::to_string(c_.redis_outages);
+  f["blocks_gen"] = blocks_applied_gen_ ? std::to_string(*blocks_applied_gen_) : "";
+  f["blocks_held"] = std::to_string(c_.blocks_held);
   std::string err;
   if (!write_heartbeat(link_, keys_, opts_.appliance, f, now_ms(), std::int64_t{opts_.heartbeat_ttl_s} * 1000, err)) {
     if (!link_.connected()) return redis_failed(err);
@@ -251,7 +306,10 @@ json FleetAgent::status_json() const {
          {"state", state_},
          {"since", since_},
          {"applied", c_.applied},
-         {"refused", c_.refused}};
+         {"refused", c_.refused},
+         {"blocks_gen", blocks_gen_},
+         {"blocks_held", c_.blocks_held},
+         {"block_errors", c_.block_errors}};
   if (!reason_.empty()) j["reason"] = reason_;
   if (!c_.redis_up && redis_known_) {
     j["redis_error"] = redis_error_;

@@ -37,7 +37,9 @@ struct FleetCounters {
   std::uint64_t applied = 0;        // fleet versions now running here
   std::uint64_t refused = 0;        // fleet versions refused here (bad bundle, compile, data plane)
   std::uint64_t heartbeats = 0;
-  std::uint64_t running_seq = 0;  // the fleet version this appliance runs (0: none)
+  std::uint64_t running_seq = 0;   // the fleet version this appliance runs (0: none)
+  std::uint64_t blocks_held = 0;   // fleet blocks its data plane holds now
+  std::uint64_t block_errors = 0;  // holds the data plane refused (unknown detector, pair detector, ...)
 };
 
 class FleetAgent {
@@ -52,6 +54,12 @@ class FleetAgent {
     // What the heartbeat says besides the fleet state: name, version,
     // checksum, dataplane (up/down).
     std::function<std::map<std::string, std::string>()> report;
+    // One request to the data plane's control socket: its reply, or nullopt
+    // when it could not be reached or gave no answer in time.
+    std::function<std::optional<nlohmann::json>(const nlohmann::json&)> dataplane_request;
+    // Changes when the data plane restarts or its rule set changes: the
+    // fleet's blocks are held again then.
+    std::function<std::string()> dataplane_identity;
   };
 
   FleetAgent(FleetOptions opts, std::filesystem::path rules_file, std::filesystem::path state_dir, Hooks hooks);
@@ -75,6 +83,7 @@ class FleetAgent {
   void apply(std::uint64_t seq);
   void refuse(std::uint64_t seq, const std::string& reason);
   void heartbeat();
+  void sync_blocks(std::uint64_t gen);
 
   FleetOptions opts_;
   std::filesystem::path rules_file_, backup_dir_;
@@ -98,6 +107,13 @@ class FleetAgent {
   std::string since_;                 // when state_ was set (ISO 8601)
   std::uint64_t current_seq_ = 0;     // as last read from Redis
   std::string running_version_;       // of the fleet version applied
+
+  // Global blocks: the generation and data-plane identity they were last
+  // applied for, and what was held (field -> until_ms).
+  std::uint64_t blocks_gen_ = 0;
+  std::optional<std::uint64_t> blocks_applied_gen_;
+  std::string blocks_identity_;
+  std::map<std::string, std::int64_t> held_;
 };
 
 }  // namespace sipwall::fleet

@@ -16,6 +16,8 @@ struct FleetKeys {
   std::string ruleset(std::uint64_t seq) const {                              // hash: manifest, file:0 ...
     return prefix + "ruleset:" + std::to_string(seq);
   }
+  std::string blocks() const { return prefix + "blocks"; }          // hash: detector<TAB>key -> JSON
+  std::string blocks_gen() const { return prefix + "blocks:gen"; }  // INCR at every change of blocks
   std::string appliances() const { return prefix + "appliances"; }  // sorted set: id -> last seen (ms)
   std::string appliance(const std::string& id) const { return prefix + "appliance:" + id; }  // hash, with a TTL
 };

@@ -14,6 +14,10 @@ const ProtocolSpec& dataplane_protocol() {
           // box (all=1: also keys hot but not held) and early release.
           {"detections", {{"all", FieldType::count, false}}},
           {"detections-lift", {{"key", FieldType::text, true}, {"detector", FieldType::text, false}}},
+          // A block decided outside this data plane (an operator, the
+          // fleet: docs/fleet.md), held in a detector for for_ms.
+          {"detections-hold",
+           {{"key", FieldType::text, true}, {"detector", FieldType::text, true}, {"for_ms", FieldType::count, true}}},
       }};
   return spec;
 }
