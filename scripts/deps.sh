@@ -11,6 +11,9 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libyaml-cpp-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcrypt-dev libssl-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  # the fleet (docs/fleet.md): hiredis 0.14 for sipwall-control and sipwallctl, Redis 7 for the tests
+  libhiredis-dev redis-server
   # peers and tools the tests drive
   tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps curl
   # the package test (tests/package): lintian on the .deb

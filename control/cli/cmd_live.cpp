@@ -195,6 +195,15 @@ void print_control_status(const json& s, const std::string& socket) {
   std::cout << "  trace log     " << s_of(s, "trace_file") << " (" << s_of(s, "trace_records_written")
             << " records written since start)\n";
   std::cout << "  store         " << s_of(s, "store") << "\n";
+  // The fleet (docs/fleet.md): which published version runs here, and Redis.
+  if (const json& f = s.value("fleet", json()); f.is_object()) {
+    std::cout << "  fleet         appliance " << text::printable(s_of(f, "appliance")) << ", Redis " << s_of(f, "redis")
+              << " " << (f.value("redis_up", false) ? "up" : "DOWN: " + text::printable(s_of(f, "redis_error"), 200))
+              << "; " << s_of(f, "state") << ", runs fleet version " << u64(f, "running_seq") << " (current "
+              << u64(f, "current_seq") << ")";
+    if (!s_of(f, "reason", "").empty()) std::cout << ": " << text::printable(s_of(f, "reason"), 300);
+    std::cout << "\n";
+  }
 }
 
 int run_status(const Sockets& so, bool as_json) {
@@ -338,7 +347,9 @@ int run_detections(const Sockets& so, bool as_json, bool all) {
   std::printf("%-20s %-34s %7s %-6s %-22s %-24s %-24s %-24s %s\n", "DETECTOR", "KEY", "COUNT", "LEVEL", "ACTION",
               "FIRST SEEN", "LAST SEEN", "EXPIRES", "IN");
   for (const json& d : ds) {
-    const std::string in = d.contains("expires_in_s") ? duration_text(d.value("expires_in_s", 0.0)) : "-";
+    std::string in = d.contains("expires_in_s") ? duration_text(d.value("expires_in_s", 0.0)) : "-";
+    // Held from outside the counts: `sipwallctl fleet block` or a detections-hold request.
+    if (d.value("external", false)) in += " (fleet/manual block)";
     std::printf("%-20s %-34s %7llu %-6s %-22s %-24s %-24s %-24s %s\n", text::printable(s_of(d, "detector")).c_str(),
                 text::printable(s_of(d, "key")).c_str(), static_cast<unsigned long long>(u64(d, "count")),
                 s_of(d, "level").c_str(), text::printable(s_of(d, "action")).c_str(), s_of(d, "first_seen").c_str(),

@@ -17,5 +17,7 @@ void add_live_commands(CLI::App& app, int& rc);
 void add_lookup_command(CLI::App& app, int& rc);
 // capture (cmd_capture.cpp): packets of matching calls into a pcapng file.
 void add_capture_command(CLI::App& app, int& rc);
+// fleet publish|status (cmd_fleet.cpp, docs/fleet.md).
+void add_fleet_command(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli

@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "control/daemon/web_config.h"
+#include "control/fleet/fleet_store.h"
+#include "control/fleet/redis_link.h"
 #include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
 #include "rules/text/safe_text.h"
@@ -15,8 +17,8 @@ namespace {
 
 using yaml::Map;
 
-constexpr std::array<std::string_view, 8> kTopKeys = {"rules",   "store",   "compile", "dataplane",
-                                                      "control", "metrics", "trace",   "log"};
+constexpr std::array<std::string_view, 9> kTopKeys = {"rules",   "store", "compile", "dataplane", "control",
+                                                      "metrics", "trace", "log",     "fleet"};
 constexpr std::array<std::string_view, 2> kRulesKeys = {"file", "debounce_ms"};
 constexpr std::array<std::string_view, 4> kStoreKeys = {"dir", "keep", "history_max", "current_link"};
 constexpr std::array<std::string_view, 3> kCompileKeys = {"isolate", "timeout_s", "memory_limit_mb"};
@@ -26,6 +28,9 @@ constexpr std::array<std::string_view, 3> kControlKeys = {"socket", "mode", "gro
 constexpr std::array<std::string_view, 4> kMetricsKeys = {"listen", "mode", "group", "web_config"};
 constexpr std::array<std::string_view, 4> kTraceKeys = {"dir", "max_bytes", "keep", "drain_max"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
+constexpr std::array<std::string_view, 11> kFleetKeys = {
+    "redis",           "user",       "password_file", "appliance",    "prefix", "interval_ms", "heartbeat_ms",
+    "heartbeat_ttl_s", "timeout_ms", "retry_max_ms",  "max_bundle_mb"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 // A Unix socket path that bind()/connect() take (sun_path is 108 bytes).
@@ -44,6 +49,31 @@ void read_compile(yaml::Reader& r, Map& m, ControlConfig& c) {
       r.error(m.at("memory_limit_mb"), "memory_limit_mb needs isolate: true (the limit applies to the compiler child)");
     c.compile_memory_mb = 0;  // compiling in this process: nothing to limit apart from the daemon itself
   }
+}
+
+void read_fleet(yaml::Reader& r, Map& m, fleet::FleetOptions& f) {
+  f.enabled = true;
+  if (m.text("redis", f.redis, "host:port of the fleet's Redis")) {
+    fleet::RedisAddress a;
+    std::string why;
+    if (!fleet::parse_redis_address(f.redis, a, &why)) r.error(m.at("redis"), "redis: " + why);
+  }
+  m.text("user", f.user, "a Redis ACL user name", Map::Empty::allowed);
+  m.text("password_file", f.password_file, "a file holding the Redis password", Map::Empty::allowed);
+  if (m.require("appliance") && m.text("appliance", f.appliance, "this appliance's id")) {
+    if (std::string why = fleet::appliance_id_problem(f.appliance); !why.empty())
+      r.error(m.at("appliance"), "appliance: " + why + ", got " + text::quote(f.appliance));
+  }
+  if (m.text("prefix", f.prefix, "a key prefix") && f.prefix.size() > 64)
+    r.error(m.at("prefix"), "prefix: at most 64 bytes");
+  m.integer("interval_ms", f.interval_ms, 50, 60000);
+  m.integer("heartbeat_ms", f.heartbeat_ms, 100, 60000);
+  m.integer("heartbeat_ttl_s", f.heartbeat_ttl_s, 1, 86400);
+  m.integer("timeout_ms", f.timeout_ms, 10, 10000);
+  m.integer("retry_max_ms", f.retry_max_ms, 100, 600000);
+  m.integer("max_bundle_mb", f.max_bundle_mb, 1, 4096);
+  if (f.heartbeat_ttl_s * 1000ull <= f.heartbeat_ms)
+    r.error(m.at("heartbeat_ttl_s"), "heartbeat_ttl_s must be longer than heartbeat_ms");
 }
 
 ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
@@ -114,6 +144,7 @@ ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
     m->integer("drain_max", c.trace_drain_max, 1, 1000000);
   }
   if (auto m = top.map("log", kLogKeys)) m->word("level", kLogLevels, c.log_level);
+  if (auto m = top.map("fleet", kFleetKeys)) read_fleet(r, *m, c.fleet);
   return c;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "control/fleet/fleet_options.h"
+
 namespace sipwall::control {
 
 struct ControlConfig {
@@ -64,6 +66,9 @@ struct ControlConfig {
 
   // log:
   std::string log_level = "info";  // trace debug info warn error critical off
+
+  // fleet: (docs/fleet.md) absent: this appliance runs its local rule files alone
+  fleet::FleetOptions fleet;
 };
 
 // Loads `path`. On errors returns nullopt and appends every error to `errors`.

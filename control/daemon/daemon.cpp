@@ -41,6 +41,41 @@ Daemon::Daemon(ControlConfig cfg, std::string self_exe)
       reloads_(ReloadSettings{cfg_.rules_file, cfg_.keep, cfg_.current_link}, store_, history_, m_, *this, *this,
                reload_hooks()) {
   m_.version = SIPWALL_VERSION;
+  if (cfg_.fleet.enabled)
+    fleet_ = std::make_unique<fleet::FleetAgent>(cfg_.fleet, cfg_.rules_file, cfg_.store_dir, fleet_hooks());
+}
+
+// What the fleet agent needs from this loop: the set published to the data
+// plane, a reload through the queue, and what its heartbeat reports.
+fleet::FleetAgent::Hooks Daemon::fleet_hooks() {
+  fleet::FleetAgent::Hooks h;
+  h.running_checksum = [this] { return reloads_.wanted() ? reloads_.wanted()->checksum : std::string(); };
+  h.reload = [this] { reloads_.enqueue_reload("fleet", kFleetWaiter); };
+  h.report = [this] {
+    std::map<std::string, std::string> f;
+    if (const auto& w = reloads_.wanted()) {
+      f["name"] = w->name;
+      f["version"] = w->version;
+      f["checksum"] = w->checksum;
+    }
+    f["dataplane"] = dp_.up ? "up" : "down";
+    f["dataplane_checksum"] = dp_.up ? dataplane_state().checksum : "";
+    f["sipwall_version"] = SIPWALL_VERSION;
+    return f;
+  };
+  h.dataplane_request = [this](const json& req) -> std::optional<json> {
+    UnixJsonClient c;
+    json reply;
+    const int timeout = static_cast<int>(cfg_.request_timeout_ms);
+    if (!c.connect(cfg_.dataplane_socket, timeout) || !c.request(req, reply, timeout)) return std::nullopt;
+    return reply;
+  };
+  h.dataplane_identity = [this] {
+    if (!dp_.up) return std::string();
+    const State s = dataplane_state();
+    return s.started_at + "/" + s.checksum;
+  };
+  return h;
 }
 
 Daemon::~Daemon() {
@@ -64,6 +99,7 @@ bool Daemon::open_all(std::string& error) {
     return false;
   }
   if (!store_.init(error)) return false;
+  if (fleet_ && !fleet_->open(error)) return false;
   if (!trace_.open(error)) return false;
   if (!watcher_.init(error)) return false;
   if (!server_.open(
@@ -142,6 +178,7 @@ void Daemon::loop_once() {
     if (child_.running()) wake = std::min(wake, child_.deadline());
     wake = std::min(wake, watchdog_.due());
     if (auto w = server_.wake_at()) wake = std::min(wake, *w);
+    if (fleet_) wake = std::min(wake, fleet_->due());
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
 
@@ -183,6 +220,10 @@ void Daemon::loop_once() {
       poll_and_observe();
       next_poll_ = Clock::now() + std::chrono::milliseconds(cfg_.poll_interval_ms);
     }
+    if (fleet_ && Clock::now() >= fleet_->due()) {
+      fleet_->tick();  // every Redis call is bounded by fleet.timeout_ms
+      fleet_metrics();
+    }
     watchdog_.poll(now);
   }
 }
@@ -215,7 +256,17 @@ ReloadQueue::Hooks Daemon::reload_hooks() {
 
 void Daemon::op_finished(const json& reply, const std::vector<ReloadQueue::Waiter>& waiters) {
   const std::string line = reply.dump(-1, ' ', false, json::error_handler_t::replace);
-  for (auto id : waiters) server_.reply(id, line);
+  bool fleet_waits = false;
+  for (auto id : waiters) {
+    if (id == kFleetWaiter)
+      fleet_waits = true;
+    else
+      server_.reply(id, line);
+  }
+  if (fleet_waits && fleet_) {
+    fleet_->reload_finished(reply);
+    fleet_metrics();
+  }
   render_metrics_now();
   update_systemd_status();
   send_ready_once();  // the first load attempt is over, whatever its result
@@ -380,6 +431,17 @@ void Daemon::send_ready_once() {
   systemd::notify("READY=1");
 }
 
+void Daemon::fleet_metrics() {
+  if (!fleet_) return;
+  const bool was_up = m_.fleet.redis_up;
+  m_.fleet = fleet_->counters();
+  m_.fleet_configured = true;
+  if (was_up != m_.fleet.redis_up) {
+    render_metrics_now();
+    update_systemd_status();
+  }
+}
+
 void Daemon::render_metrics_now() {
   if (cfg_.metrics_listen.empty()) return;
   metrics_.publish(render_metrics(m_, dp_));
@@ -394,6 +456,7 @@ void Daemon::update_systemd_status() {
   s += dp_.up ? "; data plane up" : "; data plane DOWN";
   s += "; reloads ok " + std::to_string(m_.reloads_ok) + ", failed " + std::to_string(m_.reloads_failed);
   if (m_.have_reload && !m_.last_reload_ok) s += "; last reload FAILED";
+  if (fleet_) s += m_.fleet.redis_up ? "; fleet version " + std::to_string(m_.fleet.running_seq) : "; fleet Redis DOWN";
   systemd::notify("STATUS=" + s);
 }
 
@@ -468,6 +531,7 @@ json Daemon::status_json() const {
               {"last_reload", reloads_.last_result().is_null() ? json(nullptr) : reloads_.last_result()},
               {"reloads", json{{"ok", m_.reloads_ok}, {"failed", m_.reloads_failed}}},
               {"dataplane", dp},
+              {"fleet", fleet_ ? fleet_->status_json() : json(nullptr)},
               {"control_socket", socket_json()}};
 }
 

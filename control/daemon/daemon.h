@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +24,7 @@
 #include "control/daemon/metrics_render.h"
 #include "control/daemon/metrics_server.h"
 #include "control/daemon/reload_queue.h"
+#include "control/fleet/fleet_agent.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
 #include "dataplane/systemd/notify.h"
@@ -59,6 +62,8 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   ReloadQueue::Hooks reload_hooks();
   void op_finished(const nlohmann::json& reply, const std::vector<ReloadQueue::Waiter>& waiters);
   void rewatch(const std::vector<std::string>& files);
+  fleet::FleetAgent::Hooks fleet_hooks();
+  void fleet_metrics();
 
   void poll_and_observe();
   bool poll_dataplane(bool drain);
@@ -81,6 +86,10 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   CompileChild child_;
   ControlMetrics m_;
   ReloadQueue reloads_;
+  // The reload queue's waiter id for reloads the fleet agent asked for (no
+  // socket client has it: the line server counts ids up from 1).
+  static constexpr ReloadQueue::Waiter kFleetWaiter = std::numeric_limits<ReloadQueue::Waiter>::max();
+  std::unique_ptr<fleet::FleetAgent> fleet_;  // null without a fleet: section
   int sigfd_ = -1;
   bool quit_ = false;
   std::int64_t started_ns_ = 0;

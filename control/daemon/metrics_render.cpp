@@ -403,6 +403,32 @@ void control_metrics(MetricsText& m, const ControlMetrics& c) {
   m.sample_u64({}, c.internal_errors);
 }
 
+// The fleet (docs/fleet.md): only with a fleet: section.
+void fleet_metrics(MetricsText& m, const fleet::FleetCounters& f) {
+  m.family("sipwall_fleet_redis_up", MetricType::gauge, "1 if the fleet's Redis answered the last call");
+  m.sample(f.redis_up ? 1 : 0);
+  m.family("sipwall_fleet_redis_errors_total", MetricType::counter,
+           "Calls to the fleet's Redis that failed (connection refused, timeout); the appliance filters on");
+  m.sample_u64({}, f.redis_errors);
+  m.family("sipwall_fleet_redis_outages_total", MetricType::counter,
+           "Times the fleet's Redis went from reachable to unreachable");
+  m.sample_u64({}, f.redis_outages);
+  m.family("sipwall_fleet_rulesets_total", MetricType::counter,
+           "Published fleet rule sets this appliance dealt with, by result (refused: the running set stayed)");
+  m.sample_u64({{"result", "applied"}}, f.applied);
+  m.sample_u64({{"result", "refused"}}, f.refused);
+  m.family("sipwall_fleet_ruleset_version", MetricType::gauge,
+           "The fleet version (publication number) of the rule set this appliance runs; 0: none");
+  m.sample_u64({}, f.running_seq);
+  m.family("sipwall_fleet_heartbeats_total", MetricType::counter, "Heartbeats written to the fleet's Redis");
+  m.sample_u64({}, f.heartbeats);
+  m.family("sipwall_fleet_blocks_held", MetricType::gauge, "Fleet-wide blocks this appliance's data plane holds now");
+  m.sample_u64({}, f.blocks_held);
+  m.family("sipwall_fleet_block_errors_total", MetricType::counter,
+           "Fleet-wide blocks the data plane refused to hold (no such single-part detector in its rule set)");
+  m.sample_u64({}, f.block_errors);
+}
+
 }  // namespace
 
 std::string render_metrics(const ControlMetrics& c, const DataplaneSnapshot& dp) {
@@ -414,6 +440,7 @@ std::string render_metrics(const ControlMetrics& c, const DataplaneSnapshot& dp)
   m.sample({{"component", "control"}, {"version", c.version}}, 1);
   if (dp.up) m.sample({{"component", "dataplane"}, {"version", str(dp.status, "version")}}, 1);
   control_metrics(m, c);
+  if (c.fleet_configured) fleet_metrics(m, c.fleet);
   if (dp.up) dataplane_metrics(m, dp);
   std::vector<std::pair<std::string, protocol::ProcessStats>> ps;
   if (auto self = protocol::read_process_stats()) ps.emplace_back("control", *self);

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "control/fleet/fleet_agent.h"
+
 namespace sipwall::control {
 
 struct ControlMetrics {
@@ -29,6 +31,8 @@ struct ControlMetrics {
   std::uint64_t trace_write_errors = 0;
   std::uint64_t trace_rotations = 0;
   std::uint64_t internal_errors = 0;  // exceptions caught at the top of the main loop
+  bool fleet_configured = false;      // a fleet: section: the sipwall_fleet_* metrics are shown
+  fleet::FleetCounters fleet;
 };
 
 struct DataplaneSnapshot {

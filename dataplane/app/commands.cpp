@@ -488,6 +488,9 @@ std::string handle_request(MainState& st, std::string_view line) {
     j["v"] = kProtocolVersion;
     return text::dump_json(j);
   }
+  if (req.cmd == "detections-hold")
+    return text::dump_json(hold_json(st, req.text("key").value_or(""), req.text("detector").value_or(""),
+                                     req.count("for_ms").value_or(0)));
   // The command table and this function name the same commands.
   st.bad_requests++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");

@@ -107,6 +107,15 @@ void DetectRuntime::tick() {
     collect();
 }
 
+bool DetectRuntime::hold(std::uint64_t detector, std::uint64_t key, std::uint64_t part, detect::Level level,
+                         std::uint64_t for_ms) {
+  if (!merger_) return false;
+  const std::uint64_t now = now_ms();
+  if (!merger_->hold(detector, key, part, 0, level, now + for_ms, now)) return false;
+  merge_now();  // the workers act on it from their next poll loop
+  return true;
+}
+
 std::size_t DetectRuntime::lift(std::uint64_t part, std::uint32_t kinds, std::optional<std::uint64_t> detector) {
   if (!merger_) return 0;
   const std::uint64_t now = now_ms();

@@ -58,6 +58,10 @@ class DetectRuntime {
   // once, so the workers see the lift within one poll loop.
   std::size_t lift(std::uint64_t part, std::uint32_t kinds, std::optional<std::uint64_t> detector);
 
+  // Holds (detector, key) at `level` for `for_ms` from now (Merger::hold),
+  // and merges at once. False when the merger has no room or no detector.
+  bool hold(std::uint64_t detector, std::uint64_t key, std::uint64_t part, detect::Level level, std::uint64_t for_ms);
+
   const detect::Merger* merger() const noexcept { return merger_.get(); }
   const detect::DynamicSet* published_set() const noexcept { return published_; }
   std::uint64_t merges() const noexcept { return merges_; }

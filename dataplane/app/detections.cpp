@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "dataplane/app/main_state.h"
+#include "dataplane/detect/key_hash.h"
 #include "dataplane/detect/key_text.h"
 #include "dataplane/protocol/echo.h"
 #include "dataplane/protocol/reply.h"
@@ -68,7 +69,8 @@ json detections_json(MainState& st, bool all) {
              {"first_seen", wall_time(e.first_seen_ms, now)},
              {"last_seen", wall_time(e.last_seen_ms, now)},
              {"level", detect::to_string(held ? e.level : detect::Level::none)},
-             {"report_only", s.report_only}};
+             {"report_only", s.report_only},
+             {"external", e.external}};
       if (s.count == detect::DetectCount::asr) j["answered"] = e.count2;
       if (held) {
         j["fired"] = wall_time(e.fired_ms, now);
@@ -87,15 +89,49 @@ json detections_json(MainState& st, bool all) {
               {"merge_ms", st.dp.cfg.detection_merge_ms}};
 }
 
-json lift_json(MainState& st, const std::string& key, const std::optional<std::string>& detector) {
-  RuntimeSet* rs = st.dp.current.load(std::memory_order_acquire);
-  if (rs == nullptr || !rs->has_detectors()) return protocol::error_json("the running rule set has no detectors");
-  const std::optional<detect::ParsedKey> k = detect::parse_key(key, [rs](std::string_view name) {
+namespace {
+
+std::optional<detect::ParsedKey> parse_key_of(RuntimeSet* rs, const std::string& key) {
+  return detect::parse_key(key, [rs](std::string_view name) {
     const rules::CompiledRuleSet& s = rs->set();
     for (std::size_t t = 0; t < s.trunk_count(); ++t)
       if (s.trunk_name(t) == name) return std::optional<std::uint32_t>(static_cast<std::uint32_t>(t));
     return std::optional<std::uint32_t>();
   });
+}
+
+}  // namespace
+
+json hold_json(MainState& st, const std::string& key, const std::string& detector, std::uint64_t for_ms) {
+  constexpr std::uint64_t kMaxHoldMs = 30ull * 24 * 3600 * 1000;
+  RuntimeSet* rs = st.dp.current.load(std::memory_order_acquire);
+  if (rs == nullptr || !rs->has_detectors()) return protocol::error_json("the running rule set has no detectors");
+  if (for_ms == 0 || for_ms > kMaxHoldMs) return protocol::error_json("for_ms must be 1 to 2592000000 (30 days)");
+  const std::optional<detect::ParsedKey> k = parse_key_of(rs, key);
+  if (!k)
+    return protocol::error_json("'" + protocol::printable(key) +
+                                "' is not a key: give an E.164 number (+8613800000001), an IP address or a trunk name");
+  const std::span<const detect::DetectorSpec> specs = rs->detector_specs();
+  std::size_t d = 0;
+  while (d < specs.size() && rs->set().detector_name(d) != detector) ++d;
+  if (d == specs.size()) return protocol::error_json("no detector named '" + protocol::printable(detector) + "'");
+  const detect::DetectorSpec& s = specs[d];
+  if (detect::two_part(s.key))
+    return protocol::error_json("detector '" + protocol::printable(detector) + "' counts pairs (" +
+                                detect::to_string(s.key) + "): a block needs a detector keyed by one part");
+  if ((k->kinds & detect::kind_bit(s.key)) == 0)
+    return protocol::error_json("detector '" + protocol::printable(detector) + "' is keyed by " +
+                                detect::to_string(s.key) + ", not by what '" + protocol::printable(key) + "' is");
+  if (!st.detect.hold(s.definition_hash, detect::key_hash(s.key, detect::KeyParts{k->part, 0, true}), k->part,
+                      detect::Level::block, for_ms))
+    return protocol::error_json("the merge has no room for another key (detection.max_keys)");
+  return json{{"ok", true}, {"v", protocol::kVersion}, {"key", key}, {"detector", detector}, {"for_ms", for_ms}};
+}
+
+json lift_json(MainState& st, const std::string& key, const std::optional<std::string>& detector) {
+  RuntimeSet* rs = st.dp.current.load(std::memory_order_acquire);
+  if (rs == nullptr || !rs->has_detectors()) return protocol::error_json("the running rule set has no detectors");
+  const std::optional<detect::ParsedKey> k = parse_key_of(rs, key);
   if (!k)
     return protocol::error_json("'" + protocol::printable(key) +
                                 "' is not a key: give an E.164 number (+8613800000001), an IP address or a trunk name");

@@ -6,6 +6,7 @@
 // Main lcore only.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -21,6 +22,13 @@ nlohmann::json detections_json(MainState& st, bool all);
 // or in the one named `detector`. An error reply for an unknown key form or
 // detector name (both quoted escaped).
 nlohmann::json lift_json(MainState& st, const std::string& key, const std::optional<std::string>& detector);
+
+// Holds KEY in the single-part detector named `detector` at block for
+// `for_ms` (1 ms to 30 days), whatever its counts: the rules' `detector:`
+// conditions act on it on every worker within one merge. An error reply for
+// an unknown key form or detector, a pair detector, or a key of another kind
+// (a number for a source detector).
+nlohmann::json hold_json(MainState& st, const std::string& key, const std::string& detector, std::uint64_t for_ms);
 
 // The `detection` object of the stats reply (null when no set has ever had
 // detectors).

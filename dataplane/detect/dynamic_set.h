@@ -33,6 +33,9 @@ struct DynamicEntry {
   std::uint32_t count;            // sum of the workers' counts at merge (asr: attempts)
   std::uint32_t count2;           // asr: answered
   Level level;                    // penalty-box level (none: hot, not held)
+  // Held from outside (`detections-hold`: an operator's or the fleet's block,
+  // docs/fleet.md) until its expiry, whatever the counts.
+  bool external = false;
 };
 
 struct WorkerCount {

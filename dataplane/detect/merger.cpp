@@ -197,6 +197,15 @@ std::unique_ptr<DynamicSet> Merger::merge(std::uint64_t now_ms) {
       // Over at (at least) the held level: held until a grace after now.
       if (level >= slot.held) slot.expiry_ms = std::max(slot.hold_until_ms, add_sat(now_ms, options_.over_grace_ms));
     }
+    const bool external = slot.external_until_ms > now_ms;
+    if (external) {
+      if (slot.held == Level::none || slot.external_level > slot.held) {
+        if (slot.held == Level::none) slot.fired_ms = now_ms;
+        slot.held = slot.external_level;
+        ++stats_[slot.spec].fires;
+      }
+      slot.expiry_ms = std::max(slot.expiry_ms, slot.external_until_ms);
+    }
     const bool active = slot.held != Level::none && now_ms < slot.expiry_ms;
     if (!any && !active) {
       // Cold: forget it, unless it is a recent lift whose old reports may
@@ -208,7 +217,7 @@ std::unique_ptr<DynamicSet> Merger::merge(std::uint64_t now_ms) {
     if (active) ++stats_[slot.spec].active;
     entries.push_back(DynamicEntry{slot.detector, slot.key, slot.a, slot.b, slot.first_seen_ms, slot.last_seen_ms,
                                    active ? slot.fired_ms : 0, active ? slot.expiry_ms : 0, slot.lift_seq, count,
-                                   count2, active ? slot.held : Level::none});
+                                   count2, active ? slot.held : Level::none, external});
     for (std::uint32_t w = 0; w < options_.workers; ++w) per_worker.push_back({v[w].count, v[w].count2});
   }
   for (std::uint32_t s : cold) release(s);
@@ -238,10 +247,29 @@ bool Merger::lift(std::uint64_t detector, std::uint64_t key, std::uint64_t now_m
   Slot& slot = slots_[s];
   std::fill_n(views(s), options_.workers, View{});
   slot.held = Level::none;
-  slot.fired_ms = slot.hold_until_ms = slot.expiry_ms = 0;
+  slot.fired_ms = slot.hold_until_ms = slot.expiry_ms = slot.external_until_ms = 0;
   slot.lift_seq = lift_seq_;
   slot.lifted_until_ms = add_sat(now_ms, stale_ms(specs_[spec]));
   return tracked;
+}
+
+bool Merger::hold(std::uint64_t detector, std::uint64_t key, std::uint64_t a, std::uint64_t b, Level level,
+                  std::uint64_t until_ms, std::uint64_t now_ms) {
+  const std::uint32_t spec = spec_index(detector);
+  if (spec == kNone || level == Level::none) return false;
+  const std::uint32_t s = slot_for(detector, key, spec);
+  if (s == kNone) {
+    ++dropped_full_;
+    return false;
+  }
+  Slot& slot = slots_[s];
+  slot.a = a;
+  slot.b = b;
+  if (slot.first_seen_ms == 0) slot.first_seen_ms = now_ms;
+  slot.last_seen_ms = std::max(slot.last_seen_ms, now_ms);
+  slot.external_level = level;
+  slot.external_until_ms = until_ms;
+  return true;
 }
 
 std::size_t Merger::lift_part(std::uint64_t part, std::uint64_t now_ms) {

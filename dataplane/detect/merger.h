@@ -67,6 +67,13 @@ class Merger {
   // tracked here (its workers may hold counts below the report minimum).
   // Returns true if the key was tracked.
   bool lift(std::uint64_t detector, std::uint64_t key, std::uint64_t now_ms);
+  // Holds (detector, key) at `level` until `until_ms` whatever its counts: a
+  // block decided outside this data plane (an operator, the fleet). The
+  // workers act on it as on any held key (the rules' `detector:` conditions);
+  // lift() ends it early. a, b: the key's parts, for display. False if the
+  // detector is not in the rule set or no slot is free.
+  bool hold(std::uint64_t detector, std::uint64_t key, std::uint64_t a, std::uint64_t b, Level level,
+            std::uint64_t until_ms, std::uint64_t now_ms);
   // Lifts every tracked key of any detector with `part` (KeyParts a or b:
   // a number, a source hash, a trunk id) among its parts. Returns how many.
   std::size_t lift_part(std::uint64_t part, std::uint64_t now_ms);
@@ -103,8 +110,10 @@ class Merger {
     std::uint64_t first_seen_ms = 0, last_seen_ms = 0;
     std::uint64_t fired_ms = 0, hold_until_ms = 0, expiry_ms = 0;
     std::uint64_t lift_seq = 0, lifted_until_ms = 0;
+    std::uint64_t external_until_ms = 0;  // hold(): held at external_level until then
     std::uint32_t spec = 0;
     Level held = Level::none;
+    Level external_level = Level::none;
   };
   struct Id {
     std::uint64_t detector, key;

@@ -25,6 +25,10 @@ const ProtocolSpec& dataplane_protocol() {
           {"watch-read", {{"id", FieldType::count, true}, {"max", FieldType::count, false}}},
           {"watch-stop", {{"id", FieldType::count, true}}},
           {"watch-status", {}},
+          // A block decided outside this data plane (an operator, the
+          // fleet: docs/fleet.md), held in a detector for for_ms.
+          {"detections-hold",
+           {{"key", FieldType::text, true}, {"detector", FieldType::text, true}, {"for_ms", FieldType::count, true}}},
       }};
   return spec;
 }

@@ -92,7 +92,7 @@ nonsense: 1
                         "control.yaml:6:14: 'level' must be trace, debug, info, warn, error, critical or off, got "
                         "'loud'",
                         "control.yaml:7:1: unknown key 'nonsense' in the configuration (allowed: rules, store, "
-                        "compile, dataplane, control, metrics, trace, log)",
+                        "compile, dataplane, control, metrics, trace, log, fleet)",
                     }));
 }
 
@@ -125,6 +125,45 @@ TEST(ControlConfig, SocketPathsMustFitAUnixSocketAddress) {
   EXPECT_EQ(errors[1].rfind("control.yaml:5:11: socket: the socket path is 135 bytes long", 0), 0u) << errors[1];
   errors.clear();
   EXPECT_TRUE(load("rules: {file: r.yaml}\ncontrol: {socket: " + ok_path + "}\n", errors)) << errors[0];
+}
+
+TEST(ControlConfig, FleetSectionIsReadAndChecked) {
+  std::vector<std::string> errors;
+  auto c = load("rules: {file: r.yaml}\n", errors);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->fleet.enabled);  // no fleet: section, no Redis
+  c = load(R"(
+rules: {file: r.yaml}
+fleet: {redis: "[::1]:7000", user: sipwall, password_file: /etc/sipwall/redis.pass, appliance: pop1-a,
+        prefix: "f1:", interval_ms: 250, heartbeat_ms: 500, heartbeat_ttl_s: 5, timeout_ms: 100,
+        retry_max_ms: 3000, max_bundle_mb: 64}
+)",
+           errors);
+  ASSERT_TRUE(c) << errors[0];
+  EXPECT_TRUE(c->fleet.enabled);
+  EXPECT_EQ(c->fleet.redis, "[::1]:7000");
+  EXPECT_EQ(c->fleet.appliance, "pop1-a");
+  EXPECT_EQ(c->fleet.prefix, "f1:");
+  EXPECT_EQ(c->fleet.interval_ms, 250u);
+  EXPECT_EQ(c->fleet.max_bundle_mb, 64u);
+
+  errors.clear();
+  EXPECT_FALSE(
+      load("rules: {file: r.yaml}\nfleet:\n  redis: \"host:99999\"\n  appliance: \"a b\"\n"
+           "  heartbeat_ms: 5000\n  heartbeat_ttl_s: 2\n  redsi: x\n",
+           errors));
+  ASSERT_EQ(errors.size(), 4u) << errors[0];
+  // In file order, every mistake in one pass.
+  EXPECT_EQ(errors[0], "control.yaml:3:10: redis: 'host:99999': the port must be 1 to 65535");
+  EXPECT_NE(errors[1].find("control.yaml:4:14: appliance: an appliance id may hold only letters"), std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[2].find("heartbeat_ttl_s must be longer than heartbeat_ms"), std::string::npos) << errors[2];
+  EXPECT_NE(errors[3].find("control.yaml:7:3: unknown key 'redsi' in fleet; did you mean 'redis'?"), std::string::npos)
+      << errors[3];
+  errors.clear();
+  EXPECT_FALSE(load("rules: {file: r.yaml}\nfleet: {redis: 127.0.0.1}\n", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("appliance"), std::string::npos) << errors[0];
 }
 
 TEST(ControlConfig, RulesFileIsRequired) {

@@ -135,6 +135,38 @@ TEST(Merger, AWorkersOwnCrossingIsHeldEvenIfTheSumIsNotOver) {
   EXPECT_EQ(e->level, Level::block);
 }
 
+TEST(Merger, ExternalHoldBlocksAKeyWithoutCountsUntilItsExpiryOrALift) {
+  Cluster c({call_bombing()}, 2);
+  const std::uint64_t det = call_bombing().definition_hash;
+  // A block decided elsewhere (an operator, the fleet): no call counted here.
+  ASSERT_TRUE(c.merger->hold(det, pair_key(A, B), A, B, Level::block, 5'000, 100));
+  EXPECT_FALSE(c.merger->hold(det + 1, pair_key(A, B), A, B, Level::block, 5'000, 100));  // no such detector
+  const DynamicSet& s = c.merge(100);
+  const DynamicEntry* e = s.find(det, pair_key(A, B));
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->external);
+  EXPECT_EQ(e->level, Level::block);
+  EXPECT_EQ(e->expiry_ms, 5'000u);
+  // Every worker acts on it from its first call, the count far below the threshold.
+  EXPECT_EQ(c.call(0, A, B, 200).level, Level::block);
+  EXPECT_EQ(c.call(1, A, B, 200).level, Level::block);
+  EXPECT_EQ(c.call(1, A, number(3), 200).level, Level::none);  // another key
+  // Merges do not end it while it lasts; it ends at its expiry.
+  c.merge(4'000);
+  EXPECT_EQ(c.call(0, A, B, 4'999).level, Level::block);
+  EXPECT_EQ(c.call(0, A, B, 5'000).level, Level::none);
+  const DynamicSet& s2 = c.merge(5'100);
+  const DynamicEntry* e2 = s2.find(det, pair_key(A, B));
+  EXPECT_TRUE(e2 == nullptr || (!e2->external && e2->level == Level::none));
+  // A lift ends one early.
+  ASSERT_TRUE(c.merger->hold(det, pair_key(A, B), A, B, Level::block, 60'000, 6'000));
+  c.merge(6'000);
+  EXPECT_EQ(c.call(0, A, B, 6'100).level, Level::block);
+  c.merger->lift(det, pair_key(A, B), 6'200);
+  c.merge(6'200);
+  EXPECT_EQ(c.call(0, A, B, 6'300).level, Level::none);
+}
+
 TEST(Merger, PenaltyHoldsForBlockForAfterTheCountFallsThenExpires) {
   Cluster c({call_bombing()}, 1);  // block_for 10 min
   for (int i = 0; i < 11; ++i) c.call(0, A, B, i);

@@ -195,7 +195,8 @@ TEST(ParseRequest, TextForm) {
 
   EXPECT_EQ(
       error_of("\xff", dp())
-          .rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain, detections, detections-lift)",
+          .rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain, detections, detections-lift, "
+                 "detections-hold)",
                  0),
       0u);
   EXPECT_EQ(error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history)", 0),

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A fleet of three appliances on one Redis, on this machine (docs/fleet.md):
+# a redis-server on a loopback port (with a password), three sipwall-dataplane
+# processes on net_pcap ports (their trunk ports read FIFOs this script feeds
+# with tests/data/sample.pcap), three sipwall-control processes with a fleet:
+# section. The sample's 35 frames are replayed into each trunk port over and
+# over (about 700 frames/s) while the script publishes the demo rule set once,
+# shows that all three run it and what they do with the calls, refuses a
+# broken set, kills Redis under way and brings it back. Needs root (DPDK);
+# everything stops at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+JOBS=${JOBS:-2}
+BIN=$SRC/build/bin
+SAMPLE=$SRC/tests/data/sample.pcap
+[ "$(id -u)" -eq 0 ] || { echo "fleet-demo: run as root (DPDK EAL)" >&2; exit 1; }
+
+scripts/deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$JOBS" --target sipwallctl sipwall-dataplane sipwall-control
+
+OUT=$(mktemp -d /tmp/sipwall-fleet-demo.XXXXXX)
+PIDS=()
+cleanup() {
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "logs and files: $OUT"
+}
+trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+PORT=$(free_port)
+PASS=demo-$RANDOM$RANDOM
+echo "$PASS" >"$OUT/redis.pass"
+export SIPWALL_FLEET_REDIS=127.0.0.1:$PORT SIPWALL_FLEET_REDIS_PASSWORD_FILE=$OUT/redis.pass SIPWALL_FLEET_PREFIX=demo:
+ctl() { "$BIN/sipwallctl" "$@"; }
+start_redis() {
+  redis-server --port "$PORT" --bind 127.0.0.1 --requirepass "$PASS" --dir "$OUT" --save "" --appendonly yes \
+    --daemonize no >>"$OUT/redis.log" 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  for _ in $(seq 50); do redis-cli -p "$PORT" -a "$PASS" --no-auth-warning ping >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "redis-server did not start: $OUT/redis.log" >&2
+  exit 1
+}
+
+say "1. Redis on 127.0.0.1:$PORT (requirepass), three appliances a1 a2 a3, each running a local pass-all set"
+start_redis
+mkdir -p "$OUT/local"
+printf 'version: "local-0"\nname: demo\ndial_plan: {preset: china}\nrules: []\n' >"$OUT/local/main.yaml"
+ctl rules compile "$OUT/local/main.yaml" -o "$OUT/local.swr" >/dev/null
+for a in a1 a2 a3; do
+  d=$OUT/$a
+  mkdir -p "$d/rules"
+  cp "$OUT/local/main.yaml" "$d/rules/main.yaml"
+  mkfifo "$d/trunk.fifo"
+  sed -e "s|@FIFO@|$d/trunk.fifo|" -e "s|@D@|$d|g" -e "s|@A@|$a|" -e "s|@ART@|$OUT/local.swr|" >"$d/dataplane.yaml" <<'YAML'
+eal: {lcores: "0-1", main_lcore: 0, memory_mb: 256, no_huge: true, no_pci: true, file_prefix: fleetdemo-@A@,
+      extra: ["--no-shconf", "--log-level=lib.eal:warning"],
+      vdevs: ["net_pcap0,rx_pcap=@FIFO@,tx_pcap=@D@/trunk-out.pcap", "net_pcap1,tx_pcap=@D@/core-out.pcap"]}
+ports: [{name: trunk, device: net_pcap0, role: trunk}, {name: core, device: net_pcap1, role: core}]
+pairs: [[trunk, core]]
+workers: {lcores: [1]}
+ruleset: {artifact: @ART@, state_dir: @D@/state}
+control: {socket: @D@/dp.sock}
+run: {stop_when_idle_ms: 0}
+YAML
+  cat >"$d/control.yaml" <<YAML
+rules: {file: $d/rules/main.yaml}
+store: {dir: $d/store}
+dataplane: {socket: $d/dp.sock, poll_interval_ms: 200}
+control: {socket: $d/ctl.sock}
+metrics: {listen: "127.0.0.1:$(free_port)"}
+trace: {dir: $d/trace}
+fleet: {redis: "127.0.0.1:$PORT", password_file: $OUT/redis.pass, appliance: $a, prefix: "demo:"}
+YAML
+  "$BIN/sipwall-dataplane" -c "$d/dataplane.yaml" >"$d/dataplane.log" 2>&1 &
+  PIDS+=($!)
+  # The trunk port reads the FIFO: the sample's frames, again and again. The
+  # stream must not stop: a worker waits in its receive call for a burst.
+  python3 - "$SAMPLE" "$d/trunk.fifo" <<'PY' &
+import sys, time
+data = open(sys.argv[1], "rb").read()
+with open(sys.argv[2], "wb", buffering=0) as f:
+    f.write(data[:24])
+    while True:
+        f.write(data[24:])
+        time.sleep(0.05)
+PY
+  PIDS+=($!)
+done
+for a in a1 a2 a3; do
+  for _ in $(seq 100); do [ -S "$OUT/$a/dp.sock" ] && break; sleep 0.1; done
+  "$BIN/sipwall-control" -c "$OUT/$a/control.yaml" >"$OUT/$a/control.log" 2>&1 &
+  PIDS+=($!)
+done
+sleep 2
+ctl fleet status
+
+say "2. Publish the demo rule set (rules/examples/demo.yaml and its lists, as main.yaml) to the fleet"
+mkdir -p "$OUT/publish"
+cp -r rules/examples/lists "$OUT/publish/"
+cp rules/examples/demo.yaml "$OUT/publish/main.yaml"
+ctl fleet publish "$OUT/publish/main.yaml" --wait 5
+ctl fleet status
+
+say "3. What each appliance does with the calls of the sample now (the counters go on rising)"
+sleep 1
+for a in a1 a2 a3; do
+  echo "-- $a:"
+  ctl stats --dataplane-socket "$OUT/$a/dp.sock" | sed -n '1p;/INVITE verdicts/p' | sed 's/^/   /'
+done
+
+say "4. A broken rule set is refused before it reaches the fleet (file:line:col)"
+sed 's/code: 608/code: 999/' "$OUT/publish/main.yaml" >"$OUT/publish/broken.yaml"
+mv "$OUT/publish/broken.yaml" "$OUT/publish/main.yaml"
+ctl fleet publish "$OUT/publish/main.yaml" || echo "   (exit $?: nothing published; every appliance keeps its set)"
+
+say "5. Redis stops: every appliance goes on filtering with what it runs, and says so"
+kill -9 "$REDIS_PID"
+wait "$REDIS_PID" 2>/dev/null || true
+sleep 2
+for a in a1 a2 a3; do
+  ctl status --control-socket "$OUT/$a/ctl.sock" --dataplane-socket "$OUT/$a/dp.sock" | grep -E '^  fleet|rule set' \
+    | sed "s/^/   $a: /" || true
+done
+for a in a1 a2 a3; do
+  ctl stats --dataplane-socket "$OUT/$a/dp.sock" | grep 'INVITE verdicts' | sed "s/^/   $a, Redis down: /"
+done
+ctl fleet status --timeout 0.5 || echo "   (exit $?: Redis unreachable from here too)"
+
+say "6. Redis is back: the appliances reconnect by themselves (back-off) and report again"
+start_redis
+sleep 4
+ctl fleet status
+for a in a1 a2 a3; do grep -E 'fleet:' "$OUT/$a/control.log" | sed "s/^/   $a: /"; done
