@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
 #include "dataplane/protocol/socket_path.h"
 #include "rules/io/file_input.h"
@@ -488,10 +489,26 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   // An mbuf of the default data room (2048 + 128 headroom) plus its header
   // and mempool object overhead: ~2.5 KiB.
   // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
-  const std::uint64_t pool_mb =
-      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512)) >> 20;
+  // A port on af_packet with frames over 2 KB: its own RX pool (setup.cpp).
+  std::uint64_t rx_pools = 0;
+  std::string rx_pool_lines;
+  for (std::size_t i = 0; i < c.ports.size(); ++i) {
+    auto ring = port_af_packet_ring(c, i);
+    if (!ring || af_packet_rx_data_room(*ring) <= 2048 + 128) continue;
+    const std::uint64_t n = std::uint64_t{kAfPacketRxMbufsPerWorker} * workers - 1;
+    const std::uint64_t bytes = n * (af_packet_rx_data_room(*ring) + 512);
+    rx_pools += bytes;
+    rx_pool_lines += "  rx pool        " + c.ports[i].name + ": " + std::to_string(n) + " mbufs of " +
+                     std::to_string(af_packet_rx_data_room(*ring)) +
+                     " bytes for af_packet framesz=" + std::to_string(ring->framesz) + ", ~" +
+                     std::to_string(bytes >> 20) + " MB\n";
+  }
+  const std::uint64_t pool_mb = (std::uint64_t{pool} * 2560 + 8191 * 256 +
+                                 std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) + rx_pools) >>
+                                20;
   o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
-    << "), ~" << pool_mb << " MB with the indirect and jumbo pools\n";
+    << "), ~" << pool_mb << " MB with the indirect, jumbo and port RX pools\n"
+    << rx_pool_lines;
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
@@ -508,6 +525,7 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
       << "  mtu " << p.mtu << "  pair " << peer << "\n";
     if (peer == "-") o << "  WARNING: port " << p.name << " is in no pair: what it receives is dropped\n";
   }
+  for (const std::string& w : af_packet_warnings(c)) o << "  WARNING: " << w << "\n";
   o << "queues (every port):\n";
   o << "  " << workers << " RX + " << workers << " TX queue" << (workers == 1 ? "" : "s")
     << " per port; worker k polls RX queue k of every port and sends on TX queue k\n";

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/config.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/setup.h"
@@ -136,6 +137,8 @@ int main(int argc, char** argv) {
   if (!stats_file.empty()) cfg->stats_json = stats_file;
 
   std::vector<std::string> eal = eal_arguments(*cfg, argv[0]);
+  if (!check_only)  // --check prints them in its plan
+    for (const std::string& w : af_packet_warnings(*cfg)) log("WARNING: " + w);
   if (check_only) {
     std::printf("%s: OK\nEAL:", config_path.c_str());
     for (const auto& a : eal) std::printf(" %s", a.c_str());
