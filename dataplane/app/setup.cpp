@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "dataplane/app/af_packet_ring.h"
+#include "dataplane/log/log.h"
 #include "dataplane/offload/flow_translate.h"
 #include "dataplane/offload/rule_set_input.h"
 
@@ -52,9 +53,7 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
       conf.rx_adv_conf.rss_conf.rss_key_len = sizeof g_symmetric_rss_key;
       conf.rx_adv_conf.rss_conf.rss_hf = hf;
     } else {
-      std::fprintf(stderr,
-                   "sipwall-dataplane: port %s: device has no RSS; queues are filled by the device's own policy\n",
-                   p.cfg.name.c_str());
+      dplog::warning("port " + p.cfg.name + ": device has no RSS; queues are filled by the device's own policy");
     }
   }
   int rc = rte_eth_dev_configure(p.port_id, queues, queues, &conf);
