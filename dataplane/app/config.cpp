@@ -30,6 +30,7 @@ constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "m
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
 constexpr std::array<std::string_view, 4> kPortKeys = {"name", "device", "role", "mtu"};
+constexpr std::array<std::string_view, 2> kPairKeys = {"ports", "link_follow"};
 constexpr std::array<std::string_view, 2> kRoles = {"trunk", "core"};  // as PortRole
 constexpr std::array<std::string_view, 4> kWorkerKeys = {"lcores", "rx_ring_size", "tx_ring_size", "mbufs"};
 constexpr std::array<std::string_view, 3> kSipKeys = {"udp_ports", "tcp_ports", "malformed"};
@@ -120,10 +121,24 @@ void read_pairs(yaml::Reader& r, const Entry& e, DataplaneConfig& c) {
     return -1;
   };
   std::set<std::uint16_t> used;
-  for (const YAML::Node& p : e.value) {
-    const SourceLocation pair_at = r.at(p, e.value_at);
+  for (const YAML::Node& entry : e.value) {
+    const SourceLocation entry_at = r.at(entry, e.value_at);
+    // [a, b], or {ports: [a, b], link_follow: BOOL} for the pair's options.
+    YAML::Node p = entry;
+    SourceLocation pair_at = entry_at;
+    bool link_follow = true;
+    if (entry.IsMap()) {
+      Map m(r, entry, entry_at, "a pair", kPairKeys);
+      if (!m.ok()) continue;
+      m.flag("link_follow", link_follow);
+      const Entry* ports = m.require("ports");
+      if (ports == nullptr) continue;
+      p = ports->value;
+      pair_at = ports->value_at;
+    }
     if (!p.IsSequence() || p.size() != 2 || !p[0].IsScalar() || !p[1].IsScalar()) {
-      r.error(pair_at, "a pair is [port, port], got " + yaml::Reader::describe(p));
+      r.error(pair_at, "a pair is [port, port] or {ports: [port, port], link_follow: true|false}, got " +
+                           yaml::Reader::describe(p));
       continue;
     }
     const int a = index_of(p[0], r.at(p[0], pair_at)), b = index_of(p[1], r.at(p[1], pair_at));
@@ -136,6 +151,7 @@ void read_pairs(yaml::Reader& r, const Entry& e, DataplaneConfig& c) {
       if (!used.insert(static_cast<std::uint16_t>(x)).second)
         r.error(pair_at, "port " + text::quote(c.ports[static_cast<std::size_t>(x)].name) + " is in two pairs");
     c.pairs.emplace_back(static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b));
+    c.pair_link_follow.push_back(link_follow);
   }
 }
 
@@ -526,6 +542,11 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     if (peer == "-") o << "  WARNING: port " << p.name << " is in no pair: what it receives is dropped\n";
   }
   for (const std::string& w : af_packet_warnings(c)) o << "  WARNING: " << w << "\n";
+  for (std::size_t k = 0; k < c.pairs.size(); ++k) {
+    const bool follow = k < c.pair_link_follow.size() && c.pair_link_follow[k];
+    o << "  link_follow    " << c.ports[c.pairs[k].first].name << " <-> " << c.ports[c.pairs[k].second].name << ": "
+      << (follow ? "on (a port that loses link takes its partner down, if its driver can)" : "off") << "\n";
+  }
   o << "queues (every port):\n";
   o << "  " << workers << " RX + " << workers << " TX queue" << (workers == 1 ? "" : "s")
     << " per port; worker k polls RX queue k of every port and sends on TX queue k\n";

@@ -18,6 +18,7 @@
 #include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/config.h"
 #include "dataplane/app/dpdk_log.h"
+#include "dataplane/app/link_watch.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/log/log.h"
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
   sipwall::systemd::notify("READY=1");
   // WatchdogSec= in the unit: the main lcore loop proves it still turns.
   sipwall::systemd::Watchdog watchdog;
+  LinkWatch links(dp);  // link_follow (docs/deploy.md)
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
   std::uint64_t last_rx = 0;
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
     promote_last_good(st);
     watchdog.poll();
     sipwall::dplog::logger().tick();  // summaries of collapsed repeats
+    links.poll();
     if (dp.cfg.stop_when_idle_ms) {
       WorkerCounters sum;
       sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
@@ -215,6 +218,7 @@ int main(int argc, char** argv) {
   }
   sipwall::systemd::notify("STOPPING=1");
   rte_eal_mp_wait_lcore();
+  links.restore();
   // A clean stop: the set that ran did not take the process down.
   if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());
   if (print_trace) print_traces(st);

@@ -81,4 +81,8 @@
   X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                                           \
   X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)")                      \
   X(tcp_verdict_not_applied, "TCP drop/reject verdicts not applied for another reason (forwarded, see docs)")         \
-  X(tx_dropped, "frames the TX queue refused (freed)")
+  X(tx_dropped, "frames the TX queue refused (freed)")                                                                \
+  X(link_down, "times a port lost link (read by the main lcore; a port taken down by link_follow is not counted)")    \
+  X(link_partner_taken_down, "ports taken down because their partner lost link (pairs: link_follow)")                 \
+  X(link_partner_brought_up, "ports brought back up because their partner's link returned (link_follow)")             \
+  X(link_partner_down_failed, "partners that could not be taken down when a port lost link (driver cannot)")
