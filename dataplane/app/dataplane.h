@@ -49,10 +49,11 @@ struct PortState {
   std::uint16_t peer = kNoPort;  // index (into Dataplane::ports) of the paired port
   std::uint16_t queues = 1;      // RX and TX queues configured
   rte_ether_addr mac{};
-  // Frames longer than this (the egress MTU plus the largest L2 header) are
-  // looked at before they leave: a whole IPv4 datagram over the MTU, which
-  // net_af_packet's kernel defragmentation makes, leaves re-fragmented.
-  std::uint32_t max_frame = 0;
+  // On net_af_packet, frames longer than this (the egress MTU plus the
+  // largest L2 header) are looked at before they leave: a whole IPv4
+  // datagram over the MTU, which the kernel's defragmentation makes and its
+  // TX would refuse, leaves re-fragmented. Other drivers: no limit.
+  std::uint32_t max_frame = UINT32_MAX;
   // Its own RX pool when the port's driver needs larger mbufs than the
   // packet pool's (net_af_packet with a large framesz=), else null.
   rte_mempool* rx_pool = nullptr;

@@ -152,9 +152,12 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
   // its own RX pool of mbufs that large (docs/deploy.md, memory).
   for (std::size_t i = 0; i < dp.ports.size(); ++i) {
     PortState& p = dp.ports[i];
-    p.max_frame = p.cfg.mtu + kMaxL2Header;
     auto ring = port_af_packet_ring(cfg, i);
     if (!ring) continue;
+    // The kernel refuses to send a frame over the interface's MTU: what is
+    // larger leaves in fragments (worker.cpp, transmit_oversize). Other
+    // drivers get the frame as it is, as before.
+    p.max_frame = p.cfg.mtu + kMaxL2Header;
     const std::uint32_t room = af_packet_rx_data_room(*ring);
     if (room <= RTE_MBUF_DEFAULT_BUF_SIZE) continue;
     char name[RTE_MEMPOOL_NAMESIZE];

@@ -648,11 +648,11 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
 
 namespace path {
 
-// A forwarded frame longer than the egress MTU plus L2 headers. NICs never
-// deliver one larger than their own MTU, but net_af_packet does: the kernel
-// reassembles IPv4 fragments for it (PACKET_FANOUT_FLAG_DEFRAG), so a
-// fragmented INVITE arrives as one datagram, which the egress interface
-// would refuse. A whole IPv4 datagram that may be fragmented (DF clear)
+// A frame forwarded to a net_af_packet port that is longer than its MTU
+// plus L2 headers. net_af_packet has the kernel reassemble IPv4 fragments
+// (PACKET_FANOUT_FLAG_DEFRAG), so a fragmented INVITE arrives as one
+// datagram, which the egress interface would refuse (the kernel's TX drops
+// frames over the MTU). A whole IPv4 datagram that may be fragmented (DF clear)
 // leaves in fragments of the egress MTU, as it came; anything else leaves
 // as it is (the egress decides). Counted as one forwarded frame.
 __attribute__((noinline, cold)) void transmit_oversize(Dataplane& dp, WorkerContext& w, rte_mbuf* m,

@@ -64,7 +64,7 @@
   X(reassembly_failed, "fragments freed by the reassembler (timeout, overlap, table full, too many)")                 \
   X(refragment_failed, "reassembled datagrams that could not be re-fragmented (dropped)")                             \
   X(oversize_refragmented,                                                                                            \
-    "whole IPv4 datagrams over the egress MTU (reassembled by the kernel on net_af_packet) forwarded in fragments")   \
+    "whole IPv4 datagrams over an af_packet port's MTU (reassembled by the kernel) forwarded in fragments")           \
   X(tcp_multi_message, "TCP segments that carried more than one SIP message")                                         \
   X(tcp_partial, "TCP segments forwarded uninspected: they continue a message whose start was not seen")              \
   X(tcp_held, "TCP segments put on hold until the rest of their SIP message arrives")                                 \

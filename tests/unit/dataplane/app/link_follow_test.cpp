@@ -46,7 +46,7 @@ TEST(LinkFollow, APortThatLosesLinkTakesItsPartnerDownAndBack) {
 TEST(LinkFollow, APortComingUpIsNotFollowedWhileItSettles) {
   LinkFollow f = pair();
   EXPECT_TRUE(f.poll({false, true}, t0 + 1s).empty());  // just started
-  auto acts = f.poll({false, true}, t0 + 6s);            // still down after settling: real
+  auto acts = f.poll({false, true}, t0 + 6s);           // still down after settling: real
   ASSERT_EQ(acts.size(), 1u);
   apply(f, acts, true, t0 + 6s);
   acts = f.poll({true, false}, t0 + 10s);
@@ -65,7 +65,7 @@ TEST(LinkFollow, ARefusedTakeDownIsNotRetriedForTheSameLoss) {
   apply(f, acts, false, t0 + 6s);  // the driver cannot
   EXPECT_FALSE(f.forced_down(1));
   EXPECT_TRUE(f.poll({false, true}, t0 + 7s).empty());
-  EXPECT_TRUE(f.poll({true, true}, t0 + 8s).empty());  // link back: nothing to bring up
+  EXPECT_TRUE(f.poll({true, true}, t0 + 8s).empty());    // link back: nothing to bring up
   EXPECT_EQ(f.poll({false, true}, t0 + 9s).size(), 1u);  // a new loss: tried again
 }
 
