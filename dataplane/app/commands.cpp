@@ -14,6 +14,7 @@
 
 #include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
+#include "dataplane/log/log.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/echo.h"
@@ -43,6 +44,23 @@ std::string hex64(std::uint64_t v) {
   char buf[20];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
+}
+
+// The one line a rule-set load leaves in the log: what runs now.
+std::string load_line(const rules::CompiledRuleSet& s, const std::string& path, double ms) {
+  std::uint64_t entries[3] = {};  // named lists' entries by number space: exact, prefix, range
+  for (std::size_t i = 0; i < s.named_list_count(); ++i) {
+    const auto space = static_cast<std::size_t>(s.list(i).space);
+    if (space < 3) entries[space] += s.list(i).entries;
+  }
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", ms);
+  return "rule set " + std::string(s.version()) + " loaded (checksum " + hex64(s.checksum()) + ", " +
+         std::to_string(s.rule_count()) + " rules, " + std::to_string(s.exact_table().size()) + " numbers, " +
+         std::to_string(entries[1]) + " prefixes, " + std::to_string(entries[2]) + " ranges (" +
+         std::to_string(s.named_list_count()) + " named lists), " + std::to_string(s.patterns().size()) + " regexes, " +
+         std::to_string(s.detectors().size()) + " detectors, " + std::to_string(s.trunk_count()) + " trunks, " +
+         std::to_string(s.deny_count()) + " deny_sources) from " + path + " in " + took + " ms";
 }
 
 json ruleset_json(const RuntimeSet* rs) {
@@ -355,6 +373,7 @@ std::string load_ruleset(MainState& st, const std::string& path) {
   if (!fresh) {
     st.reloads_failed++;
     st.last_reload_error = err;
+    dplog::warning("rule set refused, the running one stays: " + err);
     return err;
   }
   const std::uint64_t checksum = fresh->set().checksum();
@@ -364,6 +383,7 @@ std::string load_ruleset(MainState& st, const std::string& path) {
                            "shutdown (it may have caused it), so it is refused until the data plane restarts " +
                            "cleanly; compile and publish a corrected set, or remove " + st.on_trial_path() +
                            " and restart to try it again";
+    dplog::warning("rule set refused, the running one stays: " + st.last_reload_error);
     return st.last_reload_error;
   }
   RuntimeSet* old = dp.current.exchange(fresh.get(), std::memory_order_acq_rel);
@@ -385,6 +405,7 @@ std::string load_ruleset(MainState& st, const std::string& path) {
   st.reloads_ok++;
   st.last_reload_error.clear();
   st.last_reload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  dplog::notice(load_line(dp.current.load(std::memory_order_acquire)->set(), path, st.last_reload_ms));
   // Not last-good yet: a set that loads can still take the workers down on
   // its first INVITE, and then every restart would load it again. The main
   // loop promotes it once it has run (promote_last_good, last_good.cpp).

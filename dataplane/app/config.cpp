@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/counters.h"  // kMaxPorts, kMaxWorkers (plain C++)
 #include "dataplane/protocol/socket_path.h"
 #include "dataplane/watch/watch_filter.h"
@@ -33,6 +34,7 @@ constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "m
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
 constexpr std::array<std::string_view, 4> kPortKeys = {"name", "device", "role", "mtu"};
+constexpr std::array<std::string_view, 2> kPairKeys = {"ports", "link_follow"};
 constexpr std::array<std::string_view, 2> kRoles = {"trunk", "core"};  // as PortRole
 constexpr std::array<std::string_view, 4> kWorkerKeys = {"lcores", "rx_ring_size", "tx_ring_size", "mbufs"};
 constexpr std::array<std::string_view, 3> kSipKeys = {"udp_ports", "tcp_ports", "malformed"};
@@ -128,10 +130,24 @@ void read_pairs(yaml::Reader& r, const Entry& e, DataplaneConfig& c) {
     return -1;
   };
   std::set<std::uint16_t> used;
-  for (const YAML::Node& p : e.value) {
-    const SourceLocation pair_at = r.at(p, e.value_at);
+  for (const YAML::Node& entry : e.value) {
+    const SourceLocation entry_at = r.at(entry, e.value_at);
+    // [a, b], or {ports: [a, b], link_follow: BOOL} for the pair's options.
+    YAML::Node p = entry;
+    SourceLocation pair_at = entry_at;
+    bool link_follow = true;
+    if (entry.IsMap()) {
+      Map m(r, entry, entry_at, "a pair", kPairKeys);
+      if (!m.ok()) continue;
+      m.flag("link_follow", link_follow);
+      const Entry* ports = m.require("ports");
+      if (ports == nullptr) continue;
+      p = ports->value;
+      pair_at = ports->value_at;
+    }
     if (!p.IsSequence() || p.size() != 2 || !p[0].IsScalar() || !p[1].IsScalar()) {
-      r.error(pair_at, "a pair is [port, port], got " + yaml::Reader::describe(p));
+      r.error(pair_at, "a pair is [port, port] or {ports: [port, port], link_follow: true|false}, got " +
+                           yaml::Reader::describe(p));
       continue;
     }
     const int a = index_of(p[0], r.at(p[0], pair_at)), b = index_of(p[1], r.at(p[1], pair_at));
@@ -144,6 +160,7 @@ void read_pairs(yaml::Reader& r, const Entry& e, DataplaneConfig& c) {
       if (!used.insert(static_cast<std::uint16_t>(x)).second)
         r.error(pair_at, "port " + text::quote(c.ports[static_cast<std::size_t>(x)].name) + " is in two pairs");
     c.pairs.emplace_back(static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b));
+    c.pair_link_follow.push_back(link_follow);
   }
 }
 
@@ -557,12 +574,27 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
   // and mempool object overhead: ~2.5 KiB.
   // The jumbo pool: 64 KiB data room plus the same overhead, per worker.
   // The watch pool (docs/export.md): default-size mbufs with a 16-byte private area.
-  const std::uint64_t pool_mb =
-      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) +
-       std::uint64_t{c.watch_mbufs} * 2576) >>
-      20;
+  // A port on af_packet with frames over 2 KB: its own RX pool (setup.cpp).
+  std::uint64_t rx_pools = 0;
+  std::string rx_pool_lines;
+  for (std::size_t i = 0; i < c.ports.size(); ++i) {
+    auto ring = port_af_packet_ring(c, i);
+    if (!ring || af_packet_rx_data_room(*ring) <= 2048 + 128) continue;
+    const std::uint64_t n = std::uint64_t{kAfPacketRxMbufsPerWorker} * workers - 1;
+    const std::uint64_t bytes = n * (af_packet_rx_data_room(*ring) + 512);
+    rx_pools += bytes;
+    rx_pool_lines += "  rx pool        " + c.ports[i].name + ": " + std::to_string(n) + " mbufs of " +
+                     std::to_string(af_packet_rx_data_room(*ring)) +
+                     " bytes for af_packet framesz=" + std::to_string(ring->framesz) + ", ~" +
+                     std::to_string(bytes >> 20) + " MB\n";
+  }
+  const std::uint64_t pool_mb = (std::uint64_t{pool} * 2560 + 8191 * 256 +
+                                 std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) + rx_pools +
+                                 std::uint64_t{c.watch_mbufs} * 2576) >>
+                                20;
   o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
-    << "), ~" << pool_mb << " MB with the indirect, jumbo and watch pools\n";
+    << "), ~" << pool_mb << " MB with the indirect, jumbo, watch and port RX pools\n"
+    << rx_pool_lines;
   if (c.no_huge && pool_mb + 64 > c.memory_mb)
     o << "  WARNING: the pools need ~" << pool_mb << " MB but eal.memory_mb is " << c.memory_mb
       << "; start will fail with 'cannot create the mbuf pool': raise eal.memory_mb\n";
@@ -578,6 +610,12 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     o << "  " << p.name << "  device " << p.device << "  role " << (p.role == PortRole::trunk ? "trunk" : "core")
       << "  mtu " << p.mtu << "  pair " << peer << "\n";
     if (peer == "-") o << "  WARNING: port " << p.name << " is in no pair: what it receives is dropped\n";
+  }
+  for (const std::string& w : af_packet_warnings(c)) o << "  WARNING: " << w << "\n";
+  for (std::size_t k = 0; k < c.pairs.size(); ++k) {
+    const bool follow = k < c.pair_link_follow.size() && c.pair_link_follow[k];
+    o << "  link_follow    " << c.ports[c.pairs[k].first].name << " <-> " << c.ports[c.pairs[k].second].name << ": "
+      << (follow ? "on (a port that loses link takes its partner down, if its driver can)" : "off") << "\n";
   }
   o << "queues (every port):\n";
   o << "  " << workers << " RX + " << workers << " TX queue" << (workers == 1 ? "" : "s")

@@ -40,6 +40,10 @@ struct DataplaneConfig {
   // Ports and workers.
   std::vector<PortConfig> ports;
   std::vector<std::pair<std::uint16_t, std::uint16_t>> pairs;  // indexes into `ports`
+  // Per pair (same index): when one port loses link, take the other down
+  // (and back up when it returns), so the router behind it fails over
+  // (pairs: - {ports: [a, b], link_follow: false} turns it off; docs/deploy.md).
+  std::vector<bool> pair_link_follow;
   std::vector<unsigned> worker_lcores;
   std::uint16_t rx_ring_size = 1024;
   std::uint16_t tx_ring_size = 1024;

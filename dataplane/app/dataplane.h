@@ -35,6 +35,8 @@ namespace sipwall::dataplane {
 
 inline constexpr std::uint16_t kBurst = 32;
 inline constexpr std::uint16_t kNoPort = 0xFFFF;
+// Ethernet and two VLAN tags: what a frame may carry besides its IP datagram.
+inline constexpr std::uint32_t kMaxL2Header = 14 + 8;
 inline constexpr std::size_t kLinearBytes = 65536 + 256;  // a reassembled datagram, linearised
 // A frame that arrives in several mbufs (net_pcap and scatter RX chain frames
 // over one pool mbuf's 2 KB) is copied into one mbuf of the jumbo pool, so
@@ -49,6 +51,14 @@ struct PortState {
   std::uint16_t peer = kNoPort;  // index (into Dataplane::ports) of the paired port
   std::uint16_t queues = 1;      // RX and TX queues configured
   rte_ether_addr mac{};
+  // On net_af_packet, frames longer than this (the egress MTU plus the
+  // largest L2 header) are looked at before they leave: a whole IPv4
+  // datagram over the MTU, which the kernel's defragmentation makes and its
+  // TX would refuse, leaves re-fragmented. Other drivers: no limit.
+  std::uint32_t max_frame = UINT32_MAX;
+  // Its own RX pool when the port's driver needs larger mbufs than the
+  // packet pool's (net_af_packet with a large framesz=), else null.
+  rte_mempool* rx_pool = nullptr;
 };
 
 // Everything one worker lcore owns. Cache-aligned; nothing here is written by

@@ -30,6 +30,7 @@
 #include <filesystem>
 
 #include "dataplane/app/main_state.h"
+#include "dataplane/log/log.h"
 #include "rules/compiled/artifact.h"
 #include "rules/io/file_input.h"
 
@@ -38,7 +39,7 @@ namespace sipwall::dataplane {
 namespace {
 
 void log(const std::string& msg) {
-  std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str());
+  dplog::warning(msg);
 }
 
 // Writes `bytes` to `path` through a temporary file in the same directory.
@@ -152,7 +153,7 @@ void promote_last_good(MainState& st) {
     return;
   }
   clear_on_trial(st, p.content_checksum);
-  log("rule set " + std::string(current->set().version()) + " has run; remembered as last good (" + last + ")");
+  dplog::info("rule set " + std::string(current->set().version()) + " has run; remembered as last good (" + last + ")");
 }
 
 }  // namespace sipwall::dataplane

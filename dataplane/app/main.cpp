@@ -15,9 +15,13 @@
 #include <fstream>
 #include <iostream>
 
+#include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/config.h"
+#include "dataplane/app/dpdk_log.h"
+#include "dataplane/app/link_watch.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/setup.h"
+#include "dataplane/log/log.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
 #include "dataplane/systemd/notify.h"
@@ -32,7 +36,7 @@ void on_signal(int) {
 }
 
 void log(const std::string& msg) {
-  std::fprintf(stderr, "sipwall-dataplane: %s\n", msg.c_str());
+  sipwall::dplog::info(msg);
 }
 
 // The trace records nobody collected, as a table (pcap runs, the demo).
@@ -67,8 +71,8 @@ void load_initial(MainState& st, const std::string& artifact) {
   std::string last = st.last_good_path();
   st.quarantined = read_on_trial(st);
   if (st.quarantined != 0)
-    log("the previous run ended while a rule set was on trial (" + st.on_trial_path() +
-        "): that set is skipped at start and refused by load until a clean restart");
+    sipwall::dplog::warning("the previous run ended while a rule set was on trial (" + st.on_trial_path() +
+                            "): that set is skipped at start and refused by load until a clean restart");
   std::error_code ec;
   if (!artifact.empty() && !std::filesystem::exists(artifact, ec)) {
     // A fresh install: sipwall-control writes the store's current set after
@@ -76,21 +80,15 @@ void load_initial(MainState& st, const std::string& artifact) {
     log("no rule set at " + artifact + " yet; trying the last good rule set");
   } else if (!artifact.empty()) {
     std::string err = load_ruleset(st, artifact);
-    if (err.empty()) {
-      log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + artifact);
-      return;
-    }
-    log("cannot load " + err + "; trying the last good rule set");
+    if (err.empty()) return;  // load_ruleset logged it
+    sipwall::dplog::warning("cannot load " + err + "; trying the last good rule set");
   }
   if (std::filesystem::exists(last, ec)) {
     std::string err = load_ruleset(st, last);
-    if (err.empty()) {
-      log("rule set " + std::string(st.dp.current.load()->set().version()) + " loaded from " + last + " (last good)");
-      return;
-    }
-    log("cannot load the last good rule set: " + err);
+    if (err.empty()) return;  // load_ruleset logged it (from last-good.swr)
+    sipwall::dplog::err("cannot load the last good rule set: " + err);
   }
-  log("WARNING: running without a rule set: every INVITE is forwarded (counted as no_ruleset)");
+  sipwall::dplog::warning("running without a rule set: every INVITE is forwarded (counted as no_ruleset)");
 }
 
 }  // namespace
@@ -136,6 +134,8 @@ int main(int argc, char** argv) {
   if (!stats_file.empty()) cfg->stats_json = stats_file;
 
   std::vector<std::string> eal = eal_arguments(*cfg, argv[0]);
+  if (!check_only)  // --check prints them in its plan
+    for (const std::string& w : af_packet_warnings(*cfg)) sipwall::dplog::warning(w);
   if (check_only) {
     std::printf("%s: OK\nEAL:", config_path.c_str());
     for (const auto& a : eal) std::printf(" %s", a.c_str());
@@ -144,8 +144,10 @@ int main(int argc, char** argv) {
   }
   std::vector<char*> eal_argv;
   for (auto& a : eal) eal_argv.push_back(a.data());
+  if (!route_dpdk_log()) sipwall::dplog::warning("cannot route DPDK's log through ours; it writes to stderr as is");
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "sipwall-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+    sipwall::dplog::err(std::string("EAL init failed: ") + rte_strerror(rte_errno));
+    sipwall::dplog::logger().flush();
     return 1;
   }
 
@@ -157,7 +159,8 @@ int main(int argc, char** argv) {
 
   std::string err;
   if (!setup_dataplane(dp, err)) {
-    std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+    sipwall::dplog::err(err);
+    sipwall::dplog::logger().flush();
     rte_eal_cleanup();
     return 1;
   }
@@ -168,7 +171,8 @@ int main(int argc, char** argv) {
     return handle_request(st, line);
   };
   if (!server.open(dp.cfg.control_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, handler, err)) {
-    std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+    sipwall::dplog::err(err);
+    sipwall::dplog::logger().flush();
     teardown_dataplane(dp);
     rte_eal_cleanup();
     return 1;
@@ -184,11 +188,12 @@ int main(int argc, char** argv) {
   load_initial(st, dp.cfg.artifact);
 
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
-  std::fprintf(stderr, "sipwall-dataplane: %zu workers on %zu ports; control socket %s\n", dp.workers.size(),
-               dp.ports.size(), dp.cfg.control_socket.c_str());
+  log(std::to_string(dp.workers.size()) + " workers on " + std::to_string(dp.ports.size()) + " ports; control socket " +
+      dp.cfg.control_socket);
   sipwall::systemd::notify("READY=1");
   // WatchdogSec= in the unit: the main lcore loop proves it still turns.
   sipwall::systemd::Watchdog watchdog;
+  LinkWatch links(dp);  // link_follow (docs/deploy.md)
 
   // Main lcore: control socket, trace draining, idle stop. Never on the packet path.
   std::uint64_t last_rx = 0;
@@ -202,6 +207,8 @@ int main(int argc, char** argv) {
     st.watch.tick();
     promote_last_good(st);
     watchdog.poll();
+    sipwall::dplog::logger().tick();  // summaries of collapsed repeats
+    links.poll();
     if (dp.cfg.stop_when_idle_ms) {
       WorkerCounters sum;
       sum_counters(dp.counters, static_cast<unsigned>(dp.workers.size()), sum);
@@ -212,7 +219,7 @@ int main(int argc, char** argv) {
         last_rx = rx;
         last_change = now;
       } else if (now - last_change > std::chrono::milliseconds(dp.cfg.stop_when_idle_ms)) {
-        std::fprintf(stderr, "sipwall-dataplane: idle for %u ms, stopping\n", dp.cfg.stop_when_idle_ms);
+        log("idle for " + std::to_string(dp.cfg.stop_when_idle_ms) + " ms, stopping");
         dp.quit.store(true);
       }
     }
@@ -221,6 +228,7 @@ int main(int argc, char** argv) {
   rte_eal_mp_wait_lcore();
   // The copies the workers made before they stopped still go out (HEP).
   for (int i = 0; i < 64; ++i) st.watch.tick();
+  links.restore();
   // A clean stop: the set that ran did not take the process down.
   if (const RuntimeSet* rs = dp.current.load()) clear_on_trial(st, rs->set().checksum());
   if (print_trace) print_traces(st);
@@ -233,5 +241,6 @@ int main(int argc, char** argv) {
   server.close();
   teardown_dataplane(dp);
   rte_eal_cleanup();
+  sipwall::dplog::logger().flush();
   return 0;
 }

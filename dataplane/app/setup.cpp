@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/watch_copy.h"
+#include "dataplane/log/log.h"
 #include "dataplane/offload/flow_translate.h"
 #include "dataplane/offload/rule_set_input.h"
 
@@ -52,9 +54,7 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
       conf.rx_adv_conf.rss_conf.rss_key_len = sizeof g_symmetric_rss_key;
       conf.rx_adv_conf.rss_conf.rss_hf = hf;
     } else {
-      std::fprintf(stderr,
-                   "sipwall-dataplane: port %s: device has no RSS; queues are filled by the device's own policy\n",
-                   p.cfg.name.c_str());
+      dplog::warning("port " + p.cfg.name + ": device has no RSS; queues are filled by the device's own policy");
     }
   }
   int rc = rte_eth_dev_configure(p.port_id, queues, queues, &conf);
@@ -66,8 +66,9 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
   rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id, &nb_rxd, &nb_txd);
   int socket = rte_eth_dev_socket_id(p.port_id);
   if (socket < 0) socket = 0;
+  rte_mempool* rx_pool = p.rx_pool ? p.rx_pool : dp.pool;
   for (std::uint16_t q = 0; q < queues; ++q) {
-    if ((rc = rte_eth_rx_queue_setup(p.port_id, q, nb_rxd, static_cast<unsigned>(socket), nullptr, dp.pool)) != 0 ||
+    if ((rc = rte_eth_rx_queue_setup(p.port_id, q, nb_rxd, static_cast<unsigned>(socket), nullptr, rx_pool)) != 0 ||
         (rc = rte_eth_tx_queue_setup(p.port_id, q, nb_txd, static_cast<unsigned>(socket), nullptr)) != 0) {
       error = "port " + p.cfg.name + ": queue setup failed: " + rte_strerror(-rc);
       return false;
@@ -149,6 +150,33 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
             std::to_string(kJumboMbufsPerWorker * workers) + " of 64 KB, " + std::to_string(cfg.watch_mbufs) +
             " for watch copies): " + rte_strerror(rte_errno) + " — raise eal.memory_mb";
     return false;
+  }
+  // net_af_packet copies each ring frame into one mbuf and refuses a pool
+  // whose mbufs are smaller than its frames (framesz= larger than 2 KB, so
+  // that a datagram the kernel reassembled arrives whole): such a port gets
+  // its own RX pool of mbufs that large (docs/deploy.md, memory).
+  for (std::size_t i = 0; i < dp.ports.size(); ++i) {
+    PortState& p = dp.ports[i];
+    auto ring = port_af_packet_ring(cfg, i);
+    if (!ring) continue;
+    // The kernel refuses to send a frame over the interface's MTU: what is
+    // larger leaves in fragments (worker.cpp, transmit_oversize). Other
+    // drivers get the frame as it is, as before.
+    p.max_frame = p.cfg.mtu + kMaxL2Header;
+    const std::uint32_t room = af_packet_rx_data_room(*ring);
+    if (room <= RTE_MBUF_DEFAULT_BUF_SIZE) continue;
+    char name[RTE_MEMPOOL_NAMESIZE];
+    std::snprintf(name, sizeof name, "sipwall_rx_%u", static_cast<unsigned>(i % kMaxPorts));
+    const unsigned n = kAfPacketRxMbufsPerWorker * workers - 1;
+    p.rx_pool =
+        rte_pktmbuf_pool_create(name, n, 64, 0, static_cast<std::uint16_t>(std::min<std::uint32_t>(room, 0xFFFF)),
+                                static_cast<int>(rte_socket_id()));
+    if (!p.rx_pool) {
+      error = "port " + p.cfg.name + ": cannot create its RX pool (" + std::to_string(n) + " mbufs of " +
+              std::to_string(room) + " bytes for framesz=" + std::to_string(ring->framesz) +
+              "): " + rte_strerror(rte_errno) + " — raise eal.memory_mb";
+      return false;
+    }
   }
   for (PortState& p : dp.ports)
     if (!setup_port(dp, p, workers, error)) return false;

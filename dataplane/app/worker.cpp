@@ -356,15 +356,12 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
 // datagram came in: rte_ipv6_fragment_packet() writes 0 into every fragment,
 // and a receiver would then mix up concurrent datagrams of one source and
 // destination (RFC 8200 §4.5); we keep the sender's value instead.
-void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in, const net::DecodedPacket& d,
-                          std::uint32_t ipv6_frag_id) {
+// Sends the IP datagram in `m` (behind its L2 header of d.l3_offset bytes)
+// out of port `out` in fragments of that port's MTU. `m` is consumed. False
+// if it could not be fragmented (counted by the caller).
+bool send_fragments(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out, const net::DecodedPacket& d,
+                    std::uint32_t ipv6_frag_id) {
   WorkerCounters& c = ctr(w);
-  std::uint16_t out = dp.ports[in].peer;
-  if (out == kNoPort) {
-    c.reassembled_dropped++;
-    free_pkt(m);
-    return;
-  }
   const std::uint16_t l2 = d.l3_offset;
   std::uint8_t l2hdr[32];
   std::memcpy(l2hdr, rte_pktmbuf_mtod(m, std::uint8_t*), l2);
@@ -374,11 +371,7 @@ void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uin
   int n = d.ip_version == 4 ? rte_ipv4_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool)
                             : rte_ipv6_fragment_packet(m, frags, RTE_DIM(frags), mtu, dp.pool, dp.indirect_pool);
   free_pkt(m);  // the fragments hold their own references to its data
-  if (n <= 0) {
-    c.refragment_failed++;
-    return;
-  }
-  c.reassembled_forwarded++;
+  if (n <= 0) return false;
   for (int i = 0; i < n; ++i) {
     rte_mbuf* f = frags[i];
     char* p = rte_pktmbuf_prepend(f, l2);
@@ -398,6 +391,30 @@ void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uin
     }
     transmit(dp, w, f, out);
   }
+  return true;
+}
+
+// What to do with a datagram put back together from fragments. `m` is the
+// reassembled (multi-segment) mbuf; its bytes are copied into w.linear to
+// parse. Passed datagrams leave re-fragmented at the egress MTU.
+// `ipv6_frag_id` (network order) is the Identification of the fragments the
+// datagram came in: rte_ipv6_fragment_packet() writes 0 into every fragment,
+// and a receiver would then mix up concurrent datagrams of one source and
+// destination (RFC 8200 §4.5); we keep the sender's value instead.
+void forward_refragmented(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in, const net::DecodedPacket& d,
+                          std::uint32_t ipv6_frag_id) {
+  WorkerCounters& c = ctr(w);
+  std::uint16_t out = dp.ports[in].peer;
+  if (out == kNoPort) {
+    c.reassembled_dropped++;
+    free_pkt(m);
+    return;
+  }
+  if (!send_fragments(dp, w, m, out, d, ipv6_frag_id)) {
+    c.refragment_failed++;
+    return;
+  }
+  c.reassembled_forwarded++;
 }
 
 void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in,
@@ -636,6 +653,33 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
 }
 
 }  // namespace
+
+namespace path {
+
+// A frame forwarded to a net_af_packet port that is longer than its MTU
+// plus L2 headers. net_af_packet has the kernel reassemble IPv4 fragments
+// (PACKET_FANOUT_FLAG_DEFRAG), so a fragmented INVITE arrives as one
+// datagram, which the egress interface would refuse (the kernel's TX drops
+// frames over the MTU). A whole IPv4 datagram that may be fragmented (DF clear)
+// leaves in fragments of the egress MTU, as it came; anything else leaves
+// as it is (the egress decides). Counted as one forwarded frame.
+__attribute__((noinline, cold)) void transmit_oversize(Dataplane& dp, WorkerContext& w, rte_mbuf* m,
+                                                       std::uint16_t out) {
+  net::DecodedPacket d;
+  const auto* frame = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const std::uint32_t len = rte_pktmbuf_data_len(m);
+  if (m->nb_segs == 1 && net::decode_frame(frame, len, d) == net::DecodeResult::ok && d.ip_version == 4 &&
+      !d.is_fragment && (frame[d.l3_offset + 6] & 0x40) == 0 && len - d.l3_offset > dp.ports[out].cfg.mtu) {
+    if (send_fragments(dp, w, m, out, d, 0))
+      ctr(w).oversize_refragmented++;
+    else
+      ctr(w).refragment_failed++;
+    return;
+  }
+  transmit(dp, w, m, out);
+}
+
+}  // namespace path
 
 void process_burst(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, std::uint16_t port_index, rte_mbuf** pkts,
                    std::uint16_t n) noexcept {

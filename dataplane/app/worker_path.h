@@ -34,6 +34,9 @@ inline void transmit(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t
   rte_eth_tx_buffer(dp.ports[out].port_id, w.txq, w.tx[out], m);
 }
 
+// A forwarded frame longer than the egress port's MTU allows (cold; worker.cpp).
+void transmit_oversize(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t out);
+
 inline void forward(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t in) {
   std::uint16_t out = dp.ports[in].peer;
   if (unlikely(out == kNoPort)) {
@@ -42,6 +45,10 @@ inline void forward(Dataplane& dp, WorkerContext& w, rte_mbuf* m, std::uint16_t 
     return;
   }
   ctr(w).forwarded++;
+  if (unlikely(rte_pktmbuf_pkt_len(m) > dp.ports[out].max_frame)) {
+    transmit_oversize(dp, w, m, out);
+    return;
+  }
   transmit(dp, w, m, out);
 }
 

@@ -205,14 +205,30 @@ void Engine::begin(bool all) noexcept {
     for (std::uint8_t i = 0; i < div_n_; ++i) init(kDiv0 + i, &msg_.diversion[i]);
   }
 
-  // caller: the first P-Asserted-Identity that is a number, else From.
+  // The trunk first: its caller_from says where the caller comes from. With
+  // it every part of the detection keys is known too, so their table lines
+  // can start loading below (InFlight overlaps them with the next message).
+  trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
+  // caller: the first of the trunk's caller_from headers that holds a number
+  // (by default: the first P-Asserted-Identity that is one), else From.
   // Numbers are normalised only when something needs them.
+  std::uint32_t order = trunk_ < set_.trunk_count() ? set_.trunk(trunk_).caller_from : 0;
+  if (order == 0) order = static_cast<std::uint32_t>(rules::CallerSource::pai);
+  ::new (&slots_.v[kRpid]) NumberSlot;
   caller_ = kFrom;
-  for (std::uint8_t i = 0; i < pai_n_; ++i) {
-    normalise(kPai0 + i);
-    if (is_number(slots_.v[kPai0 + i].num)) {
-      caller_ = static_cast<std::uint8_t>(kPai0 + i);
-      break;
+  for (; order != 0 && caller_ == kFrom; order >>= 4) {
+    if ((order & 0xF) == static_cast<std::uint32_t>(rules::CallerSource::pai)) {
+      for (std::uint8_t i = 0; i < pai_n_; ++i) {
+        normalise(kPai0 + i);
+        if (is_number(slots_.v[kPai0 + i].num)) {
+          caller_ = static_cast<std::uint8_t>(kPai0 + i);
+          break;
+        }
+      }
+    } else if ((order & 0xF) == static_cast<std::uint32_t>(rules::CallerSource::rpid)) {
+      init(kRpid, &msg_.remote_party_id);
+      normalise(kRpid);
+      if (is_number(slots_.v[kRpid].num)) caller_ = kRpid;
     }
   }
   normalise(caller_);
@@ -268,10 +284,6 @@ void Engine::begin(bool all) noexcept {
     }
   }
 
-  // The trunk here rather than in finish(): with it every part of the
-  // detection keys is known, so the detection tables' lines can start
-  // loading now too (InFlight overlaps them with the next message).
-  trunk_ = set_.trunk_table().find(src_.src_ip.data(), src_.vlan, src_.dst_port);
   if (detecting()) {
     keys_ = invite_keys();
     detect_->worker->prefetch(keys_);
@@ -391,6 +403,7 @@ bool Engine::guard(Verdict& v) const noexcept {
 
 std::string_view Engine::caller_display_name() const noexcept {
   if (caller_ >= kPai0 && caller_ < kPai0 + pai_n_) return msg_.pai[caller_ - kPai0].display_name;
+  if (caller_ == kRpid) return msg_.remote_party_id.display_name;
   return msg_.from.present ? msg_.from.display_name : std::string_view{};
 }
 

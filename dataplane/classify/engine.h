@@ -28,7 +28,8 @@ enum SlotIndex : std::uint8_t {
   kRuri = 2,
   kPai0 = 3,
   kDiv0 = kPai0 + sip::kMaxIdentities,
-  kSlotCount = kDiv0 + sip::kMaxDiversions,
+  kRpid = kDiv0 + sip::kMaxDiversions,  // the calling party's Remote-Party-ID, for trunks that read it
+  kSlotCount = kRpid + 1,
 };
 
 struct NumberSlot {
@@ -129,7 +130,8 @@ class Engine {
                 std::uint32_t& atom) const noexcept;
 
   // Slots that exist for this message: kFrom, kTo, kRuri, kPai0 + i for
-  // i < pai_count(), kDiv0 + i for i < diversion_count() (after resolve(true)).
+  // i < pai_count(), kDiv0 + i for i < diversion_count() (after resolve(true)),
+  // kRpid when the trunk's caller_from names rpid.
   const NumberSlot& slot(std::size_t i) const noexcept { return slots_.v[i]; }
   std::uint8_t pai_count() const noexcept { return pai_n_; }
   std::uint8_t diversion_count() const noexcept { return div_n_; }

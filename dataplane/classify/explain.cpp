@@ -90,6 +90,10 @@ Explanation explain(const rules::CompiledRuleSet& set, const sip::Message& msg, 
   e.resolve(true);
   add_number(x, set, e, detail::kFrom, rules::Field::from, 0);
   for (std::uint8_t i = 0; i < e.pai_count(); ++i) add_number(x, set, e, detail::kPai0 + i, rules::Field::pai, i);
+  if (e.slot(detail::kRpid).uri != nullptr) {
+    add_number(x, set, e, detail::kRpid, rules::Field::from, 0);
+    x.numbers.back().rpid = true;
+  }
   add_number(x, set, e, detail::kTo, rules::Field::to, 0);
   add_number(x, set, e, detail::kRuri, rules::Field::ruri, 0);
   for (std::uint8_t i = 0; i < e.diversion_count(); ++i) {
@@ -139,8 +143,8 @@ std::string to_text(const Explanation& x, const rules::CompiledRuleSet& set) {
   }
   fmt::format_to(it, "numbers:\n");
   for (const NumberFieldFacts& n : x.numbers) {
-    std::string name(rules::to_string(n.field));
-    if (n.field == rules::Field::pai || n.field == rules::Field::diversion) {
+    std::string name(n.rpid ? "rpid" : rules::to_string(n.field));
+    if (!n.rpid && (n.field == rules::Field::pai || n.field == rules::Field::diversion)) {
       name += fmt::format("[{}]", n.instance);
     }
     std::string role = n.is_caller ? " (caller)" : "";

@@ -17,6 +17,7 @@ namespace sipwall::classify {
 
 struct NumberFieldFacts {
   rules::Field field = rules::Field::from;  // from, to, ruri, pai, diversion
+  bool rpid = false;                        // Remote-Party-ID (read for a trunk whose caller_from names rpid)
   std::uint8_t instance = 0;                // which P-Asserted-Identity / Diversion value
   bool is_caller = false;                   // this value is the `caller`
   bool is_callee = false;                   // this value is the `callee`

@@ -6,6 +6,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <set>
+#include <string>
+
+#include "dataplane/log/log.h"
 
 namespace sipwall::offload {
 
@@ -74,16 +77,16 @@ void PortFlowInstaller::recount() {
 }
 
 void PortFlowInstaller::log_summary(const char* what) const {
-  std::fprintf(stderr,
-               "sipwall-dataplane: port %s (%s): %s: rte_flow %s; steering %u/%u, deny %u/%u rules in hardware\n",
-               name_.c_str(), status_.driver.c_str(), what,
-               !status_.probed     ? "not probed"
-               : status_.supported ? "supported"
-                                   : "not supported",
-               status_.steer_offloaded, status_.steer_total, status_.deny_offloaded, status_.deny_total);
+  char line[512];
+  std::snprintf(line, sizeof line, "port %s (%s): %s: rte_flow %s; steering %u/%u, deny %u/%u rules in hardware",
+                name_.c_str(), status_.driver.c_str(), what,
+                !status_.probed     ? "not probed"
+                : status_.supported ? "supported"
+                                    : "not supported",
+                status_.steer_offloaded, status_.steer_total, status_.deny_offloaded, status_.deny_total);
+  dplog::info(line);
   for (const auto& [reason, n] : status_.refusals)
-    std::fprintf(stderr, "sipwall-dataplane: port %s: %u rule(s) kept in software: %s\n", name_.c_str(), n,
-                 reason.c_str());
+    dplog::info("port " + name_ + ": " + std::to_string(n) + " rule(s) kept in software: " + reason);
 }
 
 std::vector<PortFlowInstaller::Installed> PortFlowInstaller::offer(std::vector<FlowSpec> specs,

@@ -68,6 +68,8 @@
   X(reassembled_dropped, "reassembled datagrams dropped or rejected")                                                 \
   X(reassembly_failed, "fragments freed by the reassembler (timeout, overlap, table full, too many)")                 \
   X(refragment_failed, "reassembled datagrams that could not be re-fragmented (dropped)")                             \
+  X(oversize_refragmented,                                                                                            \
+    "whole IPv4 datagrams over an af_packet port's MTU (reassembled by the kernel) forwarded in fragments")           \
   X(tcp_multi_message, "TCP segments that carried more than one SIP message")                                         \
   X(tcp_partial, "TCP segments forwarded uninspected: they continue a message whose start was not seen")              \
   X(tcp_held, "TCP segments put on hold until the rest of their SIP message arrives")                                 \
@@ -84,4 +86,8 @@
   X(tcp_adjusted, "TCP segments whose sequence/ack numbers were rewritten")                                           \
   X(tcp_flow_table_full, "TCP verdicts not applied because the flow table was full (forwarded)")                      \
   X(tcp_verdict_not_applied, "TCP drop/reject verdicts not applied for another reason (forwarded, see docs)")         \
-  X(tx_dropped, "frames the TX queue refused (freed)")
+  X(tx_dropped, "frames the TX queue refused (freed)")                                                                \
+  X(link_down, "times a port lost link (read by the main lcore; a port taken down by link_follow is not counted)")    \
+  X(link_partner_taken_down, "ports taken down because their partner lost link (pairs: link_follow)")                 \
+  X(link_partner_brought_up, "ports brought back up because their partner's link returned (link_follow)")             \
+  X(link_partner_down_failed, "partners that could not be taken down when a port lost link (driver cannot)")

@@ -35,6 +35,8 @@ inline void reset_scalars(Message& m) noexcept {
   m.user_agent = {};
   m.identity = {};
   m.content_type = {};
+  m.rpid_screen = {};
+  m.rpid_privacy = {};
   m.max_forwards = 0;
   m.has_max_forwards = false;
   m.content_length = 0;
@@ -345,6 +347,32 @@ ParseError parse_list(const Window& w, const char* p, const char* e, const char*
   }
 }
 
+// Remote-Party-ID values in [p, e): each is validated; the first one for
+// the calling party (party=calling or no party) is kept (Message::remote_party_id).
+ParseError parse_rpid(const Window& w, const char* p, const char* e, const char* limit, Message& m,
+                      const char*& bad) noexcept {
+  for (;;) {
+    const char* next = e;
+    bad = p;
+    NameAddr scratch;
+    NameAddr& into = m.remote_party_id.present ? scratch : m.remote_party_id;
+    ParseError err = name_addr(w, p, e, limit, true, ParseError::bad_identity_header, into, next);
+    if (err != ParseError::none) return err;
+    if (&into == &m.remote_party_id) {
+      bool found = false;
+      const std::string_view party = header_param(into.params, "party", found);
+      if (found && !iequals_lower(party, "calling")) {
+        into.present = false;  // the called party's: not the caller
+      } else {
+        m.rpid_screen = header_param(into.params, "screen", found);
+        m.rpid_privacy = header_param(into.params, "privacy", found);
+      }
+    }
+    if (next == e) return ParseError::none;
+    p = next + 1;  // past ','
+  }
+}
+
 struct State {
   bool seen_from = false, seen_to = false, seen_call_id = false, seen_cseq = false;
 };
@@ -463,8 +491,7 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
     case HeaderId::p_asserted_identity:
       return parse_list(w, v, ve, limit, m.pai, kMaxIdentities, m.pai_count, m.pai_overflow, bad);
     case HeaderId::remote_party_id:
-      if (m.remote_party_id.present) return ParseError::none;
-      return name_addr(w, v, ve, limit, true, ParseError::bad_identity_header, m.remote_party_id, next);
+      return parse_rpid(w, v, ve, limit, m, bad);
     case HeaderId::diversion:
       // Diversion wins over History-Info wherever the two appear.
       if (m.diversion_from_history_info) {

@@ -78,6 +78,9 @@ enum class HeaderId : std::uint8_t {
   count_,
 };
 std::string_view to_string(HeaderId id) noexcept;
+// The value of header parameter `name` (case-insensitive) in `params` (as
+// NameAddr::params: "a=1;b;c=x", no leading ';'); found = false if absent.
+std::string_view header_param(std::string_view params, std::string_view name, bool& found) noexcept;
 // Resolves a header name (case-insensitive, compact forms included) to its id.
 HeaderId header_id(std::string_view name) noexcept;
 
@@ -135,7 +138,14 @@ struct Message {
   NameAddr contact;              // first Contact value ('*' leaves uri empty)
   NameAddr pai[kMaxIdentities];  // every P-Asserted-Identity value, in order
   std::uint8_t pai_count = 0;
-  NameAddr remote_party_id;            // first Remote-Party-ID value
+  // The calling party's Remote-Party-ID (draft-ietf-sip-privacy-04: name-addr
+  // ;party=calling;screen=yes|no;privacy=off|full|name|uri): the first value
+  // whose party parameter is "calling" or absent; values for the called
+  // party (party=called) are validated and skipped. rpid_screen and
+  // rpid_privacy are that value's parameters (empty when absent).
+  NameAddr remote_party_id;
+  std::string_view rpid_screen;
+  std::string_view rpid_privacy;
   NameAddr diversion[kMaxDiversions];  // Diversion values, or History-Info entries if none
   std::uint8_t diversion_count = 0;
   std::string_view call_id;

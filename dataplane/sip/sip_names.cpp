@@ -2,6 +2,7 @@
 // length, then on the first (lower-cased) byte, and only then compares the
 // rest; names the parser has validated as tokens go through the perfect hash
 // of sip_header_hash.h instead (one table probe, word compares).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -181,6 +182,42 @@ HeaderId detail::header_id_token(const char* n, std::size_t len, const char* lim
   // Word loads need 8 readable bytes from the name. Compact forms go by byte.
   if (len == 1 || len > 19 || limit - n < 8) return header_id(std::string_view(n, len));
   return header_id_hashed(n, len);
+}
+
+std::string_view header_param(std::string_view params, std::string_view name, bool& found) noexcept {
+  using namespace detail;
+  found = false;
+  std::size_t i = 0;
+  while (i < params.size()) {
+    // One parameter: up to the next ';' outside a quoted string.
+    std::size_t end = i;
+    bool quoted = false;
+    for (; end < params.size() && (quoted || params[end] != ';'); ++end) {
+      if (params[end] == '\\' && quoted) {
+        ++end;
+        if (end >= params.size()) break;
+      } else if (params[end] == '"') {
+        quoted = !quoted;
+      }
+    }
+    std::string_view p = params.substr(i, std::min(end, params.size()) - i);
+    i = end + 1;
+    while (!p.empty() && is_lws(p.front())) p.remove_prefix(1);
+    while (!p.empty() && is_lws(p.back())) p.remove_suffix(1);
+    const std::size_t eq = p.find('=');
+    std::string_view key = p.substr(0, eq), value;
+    while (!key.empty() && is_lws(key.back())) key.remove_suffix(1);
+    if (eq != std::string_view::npos) {
+      value = p.substr(eq + 1);
+      while (!value.empty() && is_lws(value.front())) value.remove_prefix(1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    }
+    if (iequals(key, name)) {
+      found = true;
+      return value;
+    }
+  }
+  return {};
 }
 
 std::string_view to_string(HeaderId id) noexcept {

@@ -158,7 +158,10 @@ struct TrunkInfo {
   std::uint32_t caller_prefix_bit = kNone;
   std::uint32_t caller_range_list = kNone;
   std::uint32_t caller_range_bit = kNone;
-  std::uint32_t pad = 0;
+  // Where the caller comes from before From (Trunk::caller_from): up to two
+  // CallerSource codes (1 pai, 2 rpid), one per 4 bits from the lowest, 0
+  // ending the list; 0 = the default, P-Asserted-Identity (then From).
+  std::uint32_t caller_from = 0;
   bool has_caller_ranges() const noexcept { return caller_prefix_bit != kNone || caller_range_bit != kNone; }
 };
 

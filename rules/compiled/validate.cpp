@@ -319,6 +319,11 @@ bool check_trunks(const CompiledRuleSetData& d, std::string& why) {
     for (std::uint32_t li : {t.caller_prefix_list, t.caller_range_list}) {
       if (li != kNone && li >= d.lists.size()) return fail(why, "trunk caller list out of range");
     }
+    // caller_from: pai (1) and rpid (2), each at most once, no gap.
+    const std::uint32_t a = t.caller_from & 0xF, b = (t.caller_from >> 4) & 0xF;
+    if ((t.caller_from >> 8) != 0 || a > 2 || b > 2 || (a == 0 && b != 0) || (b != 0 && a == b)) {
+      return fail(why, "trunk caller_from is not a valid header order");
+    }
   }
   for (const DenyEntry& e : d.deny) {
     if (e.prefix_len > 128) return fail(why, "deny_sources prefix length above 128");

@@ -42,6 +42,12 @@ void compile_trunks(Builder& b) {
       ti.class_id = it->second;
     }
     trunk_caller_lists(b, t, ti);
+    unsigned shift = 0;
+    for (CallerSource s : t.caller_from) {
+      if (s == CallerSource::from) break;  // the loader made it the last
+      ti.caller_from |= static_cast<std::uint32_t>(s) << shift;
+      shift += 4;
+    }
     d.trunks.push_back(ti);
     for (const TrunkSource& s : t.sources) {
       if (s.prefix_len > 128) {

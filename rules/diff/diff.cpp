@@ -292,6 +292,7 @@ RuleSetDiff diff(const RuleSet& o, const RuleSet& n, const DiffOptions& options)
         was.caller_prefixes != t.caller_prefixes ||
         !std::equal(was.caller_ranges.begin(), was.caller_ranges.end(), t.caller_ranges.begin(), t.caller_ranges.end(),
                     [](const NumberRange& x, const NumberRange& y) { return same(x, y); });
+    c.caller_from = was.caller_from != t.caller_from;
     d.trunks_changed.push_back(std::move(c));
   }
   for (const Trunk& t : o.trunks) {
@@ -440,6 +441,7 @@ void print_diff(std::ostream& os, const RuleSetDiff& d) {
       if (c.trunk_class) os << " class " << c.old_class << " -> " << c.new_class << ";";
       if (c.sources) os << " sources changed;";
       if (c.caller_ranges) os << " caller_ranges changed;";
+      if (c.caller_from) os << " caller_from changed;";
       os << "\n";
     }
   }

@@ -35,7 +35,7 @@ struct ListChange {
 
 struct TrunkChange {
   std::string name;
-  bool trunk_class = false, sources = false, caller_ranges = false;
+  bool trunk_class = false, sources = false, caller_ranges = false, caller_from = false;
   std::string old_class, new_class;
 };
 

@@ -45,6 +45,7 @@ class Loader : public yaml::Reader {
   // --- sections ---
   void read_dial_plan(const Entry& e);                                                       // dial_plan_yaml.cpp
   void read_trunks(const Entry& e);                                                          // trunks_yaml.cpp
+  void read_caller_from(const Entry& e, Trunk& trunk);                                       // trunks_yaml.cpp
   void read_deny_sources(const Entry& e);                                                    // deny_yaml.cpp
   void read_lists(const Entry& e);                                                           // lists_yaml.cpp
   void read_detectors(const Entry& e);                                                       // detectors_yaml.cpp

@@ -1,6 +1,7 @@
 // trunks: name -> class, source prefixes (with optional VLAN and port), and
 // the caller numbers the trunk may present. Two trunks that could both claim
 // one packet are an error: trunk lookup must never have to guess.
+#include <algorithm>
 #include <array>
 
 #include "rules/loader/cidr.h"
@@ -12,7 +13,8 @@
 namespace sipwall::rules::loader {
 namespace {
 
-constexpr std::array<std::string_view, 4> kTrunkKeys = {"class", "sources", "caller_ranges", "description"};
+constexpr std::array<std::string_view, 5> kTrunkKeys = {"class", "sources", "caller_ranges", "caller_from",
+                                                        "description"};
 constexpr std::array<std::string_view, 3> kSourceKeys = {"cidr", "vlan", "port"};
 
 std::string qualifiers(const TrunkSource& s) {
@@ -23,6 +25,51 @@ std::string qualifiers(const TrunkSource& s) {
 }
 
 }  // namespace
+
+// caller_from: [pai, rpid, from] -- the headers the trunk's caller is taken
+// from, in order; each at most once, From last (the one every INVITE has).
+void Loader::read_caller_from(const Entry& e, Trunk& trunk) {
+  const auto items = scalar_list(e, "a header: pai, rpid or from");
+  if (!items) return;
+  if (items->empty()) {
+    error(e.value_at, "'caller_from' must list the headers the caller is taken from, ending with from");
+    return;
+  }
+  std::vector<CallerSource> order;
+  bool ok = true;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const Item& it = (*items)[i];
+    CallerSource s;
+    if (it.text == "pai") {
+      s = CallerSource::pai;
+    } else if (it.text == "rpid") {
+      s = CallerSource::rpid;
+    } else if (it.text == "from") {
+      s = CallerSource::from;
+    } else {
+      error(it.at, "unknown caller source " + text::quote(it.text) +
+                       " (allowed: pai = P-Asserted-Identity, rpid = Remote-Party-ID, from = From)");
+      ok = false;
+      continue;
+    }
+    if (std::find(order.begin(), order.end(), s) != order.end()) {
+      error(it.at, "caller source " + text::quote(it.text) + " is listed twice");
+      ok = false;
+      continue;
+    }
+    if (s == CallerSource::from && i + 1 != items->size()) {
+      error(it.at, "'from' must be the last caller source: every INVITE has a From, so nothing after it is read");
+      ok = false;
+      continue;
+    }
+    order.push_back(s);
+  }
+  if (ok && order.back() != CallerSource::from) {
+    error(items->back().at, "'caller_from' must end with from (the caller when no other header holds a number)");
+    ok = false;
+  }
+  if (ok) trunk.caller_from = std::move(order);
+}
 
 void Loader::read_trunks(const Entry& e) {
   const auto trunks = map_entries(e.value, e.value_at, "trunks", {}, "trunk name");
@@ -108,6 +155,7 @@ void Loader::read_trunks(const Entry& e) {
         any_caller_ranges_ = any_caller_ranges_ || !trunk.caller_ranges.empty() || !trunk.caller_prefixes.empty();
       }
     }
+    if (const Entry* cf = find(*entries, "caller_from")) read_caller_from(*cf, trunk);
     rs_.trunks.push_back(std::move(trunk));
   }
 

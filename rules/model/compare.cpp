@@ -76,7 +76,8 @@ bool same(const TrunkSource& a, const TrunkSource& b) noexcept {
 
 bool same(const Trunk& a, const Trunk& b) noexcept {
   return a.name == b.name && a.trunk_class == b.trunk_class && same_vec(a.sources, b.sources) &&
-         a.caller_prefixes == b.caller_prefixes && same_vec(a.caller_ranges, b.caller_ranges);
+         a.caller_prefixes == b.caller_prefixes && same_vec(a.caller_ranges, b.caller_ranges) &&
+         a.caller_from == b.caller_from;
 }
 
 bool same(const number::DialPlan& a, const number::DialPlan& b) noexcept {

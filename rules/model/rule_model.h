@@ -44,6 +44,9 @@ bool is_text_field(Field f) noexcept;    // user_agent, display_name, header
 
 enum class ListKind : std::uint8_t { exact, prefix, range };
 
+// A header a trunk's caller may be taken from (Trunk::caller_from).
+enum class CallerSource : std::uint8_t { pai = 1, rpid = 2, from = 3 };
+
 // An inclusive range of E.164 numbers of the same length ("+861380000" ..
 // "+861380999"), as digit strings without '+'.
 struct NumberRange {
@@ -191,6 +194,10 @@ struct Trunk {
   // Caller numbers this trunk may present (caller-ID authentication).
   std::vector<std::string> caller_prefixes;  // E.164 digit prefixes
   std::vector<NumberRange> caller_ranges;
+  // Where this trunk's `caller` comes from, in order (`caller_from`,
+  // docs/rules.md): the first header that holds a number wins, From last.
+  // Empty = the default, P-Asserted-Identity then From.
+  std::vector<CallerSource> caller_from;
   SourceLocation where;
 };
 

@@ -72,6 +72,10 @@ class Failed(Exception):
     pass
 
 
+# As deploy/examples/lab-af_packet.yaml: frames large enough for a datagram
+# the kernel reassembled (docs/deploy.md); the two RX pools take ~124 MB.
+AF_PACKET_RING = "framesz=61440,blocksz=61440,framecnt=256"
+
 def check(cond, what):
     print(("ok    " if cond else "FAIL  ") + what, flush=True)
     if not cond:
@@ -263,10 +267,10 @@ class Run:
             f.write("""eal:
   lcores: "0-1"
   main_lcore: 0
-  memory_mb: 256
+  memory_mb: 512
   file_prefix: swe2e%d
   extra: ["--no-shconf", "--log-level=lib.eal:warning"]
-  vdevs: ["net_af_packet0,iface=%s", "net_af_packet1,iface=%s"]
+  vdevs: ["net_af_packet0,iface=%s,%s", "net_af_packet1,iface=%s,%s"]
 ports:
   - {name: trunk, device: net_af_packet0, role: trunk}
   - {name: core, device: net_af_packet1, role: core}
@@ -274,7 +278,7 @@ pairs: [[trunk, core]]
 workers: {lcores: [1]}
 ruleset: {state_dir: %s}
 control: {socket: %s}
-""" % (os.getpid(), t.dp_trunk, t.dp_core, self.path("state"), self.dp_sock))
+""" % (os.getpid(), t.dp_trunk, AF_PACKET_RING, t.dp_core, AF_PACKET_RING, self.path("state"), self.dp_sock))
         with open(self.path("control.yaml"), "w") as f:
             f.write("""rules: {file: %s, debounce_ms: 300}
 store: {dir: %s, keep: 5}

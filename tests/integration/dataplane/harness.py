@@ -181,8 +181,9 @@ class Dataplane:
     whatever happened."""
 
     def __init__(self, t, tag, ports, artifact=None, state_dir=None, idle_ms=0, extra_yaml="",
-                 stats_json=True, last_good_after_ms=None):
+                 stats_json=True, last_good_after_ms=None, memory_mb=256):
         self.t = t
+        self.memory_mb = memory_mb
         self.last_good_after_ms = last_good_after_ms
         self.tag = tag
         self.ports = ports
@@ -213,7 +214,7 @@ class Dataplane:
 eal:
   lcores: "0-1"
   main_lcore: 0
-  memory_mb: 256
+  memory_mb: {self.memory_mb}
   no_huge: true
   no_pci: true
   file_prefix: {self.prefix}

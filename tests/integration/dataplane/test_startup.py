@@ -75,7 +75,7 @@ with h.Test("startup", __doc__) as t:
             time.sleep(0.05)
 
     C, status, st, out_t, out_c, tp, cp = run("configured", art, "startup-A",
-                                              log_has=[r"rule set startup-A loaded from " + re.escape(art),
+                                              log_has=[r"rule set startup-A loaded \(checksum [0-9a-f]{16}, [^)]*\([^)]*\)[^)]*\) from " + re.escape(art) + " in ",
                                                        r"rule set startup-A has run; remembered as last good"],
                                               last_good_after_ms=0, before_stop=wait_last_good)
     t.eq(status["ruleset"]["artifact"], art, "configured: status ruleset.artifact")
@@ -94,7 +94,8 @@ with h.Test("startup", __doc__) as t:
             ("unconfigured", None, [], 0)):
         C, status, st, out_t, out_c, tp, cp = run(
             tag, artifact, "startup-A",
-            log_has=extra_log + [r"rule set startup-A loaded from " + re.escape(last_good) + r" \(last good\)"])
+            log_has=extra_log + [r"rule set startup-A loaded \(checksum [0-9a-f]{16}, [^)]*\([^)]*\)[^)]*\) from " +
+                                 re.escape(last_good) + " in "])
         t.eq(status["ruleset"]["artifact"], last_good, f"{tag}: status ruleset.artifact is last-good.swr")
         tr.check_outputs(t, tag, C, out_t, out_c, tp, cp)
         t.eq(st["counters"]["no_ruleset"], 0, f"{tag}: no_ruleset")

@@ -134,8 +134,7 @@ pairs: [[trunk, core]]
 // A list with a bad entry is not used at all (no second error about what
 // its other entries would have meant).
 TEST_F(ConfigFile, EveryMistakeInOnePassInFileOrder) {
-  EXPECT_EQ(
-      errors(R"(eal:
+  EXPECT_EQ(errors(R"(eal:
   memory_mb: 12
   vdevs: ["net_null0", "net_null1"]
 ports:
@@ -146,12 +145,41 @@ workers: {lcores: [0, 70000]}
 control: {mode: "0999"}
 run: {stats_json: [a]}
 )"),
-      (Lines{"dp.yaml:2:14: 'memory_mb' must be between 64 and 1048576, got 12",
-             "dp.yaml:5:43: 'mtu' must be between 576 and 9000, got 100000",
-             "dp.yaml:6:26: device 'net_null0' used by two ports", "dp.yaml:7:24: a pair is [port, port], got a list",
-             "dp.yaml:8:23: each entry of 'lcores' must be between 0 and 1023, got 70000",
-             "dp.yaml:9:17: 'mode' must be an octal file mode such as \"0660\", got '0999'",
-             "dp.yaml:10:19: 'stats_json' must be a path, got a list"}));
+            (Lines{"dp.yaml:2:14: 'memory_mb' must be between 64 and 1048576, got 12",
+                   "dp.yaml:5:43: 'mtu' must be between 576 and 9000, got 100000",
+                   "dp.yaml:6:26: device 'net_null0' used by two ports",
+                   "dp.yaml:7:24: a pair is [port, port] or {ports: [port, port], link_follow: true|false}, got a list",
+                   "dp.yaml:8:23: each entry of 'lcores' must be between 0 and 1023, got 70000",
+                   "dp.yaml:9:17: 'mode' must be an octal file mode such as \"0660\", got '0999'",
+                   "dp.yaml:10:19: 'stats_json' must be a path, got a list"}));
+}
+
+// Issue 17: a pair may be a map, to set its link_follow (default on).
+TEST_F(ConfigFile, PairsTakeLinkFollow) {
+  std::vector<std::string> errs;
+  auto c = load(R"(eal: {vdevs: ["net_null0", "net_null1", "net_null2", "net_null3"]}
+ports:
+  - {name: a, device: net_null0}
+  - {name: b, device: net_null1, role: core}
+  - {name: c, device: net_null2}
+  - {name: d, device: net_null3, role: core}
+pairs:
+  - [a, b]
+  - {ports: [c, d], link_follow: false}
+)",
+                errs);
+  ASSERT_TRUE(c) << (errs.empty() ? "" : errs[0]);
+  EXPECT_EQ(c->pairs.size(), 2u);
+  EXPECT_EQ(c->pair_link_follow, (std::vector<bool>{true, false}));
+  EXPECT_EQ(errors(R"(eal: {vdevs: ["net_null0", "net_null1"]}
+ports:
+  - {name: a, device: net_null0}
+  - {name: b, device: net_null1, role: core}
+pairs:
+  - {ports: [a, b], link_folow: false}
+)"),
+            (Lines{"dp.yaml:6:21: unknown key 'link_folow' in a pair; did you mean 'link_follow'? (allowed: ports, "
+                   "link_follow)"}));
 }
 
 TEST_F(ConfigFile, RequiredSectionsAndKeys) {

@@ -272,6 +272,41 @@ TEST_F(Classify, CallerInTrunkRanges) {
   EXPECT_EQ(set_->list_name(v.match_list), "trunk intl caller ranges");
 }
 
+// Issue 17: a trunk that opts in (caller_from: [pai, rpid, from]) takes the
+// caller from Remote-Party-ID when no P-Asserted-Identity holds a number;
+// other trunks never read it; [rpid, pai, from] puts it first.
+TEST_F(Classify, CallerFromRemotePartyIdWhereTheTrunkSaysSo) {
+  SetBuilder b;
+  b.exact("l", {"+8613700137000"}).rule("c", in_list(Field::caller, "l"), act(ActionKind::drop));
+  b.trunk("legacy", "peer", {SetBuilder::source("10.1.0.0/16")});
+  b.rs.trunks.back().caller_from = {rules::CallerSource::pai, rules::CallerSource::rpid, rules::CallerSource::from};
+  b.trunk("rpid-first", "peer", {SetBuilder::source("10.2.0.0/16")});
+  b.rs.trunks.back().caller_from = {rules::CallerSource::rpid, rules::CallerSource::pai, rules::CallerSource::from};
+  b.trunk("modern", "peer", {SetBuilder::source("10.3.0.0/16")});
+  use(b);
+  Invite i;  // From +8613900139000, not in the list
+  i.extra = {"Remote-Party-ID: \"Bob\" <sip:+8613700137000@gw.example.com>;party=calling;screen=yes"};
+  EXPECT_EQ(rule_of(i, from_ip("10.1.0.1")), "c");
+  EXPECT_EQ(run(i, from_ip("10.1.0.1")).caller.text(), "+8613700137000");
+  EXPECT_EQ(rule_of(i, from_ip("10.3.0.1")), "<default>");   // no caller_from: PAI, then From
+  EXPECT_EQ(rule_of(i, from_ip("192.0.2.1")), "<default>");  // no trunk: the default
+  i.pai = {"<tel:+8613600136000>"};
+  EXPECT_EQ(rule_of(i, from_ip("10.1.0.1")), "<default>");  // a numeric PAI comes first
+  EXPECT_EQ(rule_of(i, from_ip("10.2.0.1")), "c");          // unless rpid is listed first
+  i.pai = {"<sip:anonymous@anonymous.invalid>"};
+  EXPECT_EQ(rule_of(i, from_ip("10.1.0.1")), "c");  // PAI without a number: RPID
+  // The called party's RPID is not the caller.
+  i.pai.clear();
+  i.extra = {"Remote-Party-ID: <sip:+8613700137000@gw.example.com>;party=called"};
+  EXPECT_EQ(rule_of(i, from_ip("10.1.0.1")), "<default>");
+  // explain names it.
+  i.extra = {"Remote-Party-ID: <sip:+8613700137000@gw.example.com>;party=calling"};
+  Parsed p(i);
+  const Explanation x = explain(*set_, p.msg(), from_ip("10.1.0.1"), scratch_);
+  const std::string text = to_text(x, *set_);
+  EXPECT_NE(text.find("rpid (caller)"), std::string::npos) << text;
+}
+
 TEST_F(Classify, BooleanStructureAndWitness) {
   SetBuilder b;
   b.exact("dnc", {"+8613800138000"})

@@ -179,6 +179,46 @@ TEST(NameAddr, RemotePartyId) {
   EXPECT_EQ(p->remote_party_id.params, "party=calling;screen=yes;privacy=off");
 }
 
+// Issue 17: the caller's value, whatever comes first; its screen and privacy.
+TEST(NameAddr, RemotePartyIdKeepsTheCallingParty) {
+  Parsed p(MsgBuilder{}
+               .add("Remote-Party-ID", "<sip:+15553334444@gw.example.com>;party=called;screen=no")
+               .add("Remote-Party-ID",
+                    "\"Jane\" <sip:+15551112222@gw.example.com>;privacy=\"full\" ; PARTY=Calling;screen=yes, "
+                    "<sip:+15559999999@gw.example.com>;party=calling")
+               .str());
+  ASSERT_EQ(p.err, ParseError::none) << name(p.err);
+  ASSERT_TRUE(p->remote_party_id.present);
+  EXPECT_EQ(p->remote_party_id.uri.user, "+15551112222");
+  EXPECT_EQ(p->remote_party_id.display_name, "Jane");
+  EXPECT_EQ(p->rpid_screen, "yes");
+  EXPECT_EQ(p->rpid_privacy, "full");
+  // Without a party parameter a value is the calling party's (the draft's default).
+  Parsed q(MsgBuilder{}.add("Remote-Party-ID", "<sip:+15551112222@gw.example.com>").str());
+  ASSERT_EQ(q.err, ParseError::none) << name(q.err);
+  EXPECT_TRUE(q->remote_party_id.present);
+  EXPECT_EQ(q->rpid_screen, "");
+  // Only the called party's: no caller identity, and a later bad value is still refused.
+  Parsed r(MsgBuilder{}.add("Remote-Party-ID", "<sip:+15553334444@gw.example.com>;party=called").str());
+  ASSERT_EQ(r.err, ParseError::none) << name(r.err);
+  EXPECT_FALSE(r->remote_party_id.present);
+  Parsed bad(
+      MsgBuilder{}.add("Remote-Party-ID", "<sip:+15551112222@gw.example.com>;party=calling, garbage value").str());
+  EXPECT_EQ(bad.err, ParseError::bad_identity_header) << name(bad.err);
+}
+
+TEST(NameAddr, HeaderParam) {
+  bool found = false;
+  EXPECT_EQ(header_param("party=calling;screen=yes", "screen", found), "yes");
+  EXPECT_TRUE(found);
+  EXPECT_EQ(header_param("a=\"x;y\";party = called", "party", found), "called");
+  EXPECT_TRUE(found);
+  EXPECT_EQ(header_param("lr;party=calling", "lr", found), "");
+  EXPECT_TRUE(found);
+  EXPECT_EQ(header_param("party=calling", "screen", found), "");
+  EXPECT_FALSE(found);
+}
+
 TEST(NameAddr, DiversionValues) {
   MsgBuilder b;
   b.add("Diversion", "<sip:+15550000001@example.com>;reason=unconditional;counter=1")

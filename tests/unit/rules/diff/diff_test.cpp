@@ -155,6 +155,23 @@ TEST_F(Diff, IdenticalSetsHaveNoChanges) {
   EXPECT_EQ(os.str(), "rule set edge version v1 -> version v1\nno changes\n");
 }
 
+// Issue 17: a trunk that starts reading Remote-Party-ID is a change.
+TEST_F(Diff, TrunkCallerFromChange) {
+  const std::string head = kHead;
+  const std::string rules = "rules:\n  - {id: r, match: {caller: {prefix: \"+86\"}}, action: drop}\n";
+  const RuleSet a = load(head + "trunks:\n  gw: {class: peer, sources: [10.1.0.0/16]}\n" + rules, "a.yaml");
+  const RuleSet b =
+      load(head + "trunks:\n  gw: {class: peer, sources: [10.1.0.0/16], caller_from: [pai, rpid, from]}\n" + rules,
+           "b.yaml");
+  const RuleSetDiff d = diff(a, b);
+  ASSERT_EQ(d.trunks_changed.size(), 1u);
+  EXPECT_TRUE(d.trunks_changed[0].caller_from);
+  EXPECT_FALSE(d.trunks_changed[0].sources);
+  std::ostringstream os;
+  print_diff(os, d);
+  EXPECT_NE(os.str().find("  ~ gw: caller_from changed;"), std::string::npos) << os.str();
+}
+
 TEST_F(Diff, ListKindChangeAndLargeCounts) {
   std::string big_a, big_b;
   for (int i = 0; i < 5000; ++i) big_a += "+86138" + std::to_string(10000000 + i) + "\n";

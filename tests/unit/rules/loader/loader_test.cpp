@@ -407,6 +407,34 @@ TEST_F(Loader, CallerInTrunkRangesWithoutAnyRangesWarns) {
                                 "caller_in_trunk_ranges never matches"});
 }
 
+// Issue 17: a trunk may take its caller from Remote-Party-ID.
+TEST_F(Loader, TrunkCallerFrom) {
+  const RuleSet rs = ok(kHead +
+                        "trunks:\n"
+                        "  old: {class: peer, sources: [10.1.0.0/16], caller_from: [pai, rpid, from]}\n"
+                        "  new: {class: peer, sources: [10.2.0.0/16]}\n" +
+                        kOneRule);
+  ASSERT_EQ(rs.trunks.size(), 2u);
+  EXPECT_EQ(rs.trunks[0].caller_from,
+            (std::vector<CallerSource>{CallerSource::pai, CallerSource::rpid, CallerSource::from}));
+  EXPECT_TRUE(rs.trunks[1].caller_from.empty());
+  const LoadResult r = dir.load(kHead +
+                                "trunks:\n"
+                                "  a: {class: peer, sources: [10.1.0.0/16], caller_from: [rpid, ppi, from]}\n"
+                                "  b: {class: peer, sources: [10.2.0.0/16], caller_from: [from, pai]}\n"
+                                "  c: {class: peer, sources: [10.3.0.0/16], caller_from: [rpid, rpid, from]}\n"
+                                "  d: {class: peer, sources: [10.4.0.0/16], caller_from: [rpid, pai]}\n" +
+                                kOneRule);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(dir.lines(r),
+            (Lines{"r.yaml:4:64: unknown caller source 'ppi' (allowed: pai = P-Asserted-Identity, rpid = "
+                   "Remote-Party-ID, from = From)",
+                   "r.yaml:5:58: 'from' must be the last caller source: every INVITE has a From, so nothing after "
+                   "it is read",
+                   "r.yaml:6:64: caller source 'rpid' is listed twice",
+                   "r.yaml:7:64: 'caller_from' must end with from (the caller when no other header holds a number)"}));
+}
+
 TEST_F(Loader, FromStringUsesThePathForMessagesAndLists) {
   dir.write("sub/l.txt", "+8613800138000\n13800x\n");
   const LoadResult r = load_rule_set_from_string(kHead + "lists:\n  l: {file: l.txt}\n" + kOneRule,
