@@ -13,6 +13,7 @@
 
 #include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
+#include "dataplane/app/setup.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/echo.h"
@@ -282,22 +283,12 @@ json error(const std::string& msg) {
 
 }  // namespace
 
-DetectOptions detect_options(const DataplaneConfig& cfg) {
-  DetectOptions o;
-  o.capacity = cfg.detection_capacity;
-  o.worker.report_queue = cfg.detection_report_queue;
-  o.worker.calls.capacity = cfg.detection_calls;
-  o.worker.calls.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
-  o.worker.calls.answered_timeout_ms = cfg.detection_answered_timeout_ms;
-  return o;
-}
-
 std::string load_ruleset(MainState& st, const std::string& path) {
   Dataplane& dp = st.dp;
   auto t0 = std::chrono::steady_clock::now();
   std::string err;
   std::unique_ptr<RuntimeSet> fresh =
-      RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err, detect_options(dp.cfg));
+      RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err, detect_options(dp));
   if (!fresh) {
     st.reloads_failed++;
     st.last_reload_error = err;

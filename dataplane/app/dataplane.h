@@ -93,6 +93,11 @@ struct alignas(64) WorkerContext {
   // `detect_in_use` tells the main lcore which state the worker may still
   // touch, so it frees a retired set's state only once the worker left it.
   detect::WorkerDetect* detect = nullptr;
+  // The worker's calls from INVITE to outcome, for the process lifetime
+  // (docs/detection.md "The call table"); lent to `detect`. Fed and swept
+  // while follow_calls: a WorkerDetect runs (or, later, call records are on).
+  std::unique_ptr<detect::CallTable> calls;
+  bool follow_calls = false;            // set once per poll loop
   std::uint64_t detect_generation = 0;  // RuntimeSet::generation() of the set `detect` belongs to (0: none)
   std::atomic<const detect::WorkerDetect*> detect_in_use{nullptr};
   std::uint64_t now_ms = 0;  // the detection clock: TSC in ms, read once per poll loop

@@ -81,9 +81,6 @@ void mark_on_trial(MainState& st, std::uint64_t checksum, const std::string& art
 void clear_on_trial(MainState& st, std::uint64_t checksum);
 std::uint64_t read_on_trial(const MainState& st);
 
-// The detection options a RuntimeSet is built with (config detection.*).
-DetectOptions detect_options(const DataplaneConfig& cfg);
-
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);
 

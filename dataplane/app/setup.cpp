@@ -5,6 +5,7 @@
 #include <rte_malloc.h>
 
 #include <algorithm>
+#include <exception>
 
 #include "dataplane/offload/flow_translate.h"
 #include "dataplane/offload/rule_set_input.h"
@@ -84,6 +85,27 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
 }
 
 }  // namespace
+
+namespace {
+
+detect::CallTableOptions call_table_options(const DataplaneConfig& cfg) {
+  detect::CallTableOptions o;
+  o.capacity = cfg.detection_calls;
+  o.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
+  o.answered_timeout_ms = cfg.detection_answered_timeout_ms;
+  return o;
+}
+
+}  // namespace
+
+DetectOptions detect_options(Dataplane& dp) {
+  DetectOptions o;
+  o.capacity = dp.cfg.detection_capacity;
+  o.worker.report_queue = dp.cfg.detection_report_queue;
+  o.worker.calls = call_table_options(dp.cfg);
+  for (const auto& w : dp.workers) o.call_tables.push_back(w->calls.get());
+  return o;
+}
 
 bool setup_dataplane(Dataplane& dp, std::string& error) {
   const DataplaneConfig& cfg = dp.cfg;
@@ -213,6 +235,14 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     tc.hold.total_segments = cfg.tcp_reassembly_mbufs;
     w->tcp = std::make_unique<tcp::PathState<rte_mbuf*>>(tc);
     w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
+    // The call table lives as long as the worker: rule sets come and go, the
+    // calls in progress stay (docs/detection.md "The call table").
+    try {
+      w->calls = std::make_unique<detect::CallTable>(call_table_options(cfg));
+    } catch (const std::exception& e) {
+      error = std::string("cannot allocate the call table (detection.calls): ") + e.what();
+      return false;
+    }
     dp.workers.push_back(std::move(w));
   }
   return true;

@@ -88,11 +88,16 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
 
 }  // namespace
 
-// A response, CANCEL, ACK or BYE into the call table (responses to other
-// requests and other requests are no call events: call_events.h).
+// A response, CANCEL, ACK or BYE into the worker's call table, through the
+// detection state when there is one so the outcomes reach the detectors
+// (responses to other requests and other requests are no call events:
+// call_events.h).
 inline void call_event(WorkerContext& w, const sip::Message& msg) {
-  if (w.detect == nullptr) return;
-  if (detect::feed_call_event(*w.detect, msg, w.now_ms).call != nullptr) ctr(w).call_events++;
+  if (!w.follow_calls) return;
+  const detect::CallEvent e = detect::call_event(msg);
+  const detect::EventResult r = w.detect != nullptr ? detect::feed_call_event(*w.detect, e, w.now_ms)
+                                                    : detect::feed_call_event(*w.calls, e, w.now_ms);
+  if (r.call != nullptr) ctr(w).call_events++;
 }
 
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
@@ -615,7 +620,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table
-    if (w.detect != nullptr) core_side_sip(w, d.payload(frame), false);
+    if (w.follow_calls) core_side_sip(w, d.payload(frame), false);
     forward(dp, w, m, in);
     return;
   }
@@ -660,6 +665,15 @@ void switch_detect(WorkerContext& w, RuntimeSet* rs) noexcept {
   w.detect_in_use.store(next, std::memory_order_release);
 }
 
+// A bounded slice of the call table's expiry sweep: the outcome each
+// departing call completed goes to the detectors.
+void sweep_calls(Dataplane& dp, WorkerContext& w) noexcept {
+  w.calls->expire(w.now_ms, dp.cfg.detection_expire_visits,
+                  [&w](const detect::CallRecord& c, const detect::Outcome& o) {
+                    if (w.detect != nullptr) w.detect->on_expired(c, o, w.now_ms);
+                  });
+}
+
 }  // namespace
 
 int worker_main(void* arg) {
@@ -678,12 +692,10 @@ int worker_main(void* arg) {
     w.now_ms = rte_rdtsc() / tsc_per_ms;
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
-    if (w.detect != nullptr) {
-      // The merged view (penalty box, other workers' counts, lifts), and a
-      // bounded slice of the call table's expiry sweep.
-      w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
-      w.detect->expire(w.now_ms, dp.cfg.detection_expire_visits);
-    }
+    w.follow_calls = w.detect != nullptr;
+    // The merged view (penalty box, other workers' counts, lifts).
+    if (w.detect != nullptr) w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
+    if (w.follow_calls) sweep_calls(dp, w);
     for (const WorkerContext::RxQueue& q : w.rx) {
       std::uint16_t n = rte_eth_rx_burst(dp.ports[q.port].port_id, q.queue, pkts, kBurst);
       if (n) process_burst(dp, w, rs, q.port, pkts, n);

@@ -233,7 +233,7 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   }
 
   if (!cfg.artifact.empty()) {
-    auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error);
+    auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error, dataplane::detect_options(dp_));
     if (!rs) return false;
     load_ms_ = rs->load_ms();
     dp_.current.store(rs.release());
@@ -479,8 +479,8 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
         std::this_thread::sleep_until(next);
         const auto t0 = std::chrono::steady_clock::now();
         std::string err;
-        auto fresh =
-            dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers, err);
+        auto fresh = dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers,
+                                                 err, dataplane::detect_options(dp_));
         if (!fresh) {
           r.swaps_failed++;
           continue;
