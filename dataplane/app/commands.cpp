@@ -13,6 +13,7 @@
 
 #include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
+#include "dataplane/app/record_export.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
@@ -142,6 +143,17 @@ json status(MainState& st) {
               {"control_socket", control_socket_json(st)}};
 }
 
+// Call records' sender (docs/records.md); the per-worker counts
+// (call_records, call_records_dropped) are in `counters`.
+json records_stats_json(const MainState& st) {
+  if (st.records == nullptr) return json{{"enabled", false}};
+  const RecordExporter& x = *st.records;
+  return json{{"enabled", true},           {"socket", st.dp.cfg.records_socket},
+              {"consumer", x.connected()}, {"consumers", x.consumers()},
+              {"sent", x.sent()},          {"frames", x.frames()},
+              {"unsent", x.unsent()},      {"would_block", x.would_block()}};
+}
+
 json stats(MainState& st) {
   Dataplane& dp = st.dp;
   WorkerCounters sum;
@@ -239,7 +251,8 @@ json stats(MainState& st) {
               {"trunks", trunks},
               {"detection", detection_stats_json(st)},
               {"trace_buffered", st.traces.size()},
-              {"trace_overflow", st.traces_overflow}};
+              {"trace_overflow", st.traces_overflow},
+              {"records", records_stats_json(st)}};
 }
 
 json trace_json(const TraceRecord& r) {

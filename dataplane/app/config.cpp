@@ -22,9 +22,9 @@ using yaml::Entry;
 using yaml::Map;
 using yaml::SourceLocation;
 
-constexpr std::array<std::string_view, 14> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
+constexpr std::array<std::string_view, 15> kTopKeys = {"eal",   "cpu",     "ports",   "pairs",     "workers",
                                                        "sip",   "ruleset", "control", "fragments", "tcp",
-                                                       "trace", "run",     "offload", "detection"};
+                                                       "trace", "run",     "offload", "detection", "records"};
 constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
@@ -41,9 +41,11 @@ constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reass
                                                       "reassembly_mbufs", "reassembly_timeout_ms"};
 constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
 constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
-constexpr std::array<std::string_view, 8> kDetectionKeys = {
+constexpr std::array<std::string_view, 3> kRecordsKeys = {"enabled", "ring_size", "socket"};
+constexpr std::array<std::string_view, 9> kDetectionKeys = {
     "capacity", "calls",         "report_queue",       "merge_ms",
-    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms"};
+    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms",
+    "linger_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
 
 // Where a value of the file is, for errors about settings together: the
@@ -201,6 +203,14 @@ void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
     m->integer("expire_visits", c.detection_expire_visits, 1, 1 << 16);
     m->integer("ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
     m->integer("answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
+    m->integer("linger_ms", c.detection_linger_ms, 100, 600000);
+  }
+  if (auto m = top.map("records", kRecordsKeys)) {
+    m->flag("enabled", c.records_enabled);
+    m->integer("ring_size", c.records_ring_size, 64, 1 << 22);
+    if (m->text("socket", c.records_socket, "a socket path", Map::Empty::allowed)) {
+      if (auto bad = protocol::socket_path_problem(c.records_socket)) r.error(m->at("socket"), "socket: " + *bad);
+    }
   }
   if (auto m = top.map("trace", kTraceKeys)) {
     m->integer("ring_size", c.trace_ring_size, 64, 1 << 22);
@@ -557,6 +567,10 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
     << " keys merged\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
+  if (c.records_enabled)
+    o << "  call records   ring " << c.records_ring_size << " records; sent to " << c.records_socket << "\n";
+  else
+    o << "  call records   off (records.enabled: false)\n";
   return o.str();
 }
 

@@ -17,6 +17,7 @@
 
 #include "dataplane/app/config.h"
 #include "dataplane/app/main_state.h"
+#include "dataplane/app/record_export.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/socket_path.h"
@@ -174,6 +175,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   st.control_server = &server;
+  // Call records leave through their own socket (docs/records.md).
+  RecordExporter records;
+  if (dp.cfg.records_enabled) {
+    if (!records.open(dp.cfg.records_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, err)) {
+      std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+      server.close();
+      teardown_dataplane(dp);
+      rte_eal_cleanup();
+      return 1;
+    }
+    st.records = &records;
+  }
   load_initial(st, dp.cfg.artifact);
 
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
@@ -192,6 +205,7 @@ int main(int argc, char** argv) {
     server.poll(5);
     st.detect.tick();
     drain_trace_rings(st);
+    records.poll(dp);
     promote_last_good(st);
     watchdog.poll();
     if (dp.cfg.stop_when_idle_ms) {
@@ -220,6 +234,7 @@ int main(int argc, char** argv) {
     out << stats_json(st) << "\n";
   }
   std::fflush(stdout);
+  records.close();
   server.close();
   teardown_dataplane(dp);
   rte_eal_cleanup();

@@ -20,6 +20,8 @@ class LineServer;
 
 namespace sipwall::dataplane {
 
+class RecordExporter;
+
 struct MainState {
   explicit MainState(Dataplane& d) : dp(d), detect(d) {}
   Dataplane& dp;
@@ -39,6 +41,9 @@ struct MainState {
   // requests answered with an error before any command ran.
   const protocol::LineServer* control_server = nullptr;
   std::uint64_t bad_requests = 0;
+
+  // Call records' sender (records.enabled), for its counters in `stats`.
+  const RecordExporter* records = nullptr;
 
   std::deque<TraceRecord> traces;
   std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them

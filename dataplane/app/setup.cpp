@@ -93,6 +93,9 @@ detect::CallTableOptions call_table_options(const DataplaneConfig& cfg) {
   o.capacity = cfg.detection_calls;
   o.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
   o.answered_timeout_ms = cfg.detection_answered_timeout_ms;
+  o.linger_ms = cfg.detection_linger_ms;
+  // Call records: an evicted call gets its outcome record too.
+  o.copy_live_victim = cfg.records_enabled;
   return o;
 }
 
@@ -243,6 +246,17 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
       error = std::string("cannot allocate the call table (detection.calls): ") + e.what();
       return false;
     }
+    if (cfg.records_enabled) {
+      std::uint32_t rr = 64;
+      while (rr < cfg.records_ring_size) rr <<= 1;
+      std::snprintf(name, sizeof name, "sipwall_records_%u", i);
+      w->record_ring = rte_ring_create_elem(name, sizeof(protocol::CallRecordWire), rr,
+                                            static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!w->record_ring) {
+        error = "cannot create the call record ring: " + std::string(rte_strerror(rte_errno));
+        return false;
+      }
+    }
     dp.workers.push_back(std::move(w));
   }
   return true;
@@ -268,6 +282,7 @@ void teardown_dataplane(Dataplane& dp) {
     for (auto* b : w->tx) rte_free(b);
     if (w->frag_table) rte_ip_frag_table_destroy(w->frag_table);
     if (w->trace_ring) rte_ring_free(w->trace_ring);
+    if (w->record_ring) rte_ring_free(w->record_ring);
   }
   dp.workers.clear();
   delete dp.current.exchange(nullptr);

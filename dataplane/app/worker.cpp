@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "dataplane/app/call_record_fill.h"
 #include "dataplane/app/dataplane.h"
 #include "dataplane/app/worker_path.h"
 #include "dataplane/classify/classify.h"
@@ -86,7 +87,47 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   (void)dp;
 }
 
+inline std::uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace
+
+// Into the worker's record ring; a full ring drops the record and counts it
+// (the consumer fell behind), never the packet.
+inline void push_record(WorkerContext& w, protocol::CallRecordWire& r) {  // DPDK takes a non-const pointer
+  if (likely(rte_ring_sp_enqueue_elem(w.record_ring, &r, sizeof r) == 0))
+    ctr(w).call_records++;
+  else
+    ctr(w).call_records_dropped++;
+}
+
+void record_outcome(WorkerContext& w, const detect::CallRecord& call, protocol::CallEnd end) {
+  protocol::CallRecordWire r;
+  fill_outcome_record(r, call, end, w.index, realtime_ns());
+  push_record(w, r);
+}
+
+// Records on: the INVITE's place in the call table (the classifier's
+// WorkerDetect put it there, else the worker does now), the outcome record
+// of a call it pushed out, and the INVITE's record if it starts a call.
+void record_invite(WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+                   const net::DecodedPacket& d, std::uint16_t in) {
+  detect::InviteResult own;
+  const detect::InviteResult* res = &own;
+  if (w.detect != nullptr)
+    res = &w.calls->last_invite();  // WorkerDetect::on_invite ran for this INVITE in the verdict
+  else
+    own = w.calls->on_invite(record_keys(v, msg, d), w.now_ms);
+  if (res->victim != nullptr)
+    record_outcome(w, *res->victim, res->evicted_live ? protocol::CallEnd::evicted : protocol::CallEnd::replaced);
+  if (res->kind != detect::InviteKind::new_call || res->call == nullptr) return;
+  protocol::CallRecordWire r;
+  fill_invite_record(r, v, rs->set(), msg, d, in, w.index, *res->call, realtime_ns());
+  push_record(w, r);
+}
 
 // A response, CANCEL, ACK or BYE into the worker's call table, through the
 // detection state when there is one so the outcomes reach the detectors
@@ -172,6 +213,7 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
   // Detected calls are traced in report mode too: the trace is the evidence.
   if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule || v.detector != classify::kNoDetector)
     emit_trace(dp, w, rs, v, msg, d, in);
+  if (w.record_ring != nullptr) record_invite(w, rs, v, msg, d, in);
 }
 
 bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
@@ -666,11 +708,13 @@ void switch_detect(WorkerContext& w, RuntimeSet* rs) noexcept {
 }
 
 // A bounded slice of the call table's expiry sweep: the outcome each
-// departing call completed goes to the detectors.
+// departing call completed goes to the detectors, and its outcome record to
+// the record ring.
 void sweep_calls(Dataplane& dp, WorkerContext& w) noexcept {
   w.calls->expire(w.now_ms, dp.cfg.detection_expire_visits,
                   [&w](const detect::CallRecord& c, const detect::Outcome& o) {
                     if (w.detect != nullptr) w.detect->on_expired(c, o, w.now_ms);
+                    if (w.record_ring != nullptr) path::record_outcome(w, c, protocol::CallEnd::expired);
                   });
 }
 
@@ -692,7 +736,7 @@ int worker_main(void* arg) {
     w.now_ms = rte_rdtsc() / tsc_per_ms;
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
-    w.follow_calls = w.detect != nullptr;
+    w.follow_calls = w.detect != nullptr || w.record_ring != nullptr;
     // The merged view (penalty box, other workers' counts, lifts).
     if (w.detect != nullptr) w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
     if (w.follow_calls) sweep_calls(dp, w);

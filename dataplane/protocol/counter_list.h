@@ -57,6 +57,8 @@
   X(tag_partial, "TCP tag verdicts whose From/P-Asserted-Identity lay in an earlier segment: those left unmarked")    \
   X(traced, "trace records produced")                                                                                 \
   X(trace_ring_full, "trace records lost because the worker's trace ring was full")                                   \
+  X(call_records, "call records written into the worker's record ring (records.enabled: docs/records.md)")            \
+  X(call_records_dropped, "call records lost because the worker's record ring was full (the consumer fell behind)")   \
   X(fragments_in, "IP fragments received")                                                                            \
   X(reassembled, "datagrams reassembled from fragments")                                                              \
   X(reassembled_forwarded, "reassembled datagrams forwarded (re-fragmented at the port MTU)")                         \
