@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libyaml-cpp-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   # peers and tools the tests drive
   tshark sip-tester tcpreplay iproute2 ethtool prometheus python3 procps
   # the package test (tests/package): lintian on the .deb

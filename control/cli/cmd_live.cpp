@@ -463,46 +463,6 @@ struct TraceArgs {
   Sockets sockets;
 };
 
-bool plan_flags_given(const DialPlanOptions& p) {
-  return !p.preset.empty() || !p.country_code.empty() || !p.international_prefix.empty() || p.national_prefix_set;
-}
-
-// The dial plan to normalise the numbers with: the flags, else --rules,
-// else the one of the rule set sipwall-control published.
-std::optional<number::DialPlan> dial_plan_for(const TraceArgs& a, const json* control_status, std::string& why) {
-  number::DialPlan plan;
-  if (plan_flags_given(a.plan)) {
-    if (!build_dial_plan(a.plan, plan, why)) return std::nullopt;
-    return plan;
-  }
-  if (!a.rules.empty()) {
-    if (rules::is_artifact_file(a.rules)) {
-      rules::ArtifactLoadResult r = rules::load_artifact(a.rules);
-      if (!r.ok()) {
-        why = r.message;
-        return std::nullopt;
-      }
-      return r.set->dial_plan();
-    }
-    rules::LoadOptions lo;
-    lo.analyze = false;
-    rules::LoadResult lr = rules::load_rule_set(a.rules, lo);
-    if (!lr.ok()) {
-      why = a.rules + " does not load: " + (lr.diagnostics.empty() ? "" : rules::format(lr.diagnostics.front()));
-      return std::nullopt;
-    }
-    return lr.rule_set->dial_plan;
-  }
-  if (control_status && control_status->contains("ruleset") && (*control_status)["ruleset"].is_object()) {
-    const json& rs = (*control_status)["ruleset"];
-    if (rs.contains("dial_plan") && ctl::dial_plan_from_json(rs["dial_plan"], plan, &why)) return plan;
-  }
-  why =
-      "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
-      "pass --country-code (or --dial-plan, --rules FILE)";
-  return std::nullopt;
-}
-
 bool normalise(const std::string& flag, const std::string& text, const number::DialPlan& plan, std::string& out) {
   std::string why;
   auto n = ctl::normalise_number_query(text, plan, &why);
@@ -565,7 +525,7 @@ int run_trace(const TraceArgs& a) {
                   status.value("ok", false);
   }
   if (!a.caller.empty() || !a.callee.empty()) {
-    auto plan = dial_plan_for(a, have_status ? &status : nullptr, why);
+    auto plan = dial_plan_for(a.plan, a.rules, have_status ? &status : nullptr, why);
     if (!plan) {
       std::cerr << "sipwallctl trace: " << why << (ctl_err.empty() ? "" : " (" + ctl_err + ")") << "\n";
       return have_status || !need_plan ? kUsage : kUnreachable;
@@ -633,6 +593,47 @@ int run_trace(const TraceArgs& a) {
 }
 
 }  // namespace
+
+bool plan_flags_given(const DialPlanOptions& p) {
+  return !p.preset.empty() || !p.country_code.empty() || !p.international_prefix.empty() || p.national_prefix_set;
+}
+
+// The dial plan to normalise the numbers with: the flags, else --rules,
+// else the one of the rule set sipwall-control published.
+std::optional<number::DialPlan> dial_plan_for(const DialPlanOptions& plan_options, const std::string& rules_file,
+                                              const nlohmann::json* control_status, std::string& why) {
+  number::DialPlan plan;
+  if (plan_flags_given(plan_options)) {
+    if (!build_dial_plan(plan_options, plan, why)) return std::nullopt;
+    return plan;
+  }
+  if (!rules_file.empty()) {
+    if (rules::is_artifact_file(rules_file)) {
+      rules::ArtifactLoadResult r = rules::load_artifact(rules_file);
+      if (!r.ok()) {
+        why = r.message;
+        return std::nullopt;
+      }
+      return r.set->dial_plan();
+    }
+    rules::LoadOptions lo;
+    lo.analyze = false;
+    rules::LoadResult lr = rules::load_rule_set(rules_file, lo);
+    if (!lr.ok()) {
+      why = rules_file + " does not load: " + (lr.diagnostics.empty() ? "" : rules::format(lr.diagnostics.front()));
+      return std::nullopt;
+    }
+    return lr.rule_set->dial_plan;
+  }
+  if (control_status && control_status->contains("ruleset") && (*control_status)["ruleset"].is_object()) {
+    const nlohmann::json& rs = (*control_status)["ruleset"];
+    if (rs.contains("dial_plan") && ctl::dial_plan_from_json(rs["dial_plan"], plan, &why)) return plan;
+  }
+  why =
+      "no dial plan to normalise the numbers with: sipwall-control is not reachable or has published no rule set; "
+      "pass --country-code (or --dial-plan, --rules FILE)";
+  return std::nullopt;
+}
 
 void add_live_commands(CLI::App& app, int& rc) {
   // status

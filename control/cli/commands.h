@@ -13,5 +13,7 @@ void add_rules_command(CLI::App& app, int& rc);
 // status, stats, trace, and rules reload|rollback|history (cmd_live.cpp);
 // call after add_rules_command.
 void add_live_commands(CLI::App& app, int& rc);
+// calls (cmd_calls.cpp): the call records sipwall-control keeps.
+void add_calls_command(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sipwall::cli::add_parse_command(app, rc);
   sipwall::cli::add_rules_command(app, rc);
   sipwall::cli::add_live_commands(app, rc);
+  sipwall::cli::add_calls_command(app, rc);
   // A mistyped command gets its closest name (CLI11 alone says "A
   // subcommand is required" or that an argument was not expected).
   if (const std::string m = sipwall::cli::unknown_command_message(app, argc, argv); !m.empty()) {

@@ -68,7 +68,8 @@ void fill_invite_record(protocol::CallRecordWire& r, const classify::Verdict& v,
   if (rule.empty() && v.decided_by == classify::DecidedBy::default_action) rule = "(default)";
   if (rule.empty() && v.decided_by != classify::DecidedBy::rule) rule = classify::to_string(v.decided_by);
   protocol::set_text(r.rule, rule);
-  protocol::set_text(r.detector, v.detector != classify::kNoDetector ? set.detector_name(v.detector) : std::string_view());
+  protocol::set_text(r.detector,
+                     v.detector != classify::kNoDetector ? set.detector_name(v.detector) : std::string_view());
   protocol::set_text(r.ruleset_version, set.version());
   protocol::set_text(r.caller, e164_text(v.caller));
   protocol::set_text(r.callee, e164_text(v.callee));

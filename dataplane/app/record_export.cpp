@@ -97,9 +97,9 @@ std::uint16_t RecordExporter::fill(Dataplane& dp) {
   for (unsigned k = 0; k < n && count < protocol::kRecordsPerFrame; ++k) {
     WorkerContext& w = *dp.workers[(next_worker_ + k) % n];
     if (w.record_ring == nullptr) continue;
-    const unsigned got = rte_ring_sc_dequeue_burst_elem(w.record_ring, at + count * sizeof(protocol::CallRecordWire),
-                                                        sizeof(protocol::CallRecordWire),
-                                                        protocol::kRecordsPerFrame - count, nullptr);
+    const unsigned got =
+        rte_ring_sc_dequeue_burst_elem(w.record_ring, at + count * sizeof(protocol::CallRecordWire),
+                                       sizeof(protocol::CallRecordWire), protocol::kRecordsPerFrame - count, nullptr);
     count = static_cast<std::uint16_t>(count + got);
   }
   next_worker_ = n != 0 ? (next_worker_ + 1) % n : 0;
@@ -108,7 +108,8 @@ std::uint16_t RecordExporter::fill(Dataplane& dp) {
 }
 
 bool RecordExporter::send_pending() {
-  const std::size_t len = sizeof(protocol::RecordFrameHeader) + std::size_t{pending_} * sizeof(protocol::CallRecordWire);
+  const std::size_t len =
+      sizeof(protocol::RecordFrameHeader) + std::size_t{pending_} * sizeof(protocol::CallRecordWire);
   const ssize_t r = ::send(client_fd_, frame_.get(), len, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (r == static_cast<ssize_t>(len)) {
     sent_ += pending_;

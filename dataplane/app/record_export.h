@@ -39,11 +39,11 @@ class RecordExporter {
 
   bool listening() const noexcept { return listen_fd_ >= 0; }
   bool connected() const noexcept { return client_fd_ >= 0; }
-  std::uint64_t sent() const noexcept { return sent_; }                  // records written to a consumer
-  std::uint64_t frames() const noexcept { return frames_; }              // frames written
-  std::uint64_t unsent() const noexcept { return unsent_; }              // records lost with a consumer that left
-  std::uint64_t consumers() const noexcept { return consumers_; }        // connections accepted
-  std::uint64_t would_block() const noexcept { return would_block_; }    // sends refused (consumer behind)
+  std::uint64_t sent() const noexcept { return sent_; }                // records written to a consumer
+  std::uint64_t frames() const noexcept { return frames_; }            // frames written
+  std::uint64_t unsent() const noexcept { return unsent_; }            // records lost with a consumer that left
+  std::uint64_t consumers() const noexcept { return consumers_; }      // connections accepted
+  std::uint64_t would_block() const noexcept { return would_block_; }  // sends refused (consumer behind)
 
  private:
   void accept_waiting();

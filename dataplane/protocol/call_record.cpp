@@ -30,7 +30,8 @@ const char* decode_record_frame(std::span<const std::uint8_t> frame, std::vector
   if (h.version != kRecordFrameVersion) return "unknown frame version";
   if (h.record_size != sizeof(CallRecordWire)) return "record size differs from this build's";
   if (h.count == 0 || h.count > kRecordsPerFrame) return "record count outside 1..64";
-  if (frame.size() != sizeof h + std::size_t{h.count} * sizeof(CallRecordWire)) return "frame length disagrees with its count";
+  if (frame.size() != sizeof h + std::size_t{h.count} * sizeof(CallRecordWire))
+    return "frame length disagrees with its count";
   const std::size_t first = out.size();
   out.resize(first + h.count);
   std::memcpy(out.data() + first, frame.data() + sizeof h, std::size_t{h.count} * sizeof(CallRecordWire));

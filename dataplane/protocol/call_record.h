@@ -75,7 +75,7 @@ struct CallRecordWire {
   char rule[64];
   char detector[32];
   char ruleset_version[32];
-  char caller[20];      // E.164 with '+' (empty: not a number the dial plan knows)
+  char caller[20];  // E.164 with '+' (empty: not a number the dial plan knows)
   char callee[20];
   char caller_raw[32];  // the caller's user part as written (P-Asserted-Identity, else From)
   char callee_raw[32];  // the callee's as written (Request-URI, else To)
