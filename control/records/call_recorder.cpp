@@ -20,8 +20,7 @@ bool CallRecorder::open(std::string& error) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::string why;
     const std::string f = options_.store.path + suffix;
-    if (::access(f.c_str(), F_OK) == 0 && !set_file_group(f, options_.group, why))
-      spdlog::warn("call store: {}", why);
+    if (::access(f.c_str(), F_OK) == 0 && !set_file_group(f, options_.group, why)) spdlog::warn("call store: {}", why);
   }
   if (!options_.jsonl.empty()) {
     if (!jsonl_.open(options_.jsonl, options_.group, error)) return false;

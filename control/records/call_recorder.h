@@ -29,11 +29,11 @@ struct CallRecorderOptions {
 };
 
 struct CallRecorderCounters {
-  std::uint64_t received = 0;     // records that passed the checks
-  std::uint64_t bad_frames = 0;   // frames refused (and their records)
-  std::uint64_t stored = 0;       // rows written to the store
+  std::uint64_t received = 0;      // records that passed the checks
+  std::uint64_t bad_frames = 0;    // frames refused (and their records)
+  std::uint64_t stored = 0;        // rows written to the store
   std::uint64_t store_errors = 0;  // failed batches (their records are lost)
-  std::uint64_t deleted = 0;      // rows deleted by retention and the size cap
+  std::uint64_t deleted = 0;       // rows deleted by retention and the size cap
   std::uint64_t jsonl_lines = 0;
   std::uint64_t jsonl_errors = 0;
 };

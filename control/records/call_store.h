@@ -28,7 +28,7 @@
 namespace sipwall::control {
 
 struct CallStoreOptions {
-  std::string path;                 // the database file (its -wal and -shm beside it)
+  std::string path;  // the database file (its -wal and -shm beside it)
   std::uint32_t retention_days = 30;
   std::uint64_t max_bytes = 20ull << 30;  // pages in use; 0 = no cap
 };
@@ -36,7 +36,7 @@ struct CallStoreOptions {
 // What `sipwallctl calls` asks. Exactly one of the four keys is set.
 struct CallQuery {
   enum class By { caller, callee, trunk, source } by = By::caller;
-  std::string value;      // E.164 "+86..." for caller/callee (else matched as written), trunk name, address text
+  std::string value;  // E.164 "+86..." for caller/callee (else matched as written), trunk name, address text
   std::int64_t since_ms = 0;
   std::int64_t until_ms = INT64_MAX;
   std::uint32_t limit = 100;
