@@ -45,8 +45,9 @@ std::string_view callee_as_written(const sip::Message& msg) noexcept {
 void fill_invite_record(protocol::CallRecordWire& r, const classify::Verdict& v, const rules::CompiledRuleSet& set,
                         const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in_port, unsigned worker,
                         const detect::CallRecord& call, std::uint64_t time_ns) noexcept {
-  // Numbers first, then text fields: every byte is written (set_text pads),
-  // so nothing of the previous record in the ring slot survives.
+  // Cleared once, then filled (put_text leaves the padding as cleared): the
+  // record may be the ring's slot itself, holding an older record's bytes.
+  std::memset(&r, 0, sizeof r);
   r.call_hash = call.keys.call_id_hash;
   r.start_ms = call.invite_ms;
   r.time_ns = time_ns;
@@ -56,26 +57,24 @@ void fill_invite_record(protocol::CallRecordWire& r, const classify::Verdict& v,
   r.ip_version = d.ip_version;
   r.transport = d.l4_proto;
   r.action = static_cast<std::uint8_t>(v.action);
-  r.detector_level = v.detector != classify::kNoDetector ? static_cast<std::uint8_t>(v.detector_level) : 0;
-  r.end = static_cast<std::uint8_t>(protocol::CallEnd::none);
+  if (v.detector != classify::kNoDetector) {
+    r.detector_level = static_cast<std::uint8_t>(v.detector_level);
+    protocol::put_text(r.detector, set.detector_name(v.detector));
+  }
   r.src_port = d.src_port;
-  r.reject_code = v.action == rules::ActionKind::reject ? v.reject_code : 0;
-  r.final_code = r.seen = 0;
-  r.ring_ms = r.answer_ms = r.talk_ms = r.duration_ms = 0;
+  if (v.action == rules::ActionKind::reject) r.reject_code = v.reject_code;
   std::memcpy(r.src, d.src.data(), sizeof r.src);
-  protocol::set_text(r.trunk, v.trunk != classify::kNoTrunk ? set.trunk_name(v.trunk) : std::string_view());
+  if (v.trunk != classify::kNoTrunk) protocol::put_text(r.trunk, set.trunk_name(v.trunk));
   std::string_view rule = v.rule_id;
   if (rule.empty() && v.decided_by == classify::DecidedBy::default_action) rule = "(default)";
   if (rule.empty() && v.decided_by != classify::DecidedBy::rule) rule = classify::to_string(v.decided_by);
-  protocol::set_text(r.rule, rule);
-  protocol::set_text(r.detector,
-                     v.detector != classify::kNoDetector ? set.detector_name(v.detector) : std::string_view());
-  protocol::set_text(r.ruleset_version, set.version());
-  protocol::set_text(r.caller, e164_text(v.caller));
-  protocol::set_text(r.callee, e164_text(v.callee));
-  protocol::set_text(r.caller_raw, caller_as_written(msg));
-  protocol::set_text(r.callee_raw, callee_as_written(msg));
-  protocol::set_text(r.call_id, msg.call_id);
+  protocol::put_text(r.rule, rule);
+  protocol::put_text(r.ruleset_version, set.version());
+  protocol::put_text(r.caller, e164_text(v.caller));
+  protocol::put_text(r.callee, e164_text(v.callee));
+  protocol::put_text(r.caller_raw, caller_as_written(msg));
+  protocol::put_text(r.callee_raw, callee_as_written(msg));
+  protocol::put_text(r.call_id, msg.call_id);
 }
 
 void fill_outcome_record(protocol::CallRecordWire& r, const detect::CallRecord& call, protocol::CallEnd end,

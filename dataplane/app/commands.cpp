@@ -102,6 +102,25 @@ json control_socket_json(const MainState& st) {
   return j;
 }
 
+// Call records (docs/records.md): the workers' counts (also in `counters`)
+// and the sender's, in `status` and `stats`.
+json records_stats_json(const MainState& st) {
+  if (st.records == nullptr) return json{{"enabled", false}};
+  const RecordExporter& x = *st.records;
+  WorkerCounters sum;
+  sum_counters(st.dp.counters, static_cast<unsigned>(st.dp.workers.size()), sum);
+  return json{{"enabled", true},
+              {"socket", st.dp.cfg.records_socket},
+              {"consumer", x.connected()},
+              {"consumers", x.consumers()},
+              {"written", sum.call_records},
+              {"dropped", sum.call_records_dropped},
+              {"sent", x.sent()},
+              {"frames", x.frames()},
+              {"unsent", x.unsent()},
+              {"would_block", x.would_block()}};
+}
+
 json status(MainState& st) {
   Dataplane& dp = st.dp;
   RuntimeSet* cur = dp.current.load(std::memory_order_acquire);
@@ -140,18 +159,8 @@ json status(MainState& st) {
               {"malformed_policy_without_ruleset", dp.cfg.fail_closed ? "fail_closed" : "fail_open"},
               {"workers", workers},
               {"ports", ports},
+              {"records", records_stats_json(st)},
               {"control_socket", control_socket_json(st)}};
-}
-
-// Call records' sender (docs/records.md); the per-worker counts
-// (call_records, call_records_dropped) are in `counters`.
-json records_stats_json(const MainState& st) {
-  if (st.records == nullptr) return json{{"enabled", false}};
-  const RecordExporter& x = *st.records;
-  return json{{"enabled", true},           {"socket", st.dp.cfg.records_socket},
-              {"consumer", x.connected()}, {"consumers", x.consumers()},
-              {"sent", x.sent()},          {"frames", x.frames()},
-              {"unsent", x.unsent()},      {"would_block", x.would_block()}};
 }
 
 json stats(MainState& st) {

@@ -214,6 +214,7 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   }
   c.rx_ring_size = c.tx_ring_size = static_cast<std::uint16_t>(cfg.ring_size);
   c.mbufs = std::max(16383U, w * 3 * cfg.ring_size + 8192);
+  c.records_enabled = cfg.records;
   dp_.cfg = c;
   dataplane::g_dataplane = &dp_;
   if (!dataplane::setup_dataplane(dp_, error)) return false;
@@ -394,10 +395,15 @@ void Harness::sink(PhaseResult& r, bool record) {
       rte_pktmbuf_free_bulk(b, n);
     }
   }
-  // Verdict trace records: the product's main lcore drains them too.
+  // Verdict trace records and call records: the product's main lcore drains them too.
   dataplane::TraceRecord tr[32];
-  for (auto& w : dp_.workers)
+  protocol::CallRecordWire cr[32];
+  for (auto& w : dp_.workers) {
     rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
+    while (w->record_ring != nullptr &&
+           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) == 32) {
+    }
+  }
 }
 
 void Harness::pump(PhaseResult& r, std::uint64_t until, bool record) {
@@ -421,9 +427,14 @@ void Harness::drain_all() {
         rte_pktmbuf_free_bulk(b, n);
     }
   dataplane::TraceRecord tr[32];
-  for (auto& w : dp_.workers)
+  protocol::CallRecordWire cr[32];
+  for (auto& w : dp_.workers) {
     while (rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr) > 0) {
     }
+    while (w->record_ring != nullptr &&
+           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) > 0) {
+    }
+  }
 }
 
 Harness::Snapshot Harness::snapshot() {

@@ -188,9 +188,10 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   if (!ms.empty())
-    std::printf("query by caller, last 24 h, over %llu calls: median %.3f ms, p99 %.3f ms, worst %.3f ms "
-                "(%llu queries, %.1f calls found per query)\n",
-                static_cast<unsigned long long>(rows), ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(),
-                static_cast<unsigned long long>(queries), static_cast<double>(found) / static_cast<double>(queries));
+    std::printf(
+        "query by caller, last 24 h, over %llu calls: median %.3f ms, p99 %.3f ms, worst %.3f ms "
+        "(%llu queries, %.1f calls found per query)\n",
+        static_cast<unsigned long long>(rows), ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back(),
+        static_cast<unsigned long long>(queries), static_cast<double>(found) / static_cast<double>(queries));
   return 0;
 }

@@ -25,9 +25,9 @@ using protocol::CallRecordWire;
 using protocol::set_text;
 
 struct TempDb {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("call-store-test-" + std::to_string(::getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("call-store-test-" + std::to_string(::getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
   TempDb() {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
@@ -100,7 +100,8 @@ TEST(CallStore, EachKeyFindsItsCallsAndTheOutcomeJoins) {
   c.action = static_cast<std::uint8_t>(rules::ActionKind::reject);
   c.reject_code = 608;
   using W = CallRecordWire;
-  std::vector<CallRecordWire> batch{a, b, c, outcome_of(a, W::kRinging | W::kAnswered | W::kFinal | W::kBye, 200, 30'000)};
+  std::vector<CallRecordWire> batch{a, b, c,
+                                    outcome_of(a, W::kRinging | W::kAnswered | W::kFinal | W::kBye, 200, 30'000)};
   ASSERT_TRUE(s.insert(batch, err)) << err;
   ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{outcome_of(c, 0, 0)}, err)) << err;
 
@@ -150,8 +151,8 @@ TEST(CallStore, RetentionDeletesWhatIsOlderThanTheDays) {
   const std::int64_t day = 86'400'000, now = 10 * day;
   const CallRecordWire old = invite(1, now - 2 * day, "+8613800001111", "+8613900002222");
   const CallRecordWire fresh = invite(2, now - 1000, "+8613800001111", "+8613900002222");
-  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{old, fresh, outcome_of(old, 0, 486), outcome_of(fresh, 0, 486)},
-                       err));
+  ASSERT_TRUE(
+      s.insert(std::vector<CallRecordWire>{old, fresh, outcome_of(old, 0, 486), outcome_of(fresh, 0, 486)}, err));
   EXPECT_EQ(s.enforce_retention(now, err), 2u) << err;  // the old call and its outcome
   const std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111");
   ASSERT_EQ(r.size(), 1u);
