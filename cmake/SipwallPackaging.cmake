@@ -59,7 +59,9 @@ install(FILES ${_deploy}/systemd/sipwall.tmpfiles DESTINATION lib/tmpfiles.d REN
 set(_conffiles
   /etc/sipwall/sipwall.yaml
   /etc/sipwall/control.yaml
-  /etc/sipwall/rules/main.yaml)
+  /etc/sipwall/rules/main.yaml
+  /etc/logrotate.d/sipwall)
+install(FILES ${_deploy}/logrotate/sipwall DESTINATION /etc/logrotate.d)
 install(FILES ${_deploy}/examples/sipwall.yaml ${_deploy}/examples/control.yaml DESTINATION /etc/sipwall)
 install(FILES ${_deploy}/rules/main.yaml DESTINATION /etc/sipwall/rules)
 list(JOIN _conffiles "\n" _conffiles_text)

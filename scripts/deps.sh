@@ -10,8 +10,7 @@ PACKAGES=(
   # libraries
   dpdk dpdk-dev libdpdk-dev libhyperscan-dev libyaml-cpp-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libsystemd-dev
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcrypt-dev libssl-dev
-  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libcrypt-dev libssl-dev libsqlite3-dev
   # the fleet (docs/fleet.md): hiredis 0.14 for sipwall-control and sipwallctl, Redis 7 for the tests
   libhiredis-dev redis-server
   # peers and tools the tests drive

@@ -145,6 +145,12 @@ void print_dataplane_status(const json& s, const std::string& socket) {
     std::cout << line;
     print_offload(p);
   }
+  const json& rec = s.value("records", json::object());
+  if (rec.value("enabled", false))
+    std::cout << "call records: " << s_of(rec, "written") << " written, " << s_of(rec, "dropped")
+              << " dropped (ring full), " << s_of(rec, "sent") << " sent to "
+              << (rec.value("consumer", false) ? "sipwall-control" : "NO CONSUMER") << " on " << s_of(rec, "socket")
+              << "\n";
 }
 
 void print_reload_entry(const json& e, const char* indent) {
@@ -204,6 +210,11 @@ void print_control_status(const json& s, const std::string& socket) {
     if (!s_of(f, "reason", "").empty()) std::cout << ": " << text::printable(s_of(f, "reason"), 300);
     std::cout << "\n";
   }
+  const json& rec = s.value("records", json::object());
+  if (rec.value("enabled", true))
+    std::cout << "  call records  " << s_of(rec, "database") << ": " << s_of(rec, "stored") << " stored since start, "
+              << s_of(rec, "bad_frames") << " bad frames, data plane "
+              << (rec.value("connected", false) ? "connected" : "NOT CONNECTED") << "\n";
 }
 
 int run_status(const Sockets& so, bool as_json) {

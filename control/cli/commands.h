@@ -19,5 +19,7 @@ void add_lookup_command(CLI::App& app, int& rc);
 void add_capture_command(CLI::App& app, int& rc);
 // fleet publish|status (cmd_fleet.cpp, docs/fleet.md).
 void add_fleet_command(CLI::App& app, int& rc);
+// calls (cmd_calls.cpp): the call records sipwall-control keeps.
+void add_calls_command(CLI::App& app, int& rc);
 
 }  // namespace sipwall::cli

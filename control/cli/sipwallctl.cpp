@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sipwall::cli::add_lookup_command(app, rc);
   sipwall::cli::add_capture_command(app, rc);
   sipwall::cli::add_fleet_command(app, rc);
+  sipwall::cli::add_calls_command(app, rc);
   // A mistyped command gets its closest name (CLI11 alone says "A
   // subcommand is required" or that an argument was not expected).
   if (const std::string m = sipwall::cli::unknown_command_message(app, argc, argv); !m.empty()) {

@@ -17,8 +17,11 @@ namespace {
 
 using yaml::Map;
 
-constexpr std::array<std::string_view, 9> kTopKeys = {"rules",   "store", "compile", "dataplane", "control",
-                                                      "metrics", "trace", "log",     "fleet"};
+constexpr std::array<std::string_view, 10> kTopKeys = {"rules",   "store", "compile", "dataplane", "control",
+                                                      "metrics", "trace", "log",     "fleet",
+                                                      "records"};
+constexpr std::array<std::string_view, 7> kRecordsKeys = {"enabled", "socket", "database", "retention_days",
+                                                          "max_mb",  "group",  "jsonl"};
 constexpr std::array<std::string_view, 2> kRulesKeys = {"file", "debounce_ms"};
 constexpr std::array<std::string_view, 4> kStoreKeys = {"dir", "keep", "history_max", "current_link"};
 constexpr std::array<std::string_view, 3> kCompileKeys = {"isolate", "timeout_s", "memory_limit_mb"};
@@ -145,6 +148,15 @@ ControlConfig read_config(yaml::Reader& r, const YAML::Node& root) {
   }
   if (auto m = top.map("log", kLogKeys)) m->word("level", kLogLevels, c.log_level);
   if (auto m = top.map("fleet", kFleetKeys)) read_fleet(r, *m, c.fleet);
+  if (auto m = top.map("records", kRecordsKeys)) {
+    m->flag("enabled", c.records_enabled);
+    socket_path(r, *m, c.records_socket);
+    m->text("database", c.records_database, "a file path");
+    m->integer("retention_days", c.records_retention_days, 1, 3650);
+    m->integer("max_mb", c.records_max_mb, 16, std::int64_t{1} << 24);
+    m->text("group", c.records_group, "a group name", Map::Empty::allowed);
+    m->text("jsonl", c.records_jsonl, "a file path, or \"\" for none", Map::Empty::allowed);
+  }
   return c;
 }
 

@@ -69,6 +69,14 @@ struct ControlConfig {
 
   // fleet: (docs/fleet.md) absent: this appliance runs its local rule files alone
   fleet::FleetOptions fleet;
+  // records: call records from the data plane (docs/records.md)
+  bool records_enabled = false;
+  std::string records_socket = "/run/sipwall/records.sock";  // the data plane's records.socket
+  std::string records_database = "/var/lib/sipwall/calls.db";
+  std::uint32_t records_retention_days = 30;
+  std::uint64_t records_max_mb = 20480;   // pages in use; the oldest records go first
+  std::string records_group = "sipwall";  // group of the database and JSON-lines files (0640); "" = the process's
+  std::string records_jsonl;              // optional JSON-lines file for a SIEM, reopened on SIGHUP
 };
 
 // Loads `path`. On errors returns nullopt and appends every error to `errors`.

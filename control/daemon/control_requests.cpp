@@ -10,6 +10,12 @@ const protocol::ProtocolSpec& control_protocol() {
                                                {"reload", {}},
                                                {"rollback", {{"target", FieldType::text, false}}},
                                                {"history", {{"limit", FieldType::count, false}}},
+                                               {"calls",
+                                                {{"by", FieldType::text, true},
+                                                 {"value", FieldType::text, true},
+                                                 {"since_ms", FieldType::count, false},
+                                                 {"until_ms", FieldType::count, false},
+                                                 {"limit", FieldType::count, false}}},
                                            }};
   return spec;
 }

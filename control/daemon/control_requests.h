@@ -7,7 +7,8 @@
 
 namespace sipwall::control {
 
-// status, reload, rollback {target: text}, history {limit: count}.
+// status, reload, rollback {target: text}, history {limit: count},
+// calls {by, value: text; since_ms, until_ms, limit: count}.
 const protocol::ProtocolSpec& control_protocol();
 
 }  // namespace sipwall::control

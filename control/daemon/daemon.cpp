@@ -16,6 +16,7 @@
 #include "control/client/unix_client.h"
 #include "control/daemon/control_requests.h"
 #include "control/daemon/json_fields.h"
+#include "control/records/call_json.h"
 #include "dataplane/protocol/echo.h"
 
 namespace sipwall::control {
@@ -24,7 +25,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kTraceDrainRounds = 50;  // per poll: bounded even if records pour in
+constexpr int kTraceDrainRounds = 50;
+constexpr std::uint64_t kCallsMaxLimit = 10000;  // rows per `calls` reply  // per poll: bounded even if records pour in
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -121,6 +123,17 @@ bool Daemon::open_all(std::string& error) {
             cfg_.metrics_listen, is_loopback_host(cfg_.metrics_host) ? "every local user" : "anyone who can reach it");
     }
   }
+  if (cfg_.records_enabled) {
+    CallRecorderOptions o;
+    o.socket = cfg_.records_socket;
+    o.store.path = cfg_.records_database;
+    o.store.retention_days = cfg_.records_retention_days;
+    o.store.max_bytes = cfg_.records_max_mb << 20;
+    o.group = cfg_.records_group;
+    o.jsonl = cfg_.records_jsonl;
+    records_ = std::make_unique<CallRecorder>(std::move(o));
+    if (!records_->open(error)) return false;
+  }
   reloads_.restore_from_history();  // what ran before this process started
   std::vector<std::string> problems;
   watcher_.watch({cfg_.rules_file}, problems);
@@ -179,6 +192,7 @@ void Daemon::loop_once() {
     wake = std::min(wake, watchdog_.due());
     if (auto w = server_.wake_at()) wake = std::min(wake, *w);
     if (fleet_) wake = std::min(wake, fleet_->due());
+    if (records_) wake = std::min(wake, records_->wake_at(now));
     int timeout = static_cast<int>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
 
@@ -188,6 +202,7 @@ void Daemon::loop_once() {
     int child_fd = child_.running() ? child_.fd() : -1;
     fds.push_back({child_fd, POLLIN, 0});  // fd -1 is ignored by poll
     server_.add_pollfds(fds);
+    if (records_) records_->add_pollfd(fds);  // last: the server's entries keep their places
     int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::critical("poll: {}", std::strerror(errno));
@@ -206,6 +221,7 @@ void Daemon::loop_once() {
     }
     server_.process(fds);  // also without events: its idle and slow-client timeouts
     now = Clock::now();
+    if (records_) records_->process(now);
     if (child_.running() && now >= child_.deadline()) reloads_.compile_finished(child_.kill_timed_out());
     if (debounce_deadline_ && now >= *debounce_deadline_) {
       debounce_deadline_.reset();
@@ -234,6 +250,7 @@ void Daemon::handle_signals() {
     if (si.ssi_signo == SIGHUP) {
       spdlog::info("SIGHUP: reloading the rule files");
       reloads_.enqueue_reload("sighup", std::nullopt);
+      if (records_) records_->reopen_jsonl();  // logrotate moved it
     } else {
       spdlog::info("{}: shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
       quit_ = true;
@@ -444,6 +461,15 @@ void Daemon::fleet_metrics() {
 
 void Daemon::render_metrics_now() {
   if (cfg_.metrics_listen.empty()) return;
+  if (records_) {
+    const CallRecorderCounters& r = records_->counters();
+    m_.records_enabled = true;
+    m_.records_stored = r.stored;
+    m_.records_bad_frames = r.bad_frames;
+    m_.records_store_errors = r.store_errors;
+    m_.records_deleted = r.deleted;
+    m_.records_bytes = records_->bytes_in_use();
+  }
   metrics_.publish(render_metrics(m_, dp_));
 }
 
@@ -532,6 +558,7 @@ json Daemon::status_json() const {
               {"reloads", json{{"ok", m_.reloads_ok}, {"failed", m_.reloads_failed}}},
               {"dataplane", dp},
               {"fleet", fleet_ ? fleet_->status_json() : json(nullptr)},
+              {"records", records_ ? records_->status_json() : json{{"enabled", false}}},
               {"control_socket", socket_json()}};
 }
 
@@ -562,9 +589,53 @@ std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, std::
       return protocol::error_line(protocol::printable(*why, protocol::kMessageMax));
     return std::nullopt;
   }
+  if (req.cmd == "calls") return handle_calls(req);
   // The command table and this function name the same commands.
   bad_requests_++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
+}
+
+// `calls`: the stored call records matching one key (docs/records.md). The
+// numbers come normalised by sipwallctl (dial plan); a value that is not
+// E.164 is matched against the number as written.
+std::string Daemon::handle_calls(const protocol::Request& req) {
+  if (!records_) return protocol::error_line("call records are off (records.enabled: false in the control config)");
+  CallQuery q;
+  const std::string by = req.text("by").value_or("");
+  if (by == "caller")
+    q.by = CallQuery::By::caller;
+  else if (by == "callee")
+    q.by = CallQuery::By::callee;
+  else if (by == "trunk")
+    q.by = CallQuery::By::trunk;
+  else if (by == "source")
+    q.by = CallQuery::By::source;
+  else
+    return protocol::error_line("by must be caller, callee, trunk or source, not " + protocol::printable(by, 64));
+  q.value = req.text("value").value_or("");
+  if (q.by == CallQuery::By::source) {
+    std::optional<std::string> a = normalise_address(q.value);
+    if (!a) return protocol::error_line(protocol::printable(q.value, 64) + " is not an IPv4 or IPv6 address");
+    q.value = *a;
+  }
+  const auto clamp64 = [](std::uint64_t v) {
+    return static_cast<std::int64_t>(std::min<std::uint64_t>(v, static_cast<std::uint64_t>(INT64_MAX)));
+  };
+  q.since_ms = clamp64(req.count("since_ms").value_or(0));
+  q.until_ms = clamp64(req.count("until_ms").value_or(static_cast<std::uint64_t>(INT64_MAX)));
+  q.limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(req.count("limit").value_or(100), kCallsMaxLimit));
+  if (q.limit == 0) q.limit = 1;
+  std::vector<CallRow> rows;
+  std::string err;
+  if (!records_->query(q, rows, err)) return protocol::error_line("call store: " + protocol::printable(err, 200));
+  json calls = json::array();
+  for (const CallRow& r : rows) calls.push_back(call_row_json(r));
+  return protocol::dump_line(json{{"ok", true},
+                                  {"v", kControlProtocolVersion},
+                                  {"by", by},
+                                  {"value", q.value},
+                                  {"limit", q.limit},
+                                  {"calls", std::move(calls)}});
 }
 
 }  // namespace sipwall::control

@@ -25,8 +25,10 @@
 #include "control/daemon/metrics_server.h"
 #include "control/daemon/reload_queue.h"
 #include "control/fleet/fleet_agent.h"
+#include "control/records/call_recorder.h"
 #include "dataplane/protocol/line_server.h"
 #include "dataplane/protocol/reply.h"
+#include "dataplane/protocol/request.h"
 #include "dataplane/systemd/notify.h"
 
 namespace sipwall::control {
@@ -53,6 +55,7 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   void loop_once();
   void handle_signals();
   std::optional<std::string> handle_request(LineServer::ClientId id, std::string_view line);
+  std::string handle_calls(const protocol::Request& req);
 
   // DataplaneLink, RuleCompiler
   State poll() override;
@@ -107,7 +110,8 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   std::vector<std::string> changed_;
   Clock::time_point next_poll_{};
   bool ready_sent_ = false;
-  systemd::Watchdog watchdog_;  // WatchdogSec= of the unit, if any
+  systemd::Watchdog watchdog_;             // WatchdogSec= of the unit, if any
+  std::unique_ptr<CallRecorder> records_;  // records.enabled (docs/records.md)
 };
 
 }  // namespace sipwall::control

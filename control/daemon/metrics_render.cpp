@@ -401,6 +401,21 @@ void control_metrics(MetricsText& m, const ControlMetrics& c) {
   m.family("sipwall_control_internal_errors_total", MetricType::counter,
            "Exceptions caught at the top of sipwall-control's main loop (logged; the daemon carries on)");
   m.sample_u64({}, c.internal_errors);
+  if (c.records_enabled) {
+    m.family("sipwall_call_records_stored_total", MetricType::counter, "Call records written to the call store");
+    m.sample_u64({}, c.records_stored);
+    m.family("sipwall_call_records_bad_frames_total", MetricType::counter,
+             "Frames of call records from the data plane refused by the checks (their records dropped)");
+    m.sample_u64({}, c.records_bad_frames);
+    m.family("sipwall_call_records_store_errors_total", MetricType::counter,
+             "Batches of call records the store refused (their records lost)");
+    m.sample_u64({}, c.records_store_errors);
+    m.family("sipwall_call_records_deleted_total", MetricType::counter,
+             "Call records deleted by retention (records.retention_days) and the size cap (records.max_mb)");
+    m.sample_u64({}, c.records_deleted);
+    m.family("sipwall_call_store_bytes", MetricType::gauge, "Bytes of the call store's database pages in use");
+    m.sample_u64({}, c.records_bytes);
+  }
 }
 
 // The fleet (docs/fleet.md): only with a fleet: section.

@@ -33,6 +33,13 @@ struct ControlMetrics {
   std::uint64_t internal_errors = 0;  // exceptions caught at the top of the main loop
   bool fleet_configured = false;      // a fleet: section: the sipwall_fleet_* metrics are shown
   fleet::FleetCounters fleet;
+  // Call records (records.enabled; docs/records.md).
+  bool records_enabled = false;
+  std::uint64_t records_stored = 0;        // rows written to the call store
+  std::uint64_t records_bad_frames = 0;    // frames from the data plane refused by the checks
+  std::uint64_t records_store_errors = 0;  // batches the store refused (their records lost)
+  std::uint64_t records_deleted = 0;       // rows deleted by retention and the size cap
+  std::uint64_t records_bytes = 0;         // database pages in use, in bytes
 };
 
 struct DataplaneSnapshot {

@@ -15,6 +15,8 @@
 #include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
 #include "dataplane/log/log.h"
+#include "dataplane/app/record_export.h"
+#include "dataplane/app/setup.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/echo.h"
@@ -120,6 +122,25 @@ json control_socket_json(const MainState& st) {
   return j;
 }
 
+// Call records (docs/records.md): the workers' counts (also in `counters`)
+// and the sender's, in `status` and `stats`.
+json records_stats_json(const MainState& st) {
+  if (st.records == nullptr) return json{{"enabled", false}};
+  const RecordExporter& x = *st.records;
+  WorkerCounters sum;
+  sum_counters(st.dp.counters, static_cast<unsigned>(st.dp.workers.size()), sum);
+  return json{{"enabled", true},
+              {"socket", st.dp.cfg.records_socket},
+              {"consumer", x.connected()},
+              {"consumers", x.consumers()},
+              {"written", sum.call_records},
+              {"dropped", sum.call_records_dropped},
+              {"sent", x.sent()},
+              {"frames", x.frames()},
+              {"unsent", x.unsent()},
+              {"would_block", x.would_block()}};
+}
+
 json status(MainState& st) {
   Dataplane& dp = st.dp;
   RuntimeSet* cur = dp.current.load(std::memory_order_acquire);
@@ -158,6 +179,7 @@ json status(MainState& st) {
               {"malformed_policy_without_ruleset", dp.cfg.fail_closed ? "fail_closed" : "fail_open"},
               {"workers", workers},
               {"ports", ports},
+              {"records", records_stats_json(st)},
               {"control_socket", control_socket_json(st)}};
 }
 
@@ -287,7 +309,8 @@ json stats(MainState& st) {
               {"process", process_json()},
               {"watch", st.watch.status_json()},
               {"trace_buffered", st.traces.size()},
-              {"trace_overflow", st.traces_overflow}};
+              {"trace_overflow", st.traces_overflow},
+              {"records", records_stats_json(st)}};
 }
 
 json trace_json(const TraceRecord& r) {
@@ -354,22 +377,12 @@ json watch_start(MainState& st, const protocol::Request& req) {
 
 }  // namespace
 
-DetectOptions detect_options(const DataplaneConfig& cfg) {
-  DetectOptions o;
-  o.capacity = cfg.detection_capacity;
-  o.worker.report_queue = cfg.detection_report_queue;
-  o.worker.calls.capacity = cfg.detection_calls;
-  o.worker.calls.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
-  o.worker.calls.answered_timeout_ms = cfg.detection_answered_timeout_ms;
-  return o;
-}
-
 std::string load_ruleset(MainState& st, const std::string& path) {
   Dataplane& dp = st.dp;
   auto t0 = std::chrono::steady_clock::now();
   std::string err;
   std::unique_ptr<RuntimeSet> fresh =
-      RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err, detect_options(dp.cfg));
+      RuntimeSet::load(path, static_cast<unsigned>(dp.workers.size()), err, detect_options(dp));
   if (!fresh) {
     st.reloads_failed++;
     st.last_reload_error = err;

@@ -27,9 +27,9 @@ using yaml::Entry;
 using yaml::Map;
 using yaml::SourceLocation;
 
-constexpr std::array<std::string_view, 16> kTopKeys = {"eal",     "cpu",       "ports",     "pairs", "workers", "sip",
+constexpr std::array<std::string_view, 17> kTopKeys = {"eal",     "cpu",       "ports",     "pairs", "workers", "sip",
                                                        "ruleset", "control",   "fragments", "tcp",   "trace",   "run",
-                                                       "offload", "detection", "watch",     "export"};
+                                                       "offload", "detection", "watch",     "export", "records"};
 constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
 constexpr std::array<std::string_view, 2> kCpuKeys = {"main_core", "corelist_workers"};
@@ -47,9 +47,11 @@ constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reass
                                                       "reassembly_mbufs", "reassembly_timeout_ms"};
 constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
 constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
-constexpr std::array<std::string_view, 8> kDetectionKeys = {
+constexpr std::array<std::string_view, 3> kRecordsKeys = {"enabled", "ring_size", "socket"};
+constexpr std::array<std::string_view, 9> kDetectionKeys = {
     "capacity", "calls",         "report_queue",       "merge_ms",
-    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms"};
+    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms",
+    "linger_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
 constexpr std::array<std::string_view, 5> kWatchKeys = {"calls", "call_ttl_ms", "ring_size", "mbufs", "drain_per_turn"};
 constexpr std::array<std::string_view, 1> kExportKeys = {"hep"};
@@ -276,6 +278,14 @@ void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
     m->integer("expire_visits", c.detection_expire_visits, 1, 1 << 16);
     m->integer("ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
     m->integer("answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
+    m->integer("linger_ms", c.detection_linger_ms, 100, 600000);
+  }
+  if (auto m = top.map("records", kRecordsKeys)) {
+    m->flag("enabled", c.records_enabled);
+    m->integer("ring_size", c.records_ring_size, 64, 1 << 22);
+    if (m->text("socket", c.records_socket, "a socket path", Map::Empty::allowed)) {
+      if (auto bad = protocol::socket_path_problem(c.records_socket)) r.error(m->at("socket"), "socket: " + *bad);
+    }
   }
   if (auto m = top.map("trace", kTraceKeys)) {
     m->integer("ring_size", c.trace_ring_size, 64, 1 << 22);
@@ -672,6 +682,10 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     o << "  HEP export     to " << c.hep_collector << " over " << (c.hep_tcp ? "TCP" : "UDP")
       << ", calls: " << c.hep_match << (c.hep_value.empty() ? "" : " " + c.hep_value) << ", agent id " << c.hep_agent_id
       << "\n";
+  if (c.records_enabled)
+    o << "  call records   ring " << c.records_ring_size << " records; sent to " << c.records_socket << "\n";
+  else
+    o << "  call records   off (records.enabled: false)\n";
   return o.str();
 }
 

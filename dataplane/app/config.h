@@ -96,6 +96,14 @@ struct DataplaneConfig {
   std::uint32_t detection_expire_visits = 64;   // call-table slots swept per worker poll loop
   std::uint32_t detection_ringing_timeout_ms = 180000;
   std::uint32_t detection_answered_timeout_ms = 14400000;
+  std::uint32_t detection_linger_ms = 32000;  // a call stays this long after its end (retransmissions)
+
+  // Call records (docs/records.md): one per INVITE that starts a call and one
+  // when the call leaves the call table, through a ring per worker, sent by
+  // the main lcore to sipwall-control over a SOCK_SEQPACKET socket.
+  bool records_enabled = false;
+  std::uint32_t records_ring_size = 16384;  // per worker; a full ring drops and counts
+  std::string records_socket = "/run/sipwall/records.sock";
 
   // Verdict trace.
   std::uint32_t trace_ring_size = 16384;  // per worker

@@ -26,6 +26,7 @@
 #include "dataplane/detect/worker_detect.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/offload/installer.h"
+#include "dataplane/protocol/call_record.h"
 #include "dataplane/sip/sip_message.h"
 #include "dataplane/tcp/path_state.h"
 #include "dataplane/watch/watch_filter.h"
@@ -75,6 +76,7 @@ struct alignas(64) WorkerContext {
   std::uint16_t txq = 0;  // this worker's TX queue on every port
   WorkerCounters* counters = nullptr;
   rte_ring* trace_ring = nullptr;
+  rte_ring* record_ring = nullptr;  // call records (records.enabled), single producer: this worker
   rte_ip_frag_tbl* frag_table = nullptr;
   rte_ip_frag_death_row death_row{};
   // SIP over TCP (docs/packet-handling.md §6.6-6.8): the sequence-adjust
@@ -105,6 +107,11 @@ struct alignas(64) WorkerContext {
   // `detect_in_use` tells the main lcore which state the worker may still
   // touch, so it frees a retired set's state only once the worker left it.
   detect::WorkerDetect* detect = nullptr;
+  // The worker's calls from INVITE to outcome, for the process lifetime
+  // (docs/detection.md "The call table"); lent to `detect`. Fed and swept
+  // while follow_calls: a WorkerDetect runs, or call records are on.
+  std::unique_ptr<detect::CallTable> calls;
+  bool follow_calls = false;            // set once per poll loop
   std::uint64_t detect_generation = 0;  // RuntimeSet::generation() of the set `detect` belongs to (0: none)
   std::atomic<const detect::WorkerDetect*> detect_in_use{nullptr};
   std::uint64_t now_ms = 0;  // the detection clock: TSC in ms, read once per poll loop

@@ -160,9 +160,9 @@ json detection_stats_json(MainState& st) {
     for (unsigned w = 0; w < workers; ++w) {
       const detect::WorkerDetect* wd = rs->detect(w);
       if (wd == nullptr) continue;
-      memory += wd->memory_bytes();
       // Read while the worker writes: a value a burst old, like the counters.
       const detect::CallTable& c = wd->calls();
+      memory += wd->memory_bytes() + c.memory_bytes();  // the worker's table, lent to wd
       calls += c.size();
       call_capacity += c.capacity();
       evicted_live += c.evicted_live();

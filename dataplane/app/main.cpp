@@ -20,6 +20,7 @@
 #include "dataplane/app/dpdk_log.h"
 #include "dataplane/app/link_watch.h"
 #include "dataplane/app/main_state.h"
+#include "dataplane/app/record_export.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/log/log.h"
 #include "dataplane/protocol/line_server.h"
@@ -185,6 +186,18 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+  // Call records leave through their own socket (docs/records.md).
+  RecordExporter records;
+  if (dp.cfg.records_enabled) {
+    if (!records.open(dp.cfg.records_socket, dp.cfg.control_socket_mode, dp.cfg.control_socket_group, err)) {
+      std::fprintf(stderr, "sipwall-dataplane: %s\n", err.c_str());
+      server.close();
+      teardown_dataplane(dp);
+      rte_eal_cleanup();
+      return 1;
+    }
+    st.records = &records;
+  }
   load_initial(st, dp.cfg.artifact);
 
   for (auto& w : dp.workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
@@ -205,6 +218,7 @@ int main(int argc, char** argv) {
     st.detect.tick();
     drain_trace_rings(st);
     st.watch.tick();
+    records.poll(dp);
     promote_last_good(st);
     watchdog.poll();
     sipwall::dplog::logger().tick();  // summaries of collapsed repeats
@@ -238,6 +252,7 @@ int main(int argc, char** argv) {
     out << stats_json(st) << "\n";
   }
   std::fflush(stdout);
+  records.close();
   server.close();
   teardown_dataplane(dp);
   rte_eal_cleanup();

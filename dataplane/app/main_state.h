@@ -21,6 +21,8 @@ class LineServer;
 
 namespace sipwall::dataplane {
 
+class RecordExporter;
+
 struct MainState {
   explicit MainState(Dataplane& d) : dp(d), detect(d), watch(d) {}
   Dataplane& dp;
@@ -42,6 +44,9 @@ struct MainState {
   // requests answered with an error before any command ran.
   const protocol::LineServer* control_server = nullptr;
   std::uint64_t bad_requests = 0;
+
+  // Call records' sender (records.enabled), for its counters in `stats`.
+  const RecordExporter* records = nullptr;
 
   std::deque<TraceRecord> traces;
   std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them
@@ -83,9 +88,6 @@ void promote_last_good(MainState& st);
 void mark_on_trial(MainState& st, std::uint64_t checksum, const std::string& artifact);
 void clear_on_trial(MainState& st, std::uint64_t checksum);
 std::uint64_t read_on_trial(const MainState& st);
-
-// The detection options a RuntimeSet is built with (config detection.*).
-DetectOptions detect_options(const DataplaneConfig& cfg);
 
 // Moves records from the workers' rings into st.traces (bounded).
 void drain_trace_rings(MainState& st);

@@ -99,7 +99,8 @@ std::unique_ptr<RuntimeSet> RuntimeSet::load(const std::string& artifact, unsign
         return nullptr;
       }
       try {
-        rs->detect_.push_back(std::make_unique<detect::WorkerDetect>(rs->specs_, o));
+        detect::CallTable* calls = w < detect.call_tables.size() ? detect.call_tables[w] : nullptr;
+        rs->detect_.push_back(std::make_unique<detect::WorkerDetect>(rs->specs_, o, calls));
       } catch (const std::exception& e) {
         error = artifact + ": cannot allocate the detectors' tables: " + e.what();
         return nullptr;

@@ -37,6 +37,10 @@ net::SipResponseOptions reject_options(const rules::CompiledRuleSet& set, const 
 struct DetectOptions {
   std::uint32_t capacity = 65536;  // keys per detector per worker when the spec gives 0
   detect::WorkerOptions worker;    // worker_index / workers are filled per worker
+  // [worker]: the call table each worker owns for the process lifetime
+  // (WorkerContext::calls), lent to that worker's WorkerDetect. Empty (tests,
+  // tools): each WorkerDetect owns a table of worker.calls.
+  std::vector<detect::CallTable*> call_tables;
 };
 
 class RuntimeSet {

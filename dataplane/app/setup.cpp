@@ -5,6 +5,7 @@
 #include <rte_malloc.h>
 
 #include <algorithm>
+#include <exception>
 
 #include "dataplane/app/af_packet_ring.h"
 #include "dataplane/app/watch_copy.h"
@@ -86,6 +87,30 @@ bool setup_port(Dataplane& dp, PortState& p, std::uint16_t queues, std::string& 
 }
 
 }  // namespace
+
+namespace {
+
+detect::CallTableOptions call_table_options(const DataplaneConfig& cfg) {
+  detect::CallTableOptions o;
+  o.capacity = cfg.detection_calls;
+  o.ringing_timeout_ms = cfg.detection_ringing_timeout_ms;
+  o.answered_timeout_ms = cfg.detection_answered_timeout_ms;
+  o.linger_ms = cfg.detection_linger_ms;
+  // Call records: an evicted call gets its outcome record too.
+  o.copy_live_victim = cfg.records_enabled;
+  return o;
+}
+
+}  // namespace
+
+DetectOptions detect_options(Dataplane& dp) {
+  DetectOptions o;
+  o.capacity = dp.cfg.detection_capacity;
+  o.worker.report_queue = dp.cfg.detection_report_queue;
+  o.worker.calls = call_table_options(dp.cfg);
+  for (const auto& w : dp.workers) o.call_tables.push_back(w->calls.get());
+  return o;
+}
 
 bool setup_dataplane(Dataplane& dp, std::string& error) {
   const DataplaneConfig& cfg = dp.cfg;
@@ -250,6 +275,25 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     tc.hold.total_segments = cfg.tcp_reassembly_mbufs;
     w->tcp = std::make_unique<tcp::PathState<rte_mbuf*>>(tc);
     w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
+    // The call table lives as long as the worker: rule sets come and go, the
+    // calls in progress stay (docs/detection.md "The call table").
+    try {
+      w->calls = std::make_unique<detect::CallTable>(call_table_options(cfg));
+    } catch (const std::exception& e) {
+      error = std::string("cannot allocate the call table (detection.calls): ") + e.what();
+      return false;
+    }
+    if (cfg.records_enabled) {
+      std::uint32_t rr = 64;
+      while (rr < cfg.records_ring_size) rr <<= 1;
+      std::snprintf(name, sizeof name, "sipwall_records_%u", i);
+      w->record_ring = rte_ring_create_elem(name, sizeof(protocol::CallRecordWire), rr,
+                                            static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (!w->record_ring) {
+        error = "cannot create the call record ring: " + std::string(rte_strerror(rte_errno));
+        return false;
+      }
+    }
     dp.workers.push_back(std::move(w));
   }
   return true;
@@ -280,6 +324,7 @@ void teardown_dataplane(Dataplane& dp) {
       while (rte_ring_sc_dequeue(w->watch_ring, &copy) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(copy));
       rte_ring_free(w->watch_ring);
     }
+    if (w->record_ring) rte_ring_free(w->record_ring);
   }
   dp.workers.clear();
   delete dp.current.exchange(nullptr);

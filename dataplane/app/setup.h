@@ -10,6 +10,10 @@
 namespace sipwall::dataplane {
 
 bool setup_dataplane(Dataplane& dp, std::string& error);
+
+// The detection options a RuntimeSet is built with: config detection.*, and
+// each worker's call table (set up by setup_dataplane).
+DetectOptions detect_options(Dataplane& dp);
 void teardown_dataplane(Dataplane& dp);
 
 }  // namespace sipwall::dataplane

@@ -11,11 +11,13 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring_peek_zc.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 
+#include "dataplane/app/call_record_fill.h"
 #include "dataplane/app/dataplane.h"
 #include "dataplane/app/watch_copy.h"
 #include "dataplane/app/worker_path.h"
@@ -87,13 +89,70 @@ void emit_trace(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   (void)dp;
 }
 
+inline std::uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace
 
-// A response, CANCEL, ACK or BYE into the call table (responses to other
-// requests and other requests are no call events: call_events.h).
+// The next slot of the worker's record ring, filled in place (no copy of
+// the 400 bytes: DPDK copies elements of this size 4 bytes at a time) and
+// then committed. A full ring drops the record and counts it (the consumer
+// fell behind), never the packet.
+inline protocol::CallRecordWire* record_slot(WorkerContext& w) {
+  rte_ring_zc_data zcd;
+  if (unlikely(rte_ring_enqueue_zc_bulk_elem_start(w.record_ring, sizeof(protocol::CallRecordWire), 1, &zcd, nullptr) ==
+               0)) {
+    ctr(w).call_records_dropped++;
+    return nullptr;
+  }
+  return static_cast<protocol::CallRecordWire*>(zcd.ptr1);  // one element never wraps
+}
+
+inline void commit_record(WorkerContext& w) {
+  rte_ring_enqueue_zc_elem_finish(w.record_ring, 1);
+  ctr(w).call_records++;
+}
+
+void record_outcome(WorkerContext& w, const detect::CallRecord& call, protocol::CallEnd end) {
+  protocol::CallRecordWire* r = record_slot(w);
+  if (r == nullptr) return;
+  fill_outcome_record(*r, call, end, w.index, realtime_ns());
+  commit_record(w);
+}
+
+// Records on: the INVITE's place in the call table (the classifier's
+// WorkerDetect put it there, else the worker does now), the outcome record
+// of a call it pushed out, and the INVITE's record if it starts a call.
+void record_invite(WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+                   const net::DecodedPacket& d, std::uint16_t in) {
+  detect::InviteResult own;
+  const detect::InviteResult* res = &own;
+  if (w.detect != nullptr)
+    res = &w.calls->last_invite();  // WorkerDetect::on_invite ran for this INVITE in the verdict
+  else
+    own = w.calls->on_invite(record_keys(v, msg, d), w.now_ms);
+  if (res->victim != nullptr)
+    record_outcome(w, *res->victim, res->evicted_live ? protocol::CallEnd::evicted : protocol::CallEnd::replaced);
+  if (res->kind != detect::InviteKind::new_call || res->call == nullptr) return;
+  protocol::CallRecordWire* r = record_slot(w);
+  if (r == nullptr) return;
+  fill_invite_record(*r, v, rs->set(), msg, d, in, w.index, *res->call, realtime_ns());
+  commit_record(w);
+}
+
+// A response, CANCEL, ACK or BYE into the worker's call table, through the
+// detection state when there is one so the outcomes reach the detectors
+// (responses to other requests and other requests are no call events:
+// call_events.h).
 inline void call_event(WorkerContext& w, const sip::Message& msg) {
-  if (w.detect == nullptr) return;
-  if (detect::feed_call_event(*w.detect, msg, w.now_ms).call != nullptr) ctr(w).call_events++;
+  if (!w.follow_calls) return;
+  const detect::CallEvent e = detect::call_event(msg);
+  const detect::EventResult r = w.detect != nullptr ? detect::feed_call_event(*w.detect, e, w.now_ms)
+                                                    : detect::feed_call_event(*w.calls, e, w.now_ms);
+  if (r.call != nullptr) ctr(w).call_events++;
 }
 
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
@@ -168,6 +227,7 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
   // Detected calls are traced in report mode too: the trace is the evidence.
   if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule || v.detector != classify::kNoDetector)
     emit_trace(dp, w, rs, v, msg, d, in);
+  if (w.record_ring != nullptr) record_invite(w, rs, v, msg, d, in);
 }
 
 bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
@@ -639,7 +699,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table
-    if (w.detect != nullptr) core_side_sip(w, d.payload(frame), false);
+    if (w.follow_calls) core_side_sip(w, d.payload(frame), false);
     if (unlikely(w.watch_set != nullptr)) watch_core_side(dp, w, d.payload(frame), m, in);
     forward(dp, w, m, in);
     return;
@@ -712,6 +772,17 @@ void switch_detect(WorkerContext& w, RuntimeSet* rs) noexcept {
   w.detect_in_use.store(next, std::memory_order_release);
 }
 
+// A bounded slice of the call table's expiry sweep: the outcome each
+// departing call completed goes to the detectors, and its outcome record to
+// the record ring.
+void sweep_calls(Dataplane& dp, WorkerContext& w) noexcept {
+  w.calls->expire(w.now_ms, dp.cfg.detection_expire_visits,
+                  [&w](const detect::CallRecord& c, const detect::Outcome& o) {
+                    if (w.detect != nullptr) w.detect->on_expired(c, o, w.now_ms);
+                    if (w.record_ring != nullptr) path::record_outcome(w, c, protocol::CallEnd::expired);
+                  });
+}
+
 }  // namespace
 
 int worker_main(void* arg) {
@@ -735,12 +806,10 @@ int worker_main(void* arg) {
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
     w.watch_set = dp.watch_set.load(std::memory_order_acquire);  // like `rs`: held until the quiescent report
-    if (w.detect != nullptr) {
-      // The merged view (penalty box, other workers' counts, lifts), and a
-      // bounded slice of the call table's expiry sweep.
-      w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
-      w.detect->expire(w.now_ms, dp.cfg.detection_expire_visits);
-    }
+    w.follow_calls = w.detect != nullptr || w.record_ring != nullptr;
+    // The merged view (penalty box, other workers' counts, lifts).
+    if (w.detect != nullptr) w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
+    if (w.follow_calls) sweep_calls(dp, w);
     bool received = false;
     for (const WorkerContext::RxQueue& q : w.rx) {
       std::uint16_t n = rte_eth_rx_burst(dp.ports[q.port].port_id, q.queue, pkts, kBurst);

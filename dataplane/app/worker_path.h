@@ -101,6 +101,10 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
 // followed: docs/detection.md).
 void core_side_sip(WorkerContext& w, std::string_view payload, bool stream);
 
+// Call records (records.enabled, docs/records.md): the outcome record of a
+// call leaving the worker's call table, into the worker's record ring.
+void record_outcome(WorkerContext& w, const detect::CallRecord& call, protocol::CallEnd end);
+
 // The response options for a reject verdict (`received` is scratch for the
 // source address text).
 net::SipResponseOptions response_options(const RuntimeSet& rs, const classify::Verdict& v, const net::DecodedPacket& d,

@@ -72,7 +72,7 @@ void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
              net::DecodedPacket& d, bool trunk_side) {
   // Core side: never classified, but its responses and requests complete
   // calls; read before the path may rewrite the segment's headers.
-  if (!trunk_side && w.detect != nullptr && d.payload_length != 0) core_side_sip(w, d.payload(frame), true);
+  if (!trunk_side && w.follow_calls && d.payload_length != 0) core_side_sip(w, d.payload(frame), true);
   MbufHost host(dp, w, rs);
   TcpCtx x = make_ctx(host, dp, w, rs, in, rte_rdtsc());
   tcp::on_segment(x, m, frame, d, trunk_side);

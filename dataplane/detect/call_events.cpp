@@ -49,4 +49,20 @@ EventResult feed_call_event(WorkerDetect& w, const CallEvent& e, std::uint64_t n
   return {};
 }
 
+EventResult feed_call_event(CallTable& t, const CallEvent& e, std::uint64_t now_ms) noexcept {
+  switch (e.kind) {
+    case CallEventKind::response:
+      return t.on_response(e.call_id_hash, e.code, e.to_invite, now_ms);
+    case CallEventKind::cancel:
+      return t.on_cancel(e.call_id_hash, now_ms);
+    case CallEventKind::ack:
+      return t.on_ack(e.call_id_hash, now_ms);
+    case CallEventKind::bye:
+      return t.on_bye(e.call_id_hash, now_ms);
+    case CallEventKind::none:
+      break;
+  }
+  return {};
+}
+
 }  // namespace sipwall::detect

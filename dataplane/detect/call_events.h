@@ -41,6 +41,10 @@ CallEvent call_event(const sip::Message& msg) noexcept;
 // replay). Nothing for kind none. Returns what the table said.
 EventResult feed_call_event(WorkerDetect& w, const CallEvent& e, std::uint64_t now_ms) noexcept;
 
+// The same into a bare call table (no detectors: the outcomes complete the
+// call, nothing counts them).
+EventResult feed_call_event(CallTable& t, const CallEvent& e, std::uint64_t now_ms) noexcept;
+
 // call_event() then feed_call_event(): the one call the worker makes.
 inline EventResult feed_call_event(WorkerDetect& w, const sip::Message& msg, std::uint64_t now_ms) noexcept {
   return feed_call_event(w, call_event(msg), now_ms);

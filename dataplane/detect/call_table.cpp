@@ -98,6 +98,11 @@ void CallTable::remove(std::uint32_t slot) noexcept {
 }
 
 InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept {
+  last_invite_ = invite(keys, now_ms);
+  return last_invite_;
+}
+
+InviteResult CallTable::invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept {
   InviteResult res;
   const std::uint64_t t = tag_of(keys.call_id_hash);
   const std::uint32_t base = group_of(t) * kGroup;
@@ -148,8 +153,12 @@ InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) 
       res.victim = &victim_;
       ++expired_;
     } else {
-      res.evicted_live = true;  // its record is not read: on a big table that is a cache miss
+      res.evicted_live = true;  // its record is not read (unless asked): on a big table that is a cache miss
       ++evicted_live_;
+      if (options_.copy_live_victim) {
+        victim_ = records_[victim];
+        res.victim = &victim_;
+      }
     }
     --size_;
     empty = victim;

@@ -29,6 +29,10 @@ struct CallTableOptions {
   std::uint32_t ringing_timeout_ms = 180'000;      // no final response: unanswered after this (RFC 3261 Timer C)
   std::uint32_t answered_timeout_ms = 14'400'000;  // answered without a BYE seen: forgotten after 4 h
   std::uint32_t linger_ms = 32'000;                // after the last final/CANCEL/BYE: kept for retransmissions (64*T1)
+  // A call dropped before it expired to make room (evicted_live) is copied
+  // to InviteResult::victim too, so the owner can write its call record.
+  // Off by default: on a big table that read is a cache miss per eviction.
+  bool copy_live_victim = false;
 };
 
 struct CallRecord {
@@ -78,7 +82,8 @@ struct InviteResult {
   bool evicted_live = false;  // a call that had not expired was dropped to make room
   // A call that had expired was dropped to make room: a copy of its record
   // (valid until the table changes) and the outcome its expiry completed,
-  // as expire() would have reported them.
+  // as expire() would have reported them. With copy_live_victim, also the
+  // call evicted live (victim_outcome then empty).
   const CallRecord* victim = nullptr;
   Outcome victim_outcome{};
 };
@@ -112,6 +117,10 @@ class CallTable {
   EventResult on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept;
 
   const CallRecord* find(std::uint64_t call_id_hash) const noexcept;
+
+  // What the last on_invite() returned (valid until the table changes): the
+  // owner reads it after a WorkerDetect made the call for it.
+  const InviteResult& last_invite() const noexcept { return last_invite_; }
 
   // Starts loading the call's group (see WorkerDetect::on_invite).
   void prefetch(std::uint64_t call_id_hash) const noexcept {
@@ -188,8 +197,9 @@ class CallTable {
     groups_[slot / kGroup].expiry[slot % kGroup] = expiry_ms(records_[slot]);
   }
   std::uint32_t group_of(std::uint64_t t) const noexcept { return group_index(t, slots_ / kGroup); }
-  std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;  // or UINT32_MAX
-  std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;         // slot_of, counting unknown_
+  std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;            // or UINT32_MAX
+  std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;                   // slot_of, counting unknown_
+  InviteResult invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept;  // on_invite's work
   Outcome expiry_outcome(CallRecord& r) const noexcept;
   InviteResult& start_call(InviteResult& res, std::uint32_t slot, const InviteKeys& keys,
                            std::uint64_t now_ms) noexcept;
@@ -197,6 +207,7 @@ class CallTable {
 
   CallTableOptions options_;
   CallRecord victim_{};  // the last expired victim (InviteResult::victim points here)
+  InviteResult last_invite_{};
   TableArray<Group> groups_;
   TableArray<CallRecord> records_;
   std::uint32_t slots_ = 0;

@@ -66,13 +66,17 @@ const char* WorkerDetect::validate(std::span<const DetectorSpec> specs, const Wo
 
 // Validates before any member is built, so a bad argument gets validate()'s
 // message, not a member's.
-static const CallTableOptions& checked_calls(std::span<const DetectorSpec> specs, const WorkerOptions& options) {
+static std::unique_ptr<CallTable> checked_calls(std::span<const DetectorSpec> specs, const WorkerOptions& options,
+                                                CallTable* given) {
   if (const char* why = WorkerDetect::validate(specs, options)) throw std::invalid_argument(why);
-  return options.calls;
+  return given != nullptr ? nullptr : std::make_unique<CallTable>(options.calls);
 }
 
-WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOptions& options)
-    : specs_(specs.begin(), specs.end()), calls_(checked_calls(specs, options)), options_(options) {
+WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOptions& options, CallTable* calls)
+    : specs_(specs.begin(), specs.end()),
+      own_calls_(checked_calls(specs, options, calls)),
+      calls_(calls != nullptr ? calls : own_calls_.get()),
+      options_(options) {
   tables_.reserve(specs_.size());
   for (DetectorSpec& s : specs_) {
     if (s.capacity == 0) s.capacity = options_.default_capacity;  // the rule file left it to the data plane
@@ -87,7 +91,7 @@ WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOpti
 
 std::size_t WorkerDetect::memory_bytes() const noexcept {
   std::size_t n = sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) + tables_.capacity() * sizeof(Table) +
-                  calls_.memory_bytes() + reports_->memory_bytes();
+                  (own_calls_ ? own_calls_->memory_bytes() : 0) + reports_->memory_bytes();
   for (const Table& t : tables_) {
     n += t.counter.memory_bytes();
     if (t.pairs) n += t.pairs->memory_bytes();
@@ -125,9 +129,9 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 //      then advance, add and read the levels.
 void WorkerDetect::on_invite(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept {
   Pending p[kMaxDetectors];
-  calls_.prefetch(keys.call_id_hash);
+  calls_->prefetch(keys.call_id_hash);
   prepare(keys, p);
-  const InviteResult r = calls_.on_invite(keys, now_ms);
+  const InviteResult r = calls_->on_invite(keys, now_ms);
   if (r.victim != nullptr && r.victim_outcome.events != 0) feed_outcome(*r.victim, r.victim_outcome, now_ms);
   out.call = r.kind;
   finish(now_ms, r.kind == InviteKind::new_call, p, out);
@@ -141,7 +145,7 @@ void WorkerDetect::levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& 
 }
 
 void WorkerDetect::prefetch(const InviteKeys& keys) const noexcept {
-  calls_.prefetch(keys.call_id_hash);
+  calls_->prefetch(keys.call_id_hash);
   Pending p[kMaxDetectors];
   prepare(keys, p);
 }
@@ -271,29 +275,29 @@ void WorkerDetect::maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64
 
 EventResult WorkerDetect::on_response(std::uint64_t call_id_hash, unsigned code, bool to_invite,
                                       std::uint64_t now_ms) noexcept {
-  const EventResult r = calls_.on_response(call_id_hash, code, to_invite, now_ms);
+  const EventResult r = calls_->on_response(call_id_hash, code, to_invite, now_ms);
   if (r.call != nullptr && r.outcome.events != 0) feed_outcome(*r.call, r.outcome, now_ms);
   return r;
 }
 
 EventResult WorkerDetect::on_cancel(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept {
-  const EventResult r = calls_.on_cancel(call_id_hash, now_ms);
+  const EventResult r = calls_->on_cancel(call_id_hash, now_ms);
   if (r.call != nullptr && r.outcome.events != 0) feed_outcome(*r.call, r.outcome, now_ms);
   return r;
 }
 
 EventResult WorkerDetect::on_ack(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept {
-  return calls_.on_ack(call_id_hash, now_ms);
+  return calls_->on_ack(call_id_hash, now_ms);
 }
 
 EventResult WorkerDetect::on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) noexcept {
-  const EventResult r = calls_.on_bye(call_id_hash, now_ms);
+  const EventResult r = calls_->on_bye(call_id_hash, now_ms);
   if (r.call != nullptr && r.outcome.events != 0) feed_outcome(*r.call, r.outcome, now_ms);
   return r;
 }
 
 std::size_t WorkerDetect::expire(std::uint64_t now_ms, std::uint32_t max_visits) noexcept {
-  return calls_.expire(now_ms, max_visits, [this, now_ms](const CallRecord& call, const Outcome& o) {
+  return calls_->expire(now_ms, max_visits, [this, now_ms](const CallRecord& call, const Outcome& o) {
     if (o.events != 0) feed_outcome(call, o, now_ms);
   });
 }
@@ -384,11 +388,17 @@ void WorkerDetect::adopt(WorkerDetect& old) noexcept {
       break;
     }
   }
-  const CallTableOptions& a = calls_.options();
-  const CallTableOptions& b = old.calls_.options();
-  if (a.capacity == b.capacity && a.ringing_timeout_ms == b.ringing_timeout_ms &&
-      a.answered_timeout_ms == b.answered_timeout_ms && a.linger_ms == b.linger_ms)
-    std::swap(calls_, old.calls_);
+  // The worker's table: both point at it already, nothing moves.
+  if (own_calls_ && old.own_calls_) {
+    const CallTableOptions& a = own_calls_->options();
+    const CallTableOptions& b = old.own_calls_->options();
+    if (a.capacity == b.capacity && a.ringing_timeout_ms == b.ringing_timeout_ms &&
+        a.answered_timeout_ms == b.answered_timeout_ms && a.linger_ms == b.linger_ms) {
+      std::swap(own_calls_, old.own_calls_);
+      calls_ = own_calls_.get();
+      old.calls_ = old.own_calls_.get();
+    }
+  }
   dyn_ = old.dyn_;
   lift_seen_ = old.lift_seen_;
 }

@@ -1,6 +1,10 @@
 // WorkerDetect: one worker's detection state for one list of detector specs:
 // a WindowCounter (and for distinct counts a PairSeen) per detector, the
-// worker's CallTable, and the queue of hot-key reports to the Merger.
+// queue of hot-key reports to the Merger, and a pointer to the worker's
+// CallTable. The data plane's worker owns its CallTable for the process
+// lifetime (call records need it with or without detectors) and passes it
+// in; a WorkerDetect built without one (tests, `rules explain`'s replay,
+// benchmarks) owns its own.
 //
 // Per INVITE (on_invite): the call table says whether the Call-ID is a new
 // call; a new call adds to every INVITE-counted detector (invites,
@@ -53,7 +57,10 @@ struct WorkerOptions {
 class WorkerDetect {
  public:
   // Throws std::invalid_argument if validate() would refuse the arguments.
-  WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOptions& options);
+  // `calls`: the worker's call table, which must outlive this object
+  // (options.calls is then not used); nullptr: a table of options.calls,
+  // owned.
+  WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOptions& options, CallTable* calls = nullptr);
   WorkerDetect(const WorkerDetect&) = delete;
   WorkerDetect& operator=(const WorkerDetect&) = delete;
 
@@ -79,6 +86,12 @@ class WorkerDetect {
   // Sweeps up to max_visits call-table slots (CallTable::expire), feeding
   // ringing timeouts to the outcome detectors. Returns the calls dropped.
   std::size_t expire(std::uint64_t now_ms, std::uint32_t max_visits) noexcept;
+  // For an owner that sweeps the call table itself (the data plane's worker,
+  // which also writes a call record for each call that leaves): the outcome
+  // a departing call completed, as expire() would have fed it.
+  void on_expired(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept {
+    if (o.events != 0) feed_outcome(call, o, now_ms);
+  }
 
   // The merged set the worker reads from now on (nullptr: none). Not owned;
   // the app keeps it alive (RCU). A new set's lifts reset the lifted keys'
@@ -89,9 +102,11 @@ class WorkerDetect {
 
   // Takes over `old`'s state (called on the worker thread when it switches
   // to a new rule set): the tables of every detector whose definition_hash
-  // is unchanged (each old table once), the call table (if the capacity and
-  // timeouts are the same: they come from the data-plane config, not the rule
-  // set), the DynamicSet and the lift position. Other
+  // is unchanged (each old table once), the DynamicSet and the lift
+  // position. The call table is not moved when it is the worker's (both
+  // point at it already); two owned tables are swapped if the capacity and
+  // timeouts are the same (they come from the data-plane config, not the
+  // rule set). Other
   // detectors start empty; `old` keeps empty tables. The report queue is
   // not moved: the main lcore may be draining old's queue right now.
   void adopt(WorkerDetect& old) noexcept;
@@ -100,7 +115,7 @@ class WorkerDetect {
   SpscQueue<HotKeyReport>& reports() noexcept { return *reports_; }
 
   std::span<const DetectorSpec> specs() const noexcept { return specs_; }
-  const CallTable& calls() const noexcept { return calls_; }
+  const CallTable& calls() const noexcept { return *calls_; }
   const WindowCounter& counter(std::uint32_t detector) const noexcept { return tables_[detector].counter; }
   const PairSeen* pairs(std::uint32_t detector) const noexcept { return tables_[detector].pairs.get(); }
   std::uint32_t report_min(std::uint32_t detector) const noexcept { return tables_[detector].report_min; }
@@ -110,7 +125,7 @@ class WorkerDetect {
   std::uint64_t lift_resets() const noexcept { return lift_resets_; }          // local keys reset by lifts
   std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }              // full resets for missed lifts
   std::uint64_t adopted() const noexcept { return adopted_; }                  // tables taken over by adopt()
-  // Everything allocated at construction (tables, call table, queue).
+  // Everything allocated at construction (tables, owned call table, queue).
   std::size_t memory_bytes() const noexcept;
 
  private:
@@ -149,7 +164,8 @@ class WorkerDetect {
 
   std::vector<DetectorSpec> specs_;
   std::vector<Table> tables_;
-  CallTable calls_;
+  std::unique_ptr<CallTable> own_calls_;  // null when the worker's table is used
+  CallTable* calls_;                      // the worker's, or own_calls_
   std::unique_ptr<SpscQueue<HotKeyReport>> reports_;
   WorkerOptions options_;
   const DynamicSet* dyn_ = nullptr;

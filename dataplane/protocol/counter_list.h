@@ -62,6 +62,8 @@
   X(watch_copied, "SIP packets of watched calls copied to the worker's watch ring")                                   \
   X(watch_ring_full, "copies lost because the worker's watch ring was full (the packets were forwarded)")             \
   X(watch_no_mbuf, "copies lost because the watch pool was empty (the packets were forwarded)")                       \
+  X(call_records, "call records written into the worker's record ring (records.enabled: docs/records.md)")            \
+  X(call_records_dropped, "call records lost because the worker's record ring was full (the consumer fell behind)")   \
   X(fragments_in, "IP fragments received")                                                                            \
   X(reassembled, "datagrams reassembled from fragments")                                                              \
   X(reassembled_forwarded, "reassembled datagrams forwarded (re-fragmented at the port MTU)")                         \

@@ -100,6 +100,7 @@ struct Options {
   unsigned swaps = 100;
   bool fresh_call_ids = false;
   std::string watch = "off";  // saturation phases run once per item (docs/export.md, docs/performance.md)
+  bool records = false;
 };
 
 // "off" or "KIND:VALUE" (a watch filter, dataplane/watch/watch_filter.h) as
@@ -332,6 +333,9 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Worker lcores (each gets its own ring pair per port)")->capture_default_str();
   app.add_option("--lcores", o.lcores, "EAL --lcores map (default: main on CPU 0, worker k on CPU k mod CPUs)");
   app.add_option("--templates", o.templates, "Distinct INVITE templates in the mix")->capture_default_str();
+  app.add_flag("--records", o.records,
+               "Call records on (records.enabled): a record per new call into each worker's ring, drained and "
+               "discarded");
   app.add_flag("--fresh-call-ids", o.fresh_call_ids,
                "A new Call-ID in every INVITE (behavioural detection counts only new calls)");
   app.add_option("--ring-size", o.ring_size, "Entries per RX/TX ring")->capture_default_str();
@@ -427,6 +431,7 @@ int main(int argc, char** argv) {
   hc.lcores = o.lcores;
   hc.artifact = o.artifact;
   hc.fresh_call_ids = o.fresh_call_ids;
+  hc.records = o.records;
   {
     std::stringstream ss(o.eal);
     std::string a;

@@ -214,6 +214,7 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   }
   c.rx_ring_size = c.tx_ring_size = static_cast<std::uint16_t>(cfg.ring_size);
   c.mbufs = std::max(16383U, w * 3 * cfg.ring_size + 8192);
+  c.records_enabled = cfg.records;
   dp_.cfg = c;
   dataplane::g_dataplane = &dp_;
   if (!dataplane::setup_dataplane(dp_, error)) return false;
@@ -233,7 +234,7 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   }
 
   if (!cfg.artifact.empty()) {
-    auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error);
+    auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error, dataplane::detect_options(dp_));
     if (!rs) return false;
     load_ms_ = rs->load_ms();
     dp_.current.store(rs.release());
@@ -394,13 +395,17 @@ void Harness::sink(PhaseResult& r, bool record) {
       rte_pktmbuf_free_bulk(b, n);
     }
   }
-  // Verdict trace records and watch copies: the product's main lcore drains them too.
+  // Verdict trace records, watch copies and call records: the product's main lcore drains them too.
   dataplane::TraceRecord tr[32];
   rte_mbuf* copies[32];
+  protocol::CallRecordWire cr[32];
   for (auto& w : dp_.workers) {
     rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
     const unsigned n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(copies), 32, nullptr);
     if (n) rte_pktmbuf_free_bulk(copies, n);
+    while (w->record_ring != nullptr &&
+           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) == 32) {
+    }
   }
 }
 
@@ -425,12 +430,16 @@ void Harness::drain_all() {
         rte_pktmbuf_free_bulk(b, n);
     }
   dataplane::TraceRecord tr[32];
+  protocol::CallRecordWire cr[32];
   for (auto& w : dp_.workers) {
     while (rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr) > 0) {
     }
     unsigned n;
     while ((n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(b), 256, nullptr)) > 0)
       rte_pktmbuf_free_bulk(b, n);
+    while (w->record_ring != nullptr &&
+           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) > 0) {
+    }
   }
 }
 
@@ -487,8 +496,8 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
         std::this_thread::sleep_until(next);
         const auto t0 = std::chrono::steady_clock::now();
         std::string err;
-        auto fresh =
-            dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers, err);
+        auto fresh = dataplane::RuntimeSet::load(spec.reload_artifacts[k % spec.reload_artifacts.size()], cfg_.workers,
+                                                 err, dataplane::detect_options(dp_));
         if (!fresh) {
           r.swaps_failed++;
           continue;

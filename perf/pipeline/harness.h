@@ -37,6 +37,11 @@ struct HarnessConfig {
   // detection's call table takes for retransmissions and counts nothing:
   // the detection section of perf/run needs every INVITE to be a new call.
   bool fresh_call_ids = false;
+  // Call records (records.enabled): every new call writes a record into its
+  // worker's ring, which the harness's main lcore drains and discards (the
+  // product's main lcore sends them to sipwall-control). With
+  // fresh_call_ids: one record per INVITE.
+  bool records = false;
 };
 
 enum class PhaseMode { pipeline, io };

@@ -92,7 +92,7 @@ nonsense: 1
                         "control.yaml:6:14: 'level' must be trace, debug, info, warn, error, critical or off, got "
                         "'loud'",
                         "control.yaml:7:1: unknown key 'nonsense' in the configuration (allowed: rules, store, "
-                        "compile, dataplane, control, metrics, trace, log, fleet)",
+                        "compile, dataplane, control, metrics, trace, log, fleet, records)",
                     }));
 }
 

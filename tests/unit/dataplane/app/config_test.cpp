@@ -86,6 +86,29 @@ TEST_F(ConfigFile, HepExportAndWatch) {
   EXPECT_EQ(errors(std::string(kPorts) + "export:\n  hep: {transport: udp}\n").size(), 1u);  // no collector
 }
 
+// Call records (docs/records.md): the records section and detection.linger_ms.
+TEST_F(ConfigFile, RecordsSection) {
+  Lines problems;
+  auto c = load(std::string(kPorts), problems);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->records_enabled);
+  EXPECT_EQ(c->records_ring_size, 16384u);
+  EXPECT_EQ(c->records_socket, "/run/sipwall/records.sock");
+  c = load(std::string(kPorts) +
+               "records: {enabled: true, ring_size: 64, socket: /tmp/r.sock}\ndetection: {linger_ms: 500}\n",
+           problems);
+  ASSERT_TRUE(c) << (problems.empty() ? "" : problems[0]);
+  EXPECT_TRUE(c->records_enabled);
+  EXPECT_EQ(c->records_ring_size, 64u);
+  EXPECT_EQ(c->records_socket, "/tmp/r.sock");
+  EXPECT_EQ(c->detection_linger_ms, 500u);
+  const Lines e = errors(std::string(kPorts) + "records: {enabled: yes please, ring_size: 8, sockt: x}\n");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_NE(e[0].find("'enabled' must be true or false"), std::string::npos) << e[0];
+  EXPECT_NE(e[1].find("'ring_size' must be between 64 and"), std::string::npos) << e[1];
+  EXPECT_NE(e[2].find("unknown key 'sockt' in records; did you mean 'socket'?"), std::string::npos) << e[2];
+}
+
 // Before: "unknown key 'memroy_mb' in eal (allowed: ...)" without the hint
 // the rule loader and sipwall-control's config gave.
 TEST_F(ConfigFile, UnknownKeysSayWhatWasMeant) {
@@ -97,6 +120,14 @@ TEST_F(ConfigFile, UnknownKeysSayWhatWasMeant) {
           "dp.yaml:7:1: unknown key 'fragment' in the configuration; did you mean 'fragments'? (allowed: eal, "
           "cpu, ports, pairs, workers, sip, ruleset, control, fragments, tcp, trace, run, offload, detection, watch, "
           "export)"}));
+}
+
+  EXPECT_EQ(errors(std::string(kPorts) + "offload: {steerng: false}\nfragment: {max_flows: 64}\n"),
+            (Lines{"dp.yaml:6:11: unknown key 'steerng' in offload; did you mean 'steering'? (allowed: steering, "
+                   "deny)",
+                   "dp.yaml:7:1: unknown key 'fragment' in the configuration; did you mean 'fragments'? (allowed: eal, "
+                   "cpu, ports, pairs, workers, sip, ruleset, control, fragments, tcp, trace, run, offload, detection, "
+                   "records)"}));
   EXPECT_EQ(errors(std::string(kPorts) + "eal: {memroy_mb: 256}\n"),
             (Lines{"dp.yaml:6:1: duplicate key 'eal' (first at dp.yaml:1:1)"}));
   EXPECT_EQ(errors("eal:\n  memroy_mb: 256\n  vdevs: [\"net_null0\", \"net_null1\"]\n" +

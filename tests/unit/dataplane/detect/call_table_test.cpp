@@ -363,5 +363,29 @@ TEST(CallTable, FullTableStaysWithinCapacity) {
   EXPECT_TRUE(t.check());
 }
 
+// Call records: with copy_live_victim the call evicted before it expired is
+// handed back too (its record is written as an outcome so far), and
+// last_invite() repeats what the last on_invite() returned.
+TEST(CallTable, LiveVictimIsCopiedWhenAskedAndLastInviteRepeatsTheResult) {
+  CallTableOptions o = small(8);
+  o.copy_live_victim = true;
+  CallTable t(o);
+  for (std::uint64_t id = 1; id <= 8; ++id) t.on_invite(invite(number(1), number(2), id), id);
+  t.on_response(5, 180, true, 9);
+  t.on_response(5, 486, true, 10);  // expires first (linger), not yet expired at 20
+  const InviteResult r = t.on_invite(invite(number(1), number(2), 9), 20);
+  EXPECT_TRUE(r.evicted_live);
+  ASSERT_NE(r.victim, nullptr);
+  EXPECT_EQ(r.victim->keys.call_id_hash, 5u);
+  EXPECT_EQ(r.victim->final_code, 486);
+  EXPECT_EQ(r.victim_outcome.events, 0);  // nothing for the detectors
+  EXPECT_EQ(t.last_invite().victim, r.victim);
+  EXPECT_EQ(t.last_invite().kind, InviteKind::new_call);
+  EXPECT_EQ(t.last_invite().call->keys.call_id_hash, 9u);
+  t.on_invite(invite(number(1), number(2), 9), 21);
+  EXPECT_EQ(t.last_invite().kind, InviteKind::retransmit);
+  EXPECT_TRUE(t.check());
+}
+
 }  // namespace
 }  // namespace sipwall::detect

@@ -365,6 +365,51 @@ TEST(WorkerDetect, AdoptKeepsUnchangedDetectorsAndDropsChangedOnes) {
   EXPECT_EQ(old.w.counter(0).size(), 0u);
 }
 
+// The data plane's worker owns its call table for the process lifetime and
+// lends it to each rule set's WorkerDetect: adopt() leaves it where it is,
+// a call ringing across the reload still ends as a one-ring, and the table
+// is not counted in either object's memory.
+TEST(WorkerDetect, AdoptLeavesTheWorkersCallTableInPlace) {
+  CallTableOptions co;
+  co.capacity = 1024;
+  CallTable table(co);
+  const std::vector<DetectorSpec> specs{one_ring()};
+  WorkerDetect old(specs, WorkerOptions{}, &table);
+  Levels out;
+  old.on_invite(invite(A, B, 1), 10, out);
+  old.on_response(1, 180, true, 20);
+  EXPECT_EQ(table.size(), 1u);
+  WorkerOptions owned;
+  owned.calls.capacity = 1024;
+  EXPECT_EQ(old.memory_bytes() + table.memory_bytes(), WorkerDetect(specs, owned).memory_bytes());
+
+  WorkerDetect next(specs, WorkerOptions{}, &table);
+  next.adopt(old);
+  EXPECT_EQ(&next.calls(), &table);
+  EXPECT_EQ(&old.calls(), &table);  // nothing moved
+  EXPECT_EQ(table.size(), 1u);
+  next.on_cancel(1, 1'000);
+  next.on_invite(invite(A, B, 2), 1'100, out);
+  EXPECT_EQ(out.d[0].count, 1u);  // the cancel after the reload, counted by the new state
+}
+
+// A worker that sweeps its own table feeds each departing call's outcome
+// through on_expired(), as expire() would.
+TEST(WorkerDetect, OnExpiredFeedsWhatTheOwnersSweepFound) {
+  CallTableOptions co;
+  co.capacity = 64;
+  co.ringing_timeout_ms = 1'000;
+  CallTable table(co);
+  WorkerDetect w(std::vector<DetectorSpec>{make_spec(1, DetectKey::caller, DetectCount::unanswered, 60'000, 0, 100)},
+                 WorkerOptions{}, &table);
+  Levels out;
+  w.on_invite(invite(A, B, 1), 0, out);
+  std::size_t left = table.expire(5'000, 64, [&](const CallRecord& c, const Outcome& o) { w.on_expired(c, o, 5'000); });
+  EXPECT_EQ(left, 1u);
+  w.levels(invite(A, B, 2), 5'001, out);
+  EXPECT_EQ(out.d[0].count, 1u);  // the ringing timeout counted as unanswered
+}
+
 TEST(WorkerDetect, MemoryIsFixedAtConstruction) {
   WorkerOptions o;
   o.calls.capacity = 4096;

@@ -199,8 +199,9 @@ TEST(ParseRequest, TextForm) {
                  "detections-hold)",
                  0),
       0u);
-  EXPECT_EQ(error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history)", 0),
-            0u);
+  EXPECT_EQ(
+      error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history, calls)", 0),
+      0u);
   EXPECT_EQ(error_of("load", dp()), "load needs \"artifact\"");
   EXPECT_EQ(error_of("status now", dp()), "status takes no argument, got 'now'");
   EXPECT_EQ(error_of("reload \x1b[2J", ctl()), "reload takes no argument, got '\\x1b[2J'");

@@ -1,0 +1,112 @@
+// sipwall-control's store of call records (docs/records.md): an SQLite
+// database on the appliance, written in batches (one transaction per batch,
+// WAL journal), read by `sipwallctl calls` through the control socket.
+//
+// Two tables, joined at query time on (worker, call_hash, start_ms): `calls`,
+// one row per INVITE record (indexed by caller, callee, trunk, source, each
+// with the time, and by time), and `outcomes`, one row per outcome record.
+// Insert-only (no UPDATE per outcome): ingest stays one B-tree append per
+// index; a query reads few rows and joins them by an index.
+//
+// Retention: rows older than retention_days, and the oldest rows while the
+// pages in use exceed max_bytes, are deleted by enforce_retention() (the
+// daemon calls it periodically); their pages are reused, so the file stops
+// growing near the cap. Files are created 0640 (the daemon sets the group).
+// Not thread-safe: one owner (the daemon's loop, or a benchmark).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/protocol/call_record.h"
+
+namespace sipwall::control {
+
+struct CallStoreOptions {
+  std::string path;  // the database file (its -wal and -shm beside it)
+  std::uint32_t retention_days = 30;
+  std::uint64_t max_bytes = 20ull << 30;  // pages in use; 0 = no cap
+};
+
+// What `sipwallctl calls` asks. Exactly one of the four keys is set.
+struct CallQuery {
+  enum class By { caller, callee, trunk, source } by = By::caller;
+  std::string value;  // E.164 "+86..." for caller/callee (else matched as written), trunk name, address text
+  std::int64_t since_ms = 0;
+  std::int64_t until_ms = INT64_MAX;
+  std::uint32_t limit = 100;
+};
+
+// One call as the store gives it back: its INVITE record's fields and, if it
+// arrived, its outcome's (has_outcome). Text as stored (bytes from outside:
+// escape before showing, text::dump_json).
+struct CallRow {
+  std::int64_t time_ms = 0;
+  std::uint32_t worker = 0;
+  std::uint32_t in_port = 0;
+  std::string trunk, source;
+  std::uint32_t src_port = 0;
+  std::uint32_t transport = 0;
+  std::string caller, callee, caller_raw, callee_raw, call_id;
+  std::uint32_t action = 0;  // rules::ActionKind
+  std::uint32_t reject_code = 0;
+  std::string rule, detector, ruleset_version;
+  std::uint32_t detector_level = 0;
+  bool has_outcome = false;
+  std::int64_t ended_ms = 0;  // when the call left the data plane's table
+  std::uint32_t end = 0;      // protocol::CallEnd
+  std::uint32_t final_code = 0, seen = 0, ring_ms = 0, answer_ms = 0, talk_ms = 0, duration_ms = 0;
+};
+
+// The source address as the store keeps it and `--source` matches it: an
+// IPv4-mapped address as dotted quad, anything else as RFC 5952 IPv6 text.
+std::string address_text(const std::uint8_t (&a)[16]);
+// An address an operator typed, in that form; nullopt if it is not one.
+std::optional<std::string> normalise_address(const std::string& text);
+
+class CallStore {
+ public:
+  CallStore() = default;
+  CallStore(const CallStore&) = delete;
+  CallStore& operator=(const CallStore&) = delete;
+  ~CallStore();
+
+  // Opens (creating 0640 if needed) and prepares the schema. False with *error.
+  bool open(const CallStoreOptions& options, std::string& error);
+  void close();
+  bool is_open() const noexcept { return db_ != nullptr; }
+
+  // One transaction for the lot. Records must have passed
+  // protocol::record_problem(). False with *error (the batch is rolled back).
+  bool insert(std::span<const protocol::CallRecordWire> records, std::string& error);
+
+  // Newest first, at most q.limit.
+  bool query(const CallQuery& q, std::vector<CallRow>& out, std::string& error);
+
+  // Deletes what retention and the size cap say must go, in steps of at most
+  // `step` rows per table so one call is bounded. Returns rows deleted.
+  std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t step = 100000);
+
+  std::uint64_t bytes_in_use();  // (page_count - freelist_count) * page_size
+  std::uint64_t inserted() const noexcept { return inserted_; }
+  std::uint64_t deleted() const noexcept { return deleted_; }
+  const CallStoreOptions& options() const noexcept { return options_; }
+
+ private:
+  bool exec(const char* sql, std::string& error);
+  std::int64_t single_int(const char* sql);
+
+  CallStoreOptions options_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_call_ = nullptr;
+  sqlite3_stmt* insert_outcome_ = nullptr;
+  std::uint64_t inserted_ = 0;
+  std::uint64_t deleted_ = 0;
+};
+
+}  // namespace sipwall::control
