@@ -196,7 +196,7 @@ TEST(ParseRequest, TextForm) {
   EXPECT_EQ(
       error_of("\xff", dp())
           .rfind("unknown command '\\xff' (commands: status, stats, load, trace-drain, detections, detections-lift, "
-                 "detections-hold)",
+                 "watch-start, watch-read, watch-stop, watch-status, detections-hold)",
                  0),
       0u);
   EXPECT_EQ(
