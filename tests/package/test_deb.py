@@ -7,7 +7,7 @@
    dpkg-shlibdeps, plus dpdk and adduser), a real Maintainer (Name <address>,
    no example.org/.com/.net). `dpkg-deb -c`: binaries 0755 in /usr/bin, units
    in /lib/systemd/system, sysusers/tmpfiles, configs under /etc/sipwall (the
-   three files, no list files), docs and the example rule sets with their
+   three files, no list files) and /etc/logrotate.d/sipwall, docs and the example rule sets with their
    lists under /usr/share/doc/sipwall, man pages in /usr/share/man/man8, bash
    completion in /usr/share/bash-completion/completions, root-owned.
    The live rule set is deploy/rules/main.yaml (pass-all, `rules: []`); the
@@ -119,8 +119,10 @@ def test(args, tmp):
     for p in expected:
         check(p in listing and listing[p][0] == "-rw-r--r--", "%s 0644" % p)
     etc_files = sorted(p for p, (mode, _) in listing.items() if p.startswith("/etc/") and mode.startswith("-"))
-    check(etc_files == ["/etc/sipwall/control.yaml", "/etc/sipwall/rules/main.yaml", "/etc/sipwall/sipwall.yaml"],
-          "files under /etc: the two configs and the live rule set, no list files (%s)" % etc_files)
+    check(etc_files == ["/etc/logrotate.d/sipwall", "/etc/sipwall/control.yaml", "/etc/sipwall/rules/main.yaml",
+                        "/etc/sipwall/sipwall.yaml"],
+          "files under /etc: the two configs, the live rule set and the logrotate snippet for records.jsonl, "
+          "no list files (%s)" % etc_files)
 
     print("== file contents")
     data = run(["dpkg-deb", "--fsys-tarfile", deb], text=False).stdout
