@@ -6,13 +6,16 @@
 # is the stable view on a shared VM.
 #
 #   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
-#                        [--regexes N] [--top K] [--work DIR] [--flood] [--detect]
+#                        [--regexes N] [--top K] [--work DIR] [--flood] [--detect] [--cache-sim]
 #
 # --flood: every INVITE from a listed caller (all rejected with 603/608):
 # where the cycles go when a robocall flood hits the block list.
 # --detect: the set with rules/examples/behaviour.yaml's detectors added
 # (perf/detect/with_detectors.py) and a new Call-ID per INVITE, as perf/run's
 # detection section runs it; run once with and once without to compare.
+# --cache-sim: valgrind's cache simulation too (about 2x slower): data-cache
+# and last-level misses per INVITE, as repeatable as the instruction counts
+# (what the detection work changes is mostly misses, not instructions).
 # Defaults: build/ (release), 20 s of saturation under callgrind (~20-40k
 # INVITEs: valgrind runs the worker ~50x slower), 1M numbers + 100k prefixes
 # + 1k regexes, top 25. Writes WORK/callgrind.out and WORK/profile.txt and
@@ -33,6 +36,7 @@ WORK=/tmp/sipwall-profile-$(date -u +%Y%m%dT%H%M%SZ)
 MIX=()
 MIXNAME="the perf/run INVITE mix"
 DETECT=0
+CACHE=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) BUILD=$2; shift 2 ;;
@@ -45,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --flood) MIX=(--caller-hit 1.0 --prefix-hit 0 --agent-hit 0 --name-hit 0)
              MIXNAME="the perf/run INVITE mix with every caller listed (--flood)"; shift ;;
     --detect) DETECT=1; shift ;;
+    --cache-sim) CACHE=(--cache-sim=yes); shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -70,7 +75,7 @@ valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$SET_YAML" -o "$WORK/se
 # Ir below is inside process_burst (decode, parse, classify, act, TX), so
 # total / INVITEs = instructions per INVITE. No warm-up, so (almost) every
 # INVITE the worker took is in the measured phase's count.
-timeout $((SECS * 4 + 600)) valgrind --tool=callgrind --toggle-collect='*process_burst*' \
+timeout $((SECS * 4 + 600)) valgrind --tool=callgrind "${CACHE[@]}" --toggle-collect='*process_burst*' \
   --callgrind-out-file="$WORK/callgrind.out" \
   "$BIN/bench_pipeline" --artifact "$WORK/set/full-vg.swr" --hits "$WORK/set" --phases saturation \
   --seconds "$SECS" --warmup 0 --json "$WORK/pipeline.json" "${MIX[@]}" >"$WORK/bench.log" 2>&1 || {
@@ -108,7 +113,7 @@ invites = counted or ph["invites"] or 1
 
 def rows(inclusive):
     out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=99.9",
-                          f"{work}/callgrind.out"], capture_output=True, text=True).stdout
+                          "--show=Ir", f"{work}/callgrind.out"], capture_output=True, text=True).stdout
     res, total = [], 0
     for line in out.splitlines():
         m = re.match(r"^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(\S.*)$", line)
@@ -136,7 +141,22 @@ print(f"callgrind, perf/profile.sh: bench_pipeline (worker_main on net_ring), {n
 print(f"{sys.argv[6]}; counted inside process_burst only; {invites:,} INVITEs "
       + (f"(verdicts callgrind counted; the phase counted {ph['invites']:,})" if counted
          else "(the phase's count: callgrind counted no verdict call)"))
-print(f"\nprocess_burst: {total / invites:,.0f} instructions (Ir) per INVITE\n")
+print(f"\nprocess_burst: {total / invites:,.0f} instructions (Ir) per INVITE")
+# With --cache-sim: the totals line of the output file has every event.
+ev, tot = None, None
+with open(f"{work}/callgrind.out", errors="replace") as f:
+    for line in f:
+        if line.startswith("events:"):
+            ev = line.split()[1:]
+        elif line.startswith("totals:"):
+            tot = [int(x) for x in line.split()[1:]]
+if ev and tot and "DLmr" in ev:
+    e = dict(zip(ev, tot))
+    d1 = e.get("D1mr", 0) + e.get("D1mw", 0)
+    ll = e.get("DLmr", 0) + e.get("DLmw", 0)
+    print(f"cache simulation: {d1 / invites:,.2f} L1d misses and {ll / invites:,.2f} last-level misses per INVITE "
+          f"({e.get('DLmr', 0) / invites:,.2f} reads, {e.get('DLmw', 0) / invites:,.2f} writes)")
+print()
 print(f"Top {top} by inclusive Ir (the function and what it calls):")
 print(f"{'Ir/INVITE':>10} {'share':>6}  function")
 seen = set()

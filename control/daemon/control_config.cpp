@@ -18,8 +18,7 @@ namespace {
 using yaml::Map;
 
 constexpr std::array<std::string_view, 10> kTopKeys = {"rules",   "store", "compile", "dataplane", "control",
-                                                      "metrics", "trace", "log",     "fleet",
-                                                      "records"};
+                                                       "metrics", "trace", "log",     "fleet",     "records"};
 constexpr std::array<std::string_view, 7> kRecordsKeys = {"enabled", "socket", "database", "retention_days",
                                                           "max_mb",  "group",  "jsonl"};
 constexpr std::array<std::string_view, 2> kRulesKeys = {"file", "debounce_ms"};

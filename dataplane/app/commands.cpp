@@ -14,9 +14,9 @@
 
 #include "dataplane/app/detections.h"
 #include "dataplane/app/main_state.h"
-#include "dataplane/log/log.h"
 #include "dataplane/app/record_export.h"
 #include "dataplane/app/setup.h"
+#include "dataplane/log/log.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
 #include "dataplane/protocol/echo.h"

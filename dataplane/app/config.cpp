@@ -27,8 +27,8 @@ using yaml::Entry;
 using yaml::Map;
 using yaml::SourceLocation;
 
-constexpr std::array<std::string_view, 17> kTopKeys = {"eal",     "cpu",       "ports",     "pairs", "workers", "sip",
-                                                       "ruleset", "control",   "fragments", "tcp",   "trace",   "run",
+constexpr std::array<std::string_view, 17> kTopKeys = {"eal",     "cpu",       "ports",     "pairs",  "workers", "sip",
+                                                       "ruleset", "control",   "fragments", "tcp",    "trace",   "run",
                                                        "offload", "detection", "watch",     "export", "records"};
 constexpr std::array<std::string_view, 9> kEalKeys = {"lcores", "main_lcore", "memory_mb",   "no_huge", "no_pci",
                                                       "vdevs",  "allow",      "file_prefix", "extra"};
@@ -598,10 +598,10 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
                      " bytes for af_packet framesz=" + std::to_string(ring->framesz) + ", ~" +
                      std::to_string(bytes >> 20) + " MB\n";
   }
-  const std::uint64_t pool_mb = (std::uint64_t{pool} * 2560 + 8191 * 256 +
-                                 std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) + rx_pools +
-                                 std::uint64_t{c.watch_mbufs} * 2576) >>
-                                20;
+  const std::uint64_t pool_mb =
+      (std::uint64_t{pool} * 2560 + 8191 * 256 + std::uint64_t{kJumboMbufsPerWorker} * workers * (65536 + 512) +
+       rx_pools + std::uint64_t{c.watch_mbufs} * 2576) >>
+      20;
   o << "  mbuf pool      " << pool << " mbufs (workers.mbufs " << c.mbufs << ", needed " << mbuf_need(c, burst)
     << "), ~" << pool_mb << " MB with the indirect, jumbo, watch and port RX pools\n"
     << rx_pool_lines;
