@@ -222,8 +222,10 @@ bool MetricsServer::start_unix(const std::string& path, std::uint32_t mode, cons
     ::unlink(path.c_str());
   }
   listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, kBacklog) != 0) {
+  // listen() only after chmod/chown (below): a socket that is not listening
+  // refuses every connect, so the umask's mode between bind() and chmod()
+  // lets nobody in.
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = "metrics socket " + path + ": " + std::strerror(errno);
     if (listen_fd_ >= 0) ::close(listen_fd_);
     listen_fd_ = -1;
@@ -240,6 +242,7 @@ bool MetricsServer::start_unix(const std::string& path, std::uint32_t mode, cons
     else if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
       why = "group '" + group + "': " + std::strerror(errno);
   }
+  if (why.empty() && ::listen(listen_fd_, kBacklog) != 0) why = std::string("listen: ") + std::strerror(errno);
   if (!why.empty()) {
     error = "metrics socket " + path + ": " + why;
     stop();

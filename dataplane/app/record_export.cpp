@@ -38,8 +38,10 @@ bool RecordExporter::open(const std::string& path, unsigned mode, const std::str
   if (probe >= 0) ::close(probe);
   ::unlink(path.c_str());
   listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 4) != 0) {
+  // listen() only after chmod/chown (below): a socket that is not listening
+  // refuses every connect, so the umask's mode between bind() and chmod()
+  // lets nobody in.
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = "records socket " + path + ": " + std::strerror(errno);
     close();
     return false;
@@ -57,6 +59,11 @@ bool RecordExporter::open(const std::string& path, unsigned mode, const std::str
       close();
       return false;
     }
+  }
+  if (::listen(listen_fd_, 4) != 0) {
+    error = "records socket " + path + ": " + std::strerror(errno);
+    close();
+    return false;
   }
   return true;
 }

@@ -83,8 +83,10 @@ bool LineServer::open(const std::string& path, unsigned mode, const std::string&
   if (probe >= 0) ::close(probe);
   ::unlink(path.c_str());
   listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, kBacklog) != 0) {
+  // listen() only after the mode and group are set: between bind() and
+  // chmod() the file has the umask's mode, and a socket that is not
+  // listening refuses every connect, so nobody gets in through that window.
+  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     error = "control socket " + path + ": " + std::strerror(errno);
     close();
     return false;
@@ -102,6 +104,11 @@ bool LineServer::open(const std::string& path, unsigned mode, const std::string&
       close();
       return false;
     }
+  }
+  if (::listen(listen_fd_, kBacklog) != 0) {
+    error = "control socket " + path + ": " + std::strerror(errno);
+    close();
+    return false;
   }
   handler_ = std::move(handler);
   limits_ = limits;
