@@ -18,7 +18,11 @@ exactly that caller's calls, each with its Call-ID, verdict and outcome:
 "answered, talk ..." with final code 200, "rejected 608 by sipwall",
 "cancelled after ringing" with final code 487, "dropped by sipwall".
 `--callee` finds a call by its callee, and the JSON lines file has both
-records of an answered call. detection.linger_ms is 500 ms so an ended call
+records of an answered call. Then the complaint workflow of
+docs/operations.md: `sipwallctl capture --caller` records the caller's next
+call into a pcapng (INVITE, 200, BYE: tshark reads it), the number goes on
+the list in a staged rule file, and `sipwallctl rules explain` on the capture
+passes it with the running set and rejects it with the staged one. detection.linger_ms is 500 ms so an ended call
 leaves the call table (and its outcome record is written) within the test.
 
 Needs root (namespaces, DPDK); exits 77 (skipped) otherwise. Bounded: 6
@@ -176,6 +180,62 @@ def run_test(run):
     s = run.dp("stats")
     check(s["counters"]["call_records"] >= 6 and s["counters"]["call_records_dropped"] == 0,
           "data plane: records written (%d), none dropped" % s["counters"]["call_records"])
+
+    complaint_workflow(run, answered_ids)
+
+
+def complaint_workflow(run, answered_ids):
+    """docs/operations.md, "A complaint, end to end": the complaint names the
+    answered caller. `sipwallctl calls` found its calls above (verdict pass,
+    trunk, source); now a capture of its next call gives the evidence, the
+    number goes on the list in a staged rule file, and `rules explain` on the
+    capture shows that the new set rejects the call the running set passed."""
+    check, wait_for = e2e.check, e2e.wait_for
+    t = run.topo
+    print("== the complaint workflow: calls -> capture -> list -> explain")
+    _, rows, _ = calls_of(run, "--caller", national(ANSWERED), "--since", "1h")
+    check(len(rows) == 2 and all(r["source"] == t.ip_uac and r["action"] == "pass" for r in rows),
+          "calls: the complained-of caller's calls, their source %s and verdict pass (%s)"
+          % (t.ip_uac, [(r.get("source"), r.get("action")) for r in rows]))
+    run.stop([p for p in run.procs if p.name == "uas-ring"][0])
+    run.start("uas-again", ["sipp", "-sf", os.path.join(HERE, "uas.xml"), "-i", t.ip_uas, "-p", "5060",
+                            "-trace_logs", "-log_file", run.path("uas-again.log"), "-nostdin"], ns=t.ns_uas)
+    pcap = run.path("complaint.pcapng")
+    env = dict(os.environ, SIPWALL_DATAPLANE_SOCKET=run.dp_sock, SIPWALL_CONTROL_SOCKET=run.ctl_sock)
+    cap = subprocess.Popen([os.path.join(run.bin, "sipwallctl"), "capture", "--caller", national(ANSWERED),
+                            "--for", "6s", "-w", pcap], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=env)
+    wait_for("the capture's watch to be in force",
+             lambda: any(w.get("kind") == "capture" for w in run.dp("watch-status").get("watches", [])), 10)
+    rc, stat, placed = run.sipp_uac("complaint", [(ANSWERED, "+8613900001003", "e2e-rec")], rate=1, max_calls=1,
+                                    timeout_s=30)
+    check([c["code"] for c in placed] == [200], "the caller's next call passes and is answered (%s)"
+          % [c["code"] for c in placed])
+    out, _ = cap.communicate(timeout=30)
+    check(cap.returncode == 0 and os.path.exists(pcap), "sipwallctl capture wrote %s (%s)" % (pcap, out.strip()))
+    fields = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "sip.Call-ID", "-e", "sip.CSeq.method",
+                             "-e", "sip.Status-Code"], capture_output=True, text=True, timeout=60).stdout.split("\n")
+    seen = [f.split("\t") for f in fields if f.strip()]
+    call_id = placed[0]["call_id"] if placed else ""
+    check(seen and all(x[0] == call_id for x in seen) and any(x[1] == "INVITE" and not x[2] for x in seen)
+          and any(x[2] == "200" for x in seen) and any(x[1] == "BYE" for x in seen),
+          "the capture holds the call's INVITE, 200 and BYE, and no other call (%s)" % seen)
+    staged = run.path("staged.yaml")
+    with open(staged, "w") as f:
+        f.write(RULES.replace('entries: ["%s"]' % REJECTED, 'entries: ["%s", "%s"]' % (REJECTED, ANSWERED))
+                .replace("e2e-records.1", "e2e-records.2"))
+
+    def explain(rules):
+        r = subprocess.run([os.path.join(run.bin, "sipwallctl"), "rules", "explain", "--format", "json", "--rules",
+                            rules, pcap], capture_output=True, text=True, timeout=60)
+        return r.returncode, [json.loads(x) for x in r.stdout.splitlines() if x.strip()], r.stderr
+
+    rc, now, err = explain(run.rules)
+    check(rc == 0 and [(x["call_id"], x["action"]) for x in now] == [(call_id, "pass")],
+          "explain with the running set: the captured INVITE passes (%s %s)" % (now, err))
+    rc, new, err = explain(staged)
+    check(rc == 0 and [(x["call_id"], x["action"], x["rule"]) for x in new] == [(call_id, "reject", "harassment")],
+          "explain with the staged set (the number on the list): rejected by rule harassment (%s %s)" % (new, err))
 
 
 def main():
