@@ -101,6 +101,93 @@ struct GaugeUnit {
 };
 constexpr GaugeUnit kGaugeUnits[] = {{"held", "sipwall_held_segments", "sipwall_held"}};
 
+// Counters of the X-list that split one quantity, served as one labelled
+// family each (as parse_errors{reason} is), so one query sums or compares
+// them. The one-counter names they had are served too until the next
+// release, with a help text that names the series replacing them.
+struct CounterFamily {
+  const char* name;
+  const char* help;
+};
+constexpr CounterFamily kCounterFamilies[] = {
+    {"sipwall_frames_total",
+     "Frames by fate: forwarded to the paired port, dropped, rejected (answered 603/608), absorbed into IP "
+     "reassembly; with sipwall_held_segments they account for every frame received"},
+    {"sipwall_malformed_handled_total",
+     "Malformed SIP by the policy applied: fail_open (forwarded) or fail_closed (dropped)"},
+    {"sipwall_tag_skipped_total",
+     "Tag verdicts forwarded untagged, by reason: the port MTU, IP fragments, a TCP stream that could not be "
+     "adjusted, or a header line or layout the tagger refused"},
+    {"sipwall_multiseg_frames_total",
+     "Frames received in several mbufs, by what happened: linearised and inspected, or too large / no jumbo mbuf "
+     "(malformed policy, not inspected)"},
+    {"sipwall_sip_parsed_total", "SIP messages parsed, by kind (requests, responses)"},
+    {"sipwall_reassembled_datagrams_total", "Datagrams reassembled from IP fragments, by fate"},
+    {"sipwall_watch_copies_lost_total",
+     "Copies of watched calls' packets lost (the packets were forwarded), by reason: the worker's watch ring was "
+     "full, or the watch pool was empty"},
+    {"sipwall_link_partner_actions_total",
+     "What link_follow did to a port whose partner lost or regained link: taken down, brought up, or could not be "
+     "taken down (the driver cannot)"},
+    {"sipwall_tcp_segments_dropped_total",
+     "TCP segments dropped while a flow was held (the client resends), by reason: after a gap (out of order), or "
+     "a retransmission of bytes being held"},
+};
+struct LabelledCounter {
+  const char* counter;  // its name in the X-list
+  const char* family;   // one of kCounterFamilies
+  const char* label;
+  const char* value;
+};
+constexpr LabelledCounter kLabelledCounters[] = {
+    {"forwarded", "sipwall_frames_total", "fate", "forwarded"},
+    {"dropped", "sipwall_frames_total", "fate", "dropped"},
+    {"rejected", "sipwall_frames_total", "fate", "rejected"},
+    {"absorbed", "sipwall_frames_total", "fate", "absorbed"},
+    {"malformed_forwarded", "sipwall_malformed_handled_total", "policy", "fail_open"},
+    {"malformed_dropped", "sipwall_malformed_handled_total", "policy", "fail_closed"},
+    {"tag_skipped_mtu", "sipwall_tag_skipped_total", "reason", "mtu"},
+    {"tag_skipped_fragmented", "sipwall_tag_skipped_total", "reason", "fragmented"},
+    {"tag_skipped_tcp", "sipwall_tag_skipped_total", "reason", "tcp"},
+    {"tag_failed", "sipwall_tag_skipped_total", "reason", "refused"},
+    {"multiseg_linearised", "sipwall_multiseg_frames_total", "result", "linearised"},
+    {"multiseg_too_large", "sipwall_multiseg_frames_total", "result", "too_large"},
+    {"multiseg_no_mbuf", "sipwall_multiseg_frames_total", "result", "no_mbuf"},
+    {"sip_requests", "sipwall_sip_parsed_total", "kind", "request"},
+    {"sip_responses", "sipwall_sip_parsed_total", "kind", "response"},
+    {"reassembled_forwarded", "sipwall_reassembled_datagrams_total", "fate", "forwarded"},
+    {"reassembled_dropped", "sipwall_reassembled_datagrams_total", "fate", "dropped"},
+    {"watch_ring_full", "sipwall_watch_copies_lost_total", "reason", "ring_full"},
+    {"watch_no_mbuf", "sipwall_watch_copies_lost_total", "reason", "no_mbuf"},
+    {"link_partner_taken_down", "sipwall_link_partner_actions_total", "action", "taken_down"},
+    {"link_partner_brought_up", "sipwall_link_partner_actions_total", "action", "brought_up"},
+    {"link_partner_down_failed", "sipwall_link_partner_actions_total", "action", "down_failed"},
+    {"tcp_out_of_order_dropped", "sipwall_tcp_segments_dropped_total", "reason", "out_of_order"},
+    {"tcp_retransmit_dropped", "sipwall_tcp_segments_dropped_total", "reason", "retransmit"},
+};
+
+const LabelledCounter* labelled_counter(const std::string& name) {
+  for (const LabelledCounter& l : kLabelledCounters)
+    if (name == l.counter) return &l;
+  return nullptr;
+}
+
+// The labelled families of kCounterFamilies from the stats' counters (a
+// counter the data plane does not report is left out of its family).
+void counter_families(MetricsText& m, const json& counters) {
+  for (const CounterFamily& f : kCounterFamilies) {
+    bool opened = false;
+    for (const LabelledCounter& l : kLabelledCounters) {
+      if (std::string_view(l.family) != f.name) continue;
+      auto it = counters.find(l.counter);
+      if (it == counters.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) continue;
+      if (!opened) m.family(f.name, MetricType::counter, f.help);
+      opened = true;
+      m.sample_u64({{l.label, l.value}}, it->get<std::uint64_t>());
+    }
+  }
+}
+
 // process_* as Prometheus client libraries name them, one sample per
 // component (control, dataplane).
 void process_metrics(MetricsText& m, const std::vector<std::pair<std::string, protocol::ProcessStats>>& ps) {
@@ -247,10 +334,14 @@ void dataplane_metrics(MetricsText& m, const DataplaneSnapshot& dp) {
         m.sample_u64({}, value.get<std::uint64_t>());
         continue;
       }
+      if (const LabelledCounter* l = labelled_counter(name); l != nullptr && !gauge)
+        h = std::string("Deprecated, removed in the next release: use ") + l->family + "{" + l->label + "=\"" +
+            l->value + "\"}. " + h;
       m.family("sipwall_" + sanitize_metric_name(name) + (gauge ? "" : "_total"),
                gauge ? MetricType::gauge : MetricType::counter, h);
       m.sample_u64({}, value.get<std::uint64_t>());
     }
+    counter_families(m, *c);
   }
 
   if (auto ports = st.find("ports"); ports != st.end() && ports->is_array()) {

@@ -34,7 +34,9 @@ REQUIRED = ["sipwall_invite_verdicts_total", "sipwall_rule_hits_total", "sipwall
             "sipwall_workers", "sipwall_ruleset_info", "sipwall_dataplane_up",
             # issue 17: worker load and the processes
             "sipwall_worker_busy_seconds_total", "sipwall_worker_rx_burst_packets_bucket",
-            "sipwall_held_segments", "process_cpu_seconds_total", "process_resident_memory_bytes"]
+            "sipwall_held_segments", "process_cpu_seconds_total", "process_resident_memory_bytes",
+            # issue 17: counters that split one quantity, as labelled families
+            "sipwall_frames_total", "sipwall_malformed_handled_total"]
 NAME = re.compile(r"\b((?:sipwall|process)_[A-Za-z0-9_]+)\b")
 
 

@@ -94,7 +94,8 @@ DataplaneSnapshot sample_dataplane() {
     "ports":[{"name":"trunk","link":"up"},{"name":"core","link":"down"}]})");
   dp.stats = json::parse(R"J({"ok":true,"v":1,"workers":1,"ruleset_version":"2024-06-01.1",
     "reloads":{"ok":2,"failed":1,"last_ms":10.5},
-    "counters":{"forwarded":30,"dropped":2,"rejected":3,"absorbed":0,"invites":23,"rx_packets":35,"brand_new":5,"held":2},
+    "counters":{"forwarded":30,"dropped":2,"rejected":3,"absorbed":0,"invites":23,"rx_packets":35,"brand_new":5,"held":2,
+                "tag_skipped_mtu":4,"tag_failed":1,"malformed_forwarded":6,"malformed_dropped":0},
     "ports":[{"name":"trunk","rx_packets":35,"rx_bytes":25246,"tx_packets":3,"tx_bytes":900,"nic_imissed":0,
               "nic_ierrors":0,"nic_oerrors":0,"nic_rx_nombuf":0},
              {"name":"core","rx_packets":0,"rx_bytes":0,"tx_packets":30,"tx_bytes":24000,"nic_imissed":1,
@@ -202,6 +203,31 @@ TEST(MetricsRender, DataplaneCountersBecomeMetrics) {
   EXPECT_EQ(s["sipwall_control_reload_failures_total{stage=\"dataplane\"}"], "0");
   EXPECT_EQ(s["sipwall_build_info{component=\"dataplane\",version=\"0.1.0\"}"], "1");
   EXPECT_EQ(s["sipwall_dataplane_trace_buffered"], "3");
+}
+
+// Counters that split one quantity are one labelled family each; their old
+// names stay one release, marked deprecated in their help.
+TEST(MetricsRender, SplitCountersAreLabelledFamilies) {
+  const std::string text = render_metrics(ControlMetrics{}, sample_dataplane());
+  auto s = samples(text);
+  EXPECT_EQ(s["sipwall_frames_total{fate=\"forwarded\"}"], "30");
+  EXPECT_EQ(s["sipwall_frames_total{fate=\"dropped\"}"], "2");
+  EXPECT_EQ(s["sipwall_frames_total{fate=\"rejected\"}"], "3");
+  EXPECT_EQ(s["sipwall_frames_total{fate=\"absorbed\"}"], "0");
+  EXPECT_EQ(s["sipwall_tag_skipped_total{reason=\"mtu\"}"], "4");
+  EXPECT_EQ(s["sipwall_tag_skipped_total{reason=\"refused\"}"], "1");
+  EXPECT_EQ(s.count("sipwall_tag_skipped_total{reason=\"tcp\"}"), 0U);  // not in these stats: left out
+  EXPECT_EQ(s["sipwall_malformed_handled_total{policy=\"fail_open\"}"], "6");
+  EXPECT_EQ(s["sipwall_malformed_handled_total{policy=\"fail_closed\"}"], "0");
+  EXPECT_EQ(s.count("sipwall_multiseg_frames_total"), 0U);  // no member reported: no family
+  EXPECT_NE(text.find("# TYPE sipwall_frames_total counter"), std::string::npos);
+  // The old names, one release more.
+  EXPECT_EQ(s["sipwall_forwarded_total"], "30");
+  EXPECT_NE(text.find("# HELP sipwall_forwarded_total Deprecated, removed in the next release: use "
+                      "sipwall_frames_total{fate=\"forwarded\"}."),
+            std::string::npos)
+      << text.substr(text.find("# HELP sipwall_forwarded_total"), 200);
+  EXPECT_EQ(text.find("# HELP sipwall_invites_total Deprecated"), std::string::npos);  // not split: not deprecated
 }
 
 TEST(MetricsRender, DetectionMetricsByDetectorName) {
