@@ -26,10 +26,8 @@ so a hold ends within the test:
 Needs root (namespaces, DPDK); exits 77 (skipped) otherwise. Bounded: ~130
 calls, about two minutes (three holds must run out).
 """
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -38,7 +36,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import sipp_e2e as e2e  # noqa: E402
 
-SKIP = 77
 BOMBER, BOMBED, MASS, RINGER = "+8613800001111", "+8613900002222", "+8613700003333", "+8618600004444"
 RULES = """\
 version: "e2e-detect.1"
@@ -185,40 +182,5 @@ def run_test(run):
           % s["counters"]["call_events"])
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("SKIP: the end-to-end test needs root (network namespaces, veth, DPDK af_packet)")
-        return SKIP
-    missing = [t for t in ("sipp", "ip", "ethtool") if not shutil.which(t)]
-    if missing:
-        print("FAIL: tools missing: %s (scripts/deps.sh installs them)" % ", ".join(missing))
-        return 1
-    run = e2e.Run(args)
-    ok = False
-    try:
-        run_test(run)
-        ok = True
-    except e2e.Failed as e:
-        print("FAILED: %s" % e)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        print("FAILED: %s" % e)
-    finally:
-        run.stop_all()
-        run.topo.down()
-        if ok and not run.keep:
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        else:
-            print("logs and captures kept in %s" % run.tmp)
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e.main(__doc__, run_test, tools=("sipp", "ip", "ethtool")))

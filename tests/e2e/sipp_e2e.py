@@ -450,8 +450,11 @@ def run_test(run):
           "phase 3: no TX drops, no RX misses")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(doc=__doc__, test=None, tools=("sipp", "tshark", "ip", "ethtool", "promtool")):
+    """Parses --bin/--source/--keep, skips without root, runs `test(run)` in a
+    fresh topology, tears it down whatever happened; the exit code of a test
+    script (sipp_detect_e2e.py and sipp_records_e2e.py call this too)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--bin", required=True, help="directory with sipwall-dataplane, sipwall-control, sipwallctl")
     ap.add_argument("--source", required=True, help="source tree")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir even on success")
@@ -459,14 +462,14 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: the end-to-end test needs root (network namespaces, veth, DPDK af_packet)")
         return SKIP
-    missing = [t for t in ("sipp", "tshark", "ip", "ethtool", "promtool") if not shutil.which(t)]
+    missing = [t for t in tools if not shutil.which(t)]
     if missing:
         print("FAIL: tools missing: %s (scripts/deps.sh installs them)" % ", ".join(missing))
         return 1
     run = Run(args)
     ok = False
     try:
-        run_test(run)
+        (test or run_test)(run)
         ok = True
     except Failed as e:
         print("FAILED: %s" % e)

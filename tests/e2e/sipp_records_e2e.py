@@ -28,10 +28,8 @@ leaves the call table (and its outcome record is written) within the test.
 Needs root (namespaces, DPDK); exits 77 (skipped) otherwise. Bounded: 6
 calls and about half a minute.
 """
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -41,7 +39,6 @@ sys.path.insert(0, HERE)
 import sipp_e2e as e2e  # noqa: E402
 from sipp_detect_e2e import sipp_sequential  # noqa: E402
 
-SKIP = 77
 ANSWERED, REJECTED, CANCELLED, DROPPED = "+8613800001001", "+8613800002002", "+8613800003003", "+8613800004004"
 RULES = """\
 version: "e2e-records.1"
@@ -238,40 +235,5 @@ def complaint_workflow(run, answered_ids):
           "explain with the staged set (the number on the list): rejected by rule harassment (%s %s)" % (new, err))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("SKIP: the end-to-end test needs root (network namespaces, veth, DPDK af_packet)")
-        return SKIP
-    missing = [t for t in ("sipp", "ip", "ethtool") if not shutil.which(t)]
-    if missing:
-        print("FAIL: tools missing: %s (scripts/deps.sh installs them)" % ", ".join(missing))
-        return 1
-    run = e2e.Run(args)
-    ok = False
-    try:
-        run_test(run)
-        ok = True
-    except e2e.Failed as e:
-        print("FAILED: %s" % e)
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        print("FAILED: %s" % e)
-    finally:
-        run.stop_all()
-        run.topo.down()
-        if ok and not run.keep:
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        else:
-            print("logs and captures kept in %s" % run.tmp)
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e.main(__doc__, run_test, tools=("sipp", "ip", "ethtool")))

@@ -251,6 +251,39 @@ def expected_traces(src):
     return out
 
 
+def run_guarded(run, body, logs=("dataplane", "control"), tail=40, before_stop=None):
+    """The end of every control test's main(): runs body(); whatever happens,
+    stops every process `run` started (before_stop() first, if given), prints
+    the last `tail` lines of run.tmp/NAME.log for each of `logs` (a list, or
+    a function that returns one) on failure,
+    removes run.tmp unless the test failed and SIPWALL_KEEP_TMP is set. Prints
+    PASS or FAILED; returns the exit code."""
+    ok = False
+    try:
+        body()
+        ok = True
+    except Failure as e:
+        print("FAIL: %s" % e)
+    except Exception:
+        traceback.print_exc()
+    finally:
+        if before_stop:
+            before_stop()
+        run.stop_all()
+        if not ok:
+            for name in logs() if callable(logs) else logs:
+                path = os.path.join(run.tmp, name + ".log")
+                if os.path.exists(path):
+                    print("---- %s log (last %d lines) ----" % (name, tail))
+                    print("".join(open(path, errors="replace").readlines()[-tail:]))
+        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
+            shutil.rmtree(run.tmp, ignore_errors=True)
+        else:
+            print("kept " + run.tmp)
+    print("PASS" if ok else "FAILED")
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -268,29 +301,11 @@ def main():
         return 1
 
     run = Run(args)
-    ok = False
-    try:
+
+    def body():
         run.setup()
         test(run)
-        ok = True
-    except Failure as e:
-        print("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        run.stop_all()
-        if not ok:
-            for name in ("dataplane", "control"):
-                path = os.path.join(run.tmp, name + ".log")
-                if os.path.exists(path):
-                    print("---- %s log (last 40 lines) ----" % name)
-                    print("".join(open(path, errors="replace").readlines()[-40:]))
-        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        else:
-            print("kept " + run.tmp)
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return run_guarded(run, body)
 
 
 def test(run):

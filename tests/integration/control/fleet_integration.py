@@ -50,7 +50,7 @@ import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_integration import SKIP, Failure, check, free_port, parse_metrics, unix_request, wait_for  # noqa: E402
+from control_integration import SKIP, Failure, check, free_port, parse_metrics, unix_request, run_guarded, wait_for  # noqa: E402
 
 X = "+8613800138000"
 Y = "+8618600186000"
@@ -634,31 +634,14 @@ def main():
             return 1
     sys.path.insert(0, os.path.join(os.path.abspath(args.source), "tests", "tools"))
     scene = Scene(args)
-    ok = False
-    try:
-        test(scene)
-        ok = True
-    except Failure as e:
-        print("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
+
+    def stop_writers():
         for a in scene.apps:
             if "writer" in a:
                 a["writer"].stop = True
-        scene.stop_all()
-        if not ok:
-            for name in ["redis"] + ["%s-%s" % (a["id"], k) for a in scene.apps for k in ("dataplane", "control")]:
-                path = os.path.join(scene.tmp, name + ".log")
-                if os.path.exists(path):
-                    print("---- %s log (last 25 lines) ----" % name)
-                    print("".join(open(path, errors="replace").readlines()[-25:]))
-        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
-            shutil.rmtree(scene.tmp, ignore_errors=True)
-        else:
-            print("kept " + scene.tmp)
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return run_guarded(scene, lambda: test(scene), tail=25, before_stop=stop_writers,
+                       logs=lambda: ["redis"] + ["%s-%s" % (a["id"], k) for a in scene.apps
+                                                 for k in ("dataplane", "control")])
 
 
 if __name__ == "__main__":

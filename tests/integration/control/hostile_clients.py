@@ -34,11 +34,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_integration import Failure, check, free_port, wait_for  # noqa: E402
+from control_integration import Failure, check, free_port, run_guarded, wait_for  # noqa: E402
 
 SKIP = 77
 FAST = 4.0  # seconds a normal client may take while the siege runs
@@ -417,8 +416,8 @@ def main():
             print("FAIL: %s/%s is not built" % (args.bin, tool))
             return 1
     run = Run(args)
-    ok = False
-    try:
+
+    def body():
         run.setup()
         dp = run.start("dataplane", [os.path.join(run.bin, "sipwall-dataplane"), "-c",
                                      os.path.join(run.tmp, "dataplane.yaml")])
@@ -432,25 +431,7 @@ def main():
         siege(run, dp, ctl)
         retry(run, dp, ctl)
         alive(run, dp, ctl)
-        ok = True
-    except Failure as e:
-        print("FAIL: %s" % e)
-    except Exception:  # noqa: BLE001
-        traceback.print_exc()
-    finally:
-        run.stop_all()
-        if not ok:
-            for name in ("dataplane", "control"):
-                path = os.path.join(run.tmp, name + ".log")
-                if os.path.exists(path):
-                    print("---- %s log (last 30 lines) ----" % name)
-                    print("".join(open(path, errors="replace").readlines()[-30:]))
-        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        else:
-            print("kept " + run.tmp)
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return run_guarded(run, body, tail=30)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_integration import Failure, check, free_port, unix_request, wait_for  # noqa: E402
+from control_integration import Failure, check, free_port, unix_request, run_guarded, wait_for  # noqa: E402
 
 SKIP = 77
 PEER, CORE, PROTOS_SRC, PROTOS_DST = "192.0.2.11", "10.10.0.10", "192.0.2.20", "192.0.2.10"
@@ -351,33 +351,15 @@ def main():
             print("FAIL: %s/%s is not built" % (args.bin, tool))
             return 1
     run = Run(args)
-    ok = False
-    try:
+
+    def body():
         protos_dir = os.path.join(run.tmp, "protos")
         r = subprocess.run([sys.executable, os.path.join(run.src, "tests", "corpus", "render_protos.py"),
                             os.path.join(run.testdata, "protos"), protos_dir], capture_output=True, text=True,
                            timeout=120)
         check(r.returncode == 0, "PROTOS rendered (%s)" % (r.stdout + r.stderr).strip()[-200:])
         test(run, protos_dir)
-        ok = True
-    except Failure as e:
-        print("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        run.stop_all()
-        if not ok:
-            for name in ("dataplane", "control"):
-                path = os.path.join(run.tmp, name + ".log")
-                if os.path.exists(path):
-                    print("---- %s log (last 30 lines) ----" % name)
-                    print("".join(open(path, errors="replace").readlines()[-30:]))
-        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
-            shutil.rmtree(run.tmp, ignore_errors=True)
-        else:
-            print("kept " + run.tmp)
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return run_guarded(run, body, tail=30)
 
 
 if __name__ == "__main__":

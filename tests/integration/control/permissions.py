@@ -29,10 +29,9 @@ import stat
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_integration import SKIP, Failure, check, free_port, unix_request, wait_for  # noqa: E402
+from control_integration import SKIP, Failure, check, free_port, unix_request, run_guarded, wait_for  # noqa: E402
 
 NOBODY = 65534
 
@@ -261,29 +260,11 @@ def main():
             print("SKIP: %s is missing" % tool)
             return SKIP
     t = Perms(args)
-    ok = False
-    try:
+
+    def body():
         t.setup()
         test(t)
-        ok = True
-    except Failure as e:
-        print("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        t.stop_all()
-        if not ok:
-            for name in ("dataplane", "control"):
-                path = os.path.join(t.tmp, name + ".log")
-                if os.path.exists(path):
-                    print("---- %s log (last 30 lines) ----" % name)
-                    print("".join(open(path, errors="replace").readlines()[-30:]))
-        if ok or not os.environ.get("SIPWALL_KEEP_TMP"):
-            shutil.rmtree(t.tmp, ignore_errors=True)
-        else:
-            print("kept " + t.tmp)
-    print("PASS" if ok else "FAILED")
-    return 0 if ok else 1
+    return run_guarded(t, body, tail=30)
 
 
 if __name__ == "__main__":
