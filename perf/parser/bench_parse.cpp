@@ -2,7 +2,8 @@
 // run over the same bytes: memchr for every LF (the baseline of issue 2), and
 // the least work that touching each byte takes (issue 15): one pass of SIMD
 // compares building the LF mask of every message (AVX2), and the LF and
-// colon masks (AVX-512BW), each only where the CPU has it. Input: the INVITEs of a pcap (default: the bundled
+// colon masks (AVX-512BW), each only where the CPU has it (simd_floor.h).
+// Input: the INVITEs of a pcap (default: the bundled
 // sample, ~900-byte INVITEs with SDP in a dozen number formats; the
 // whole-pipeline mix is `bench_pipeline --write-pcap FILE`, 2048 INVITEs).
 // Ratios use CPU time, which other work on the machine inflates less than
@@ -13,10 +14,6 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -25,6 +22,8 @@
 
 #include "control/common/sip_input.h"
 #include "dataplane/sip/sip_message.h"
+#include "perf/parser/normalise_all.h"
+#include "perf/parser/simd_floor.h"
 #include "rules/number/normalize.h"
 
 namespace {
@@ -58,18 +57,9 @@ void set_counters(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
-// Baseline: find every line end with memchr. Returns the number of LFs.
-std::size_t memchr_pass(const std::string& m) {
-  std::size_t lines = 0;
-  const char* p = m.data();
-  const char* end = p + m.size();
-  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))))) {
-    ++lines;
-    ++p;
-  }
-  return lines;
-}
+using sipwall::perf::memchr_pass;
 
+// Baseline: find every line end with memchr.
 void BM_MemchrLF(benchmark::State& state) {
   for (auto _ : state) {
     std::size_t lines = 0;
@@ -80,75 +70,17 @@ void BM_MemchrLF(benchmark::State& state) {
 }
 
 #if defined(__x86_64__)
-// The SIMD floors: one pass over a message that leaves its masks in an index
-// (one 64-bit word per 64 bytes, per mask), what a first parsing stage must
-// produce at the least; each returns the number of LFs, which main() checks
-// against memchr_pass(). Compiled for AVX2 / AVX-512BW by function attributes
-// only (the build stays portable) and run only when the CPU has the
-// instructions (main()).
-constexpr std::size_t kIndexWords = 65536 / 64 + 1;  // a datagram of up to 64 KiB
-alignas(64) std::uint64_t g_lf_index[kIndexWords];
-alignas(64) std::uint64_t g_colon_index[kIndexWords];
-
-__attribute__((target("avx2"))) inline std::uint64_t lf_mask64_avx2(const char* p) noexcept {
-  const __m256i lf = _mm256_set1_epi8('\n');
-  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-  const auto lo = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, lf)));
-  const auto hi = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, lf)));
-  return lo | static_cast<std::uint64_t>(hi) << 32;
-}
-
-// LF mask, 64 bytes per step (two 32-byte compares); the partial last block
-// is copied into a block of NULs so nothing past the message is read.
-__attribute__((target("avx2"))) inline std::size_t avx2_pass(const std::string& m) noexcept {
-  std::size_t lines = 0;
-  const char* p = m.data();
-  const std::size_t whole = m.size() / 64;
-  std::size_t k = 0;
-  for (; k < whole; ++k) {
-    const std::uint64_t lf = lf_mask64_avx2(p + 64 * k);
-    g_lf_index[k] = lf;
-    lines += static_cast<std::size_t>(__builtin_popcountll(lf));
-  }
-  if (const std::size_t rest = m.size() - 64 * whole; rest != 0) {
-    alignas(64) char tail[64] = {};
-    std::memcpy(tail, p + 64 * whole, rest);
-    const std::uint64_t lf = lf_mask64_avx2(tail);
-    g_lf_index[k] = lf;
-    lines += static_cast<std::size_t>(__builtin_popcountll(lf));
-  }
-  benchmark::DoNotOptimize(g_lf_index);
-  return lines;
-}
-
-// LF and colon masks, one 64-byte compare each per step; the partial last
-// block is a masked load (no byte past the message is read).
-__attribute__((target("avx512f,avx512bw"))) inline std::size_t avx512_pass(const std::string& m) noexcept {
-  const __m512i lf = _mm512_set1_epi8('\n');
-  const __m512i colon = _mm512_set1_epi8(':');
-  std::size_t lines = 0;
-  const char* p = m.data();
-  const std::size_t n = m.size();
-  std::size_t k = 0;
-  for (std::size_t off = 0; off < n; off += 64, ++k) {
-    const std::size_t rest = n - off;
-    const __mmask64 keep = rest >= 64 ? ~0ull : (1ull << rest) - 1;
-    const __m512i v = _mm512_maskz_loadu_epi8(keep, p + off);
-    const std::uint64_t l = _mm512_cmpeq_epi8_mask(v, lf);
-    g_lf_index[k] = l;
-    g_colon_index[k] = _mm512_cmpeq_epi8_mask(v, colon);
-    lines += static_cast<std::size_t>(__builtin_popcountll(l));
-  }
-  benchmark::DoNotOptimize(g_lf_index);
-  benchmark::DoNotOptimize(g_colon_index);
-  return lines;
-}
+// The SIMD floors (simd_floor.h), registered in main() only when the CPU has
+// the instructions.
+sipwall::perf::FloorIndex g_index;
 
 __attribute__((target("avx2"))) void BM_Avx2LF(benchmark::State& state) {
   for (auto _ : state) {
     std::size_t lines = 0;
-    for (const std::string& m : g_messages) lines += avx2_pass(m);
+    for (const std::string& m : g_messages) {
+      lines += sipwall::perf::avx2_pass(m, g_index);
+      benchmark::DoNotOptimize(g_index);
+    }
     benchmark::DoNotOptimize(lines);
   }
   set_counters(state);
@@ -157,7 +89,10 @@ __attribute__((target("avx2"))) void BM_Avx2LF(benchmark::State& state) {
 __attribute__((target("avx512f,avx512bw"))) void BM_Avx512LFColon(benchmark::State& state) {
   for (auto _ : state) {
     std::size_t lines = 0;
-    for (const std::string& m : g_messages) lines += avx512_pass(m);
+    for (const std::string& m : g_messages) {
+      lines += sipwall::perf::avx512_pass(m, g_index);
+      benchmark::DoNotOptimize(g_index);
+    }
     benchmark::DoNotOptimize(lines);
   }
   set_counters(state);
@@ -176,24 +111,14 @@ void BM_Parse(benchmark::State& state) {
   set_counters(state);
 }
 
-std::uint64_t normalise(const sipwall::sip::Uri& u) {
-  auto n = sipwall::number::normalize(u.number_text(), u.phone_context(), g_plan);
-  return n.key;
-}
-
 // Everything the classifier needs from a message: parse, then normalise
-// From, To, Request-URI, every P-Asserted-Identity, Remote-Party-ID and
-// Diversion value.
+// every number (normalise_all.h).
 void BM_ParseNormalize(benchmark::State& state) {
   static sipwall::sip::Message msg;
   for (auto _ : state) {
     for (const std::string& m : g_messages) {
       if (sipwall::sip::parse_message(m, msg) != sipwall::sip::ParseError::none) continue;
-      std::uint64_t acc = normalise(msg.from.uri) ^ normalise(msg.to.uri) ^ normalise(msg.request_uri);
-      for (std::size_t i = 0; i < msg.pai_count; ++i) acc ^= normalise(msg.pai[i].uri);
-      if (msg.remote_party_id.present) acc ^= normalise(msg.remote_party_id.uri);
-      for (std::size_t i = 0; i < msg.diversion_count; ++i) acc ^= normalise(msg.diversion[i].uri);
-      benchmark::DoNotOptimize(acc);
+      benchmark::DoNotOptimize(sipwall::perf::normalise_all(msg, g_plan));
     }
   }
   set_counters(state);
@@ -208,24 +133,23 @@ BENCHMARK(BM_ParseNormalize);
 std::map<std::string, std::string> register_simd_floors() {
   std::map<std::string, std::string> skipped;
 #if defined(__x86_64__)
-  __builtin_cpu_init();
   // A floor that finds other line ends than memchr measures nothing.
-  const auto agrees = [](std::size_t (*pass)(const std::string&), const char* name) {
+  const auto agrees = [](std::size_t (*pass)(std::string_view, sipwall::perf::FloorIndex&), const char* name) {
     for (const std::string& m : g_messages) {
-      if (pass(m) != memchr_pass(m)) {
+      if (pass(m, g_index) != memchr_pass(m)) {
         std::fprintf(stderr, "bench_parse: %s counts other LFs than memchr in a %zu-byte INVITE\n", name, m.size());
         std::exit(3);
       }
     }
   };
-  if (__builtin_cpu_supports("avx2")) {
-    agrees(avx2_pass, "the AVX2 pass");
+  if (sipwall::perf::cpu_has_avx2()) {
+    agrees(sipwall::perf::avx2_pass, "the AVX2 pass");
     benchmark::RegisterBenchmark("BM_Avx2LF", BM_Avx2LF);
   } else {
     skipped["BM_Avx2LF"] = "this CPU has no AVX2";
   }
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
-    agrees(avx512_pass, "the AVX-512BW pass");
+  if (sipwall::perf::cpu_has_avx512bw()) {
+    agrees(sipwall::perf::avx512_pass, "the AVX-512BW pass");
     benchmark::RegisterBenchmark("BM_Avx512LFColon", BM_Avx512LFColon);
   } else {
     skipped["BM_Avx512LFColon"] = "this CPU has no AVX-512BW";
