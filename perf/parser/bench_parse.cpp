@@ -3,9 +3,9 @@
 // the least work that touching each byte takes (issue 15): one pass of SIMD
 // compares building the LF mask of every message (AVX2), and the LF and
 // colon masks (AVX-512BW), each only where the CPU has it (simd_floor.h).
-// Input: the INVITEs of a pcap (default: the bundled
-// sample, ~900-byte INVITEs with SDP in a dozen number formats; the
-// whole-pipeline mix is `bench_pipeline --write-pcap FILE`, 2048 INVITEs).
+// Input: the INVITEs of a pcap (default: the bundled sample, ~900-byte
+// INVITEs with SDP in a dozen number formats; the whole-pipeline mix is
+// `bench_pipeline --write-pcap FILE`, 2048 INVITEs).
 // Ratios use CPU time, which other work on the machine inflates less than
 // wall time.
 //
