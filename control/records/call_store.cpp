@@ -257,7 +257,10 @@ bool CallStore::open(const CallStoreOptions& options, std::string& error) {
   if (format != 0 && format != kFormat)
     return fail("a call store of format " + std::to_string(format) + ", this sipwall-control writes format " +
                 std::to_string(kFormat));
-  if (!exec(std::string("BEGIN;") + kCatalog + "PRAGMA user_version=" + std::to_string(kFormat) + "; COMMIT;", error) ||
+  // A new file gets the catalog; one of this format is only read.
+  if ((format == 0 &&
+       !exec(std::string("BEGIN;") + kCatalog + "PRAGMA user_version=" + std::to_string(kFormat) + "; COMMIT;",
+             error)) ||
       !load_partitions(error)) {
     std::string ignored;
     exec("ROLLBACK", ignored);

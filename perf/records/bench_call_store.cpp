@@ -15,8 +15,12 @@
 // work): printed for every partition as it closes, every 10 %, and overall.
 // Then Q queries by caller and Q by callee over the last 24 h (the daemon's
 // query, limit 100) for random numbers, with a fresh connection (cold SQLite
-// cache) for the first: median, 99th percentile and worst wall time. Plain
+// cache) for the first: median, 99th percentile and worst wall time; then
+// the time retention takes to drop the oldest partition. --query-only 1
+// skips the ingest and queries a store built before. Plain
 // program, one thread: the daemon ingests on its one loop thread too.
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -165,8 +169,65 @@ bool run_queries(const CallStoreOptions& o, CallQuery::By by, std::uint64_t quer
 
 }  // namespace
 
+// Queries by caller and callee over the last 24 h of a store built before
+// (--query-only 1, same --rows, --cps and --callers): "now" is its newest record.
+int report_queries(const CallStoreOptions& o, std::uint64_t rows, std::uint64_t callers, std::uint64_t queries,
+                   std::uint64_t cps, std::uint64_t now_ms);
+
+// Retention's cost: the size cap set just under the pages in use drops the
+// oldest partition (one DROP TABLE pair), on the daemon's thread.
+int measure_drop(CallStoreOptions o) {
+  CallStore store;
+  std::string err;
+  if (!store.open(o, err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  const std::uint64_t bytes = store.bytes_in_use();
+  const std::size_t parts = store.partitions();
+  store.close();
+  o.max_bytes = bytes - 1;
+  if (!store.open(o, err)) return 1;
+  const double cpu = thread_cpu_s();
+  const auto t = Clock::now();
+  const std::uint64_t rows = store.enforce_retention(0, err, 1);
+  const double wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  if (!err.empty() || store.partitions() + 1 != parts) {
+    std::fprintf(stderr, "drop: %s\n", err.c_str());
+    return 1;
+  }
+  std::printf("retention: dropping the oldest partition (%llu rows, %.1f MB freed) took %.0f ms of CPU, %.0f ms wall\n",
+              static_cast<unsigned long long>(rows), static_cast<double>(bytes - store.bytes_in_use()) / 1048576.0,
+              (thread_cpu_s() - cpu) * 1000.0, wall_ms);
+  return 0;
+}
+
+int queries_on_existing(const CallStoreOptions& o, std::uint64_t rows, std::uint64_t callers, std::uint64_t queries,
+                        std::uint64_t cps) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* st = nullptr;
+  std::uint64_t now_ms = 0;
+  std::int64_t partitions = 0;
+  if (sqlite3_open_v2(o.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT max(max_ms), count(*) FROM partitions", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    now_ms = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+    partitions = sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (now_ms == 0) {
+    std::fprintf(stderr, "%s: no partitions\n", o.path.c_str());
+    return 1;
+  }
+  std::printf("%s: %lld partitions\n", o.path.c_str(), static_cast<long long>(partitions));
+  const int rc = report_queries(o, rows, callers, queries, cps, now_ms);
+  return rc != 0 ? rc : measure_drop(o);
+}
+
 int main(int argc, char** argv) {
   std::uint64_t rows = 1'000'000, callers = 2'000'000, queries = 200, cps = 1000;
+  bool query_only = false;
   CallStoreOptions o;
   o.retention_days = 0;
   o.max_bytes = 0;
@@ -187,13 +248,16 @@ int main(int argc, char** argv) {
       o.partition_minutes = static_cast<std::uint32_t>(v);
     else if (k == "--partition-max-rows")
       o.partition_max_rows = v;
+    else if (k == "--query-only")
+      query_only = v != 0;
   }
   if (o.path.empty() || rows == 0 || callers == 0 || cps == 0 || cps > 1000) {
     std::fprintf(stderr,
                  "usage: bench_call_store --rows N --db FILE [--callers K] [--queries Q] [--partition-minutes M] "
-                 "[--partition-max-rows R] [--cps C (1..1000)]\n");
+                 "[--partition-max-rows R] [--cps C (1..1000)] [--query-only 1]\n");
     return 2;
   }
+  if (query_only) return queries_on_existing(o, rows, callers, queries, cps);
   CallStore store;
   std::string err;
   if (!store.open(o, err)) {
@@ -255,7 +319,13 @@ int main(int argc, char** argv) {
   std::printf("database: %.1f MB in use (%.0f bytes per call), %zu partitions\n", store.bytes_in_use() / 1048576.0,
               static_cast<double>(store.bytes_in_use()) / static_cast<double>(rows), store.partitions());
   store.close();
+  const int rc = report_queries(o, rows, callers, queries, cps, now_ms);
+  return rc != 0 ? rc : measure_drop(o);
+}
 
+int report_queries(const CallStoreOptions& o, std::uint64_t rows, std::uint64_t callers, std::uint64_t queries,
+                   std::uint64_t cps, std::uint64_t now_ms) {
+  std::mt19937_64 rng(7);
   const std::uint64_t calls_in_day = std::min<std::uint64_t>(rows, 86'400 * cps);
   for (const auto by : {CallQuery::By::caller, CallQuery::By::callee}) {
     QueryStats st;
