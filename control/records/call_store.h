@@ -102,8 +102,10 @@ class CallStore {
   // Drops the partitions retention and the size cap say must go: those whose
   // newest record is older than retention_days, then the oldest while the
   // pages in use exceed max_bytes (never the open one). At most
-  // `max_partitions` per call so one call is bounded. Returns rows dropped.
-  std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t max_partitions = 4);
+  // `max_partitions` per call: a drop reads every page of the partition
+  // (about 2 s of CPU for a full one, docs/performance.md), and the daemon's
+  // loop does not read records meanwhile. Returns rows dropped.
+  std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t max_partitions = 1);
 
   std::uint64_t bytes_in_use();  // (page_count - freelist_count) * page_size
   std::uint64_t inserted() const noexcept { return inserted_; }
