@@ -262,8 +262,9 @@ TEST(CallStore, AQueryOverPartitionsAnswersAsOneTable) {
   const CallRecordWire c1 = invite(1, 100, a, b);
   ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{c1, invite(2, 200, a, b)}, err)) << err;
   ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(3, 300, a, b), invite(4, 50, a, b)}, err)) << err;
-  ASSERT_TRUE(
-      s.insert(std::vector<CallRecordWire>{outcome_of(c1, CallRecordWire::kFinal, 486), invite(5, 400, a, "+1")}, err))
+  ASSERT_TRUE(s.insert(
+      std::vector<CallRecordWire>{outcome_of(c1, CallRecordWire::kFinal, 486), invite(5, 400, a, "+8613900003333")},
+      err))
       << err;
   ASSERT_EQ(s.partitions(), 3u);
   auto ids = [](const std::vector<CallRow>& rows) {
