@@ -21,7 +21,7 @@ constexpr int kFormat = 2;
 constexpr const char* kCatalog = R"SQL(
 CREATE TABLE IF NOT EXISTS partitions(
   id INTEGER PRIMARY KEY,
-  window INTEGER NOT NULL,
+  window_ms INTEGER NOT NULL,
   min_ms INTEGER NOT NULL,
   max_ms INTEGER NOT NULL,
   rows INTEGER NOT NULL);
@@ -177,13 +177,13 @@ std::int64_t CallStore::single_int(const char* sql) {
 std::int64_t CallStore::window_of(std::int64_t time_ms) const noexcept {
   const std::int64_t len = static_cast<std::int64_t>(options_.partition_minutes) * 60'000;
   if (len == 0) return 0;
-  return time_ms >= 0 ? time_ms / len : -1;
+  return time_ms >= 0 ? time_ms / len * len : -1;
 }
 
 bool CallStore::load_partitions(std::string& error) {
   partitions_.clear();
   Statement s;
-  if (sqlite3_prepare_v2(db_, "SELECT id, window, min_ms, max_ms, rows FROM partitions ORDER BY id", -1, &s.st,
+  if (sqlite3_prepare_v2(db_, "SELECT id, window_ms, min_ms, max_ms, rows FROM partitions ORDER BY id", -1, &s.st,
                          nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -271,8 +271,8 @@ bool CallStore::open(const CallStoreOptions& options, std::string& error) {
 
 bool CallStore::open_partition(std::int64_t window, std::int64_t time_ms, std::string& error) {
   Statement s;
-  if (sqlite3_prepare_v2(db_, "INSERT INTO partitions(window, min_ms, max_ms, rows) VALUES(?1, ?2, ?2, 0)", -1, &s.st,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "INSERT INTO partitions(window_ms, min_ms, max_ms, rows) VALUES(?1, ?2, ?2, 0)", -1,
+                         &s.st, nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db_);
     return false;
   }

@@ -5,9 +5,9 @@
 // Partitioned by time: records are appended to the open partition, a pair of
 // tables `calls_<id>` (one row per INVITE record, indexed by caller, callee,
 // trunk and source, each with the time) and `outcomes_<id>` (one row per
-// outcome record, indexed by the Call-ID hash). A new partition opens when a
-// record's time enters the next `partition_minutes` window or the open one
-// holds `partition_max_rows` rows. So the indexes being written stay small
+// outcome record, indexed by the worker's clock at the INVITE and the Call-ID
+// hash). A new partition opens when a record's time enters the next
+// `partition_minutes` window or the open one holds `partition_max_rows` rows. So the indexes being written stay small
 // (in the page cache) and ingest does not slow down as the store grows; the
 // catalog table `partitions` keeps each one's time span and row count.
 //
@@ -116,7 +116,7 @@ class CallStore {
  private:
   struct Partition {
     std::int64_t id = 0;
-    std::int64_t window = 0;  // time_ms / partition length when it opened
+    std::int64_t window = 0;  // start (ms) of the time window it opened in; 0 without windows
     std::int64_t min_ms = 0, max_ms = 0;
     std::uint64_t rows = 0;
   };
