@@ -2,17 +2,23 @@
 // database on the appliance, written in batches (one transaction per batch,
 // WAL journal), read by `sipwallctl calls` through the control socket.
 //
-// Two tables, joined at query time on (worker, call_hash, start_ms): `calls`,
-// one row per INVITE record (indexed by caller, callee, trunk, source, each
-// with the time, and by time), and `outcomes`, one row per outcome record.
-// Insert-only (no UPDATE per outcome): ingest stays one B-tree append per
-// index; a query reads few rows and joins them by an index.
+// Partitioned by time: records are appended to the open partition, a pair of
+// tables `calls_<id>` (one row per INVITE record, indexed by caller, callee,
+// trunk and source, each with the time) and `outcomes_<id>` (one row per
+// outcome record, indexed by the worker's clock at the INVITE and the Call-ID
+// hash). A new partition opens when a record's time enters the next
+// `partition_minutes` window or the open one holds `partition_max_rows` rows. So the indexes being written stay small
+// (in the page cache) and ingest does not slow down as the store grows; the
+// catalog table `partitions` keeps each one's time span and row count.
 //
-// Retention: rows older than retention_days, and the oldest rows while the
-// pages in use exceed max_bytes, are deleted by enforce_retention() (the
-// daemon calls it periodically); their pages are reused, so the file stops
-// growing near the cap. Files are created 0640 (the daemon sets the group).
-// Not thread-safe: one owner (the daemon's loop, or a benchmark).
+// A query runs over the partitions whose span meets its time range, newest
+// first, and joins each call to its outcome, which is in the call's partition
+// or a later one (records arrive in order). Retention and the size cap drop
+// whole partitions, oldest first: no row-by-row DELETE; their pages are
+// reused, so the file stops growing near the cap. Files are created 0640
+// (the daemon sets the group). A file of the first format (one `calls`
+// table) is refused with a clear error. Not thread-safe: one owner (the
+// daemon's loop, or a benchmark).
 #pragma once
 
 #include <sqlite3.h>
@@ -31,6 +37,11 @@ struct CallStoreOptions {
   std::string path;  // the database file (its -wal and -shm beside it)
   std::uint32_t retention_days = 30;
   std::uint64_t max_bytes = 20ull << 30;  // pages in use; 0 = no cap
+  // A partition spans at most this many minutes of record time (aligned
+  // windows; 0 = no time bound) and at most this many rows (calls and
+  // outcomes; 0 = no bound). Measured choice: docs/performance.md "Call records".
+  std::uint32_t partition_minutes = 10;
+  std::uint64_t partition_max_rows = 1'500'000;
 };
 
 // What `sipwallctl calls` asks. Exactly one of the four keys is set.
@@ -88,22 +99,41 @@ class CallStore {
   // Newest first, at most q.limit.
   bool query(const CallQuery& q, std::vector<CallRow>& out, std::string& error);
 
-  // Deletes what retention and the size cap say must go, in steps of at most
-  // `step` rows per table so one call is bounded. Returns rows deleted.
-  std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t step = 100000);
+  // Drops the partitions retention and the size cap say must go: those whose
+  // newest record is older than retention_days, then the oldest while the
+  // pages in use exceed max_bytes (never the open one). At most
+  // `max_partitions` per call: a drop reads every page of the partition
+  // (about 2 s of CPU for a full one, docs/performance.md), and the daemon's
+  // loop does not read records meanwhile. Returns rows dropped.
+  std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t max_partitions = 1);
 
   std::uint64_t bytes_in_use();  // (page_count - freelist_count) * page_size
   std::uint64_t inserted() const noexcept { return inserted_; }
+  std::size_t partitions() const noexcept { return partitions_.size(); }
   std::uint64_t deleted() const noexcept { return deleted_; }
   const CallStoreOptions& options() const noexcept { return options_; }
 
  private:
-  bool exec(const char* sql, std::string& error);
+  struct Partition {
+    std::int64_t id = 0;
+    std::int64_t window = 0;  // start (ms) of the time window it opened in; 0 without windows
+    std::int64_t min_ms = 0, max_ms = 0;
+    std::uint64_t rows = 0;
+  };
+
+  bool exec(const std::string& sql, std::string& error);
   std::int64_t single_int(const char* sql);
+  bool load_partitions(std::string& error);
+  bool open_partition(std::int64_t window, std::int64_t time_ms, std::string& error);
+  bool prepare_inserts(std::string& error);
+  bool drop_partition(std::string& error);  // the oldest
+  std::int64_t window_of(std::int64_t time_ms) const noexcept;
+  void finalize_inserts();
 
   CallStoreOptions options_;
   sqlite3* db_ = nullptr;
-  sqlite3_stmt* insert_call_ = nullptr;
+  std::vector<Partition> partitions_;    // ascending id; the last is the open one
+  sqlite3_stmt* insert_call_ = nullptr;  // into the open partition
   sqlite3_stmt* insert_outcome_ = nullptr;
   std::uint64_t inserted_ = 0;
   std::uint64_t deleted_ = 0;

@@ -1,10 +1,15 @@
 // The call store (control/records/call_store.h) and its JSON: what goes in
 // comes back by each key, the outcome joins its INVITE, a call without one is
-// in progress, time bounds and the limit hold, retention and the size cap
-// delete the oldest, files are 0640, and hostile bytes come out as valid JSON.
+// in progress, time bounds and the limit hold; partitions roll over by time
+// window and by rows, survive a reopen, and a query over several (also with
+// overlapping spans, and an outcome in a later partition than its call)
+// answers as one table would; retention and the size cap drop the oldest
+// partitions; an old-format file is refused untouched; files are 0640, and
+// hostile bytes come out as valid JSON.
 #include "control/records/call_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,39 +148,181 @@ TEST(CallStore, FilesAre0640) {
   }
 }
 
-TEST(CallStore, RetentionDeletesWhatIsOlderThanTheDays) {
+TEST(CallStore, RetentionDropsThePartitionsOlderThanTheDays) {
   TempDb db;
   CallStore s;
   std::string err;
   ASSERT_TRUE(s.open({db.path(), 1, 0}, err)) << err;
   const std::int64_t day = 86'400'000, now = 10 * day;
   const CallRecordWire old = invite(1, now - 2 * day, "+8613800001111", "+8613900002222");
-  const CallRecordWire fresh = invite(2, now - 1000, "+8613800001111", "+8613900002222");
-  ASSERT_TRUE(
-      s.insert(std::vector<CallRecordWire>{old, fresh, outcome_of(old, 0, 486), outcome_of(fresh, 0, 486)}, err));
-  EXPECT_EQ(s.enforce_retention(now, err), 2u) << err;  // the old call and its outcome
+  const CallRecordWire fresh = invite(2, now - 100'000, "+8613800001111", "+8613900002222");
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{old, outcome_of(old, 0, 486)}, err)) << err;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{fresh, outcome_of(fresh, 0, 486)}, err)) << err;
+  ASSERT_EQ(s.partitions(), 2u);
+  EXPECT_EQ(s.enforce_retention(now - day - 2 * day, err), 0u) << err;  // nothing old enough yet
+  EXPECT_EQ(s.enforce_retention(now, err), 2u) << err;                  // the old call and its outcome
+  EXPECT_EQ(s.partitions(), 1u);
+  EXPECT_EQ(s.deleted(), 2u);
   const std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111");
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].call_id, "id-2");
   EXPECT_TRUE(r[0].has_outcome);
+  // The open partition goes too once nothing newer came for the days; the
+  // next record opens a new one.
+  EXPECT_EQ(s.enforce_retention(now + 2 * day, err), 2u) << err;
+  EXPECT_EQ(s.partitions(), 0u);
+  EXPECT_TRUE(query(s, CallQuery::By::caller, "+8613800001111").empty());
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(3, now + 2 * day, "+8613800001111", "+8613900002222")}, err))
+      << err;
+  EXPECT_EQ(query(s, CallQuery::By::caller, "+8613800001111").size(), 1u);
 }
 
-TEST(CallStore, SizeCapDeletesTheOldestFirst) {
+TEST(CallStore, SizeCapDropsTheOldestPartitionsFirst) {
   TempDb db;
   CallStore s;
   std::string err;
-  ASSERT_TRUE(s.open({db.path(), 0, 1 << 20}, err)) << err;  // 1 MiB of pages
-  std::vector<CallRecordWire> batch;
-  for (std::uint64_t i = 1; i <= 20'000; ++i)
-    batch.push_back(invite(i, static_cast<std::int64_t>(i), "+8613800001111", "+8613900002222"));
-  ASSERT_TRUE(s.insert(batch, err)) << err;
+  CallStoreOptions o{db.path(), 0, 1 << 20};  // 1 MiB of pages
+  o.partition_max_rows = 1000;
+  ASSERT_TRUE(s.open(o, err)) << err;
+  for (std::uint64_t b = 0; b < 20; ++b) {
+    std::vector<CallRecordWire> batch;
+    for (std::uint64_t i = b * 1000 + 1; i <= (b + 1) * 1000; ++i)
+      batch.push_back(invite(i, static_cast<std::int64_t>(i), "+8613800001111", "+8613900002222"));
+    ASSERT_TRUE(s.insert(batch, err)) << err;
+  }
+  ASSERT_EQ(s.partitions(), 20u);
   ASSERT_GT(s.bytes_in_use(), 1u << 20);
-  EXPECT_GT(s.enforce_retention(1'000'000, err, 2'000), 0u) << err;
+  // Bounded per call: two partitions at most.
+  EXPECT_EQ(s.enforce_retention(1'000'000, err, 2), 2000u) << err;
+  EXPECT_EQ(s.partitions(), 18u);
+  EXPECT_GT(s.enforce_retention(1'000'000, err, 100), 0u) << err;
   EXPECT_LE(s.bytes_in_use(), 1u << 20);
-  const std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111", 0, INT64_MAX, 10'000);
-  ASSERT_FALSE(r.empty());
-  EXPECT_EQ(r.front().call_id, "id-20000");  // the newest stay
-  EXPECT_LT(r.size(), 20'000u);
+  EXPECT_GE(s.partitions(), 1u);
+  const std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111", 0, INT64_MAX, 100'000);
+  ASSERT_EQ(r.size(), s.partitions() * 1000);  // whole partitions went
+  EXPECT_EQ(r.front().call_id, "id-20000");    // the newest stay, the oldest went
+  EXPECT_EQ(r.back().call_id, "id-" + std::to_string(20'000 - r.size() + 1));
+  // Never the open one, even when it alone is over the cap.
+  CallStoreOptions tiny = o;
+  tiny.max_bytes = 4096;
+  ASSERT_TRUE(s.open(tiny, err)) << err;
+  s.enforce_retention(1'000'000, err, 100);
+  EXPECT_EQ(s.partitions(), 1u);
+  EXPECT_EQ(query(s, CallQuery::By::caller, "+8613800001111").front().call_id, "id-20000");
+}
+
+TEST(CallStore, PartitionsRollOverByTimeWindowAndByRows) {
+  TempDb db;
+  CallStore s;
+  std::string err;
+  CallStoreOptions o{db.path(), 0, 0};
+  o.partition_minutes = 10;
+  o.partition_max_rows = 3;
+  ASSERT_TRUE(s.open(o, err)) << err;
+  const std::int64_t t0 = 1'800'000'000'000 / 600'000 * 600'000;  // a window boundary
+  const char* a = "+8613800001111";
+  const char* b = "+8613900002222";
+  // The same window: one partition; the first record of the next window opens one.
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(1, t0, a, b), invite(2, t0 + 599'999, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 1u);
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(3, t0 + 600'000, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 2u);
+  // A late record stays in the open partition, and is found by its time.
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(4, t0 + 300'000, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 2u);
+  std::vector<CallRow> r = query(s, CallQuery::By::caller, a, t0 + 200'000, t0 + 400'000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].call_id, "id-4");
+  // Rows: the open partition holds 2; one more fills it, the next opens one
+  // (in one batch).
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(5, t0 + 600'001, a, b), invite(6, t0 + 600'002, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 3u);
+  // A reopened store goes on filling its open partition (it holds 1 of 3).
+  ASSERT_TRUE(s.open(o, err)) << err;
+  EXPECT_EQ(s.partitions(), 3u);
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(7, t0 + 600'003, a, b), invite(8, t0 + 600'004, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 3u);
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(9, t0 + 600'005, a, b)}, err));
+  EXPECT_EQ(s.partitions(), 4u);
+  EXPECT_EQ(query(s, CallQuery::By::caller, a).size(), 9u);
+}
+
+TEST(CallStore, AQueryOverPartitionsAnswersAsOneTable) {
+  TempDb db;
+  CallStore s;
+  std::string err;
+  CallStoreOptions o{db.path(), 0, 0};
+  o.partition_minutes = 0;
+  o.partition_max_rows = 2;
+  ASSERT_TRUE(s.open(o, err)) << err;
+  const char* a = "+8613800001111";
+  const char* b = "+8613900002222";
+  // Partition 1: times 100, 200; partition 2: 300 and a late 50 (its span
+  // overlaps partition 1's); partition 3: the outcome of call 1 and call 5.
+  const CallRecordWire c1 = invite(1, 100, a, b);
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{c1, invite(2, 200, a, b)}, err)) << err;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(3, 300, a, b), invite(4, 50, a, b)}, err)) << err;
+  ASSERT_TRUE(s.insert(
+      std::vector<CallRecordWire>{outcome_of(c1, CallRecordWire::kFinal, 486), invite(5, 400, a, "+8613900003333")},
+      err))
+      << err;
+  ASSERT_EQ(s.partitions(), 3u);
+  auto ids = [](const std::vector<CallRow>& rows) {
+    std::string t;
+    for (const CallRow& r : rows) t += r.call_id + " ";
+    return t;
+  };
+  // Newest first across partitions, the limit over all of them: the second
+  // newest (200) is in the older partition although the newer one holds 50.
+  EXPECT_EQ(ids(query(s, CallQuery::By::caller, a, 0, INT64_MAX, 2)), "id-5 id-3 ");
+  EXPECT_EQ(ids(query(s, CallQuery::By::caller, a, 0, 350, 2)), "id-3 id-2 ");
+  EXPECT_EQ(ids(query(s, CallQuery::By::caller, a)), "id-5 id-3 id-2 id-1 id-4 ");
+  // Time bounds across the boundary between partitions 1 and 2.
+  EXPECT_EQ(ids(query(s, CallQuery::By::caller, a, 150, 300)), "id-3 id-2 ");
+  EXPECT_EQ(ids(query(s, CallQuery::By::callee, b, 40, 100)), "id-1 id-4 ");
+  // Call 1's outcome is two partitions later.
+  const std::vector<CallRow> one = query(s, CallQuery::By::caller, a, 100, 100);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_TRUE(one[0].has_outcome);
+  EXPECT_EQ(one[0].final_code, 486u);
+  EXPECT_FALSE(query(s, CallQuery::By::caller, a, 200, 200)[0].has_outcome);
+  // As written (no index): read in every partition of the range.
+  EXPECT_EQ(query(s, CallQuery::By::caller, "13800001111").size(), 5u);
+}
+
+TEST(CallStore, AStoreOfTheFirstFormatIsRefusedUntouched) {
+  TempDb db;
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE calls(id INTEGER PRIMARY KEY, time_ms INTEGER, caller TEXT);"
+                           "INSERT INTO calls(time_ms, caller) VALUES(1, '+8613800001111');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  CallStore s;
+  std::string err;
+  EXPECT_FALSE(s.open({db.path(), 30, 0}, err));
+  EXPECT_NE(err.find(db.path() + ": a call store of the first format"), std::string::npos) << err;
+  EXPECT_FALSE(s.is_open());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM sqlite_schema)", -1,
+                               &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // its row is still there
+  EXPECT_EQ(sqlite3_column_int(st, 1), 1);  // and nothing was added
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  // A store of this format opens again.
+  const std::string fresh = (db.dir / "new.db").string();
+  ASSERT_TRUE(s.open({fresh, 30, 0}, err)) << err;
+  s.close();
+  EXPECT_TRUE(s.open({fresh, 30, 0}, err)) << err;
 }
 
 TEST(CallStore, HostileBytesComeOutAsValidJson) {
