@@ -11,6 +11,11 @@ run while calls pass:
   0640; tshark reads it and it holds every packet of the caller's calls (the
   INVITE, 180/200 or 486/487, CANCEL and its 200, ACK, BYE and its 200), each
   once, on the port it came in by, and no packet of the other caller's calls.
+  The same over SIP over TCP (calls.tcp_calls): on one connection the
+  caller's answered and cancelled calls and a third caller's refused one,
+  segments carrying messages of two calls and an INVITE in two segments;
+  the file holds each of the caller's messages as one TCP segment of its
+  own, on the port it came in by, and nothing of the third caller's.
 * `--rule block-608 --max-packets 1`: a call the rules reject with 608 is
   captured up to its bound: exactly the INVITE (the 608 and the caller's ACK
   are over the bound), and the capture ends by itself (exit 0, "max_packets").
@@ -31,6 +36,7 @@ import harness as h
 
 WATCHED = h.CALLER_CLEAN     # "+8613512345678"
 OTHER = h.CALLER_TAG
+OTHER_TCP = "+8613311112222"  # passed by the default action, not captured
 
 
 def watch_status(dp):
@@ -46,8 +52,8 @@ def wait_watches(t, dp, n):
     t.fatal(f"{n} watches not in force after 20 s: {watch_status(dp)}")
 
 
-def tshark_rows(t, path):
-    fields = ["sip.Call-ID", "sip.Method", "sip.Status-Code", "frame.interface_name"]
+def tshark_rows(t, path, more=()):
+    fields = ["sip.Call-ID", "sip.Method", "sip.Status-Code", "frame.interface_name"] + list(more)
     cmd = [t.args.tshark, "-r", path, "-T", "fields", "-E", "separator=|"]
     for f in fields:
         cmd += ["-e", f]
@@ -75,6 +81,8 @@ with h.Test("capture", __doc__) as t:
         scenario.append((caller, calls.refused_by_core(caller, f"cap-{tag}-busy@it.sipwall")))
     rejected = calls.rejected_by_sipwall(h.CALLER_608, "cap-rejected@it.sipwall")
     declined = calls.rejected_by_sipwall(h.CALLER_603, "cap-declined@it.sipwall")
+    tcp = calls.tcp_calls(WATCHED, OTHER_TCP, "cap")
+    tcp_watched = [m for m in calls.messages(tcp) if "-w-" in m[0]]
     by_caller, by_rule, by_603 = t.path("caller.pcapng"), t.path("rule.pcapng"), t.path("rule-603.pcapng")
     with dp:
         cl.open()
@@ -96,7 +104,8 @@ with h.Test("capture", __doc__) as t:
                 cl.play(call)
             cl.play(rejected)
             cl.play(declined)
-            n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED)
+            cl.play(tcp)
+            n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched)
             # Every copy of the caller capture delivered to sipwallctl, then SIGINT.
             end = time.monotonic() + 20
             while time.monotonic() < end:
@@ -134,9 +143,20 @@ with h.Test("capture", __doc__) as t:
 
     rows = tshark_rows(t, by_caller)
     got = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"]) for r in rows)
-    want = sorted((calls.call_id_of(fr), what, side) for caller, call in scenario if caller == WATCHED
-                  for side, fr, what in call)
-    t.eq(got, want, "caller capture: every packet of the caller's calls, once, on its port; nothing else")
+    want = sorted((cid, what, side) for caller, call in scenario if caller == WATCHED
+                  for cid, side, what in calls.messages(call))
+    want += [(cid, what, side) for cid, side, what in tcp_watched]
+    t.eq(got, sorted(want), "caller capture: every packet of the caller's calls, once, on its port; nothing else")
+    rows = tshark_rows(t, by_caller, ["tcp.srcport", "tcp.dstport"])
+    got_tcp = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"])
+                     for r in rows if r["tcp.srcport"])
+    t.eq(got_tcp, sorted((cid, what, side) for cid, side, what in tcp_watched),
+         "caller capture: the caller's SIP-over-TCP messages, each in a TCP segment of its own")
+    for r in rows:
+        if r["tcp.srcport"]:
+            ports = (str(calls.TCP_CLIENT_PORT), "5060")
+            t.check((r["tcp.srcport"], r["tcp.dstport"]) in (ports, ports[::-1]),
+                    f"TCP copy of {r['sip.Call-ID']} keeps the connection's ports: {r}")
     rows = tshark_rows(t, by_rule)
     t.eq([(r["sip.Call-ID"], r["sip.Method"]) for r in rows], [("cap-rejected@it.sipwall", "INVITE")],
          "rule capture: the rejected INVITE, then its bound")
