@@ -43,12 +43,14 @@ void judge_message(Ctx<Host>& x, UnitEdits& u, const Seg<typename Host::Packet>&
   classify::Verdict v;
   const bool decided = x.host.decide(x.msg, last, x.in, v);
   // Copied before the verdict is applied, as it arrived (docs/export.md).
+  watch::WatchMark mark;
   if (x.host.watching()) [[unlikely]] {
     const auto seq = static_cast<std::uint32_t>(last.tcp_seq + (mb - ls.begin));  // mod 2^32
-    watch_copy_message(x, ls.frame, last, seq, msg_bytes, decided ? &v : nullptr);
+    mark = watch_copy_message(x, ls.frame, last, seq, msg_bytes, decided ? &v : nullptr);
   }
   if (!decided) return;
   Edit ed;
+  ed.watch = mark;
   ed.se = net::StreamEdit{mb, me, mb, true};
   if (v.action == ActionKind::drop) {
     ed.kind = EditKind::drop;

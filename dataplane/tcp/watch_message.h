@@ -25,17 +25,19 @@ namespace sipwall::dataplane::tcp {
 // The message `bytes` just parsed into x.msg, starting at sequence number
 // `seq`, seen in the segment (tmpl, d). `v`: its verdict if it is an INVITE
 // that got one, else null. The copy is built in PathState::view, free while
-// a unit is parsed and while a core-side segment is handled.
+// a unit is parsed and while a core-side segment is handled. Returns the
+// call's mark (mask 0: not watched).
 template <class Host>
-void watch_copy_message(Ctx<Host>& x, const std::uint8_t* tmpl, const net::DecodedPacket& d, std::uint32_t seq,
-                        std::string_view bytes, const classify::Verdict* v) {
+watch::WatchMark watch_copy_message(Ctx<Host>& x, const std::uint8_t* tmpl, const net::DecodedPacket& d,
+                                    std::uint32_t seq, std::string_view bytes, const classify::Verdict* v) {
   const watch::WatchMark mark = x.host.watch_mark(x.msg, v);
-  if (mark.mask == 0) return;
+  if (mark.mask == 0) return mark;
   std::uint8_t* out = x.st.view.get();
   // 0 only for a message too large for one IP packet (near the parser's
   // 64 KiB limit): not copied (docs/export.md).
   const std::size_t len = net::rebuild_tcp_segment(tmpl, d, seq, bytes, false, out, kViewBytes);
   if (len != 0) x.host.watch_copy(mark, out, len, x.in);
+  return mark;
 }
 
 // A core-side segment (never framed by the path): the whole messages it
@@ -49,8 +51,7 @@ void watch_core_segment(Ctx<Host>& x, const std::uint8_t* frame, const net::Deco
     const std::string_view rest = p.substr(off);
     if (sip::parse_message(rest, x.msg, sip::Transport::stream) != sip::ParseError::none) return;
     if (x.msg.length == 0 || x.msg.length > rest.size()) return;
-    watch_copy_message(x, frame, d, static_cast<std::uint32_t>(d.tcp_seq + off), rest.substr(0, x.msg.length),
-                       nullptr);
+    watch_copy_message(x, frame, d, static_cast<std::uint32_t>(d.tcp_seq + off), rest.substr(0, x.msg.length), nullptr);
     off += x.msg.length;
   }
 }

@@ -120,6 +120,16 @@ def tcp_calls(watched, other, tag):
     return out
 
 
+def tcp_rejected(caller, call_id, cport=TCP_CLIENT_PORT + 1):
+    """An INVITE the rules reject, alone on a SIP-over-TCP connection: sipwall
+    removes it from the stream and sends the 603/608 back itself."""
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    inv = tr.invite(caller, call_id=call_id, sdp=False, transport="TCP", sport=cport)
+    seg = sp.tcp(p, c, cport, 5060, inv, seq=1000, ack=5000, flags=0x18)
+    return [("trunk", sp.ether(sp.ipv4(p, c, 6, seg), sp.ETH_IPV4), [(call_id, "INVITE")])]
+
+
 def messages(call):
     """[(call_id, side, what)] of a call of this module: a UDP call's frames,
     or the messages the frames of tcp_calls() carry."""

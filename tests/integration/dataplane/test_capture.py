@@ -20,7 +20,8 @@ run while calls pass:
   captured up to its bound: exactly the INVITE (the 608 and the caller's ACK
   are over the bound), and the capture ends by itself (exit 0, "max_packets").
 * `--rule block-603`: a call the rules reject with 603 gives its INVITE, the
-  603 sipwall sent back out of the trunk port, and the caller's ACK.
+  603 sipwall sent back out of the trunk port, and the caller's ACK; one over
+  TCP its INVITE and the 603 sipwall sent back on the connection.
 
 Bad arguments are refused before anything is asked of the data plane.
 """
@@ -82,6 +83,7 @@ with h.Test("capture", __doc__) as t:
     rejected = calls.rejected_by_sipwall(h.CALLER_608, "cap-rejected@it.sipwall")
     declined = calls.rejected_by_sipwall(h.CALLER_603, "cap-declined@it.sipwall")
     tcp = calls.tcp_calls(WATCHED, OTHER_TCP, "cap")
+    declined_tcp = calls.tcp_rejected(h.CALLER_603, "cap-declined-tcp@it.sipwall")
     tcp_watched = [m for m in calls.messages(tcp) if "-w-" in m[0]]
     by_caller, by_rule, by_603 = t.path("caller.pcapng"), t.path("rule.pcapng"), t.path("rule-603.pcapng")
     with dp:
@@ -105,6 +107,7 @@ with h.Test("capture", __doc__) as t:
             cl.play(rejected)
             cl.play(declined)
             cl.play(tcp)
+            cl.play(declined_tcp)
             n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched)
             # Every copy of the caller capture delivered to sipwallctl, then SIGINT.
             end = time.monotonic() + 20
@@ -116,7 +119,7 @@ with h.Test("capture", __doc__) as t:
             end = time.monotonic() + 20
             while time.monotonic() < end:
                 w = [x for x in watch_status(dp)["watches"] if x["filter"] == "rule block-603"]
-                if w and w[0]["captured_packets"] >= 3 and w[0]["buffered_packets"] == 0:
+                if w and w[0]["captured_packets"] >= 5 and w[0]["buffered_packets"] == 0:
                     break
                 time.sleep(0.05)
             time.sleep(0.3)
@@ -161,10 +164,12 @@ with h.Test("capture", __doc__) as t:
     t.eq([(r["sip.Call-ID"], r["sip.Method"]) for r in rows], [("cap-rejected@it.sipwall", "INVITE")],
          "rule capture: the rejected INVITE, then its bound")
     t.eq(cap3.returncode, 0, f"603 capture: exit code ({err3})")
-    rows = tshark_rows(t, by_603)
-    t.eq([(r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"]) for r in rows],
-         [("cap-declined@it.sipwall", "INVITE", "trunk"), ("cap-declined@it.sipwall", "603", "trunk"),
-          ("cap-declined@it.sipwall", "ACK", "trunk")],
-         "603 capture: the INVITE, the 603 sipwall sent back, the caller's ACK")
+    rows = tshark_rows(t, by_603, ["ip.proto"])
+    t.eq([(r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"], r["ip.proto"])
+          for r in rows],
+         [("cap-declined@it.sipwall", "INVITE", "trunk", "17"), ("cap-declined@it.sipwall", "603", "trunk", "17"),
+          ("cap-declined@it.sipwall", "ACK", "trunk", "17"), ("cap-declined-tcp@it.sipwall", "INVITE", "trunk", "6"),
+          ("cap-declined-tcp@it.sipwall", "603", "trunk", "6")],
+         "603 capture: the INVITE, the 603 sipwall sent back, the caller's ACK; over TCP the INVITE and the 603")
     c = st["counters"]
     t.eq((c["watch_ring_full"], c["watch_no_mbuf"]), (0, 0), "no copy lost")

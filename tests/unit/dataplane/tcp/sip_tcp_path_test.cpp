@@ -106,11 +106,11 @@ class BufferHost {
     return net::build_sip_response(msg, o, out, cap);
   }
 
-  // Watches (docs/export.md): while watch_on, the calls whose Call-ID starts
-  // with "watch-" are watched; each copy is kept with the port it was seen on.
+  // Watches (docs/export.md): while watch_on, the calls whose Call-ID holds
+  // "watch-" are watched; each copy is kept with the port it was seen on.
   bool watching() const { return watch_on; }
   static watch::WatchMark watch_mark(const sip::Message& msg, const classify::Verdict*) {
-    return msg.call_id.starts_with("watch-") ? watch::WatchMark{7, 1} : watch::WatchMark{};
+    return msg.call_id.find("watch-") != std::string_view::npos ? watch::WatchMark{7, 1} : watch::WatchMark{};
   }
   void watch_copy(watch::WatchMark mark, const std::uint8_t* f, std::size_t len, std::uint16_t in) {
     EXPECT_EQ(mark.generation, 7u);
@@ -724,6 +724,24 @@ TEST_F(SipTcpPath, WatchedMessagesAreCopiedOneSegmentEach) {
   host.watch_on = false;
   client(len32(w1 + o1 + w2), invite("watch-3"));
   EXPECT_EQ(host.copies.size(), want.size());
+}
+
+// The 603 sipwall sends for a watched call's INVITE is copied as it leaves
+// (toward the client, on the client's port), after the INVITE itself; a
+// rejected call nobody watches gives no copy.
+TEST_F(SipTcpPath, ResponseToARejectedWatchedInviteIsCopiedToo) {
+  host.watch_on = true;
+  const std::string r = invite("reject-1"), rw = invite("reject-watch-1");
+  client(0, r);
+  EXPECT_TRUE(host.copies.empty());
+  client(len32(r), rw);
+  ASSERT_EQ(host.out[kTrunkPort].size(), 2u);
+  ASSERT_EQ(host.copies.size(), 2u);
+  EXPECT_EQ(host.copies[0].first, kTrunkPort);
+  EXPECT_EQ(seen(host.copies[0].second).payload, rw);
+  EXPECT_EQ(host.copies[1].first, kTrunkPort);
+  EXPECT_EQ(host.copies[1].second, host.out[kTrunkPort][1]) << "the 603 as sent";
+  EXPECT_EQ(seen(host.copies[1].second).payload.rfind("SIP/2.0 603 ", 0), 0u);
 }
 
 }  // namespace
