@@ -10,6 +10,7 @@
 
 #include <rte_mbuf.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -43,6 +44,20 @@ void watch_invite(Dataplane& dp, WorkerContext& w, const RuntimeSet* rs, const c
 // is watched. Also the 603/608 a reject verdict sends (`msg` the INVITE it
 // answers, `m` the reply, `in` the port it leaves by).
 void watch_message(Dataplane& dp, WorkerContext& w, const sip::Message& msg, rte_mbuf* m, std::uint16_t in) noexcept;
+
+// The same for SIP over TCP (dataplane/tcp/watch_message.h), where a copy is
+// not the frame but the message rebuilt as one segment: the decision and the
+// copy are apart, so that nothing is built for a message no watch wants.
+// watch_mark_invite marks an INVITE with its verdict like watch_invite (a
+// re-INVITE of a watched call gets the call's mark); watch_lookup is the mark
+// of any other message's Call-ID. mask 0: not to be copied.
+watch::WatchMark watch_mark_invite(Dataplane& dp, WorkerContext& w, const RuntimeSet* rs, const classify::Verdict& v,
+                                   const sip::Message& msg) noexcept;
+watch::WatchMark watch_lookup(WorkerContext& w, const sip::Message& msg) noexcept;
+// Copies frame[0, len) (any length up to 64 KiB: a chain of watch pool
+// mbufs) onto the worker's watch ring with `mark`, as arrived on port `in`.
+void watch_copy_frame(Dataplane& dp, WorkerContext& w, const std::uint8_t* frame, std::size_t len, std::uint16_t in,
+                      watch::WatchMark mark) noexcept;
 
 // A SIP datagram from the core side (not classified, so not parsed unless
 // detection follows calls): parsed into w.msg, then watch_message.

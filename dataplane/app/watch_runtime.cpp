@@ -170,7 +170,9 @@ void WatchRuntime::export_hep(const std::uint8_t* frame, std::size_t len, std::u
     return;
   }
   const std::string_view payload = d.payload(frame);
-  if (sip::parse_message(payload, msg_, sip::Transport::datagram) != sip::ParseError::none) {
+  // A TCP copy is one message rebuilt as one segment (dataplane/tcp/watch_message.h).
+  const sip::Transport tr = d.l4_proto == 6 ? sip::Transport::stream : sip::Transport::datagram;
+  if (sip::parse_message(payload, msg_, tr) != sip::ParseError::none) {
     hep_not_decoded_++;
     return;
   }

@@ -10,6 +10,7 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/app/watch_copy.h"
 #include "dataplane/app/worker_path.h"
 #include "dataplane/net/sip_response.h"
 #include "dataplane/tcp/sip_tcp_path.h"
@@ -52,6 +53,14 @@ class MbufHost {
     char received[64];
     const net::SipResponseOptions so = response_options(*rs_, v, d, received, sizeof received);
     return net::build_sip_response(msg, so, out, cap);
+  }
+  // Copies of watched calls (watch_copy.h): a message rebuilt as one segment.
+  bool watching() const { return w_.watch_set != nullptr; }
+  watch::WatchMark watch_mark(const sip::Message& msg, const classify::Verdict* v) {
+    return v != nullptr ? watch_mark_invite(dp_, w_, rs_, *v, msg) : watch_lookup(w_, msg);
+  }
+  void watch_copy(watch::WatchMark mark, const std::uint8_t* f, std::size_t len, std::uint16_t in) {
+    watch_copy_frame(dp_, w_, f, len, in, mark);
   }
 
  private:

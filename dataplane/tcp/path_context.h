@@ -27,6 +27,13 @@
 //   // The 603/608 text for a reject verdict into out[0, cap); 0 if it does not fit.
 //   std::size_t reject_text(const classify::Verdict&, const sip::Message&, const net::DecodedPacket&, char* out,
 //                           std::size_t cap);
+//   // Copies of watched calls (docs/export.md, watch_message.h). watching(): a watch is in force (tested
+//   // once per message, a predicted branch when none is); watch_mark(): whether this message's call is
+//   // watched, `v` the verdict of an INVITE that got one (it may mark the call), else null; watch_copy():
+//   // a copy of the frame[0, len) built for it, as seen on port `in`.
+//   bool watching();
+//   watch::WatchMark watch_mark(const sip::Message&, const classify::Verdict* v);
+//   void watch_copy(watch::WatchMark, const std::uint8_t* frame, std::size_t len, std::uint16_t in);
 #pragma once
 
 #include <cstdint>
@@ -34,6 +41,7 @@
 #include "dataplane/app/counters.h"
 #include "dataplane/sip/sip_message.h"
 #include "dataplane/tcp/path_state.h"
+#include "dataplane/watch/watch_table.h"
 
 namespace sipwall::dataplane::tcp {
 

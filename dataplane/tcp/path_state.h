@@ -15,6 +15,7 @@
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/tcp_reassembly.h"
 #include "dataplane/net/tcp_seqadj.h"
+#include "dataplane/watch/watch_table.h"
 
 namespace sipwall::dataplane::tcp {
 
@@ -64,8 +65,9 @@ struct Edit {
   EditKind kind = EditKind::drop;
   std::uint16_t reply_len = 0;  // reject: bytes of the response in PathState::reply[slot]
   std::uint8_t slot = 0;
-  net::TagSpec tag;   // tag: what to write
-  net::TagPlan plan;  // tag: where, from the message's first byte
+  watch::WatchMark watch;  // reject: the call's watch mark, if watched (its response is copied too)
+  net::TagSpec tag;        // tag: what to write
+  net::TagPlan plan;       // tag: where, from the message's first byte
 };
 
 struct PathConfig {

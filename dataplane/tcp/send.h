@@ -69,10 +69,11 @@ void pass_control(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, co
 }
 
 // Sends what remove() planned toward the client: the response (reject) or a
-// pure ACK. True if a response went.
+// pure ACK. True if a response went. A response to a watched call's INVITE
+// (`e.watch`) is copied as it leaves (docs/export.md).
 template <class Host>
 bool answer(Ctx<Host>& x, const std::uint8_t* frame, const net::DecodedPacket& d, const net::TcpEditOutcome& out,
-            std::string_view text) {
+            std::string_view text, const Edit& e) {
   const bool reject = !text.empty();
   typename Host::Packet rep = x.host.alloc();
   if (rep == nullptr) [[unlikely]] {
@@ -91,6 +92,8 @@ bool answer(Ctx<Host>& x, const std::uint8_t* frame, const net::DecodedPacket& d
   }
   x.host.set_length(rep, lay.length);
   if (reject) x.c.replies_sent++;
+  if (reject && e.watch.mask != 0) [[unlikely]]
+    x.host.watch_copy(e.watch, x.host.frame(rep), lay.length, x.in);
   x.host.to_client(x.in, rep);
   return reject;
 }
@@ -168,7 +171,7 @@ void remove_from_piece(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* fram
     return;
   }
   x.c.tcp_adjusted++;
-  const bool answered = answer(x, frame, d, out, text);
+  const bool answered = answer(x, frame, d, out, text, e);
   x.host.set_length(m, len);
   if (out.forward_segment)
     send_on(x, m, owes);

@@ -202,7 +202,11 @@ void held_flow_segment(Ctx<Host>& x, net::TcpHoldFlow* f, typename Host::Packet 
 template <class Host>
 void on_segment(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
   if (!trunk_side) {
-    // Core side: never inspected or held; numbers mapped when the flow carries edits.
+    // Core side: never inspected or held; numbers mapped when the flow carries
+    // edits. Copies of watched calls first, as the segment arrived.
+    if (x.host.watching()) [[unlikely]] {
+      if (d.payload_length) watch_core_segment(x, frame, d);
+    }
     pass_control(x, m, frame, d);
     return;
   }

@@ -71,7 +71,7 @@ SpanResult spanning_remove(Ctx<Host>& x, const Seg<typename Host::Packet>& j, st
     }
     x.c.tcp_adjusted++;
     if (last) {
-      res.answered = answer(x, vf, vd, out, text);
+      res.answered = answer(x, vf, vd, out, text, e);
       res.forward = out.forward_segment;
       res.len = vlen;
     }

@@ -9,6 +9,7 @@
 #include "dataplane/classify/verdict.h"
 #include "dataplane/net/tcp_unit.h"
 #include "dataplane/tcp/path_context.h"
+#include "dataplane/tcp/watch_message.h"
 
 namespace sipwall::dataplane::tcp {
 
@@ -31,16 +32,25 @@ void add_edit(Ctx<Host>& x, UnitEdits& u, const Edit& e) {
   u.edits[u.n++] = e;
 }
 
-// The whole message [mb, me) just parsed into x.msg: classified, and its
-// verdict (drop, reject, tag) added as an edit. `last` is the unit's newest
-// segment (its addresses are the message's).
+// The whole message [mb, me) just parsed into x.msg: classified, copied if
+// its call is watched, and its verdict (drop, reject, tag) added as an edit.
+// `ls` is the unit's newest segment (its addresses are the message's).
 template <class Host>
-void judge_message(Ctx<Host>& x, UnitEdits& u, const net::DecodedPacket& last, std::string_view msg_bytes,
+void judge_message(Ctx<Host>& x, UnitEdits& u, const Seg<typename Host::Packet>& ls, std::string_view msg_bytes,
                    std::uint32_t mb, std::uint32_t me) {
   using rules::ActionKind;
+  const net::DecodedPacket& last = ls.d;
   classify::Verdict v;
-  if (!x.host.decide(x.msg, last, x.in, v)) return;
+  const bool decided = x.host.decide(x.msg, last, x.in, v);
+  // Copied before the verdict is applied, as it arrived (docs/export.md).
+  watch::WatchMark mark;
+  if (x.host.watching()) [[unlikely]] {
+    const auto seq = static_cast<std::uint32_t>(last.tcp_seq + (mb - ls.begin));  // mod 2^32
+    mark = watch_copy_message(x, ls.frame, last, seq, msg_bytes, decided ? &v : nullptr);
+  }
+  if (!decided) return;
   Edit ed;
+  ed.watch = mark;
   ed.se = net::StreamEdit{mb, me, mb, true};
   if (v.action == ActionKind::drop) {
     ed.kind = EditKind::drop;
@@ -95,13 +105,13 @@ void malformed_message(Ctx<Host>& x, UnitEdits& u, std::uint32_t b, std::uint32_
 template <class Host>
 void parse_unit(Ctx<Host>& x, const Seg<typename Host::Packet>* segs, std::size_t n, std::string_view stream,
                 bool holdable, const sip::ParseError* first, UnitEdits& u) {
-  const net::DecodedPacket& last = segs[n - 1].d;
-  const bool fin = (last.tcp_flags & net::kTcpFin) != 0;
+  const Seg<typename Host::Packet>& last = segs[n - 1];
+  const bool fin = (last.d.tcp_flags & net::kTcpFin) != 0;
   const auto total = static_cast<std::uint32_t>(stream.size());
   struct Visit {
     Ctx<Host>& x;
     UnitEdits& u;
-    const net::DecodedPacket& last;
+    const Seg<typename Host::Packet>& last;
     std::string_view stream;
     void message(std::uint32_t b, std::uint32_t e) { judge_message(x, u, last, stream.substr(b, e - b), b, e); }
     void malformed(std::uint32_t b, std::uint32_t e, sip::ParseError err) {

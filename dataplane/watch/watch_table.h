@@ -15,6 +15,13 @@
 
 namespace sipwall::watch {
 
+// What a copy of a watched call's message carries: the watch slots the call
+// was marked for and the set generation then. mask 0: not watched.
+struct WatchMark {
+  std::uint32_t generation = 0;
+  std::uint8_t mask = 0;
+};
+
 class WatchTable {
  public:
   static constexpr unsigned kProbe = 8;

@@ -9,7 +9,8 @@ and of `sipwallctl capture` (docs/export.md).
 
 A call is a list of (side, frame, what) with side "trunk" or "core" and
 `what` the method or status code as tshark's sip.Method / sip.Status-Code
-give it.
+give it. tcp_calls() gives SIP-over-TCP calls, whose frames may carry
+several messages or part of one; messages() lists what any call carries.
 """
 import os
 import struct
@@ -66,6 +67,79 @@ def rejected_by_sipwall(caller, call_id):
     ruri = f"sip:13600136000@{c};user=phone"
     return [("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
             ("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK")]
+
+
+TCP_CLIENT_PORT = 40100
+
+
+def tcp_calls(watched, other, tag):
+    """Three calls on one SIP-over-TCP connection, trunk 192.0.2.11:40100 ->
+    core 10.10.0.10:5060 (first seen mid-flow, like a connection older than
+    the data plane): `watched` makes an answered call (INVITE, 180, 200, ACK,
+    BYE, 200) and a cancelled one (INVITE, 180, CANCEL, 200, 487, ACK);
+    `other` one the core refuses (INVITE, 486, ACK). The answered INVITE
+    spans two segments, and most segments carry messages of two calls, both
+    ways. Returns [(side, frame, [(call_id, what), ...])]: the messages each
+    frame completes (none for the INVITE's first part)."""
+    sp = h.sippcap()
+    c, p, cport = h.CORE4, h.PEER4, TCP_CLIENT_PORT
+    ruri = f"sip:13600136000@{c};user=phone"
+    w, w2, o = (f"tcp-{tag}-w-answered@it.sipwall", f"tcp-{tag}-w-cancelled@it.sipwall",
+                f"tcp-{tag}-o-busy@it.sipwall")
+
+    def inv(caller, cid):
+        return tr.invite(caller, call_id=cid, sdp=False, transport="TCP", sport=cport)
+
+    def req(method, cid, cseq=1):
+        return sp.request(method, ruri=ruri, call_id=cid, src=p, cseq=cseq, sport=cport)
+
+    def resp(code, reason, cid, **kw):
+        return sp.response(code, reason, call_id=cid, src=p, **kw)
+
+    w_inv = inv(watched, w)
+    plan = [("trunk", [(w_inv[:200], None)]),
+            ("trunk", [(w_inv[200:], (w, "INVITE")), (inv(other, o), (o, "INVITE"))]),
+            ("core", [(resp(180, "Ringing", w), (w, "180")), (resp(486, "Busy Here", o), (o, "486"))]),
+            ("trunk", [(req("ACK", o), (o, "ACK")), (inv(watched, w2), (w2, "INVITE"))]),
+            ("core", [(resp(200, "OK", w), (w, "200")), (resp(180, "Ringing", w2), (w2, "180"))]),
+            ("trunk", [(req("ACK", w), (w, "ACK")), (req("CANCEL", w2), (w2, "CANCEL"))]),
+            ("core", [(resp(200, "OK", w2, method="CANCEL"), (w2, "200")),
+                      (resp(487, "Request Terminated", w2), (w2, "487"))]),
+            ("trunk", [(req("ACK", w2), (w2, "ACK"))]),
+            ("trunk", [(req("BYE", w, cseq=2), (w, "BYE"))]),
+            ("core", [(resp(200, "OK", w, cseq=2, method="BYE"), (w, "200"))])]
+    seq = {"trunk": 1000, "core": 5000}
+    out = []
+    for side, parts in plan:
+        payload = b"".join(b for b, _ in parts)
+        peer = "core" if side == "trunk" else "trunk"
+        src, dst, sport, dport = (p, c, cport, 5060) if side == "trunk" else (c, p, 5060, cport)
+        seg = sp.tcp(src, dst, sport, dport, payload, seq=seq[side], ack=seq[peer], flags=0x18)
+        out.append((side, sp.ether(sp.ipv4(src, dst, 6, seg), sp.ETH_IPV4), [m for _, m in parts if m]))
+        seq[side] += len(payload)
+    return out
+
+
+def tcp_rejected(caller, call_id, cport=TCP_CLIENT_PORT + 1):
+    """An INVITE the rules reject, alone on a SIP-over-TCP connection: sipwall
+    removes it from the stream and sends the 603/608 back itself."""
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    inv = tr.invite(caller, call_id=call_id, sdp=False, transport="TCP", sport=cport)
+    seg = sp.tcp(p, c, cport, 5060, inv, seq=1000, ack=5000, flags=0x18)
+    return [("trunk", sp.ether(sp.ipv4(p, c, 6, seg), sp.ETH_IPV4), [(call_id, "INVITE")])]
+
+
+def messages(call):
+    """[(call_id, side, what)] of a call of this module: a UDP call's frames,
+    or the messages the frames of tcp_calls() carry."""
+    out = []
+    for side, fr, what in call:
+        if isinstance(what, str):
+            out.append((call_id_of(fr), side, what))
+        else:
+            out += [(cid, side, m) for cid, m in what]
+    return out
 
 
 class Feed(threading.Thread):

@@ -11,11 +11,17 @@ run while calls pass:
   0640; tshark reads it and it holds every packet of the caller's calls (the
   INVITE, 180/200 or 486/487, CANCEL and its 200, ACK, BYE and its 200), each
   once, on the port it came in by, and no packet of the other caller's calls.
+  The same over SIP over TCP (calls.tcp_calls): on one connection the
+  caller's answered and cancelled calls and a third caller's refused one,
+  segments carrying messages of two calls and an INVITE in two segments;
+  the file holds each of the caller's messages as one TCP segment of its
+  own, on the port it came in by, and nothing of the third caller's.
 * `--rule block-608 --max-packets 1`: a call the rules reject with 608 is
   captured up to its bound: exactly the INVITE (the 608 and the caller's ACK
   are over the bound), and the capture ends by itself (exit 0, "max_packets").
 * `--rule block-603`: a call the rules reject with 603 gives its INVITE, the
-  603 sipwall sent back out of the trunk port, and the caller's ACK.
+  603 sipwall sent back out of the trunk port, and the caller's ACK; one over
+  TCP its INVITE and the 603 sipwall sent back on the connection.
 
 Bad arguments are refused before anything is asked of the data plane.
 """
@@ -31,6 +37,7 @@ import harness as h
 
 WATCHED = h.CALLER_CLEAN     # "+8613512345678"
 OTHER = h.CALLER_TAG
+OTHER_TCP = "+8613311112222"  # passed by the default action, not captured
 
 
 def watch_status(dp):
@@ -46,8 +53,8 @@ def wait_watches(t, dp, n):
     t.fatal(f"{n} watches not in force after 20 s: {watch_status(dp)}")
 
 
-def tshark_rows(t, path):
-    fields = ["sip.Call-ID", "sip.Method", "sip.Status-Code", "frame.interface_name"]
+def tshark_rows(t, path, more=()):
+    fields = ["sip.Call-ID", "sip.Method", "sip.Status-Code", "frame.interface_name"] + list(more)
     cmd = [t.args.tshark, "-r", path, "-T", "fields", "-E", "separator=|"]
     for f in fields:
         cmd += ["-e", f]
@@ -75,6 +82,9 @@ with h.Test("capture", __doc__) as t:
         scenario.append((caller, calls.refused_by_core(caller, f"cap-{tag}-busy@it.sipwall")))
     rejected = calls.rejected_by_sipwall(h.CALLER_608, "cap-rejected@it.sipwall")
     declined = calls.rejected_by_sipwall(h.CALLER_603, "cap-declined@it.sipwall")
+    tcp = calls.tcp_calls(WATCHED, OTHER_TCP, "cap")
+    declined_tcp = calls.tcp_rejected(h.CALLER_603, "cap-declined-tcp@it.sipwall")
+    tcp_watched = [m for m in calls.messages(tcp) if "-w-" in m[0]]
     by_caller, by_rule, by_603 = t.path("caller.pcapng"), t.path("rule.pcapng"), t.path("rule-603.pcapng")
     with dp:
         cl.open()
@@ -96,7 +106,9 @@ with h.Test("capture", __doc__) as t:
                 cl.play(call)
             cl.play(rejected)
             cl.play(declined)
-            n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED)
+            cl.play(tcp)
+            cl.play(declined_tcp)
+            n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched)
             # Every copy of the caller capture delivered to sipwallctl, then SIGINT.
             end = time.monotonic() + 20
             while time.monotonic() < end:
@@ -107,7 +119,7 @@ with h.Test("capture", __doc__) as t:
             end = time.monotonic() + 20
             while time.monotonic() < end:
                 w = [x for x in watch_status(dp)["watches"] if x["filter"] == "rule block-603"]
-                if w and w[0]["captured_packets"] >= 3 and w[0]["buffered_packets"] == 0:
+                if w and w[0]["captured_packets"] >= 5 and w[0]["buffered_packets"] == 0:
                     break
                 time.sleep(0.05)
             time.sleep(0.3)
@@ -134,17 +146,30 @@ with h.Test("capture", __doc__) as t:
 
     rows = tshark_rows(t, by_caller)
     got = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"]) for r in rows)
-    want = sorted((calls.call_id_of(fr), what, side) for caller, call in scenario if caller == WATCHED
-                  for side, fr, what in call)
-    t.eq(got, want, "caller capture: every packet of the caller's calls, once, on its port; nothing else")
+    want = sorted((cid, what, side) for caller, call in scenario if caller == WATCHED
+                  for cid, side, what in calls.messages(call))
+    want += [(cid, what, side) for cid, side, what in tcp_watched]
+    t.eq(got, sorted(want), "caller capture: every packet of the caller's calls, once, on its port; nothing else")
+    rows = tshark_rows(t, by_caller, ["tcp.srcport", "tcp.dstport"])
+    got_tcp = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"])
+                     for r in rows if r["tcp.srcport"])
+    t.eq(got_tcp, sorted((cid, what, side) for cid, side, what in tcp_watched),
+         "caller capture: the caller's SIP-over-TCP messages, each in a TCP segment of its own")
+    for r in rows:
+        if r["tcp.srcport"]:
+            ports = (str(calls.TCP_CLIENT_PORT), "5060")
+            t.check((r["tcp.srcport"], r["tcp.dstport"]) in (ports, ports[::-1]),
+                    f"TCP copy of {r['sip.Call-ID']} keeps the connection's ports: {r}")
     rows = tshark_rows(t, by_rule)
     t.eq([(r["sip.Call-ID"], r["sip.Method"]) for r in rows], [("cap-rejected@it.sipwall", "INVITE")],
          "rule capture: the rejected INVITE, then its bound")
     t.eq(cap3.returncode, 0, f"603 capture: exit code ({err3})")
-    rows = tshark_rows(t, by_603)
-    t.eq([(r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"]) for r in rows],
-         [("cap-declined@it.sipwall", "INVITE", "trunk"), ("cap-declined@it.sipwall", "603", "trunk"),
-          ("cap-declined@it.sipwall", "ACK", "trunk")],
-         "603 capture: the INVITE, the 603 sipwall sent back, the caller's ACK")
+    rows = tshark_rows(t, by_603, ["ip.proto"])
+    t.eq([(r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"], r["frame.interface_name"], r["ip.proto"])
+          for r in rows],
+         [("cap-declined@it.sipwall", "INVITE", "trunk", "17"), ("cap-declined@it.sipwall", "603", "trunk", "17"),
+          ("cap-declined@it.sipwall", "ACK", "trunk", "17"), ("cap-declined-tcp@it.sipwall", "INVITE", "trunk", "6"),
+          ("cap-declined-tcp@it.sipwall", "603", "trunk", "6")],
+         "603 capture: the INVITE, the 603 sipwall sent back, the caller's ACK; over TCP the INVITE and the 603")
     c = st["counters"]
     t.eq((c["watch_ring_full"], c["watch_no_mbuf"]), (0, 0), "no copy lost")

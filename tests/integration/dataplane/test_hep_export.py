@@ -6,18 +6,23 @@ on FIFOs, calls.py) exports the calls of one caller (export.hep.match:
 caller): an answered call (INVITE, 180, 200, ACK, BYE, 200), a cancelled one
 (INVITE, 180, CANCEL, 200, 487, ACK) and one the core refuses (INVITE, 486,
 ACK); the same three calls of another caller pass too and must not be
-exported. What the collector received is written into a pcap (UDP/IP
-framing added here) and read by tshark with the HEPv3 dissector of
+exported. Then SIP over TCP (calls.tcp_calls): on one connection an
+answered and a cancelled call of the watched caller and a refused one of a
+third caller, the answered INVITE in two segments, most segments carrying
+messages of two calls: each watched message arrives as one HEP packet with
+IP protocol 6 and the connection's ports, nothing of the third caller's.
+What the collector received is written into a pcap (UDP/IP framing added
+here) and read by tshark with the HEPv3 dissector of
 tests/tools/hep3.lua (Debian 12's Wireshark has none): every packet of the
 watched calls is there once, with its Call-ID as the correlation id, and
 nothing of the others; the chunks carry the agent id, the auth key, SIP as
 the protocol type, the addresses and ports of the packet and its time. The
 `stats` reply counts what was sent.
 
-The same again over TCP, with a collector that starts listening only after
-the calls passed: the data plane's connection attempts fail and are retried
-with a back-off (counted), the HEP packets wait in its buffer, and once the
-collector listens they all arrive, whole, in one connection.
+The same again with HEP sent over TCP, to a collector that starts listening
+only after the calls passed: the data plane's connection attempts fail and
+are retried with a back-off (counted), the HEP packets wait in its buffer,
+and once the collector listens they all arrive, whole, in one connection.
 """
 import os
 import socket
@@ -30,6 +35,7 @@ import harness as h
 
 WATCHED = h.CALLER_CLEAN     # "+8613512345678": passed by the rules
 OTHER = h.CALLER_TAG         # tagged, not exported
+OTHER_TCP = "+8613311112222"  # passed by the default action, not exported
 AGENT_ID = 2001
 AUTH_KEY = "it-hep-key"
 
@@ -120,6 +126,11 @@ def tshark_hep(t, pcap, port):
     return [dict(zip(fields, line.split("|"))) for line in r.stdout.splitlines() if line]
 
 
+def tcp_watched(call):
+    """The messages of a tcp_calls() connection the caller watch exports."""
+    return [m for m in calls.messages(call) if "-w-" in m[0]]
+
+
 def scenario_of(tag):
     out = []
     for caller, who in ((WATCHED, "w"), (OTHER, "o")):
@@ -144,6 +155,7 @@ def run(t, art, transport):
 """
     dp, cl = calls.data_plane(t, "hep-" + transport, extra_yaml=extra, artifact=art)
     scenario = scenario_of(transport)
+    tcp = calls.tcp_calls(WATCHED, OTHER_TCP, transport)
     with dp:
         cl.open()
         dp.start()
@@ -158,9 +170,10 @@ def run(t, art, transport):
                     f"tcp: refused connections retried while the collector is away: {hep}")
         for _, call in scenario:
             cl.play(call)
+        cl.play(tcp)
         if transport == "tcp":
             col.listening.set()  # queued HEP goes out once the back-off lets it reconnect
-        n_expected = sum(len(call) for caller, call in scenario if caller == WATCHED)
+        n_expected = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched(tcp))
         end = time.monotonic() + 15
         while len(col.got) < n_expected and time.monotonic() < end:
             time.sleep(0.05)
@@ -172,10 +185,10 @@ def run(t, art, transport):
     col.join(2)
     if getattr(col, "error", None):
         t.check(False, f"{transport} collector: {col.error}")
-    return st, col.got, col.port, scenario, n_expected
+    return st, col.got, col.port, scenario, tcp, n_expected
 
 
-def check_run(t, transport, st, got, port, scenario, n_expected, t0):
+def check_run(t, transport, st, got, port, scenario, tcp, n_expected, t0):
     w = st.get("watch", {})
     hep = w.get("hep") or {}
     t.eq((hep.get("collector"), hep.get("transport")), (f"127.0.0.1:{port}", transport), f"{transport}: stats watch.hep")
@@ -186,7 +199,7 @@ def check_run(t, transport, st, got, port, scenario, n_expected, t0):
         t.eq((hep.get("connected"), hep.get("connects"), hep.get("queued_bytes")), (True, 1, 0),
              f"{transport}: connected once, nothing left queued")
     c = st["counters"]
-    t.eq(c["watch_marked"], 3, f"{transport}: counters: watch_marked (the three INVITEs of the watched caller)")
+    t.eq(c["watch_marked"], 5, f"{transport}: counters: watch_marked (the five INVITEs of the watched caller)")
     t.eq(c["watch_copied"], n_expected, f"{transport}: counters: watch_copied")
     t.eq((c["watch_ring_full"], c["watch_no_mbuf"], c["watch_evicted"]), (0, 0, 0),
          f"{transport}: counters: no copy lost")
@@ -197,17 +210,25 @@ def check_run(t, transport, st, got, port, scenario, n_expected, t0):
     rows = tshark_hep(t, pcap, port)
     t.eq(len(rows), len(got), f"{transport}: every HEP packet the collector got decodes as HEP carrying SIP")
     have = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"]) for r in rows)
-    want = sorted((calls.call_id_of(fr), wh) for caller, call in scenario if caller == WATCHED
-                  for _, fr, wh in call)
-    t.eq(have, want, f"{transport}: the packets of the watched calls, each once (Call-ID, method or status)")
+    want = [(cid, wh) for caller, call in scenario if caller == WATCHED for cid, _, wh in calls.messages(call)]
+    want_tcp = sorted((cid, wh) for cid, _, wh in tcp_watched(tcp))
+    t.eq(have, sorted(want + want_tcp),
+         f"{transport}: the packets of the watched calls, each once (Call-ID, method or status)")
+    have_tcp = sorted((r["sip.Call-ID"], r["sip.Method"] or r["sip.Status-Code"]) for r in rows
+                      if r["hep3.ip_proto"] == "6")
+    t.eq(have_tcp, want_tcp,
+         f"{transport}: the SIP-over-TCP messages of the watched calls, each one HEP packet, protocol TCP")
     for r in rows:
         t.eq(r["hep3.correlation_id"], r["sip.Call-ID"], "correlation id = Call-ID")
+        on_tcp = r["sip.Call-ID"].startswith("tcp-")
         t.eq((r["hep3.agent_id"], r["hep3.auth_key"], r["hep3.proto_type"], r["hep3.ip_proto"]),
-             (str(AGENT_ID), AUTH_KEY, "1", "17"), "agent id, auth key, protocol type SIP, UDP")
+             (str(AGENT_ID), AUTH_KEY, "1", "6" if on_tcp else "17"), "agent id, auth key, protocol type SIP, UDP/TCP")
         from_trunk = r["sip.Method"] in ("INVITE", "ACK", "BYE", "CANCEL")
         want_ips = (h.PEER4, h.CORE4) if from_trunk else (h.CORE4, h.PEER4)
+        client = str(calls.TCP_CLIENT_PORT) if on_tcp else "5060"
+        want_ports = (client, "5060") if from_trunk else ("5060", client)
         t.eq((r["hep3.src_ip4"], r["hep3.dst_ip4"], r["hep3.src_port"], r["hep3.dst_port"]),
-             want_ips + ("5060", "5060"), f"addresses and ports of {r['sip.Call-ID']} {r['sip.Method']}")
+             want_ips + want_ports, f"addresses and ports of {r['sip.Call-ID']} {r['sip.Method']}")
         t.check(t0 - 5 <= int(r["hep3.time_sec"] or 0) <= time.time() + 5, f"HEP time {r['hep3.time_sec']} is now")
 
 

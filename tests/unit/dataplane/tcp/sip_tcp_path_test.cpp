@@ -106,11 +106,24 @@ class BufferHost {
     return net::build_sip_response(msg, o, out, cap);
   }
 
+  // Watches (docs/export.md): while watch_on, the calls whose Call-ID holds
+  // "watch-" are watched; each copy is kept with the port it was seen on.
+  bool watching() const { return watch_on; }
+  static watch::WatchMark watch_mark(const sip::Message& msg, const classify::Verdict*) {
+    return msg.call_id.find("watch-") != std::string_view::npos ? watch::WatchMark{7, 1} : watch::WatchMark{};
+  }
+  void watch_copy(watch::WatchMark mark, const std::uint8_t* f, std::size_t len, std::uint16_t in) {
+    EXPECT_EQ(mark.generation, 7u);
+    copies.emplace_back(in, Bytes(f, f + len));
+  }
+
   std::size_t live() const { return live_.size(); }
 
   std::vector<Bytes> out[2];  // frames sent out of each port, in order
   std::vector<std::string> judged;
   bool out_of_packets = false;
+  bool watch_on = false;
+  std::vector<std::pair<std::uint16_t, Bytes>> copies;
   std::uint16_t ip_id = 1;
 
  private:
@@ -169,6 +182,22 @@ std::string invite(const std::string& call_id, std::size_t body = 0) {
          "Contact: <sip:203.0.113.5:40000;transport=tcp>\r\n"
          "Content-Length: " +
          std::to_string(body) + "\r\n\r\n" + sdp;
+}
+
+// A response from the core to the INVITE of `call_id`.
+std::string response(const std::string& call_id, int code = 200) {
+  return "SIP/2.0 " + std::to_string(code) +
+         " OK\r\n"
+         "Via: SIP/2.0/TCP 203.0.113.5:40000;branch=z9hG4bK-" +
+         call_id +
+         "\r\n"
+         "From: <sip:+8613900139000@trunk.example.com>;tag=a1\r\n"
+         "To: <sip:+8613800138000@core.example.com>;tag=b2\r\n"
+         "Call-ID: " +
+         call_id +
+         "\r\n"
+         "CSeq: 1 INVITE\r\n"
+         "Content-Length: 0\r\n\r\n";
 }
 
 std::uint32_t len32(const std::string& s) {
@@ -650,6 +679,69 @@ TEST_F(SipTcpPath, OutOfPacketsLeavesTheVerdictsUnapplied) {
   EXPECT_TRUE(to_client().empty());
   EXPECT_EQ(c.tcp_verdict_not_applied, 2u);
   EXPECT_EQ(c.forwarded, 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// Copies of watched calls (docs/export.md): each whole message of a watched
+// call, from either side, becomes one segment of its own -- the headers of
+// the segment that completed it, its sequence number, the message alone --
+// whether it spanned segments or shared one with another call's message;
+// what is forwarded is not touched.
+TEST_F(SipTcpPath, WatchedMessagesAreCopiedOneSegmentEach) {
+  host.watch_on = true;
+  const std::string w1 = invite("watch-1", 300), o1 = invite("other-1"), w2 = invite("watch-2");
+  client(0, w1.substr(0, 100));  // held: the copy waits for the whole message
+  EXPECT_TRUE(host.copies.empty());
+  client(100, w1.substr(100) + o1 + w2);
+  const std::string r1 = response("watch-1"), ro = response("other-1", 180), r2 = response("watch-2", 486);
+  core(0, r1, kA + len32(w1 + o1 + w2));
+  core(len32(r1), ro + r2, kA + len32(w1 + o1 + w2));
+
+  EXPECT_EQ(joined(to_core()), w1 + o1 + w2) << "forwarded as it came";
+  EXPECT_EQ(joined(to_client()), r1 + ro + r2);
+  struct Want {
+    std::uint16_t port;
+    std::uint32_t seq;
+    std::string payload;
+  };
+  const std::vector<Want> want{{kTrunkPort, kA, w1},
+                               {kTrunkPort, kA + len32(w1 + o1), w2},
+                               {kCorePort, kB, r1},
+                               {kCorePort, kB + len32(r1 + ro), r2}};
+  ASSERT_EQ(host.copies.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(host.copies[i].first, want[i].port);
+    const Seen got = seen(host.copies[i].second);  // decodes, checksums valid
+    EXPECT_EQ(got.seq, want[i].seq);
+    EXPECT_EQ(got.payload, want[i].payload);
+    EXPECT_EQ(got.flags, kPshAck);
+  }
+  // Not watched: nothing copied.
+  host.watch_on = false;
+  client(len32(w1 + o1 + w2), invite("watch-3"));
+  EXPECT_EQ(host.copies.size(), want.size());
+}
+
+// The 603 sipwall sends for a watched call's INVITE is copied as it leaves
+// (toward the client, on the client's port), after the INVITE itself; a
+// rejected call nobody watches gives no copy.
+TEST_F(SipTcpPath, ResponseToARejectedWatchedInviteIsCopiedToo) {
+  host.watch_on = true;
+  const std::string r = invite("reject-1"), rw = invite("reject-watch-1");
+  client(0, r);
+  EXPECT_TRUE(host.copies.empty());
+  client(len32(r), rw);
+  ASSERT_EQ(host.out[kTrunkPort].size(), 2u);
+  ASSERT_EQ(host.copies.size(), 2u);
+  EXPECT_EQ(host.copies[0].first, kTrunkPort);
+  EXPECT_EQ(seen(host.copies[0].second).payload, rw);
+  EXPECT_EQ(host.copies[1].first, kTrunkPort);
+  EXPECT_EQ(host.copies[1].second, host.out[kTrunkPort][1]) << "the 603 as sent";
+  EXPECT_EQ(seen(host.copies[1].second).payload.rfind("SIP/2.0 603 ", 0), 0u);
 }
 
 }  // namespace
