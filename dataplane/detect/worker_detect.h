@@ -167,7 +167,6 @@ class WorkerDetect {
     Level level, held;
   };
 
-
   void prepare(const InviteKeys& keys, Pending* p) const noexcept;
   void finish(std::uint64_t now_ms, bool count, Pending* p, Levels& out) noexcept;
   void feed_outcome(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept;

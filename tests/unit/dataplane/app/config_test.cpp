@@ -59,10 +59,11 @@ TEST_F(ConfigFile, AValidFileLoads) {
 // lcores on two CPUs) only --lcores takes, -l refuses it.
 TEST_F(ConfigFile, LcoreMappingsGoToEalAsLcores) {
   Lines errors;
-  auto c = load("eal: {vdevs: [\"net_null0\", \"net_null1\"], lcores: \"0@0,(1,2)@1\"}\n"
-           "ports:\n  - {name: trunk, device: net_null0}\n  - {name: core, device: net_null1, role: core}\n"
-           "pairs: [[trunk, core]]\nworkers: {lcores: [1, 2]}\n",
-           errors);
+  auto c = load(
+      "eal: {vdevs: [\"net_null0\", \"net_null1\"], lcores: \"0@0,(1,2)@1\"}\n"
+      "ports:\n  - {name: trunk, device: net_null0}\n  - {name: core, device: net_null1, role: core}\n"
+      "pairs: [[trunk, core]]\nworkers: {lcores: [1, 2]}\n",
+      errors);
   ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
   std::vector<std::string> a = eal_arguments(*c, "dp");
   ASSERT_GE(a.size(), 5u);
