@@ -182,7 +182,7 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, con
   return true;
 }
 
-void core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
+std::string_view core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
   WorkerCounters& c = ctr(w);
   // Bounded: each message consumes at least one byte, a TCP segment holds
   // at most a few; a parse error ends the segment (nothing after it can be
@@ -190,12 +190,17 @@ void core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
   for (int n = 0; n < 16 && !payload.empty(); ++n) {
     const sip::ParseError e =
         sip::parse_message(payload, w.msg, stream ? sip::Transport::stream : sip::Transport::datagram);
-    if (e != sip::ParseError::none) return;
+    if (e != sip::ParseError::none) {
+      // A stream message whose end is in a later segment: the caller keeps it.
+      const bool unfinished = e == sip::ParseError::headers_unterminated || e == sip::ParseError::body_truncated;
+      return stream && unfinished ? payload : std::string_view{};
+    }
     c.core_sip_parsed++;
     if (!(w.msg.is_request && w.msg.method == sip::Method::invite)) call_event(w, w.msg);
-    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return;
+    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return {};
     payload.remove_prefix(w.msg.length);
   }
+  return {};
 }
 
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,

@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""SIP from the core side in IP fragments reaches the call table (issue 14).
+"""SIP from the core side in pieces reaches the call table (issue 14): IP
+fragments and TCP segments.
 
-A 200 OK with a large SDP does not fit one packet; the core's kernel sends it
-in fragments. The core side is never held: its fragments leave at once,
-untouched, as always. While calls are followed (a rule set with detectors), a
-copy of each goes into the worker's reassembly table, and the whole message
-is parsed for the call table like any core-side SIP.
+A 200 OK with a large SDP does not fit one packet: over UDP the core's kernel
+sends it in IP fragments, over TCP its stack cuts it across segments. The
+core side is never held: its packets leave at once, untouched, as always.
+While calls are followed (a rule set with detectors), a copy of each fragment
+goes into the worker's reassembly table, and the unfinished end of a TCP
+message is kept per flow until the next segment in sequence completes it
+(dataplane/tcp/core_tails.h); the whole messages are parsed for the call
+table like any core-side SIP.
 
 The core port replays: a 180 (one packet), a 3,000-byte 200 OK in IPv4
 fragments, one in IPv6 fragments, a fragmented non-SIP datagram (port 9999),
-and a 200 OK whose last fragment never comes. Checks, with detectors:
-  * core_sip_parsed is 3 (the 180 and both whole 200s; not the non-SIP
-    datagram, not the incomplete one);
+a 200 OK whose last fragment never comes, and on one TCP flow a 180 with the
+start of a 2,000-byte 200 OK, its middle, and its end followed by a BYE.
+Checks, with detectors:
+  * core_sip_parsed is 6 (over UDP the 180 and both whole 200s, not the
+    non-SIP datagram, not the incomplete one; over TCP the 180, the 200 put
+    together from three segments, the BYE); core_tcp_tails_joined is 2 and
+    nothing is lost;
   * core_fragments_followed counts every core-side fragment, and
     core_fragments_uncopied is 0;
   * the core port's frames leave on the trunk port byte for byte, in order
     (nothing held, nothing rewritten, nothing lost);
-and with a rule set without detectors, no fragment is copied or parsed.
+and with a rule set without detectors, nothing is copied, kept or parsed.
 """
 import harness as h
 
@@ -36,14 +44,14 @@ detectors:
 """
 
 
-def ok_200(call_id, src, body_bytes):
+def ok_200(call_id, src, body_bytes, transport="UDP"):
     """A 200 OK to an INVITE with an SDP of about `body_bytes`."""
     host = f"[{src}]" if ":" in src else src
     sdp = "v=0\r\no=- 1 1 IN IP4 10.10.0.10\r\ns=-\r\nc=IN IP4 10.10.0.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
     while len(sdp) < body_bytes:
         sdp += "a=fmtp:101 0-15;x-pad=" + "p" * 40 + "\r\n"
     head = [f"SIP/2.0 200 OK",
-            f"Via: SIP/2.0/UDP {host}:5060;branch=z9hG4bK-{call_id.split('@')[0]}",
+            f"Via: SIP/2.0/{transport} {host}:5060;branch=z9hG4bK-{call_id.split('@')[0]}",
             "From: <sip:+8613512345678@example.net>;tag=a1",
             "To: <sip:+8613912345678@example.net>;tag=b2",
             f"Call-ID: {call_id}",
@@ -68,6 +76,16 @@ def one_run(t, tag, yaml, followed):
     lost = s.udp_fragments_v4(h.CORE4, h.PEER4, 5060, 5060, ok_200(f"{tag}-lost@x", h.PEER4, 3000), ident=0x3104)
     core += lost[:-1]
     n_frags = len(core) - 1
+    # One TCP flow: [180 + the 200's start] [its middle] [its end + a BYE].
+    ringing = s.response(180, "Ringing", call_id=f"{tag}-tcp@x", src=h.PEER4).replace(b"/UDP", b"/TCP")
+    ok = ok_200(f"{tag}-tcp@x", h.PEER4, 2000, "TCP")
+    bye = s.request("BYE", ruri="sip:+8613512345678@192.0.2.11", call_id=f"{tag}-tcp@x",
+                    src=h.CORE4).replace(b"/UDP", b"/TCP")
+    pieces = [ringing + ok[:700], ok[700:1500], ok[1500:] + bye]
+    seq = 7000
+    for p in pieces:
+        core.append(s.tcp_frame(h.CORE4, h.PEER4, 5060, 40001, p, seq=seq))
+        seq += len(p)
     t.check(n_frags >= 10, f"{tag}: the core side sends {n_frags} fragments")
     trunk_pcap, core_pcap = t.path(tag + "-trunk-in.pcap"), t.path(tag + "-core-in.pcap")
     trunk_out, core_out = t.path(tag + "-trunk-out.pcap"), t.path(tag + "-core-out.pcap")
@@ -83,17 +101,20 @@ def one_run(t, tag, yaml, followed):
     c = st["counters"]
     t.eq(s.read_pcap(trunk_out), core, f"{tag}: the core side's frames leave on the trunk port as they came")
     if followed:
-        t.eq(c["core_sip_parsed"], 3, f"{tag}: core_sip_parsed (the 180 and both whole 200s)")
+        t.eq(c["core_sip_parsed"], 6, f"{tag}: core_sip_parsed (UDP: the 180 and both whole 200s; TCP: 180, 200, BYE)")
         t.eq(c["core_fragments_followed"], n_frags, f"{tag}: core_fragments_followed")
+        t.eq(c["core_tcp_tails_joined"], 2, f"{tag}: core_tcp_tails_joined (the 200's middle and end)")
     else:
         t.eq(c["core_sip_parsed"], 0, f"{tag}: core_sip_parsed without detectors")
         t.eq(c["core_fragments_followed"], 0, f"{tag}: core_fragments_followed without detectors")
+        t.eq(c["core_tcp_tails_joined"], 0, f"{tag}: core_tcp_tails_joined without detectors")
+    t.eq(c["core_tcp_tails_lost"], 0, f"{tag}: core_tcp_tails_lost")
     t.eq(c["core_fragments_uncopied"], 0, f"{tag}: core_fragments_uncopied")
     t.eq(c["fragments_in"], 0, f"{tag}: fragments_in (the trunk side's only)")
 
 
 def main():
-    with h.Test("core_fragments", __doc__) as t:
+    with h.Test("core_pieces", __doc__) as t:
         one_run(t, "detect", RULES.format(n=1, detectors=DETECTORS), followed=True)
         one_run(t, "plain", RULES.format(n=2, detectors=""), followed=False)
 
