@@ -533,7 +533,12 @@ std::optional<DataplaneConfig> load_config(const std::string& path, std::vector<
 }
 
 std::vector<std::string> eal_arguments(const DataplaneConfig& c, const std::string& prog) {
-  std::vector<std::string> a{prog, "-l", c.eal_lcores, "--main-lcore", std::to_string(c.main_lcore)};
+  // A plain core list goes to -l; lcore@cpu / (set)@cpu mappings (several
+  // lcores on one CPU, e.g. three lcores on a two-CPU VM) only to --lcores,
+  // which -l would refuse.
+  const bool mapped = c.eal_lcores.find_first_of("@()") != std::string::npos;
+  std::vector<std::string> a{prog, mapped ? "--lcores" : "-l", c.eal_lcores, "--main-lcore",
+                             std::to_string(c.main_lcore)};
   if (c.no_huge) a.insert(a.end(), {"--no-huge", "-m", std::to_string(c.memory_mb)});
   if (c.no_pci) a.push_back("--no-pci");
   for (const auto& v : c.vdevs) a.insert(a.end(), {"--vdev", v});

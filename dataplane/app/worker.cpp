@@ -182,7 +182,7 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, con
   return true;
 }
 
-void core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
+std::string_view core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
   WorkerCounters& c = ctr(w);
   // Bounded: each message consumes at least one byte, a TCP segment holds
   // at most a few; a parse error ends the segment (nothing after it can be
@@ -190,12 +190,17 @@ void core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
   for (int n = 0; n < 16 && !payload.empty(); ++n) {
     const sip::ParseError e =
         sip::parse_message(payload, w.msg, stream ? sip::Transport::stream : sip::Transport::datagram);
-    if (e != sip::ParseError::none) return;
+    if (e != sip::ParseError::none) {
+      // A stream message whose end is in a later segment: the caller keeps it.
+      const bool unfinished = e == sip::ParseError::headers_unterminated || e == sip::ParseError::body_truncated;
+      return stream && unfinished ? payload : std::string_view{};
+    }
     c.core_sip_parsed++;
     if (!(w.msg.is_request && w.msg.method == sip::Method::invite)) call_event(w, w.msg);
-    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return;
+    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return {};
     payload.remove_prefix(w.msg.length);
   }
+  return {};
 }
 
 void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
@@ -583,6 +588,52 @@ void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std:
   if (whole != nullptr) reassembled(dp, w, rs, whole, in, ipv6_frag_id);
 }
 
+// An IP fragment from the core side: it leaves at once, untouched (the core
+// side is never held). While calls are followed, a copy goes into the same
+// reassembly table as the trunk's fragments (keyed by addresses and
+// Identification, so the two sides never meet), so a response or request too
+// big for one packet -- a 200 OK with a large SDP -- still reaches the call
+// table. The copies come from the reply pool and are bounded by the table:
+// what never completes is freed by its timeout.
+__attribute__((noinline, cold)) void core_fragment(Dataplane& dp, WorkerContext& w, rte_mbuf* m,
+                                                   const net::DecodedPacket& d) {
+  WorkerCounters& c = ctr(w);
+  rte_mbuf* cp = rte_pktmbuf_copy(m, dp.pool, 0, UINT32_MAX);
+  if (cp == nullptr) {
+    c.core_fragments_uncopied++;
+    return;
+  }
+  c.core_fragments_followed++;
+  auto* frame = rte_pktmbuf_mtod(cp, std::uint8_t*);
+  cp->l2_len = d.l3_offset;
+  rte_mbuf* whole = nullptr;
+  const std::uint64_t now = rte_rdtsc();
+  if (d.ip_version == 4) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + d.l3_offset);
+    cp->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 0x0F) * 4);
+    whole = rte_ipv4_frag_reassemble_packet(w.frag_table, &w.death_row, cp, now, ip);
+  } else {
+    auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(frame + d.l3_offset);
+    rte_ipv6_fragment_ext* fh = rte_ipv6_frag_get_ipv6_fragment_header(ip6);
+    if (fh == nullptr) {  // not reassemblable by DPDK: the original is forwarded anyway
+      free_pkt(cp);
+      return;
+    }
+    cp->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
+    whole = rte_ipv6_frag_reassemble_packet(w.frag_table, &w.death_row, cp, now, ip6, fh);
+  }
+  if (whole == nullptr) return;
+  const std::uint32_t len = rte_pktmbuf_pkt_len(whole);
+  if (len <= kLinearBytes) {
+    const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, len, w.linear.get()));
+    net::DecodedPacket wd;
+    if (net::decode_frame(bytes, len, wd) == net::DecodeResult::ok && wd.l4_proto == 17 &&
+        (dp.sip_udp[wd.dst_port] || dp.sip_udp[wd.src_port]))
+      core_side_sip(w, wd.payload(bytes), false);
+  }
+  free_pkt(whole);
+}
+
 // First stage: deny_sources (docs/packet-handling.md §0). Any frame from a
 // trunk whose IP header decoded, before reassembly and before SIP: a fragment
 // carries the source address too, so a denied source's fragments never take
@@ -692,10 +743,12 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (unlikely(d.is_fragment)) {
-    if (trunk_side)
+    if (trunk_side) {
       fragment(dp, w, rs, m, in, frame, d);
-    else
+    } else {
+      if (w.follow_calls) core_fragment(dp, w, m, d);
       forward(dp, w, m, in);
+    }
     return;
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table

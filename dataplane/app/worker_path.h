@@ -99,7 +99,9 @@ void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::M
 // call table when the running set has detectors. `stream`: TCP payload,
 // which may hold several messages (a message cut across segments is not
 // followed: docs/detection.md).
-void core_side_sip(WorkerContext& w, std::string_view payload, bool stream);
+// Parses core-side SIP for the call table; returns the unfinished end of a
+// stream's last message (empty if none, and always for a datagram).
+std::string_view core_side_sip(WorkerContext& w, std::string_view payload, bool stream);
 
 // Call records (records.enabled, docs/records.md): the outcome record of a
 // call leaving the worker's call table, into the worker's record ring.

@@ -29,6 +29,14 @@ struct DetectContext {
   detect::WorkerDetect* worker = nullptr;  // this worker's state for THIS set's detectors (same spec order)
   std::uint64_t now_ms = 0;                // the clock (packet time in a replay)
   detect::Levels levels;                   // out: levels.n == 0 if not evaluated
+  // What the start of classify() computed for the detectors (keys hashed,
+  // table groups found), so its end need not compute it again; used only
+  // by the engine that wrote it (`prepared_by`), for the same `worker`.
+  // Several InFlights sharing this context each find theirs gone and
+  // prepare again.
+  detect::WorkerDetect::Prepared prepared;
+  const void* prepared_by = nullptr;
+  const detect::WorkerDetect* prepared_for = nullptr;
 };
 
 // detect == nullptr, a set without detectors, or a worker whose spec count

@@ -286,7 +286,9 @@ void Engine::begin(bool all) noexcept {
 
   if (detecting()) {
     keys_ = invite_keys();
-    detect_->worker->prefetch(keys_);
+    detect_->worker->prefetch(keys_, detect_->prepared);
+    detect_->prepared_by = this;
+    detect_->prepared_for = detect_->worker;
   }
 }
 
@@ -321,7 +323,14 @@ void Engine::finish(bool all) noexcept {
   // guard rail runs, so every INVITE seen counts whatever its verdict.
   if (detect_ != nullptr && count_) {
     detect_->levels.n = 0;
-    if (detecting()) detect_->worker->on_invite(keys_, detect_->now_ms, detect_->levels);
+    if (detecting()) {
+      detect::WorkerDetect& w = *detect_->worker;
+      if (detect_->prepared_by == this && detect_->prepared_for == &w)
+        w.on_invite(keys_, detect_->prepared, detect_->now_ms, detect_->levels);
+      else
+        w.on_invite(keys_, detect_->now_ms, detect_->levels);
+      detect_->prepared_by = nullptr;
+    }
   }
 }
 

@@ -137,6 +137,14 @@ void WorkerDetect::on_invite(const InviteKeys& keys, std::uint64_t now_ms, Level
   finish(now_ms, r.kind == InviteKind::new_call, p, out);
 }
 
+void WorkerDetect::on_invite(const InviteKeys& keys, Prepared& p, std::uint64_t now_ms, Levels& out) noexcept {
+  // prefetch(keys, p) started the call table's and the detectors' loads.
+  const InviteResult r = calls_->on_invite(keys, now_ms);
+  if (r.victim != nullptr && r.victim_outcome.events != 0) feed_outcome(*r.victim, r.victim_outcome, now_ms);
+  out.call = r.kind;
+  finish(now_ms, r.kind == InviteKind::new_call, p.d, out);
+}
+
 void WorkerDetect::levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept {
   Pending p[kMaxDetectors];
   prepare(keys, p);
@@ -148,6 +156,11 @@ void WorkerDetect::prefetch(const InviteKeys& keys) const noexcept {
   calls_->prefetch(keys.call_id_hash);
   Pending p[kMaxDetectors];
   prepare(keys, p);
+}
+
+void WorkerDetect::prefetch(const InviteKeys& keys, Prepared& out) const noexcept {
+  calls_->prefetch(keys.call_id_hash);
+  prepare(keys, out.d);
 }
 
 void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {

@@ -75,6 +75,34 @@ class WorkerDetect {
   // for every INVITE of a burst before handling the burst overlaps all their
   // cache misses (bench_detect: BM_Burst32). Optional; reads nothing.
   void prefetch(const InviteKeys& keys) const noexcept;
+
+  // One detector's work on one INVITE, carried between the stages of
+  // on_invite() so the cache misses of all tables overlap.
+  // Trivial (no member initialisers): an array of 32 is not cleared per INVITE.
+  struct Pending {
+    std::uint64_t key;         // 0: a key part is missing, detector skipped
+    std::uint64_t a, b;        // KeyParts
+    std::uint64_t pair;        // distinct counts: pair_hash(key, value); 0 = no value
+    std::uint32_t group;       // counter.group(key)
+    std::uint32_t pair_group;  // pairs->group(pair)
+    std::uint32_t slot;
+    bool add;   // add one to the slot
+    bool move;  // distinct value seen again: move its unit (PairSeen::Touch)
+    std::uint32_t prev_epoch;
+  };
+  // Every detector's Pending for one INVITE: what prefetch(keys, out)
+  // computed (keys, hashes, table groups), handed to on_invite(keys, out,
+  // ...) so the keys are hashed once per INVITE, not once per stage.
+  // Valid only for this WorkerDetect and these keys.
+  struct Prepared {
+    Prepared() noexcept {}  // user-provided: `DetectContext dc{}` leaves the 1.8 KB uncleared
+    Pending d[kMaxDetectors];
+  };
+  // prefetch(keys), keeping what it computed in `out`.
+  void prefetch(const InviteKeys& keys, Prepared& out) const noexcept;
+  // on_invite(keys, now_ms, levels) for keys this object prefetch()ed into
+  // `p` (p is consumed: its entries are reused as the stages' state).
+  void on_invite(const InviteKeys& keys, Prepared& p, std::uint64_t now_ms, Levels& out) noexcept;
   // The levels an INVITE with these keys would see now; counts nothing.
   void levels(const InviteKeys& keys, std::uint64_t now_ms, Levels& out) noexcept;
 
@@ -137,21 +165,6 @@ class WorkerDetect {
   struct Estimate {
     std::uint32_t count, count2;
     Level level, held;
-  };
-
-  // One detector's work on one INVITE, carried between the stages of
-  // on_invite() so the cache misses of all tables overlap.
-  // Trivial (no member initialisers): an array of 32 is not cleared per INVITE.
-  struct Pending {
-    std::uint64_t key;         // 0: a key part is missing, detector skipped
-    std::uint64_t a, b;        // KeyParts
-    std::uint64_t pair;        // distinct counts: pair_hash(key, value); 0 = no value
-    std::uint32_t group;       // counter.group(key)
-    std::uint32_t pair_group;  // pairs->group(pair)
-    std::uint32_t slot;
-    bool add;   // add one to the slot
-    bool move;  // distinct value seen again: move its unit (PairSeen::Touch)
-    std::uint32_t prev_epoch;
   };
 
   void prepare(const InviteKeys& keys, Pending* p) const noexcept;

@@ -38,6 +38,12 @@
   X(non_invite, "SIP requests other than INVITE (forwarded untouched)")                                               \
   X(call_events, "responses, CANCELs, ACKs and BYEs that found their call in a worker's call table (detection)")      \
   X(core_sip_parsed, "SIP messages from the core side parsed for the call table (detection on; forwarded untouched)") \
+  X(core_fragments_followed,                                                                                          \
+    "IP fragments from the core side copied into reassembly for the call table (the fragments leave at once)")        \
+  X(core_tcp_tails_joined, "core-side TCP messages cut across segments, completed for the call table")                \
+  X(core_tcp_tails_lost, "core-side TCP message ends not followed: too long, a gap, or another flow took the slot")   \
+  X(core_fragments_uncopied,                                                                                          \
+    "IP fragments from the core side not followed: no mbuf for the copy (forwarded all the same)")                    \
   X(malformed,                                                                                                        \
     "SIP messages the parser rejected (see parse_errors), and frames that could not be inspected "                    \
     "(multiseg_too_large/_no_mbuf, IPv6 fragments DPDK cannot reassemble)")                                           \

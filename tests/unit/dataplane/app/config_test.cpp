@@ -55,6 +55,26 @@ TEST_F(ConfigFile, AValidFileLoads) {
   EXPECT_EQ(c->worker_lcores, (std::vector<unsigned>{1}));
 }
 
+// eal.lcores: a plain list goes to EAL's -l; an lcore@cpu mapping (three
+// lcores on two CPUs) only --lcores takes, -l refuses it.
+TEST_F(ConfigFile, LcoreMappingsGoToEalAsLcores) {
+  Lines errors;
+  auto c = load(
+      "eal: {vdevs: [\"net_null0\", \"net_null1\"], lcores: \"0@0,(1,2)@1\"}\n"
+      "ports:\n  - {name: trunk, device: net_null0}\n  - {name: core, device: net_null1, role: core}\n"
+      "pairs: [[trunk, core]]\nworkers: {lcores: [1, 2]}\n",
+      errors);
+  ASSERT_TRUE(c) << (errors.empty() ? "" : errors[0]);
+  std::vector<std::string> a = eal_arguments(*c, "dp");
+  ASSERT_GE(a.size(), 5u);
+  EXPECT_EQ((std::vector<std::string>{a[1], a[2], a[3], a[4]}),
+            (std::vector<std::string>{"--lcores", "0@0,(1,2)@1", "--main-lcore", "0"}));
+  c = load(std::string(kPorts), errors);
+  ASSERT_TRUE(c);
+  a = eal_arguments(*c, "dp");
+  EXPECT_EQ((std::vector<std::string>{a[1], a[2]}), (std::vector<std::string>{"-l", "0-1"}));
+}
+
 // HEP export and watches (docs/export.md): the collector is an address
 // literal and a port, the filter one the control socket would take.
 TEST_F(ConfigFile, HepExportAndWatch) {

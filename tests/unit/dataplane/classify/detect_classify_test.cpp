@@ -261,7 +261,9 @@ TEST_F(DetectClassify, NoWorkerMeansDetectorConditionsAreFalse) {
                                   "detectors:\n  - {name: x, key: caller, count: invites, window: 60s, "
                                   "block: 1}\nrules:\n  - {id: x, match: {detector: x}, action: drop}\n");
   detect::WorkerDetect w(other->detectors(), detect::WorkerOptions{});
-  DetectContext c{&w, 1000, {}};
+  DetectContext c;
+  c.worker = &w;
+  c.now_ms = 1000;
   Parsed p(invite("+8613900139000", "+8613800138000", "z"));
   EXPECT_EQ(classify::classify(*set_, p.msg(), from_ip("10.1.2.3"), scratch_, &c).action, ActionKind::pass);
   EXPECT_EQ(c.levels.n, 0U);
@@ -348,6 +350,28 @@ TEST_F(DetectClassify, ReloadKeepsStateOfUnchangedDefinitions) {
   EXPECT_EQ(v.action, ActionKind::reject);  // the 11th call of the window, across the reload
   EXPECT_EQ(v.detector_count, 11U);
   EXPECT_EQ(ctx_.levels.d[1].count, 1U);  // fan restarted: only this call's callee
+}
+
+// The worker keeps two INVITEs in flight. InFlights that share one
+// DetectContext must each count their own keys: the second start() replaces
+// what the first prepared, so the first verdict prepares its keys again
+// instead of counting the second INVITE's.
+TEST_F(DetectClassify, InFlightsSharingAContextCountTheirOwnKeys) {
+  use(kBehaviour);
+  for (int n = 1; n <= 3; ++n) {
+    Parsed a(invite("+8613900139000", "+8613800138000", "a" + std::to_string(n)));
+    Parsed b(invite("+8613900139111", "+8613800138111", "b" + std::to_string(n)));
+    InFlight fa, fb;
+    ctx_.now_ms = 1000 + n;
+    fa.start(*set_, a.msg(), from_ip("10.1.2.3"), scratch_, &ctx_);
+    fb.start(*set_, b.msg(), from_ip("10.1.2.4"), scratch_, &ctx_);
+    fa.verdict();
+    const std::uint64_t key_a = ctx_.levels.d[0].key;
+    EXPECT_EQ(ctx_.levels.d[0].count, static_cast<std::uint32_t>(n));
+    fb.verdict();
+    EXPECT_EQ(ctx_.levels.d[0].count, static_cast<std::uint32_t>(n));
+    EXPECT_NE(ctx_.levels.d[0].key, key_a);
+  }
 }
 
 TEST_F(DetectClassify, InFlightAndExplainCountOnce) {

@@ -171,6 +171,40 @@ TEST(WorkerDetect, LevelsCountsNothing) {
 
 // ---- distinct counts -------------------------------------------------------------
 
+// prefetch(keys, p) + on_invite(keys, p) is on_invite(keys) in two steps:
+// the same levels, counts and reports, INVITE after INVITE, for every kind of
+// count (invites, distinct, outcome-fed).
+TEST(WorkerDetect, PreparedInviteIsTheSameAsOnInvite) {
+  Worker one({call_bombing(), mass_calling(), one_ring()});
+  Worker two({call_bombing(), mass_calling(), one_ring()});
+  WorkerDetect::Prepared p;
+  bool blocked[2] = {false, false};
+  for (std::uint64_t i = 0; i < 600; ++i) {
+    // Every 5th a bomber (7 -> 8, a new call each time); the rest two mass
+    // callers, each INVITE sent twice (a retransmission: counted once).
+    const InviteKeys k = i % 5 == 4 ? invite(number(7), number(8), 90'000 + i)
+                                    : invite(number(i / 300), number(1000 + i / 2), 5000 + i / 2);
+    const std::uint64_t t = i * 50;
+    one.w.on_invite(k, t, one.out);
+    two.w.prefetch(k, p);
+    two.w.on_invite(k, p, t, two.out);
+    ASSERT_EQ(one.out.n, two.out.n);
+    ASSERT_EQ(one.out.call, two.out.call) << i;
+    for (std::uint32_t d = 0; d < one.out.n; ++d) {
+      ASSERT_EQ(one.out.d[d].key, two.out.d[d].key) << i << " " << d;
+      ASSERT_EQ(one.out.d[d].local, two.out.d[d].local) << i << " " << d;
+      ASSERT_EQ(one.out.d[d].count, two.out.d[d].count) << i << " " << d;
+      ASSERT_EQ(one.out.d[d].level, two.out.d[d].level) << i << " " << d;
+      ASSERT_EQ(one.out.d[d].rose, two.out.d[d].rose) << i << " " << d;
+    }
+    for (int d = 0; d < 2; ++d) blocked[d] |= one.out.d[d].level == Level::block;
+  }
+  // Both counts reached a level, so the comparison covered one.
+  EXPECT_TRUE(blocked[0]);
+  EXPECT_TRUE(blocked[1]);
+  EXPECT_EQ(one.drain().size(), two.drain().size());
+}
+
 TEST(WorkerDetect, DistinctCalleesCountEachCalleeOnce) {
   Worker k({mass_calling()});  // > 100 distinct callees in 60 s
   for (int i = 1; i <= 100; ++i) k.call(A, number(1000 + i), i);
