@@ -69,8 +69,8 @@ std::optional<DataplaneView> parse_dataplane_view(const json& reply, std::string
     auto window = u32_of(d, "window_ms"), warn = u32_of(d, "warn"), block = u32_of(d, "block"),
          block_for = u32_of(d, "block_for_ms");
     if (!name || !key_kind || !count || !window || !warn || !block || !block_for || *window == 0) continue;
-    v.detectors[*name] = ViewDetector{*name, *key_kind, *count, *window, *warn, *block, *block_for,
-                                      d.value("report_only", false)};
+    v.detectors[*name] =
+        ViewDetector{*name, *key_kind, *count, *window, *warn, *block, *block_for, d.value("report_only", false)};
   }
   for (const json& e : *entries) {
     if (!e.is_object()) continue;
@@ -101,8 +101,7 @@ std::string share_value(std::uint32_t count, std::int64_t now_ms) {
   return std::to_string(count) + " " + std::to_string(now_ms);
 }
 
-FleetTotal fleet_total(const std::map<std::string, std::string>& fields, std::int64_t now_ms,
-                       std::uint32_t window_ms) {
+FleetTotal fleet_total(const std::map<std::string, std::string>& fields, std::int64_t now_ms, std::uint32_t window_ms) {
   FleetTotal t;
   for (const auto& [appliance, value] : fields) {
     const std::size_t sp = value.find(' ');

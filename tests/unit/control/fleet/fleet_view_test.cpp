@@ -8,8 +8,8 @@ namespace {
 using nlohmann::json;
 
 json detector(const char* name, const char* key, const char* count, unsigned warn, unsigned block) {
-  return json{{"name", name}, {"key_kind", key},   {"count", count},          {"window_ms", 60000u},
-              {"warn", warn}, {"block", block},    {"block_for_ms", 300000u}, {"report_only", false}};
+  return json{{"name", name}, {"key_kind", key}, {"count", count},          {"window_ms", 60000u},
+              {"warn", warn}, {"block", block},  {"block_for_ms", 300000u}, {"report_only", false}};
 }
 
 json reply_with(json entries) {
@@ -17,9 +17,9 @@ json reply_with(json entries) {
               {"v", 1},
               {"detections", std::move(entries)},
               {"report_percent", 20u},
-              {"detectors", json::array({detector("bomb", "caller_callee", "invites", 0, 10),
-                                         detector("rate", "caller", "invites", 20, 40),
-                                         detector("asr", "caller", "asr", 0, 200)})}};
+              {"detectors",
+               json::array({detector("bomb", "caller_callee", "invites", 0, 10),
+                            detector("rate", "caller", "invites", 20, 40), detector("asr", "caller", "asr", 0, 200)})}};
 }
 
 json entry(const char* det, const char* key, unsigned count) {
@@ -28,12 +28,11 @@ json entry(const char* det, const char* key, unsigned count) {
 
 TEST(FleetView, ParsesTheDataPlanesReplyAndPicksKeysNearAThreshold) {
   std::string err;
-  auto v = parse_dataplane_view(reply_with(json::array({entry("bomb", "+8613800000001 -> +8613900000002", 4),
-                                                        entry("bomb", "+8613800000003 -> +8613900000002", 2),
-                                                        entry("rate", "+8613800000001", 7),
-                                                        entry("rate", "+8613800000004", 6),
-                                                        entry("asr", "+8613800000001", 50)})),
-                                err);
+  auto v = parse_dataplane_view(
+      reply_with(json::array({entry("bomb", "+8613800000001 -> +8613900000002", 4),
+                              entry("bomb", "+8613800000003 -> +8613900000002", 2), entry("rate", "+8613800000001", 7),
+                              entry("rate", "+8613800000004", 6), entry("asr", "+8613800000001", 50)})),
+      err);
   ASSERT_TRUE(v) << err;
   EXPECT_EQ(v->report_percent, 20u);
   EXPECT_EQ(v->keys.size(), 5u);
@@ -55,8 +54,13 @@ TEST(FleetView, HostileRepliesAreRefusedOrSkipped) {
                                    json{{"detector", "rate"}, {"key", "+8613800000001"}, {"count", -3}},
                                    json{{"detector", "rate"}, {"key", "+8613800000001"}, {"count", 1ull << 40}},
                                    json("not an object")}));
-  r["detectors"].push_back(json{{"name", "w"}, {"key_kind", "caller"}, {"count", "invites"}, {"window_ms", 0u},
-                                {"warn", 1u}, {"block", 2u}, {"block_for_ms", 0u}});  // no window: skipped
+  r["detectors"].push_back(json{{"name", "w"},
+                                {"key_kind", "caller"},
+                                {"count", "invites"},
+                                {"window_ms", 0u},
+                                {"warn", 1u},
+                                {"block", 2u},
+                                {"block_for_ms", 0u}});  // no window: skipped
   auto v = parse_dataplane_view(r, err);
   ASSERT_TRUE(v) << err;
   EXPECT_EQ(v->keys.size(), 0u);
