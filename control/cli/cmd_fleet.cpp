@@ -210,6 +210,12 @@ std::string age_text(std::int64_t ms) {
   return buf;
 }
 
+// "4.2s", "12m", "3h": how long until an entry ends.
+std::string span_text(std::int64_t ms) {
+  std::string s = age_text(ms);
+  return s.substr(0, s.size() - 4);  // without " ago"
+}
+
 int run_status(const RedisOptions& o, bool as_json) {
   auto link = open_redis(o);
   if (!link) return kUnreachable;
@@ -228,6 +234,15 @@ int run_status(const RedisOptions& o, bool as_json) {
     return kUnreachable;
   }
   const std::int64_t now_ms = control::now_ns() / 1'000'000;
+  // Blocks and global detections in force (expired entries wait for pruning).
+  std::vector<fleet::Block> blocks, live;
+  std::size_t bad = 0;
+  if (!fleet::read_blocks(*link, k, blocks, bad, err)) {
+    std::cerr << err << "\n";
+    return kUnreachable;
+  }
+  for (fleet::Block& b : blocks)
+    if (b.until_ms > now_ms) live.push_back(std::move(b));
   if (as_json) {
     json j{{"redis", link->where()}, {"prefix", o.prefix}, {"current", *cur}};
     if (m)
@@ -247,6 +262,16 @@ int run_status(const RedisOptions& o, bool as_json) {
       apps.push_back(std::move(a));
     }
     j["appliances"] = std::move(apps);
+    json bl = json::array();
+    for (const fleet::Block& b : live)
+      bl.push_back(json{{"key", b.key},
+                        {"detector", b.detector},
+                        {"kind", b.from_view() ? "detection" : "block"},
+                        {"level", b.level},
+                        {"until_ms", b.until_ms},
+                        {"by", b.by},
+                        {"at", b.at}});
+    j["blocks"] = std::move(bl);
     std::cout << text::dump_json(j) << "\n";
     return kOk;
   }
@@ -272,6 +297,15 @@ int run_status(const RedisOptions& o, bool as_json) {
                 reason.c_str());
   }
   if (rows.empty()) std::cout << "(no appliance has reported)\n";
+  if (!live.empty()) {
+    // `fleet block` entries and the fleet view's global detections.
+    std::cout << "\n";
+    std::printf("%-9s %-20s %-34s %-6s %-10s %s\n", "held", "detector", "key", "level", "ends in", "by");
+    for (const fleet::Block& b : live)
+      std::printf("%-9s %-20s %-34s %-6s %-10s %s\n", b.from_view() ? "detection" : "block",
+                  text::printable(b.detector).c_str(), text::printable(b.key).c_str(), b.level.c_str(),
+                  span_text(b.until_ms - now_ms).c_str(), text::printable(b.by, 200).c_str());
+  }
   return kOk;
 }
 
@@ -281,6 +315,12 @@ int run_status(const RedisOptions& o, bool as_json) {
 // KEY as the data plane reads it: an IP address or a trunk name as given, a
 // number in any format normalised to E.164 with the dial plan.
 std::optional<std::string> block_key(const std::string& key, const DialPlanOptions& dp) {
+  // A pair detector's key, "A -> B" as `detections` shows it: each part normalised.
+  if (const std::size_t arrow = key.find(" -> "); arrow != std::string::npos) {
+    const std::optional<std::string> a = block_key(key.substr(0, arrow), dp), b = block_key(key.substr(arrow + 4), dp);
+    if (!a || !b) return std::nullopt;
+    return *a + " -> " + *b;
+  }
   unsigned char buf[16];
   if (::inet_pton(AF_INET, key.c_str(), buf) == 1 || ::inet_pton(AF_INET6, key.c_str(), buf) == 1) return key;
   const bool number = !key.empty() && (key[0] == '+' || (key[0] >= '0' && key[0] <= '9') || key.rfind("tel:", 0) == 0);
@@ -312,7 +352,8 @@ int run_block(const std::string& key_in, const std::string& detector, const std:
   auto link = open_redis(o);
   if (!link) return kUnreachable;
   const std::int64_t now = control::now_ns() / 1'000'000;
-  fleet::Block b{*key, detector, now + *dur / 1'000'000, publisher(), control::iso8601_ms(control::now_ns())};
+  fleet::Block b{*key, detector, now + *dur / 1'000'000, publisher(), control::iso8601_ms(control::now_ns()),
+                 "",   "block"};
   std::string err;
   if (!fleet::write_block(*link, fleet::FleetKeys{o.prefix}, b, now, err)) {
     std::cerr << err << "\n";
@@ -368,10 +409,11 @@ void add_fleet_command(CLI::App& app, int& rc) {
   static DialPlanOptions bl_dp, li_dp;
   static std::string bl_key, bl_det, bl_for, li_key, li_det;
   auto* bl = fleet->add_subcommand("block", "hold KEY in a detector on every appliance for a while (docs/fleet.md)");
-  bl->add_option("KEY", bl_key, "an E.164 number in any format (the dial plan normalises it), an IP address or a trunk")
+  bl->add_option("KEY", bl_key,
+                 "an E.164 number in any format (the dial plan normalises it), an IP address, a trunk, or 'A -> B' "
+                 "for a pair detector")
       ->required();
-  bl->add_option("--detector", bl_det, "the single-part detector that holds it (the rules act on its level)")
-      ->required();
+  bl->add_option("--detector", bl_det, "the detector that holds it (the rules act on its level)")->required();
   bl->add_option("--for", bl_for, "how long: 90s, 10m, 2h, 1d (at most 30d)")->required();
   add_dial_plan_options(*bl, bl_dp);
   add_redis_options(bl, bl_opts);

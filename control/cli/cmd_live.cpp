@@ -359,8 +359,10 @@ int run_detections(const Sockets& so, bool as_json, bool all) {
               "FIRST SEEN", "LAST SEEN", "EXPIRES", "IN");
   for (const json& d : ds) {
     std::string in = d.contains("expires_in_s") ? duration_text(d.value("expires_in_s", 0.0)) : "-";
-    // Held from outside the counts: `sipwallctl fleet block` or a detections-hold request.
-    if (d.value("external", false)) in += " (fleet/manual block)";
+    // Held from outside the counts: `sipwallctl fleet block`, the fleet
+    // view's global detection, or a detections-hold request; `by` says which.
+    if (d.value("external", false))
+      in += " (" + (d.contains("by") ? text::printable(s_of(d, "by"), 200) : std::string("fleet/manual block")) + ")";
     std::printf("%-20s %-34s %7llu %-6s %-22s %-24s %-24s %-24s %s\n", text::printable(s_of(d, "detector")).c_str(),
                 text::printable(s_of(d, "key")).c_str(), static_cast<unsigned long long>(u64(d, "count")),
                 s_of(d, "level").c_str(), text::printable(s_of(d, "action")).c_str(), s_of(d, "first_seen").c_str(),

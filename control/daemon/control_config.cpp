@@ -30,9 +30,10 @@ constexpr std::array<std::string_view, 3> kControlKeys = {"socket", "mode", "gro
 constexpr std::array<std::string_view, 4> kMetricsKeys = {"listen", "mode", "group", "web_config"};
 constexpr std::array<std::string_view, 4> kTraceKeys = {"dir", "max_bytes", "keep", "drain_max"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
-constexpr std::array<std::string_view, 11> kFleetKeys = {
-    "redis",           "user",       "password_file", "appliance",    "prefix", "interval_ms", "heartbeat_ms",
-    "heartbeat_ttl_s", "timeout_ms", "retry_max_ms",  "max_bundle_mb"};
+constexpr std::array<std::string_view, 13> kFleetKeys = {
+    "redis",         "user",         "password_file",   "appliance",  "prefix",
+    "interval_ms",   "heartbeat_ms", "heartbeat_ttl_s", "timeout_ms", "retry_max_ms",
+    "max_bundle_mb", "view_percent", "view_interval_ms"};
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 // A Unix socket path that bind()/connect() take (sun_path is 108 bytes).
@@ -74,6 +75,8 @@ void read_fleet(yaml::Reader& r, Map& m, fleet::FleetOptions& f) {
   m.integer("timeout_ms", f.timeout_ms, 10, 10000);
   m.integer("retry_max_ms", f.retry_max_ms, 100, 600000);
   m.integer("max_bundle_mb", f.max_bundle_mb, 1, 4096);
+  m.integer("view_percent", f.view_percent, 0, 100);
+  m.integer("view_interval_ms", f.view_interval_ms, 100, 1000);
   if (f.heartbeat_ttl_s * 1000ull <= f.heartbeat_ms)
     r.error(m.at("heartbeat_ttl_s"), "heartbeat_ttl_s must be longer than heartbeat_ms");
 }

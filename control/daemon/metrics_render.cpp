@@ -530,9 +530,22 @@ void fleet_metrics(MetricsText& m, const fleet::FleetCounters& f) {
   m.sample_u64({}, f.heartbeats);
   m.family("sipwall_fleet_blocks_held", MetricType::gauge, "Fleet-wide blocks this appliance's data plane holds now");
   m.sample_u64({}, f.blocks_held);
-  m.family("sipwall_fleet_block_errors_total", MetricType::counter,
-           "Fleet-wide blocks the data plane refused to hold (no such single-part detector in its rule set)");
+  m.family(
+      "sipwall_fleet_block_errors_total", MetricType::counter,
+      "Fleet-wide blocks the data plane refused to hold (no such detector in its rule set, a key of another kind)");
   m.sample_u64({}, f.block_errors);
+  m.family("sipwall_fleet_view_pushes_total", MetricType::counter,
+           "Key counts this appliance pushed to the fleet view (keys near a detector's threshold, every view turn)");
+  m.sample_u64({}, f.view_pushes);
+  m.family("sipwall_fleet_view_reads_total", MetricType::counter,
+           "Fleet totals of keys this appliance read back from the fleet view");
+  m.sample_u64({}, f.view_reads);
+  m.family("sipwall_fleet_view_detections_total", MetricType::counter,
+           "Global detections this appliance decided: a key over a detector's threshold summed over the fleet");
+  m.sample_u64({}, f.view_detections);
+  m.family("sipwall_fleet_view_held", MetricType::gauge,
+           "Global detections (of the fleet view) this appliance's data plane holds now");
+  m.sample_u64({}, f.view_held);
 }
 
 }  // namespace

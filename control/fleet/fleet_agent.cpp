@@ -7,6 +7,7 @@
 #include "control/fleet/bundle_files.h"
 #include "control/fleet/fleet_blocks.h"
 #include "control/fleet/fleet_store.h"
+#include "control/fleet/fleet_view.h"
 #include "rules/io/file_input.h"
 #include "rules/text/safe_text.h"
 
@@ -94,6 +95,17 @@ void FleetAgent::redis_ok() {
 }
 
 void FleetAgent::tick() {
+  const Clock::time_point now = Clock::now();
+  if (now >= due_) heads_tick();
+  if (opts_.view_percent != 0 && now >= view_due_) {
+    if (c_.redis_up && link_.connected() && !applying_)
+      view_tick();
+    else
+      view_due_ = now + std::chrono::milliseconds(opts_.view_interval_ms);  // fail-static: local detection goes on
+  }
+}
+
+void FleetAgent::heads_tick() {
   due_ = Clock::now() + std::chrono::milliseconds(opts_.interval_ms);
   std::string err;
   std::uint64_t cur = 0, gen = 0;
@@ -237,11 +249,19 @@ void FleetAgent::sync_blocks(std::uint64_t gen) {
   if (bad) spdlog::warn("fleet: {} entries of {} are not blocks this version reads: ignored", bad, keys_.blocks());
   const std::string identity = hooks_.dataplane_identity();
   const std::int64_t now = now_ms();
+  known_blocks_.clear();
+  for (const Block& b : blocks) known_blocks_[b.field()] = b;
   std::map<std::string, std::int64_t> next;
+  std::uint64_t view_held = 0;
   for (const Block& b : blocks) {
     if (b.until_ms <= now) continue;
-    std::optional<json> reply = hooks_.dataplane_request(json{
-        {"v", 1}, {"cmd", "detections-hold"}, {"key", b.key}, {"detector", b.detector}, {"for_ms", b.until_ms - now}});
+    std::optional<json> reply = hooks_.dataplane_request(json{{"v", 1},
+                                                              {"cmd", "detections-hold"},
+                                                              {"key", b.key},
+                                                              {"detector", b.detector},
+                                                              {"for_ms", b.until_ms - now},
+                                                              {"level", b.level},
+                                                              {"by", b.from_view() ? b.by : "fleet block by " + b.by}});
     if (!reply) return;  // the data plane is away: all again next turn
     if (!reply->value("ok", false)) {
       c_.block_errors++;
@@ -251,9 +271,11 @@ void FleetAgent::sync_blocks(std::uint64_t gen) {
       continue;
     }
     if (!held_.count(b.field()))
-      spdlog::info("fleet: holding {} in {} until {} (by {})", text::printable(b.key), text::printable(b.detector),
-                   control::iso8601_ms(b.until_ms * 1'000'000), text::printable(b.by));
+      spdlog::info("fleet: holding {} in {} at {} until {} ({}{})", text::printable(b.key), text::printable(b.detector),
+                   b.level, control::iso8601_ms(b.until_ms * 1'000'000), b.from_view() ? "" : "by ",
+                   text::printable(b.by));
     next[b.field()] = b.until_ms;
+    if (b.from_view()) view_held++;
   }
   for (const auto& [field, until] : held_) {
     if (next.count(field) || until <= now) continue;
@@ -266,8 +288,98 @@ void FleetAgent::sync_blocks(std::uint64_t gen) {
   }
   held_ = std::move(next);
   c_.blocks_held = held_.size();
+  c_.view_held = view_held;
   blocks_applied_gen_ = gen;
   blocks_identity_ = identity;
+}
+
+// The fleet view (fleet_view.h): push this appliance's hot keys, read the
+// fleet's totals back, and write a global detection for each key whose
+// total is over a threshold (or extend one about to end while it still is).
+// The agents hold it through sync_blocks() like an operator's block.
+void FleetAgent::view_tick() {
+  const auto interval = std::chrono::milliseconds(opts_.view_interval_ms);
+  view_due_ = Clock::now() + interval;
+  std::optional<json> reply =
+      hooks_.dataplane_request(json{{"v", 1}, {"cmd", "detections"}, {"all", 1}, {"min_percent", opts_.view_percent}});
+  if (!reply) return;  // the data plane is away: its shares age out of Redis with the window
+  std::string err;
+  std::optional<DataplaneView> v = parse_dataplane_view(*reply, err);
+  if (!v) {
+    if (!view_warned_) spdlog::warn("fleet: view: {}", text::printable(err, 300));
+    view_warned_ = true;
+    return;
+  }
+  if (v->report_percent > opts_.view_percent && !view_warned_) {
+    spdlog::warn(
+        "fleet: view: the data plane's detection.report_percent ({}) is above fleet.view_percent ({}): keys in between "
+        "are not reported to its merge, so this appliance may not count them for the fleet",
+        v->report_percent, opts_.view_percent);
+    view_warned_ = true;
+  }
+  const std::vector<HotKey> push = keys_to_push(*v, opts_.view_percent);
+  std::vector<std::uint32_t> windows;
+  std::set<std::string> fields;
+  for (const HotKey& k : push) {
+    windows.push_back(v->detectors.at(k.detector).window_ms);
+    fields.insert(k.field());
+  }
+  std::vector<std::string> withdrawn;
+  for (const std::string& f : pushed_)
+    if (!fields.count(f)) withdrawn.push_back(f);
+  const std::int64_t now = now_ms();
+  std::vector<std::map<std::string, std::string>> totals;
+  if (!push_and_read(link_, keys_, opts_.appliance, push, windows, withdrawn, now, totals, err)) {
+    if (!link_.connected()) return redis_failed(err);
+    spdlog::warn("fleet: view: {}", err);
+    return;
+  }
+  pushed_ = std::move(fields);
+  c_.view_pushes += push.size();
+  c_.view_reads += totals.size();
+  c_.view_keys = push.size();
+
+  // Over a threshold fleet-wide: a global detection, held at least `keep`
+  // (three view turns) beyond the turn that last saw it over.
+  const std::int64_t keep = 3 * std::int64_t{opts_.view_interval_ms};
+  std::vector<Block> writes;
+  std::vector<std::string> stale;
+  for (std::size_t i = 0; i < push.size() && i < totals.size(); ++i) {
+    const ViewDetector& d = v->detectors.at(push[i].detector);
+    const FleetTotal t = fleet_total(totals[i], now, d.window_ms);
+    const std::string level = d.level_of(t.total);
+    if (level.empty()) continue;
+    const std::string field = push[i].field();
+    auto it = known_blocks_.find(field);
+    const bool live = it != known_blocks_.end() && it->second.until_ms > now;
+    if (live && !it->second.from_view()) continue;  // an operator's block of the key: it stays as ops set it
+    const bool higher = live && it->second.level == "warn" && level == "block";
+    if (live && !higher && it->second.until_ms >= now + keep) continue;  // held long enough already
+    Block b{push[i].key,
+            push[i].detector,
+            now + std::max<std::int64_t>(d.block_for_ms, 2 * keep),
+            "fleet detection: " + shares_text(t) + " > " + std::to_string(level == "block" ? d.block : d.warn),
+            control::iso8601_ms(control::now_ns()),
+            "view",
+            level};
+    if (live && !higher) b.until_ms = std::max(b.until_ms, it->second.until_ms);
+    if (!live || higher) {
+      c_.view_detections++;
+      spdlog::info("fleet: global detection of {} in {} at {}: {}", text::printable(b.key), text::printable(b.detector),
+                   level, text::printable(b.by));
+    }
+    writes.push_back(std::move(b));
+  }
+  for (const auto& [f, b] : known_blocks_)
+    if (b.from_view() && b.until_ms <= now) stale.push_back(f);
+  if (writes.empty() && stale.empty()) return;
+  if (!write_view_blocks(link_, keys_, writes, stale, err)) {
+    if (!link_.connected()) return redis_failed(err);
+    spdlog::warn("fleet: view: {}", err);
+    return;
+  }
+  for (const std::string& f : stale) known_blocks_.erase(f);
+  for (Block& b : writes) known_blocks_[b.field()] = std::move(b);
 }
 
 void FleetAgent::heartbeat() {
@@ -310,6 +422,11 @@ json FleetAgent::status_json() const {
          {"blocks_gen", blocks_gen_},
          {"blocks_held", c_.blocks_held},
          {"block_errors", c_.block_errors}};
+  if (opts_.view_percent != 0)
+    j["view"] = json{{"percent", opts_.view_percent}, {"interval_ms", opts_.view_interval_ms},
+                     {"keys", c_.view_keys},          {"pushes", c_.view_pushes},
+                     {"reads", c_.view_reads},        {"detections", c_.view_detections},
+                     {"held", c_.view_held}};
   if (!reason_.empty()) j["reason"] = reason_;
   if (!c_.redis_up && redis_known_) {
     j["redis_error"] = redis_error_;

@@ -20,10 +20,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "control/fleet/backoff.h"
 #include "control/fleet/bundle.h"
+#include "control/fleet/fleet_blocks.h"
 #include "control/fleet/fleet_keys.h"
 #include "control/fleet/fleet_options.h"
 #include "control/fleet/redis_link.h"
@@ -39,7 +41,13 @@ struct FleetCounters {
   std::uint64_t heartbeats = 0;
   std::uint64_t running_seq = 0;   // the fleet version this appliance runs (0: none)
   std::uint64_t blocks_held = 0;   // fleet blocks its data plane holds now
-  std::uint64_t block_errors = 0;  // holds the data plane refused (unknown detector, pair detector, ...)
+  std::uint64_t block_errors = 0;  // holds the data plane refused (unknown detector, key of another kind, ...)
+  // The fleet view (fleet_view.h).
+  std::uint64_t view_pushes = 0;      // key counts pushed to Redis
+  std::uint64_t view_reads = 0;       // fleet totals read back
+  std::uint64_t view_detections = 0;  // global detections this appliance found first (written to the blocks hash)
+  std::uint64_t view_held = 0;        // global detections its data plane holds now
+  std::uint64_t view_keys = 0;        // keys pushed at the last turn
 };
 
 class FleetAgent {
@@ -67,8 +75,9 @@ class FleetAgent {
   // Reads the password file. False with `error`.
   bool open(std::string& error);
   // When tick() wants to run next.
-  Clock::time_point due() const noexcept { return due_; }
-  // One turn: read the current version (apply it if new), heartbeat.
+  Clock::time_point due() const noexcept { return opts_.view_percent != 0 && view_due_ < due_ ? view_due_ : due_; }
+  // One turn: read the current version (apply it if new), heartbeat; and,
+  // every view_interval_ms, the fleet view.
   void tick();
   // The reply of the reload apply() asked for.
   void reload_finished(const nlohmann::json& reply);
@@ -84,6 +93,8 @@ class FleetAgent {
   void refuse(std::uint64_t seq, const std::string& reason);
   void heartbeat();
   void sync_blocks(std::uint64_t gen);
+  void heads_tick();
+  void view_tick();
 
   FleetOptions opts_;
   std::filesystem::path rules_file_, backup_dir_;
@@ -114,6 +125,13 @@ class FleetAgent {
   std::optional<std::uint64_t> blocks_applied_gen_;
   std::string blocks_identity_;
   std::map<std::string, std::int64_t> held_;
+  std::map<std::string, Block> known_blocks_;  // the blocks hash as last read (field -> block)
+
+  // The fleet view: when it runs next, and the fields ("detector\tkey")
+  // this appliance has a share in, withdrawn when their count falls.
+  Clock::time_point view_due_{};
+  std::set<std::string> pushed_;
+  bool view_warned_ = false;
 };
 
 }  // namespace sipwall::fleet

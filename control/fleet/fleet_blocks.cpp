@@ -29,11 +29,18 @@ std::optional<Block> parse_block(const std::string& text) {
       if (c < 0x20 || c == 0x7f) return std::nullopt;
     return s;
   };
-  auto key = str("key", 256), det = str("detector", 256), by = str("by", 512), at = str("at", 64);
+  auto key = str("key", 600), det = str("detector", 256), by = str("by", 512), at = str("at", 64);
   auto until = j.find("until_ms");
   if (!key || !det || !by || !at || key->empty() || det->empty() || until == j.end() || !until->is_number_integer())
     return std::nullopt;
-  return Block{*key, *det, until->get<std::int64_t>(), *by, *at};
+  Block b{*key, *det, until->get<std::int64_t>(), *by, *at, "", "block"};
+  if (j.contains("source")) {  // written by the fleet view; absent in an operator's block
+    auto source = str("source", 16), level = str("level", 16);
+    if (!source || !level || (*level != "warn" && *level != "block")) return std::nullopt;
+    b.source = *source;
+    b.level = *level;
+  }
+  return b;
 }
 
 }  // namespace
@@ -84,8 +91,36 @@ bool write_block(RedisLink& r, const FleetKeys& k, const Block& b, std::int64_t 
   std::vector<std::vector<std::string>> cmds;
   for (const Block& o : all)
     if (o.until_ms <= now_ms) cmds.push_back({"HDEL", k.blocks(), o.field()});
+  cmds.push_back({"HSET", k.blocks(), b.field(), block_value(b)});
+  cmds.push_back({"INCR", k.blocks_gen()});
+  std::vector<RedisReply> reps;
+  if (!r.pipeline(cmds, reps)) {
+    error = r.error();
+    return false;
+  }
+  for (const RedisReply& x : reps)
+    if (x.is_error()) {
+      error = "Redis answered " + x.str;
+      return false;
+    }
+  return true;
+}
+
+std::string block_value(const Block& b) {
   json v{{"key", b.key}, {"detector", b.detector}, {"until_ms", b.until_ms}, {"by", b.by}, {"at", b.at}};
-  cmds.push_back({"HSET", k.blocks(), b.field(), v.dump(-1, ' ', false, json::error_handler_t::replace)});
+  if (!b.source.empty()) {
+    v["source"] = b.source;
+    v["level"] = b.level;
+  }
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool write_view_blocks(RedisLink& r, const FleetKeys& k, const std::vector<Block>& bs,
+                       const std::vector<std::string>& stale, std::string& error) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const std::string& f : stale) cmds.push_back({"HDEL", k.blocks(), f});
+  for (const Block& b : bs) cmds.push_back({"HSET", k.blocks(), b.field(), block_value(b)});
+  if (cmds.empty()) return true;
   cmds.push_back({"INCR", k.blocks_gen()});
   std::vector<RedisReply> reps;
   if (!r.pipeline(cmds, reps)) {

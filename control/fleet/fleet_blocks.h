@@ -21,10 +21,16 @@ namespace sipwall::fleet {
 inline constexpr std::size_t kMaxBlocks = 100000;
 
 struct Block {
-  std::string key;       // "+8613800138000", an IP address, a trunk name
-  std::string detector;  // a single-part detector of the rule set
+  std::string key;       // "+8613800138000", an IP address, a trunk name; "A -> B" for a pair detector
+  std::string detector;  // a detector of the rule set
   std::int64_t until_ms = 0;
   std::string by, at;  // who, when (ISO 8601)
+  // Empty: an operator's block (`fleet block`). "view": a global detection
+  // the fleet view decided (fleet_view.h): `by` says which appliances counted what.
+  std::string source;
+  std::string level = "block";  // the level it is held at: warn or block
+
+  bool from_view() const { return source == "view"; }
 
   std::string field() const { return detector + "\t" + key; }
 };
@@ -32,6 +38,13 @@ struct Block {
 // Stores `b` (replacing a block of the same key and detector), drops expired
 // ones, bumps the generation. False with `error`.
 bool write_block(RedisLink& r, const FleetKeys& k, const Block& b, std::int64_t now_ms, std::string& error);
+// The JSON value stored for `b`.
+std::string block_value(const Block& b);
+// Stores the global detections `bs` and removes the expired `stale` fields in
+// one pipeline, bumps the generation once (the appliances' agents: nothing
+// is read first, the caller knows the hash from its last sync).
+bool write_view_blocks(RedisLink& r, const FleetKeys& k, const std::vector<Block>& bs,
+                       const std::vector<std::string>& stale, std::string& error);
 // Removes the blocks of `key` (in `detector` only, if given); `removed` says how many.
 bool remove_blocks(RedisLink& r, const FleetKeys& k, const std::string& key, const std::optional<std::string>& detector,
                    std::size_t& removed, std::string& error);

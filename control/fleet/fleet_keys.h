@@ -20,6 +20,9 @@ struct FleetKeys {
   std::string blocks_gen() const { return prefix + "blocks:gen"; }  // INCR at every change of blocks
   std::string appliances() const { return prefix + "appliances"; }  // sorted set: id -> last seen (ms)
   std::string appliance(const std::string& id) const { return prefix + "appliance:" + id; }  // hash, with a TTL
+  // The fleet view (fleet_view.h): one hash per (detector, key), field "detector\tkey":
+  // appliance id -> "<count> <ms>", expiring a detector's window after the last push.
+  std::string view(const std::string& field) const { return prefix + "view:" + field; }
 };
 
 // What an appliance id may be: 1 to 64 of [A-Za-z0-9._-] (it is part of a key

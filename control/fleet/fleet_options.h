@@ -20,6 +20,12 @@ struct FleetOptions {
   std::uint32_t timeout_ms = 200;        // per Redis call (connect, each read, each write)
   std::uint32_t retry_max_ms = 10000;    // back-off ceiling while Redis is unreachable
   std::uint32_t max_bundle_mb = 1024;    // a bigger published rule set is refused
+  // The fleet view (fleet_view.h): keys at or above this percentage of a
+  // detector's lowest threshold are pushed and summed across appliances;
+  // 0 turns the view off. The data plane's detection.report_percent should
+  // be at most this, or it does not report such keys to its merge.
+  std::uint32_t view_percent = 50;
+  std::uint32_t view_interval_ms = 1000;  // how often (100 .. 1000)
 };
 
 }  // namespace sipwall::fleet

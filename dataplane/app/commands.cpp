@@ -498,7 +498,8 @@ std::string handle_request(MainState& st, std::string_view line) {
   }
   if (req.cmd == "detections") {
     st.detect.merge_now();  // what the workers act on right now
-    return text::dump_json(detections_json(st, req.count("all").value_or(0) != 0));
+    return text::dump_json(
+        detections_json(st, req.count("all").value_or(0) != 0, req.count("min_percent").value_or(0)));
   }
   if (req.cmd == "detections-lift")
     return text::dump_json(lift_json(st, req.text("key").value_or(""), req.text("detector")));
@@ -523,8 +524,9 @@ std::string handle_request(MainState& st, std::string_view line) {
     return text::dump_json(j);
   }
   if (req.cmd == "detections-hold")
-    return text::dump_json(hold_json(st, req.text("key").value_or(""), req.text("detector").value_or(""),
-                                     req.count("for_ms").value_or(0)));
+    return text::dump_json(hold_json(
+        st, HoldRequest{req.text("key").value_or(""), req.text("detector").value_or(""),
+                        req.count("for_ms").value_or(0), req.text("level").value_or(""), req.text("by").value_or("")}));
   // The command table and this function name the same commands.
   st.bad_requests++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");

@@ -48,10 +48,16 @@ constexpr std::array<std::string_view, 6> kTcpKeys = {"max_flows",        "reass
 constexpr std::array<std::string_view, 2> kOffloadKeys = {"steering", "deny"};
 constexpr std::array<std::string_view, 2> kTraceKeys = {"ring_size", "buffer"};
 constexpr std::array<std::string_view, 3> kRecordsKeys = {"enabled", "ring_size", "socket"};
-constexpr std::array<std::string_view, 9> kDetectionKeys = {
-    "capacity", "calls",         "report_queue",       "merge_ms",
-    "max_keys", "expire_visits", "ringing_timeout_ms", "answered_timeout_ms",
-    "linger_ms"};
+constexpr std::array<std::string_view, 10> kDetectionKeys = {"capacity",
+                                                             "calls",
+                                                             "report_queue",
+                                                             "merge_ms",
+                                                             "max_keys",
+                                                             "report_percent",
+                                                             "expire_visits",
+                                                             "ringing_timeout_ms",
+                                                             "answered_timeout_ms",
+                                                             "linger_ms"};
 constexpr std::array<std::string_view, 2> kRunKeys = {"stop_when_idle_ms", "stats_json"};
 constexpr std::array<std::string_view, 5> kWatchKeys = {"calls", "call_ttl_ms", "ring_size", "mbufs", "drain_per_turn"};
 constexpr std::array<std::string_view, 1> kExportKeys = {"hep"};
@@ -275,6 +281,7 @@ void read_settings(yaml::Reader& r, Map& top, DataplaneConfig& c) {
     // The issue's bound: every worker acts on a crossing within 200 ms.
     m->integer("merge_ms", c.detection_merge_ms, 1, 100);
     m->integer("max_keys", c.detection_max_keys, 64, 1 << 24);
+    m->integer("report_percent", c.detection_report_percent, 1, 100);
     m->integer("expire_visits", c.detection_expire_visits, 1, 1 << 16);
     m->integer("ringing_timeout_ms", c.detection_ringing_timeout_ms, 1000, 3600000);
     m->integer("answered_timeout_ms", c.detection_answered_timeout_ms, 60000, 86400000);
@@ -679,7 +686,7 @@ std::string describe_plan(const DataplaneConfig& c, unsigned burst) {
     << " ms\n";
   o << "  detection      " << c.detection_capacity << " keys per detector (unless the rule set says), "
     << c.detection_calls << " calls; merge every " << c.detection_merge_ms << " ms, " << c.detection_max_keys
-    << " keys merged\n";
+    << " keys merged, reported from " << c.detection_report_percent << " % of a threshold\n";
   o << "  trace ring     " << c.trace_ring_size << " records (main-lcore buffer " << c.trace_buffer << ")\n";
   o << "  watch          " << c.watch_calls << " watched calls and a ring of " << c.watch_ring_size
     << " copies per worker; pool of " << c.watch_mbufs << " mbufs (docs/export.md)\n";

@@ -92,8 +92,11 @@ struct DataplaneConfig {
   std::uint32_t detection_calls = 65536;        // calls followed per worker
   std::uint32_t detection_report_queue = 8192;  // hot-key reports buffered per worker between merges
   std::uint32_t detection_merge_ms = 50;        // merge on the main lcore at least this often (<= 100)
-  std::uint32_t detection_max_keys = 65536;     // (detector, key) pairs the merge tracks
-  std::uint32_t detection_expire_visits = 64;   // call-table slots swept per worker poll loop
+  // A worker reports a key to the merge from threshold * this / (100 * workers)
+  // (docs/detection.md); a fleet's view needs it at most its view_percent.
+  std::uint32_t detection_report_percent = 50;
+  std::uint32_t detection_max_keys = 65536;    // (detector, key) pairs the merge tracks
+  std::uint32_t detection_expire_visits = 64;  // call-table slots swept per worker poll loop
   std::uint32_t detection_ringing_timeout_ms = 180000;
   std::uint32_t detection_answered_timeout_ms = 14400000;
   std::uint32_t detection_linger_ms = 32000;  // a call stays this long after its end (retransmissions)

@@ -107,13 +107,21 @@ void DetectRuntime::tick() {
     collect();
 }
 
-bool DetectRuntime::hold(std::uint64_t detector, std::uint64_t key, std::uint64_t part, detect::Level level,
-                         std::uint64_t for_ms) {
+bool DetectRuntime::hold(std::uint64_t detector, std::uint64_t key, std::uint64_t a, std::uint64_t b,
+                         detect::Level level, std::uint64_t for_ms, std::string note) {
   if (!merger_) return false;
   const std::uint64_t now = now_ms();
-  if (!merger_->hold(detector, key, part, 0, level, now + for_ms, now)) return false;
+  if (!merger_->hold(detector, key, a, b, level, now + for_ms, now)) return false;
+  std::erase_if(notes_, [now](const auto& n) { return n.second.until_ms <= now; });
+  if (notes_.size() < merger_->tracked() + 1u || notes_.count({detector, key}))
+    notes_[{detector, key}] = Note{std::move(note), now + for_ms};
   merge_now();  // the workers act on it from their next poll loop
   return true;
+}
+
+const std::string* DetectRuntime::hold_note(std::uint64_t detector, std::uint64_t key) const {
+  auto it = notes_.find({detector, key});
+  return it == notes_.end() || it->second.text.empty() ? nullptr : &it->second.text;
 }
 
 std::size_t DetectRuntime::lift(std::uint64_t part, std::uint32_t kinds, std::optional<std::uint64_t> detector) {

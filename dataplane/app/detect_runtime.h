@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,7 +61,13 @@ class DetectRuntime {
 
   // Holds (detector, key) at `level` for `for_ms` from now (Merger::hold),
   // and merges at once. False when the merger has no room or no detector.
-  bool hold(std::uint64_t detector, std::uint64_t key, std::uint64_t part, detect::Level level, std::uint64_t for_ms);
+  // a, b: the key's parts (b 0 for a single-part key). `note` (who decided
+  // it: "fleet block by ops@noc", "fleet detection: a1 4, a2 4") is shown by
+  // `detections` next to the entry while it is held.
+  bool hold(std::uint64_t detector, std::uint64_t key, std::uint64_t a, std::uint64_t b, detect::Level level,
+            std::uint64_t for_ms, std::string note);
+  // The note of the last hold of (detector, key), or nullptr.
+  const std::string* hold_note(std::uint64_t detector, std::uint64_t key) const;
 
   const detect::Merger* merger() const noexcept { return merger_.get(); }
   const detect::DynamicSet* published_set() const noexcept { return published_; }
@@ -94,6 +101,13 @@ class DetectRuntime {
   double last_merge_us_ = 0;
   std::uint64_t merges_ = 0;
   std::uint64_t reports_taken_ = 0;
+  struct Note {
+    std::string text;
+    std::uint64_t until_ms;
+  };
+  // hold(): (detector, key) -> its note, until the hold ends; pruned at the
+  // next hold, bounded by the merger's keys.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, Note> notes_;
 };
 
 }  // namespace sipwall::dataplane

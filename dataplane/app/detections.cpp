@@ -47,7 +47,7 @@ std::string trunk_name(const RuntimeSet* rs, std::uint64_t i) {
 
 }  // namespace
 
-json detections_json(MainState& st, bool all) {
+json detections_json(MainState& st, bool all, std::uint64_t min_percent) {
   DetectRuntime& dr = st.detect;
   RuntimeSet* rs = st.dp.current.load(std::memory_order_acquire);
   json out = json::array();
@@ -62,6 +62,11 @@ json detections_json(MainState& st, bool all) {
       while (d < specs.size() && specs[d].definition_hash != e.detector) ++d;
       if (d == specs.size()) return;  // a detector the running set no longer has
       const detect::DetectorSpec& s = specs[d];
+      // Not held and under min_percent of its lowest threshold: left out
+      // (the fleet view asks only for the keys it pushes).
+      if (!held && min_percent != 0 &&
+          std::uint64_t{e.count} * 100 < std::uint64_t{detect::lowest_threshold(s)} * min_percent)
+        return;
       json j{{"detector", std::string(rs->set().detector_name(d))},
              {"key_kind", detect::to_string(s.key)},
              {"key", detect::key_text(s.key, e.a, e.b, [&](std::uint64_t t) { return trunk_name(rs, t); })},
@@ -72,6 +77,9 @@ json detections_json(MainState& st, bool all) {
              {"report_only", s.report_only},
              {"external", e.external}};
       if (s.count == detect::DetectCount::asr) j["answered"] = e.count2;
+      if (e.external) {
+        if (const std::string* note = dr.hold_note(e.detector, e.key)) j["by"] = *note;
+      }
       if (held) {
         j["fired"] = wall_time(e.fired_ms, now);
         j["expires"] = wall_time(e.expiry_ms, now);
@@ -82,11 +90,31 @@ json detections_json(MainState& st, bool all) {
     });
   }
   // Names and keys hold bytes from the rule set: dump_json escapes them.
-  return json{{"ok", true},
-              {"v", protocol::kVersion},
-              {"detections", out},
-              {"merges", dr.merges()},
-              {"merge_ms", st.dp.cfg.detection_merge_ms}};
+  json reply{{"ok", true},
+             {"v", protocol::kVersion},
+             {"detections", out},
+             {"merges", dr.merges()},
+             {"merge_ms", st.dp.cfg.detection_merge_ms}};
+  if (all && rs != nullptr) {
+    // What a reader needs to weigh the counts (sipwall-control's fleet
+    // view sums them across appliances: docs/fleet.md).
+    json dets = json::array();
+    const std::span<const detect::DetectorSpec> specs = rs->detector_specs();
+    for (std::size_t d = 0; d < specs.size(); ++d) {
+      const detect::DetectorSpec& s = specs[d];
+      dets.push_back(json{{"name", std::string(rs->set().detector_name(d))},
+                          {"key_kind", detect::to_string(s.key)},
+                          {"count", detect::to_string(s.count)},
+                          {"window_ms", s.window_ms},
+                          {"warn", s.warn},
+                          {"block", s.block},
+                          {"block_for_ms", s.block_for_ms},
+                          {"report_only", s.report_only}});
+    }
+    reply["detectors"] = std::move(dets);
+    reply["report_percent"] = st.dp.cfg.detection_report_percent;
+  }
+  return reply;
 }
 
 namespace {
@@ -100,32 +128,64 @@ std::optional<detect::ParsedKey> parse_key_of(RuntimeSet* rs, const std::string&
   });
 }
 
+// A pair detector's KEY as `detections` shows it: "A -> B" (the callee second).
+std::optional<std::pair<detect::ParsedKey, detect::ParsedKey>> parse_pair_of(RuntimeSet* rs, const std::string& key) {
+  const std::size_t arrow = key.find(" -> ");
+  if (arrow == std::string::npos) return std::nullopt;
+  const std::optional<detect::ParsedKey> a = parse_key_of(rs, key.substr(0, arrow));
+  const std::optional<detect::ParsedKey> b = parse_key_of(rs, key.substr(arrow + 4));
+  if (!a || !b) return std::nullopt;
+  return std::pair{*a, *b};
+}
+
 }  // namespace
 
-json hold_json(MainState& st, const std::string& key, const std::string& detector, std::uint64_t for_ms) {
+json hold_json(MainState& st, const HoldRequest& h) {
+  const std::string& key = h.key;
+  const std::string& detector = h.detector;
+  const std::uint64_t for_ms = h.for_ms;
   constexpr std::uint64_t kMaxHoldMs = 30ull * 24 * 3600 * 1000;
   RuntimeSet* rs = st.dp.current.load(std::memory_order_acquire);
   if (rs == nullptr || !rs->has_detectors()) return protocol::error_json("the running rule set has no detectors");
   if (for_ms == 0 || for_ms > kMaxHoldMs) return protocol::error_json("for_ms must be 1 to 2592000000 (30 days)");
-  const std::optional<detect::ParsedKey> k = parse_key_of(rs, key);
-  if (!k)
-    return protocol::error_json("'" + protocol::printable(key) +
-                                "' is not a key: give an E.164 number (+8613800000001), an IP address or a trunk name");
+  detect::Level level = detect::Level::block;
+  if (h.level == "warn")
+    level = detect::Level::warn;
+  else if (!h.level.empty() && h.level != "block")
+    return protocol::error_json("level must be warn or block, got '" + protocol::printable(h.level) + "'");
+  if (h.by.size() > kMaxHoldNote)
+    return protocol::error_json("'by' is longer than " + std::to_string(kMaxHoldNote) + " bytes");
   const std::span<const detect::DetectorSpec> specs = rs->detector_specs();
   std::size_t d = 0;
   while (d < specs.size() && rs->set().detector_name(d) != detector) ++d;
   if (d == specs.size()) return protocol::error_json("no detector named '" + protocol::printable(detector) + "'");
   const detect::DetectorSpec& s = specs[d];
-  if (detect::two_part(s.key))
-    return protocol::error_json("detector '" + protocol::printable(detector) + "' counts pairs (" +
-                                detect::to_string(s.key) + "): a block needs a detector keyed by one part");
-  if ((k->kinds & detect::kind_bit(s.key)) == 0)
-    return protocol::error_json("detector '" + protocol::printable(detector) + "' is keyed by " +
-                                detect::to_string(s.key) + ", not by what '" + protocol::printable(key) + "' is");
-  if (!st.detect.hold(s.definition_hash, detect::key_hash(s.key, detect::KeyParts{k->part, 0, true}), k->part,
-                      detect::Level::block, for_ms))
+  detect::KeyParts parts{0, 0, true};
+  if (detect::two_part(s.key)) {
+    // "A -> B": A what the detector's first part is, B a callee number.
+    const auto p = parse_pair_of(rs, key);
+    if (!p || p->first.what != detect::first_part(s.key) || p->second.what != detect::PartKind::number)
+      return protocol::error_json("detector '" + protocol::printable(detector) + "' counts pairs (" +
+                                  detect::to_string(s.key) + "): give KEY as '" +
+                                  (detect::first_part(s.key) == detect::PartKind::source ? "ADDRESS" : "NUMBER") +
+                                  " -> NUMBER', got '" + protocol::printable(key) + "'");
+    parts.a = p->first.part;
+    parts.b = p->second.part;
+  } else {
+    const std::optional<detect::ParsedKey> k = parse_key_of(rs, key);
+    if (!k)
+      return protocol::error_json(
+          "'" + protocol::printable(key) +
+          "' is not a key: give an E.164 number (+8613800000001), an IP address or a trunk name");
+    if ((k->kinds & detect::kind_bit(s.key)) == 0)
+      return protocol::error_json("detector '" + protocol::printable(detector) + "' is keyed by " +
+                                  detect::to_string(s.key) + ", not by what '" + protocol::printable(key) + "' is");
+    parts.a = k->part;
+  }
+  if (!st.detect.hold(s.definition_hash, detect::key_hash(s.key, parts), parts.a, parts.b, level, for_ms, h.by))
     return protocol::error_json("the merge has no room for another key (detection.max_keys)");
-  return json{{"ok", true}, {"v", protocol::kVersion}, {"key", key}, {"detector", detector}, {"for_ms", for_ms}};
+  return json{{"ok", true},           {"v", protocol::kVersion}, {"key", key},
+              {"detector", detector}, {"for_ms", for_ms},        {"level", detect::to_string(level)}};
 }
 
 json lift_json(MainState& st, const std::string& key, const std::optional<std::string>& detector) {

@@ -107,6 +107,7 @@ DetectOptions detect_options(Dataplane& dp) {
   DetectOptions o;
   o.capacity = dp.cfg.detection_capacity;
   o.worker.report_queue = dp.cfg.detection_report_queue;
+  o.worker.report_percent = dp.cfg.detection_report_percent;
   o.worker.calls = call_table_options(dp.cfg);
   for (const auto& w : dp.workers) o.call_tables.push_back(w->calls.get());
   return o;

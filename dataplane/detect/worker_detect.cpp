@@ -38,8 +38,8 @@ constexpr std::uint32_t add_sat(std::uint32_t a, std::uint32_t b) noexcept {
 std::uint32_t report_min_for(const DetectorSpec& s, const WorkerOptions& o) noexcept {
   const std::uint32_t t = lowest_threshold(s);
   if (t == 0) return kNever;
-  const std::uint32_t share = t / (2 * o.workers);
-  return share > o.report_min_floor ? share : o.report_min_floor;
+  const std::uint64_t share = std::uint64_t{t} * o.report_percent / (100u * o.workers);
+  return share > o.report_min_floor ? static_cast<std::uint32_t>(share) : o.report_min_floor;
 }
 
 }  // namespace
@@ -50,6 +50,7 @@ const char* WorkerDetect::validate(std::span<const DetectorSpec> specs, const Wo
   if (o.worker_index >= o.workers) return "worker_index must be < workers";
   if (o.report_queue < 2 || o.report_queue > (1u << 24)) return "report_queue must be 2 .. 2^24";
   if (o.report_min_floor == 0) return "report_min_floor must be >= 1";
+  if (o.report_percent == 0 || o.report_percent > 100) return "report_percent must be 1 .. 100";
   if (o.pair_factor == 0 || o.pair_factor > 16) return "pair_factor must be 1 .. 16";
   if (o.calls.capacity == 0 || o.calls.capacity > kMaxCapacity) return "call table capacity must be 1 .. 2^26";
   if (o.default_capacity < kMinCapacity || o.default_capacity > kMaxCapacity)

@@ -42,12 +42,14 @@ struct WorkerOptions {
   std::uint32_t workers = 1;
   std::uint32_t report_queue = 8192;  // hot-key reports buffered between merges
   // A key is reported once its local count reaches
-  //   max(report_min_floor, lowest threshold / (2 * workers)):
+  //   max(report_min_floor, lowest threshold * report_percent / (100 * workers)):
   // a key spread evenly over the workers is reported before its sum can
-  // reach the threshold; the floor keeps keys seen once per window (most
-  // callers) out of the queue.
+  // reach report_percent of the threshold (50: half of it; a fleet that
+  // sums appliances' counts wants less, docs/fleet.md); the floor keeps keys
+  // seen once per window (most callers) out of the queue.
   std::uint32_t report_min_floor = 2;
-  std::uint32_t pair_factor = 4;  // distinct counts: PairSeen slots per counted key slot
+  std::uint32_t report_percent = 50;  // 1 .. 100
+  std::uint32_t pair_factor = 4;      // distinct counts: PairSeen slots per counted key slot
   // Keys per detector for a spec with capacity 0 (the rule file has no
   // `capacity:`): the data plane's detection.capacity.
   std::uint32_t default_capacity = 65536;

@@ -12,7 +12,7 @@ const ProtocolSpec& dataplane_protocol() {
           {"trace-drain", {{"max", FieldType::count, false}}},
           // Behavioural detection (docs/detection.md): the penalty
           // box (all=1: also keys hot but not held) and early release.
-          {"detections", {{"all", FieldType::count, false}}},
+          {"detections", {{"all", FieldType::count, false}, {"min_percent", FieldType::count, false}}},
           {"detections-lift", {{"key", FieldType::text, true}, {"detector", FieldType::text, false}}},
           // Watched calls (docs/export.md): a capture of the calls one
           // filter matches, read in turns until done, or stopped.
@@ -28,7 +28,11 @@ const ProtocolSpec& dataplane_protocol() {
           // A block decided outside this data plane (an operator, the
           // fleet: docs/fleet.md), held in a detector for for_ms.
           {"detections-hold",
-           {{"key", FieldType::text, true}, {"detector", FieldType::text, true}, {"for_ms", FieldType::count, true}}},
+           {{"key", FieldType::text, true},
+            {"detector", FieldType::text, true},
+            {"for_ms", FieldType::count, true},
+            {"level", FieldType::text, false},
+            {"by", FieldType::text, false}}},
       }};
   return spec;
 }

@@ -76,7 +76,8 @@ struct MatchIndex {
 // write them (through CompiledRuleSetAccess, rules/compiled/access.h).
 struct CompiledRuleSetData {
   std::string strings;  // pool every StrRef points into
-  StrRef name, version, source_file;
+  StrRef name, version;
+  StrRef source_file;  // empty since issue 18 (the checksum must not depend on the file's name); kept for the format
   std::uint64_t checksum = 0;
   number::DialPlan dial_plan{};
   MalformedPolicy malformed = MalformedPolicy::fail_open;

@@ -73,11 +73,19 @@ struct Builder {
     diags.push_back({Severity::warning, where, std::move(message)});
   }
   StrRef str(std::string_view s) { return intern_string(d, s); }
-  // Places in the source are stored relative to the rule file's folder
-  // (lists/dnc.txt:3:1, demo.yaml:30:3), so the same files compile to the
-  // same content checksum wherever they are (a checksum identifies content).
-  // Diagnostics keep the path as given: the operator's terminal needs it.
+  // Places in the source are stored as a checksum may see them: a place in
+  // the rule file as "line:col" (30:3), a place in a list file relative to
+  // the rule file's folder (lists/dnc.txt:3:1). So the same files compile to
+  // the same content checksum whatever the rule file is called and wherever
+  // it lies (a checksum identifies content; a fleet compares it across
+  // appliances). Diagnostics keep the path as given: the operator's terminal
+  // needs it.
   StrRef where(const SourceLocation& loc) {
+    if (loc.file == rs.source_file) {
+      std::string lc = to_string(SourceLocation{"", loc.line, loc.column});
+      if (!lc.empty() && lc.front() == ':') lc.erase(0, 1);
+      return str(lc);
+    }
     SourceLocation rel = loc;
     rel.file = relative_to_set(loc.file);
     return str(to_string(rel));

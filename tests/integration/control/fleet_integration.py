@@ -496,7 +496,7 @@ def test(scene):
     wait_for("Y's calls rejected 603 by rule fleet-hold on all three",
              lambda: all(hold_hits(a) > h + 5 for a, h in zip(scene.apps, hits0)), 10)
     rc, out, err = scene.ctl("detections", "--dataplane-socket", scene.apps[1]["dp_sock"])
-    check(rc == 0 and "fleet/manual block" in out, "sipwallctl detections marks it a fleet/manual block")
+    check(rc == 0 and "fleet block by " in out, "sipwallctl detections marks it a fleet block, and by whom")
     m = scene.metrics(scene.apps[2])
     check(m.get("sipwall_fleet_blocks_held") == 1, "sipwall_fleet_blocks_held 1")
     rc, out, err = scene.ctl("fleet", "block", Y, "--detector", "no_such", "--for", "1m")

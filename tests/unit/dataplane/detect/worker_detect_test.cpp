@@ -346,6 +346,28 @@ TEST(WorkerDetect, ReportsHotKeysWhenTheirCountChangesEnough) {
   EXPECT_TRUE(k.drain().empty());
 }
 
+// detection.report_percent (a fleet's view wants keys well under a
+// threshold in the merge): the report minimum follows it, floor 2.
+TEST(WorkerDetect, ReportMinimumFollowsReportPercent) {
+  const DetectorSpec spec = make_spec(1, DetectKey::caller, DetectCount::invites, 60'000, 0, 40);
+  WorkerOptions o;
+  EXPECT_EQ(Worker({spec}, o).w.report_min(0), 20u);  // 50 % by default
+  o.report_percent = 20;
+  Worker k({spec}, o);
+  EXPECT_EQ(k.w.report_min(0), 8u);
+  for (int i = 1; i <= 8; ++i) k.call(A, B, i);
+  const std::vector<HotKeyReport> r = k.drain();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].count, 8u);
+  o.report_percent = 1;
+  EXPECT_EQ(Worker({spec}, o).w.report_min(0), 2u);  // the floor
+  o.workers = 4;
+  o.report_percent = 100;
+  EXPECT_EQ(Worker({spec}, o).w.report_min(0), 10u);
+  o.report_percent = 0;
+  EXPECT_NE(WorkerDetect::validate(std::span<const DetectorSpec>(&spec, 1), o), nullptr);
+}
+
 TEST(WorkerDetect, FullReportQueueIsCountedAndRetried) {
   WorkerOptions o;
   o.report_queue = 2;

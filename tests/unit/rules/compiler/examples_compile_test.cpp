@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "rules/compiled/artifact.h"
@@ -63,4 +64,50 @@ TEST(Examples, ChecksumDoesNotDependOnTheFolder) {
   }
   std::filesystem::remove_all(tmp);
   EXPECT_EQ(sums[0], sums[1]);
+}
+
+// Nor on the rule file's name (issue 18): the demo set copied as demo.yaml in
+// one folder and main.yaml in another compiles to one checksum, so a fleet
+// compares versions whatever name each appliance gives its rule file.
+// Diagnostics still name the real file.
+TEST(Examples, ChecksumDoesNotDependOnTheRuleFilesName) {
+  const char* src = std::getenv("SIPWALL_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  const std::filesystem::path examples = std::filesystem::path(src) / "rules" / "examples";
+  const auto tmp = std::filesystem::temp_directory_path() / ("sipwall-nm-" + std::to_string(::getpid()));
+  const char* names[2] = {"demo.yaml", "main.yaml"};
+  std::uint64_t sums[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const auto dir = tmp / (i == 0 ? "a" : "other/b");
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy(examples, dir, std::filesystem::copy_options::recursive);
+    if (i == 1) std::filesystem::rename(dir / "demo.yaml", dir / names[1]);
+    const LoadResult loaded = load_rule_set(dir / names[i]);
+    ASSERT_TRUE(loaded.ok());
+    const CompileResult c = compile(*loaded.rule_set);
+    ASSERT_TRUE(c.ok());
+    sums[i] = c.set->checksum();
+    // A rule's stored place is line:col in the rule file, wherever that is.
+    const std::string where(c.set->str(c.set->rule(0).where));
+    EXPECT_EQ(where.find(".yaml"), std::string::npos) << where;
+    EXPECT_NE(where.find(':'), std::string::npos) << where;
+  }
+  EXPECT_EQ(sums[0], sums[1]);
+  // An error names the file by the path it was loaded from.
+  const auto bad = tmp / "other/b/broken.yaml";
+  std::filesystem::copy_file(tmp / "other/b/main.yaml", bad);
+  {
+    std::ofstream(bad, std::ios::app) << "  - id: dup-list-ref\n    match: {caller: {in: no_such_list}}\n"
+                                      << "    action: {reject: {code: 603}}\n";
+  }
+  const LoadResult loaded = load_rule_set(bad);
+  std::string all;
+  if (loaded.ok()) {
+    const CompileResult c = compile(*loaded.rule_set);
+    for (const auto& d : c.diagnostics) all += format(d) + "\n";
+  } else {
+    for (const auto& d : loaded.diagnostics) all += format(d) + "\n";
+  }
+  EXPECT_NE(all.find(bad.string() + ":"), std::string::npos) << all;
+  std::filesystem::remove_all(tmp);
 }
