@@ -40,13 +40,16 @@ bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& 
 }
 
 // Hyperscan match callback: pattern id -> its predicate's result bit.
-// `hit` says whether any bit was set: a target's patterns all have their
-// slots in the target's range, so it is the target's "anything matched"
-// without reading the range back after the scan.
+// Only bits of the scanned target's range are set (a database that reported
+// another target's pattern would be a damaged artifact's), so `hit`, "some
+// bit was set", is the target's "anything matched" without reading the
+// range back after the scan, and only a target's own scan writes its bits.
 struct MatchContext {
   std::uint64_t* bits;
   const rules::PatternSource* patterns;
   std::size_t pattern_count;
+  std::uint32_t slot_begin;
+  std::uint32_t slot_end;
   bool hit;
 };
 
@@ -54,8 +57,10 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
   auto* m = static_cast<MatchContext*>(ctx);
   if (id < m->pattern_count) {  // always, unless the database is not this set's
     const std::uint32_t slot = m->patterns[id].slot;
-    m->bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
-    m->hit = true;
+    if (slot >= m->slot_begin && slot < m->slot_end) {
+      m->bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
+      m->hit = true;
+    }
   }
   return 0;
 }
@@ -443,7 +448,7 @@ bool Engine::scan(std::uint32_t t) noexcept {
   const rules::ScanTarget& target = set_.scan_targets()[t];
   std::uint64_t* bits = scratch_.regex_bits_.data();
   const hs_database_t* db = set_.database(t);
-  MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size(), false};
+  MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size(), target.slot_begin, target.slot_end, false};
   auto run = [&](std::string_view text) {
     if (text.empty()) return;  // nothing to match (patterns never match empty)
     if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match, &ctx) !=
