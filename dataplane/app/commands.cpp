@@ -2,11 +2,13 @@
 // a request is one JSON object per line, {"v":1,"cmd":"status"}; the reply is
 // one JSON object per line with "ok". For people at a shell, a line that is
 // not JSON is read as "cmd [arg]" (e.g. `load /var/lib/sipwall/x.swr`).
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,6 +18,7 @@
 #include "dataplane/app/main_state.h"
 #include "dataplane/app/record_export.h"
 #include "dataplane/app/setup.h"
+#include "dataplane/app/trace_json.h"
 #include "dataplane/log/log.h"
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/protocol/dataplane_commands.h"
@@ -313,41 +316,6 @@ json stats(MainState& st) {
               {"records", records_stats_json(st)}};
 }
 
-json trace_json(const TraceRecord& r) {
-  char src[64], dst[64];
-  std::array<std::uint8_t, 16> a{}, b{};
-  std::memcpy(a.data(), r.src, 16);
-  std::memcpy(b.data(), r.dst, 16);
-  net::format_address(a, src, sizeof src);
-  net::format_address(b, dst, sizeof dst);
-  json j{{"time_ns", r.time_ns},
-         {"action", r.action < kActionCount ? rules::kActionNames[r.action] : std::string_view("?")},
-         {"in_port", r.in_port},
-         {"transport", r.transport == 6 ? "tcp" : "udp"},
-         {"src_ip", src},
-         {"src_port", r.src_port},
-         {"dst_ip", dst},
-         {"dst_port", r.dst_port},
-         {"trunk", r.trunk[0] ? json(std::string(r.trunk)) : json(nullptr)},
-         {"rule_id", std::string(r.rule_id)},
-         {"ruleset_version", std::string(r.ruleset_version)},
-         {"call_id", std::string(r.call_id)},
-         {"caller", r.caller[0] ? json(std::string(r.caller)) : json(nullptr)},
-         {"callee", r.callee[0] ? json(std::string(r.callee)) : json(nullptr)}};
-  if (r.reject_code) j["reject_code"] = r.reject_code;
-  if (r.vlan != 0xFFFF) j["vlan"] = r.vlan;
-  if (r.detector[0]) {
-    json det{{"name", std::string(r.detector)},
-             {"count", r.detector_count},
-             {"level", detect::to_string(static_cast<detect::Level>(r.detector_level <= 2 ? r.detector_level : 0))},
-             {"report", r.detector_report != 0}};
-    if (r.detector_report)
-      det["would"] = r.report_action < kActionCount ? rules::kActionNames[r.report_action] : std::string_view("?");
-    j["detector"] = det;
-  }
-  return j;
-}
-
 json error(const std::string& msg) {
   return protocol::error_json(msg);
 }
@@ -429,7 +397,33 @@ std::string load_ruleset(MainState& st, const std::string& path) {
   return "";
 }
 
+namespace {
+
+std::uint64_t clock_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// The three clocks read together; the TSC taken on both sides of the clock
+// reads and their midpoint kept, so the pairing error is at most half the
+// (sub-microsecond) read window.
+TscClock::Reading read_clocks() {
+  const std::uint64_t before = rte_rdtsc();
+  TscClock::Reading r;
+  r.realtime_ns = clock_ns(CLOCK_REALTIME);
+  r.monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+  const std::uint64_t after = rte_rdtsc();
+  r.tsc = before + (after - before) / 2;
+  return r;
+}
+
+}  // namespace
+
 void drain_trace_rings(MainState& st) {
+  // The workers stamp records with the TSC; wall time is given here, from an
+  // anchor renewed every 100 ms (tsc_clock.h).
+  if (st.trace_clock.due(rte_rdtsc())) st.trace_clock.anchor(read_clocks());
   TraceRecord batch[64];
   for (auto& w : st.dp.workers) {
     unsigned n;
@@ -439,6 +433,7 @@ void drain_trace_rings(MainState& st) {
           st.traces.pop_front();
           st.traces_overflow++;
         }
+        batch[i].time_ns = st.trace_clock.wall_ns(batch[i].tsc);
         st.traces.push_back(batch[i]);
       }
     }

@@ -13,6 +13,7 @@
 #include "dataplane/app/detect_runtime.h"
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/trace_record.h"
+#include "dataplane/app/tsc_clock.h"
 #include "dataplane/app/watch_runtime.h"
 
 namespace sipwall::protocol {
@@ -24,7 +25,7 @@ namespace sipwall::dataplane {
 class RecordExporter;
 
 struct MainState {
-  explicit MainState(Dataplane& d) : dp(d), detect(d), watch(d) {}
+  explicit MainState(Dataplane& d) : dp(d), detect(d), watch(d), trace_clock(d.tsc_hz) {}
   Dataplane& dp;
   // Behavioural detection's merge, publish and lifts (docs/detection.md).
   DetectRuntime detect;
@@ -48,7 +49,10 @@ struct MainState {
   // Call records' sender (records.enabled), for its counters in `stats`.
   const RecordExporter* records = nullptr;
 
+  // Trace records drained from the workers' rings, time_ns set from their
+  // TSC stamps by trace_clock (drain_trace_rings).
   std::deque<TraceRecord> traces;
+  TscClock trace_clock;
   std::uint64_t traces_overflow = 0;  // records dropped because nobody drained them
 
   std::string last_good_path() const { return dp.cfg.state_dir + "/last-good.swr"; }

@@ -3,6 +3,13 @@
 // no pointers: it is copied by value through a per-worker ring (worker =
 // single producer, main lcore = single consumer), so a rule set that is
 // replaced later can't leave a record pointing at freed strings.
+//
+// The worker fills a record in place in its ring slot (fill_trace_record,
+// trace_fill.h) and writes only what is read: every scalar, and each text
+// field up to its NUL. The bytes after a NUL, the detector figures of a
+// record without a detector, and time_ns until the main lcore sets it are
+// left as the slot had them (an older record's bytes): nothing reads them,
+// and trace_json() (trace_json.h), the only way out, stops at the NULs.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +21,11 @@
 namespace sipwall::dataplane {
 
 struct TraceRecord {
-  std::uint64_t time_ns;    // CLOCK_REALTIME when the worker decided
-  std::uint8_t action;      // rules::ActionKind
-  std::uint8_t in_port;     // port index the INVITE arrived on
-  std::uint8_t ip_version;  // 4 or 6
-  std::uint8_t transport;   // 17 UDP, 6 TCP
+  std::uint64_t tsc;       // rte_rdtsc() when the worker decided
+  std::uint64_t time_ns;   // that in CLOCK_REALTIME ns: set by the main lcore (tsc_clock.h) when it drains
+  std::uint8_t action;     // rules::ActionKind
+  std::uint8_t in_port;    // port index the INVITE arrived on
+  std::uint8_t transport;  // 17 UDP, 6 TCP
   std::uint16_t src_port;
   std::uint16_t dst_port;
   std::uint16_t reject_code;  // 603/608, 0 otherwise
@@ -40,7 +47,6 @@ struct TraceRecord {
   std::uint8_t detector_level;  // detect::Level
   std::uint8_t detector_report;
   std::uint8_t report_action;  // rules::ActionKind
-  std::uint8_t reserved;
 };
 static_assert(sizeof(TraceRecord) % 8 == 0, "ring elements must be a multiple of 4 bytes");
 

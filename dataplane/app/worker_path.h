@@ -80,8 +80,8 @@ inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
 
 // Counts, classifies and traces one parsed message. True if it is an INVITE
 // that got a verdict the caller must apply; false means "forward untouched".
-bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
-            std::uint16_t in, classify::Verdict& v);
+bool decide(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in,
+            classify::Verdict& v);
 
 // decide() in two halves, for an INVITE whose verdict is taken later
 // (WorkerContext::udp): decide_start() counts the message and, if it is an
@@ -92,8 +92,8 @@ bool decide(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message&
 // worker's call table here.
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
                   classify::InFlight& f, classify::DetectContext& dc);
-void decide_finish(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const sip::Message& msg,
-                   const net::DecodedPacket& d, std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
+void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
+                   std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
 
 // A SIP message seen on the core side (never classified): parsed for the
 // call table when the running set has detectors. `stream`: TCP payload,

@@ -47,7 +47,7 @@ class MbufHost {
   std::size_t egress_mtu(std::uint16_t in) const { return path::egress_mtu(dp_, in); }
   std::uint16_t next_ip_id() { return w_.ip_id++; }
   bool decide(const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in, classify::Verdict& v) {
-    return path::decide(dp_, w_, rs_, msg, d, in, v);
+    return path::decide(w_, rs_, msg, d, in, v);
   }
   std::size_t reject_text(const classify::Verdict& v, const sip::Message& msg, const net::DecodedPacket& d, char* out,
                           std::size_t cap) {

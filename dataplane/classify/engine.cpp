@@ -40,17 +40,27 @@ bool header_matches(const rules::CompiledRuleSet& set, const rules::HeaderName& 
 }
 
 // Hyperscan match callback: pattern id -> its predicate's result bit.
+// Only bits of the scanned target's range are set (a database that reported
+// another target's pattern would be a damaged artifact's), so `hit`, "some
+// bit was set", is the target's "anything matched" without reading the
+// range back after the scan, and only a target's own scan writes its bits.
 struct MatchContext {
   std::uint64_t* bits;
   const rules::PatternSource* patterns;
   std::size_t pattern_count;
+  std::uint32_t slot_begin;
+  std::uint32_t slot_end;
+  bool hit;
 };
 
 int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) noexcept {
   auto* m = static_cast<MatchContext*>(ctx);
   if (id < m->pattern_count) {  // always, unless the database is not this set's
     const std::uint32_t slot = m->patterns[id].slot;
-    m->bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
+    if (slot >= m->slot_begin && slot < m->slot_end) {
+      m->bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
+      m->hit = true;
+    }
   }
   return 0;
 }
@@ -67,19 +77,6 @@ bool same_text(std::string_view a, std::string_view b) noexcept {
   std::memcpy(&a1, a.data() + n - 8, 8);
   std::memcpy(&b1, b.data() + n - 8, 8);
   return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-// Calls f(word index, mask) for the 64-bit words covering bits [begin, end).
-template <class F>
-void for_bit_words(std::uint32_t begin, std::uint32_t end, F&& f) noexcept {
-  while (begin < end) {
-    const std::uint32_t w = begin / 64;
-    const std::uint32_t lo = begin % 64;
-    const std::uint32_t hi = end - w * 64 < 64 ? end - w * 64 : 64;  // exclusive, in this word
-    const std::uint64_t upto = hi == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << hi) - 1;
-    f(w, upto & (~std::uint64_t{0} << lo));
-    begin = (w + 1) * 64;
-  }
 }
 
 // What a regex on a number field sees: "+<E.164>", a short code's digits, or
@@ -136,6 +133,8 @@ Engine::Engine(const rules::CompiledRuleSet& set, const sip::Message& msg, const
       // 2^32 messages later: forget every stale "scanned" mark once.
       std::fill(scratch.target_epoch_.begin(), scratch.target_epoch_.end(), 0);
       scratch.epoch_ = 1;
+      scratch.bits_dirty_ = true;
+      scratch.cleared_epoch_ = 0;
     }
     epoch_ = scratch.epoch_;
   }
@@ -446,11 +445,19 @@ bool Engine::scan(std::uint32_t t) noexcept {
   if (!regex_ok_) return false;
   if (scratch_.target_epoch_[t] == epoch_) return true;
   scratch_.target_epoch_[t] = epoch_;
+  if (scratch_.cleared_epoch_ != epoch_) {
+    // This message's first scan: what earlier messages' matches left is
+    // cleared, all at once and only if they matched anything (Scratch).
+    scratch_.cleared_epoch_ = epoch_;
+    if (scratch_.bits_dirty_) {
+      std::fill(scratch_.regex_bits_.begin(), scratch_.regex_bits_.end(), 0);
+      scratch_.bits_dirty_ = false;
+    }
+  }
   const rules::ScanTarget& target = set_.scan_targets()[t];
   std::uint64_t* bits = scratch_.regex_bits_.data();
-  for_bit_words(target.slot_begin, target.slot_end, [&](std::uint32_t w, std::uint64_t m) { bits[w] &= ~m; });
   const hs_database_t* db = set_.database(t);
-  MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size()};
+  MatchContext ctx{bits, set_.patterns().data(), set_.patterns().size(), target.slot_begin, target.slot_end, false};
   auto run = [&](std::string_view text) {
     if (text.empty()) return;  // nothing to match (patterns never match empty)
     if (hs_scan(db, text.data(), static_cast<unsigned int>(text.size()), 0, scratch_.hs_, on_match, &ctx) !=
@@ -480,9 +487,8 @@ bool Engine::scan(std::uint32_t t) noexcept {
       break;
   }
   // Whether any predicate of the target holds, for rule gates.
-  std::uint64_t any = 0;
-  for_bit_words(target.slot_begin, target.slot_end, [&](std::uint32_t w, std::uint64_t m) { any |= bits[w] & m; });
-  scratch_.target_hit_[t] = any != 0;
+  scratch_.target_hit_[t] = ctx.hit;
+  if (ctx.hit) scratch_.bits_dirty_ = true;
   return true;
 }
 

@@ -18,7 +18,9 @@ Scratch::Scratch(Scratch&& other) noexcept
       regex_bits_(std::move(other.regex_bits_)),
       target_epoch_(std::move(other.target_epoch_)),
       target_hit_(std::move(other.target_hit_)),
-      epoch_(other.epoch_) {}
+      epoch_(other.epoch_),
+      bits_dirty_(other.bits_dirty_),
+      cleared_epoch_(other.cleared_epoch_) {}
 
 Scratch& Scratch::operator=(Scratch&& other) noexcept {
   if (this != &other) {
@@ -28,6 +30,8 @@ Scratch& Scratch::operator=(Scratch&& other) noexcept {
     target_epoch_ = std::move(other.target_epoch_);
     target_hit_ = std::move(other.target_hit_);
     epoch_ = other.epoch_;
+    bits_dirty_ = other.bits_dirty_;
+    cleared_epoch_ = other.cleared_epoch_;
   }
   return *this;
 }
@@ -52,6 +56,9 @@ bool Scratch::prepare(const rules::CompiledRuleSet& set, std::string* error) {
   // Old marks may name targets of another set: start a fresh epoch range.
   std::fill(target_epoch_.begin(), target_epoch_.end(), 0);
   epoch_ = 0;
+  // Bits another set's scans left: cleared at the next message's first scan.
+  bits_dirty_ = true;
+  cleared_epoch_ = 0;
   return true;
 }
 

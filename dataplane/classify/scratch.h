@@ -49,6 +49,12 @@ class Scratch {
   std::vector<std::uint32_t> target_epoch_;  // target scanned in message `epoch_`
   std::vector<std::uint8_t> target_hit_;     // that scan set some result bit of the target
   std::uint32_t epoch_ = 0;
+  // The result bits are cleared once per message, at its first scan, and
+  // only if a scan since the last clear matched something (most messages
+  // match nothing): then every target's bits are zero before its one scan
+  // of the message, which is all a target's scan reads.
+  bool bits_dirty_ = false;
+  std::uint32_t cleared_epoch_ = 0;  // the message whose first scan cleared (or found clean) the bits
 };
 
 }  // namespace sipwall::classify

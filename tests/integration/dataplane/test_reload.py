@@ -152,6 +152,7 @@ with h.Test("reload", __doc__) as t:
                                    ("core", f"net_pcap1,tx_pcap={core_out}", "core")],
                      artifact=art_a) as dp:
         try:
+            wall_start = time.time_ns()
             dp.start()
             st0 = dp.request({"v": 1, "cmd": "status"})
             t.eq((st0["ruleset"] or {}).get("version"), "reload-A", "status before: version A")
@@ -208,6 +209,7 @@ with h.Test("reload", __doc__) as t:
             wait_rx(dp, t, total, writer)
             time.sleep(0.1)  # the main lcore moves trace records from the worker's ring every ~5 ms
             traces = dp.request({"v": 1, "cmd": "trace-drain"}, timeout=30)
+            wall_end = time.time_ns()
             t.eq(dp.stop(), 0, "exit code after SIGTERM")
         finally:
             writer.stop_after = 0
@@ -269,6 +271,15 @@ with h.Test("reload", __doc__) as t:
             if got != want or r.get("src_ip") != h.PEER4 or (n >= k and r.get("reject_code") != 608):
                 wrong.append((n, got))
         t.eq(wrong[:5], [], "trace records: action, rule id, set version and caller match the switch point")
+        # time_ns: the worker's TSC stamp in wall time (dataplane/app/tsc_clock.h), so inside the
+        # run and in the order the one worker decided (1 ms of slack: the anchor's rate error).
+        times = [r.get("time_ns") for r in recs]
+        slack = 1_000_000
+        outside = [x for x in times if not isinstance(x, int) or not wall_start - slack <= x <= wall_end + slack]
+        t.eq(outside[:3], [], f"trace records: time_ns within the run ({wall_start}..{wall_end})")
+        back = [i for i in range(1, len(times)) if isinstance(times[i], int) and isinstance(times[i - 1], int)
+                and times[i] < times[i - 1] - slack]
+        t.eq(back[:3], [], "trace records: time_ns in the order the worker decided")
     c = st["counters"]
     t.eq(c["invites"], total, "invites")
     hits = {r["id"]: r["hits"] for r in st["rules"]}

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/classify/explain.h"
 #include "rules/compiler/compiler.h"
@@ -215,6 +217,60 @@ TEST_F(Classify, TextFields) {
   Invite p = i;
   p.extra = {"Priority: urgent"};
   EXPECT_EQ(rule_of(p), "prio");
+}
+
+// The regex result bits are cleared once per message, at its first scan,
+// when an earlier scan matched (Scratch): a match never carries over to the
+// next message, also when two messages are in flight on one scratch (the
+// worker's UDP overlap: the second is started before the first's verdict),
+// nor between the targets of one message (a rule reading two targets).
+TEST_F(Classify, RegexResultsNeverCarryOverToTheNextMessage) {
+  SetBuilder b;
+  b.rule("both", all({regex(Field::display_name, {"^Promo"}), regex(Field::user_agent, {"dialer"})}),
+         act(ActionKind::drop))
+      .rule("ua", regex(Field::user_agent, {"scanner"}), act(ActionKind::drop))
+      .rule("dn", regex(Field::display_name, {"^Bank"}), act(ActionKind::reject));
+  use(b);
+  Invite plain;
+  plain.user_agent = "Yealink";
+  Invite scanner = plain;
+  scanner.user_agent = "friendly-scanner";
+  Invite bank = plain;
+  bank.from = "\"Bank of X\" <sip:+8613900139000@x>;tag=1";
+  Invite promo = plain;
+  promo.from = "\"Promo\" <sip:+8613900139000@x>;tag=1";
+  Invite promo_dialer = promo;
+  promo_dialer.user_agent = "dialer 2.0";
+  Invite dialer = plain;
+  dialer.user_agent = "dialer 2.0";
+
+  // One after the other: each verdict only from its own bits.
+  EXPECT_EQ(rule_of(scanner), "ua");
+  EXPECT_EQ(rule_of(plain), "<default>");
+  EXPECT_EQ(rule_of(bank), "dn");
+  EXPECT_EQ(rule_of(scanner), "ua");
+  EXPECT_EQ(rule_of(bank), "dn");  // the User-Agent bit of the message before is gone
+  EXPECT_EQ(rule_of(promo_dialer), "both");
+  EXPECT_EQ(rule_of(promo), "<default>");   // the dialer bit is gone
+  EXPECT_EQ(rule_of(dialer), "<default>");  // and so is the Promo one
+  EXPECT_EQ(rule_of(plain), "<default>");
+
+  // Two in flight on one scratch, in the worker's order; the last two
+  // verdicts are taken with no start between them, as at the end of a burst.
+  const Invite order[] = {scanner, plain, promo_dialer, promo, bank, dialer, promo};
+  const char* want[] = {"ua", "<default>", "both", "<default>", "dn", "<default>", "<default>"};
+  std::vector<std::unique_ptr<Parsed>> parsed;
+  for (const Invite& i : order) parsed.push_back(std::make_unique<Parsed>(i));
+  const PacketSource src = from_ip("10.1.2.3");
+  InFlight f[2];
+  f[0].start(*set_, parsed[0]->msg(), src, scratch_);
+  for (std::size_t k = 0; k < std::size(order); ++k) {
+    if (k + 1 < std::size(order)) f[(k + 1) % 2].start(*set_, parsed[k + 1]->msg(), src, scratch_);
+    const Verdict v = f[k % 2].verdict();
+    const std::string got =
+        v.decided_by == DecidedBy::rule ? std::string(v.rule_id) : "<" + std::string(to_string(v.decided_by)) + ">";
+    EXPECT_EQ(got, want[k]) << "message " << k;
+  }
 }
 
 TEST_F(Classify, RegexOnNumberText) {
