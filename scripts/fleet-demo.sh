@@ -6,8 +6,14 @@
 # section. The sample's 35 frames are replayed into each trunk port over and
 # over (about 700 frames/s) while the script publishes the demo rule set once,
 # shows that all three run it and what they do with the calls, refuses a
-# broken set, kills Redis under way and brings it back. Needs root (DPDK);
-# everything stops at the end.
+# broken set, kills Redis under way and brings it back. Then the fleet view:
+# the sample stops (frames that are not SIP keep the ports fed), a rule set
+# with a caller detector (block over 10 calls in 10 s) is published, and a
+# caller Z calls 4 times through each appliance: under every appliance's
+# threshold, over the fleet's (12 > 10), so all three hold Z and reject its
+# next calls; W, 3 calls each (9), is held nowhere. `sipwallctl detections
+# lift` on one appliance then releases Z on all three. Needs root (DPDK);
+# every wait is bounded (about a minute in all) and everything stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
@@ -66,6 +72,7 @@ workers: {lcores: [1]}
 ruleset: {artifact: @ART@, state_dir: @D@/state}
 control: {socket: @D@/dp.sock}
 run: {stop_when_idle_ms: 0}
+detection: {report_percent: 20}
 YAML
   cat >"$d/control.yaml" <<YAML
 rules: {file: $d/rules/main.yaml}
@@ -74,20 +81,44 @@ dataplane: {socket: $d/dp.sock, poll_interval_ms: 200}
 control: {socket: $d/ctl.sock}
 metrics: {listen: "127.0.0.1:$(free_port)"}
 trace: {dir: $d/trace}
-fleet: {redis: "127.0.0.1:$PORT", password_file: $OUT/redis.pass, appliance: $a, prefix: "demo:"}
+fleet: {redis: "127.0.0.1:$PORT", password_file: $OUT/redis.pass, appliance: $a, prefix: "demo:", view_percent: 30}
 YAML
   "$BIN/sipwall-dataplane" -c "$d/dataplane.yaml" >"$d/dataplane.log" 2>&1 &
   PIDS+=($!)
-  # The trunk port reads the FIFO: the sample's frames, again and again. The
-  # stream must not stop: a worker waits in its receive call for a burst.
-  python3 - "$SAMPLE" "$d/trunk.fifo" <<'PY' &
-import sys, time
-data = open(sys.argv[1], "rb").read()
+  # The trunk port reads the FIFO: the sample's frames, again and again; once
+  # $d/quiet exists, frames that are not SIP instead. The stream must not
+  # stop: a worker waits in its receive call for a burst. INVITEs asked for in
+  # $d/inject ("CALLER CALLEE COUNT" lines) go in between.
+  python3 - "$SAMPLE" "$d/trunk.fifo" "$d" "$SRC/tests/tools" <<'PY' &
+import os, struct, sys, time
+sys.path.insert(0, sys.argv[4])
+import sippcap
+data, d = open(sys.argv[1], "rb").read(), sys.argv[3]
+PEER, CORE = "192.0.2.11", "10.10.0.10"
+filler = sippcap.udp_frame(PEER, CORE, 40000, 40000, b"filler")
+n = 0
+def record(fr):
+    global n
+    n += 1
+    return struct.pack("<IIII", 1764320400 + n // 1000, (n % 1000) * 1000, len(fr), len(fr)) + fr
 with open(sys.argv[2], "wb", buffering=0) as f:
     f.write(data[:24])
     while True:
-        f.write(data[24:])
-        time.sleep(0.05)
+        if os.path.exists(d + "/inject"):
+            for line in open(d + "/inject"):
+                caller, callee, count = line.split()
+                for _ in range(int(count)):
+                    f.write(record(sippcap.udp_frame(PEER, CORE, 5060, 5060, sippcap.invite(
+                        ruri="sip:%s@%s;user=phone" % (callee, CORE), from_uri="sip:%s@%s;user=phone" % (caller, PEER),
+                        to_uri="sip:%s@%s;user=phone" % (callee, CORE), call_id="demo-%d@fleet.demo" % n, src=PEER,
+                        cseq=1, sdp=False))))
+            os.remove(d + "/inject")
+        if os.path.exists(d + "/quiet"):
+            f.write(b"".join(record(filler) for _ in range(32)))
+            time.sleep(0.2)
+        else:
+            f.write(data[24:])
+            time.sleep(0.05)
 PY
   PIDS+=($!)
 done
@@ -136,3 +167,70 @@ start_redis
 sleep 4
 ctl fleet status
 for a in a1 a2 a3; do grep -E 'fleet:' "$OUT/$a/control.log" | sed "s/^/   $a: /"; done
+
+say "7. One view of every caller: Z calls 4 times through each appliance (each under its threshold of 10)"
+for a in a1 a2 a3; do touch "$OUT/$a/quiet"; done
+mkdir -p "$OUT/view"
+cat >"$OUT/view/main.yaml" <<'YAML'
+version: "view-1"
+name: demo-view
+dial_plan: {preset: china}
+detectors:
+  - {name: caller_rate, key: caller, count: invites, window: 10s, block: 10, block_for: 2s}
+rules:
+  - id: rate-block
+    match: {detector: caller_rate}
+    action:
+      reject: {code: 603, reason: "Too many calls"}
+YAML
+ctl fleet publish "$OUT/view/main.yaml" --wait 5
+Z=+8613800138077 W=+8613800138066
+rate_hits() {
+  ctl stats --json --dataplane-socket "$OUT/$1/dp.sock" |
+    python3 -c 'import json, sys; print({r["id"]: r["hits"] for r in json.load(sys.stdin)["rules"]}.get("rate-block", 0))'
+}
+held_everywhere() {
+  for a in a1 a2 a3; do
+    ctl detections --dataplane-socket "$OUT/$a/dp.sock" | grep -F -- "$Z" >/dev/null || return 1
+  done
+}
+H0=()
+for a in a1 a2 a3; do
+  H0[${a#a}]=$(rate_hits "$a")
+  printf '%s +8613900139011 4\n%s +8613900139022 3\n' "$Z" "$W" >"$OUT/$a/inject.tmp"
+  mv "$OUT/$a/inject.tmp" "$OUT/$a/inject"
+done
+echo "   Z: 4 + 4 + 4 = 12 calls in the fleet (over 10); W: 3 + 3 + 3 = 9 (not over)"
+for _ in $(seq 60); do held_everywhere && break; sleep 0.25; done
+# Z calls again through each appliance until rate-block rejects it there (at
+# most 5 calls: Z stays under 10 on each). More than one may be needed: a
+# worker can sit inside a net_pcap read, with the state it had, for a burst.
+for _ in 1 2 3 4 5; do
+  waiting=0
+  for a in a1 a2 a3; do
+    [ "$(rate_hits "$a")" -gt "${H0[${a#a}]}" ] && continue
+    waiting=1
+    printf '%s +8613900139011 1\n' "$Z" >"$OUT/$a/inject.tmp"
+    mv "$OUT/$a/inject.tmp" "$OUT/$a/inject"
+  done
+  [ "$waiting" -eq 0 ] && break
+  sleep 1
+done
+for a in a1 a2 a3; do
+  echo "-- $a:"
+  ctl detections --all --dataplane-socket "$OUT/$a/dp.sock" | grep -F -e DETECTOR -e "$Z" -e "$W" | sed 's/^/   /' || true
+  echo "   Z's calls rejected 603 by rate-block here since the scene began: $(($(rate_hits "$a") - H0[${a#a}]))"
+done
+grep -h 'global detection' "$OUT"/a?/control.log | sed 's/^/   /' || true
+
+say "8. sipwallctl detections lift $Z on a2 alone: every appliance lifts it (and resets its counts)"
+ctl detections lift "$Z" --control-socket "$OUT/a2/ctl.sock"
+sleep 1.5
+for a in a1 a2 a3; do
+  if ctl detections --dataplane-socket "$OUT/$a/dp.sock" | grep -q -- "$Z"; then
+    echo "   $a: still holds $Z"
+  else
+    echo "   $a: $Z released"
+  fi
+done
+grep -h 'fleet: lift of' "$OUT"/a?/control.log | sed 's/^/   /' || true

@@ -4,7 +4,6 @@
 // Exit status: 0 ok, 1 refused (the rule set does not compile, or an
 // appliance refused it within --wait), 2 bad arguments, 3 Redis unreachable.
 #include <arpa/inet.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +16,7 @@
 #include "control/cli/commands.h"
 #include "control/cli/dial_plan_options.h"
 #include "control/client/time_util.h"
+#include "control/client/user_at_host.h"
 #include "control/fleet/bundle_files.h"
 #include "control/fleet/fleet_blocks.h"
 #include "control/fleet/fleet_store.h"
@@ -90,11 +90,7 @@ std::string hex16(std::uint64_t v) {
 }
 
 std::string publisher() {
-  std::string user = "?";
-  if (const passwd* pw = ::getpwuid(::geteuid())) user = pw->pw_name;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return user + "@" + host;
+  return control::user_at_host();
 }
 
 std::string field(const fleet::ApplianceRow& r, const char* k) {

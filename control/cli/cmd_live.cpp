@@ -19,6 +19,7 @@
 #include "control/client/time_util.h"
 #include "control/client/trace_log.h"
 #include "control/client/unix_client.h"
+#include "control/client/user_at_host.h"
 #include "rules/compiled/artifact.h"
 #include "rules/loader/loader.h"
 #include "rules/text/json_text.h"
@@ -371,12 +372,33 @@ int run_detections(const Sockets& so, bool as_json, bool all) {
   return kOk;
 }
 
-int run_lift(const Sockets& so, const std::string& key, const std::string& detector, bool as_json) {
+// Through sipwall-control, which lifts the key in its data plane and, with a
+// fleet, publishes the lift to every appliance (docs/fleet.md, "Lifts").
+// Naming the data plane's socket (--dataplane-socket or its variable), or no
+// sipwall-control at its socket, lifts in that one data plane only.
+int run_lift(const Sockets& so, bool direct, const std::string& key, const std::string& detector, bool as_json) {
   json r;
   std::string err;
   json req{{"v", 1}, {"cmd", "detections-lift"}, {"key", key}};
   if (!detector.empty()) req["detector"] = detector;
-  if (!call(so.dataplane, req, r, so.timeout_s, err)) {
+  bool through_control = false;
+  if (!direct) {
+    ctl::UnixJsonClient c;
+    if (c.connect(so.control, ms(so.timeout_s))) {
+      json creq = req;
+      creq["by"] = ctl::user_at_host();
+      if (!c.request(creq, r, ms(so.timeout_s))) {
+        std::cerr << "sipwallctl detections lift: sipwall-control (" << text::printable(so.control)
+                  << ") did not answer in time\n";
+        return kUnreachable;
+      }
+      through_control = true;
+    } else if (!as_json) {
+      std::cerr << "sipwallctl detections lift: no sipwall-control at " << text::printable(so.control)
+                << ": lifting in the data plane at " << text::printable(so.dataplane) << " only\n";
+    }
+  }
+  if (!through_control && !call(so.dataplane, req, r, so.timeout_s, err)) {
     std::cerr << "sipwallctl detections lift: " << text::printable(err) << "\n";
     return kUnreachable;
   }
@@ -385,10 +407,20 @@ int run_lift(const Sockets& so, const std::string& key, const std::string& detec
     if (!as_json) std::cerr << "sipwallctl detections lift: " << text::printable(s_of(r, "error")) << "\n";
     return kFailed;
   }
-  if (!as_json)
-    std::cout << "lifted " << u64(r, "lifted") << " detection(s) of " << text::printable(key)
-              << (detector.empty() ? "" : " in " + text::printable(detector))
-              << "; its counts are reset on every worker\n";
+  if (as_json) return kOk;
+  std::cout << "lifted " << u64(r, "lifted") << " detection(s) of " << text::printable(key)
+            << (detector.empty() ? "" : " in " + text::printable(detector))
+            << "; its counts are reset on every worker\n";
+  const auto fit = r.find("fleet");
+  if (fit == r.end() || !fit->is_object()) return kOk;  // not through a sipwall-control in a fleet
+  const json& f = *fit;
+  const auto published = f.find("published");
+  if (published != f.end() && published->is_boolean() && published->get<bool>())
+    std::cout << "fleet: published to every appliance (lift " << u64(f, "id") << ", " << u64(f, "blocks_removed")
+              << " fleet block(s) and global detection(s) of it removed)\n";
+  else
+    std::cout << "fleet: NOT published, lifted on this appliance only: " << text::printable(s_of(f, "error"), 300)
+              << "\n";
   return kOk;
 }
 
@@ -664,8 +696,13 @@ void add_live_commands(CLI::App& app, int& rc) {
   lift->add_option("DETECTOR", da->detector, "Only in this detector (default: every detector)");
   lift->add_flag("--json", da->json, "The reply as JSON");
   add_dataplane_socket(lift, da->so);
-  add_timeout(lift, da->so, "Seconds to wait for the data plane");
-  lift->callback([da, &rc] { rc = run_lift(da->so, da->key, da->detector, da->json); });
+  add_control_socket(lift, da->so);
+  add_timeout(lift, da->so, "Seconds to wait for sipwall-control or the data plane");
+  lift->callback([da, lift, &rc] {
+    // An explicit data-plane socket means that data plane alone.
+    const bool direct = lift->get_option("--dataplane-socket")->count() > 0;
+    rc = run_lift(da->so, direct, da->key, da->detector, da->json);
+  });
   detections->callback([da, detections, &rc] {
     if (detections->get_subcommands().empty()) rc = run_detections(da->so, da->json, da->all);
   });

@@ -8,7 +8,8 @@
 namespace sipwall::control {
 
 // status, reload, rollback {target: text}, history {limit: count},
-// calls {by, value: text; since_ms, until_ms, limit: count}.
+// calls {by, value: text; since_ms, until_ms, limit: count},
+// detections-lift {key: text; detector, by: text}.
 const protocol::ProtocolSpec& control_protocol();
 
 }  // namespace sipwall::control

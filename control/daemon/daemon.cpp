@@ -590,9 +590,32 @@ std::optional<std::string> Daemon::handle_request(LineServer::ClientId id, std::
     return std::nullopt;
   }
   if (req.cmd == "calls") return handle_calls(req);
+  if (req.cmd == "detections-lift") return handle_lift(req);
   // The command table and this function name the same commands.
   bad_requests_++;
   return protocol::error_line("command '" + protocol::printable(req.cmd) + "' is not implemented");
+}
+
+// `detections-lift`: lifted in this appliance's data plane first (its reply,
+// as `sipwallctl detections lift` shows it); with a fleet, then published so
+// that every appliance lifts the key (docs/fleet.md, "Lifts"). A lift the
+// data plane refused (no such detector, not a key) is not published.
+std::string Daemon::handle_lift(const protocol::Request& req) {
+  const std::string key = req.text("key").value_or("");
+  const std::optional<std::string> detector = req.text("detector");
+  json dreq{{"v", 1}, {"cmd", "detections-lift"}, {"key", key}};
+  if (detector) dreq["detector"] = *detector;
+  UnixJsonClient c;
+  json reply;
+  const int timeout = static_cast<int>(cfg_.request_timeout_ms);
+  if (!c.connect(cfg_.dataplane_socket, timeout) || !c.request(dreq, reply, timeout) || !reply.is_object())
+    return protocol::error_line("the data plane (" + protocol::printable(cfg_.dataplane_socket) +
+                                ") did not answer: nothing lifted");
+  const auto ok = reply.find("ok");
+  if (ok == reply.end() || !ok->is_boolean() || !ok->get<bool>() || !fleet_) return protocol::dump_line(reply);
+  const std::string by = protocol::printable(req.text("by").value_or("?"), 200);
+  reply["fleet"] = fleet_->publish_lift(key, detector.value_or(""), by);
+  return protocol::dump_line(reply);
 }
 
 // `calls`: the stored call records matching one key (docs/records.md). The

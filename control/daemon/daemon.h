@@ -56,6 +56,7 @@ class Daemon : private DataplaneLink, private RuleCompiler {
   void handle_signals();
   std::optional<std::string> handle_request(LineServer::ClientId id, std::string_view line);
   std::string handle_calls(const protocol::Request& req);
+  std::string handle_lift(const protocol::Request& req);
 
   // DataplaneLink, RuleCompiler
   State poll() override;

@@ -6,6 +6,7 @@
 #include "control/client/time_util.h"
 #include "control/fleet/bundle_files.h"
 #include "control/fleet/fleet_blocks.h"
+#include "control/fleet/fleet_lifts.h"
 #include "control/fleet/fleet_store.h"
 #include "control/fleet/fleet_view.h"
 #include "rules/io/file_input.h"
@@ -289,8 +290,78 @@ void FleetAgent::sync_blocks(std::uint64_t gen) {
   held_ = std::move(next);
   c_.blocks_held = held_.size();
   c_.view_held = view_held;
+  if (!apply_lifts()) return;  // Redis or the data plane away: again next turn
   blocks_applied_gen_ = gen;
   blocks_identity_ = identity;
+}
+
+// Sends every unexpired lift note not applied here yet to the data plane's
+// `detections-lift` (fleet_lifts.h). False when Redis or the data plane did
+// not answer: the notes not applied yet are tried again at the next turn.
+bool FleetAgent::apply_lifts() {
+  std::vector<LiftNote> notes;
+  std::size_t bad = 0;
+  std::string err;
+  if (!read_lifts(link_, keys_, notes, bad, err)) {
+    if (!link_.connected())
+      redis_failed(err);
+    else
+      spdlog::warn("fleet: lifts: {}", err);
+    return false;
+  }
+  if (bad) spdlog::warn("fleet: {} entries of {} are not lift notes this version reads: ignored", bad, keys_.lifts());
+  const std::int64_t now = now_ms();
+  std::set<std::uint64_t> present;
+  for (const LiftNote& n : notes) {
+    present.insert(n.id);
+    if (n.until_ms <= now || lifts_done_.count(n.id)) continue;
+    json req{{"v", 1}, {"cmd", "detections-lift"}, {"key", n.key}};
+    if (!n.detector.empty()) req["detector"] = n.detector;
+    std::optional<json> reply = hooks_.dataplane_request(req);
+    if (!reply) return false;
+    lifts_done_.insert(n.id);
+    const auto ok = reply->find("ok"), error = reply->find("error"), lifted = reply->find("lifted");
+    if (ok == reply->end() || !ok->is_boolean() || !ok->get<bool>()) {
+      spdlog::warn("fleet: lift of {} from {} not applied here: {}", text::printable(n.key), text::printable(n.from),
+                   error != reply->end() && error->is_string() ? text::printable(error->get<std::string>(), 300)
+                                                               : std::string("no reason given"));
+      continue;
+    }
+    c_.lifts_applied++;
+    spdlog::info("fleet: lift of {}{} from {} by {}: {} detection(s) lifted here", text::printable(n.key),
+                 n.detector.empty() ? "" : " in " + text::printable(n.detector), text::printable(n.from),
+                 text::printable(n.by),
+                 lifted != reply->end() && lifted->is_number_unsigned() ? lifted->get<std::uint64_t>() : 0);
+  }
+  std::erase_if(lifts_done_, [&](std::uint64_t id) { return !present.count(id); });
+  return true;
+}
+
+json FleetAgent::publish_lift(const std::string& key, const std::string& detector, const std::string& by) {
+  auto local_only = [&](const std::string& why) {
+    spdlog::warn("fleet: lift of {} applied on this appliance only, not published to the fleet: {}",
+                 text::printable(key), text::printable(why, 300));
+    return json{{"published", false}, {"error", why}};
+  };
+  if (key.size() > 600 || detector.size() > 256) return local_only("the key or detector is too long for a lift note");
+  // In back-off: Redis was unreachable at the last call; do not wait for it again.
+  if (redis_known_ && !c_.redis_up) return local_only("Redis " + link_.where() + " unreachable (" + redis_error_ + ")");
+  LiftNote note{0, key, detector, now_ms() + kLiftNoteMs, by, control::iso8601_ms(control::now_ns()), opts_.appliance};
+  LiftWritten w;
+  std::string err;
+  if (!write_lift(link_, keys_, note, now_ms(), w, err)) {
+    if (!link_.connected()) redis_failed(err);
+    return local_only(err);
+  }
+  redis_ok();
+  lifts_done_.insert(w.id);  // lifted here already
+  c_.lifts_published++;
+  // The blocks removed are lifted here at the next turn, with the others.
+  due_ = Clock::now();
+  spdlog::info("fleet: lift of {}{} by {} published to the fleet (note {}), {} fleet block(s) removed",
+               text::printable(key), detector.empty() ? "" : " in " + text::printable(detector), text::printable(by),
+               w.id, w.blocks_removed);
+  return json{{"published", true}, {"id", w.id}, {"blocks_removed", w.blocks_removed}};
 }
 
 // The fleet view (fleet_view.h): push this appliance's hot keys, read the
@@ -421,7 +492,9 @@ json FleetAgent::status_json() const {
          {"refused", c_.refused},
          {"blocks_gen", blocks_gen_},
          {"blocks_held", c_.blocks_held},
-         {"block_errors", c_.block_errors}};
+         {"block_errors", c_.block_errors},
+         {"lifts_published", c_.lifts_published},
+         {"lifts_applied", c_.lifts_applied}};
   if (opts_.view_percent != 0)
     j["view"] = json{{"percent", opts_.view_percent}, {"interval_ms", opts_.view_interval_ms},
                      {"keys", c_.view_keys},          {"pushes", c_.view_pushes},

@@ -48,6 +48,9 @@ struct FleetCounters {
   std::uint64_t view_detections = 0;  // global detections this appliance found first (written to the blocks hash)
   std::uint64_t view_held = 0;        // global detections its data plane holds now
   std::uint64_t view_keys = 0;        // keys pushed at the last turn
+  // Lifts (fleet_lifts.h).
+  std::uint64_t lifts_published = 0;  // `detections lift` sent to the fleet from here
+  std::uint64_t lifts_applied = 0;    // other appliances' lifts applied to this data plane
 };
 
 class FleetAgent {
@@ -82,6 +85,13 @@ class FleetAgent {
   // The reply of the reload apply() asked for.
   void reload_finished(const nlohmann::json& reply);
 
+  // `detections lift` received by this appliance, already lifted in its own
+  // data plane: publish it to the fleet (fleet_lifts.h). The `fleet` object
+  // of the reply: {"published": true, "id", "blocks_removed"}, or
+  // {"published": false, "error"} when Redis is unreachable (fail-static:
+  // the lift stays local, and the log says so).
+  nlohmann::json publish_lift(const std::string& key, const std::string& detector, const std::string& by);
+
   nlohmann::json status_json() const;
   const FleetCounters& counters() const noexcept { return c_; }
 
@@ -93,6 +103,7 @@ class FleetAgent {
   void refuse(std::uint64_t seq, const std::string& reason);
   void heartbeat();
   void sync_blocks(std::uint64_t gen);
+  bool apply_lifts();
   void heads_tick();
   void view_tick();
 
@@ -126,6 +137,9 @@ class FleetAgent {
   std::string blocks_identity_;
   std::map<std::string, std::int64_t> held_;
   std::map<std::string, Block> known_blocks_;  // the blocks hash as last read (field -> block)
+  // Lift notes applied here (or published from here), by id: each once. Ids
+  // no longer in Redis are forgotten.
+  std::set<std::uint64_t> lifts_done_;
 
   // The fleet view: when it runs next, and the fields ("detector\tkey")
   // this appliance has a share in, withdrawn when their count falls.

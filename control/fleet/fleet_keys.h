@@ -18,6 +18,8 @@ struct FleetKeys {
   }
   std::string blocks() const { return prefix + "blocks"; }          // hash: detector<TAB>key -> JSON
   std::string blocks_gen() const { return prefix + "blocks:gen"; }  // INCR at every change of blocks
+  std::string lifts() const { return prefix + "lifts"; }            // hash: id -> lift note JSON (fleet_lifts.h)
+  std::string lifts_seq() const { return prefix + "lifts:seq"; }    // INCR: the next lift note's id
   std::string appliances() const { return prefix + "appliances"; }  // sorted set: id -> last seen (ms)
   std::string appliance(const std::string& id) const { return prefix + "appliance:" + id; }  // hash, with a TTL
   // The fleet view (fleet_view.h): one hash per (detector, key), field "detector\tkey":

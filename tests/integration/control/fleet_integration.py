@@ -517,6 +517,8 @@ def test(scene):
     time.sleep(1.0)
     check([hold_hits(a) for a in scene.apps] == hits1, "after the lift no call of Y is rejected by fleet-hold")
 
+    test_detections_lift(scene, y_held)
+
     print("== a data plane that does not answer: the set waits for it (pending), then runs")
     a1 = scene.apps[0]
     a1["dp"].send_signal(signal.SIGSTOP)
@@ -562,6 +564,70 @@ def test(scene):
                     seen[int(m.group(1))] = seen.get(int(m.group(1)), 0) + 1
         check(len(seen) == a["writer"].sent and all(v == 1 for v in seen.values()),
               "%s: each of the %d INVITEs left exactly once (core or 608)" % (a["id"], a["writer"].sent))
+
+
+def test_detections_lift(scene, y_held):
+    """`sipwallctl detections lift` sent to one appliance's sipwall-control lifts the key on every appliance."""
+    def hold_here(a):
+        r = unix_request(a["dp_sock"], {"v": 1, "cmd": "detections-hold", "key": Y, "detector": "fleet_hold",
+                                        "for_ms": 600000, "level": "block", "by": "a local hold"})
+        check(r.get("ok"), "%s: Y held locally (%s)" % (a["id"], r.get("error", "ok")))
+
+    def fleet_of(a):
+        return unix_request(a["ctl_sock"], {"v": 1, "cmd": "status"})["fleet"]
+
+    print("== sipwallctl detections lift through a2's sipwall-control: Y released on all three within 2 s")
+    for a in scene.apps:
+        hold_here(a)
+    check(all(y_held(a) for a in scene.apps), "Y held on all three by local holds (nothing of it in Redis)")
+    t0 = time.monotonic()
+    rc, out, err = scene.ctl("detections", "lift", Y, "--control-socket", scene.apps[1]["ctl_sock"])
+    check(rc == 0 and "fleet: published to every appliance" in out,
+          "detections lift %s through a2: %s" % (Y, (out + err).strip()[:200]))
+    wait_for("Y released on all three", lambda: not any(y_held(a) for a in scene.apps), 10, 0.02)
+    took = time.monotonic() - t0
+    print("  measured: the lift reached all three data planes %.2f s after `detections lift` started" % took)
+    check(took <= 2.0, "the lift reached all three within 2 s (%.2f s)" % took)
+    check(fleet_of(scene.apps[1])["lifts_published"] == 1, "a2 counts the lift it published")
+    wait_for("a1 and a3 applied it once", lambda: [fleet_of(a)["lifts_applied"] for a in scene.apps] == [1, 0, 1], 5)
+
+    print("== detections lift of a fleet block: its entry leaves Redis, released on all three")
+    rc, out, err = scene.ctl("fleet", "block", Y, "--detector", "fleet_hold", "--for", "10m")
+    check(rc == 0, "fleet block %s" % Y)
+    wait_for("Y held on all three", lambda: all(y_held(a) for a in scene.apps), 10, 0.02)
+    t0 = time.monotonic()
+    rc, out, err = scene.ctl("detections", "lift", Y, "fleet_hold", "--control-socket", scene.apps[0]["ctl_sock"])
+    check(rc == 0 and "1 fleet block(s)" in out, "detections lift %s fleet_hold through a1: %s" % (
+        Y, (out + err).strip()[:200]))
+    wait_for("Y released on all three", lambda: not any(y_held(a) for a in scene.apps), 10, 0.02)
+    took = time.monotonic() - t0
+    print("  measured: released on all three data planes %.2f s after `detections lift` started" % took)
+    check(took <= 2.0, "within 2 s (%.2f s)" % took)
+    check(scene.rcli("HLEN", scene.prefix + "blocks").strip() == "0", "the blocks hash no longer holds Y")
+    time.sleep(1.0)
+    check(not any(y_held(a) for a in scene.apps), "Y stays released (no agent holds it again)")
+
+    print("== detections lift while Redis does not answer: lifted on that appliance only, and said so")
+    for a in scene.apps:
+        hold_here(a)
+    scene.redis.send_signal(signal.SIGSTOP)
+    try:
+        rc, out, err = scene.ctl("detections", "lift", Y, "--control-socket", scene.apps[2]["ctl_sock"])
+        check(rc == 0 and "NOT published, lifted on this appliance only" in out,
+              "detections lift through a3 with Redis stopped: %s" % (out + err).strip()[:200])
+        check(not y_held(scene.apps[2]), "a3 released Y")
+        time.sleep(1.5)
+        check(all(y_held(a) for a in scene.apps[:2]), "a1 and a2 still hold Y (the lift never reached Redis)")
+    finally:
+        scene.redis.send_signal(signal.SIGCONT)
+    log = open(os.path.join(scene.tmp, "a3-control.log")).read()
+    check("applied on this appliance only, not published to the fleet" in log, "a3 logs the local-only lift")
+    wait_for("every control reaches Redis again", lambda: all(fleet_of(a)["redis_up"] for a in scene.apps), 15)
+    for a in scene.apps[:2]:
+        rc, out, err = scene.ctl("detections", "lift", Y, "--dataplane-socket", a["dp_sock"])
+        check(rc == 0 and "fleet:" not in out, "%s: detections lift with --dataplane-socket: that data plane only "
+              "(%s)" % (a["id"], (out + err).strip()[:200]))
+    check(not any(y_held(a) for a in scene.apps), "Y released everywhere")
 
 
 def xxh64(data, seed=0):

@@ -200,7 +200,8 @@ TEST(ParseRequest, TextForm) {
                  0),
       0u);
   EXPECT_EQ(
-      error_of("\xff", ctl()).rfind("unknown command '\\xff' (commands: status, reload, rollback, history, calls)", 0),
+      error_of("\xff", ctl())
+          .rfind("unknown command '\\xff' (commands: status, reload, rollback, history, calls, detections-lift)", 0),
       0u);
   EXPECT_EQ(error_of("load", dp()), "load needs \"artifact\"");
   EXPECT_EQ(error_of("status now", dp()), "status takes no argument, got 'now'");
