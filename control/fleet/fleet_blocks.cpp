@@ -17,6 +17,8 @@ std::optional<std::uint64_t> to_u64(const RedisReply& r) {
   return v;
 }
 
+}  // namespace
+
 std::optional<Block> parse_block(const std::string& text) {
   if (text.size() > 4096) return std::nullopt;
   json j = json::parse(text, nullptr, false);
@@ -42,8 +44,6 @@ std::optional<Block> parse_block(const std::string& text) {
   }
   return b;
 }
-
-}  // namespace
 
 bool read_heads(RedisLink& r, const FleetKeys& k, std::uint64_t& current, std::uint64_t& blocks_gen,
                 std::string& error) {

@@ -40,6 +40,9 @@ struct Block {
 bool write_block(RedisLink& r, const FleetKeys& k, const Block& b, std::int64_t now_ms, std::string& error);
 // The JSON value stored for `b`.
 std::string block_value(const Block& b);
+// The block a blocks-hash value holds (what block_value wrote), read as
+// outside input: nullopt if it is not one.
+std::optional<Block> parse_block(const std::string& text);
 // Stores the global detections `bs` and removes the expired `stale` fields in
 // one pipeline, bumps the generation once (the appliances' agents: nothing
 // is read first, the caller knows the hash from its last sync).

@@ -17,6 +17,8 @@ std::optional<std::uint64_t> id_of(const std::string& s) {
   return v;
 }
 
+}  // namespace
+
 std::optional<LiftNote> parse_note(std::uint64_t id, const std::string& text) {
   if (text.size() > 4096) return std::nullopt;
   json j = json::parse(text, nullptr, false);
@@ -42,8 +44,6 @@ std::string note_value(const LiftNote& n) {
          {"at", n.at},   {"from", n.from}};
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
-
-}  // namespace
 
 bool lift_covers(const std::string& key, const std::string& entry_key) {
   if (entry_key == key) return true;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct LiftNote {
   std::string by, at;  // who, when (ISO 8601)
   std::string from;    // the appliance that received the lift
 };
+
+// The lift note a lifts-hash value holds, read as outside input: nullopt
+// if it is not one.
+std::optional<LiftNote> parse_note(std::uint64_t id, const std::string& text);
 
 // Does the fleet entry `entry_key` (a key or a pair "A -> B") fall under a
 // lift of `key`? The data plane's lift of a number also ends the pairs it is

@@ -50,9 +50,15 @@ std::string ViewDetector::level_of(std::uint64_t total) const {
 }
 
 std::optional<DataplaneView> parse_dataplane_view(const json& reply, std::string& error) {
-  if (!reply.is_object() || !reply.value("ok", false)) {
+  // Typed reads only: json::value() throws when a field has another type.
+  auto flag = [](const json& j, const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+  };
+  if (!reply.is_object() || !flag(reply, "ok")) {
+    const auto why = reply.is_object() ? text_of(reply, "error", 512) : std::nullopt;
     error = "the data plane refused `detections`: " +
-            (reply.is_object() ? reply.value("error", std::string("no reason")) : std::string("not an object"));
+            (why ? *why : std::string(reply.is_object() ? "no reason" : "not an object"));
     return std::nullopt;
   }
   auto dets = reply.find("detectors");
@@ -70,7 +76,7 @@ std::optional<DataplaneView> parse_dataplane_view(const json& reply, std::string
          block_for = u32_of(d, "block_for_ms");
     if (!name || !key_kind || !count || !window || !warn || !block || !block_for || *window == 0) continue;
     v.detectors[*name] =
-        ViewDetector{*name, *key_kind, *count, *window, *warn, *block, *block_for, d.value("report_only", false)};
+        ViewDetector{*name, *key_kind, *count, *window, *warn, *block, *block_for, flag(d, "report_only")};
   }
   for (const json& e : *entries) {
     if (!e.is_object()) continue;

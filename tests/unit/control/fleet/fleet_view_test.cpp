@@ -50,6 +50,24 @@ TEST(FleetView, HostileRepliesAreRefusedOrSkipped) {
   EXPECT_FALSE(parse_dataplane_view(json{{"ok", false}, {"error", "no"}}, err));
   EXPECT_FALSE(parse_dataplane_view(json{{"ok", true}, {"detections", json::array()}}, err));  // an older data plane
   EXPECT_FALSE(parse_dataplane_view(json::array(), err));
+  // Fields of another type are refused, not thrown on (json::value() would
+  // throw: found by fuzz_fleet_input).
+  EXPECT_FALSE(parse_dataplane_view(json{{"ok", 1}, {"detectors", json::array()}, {"detections", json::array()}}, err));
+  EXPECT_FALSE(parse_dataplane_view(json{{"ok", json::array()}, {"error", 7}}, err));
+  EXPECT_NE(err.find("no reason"), std::string::npos);
+  auto odd = parse_dataplane_view(json{{"ok", true},
+                                       {"detectors", json::array({json{{"name", "d"},
+                                                                       {"key_kind", "caller"},
+                                                                       {"count", "invites"},
+                                                                       {"window_ms", 1000u},
+                                                                       {"warn", 0u},
+                                                                       {"block", 10u},
+                                                                       {"block_for_ms", 1000u},
+                                                                       {"report_only", "yes"}}})},
+                                       {"detections", json::array()}},
+                                  err);
+  ASSERT_TRUE(odd);
+  EXPECT_FALSE(odd->detectors.at("d").report_only);
   json r = reply_with(json::array({entry("nosuch", "+8613800000001", 9), entry("rate", "bad\nkey", 9),
                                    json{{"detector", "rate"}, {"key", "+8613800000001"}, {"count", -3}},
                                    json{{"detector", "rate"}, {"key", "+8613800000001"}, {"count", 1ull << 40}},
