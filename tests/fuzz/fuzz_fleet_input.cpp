@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t nl = rest.find('\n');
         const std::string_view line = rest.substr(0, nl);
         const std::size_t tab = line.find('\t');
-        fields[std::string(line.substr(0, tab))] = tab == std::string_view::npos ? "" : std::string(line.substr(tab + 1));
+        fields[std::string(line.substr(0, tab))] =
+            tab == std::string_view::npos ? "" : std::string(line.substr(tab + 1));
         rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       }
       const FleetTotal t = fleet_total(fields, 1'000'000, 60'000);
