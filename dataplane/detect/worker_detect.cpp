@@ -83,8 +83,9 @@ WorkerDetect::WorkerDetect(std::span<const DetectorSpec> specs, const WorkerOpti
     if (s.capacity == 0) s.capacity = options_.default_capacity;  // the rule file left it to the data plane
     const bool distinct = s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers;
     Table t{WindowCounter(s.capacity, s.window_ms, s.count == DetectCount::asr ? 2 : 1), nullptr,
-            report_min_for(s, options_)};
+            report_min_for(s, options_), RecentKeys()};
     if (distinct) t.pairs = std::make_unique<PairSeen>(s.capacity * options_.pair_factor);
+    if (!counted_on_invite(s.count) && options_.outcome_filter) t.recent = RecentKeys(s.capacity);
     tables_.push_back(std::move(t));
   }
   reports_ = std::make_unique<SpscQueue<HotKeyReport>>(options_.report_queue);
@@ -94,7 +95,7 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
   std::size_t n = sizeof(*this) + specs_.capacity() * sizeof(DetectorSpec) + tables_.capacity() * sizeof(Table) +
                   (own_calls_ ? own_calls_->memory_bytes() : 0) + reports_->memory_bytes();
   for (const Table& t : tables_) {
-    n += t.counter.memory_bytes();
+    n += t.counter.memory_bytes() + t.recent.memory_bytes();
     if (t.pairs) n += t.pairs->memory_bytes();
   }
   return n;
@@ -173,8 +174,15 @@ void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
     d.a = parts.a;
     d.b = parts.b;
     d.pair = 0;
+    d.look = true;
     if (d.key == 0) continue;
     const Table& t = tables_[i];
+    // An outcome-counted detector's table holds only callers with recent
+    // outcomes: for the others, no line of it is loaded (RecentKeys).
+    if (t.recent && !t.recent.maybe(d.key)) {
+      d.look = false;
+      continue;
+    }
     d.group = t.counter.group(d.key);
     t.counter.prefetch_group(d.group);
     if (s.count == DetectCount::distinct_callees || s.count == DetectCount::distinct_callers) {
@@ -217,8 +225,10 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
         d.move = true;  // seen again: counted for a window from now
         d.prev_epoch = seen.prev_epoch;
       }
-    } else {
+    } else if (d.look) {
       d.slot = c.lookup(d.key, d.group);
+    } else {
+      ++outcome_skips_;
     }
     if (d.slot != WindowCounter::npos) c.prefetch_slot(d.slot);  // nothing for a fresh key
   }
@@ -349,6 +359,7 @@ void WorkerDetect::feed_outcome(const CallRecord& call, const Outcome& o, std::u
     const std::uint32_t slot = c.find_or_insert(key, now_ms);
     if (add0) c.add(slot, 0);
     if (add1) c.add(slot, 1);
+    if (tables_[i].recent) tables_[i].recent.note(key, c.epoch(now_ms));
     const std::uint32_t local = c.count(slot);
     const std::uint32_t local2 = s.count == DetectCount::asr ? c.count(slot, 1) : 0;
     const Estimate est = estimate(i, key, local, local2, now_ms);
@@ -397,6 +408,7 @@ void WorkerDetect::adopt(WorkerDetect& old) noexcept {
         continue;
       std::swap(tables_[i].counter, old.tables_[j].counter);
       std::swap(tables_[i].pairs, old.tables_[j].pairs);
+      std::swap(tables_[i].recent, old.tables_[j].recent);
       taken[j] = true;
       ++adopted_;
       break;

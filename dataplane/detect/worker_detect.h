@@ -31,6 +31,7 @@
 #include "dataplane/detect/hot_key_report.h"
 #include "dataplane/detect/levels.h"
 #include "dataplane/detect/pair_seen.h"
+#include "dataplane/detect/recent_keys.h"
 #include "dataplane/detect/spsc_queue.h"
 #include "dataplane/detect/window_counter.h"
 #include "rules/detect/detector_spec.h"
@@ -53,6 +54,10 @@ struct WorkerOptions {
   // Keys per detector for a spec with capacity 0 (the rule file has no
   // `capacity:`): the data plane's detection.capacity.
   std::uint32_t default_capacity = 65536;
+  // Outcome-counted detectors keep a RecentKeys filter so an INVITE skips
+  // their table for callers with no recent outcome. Off only to compare
+  // against the plain lookups (tests).
+  bool outcome_filter = true;
   CallTableOptions calls;
 };
 
@@ -88,6 +93,7 @@ class WorkerDetect {
     std::uint32_t group;       // counter.group(key)
     std::uint32_t pair_group;  // pairs->group(pair)
     std::uint32_t slot;
+    bool look;  // the key may be in the table (false: RecentKeys says it is not)
     bool add;   // add one to the slot
     bool move;  // distinct value seen again: move its unit (PairSeen::Touch)
     std::uint32_t prev_epoch;
@@ -155,6 +161,8 @@ class WorkerDetect {
   std::uint64_t lift_resets() const noexcept { return lift_resets_; }          // local keys reset by lifts
   std::uint64_t lift_gaps() const noexcept { return lift_gaps_; }              // full resets for missed lifts
   std::uint64_t adopted() const noexcept { return adopted_; }                  // tables taken over by adopt()
+  // INVITE lookups of outcome-counted detectors that RecentKeys skipped.
+  std::uint64_t outcome_lookups_skipped() const noexcept { return outcome_skips_; }
   // Everything allocated at construction (tables, owned call table, queue).
   std::size_t memory_bytes() const noexcept;
 
@@ -163,6 +171,7 @@ class WorkerDetect {
     WindowCounter counter;
     std::unique_ptr<PairSeen> pairs;  // distinct counts only
     std::uint32_t report_min;         // UINT32_MAX: no thresholds, never reported
+    RecentKeys recent;                // outcome-counted detectors only (empty otherwise)
   };
   struct Estimate {
     std::uint32_t count, count2;
@@ -190,6 +199,7 @@ class WorkerDetect {
   std::uint64_t lift_resets_ = 0;
   std::uint64_t lift_gaps_ = 0;
   std::uint64_t adopted_ = 0;
+  std::uint64_t outcome_skips_ = 0;
 };
 
 }  // namespace sipwall::detect

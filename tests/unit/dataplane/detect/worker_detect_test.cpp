@@ -265,6 +265,88 @@ TEST(WorkerDetect, OneRingCountsCancelsWithinNOfTheFirstRing) {
   EXPECT_TRUE(d.rose);
 }
 
+// The RecentKeys filter in front of the outcome detectors' tables only saves
+// lookups: the same traffic through a worker with it and one without gives
+// the same levels on every INVITE. Many callers over several windows (so
+// the filter's generations turn), a few of them ring-and-cancel, short
+// calls, rejected calls and unanswered ones; small tables, so keys are
+// evicted and bits are shared.
+TEST(WorkerDetect, OutcomeFilterChangesNoLevel) {
+  DetectorSpec shorts = make_spec(5, DetectKey::caller, DetectCount::short_calls, 20'000, 2, 4, 64);
+  shorts.within_ms = 5'000;
+  DetectorSpec unanswered = make_spec(6, DetectKey::caller, DetectCount::unanswered, 10'000, 2, 3, 64);
+  DetectorSpec ring = one_ring();
+  ring.window_ms = 30'000;
+  ring.warn = 1;
+  ring.block = 3;
+  ring.capacity = 64;
+  DetectorSpec asr = low_asr();
+  asr.window_ms = 40'000;
+  asr.min_attempts = 3;
+  asr.capacity = 64;
+  const std::vector<DetectorSpec> specs{call_bombing(), ring, shorts, unanswered, asr};
+  WorkerOptions plain;
+  plain.outcome_filter = false;
+  plain.calls.capacity = 256;
+  WorkerOptions filtered = plain;
+  filtered.outcome_filter = true;
+  Worker with(specs, filtered);
+  Worker without(specs, plain);
+  std::uint64_t seed = 12345;
+  auto rnd = [&seed](std::uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  unsigned at_level = 0;
+  for (std::uint64_t i = 0; i < 20'000; ++i) {
+    const std::uint64_t t = i * 11;  // 220 s: 7 windows of the longest detector
+    // Callers 0..9 misbehave (their outcomes fill the tables); 10..2009 call once in a while.
+    const bool bad = rnd(4) == 0;
+    const std::uint64_t caller = number(bad ? rnd(10) : 10 + rnd(2000));
+    const std::uint64_t callee = number(5000 + rnd(50));
+    const Levels& a = with.call(caller, callee, t);
+    const Levels& b = without.call(caller, callee, t);
+    ASSERT_EQ(a.n, b.n);
+    for (std::uint32_t d = 0; d < a.n; ++d) {
+      ASSERT_EQ(a.d[d].key, b.d[d].key) << i << " " << d;
+      ASSERT_EQ(a.d[d].local, b.d[d].local) << i << " " << d;
+      ASSERT_EQ(a.d[d].local2, b.d[d].local2) << i << " " << d;
+      ASSERT_EQ(a.d[d].count, b.d[d].count) << i << " " << d;
+      ASSERT_EQ(a.d[d].level, b.d[d].level) << i << " " << d;
+      at_level += d > 0 && a.d[d].level != Level::none;
+    }
+    // What happens to the call: the same in both.
+    const unsigned fate = bad ? static_cast<unsigned>(rnd(4)) : 4;
+    for (Worker* k : {&with, &without}) {
+      const std::uint64_t id = k->last_id();
+      switch (fate) {
+        case 0:  // one ring
+          k->w.on_response(id, 180, true, t + 2);
+          k->w.on_cancel(id, t + 5);
+          break;
+        case 1:  // a short call
+          k->w.on_response(id, 200, true, t + 2);
+          k->w.on_bye(id, t + 7);
+          break;
+        case 2:  // rejected
+          k->w.on_response(id, 486, true, t + 3);
+          break;
+        case 3:  // left ringing: unanswered at the sweep
+          k->w.on_response(id, 180, true, t + 3);
+          break;
+        default:  // a benign caller's answered call
+          k->w.on_response(id, 200, true, t + 4);
+          break;
+      }
+      if (i % 64 == 0) k->w.expire(t + 8, 64);
+    }
+  }
+  // The comparison saw outcome detectors at a level, and the filter did skip lookups.
+  EXPECT_GT(at_level, 100u);
+  EXPECT_GT(with.w.outcome_lookups_skipped(), 10'000u);
+  EXPECT_EQ(without.w.outcome_lookups_skipped(), 0u);
+}
+
 TEST(WorkerDetect, ShortCallsAndUnanswered) {
   DetectorSpec shorts = make_spec(5, DetectKey::caller, DetectCount::short_calls, 600'000, 0, 1);
   shorts.within_ms = 10'000;
