@@ -41,12 +41,12 @@ bool TableDropper::start(const std::string& path, std::string& error) {
 
 void TableDropper::stop() {
   if (thread_.joinable()) {
+    stop_flag_ = true;  // a drop in progress or waiting for the lock gives up: rolled back
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
+      cv_.notify_all();  // under the lock: valgrind's thread checkers read it so
     }
-    stop_flag_ = true;  // a drop in progress or waiting for the lock gives up: rolled back
-    cv_.notify_all();
     thread_.join();
   }
   if (db_ != nullptr) sqlite3_close(db_);
@@ -59,8 +59,8 @@ bool TableDropper::submit(std::string sql) {
     if (has_job_ || !thread_.joinable()) return false;
     job_ = std::move(sql);
     has_job_ = true;
+    cv_.notify_all();
   }
-  cv_.notify_all();
   return true;
 }
 
@@ -114,8 +114,8 @@ void TableDropper::run() {
       has_job_ = false;
       ++done_;
       if (!error.empty()) error_ = error;
+      cv_.notify_all();
     }
-    cv_.notify_all();
   }
 }
 
