@@ -1,9 +1,12 @@
 // sipwall-control's call records (docs/records.md): the records socket's
 // client end, the SQLite store and the optional JSON-lines file, driven by
-// the daemon's loop. Records are stored in batches: when 8192 are waiting or
-// 200 ms after the first one, whichever comes first; retention runs every
-// minute. Nothing here blocks on the data plane: the socket is non-blocking
-// and the data plane drops (and counts) what this process is too slow for.
+// the daemon's loop. Records are stored when 8192 are waiting or 200 ms
+// after the first one, whichever comes first, in transactions of at most
+// 1024 records and for at most 50 ms a turn (a backlog goes over several
+// turns); retention runs every minute, its drops on the store's own thread
+// (the records wait meanwhile). Nothing here blocks on the data plane: the
+// socket is non-blocking and the data plane drops (and counts) what this
+// process is too slow for.
 #pragma once
 
 #include <poll.h>
@@ -55,7 +58,8 @@ class CallRecorder {
 
   // SIGHUP: logrotate moved the JSON-lines file.
   void reopen_jsonl();
-  // Stores what is waiting (a query must see every record received).
+  // Stores what is waiting (a query must see every record received), unless
+  // a partition is being dropped (then once it is done).
   void flush();
 
   bool query(const CallQuery& q, std::vector<CallRow>& out, std::string& error);
@@ -64,6 +68,8 @@ class CallRecorder {
   std::uint64_t bytes_in_use() { return store_.bytes_in_use(); }
 
  private:
+  void store_some(std::size_t n);  // the first n waiting records, one transaction
+
   CallRecorderOptions options_;
   RecordsLink link_;
   CallStore store_;

@@ -154,6 +154,7 @@ void CallStore::finalize_inserts() {
 }
 
 void CallStore::close() {
+  dropper_.stop();  // a drop in progress is rolled back: its tables are found again at the next open
   finalize_inserts();
   partitions_.clear();
   if (db_ != nullptr) sqlite3_close(db_);
@@ -266,6 +267,7 @@ bool CallStore::open(const CallStoreOptions& options, std::string& error) {
     exec("ROLLBACK", ignored);
     return fail(error);
   }
+  if (!dropper_.start(options.path, error)) return fail(error);
   return true;
 }
 
@@ -294,6 +296,10 @@ bool CallStore::insert(std::span<const protocol::CallRecordWire> records, std::s
     return false;
   }
   if (records.empty()) return true;
+  if (dropping()) {
+    error = "a partition's tables are being dropped: the records wait";
+    return false;
+  }
   if (!exec("BEGIN", error)) return false;
   // What this batch touched: the open partition and any it opened.
   const std::size_t first_touched = partitions_.empty() ? 0 : partitions_.size() - 1;
@@ -549,24 +555,37 @@ std::uint64_t CallStore::bytes_in_use() {
   return static_cast<std::uint64_t>(pages > 0 ? pages : 0) * static_cast<std::uint64_t>(single_int("PRAGMA page_size"));
 }
 
+// Out of the in-memory catalog at once: from then on no query reads the
+// partition (queries go by partitions_). Its catalog row and its tables go
+// in one transaction on the dropper's thread: if the process stops before
+// it commits, the partition is still there at the next open, and dropped
+// then. No write of this connection runs meanwhile (insert() refuses).
 bool CallStore::drop_partition(std::string& error) {
   const Partition p = partitions_.front();
   const std::string n = std::to_string(p.id);
-  if (!exec("BEGIN; DROP TABLE IF EXISTS calls_" + n + "; DROP TABLE IF EXISTS outcomes_" + n +
-                "; DELETE FROM partitions WHERE id = " + n + "; COMMIT;",
-            error)) {
-    std::string ignored;
-    exec("ROLLBACK", ignored);
+  if (!dropper_.submit("DELETE FROM partitions WHERE id = " + n + "; DROP TABLE IF EXISTS calls_" + n +
+                       "; DROP TABLE IF EXISTS outcomes_" + n + ";")) {
+    error = "a partition is still being dropped";
     return false;
   }
   partitions_.erase(partitions_.begin());
   if (partitions_.empty()) finalize_inserts();  // the open one went: the next insert opens one
   deleted_ += p.rows;
+  dropping_rows_ = p.rows;
   return true;
 }
 
 std::uint64_t CallStore::enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t max_partitions) {
   if (db_ == nullptr) return 0;
+  if (dropping()) return 0;  // the last drop still runs: next time
+  if (const std::string e = dropper_.take_error(); !e.empty()) {
+    // Rolled back: the partition is still in the catalog. Read it back, to
+    // be dropped again.
+    error = "dropping a partition: " + e;
+    deleted_ -= dropping_rows_;
+    std::string ignored;
+    if (!load_partitions(ignored)) partitions_.clear();
+  }
   const std::uint64_t before = deleted_;
   std::uint32_t dropped = 0;
   // Retention: a partition goes when its newest record is older than the
@@ -574,13 +593,15 @@ std::uint64_t CallStore::enforce_retention(std::int64_t now_ms, std::string& err
   const std::int64_t cutoff = now_ms - static_cast<std::int64_t>(options_.retention_days) * 86'400'000;
   while (options_.retention_days != 0 && dropped < max_partitions && !partitions_.empty() &&
          partitions_.front().max_ms < cutoff) {
+    wait_drops();
     if (!drop_partition(error)) return deleted_ - before;
     ++dropped;
   }
-  // Size cap: the oldest while the pages in use exceed it, never the open one.
-  while (options_.max_bytes != 0 && dropped < max_partitions && partitions_.size() > 1 &&
-         bytes_in_use() > options_.max_bytes) {
-    if (!drop_partition(error)) break;
+  // Size cap: the oldest while the pages in use exceed it, never the open
+  // one. The pages of a partition are free once its drop is done.
+  while (options_.max_bytes != 0 && dropped < max_partitions && partitions_.size() > 1) {
+    wait_drops();
+    if (bytes_in_use() <= options_.max_bytes || !drop_partition(error)) break;
     ++dropped;
   }
   return deleted_ - before;

@@ -15,7 +15,11 @@
 // first, and joins each call to its outcome, which is in the call's partition
 // or a later one (records arrive in order). Retention and the size cap drop
 // whole partitions, oldest first: no row-by-row DELETE; their pages are
-// reused, so the file stops growing near the cap. Files are created 0640
+// reused, so the file stops growing near the cap. A partition leaves the
+// queries at once and is dropped (its catalog row and tables, one
+// transaction) on a thread of its own (TableDropper): a DROP TABLE reads
+// every page of the table, seconds for a full partition, which the owner's
+// thread does not wait for; the owner does not write meanwhile (dropping()). Files are created 0640
 // (the daemon sets the group). A file of the first format (one `calls`
 // table) is refused with a clear error. Not thread-safe: one owner (the
 // daemon's loop, or a benchmark).
@@ -29,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "control/records/table_dropper.h"
 #include "dataplane/protocol/call_record.h"
 
 namespace sipwall::control {
@@ -93,7 +98,8 @@ class CallStore {
   bool is_open() const noexcept { return db_ != nullptr; }
 
   // One transaction for the lot. Records must have passed
-  // protocol::record_problem(). False with *error (the batch is rolled back).
+  // protocol::record_problem(). False with *error (the batch is rolled back),
+  // and at once while dropping(): keep the records and try again later.
   bool insert(std::span<const protocol::CallRecordWire> records, std::string& error);
 
   // Newest first, at most q.limit.
@@ -102,10 +108,18 @@ class CallStore {
   // Drops the partitions retention and the size cap say must go: those whose
   // newest record is older than retention_days, then the oldest while the
   // pages in use exceed max_bytes (never the open one). At most
-  // `max_partitions` per call: a drop reads every page of the partition
-  // (about 2 s of CPU for a full one, docs/performance.md), and the daemon's
-  // loop does not read records meanwhile. Returns rows dropped.
+  // `max_partitions` per call. Each leaves the queries here (none sees any
+  // of it from then on) and is dropped in the background (about 1.5 s of
+  // CPU for a full one, docs/performance.md); the next one is considered
+  // once that drop is done (the pages in use change only then), so only the
+  // last is left running when this returns. Does nothing while an earlier
+  // drop still runs. Returns the rows of the partitions dropped; a failed
+  // background drop is reported in *error by the next call, and its
+  // partition is back (to be dropped again).
   std::uint64_t enforce_retention(std::int64_t now_ms, std::string& error, std::uint32_t max_partitions = 1);
+  // A partition's tables are being dropped: insert() refuses until done.
+  bool dropping() const { return dropper_.busy(); }
+  void wait_drops() const { dropper_.wait(); }
 
   std::uint64_t bytes_in_use();  // (page_count - freelist_count) * page_size
   std::uint64_t inserted() const noexcept { return inserted_; }
@@ -126,7 +140,7 @@ class CallStore {
   bool load_partitions(std::string& error);
   bool open_partition(std::int64_t window, std::int64_t time_ms, std::string& error);
   bool prepare_inserts(std::string& error);
-  bool drop_partition(std::string& error);  // the oldest
+  bool drop_partition(std::string& error);  // the oldest: out of partitions_ now, out of the file by the dropper
   std::int64_t window_of(std::int64_t time_ms) const noexcept;
   void finalize_inserts();
 
@@ -137,6 +151,8 @@ class CallStore {
   sqlite3_stmt* insert_outcome_ = nullptr;
   std::uint64_t inserted_ = 0;
   std::uint64_t deleted_ = 0;
+  TableDropper dropper_;
+  std::uint64_t dropping_rows_ = 0;  // of the partition handed to the dropper last
 };
 
 }  // namespace sipwall::control

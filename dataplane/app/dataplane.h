@@ -28,7 +28,6 @@
 #include "dataplane/offload/installer.h"
 #include "dataplane/protocol/call_record.h"
 #include "dataplane/sip/sip_message.h"
-#include "dataplane/tcp/core_tails.h"
 #include "dataplane/tcp/path_state.h"
 #include "dataplane/watch/watch_filter.h"
 #include "dataplane/watch/watch_table.h"
@@ -83,8 +82,6 @@ struct alignas(64) WorkerContext {
   // SIP over TCP (docs/packet-handling.md §6.6-6.8): the sequence-adjust
   // table, the flows holding segments, scratch for one unit.
   std::unique_ptr<dataplane::tcp::PathState<rte_mbuf*>> tcp;
-  // Core-side TCP messages cut across segments, followed for the call table.
-  std::unique_ptr<dataplane::tcp::CoreTails> core_tails;
   std::uint16_t ip_id = 0;
   sip::Message msg;  // reused for every TCP and reassembled message
   // UDP SIP datagrams are parsed into these two, in turn: while one holds an

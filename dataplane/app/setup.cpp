@@ -275,7 +275,6 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
     tc.hold.max_segments = cfg.tcp_reassembly_segments;
     tc.hold.total_segments = cfg.tcp_reassembly_mbufs;
     w->tcp = std::make_unique<tcp::PathState<rte_mbuf*>>(tc);
-    w->core_tails = std::make_unique<tcp::CoreTails>();
     w->linear = std::make_unique<std::uint8_t[]>(kLinearBytes);
     // The call table lives as long as the worker: rule sets come and go, the
     // calls in progress stay (docs/detection.md "The call table").

@@ -165,25 +165,14 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, con
   return true;
 }
 
-std::string_view core_side_sip(WorkerContext& w, std::string_view payload, bool stream) {
-  WorkerCounters& c = ctr(w);
-  // Bounded: each message consumes at least one byte, a TCP segment holds
-  // at most a few; a parse error ends the segment (nothing after it can be
-  // framed).
-  for (int n = 0; n < 16 && !payload.empty(); ++n) {
-    const sip::ParseError e =
-        sip::parse_message(payload, w.msg, stream ? sip::Transport::stream : sip::Transport::datagram);
-    if (e != sip::ParseError::none) {
-      // A stream message whose end is in a later segment: the caller keeps it.
-      const bool unfinished = e == sip::ParseError::headers_unterminated || e == sip::ParseError::body_truncated;
-      return stream && unfinished ? payload : std::string_view{};
-    }
-    c.core_sip_parsed++;
-    if (!(w.msg.is_request && w.msg.method == sip::Method::invite)) call_event(w, w.msg);
-    if (!stream || w.msg.length == 0 || w.msg.length >= payload.size()) return {};
-    payload.remove_prefix(w.msg.length);
-  }
-  return {};
+void core_side_message(WorkerContext& w, const sip::Message& msg) {
+  ctr(w).core_sip_parsed++;
+  if (!(msg.is_request && msg.method == sip::Method::invite)) call_event(w, msg);
+}
+
+void core_side_sip(WorkerContext& w, std::string_view payload) {
+  if (sip::parse_message(payload, w.msg, sip::Transport::datagram) == sip::ParseError::none)
+    core_side_message(w, w.msg);
 }
 
 void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
@@ -612,7 +601,7 @@ __attribute__((noinline, cold)) void core_fragment(Dataplane& dp, WorkerContext&
     net::DecodedPacket wd;
     if (net::decode_frame(bytes, len, wd) == net::DecodeResult::ok && wd.l4_proto == 17 &&
         (dp.sip_udp[wd.dst_port] || dp.sip_udp[wd.src_port]))
-      core_side_sip(w, wd.payload(bytes), false);
+      core_side_sip(w, wd.payload(bytes));
   }
   free_pkt(whole);
 }
@@ -735,7 +724,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table
-    if (w.follow_calls) core_side_sip(w, d.payload(frame), false);
+    if (w.follow_calls) core_side_sip(w, d.payload(frame));
     if (unlikely(w.watch_set != nullptr)) watch_core_side(dp, w, d.payload(frame), m, in);
     forward(dp, w, m, in);
     return;

@@ -95,13 +95,12 @@ bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, con
 void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
                    std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
 
-// A SIP message seen on the core side (never classified): parsed for the
-// call table when the running set has detectors. `stream`: TCP payload,
-// which may hold several messages (a message cut across segments is not
-// followed: docs/detection.md).
-// Parses core-side SIP for the call table; returns the unfinished end of a
-// stream's last message (empty if none, and always for a datagram).
-std::string_view core_side_sip(WorkerContext& w, std::string_view payload, bool stream);
+// SIP seen on the core side (never classified), for the call table while
+// the worker follows calls (detection or call records). core_side_message:
+// one parsed message (SIP over TCP: dataplane/tcp/core_side.h frames them);
+// core_side_sip: a UDP datagram's payload, parsed into w.msg.
+void core_side_message(WorkerContext& w, const sip::Message& msg);
+void core_side_sip(WorkerContext& w, std::string_view payload);
 
 // Call records (records.enabled, docs/records.md): the outcome record of a
 // call leaving the worker's call table, into the worker's record ring.

@@ -12,7 +12,6 @@
 
 #include "dataplane/app/watch_copy.h"
 #include "dataplane/app/worker_path.h"
-#include "dataplane/net/flow_hash.h"
 #include "dataplane/net/sip_response.h"
 #include "dataplane/tcp/sip_tcp_path.h"
 
@@ -55,6 +54,9 @@ class MbufHost {
     const net::SipResponseOptions so = response_options(*rs_, v, d, received, sizeof received);
     return net::build_sip_response(msg, so, out, cap);
   }
+  // The core side's messages for the call table (while detection or call records follow calls).
+  bool following_calls() const { return w_.follow_calls; }
+  void core_message(const sip::Message& msg) { core_side_message(w_, msg); }
   // Copies of watched calls (watch_copy.h): a message rebuilt as one segment.
   bool watching() const { return w_.watch_set != nullptr; }
   watch::WatchMark watch_mark(const sip::Message& msg, const classify::Verdict* v) {
@@ -78,27 +80,8 @@ TcpCtx make_ctx(MbufHost& host, Dataplane& dp, WorkerContext& w, RuntimeSet* rs,
 
 }  // namespace
 
-// A core-side TCP segment's SIP for the call table. A message cut across
-// segments is completed from the flow's kept tail (tcp::CoreTails) when the
-// next segment in sequence arrives; the segments themselves are not held.
-static void core_side_stream(WorkerContext& w, const net::DecodedPacket& d, const std::uint8_t* frame) {
-  WorkerCounters& c = ctr(w);
-  const std::uint64_t flow = net::flow_hash(d.src, d.dst, d.src_port, d.dst_port);
-  const std::string_view payload = d.payload(frame);
-  const tcp::CoreTails::Joined j =
-      w.core_tails->join(flow, d.tcp_seq, payload, reinterpret_cast<char*>(w.linear.get()), kLinearBytes);
-  if (j.lost) c.core_tcp_tails_lost++;
-  if (j.repeat) return;
-  if (j.joined) c.core_tcp_tails_joined++;
-  const std::string_view rest = core_side_sip(w, j.bytes, true);
-  if (!w.core_tails->keep(flow, d.tcp_seq + static_cast<std::uint32_t>(payload.size()), rest)) c.core_tcp_tails_lost++;
-}
-
 void sip_tcp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, std::uint8_t* frame,
              net::DecodedPacket& d, bool trunk_side) {
-  // Core side: never classified, but its responses and requests complete
-  // calls; read before the path may rewrite the segment's headers.
-  if (!trunk_side && w.follow_calls && d.payload_length != 0) core_side_stream(w, d, frame);
   MbufHost host(dp, w, rs);
   TcpCtx x = make_ctx(host, dp, w, rs, in, rte_rdtsc());
   tcp::on_segment(x, m, frame, d, trunk_side);

@@ -40,7 +40,8 @@
   X(core_sip_parsed, "SIP messages from the core side parsed for the call table (detection on; forwarded untouched)") \
   X(core_fragments_followed,                                                                                          \
     "IP fragments from the core side copied into reassembly for the call table (the fragments leave at once)")        \
-  X(core_tcp_tails_joined, "core-side TCP messages cut across segments, completed for the call table")                \
+  X(core_tcp_tails_joined,                                                                                            \
+    "core-side TCP messages cut across segments, completed for the call table and watch copies")                      \
   X(core_tcp_tails_lost, "core-side TCP message ends not followed: too long, a gap, or another flow took the slot")   \
   X(core_fragments_uncopied,                                                                                          \
     "IP fragments from the core side not followed: no mbuf for the copy (forwarded all the same)")                    \

@@ -1,7 +1,8 @@
 // CoreTails: per worker, the unfinished end of the last SIP message seen on
 // each core-side TCP flow, so that a response or request the core's stack cut
 // across segments (a 200 OK with a large SDP) is still parsed for the call
-// table once its end arrives (docs/detection.md "What the data plane does").
+// table, and copied whole if its call is watched, once its end arrives
+// (core_side.h; docs/detection.md "What the data plane does", docs/export.md).
 //
 // The core side is never held: its segments leave as they come. This keeps a
 // copy of the unfinished bytes only, at most kTailBytes per flow, in a

@@ -31,6 +31,10 @@
 //   // once per message, a predicted branch when none is); watch_mark(): whether this message's call is
 //   // watched, `v` the verdict of an INVITE that got one (it may mark the call), else null; watch_copy():
 //   // a copy of the frame[0, len) built for it, as seen on port `in`.
+//   // The core side's messages (core_side.h): following_calls(): the call table wants them (tested once per
+//   // core-side segment); core_message(): one of them, parsed, for the call table.
+//   bool following_calls();
+//   void core_message(const sip::Message&);
 //   bool watching();
 //   watch::WatchMark watch_mark(const sip::Message&, const classify::Verdict* v);
 //   void watch_copy(watch::WatchMark, const std::uint8_t* frame, std::size_t len, std::uint16_t in);

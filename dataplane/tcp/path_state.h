@@ -15,6 +15,7 @@
 #include "dataplane/net/packet_decode.h"
 #include "dataplane/net/tcp_reassembly.h"
 #include "dataplane/net/tcp_seqadj.h"
+#include "dataplane/tcp/core_tails.h"
 #include "dataplane/watch/watch_table.h"
 
 namespace sipwall::dataplane::tcp {
@@ -29,6 +30,8 @@ inline constexpr std::size_t kMaxResponse = 2048;  // bytes of one 603/608 text
 inline constexpr std::size_t kViewBytes = 65536 + 512;
 // One segment's payload, at most (a 16-bit IP length).
 inline constexpr std::size_t kMaxSegmentPayload = 65536;
+// A core-side message's kept end and the segment that continues it, joined (core_side.h).
+inline constexpr std::size_t kCoreJoinedBytes = CoreTails::kTailBytes + kMaxSegmentPayload;
 // A tag's marks rendered as one replacement (send.h tag_piece): at most a
 // segment's payload plus what the marks add (header line, labels, verstats).
 inline constexpr std::size_t kTagOutBytes = kMaxSegmentPayload + net::kMaxMarkLine + 2 +
@@ -90,6 +93,7 @@ struct PathState {
         stream(std::make_unique<std::uint8_t[]>(stream_cap)),
         view(std::make_unique<std::uint8_t[]>(kViewBytes)),
         tag_out(std::make_unique<char[]>(kTagOutBytes)),
+        core_joined(std::make_unique<char[]>(kCoreJoinedBytes)),
         seg_cap(std::size_t{cfg.hold.max_segments} + 1),
         piece_cap(net::max_stream_pieces(seg_cap, kMaxEdits)),
         segs(std::make_unique<Seg<Packet>[]>(seg_cap)),
@@ -108,6 +112,10 @@ struct PathState {
   std::unique_ptr<std::uint8_t[]> view;
   // A tag's replacement bytes (kTagOutBytes): SeqAdjTable::edit() takes them from outside the frame.
   std::unique_ptr<char[]> tag_out;
+  // The core side (never held): the unfinished end of each flow's last
+  // message, and where one is joined with the segment that continues it.
+  CoreTails core_tails;
+  std::unique_ptr<char[]> core_joined;  // kCoreJoinedBytes
   // One unit: its segments, the segments it leaves on hold, its pieces (as
   // planned and as prepared for sending) and the packets for extra pieces.
   std::size_t seg_cap;

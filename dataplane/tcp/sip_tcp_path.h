@@ -24,6 +24,7 @@
 
 #include "dataplane/net/bytes.h"
 #include "dataplane/net/tcp_unit.h"
+#include "dataplane/tcp/core_side.h"
 #include "dataplane/tcp/unit_apply.h"
 
 namespace sipwall::dataplane::tcp {
@@ -203,9 +204,11 @@ template <class Host>
 void on_segment(Ctx<Host>& x, typename Host::Packet m, std::uint8_t* frame, net::DecodedPacket& d, bool trunk_side) {
   if (!trunk_side) {
     // Core side: never inspected or held; numbers mapped when the flow carries
-    // edits. Copies of watched calls first, as the segment arrived.
-    if (x.host.watching()) [[unlikely]] {
-      if (d.payload_length) watch_core_segment(x, frame, d);
+    // edits. Its messages are read first, as the segment arrived: for the
+    // call table and for copies of watched calls (core_side.h).
+    if (d.payload_length != 0) {
+      const bool follow = x.host.following_calls(), watch = x.host.watching();
+      if (follow || watch) core_segment(x, frame, d, follow, watch);
     }
     pass_control(x, m, frame, d);
     return;

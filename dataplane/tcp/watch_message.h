@@ -23,10 +23,12 @@
 namespace sipwall::dataplane::tcp {
 
 // The message `bytes` just parsed into x.msg, starting at sequence number
-// `seq`, seen in the segment (tmpl, d). `v`: its verdict if it is an INVITE
-// that got one, else null. The copy is built in PathState::view, free while
-// a unit is parsed and while a core-side segment is handled. Returns the
-// call's mark (mask 0: not watched).
+// `seq`, seen in the segment (tmpl, d) that completed it (`bytes` need not
+// be in that segment: a message that spans segments is copied from where it
+// was put together). `v`: its verdict if it is an INVITE that got one, else
+// null. The copy is built in PathState::view, free while a unit is parsed
+// and while a core-side segment is handled (core_side.h). Returns the call's
+// mark (mask 0: not watched).
 template <class Host>
 watch::WatchMark watch_copy_message(Ctx<Host>& x, const std::uint8_t* tmpl, const net::DecodedPacket& d,
                                     std::uint32_t seq, std::string_view bytes, const classify::Verdict* v) {
@@ -38,22 +40,6 @@ watch::WatchMark watch_copy_message(Ctx<Host>& x, const std::uint8_t* tmpl, cons
   const std::size_t len = net::rebuild_tcp_segment(tmpl, d, seq, bytes, false, out, kViewBytes);
   if (len != 0) x.host.watch_copy(mark, out, len, x.in);
   return mark;
-}
-
-// A core-side segment (never framed by the path): the whole messages it
-// holds are copied if their calls are watched. A message cut across
-// core-side segments is not (docs/export.md); bounded like core_side_sip.
-template <class Host>
-void watch_core_segment(Ctx<Host>& x, const std::uint8_t* frame, const net::DecodedPacket& d) {
-  const std::string_view p = d.payload(frame);
-  std::size_t off = 0;
-  for (int n = 0; n < 16 && off < p.size(); ++n) {
-    const std::string_view rest = p.substr(off);
-    if (sip::parse_message(rest, x.msg, sip::Transport::stream) != sip::ParseError::none) return;
-    if (x.msg.length == 0 || x.msg.length > rest.size()) return;
-    watch_copy_message(x, frame, d, static_cast<std::uint32_t>(d.tcp_seq + off), rest.substr(0, x.msg.length), nullptr);
-    off += x.msg.length;
-  }
 }
 
 }  // namespace sipwall::dataplane::tcp

@@ -78,9 +78,12 @@ def tcp_calls(watched, other, tag):
     the data plane): `watched` makes an answered call (INVITE, 180, 200, ACK,
     BYE, 200) and a cancelled one (INVITE, 180, CANCEL, 200, 487, ACK);
     `other` one the core refuses (INVITE, 486, ACK). The answered INVITE
-    spans two segments, and most segments carry messages of two calls, both
-    ways. Returns [(side, frame, [(call_id, what), ...])]: the messages each
-    frame completes (none for the INVITE's first part)."""
+    spans two segments, and so do the core's 200 OK to it (its second part
+    shares a segment with the next call's 180) and its 200 OK to the BYE
+    (its second part alone): the core's stack cuts a message where it likes.
+    Most segments carry messages of two calls, both ways. Returns
+    [(side, frame, [(call_id, what), ...])]: the messages each frame
+    completes (none for a message's first part)."""
     sp = h.sippcap()
     c, p, cport = h.CORE4, h.PEER4, TCP_CLIENT_PORT
     ruri = f"sip:13600136000@{c};user=phone"
@@ -97,17 +100,21 @@ def tcp_calls(watched, other, tag):
         return sp.response(code, reason, call_id=cid, src=p, **kw)
 
     w_inv = inv(watched, w)
+    w_ok = resp(200, "OK", w)
+    w_bye_ok = resp(200, "OK", w, cseq=2, method="BYE")
     plan = [("trunk", [(w_inv[:200], None)]),
             ("trunk", [(w_inv[200:], (w, "INVITE")), (inv(other, o), (o, "INVITE"))]),
             ("core", [(resp(180, "Ringing", w), (w, "180")), (resp(486, "Busy Here", o), (o, "486"))]),
             ("trunk", [(req("ACK", o), (o, "ACK")), (inv(watched, w2), (w2, "INVITE"))]),
-            ("core", [(resp(200, "OK", w), (w, "200")), (resp(180, "Ringing", w2), (w2, "180"))]),
+            ("core", [(w_ok[:90], None)]),
+            ("core", [(w_ok[90:], (w, "200")), (resp(180, "Ringing", w2), (w2, "180"))]),
             ("trunk", [(req("ACK", w), (w, "ACK")), (req("CANCEL", w2), (w2, "CANCEL"))]),
             ("core", [(resp(200, "OK", w2, method="CANCEL"), (w2, "200")),
                       (resp(487, "Request Terminated", w2), (w2, "487"))]),
             ("trunk", [(req("ACK", w2), (w2, "ACK"))]),
             ("trunk", [(req("BYE", w, cseq=2), (w, "BYE"))]),
-            ("core", [(resp(200, "OK", w, cseq=2, method="BYE"), (w, "200"))])]
+            ("core", [(w_bye_ok[:150], None)]),
+            ("core", [(w_bye_ok[150:], (w, "200"))])]
     seq = {"trunk": 1000, "core": 5000}
     out = []
     for side, parts in plan:

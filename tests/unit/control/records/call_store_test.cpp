@@ -4,7 +4,9 @@
 // window and by rows, survive a reopen, and a query over several (also with
 // overlapping spans, and an outcome in a later partition than its call)
 // answers as one table would; retention and the size cap drop the oldest
-// partitions; an old-format file is refused untouched; files are 0640, and
+// partitions, which leave queries at once while their tables are dropped in
+// the background (writes wait; tables left by a stop mid-drop go at the
+// next open); an old-format file is refused untouched; files are 0640, and
 // hostile bytes come out as valid JSON.
 #include "control/records/call_store.h"
 
@@ -168,10 +170,12 @@ TEST(CallStore, RetentionDropsThePartitionsOlderThanTheDays) {
   EXPECT_EQ(r[0].call_id, "id-2");
   EXPECT_TRUE(r[0].has_outcome);
   // The open partition goes too once nothing newer came for the days; the
-  // next record opens a new one.
+  // next record opens a new one (once the drop in the background is done).
+  s.wait_drops();
   EXPECT_EQ(s.enforce_retention(now + 2 * day, err), 2u) << err;
   EXPECT_EQ(s.partitions(), 0u);
   EXPECT_TRUE(query(s, CallQuery::By::caller, "+8613800001111").empty());
+  s.wait_drops();
   ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(3, now + 2 * day, "+8613800001111", "+8613900002222")}, err))
       << err;
   EXPECT_EQ(query(s, CallQuery::By::caller, "+8613800001111").size(), 1u);
@@ -195,7 +199,9 @@ TEST(CallStore, SizeCapDropsTheOldestPartitionsFirst) {
   // Bounded per call: two partitions at most.
   EXPECT_EQ(s.enforce_retention(1'000'000, err, 2), 2000u) << err;
   EXPECT_EQ(s.partitions(), 18u);
+  s.wait_drops();
   EXPECT_GT(s.enforce_retention(1'000'000, err, 100), 0u) << err;
+  s.wait_drops();
   EXPECT_LE(s.bytes_in_use(), 1u << 20);
   EXPECT_GE(s.partitions(), 1u);
   const std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111", 0, INT64_MAX, 100'000);
@@ -209,6 +215,101 @@ TEST(CallStore, SizeCapDropsTheOldestPartitionsFirst) {
   s.enforce_retention(1'000'000, err, 100);
   EXPECT_EQ(s.partitions(), 1u);
   EXPECT_EQ(query(s, CallQuery::By::caller, "+8613800001111").front().call_id, "id-20000");
+}
+
+std::vector<std::string> tables_of(const std::string& path) {
+  sqlite3* raw = nullptr;
+  std::vector<std::string> out;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(
+      sqlite3_prepare_v2(raw, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1, &st, nullptr),
+      SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  return out;
+}
+
+// A partition retention drops leaves the catalog at once: no query sees any
+// of it from then on. Its tables are dropped on the dropper's thread, which
+// needs the write lock: held here by another connection (standing in for a
+// slow drop), so the drop is deterministically still running. Meanwhile
+// queries answer, writes are refused (the caller keeps its records) and
+// retention does nothing more; once the drop is done the tables are gone,
+// writes go on, and the next partition gets a new id.
+TEST(CallStore, ADroppedPartitionLeavesQueriesAtOnceAndItsTablesGoInTheBackground) {
+  TempDb db;
+  CallStore s;
+  std::string err;
+  ASSERT_TRUE(s.open({db.path(), 1, 0}, err)) << err;
+  const std::int64_t day = 86'400'000, now = 10 * day;
+  const CallRecordWire old = invite(1, now - 2 * day, "+8613800001111", "+8613900002222");
+  const CallRecordWire fresh = invite(2, now - 100'000, "+8613800001111", "+8613900002222");
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{old, outcome_of(old, 0, 486)}, err)) << err;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{fresh}, err)) << err;
+  ASSERT_EQ(s.partitions(), 2u);
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(s.enforce_retention(now, err), 2u) << err;
+  EXPECT_EQ(s.partitions(), 1u);
+  EXPECT_TRUE(s.dropping());
+  std::vector<CallRow> r = query(s, CallQuery::By::caller, "+8613800001111");
+  ASSERT_EQ(r.size(), 1u) << "the dropped partition's call is not seen, the other one is";
+  EXPECT_EQ(r[0].call_id, "id-2");
+  const CallRecordWire later = invite(3, now, "+8613800001111", "+8613900002222");
+  EXPECT_FALSE(s.insert(std::vector<CallRecordWire>{later}, err));
+  EXPECT_NE(err.find("being dropped"), std::string::npos) << err;
+  EXPECT_EQ(s.enforce_retention(now + 3 * day, err), 0u) << "nothing more while a drop runs";
+  EXPECT_EQ(s.partitions(), 1u);
+
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  s.wait_drops();
+  EXPECT_FALSE(s.dropping());
+  const std::vector<std::string> want{"calls_2", "outcomes_2", "partitions"};
+  EXPECT_EQ(tables_of(db.path()), want);
+  err.clear();
+  EXPECT_EQ(s.enforce_retention(now, err), 0u);
+  EXPECT_TRUE(err.empty()) << err;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{later, outcome_of(fresh, 0, 200)}, err)) << err;
+  r = query(s, CallQuery::By::caller, "+8613800001111");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].call_id, "id-2");
+  EXPECT_TRUE(r[1].has_outcome);
+}
+
+// A stop while a drop waits (or runs) rolls it back: the partition is in the
+// file at the next open, and retention drops it then.
+TEST(CallStore, ADropCutShortByAStopIsDoneAgainAfterTheNextOpen) {
+  TempDb db;
+  CallStore s;
+  std::string err;
+  const CallStoreOptions o{db.path(), 1, 0};
+  ASSERT_TRUE(s.open(o, err)) << err;
+  const std::int64_t day = 86'400'000, now = 10 * day;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(1, now - 2 * day, "+8613800001111", "+8613900002222")}, err))
+      << err;
+  ASSERT_TRUE(s.insert(std::vector<CallRecordWire>{invite(2, now, "+8613800001111", "+8613900002222")}, err)) << err;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(s.enforce_retention(now, err), 1u) << err;
+  EXPECT_TRUE(s.dropping());
+  s.close();  // interrupts the drop waiting for the lock
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  const std::vector<std::string> both{"calls_1", "calls_2", "outcomes_1", "outcomes_2", "partitions"};
+  EXPECT_EQ(tables_of(db.path()), both);
+  ASSERT_TRUE(s.open(o, err)) << err;
+  EXPECT_EQ(s.partitions(), 2u);
+  EXPECT_EQ(query(s, CallQuery::By::caller, "+8613800001111").size(), 2u);
+  EXPECT_EQ(s.enforce_retention(now, err), 1u) << err;
+  s.wait_drops();
+  const std::vector<std::string> one{"calls_2", "outcomes_2", "partitions"};
+  EXPECT_EQ(tables_of(db.path()), one);
 }
 
 TEST(CallStore, PartitionsRollOverByTimeWindowAndByRows) {

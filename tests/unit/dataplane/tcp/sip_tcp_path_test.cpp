@@ -106,6 +106,11 @@ class BufferHost {
     return net::build_sip_response(msg, o, out, cap);
   }
 
+  // The core side's messages for the call table, while following: kept as
+  // (Call-ID, status code or 0) in the order they came.
+  bool following_calls() const { return following; }
+  void core_message(const sip::Message& msg) { core_messages.emplace_back(msg.call_id, msg.status_code); }
+
   // Watches (docs/export.md): while watch_on, the calls whose Call-ID holds
   // "watch-" are watched; each copy is kept with the port it was seen on.
   bool watching() const { return watch_on; }
@@ -124,6 +129,8 @@ class BufferHost {
   bool out_of_packets = false;
   bool watch_on = false;
   std::vector<std::pair<std::uint16_t, Bytes>> copies;
+  bool following = false;
+  std::vector<std::pair<std::string, int>> core_messages;
   std::uint16_t ip_id = 1;
 
  private:
@@ -742,6 +749,64 @@ TEST_F(SipTcpPath, ResponseToARejectedWatchedInviteIsCopiedToo) {
   EXPECT_EQ(host.copies[1].first, kTrunkPort);
   EXPECT_EQ(host.copies[1].second, host.out[kTrunkPort][1]) << "the 603 as sent";
   EXPECT_EQ(seen(host.copies[1].second).payload.rfind("SIP/2.0 603 ", 0), 0u);
+}
+
+// A core-side message the core's stack cut across segments (docs/export.md):
+// the segments leave as they came, and the message is copied whole when its
+// last byte arrives -- one segment of its own, the headers of the segment
+// that completed it, the sequence number of its first byte -- followed by
+// the whole messages after it in that segment. A retransmission of bytes
+// already framed is not copied again. A watch alone keeps the unfinished
+// ends (no call table follows calls here).
+TEST_F(SipTcpPath, CoreMessageCutAcrossSegmentsIsCopiedWholeWhenItsEndArrives) {
+  host.watch_on = true;
+  const std::string r1 = response("watch-1"), r2 = response("watch-2", 180), r3 = response("watch-3", 486),
+                    ro = response("other-1", 486);
+  const std::uint32_t ack = kA + 10;
+  core(0, r1.substr(0, 60), kA);  // cut inside the Via: no message yet
+  EXPECT_TRUE(host.copies.empty());
+  core(60, r1.substr(60) + r2 + ro.substr(0, 150), ack);  // r1's end, r2 whole, ro's start
+  const std::size_t cut = r3.find("Call-ID: ") + 12;      // r3 cut inside its Call-ID
+  const std::string third = ro.substr(150) + r3.substr(0, cut);
+  const std::uint32_t at = len32(r1 + r2) + 150;
+  core(at, third, ack);
+  core(at, third, ack);  // retransmitted
+  core(at + len32(third), r3.substr(cut), ack);
+
+  EXPECT_EQ(joined(to_client()), r1 + r2 + ro.substr(0, 150) + third + third + r3.substr(cut))
+      << "forwarded as it came, the retransmission too";
+  struct Want {
+    std::uint32_t seq;
+    std::string payload;
+  };
+  const std::vector<Want> want{{kB, r1}, {kB + len32(r1), r2}, {kB + len32(r1 + r2 + ro), r3}};
+  ASSERT_EQ(host.copies.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(host.copies[i].first, kCorePort);
+    const Seen got = seen(host.copies[i].second);  // decodes, checksums valid
+    EXPECT_EQ(got.seq, want[i].seq);
+    EXPECT_EQ(got.ack, ack) << "the headers of the segment that completed it";
+    EXPECT_EQ(got.flags, kPshAck);
+    EXPECT_EQ(got.payload, want[i].payload);
+  }
+  EXPECT_EQ(c.core_tcp_tails_joined, 3u);
+  EXPECT_EQ(c.core_tcp_tails_lost, 0u);
+  EXPECT_TRUE(host.core_messages.empty()) << "no call table followed";
+}
+
+// The call table reads the same framing, without a watch: every core-side
+// message once, a cut one when its end arrives; nothing is copied.
+TEST_F(SipTcpPath, CoreMessagesReachTheCallTableOnceEachWithoutAWatch) {
+  host.following = true;
+  const std::string r1 = response("watch-1"), r2 = response("other-1", 180);
+  core(0, r1.substr(0, 100), kA);
+  core(0, r1.substr(0, 100), kA);  // retransmitted
+  core(100, r1.substr(100) + r2, kA);
+  const std::vector<std::pair<std::string, int>> want{{"watch-1", 200}, {"other-1", 180}};
+  EXPECT_EQ(host.core_messages, want);
+  EXPECT_TRUE(host.copies.empty());
+  EXPECT_EQ(c.core_tcp_tails_joined, 1u);
 }
 
 }  // namespace
