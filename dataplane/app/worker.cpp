@@ -561,14 +561,16 @@ void fragment(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std:
 }
 
 // An IP fragment from the core side: it leaves at once, untouched (the core
-// side is never held). While calls are followed, a copy goes into the same
-// reassembly table as the trunk's fragments (keyed by addresses and
-// Identification, so the two sides never meet), so a response or request too
-// big for one packet -- a 200 OK with a large SDP -- still reaches the call
-// table. The copies come from the reply pool and are bounded by the table:
-// what never completes is freed by its timeout.
+// side is never held). While calls are followed or a watch is on, a copy
+// goes into the same reassembly table as the trunk's fragments (keyed by
+// addresses and Identification, so the two sides never meet), so a response
+// or request too big for one packet -- a 200 OK with a large SDP -- still
+// reaches the call table, and a watched call's copy (HEP, capture) gets it
+// as the whole datagram, as it gets the trunk's reassembled INVITEs. The
+// copies come from the reply pool and are bounded by the table: what never
+// completes is freed by its timeout.
 __attribute__((noinline, cold)) void core_fragment(Dataplane& dp, WorkerContext& w, rte_mbuf* m,
-                                                   const net::DecodedPacket& d) {
+                                                   const net::DecodedPacket& d, std::uint16_t in) {
   WorkerCounters& c = ctr(w);
   rte_mbuf* cp = rte_pktmbuf_copy(m, dp.pool, 0, UINT32_MAX);
   if (cp == nullptr) {
@@ -600,8 +602,11 @@ __attribute__((noinline, cold)) void core_fragment(Dataplane& dp, WorkerContext&
     const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, len, w.linear.get()));
     net::DecodedPacket wd;
     if (net::decode_frame(bytes, len, wd) == net::DecodeResult::ok && wd.l4_proto == 17 &&
-        (dp.sip_udp[wd.dst_port] || dp.sip_udp[wd.src_port]))
-      core_side_sip(w, wd.payload(bytes));
+        (dp.sip_udp[wd.dst_port] || dp.sip_udp[wd.src_port]) &&
+        sip::parse_message(wd.payload(bytes), w.msg, sip::Transport::datagram) == sip::ParseError::none) {
+      if (w.follow_calls) core_side_message(w, w.msg);
+      if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, w.msg, whole, in);
+    }
   }
   free_pkt(whole);
 }
@@ -718,7 +723,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     if (trunk_side) {
       fragment(dp, w, rs, m, in, frame, d);
     } else {
-      if (w.follow_calls) core_fragment(dp, w, m, d);
+      if (w.follow_calls || unlikely(w.watch_set != nullptr)) core_fragment(dp, w, m, d, in);
       forward(dp, w, m, in);
     }
     return;

@@ -39,7 +39,7 @@
   X(call_events, "responses, CANCELs, ACKs and BYEs that found their call in a worker's call table (detection)")      \
   X(core_sip_parsed, "SIP messages from the core side parsed for the call table (detection on; forwarded untouched)") \
   X(core_fragments_followed,                                                                                          \
-    "IP fragments from the core side copied into reassembly for the call table (the fragments leave at once)")        \
+    "IP fragments from the core side copied into reassembly for the call table and watches (they leave at once)")     \
   X(core_tcp_tails_joined,                                                                                            \
     "core-side TCP messages cut across segments, completed for the call table and watch copies")                      \
   X(core_tcp_tails_lost, "core-side TCP message ends not followed: too long, a gap, or another flow took the slot")   \

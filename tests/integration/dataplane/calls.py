@@ -35,6 +35,32 @@ def answered(caller, call_id):
                                   sp.response(200, "OK", call_id=call_id, src=p, cseq=2, method="BYE")), "200")]
 
 
+def big_200(call_id, src, body_bytes=3000):
+    """A 200 OK to the INVITE with an SDP of about `body_bytes`: too big for one packet."""
+    sdp = "v=0\r\no=- 1 1 IN IP4 10.10.0.10\r\ns=-\r\nc=IN IP4 10.10.0.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+    while len(sdp) < body_bytes:
+        sdp += "a=fmtp:101 0-15;x-pad=" + "p" * 40 + "\r\n"
+    head = ["SIP/2.0 200 OK", f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bKbig", "From: <sip:caller@example.net>;tag=a1",
+            "To: <sip:callee@example.net>;tag=b2", f"Call-ID: {call_id}", "CSeq: 1 INVITE",
+            "Content-Type: application/sdp", f"Content-Length: {len(sdp)}"]
+    return ("\r\n".join(head) + "\r\n\r\n" + sdp).encode()
+
+
+def answered_fragmented(caller, call_id, ident=0x4242):
+    """answered(), but the core's 200 OK carries a 3 KB SDP and comes in IPv4
+    fragments: one message in several frames (`what` of the first fragment
+    names it, the others carry none)."""
+    sp = h.sippcap()
+    c, p = h.CORE4, h.PEER4
+    ruri = f"sip:13600136000@{c};user=phone"
+    frags = sp.udp_fragments_v4(c, p, 5060, 5060, big_200(call_id, p), ident=ident)
+    assert len(frags) >= 3
+    return ([("trunk", sp.udp_frame(p, c, 5060, 5060, tr.invite(caller, call_id=call_id, sdp=False)), "INVITE"),
+             ("core", sp.udp_frame(c, p, 5060, 5060, sp.response(180, "Ringing", call_id=call_id, src=p)), "180")] +
+            [("core", f, [(call_id, "200")] if i == 0 else []) for i, f in enumerate(frags)] +
+            [("trunk", sp.udp_frame(p, c, 5060, 5060, sp.request("ACK", ruri=ruri, call_id=call_id, src=p)), "ACK")])
+
+
 def cancelled(caller, call_id):
     sp = h.sippcap()
     c, p = h.CORE4, h.PEER4

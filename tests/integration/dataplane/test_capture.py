@@ -11,6 +11,8 @@ run while calls pass:
   0640; tshark reads it and it holds every packet of the caller's calls (the
   INVITE, 180/200 or 486/487, CANCEL and its 200, ACK, BYE and its 200), each
   once, on the port it came in by, and no packet of the other caller's calls.
+  One of each caller's calls has a 200 OK too big for one packet, sent by the
+  core in IPv4 fragments: the file holds it once, as the whole datagram.
   The same over SIP over TCP (calls.tcp_calls): on one connection the
   caller's answered and cancelled calls and a third caller's refused one,
   segments carrying messages of two calls and an INVITE in two segments;
@@ -80,6 +82,8 @@ with h.Test("capture", __doc__) as t:
         scenario.append((caller, calls.answered(caller, f"cap-{tag}-answered@it.sipwall")))
         scenario.append((caller, calls.cancelled(caller, f"cap-{tag}-cancelled@it.sipwall")))
         scenario.append((caller, calls.refused_by_core(caller, f"cap-{tag}-busy@it.sipwall")))
+        scenario.append((caller, calls.answered_fragmented(caller, f"cap-{tag}-big@it.sipwall",
+                                                           ident=0x4200 + len(scenario))))
     rejected = calls.rejected_by_sipwall(h.CALLER_608, "cap-rejected@it.sipwall")
     declined = calls.rejected_by_sipwall(h.CALLER_603, "cap-declined@it.sipwall")
     tcp = calls.tcp_calls(WATCHED, OTHER_TCP, "cap")
@@ -108,7 +112,7 @@ with h.Test("capture", __doc__) as t:
             cl.play(declined)
             cl.play(tcp)
             cl.play(declined_tcp)
-            n_watched = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched)
+            n_watched = sum(len(calls.messages(call)) for caller, call in scenario if caller == WATCHED) + len(tcp_watched)
             # Every copy of the caller capture delivered to sipwallctl, then SIGINT.
             end = time.monotonic() + 20
             while time.monotonic() < end:

@@ -5,8 +5,9 @@ A Python UDP socket is the collector. The data plane (trunk and core ports
 on FIFOs, calls.py) exports the calls of one caller (export.hep.match:
 caller): an answered call (INVITE, 180, 200, ACK, BYE, 200), a cancelled one
 (INVITE, 180, CANCEL, 200, 487, ACK) and one the core refuses (INVITE, 486,
-ACK); the same three calls of another caller pass too and must not be
-exported. Then SIP over TCP (calls.tcp_calls): on one connection an
+ACK), and an answered one whose 200 OK (a 3 KB SDP) the core sends in IPv4
+fragments (one HEP packet: the whole message); the same four calls of
+another caller pass too and must not be exported. Then SIP over TCP (calls.tcp_calls): on one connection an
 answered and a cancelled call of the watched caller and a refused one of a
 third caller, the answered INVITE in two segments, most segments carrying
 messages of two calls: each watched message arrives as one HEP packet with
@@ -137,6 +138,8 @@ def scenario_of(tag):
         out.append((caller, calls.answered(caller, f"hep-{tag}-{who}-answered@it.sipwall")))
         out.append((caller, calls.cancelled(caller, f"hep-{tag}-{who}-cancelled@it.sipwall")))
         out.append((caller, calls.refused_by_core(caller, f"hep-{tag}-{who}-busy@it.sipwall")))
+        out.append((caller, calls.answered_fragmented(caller, f"hep-{tag}-{who}-big@it.sipwall",
+                                                      ident=0x4300 + len(out))))
     return out
 
 
@@ -173,7 +176,8 @@ def run(t, art, transport):
         cl.play(tcp)
         if transport == "tcp":
             col.listening.set()  # queued HEP goes out once the back-off lets it reconnect
-        n_expected = sum(len(call) for caller, call in scenario if caller == WATCHED) + len(tcp_watched(tcp))
+        n_expected = sum(len(calls.messages(call)) for caller, call in scenario if caller == WATCHED) + len(
+            tcp_watched(tcp))
         end = time.monotonic() + 15
         while len(col.got) < n_expected and time.monotonic() < end:
             time.sleep(0.05)
@@ -199,7 +203,7 @@ def check_run(t, transport, st, got, port, scenario, tcp, n_expected, t0):
         t.eq((hep.get("connected"), hep.get("connects"), hep.get("queued_bytes")), (True, 1, 0),
              f"{transport}: connected once, nothing left queued")
     c = st["counters"]
-    t.eq(c["watch_marked"], 5, f"{transport}: counters: watch_marked (the five INVITEs of the watched caller)")
+    t.eq(c["watch_marked"], 6, f"{transport}: counters: watch_marked (the six INVITEs of the watched caller)")
     t.eq(c["watch_copied"], n_expected, f"{transport}: counters: watch_copied")
     t.eq((c["watch_ring_full"], c["watch_no_mbuf"], c["watch_evicted"]), (0, 0, 0),
          f"{transport}: counters: no copy lost")
