@@ -56,9 +56,10 @@ std::size_t CallTable::memory_bytes() const noexcept {
 
 std::uint32_t CallTable::slot_of(std::uint64_t call_id_hash) const noexcept {
   const std::uint64_t t = tag_of(call_id_hash);
+  const std::uint32_t st = short_tag(t);
   const std::uint32_t base = group_of(t) * kGroup;
   for (unsigned i = 0; i < kGroup; ++i)
-    if (tag(base + i) == t) return base + i;
+    if (tag(base + i) == st && holds(base + i, t)) return base + i;
   return kNoSlot;
 }
 
@@ -105,11 +106,12 @@ InviteResult CallTable::on_invite(const InviteKeys& keys, std::uint64_t now_ms) 
 InviteResult CallTable::invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept {
   InviteResult res;
   const std::uint64_t t = tag_of(keys.call_id_hash);
+  const std::uint32_t st = short_tag(t);
   const std::uint32_t base = group_of(t) * kGroup;
   std::uint32_t empty = kNoSlot;
   for (unsigned i = 0; i < kGroup; ++i) {
-    const std::uint64_t g = tag(base + i);
-    if (g == t) {
+    const std::uint32_t g = tag(base + i);
+    if (g == st && holds(base + i, t)) {
       CallRecord& r = records_[base + i];
       if (r.keys.cseq == keys.cseq) {
         res.kind = InviteKind::retransmit;
@@ -139,15 +141,15 @@ InviteResult CallTable::invite(const InviteKeys& keys, std::uint64_t now_ms) noe
   if (empty == kNoSlot) {
     // Full group: drop the record that expires first.
     std::uint32_t victim = base;
-    std::uint64_t first = UINT64_MAX;
+    std::int32_t first = INT32_MAX;
     for (unsigned i = 0; i < kGroup; ++i) {
-      const std::uint64_t e = cached_expiry(base + i);
+      const std::int32_t e = remaining(base + i, now_ms);
       if (e < first) {
         first = e;
         victim = base + i;
       }
     }
-    if (now_ms >= first) {
+    if (first <= 0) {
       victim_ = records_[victim];
       res.victim_outcome = expiry_outcome(victim_);
       res.victim = &victim_;
@@ -163,7 +165,7 @@ InviteResult CallTable::invite(const InviteKeys& keys, std::uint64_t now_ms) noe
     --size_;
     empty = victim;
   }
-  tag(empty) = t;
+  tag(empty) = st;
   return start_call(res, empty, keys, now_ms);
 }
 
@@ -178,7 +180,8 @@ InviteResult& CallTable::start_call(InviteResult& res, std::uint32_t slot, const
   r.invite_ms = now_ms;
   r.ring_ms = r.answer_ms = r.final_ms = r.cancel_ms = r.bye_ms = 0;
   r.final_code = r.seen = r.emitted = 0;
-  groups_[slot / kGroup].expiry[slot % kGroup] = add_sat(now_ms, options_.ringing_timeout_ms);
+  groups_[slot / kGroup].expiry[slot % kGroup] =
+      static_cast<std::uint32_t>(add_sat(now_ms, options_.ringing_timeout_ms));
   ++size_;
   ++inserted_;
   res.call = &r;
@@ -306,14 +309,14 @@ EventResult CallTable::on_bye(std::uint64_t call_id_hash, std::uint64_t now_ms) 
 bool CallTable::check() const noexcept {
   std::uint32_t used = 0;
   for (std::uint32_t s = 0; s < slots_; ++s) {
-    const std::uint64_t t = tag(s);
-    if (t == 0) continue;
+    if (tag(s) == 0) continue;
     ++used;
     const CallRecord& r = records_[s];
-    if (tag_of(r.keys.call_id_hash) != t) return false;
+    const std::uint64_t t = tag_of(r.keys.call_id_hash);
+    if (short_tag(t) != tag(s)) return false;
     if (group_of(t) != s / kGroup) return false;
     for (std::uint32_t u = (s / kGroup) * kGroup; u < s; ++u)
-      if (tag(u) == t) return false;
+      if (tag(u) != 0 && holds(u, t)) return false;
     // Outcome bits only follow what was seen.
     if ((r.emitted & Outcome::kAnswered) && !r.has(CallRecord::kAnswered)) return false;
     if ((r.emitted & Outcome::kEnded) && !(r.has(CallRecord::kAnswered) && r.has(CallRecord::kBye))) return false;
@@ -321,7 +324,7 @@ bool CallTable::check() const noexcept {
       return false;
     if ((r.emitted & (Outcome::kAnswered | Outcome::kUnanswered)) && !(r.emitted & Outcome::kAttempt)) return false;
     if (r.has(CallRecord::kAnswered) && !r.has(CallRecord::kFinal)) return false;
-    if (cached_expiry(s) != expiry_ms(r)) return false;
+    if (cached_expiry(s) != static_cast<std::uint32_t>(expiry_ms(r))) return false;
   }
   return used == size_ && inserted_ == size_ + expired_ + evicted_live_;
 }

@@ -6,12 +6,17 @@
 // outcome-based detectors; the table itself knows nothing of detectors.
 // The call-record work reads the table through find() and for_each().
 //
-// Layout: a call lives in the group of 8 its hash picks; a group is 8
-// Call-ID tags and their 8 expiry times (128 bytes, two adjacent lines), the
-// records (104 bytes) are beside them. A lookup reads the tag line; a new
+// Layout: a call lives in the group of 8 its hash picks; a group is one
+// cache line: 8 Call-ID tags (32 bits of the hash) and their 8 expiry times
+// (32 bits of the time in ms, compared by signed difference, so they read
+// right within 24 days of now; timeouts are at most a day and the sweep
+// visits every slot within seconds). The records (104 bytes, holding the
+// whole 64-bit hash) are beside them. A lookup reads the group's line, and
+// the record of a slot whose tag matches (which an event on the call reads
+// anyway) to confirm the whole hash; a new call reads only the line. A new
 // call in a full group replaces the call that expires first, chosen from the
-// expiry line without reading any record; if that one had not expired yet,
-// its outcome is lost and counted in evicted_live(). Memory is fixed at
+// line without reading any record; if that one had not expired yet, its
+// outcome is lost and counted in evicted_live(). Memory is fixed at
 // construction. Per event: no allocation, no exceptions, no locks.
 #pragma once
 
@@ -124,9 +129,7 @@ class CallTable {
 
   // Starts loading the call's group (see WorkerDetect::on_invite).
   void prefetch(std::uint64_t call_id_hash) const noexcept {
-    const Group* g = &groups_[group_of(tag_of(call_id_hash))];
-    __builtin_prefetch(g->tag);
-    __builtin_prefetch(g->expiry);
+    __builtin_prefetch(&groups_[group_of(tag_of(call_id_hash))]);
   }
 
   // When a record may be dropped: ringing_timeout after the INVITE with no
@@ -146,7 +149,7 @@ class CallTable {
     for (std::uint32_t v = 0; v < max_visits; ++v) {
       const std::uint32_t s = cursor_;
       cursor_ = cursor_ + 1 == slots_ ? 0 : cursor_ + 1;
-      if (tag(s) == 0 || now_ms < cached_expiry(s)) continue;
+      if (tag(s) == 0 || !expired_by(s, now_ms)) continue;
       CallRecord& r = records_[s];
       const Outcome o = expiry_outcome(r);
       on_expired(static_cast<const CallRecord&>(r), o);
@@ -182,19 +185,37 @@ class CallTable {
   bool check() const noexcept;
 
  private:
-  struct alignas(128) Group {
-    std::uint64_t tag[kGroup];     // call_id_hash (0 stored as 1); 0 = empty
-    std::uint64_t expiry[kGroup];  // expiry_ms() of the slot's record, kept current
+  struct alignas(64) Group {
+    std::uint32_t tag[kGroup];     // short_tag() of the record's key; 0 = empty
+    std::uint32_t expiry[kGroup];  // expiry_ms() of the slot's record, low 32 bits, kept current
   };
+  static_assert(sizeof(Group) == 64, "a group is one cache line");
 
+  // The full key (records_[s].keys.call_id_hash holds it): never 0.
   static std::uint64_t tag_of(std::uint64_t call_id_hash) noexcept { return call_id_hash != 0 ? call_id_hash : 1; }
-  std::uint64_t& tag(std::uint32_t slot) noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
-  std::uint64_t tag(std::uint32_t slot) const noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
-  std::uint64_t cached_expiry(std::uint32_t slot) const noexcept {
+  // What the group line keeps of it: 32 bits the group index does not use
+  // up (group_index() mixes the whole key), never 0.
+  static std::uint32_t short_tag(std::uint64_t t) noexcept {
+    const auto x = static_cast<std::uint32_t>(t >> 32);
+    return x != 0 ? x : 1;
+  }
+  std::uint32_t& tag(std::uint32_t slot) noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  std::uint32_t tag(std::uint32_t slot) const noexcept { return groups_[slot / kGroup].tag[slot % kGroup]; }
+  // The slot holds the call of full key t (its short tag matched: confirm).
+  bool holds(std::uint32_t slot, std::uint64_t t) const noexcept {
+    return tag_of(records_[slot].keys.call_id_hash) == t;
+  }
+  // Milliseconds until the slot's record expires (<= 0: expired), from the
+  // 32-bit expiry by signed difference.
+  std::int32_t remaining(std::uint32_t slot, std::uint64_t now_ms) const noexcept {
+    return static_cast<std::int32_t>(groups_[slot / kGroup].expiry[slot % kGroup] - static_cast<std::uint32_t>(now_ms));
+  }
+  bool expired_by(std::uint32_t slot, std::uint64_t now_ms) const noexcept { return remaining(slot, now_ms) <= 0; }
+  std::uint32_t cached_expiry(std::uint32_t slot) const noexcept {
     return groups_[slot / kGroup].expiry[slot % kGroup];
   }
   void refresh_expiry(std::uint32_t slot) noexcept {
-    groups_[slot / kGroup].expiry[slot % kGroup] = expiry_ms(records_[slot]);
+    groups_[slot / kGroup].expiry[slot % kGroup] = static_cast<std::uint32_t>(expiry_ms(records_[slot]));
   }
   std::uint32_t group_of(std::uint64_t t) const noexcept { return group_index(t, slots_ / kGroup); }
   std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;            // or UINT32_MAX

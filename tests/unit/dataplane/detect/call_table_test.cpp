@@ -346,7 +346,7 @@ TEST(CallTable, FullGroupDropsTheCallThatExpiresFirst) {
 TEST(CallTable, FullTableStaysWithinCapacity) {
   CallTable t(small(256));
   const std::size_t mem = t.memory_bytes();
-  EXPECT_EQ(mem, 256u * (16 + sizeof(CallRecord)));  // tag + expiry + record
+  EXPECT_EQ(mem, 256u * (8 + sizeof(CallRecord)));  // 32-bit tag + 32-bit expiry + record
   for (std::uint64_t id = 1; id <= 100'000; ++id) {
     const InviteResult r = t.on_invite(invite(number(id), number(id + 1), id * 0x9E3779B97F4A7C15ULL), id);
     ASSERT_NE(r.call, nullptr);
@@ -384,6 +384,56 @@ TEST(CallTable, LiveVictimIsCopiedWhenAskedAndLastInviteRepeatsTheResult) {
   EXPECT_EQ(t.last_invite().call->keys.call_id_hash, 9u);
   t.on_invite(invite(number(1), number(2), 9), 21);
   EXPECT_EQ(t.last_invite().kind, InviteKind::retransmit);
+  EXPECT_TRUE(t.check());
+}
+
+}  // namespace
+}  // namespace sipwall::detect
+
+namespace sipwall::detect {
+namespace {
+
+// The group line keeps 32 bits of each key; two calls whose keys share them
+// and their group are still two calls (the record holds the whole key).
+TEST(CallTable, KeysSharingTheirShortTagAndGroupAreTwoCalls) {
+  CallTable t(small());
+  const std::uint32_t groups = t.capacity() / CallTable::kGroup;
+  const std::uint64_t a = 0x1234567800000001ULL;
+  std::uint64_t b = a + 1;
+  while (group_index(b, groups) != group_index(a, groups)) ++b;  // same high 32 bits, same group
+  ASSERT_EQ(a >> 32, b >> 32);
+  EXPECT_EQ(t.on_invite(invite(number(1), number(2), a), 1'000).kind, InviteKind::new_call);
+  EXPECT_EQ(t.on_invite(invite(number(3), number(4), b), 1'000).kind, InviteKind::new_call);
+  EXPECT_EQ(t.size(), 2u);
+  ASSERT_NE(t.find(a), nullptr);
+  ASSERT_NE(t.find(b), nullptr);
+  EXPECT_EQ(t.find(a)->keys.caller, number(1));
+  EXPECT_EQ(t.find(b)->keys.caller, number(3));
+  EXPECT_TRUE(t.on_response(b, 486, true, 1'100).outcome.has(Outcome::kUnanswered));
+  EXPECT_FALSE(t.find(a)->has(CallRecord::kFinal));
+  EXPECT_EQ(t.find(b)->final_code, 486u);
+  // A key with the same short tag that was never seen is unknown.
+  std::uint64_t c = b + 1;
+  while (group_index(c, groups) != group_index(a, groups)) ++c;
+  EXPECT_EQ(t.find(c), nullptr);
+  EXPECT_TRUE(t.check());
+}
+
+// Expiry times are kept to 32 bits of milliseconds: a clock that crosses a
+// multiple of 2^32 ms (49.7 days of uptime) still expires calls on time.
+TEST(CallTable, ExpiryIsRightAcrossThe32BitWrap) {
+  CallTable t(small());
+  const std::uint64_t t0 = (std::uint64_t{7} << 32) - 60'000;  // a minute before the low 32 bits wrap
+  t.on_invite(invite(number(1), number(2), 42), t0);
+  const std::uint64_t ringing = t.options().ringing_timeout_ms;
+  // Before the wrap the expiry's low 32 bits are smaller than now's: not expired for all that.
+  std::size_t dropped = t.expire(t0 + 1'000, t.capacity(), [](const CallRecord&, const Outcome&) {});
+  EXPECT_EQ(dropped, 0u);
+  dropped = t.expire(t0 + ringing - 1, t.capacity(), [](const CallRecord&, const Outcome&) {});
+  EXPECT_EQ(dropped, 0u);
+  EXPECT_EQ(t.size(), 1u);
+  dropped = t.expire(t0 + ringing, t.capacity(), [](const CallRecord&, const Outcome&) {});
+  EXPECT_EQ(dropped, 1u);
   EXPECT_TRUE(t.check());
 }
 
