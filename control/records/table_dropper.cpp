@@ -27,7 +27,9 @@ bool TableDropper::start(const std::string& path, std::string& error) {
       this);
   sqlite3_progress_handler(
       db_, 1000, [](void* self) -> int { return static_cast<TableDropper*>(self)->stop_flag_.load() ? 1 : 0; }, this);
-  sqlite3_exec(db_, "PRAGMA cache_size=-16384;", nullptr, nullptr, nullptr);  // it only walks pages to free them
+  // It only walks pages to free them. Its commits leave the WAL's checkpoints
+  // to the store's WalCheckpointer, like the owner's.
+  sqlite3_exec(db_, "PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;", nullptr, nullptr, nullptr);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
