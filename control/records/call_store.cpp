@@ -247,13 +247,12 @@ bool CallStore::open(const CallStoreOptions& options, std::string& error) {
   // may lose the last transactions, never corrupt the file. A 1 GiB page
   // cache holds the open partition's indexes (random keys); a checkpoint
   // every 64 MiB of WAL writes them back in fewer, larger runs. Not in this
-  // connection: checkpointer_ runs them on its thread (attached below). The
-  // -wal file is cut back to twice the mark when the WAL starts again (it
-  // grows past the mark only while a reader holds frames a checkpoint would copy).
-  const std::uint64_t wal_limit = 2ull * std::max<std::uint32_t>(options.wal_checkpoint_pages, 1) * (4096 + 24);
+  // connection: checkpointer_ runs them on its thread (attached below), and
+  // holds this connection's writes once the WAL holds twice the mark until
+  // it has copied it all, which bounds the -wal file. No journal_size_limit:
+  // cutting the file back is an ftruncate on this thread (142 ms seen).
   if (!exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-1048576; "
-            "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=" +
-                std::to_string(wal_limit) + "; PRAGMA temp_store=MEMORY;",
+            "PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;",
             error))
     return fail(error);
   const std::int64_t format = single_int("PRAGMA user_version");

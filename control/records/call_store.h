@@ -52,8 +52,9 @@ struct CallStoreOptions {
   std::uint32_t partition_minutes = 10;
   std::uint64_t partition_max_rows = 1'500'000;
   // A checkpoint (on the checkpointer's thread) once the WAL holds this many
-  // pages: 64 MiB of 4 KiB pages, written back in few large runs. The -wal
-  // file is cut back to twice this after the WAL starts again.
+  // pages: 64 MiB of 4 KiB pages, written back in few large runs. Writes
+  // wait (must_wait()) while the WAL holds twice this: the -wal file stays
+  // under twice this plus one transaction.
   std::uint32_t wal_checkpoint_pages = 16384;
 };
 

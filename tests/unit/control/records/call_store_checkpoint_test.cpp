@@ -237,7 +237,7 @@ TEST(CallStoreCheckpoint, TheInsertingThreadNeverSyncsTheDatabaseAndTheWalStaysB
   EXPECT_TRUE(eventually([&] { return counts(here).db_elsewhere > 0; }));
   const Counts c = counts(here);
   EXPECT_EQ(c.db_here, 0) << "a checkpoint ran on the inserting thread (the daemon's loop)";
-  // The WAL started again and its file was cut back: it never held all that was written.
+  // The WAL started again: its file never held all that was written.
   EXPECT_GT(largest_wal, 0u);
   EXPECT_LT(largest_wal, 3 * kWalBound) << "the WAL grew with the records: never checkpointed";
   // Every record is there.
@@ -283,7 +283,7 @@ TEST(CallStoreCheckpoint, AReaderHoldingTheWalHoldsTheWriterNotTheWal) {
   EXPECT_LT(t.wal_bytes(), 3 * kWalBound);
   EXPECT_EQ(s.inserted(), next);
   // The reader is done: the next checkpoint copies every frame, the writer
-  // writes again, the WAL starts again and its file is cut back.
+  // writes again and the WAL starts again.
   ASSERT_EQ(sqlite3_exec(reader, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(reader);
   EXPECT_TRUE(eventually([&] { return !s.must_wait(); }));
