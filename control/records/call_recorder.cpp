@@ -13,8 +13,8 @@ namespace {
 constexpr std::size_t kBatch = 8192;
 constexpr auto kFlushAfter = std::chrono::milliseconds(200);
 constexpr auto kRetentionEvery = std::chrono::seconds(60);
-// While a partition's tables are dropped (CallStore::dropping(), seconds)
-// the records wait here; beyond this many they wait in the data plane's
+// While a partition's tables are dropped (seconds), or the WAL waits for
+// its checkpoint (CallStore::must_wait()), the records wait here; beyond this many they wait in the data plane's
 // rings (which drop and count what does not fit): 26 MB, 16 s at 2,000
 // calls/s.
 constexpr std::size_t kMaxPending = 65536;
@@ -75,7 +75,7 @@ void CallRecorder::process(Clock::time_point now) {
     const auto start = Clock::now();
     do {
       store_some(kPiece);
-    } while (!pending_.empty() && !store_.dropping() && Clock::now() - start < kTurnBudget);
+    } while (!pending_.empty() && !store_.must_wait() && Clock::now() - start < kTurnBudget);
   }
   if (now >= retention_due_) {
     retention_due_ = now + kRetentionEvery;
@@ -87,14 +87,14 @@ void CallRecorder::process(Clock::time_point now) {
 }
 
 void CallRecorder::flush() {
-  while (!pending_.empty() && !store_.dropping()) store_some(pending_.size());
-  if (!pending_.empty()) flush_due_ = Clock::now() + kFlushAfter;  // behind a drop: stored once it is done
+  while (!pending_.empty() && !store_.must_wait()) store_some(pending_.size());
+  if (!pending_.empty()) flush_due_ = Clock::now() + kFlushAfter;  // behind a drop or a checkpoint: stored after
 }
 
 void CallRecorder::store_some(std::size_t n) {
   flush_due_.reset();
   if (pending_.empty()) return;
-  if (store_.dropping()) {  // the store's write lock is the drop's: stored once it is done
+  if (store_.must_wait()) {  // behind a drop (its write lock) or a checkpoint: stored once it is done
     flush_due_ = Clock::now() + kFlushAfter;
     return;
   }

@@ -19,7 +19,10 @@
 // queries at once and is dropped (its catalog row and tables, one
 // transaction) on a thread of its own (TableDropper): a DROP TABLE reads
 // every page of the table, seconds for a full partition, which the owner's
-// thread does not wait for; the owner does not write meanwhile (dropping()). Files are created 0640
+// thread does not wait for; the owner does not write meanwhile (dropping()).
+// WAL checkpoints do not run in the owner's connection either (their
+// fdatasyncs held the daemon's loop): a WalCheckpointer runs them on its
+// own thread once the WAL passes wal_checkpoint_pages. Files are created 0640
 // (the daemon sets the group). A file of the first format (one `calls`
 // table) is refused with a clear error. Not thread-safe: one owner (the
 // daemon's loop, or a benchmark).
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "control/records/table_dropper.h"
+#include "control/records/wal_checkpointer.h"
 #include "dataplane/protocol/call_record.h"
 
 namespace sipwall::control {
@@ -47,6 +51,11 @@ struct CallStoreOptions {
   // outcomes; 0 = no bound). Measured choice: docs/performance.md "Call records".
   std::uint32_t partition_minutes = 10;
   std::uint64_t partition_max_rows = 1'500'000;
+  // A checkpoint (on the checkpointer's thread) once the WAL holds this many
+  // pages: 64 MiB of 4 KiB pages, written back in few large runs. Writes
+  // wait (must_wait()) while the WAL holds twice this: the -wal file stays
+  // under twice this plus one transaction.
+  std::uint32_t wal_checkpoint_pages = 16384;
 };
 
 // What `sipwallctl calls` asks. Exactly one of the four keys is set.
@@ -99,7 +108,7 @@ class CallStore {
 
   // One transaction for the lot. Records must have passed
   // protocol::record_problem(). False with *error (the batch is rolled back),
-  // and at once while dropping(): keep the records and try again later.
+  // and at once while must_wait(): keep the records and try again later.
   bool insert(std::span<const protocol::CallRecordWire> records, std::string& error);
 
   // Newest first, at most q.limit.
@@ -120,6 +129,15 @@ class CallStore {
   // A partition's tables are being dropped: insert() refuses until done.
   bool dropping() const { return dropper_.busy(); }
   void wait_drops() const { dropper_.wait(); }
+  // insert() refuses: a drop runs, or the WAL holds twice
+  // wal_checkpoint_pages and waits for the checkpointer to copy it all
+  // (WalCheckpointer: what bounds the WAL). The records wait with the caller.
+  bool must_wait() const { return dropping() || checkpointer_.writer_must_wait(); }
+  // Until must_wait() is false (a benchmark, a test; never the daemon's loop).
+  void wait_writable() const {
+    dropper_.wait();
+    checkpointer_.wait_for_writer();
+  }
 
   std::uint64_t bytes_in_use();  // (page_count - freelist_count) * page_size
   std::uint64_t inserted() const noexcept { return inserted_; }
@@ -152,6 +170,7 @@ class CallStore {
   std::uint64_t inserted_ = 0;
   std::uint64_t deleted_ = 0;
   TableDropper dropper_;
+  WalCheckpointer checkpointer_;
   std::uint64_t dropping_rows_ = 0;  // of the partition handed to the dropper last
 };
 

@@ -108,6 +108,7 @@ struct Ingest {
 
   bool put(std::vector<CallRecordWire>& batch) {
     std::string err;
+    store.wait_writable();  // as the daemon's records wait in memory for a drop or a checkpoint
     const double t = thread_cpu_s();
     const bool ok = store.insert(batch, err);
     cpu_s += thread_cpu_s() - t;
@@ -185,6 +186,7 @@ double insert_piece(CallStore& store, std::uint64_t first, std::uint64_t time_ms
   std::vector<CallRecordWire> batch(1024);
   for (std::size_t k = 0; k < batch.size(); ++k) fill(batch[k], first + k, first + k * 7919, time_ms);
   std::string err;
+  store.wait_writable();
   const auto t = Clock::now();
   if (!store.insert(batch, err)) std::fprintf(stderr, "insert: %s\n", err.c_str());
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
