@@ -469,6 +469,7 @@ void Daemon::render_metrics_now() {
     m_.records_store_errors = r.store_errors;
     m_.records_deleted = r.deleted;
     m_.records_bytes = records_->bytes_in_use();
+    m_.records_waiting = records_->waiting();
   }
   metrics_.publish(render_metrics(m_, dp_));
 }

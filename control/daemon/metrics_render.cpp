@@ -506,6 +506,10 @@ void control_metrics(MetricsText& m, const ControlMetrics& c) {
     m.sample_u64({}, c.records_deleted);
     m.family("sipwall_call_store_bytes", MetricType::gauge, "Bytes of the call store's database pages in use");
     m.sample_u64({}, c.records_bytes);
+    m.family("sipwall_call_records_waiting", MetricType::gauge,
+             "Call records received and not stored yet (a batch filling, or behind a partition drop or the WAL's "
+             "checkpoint)");
+    m.sample_u64({}, c.records_waiting);
   }
 }
 

@@ -40,6 +40,7 @@ struct ControlMetrics {
   std::uint64_t records_store_errors = 0;  // batches the store refused (their records lost)
   std::uint64_t records_deleted = 0;       // rows deleted by retention and the size cap
   std::uint64_t records_bytes = 0;         // database pages in use, in bytes
+  std::uint64_t records_waiting = 0;       // received, not stored yet (CallRecorder::waiting)
 };
 
 struct DataplaneSnapshot {

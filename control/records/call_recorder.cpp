@@ -148,6 +148,7 @@ nlohmann::json CallRecorder::status_json() {
                         {"max_bytes", options_.store.max_bytes},
                         {"bytes_in_use", store_.bytes_in_use()},
                         {"received", c_.received},
+                        {"waiting", pending_.size()},
                         {"bad_frames", c_.bad_frames},
                         {"stored", c_.stored},
                         {"store_errors", c_.store_errors},

@@ -65,6 +65,10 @@ class CallRecorder {
   bool query(const CallQuery& q, std::vector<CallRow>& out, std::string& error);
   nlohmann::json status_json();
   const CallRecorderCounters& counters() const noexcept { return c_; }
+  // Records received and not stored yet: a batch filling, or behind a
+  // partition drop or the WAL's checkpoint (at most 65,536; beyond, they wait
+  // in the data plane's rings, which drop and count).
+  std::size_t waiting() const noexcept { return pending_.size(); }
   std::uint64_t bytes_in_use() { return store_.bytes_in_use(); }
 
  private:

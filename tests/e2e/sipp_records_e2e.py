@@ -177,6 +177,13 @@ def run_test(run):
     s = run.dp("stats")
     check(s["counters"]["call_records"] >= 6 and s["counters"]["call_records_dropped"] == 0,
           "data plane: records written (%d), none dropped" % s["counters"]["call_records"])
+    # Outcome records of calls that leave the table later may still be in a
+    # batch (200 ms): wait for the quiet state, which must come.
+    def settled():
+        r = run.ctl_status()["records"]
+        return r if r.get("waiting") == 0 and r.get("stored") == r.get("received") else None
+    rec = wait_for("sipwall-control to store every record received (records.waiting 0)", settled, 15)
+    check(rec["stored"] >= 6 and rec["store_errors"] == 0, "sipwall-control: records stored, none waiting (%s)" % rec)
 
     complaint_workflow(run, answered_ids)
 

@@ -344,6 +344,20 @@ TEST(MetricsRender, DataplaneDownKeepsControlMetrics) {
   EXPECT_EQ(text.find("component=\"dataplane\""), std::string::npos);
 }
 
+TEST(MetricsRender, CallRecordMetricsOnlyWithRecordsOn) {
+  ControlMetrics c;
+  DataplaneSnapshot dp;
+  EXPECT_EQ(samples(render_metrics(c, dp)).count("sipwall_call_records_waiting"), 0u);
+  c.records_enabled = true;
+  c.records_stored = 120;
+  c.records_bytes = 4096;
+  c.records_waiting = 37;  // held behind a partition drop or the WAL's checkpoint
+  auto s = samples(render_metrics(c, dp));
+  EXPECT_EQ(s["sipwall_call_records_stored_total"], "120");
+  EXPECT_EQ(s["sipwall_call_store_bytes"], "4096");
+  EXPECT_EQ(s["sipwall_call_records_waiting"], "37");
+}
+
 TEST(MetricsRender, NoPhoneNumberInAnyLabel) {
   // The stats reply never carries numbers; make sure nothing the renderer
   // adds does either: no label value looks like an E.164 number.
