@@ -7,12 +7,16 @@
 #
 #   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
 #                        [--regexes N] [--top K] [--work DIR] [--flood] [--detect] [--cache-sim]
+#                        [--fresh-call-ids] [--records]
 #
 # --flood: every INVITE from a listed caller (all rejected with 603/608):
 # where the cycles go when a robocall flood hits the block list.
 # --detect: the set with rules/examples/behaviour.yaml's detectors added
 # (perf/detect/with_detectors.py) and a new Call-ID per INVITE, as perf/run's
 # detection section runs it; run once with and once without to compare.
+# --fresh-call-ids: a new Call-ID per INVITE (every INVITE a new call), as
+# perf/run's records section runs its "off" side; --records: the same with
+# call records on (its "on" side): run once with each to compare.
 # --cache-sim: valgrind's cache simulation too (about 2x slower): data-cache
 # and last-level misses per INVITE, as repeatable as the instruction counts
 # (what the detection work changes is mostly misses, not instructions).
@@ -50,7 +54,9 @@ while [[ $# -gt 0 ]]; do
              MIXNAME="the perf/run INVITE mix with every caller listed (--flood)"; shift ;;
     --detect) DETECT=1; shift ;;
     --cache-sim) CACHE=(--cache-sim=yes); shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --fresh-call-ids) MIX+=(--fresh-call-ids); MIXNAME="$MIXNAME, a new Call-ID per INVITE"; shift ;;
+    --records) MIX+=(--fresh-call-ids --records); MIXNAME="$MIXNAME, a new Call-ID per INVITE, call records on"; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -71,11 +77,14 @@ if [[ $DETECT -eq 1 ]]; then
   MIXNAME="$MIXNAME, with the example detectors and a new Call-ID per INVITE (--detect)"
 fi
 valgrind --tool=none -q "$BIN/sipwallctl" rules compile "$SET_YAML" -o "$WORK/set/full-vg.swr" >/dev/null
+# --fair-sched=yes: valgrind runs one thread at a time, and without it the
+# worker's busy poll can starve the generator thread (a run that counted
+# no INVITE at all).
 # Only the worker's packet processing is counted (--toggle-collect): every
 # Ir below is inside process_burst (decode, parse, classify, act, TX), so
 # total / INVITEs = instructions per INVITE. No warm-up, so (almost) every
 # INVITE the worker took is in the measured phase's count.
-timeout $((SECS * 4 + 600)) valgrind --tool=callgrind "${CACHE[@]}" --toggle-collect='*process_burst*' \
+timeout $((SECS * 4 + 600)) valgrind --tool=callgrind --fair-sched=yes "${CACHE[@]}" --toggle-collect='*process_burst*' \
   --callgrind-out-file="$WORK/callgrind.out" \
   "$BIN/bench_pipeline" --artifact "$WORK/set/full-vg.swr" --hits "$WORK/set" --phases saturation \
   --seconds "$SECS" --warmup 0 --json "$WORK/pipeline.json" "${MIX[@]}" >"$WORK/bench.log" 2>&1 || {

@@ -20,14 +20,14 @@ std::string_view e164_text(const number::Number& n) noexcept {
 
 }  // namespace
 
-detect::InviteKeys record_keys(const classify::Verdict& v, const sip::Message& msg,
-                               const net::DecodedPacket& d) noexcept {
+detect::InviteKeys record_keys(const classify::Verdict& v, const sip::Message& msg, const net::DecodedPacket& d,
+                               std::uint64_t call_id_hash) noexcept {
   detect::InviteKeys k{};
   k.caller = v.caller.kind == number::NumberKind::e164 ? v.caller.key : 0;
   k.callee = v.callee.kind == number::NumberKind::e164 ? v.callee.key : 0;
   k.source = detect::source_key(d.src);
   k.trunk = v.trunk == classify::kNoTrunk ? detect::kNoTrunk : v.trunk;
-  k.call_id_hash = detect::call_id_hash(msg.call_id);
+  k.call_id_hash = call_id_hash != 0 ? call_id_hash : detect::call_id_hash(msg.call_id);
   k.cseq = msg.cseq.number;
   return k;
 }
@@ -42,56 +42,66 @@ std::string_view callee_as_written(const sip::Message& msg) noexcept {
   return msg.to.uri.user;
 }
 
-void fill_invite_record(protocol::CallRecordWire& r, const classify::Verdict& v, const rules::CompiledRuleSet& set,
-                        const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in_port, unsigned worker,
-                        const detect::CallRecord& call, std::uint64_t time_ns) noexcept {
-  // Cleared once, then filled (put_text leaves the padding as cleared): the
-  // record may be the ring's slot itself, holding an older record's bytes.
-  std::memset(&r, 0, sizeof r);
-  r.call_hash = call.keys.call_id_hash;
-  r.start_ms = call.invite_ms;
-  r.time_ns = time_ns;
-  r.kind = static_cast<std::uint8_t>(protocol::CallRecordKind::invite);
-  r.worker = static_cast<std::uint8_t>(worker);
-  r.in_port = static_cast<std::uint8_t>(in_port);
-  r.ip_version = d.ip_version;
-  r.transport = d.l4_proto;
-  r.action = static_cast<std::uint8_t>(v.action);
-  if (v.detector != classify::kNoDetector) {
-    r.detector_level = static_cast<std::uint8_t>(v.detector_level);
-    protocol::put_text(r.detector, set.detector_name(v.detector));
-  }
-  r.src_port = d.src_port;
-  if (v.action == rules::ActionKind::reject) r.reject_code = v.reject_code;
-  std::memcpy(r.src, d.src.data(), sizeof r.src);
-  if (v.trunk != classify::kNoTrunk) protocol::put_text(r.trunk, set.trunk_name(v.trunk));
+InviteTexts invite_texts(const classify::Verdict& v, const VerdictNames& names, const sip::Message& msg) noexcept {
+  InviteTexts t;
+  t.set(kTrunk, names.trunk);
   std::string_view rule = v.rule_id;
   if (rule.empty() && v.decided_by == classify::DecidedBy::default_action) rule = "(default)";
   if (rule.empty() && v.decided_by != classify::DecidedBy::rule) rule = classify::to_string(v.decided_by);
-  protocol::put_text(r.rule, rule);
-  protocol::put_text(r.ruleset_version, set.version());
-  protocol::put_text(r.caller, e164_text(v.caller));
-  protocol::put_text(r.callee, e164_text(v.callee));
-  protocol::put_text(r.caller_raw, caller_as_written(msg));
-  protocol::put_text(r.callee_raw, callee_as_written(msg));
-  protocol::put_text(r.call_id, msg.call_id);
+  t.set(kRule, rule);
+  t.set(kDetector, names.detector);
+  t.set(kRulesetVersion, names.ruleset_version);
+  t.set(kCaller, e164_text(v.caller));
+  t.set(kCallee, e164_text(v.callee));
+  t.set(kCallerRaw, caller_as_written(msg));
+  t.set(kCalleeRaw, callee_as_written(msg));
+  t.set(kCallId, msg.call_id);
+  return t;
 }
 
-void fill_outcome_record(protocol::CallRecordWire& r, const detect::CallRecord& call, protocol::CallEnd end,
-                         unsigned worker, std::uint64_t time_ns) noexcept {
-  std::memset(&r, 0, sizeof r);
-  r.call_hash = call.keys.call_id_hash;
-  r.start_ms = call.invite_ms;
-  r.time_ns = time_ns;
-  r.kind = static_cast<std::uint8_t>(protocol::CallRecordKind::outcome);
-  r.worker = static_cast<std::uint8_t>(worker);
-  r.end = static_cast<std::uint8_t>(end);
-  r.final_code = call.final_code;
-  r.seen = call.seen & protocol::CallRecordWire::kSeenMask;
-  if (call.has(detect::CallRecord::kRinging)) r.ring_ms = ms_between(call.invite_ms, call.ring_ms);
+void pack_invite_record(std::uint8_t* record, const InviteTexts& t, const classify::Verdict& v,
+                        const net::DecodedPacket& d, std::uint16_t in_port, unsigned worker,
+                        const detect::CallRecord& call, std::uint64_t tsc) noexcept {
+  // The head cleared whole (the ring's memory holds an older record's
+  // bytes); the texts' units are read only as far as their lengths say.
+  auto* h = reinterpret_cast<PackedRecordHead*>(record);
+  std::memset(h, 0, kRecordUnit);
+  h->call_hash = call.keys.call_id_hash;
+  h->start_ms = call.invite_ms;
+  h->tsc = tsc;
+  h->kind = static_cast<std::uint8_t>(protocol::CallRecordKind::invite);
+  h->units = static_cast<std::uint8_t>(t.units());
+  h->worker = static_cast<std::uint8_t>(worker);
+  PackedInviteFacts& f = h->invite;
+  f.in_port = static_cast<std::uint8_t>(in_port);
+  f.ip_version = d.ip_version;
+  f.transport = d.l4_proto;
+  f.action = static_cast<std::uint8_t>(v.action);
+  if (v.detector != classify::kNoDetector) f.detector_level = static_cast<std::uint8_t>(v.detector_level);
+  f.src_port = d.src_port;
+  if (v.action == rules::ActionKind::reject) f.reject_code = v.reject_code;
+  std::memcpy(f.src, d.src.data(), sizeof f.src);
+  pack_texts(record, t);
+}
+
+void pack_outcome_record(std::uint8_t* record, const detect::CallRecord& call, protocol::CallEnd end, unsigned worker,
+                         std::uint64_t tsc) noexcept {
+  auto* h = reinterpret_cast<PackedRecordHead*>(record);
+  std::memset(h, 0, kRecordUnit);
+  h->call_hash = call.keys.call_id_hash;
+  h->start_ms = call.invite_ms;
+  h->tsc = tsc;
+  h->kind = static_cast<std::uint8_t>(protocol::CallRecordKind::outcome);
+  h->units = 1;
+  h->worker = static_cast<std::uint8_t>(worker);
+  PackedOutcomeFacts& f = h->outcome;
+  f.end = static_cast<std::uint8_t>(end);
+  f.final_code = call.final_code;
+  f.seen = call.seen & protocol::CallRecordWire::kSeenMask;
+  if (call.has(detect::CallRecord::kRinging)) f.ring_ms = ms_between(call.invite_ms, call.ring_ms);
   if (call.has(detect::CallRecord::kAnswered)) {
-    r.answer_ms = ms_between(call.invite_ms, call.answer_ms);
-    if (call.has(detect::CallRecord::kBye)) r.talk_ms = ms_between(call.answer_ms, call.bye_ms);
+    f.answer_ms = ms_between(call.invite_ms, call.answer_ms);
+    if (call.has(detect::CallRecord::kBye)) f.talk_ms = ms_between(call.answer_ms, call.bye_ms);
   }
   // The end of the call as seen: the BYE of an answered call, else the
   // final response or the CANCEL, whichever came first.
@@ -102,7 +112,7 @@ void fill_outcome_record(protocol::CallRecordWire& r, const detect::CallRecord& 
     if (call.has(detect::CallRecord::kFinal)) ended = call.final_ms;
     if (call.has(detect::CallRecord::kCancelled) && call.cancel_ms < ended) ended = call.cancel_ms;
   }
-  if (ended != UINT64_MAX) r.duration_ms = ms_between(call.invite_ms, ended);
+  if (ended != UINT64_MAX) f.duration_ms = ms_between(call.invite_ms, ended);
 }
 
 }  // namespace sipwall::dataplane

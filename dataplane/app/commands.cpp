@@ -141,7 +141,8 @@ json records_stats_json(const MainState& st) {
               {"sent", x.sent()},
               {"frames", x.frames()},
               {"unsent", x.unsent()},
-              {"would_block", x.would_block()}};
+              {"would_block", x.would_block()},
+              {"unreadable", x.unreadable()}};
 }
 
 json status(MainState& st) {

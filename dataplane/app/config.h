@@ -105,7 +105,8 @@ struct DataplaneConfig {
   // when the call leaves the call table, through a ring per worker, sent by
   // the main lcore to sipwall-control over a SOCK_SEQPACKET socket.
   bool records_enabled = false;
-  std::uint32_t records_ring_size = 16384;  // per worker; a full ring drops and counts
+  std::uint32_t records_ring_size =
+      16384;  // records per worker (2 x this many 64-byte units); a full ring drops and counts
   std::string records_socket = "/run/sipwall/records.sock";
 
   // Verdict trace.

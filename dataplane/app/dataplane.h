@@ -19,6 +19,7 @@
 
 #include "dataplane/app/config.h"
 #include "dataplane/app/counters.h"
+#include "dataplane/app/record_batch.h"
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/trace_record.h"
 #include "dataplane/classify/classify.h"
@@ -77,6 +78,7 @@ struct alignas(64) WorkerContext {
   WorkerCounters* counters = nullptr;
   rte_ring* trace_ring = nullptr;
   rte_ring* record_ring = nullptr;  // call records (records.enabled), single producer: this worker
+  RecordBatch record_batch;         // records of this loop turn, published to record_ring at its end
   rte_ip_frag_tbl* frag_table = nullptr;
   rte_ip_frag_death_row death_row{};
   // SIP over TCP (docs/packet-handling.md §6.6-6.8): the sequence-adjust
@@ -99,6 +101,7 @@ struct alignas(64) WorkerContext {
     classify::PacketSource src;
     classify::InFlight verdict;
     classify::DetectContext detect{};
+    std::uint64_t call_id_hash = 0;  // records without detectors: taken at the start (0: not taken)
     std::uint16_t in = 0;
   };
   UdpInvite udp[2];
@@ -112,9 +115,11 @@ struct alignas(64) WorkerContext {
   // while follow_calls: a WorkerDetect runs, or call records are on.
   std::unique_ptr<detect::CallTable> calls;
   bool follow_calls = false;            // set once per poll loop
+  bool records_on = false;              // record_ring and not Dataplane::records_paused: set once per poll loop
   std::uint64_t detect_generation = 0;  // RuntimeSet::generation() of the set `detect` belongs to (0: none)
   std::atomic<const detect::WorkerDetect*> detect_in_use{nullptr};
-  std::uint64_t now_ms = 0;  // the detection clock: TSC in ms, read once per poll loop
+  std::uint64_t now_ms = 0;    // the detection clock: TSC in ms, read once per poll loop
+  std::uint64_t turn_tsc = 0;  // the TSC at the poll loop's start: call records' time stamp (one read per turn)
   static constexpr unsigned kNoneInFlight = 2;
   unsigned udp_in_flight = kNoneInFlight;  // index into udp[], or kNoneInFlight
   std::unique_ptr<std::uint8_t[]> linear;  // kLinearBytes
@@ -141,6 +146,12 @@ struct Dataplane {
   // period (DetectRuntime). Null until the first merge.
   std::atomic<const detect::DynamicSet*> dynamic{nullptr};
   std::atomic<bool> quit{false};
+  // Call records held back (records stay enabled; a worker writes none and
+  // feeds its call table only for detection while this is set), read once
+  // per poll loop. Only bench_pipeline sets it (--records-alternate): the
+  // cost of records measured in one process, paused and resumed every few
+  // ms, so the two sides share the machine's state (docs/performance.md).
+  std::atomic<bool> records_paused{false};
   std::uint64_t tsc_hz = 0;
   std::uint64_t tcp_hold_timeout = 0;                  // TSC cycles (tcp.reassembly_timeout_ms)
   std::uint16_t port_index_of[RTE_MAX_ETHPORTS] = {};  // DPDK port id -> index

@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
     st.detect.tick();
     drain_trace_rings(st);
     st.watch.tick();
-    records.poll(dp);
+    records.poll(dp, st.trace_clock);  // anchored by drain_trace_rings
     promote_last_good(st);
     watchdog.poll();
     sipwall::dplog::logger().tick();  // summaries of collapsed repeats

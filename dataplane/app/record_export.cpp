@@ -3,15 +3,18 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <rte_ring.h>
+#include <rte_ring_peek_zc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 
+#include "dataplane/app/record_pack.h"
 #include "dataplane/protocol/socket_path.h"
 
 namespace sipwall::dataplane {
@@ -96,7 +99,7 @@ void RecordExporter::accept_waiting() {
   }
 }
 
-std::uint16_t RecordExporter::fill(Dataplane& dp) {
+std::uint16_t RecordExporter::fill(Dataplane& dp, const TscClock& clock) {
   const unsigned n = static_cast<unsigned>(dp.workers.size());
   std::uint16_t count = 0;
   std::uint8_t* at = frame_.get() + sizeof(protocol::RecordFrameHeader);
@@ -104,14 +107,56 @@ std::uint16_t RecordExporter::fill(Dataplane& dp) {
   for (unsigned k = 0; k < n && count < protocol::kRecordsPerFrame; ++k) {
     WorkerContext& w = *dp.workers[(next_worker_ + k) % n];
     if (w.record_ring == nullptr) continue;
-    const unsigned got =
-        rte_ring_sc_dequeue_burst_elem(w.record_ring, at + count * sizeof(protocol::CallRecordWire),
-                                       sizeof(protocol::CallRecordWire), protocol::kRecordsPerFrame - count, nullptr);
-    count = static_cast<std::uint16_t>(count + got);
+    count = static_cast<std::uint16_t>(count + drain_record_ring(w.record_ring, clock,
+                                                                 at + count * sizeof(protocol::CallRecordWire),
+                                                                 protocol::kRecordsPerFrame - count, unreadable_));
   }
   next_worker_ = n != 0 ? (next_worker_ + 1) % n : 0;
   if (count != 0) protocol::encode_record_frame_header(frame_.get(), count);
   return count;
+}
+
+unsigned drain_record_ring(rte_ring* ring, const TscClock& clock, std::uint8_t* out, unsigned max_records,
+                           std::uint64_t& unreadable) {
+  rte_ring_zc_data zcd;
+  // Enough units for max_records of the longest kind: a record is never
+  // left out for want of units asked for.
+  const unsigned got =
+      rte_ring_dequeue_zc_burst_elem_start(ring, kRecordUnit, max_records * kMaxRecordUnits, &zcd, nullptr);
+  unsigned used = 0, records = 0;
+  alignas(64) std::uint8_t joined[kMaxRecordUnits * kRecordUnit];
+  while (used < got && records < max_records) {
+    const bool first_part = used < zcd.n1;
+    const std::uint8_t* head = first_part ? static_cast<const std::uint8_t*>(zcd.ptr1) + used * kRecordUnit
+                                          : static_cast<const std::uint8_t*>(zcd.ptr2) + (used - zcd.n1) * kRecordUnit;
+    const unsigned units = head[offsetof(PackedRecordHead, units)];
+    if (units == 0 || units > kMaxRecordUnits || used + units > got) {
+      // The ring holds whole records (one bulk enqueue each), so this is
+      // a unit count no worker wrote: nothing after it can be framed.
+      unreadable += got - used;
+      used = got;
+      break;
+    }
+    if (first_part && used + units > zcd.n1) {  // across the ring's end: put back together
+      const unsigned before = zcd.n1 - used;
+      std::memcpy(joined, head, before * kRecordUnit);
+      std::memcpy(joined + before * kRecordUnit, zcd.ptr2, (units - before) * kRecordUnit);
+      head = joined;
+    }
+    protocol::CallRecordWire r;
+    unsigned taken = 0;
+    if (unpack_record(head, units, r, taken) != nullptr) {
+      unreadable += units;
+      used += units;
+      continue;
+    }
+    r.time_ns = clock.wall_ns(r.time_ns);  // the worker's TSC stamp
+    std::memcpy(out + std::size_t{records} * sizeof r, &r, sizeof r);
+    ++records;
+    used += units;
+  }
+  rte_ring_dequeue_zc_elem_finish(ring, used);
+  return records;
 }
 
 bool RecordExporter::send_pending() {
@@ -132,13 +177,13 @@ bool RecordExporter::send_pending() {
   return false;
 }
 
-std::uint64_t RecordExporter::poll(Dataplane& dp, unsigned max_frames) {
+std::uint64_t RecordExporter::poll(Dataplane& dp, const TscClock& clock, unsigned max_frames) {
   if (listen_fd_ < 0) return 0;
   accept_waiting();
   if (client_fd_ < 0) return 0;
   const std::uint64_t before = sent_;
   for (unsigned f = 0; f < max_frames && client_fd_ >= 0; ++f) {
-    if (pending_ == 0) pending_ = fill(dp);
+    if (pending_ == 0) pending_ = fill(dp, clock);
     if (pending_ == 0) break;
     if (!send_pending()) break;
   }

@@ -17,9 +17,18 @@
 #include <string>
 
 #include "dataplane/app/dataplane.h"
+#include "dataplane/app/tsc_clock.h"
 #include "dataplane/protocol/call_record.h"
 
 namespace sipwall::dataplane {
+
+// Expands at most max_records of the records waiting in one worker's ring
+// (units of record_pack.h) into CallRecordWire records at `out`, their TSC
+// stamps turned into wall time by `clock`, and takes them off the ring.
+// Units that frame no record are skipped and added to `unreadable`.
+// Returns the records written.
+unsigned drain_record_ring(rte_ring* ring, const TscClock& clock, std::uint8_t* out, unsigned max_records,
+                           std::uint64_t& unreadable);
 
 class RecordExporter {
  public:
@@ -34,8 +43,9 @@ class RecordExporter {
   void close();
 
   // One turn of the main loop: takes a waiting consumer, then sends at most
-  // max_frames frames of the workers' records. Returns the records sent.
-  std::uint64_t poll(Dataplane& dp, unsigned max_frames = 256);
+  // max_frames frames of the workers' records, their TSC stamps turned
+  // into wall time by `clock`. Returns the records sent.
+  std::uint64_t poll(Dataplane& dp, const TscClock& clock, unsigned max_frames = 256);
 
   bool listening() const noexcept { return listen_fd_ >= 0; }
   bool connected() const noexcept { return client_fd_ >= 0; }
@@ -44,12 +54,15 @@ class RecordExporter {
   std::uint64_t unsent() const noexcept { return unsent_; }            // records lost with a consumer that left
   std::uint64_t consumers() const noexcept { return consumers_; }      // connections accepted
   std::uint64_t would_block() const noexcept { return would_block_; }  // sends refused (consumer behind)
+  // Ring units that did not frame a record (none unless a worker's ring was
+  // written by something other than record_pack's packing): skipped.
+  std::uint64_t unreadable() const noexcept { return unreadable_; }
 
  private:
   void accept_waiting();
   void drop_client();
   // Fills frame_ from the rings (round robin from next_worker_); 0 if empty.
-  std::uint16_t fill(Dataplane& dp);
+  std::uint16_t fill(Dataplane& dp, const TscClock& clock);
   // Sends frame_ (pending_ records); false if it must wait.
   bool send_pending();
 
@@ -59,7 +72,7 @@ class RecordExporter {
   std::unique_ptr<std::uint8_t[]> frame_{new std::uint8_t[protocol::kRecordFrameMax]};
   std::uint16_t pending_ = 0;  // records in frame_ not sent yet
   unsigned next_worker_ = 0;
-  std::uint64_t sent_ = 0, frames_ = 0, unsent_ = 0, consumers_ = 0, would_block_ = 0;
+  std::uint64_t sent_ = 0, frames_ = 0, unsent_ = 0, consumers_ = 0, would_block_ = 0, unreadable_ = 0;
 };
 
 }  // namespace sipwall::dataplane

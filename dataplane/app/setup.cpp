@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "dataplane/app/af_packet_ring.h"
+#include "dataplane/app/record_pack.h"
 #include "dataplane/app/watch_copy.h"
 #include "dataplane/log/log.h"
 #include "dataplane/offload/flow_translate.h"
@@ -285,11 +286,13 @@ bool setup_dataplane(Dataplane& dp, std::string& error) {
       return false;
     }
     if (cfg.records_enabled) {
-      std::uint32_t rr = 64;
-      while (rr < cfg.records_ring_size) rr <<= 1;
+      // Units of 64 bytes (record_pack.h): two per record on average (an
+      // invite's head and 1-2 units of texts, an outcome's one unit).
+      std::uint32_t rr = 128;
+      while (rr < 2 * std::uint64_t{cfg.records_ring_size}) rr <<= 1;
       std::snprintf(name, sizeof name, "sipwall_records_%u", i);
-      w->record_ring = rte_ring_create_elem(name, sizeof(protocol::CallRecordWire), rr,
-                                            static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      w->record_ring =
+          rte_ring_create_elem(name, kRecordUnit, rr, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (!w->record_ring) {
         error = "cannot create the call record ring: " + std::string(rte_strerror(rte_errno));
         return false;

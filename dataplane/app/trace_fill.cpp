@@ -4,7 +4,7 @@
 
 namespace sipwall::dataplane {
 
-void fill_trace_record(TraceRecord& r, const classify::Verdict& v, const TraceNames& names, std::string_view call_id,
+void fill_trace_record(TraceRecord& r, const classify::Verdict& v, const VerdictNames& names, std::string_view call_id,
                        const net::DecodedPacket& d, std::uint16_t in_port, std::uint64_t tsc) noexcept {
   using rules::ActionKind;
   r.tsc = tsc;

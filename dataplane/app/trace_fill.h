@@ -8,23 +8,15 @@
 #include <string_view>
 
 #include "dataplane/app/trace_record.h"
+#include "dataplane/app/verdict_names.h"
 #include "dataplane/classify/verdict.h"
 #include "dataplane/net/packet_decode.h"
 
 namespace sipwall::dataplane {
 
-// What the record names from the rule set, resolved by the caller (the
-// worker holds the set): the trunk's and the detector's names ("" when the
-// verdict has none) and the set's version.
-struct TraceNames {
-  std::string_view trunk;
-  std::string_view ruleset_version;
-  std::string_view detector;
-};
-
 // Writes every field trace_json() reads, and nothing else: `r` may hold any
 // bytes before (trace_record.h).
-void fill_trace_record(TraceRecord& r, const classify::Verdict& v, const TraceNames& names, std::string_view call_id,
+void fill_trace_record(TraceRecord& r, const classify::Verdict& v, const VerdictNames& names, std::string_view call_id,
                        const net::DecodedPacket& d, std::uint16_t in_port, std::uint64_t tsc) noexcept;
 
 }  // namespace sipwall::dataplane

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 
 #include "dataplane/app/call_record_fill.h"
 #include "dataplane/app/dataplane.h"
@@ -61,69 +60,81 @@ void emit_trace(WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, co
     ctr(w).trace_ring_full++;
     return;
   }
-  const rules::CompiledRuleSet& set = rs->set();
-  TraceNames names;
-  if (v.trunk != classify::kNoTrunk) names.trunk = set.trunk_name(v.trunk);
-  names.ruleset_version = set.version();
-  if (v.detector != classify::kNoDetector) names.detector = set.detector_name(v.detector);
   // One element never wraps (ptr1 holds it whole).
-  fill_trace_record(*static_cast<TraceRecord*>(zcd.ptr1), v, names, msg.call_id, d, in, rte_rdtsc());
+  fill_trace_record(*static_cast<TraceRecord*>(zcd.ptr1), v, verdict_names(v, rs->set()), msg.call_id, d, in,
+                    rte_rdtsc());
   rte_ring_enqueue_zc_elem_finish(w.trace_ring, 1);
   ctr(w).traced++;
 }
 
-inline std::uint64_t realtime_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}  // namespace
+
+namespace {
+
+// `n` units from `from` into the ring as one bulk enqueue; false (nothing
+// written) if the ring has not the room.
+bool enqueue_units(rte_ring* ring, const std::uint8_t* from, unsigned n) {
+  rte_ring_zc_data zcd;
+  if (rte_ring_enqueue_zc_bulk_elem_start(ring, kRecordUnit, n, &zcd, nullptr) == 0) return false;
+  std::memcpy(zcd.ptr1, from, std::size_t{zcd.n1} * kRecordUnit);
+  if (zcd.n1 != n)
+    std::memcpy(zcd.ptr2, from + std::size_t{zcd.n1} * kRecordUnit, std::size_t{n - zcd.n1} * kRecordUnit);
+  rte_ring_enqueue_zc_elem_finish(ring, n);
+  return true;
 }
 
 }  // namespace
 
-// The next slot of the worker's record ring, filled in place (no copy of
-// the 400 bytes: DPDK copies elements of this size 4 bytes at a time) and
-// then committed. A full ring drops the record and counts it (the consumer
-// fell behind), never the packet.
-inline protocol::CallRecordWire* record_slot(WorkerContext& w) {
-  rte_ring_zc_data zcd;
-  if (unlikely(rte_ring_enqueue_zc_bulk_elem_start(w.record_ring, sizeof(protocol::CallRecordWire), 1, &zcd, nullptr) ==
-               0)) {
-    ctr(w).call_records_dropped++;
-    return nullptr;
+void publish_records(WorkerContext& w) {
+  RecordBatch& b = w.record_batch;
+  if (b.empty()) return;
+  WorkerCounters& c = ctr(w);
+  if (likely(enqueue_units(w.record_ring, b.data(), b.units()))) {
+    c.call_records += b.records();
+  } else {
+    // Not room for them all (the consumer fell behind): each record that
+    // still fits, in order; the others are dropped and counted, never a
+    // packet.
+    const std::uint8_t* at = b.data();
+    for (unsigned k = 0; k < b.records(); ++k) {
+      const unsigned units = at[offsetof(PackedRecordHead, units)];
+      if (enqueue_units(w.record_ring, at, units))
+        c.call_records++;
+      else
+        c.call_records_dropped++;
+      at += std::size_t{units} * kRecordUnit;
+    }
   }
-  return static_cast<protocol::CallRecordWire*>(zcd.ptr1);  // one element never wraps
+  b.clear();
 }
 
-inline void commit_record(WorkerContext& w) {
-  rte_ring_enqueue_zc_elem_finish(w.record_ring, 1);
-  ctr(w).call_records++;
+// Space for a record of `units` units in this turn's batch (record_batch.h),
+// published first if the batch is full (a turn of more than 32 packets).
+inline std::uint8_t* record_space(WorkerContext& w, unsigned units) {
+  if (unlikely(!w.record_batch.fits(units))) publish_records(w);
+  return w.record_batch.take(units);
 }
 
 void record_outcome(WorkerContext& w, const detect::CallRecord& call, protocol::CallEnd end) {
-  protocol::CallRecordWire* r = record_slot(w);
-  if (r == nullptr) return;
-  fill_outcome_record(*r, call, end, w.index, realtime_ns());
-  commit_record(w);
+  pack_outcome_record(record_space(w, 1), call, end, w.index, w.turn_tsc);
 }
 
 // Records on: the INVITE's place in the call table (the classifier's
 // WorkerDetect put it there, else the worker does now), the outcome record
 // of a call it pushed out, and the INVITE's record if it starts a call.
 void record_invite(WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
-                   const net::DecodedPacket& d, std::uint16_t in) {
+                   const net::DecodedPacket& d, std::uint16_t in, std::uint64_t call_id_hash) {
   detect::InviteResult own;
   const detect::InviteResult* res = &own;
   if (w.detect != nullptr)
     res = &w.calls->last_invite();  // WorkerDetect::on_invite ran for this INVITE in the verdict
   else
-    own = w.calls->on_invite(record_keys(v, msg, d), w.now_ms);
+    own = w.calls->on_invite(record_keys(v, msg, d, call_id_hash), w.now_ms);
   if (res->victim != nullptr)
     record_outcome(w, *res->victim, res->evicted_live ? protocol::CallEnd::evicted : protocol::CallEnd::replaced);
   if (res->kind != detect::InviteKind::new_call || res->call == nullptr) return;
-  protocol::CallRecordWire* r = record_slot(w);
-  if (r == nullptr) return;
-  fill_invite_record(*r, v, rs->set(), msg, d, in, w.index, *res->call, realtime_ns());
-  commit_record(w);
+  const InviteTexts t = invite_texts(v, verdict_names(v, rs->set()), msg);
+  pack_invite_record(record_space(w, t.units()), t, v, d, in, w.index, *res->call, w.turn_tsc);
 }
 
 // A response, CANCEL, ACK or BYE into the worker's call table, through the
@@ -176,7 +187,7 @@ void core_side_sip(WorkerContext& w, std::string_view payload) {
 }
 
 void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
-                   std::uint16_t in, classify::InFlight& f, classify::Verdict& v) {
+                   std::uint16_t in, classify::InFlight& f, classify::Verdict& v, std::uint64_t call_id_hash) {
   using rules::ActionKind;
   WorkerCounters& c = ctr(w);
   const rules::CompiledRuleSet& set = rs->set();
@@ -204,7 +215,7 @@ void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, co
   // Detected calls are traced in report mode too: the trace is the evidence.
   if (v.action != ActionKind::pass || v.trace_rule != classify::kNoRule || v.detector != classify::kNoDetector)
     emit_trace(w, rs, v, msg, d, in);
-  if (w.record_ring != nullptr) record_invite(w, rs, v, msg, d, in);
+  if (w.records_on) record_invite(w, rs, v, msg, d, in, call_id_hash);
 }
 
 bool decide(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in,
@@ -344,7 +355,7 @@ void settle_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs) {
   w.udp_in_flight = WorkerContext::kNoneInFlight;
   WorkerContext::UdpInvite& u = w.udp[k];
   classify::Verdict v;
-  decide_finish(w, rs, u.msg, u.d, u.in, u.verdict, v);
+  decide_finish(w, rs, u.msg, u.d, u.in, u.verdict, v, u.call_id_hash);
   if (unlikely(w.watch_set != nullptr)) watch_invite(dp, w, rs, v, u.msg, u.m, u.in);
   act_udp(dp, w, rs, v, u.msg, u.m, u.in, u.frame, u.d);
 }
@@ -377,6 +388,14 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
     if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, u.msg, m, in);
     forward(dp, w, m, in);
     return;
+  }
+  // Records without detectors: the verdict puts the INVITE in the call
+  // table (record_invite); its group's line loads while the INVITE before
+  // this one is settled. (A WorkerDetect prefetches it in the classifier.)
+  u.call_id_hash = 0;
+  if (w.records_on && w.detect == nullptr) {
+    u.call_id_hash = detect::call_id_hash(u.msg.call_id);
+    w.calls->prefetch(u.call_id_hash);
   }
   u.m = m;
   u.frame = frame;
@@ -809,7 +828,7 @@ void sweep_calls(Dataplane& dp, WorkerContext& w) noexcept {
   w.calls->expire(w.now_ms, dp.cfg.detection_expire_visits,
                   [&w](const detect::CallRecord& c, const detect::Outcome& o) {
                     if (w.detect != nullptr) w.detect->on_expired(c, o, w.now_ms);
-                    if (w.record_ring != nullptr) path::record_outcome(w, c, protocol::CallEnd::expired);
+                    if (w.records_on) path::record_outcome(w, c, protocol::CallEnd::expired);
                   });
 }
 
@@ -832,11 +851,13 @@ int worker_main(void* arg) {
     // The turn's start: its length goes to busy or idle cycles below (the
     // two time stamps the loop takes anyway, no extra rdtsc).
     const std::uint64_t turn_start = rte_rdtsc();
+    w.turn_tsc = turn_start;
     w.now_ms = turn_start / tsc_per_ms;
     // By generation, not address: a new set may be allocated where a freed one was.
     if (unlikely((rs != nullptr ? rs->generation() : 0) != w.detect_generation)) switch_detect(w, rs);
     w.watch_set = dp.watch_set.load(std::memory_order_acquire);  // like `rs`: held until the quiescent report
-    w.follow_calls = w.detect != nullptr || w.record_ring != nullptr;
+    w.records_on = w.record_ring != nullptr && !dp.records_paused.load(std::memory_order_relaxed);
+    w.follow_calls = w.detect != nullptr || w.records_on;
     // The merged view (penalty box, other workers' counts, lifts).
     if (w.detect != nullptr) w.detect->set_dynamic(dp.dynamic.load(std::memory_order_acquire));
     if (w.follow_calls) sweep_calls(dp, w);
@@ -850,6 +871,7 @@ int worker_main(void* arg) {
       }
     }
     flush_tx(dp, w);
+    if (w.record_ring != nullptr) path::publish_records(w);
     std::uint64_t now = rte_rdtsc();
     (received ? load.busy_cycles : load.idle_cycles) += now - turn_start;
     if (unlikely(now > next_expire)) {
@@ -869,6 +891,7 @@ int worker_main(void* arg) {
   // now, by the same policy as a timeout.
   path::tcp_drain_held(dp, w, dp.current.load(std::memory_order_acquire));
   flush_tx(dp, w);
+  if (w.record_ring != nullptr) path::publish_records(w);
   rte_rcu_qsbr_thread_offline(dp.qsbr, w.index);
   rte_rcu_qsbr_thread_unregister(dp.qsbr, w.index);
   flush_tx(dp, w);

@@ -89,11 +89,12 @@ bool decide(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net
 // decide_finish() takes the verdict, counts it and traces it.
 // `dc` holds the INVITE's detection context from start to finish (its
 // levels are filled in between); responses, CANCEL, ACK and BYE go to the
-// worker's call table here.
+// worker's call table here. `call_id_hash`: the Call-ID's hash if the
+// caller took it (and prefetched its call-table group), else 0.
 bool decide_start(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const classify::PacketSource& src,
                   classify::InFlight& f, classify::DetectContext& dc);
 void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
-                   std::uint16_t in, classify::InFlight& f, classify::Verdict& v);
+                   std::uint16_t in, classify::InFlight& f, classify::Verdict& v, std::uint64_t call_id_hash = 0);
 
 // SIP seen on the core side (never classified), for the call table while
 // the worker follows calls (detection or call records). core_side_message:
@@ -103,8 +104,11 @@ void core_side_message(WorkerContext& w, const sip::Message& msg);
 void core_side_sip(WorkerContext& w, std::string_view payload);
 
 // Call records (records.enabled, docs/records.md): the outcome record of a
-// call leaving the worker's call table, into the worker's record ring.
+// call leaving the worker's call table, into this turn's batch
+// (record_batch.h); publish_records() puts the batch into the worker's
+// record ring (once per loop turn), dropping and counting what does not fit.
 void record_outcome(WorkerContext& w, const detect::CallRecord& call, protocol::CallEnd end);
+void publish_records(WorkerContext& w);
 
 // The response options for a reject verdict (`received` is scratch for the
 // source address text).

@@ -218,6 +218,11 @@ class CallTable {
     groups_[slot / kGroup].expiry[slot % kGroup] = static_cast<std::uint32_t>(expiry_ms(records_[slot]));
   }
   std::uint32_t group_of(std::uint64_t t) const noexcept { return group_index(t, slots_ / kGroup); }
+  // Bit i set: slot i of `group` has tag `value` (0: empty).
+  std::uint32_t tag_mask(std::uint32_t group, std::uint32_t value) const noexcept;
+  // The slot of a full group (first at `base`) that expires first: a new
+  // call takes it.
+  std::uint32_t first_to_expire(std::uint32_t base, std::uint64_t now_ms, std::int32_t& remaining_ms) const noexcept;
   std::uint32_t slot_of(std::uint64_t call_id_hash) const noexcept;            // or UINT32_MAX
   std::uint32_t lookup(std::uint64_t call_id_hash) noexcept;                   // slot_of, counting unknown_
   InviteResult invite(const InviteKeys& keys, std::uint64_t now_ms) noexcept;  // on_invite's work

@@ -101,6 +101,9 @@ struct Options {
   bool fresh_call_ids = false;
   std::string watch = "off";  // saturation phases run once per item (docs/export.md, docs/performance.md)
   bool records = false;
+  double records_alternate_ms = 0;
+  std::string alternate_artifact;
+  double alternate_ms = 100;
 };
 
 // "off" or "KIND:VALUE" (a watch filter, dataplane/watch/watch_filter.h) as
@@ -142,6 +145,49 @@ double sum(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
   return s;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// An alternating phase (--records-alternate, --alternate-artifact): each
+// side's cycles per INVITE over all its slices, the rise of `with` over
+// `without`, and the median of the rises of neighbouring slices (slice k of
+// one side against slice k of the other, ~one slice apart: what the machine
+// did in between cancels out).
+json alternate_json(double slice_ms, const char* with_name, const AlternateSide& with, const char* without_name,
+                    const AlternateSide& without) {
+  auto side = [](const AlternateSide& a) {
+    return json{{"cycles_per_invite",
+                 a.busy_packets ? static_cast<double>(a.busy_cycles) / static_cast<double>(a.busy_packets) : 0},
+                {"packets", a.busy_packets},
+                {"slices", a.slice_cycles_per_packet.size()}};
+  };
+  json j = {{"slice_ms", slice_ms}, {with_name, side(with)}, {without_name, side(without)}};
+  const double on = j[with_name]["cycles_per_invite"].get<double>();
+  const double off = j[without_name]["cycles_per_invite"].get<double>();
+  j["rise"] = off > 0 ? on / off - 1 : 0;
+  std::vector<double> pairs;
+  const auto& a = with.slice_cycles_per_packet;
+  const auto& b = without.slice_cycles_per_packet;
+  for (std::size_t k = 0; k < std::min(a.size(), b.size()); ++k)
+    if (b[k] > 0) pairs.push_back(a[k] / b[k] - 1);
+  j["rise_median_of_pairs"] = median(pairs);
+  return j;
+}
+
+json records_alternate_json(const PhaseResult& r) {
+  return alternate_json(r.spec.records_alternate_ms, "on", r.records_on, "paused", r.records_paused);
+}
+
+// The alternate artifact against the first (--alternate-artifact: e.g. the
+// base set plus detectors against the base set).
+json artifact_alternate_json(const PhaseResult& r) {
+  return alternate_json(r.spec.artifact_alternate_ms, "alternate", r.artifact_second, "artifact", r.artifact_first);
 }
 
 json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
@@ -235,6 +281,9 @@ json phase_json(const PhaseResult& r, std::uint64_t tsc_hz) {
     j["offered_kind"][to_string(static_cast<MixKind>(k))] = r.offered_kind[k];
     j["sink"]["forwarded_kind"][to_string(static_cast<MixKind>(k))] = r.sink_forwarded_kind[k];
   }
+  if (r.spec.records_alternate_ms > 0) j["records_alternate"] = records_alternate_json(r);
+  if (r.spec.artifact_alternate_ms > 0 && !r.artifact_second.slice_cycles_per_packet.empty())
+    j["artifact_alternate"] = artifact_alternate_json(r);
   if (!r.spec.reload_artifacts.empty()) {
     // Expected verdicts of the full set (gen_ruleset.py) by kind.
     const std::uint64_t* o = r.offered_kind;
@@ -336,6 +385,17 @@ int main(int argc, char** argv) {
   app.add_flag("--records", o.records,
                "Call records on (records.enabled): a record per new call into each worker's ring, drained and "
                "discarded");
+  app.add_option("--records-alternate", o.records_alternate_ms,
+                 "With --records: saturation phases pause and resume the records every this many ms and report "
+                 "each side's cycles per INVITE (records_alternate in the JSON): their cost in one process")
+      ->check(CLI::Range(1.0, 10000.0));
+  app.add_option("--alternate-artifact", o.alternate_artifact,
+                 "A second compiled set: saturation phases make it and --artifact current in turn every "
+                 "--alternate-ms (both loaded first: no reload cost) and report each side's cycles per INVITE "
+                 "(artifact_alternate in the JSON)");
+  app.add_option("--alternate-ms", o.alternate_ms, "Slice of --alternate-artifact")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 10000.0));
   app.add_flag("--fresh-call-ids", o.fresh_call_ids,
                "A new Call-ID in every INVITE (behavioural detection counts only new calls)");
   app.add_option("--ring-size", o.ring_size, "Entries per RX/TX ring")->capture_default_str();
@@ -432,6 +492,15 @@ int main(int argc, char** argv) {
   hc.artifact = o.artifact;
   hc.fresh_call_ids = o.fresh_call_ids;
   hc.records = o.records;
+  hc.alternate_artifact = o.alternate_artifact;
+  if (!o.alternate_artifact.empty() && o.records_alternate_ms > 0) {
+    std::fprintf(stderr, "bench_pipeline: --alternate-artifact and --records-alternate: one at a time\n");
+    return 2;
+  }
+  if (o.records_alternate_ms > 0 && !o.records) {
+    std::fprintf(stderr, "bench_pipeline: --records-alternate needs --records\n");
+    return 2;
+  }
   {
     std::stringstream ss(o.eal);
     std::string a;
@@ -456,6 +525,8 @@ int main(int argc, char** argv) {
     if (p == "io") {
       s.mode = PhaseMode::io;
     } else if (p == "saturation") {
+      s.records_alternate_ms = o.records_alternate_ms;
+      if (!o.alternate_artifact.empty()) s.artifact_alternate_ms = o.alternate_ms;
       // Once per watch item: the packet path with and without watches in one run.
       const std::vector<std::string> items = split(o.watch, ',');
       for (const std::string& item : items) {
@@ -585,6 +656,28 @@ int main(int argc, char** argv) {
         }());
     print_header();
     for (const auto& r : results) print_row(o.label, r, h.tsc_hz());
+    for (const auto& r : results) {
+      if (r.spec.artifact_alternate_ms <= 0 || r.artifact_second.slice_cycles_per_packet.empty()) continue;
+      const json a = artifact_alternate_json(r);
+      std::printf(
+          "\n%s: alternate set %.0f cycles/INVITE, first set %.0f (slices of %.0f ms: %zu each way): "
+          "%+.1f%% (median of neighbouring slices %+.1f%%)\n",
+          r.spec.name.c_str(), a["alternate"]["cycles_per_invite"].get<double>(),
+          a["artifact"]["cycles_per_invite"].get<double>(), r.spec.artifact_alternate_ms,
+          r.artifact_second.slice_cycles_per_packet.size(), 100 * a["rise"].get<double>(),
+          100 * a["rise_median_of_pairs"].get<double>());
+    }
+    for (const auto& r : results) {
+      if (r.spec.records_alternate_ms <= 0) continue;
+      const json a = records_alternate_json(r);
+      std::printf(
+          "\n%s: call records on %.0f cycles/INVITE, paused %.0f (slices of %.0f ms: %zu on, %zu paused): "
+          "%+.1f%% (median of neighbouring slices %+.1f%%)\n",
+          r.spec.name.c_str(), a["on"]["cycles_per_invite"].get<double>(),
+          a["paused"]["cycles_per_invite"].get<double>(), r.spec.records_alternate_ms,
+          r.records_on.slice_cycles_per_packet.size(), r.records_paused.slice_cycles_per_packet.size(),
+          100 * a["rise"].get<double>(), 100 * a["rise_median_of_pairs"].get<double>());
+    }
     std::printf(
         "\nMpps = INVITEs through the workers per wall second (all workers).\n"
         "cyc/INV, ns/INV = worker TSC cycles per INVITE over the loops that got packets (full worker_main\n"

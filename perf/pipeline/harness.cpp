@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "dataplane/app/record_export.h"
 #include "dataplane/app/ruleset_runtime.h"
 #include "dataplane/app/setup.h"
 #include "dataplane/net/packet_decode.h"
@@ -169,6 +170,7 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
   }
   eal_up_ = true;
   tsc_hz_ = rte_get_tsc_hz();
+  record_clock_ = dataplane::TscClock(tsc_hz_);
   ns_per_cycle_ = 1e9 / static_cast<double>(tsc_hz_);
 
   const unsigned w = cfg.workers;
@@ -237,7 +239,13 @@ bool Harness::init(const HarnessConfig& cfg, const char* argv0, std::string& err
     auto rs = dataplane::RuntimeSet::load(cfg.artifact, w, error, dataplane::detect_options(dp_));
     if (!rs) return false;
     load_ms_ = rs->load_ms();
+    first_set_ = rs.get();
     dp_.current.store(rs.release());
+    if (!cfg.alternate_artifact.empty()) {
+      auto alt = dataplane::RuntimeSet::load(cfg.alternate_artifact, w, error, dataplane::detect_options(dp_));
+      if (!alt) return false;
+      alternate_set_ = alt.release();
+    }
   }
 
   for (unsigned i = 0; i < w; ++i) {
@@ -399,12 +407,14 @@ void Harness::sink(PhaseResult& r, bool record) {
   dataplane::TraceRecord tr[32];
   rte_mbuf* copies[32];
   protocol::CallRecordWire cr[32];
+  std::uint64_t unreadable = 0;
   for (auto& w : dp_.workers) {
     rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr);
     const unsigned n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(copies), 32, nullptr);
     if (n) rte_pktmbuf_free_bulk(copies, n);
     while (w->record_ring != nullptr &&
-           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) == 32) {
+           dataplane::drain_record_ring(w->record_ring, record_clock_, reinterpret_cast<std::uint8_t*>(cr), 32,
+                                        unreadable) == 32) {
     }
   }
 }
@@ -431,6 +441,7 @@ void Harness::drain_all() {
     }
   dataplane::TraceRecord tr[32];
   protocol::CallRecordWire cr[32];
+  std::uint64_t unreadable = 0;
   for (auto& w : dp_.workers) {
     while (rte_ring_sc_dequeue_burst_elem(w->trace_ring, tr, sizeof(dataplane::TraceRecord), 32, nullptr) > 0) {
     }
@@ -438,7 +449,8 @@ void Harness::drain_all() {
     while ((n = rte_ring_sc_dequeue_burst(w->watch_ring, reinterpret_cast<void**>(b), 256, nullptr)) > 0)
       rte_pktmbuf_free_bulk(b, n);
     while (w->record_ring != nullptr &&
-           rte_ring_sc_dequeue_burst_elem(w->record_ring, cr, sizeof(protocol::CallRecordWire), 32, nullptr) > 0) {
+           dataplane::drain_record_ring(w->record_ring, record_clock_, reinterpret_cast<std::uint8_t*>(cr), 32,
+                                        unreadable) > 0) {
     }
   }
 }
@@ -461,6 +473,42 @@ Harness::Snapshot Harness::snapshot() {
   return s;
 }
 
+template <class Flip>
+void Harness::alternate(PhaseResult& r, std::uint64_t until, double ms, AlternateSide& first, AlternateSide& second,
+                        Flip&& flip) {
+  // Only the probes' sums are read between slices (no system calls), so the
+  // generator keeps the rings full across the switch. The worker reads what
+  // flip() changed once per loop: the loop running at a switch counts for
+  // the new side (one loop of ~32 packets in a slice of tens of thousands).
+  auto busy = [this] {
+    std::pair<std::uint64_t, std::uint64_t> s{0, 0};
+    for (unsigned i = 0; i < cfg_.workers; ++i) {
+      const auto& p = *static_cast<const LoopProbe*>(probes_[i]);
+      s.first += p.busy_cycles.load(std::memory_order_relaxed);
+      s.second += p.busy_packets.load(std::memory_order_relaxed);
+    }
+    return s;
+  };
+  const auto slice = static_cast<std::uint64_t>(ms * static_cast<double>(tsc_hz_) / 1000.0);
+  bool on_second = false;
+  flip(false);
+  auto before = busy();
+  for (std::uint64_t now = rte_rdtsc(); now < until; now = rte_rdtsc()) {
+    pump(r, std::min(now + slice, until), true);
+    const auto after = busy();
+    AlternateSide& side = on_second ? second : first;
+    const std::uint64_t cycles = after.first - before.first, packets = after.second - before.second;
+    side.busy_cycles += cycles;
+    side.busy_packets += packets;
+    if (packets != 0)
+      side.slice_cycles_per_packet.push_back(static_cast<double>(cycles) / static_cast<double>(packets));
+    before = after;
+    on_second = !on_second;
+    flip(on_second);
+  }
+  flip(false);
+}
+
 PhaseResult Harness::run(const PhaseSpec& spec) {
   PhaseResult r;
   r.spec = spec;
@@ -481,7 +529,18 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
   if (!reload) {
     pump(r, rte_rdtsc() + static_cast<std::uint64_t>(spec.warmup * static_cast<double>(tsc_hz_)), false);
     a = snapshot();
-    pump(r, a.tsc + static_cast<std::uint64_t>(spec.seconds * static_cast<double>(tsc_hz_)), true);
+    const std::uint64_t until = a.tsc + static_cast<std::uint64_t>(spec.seconds * static_cast<double>(tsc_hz_));
+    if (spec.records_alternate_ms > 0) {
+      alternate(r, until, spec.records_alternate_ms, r.records_on, r.records_paused,
+                [this](bool second) { dp_.records_paused.store(second); });
+    } else if (spec.artifact_alternate_ms > 0 && alternate_set_ != nullptr && dp_.current.load() == first_set_) {
+      // Neither set is freed while the workers run, so a plain store is
+      // enough (no grace period to wait for).
+      alternate(r, until, spec.artifact_alternate_ms, r.artifact_first, r.artifact_second,
+                [this](bool second) { dp_.current.store(second ? alternate_set_ : first_set_); });
+    } else {
+      pump(r, until, true);
+    }
     b = snapshot();
   } else {
     // No warm-up: the rings are empty, so everything sent after this
@@ -587,6 +646,10 @@ PhaseResult Harness::run(const PhaseSpec& spec) {
 void Harness::shutdown() {
   if (!eal_up_) return;
   if (!dp_.ports.empty()) dataplane::teardown_dataplane(dp_);
+  // The workers have stopped; teardown freed the current set, which is
+  // never the alternate (every phase ends on the first set).
+  delete alternate_set_;
+  alternate_set_ = nullptr;
   for (void* p : probes_) delete static_cast<LoopProbe*>(p);
   probes_.clear();
   rte_eal_cleanup();

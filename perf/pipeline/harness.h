@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dataplane/app/dataplane.h"
+#include "dataplane/app/tsc_clock.h"
 #include "perf/pipeline/invite_mix.h"
 #include "perf/pipeline/latency_histogram.h"
 
@@ -42,6 +43,9 @@ struct HarnessConfig {
   // product's main lcore sends them to sipwall-control). With
   // fresh_call_ids: one record per INVITE.
   bool records = false;
+  // A second rule set, loaded beside `artifact` and never freed while the
+  // workers run, for PhaseSpec::artifact_alternate_ms.
+  std::string alternate_artifact;
 };
 
 enum class PhaseMode { pipeline, io };
@@ -59,6 +63,23 @@ struct PhaseSpec {
   // accounted for, so lost / duplicated / misclassified can be counted exactly.
   std::vector<std::string> reload_artifacts;
   unsigned swaps = 0;
+  // Saturation with call records on: pause and resume them
+  // (Dataplane::records_paused) every this many ms of the measured seconds,
+  // and count the workers' busy cycles and packets of each side apart
+  // (PhaseResult::records_alternate). 0: records stay as configured.
+  double records_alternate_ms = 0;
+  // Saturation: `artifact` and `alternate_artifact` current in turn
+  // (Dataplane::current switched, both loaded before: no reload cost) every
+  // this many ms; each side's busy cycles and packets apart
+  // (PhaseResult::artifact_first / artifact_second). 0: no switching.
+  double artifact_alternate_ms = 0;
+};
+
+// One side of a records-alternate phase: what the workers' busy loops took
+// while records were on (or paused), and each slice's cycles per packet.
+struct AlternateSide {
+  std::uint64_t busy_cycles = 0, busy_packets = 0;
+  std::vector<double> slice_cycles_per_packet;
 };
 
 struct PhaseResult {
@@ -91,6 +112,11 @@ struct PhaseResult {
   std::uint64_t busy_loops = 0, busy_packets = 0, busy_cycles = 0;
   std::uint64_t idle_loops = 0, idle_cycles = 0;  // the poll found the trunk RX ring empty
   std::uint64_t preempted_loops = 0, preempted_packets = 0, preempted_cycles = 0;  // loops > 1 ms, left out
+  // PhaseSpec::records_alternate_ms: the slices with records on and paused.
+  AlternateSide records_on, records_paused;
+  // PhaseSpec::artifact_alternate_ms: the slices with `artifact` current and
+  // with `alternate_artifact` current.
+  AlternateSide artifact_first, artifact_second;
   // Per packet kind (MixKind): what the generator sent, and what came out of
   // the core port (forwarded INVITEs carry their kind in an mbuf field).
   std::uint64_t offered_kind[kMixKinds] = {};
@@ -127,6 +153,12 @@ class Harness {
   void sink(PhaseResult& r, bool record);
   void drain_all();
   Snapshot snapshot();
+  // The measured seconds in slices of `ms`, flip(second) called between
+  // them, the first slice with flip(false); busy cycles and packets of the
+  // two sides summed apart.
+  template <class Flip>
+  void alternate(PhaseResult& r, std::uint64_t until, double ms, AlternateSide& first, AlternateSide& second,
+                 Flip&& flip);
 
   HarnessConfig cfg_;
   dataplane::Dataplane dp_;
@@ -151,6 +183,11 @@ class Harness {
   double pace_per_cycle_ = 0;
   unsigned pace_queue_ = 0;
   bool eal_up_ = false;
+  dataplane::RuntimeSet* first_set_ = nullptr;      // `artifact`, as loaded
+  dataplane::RuntimeSet* alternate_set_ = nullptr;  // `alternate_artifact` (owned; freed at shutdown)
+  // Call records' TSC stamps to wall time, as the main lcore turns them
+  // (never anchored here: the times are thrown away, the work is the same).
+  dataplane::TscClock record_clock_{1};  // the TSC's rate once init() knows it
 };
 
 }  // namespace sipwall::perf

@@ -1,13 +1,17 @@
 // Filling call records (dataplane/app/call_record_fill.h): the outcome
-// record from a call-table entry, the caller and callee as written, and the
-// call-table keys the worker makes when no detector made them.
+// record from a call-table entry, the invite record from a verdict, both
+// packed into ring units and read back as the main lcore reads them
+// (record_pack.h); the caller and callee as written, and the call-table keys
+// the worker makes when no detector made them.
 #include "dataplane/app/call_record_fill.h"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "dataplane/detect/key_hash.h"
+#include "rules/number/normalize.h"
 
 namespace sipwall::dataplane {
 namespace {
@@ -23,6 +27,27 @@ CallRecord call_at(std::uint64_t invite_ms) {
   return c;
 }
 
+// Ring units full of poison (an older record's bytes): a field the packing
+// forgot shows as poison after unpacking.
+struct Units {
+  alignas(64) std::uint8_t bytes[kMaxRecordUnits * kRecordUnit];
+  Units() { std::memset(bytes, 0xA5, sizeof bytes); }
+};
+
+CallRecordWire unpacked(const Units& u, unsigned expect_units) {
+  CallRecordWire r;
+  unsigned units = 0;
+  EXPECT_EQ(unpack_record(u.bytes, expect_units, r, units), nullptr);
+  EXPECT_EQ(units, expect_units);
+  return r;
+}
+
+CallRecordWire outcome_record(const CallRecord& c, CallEnd end, unsigned worker, std::uint64_t tsc) {
+  Units u;
+  pack_outcome_record(u.bytes, c, end, worker, tsc);
+  return unpacked(u, 1);
+}
+
 TEST(CallRecordFill, AnsweredCallWithBye) {
   CallRecord c = call_at(1'000);
   c.seen = CallRecord::kRinging | CallRecord::kAnswered | CallRecord::kFinal | CallRecord::kAcked | CallRecord::kBye;
@@ -31,8 +56,7 @@ TEST(CallRecordFill, AnsweredCallWithBye) {
   c.final_ms = 6'000;
   c.bye_ms = 36'500;
   c.final_code = 200;
-  CallRecordWire r;
-  fill_outcome_record(r, c, CallEnd::expired, 3, 123);
+  const CallRecordWire r = outcome_record(c, CallEnd::expired, 3, 123);
   EXPECT_EQ(protocol::record_problem(r), nullptr);
   EXPECT_EQ(r.kind, static_cast<std::uint8_t>(protocol::CallRecordKind::outcome));
   EXPECT_EQ(r.worker, 3);
@@ -43,7 +67,8 @@ TEST(CallRecordFill, AnsweredCallWithBye) {
   EXPECT_EQ(r.talk_ms, 30'500u);
   EXPECT_EQ(r.duration_ms, 35'500u);
   EXPECT_EQ(r.final_code, 200);
-  EXPECT_EQ(r.time_ns, 123u);
+  EXPECT_EQ(r.time_ns, 123u);                     // the TSC stamp: the exporter turns it into wall time
+  for (char ch : r.call_id) EXPECT_EQ(ch, '\0');  // an outcome has no texts: all NUL, no poison
 }
 
 TEST(CallRecordFill, CancelledWhileRinging) {
@@ -53,8 +78,7 @@ TEST(CallRecordFill, CancelledWhileRinging) {
   c.cancel_ms = 2'500;
   c.final_ms = 2'600;  // the 487 after the CANCEL
   c.final_code = 487;
-  CallRecordWire r;
-  fill_outcome_record(r, c, CallEnd::replaced, 0, 0);
+  const CallRecordWire r = outcome_record(c, CallEnd::replaced, 0, 0);
   EXPECT_EQ(r.ring_ms, 500u);
   EXPECT_EQ(r.answer_ms, 0u);
   EXPECT_EQ(r.talk_ms, 0u);
@@ -64,8 +88,7 @@ TEST(CallRecordFill, CancelledWhileRinging) {
 }
 
 TEST(CallRecordFill, NothingSeenYet) {
-  CallRecordWire r;
-  fill_outcome_record(r, call_at(7), CallEnd::evicted, 0, 0);
+  const CallRecordWire r = outcome_record(call_at(7), CallEnd::evicted, 0, 0);
   EXPECT_EQ(protocol::record_problem(r), nullptr);
   EXPECT_EQ(r.final_code, 0);
   EXPECT_EQ(r.seen, 0);
@@ -96,6 +119,164 @@ TEST(CallRecordFill, CallerAndCalleeAsWrittenAndTheKeys) {
   EXPECT_EQ(k.trunk, 2u);
   EXPECT_EQ(k.source, (192u << 24) | (2u << 8) | 1u);
   EXPECT_EQ(k.caller, 0u);  // not E.164 in the verdict: no key
+}
+
+sip::Message parsed(const std::string& text) {
+  sip::Message msg;
+  EXPECT_EQ(sip::parse_message(text, msg), sip::ParseError::none);
+  return msg;
+}
+
+const std::string kInvite =
+    "INVITE sip:+8610123456789@core.example SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK1\r\n"
+    "From: <sip:+8613900139000@trunk.example>;tag=1\r\n"
+    "To: <sip:+8610123456789@core.example>\r\n"
+    "Call-ID: invite-record-1@example\r\n"
+    "CSeq: 1 INVITE\r\n"
+    "Content-Length: 0\r\n\r\n";
+
+net::DecodedPacket packet() {
+  net::DecodedPacket d;
+  d.ip_version = 4;
+  d.src = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 192, 0, 2, 7};
+  d.l4_proto = 17;
+  d.src_port = 5070;
+  return d;
+}
+
+TEST(CallRecordFill, InviteRecordRejectedByARule) {
+  const number::DialPlan plan = number::DialPlan::china();
+  const sip::Message msg = parsed(kInvite);
+  classify::Verdict v;
+  v.action = rules::ActionKind::reject;
+  v.reject_code = 608;
+  v.decided_by = classify::DecidedBy::rule;
+  v.rule_id = "block-robocallers";
+  v.trunk = 3;
+  v.caller = number::normalize("+8613900139000", {}, plan);
+  v.callee = number::normalize("+8610123456789", {}, plan);
+  CallRecord call = call_at(5'000);
+  const InviteTexts t = invite_texts(v, {"carrier-a", "2026-12-07.1", ""}, msg);
+  Units u;
+  pack_invite_record(u.bytes, t, v, packet(), 1, 2, call, 777);
+  const CallRecordWire r = unpacked(u, t.units());
+  EXPECT_EQ(protocol::record_problem(r), nullptr);
+  EXPECT_EQ(r.kind, static_cast<std::uint8_t>(protocol::CallRecordKind::invite));
+  EXPECT_EQ(r.call_hash, 42u);
+  EXPECT_EQ(r.start_ms, 5'000u);
+  EXPECT_EQ(r.time_ns, 777u);
+  EXPECT_EQ(r.worker, 2);
+  EXPECT_EQ(r.in_port, 1);
+  EXPECT_EQ(r.ip_version, 4);
+  EXPECT_EQ(r.transport, 17);
+  EXPECT_EQ(r.src_port, 5070);
+  EXPECT_EQ(r.src[15], 7);
+  EXPECT_EQ(r.action, static_cast<std::uint8_t>(rules::ActionKind::reject));
+  EXPECT_EQ(r.reject_code, 608);
+  EXPECT_EQ(r.end, 0);
+  EXPECT_EQ(r.final_code, 0);
+  EXPECT_EQ(protocol::get_text(r.trunk), "carrier-a");
+  EXPECT_EQ(protocol::get_text(r.rule), "block-robocallers");
+  EXPECT_EQ(protocol::get_text(r.detector), "");
+  EXPECT_EQ(protocol::get_text(r.ruleset_version), "2026-12-07.1");
+  EXPECT_EQ(protocol::get_text(r.caller), "+8613900139000");
+  EXPECT_EQ(protocol::get_text(r.callee), "+8610123456789");
+  EXPECT_EQ(protocol::get_text(r.caller_raw), "+8613900139000");
+  EXPECT_EQ(protocol::get_text(r.callee_raw), "+8610123456789");
+  EXPECT_EQ(protocol::get_text(r.call_id), "invite-record-1@example");
+  // What a typical call costs the ring: the head and 2 units of texts.
+  EXPECT_EQ(t.units(), 3u);
+  // Every byte after a text is NUL (the store reads up to the first NUL).
+  for (std::size_t i = std::strlen(r.call_id); i < sizeof r.call_id; ++i) EXPECT_EQ(r.call_id[i], '\0');
+}
+
+TEST(CallRecordFill, InviteRecordDefaultPassWithoutNumbers) {
+  const sip::Message msg = parsed(kInvite);
+  classify::Verdict v;
+  v.action = rules::ActionKind::pass;
+  v.decided_by = classify::DecidedBy::default_action;
+  const InviteTexts t = invite_texts(v, {"", "v1", ""}, msg);
+  Units u;
+  pack_invite_record(u.bytes, t, v, packet(), 0, 0, call_at(1), 1);
+  const CallRecordWire r = unpacked(u, t.units());
+  EXPECT_EQ(protocol::get_text(r.rule), "(default)");
+  EXPECT_EQ(protocol::get_text(r.trunk), "");
+  EXPECT_EQ(protocol::get_text(r.caller), "");  // not E.164 in the verdict
+  EXPECT_EQ(protocol::get_text(r.caller_raw), "+8613900139000");
+  EXPECT_EQ(r.reject_code, 0);  // only a reject carries one
+}
+
+// Every text at its field's limit, and past it: cut to the field, never
+// inside a UTF-8 sequence, and the record takes the most units there are.
+TEST(CallRecordFill, LongestTextsAreCutAndTakeTheMostUnits) {
+  std::string call_id(200, 'c');
+  call_id[62] = '\xE4';  // a 3-byte sequence across the 63-byte limit
+  call_id[63] = '\xB8';
+  call_id[64] = '\xAD';
+  const std::string name(100, 'n');
+  const std::string text = "INVITE sip:" + name +
+                           "@core.example SIP/2.0\r\n"
+                           "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK1\r\n"
+                           "From: <sip:" +
+                           name +
+                           "@trunk.example>;tag=1\r\n"
+                           "To: <sip:" +
+                           name +
+                           "@core.example>\r\n"
+                           "Call-ID: " +
+                           call_id +
+                           "\r\n"
+                           "CSeq: 1 INVITE\r\n"
+                           "Content-Length: 0\r\n\r\n";
+  const sip::Message msg = parsed(text);
+  classify::Verdict v;
+  v.decided_by = classify::DecidedBy::rule;
+  v.rule_id = name;
+  v.caller.kind = number::NumberKind::e164;
+  InviteTexts t = invite_texts(v, {name, name, name}, msg);
+  t.set(kCaller, name);  // as if the normaliser had made a 100-digit number
+  t.set(kCallee, name);
+  EXPECT_EQ(t.bytes, kMaxInviteTextBytes - 1);  // the Call-ID cut before the sequence: 62 bytes
+  EXPECT_EQ(t.units(), kMaxRecordUnits);
+  Units u;
+  pack_invite_record(u.bytes, t, v, packet(), 0, 0, call_at(1), 1);
+  const CallRecordWire r = unpacked(u, kMaxRecordUnits);
+  EXPECT_EQ(protocol::get_text(r.call_id), call_id.substr(0, 62));
+  EXPECT_EQ(protocol::get_text(r.trunk), name.substr(0, 31));
+  EXPECT_EQ(protocol::get_text(r.rule), name.substr(0, 63));
+  EXPECT_EQ(protocol::get_text(r.caller), name.substr(0, 19));
+  EXPECT_EQ(protocol::get_text(r.callee_raw), name.substr(0, 31));
+}
+
+// The main lcore never reads past the units it was given, whatever they hold.
+TEST(RecordPack, UnitsThatFrameNoRecordAreRefused) {
+  Units u;
+  pack_outcome_record(u.bytes, call_at(1), CallEnd::expired, 0, 0);
+  auto* h = reinterpret_cast<PackedRecordHead*>(u.bytes);
+  CallRecordWire r;
+  unsigned units = 0;
+  EXPECT_NE(unpack_record(u.bytes, 0, r, units), nullptr);
+  h->units = 0;
+  EXPECT_NE(unpack_record(u.bytes, 1, r, units), nullptr);
+  h->units = 2;  // an outcome is one unit
+  EXPECT_NE(unpack_record(u.bytes, 2, r, units), nullptr);
+  h->units = kMaxRecordUnits + 1;
+  EXPECT_NE(unpack_record(u.bytes, kMaxRecordUnits, r, units), nullptr);
+  h->units = 1;
+  h->kind = 9;
+  EXPECT_NE(unpack_record(u.bytes, 1, r, units), nullptr);
+
+  const sip::Message msg = parsed(kInvite);
+  classify::Verdict v;
+  const InviteTexts t = invite_texts(v, {"trunk", "v1", ""}, msg);
+  pack_invite_record(u.bytes, t, v, packet(), 0, 0, call_at(1), 1);
+  ASSERT_EQ(unpack_record(u.bytes, t.units(), r, units), nullptr);
+  EXPECT_NE(unpack_record(u.bytes, t.units() - 1, r, units), nullptr);  // the texts' last unit is not at hand
+  h->invite.text_len[kCallId] = 64;                                     // longer than the field
+  EXPECT_NE(unpack_record(u.bytes, t.units(), r, units), nullptr);
+  for (unsigned i = 0; i < kInviteTextCount; ++i) h->invite.text_len[i] = kInviteTextMax[i];  // beyond its units
+  EXPECT_NE(unpack_record(u.bytes, t.units(), r, units), nullptr);
 }
 
 }  // namespace

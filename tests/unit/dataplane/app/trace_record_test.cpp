@@ -40,7 +40,7 @@ net::DecodedPacket packet(bool vlan) {
 struct Case {
   const char* name;
   classify::Verdict v;
-  TraceNames names;
+  VerdictNames names;
   bool vlan;
 };
 
