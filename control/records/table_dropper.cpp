@@ -3,16 +3,14 @@
 #include <chrono>
 #include <exception>
 
+#include "control/records/store_connection.h"
+
 namespace sipwall::control {
 
 bool TableDropper::start(const std::string& path, std::string& error) {
   stop();
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    error = path + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "cannot open");
-    sqlite3_close(db_);
-    db_ = nullptr;
-    return false;
-  }
+  db_ = open_store_connection(path, error);
+  if (db_ == nullptr) return false;
   // The owner's write transactions (a batch of records) last well under a
   // second; a drop waits for the one in progress (up to 10 s) rather than
   // failing. Both handlers give up at once when stop() is called, so a stop

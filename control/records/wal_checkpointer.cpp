@@ -3,6 +3,8 @@
 #include <chrono>
 #include <exception>
 
+#include "control/records/store_connection.h"
+
 namespace sipwall::control {
 
 namespace {
@@ -19,12 +21,8 @@ constexpr auto kWakeEvery = std::chrono::seconds(1);
 
 bool WalCheckpointer::start(const std::string& path, std::uint32_t mark_pages, std::string& error) {
   stop();
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    error = path + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "cannot open");
-    sqlite3_close(db_);
-    db_ = nullptr;
-    return false;
-  }
+  db_ = open_store_connection(path, error);
+  if (db_ == nullptr) return false;
   // It never writes; its checkpoints are the explicit ones. A connection
   // opens the WAL when it first reads: before that, SQLite's checkpoint call
   // does nothing (and says the WAL holds -1 frames).
