@@ -118,44 +118,24 @@ std::uint16_t RecordExporter::fill(Dataplane& dp, const TscClock& clock) {
 
 unsigned drain_record_ring(rte_ring* ring, const TscClock& clock, std::uint8_t* out, unsigned max_records,
                            std::uint64_t& unreadable) {
-  rte_ring_zc_data zcd;
+  rte_ring_zc_data zcd{};  // untouched when the ring is empty
   // Enough units for max_records of the longest kind: a record is never
-  // left out for want of units asked for.
+  // cut by the ask.
   const unsigned got =
       rte_ring_dequeue_zc_burst_elem_start(ring, kRecordUnit, max_records * kMaxRecordUnits, &zcd, nullptr);
-  unsigned used = 0, records = 0;
-  alignas(64) std::uint8_t joined[kMaxRecordUnits * kRecordUnit];
-  while (used < got && records < max_records) {
-    const bool first_part = used < zcd.n1;
-    const std::uint8_t* head = first_part ? static_cast<const std::uint8_t*>(zcd.ptr1) + used * kRecordUnit
-                                          : static_cast<const std::uint8_t*>(zcd.ptr2) + (used - zcd.n1) * kRecordUnit;
-    const unsigned units = head[offsetof(PackedRecordHead, units)];
-    if (units == 0 || units > kMaxRecordUnits || used + units > got) {
-      // The ring holds whole records (one bulk enqueue each), so this is
-      // a unit count no worker wrote: nothing after it can be framed.
-      unreadable += got - used;
-      used = got;
-      break;
-    }
-    if (first_part && used + units > zcd.n1) {  // across the ring's end: put back together
-      const unsigned before = zcd.n1 - used;
-      std::memcpy(joined, head, before * kRecordUnit);
-      std::memcpy(joined + before * kRecordUnit, zcd.ptr2, (units - before) * kRecordUnit);
-      head = joined;
-    }
-    protocol::CallRecordWire r;
-    unsigned taken = 0;
-    if (unpack_record(head, units, r, taken) != nullptr) {
-      unreadable += units;
-      used += units;
-      continue;
-    }
-    r.time_ns = clock.wall_ns(r.time_ns);  // the worker's TSC stamp
-    std::memcpy(out + std::size_t{records} * sizeof r, &r, sizeof r);
-    ++records;
-    used += units;
-  }
+  const RingUnits units{static_cast<std::uint8_t*>(zcd.ptr1), zcd.n1, static_cast<std::uint8_t*>(zcd.ptr2), got};
+  unsigned used = 0;
+  const unsigned records = unpack_units(units, max_records, out, used, unreadable);
   rte_ring_dequeue_zc_elem_finish(ring, used);
+  // The worker's TSC stamps into wall time.
+  for (unsigned k = 0; k < records; ++k) {
+    std::uint8_t* t =
+        out + std::size_t{k} * sizeof(protocol::CallRecordWire) + offsetof(protocol::CallRecordWire, time_ns);
+    std::uint64_t tsc;
+    std::memcpy(&tsc, t, sizeof tsc);
+    const std::uint64_t ns = clock.wall_ns(tsc);
+    std::memcpy(t, &ns, sizeof ns);
+  }
   return records;
 }
 

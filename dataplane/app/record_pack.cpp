@@ -1,5 +1,6 @@
 #include "dataplane/app/record_pack.h"
 
+#include <cstddef>
 #include <cstring>
 
 namespace sipwall::dataplane {
@@ -133,6 +134,48 @@ const char* unpack_record(const std::uint8_t* record, unsigned available, protoc
   }
   units = h.units;
   return nullptr;
+}
+
+void copy_units(const RingUnits& to, const std::uint8_t* from) noexcept {
+  std::memcpy(to.ptr1, from, std::size_t{to.n1} * kRecordUnit);
+  if (to.n1 != to.n)
+    std::memcpy(to.ptr2, from + std::size_t{to.n1} * kRecordUnit, std::size_t{to.n - to.n1} * kRecordUnit);
+}
+
+unsigned unpack_units(const RingUnits& from, unsigned max_records, std::uint8_t* out, unsigned& used,
+                      std::uint64_t& unreadable) noexcept {
+  used = 0;
+  unsigned records = 0;
+  alignas(64) std::uint8_t joined[kMaxRecordUnits * kRecordUnit];
+  while (used < from.n && records < max_records) {
+    const bool first_part = used < from.n1;
+    const std::uint8_t* head = first_part ? from.ptr1 + std::size_t{used} * kRecordUnit
+                                          : from.ptr2 + std::size_t{used - from.n1} * kRecordUnit;
+    const unsigned units = head[offsetof(PackedRecordHead, units)];
+    if (units == 0 || units > kMaxRecordUnits || used + units > from.n) {
+      // The ring holds whole records (one bulk enqueue each), so this is a
+      // unit count no worker wrote: nothing after it can be framed.
+      unreadable += from.n - used;
+      used = from.n;
+      break;
+    }
+    if (first_part && used + units > from.n1) {  // across the ring's end: put back together
+      const unsigned before = from.n1 - used;
+      std::memcpy(joined, head, std::size_t{before} * kRecordUnit);
+      std::memcpy(joined + std::size_t{before} * kRecordUnit, from.ptr2, std::size_t{units - before} * kRecordUnit);
+      head = joined;
+    }
+    protocol::CallRecordWire r;
+    unsigned taken = 0;
+    used += units;
+    if (unpack_record(head, units, r, taken) != nullptr) {
+      unreadable += units;
+      continue;
+    }
+    std::memcpy(out + std::size_t{records} * sizeof r, &r, sizeof r);
+    ++records;
+  }
+  return records;
 }
 
 }  // namespace sipwall::dataplane

@@ -128,4 +128,27 @@ void pack_texts(std::uint8_t* record, const InviteTexts& t) noexcept;
 const char* unpack_record(const std::uint8_t* record, unsigned available, protocol::CallRecordWire& out,
                           unsigned& units) noexcept;
 
+// Units in a ring as its zero-copy calls hand them out: `n` units, the first
+// `n1` at `ptr1`, the rest (after the ring's end) at `ptr2`.
+struct RingUnits {
+  std::uint8_t* ptr1 = nullptr;
+  unsigned n1 = 0;
+  std::uint8_t* ptr2 = nullptr;
+  unsigned n = 0;
+};
+
+// The producer's side: `n` units from `from` into `to` (to.n == n).
+void copy_units(const RingUnits& to, const std::uint8_t* from) noexcept;
+
+// The consumer's side: at most max_records whole records from `from`
+// expanded into CallRecordWire records at `out` (unaligned bytes; time_ns
+// is the TSC stamp), a record across the ring's end put back together.
+// Sets `used` to the units read (to hand back to the ring) and returns the
+// records written. Units that frame no record are skipped and added to
+// `unreadable`; a bad unit count makes the rest of `from` unreadable (no
+// record boundary is left to find). Ask the ring for max_records *
+// kMaxRecordUnits units: then no record is cut by the ask itself.
+unsigned unpack_units(const RingUnits& from, unsigned max_records, std::uint8_t* out, unsigned& used,
+                      std::uint64_t& unreadable) noexcept;
+
 }  // namespace sipwall::dataplane

@@ -76,9 +76,7 @@ namespace {
 bool enqueue_units(rte_ring* ring, const std::uint8_t* from, unsigned n) {
   rte_ring_zc_data zcd;
   if (rte_ring_enqueue_zc_bulk_elem_start(ring, kRecordUnit, n, &zcd, nullptr) == 0) return false;
-  std::memcpy(zcd.ptr1, from, std::size_t{zcd.n1} * kRecordUnit);
-  if (zcd.n1 != n)
-    std::memcpy(zcd.ptr2, from + std::size_t{zcd.n1} * kRecordUnit, std::size_t{n - zcd.n1} * kRecordUnit);
+  copy_units({static_cast<std::uint8_t*>(zcd.ptr1), zcd.n1, static_cast<std::uint8_t*>(zcd.ptr2), n}, from);
   rte_ring_enqueue_zc_elem_finish(ring, n);
   return true;
 }

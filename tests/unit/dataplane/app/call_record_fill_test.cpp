@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "dataplane/detect/key_hash.h"
 #include "rules/number/normalize.h"
@@ -277,6 +280,102 @@ TEST(RecordPack, UnitsThatFrameNoRecordAreRefused) {
   EXPECT_NE(unpack_record(u.bytes, t.units(), r, units), nullptr);
   for (unsigned i = 0; i < kInviteTextCount; ++i) h->invite.text_len[i] = kInviteTextMax[i];  // beyond its units
   EXPECT_NE(unpack_record(u.bytes, t.units(), r, units), nullptr);
+}
+
+// A ring of kSize units, as rte_ring's zero-copy calls hand out its memory:
+// the producer's and the consumer's positions, in units, never wrapped.
+struct FakeRing {
+  static constexpr unsigned kSize = 10;
+  alignas(64) std::uint8_t mem[kSize * kRecordUnit];
+  unsigned head = 0, tail = 0;  // produced, consumed
+
+  RingUnits at(unsigned pos, unsigned n) {
+    const unsigned i = pos % kSize;
+    const unsigned n1 = std::min(n, kSize - i);
+    return {mem + std::size_t{i} * kRecordUnit, n1, mem, n};
+  }
+  void put(const std::uint8_t* units, unsigned n) {
+    ASSERT_LE(head - tail + n, kSize);
+    copy_units(at(head, n), units);
+    head += n;
+  }
+  unsigned take(unsigned max_records, std::vector<CallRecordWire>& out, std::uint64_t& unreadable) {
+    const unsigned n = std::min(head - tail, max_records * kMaxRecordUnits);
+    std::vector<std::uint8_t> bytes(std::size_t{max_records} * sizeof(CallRecordWire));
+    unsigned used = 0;
+    const unsigned got = unpack_units(at(tail, n), max_records, bytes.data(), used, unreadable);
+    tail += used;
+    for (unsigned k = 0; k < got; ++k) {
+      CallRecordWire r;
+      std::memcpy(&r, bytes.data() + std::size_t{k} * sizeof r, sizeof r);
+      out.push_back(r);
+    }
+    return got;
+  }
+};
+
+// Records written and read across the ring's end, again and again, in asks
+// of one record, two, or many: each arrives whole, once, in order.
+TEST(RecordPack, RecordsAcrossTheRingsEndArriveWhole) {
+  const sip::Message msg = parsed(kInvite);
+  classify::Verdict v;
+  v.decided_by = classify::DecidedBy::rule;
+  FakeRing ring;
+  std::vector<CallRecordWire> got;
+  std::uint64_t unreadable = 0;
+  std::vector<std::string> sent;
+  for (unsigned k = 0; k < 40; ++k) {
+    Units u;
+    unsigned units = 1;
+    CallRecord call = call_at(1000 + k);
+    call.keys.call_id_hash = 100 + k;
+    if (k % 3 == 2) {
+      pack_outcome_record(u.bytes, call, CallEnd::expired, 0, k);
+      sent.push_back("outcome");
+    } else {
+      v.rule_id = k % 2 ? "r" : "a-longer-rule-name-that-takes-a-unit-more-than-the-short-one-does-x";
+      const InviteTexts t = invite_texts(v, {"trunk", "v1", ""}, msg);
+      units = t.units();
+      pack_invite_record(u.bytes, t, v, packet(), 0, 0, call, k);
+      sent.push_back(std::string(t.text[kRule]));
+    }
+    ring.put(u.bytes, units);
+    if (::testing::Test::HasFatalFailure()) return;
+    // Read one record after each write, except now and then (two, or all).
+    ring.take(k % 4 == 3 ? 2 : 1, got, unreadable);
+    if (k % 7 == 6) ring.take(64, got, unreadable);
+  }
+  while (ring.take(64, got, unreadable) != 0) {
+  }
+  EXPECT_EQ(unreadable, 0u);
+  EXPECT_EQ(ring.head, ring.tail);
+  ASSERT_EQ(got.size(), sent.size());
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    EXPECT_EQ(got[k].call_hash, 100 + k) << k;
+    EXPECT_EQ(got[k].time_ns, k) << k;
+    if (sent[k] == "outcome")
+      EXPECT_EQ(got[k].kind, static_cast<std::uint8_t>(protocol::CallRecordKind::outcome)) << k;
+    else
+      EXPECT_EQ(protocol::get_text(got[k].rule), sent[k]) << k;
+  }
+}
+
+// A unit count no packing writes: the rest of what is at hand cannot be
+// framed, so it is skipped and counted, and nothing is read past it.
+TEST(RecordPack, ABadUnitCountSkipsTheRestAndCountsIt) {
+  FakeRing ring;
+  Units u;
+  pack_outcome_record(u.bytes, call_at(1), CallEnd::expired, 0, 0);
+  ring.put(u.bytes, 1);
+  u.bytes[offsetof(PackedRecordHead, units)] = 0;
+  ring.put(u.bytes, 1);
+  pack_outcome_record(u.bytes, call_at(2), CallEnd::expired, 0, 0);
+  ring.put(u.bytes, 1);
+  std::vector<CallRecordWire> got;
+  std::uint64_t unreadable = 0;
+  EXPECT_EQ(ring.take(64, got, unreadable), 1u);
+  EXPECT_EQ(unreadable, 2u);
+  EXPECT_EQ(ring.head, ring.tail);
 }
 
 }  // namespace
