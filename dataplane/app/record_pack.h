@@ -12,12 +12,13 @@
 // invite, its nine texts back to back (no padding between them) in as many
 // units as they take. A typical call is 4 units (256 bytes): 1-3 for the
 // invite's texts plus its head, 1 for the outcome. The worker stamps the TSC
-// (a few cycles, no clock_gettime); the main lcore expands each record into a
-// CallRecordWire and gives it wall time (tsc_clock.h).
+// of its loop turn (no clock_gettime); the main lcore expands each record
+// into a CallRecordWire and gives it wall time (tsc_clock.h).
 //
-// A record's units are enqueued in one bulk enqueue (all or nothing), so the
-// ring only ever holds whole records. Plain C++ (no DPDK): the unit tests
-// pack and unpack.
+// A turn's records go into the ring in one bulk enqueue (record_batch.h; all
+// or nothing, else record by record), so the ring only ever holds whole
+// records. Plain C++ (no DPDK): the unit tests pack, unpack, and read
+// records across a simulated ring's end.
 #pragma once
 
 #include <cstddef>
