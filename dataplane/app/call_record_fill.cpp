@@ -18,6 +18,22 @@ std::string_view e164_text(const number::Number& n) noexcept {
   return n.kind == number::NumberKind::e164 ? n.text() : std::string_view();
 }
 
+// The head of a record at `record`, cleared whole (the batch holds an older
+// record's bytes; the texts' units are read only as far as their lengths
+// say), with what every record carries.
+PackedRecordHead* start_head(std::uint8_t* record, const detect::CallRecord& call, protocol::CallRecordKind kind,
+                             unsigned units, unsigned worker, std::uint64_t tsc) noexcept {
+  auto* h = reinterpret_cast<PackedRecordHead*>(record);
+  std::memset(h, 0, kRecordUnit);
+  h->call_hash = call.keys.call_id_hash;
+  h->start_ms = call.invite_ms;
+  h->tsc = tsc;
+  h->kind = static_cast<std::uint8_t>(kind);
+  h->units = static_cast<std::uint8_t>(units);
+  h->worker = static_cast<std::uint8_t>(worker);
+  return h;
+}
+
 }  // namespace
 
 detect::InviteKeys record_keys(const classify::Verdict& v, const sip::Message& msg, const net::DecodedPacket& d,
@@ -62,16 +78,7 @@ InviteTexts invite_texts(const classify::Verdict& v, const VerdictNames& names, 
 void pack_invite_record(std::uint8_t* record, const InviteTexts& t, const classify::Verdict& v,
                         const net::DecodedPacket& d, std::uint16_t in_port, unsigned worker,
                         const detect::CallRecord& call, std::uint64_t tsc) noexcept {
-  // The head cleared whole (the ring's memory holds an older record's
-  // bytes); the texts' units are read only as far as their lengths say.
-  auto* h = reinterpret_cast<PackedRecordHead*>(record);
-  std::memset(h, 0, kRecordUnit);
-  h->call_hash = call.keys.call_id_hash;
-  h->start_ms = call.invite_ms;
-  h->tsc = tsc;
-  h->kind = static_cast<std::uint8_t>(protocol::CallRecordKind::invite);
-  h->units = static_cast<std::uint8_t>(t.units());
-  h->worker = static_cast<std::uint8_t>(worker);
+  PackedRecordHead* h = start_head(record, call, protocol::CallRecordKind::invite, t.units(), worker, tsc);
   PackedInviteFacts& f = h->invite;
   f.in_port = static_cast<std::uint8_t>(in_port);
   f.ip_version = d.ip_version;
@@ -86,14 +93,7 @@ void pack_invite_record(std::uint8_t* record, const InviteTexts& t, const classi
 
 void pack_outcome_record(std::uint8_t* record, const detect::CallRecord& call, protocol::CallEnd end, unsigned worker,
                          std::uint64_t tsc) noexcept {
-  auto* h = reinterpret_cast<PackedRecordHead*>(record);
-  std::memset(h, 0, kRecordUnit);
-  h->call_hash = call.keys.call_id_hash;
-  h->start_ms = call.invite_ms;
-  h->tsc = tsc;
-  h->kind = static_cast<std::uint8_t>(protocol::CallRecordKind::outcome);
-  h->units = 1;
-  h->worker = static_cast<std::uint8_t>(worker);
+  PackedRecordHead* h = start_head(record, call, protocol::CallRecordKind::outcome, 1, worker, tsc);
   PackedOutcomeFacts& f = h->outcome;
   f.end = static_cast<std::uint8_t>(end);
   f.final_code = call.final_code;
