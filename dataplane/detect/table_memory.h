@@ -3,7 +3,7 @@
 // A worker's tables are tens of MB and are read at random, one line per
 // key: with 4 KB pages nearly every lookup is also a TLB miss (measured:
 // bench_detect, docs/detection.md). Blocks of 2 MB and more are therefore
-// mapped 2 MB-aligned and marked MADV_HUGEPAGE (transparent huge pages; the
+// huge blocks (rules/memory/huge_block.h: 2 MB-aligned, MADV_HUGEPAGE; the
 // kernel may still refuse, then they are plain pages). Every byte is written
 // at construction, so the memory is really taken then, not at the first
 // flood.

@@ -363,6 +363,29 @@ TEST(CallTable, FullTableStaysWithinCapacity) {
   EXPECT_TRUE(t.check());
 }
 
+// A slot freed by expiry and taken by a new call: nothing of the call that
+// had it before (its 18x, answer and BYE) may show in the new one.
+TEST(CallTable, ASlotTakenAgainStartsWithNothingSeen) {
+  CallTableOptions o = small(8);  // one group: the new call takes the freed slot
+  o.linger_ms = 1'000;
+  CallTable t(o);
+  t.on_invite(invite(number(1), number(2), 1), 0);
+  t.on_response(1, 180, true, 100);
+  t.on_response(1, 200, true, 200);
+  t.on_bye(1, 5'000);
+  EXPECT_EQ(sweep(t, 6'000).size(), 1u);
+  ASSERT_EQ(t.size(), 0u);
+  const InviteResult r = t.on_invite(invite(number(3), number(4), 2), 7'000);
+  ASSERT_NE(r.call, nullptr);
+  EXPECT_EQ(r.call->seen, 0);
+  EXPECT_EQ(r.call->emitted, 0);
+  EXPECT_EQ(r.call->final_code, 0);
+  EXPECT_EQ(t.expiry_ms(*r.call), 7'000u + o.ringing_timeout_ms);
+  // A CANCEL before any 18x: unanswered, not a one-ring (the last call rang).
+  EXPECT_EQ(t.on_cancel(2, 8'000).outcome.events, kUnanswered | kAttempt);
+  EXPECT_TRUE(t.check());
+}
+
 // Call records: with copy_live_victim the call evicted before it expired is
 // handed back too (its record is written as an outcome so far), and
 // last_invite() repeats what the last on_invite() returned.
@@ -378,6 +401,10 @@ TEST(CallTable, LiveVictimIsCopiedWhenAskedAndLastInviteRepeatsTheResult) {
   ASSERT_NE(r.victim, nullptr);
   EXPECT_EQ(r.victim->keys.call_id_hash, 5u);
   EXPECT_EQ(r.victim->final_code, 486);
+  // Its times come with it.
+  EXPECT_TRUE(r.victim->has(CallRecord::kRinging) && r.victim->has(CallRecord::kFinal));
+  EXPECT_EQ(r.victim->ring_ms, 9u);
+  EXPECT_EQ(r.victim->final_ms, 10u);
   EXPECT_EQ(r.victim_outcome.events, 0);  // nothing for the detectors
   EXPECT_EQ(t.last_invite().victim, r.victim);
   EXPECT_EQ(t.last_invite().kind, InviteKind::new_call);
