@@ -106,8 +106,16 @@ inline std::uint64_t call_id_hash(std::string_view id) noexcept {
     n -= 8;
   }
   if (n != 0) {
+    // The last n bytes as a little-endian word, zero above them. An ID of
+    // 8 bytes or more: one 8-byte load ending at its last byte, shifted
+    // down (the same word, without a memcpy call of variable length).
     std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    if (id.size() >= 8) {
+      std::memcpy(&w, p + n - 8, 8);
+      w >>= (8 - n) * 8;
+    } else {
+      std::memcpy(&w, p, n);
+    }
     h = mix64(h ^ w ^ 0xA0761D6478BD642FULL) * 0x9E3779B97F4A7C15ULL;
   }
   h = mix64(h);

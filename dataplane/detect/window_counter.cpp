@@ -28,23 +28,24 @@ std::uint32_t WindowCounter::insert(std::uint64_t key, std::uint32_t base, unsig
     // bucket is oldest, then the one inserted first. Reads only the header
     // line: the totals may include buckets that have since expired, which
     // only matters between light keys.
-    std::uint32_t best_count = kCountMax;
-    std::int32_t best_age = -1;
-    std::uint32_t best_rank = 0;
+    // The three criteria in one number, compared without branches (under
+    // rotation which key is lightest is a coin toss to the branch
+    // predictor): the complement of the count above bit 30, the age
+    // (since() is 29-bit signed, clamped to 0: 28 bits) above the rank's 2.
+    // The highest wins; the first among equals, as before.
+    std::uint64_t best = 0;
     pick = 0;
     for (unsigned i = 0; i < kGroup; ++i) {
       std::int32_t age = since(e, g[i].head);
-      if (age < 0) age = 0;
+      age = age < 0 ? 0 : age;
       const std::uint32_t c = age >= static_cast<std::int32_t>(kBuckets) ? 0 : g[i].total;
       const std::uint32_t rank = g[i].head >> kRankShift;
-      if (c < best_count || (c == best_count && (age > best_age || (age == best_age && rank > best_rank)))) {
-        pick = i;
-        best_count = c;
-        best_age = age;
-        best_rank = rank;
-      }
+      const std::uint64_t score = (std::uint64_t{kCountMax - c} << 30) | (static_cast<std::uint64_t>(age) << 2) | rank;
+      const bool better = i == 0 || score > best;
+      best = better ? score : best;
+      pick = better ? i : pick;
     }
-    if (best_count != 0) ++evictions_;
+    if ((best >> 30) != kCountMax) ++evictions_;  // the key dropped had a count
   }
   // The others age by one rank (saturating at 3, the oldest); the new key is 0.
   for (unsigned i = 0; i < kGroup; ++i) {

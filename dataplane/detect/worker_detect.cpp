@@ -104,10 +104,9 @@ std::size_t WorkerDetect::memory_bytes() const noexcept {
 // ---- per INVITE ------------------------------------------------------------
 
 // Inline: returned through the stack it stalls on store forwarding.
-[[gnu::always_inline]] inline WorkerDetect::Estimate WorkerDetect::estimate(std::uint32_t i, std::uint64_t key,
+[[gnu::always_inline]] inline WorkerDetect::Estimate WorkerDetect::estimate(const DetectorSpec& s, std::uint64_t key,
                                                                             std::uint32_t local, std::uint32_t local2,
                                                                             std::uint64_t now_ms) const noexcept {
-  const DetectorSpec& s = specs_[i];
   Estimate est{local, local2, Level::none, Level::none};
   if (dyn_ != nullptr) {
     if (const DynamicEntry* e = dyn_->find(s.definition_hash, key)) {
@@ -166,8 +165,13 @@ void WorkerDetect::prefetch(const InviteKeys& keys, Prepared& out) const noexcep
 }
 
 void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
-  for (std::uint32_t i = 0; i < specs_.size(); ++i) {
-    const DetectorSpec& s = specs_[i];
+  // The arrays' bounds in locals: the stores through `p` could alias the
+  // vectors, which would reload them on every detector.
+  const DetectorSpec* const specs = specs_.data();
+  const Table* const tables = tables_.data();
+  const std::uint32_t n = static_cast<std::uint32_t>(specs_.size());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const DetectorSpec& s = specs[i];
     Pending& d = p[i];
     const KeyParts parts = key_parts(s.key, keys);
     d.key = parts.present ? key_hash(s.key, parts) : 0;
@@ -176,7 +180,7 @@ void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
     d.pair = 0;
     d.look = true;
     if (d.key == 0) continue;
-    const Table& t = tables_[i];
+    const Table& t = tables[i];
     // An outcome-counted detector's table holds only callers with recent
     // outcomes: for the others, no line of it is loaded (RecentKeys).
     if (t.recent && !t.recent.maybe(d.key)) {
@@ -197,6 +201,8 @@ void WorkerDetect::prepare(const InviteKeys& keys, Pending* p) const noexcept {
 }
 
 void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& out) noexcept {
+  const DetectorSpec* const specs = specs_.data();  // in locals, as in prepare()
+  Table* const tables = tables_.data();
   const std::uint32_t n = static_cast<std::uint32_t>(specs_.size());
   // Find or insert every key; start loading the buckets it will touch.
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -204,15 +210,15 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
     d.slot = WindowCounter::npos;
     d.add = d.move = false;
     if (d.key == 0) continue;
-    const DetectorSpec& s = specs_[i];
-    WindowCounter& c = tables_[i].counter;
+    const DetectorSpec& s = specs[i];
+    WindowCounter& c = tables[i].counter;
     if (count && s.count == DetectCount::invites) {
       d.slot = c.lookup_or_insert(d.key, d.group, now_ms);
       d.add = true;
     } else if (count && d.pair != 0) {
       // Distinct: count the value only if its pair is not counted in the window.
       const PairSeen::Touch seen =
-          tables_[i].pairs->touch(d.pair, d.pair_group, c.epoch(now_ms), WindowCounter::kBuckets);
+          tables[i].pairs->touch(d.pair, d.pair_group, c.epoch(now_ms), WindowCounter::kBuckets);
       d.slot = c.lookup(d.key, d.group);
       if (d.slot == WindowCounter::npos) {
         // The key's count was lost (evicted, lifted) or never there: its
@@ -235,14 +241,14 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
   // Count and read the levels.
   out.n = n;
   for (std::uint32_t i = 0; i < n; ++i) {
-    const DetectorSpec& s = specs_[i];
+    const DetectorSpec& s = specs[i];
     const Pending& d = p[i];
     DetectorLevel& l = out.d[i];
     l = DetectorLevel{};
     l.report_only = s.report_only;
     if (d.key == 0) continue;
     l.key = d.key;
-    WindowCounter& c = tables_[i].counter;
+    WindowCounter& c = tables[i].counter;
     if (d.slot != WindowCounter::npos) {
       c.advance_to(d.slot, now_ms);
       if (d.add) c.add(d.slot);
@@ -250,7 +256,7 @@ void WorkerDetect::finish(std::uint64_t now_ms, bool count, Pending* p, Levels& 
       l.local = c.count(d.slot);
       if (s.count == DetectCount::asr) l.local2 = c.count(d.slot, 1);
     }
-    const Estimate est = estimate(i, d.key, l.local, l.local2, now_ms);
+    const Estimate est = estimate(s, d.key, l.local, l.local2, now_ms);
     l.count = est.count;
     l.count2 = est.count2;
     l.held = est.held;
@@ -362,7 +368,7 @@ void WorkerDetect::feed_outcome(const CallRecord& call, const Outcome& o, std::u
     if (tables_[i].recent) tables_[i].recent.note(key, c.epoch(now_ms));
     const std::uint32_t local = c.count(slot);
     const std::uint32_t local2 = s.count == DetectCount::asr ? c.count(slot, 1) : 0;
-    const Estimate est = estimate(i, key, local, local2, now_ms);
+    const Estimate est = estimate(s, key, local, local2, now_ms);
     maybe_report(i, slot, key, parts, local, local2, est.level, now_ms);
   }
 }

@@ -181,7 +181,7 @@ class WorkerDetect {
   void prepare(const InviteKeys& keys, Pending* p) const noexcept;
   void finish(std::uint64_t now_ms, bool count, Pending* p, Levels& out) noexcept;
   void feed_outcome(const CallRecord& call, const Outcome& o, std::uint64_t now_ms) noexcept;
-  Estimate estimate(std::uint32_t i, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
+  Estimate estimate(const DetectorSpec& s, std::uint64_t key, std::uint32_t local, std::uint32_t local2,
                     std::uint64_t now_ms) const noexcept;
   void maybe_report(std::uint32_t i, std::uint32_t slot, std::uint64_t key, const KeyParts& parts, std::uint32_t local,
                     std::uint32_t local2, Level level, std::uint64_t now_ms) noexcept;

@@ -83,6 +83,40 @@ TEST(CallEvents, CallIdHashIsByteExact) {
   EXPECT_NE(call_id_hash(std::string_view("x\0y", 3)), call_id_hash("x"));
 }
 
+// The hash as defined: 8 bytes at a time, the tail as a little-endian word
+// with zeros above it. call_id_hash reads the tail of a long ID with one
+// load ending at its last byte; every length 0..40 and every alignment of
+// the ID in its buffer must give the defined value (the stored call records
+// of earlier versions carry it).
+std::uint64_t call_id_hash_as_defined(std::string_view id) {
+  std::uint64_t h = 0x243F6A8885A308D3ULL ^ (static_cast<std::uint64_t>(id.size()) * 0x9E3779B97F4A7C15ULL);
+  std::size_t i = 0;
+  for (; i + 8 <= id.size(); i += 8) {
+    std::uint64_t w = 0;
+    for (unsigned b = 0; b < 8; ++b) w |= std::uint64_t{static_cast<unsigned char>(id[i + b])} << (8 * b);
+    h = mix64(h ^ w) * 0x9E3779B97F4A7C15ULL;
+  }
+  if (i < id.size()) {
+    std::uint64_t w = 0;
+    for (unsigned b = 0; i + b < id.size(); ++b) w |= std::uint64_t{static_cast<unsigned char>(id[i + b])} << (8 * b);
+    h = mix64(h ^ w ^ 0xA0761D6478BD642FULL) * 0x9E3779B97F4A7C15ULL;
+  }
+  h = mix64(h);
+  return h != 0 ? h : 1;
+}
+
+TEST(CallEvents, CallIdHashOfEveryLengthIsTheDefinedOne) {
+  std::string buf;
+  for (int i = 0; i < 64; ++i) buf.push_back(static_cast<char>(0x80 + i * 7));  // high bytes too
+  for (std::size_t offset = 0; offset < 8; ++offset)
+    for (std::size_t len = 0; len <= 40; ++len) {
+      const std::string_view id(buf.data() + offset, len);
+      EXPECT_EQ(call_id_hash(id), call_id_hash_as_defined(id)) << "length " << len << ", offset " << offset;
+    }
+  EXPECT_EQ(call_id_hash("a84b4c76e66710@pc33.atlanta.com"),
+            call_id_hash_as_defined("a84b4c76e66710@pc33.atlanta.com"));
+}
+
 TEST(CallEvents, OneRingFedAsSip) {
   DetectorSpec spec = testing::one_ring();
   spec.block = 1;  // fires on the second one-ring call
