@@ -69,6 +69,13 @@ def main():
         for k in hits:
             f.write(f"+861{3 + k // 1_000_000_000}{k % 1_000_000_000:09d}\n")
 
+    # Prefixes and patterns draw from generators of their own, so sets that
+    # differ only in their list size share them: the small list is then the
+    # start of the large one and every other list is the same, and one
+    # traffic mix gets the same verdicts from both (perf/run compares list
+    # sizes in one process).
+    rnd = random.Random(a.seed * 1_000_003 + 1)
+
     # Prefixes: area code + 2..6 digits (national prefix length 4..9).
     prefixes = set()
     while len(prefixes) < a.prefixes:
@@ -91,6 +98,7 @@ def main():
             f.write(f"+86{p}{fill}\n")
 
     # Regexes: half on User-Agent, half on the caller's display name; rules of 50 each.
+    rnd = random.Random(a.seed * 1_000_003 + 2)
     n_agent = a.regexes // 2
     n_name = a.regexes - n_agent
     agent_pats, name_pats, hit_agents, hit_names = [], [], [], []
