@@ -189,7 +189,7 @@ void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, co
   using rules::ActionKind;
   WorkerCounters& c = ctr(w);
   const rules::CompiledRuleSet& set = rs->set();
-  v = f.verdict();
+  f.verdict(v);
   c.verdicts[static_cast<unsigned>(v.action)]++;
   if (v.trace_rule != classify::kNoRule) c.verdicts[static_cast<unsigned>(ActionKind::trace)]++;
   switch (v.decided_by) {

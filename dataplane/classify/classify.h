@@ -65,6 +65,8 @@ class InFlight {
   void start(const rules::CompiledRuleSet& set, const sip::Message& msg, const PacketSource& src, Scratch& scratch,
              DetectContext* detect = nullptr) noexcept;
   Verdict verdict() noexcept;
+  // The same into `out` (the worker's, reused: no copy of a returned Verdict).
+  void verdict(Verdict& out) noexcept;
 
   // The engine's size, checked against the real one in classify.cpp.
   static constexpr std::size_t kEngineBytes = 1296;
