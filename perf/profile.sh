@@ -7,7 +7,7 @@
 #
 #   sudo perf/profile.sh [--build DIR] [--seconds S] [--numbers N] [--prefixes N]
 #                        [--regexes N] [--top K] [--work DIR] [--flood] [--detect] [--cache-sim]
-#                        [--fresh-call-ids] [--records]
+#                        [--fresh-call-ids] [--records] [--fail-closed]
 #
 # --flood: every INVITE from a listed caller (all rejected with 603/608):
 # where the cycles go when a robocall flood hits the block list.
@@ -17,6 +17,11 @@
 # --fresh-call-ids: a new Call-ID per INVITE (every INVITE a new call), as
 # perf/run's records section runs its "off" side; --records: the same with
 # call records on (its "on" side): run once with each to compare.
+# --fail-closed: the set with defaults.malformed: fail_closed, under which
+# the worker parses every value of an INVITE before its verdict
+# (sip::Depth::full) instead of leaving Via, Contact and Max-Forwards to a
+# response (Depth::verdict, fail_open): the parse-depth saving in one build
+# (docs/sip-parser.md, "Parse depth").
 # --cache-sim: valgrind's cache simulation too (about 2x slower): data-cache
 # and last-level misses per INVITE, as repeatable as the instruction counts
 # (what the detection work changes is mostly misses, not instructions).
@@ -40,6 +45,7 @@ WORK=/tmp/sipwall-profile-$(date -u +%Y%m%dT%H%M%SZ)
 MIX=()
 MIXNAME="the perf/run INVITE mix"
 DETECT=0
+FAIL_CLOSED=0
 CACHE=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -54,6 +60,7 @@ while [[ $# -gt 0 ]]; do
              MIXNAME="the perf/run INVITE mix with every caller listed (--flood)"; shift ;;
     --detect) DETECT=1; shift ;;
     --cache-sim) CACHE=(--cache-sim=yes); shift ;;
+    --fail-closed) FAIL_CLOSED=1; MIXNAME="$MIXNAME, malformed: fail_closed (full-depth parse)"; shift ;;
     --fresh-call-ids) MIX+=(--fresh-call-ids); MIXNAME="$MIXNAME, a new Call-ID per INVITE"; shift ;;
     --records) MIX+=(--fresh-call-ids --records); MIXNAME="$MIXNAME, a new Call-ID per INVITE, call records on"; shift ;;
     -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
@@ -70,8 +77,13 @@ mkdir -p "$WORK"
 echo "profile.sh: work dir $WORK"
 python3 "$ROOT/perf/pipeline/gen_ruleset.py" "$WORK/set" --numbers "$NUMBERS" --prefixes "$PREFIXES" --regexes "$REGEXES" >/dev/null
 SET_YAML=$WORK/set/full.yaml
+if [[ $FAIL_CLOSED -eq 1 ]]; then
+  sed 's/malformed: fail_open/malformed: fail_closed/' "$SET_YAML" >"$WORK/set/full-closed.yaml"
+  grep -q 'malformed: fail_closed' "$WORK/set/full-closed.yaml" || { echo "profile.sh: no malformed policy to change in $SET_YAML" >&2; exit 1; }
+  SET_YAML=$WORK/set/full-closed.yaml
+fi
 if [[ $DETECT -eq 1 ]]; then
-  python3 "$ROOT/perf/detect/with_detectors.py" "$WORK/set/full.yaml" "$WORK/set/full-detect.yaml" >/dev/null
+  python3 "$ROOT/perf/detect/with_detectors.py" "$SET_YAML" "$WORK/set/full-detect.yaml" >/dev/null
   SET_YAML=$WORK/set/full-detect.yaml
   MIX+=(--fresh-call-ids)
   MIXNAME="$MIXNAME, with the example detectors and a new Call-ID per INVITE (--detect)"

@@ -338,9 +338,12 @@ int run_explain(const ExplainOptions& o) {
             src.vlan = d.vlan_count ? d.outer_vlan : classify::kNoVlan;
             src.transport = p.stream ? classify::Transport::tcp : classify::Transport::udp;
           }
-          // One message (the input framed TCP as the data plane does).
+          // One message (the input framed TCP as the data plane does), as
+          // deep as the data plane parses it: a UDP message under fail_open
+          // at verdict depth (docs/sip-parser.md, "Parse depth").
           const sip::ParseError e =
-              sip::parse_message(p.bytes, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram);
+              sip::parse_message(p.bytes, msg, p.stream ? sip::Transport::stream : sip::Transport::datagram,
+                                 !p.stream && !closed ? sip::Depth::verdict : sip::Depth::full);
           if (as_json && e != sip::ParseError::none) return;
           if (e == sip::ParseError::empty) {
             // CRLFs only: a keep-alive (RFC 5626 §3.5.1), forwarded under both policies.
@@ -374,6 +377,12 @@ int run_explain(const ExplainOptions& o) {
                         << (v.report_only ? ", report mode: the call passes" : "") << " -> verdict "
                         << kActionNames[static_cast<unsigned>(v.action)] << " by rule " << text::printable(v.rule_id)
                         << "\n";
+            if (v.action == rules::ActionKind::reject) {
+              const sip::ParseError r = sip::parse_top_via(p.bytes, msg);
+              if (r != sip::ParseError::none)
+                std::cout << "no response: " << sip::describe(r)
+                          << " (read only for a response); the data plane drops the INVITE (reply_malformed)\n";
+            }
             std::cout << "\n";
           } else if (o.all && !as_json) {
             replay->call_event(msg);

@@ -293,6 +293,17 @@ bool reject_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify:
   return false;
 }
 
+// A UDP INVITE parsed at verdict depth (udp_parse_depth) has its Via,
+// Contact and Max-Forwards unparsed; the response copies the top Via, so
+// that is parsed before one is built (Contact and Max-Forwards are never
+// read). False if it is malformed: the response could not be addressed
+// (reply_malformed).
+bool reply_fields(WorkerContext& w, sip::Message& msg, std::string_view payload) {
+  if (likely(sip::parse_top_via(payload, msg) == sip::ParseError::none)) return true;
+  ctr(w).reply_malformed++;
+  return false;
+}
+
 void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::uint16_t in, sip::ParseError e) {
   WorkerCounters& c = ctr(w);
   c.malformed++;
@@ -307,7 +318,7 @@ void malformed(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std
 }
 
 // Applies verdict v to the UDP INVITE in m (frame, d: its bytes, decoded).
-void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, const sip::Message& msg,
+void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Verdict& v, sip::Message& msg,
              rte_mbuf* m, std::uint16_t in, std::uint8_t* frame, net::DecodedPacket& d) {
   WorkerCounters& c = ctr(w);
   switch (v.action) {
@@ -315,7 +326,9 @@ void act_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, const classify::Ve
       drop(w, m);
       return;
     case ActionKind::reject:
-      if (reject_udp(dp, w, rs, v, msg, frame, d, in)) {
+      if (unlikely(!reply_fields(w, msg, d.payload(frame)))) {
+        drop(w, m);
+      } else if (reject_udp(dp, w, rs, v, msg, frame, d, in)) {
         c.rejected++;
         free_pkt(m);
       } else {
@@ -367,7 +380,7 @@ void sip_udp(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, std::
   c.sip_udp++;
   const unsigned mine = w.udp_in_flight == 0 ? 1 : 0;  // the slot not in flight
   WorkerContext::UdpInvite& u = w.udp[mine];
-  sip::ParseError e = sip::parse_message(d.payload(frame), u.msg, sip::Transport::datagram);
+  sip::ParseError e = sip::parse_message(d.payload(frame), u.msg, sip::Transport::datagram, udp_parse_depth(dp, rs));
   if (unlikely(e != sip::ParseError::none)) {
     settle_udp(dp, w, rs);
     if (e == sip::ParseError::empty) {
@@ -495,7 +508,7 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
   }
   c.sip_udp++;
   sip::Message& msg = w.msg;
-  sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram);
+  sip::ParseError e = sip::parse_message(d.payload(frame), msg, sip::Transport::datagram, udp_parse_depth(dp, rs));
   if (e != sip::ParseError::none) {
     c.malformed++;
     c.parse_errors[static_cast<unsigned>(e)]++;
@@ -522,7 +535,11 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
       free_pkt(m);
       return;
     case ActionKind::reject:
-      if (!reject_udp(dp, w, rs, v, msg, frame, d, in)) c.reply_failed++;
+      if (!reply_fields(w, msg, d.payload(frame))) {
+        // counted as reply_malformed
+      } else if (!reject_udp(dp, w, rs, v, msg, frame, d, in)) {
+        c.reply_failed++;
+      }
       c.reassembled_dropped++;
       free_pkt(m);
       return;

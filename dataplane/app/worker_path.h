@@ -78,6 +78,16 @@ inline bool fail_closed(const Dataplane& dp, const RuntimeSet* rs) {
   return rs ? rs->set().malformed_policy() == rules::MalformedPolicy::fail_closed : dp.cfg.fail_closed;
 }
 
+// How deep a SIP datagram from a trunk is parsed (docs/sip-parser.md, "Parse
+// depth"). Under fail_open the values a verdict does not read are left: the
+// top Via until a response is built (reply_fields), Contact and
+// Max-Forwards for good. A message broken only there would have been
+// forwarded as malformed anyway. Under fail_closed nothing is forwarded
+// before every value has been checked.
+inline sip::Depth udp_parse_depth(const Dataplane& dp, const RuntimeSet* rs) {
+  return fail_closed(dp, rs) ? sip::Depth::full : sip::Depth::verdict;
+}
+
 // Counts, classifies and traces one parsed message. True if it is an INVITE
 // that got a verdict the caller must apply; false means "forward untouched".
 bool decide(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d, std::uint16_t in,

@@ -56,6 +56,9 @@
   X(no_ruleset, "INVITEs forwarded while no rule set was loaded")                                                     \
   X(replies_sent, "603/608 responses sent back out of the ingress port")                                              \
   X(reply_failed, "reject verdicts that could not build a response (mbuf or size); INVITE dropped")                   \
+  X(reply_malformed,                                                                                                  \
+    "reject verdicts whose INVITE has a malformed top Via (under fail_open it is parsed for the response only); "     \
+    "no response, INVITE dropped")                                                                                    \
   X(tagged, "INVITEs forwarded with the risk header inserted")                                                        \
   X(tag_skipped_mtu, "tag verdicts forwarded untagged: the header would exceed the port MTU")                         \
   X(tag_skipped_fragmented, "tag verdicts forwarded untagged: the INVITE came in IP fragments")                       \

@@ -39,6 +39,8 @@ inline void reset_scalars(Message& m) noexcept {
   m.rpid_privacy = {};
   m.max_forwards = 0;
   m.has_max_forwards = false;
+  m.deferred = false;
+  m.via_masks.base = nullptr;
   m.content_length = 0;
   m.has_content_length = false;
   m.pai_overflow = false;
@@ -373,10 +375,6 @@ ParseError parse_rpid(const Window& w, const char* p, const char* e, const char*
   }
 }
 
-struct State {
-  bool seen_from = false, seen_to = false, seen_call_id = false, seen_cseq = false;
-};
-
 // Headers whose values are parsed through a Window (sip_window.h), taken
 // from the message masks.
 constexpr std::uint64_t kWindowed =
@@ -386,6 +384,31 @@ constexpr std::uint64_t kWindowed =
     1ull << static_cast<unsigned>(HeaderId::remote_party_id) | 1ull << static_cast<unsigned>(HeaderId::diversion) |
     1ull << static_cast<unsigned>(HeaderId::history_info);
 static_assert(static_cast<unsigned>(HeaderId::count_) <= 64);
+
+// The headers whose values Depth::verdict leaves to parse_deferred().
+constexpr std::uint64_t kDeferred = 1ull << static_cast<unsigned>(HeaderId::via) |
+                                    1ull << static_cast<unsigned>(HeaderId::contact) |
+                                    1ull << static_cast<unsigned>(HeaderId::max_forwards);
+
+struct State {
+  bool seen_from = false, seen_to = false, seen_call_id = false, seen_cseq = false;
+  // Depth::verdict: Via, Contact and Max-Forwards values are left to
+  // parse_deferred(); saw_via keeps "a request without Via is refused".
+  bool defer = false;
+  bool saw_via = false;
+  // Values parsed through a Window here: at Depth::verdict not the Contact
+  // (parse_deferred() gives it to the reference parser).
+  std::uint64_t windowed = kWindowed;
+};
+
+static_assert(kMaxHeaders <= 255);
+
+// What parse_top_via() needs to rebuild the top Via's Window.
+inline void keep(Message::ValueMasks& k, const Window& w) noexcept {
+  k.base = w.base;
+  k.bits[0] = w.m[0];
+  k.bits[1] = w.m[1];
+}
 
 // parse_decimal() inline: 1*DIGIT <= max.
 inline bool decimal(const char* p, const char* end, std::uint32_t max, std::uint32_t& out) noexcept {
@@ -412,6 +435,14 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
   const char* next = ve;
   switch (id) {
     case HeaderId::via:
+      if (st.defer) {
+        if (!st.saw_via) {
+          keep(m.via_masks, w);
+          m.top_via_line = static_cast<std::uint8_t>(m.header_count - 1);  // the entry just made
+        }
+        st.saw_via = true;
+        return ParseError::none;
+      }
       if (m.via.present) return ParseError::none;  // only the top-most value is parsed
       if (w.covers(ve) && fast_via(w, v, ve, m.via)) return ParseError::none;
       m.via = Via{};
@@ -462,6 +493,7 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
       m.cseq = CSeq{};
       return parse_cseq(v, ve, limit, m.cseq);
     case HeaderId::max_forwards:
+      if (st.defer) return ParseError::none;
       if (m.has_max_forwards) return ParseError::duplicate_single_header;
       // RFC 3261 §20.22: 0-255; leading zeros are fine (RFC 4475 §3.1.1.1).
       if (!decimal(v, ve, 255, m.max_forwards)) return ParseError::bad_max_forwards;
@@ -475,6 +507,7 @@ inline __attribute__((always_inline)) ParseError on_header(Message& m, State& st
       m.has_content_length = true;
       return ParseError::none;
     case HeaderId::contact: {
+      if (st.defer) return ParseError::none;
       if (m.contact.present) return ParseError::none;  // first value only
       const char* q = skip_lws(v, ve);
       if (q < ve && *q == '*') {
@@ -654,7 +687,7 @@ inline __attribute__((always_inline)) bool fast_header_line(const Cursor& c, Mes
   p = q + 2;
   if (id != HeaderId::other) {
     Window w;
-    if ((kWindowed >> static_cast<unsigned>(id)) & 1) {
+    if ((st.windowed >> static_cast<unsigned>(id)) & 1) {
       mm.need((voff >> 6) + 2);
       mm.window(voff, w);
     }
@@ -756,9 +789,8 @@ inline __attribute__((always_inline)) ParseError general_header_line(const Curso
 }
 
 // The header lines from `p` up to the empty line; `body` is the byte after it.
-inline __attribute__((always_inline)) ParseError parse_headers(const Cursor& c, MessageMasks& mm, Message& m,
+inline __attribute__((always_inline)) ParseError parse_headers(const Cursor& c, MessageMasks& mm, Message& m, State& st,
                                                                const char* p, const char*& body) noexcept {
-  State st;
   for (;;) {
     ParseError err = ParseError::none;
     if (fast_header_line(c, mm, m, st, p, err)) {
@@ -803,12 +835,12 @@ inline __attribute__((always_inline)) ParseError frame_body(const Cursor& c, Mes
 }
 
 // What every message must carry (RFC 3261 §8.1.1; responses copy them).
-inline __attribute__((always_inline)) ParseError check_required(const Cursor& c, Message& m) noexcept {
+inline __attribute__((always_inline)) ParseError check_required(const Cursor& c, const State& st, Message& m) noexcept {
   if (!m.from.present) return fail(m, ParseError::missing_from, c.b, c.msg);
   if (!m.to.present) return fail(m, ParseError::missing_to, c.b, c.msg);
   if (m.call_id.empty()) return fail(m, ParseError::missing_call_id, c.b, c.msg);
   if (!m.cseq.present) return fail(m, ParseError::missing_cseq, c.b, c.msg);
-  if (!m.via.present) return fail(m, ParseError::missing_via, c.b, c.msg);
+  if (!m.via.present && !st.saw_via) return fail(m, ParseError::missing_via, c.b, c.msg);
   // RFC 3261 §8.1.1.5: the CSeq method MUST match the request method.
   if (m.is_request && m.cseq.method != m.method_text) {
     return fail(m, ParseError::cseq_method_mismatch, c.b, c.msg);
@@ -821,7 +853,7 @@ inline __attribute__((always_inline)) ParseError check_required(const Cursor& c,
 
 }  // namespace
 
-ParseError parse_message(std::string_view buf, Message& m, Transport transport) noexcept {
+ParseError parse_message(std::string_view buf, Message& m, Transport transport, Depth depth) noexcept {
   begin(m);
   Cursor c;
   if (ParseError e = find_message(buf, transport, m, c); e != ParseError::none) return e;
@@ -829,9 +861,63 @@ ParseError parse_message(std::string_view buf, Message& m, Transport transport) 
   const char* p = nullptr;
   if (ParseError e = parse_first_line(c, mm, m, p); e != ParseError::none) return e;
   const char* body = nullptr;
-  if (ParseError e = parse_headers(c, mm, m, p, body); e != ParseError::none) return e;
+  State st;
+  st.defer = depth == Depth::verdict;
+  if (st.defer) st.windowed = kWindowed & ~(1ull << static_cast<unsigned>(HeaderId::contact));
+  if (ParseError e = parse_headers(c, mm, m, st, p, body); e != ParseError::none) return e;
   if (ParseError e = frame_body(c, m, body, transport); e != ParseError::none) return e;
-  return check_required(c, m);
+  if (ParseError e = check_required(c, st, m); e != ParseError::none) return e;
+  m.deferred = st.defer;
+  return ParseError::none;
+}
+
+namespace {
+
+// One line noted by the verdict parse, parsed as the full parse does: the
+// top Via with the masks the line loop had for it (the same fast path or
+// reference parser), Contact and Max-Forwards through the reference steps
+// (the fast paths give the same result: tests/unit/dataplane/sip/fast_path_test.cpp).
+ParseError deferred_line(const char* b, const char* end, Message& m, State& st, const Header& h) noexcept {
+  const char* v = h.value.data();
+  const char* ve = v + h.value.size();
+  Window w;
+  if (&h == &m.headers[m.top_via_line] && h.id == HeaderId::via && m.via_masks.base != nullptr) {
+    w.base = m.via_masks.base;
+    w.m[0] = m.via_masks.bits[0];
+    w.m[1] = m.via_masks.bits[1];
+  }
+  const char* bad = v;
+  if (ParseError e = on_header_general(m, st, h.id, v, ve, end, w, bad); e != ParseError::none) {
+    return fail(m, e, b, bad);
+  }
+  return ParseError::none;
+}
+
+}  // namespace
+
+ParseError parse_deferred(std::string_view buf, Message& m) noexcept {
+  if (!m.deferred) return ParseError::none;
+  m.deferred = false;
+  const char* const b = buf.data();
+  const char* const end = b + buf.size();
+  State st;  // defer = false: parse them now
+  // In line order, as the full parse meets them, so the first error is the
+  // one it would report. (A top Via parse_top_via() took is skipped by
+  // on_header: only the top value is parsed; so are the Contact values
+  // after the first.)
+  for (std::uint16_t i = 0; i < m.header_count; ++i) {
+    const Header& h = m.headers[i];
+    if (((kDeferred >> static_cast<unsigned>(h.id)) & 1) == 0) continue;
+    if (ParseError e = deferred_line(b, end, m, st, h); e != ParseError::none) return e;
+  }
+  if (!m.contact.present) clear(m.contact);
+  return ParseError::none;
+}
+
+ParseError parse_top_via(std::string_view buf, Message& m) noexcept {
+  if (!m.deferred || m.via.present) return ParseError::none;
+  State st;
+  return deferred_line(buf.data(), buf.data() + buf.size(), m, st, m.headers[m.top_via_line]);
 }
 
 const Header* Message::find(HeaderId id) const noexcept {

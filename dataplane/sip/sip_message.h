@@ -158,6 +158,19 @@ struct Message {
   bool has_max_forwards = false;
   std::uint32_t content_length = 0;
   bool has_content_length = false;
+  // Set by a Depth::verdict parse: via, contact and max_forwards (and
+  // has_max_forwards) are not filled until parse_deferred() has run.
+  bool deferred = false;
+  // Internal to parse_top_via(): the top Via's index in headers[], and the
+  // special-byte masks the line loop had at hand for its value, so that a
+  // response neither looks for it nor classifies it again (base is null
+  // where the line went through the general steps).
+  std::uint8_t top_via_line = 0;
+  struct ValueMasks {
+    const char* base = nullptr;
+    std::uint64_t bits[2] = {0, 0};
+  };
+  ValueMasks via_masks;
   bool pai_overflow = false;                 // more P-Asserted-Identity values than kMaxIdentities
   bool diversion_overflow = false;           // more Diversion/History-Info values than kMaxDiversions
   bool diversion_from_history_info = false;  // diversion[] holds History-Info entries
@@ -187,6 +200,17 @@ enum class Transport : std::uint8_t {
   stream,    // TCP/TLS: Content-Length is mandatory and frames the message
 };
 
+// How much of a message parse_message() parses (docs/sip-parser.md, "Parse
+// depth").
+enum class Depth : std::uint8_t {
+  full,  // every field of Message
+  // What a verdict needs: the lines of Via, Contact and Max-Forwards are
+  // found, checked as lines and entered in headers[] (a message without a
+  // Via is still refused), but their values are parsed only by
+  // parse_deferred(), which a caller runs before it builds a reply.
+  verdict,
+};
+
 // Parses one SIP message from the start of `buf`. On success returns
 // ParseError::none and fills `out`; out.length tells how many bytes the message
 // used (a stream may hold more messages after it). Never reads outside `buf`.
@@ -195,7 +219,22 @@ enum class Transport : std::uint8_t {
 // headers_unterminated and body_truncated mean "incomplete so far". The
 // semantic checks that run after framing (missing_*, cseq_method_mismatch)
 // leave out.length set, so a stream reader can skip the message.
-ParseError parse_message(std::string_view buf, Message& out, Transport transport = Transport::datagram) noexcept;
+ParseError parse_message(std::string_view buf, Message& out, Transport transport = Transport::datagram,
+                         Depth depth = Depth::full) noexcept;
+
+// Parses what a Depth::verdict parse of `buf` left (see Message::deferred)
+// from the header entries, with the same checks and the same result as a
+// Depth::full parse: if that would have failed on one of these values,
+// this returns its error and error offset and `out` is cleared as a failed
+// parse leaves it. Does nothing for a message that was parsed in full.
+ParseError parse_deferred(std::string_view buf, Message& out) noexcept;
+
+// Parses only the top Via of a Depth::verdict parse of `buf`: what a
+// response copies. The same result as in a full parse (a malformed top Via
+// gives its error and offset, and `out` is cleared); Contact and
+// Max-Forwards stay unparsed (`deferred` stays set; parse_deferred() does
+// the rest). Does nothing when the top Via is already parsed.
+ParseError parse_top_via(std::string_view buf, Message& out) noexcept;
 
 // Parses one name-addr or addr-spec with header parameters (the value of a
 // From/To-like header that is not among the fields above, e.g. Referred-By).

@@ -6,7 +6,11 @@
 // of a shared machine, unlike bench_parse's times.
 //
 //   parse_profile MODE PASSES PCAP
-//   MODE: memchr | avx2 | avx512 | parse | norm (parse + normalise_all.h)
+//   MODE: memchr | avx2 | avx512 | parse | parse_full | reply | norm (parse + normalise_all.h)
+//   parse and norm parse as the data plane does under fail_open
+//   (sip::Depth::verdict); parse_full parses every value (Depth::full);
+//   reply is what an INVITE that gets a 603/608 costs there: the verdict
+//   parse, then parse_top_via() for the response.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,11 +71,33 @@ extern "C" [[gnu::noinline]] __attribute__((target("avx512f,avx512bw"))) std::ui
 }
 #endif
 
-extern "C" [[gnu::noinline]] std::uint64_t run_parse(int passes) {
+std::uint64_t parse_passes(int passes, sipwall::sip::Depth depth) {
   std::uint64_t ok = 0;
   for (int i = 0; i < passes; ++i) {
     for (const std::string& m : g_messages) {
-      ok += sipwall::sip::parse_message(m, g_msg) == sipwall::sip::ParseError::none;
+      ok += sipwall::sip::parse_message(m, g_msg, sipwall::sip::Transport::datagram, depth) ==
+            sipwall::sip::ParseError::none;
+      consume();
+    }
+  }
+  return ok;
+}
+
+extern "C" [[gnu::noinline]] std::uint64_t run_parse(int passes) {
+  return parse_passes(passes, sipwall::sip::Depth::verdict);
+}
+
+extern "C" [[gnu::noinline]] std::uint64_t run_parse_full(int passes) {
+  return parse_passes(passes, sipwall::sip::Depth::full);
+}
+
+extern "C" [[gnu::noinline]] std::uint64_t run_reply(int passes) {
+  std::uint64_t ok = 0;
+  for (int i = 0; i < passes; ++i) {
+    for (const std::string& m : g_messages) {
+      ok += sipwall::sip::parse_message(m, g_msg, sipwall::sip::Transport::datagram, sipwall::sip::Depth::verdict) ==
+                sipwall::sip::ParseError::none &&
+            sipwall::sip::parse_top_via(m, g_msg) == sipwall::sip::ParseError::none;
       consume();
     }
   }
@@ -83,7 +109,8 @@ extern "C" [[gnu::noinline]] std::uint64_t run_norm(int passes) {
   std::uint64_t acc = 0;
   for (int i = 0; i < passes; ++i) {
     for (const std::string& m : g_messages) {
-      if (sipwall::sip::parse_message(m, g_msg) == sipwall::sip::ParseError::none) {
+      if (sipwall::sip::parse_message(m, g_msg, sipwall::sip::Transport::datagram, sipwall::sip::Depth::verdict) ==
+          sipwall::sip::ParseError::none) {
         acc += sipwall::perf::normalise_all(g_msg, plan);
       }
       consume();
@@ -94,7 +121,7 @@ extern "C" [[gnu::noinline]] std::uint64_t run_norm(int passes) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: parse_profile memchr|avx2|avx512|parse|norm PASSES PCAP\n");
+    std::fprintf(stderr, "usage: parse_profile memchr|avx2|avx512|parse|parse_full|reply|norm PASSES PCAP\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -128,6 +155,10 @@ int main(int argc, char** argv) {
 #endif
   } else if (mode == "parse") {
     r = run_parse(passes);
+  } else if (mode == "parse_full") {
+    r = run_parse_full(passes);
+  } else if (mode == "reply") {
+    r = run_reply(passes);
   } else if (mode == "norm") {
     r = run_norm(passes);
   } else {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per INVITE of the parser and of its floors on the same INVITEs
 # (valgrind --tool=callgrind on parse_profile): memchr for every LF, one AVX2
-# pass for the LF mask, parse, parse + normalise; and the top functions of
+# pass for the LF mask, parse (as the data plane, sip::Depth::verdict), parse
+# in full (parse_full), the parse of an INVITE that gets a 603/608 (reply:
+# the verdict parse and parse_top_via), parse + normalise; and the top functions of
 # the parse. Instruction counts do not depend on the load of a shared
 # machine, so this is the before/after view to trust there. Valgrind's
 # virtual CPU has no AVX-512, so the AVX-512BW floor is timed by bench_parse
@@ -41,7 +43,7 @@ if [[ -z $PCAP ]]; then
   PCAP=$WORK/mix.pcap
 fi
 declare -A IR
-for mode in memchr avx2 parse norm; do
+for mode in memchr avx2 parse parse_full reply norm; do
   out=$WORK/callgrind.$mode
   if ! timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="run_$mode" \
       "$DRV" "$mode" "$PASSES" "$PCAP" >"$WORK/$mode.txt" 2>"$WORK/$mode.err"; then
@@ -53,9 +55,9 @@ for mode in memchr avx2 parse norm; do
   IR[$mode]=$((total / (invites * PASSES)))
 done
 echo "INVITEs of $PCAP, $PASSES passes; instructions per INVITE (callgrind):"
-for mode in memchr avx2 parse norm; do
+for mode in memchr avx2 parse parse_full reply norm; do
   [[ -n ${IR[$mode]:-} ]] || continue
-  line=$(printf '%-8s %7d' "$mode" "${IR[$mode]}")
+  line=$(printf '%-10s %7d' "$mode" "${IR[$mode]}")
   for f in memchr avx2; do
     [[ -n ${IR[$f]:-} && ${IR[$f]} -gt 0 ]] && line+=$(awk -v a="${IR[$mode]}" -v b="${IR[$f]}" -v f="$f" 'BEGIN {printf "  %6.2fx %s", a / b, f}')
   done

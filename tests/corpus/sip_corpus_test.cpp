@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/sip/depth_check.h"
 
 namespace sipwall::sip {
 namespace {
@@ -392,6 +393,58 @@ TEST(Protos, AllCasesDatagramAndStream) {
                   by_case[static_cast<std::size_t>(c)] == ParseError::message_too_large)
           << g.name << " case " << c << ": " << name(by_case[static_cast<std::size_t>(c)]);
     }
+  }
+}
+
+// Every corpus message at both parse depths (sip_message.h, Depth): the
+// verdict parse plus parse_deferred() must give what the full parse gives
+// (test::check_depths). Printed: the messages a verdict parse takes that a
+// full parse refuses (their fault is in Via, Contact or Max-Forwards), by
+// the full parse's reason; docs/sip-parser.md ("Parse depth") lists them.
+TEST(Depth, EveryCorpusMessageAgreesAtBothDepths) {
+  std::vector<std::pair<std::string, std::string>> inputs;  // name, bytes
+  for (const char* sub : {"rfc4475", "rfc5118"}) {
+    const fs::path dir = testdata() / sub;
+    REQUIRE_DIR(dir);
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() == ".dat") inputs.emplace_back(e.path().string(), read_file(e.path()));
+    }
+  }
+  const char* env = std::getenv("SIPWALL_PROTOS_RENDERED");
+  const fs::path protos = env ? fs::path(env) : fs::path(SIPWALL_PROTOS_RENDERED_DIR);
+  ASSERT_TRUE(!protos.empty() && fs::is_directory(protos)) << "rendered PROTOS directory missing";
+  std::size_t n_protos = 0;
+  for (const auto& e : fs::directory_iterator(protos)) {
+    if (e.path().extension() != ".invite" && e.path().extension() != ".teardown") continue;
+    inputs.emplace_back(e.path().string(), read_file(e.path()));
+    ++n_protos;
+  }
+  ASSERT_EQ(n_protos, 2u * 4527u);
+  std::sort(inputs.begin(), inputs.end());
+  auto m = std::make_unique<Message>();
+  std::map<std::string, std::map<ParseError, int>> only_verdict;  // corpus -> full parse's reason -> messages
+  for (const auto& [path, bytes] : inputs) {
+    for (Transport t : {Transport::datagram, Transport::stream}) {
+      // A heap copy of exactly the bytes, so ASan sees any overread.
+      std::unique_ptr<char[]> copy(new char[bytes.size() + 1]);
+      std::memcpy(copy.get(), bytes.data(), bytes.size());
+      const std::string_view b(copy.get(), bytes.size());
+      ASSERT_EQ(test::check_depths(b, t), "") << path << (t == Transport::stream ? " (stream)" : "");
+      if (t != Transport::datagram) continue;
+      const ParseError full = parse_message(b, *m, t, Depth::full);
+      if (full != ParseError::none && parse_message(b, *m, t, Depth::verdict) == ParseError::none) {
+        const std::string corpus = path.find("rfc4475") != std::string::npos   ? "rfc4475"
+                                   : path.find("rfc5118") != std::string::npos ? "rfc5118"
+                                                                               : "protos";
+        only_verdict[corpus][full]++;
+        if (corpus != "protos") std::printf("verdict depth takes %s (full: %s)\n", path.c_str(), name(full).c_str());
+      }
+    }
+  }
+  for (const auto& [corpus, counts] : only_verdict) {
+    std::printf("%s, datagrams taken at verdict depth that a full parse refuses:", corpus.c_str());
+    for (const auto& [e, n] : counts) std::printf(" %s=%d", name(e).c_str(), n);
+    std::printf("\n");
   }
 }
 

@@ -1,7 +1,8 @@
 // libFuzzer target for the SIP parser. Parses the input as a datagram and as a
 // stream (looping over back-to-back messages), reads every byte of every view
 // the parser returned (so ASan reports a view that points outside the input),
-// and checks the invariants the data plane relies on.
+// and checks the invariants the data plane relies on, including that the two
+// parse depths agree (test::check_depths).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "dataplane/sip/sip_message.h"
+#include "tests/unit/dataplane/sip/depth_check.h"
 
 namespace {
 
@@ -144,6 +146,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     c.sum += sc.sum;
   }
+
+  // The data plane's verdict depth against the full parse, both framings.
+  check(sipwall::sip::test::check_depths(in, Transport::datagram).empty());
+  check(sipwall::sip::test::check_depths(in, Transport::stream).empty());
 
   // The URI parser on its own, over the whole input.
   Uri u;

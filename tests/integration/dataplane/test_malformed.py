@@ -11,6 +11,14 @@ and 608) are handled normally under both policies, and the counters say how
 many messages each policy forwarded or dropped, by parse-error reason.
 CRLF keep-alives (UDP and TCP) are not malformed: forwarded under both.
 
+Values a verdict does not read (docs/sip-parser.md, "Parse depth"): under
+fail_open the data plane parses the top Via only to build a response and
+never Contact or Max-Forwards; under fail_closed it parses all of them. So a bad top Via on a clean caller is
+forwarded (fail_open, not counted malformed) or dropped as malformed
+(fail_closed); on a 608 caller it is dropped under both, with no response
+(reply_malformed under fail_open); a Max-Forwards out of range on a tag
+caller is tagged (fail_open) or dropped as malformed (fail_closed).
+
 SIP over TCP (docs/packet-handling.md §6.7-6.8), checked on its own:
   split   an INVITE from a blocked caller in two segments is NOT malformed: it
           is reassembled and rejected under both policies (one 608, both halves
@@ -24,6 +32,8 @@ SIP over TCP (docs/packet-handling.md §6.7-6.8), checked on its own:
   fin     half an INVITE with FIN: the stream ends inside the message;
           fail_open forwards; fail_closed removes it, the emptied FIN goes on
 """
+import subprocess
+
 import harness as h
 import traffic as tr
 
@@ -58,6 +68,27 @@ with h.Test("malformed", __doc__) as t:
                      tr.tcp_builder(h.PEER4, h.CORE4, 40101, 5060, seq=77, ack=1)))
     C.append(tr.udp_invite_case("good-pass-last", h.CALLER_CLEAN))
 
+    # Values only a response reads: a bad top Via (an empty parameter), a
+    # Max-Forwards over 255. Expectations per policy, set in the loop below.
+    def bad_top_via(p):
+        return p.replace(b"Via: SIP/2.0/UDP ", b"Via: SIP/2.0/UDP 192.0.2.9:5060;;branch=z9hG4bKbad\r\nVia: SIP/2.0/UDP ", 1)
+
+    def bad_max_forwards(p):
+        return p.replace(b"Max-Forwards: 69", b"Max-Forwards: 300", 1)
+
+    def deferred_case(label, caller, mutate, fates):
+        exp, code = tr.ACTIONS[caller]
+        p = tr.invite(caller)
+        m = mutate(p)
+        t.check(m != p, f"{label}: the INVITE was mutated")
+        return tr.Case(label, exp, m, tr.udp_builder(h.PEER4, h.CORE4), code=code), fates
+    deferred = {  # label -> (case, (fate under fail_open, under fail_closed))
+        "bad-via-pass": deferred_case("bad-via-pass", h.CALLER_CLEAN, bad_top_via, ("forward", "drop")),
+        "bad-via-608": deferred_case("bad-via-608", h.CALLER_608, bad_top_via, ("drop", "drop")),
+        "bad-max-forwards-tag": deferred_case("bad-max-forwards-tag", h.CALLER_TAG, bad_max_forwards, ("tag", "drop")),
+    }
+    C.extend(c for c, _ in deferred.values())
+
     # SIP over TCP, appended after the cases above (their own checks below).
     SYN, ACK, PSH_ACK, FIN_ACK, FIN_PSH_ACK, RST_ACK = 0x02, 0x10, 0x18, 0x11, 0x19, 0x14
     TCP = {}   # client port -> list of (payload, seq, ack, flags, frame)
@@ -91,7 +122,20 @@ with h.Test("malformed", __doc__) as t:
         for c in bad:
             c.expect = "forward" if policy == "fail_open" else "drop"
             c.label = f"{base[id(c)]} ({policy})"
+        for c, (open_fate, closed_fate) in deferred.values():
+            c.expect = open_fate if policy == "fail_open" else closed_fate
         out_t, out_c, st, _ = h.run_pcap(t, policy, frames + tcp_frames, art)
+        # sipwallctl rules explain parses as deep as the data plane: under
+        # fail_open it gives bad-via-608 its 608 and says no response goes out.
+        dfr = [f for c, _ in deferred.values() for f in c.frames]
+        s.write_pcap(t.path(f"{policy}-deferred.pcap"), dfr)
+        ex = subprocess.run([t.args.sipwallctl, "rules", "explain", "--rules", art,
+                             t.path(f"{policy}-deferred.pcap")], capture_output=True, text=True)
+        t.eq(ex.returncode, 0, f"{policy}: rules explain exit code ({ex.stderr.strip()})")
+        unanswered = ex.stdout.count("no response: Via is malformed")
+        malformed_lines = ex.stdout.count("malformed SIP (")
+        t.eq((unanswered, malformed_lines), (1, 0) if policy == "fail_open" else (0, 3),
+             f"{policy}: rules explain: unanswered rejects, messages reported malformed\n{ex.stdout}")
         # tshark finds nothing wrong, except (fail_open) the junk it is given as is.
         junk_frames = [i + 1 for i, raw in enumerate(out_c) if h.decode(raw).sport == 40103]
         for p, allowed in ((t.path(f"{policy}-trunk-out.pcap"), []),
@@ -163,21 +207,28 @@ with h.Test("malformed", __doc__) as t:
                  f"{policy}: fin: emptied FIN segment")
 
         cn = st["counters"]
-        t.eq(cn["malformed"], n_bad + n_bad_tcp, f"{policy}: malformed")
+        n_def = len(deferred)  # malformed only under fail_closed
         if policy == "fail_open":
+            t.eq(cn["malformed"], n_bad + n_bad_tcp, f"{policy}: malformed")
             t.eq(cn["malformed_forwarded"], n_bad + n_bad_tcp, f"{policy}: malformed_forwarded")
             t.eq(cn["malformed_dropped"], 0, f"{policy}: malformed_dropped")
-            # + the split's emptied second segment, nocid, junk, fin
-            t.eq(cn["forwarded"], n_bad + 4 + 4, f"{policy}: forwarded")
-            t.eq(cn["dropped"], 0, f"{policy}: dropped")
+            # + the split's emptied second segment, nocid, junk, fin; bad-via-pass, bad-max-forwards-tag
+            t.eq(cn["forwarded"], n_bad + 4 + 4 + 2, f"{policy}: forwarded")
+            t.eq(cn["dropped"], 1, f"{policy}: dropped (bad-via-608: no response)")
+            t.eq(cn["reply_malformed"], 1, f"{policy}: reply_malformed (bad-via-608)")
+            t.eq(cn["tagged"], 1, f"{policy}: tagged (bad-max-forwards-tag)")
             t.eq(cn["tcp_reset_fail_closed"], 0, f"{policy}: tcp_reset_fail_closed")
         else:
+            t.eq(cn["malformed"], n_bad + n_bad_tcp + n_def, f"{policy}: malformed")
             t.eq(cn["malformed_forwarded"], 0, f"{policy}: malformed_forwarded")
-            t.eq(cn["malformed_dropped"], n_bad + n_bad_tcp, f"{policy}: malformed_dropped")
+            t.eq(cn["malformed_dropped"], n_bad + n_bad_tcp + n_def, f"{policy}: malformed_dropped")
             # 2 INVITEs, 2 keep-alives; split's emptied segment, nocid's OPTIONS, fin's emptied FIN
             t.eq(cn["forwarded"], 4 + 3, f"{policy}: forwarded")
-            t.eq(cn["dropped"], n_bad + 1, f"{policy}: dropped (+ the junk segment)")
+            t.eq(cn["dropped"], n_bad + n_def + 1, f"{policy}: dropped (+ the junk segment)")
+            t.eq(cn["reply_malformed"], 0, f"{policy}: reply_malformed (every value parsed first)")
+            t.eq(cn["tagged"], 0, f"{policy}: tagged")
             t.eq(cn["tcp_reset_fail_closed"], 1, f"{policy}: tcp_reset_fail_closed (junk)")
+        t.eq(cn["reply_failed"], 0, f"{policy}: reply_failed")
         t.eq(cn["rejected"], 2, f"{policy}: rejected (the good 608; the split INVITE's first segment)")
         t.eq(cn["replies_sent"], 2, f"{policy}: replies_sent (UDP 608, split TCP 608)")
         t.eq(cn["keepalives"], 2, f"{policy}: keepalives")
@@ -186,10 +237,15 @@ with h.Test("malformed", __doc__) as t:
         t.eq(cn["tcp_reassembled_messages"], 1, f"{policy}: tcp_reassembled_messages")
         t.eq(cn["reassembly_failed"], n_v6, f"{policy}: reassembly_failed (IPv6 Fragment after Hop-by-Hop)")
         pe = st["parse_errors"]
-        t.eq(sum(pe.values()), n_bad - n_v6 + n_bad_tcp, f"{policy}: parse_errors in all ({pe})")
+        t.eq(sum(pe.values()), n_bad - n_v6 + n_bad_tcp + (n_def if policy == "fail_closed" else 0),
+             f"{policy}: parse_errors in all ({pe})")
+        t.eq((pe.get("bad_via", 0), pe.get("bad_max_forwards", 0)), (2, 1) if policy == "fail_closed" else (0, 0),
+             f"{policy}: parse_errors bad_via, bad_max_forwards (read for a response only under fail_open)")
         t.check(pe.get("missing_call_id", 0) >= 2, f"{policy}: parse_errors.missing_call_id (UDP, TCP)")
         t.check(pe.get("control_character", 0) >= 1, f"{policy}: parse_errors.control_character")
         t.eq(pe.get("body_truncated", 0) + pe.get("headers_unterminated", 0), 2,
              f"{policy}: parse_errors body_truncated + headers_unterminated (UDP Content-Length, TCP FIN)")
-        t.eq(st["verdicts"]["reject"], 2, f"{policy}: verdicts.reject")
-        t.eq(cn["invites"], 4, f"{policy}: invites classified (the good ones and the split one)")
+        t.eq(st["verdicts"]["reject"], 3 if policy == "fail_open" else 2,
+             f"{policy}: verdicts.reject (+ bad-via-608 under fail_open)")
+        t.eq(cn["invites"], 4 + (n_def if policy == "fail_open" else 0),
+             f"{policy}: invites classified (the good ones and the split one; the deferred ones under fail_open)")
