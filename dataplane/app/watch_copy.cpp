@@ -122,10 +122,4 @@ void watch_message(Dataplane& dp, WorkerContext& w, const sip::Message& msg, rte
   if (mark.mask != 0) copy(dp, w, m, in, mark);
 }
 
-void watch_core_side(Dataplane& dp, WorkerContext& w, std::string_view payload, rte_mbuf* m,
-                     std::uint16_t in) noexcept {
-  if (sip::parse_message(payload, w.msg, sip::Transport::datagram) != sip::ParseError::none) return;
-  watch_message(dp, w, w.msg, m, in);
-}
-
 }  // namespace sipwall::dataplane

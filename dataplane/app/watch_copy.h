@@ -59,8 +59,4 @@ watch::WatchMark watch_lookup(WorkerContext& w, const sip::Message& msg) noexcep
 void watch_copy_frame(Dataplane& dp, WorkerContext& w, const std::uint8_t* frame, std::size_t len, std::uint16_t in,
                       watch::WatchMark mark) noexcept;
 
-// A SIP datagram from the core side (not classified, so not parsed unless
-// detection follows calls): parsed into w.msg, then watch_message.
-void watch_core_side(Dataplane& dp, WorkerContext& w, std::string_view payload, rte_mbuf* m, std::uint16_t in) noexcept;
-
 }  // namespace sipwall::dataplane

@@ -179,9 +179,15 @@ void core_side_message(WorkerContext& w, const sip::Message& msg) {
   if (!(msg.is_request && msg.method == sip::Method::invite)) call_event(w, msg);
 }
 
-void core_side_sip(WorkerContext& w, std::string_view payload) {
-  if (sip::parse_message(payload, w.msg, sip::Transport::datagram) == sip::ParseError::none)
-    core_side_message(w, w.msg);
+// Core-side SIP is parsed only to follow calls and watched calls (never
+// dropped or changed for it): once for both, and the call table and the
+// watch lookup read Call-ID, CSeq and the status, so the Via, Contact and
+// Max-Forwards values are left (sip::Depth::verdict).
+void core_side_sip(Dataplane& dp, WorkerContext& w, std::string_view payload, rte_mbuf* m, std::uint16_t in) {
+  if (sip::parse_message(payload, w.msg, sip::Transport::datagram, sip::Depth::verdict) != sip::ParseError::none)
+    return;
+  if (w.follow_calls) core_side_message(w, w.msg);
+  if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, w.msg, m, in);
 }
 
 void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, const net::DecodedPacket& d,
@@ -637,7 +643,8 @@ __attribute__((noinline, cold)) void core_fragment(Dataplane& dp, WorkerContext&
     net::DecodedPacket wd;
     if (net::decode_frame(bytes, len, wd) == net::DecodeResult::ok && wd.l4_proto == 17 &&
         (dp.sip_udp[wd.dst_port] || dp.sip_udp[wd.src_port]) &&
-        sip::parse_message(wd.payload(bytes), w.msg, sip::Transport::datagram) == sip::ParseError::none) {
+        sip::parse_message(wd.payload(bytes), w.msg, sip::Transport::datagram, sip::Depth::verdict) ==
+            sip::ParseError::none) {
       if (w.follow_calls) core_side_message(w, w.msg);
       if (unlikely(w.watch_set != nullptr)) watch_message(dp, w, w.msg, whole, in);
     }
@@ -763,8 +770,7 @@ inline __attribute__((always_inline)) void handle_frame(Dataplane& dp, WorkerCon
     return;
   }
   if (sip_udp_port) {  // from the core side: not classified; followed for the call table
-    if (w.follow_calls) core_side_sip(w, d.payload(frame));
-    if (unlikely(w.watch_set != nullptr)) watch_core_side(dp, w, d.payload(frame), m, in);
+    if (w.follow_calls || unlikely(w.watch_set != nullptr)) core_side_sip(dp, w, d.payload(frame), m, in);
     forward(dp, w, m, in);
     return;
   }

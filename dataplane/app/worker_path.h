@@ -109,9 +109,10 @@ void decide_finish(WorkerContext& w, RuntimeSet* rs, const sip::Message& msg, co
 // SIP seen on the core side (never classified), for the call table while
 // the worker follows calls (detection or call records). core_side_message:
 // one parsed message (SIP over TCP: dataplane/tcp/core_side.h frames them);
-// core_side_sip: a UDP datagram's payload, parsed into w.msg.
+// core_side_sip: a UDP datagram's payload (frame `m` from port `in`),
+// parsed into w.msg once for the call table and the watches.
 void core_side_message(WorkerContext& w, const sip::Message& msg);
-void core_side_sip(WorkerContext& w, std::string_view payload);
+void core_side_sip(Dataplane& dp, WorkerContext& w, std::string_view payload, rte_mbuf* m, std::uint16_t in);
 
 // Call records (records.enabled, docs/records.md): the outcome record of a
 // call leaving the worker's call table, into this turn's batch
