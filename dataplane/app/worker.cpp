@@ -541,11 +541,8 @@ void reassembled(Dataplane& dp, WorkerContext& w, RuntimeSet* rs, rte_mbuf* m, s
       free_pkt(m);
       return;
     case ActionKind::reject:
-      if (!reply_fields(w, msg, d.payload(frame))) {
-        // counted as reply_malformed
-      } else if (!reject_udp(dp, w, rs, v, msg, frame, d, in)) {
-        c.reply_failed++;
-      }
+      // A malformed top Via is counted by reply_fields (reply_malformed).
+      if (reply_fields(w, msg, d.payload(frame)) && !reject_udp(dp, w, rs, v, msg, frame, d, in)) c.reply_failed++;
       c.reassembled_dropped++;
       free_pkt(m);
       return;
